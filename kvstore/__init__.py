@@ -1,0 +1,1 @@
+"""Parameter-server and collective gradient aggregation on plain numpy/cupy arrays."""

@@ -1,0 +1,1 @@
+"""distnet-launch: starts the scheduler, servers and workers of a distributed job."""
