@@ -1,0 +1,89 @@
+"""The environment each role of a job sees: one definition for local, ssh and mpi.
+
+These are the variables the kvstore package reads (MXNet's `DMLC_*` names plus
+torchrun's `RANK`/`WORLD_SIZE`/`LOCAL_RANK`/`LOCAL_WORLD_SIZE`). Plain functions of plain
+values, so the mpi bootstrap can use them inside a rank without a `LaunchConfig`.
+"""
+from __future__ import annotations
+
+import secrets
+from typing import Dict, Iterable, Optional, Tuple
+
+#: File the scheduler writes its bound port to (decimal, written atomically).
+PORT_FILE_VAR = "DISTNET_SCHEDULER_PORT_FILE"
+TOKEN_VAR = "DISTNET_JOB_TOKEN"
+START_TIMEOUT_VAR = "DISTNET_START_TIMEOUT"
+
+
+def new_token() -> str:
+    """A fresh random job token; every message of the job carries it."""
+    return secrets.token_hex(16)
+
+
+def job_env(num_workers: int, num_servers: int, root_uri: Optional[str],
+            root_port: Optional[int], token: str, start_timeout: float) -> Dict[str, str]:
+    """Variables every role of a job shares.
+
+    With no servers (`-s 0`) there is no scheduler, so no root URI/port is set and the
+    workers' kvstore stays local (or uses MPI under mpiexec).
+    """
+    env = {
+        "DMLC_NUM_WORKER": str(num_workers),
+        "DMLC_NUM_SERVER": str(num_servers),
+        TOKEN_VAR: token,
+        START_TIMEOUT_VAR: _seconds(start_timeout),
+    }
+    if num_servers > 0:
+        env["DMLC_PS_ROOT_URI"] = root_uri or "127.0.0.1"
+        env["DMLC_PS_ROOT_PORT"] = str(root_port or 0)
+    return env
+
+
+def scheduler_env(port_file: Optional[str]) -> Dict[str, str]:
+    """Role variables of the scheduler; it writes its port to `port_file` if given."""
+    env = {"DMLC_ROLE": "scheduler"}
+    if port_file:
+        env[PORT_FILE_VAR] = port_file
+    return env
+
+
+def server_env(server_id: int) -> Dict[str, str]:
+    """Role variables of server `server_id`."""
+    return {"DMLC_ROLE": "server", "DMLC_SERVER_ID": str(server_id)}
+
+
+def worker_env(rank: int, world_size: int, local_rank: int,
+               local_world_size: int) -> Dict[str, str]:
+    """Role variables of worker `rank` (DMLC_WORKER_ID equals RANK)."""
+    return {
+        "DMLC_ROLE": "worker",
+        "DMLC_WORKER_ID": str(rank),
+        "RANK": str(rank),
+        "WORLD_SIZE": str(world_size),
+        "LOCAL_RANK": str(local_rank),
+        "LOCAL_WORLD_SIZE": str(local_world_size),
+    }
+
+
+def extra_env(*pairs: Iterable[Tuple[str, str]]) -> Dict[str, str]:
+    """Merge --env style (name, value) pair lists, later ones winning."""
+    env: Dict[str, str] = {}
+    for group in pairs:
+        env.update(dict(group))
+    return env
+
+
+def read_port_file(path: str) -> Optional[int]:
+    """The port in `path`, or None while the scheduler has not written it yet."""
+    try:
+        with open(path, encoding="ascii") as f:
+            text = f.read().strip()
+    except FileNotFoundError:
+        return None
+    # The scheduler renames a finished file into place, so a partial read means a
+    # writer that ignored the contract; treat it as "not yet" rather than crash.
+    return int(text) if text.isdigit() else None
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
