@@ -1,0 +1,370 @@
+"""Imperative automatic differentiation: record, backward, grad and custom Functions.
+
+The tape is a graph of ``_Node`` records, one per recorded operator call, linked from each
+output NDArray (``arr._ag = (node, index)``). Variables marked with ``attach_grad`` carry a
+``Leaf`` holding their gradient buffer and ``grad_req``. The state (recording, training) is
+process-wide, as distnet runs operators on the calling thread.
+"""
+
+from .base import MXNetError
+
+__all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
+           "set_recording", "set_training", "mark_variables", "backward", "grad", "Function"]
+
+_recording = False
+_training = False
+
+
+class Leaf:
+    """Autograd data of a marked variable: its gradient NDArray and request type."""
+
+    __slots__ = ("grad", "req", "fresh")
+
+    def __init__(self, grad, req):
+        self.grad = grad
+        self.req = req
+        self.fresh = False
+
+
+class _Node:
+    """One recorded operator call: what backward needs to differentiate it."""
+
+    __slots__ = ("op", "attrs", "inputs", "in_data", "out_data", "saved", "freed")
+
+    def __init__(self, op, attrs, inputs, in_data, out_data, saved):
+        self.op = op
+        self.attrs = attrs
+        self.inputs = inputs
+        self.in_data = in_data
+        self.out_data = out_data
+        self.saved = saved
+        self.freed = False
+
+
+def _record_copy(src, dst):
+    from .ops.registry import get_op
+    _record_node(get_op("_copyto"), {"ctx": dst._ctx}, [src], [src._data], [dst._data], None,
+                 [dst])
+
+
+def set_recording(is_recording):
+    """Set recording on or off; return the previous state."""
+    global _recording
+    prev, _recording = _recording, bool(is_recording)
+    return prev
+
+
+def set_training(train_mode):
+    """Set training mode on or off; return the previous state."""
+    global _training
+    prev, _training = _training, bool(train_mode)
+    return prev
+
+
+def is_recording():
+    """Whether operators are being recorded for differentiation."""
+    return _recording
+
+
+def is_training():
+    """Whether operators run in training mode (Dropout active, BatchNorm batch stats)."""
+    return _training
+
+
+class _Scope:
+    """Context manager that sets recording/training and restores them on exit."""
+
+    def __init__(self, is_record, train_mode):
+        self._enter_record = is_record
+        self._enter_train = train_mode
+        self._prev = None
+
+    def __enter__(self):
+        rec = _recording if self._enter_record is None else self._enter_record
+        train = _training if self._enter_train is None else self._enter_train
+        self._prev = (set_recording(rec), set_training(train))
+        return self
+
+    def __exit__(self, *exc):
+        set_recording(self._prev[0])
+        set_training(self._prev[1])
+
+
+def record(train_mode=True):
+    """Scope in which operators are recorded (``with autograd.record():``)."""
+    return _Scope(True, train_mode)
+
+
+def pause(train_mode=False):
+    """Scope in which recording is off (``with autograd.pause():``)."""
+    return _Scope(False, train_mode)
+
+
+def train_mode():
+    """Scope forcing training mode without changing recording."""
+    return _Scope(None, True)
+
+
+def predict_mode():
+    """Scope forcing inference mode without changing recording."""
+    return _Scope(None, False)
+
+
+def _record_node(op, attrs, inputs, in_data, out_data, saved, outputs):
+    node = _Node(op, attrs, tuple(inputs), tuple(in_data), tuple(out_data), saved)
+    for i, out in enumerate(outputs):
+        out._ag = (node, i)
+
+
+def mark_variables(variables, gradients, grad_reqs="write"):
+    """Mark NDArrays as variables whose gradients go into ``gradients``."""
+    from .ndarray.ndarray import NDArray
+    if isinstance(variables, NDArray):
+        variables, gradients = [variables], [gradients]
+    if isinstance(grad_reqs, str):
+        grad_reqs = [grad_reqs] * len(variables)
+    for var, grad, req in zip(variables, gradients, grad_reqs):
+        if req not in ("write", "add", "null"):
+            raise MXNetError(f"grad_req must be 'write', 'add' or 'null', got {req!r}")
+        var._ag = Leaf(grad, req)
+
+
+def _topo_order(heads):
+    """Nodes reachable from ``heads``, inputs before the nodes that use them."""
+    order, seen = [], set()
+    stack = [(h._ag[0], False) for h in heads if isinstance(h._ag, tuple)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for x in node.inputs:
+            ag = x._ag
+            if isinstance(ag, tuple) and id(ag[0]) not in seen:
+                stack.append((ag[0], False))
+    return order
+
+
+def _seed(heads, head_grads, node_grads, leaf_grads, F_nd):
+    """Put the head gradients (ones by default) where backward starts."""
+    for i, head in enumerate(heads):
+        ag = head._ag
+        if ag is None:
+            raise MXNetError(
+                "cannot differentiate: the array is not in a computational graph; compute it "
+                "inside `with autograd.record():` from arrays marked with attach_grad()")
+        hg = None if head_grads is None else head_grads[i]
+        if hg is None:
+            hg = head._ctx.xp.ones_like(head._data)
+        else:
+            hg = hg._data if hasattr(hg, "_data") else hg
+        if F_nd is not None:
+            hg = _nd_wrap(hg, head._ctx)
+        if isinstance(ag, Leaf):
+            prev = leaf_grads.get(id(head))
+            leaf_grads[id(head)] = (head, hg if prev is None else prev[1] + hg)
+        else:
+            slot = node_grads.setdefault(ag[0], [None] * len(ag[0].out_data))
+            slot[ag[1]] = hg if slot[ag[1]] is None else slot[ag[1]] + hg
+
+
+def _nd_wrap(data, ctx):
+    from .ndarray.ndarray import wrap
+    return wrap(data, ctx)
+
+
+def _node_backward(node, ograds, create_graph):
+    """Input gradients of one node (arrays, or NDArrays when building a graph)."""
+    if node.freed:
+        raise MXNetError(
+            f"cannot run backward through operator {node.op.name} a second time: its graph "
+            "was freed by the previous backward; pass retain_graph=True to keep it")
+    op = node.op
+    if create_graph:
+        if not op.nd_backward:
+            raise MXNetError(f"second-order gradients are not supported through operator "
+                             f"{op.name}")
+        from . import ndarray as nd
+        outs = [_nd_node_output(node, i) for i in range(len(node.out_data))]
+        with record():
+            return op.backward(nd, node.attrs, list(node.inputs), outs, node.saved, ograds)
+    from .backend import xp_of
+    xp = xp_of(node.in_data[0]) if node.in_data else xp_of(node.out_data[0])
+    return op.backward(xp, node.attrs, node.in_data, node.out_data, node.saved, ograds)
+
+
+def _nd_node_output(node, i):
+    from .ndarray.ndarray import wrap
+    ctx = node.inputs[0]._ctx
+    out = wrap(node.out_data[i], ctx)
+    out._ag = (node, i)
+    return out
+
+
+def _fill_ograds(node, ograds, create_graph):
+    if node.op.loss_output:
+        return ograds
+    filled = list(ograds)
+    for i, g in enumerate(filled):
+        if g is None:
+            ref = node.out_data[i]
+            from .backend import xp_of
+            g = xp_of(ref).zeros_like(ref)
+            filled[i] = _nd_wrap(g, node.inputs[0]._ctx) if create_graph else g
+    return filled
+
+
+def _run(heads, head_grads, retain_graph, create_graph):
+    """Backpropagate from ``heads``; return {id(var): (var, grad)} for reached leaves."""
+    node_grads, leaf_grads = {}, {}
+    _seed(heads, head_grads, node_grads, leaf_grads, create_graph or None)
+    for node in reversed(_topo_order(heads)):
+        ograds = node_grads.pop(node, None)
+        if ograds is None:
+            continue
+        igrads = _node_backward(node, _fill_ograds(node, ograds, create_graph), create_graph)
+        if not retain_graph and not create_graph:
+            node.saved = None
+            node.freed = True
+        for x, g in zip(node.inputs, igrads):
+            ag = x._ag
+            if g is None or ag is None:
+                continue
+            if isinstance(ag, Leaf):
+                if ag.req != "null":
+                    prev = leaf_grads.get(id(x))
+                    leaf_grads[id(x)] = (x, g if prev is None else prev[1] + g)
+            else:
+                slot = node_grads.setdefault(ag[0], [None] * len(ag[0].out_data))
+                slot[ag[1]] = g if slot[ag[1]] is None else slot[ag[1]] + g
+    return leaf_grads
+
+
+def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
+    """Compute gradients of ``heads`` into the ``.grad`` of marked variables."""
+    from .ndarray.ndarray import NDArray
+    if isinstance(heads, NDArray):
+        heads = [heads]
+        head_grads = None if head_grads is None else (
+            [head_grads] if isinstance(head_grads, NDArray) else head_grads)
+    with _Scope(False, train_mode):
+        leaf_grads = _run(heads, head_grads, retain_graph, False)
+    for var, g in leaf_grads.values():
+        leaf = var._ag
+        buf = leaf.grad
+        if buf._pending is not None:
+            buf._wait()
+        if leaf.req == "add":
+            buf._data += g
+        else:
+            buf._data[...] = g
+        leaf.fresh = True
+
+
+def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,
+         train_mode=True):
+    """Return the gradients of ``heads`` with respect to ``variables`` (NDArrays).
+
+    With ``create_graph=True`` the gradients are themselves recorded, so they can be
+    differentiated again (second order).
+    """
+    from .ndarray.ndarray import NDArray, wrap
+    single = isinstance(variables, NDArray)
+    variables = [variables] if single else list(variables)
+    if isinstance(heads, NDArray):
+        heads = [heads]
+        head_grads = None if head_grads is None else [head_grads]
+    for v in variables:
+        if not isinstance(v._ag, Leaf):
+            raise MXNetError("grad: every variable must be marked with attach_grad() "
+                             "before recording")
+    retain = create_graph if retain_graph is None else retain_graph
+    with _Scope(create_graph, train_mode):
+        leaf_grads = _run(heads, head_grads, retain, create_graph)
+    out = []
+    for v in variables:
+        found = leaf_grads.get(id(v))
+        if found is None:
+            out.append(wrap(v._ctx.xp.zeros_like(v._data), v._ctx))
+        else:
+            g = found[1]
+            out.append(g if isinstance(g, NDArray) else wrap(g, v._ctx))
+    return out[0] if single else out
+
+
+def get_symbol(x):
+    """Not supported: distnet's tape keeps no Symbol; hybridize a block to get one."""
+    raise MXNetError("autograd.get_symbol is not supported by distnet; use a HybridBlock "
+                     "and export() to obtain a Symbol")
+
+
+class Function:
+    """A user-defined differentiable function (override ``forward`` and ``backward``).
+
+    ``forward`` and ``backward`` take and return NDArrays; ``save_for_backward`` keeps
+    arrays for the backward pass, as in MXNet.
+    """
+
+    def __init__(self):
+        self._used = False
+        self.saved_tensors = ()
+
+    def save_for_backward(self, *args):
+        """Keep ``args`` for ``backward`` (available as ``self.saved_tensors``)."""
+        self.saved_tensors = args
+
+    def forward(self, *inputs):
+        """Compute the outputs from NDArray inputs."""
+        raise NotImplementedError
+
+    def backward(self, *output_grads):
+        """Return the input gradients given the output gradients."""
+        raise NotImplementedError
+
+    def __call__(self, *inputs):
+        from .ndarray.ndarray import NDArray
+        if self._used:
+            raise MXNetError("each autograd.Function object can only be called once")
+        self._used = True
+        with pause(_training):
+            outputs = self.forward(*inputs)
+        single = isinstance(outputs, NDArray)
+        outs = [outputs] if single else list(outputs)
+        if _recording and any(x._ag is not None for x in inputs):
+            node = _Node(_FunctionOp(self), {}, tuple(inputs), tuple(x._data for x in inputs),
+                         tuple(o._data for o in outs), None)
+            outs = [o.detach() for o in outs]
+            for i, o in enumerate(outs):
+                o._ag = (node, i)
+        return outs[0] if single else outs
+
+
+class _FunctionOp:
+    """Adapter letting the tape call a custom Function's backward on NDArrays."""
+
+    loss_output = False
+    nd_backward = False
+
+    def __init__(self, func):
+        self.func = func
+        self.name = type(func).__name__
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        from .ndarray.ndarray import wrap, NDArray
+        ctx = self.func_ctx(ins)
+        with pause():
+            res = self.func.backward(*[wrap(g, ctx) for g in ograds])
+        res = [res] if isinstance(res, NDArray) else list(res)
+        return [None if r is None else r._data for r in res]
+
+    @staticmethod
+    def func_ctx(ins):
+        from .ndarray.ndarray import NDArray  # noqa: F401
+        from .backend import xp_of
+        from .context import cpu, gpu
+        x = ins[0]
+        return cpu(0) if xp_of(x).__name__ == "numpy" else gpu(x.device.id)

@@ -1,0 +1,117 @@
+"""Devices: ``cpu(i)``, ``gpu(i)``, ``cpu_pinned(i)`` and the current-context stack."""
+
+import threading
+
+from .base import MXNetError
+from . import backend
+
+__all__ = ["Context", "cpu", "gpu", "cpu_pinned", "current_context", "num_gpus"]
+
+_DEVTYPE2STR = {1: "cpu", 2: "gpu", 3: "cpu_pinned", 5: "cpu_shared"}
+_DEVSTR2TYPE = {v: k for k, v in _DEVTYPE2STR.items()}
+
+
+class Context:
+    """A device: its type (``cpu``, ``gpu``, ``cpu_pinned``) and id.
+
+    Distinct CPU ids are distinct devices for data parallelism (each holds its own copy of
+    parameters and executors), although all CPU arrays live in host memory. Usable as a
+    ``with`` block to set the default context.
+    """
+
+    _default = threading.local()
+    devtype2str = _DEVTYPE2STR
+    devstr2type = _DEVSTR2TYPE
+
+    def __init__(self, device_type, device_id=0):
+        if isinstance(device_type, Context):
+            device_type, device_id = device_type.device_type, device_type.device_id
+        if isinstance(device_type, int):
+            device_type = _DEVTYPE2STR.get(device_type, device_type)
+        if device_type not in _DEVSTR2TYPE:
+            raise MXNetError(f"unknown device type {device_type!r}; expected one of "
+                             f"{sorted(_DEVSTR2TYPE)}")
+        self.device_type = device_type
+        self.device_typeid = _DEVSTR2TYPE[device_type]
+        self.device_id = int(device_id)
+        self._old = None
+
+    @property
+    def xp(self):
+        """The array module of this device: numpy for CPUs, cupy for GPUs."""
+        if self.device_typeid == 2:
+            return backend.require_cupy()
+        import numpy
+        return numpy
+
+    def __hash__(self):
+        return hash((self.device_typeid, self.device_id))
+
+    def __eq__(self, other):
+        return (isinstance(other, Context) and self.device_typeid == other.device_typeid
+                and self.device_id == other.device_id)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __str__(self):
+        return f"{self.device_type}({self.device_id})"
+
+    __repr__ = __str__
+
+    def __enter__(self):
+        stack = _stack()
+        stack.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        _stack().pop()
+
+    def empty_cache(self):
+        """Release cached GPU memory blocks (a no-op on CPUs)."""
+        if self.device_typeid == 2:
+            backend.require_cupy().get_default_memory_pool().free_all_blocks()
+
+
+def _stack():
+    local = Context._default
+    if not hasattr(local, "stack"):
+        local.stack = []
+    return local.stack
+
+
+_CACHE = {}
+
+
+def _interned(device_type, device_id):
+    key = (device_type, device_id)
+    ctx = _CACHE.get(key)
+    if ctx is None:
+        ctx = _CACHE[key] = Context(device_type, device_id)
+    return ctx
+
+
+def cpu(device_id=0):
+    """The CPU context ``cpu(device_id)``."""
+    return _interned("cpu", device_id)
+
+
+def gpu(device_id=0):
+    """The GPU context ``gpu(device_id)`` (arrays on it need cupy; see README)."""
+    return _interned("gpu", device_id)
+
+
+def cpu_pinned(device_id=0):
+    """Page-locked host memory context; behaves as a CPU context here."""
+    return _interned("cpu_pinned", device_id)
+
+
+def current_context():
+    """The innermost context set with ``with ctx:``, else ``cpu(0)``."""
+    stack = _stack()
+    return stack[-1] if stack else cpu(0)
+
+
+def num_gpus():
+    """Number of GPUs distnet can use."""
+    return backend.num_gpus()

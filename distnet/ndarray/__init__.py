@@ -1,0 +1,158 @@
+"""``mx.nd``: NDArray, the operators generated from the registry, creation functions and
+MXNet's ``.params`` file format."""
+
+import numpy as np
+
+from ..base import MXNetError, numeric_types
+from ..context import current_context, Context
+from .ndarray import NDArray, invoke, wrap, array_from
+from .serialize import save, load, load_frombuffer
+from . import _gen, _methods
+
+__all__ = ["NDArray", "array", "zeros", "ones", "full", "empty", "arange", "linspace", "eye",
+           "waitall", "save", "load", "load_frombuffer", "concatenate", "moveaxis"]
+
+
+def _generate():
+    from ..ops.registry import all_ops
+    functions = {}
+    for name, op in all_ops().items():
+        functions[name] = _gen.make_function(op, name)
+    return functions
+
+
+_FUNCTIONS = _generate()
+globals().update({k: v for k, v in _FUNCTIONS.items() if k not in globals()})
+_methods.attach(_FUNCTIONS)
+
+
+def _ctx_dtype(ctx, dtype):
+    ctx = current_context() if ctx is None else ctx
+    if isinstance(ctx, str):
+        dev, _, rest = ctx.partition("(")
+        ctx = Context(dev, int(rest.rstrip(")") or 0))
+    return ctx, np.dtype(np.float32 if dtype is None else dtype)
+
+
+def _shape(shape):
+    return (int(shape),) if isinstance(shape, numeric_types) else tuple(int(s) for s in shape)
+
+
+def array(source_array, ctx=None, dtype=None):
+    """A new NDArray copied from ``source_array`` (float32 unless ``dtype``; an NDArray
+    source keeps its dtype)."""
+    return array_from(source_array, ctx, dtype)
+
+
+def zeros(shape, ctx=None, dtype=None, **kwargs):
+    """An array of zeros (float32 by default)."""
+    ctx, dtype = _ctx_dtype(ctx, dtype)
+    return wrap(ctx.xp.zeros(_shape(shape), dtype), ctx)
+
+
+def ones(shape, ctx=None, dtype=None, **kwargs):
+    """An array of ones (float32 by default)."""
+    ctx, dtype = _ctx_dtype(ctx, dtype)
+    return wrap(ctx.xp.ones(_shape(shape), dtype), ctx)
+
+
+def full(shape, val, ctx=None, dtype=None, out=None):
+    """An array filled with ``val``."""
+    ctx, dtype = _ctx_dtype(ctx, dtype)
+    res = wrap(ctx.xp.full(_shape(shape), val, dtype), ctx)
+    if out is not None:
+        out[:] = res
+        return out
+    return res
+
+
+def empty(shape, ctx=None, dtype=None):
+    """An uninitialised array."""
+    ctx, dtype = _ctx_dtype(ctx, dtype)
+    return wrap(ctx.xp.empty(_shape(shape), dtype), ctx)
+
+
+def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dtype=None):
+    """Evenly spaced values in ``[start, stop)``, each repeated ``repeat`` times."""
+    ctx, dtype = _ctx_dtype(ctx, dtype)
+    if stop is None:
+        start, stop = 0, start
+    data = np.arange(start, stop, step, dtype=np.float64).astype(dtype)
+    if repeat > 1:
+        data = np.repeat(data, repeat)
+    return array_from(data, ctx, dtype)
+
+
+def linspace(start, stop, num, endpoint=True, ctx=None, dtype=None):
+    """``num`` evenly spaced values from ``start`` to ``stop``."""
+    ctx, dtype = _ctx_dtype(ctx, dtype)
+    return array_from(np.linspace(start, stop, num, endpoint=endpoint), ctx, dtype)
+
+
+def eye(N, M=0, k=0, ctx=None, dtype=None):
+    """A 2-d array with ones on the ``k``-th diagonal."""
+    ctx, dtype = _ctx_dtype(ctx, dtype)
+    return wrap(ctx.xp.eye(N, M or None, k, dtype=dtype), ctx)
+
+
+def waitall():
+    """Wait for all pending work (GPU streams, kvstore pulls started through distnet)."""
+    from ..backend import _cupy
+    if _cupy is not None:
+        _cupy.cuda.Device().synchronize()
+
+
+def _ufunc(bname, sname, rname=None):
+    apply = _methods._binary(bname, sname, rname)
+
+    def fn(lhs, rhs):
+        if isinstance(lhs, NDArray):
+            return apply(lhs, rhs)
+        if isinstance(rhs, NDArray):
+            return apply(rhs, lhs, True)
+        raise MXNetError(f"{bname}: at least one argument must be an NDArray")
+    fn.__name__ = bname.replace("broadcast_", "")
+    fn.__doc__ = f"Elementwise ``{fn.__name__}`` of NDArrays and/or scalars, broadcasting."
+    return fn
+
+
+add = _ufunc("broadcast_add", "_plus_scalar")
+subtract = _ufunc("broadcast_sub", "_minus_scalar", "_rminus_scalar")
+multiply = _ufunc("broadcast_mul", "_mul_scalar")
+divide = _ufunc("broadcast_div", "_div_scalar", "_rdiv_scalar")
+true_divide = divide
+modulo = _ufunc("broadcast_mod", "_mod_scalar", "_rmod_scalar")
+power = _ufunc("broadcast_power", "_power_scalar", "_rpower_scalar")
+maximum = _ufunc("broadcast_maximum", "_maximum_scalar")
+minimum = _ufunc("broadcast_minimum", "_minimum_scalar")
+hypot = _ufunc("broadcast_hypot", "_hypot_scalar")
+equal = _ufunc("broadcast_equal", "_equal_scalar")
+not_equal = _ufunc("broadcast_not_equal", "_not_equal_scalar")
+greater = _ufunc("broadcast_greater", "_greater_scalar", "_lesser_scalar")
+greater_equal = _ufunc("broadcast_greater_equal", "_greater_equal_scalar",
+                       "_lesser_equal_scalar")
+lesser = _ufunc("broadcast_lesser", "_lesser_scalar", "_greater_scalar")
+lesser_equal = _ufunc("broadcast_lesser_equal", "_lesser_equal_scalar",
+                      "_greater_equal_scalar")
+logical_and = _ufunc("broadcast_logical_and", "_logical_and_scalar")
+logical_or = _ufunc("broadcast_logical_or", "_logical_or_scalar")
+logical_xor = _ufunc("broadcast_logical_xor", "_logical_xor_scalar")
+
+
+def concatenate(arrays, axis=0, always_copy=True):
+    """Join arrays along ``axis`` (MXNet's older name for ``concat``)."""
+    return globals()["concat"](*arrays, dim=axis)
+
+
+def moveaxis(tensor, source, destination):
+    """Move axis ``source`` to position ``destination``."""
+    axes = list(range(tensor.ndim))
+    axes.insert(destination % tensor.ndim, axes.pop(source % tensor.ndim))
+    return globals()["transpose"](tensor, axes=tuple(axes))
+
+
+def __getattr__(name):
+    if name == "random":
+        from . import random as _random
+        return _random
+    raise AttributeError(f"module 'distnet.ndarray' has no attribute {name!r}")

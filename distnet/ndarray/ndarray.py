@@ -1,0 +1,393 @@
+"""NDArray: an array of numpy (CPU) or cupy (GPU) with its context and autograd links."""
+
+import numpy as np
+
+from ..base import MXNetError, numeric_types
+from ..context import Context, current_context, cpu
+from .. import autograd as _ag
+
+__all__ = ["NDArray", "invoke", "wrap"]
+
+_DEFAULT_DTYPE = np.float32
+
+
+class NDArray:
+    """An n-dimensional array on a context, as MXNet's ``mx.nd.NDArray``.
+
+    It wraps an ``xp`` array without copying: ``NDArray(numpy_array)`` shares memory with
+    ``numpy_array``. Slices share memory with the array they come from, as in MXNet.
+    """
+
+    __slots__ = ("_data", "_ctx", "_ag", "_pending", "__weakref__")
+    __array_priority__ = 1000.0
+
+    def __init__(self, data, ctx=None):
+        if isinstance(data, NDArray):
+            data = data._data
+        self._data = data
+        self._ctx = ctx if ctx is not None else (
+            cpu(0) if isinstance(data, np.ndarray) else _gpu_ctx_of(data))
+        self._ag = None
+        self._pending = None
+
+    # ---- basic properties ----
+    @property
+    def shape(self):
+        """Tuple of dimensions."""
+        return self._data.shape
+
+    @property
+    def dtype(self):
+        """The element type, as a numpy scalar type (``numpy.float32``)."""
+        return self._data.dtype.type
+
+    @property
+    def size(self):
+        """Number of elements."""
+        return self._data.size
+
+    @property
+    def ndim(self):
+        """Number of dimensions."""
+        return self._data.ndim
+
+    @property
+    def context(self):
+        """The device context holding the array."""
+        return self._ctx
+
+    ctx = context
+
+    @property
+    def stype(self):
+        """Storage type; always ``'default'`` (dense)."""
+        return "default"
+
+    @property
+    def T(self):
+        """Transpose (2-D arrays and up: axes reversed)."""
+        return _op_fn("transpose")(self)
+
+    @property
+    def handle(self):
+        """The underlying numpy/cupy array (distnet's analogue of MXNet's handle)."""
+        return self._data
+
+    # ---- synchronisation and conversion ----
+    def _wait(self):
+        pending = self._pending
+        if pending is not None:
+            self._pending = None
+            pending.wait()
+
+    def wait_to_read(self):
+        """Block until pending writes (kvstore pulls, GPU kernels) into this array finish."""
+        if self._pending is not None:
+            self._wait()
+        if not isinstance(self._data, np.ndarray):
+            _synchronize(self._data)
+
+    def asnumpy(self):
+        """A numpy copy of the array."""
+        if self._pending is not None:
+            self._wait()
+        data = self._data
+        if isinstance(data, np.ndarray):
+            return data.copy()
+        return data.get()
+
+    def asscalar(self):
+        """The value of a one-element array as a numpy scalar."""
+        if self.size != 1:
+            raise MXNetError(f"asscalar needs an array of size 1, this one has shape {self.shape}")
+        return self.asnumpy().reshape(())[()]
+
+    def __array__(self, dtype=None, copy=None):
+        out = self.asnumpy()
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def astype(self, dtype, copy=True):
+        """A copy converted to ``dtype`` (no copy when ``copy=False`` and types match)."""
+        dtype = np.dtype(dtype)
+        if not copy and self._data.dtype == dtype:
+            return self
+        return _op_fn("Cast")(self, dtype=dtype)
+
+    def copy(self):
+        """A deep copy on the same context."""
+        return self.copyto(self._ctx)
+
+    def copyto(self, other):
+        """Copy into ``other`` (an NDArray, returned) or to a new array on context ``other``."""
+        if self._pending is not None:
+            self._wait()
+        if isinstance(other, NDArray):
+            if other is self:
+                return other
+            if other.shape != self.shape:
+                raise MXNetError(f"copyto: shape mismatch, source {self.shape} vs "
+                                 f"target {other.shape}")
+            if other._pending is not None:
+                other._wait()
+            _copy_into(other._data, self._data)
+            return other
+        if isinstance(other, Context):
+            data = _to_device(self._data, other, copy=True)
+            out = wrap(data, other)
+            if _ag._recording and self._ag is not None:
+                _ag._record_copy(self, out)
+            return out
+        raise MXNetError(f"copyto: expected an NDArray or Context, got {type(other).__name__}")
+
+    def as_in_context(self, context):
+        """This array if it is on ``context`` already, else a copy there."""
+        if context == self._ctx:
+            return self
+        return self.copyto(context)
+
+    as_in_ctx = as_in_context
+
+    def tostype(self, stype):
+        """Return this dense array (only ``'default'`` storage is supported)."""
+        if stype != "default":
+            raise MXNetError(f"storage type {stype!r} is not supported by distnet; "
+                             "only 'default' (dense) arrays exist")
+        return self
+
+    # ---- shape ----
+    def reshape(self, *shape, **kwargs):
+        """Reshape with MXNet's special codes (0 copy, -1 infer, -2, -3, -4); shares memory."""
+        if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
+            shape = shape[0]
+        if "shape" in kwargs:
+            shape = kwargs.pop("shape")
+        return _op_fn("Reshape")(self, shape=tuple(shape), **kwargs)
+
+    def reshape_like(self, other):
+        """Reshape to the shape of ``other``."""
+        return self.reshape(other.shape)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __bool__(self):
+        if self.size == 1:
+            return bool(self.asnumpy().reshape(()))
+        if self.size == 0:
+            return False
+        raise ValueError("The truth value of an NDArray with more than one element is "
+                         "ambiguous.")
+
+    def __float__(self):
+        return float(self.asscalar())
+
+    def __int__(self):
+        return int(self.asscalar())
+
+    def __index__(self):
+        return int(self.asscalar())
+
+    # ---- indexing ----
+    def __getitem__(self, key):
+        if isinstance(key, NDArray):
+            key = key._data.astype(np.int64) if key.dtype != np.bool_ else key._data
+        elif isinstance(key, tuple):
+            key = tuple(k._data.astype(np.int64) if isinstance(k, NDArray) else k for k in key)
+        return invoke(_op("_getitem"), [self], {"key": key})
+
+    def __setitem__(self, key, value):
+        if _ag._recording and self._ag is not None:
+            raise MXNetError("in-place assignment (x[...] = v) to an array recorded by "
+                             "autograd is not supported; compute a new array instead")
+        if self._pending is not None:
+            self._wait()
+        if isinstance(key, NDArray):
+            key = key._data.astype(np.int64)
+        if isinstance(value, NDArray):
+            if value._pending is not None:
+                value._wait()
+            value = _to_device(value._data, self._ctx, copy=False)
+        elif not isinstance(value, numeric_types):
+            value = _to_device(np.asarray(value), self._ctx, copy=False)
+        if isinstance(key, slice) and key == slice(None):
+            key = Ellipsis
+        self._data[key] = value
+
+    # ---- autograd ----
+    def attach_grad(self, grad_req="write", stype=None):
+        """Allocate a gradient buffer and mark this array as a variable to differentiate."""
+        _ag.mark_variables([self], [wrap(self._ctx.xp.zeros_like(self._data), self._ctx)],
+                           grad_req)
+
+    @property
+    def grad(self):
+        """The gradient buffer attached by ``attach_grad`` (None if there is none)."""
+        leaf = self._ag
+        return leaf.grad if isinstance(leaf, _ag.Leaf) else None
+
+    def detach(self):
+        """A new array sharing data but cut from the autograd graph."""
+        return wrap(self._data, self._ctx)
+
+    def backward(self, out_grad=None, retain_graph=False, train_mode=True):
+        """Compute gradients of this array with respect to the marked variables."""
+        _ag.backward([self], None if out_grad is None else [out_grad],
+                     retain_graph=retain_graph, train_mode=train_mode)
+
+    # ---- display ----
+    def __repr__(self):
+        shape_info = "x".join(str(d) for d in self.shape)
+        return f"\n{self.asnumpy()}\n<NDArray {shape_info} @{self._ctx}>"
+
+    def __str__(self):
+        return repr(self)
+
+    def __hash__(self):
+        return id(self)
+
+    def __reduce__(self):
+        return (_rebuild, (self.asnumpy(), str(self._ctx)))
+
+    # arithmetic operators and generated op methods are attached in _methods.py
+
+
+def _rebuild(array, ctx_str):
+    dev, _, rest = ctx_str.partition("(")
+    return array_from(array, Context(dev, int(rest.rstrip(")"))))
+
+
+def _gpu_ctx_of(data):
+    from ..context import gpu
+    return gpu(int(data.device.id))
+
+
+def _synchronize(data):
+    from ..backend import require_cupy
+    require_cupy().cuda.get_current_stream().synchronize()
+
+
+def _to_device(data, ctx, copy):
+    """``data`` as an array of ``ctx``'s module (copying across devices)."""
+    if ctx.device_typeid == 2:
+        cp = ctx.xp
+        with cp.cuda.Device(ctx.device_id):
+            return cp.array(data, copy=copy) if copy or not isinstance(data, cp.ndarray) \
+                or data.device.id != ctx.device_id else data
+    if isinstance(data, np.ndarray):
+        return data.copy() if copy else data
+    return data.get()
+
+
+def _copy_into(dst, src):
+    if type(dst) is type(src):
+        dst[...] = src
+    elif isinstance(dst, np.ndarray):
+        dst[...] = src.get()
+    else:
+        dst.set(np.ascontiguousarray(src)) if dst.flags.c_contiguous else dst.__setitem__(
+            Ellipsis, dst.__class__(src))
+
+
+def wrap(data, ctx):
+    """Make an NDArray around ``data`` on ``ctx`` without copying (internal fast path)."""
+    out = NDArray.__new__(NDArray)
+    out._data = data
+    out._ctx = ctx
+    out._ag = None
+    out._pending = None
+    return out
+
+
+def array_from(source, ctx=None, dtype=None):
+    """Copy ``source`` (array-like) to a new NDArray on ``ctx``; float32 unless ``dtype``."""
+    ctx = ctx or current_context()
+    if isinstance(source, NDArray):
+        dtype = source.dtype if dtype is None else dtype
+        source = source.asnumpy()
+    else:
+        dtype = _DEFAULT_DTYPE if dtype is None else dtype
+    data = np.array(source, dtype=dtype)
+    if data.ndim == 0:
+        data = data.reshape(1)
+    return wrap(_to_device(data, ctx, copy=False), ctx)
+
+
+_OPS_CACHE = {}
+_FN_CACHE = {}
+
+
+def _op(name):
+    op = _OPS_CACHE.get(name)
+    if op is None:
+        from ..ops.registry import get_op
+        op = _OPS_CACHE[name] = get_op(name)
+    return op
+
+
+def _op_fn(name):
+    fn = _FN_CACHE.get(name)
+    if fn is None:
+        from . import _gen
+        fn = _FN_CACHE[name] = _gen.make_function(_op(name), name)
+    return fn
+
+
+def invoke(op, args, a, out=None):
+    """Run ``op`` imperatively on NDArrays ``args`` (inputs then auxiliary states).
+
+    Returns a list of output NDArrays. Records the operation on the autograd tape when
+    recording and some input is in a graph.
+    """
+    datas = []
+    ctx = None
+    for x in args:
+        if x._pending is not None:
+            x._wait()
+        if ctx is None:
+            ctx = x._ctx
+        elif x._ctx is not ctx and x._ctx != ctx:
+            raise MXNetError(f"operator {op.name}: inputs are on different contexts "
+                             f"({ctx} and {x._ctx}); use as_in_context to move them")
+        datas.append(x._data)
+    if ctx is None:
+        ctx = a.get("ctx") or current_context()
+    n_aux = len(op.aux)
+    if n_aux:
+        ins, aux = datas[:-n_aux], datas[-n_aux:]
+    else:
+        ins, aux = datas, ()
+    outs, saved = op.forward(a, ins, aux, _ag._training)
+    res = []
+    for o in outs:
+        if o.ndim == 0:
+            o = o.reshape(1)
+        res.append(wrap(o, ctx))
+    if _ag._recording:
+        inputs = args[:-n_aux] if n_aux else args
+        for x in inputs:
+            if x._ag is not None:
+                _ag._record_node(op, a, inputs, ins, outs, saved, res)
+                break
+    if out is not None:
+        return _write_out(op, res, out)
+    return res
+
+
+def _write_out(op, res, out):
+    outs = out if isinstance(out, (list, tuple)) else [out]
+    if len(outs) != len(res):
+        raise MXNetError(f"operator {op.name}: {len(res)} outputs but {len(outs)} out arrays")
+    for dst, src in zip(outs, res):
+        if dst.shape != src.shape:
+            raise MXNetError(f"operator {op.name}: out= has shape {dst.shape}, the result "
+                             f"has shape {src.shape}")
+        _copy_into(dst._data, src._data)
+        if src._ag is not None:
+            dst._ag = src._ag
+    return list(outs)

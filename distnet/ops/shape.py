@@ -1,0 +1,495 @@
+"""Shape operators: Reshape (MXNet's special codes), Flatten, transpose, expand_dims,
+squeeze, broadcasting, Cast, BlockGrad, dot/batch_dot and NDArray indexing."""
+
+import numpy as np
+
+from ..base import MXNetError
+from .attrs import Attr, Axis, Bool, Dtype, Int, Shape, Str
+from .registry import Op, register
+from ._util import xp_of, unbroadcast, normalize_axis
+
+
+def _infer_reshape(src, target, reverse=False):
+    """Apply MXNet's reshape codes 0, -1, -2, -3, -4 of ``target`` to shape ``src``."""
+    src, target = tuple(src), tuple(target)
+    if reverse:
+        if -4 in target:
+            raise MXNetError("Reshape: reverse=True cannot be combined with -4")
+        return tuple(reversed(_infer_reshape(src[::-1], target[::-1])))
+    out, i, j = [], 0, 0
+    while j < len(target):
+        t = target[j]
+        if t > 0:
+            out.append(t)
+            i += 1
+        elif t == 0:
+            out.append(src[i])
+            i += 1
+        elif t == -1:
+            out.append(-1)
+            i += 1
+        elif t == -2:
+            out.extend(src[i:])
+            i = len(src)
+        elif t == -3:
+            out.append(src[i] * src[i + 1])
+            i += 2
+        elif t == -4:
+            d0, d1 = target[j + 1], target[j + 2]
+            d0 = src[i] // d1 if d0 == -1 else d0
+            d1 = src[i] // d0 if d1 == -1 else d1
+            out.extend((d0, d1))
+            i += 1
+            j += 2
+        else:
+            raise MXNetError(f"Reshape: invalid code {t} in shape {target}")
+        j += 1
+    return _fill_unknown(src, tuple(out), target)
+
+
+def _fill_unknown(src, out, target):
+    total = int(np.prod(src, dtype=np.int64))
+    if out.count(-1) > 1:
+        raise MXNetError(f"Reshape: more than one -1 in shape {target}")
+    if -1 in out:
+        known = int(np.prod([d for d in out if d != -1], dtype=np.int64))
+        if known == 0 or total % known:
+            raise MXNetError(f"Reshape: cannot reshape array of shape {src} into {target}")
+        out = tuple(total // known if d == -1 else d for d in out)
+    if int(np.prod(out, dtype=np.int64)) != total:
+        raise MXNetError(f"Reshape: cannot reshape array of shape {src} into {target} "
+                         f"(gives {out}, a different size)")
+    return out
+
+
+class _ShapeOnly(Op):
+    """An operator that only changes the shape; the gradient is reshaped back."""
+
+    nd_backward = True
+
+    def out_shape(self, a, shape):
+        raise NotImplementedError
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        return in_shapes, [None if s is None else self.out_shape(a, s)], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        return (x.reshape(self.out_shape(a, x.shape)),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (ograds[0].reshape(ins[0].shape),)
+
+
+@register
+class Reshape(_ShapeOnly):
+    """Reshape with MXNet's codes: 0 keeps a dim, -1 infers one, -2 keeps the rest, -3
+    merges two, -4 splits one into the two values that follow. Shares memory."""
+
+    name = "Reshape"
+    aliases = ("reshape",)
+    params = {"shape": Attr(Shape, ()), "reverse": Attr(Bool, False),
+              "target_shape": Attr(Shape, ()), "keep_highest": Attr(Bool, False)}
+
+    def out_shape(self, a, shape):
+        return _infer_reshape(shape, a["shape"] or a["target_shape"], a["reverse"])
+
+
+@register
+class Flatten(_ShapeOnly):
+    """Collapse all axes but the first: ``(N, C, H, W)`` to ``(N, C*H*W)``."""
+
+    name = "Flatten"
+    aliases = ("flatten",)
+
+    def out_shape(self, a, shape):
+        if len(shape) == 0:
+            return (1, 1)
+        return (shape[0], int(np.prod(shape[1:], dtype=np.int64)))
+
+
+@register
+class expand_dims(_ShapeOnly):
+    """Insert an axis of length 1 at ``axis``."""
+
+    name = "expand_dims"
+    params = {"axis": Attr(Int)}
+
+    def out_shape(self, a, shape):
+        axis = a["axis"] % (len(shape) + 1)
+        return tuple(shape[:axis]) + (1,) + tuple(shape[axis:])
+
+
+@register
+class squeeze(_ShapeOnly):
+    """Remove axes of length 1 (those in ``axis``, or all)."""
+
+    name = "squeeze"
+    params = {"axis": Attr(Axis, None)}
+
+    def out_shape(self, a, shape):
+        axes = normalize_axis(a["axis"], len(shape)) if a["axis"] is not None else tuple(
+            i for i, d in enumerate(shape) if d == 1)
+        for i in axes:
+            if shape[i] != 1:
+                raise MXNetError(f"squeeze: axis {i} of shape {shape} is not of length 1")
+        out = tuple(d for i, d in enumerate(shape) if i not in axes)
+        return out if out else (1,)
+
+
+@register
+class reshape_like(_ShapeOnly):
+    """Reshape ``lhs`` to the shape of ``rhs``."""
+
+    name = "reshape_like"
+    inputs = ("lhs", "rhs")
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return in_shapes, [in_shapes[1]], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        return (ins[0].reshape(ins[1].shape),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (ograds[0].reshape(ins[0].shape), None)
+
+
+@register
+class transpose(Op):
+    """Permute axes (reverse them when ``axes`` is empty). Returns a copy, as MXNet."""
+
+    name = "transpose"
+    params = {"axes": Attr(Shape, ())}
+    nd_backward = True
+
+    def _axes(self, a, ndim):
+        return a["axes"] or tuple(range(ndim - 1, -1, -1))
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        if s is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [tuple(s[i] for i in self._axes(a, len(s)))], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        return (xp_of(x).ascontiguousarray(x.transpose(self._axes(a, x.ndim))),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        axes = self._axes(a, ins[0].ndim)
+        inverse = tuple(int(i) for i in np.argsort(axes))
+        return (F.transpose(ograds[0], axes=inverse),)
+
+
+@register
+class Cast(Op):
+    """Convert to ``dtype``; the gradient is converted back."""
+
+    name = "Cast"
+    aliases = ("cast",)
+    params = {"dtype": Attr(Dtype)}
+    nd_backward = True
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return in_shapes, [in_shapes[0]], aux_shapes
+
+    def infer_type(self, a, in_types, aux_types):
+        return in_types, [a["dtype"]], aux_types
+
+    def forward(self, a, ins, aux, is_train):
+        return (ins[0].astype(a["dtype"]),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (ograds[0].astype(ins[0].dtype),)
+
+
+@register
+class BlockGrad(Op):
+    """Identity in forward; stops gradients in backward."""
+
+    name = "BlockGrad"
+    aliases = ("stop_gradient",)
+    nd_backward = True
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return in_shapes, [in_shapes[0]], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        return (ins[0],), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (None,)
+
+
+class _Like(Op):
+    """An array of the input's shape and type filled with a constant."""
+
+    value = 0
+    nd_backward = True
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return in_shapes, [in_shapes[0]], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        return (xp_of(x).full_like(x, self.value),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (None,)
+
+
+@register
+class zeros_like(_Like):
+    """Zeros with the input's shape and type."""
+
+    name = "zeros_like"
+    value = 0
+
+
+@register
+class ones_like(_Like):
+    """Ones with the input's shape and type."""
+
+    name = "ones_like"
+    value = 1
+
+
+@register
+class broadcast_to(Op):
+    """Broadcast to ``shape`` (0 keeps the input's dim)."""
+
+    name = "broadcast_to"
+    params = {"shape": Attr(Shape, ())}
+    nd_backward = True
+
+    def _target(self, a, shape):
+        target = a["shape"]
+        pad = len(target) - len(shape)
+        src = (1,) * pad + tuple(shape)
+        return tuple(s if t == 0 else t for s, t in zip(src, target))
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        return in_shapes, [None if s is None else self._target(a, s)], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        xp = xp_of(x)
+        return (xp.ascontiguousarray(xp.broadcast_to(x, self._target(a, x.shape))),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (unbroadcast(F, ograds[0], ins[0].shape),)
+
+
+@register
+class broadcast_axis(Op):
+    """Broadcast axes of length 1 listed in ``axis`` to the lengths in ``size``."""
+
+    name = "broadcast_axis"
+    aliases = ("broadcast_axes",)
+    params = {"axis": Attr(Shape, ()), "size": Attr(Shape, ())}
+    nd_backward = True
+
+    def _target(self, a, shape):
+        out = list(shape)
+        for ax, n in zip(a["axis"], a["size"]):
+            out[ax % len(shape)] = n
+        return tuple(out)
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        return in_shapes, [None if s is None else self._target(a, s)], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        xp = xp_of(x)
+        return (xp.ascontiguousarray(xp.broadcast_to(x, self._target(a, x.shape))),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (unbroadcast(F, ograds[0], ins[0].shape),)
+
+
+@register
+class broadcast_like(Op):
+    """Broadcast ``lhs`` to the shape of ``rhs``."""
+
+    name = "broadcast_like"
+    inputs = ("lhs", "rhs")
+    params = {"lhs_axes": Attr(Shape, ()), "rhs_axes": Attr(Shape, ())}
+    nd_backward = True
+
+    def _target(self, a, lshape, rshape):
+        if not a["lhs_axes"]:
+            return tuple(rshape)
+        out = list(lshape)
+        for la, ra in zip(a["lhs_axes"], a["rhs_axes"]):
+            out[la % len(lshape)] = rshape[ra % len(rshape)]
+        return tuple(out)
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        l, r = in_shapes
+        if l is None or r is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [self._target(a, l, r)], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        l, r = ins
+        xp = xp_of(l)
+        return (xp.ascontiguousarray(xp.broadcast_to(l, self._target(a, l.shape, r.shape))),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (unbroadcast(F, ograds[0], ins[0].shape), None)
+
+
+def _mat(x, transpose):
+    return x.T if transpose and x.ndim == 2 else x
+
+
+@register
+class dot(Op):
+    """Matrix product; for N-d inputs, sums over the last axis of ``lhs`` and the first of
+    ``rhs``. ``transpose_a``/``transpose_b`` transpose 2-d inputs first."""
+
+    name = "dot"
+    inputs = ("lhs", "rhs")
+    params = {"transpose_a": Attr(Bool, False), "transpose_b": Attr(Bool, False),
+              "forward_stype": Attr(Str, "None")}
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        l, r = in_shapes
+        if l is None or r is None:
+            return in_shapes, [None], aux_shapes
+        l = l[::-1] if a["transpose_a"] and len(l) == 2 else l
+        r = r[::-1] if a["transpose_b"] and len(r) == 2 else r
+        out = tuple(l[:-1]) + tuple(r[1:])
+        return in_shapes, [out if out else (1,)], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        l, r = ins
+        lm, rm = _mat(l, a["transpose_a"]), _mat(r, a["transpose_b"])
+        xp = xp_of(l)
+        if lm.ndim <= 2 and rm.ndim <= 2:
+            out = xp.dot(lm, rm)
+        else:
+            out = xp.tensordot(lm, rm, axes=1)
+        return (out,), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        l, r = ins
+        xp = xp_of(l)
+        lm, rm = _mat(l, a["transpose_a"]), _mat(r, a["transpose_b"])
+        g2 = ograds[0].reshape(int(np.prod(lm.shape[:-1], dtype=np.int64)), -1)
+        l2 = lm.reshape(-1, lm.shape[-1])
+        r2 = rm.reshape(rm.shape[0], -1)
+        gl = xp.dot(g2, r2.T).reshape(lm.shape)
+        gr = xp.dot(l2.T, g2).reshape(rm.shape)
+        return _mat(gl, a["transpose_a"]), _mat(gr, a["transpose_b"])
+
+
+@register
+class batch_dot(Op):
+    """Batched matrix product of ``(B, M, K)`` and ``(B, K, N)`` arrays."""
+
+    name = "batch_dot"
+    inputs = ("lhs", "rhs")
+    params = {"transpose_a": Attr(Bool, False), "transpose_b": Attr(Bool, False),
+              "forward_stype": Attr(Str, "None")}
+
+    def forward(self, a, ins, aux, is_train):
+        l, r = ins
+        xp = xp_of(l)
+        lm = l.swapaxes(-1, -2) if a["transpose_a"] else l
+        rm = r.swapaxes(-1, -2) if a["transpose_b"] else r
+        return (xp.matmul(lm, rm),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        l, r = ins
+        xp = xp_of(l)
+        g = ograds[0]
+        lm = l.swapaxes(-1, -2) if a["transpose_a"] else l
+        rm = r.swapaxes(-1, -2) if a["transpose_b"] else r
+        gl = xp.matmul(g, rm.swapaxes(-1, -2))
+        gr = xp.matmul(lm.swapaxes(-1, -2), g)
+        if a["transpose_a"]:
+            gl = gl.swapaxes(-1, -2)
+        if a["transpose_b"]:
+            gr = gr.swapaxes(-1, -2)
+        return xp.ascontiguousarray(gl), xp.ascontiguousarray(gr)
+
+
+@register
+class shape_array(Op):
+    """The input's shape as an int64 array."""
+
+    name = "shape_array"
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        return (xp_of(x).asarray(x.shape, dtype=np.int64),), None
+
+    def infer_type(self, a, in_types, aux_types):
+        return in_types, [np.dtype(np.int64)], aux_types
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (None,)
+
+
+@register
+class size_array(shape_array):
+    """The input's size as an int64 array of one element."""
+
+    name = "size_array"
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        return (xp_of(x).asarray([x.size], dtype=np.int64),), None
+
+
+@register
+class _getitem(Op):
+    """``x[key]`` for NDArray indexing (imperative only; basic slices share memory)."""
+
+    name = "_getitem"
+    params = {"key": Attr(lambda k: k)}
+
+    def forward(self, a, ins, aux, is_train):
+        out = ins[0][a["key"]]
+        return (out,), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        x = ins[0]
+        xp = xp_of(x)
+        g = xp.zeros_like(x)
+        key = a["key"]
+        if _is_basic(key):
+            g[key] += ograds[0].reshape(g[key].shape)
+        else:
+            xp.add.at(g, key, ograds[0])
+        return (g,)
+
+
+def _is_basic(key):
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(k, (int, slice, type(None), type(Ellipsis))) or
+               isinstance(k, np.integer) for k in parts)
+
+
+@register
+class _copyto(Op):
+    """Copy to another context (autograd node of ``copyto``/``as_in_context``)."""
+
+    name = "_copyto"
+    params = {"ctx": Attr(lambda c: c, None)}
+
+    def forward(self, a, ins, aux, is_train):
+        return (ins[0].copy(),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        g = ograds[0]
+        x = ins[0]
+        if type(g) is type(x):
+            return (g,)
+        return (g.get() if isinstance(x, np.ndarray) else xp_of(x).asarray(g),)
+
+
