@@ -1,0 +1,225 @@
+"""The KVStore interface shared by every backend, key/value normalisation, and `create`.
+
+Values are plain numpy or cupy arrays; nothing here knows NDArray (distnet/kvstore.py
+adapts those).  Errors are raised as `KVStoreError`; `mx.kv` re-raises them as MXNetError.
+"""
+import os
+
+KVSTORE_TYPES = ('local', 'device', 'dist_sync', 'dist_async', 'dist_device_sync',
+                 'dist_sync_device', 'mpi')
+
+
+class KVStoreError(Exception):
+    """A kvstore operation failed; the message names key, peer, operation and cause."""
+
+
+def _is_seq(x):
+    return isinstance(x, (list, tuple))
+
+
+def check_key(key):
+    """Keys are ints or strs (MXNet allows both, never mixed in one call)."""
+    if isinstance(key, bool) or not isinstance(key, (int, str)):
+        raise KVStoreError(f'kvstore key must be int or str, got {type(key).__name__}: {key!r}')
+    return key
+
+
+def pairs(key, value, what='value'):
+    """Normalise (key, value) into [(key, [array, ...])]; a list per key is one array per device."""
+    if _is_seq(key):
+        if not _is_seq(value) or len(value) != len(key):
+            raise KVStoreError(f'{len(key)} keys need {len(key)} {what}s, got '
+                               f'{len(value) if _is_seq(value) else 1}')
+        return [(check_key(k), list(v) if _is_seq(v) else [v]) for k, v in zip(key, value)]
+    return [(check_key(key), list(value) if _is_seq(value) else [value])]
+
+
+def array_module(arr):
+    """numpy for host arrays, cupy for device arrays (cupy is imported only when used)."""
+    mod = type(arr).__module__
+    if mod.startswith('cupy'):
+        import cupy
+        return cupy
+    import numpy
+    return numpy
+
+
+def to_host(arr):
+    """A numpy view/copy of `arr` (cupy arrays are copied to the host)."""
+    if type(arr).__module__.startswith('cupy'):
+        return arr.get()
+    return arr
+
+
+def copy_into(out, src):
+    """Write `src` into the existing buffer of `out` (never rebinding it)."""
+    if type(out).__module__.startswith('cupy'):
+        import cupy
+        out[...] = cupy.asarray(src).reshape(out.shape)
+    elif type(src).__module__.startswith('cupy'):
+        out[...] = src.get().reshape(out.shape)
+    else:
+        out[...] = src.reshape(out.shape)
+
+
+def reduce_sum(arrays):
+    """Sum one key's per-device values into a fresh array, in list order (deterministic)."""
+    xp = array_module(arrays[0])
+    if len(arrays) == 1:
+        return arrays[0].copy()
+    total = arrays[0].copy()
+    for a in arrays[1:]:
+        if xp.__name__ == 'cupy':
+            a = xp.asarray(a)  # cross-device copy onto total's device
+        elif type(a).__module__.startswith('cupy'):
+            a = a.get()
+        total += a
+    return total
+
+
+def check_like(key, stored_shape, stored_dtype, arr, op):
+    """Raise KVStoreError naming the key when `arr` does not match the stored shape/dtype."""
+    if tuple(arr.shape) != tuple(stored_shape) or str(arr.dtype) != str(stored_dtype):
+        raise KVStoreError(
+            f'{op} of key {key!r}: stored shape {tuple(stored_shape)} dtype {stored_dtype}, '
+            f'given shape {tuple(arr.shape)} dtype {arr.dtype}')
+
+
+def write_atomic(fname, data):
+    """Write bytes to fname through a temporary file in the same directory and os.replace."""
+    fname = os.fspath(fname)
+    tmp = f'{fname}.tmp{os.getpid()}'
+    with open(tmp, 'wb') as f:
+        f.write(data)
+    os.replace(tmp, fname)
+
+
+class KVStore:
+    """Interface every backend implements (MXNet's KVStore on plain arrays).
+
+    Keys are ints or strs.  A value is an array, or a list of arrays (one per device,
+    summed).  Methods accept one key or a list of keys with a matching list of values.
+    """
+    OPTIMIZER = 'optimizer'
+
+    def __init__(self, name):
+        self._type = name
+        self._updater = None
+        self._compression = None
+
+    @property
+    def type(self):
+        """The name this store was created with ('local', 'dist_sync', ...)."""
+        return self._type
+
+    @property
+    def rank(self):
+        """This worker's rank (0 outside distributed jobs)."""
+        return 0
+
+    @property
+    def num_workers(self):
+        """Number of workers in the job (1 outside distributed jobs)."""
+        return 1
+
+    def init(self, key, value):
+        """Initialise key(s) with value(s); in a job, rank 0's value wins."""
+        raise NotImplementedError
+
+    def push(self, key, value, priority=0):
+        """Push value(s); a list of arrays per key is summed first."""
+        raise NotImplementedError
+
+    def pull(self, key, out=None, priority=0, ignore_sparse=True):
+        """Pull the stored value(s) into `out` (an array or a list of arrays per key)."""
+        raise NotImplementedError
+
+    def pushpull(self, key, value, out=None, priority=0):
+        """push then pull; `out` defaults to `value` (written in place)."""
+        self.push(key, value, priority)
+        self.pull(key, value if out is None else out, priority)
+
+    def broadcast(self, key, value, out, priority=0):
+        """init(key, value) then pull into out: everyone gets rank 0's value."""
+        self.init(key, value)
+        self.pull(key, out, priority)
+
+    def set_updater(self, updater):
+        """updater(key, merged_grad, stored_weight) runs on push, updating the weight in place."""
+        self._updater = updater
+
+    _set_updater = set_updater
+
+    def set_optimizer(self, name, hyperparams=None):
+        """Run optimizer `name` (registered name + msgpack-safe hyperparameters) on push."""
+        from .updaters import make_updater
+        self.set_updater(make_updater(name, dict(hyperparams or {})))
+
+    def set_gradient_compression(self, compression_params):
+        """{'type': '2bit', 'threshold': t}; residuals are kept per key (and device)."""
+        from .compression import TwoBitCompression
+        self._compression = TwoBitCompression.from_params(compression_params)
+
+    def is_capable(self, capability):
+        """Whether this store can run an optimizer ('optimizer') itself."""
+        if capability == self.OPTIMIZER:
+            return True
+        raise KVStoreError(f'unknown kvstore capability {capability!r}')
+
+    def barrier(self):
+        """Wait until every worker reaches the barrier (no-op in one process)."""
+
+    def save_optimizer_states(self, fname, dump_optimizer=False):
+        """Write the updater's states to fname (atomically)."""
+        if self._updater is None or not hasattr(self._updater, 'get_states'):
+            raise KVStoreError('save_optimizer_states: no optimizer is set on this kvstore')
+        write_atomic(fname, self._updater.get_states(dump_optimizer))
+
+    def load_optimizer_states(self, fname):
+        """Restore the updater's states written by save_optimizer_states."""
+        if self._updater is None or not hasattr(self._updater, 'set_states'):
+            raise KVStoreError('load_optimizer_states: no optimizer is set on this kvstore')
+        with open(fname, 'rb') as f:
+            self._updater.set_states(f.read())
+
+    def close(self):
+        """Release resources; in a job this tells the others this worker is done."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _mpi_launched():
+    env = os.environ
+    return any(v in env for v in ('OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'PMIX_RANK'))
+
+
+def create(name='local'):
+    """Create a kvstore: 'local', 'device', 'dist_sync', 'dist_async', 'dist_device_sync'
+    ('dist_sync_device'), or 'mpi'.
+
+    Under mpirun/mpiexec without DMLC_PS_ROOT_URI, 'dist_sync' and 'dist_device_sync'
+    use MPI.  In a process whose DMLC_ROLE is server or scheduler, creating a dist_*
+    store serves that role and exits the process when the job ends.
+    """
+    if not isinstance(name, str) or name not in KVSTORE_TYPES:
+        raise KVStoreError(f'unknown kvstore type {name!r}; expected one of {KVSTORE_TYPES}')
+    if name in ('local', 'device'):
+        from .local import LocalStore
+        return LocalStore(name)
+    if name == 'dist_sync_device':
+        name = 'dist_device_sync'
+    use_mpi = name == 'mpi' or (name in ('dist_sync', 'dist_device_sync') and _mpi_launched()
+                                and 'DMLC_PS_ROOT_URI' not in os.environ)
+    if use_mpi:
+        from .mpi import MPIStore
+        return MPIStore(name)
+    role = os.environ.get('DMLC_ROLE', 'worker')
+    if role in ('server', 'scheduler'):
+        from .dist.roles import serve_role_and_exit
+        serve_role_and_exit(role)
+    from .dist.client import DistStore
+    return DistStore(name)

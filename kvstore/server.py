@@ -1,0 +1,6 @@
+"""`python -m kvstore.server`: run one parameter server of a distributed job (reads DMLC_*)."""
+import sys
+
+if __name__ == '__main__':
+    from kvstore.dist.roles import run_role
+    sys.exit(run_role('server'))

@@ -1,0 +1,159 @@
+"""Worker functions run by the multi-process tests (one process per worker)."""
+import numpy as np
+
+import kvstore
+from kvstore import KVStoreError
+
+X = np.arange(6, dtype=np.float32).reshape(2, 3)
+BIG = 25  # elements of the split key; the tests set DISTNET_KVSTORE_BIGARRAY_BOUND=10
+
+
+def sync_sums():
+    """Worker r pushes (r+1)*X*i per round; plus split keys, lists, errors, an early close."""
+    kv = kvstore.create('dist_sync')
+    n, r = kv.num_workers, kv.rank
+    kv.init([3, 'w', 'big'], [X * 0, np.zeros(4), np.zeros(BIG, np.float32)])
+    out, res = np.empty_like(X), []
+    for i in range(1, 4):
+        kv.push(3, X * (r + 1) * i)
+        kv.pull(3, out).wait()
+        res.append(out.tolist())
+    kv.push('w', [np.ones(4), np.ones(4) * 2])   # two "devices": summed on the worker first
+    w = [np.empty(4), np.empty(4)]
+    kv.pull('w', out=w).wait()
+    big = np.arange(BIG, dtype=np.float32) * (r + 1)
+    o_big, o3 = np.empty(BIG, np.float32), np.empty_like(X)
+    kv.pushpull(['big', 3], [big, X], out=[o_big, o3]).wait()
+    try:
+        kv.push(3, np.ones(4, np.float32))
+        wrong = None
+    except KVStoreError as e:
+        wrong = str(e)
+    late = None
+    if r == n - 1:
+        kv.close()   # leaves early: later rounds must not wait for it
+    else:
+        kv.push(3, X)
+        kv.pull(3, out).wait()
+        late = out.tolist()
+        kv.close()
+    return {'rank': r, 'n': n, 'res': res, 'w': [a.tolist() for a in w],
+            'big': o_big.tolist(), 'x3': o3.tolist(), 'wrong': wrong, 'late': late}
+
+
+def server_sgd():
+    """Servers run the stand-in SGD (momentum); states saved and reloaded."""
+    import os
+    kv = kvstore.create('dist_sync')
+    r = kv.num_workers, kv.rank
+    kv.set_optimizer('sgd', {'learning_rate': 0.1, 'momentum': 0.9, 'multi_precision': True})
+    kv.init(0, X.copy())
+    kv.init('h', np.ones(3, np.float16))
+    w, hist = np.empty_like(X), []
+    g = np.full_like(X, 0.5) * (kv.rank + 1)
+    fname = os.path.join(os.environ['KV_TEST_DIR'], 'states.bin')
+    for i in range(4):
+        if i == 2:
+            kv.barrier()
+            if kv.rank == 0:
+                kv.save_optimizer_states(fname)
+            kv.barrier()
+        if i == 3:
+            kv.barrier()
+            if kv.rank == 0:
+                kv.load_optimizer_states(fname)
+            kv.barrier()
+        kv.pushpull(0, g, out=w).wait()
+        hist.append(w.tolist())
+    h = np.empty(3, np.float16)
+    for _ in range(5):   # steps below fp16's resolution at 1.0 add up in the fp32 master
+        kv.pushpull('h', np.full(3, 1e-3, np.float16), out=h).wait()
+    kv.close()
+    return {'hist': hist, 'h': h.tolist(), 'r': r}
+
+
+def async_pushes():
+    """dist_async: every push is applied on arrival (stand-in SGD, lr 1)."""
+    kv = kvstore.create('dist_async')
+    kv.set_optimizer('sgd', {'learning_rate': 1.0})
+    kv.init(5, np.zeros(3, np.float32))
+    for _ in range(5):
+        kv.push(5, np.ones(3, np.float32) * (kv.rank + 1)).wait()
+    kv.barrier()
+    out = np.empty(3, np.float32)
+    kv.pull(5, out).wait()
+    kv.close()
+    return out.tolist()
+
+
+def compressed():
+    """2-bit compression: every pushed value is quantised with a per-key residual."""
+    kv = kvstore.create('dist_sync')
+    kv.set_gradient_compression({'type': '2bit', 'threshold': 0.5})
+    kv.init('g', np.zeros(7, np.float32))
+    out, res = np.empty(7, np.float32), []
+    rng = np.random.default_rng(kv.rank)
+    for _ in range(4):
+        kv.push('g', rng.uniform(-1, 1, 7).astype(np.float32))
+        kv.pull('g', out).wait()
+        res.append(out.tolist())
+    kv.close()
+    return res
+
+
+def wait_for_death():
+    """Keep pulling until the job breaks; return the error text."""
+    import time
+    kv = kvstore.create('dist_sync')
+    kv.init(list(range(8)), [X] * 8)
+    out = np.empty_like(X)
+    t0 = time.monotonic()
+    try:
+        while time.monotonic() - t0 < 25:
+            for k in range(8):
+                kv.pushpull(k, X, out=out).wait()
+            time.sleep(0.05)
+    except KVStoreError as e:
+        return {'error': str(e), 'after': time.monotonic() - t0}
+    return {'error': None}
+
+
+def fuzz():
+    """Send garbage and unauthenticated messages to the server and scheduler, then work normally."""
+    import msgpack
+    import zmq
+    from kvstore.dist import protocol as P
+    kv = kvstore.create('dist_sync')
+    kv.init(1, X * 0)
+    rng = np.random.default_rng(0)
+    ctx = zmq.Context.instance()
+    socks = [ctx.socket(zmq.DEALER) for _ in range(2)]
+    socks[0].connect(kv._io.peers[0].split('(')[1].rstrip(')'))
+    socks[1].connect(kv.cfg.scheduler_addr)
+    good = P.encode('push', P.job_token(), 'worker:0', key=1, rnd=1, array=X,
+                    meta={'rank': 0, 'sync': True})
+    for i in range(300):
+        kind = i % 6
+        if kind == 0:
+            frames = [rng.bytes(int(rng.integers(0, 64)))]
+        elif kind == 1:
+            frames = [msgpack.packb(rng.integers(0, 100, 5).tolist())]
+        elif kind == 2:   # valid shape but no token
+            frames = P.encode('push', 'not-the-token', 'intruder', key=1, rnd=1, array=X,
+                              meta={'rank': 0, 'sync': True})
+        elif kind == 3:   # header of a good message, a truncated array frame
+            frames = [good[0], bytes(good[1])[:7]]
+        elif kind == 4:   # good header fields with wrong types
+            h = msgpack.unpackb(good[0])
+            h[['op', 'key', 'shape', 'round', 'meta', 'dtype'][(i // 6) % 6]] = [{'x': None}]
+            frames = [msgpack.packb(h), bytes(good[1])]
+        else:
+            frames = [good[0]] + [rng.bytes(20)] * int(rng.integers(0, 3))
+        for s in socks:
+            s.send_multipart(frames)
+    for s in socks:
+        s.close(linger=1000)
+    out = np.empty_like(X)
+    kv.pushpull(1, X, out=out).wait()
+    kv.close()
+    return out.tolist()
