@@ -1,0 +1,1 @@
+"""The parameter server: protocol, scheduler, server, worker client, role entry points."""

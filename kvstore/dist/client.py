@@ -1,0 +1,253 @@
+"""The worker side of 'dist_sync' / 'dist_async' / 'dist_device_sync'.
+
+push and pull return at once with a handle; the I/O thread does the sending, and a pull
+writes into its outputs when the reply arrives (wait on the handle before reading them).
+A pushed array is sent without a copy: do not modify it until its push handle is done
+(distnet's mx.kv enforces that through the NDArray's pending marker).
+"""
+import threading
+import time
+import weakref
+import zlib
+
+import msgpack
+import numpy as np
+
+from . import protocol as P
+from ..base import (KVStore, KVStoreError, check_like, pairs, reduce_sum, to_host,
+                    write_atomic, copy_into)
+from .config import Config
+from .io import SCHED, Group, Handle, IOThread
+
+STATES_FORMAT = 'distnet-kvstore-server-states'
+
+
+def _server_of(key, num_servers):
+    """Stable key -> server mapping (crc32, identical in every process and run)."""
+    tag = (f'i:{key}' if isinstance(key, int) else f's:{key}').encode()
+    return zlib.crc32(tag) % num_servers
+
+
+def plan_parts(key, size, num_servers, bound):
+    """[(server, start, stop)] over the flattened array: big arrays split evenly over all servers."""
+    if size > bound and num_servers > 1:
+        edges = np.linspace(0, size, num_servers + 1).astype(np.int64)
+        return [(i, int(edges[i]), int(edges[i + 1])) for i in range(num_servers)]
+    return [(_server_of(key, num_servers), 0, size)]
+
+
+class _Meta:
+    __slots__ = ('shape', 'dtype', 'plan', 'pushes')
+
+    def __init__(self, shape, dtype, plan):
+        self.shape, self.dtype, self.plan, self.pushes = shape, dtype, plan, 0
+
+
+def _close_io(io, timeout):
+    """Flush, tell the scheduler this worker is done, stop the I/O thread (idempotent)."""
+    if io.is_alive() and not io.broken:
+        deadline = time.monotonic() + timeout
+        while io.pending() and time.monotonic() < deadline and not io.broken:
+            time.sleep(0.005)
+        h = Handle(1, 'close of the kvstore', min(timeout, 30.0))
+        rid = io.next_rid()
+        io.submit(SCHED, P.encode('close', io.token, io.sender, rid=rid), rid, h)
+        try:
+            h.wait()
+        except KVStoreError:
+            pass
+    io.stop()
+    io.join(5.0)
+
+
+class DistStore(KVStore):
+    """A worker's connection to the parameter servers."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.cfg = Config()
+        self._sync = name != 'dist_async'
+        self._meta = {}
+        self._info = {}
+        ready = threading.Event()
+        info = self._info  # the callback must not hold `self`, or it could never be collected
+        self._io = IOThread(self.cfg, P.job_token(), lambda m: (info.update(m), ready.set()))
+        self._io.start()
+        deadline = time.monotonic() + self.cfg.start_timeout
+        while not ready.wait(0.1):
+            if self._io.broken or time.monotonic() > deadline:
+                self._io.stop()
+                raise KVStoreError(f'{name}: could not join the job: {self._io.broken or "timeout"}')
+        self._finalizer = weakref.finalize(self, _close_io, self._io, self.cfg.timeout)
+
+    @property
+    def rank(self):
+        return self._info['rank']
+
+    @property
+    def num_workers(self):
+        return self._info['num_workers']
+
+    @property
+    def num_servers(self):
+        """Number of parameter servers in the job."""
+        return self._info['num_servers']
+
+    def _peer(self, server):
+        return self._io.peers[server]
+
+    def _request(self, target, op, what, priority=0, on_reply=None, handle=None, **kw):
+        rid = self._io.next_rid()
+        h = handle or Handle(1, what, self.cfg.timeout)
+        frames = P.encode(op, self._io.token, self._io.sender, rid=rid, **kw)
+        return self._io.submit(target, frames, rid, h, on_reply, priority)
+
+    def _key_meta(self, key, op):
+        meta = self._meta.get(key)
+        if meta is None:
+            raise KVStoreError(f'{op} of key {key!r}: the key was not initialised on worker '
+                               f'{self.rank}')
+        return meta
+
+    def init(self, key, value):
+        """Record shapes; rank 0 sends its values to the servers; then all workers barrier."""
+        handles = []
+        for k, vals in pairs(key, value):
+            if k in self._meta:
+                raise KVStoreError(f'init of key {k!r}: the key is already initialised')
+            v = np.ascontiguousarray(to_host(vals[0]))
+            meta = self._meta[k] = _Meta(v.shape, v.dtype, plan_parts(
+                k, v.size, self.num_servers, self.cfg.bigarray_bound))
+            if self.rank != 0:
+                continue
+            flat = v.reshape(-1)
+            for part, (srv, a, b) in enumerate(meta.plan):
+                handles.append(self._request(
+                    srv, 'init', f'init of key {k!r} on {self._peer(srv)}', key=k, part=part,
+                    array=flat[a:b], meta={'rank': 0}))
+        Group(handles).wait()
+        self.barrier()
+
+    def _merged(self, k, vals, meta):
+        for v in vals:
+            check_like(k, meta.shape, meta.dtype, v, 'push')
+        if len(vals) > 1:
+            return reduce_sum([to_host(v) for v in vals])
+        return np.ascontiguousarray(to_host(vals[0]))
+
+    def push(self, key, value, priority=0):
+        """Send each key's (summed) value to its servers; returns a handle done when received."""
+        handles = []
+        for k, vals in pairs(key, value):
+            meta = self._key_meta(k, 'push')
+            flat = self._merged(k, vals, meta).reshape(-1)
+            meta.pushes += 1
+            for part, (srv, a, b) in enumerate(meta.plan):
+                arr, extra = flat[a:b], {'rank': self.rank, 'sync': self._sync}
+                if self._compression is not None:
+                    arr = self._compression.quantize((k, part), arr)
+                    extra['compressed'] = {'threshold': self._compression.threshold}
+                handles.append(self._request(
+                    srv, 'push', f'push of key {k!r} to {self._peer(srv)}', priority,
+                    key=k, part=part, rnd=meta.pushes, array=arr, meta=extra))
+        return Group(handles)
+
+    def pull(self, key, out=None, priority=0, ignore_sparse=True):
+        """Fetch each key into its outputs (after this worker's pushes are applied, in sync mode)."""
+        if out is None:
+            raise KVStoreError('pull needs out= arrays to write into')
+        handles = []
+        for k, outs in pairs(key, out, 'output'):
+            meta = self._key_meta(k, 'pull')
+            for o in outs:
+                check_like(k, meta.shape, meta.dtype, o, 'pull')
+            handles.append(self._pull_key(k, meta, outs, priority))
+        return Group(handles)
+
+    def _pull_key(self, k, meta, outs, priority):
+        direct = [o for o in outs if isinstance(o, np.ndarray) and o.flags.c_contiguous]
+        staged = [o for o in outs if not any(o is d for d in direct)]
+        stage = np.empty(meta.shape, meta.dtype) if staged else None
+        targets = [o.reshape(-1) for o in direct] + ([stage.reshape(-1)] if staged else [])
+        h = Handle(len(meta.plan), f'pull of key {k!r}', self.cfg.timeout)
+        left = [len(meta.plan)]
+
+        def on_part(a, b):
+            def on_reply(msg):
+                if msg.array is None or msg.array.size != b - a:
+                    raise KVStoreError(f'reply of {msg.sender} does not fit key {k!r}')
+                for t in targets:
+                    t[a:b] = msg.array.reshape(-1)
+                left[0] -= 1
+                if left[0] == 0:
+                    for o in staged:  # device or non-contiguous outputs: one copy at the end
+                        copy_into(o, stage)
+            return on_reply
+        for part, (srv, a, b) in enumerate(meta.plan):
+            h.what = f'pull of key {k!r} from {self._peer(srv)}'
+            self._request(srv, 'pull', h.what, priority, on_part(a, b), handle=h, key=k,
+                          part=part, rnd=meta.pushes, meta={'rank': self.rank,
+                                                            'sync': self._sync})
+        return h
+
+    def pushpull(self, key, value, out=None, priority=0):
+        """push then pull (into value when out is None); returns the pull's handle."""
+        self.push(key, value, priority)
+        return self.pull(key, value if out is None else out, priority)
+
+    def broadcast(self, key, value, out, priority=0):
+        """init with rank 0's value, then pull it into out everywhere."""
+        self.init(key, value)
+        return self.pull(key, out, priority)
+
+    def set_updater(self, updater):
+        raise KVStoreError(f'{self.type}: a worker-side updater cannot run on the servers; '
+                           f'use set_optimizer (name and hyperparameters)')
+
+    _set_updater = set_updater
+
+    def _all_servers(self, op, what, **kw):
+        return Group([self._request(s, op, f'{what} on {self._peer(s)}', **kw)
+                      for s in range(self.num_servers)])
+
+    def set_optimizer(self, name, hyperparams=None):
+        """Rank 0 sends the optimizer's name and hyperparameters to every server; then barrier."""
+        if self.rank == 0:
+            self._all_servers('set_optimizer', f'set_optimizer {name}',
+                              meta={'name': name, 'params': dict(hyperparams or {})}).wait()
+        self.barrier()
+
+    def barrier(self):
+        """Wait (bounded) until every worker that has not closed reaches the barrier."""
+        self._request(SCHED, 'barrier', f'barrier on worker {self.rank}').wait()
+
+    def save_optimizer_states(self, fname, dump_optimizer=False):
+        """Collect every server's optimizer states into one msgpack file (written atomically)."""
+        states = [None] * self.num_servers
+
+        def keep(s):
+            return lambda msg: states.__setitem__(s, msg.array.tobytes())
+        Group([self._request(s, 'get_states', f'get_states on {self._peer(s)}',
+                             on_reply=keep(s)) for s in range(self.num_servers)]).wait()
+        write_atomic(fname, msgpack.packb({'format': STATES_FORMAT, 'version': 1,
+                                           'servers': states}, use_bin_type=True))
+
+    def load_optimizer_states(self, fname):
+        """Send each server its part of a file written by save_optimizer_states."""
+        with open(fname, 'rb') as f:
+            try:
+                doc = msgpack.unpackb(f.read(), raw=False)
+            except Exception:
+                doc = None
+        if not isinstance(doc, dict) or doc.get('format') != STATES_FORMAT:
+            raise KVStoreError(f'{fname} is not a dist kvstore optimizer state file')
+        if len(doc['servers']) != self.num_servers:
+            raise KVStoreError(f'{fname} holds the states of {len(doc["servers"])} servers; '
+                               f'this job has {self.num_servers}')
+        Group([self._request(s, 'set_states', f'set_states on {self._peer(s)}',
+                             array=np.frombuffer(doc['servers'][s], dtype=np.uint8))
+               for s in range(self.num_servers)]).wait()
+
+    def close(self):
+        """Finish pending requests and leave the job; later sync rounds no longer wait for us."""
+        self._finalizer()

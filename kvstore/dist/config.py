@@ -1,0 +1,47 @@
+"""The job's settings, read from DMLC_* and DISTNET_* environment variables."""
+import os
+
+from ..base import KVStoreError
+
+
+def _num(name, default, cast=float):
+    raw = os.environ.get(name)
+    if raw in (None, ''):
+        return default
+    try:
+        return cast(raw)
+    except ValueError:
+        raise KVStoreError(f'{name}={raw!r} is not a number') from None
+
+
+class Config:
+    """Snapshot of the environment a scheduler, server or worker runs with."""
+
+    def __init__(self):
+        env = os.environ
+        self.root_uri = env.get('DMLC_PS_ROOT_URI', '127.0.0.1')
+        self.root_port = _num('DMLC_PS_ROOT_PORT', 0, int)
+        self.num_workers = _num('DMLC_NUM_WORKER', 1, int)
+        self.num_servers = _num('DMLC_NUM_SERVER', 1, int)
+        self.port_file = env.get('DISTNET_SCHEDULER_PORT_FILE')
+        self.start_timeout = _num('DISTNET_START_TIMEOUT', 300.0)
+        # Every blocking wait of a worker is bounded by this (seconds).
+        self.timeout = _num('DISTNET_KVSTORE_TIMEOUT', 600.0)
+        self.heartbeat = _num('DISTNET_KVSTORE_HEARTBEAT_INTERVAL', 1.0)
+        # A peer silent this long is declared dead (MXNet's ps-lite: PS_HEARTBEAT_TIMEOUT).
+        self.heartbeat_timeout = _num('DISTNET_KVSTORE_HEARTBEAT_TIMEOUT', 6.0)
+        self.bigarray_bound = _num('DISTNET_KVSTORE_BIGARRAY_BOUND', 1000000, int)
+        # Interface host servers bind to; defaults to the scheduler's host (127.0.0.1 in tests).
+        self.node_host = env.get('DMLC_NODE_HOST', self.root_uri)
+        self.worker_id = _num('DMLC_WORKER_ID', -1, int)
+        self.server_id = _num('DMLC_SERVER_ID', -1, int)
+        if self.num_workers < 1 or self.num_servers < 1:
+            raise KVStoreError(f'DMLC_NUM_WORKER={self.num_workers} and DMLC_NUM_SERVER='
+                               f'{self.num_servers} must both be at least 1')
+
+    @property
+    def scheduler_addr(self):
+        """The scheduler's zmq endpoint."""
+        if not self.root_port:
+            raise KVStoreError('DMLC_PS_ROOT_PORT is not set: cannot reach the scheduler')
+        return f'tcp://{self.root_uri}:{self.root_port}'

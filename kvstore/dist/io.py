@@ -1,0 +1,249 @@
+"""The worker's background I/O thread: it alone owns the zmq sockets.
+
+Callers queue requests (with a priority) and get a Handle back at once; the thread
+sends them highest priority first, routes replies to their callbacks, heartbeats the
+scheduler, and fails every pending request with a message naming the peer and the
+operation when the job aborts or the scheduler goes silent.
+"""
+import heapq
+import itertools
+import logging
+import threading
+import time
+
+import zmq
+
+from . import protocol as P
+from ..base import KVStoreError
+
+log = logging.getLogger('kvstore')
+SCHED = -1  # target index of the scheduler; servers are 0..S-1
+
+
+class Handle:
+    """Completion of one operation made of `parts` replies; `wait()` is bounded."""
+
+    def __init__(self, parts, what, timeout):
+        self.what = what
+        self._left = parts
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+        self.error = None
+        if parts == 0:
+            self._event.set()
+
+    def part_done(self):
+        with self._lock:
+            self._left -= 1
+            if self._left <= 0:
+                self._event.set()
+
+    def fail(self, error):
+        self.error = self.error or error
+        self._event.set()
+
+    @property
+    def done(self):
+        """True once every reply arrived or the operation failed."""
+        return self._event.is_set()
+
+    def wait(self):
+        """Block until complete; raise KVStoreError on failure or after the timeout."""
+        if not self._event.wait(self._timeout):
+            raise KVStoreError(f'{self.what}: no answer within {self._timeout:g} s '
+                               f'(DISTNET_KVSTORE_TIMEOUT)')
+        if self.error:
+            raise KVStoreError(self.error)
+
+
+class Group:
+    """Several handles waited on as one (what `pull` of many keys returns)."""
+
+    def __init__(self, handles):
+        self.handles = handles
+
+    @property
+    def done(self):
+        return all(h.done for h in self.handles)
+
+    def wait(self):
+        for h in self.handles:
+            h.wait()
+
+
+class _Req:
+    __slots__ = ('handle', 'on_reply', 'peer')
+
+    def __init__(self, handle, on_reply, peer):
+        self.handle, self.on_reply, self.peer = handle, on_reply, peer
+
+
+class IOThread(threading.Thread):
+    """Owns the scheduler and server sockets of one worker."""
+
+    def __init__(self, cfg, token, on_registered):
+        super().__init__(name='kvstore-io', daemon=True)
+        self.cfg, self.token = cfg, token
+        self.ctx = zmq.Context.instance()
+        self._on_registered = on_registered
+        self._queue = []            # heap of (-priority, seq, target, frames, rid, req)
+        self._qlock = threading.Lock()
+        self._seq = itertools.count()
+        self._rid = itertools.count(1)
+        self._reqs = {}             # rid -> _Req
+        self._wake_addr = f'inproc://kvstore-io-{id(self)}'
+        self._wake_rx = self.ctx.socket(zmq.PULL)
+        self._wake_rx.bind(self._wake_addr)
+        self._wake_tx = self.ctx.socket(zmq.PUSH)
+        self._wake_tx.connect(self._wake_addr)
+        self._stopping = False
+        self.broken = None          # why the job can no longer be used
+        self.peers = {SCHED: f'the scheduler ({cfg.scheduler_addr})'}
+        self.sockets = {}
+
+    def next_rid(self):
+        return next(self._rid)
+
+    def submit(self, target, frames, rid, handle, on_reply=None, priority=0):
+        """Queue frames for `target`; replies with `rid` go to on_reply(msg) then the handle."""
+        if self.broken:
+            handle.fail(f'{handle.what}: {self.broken}')
+            return handle
+        req = _Req(handle, on_reply, target)
+        with self._qlock:
+            heapq.heappush(self._queue, (-priority, next(self._seq), target, frames, rid, req))
+            self._wake_tx.send(b'')
+        return handle
+
+    def pending(self):
+        """Number of requests still waiting for their reply."""
+        with self._qlock:
+            return len(self._reqs) + len(self._queue)
+
+    def stop(self):
+        self._stopping = True
+        with self._qlock:
+            self._wake_tx.send(b'')
+
+    # ---- inside the thread -----------------------------------------------------------
+    def _connect(self, target, addr):
+        s = self.ctx.socket(zmq.DEALER)
+        s.setsockopt(zmq.LINGER, 0)
+        s.connect(addr)
+        self.sockets[target] = s
+        return s
+
+    def _flush(self):
+        while True:
+            with self._qlock:
+                if not self._queue:
+                    return
+                _, _, target, frames, rid, req = heapq.heappop(self._queue)
+                self._reqs[rid] = req
+            P.send(self.sockets[target], frames)
+
+    def _fail_all(self, why):
+        self.broken = why
+        with self._qlock:
+            reqs = list(self._reqs.values()) + [item[-1] for item in self._queue]
+            self._reqs.clear()
+            self._queue.clear()
+        for req in reqs:
+            req.handle.fail(f'{req.handle.what}: {why}')
+
+    def _on_message(self, target, msg):
+        if msg.op == 'registered':
+            for i, addr in enumerate(msg.meta['servers']):
+                self._connect(i, addr)
+                self.peers[i] = f'server {i} ({addr})'
+            self._on_registered(msg.meta)
+            return
+        if msg.op == 'abort':
+            return self._fail_all(f'the job was aborted: {msg.meta.get("reason")}')
+        if msg.op == 'heartbeat_ack':
+            return
+        with self._qlock:
+            req = self._reqs.pop(msg.rid, None)
+        if req is None:
+            return
+        if msg.op == 'error':
+            req.handle.fail(str(msg.meta.get('msg')))
+            return
+        try:
+            if req.on_reply is not None:
+                req.on_reply(msg)
+            req.handle.part_done()
+        except Exception as e:  # noqa: BLE001 - e.g. a reply that does not fit the output
+            req.handle.fail(f'{req.handle.what}: {type(e).__name__}: {e}')
+
+    def _receive(self, sock, target):
+        while True:
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            try:
+                self._on_message(target, P.decode(frames, self.token))
+            except P.ProtocolError as e:
+                log.warning('worker: dropped a message from %s: %s', self.peers.get(target), e)
+
+    def run(self):
+        try:
+            self._loop()
+        except Exception as e:  # noqa: BLE001 - never leave callers waiting
+            log.exception('kvstore I/O thread failed')
+            self._fail_all(f'the kvstore I/O thread failed: {type(e).__name__}: {e}')
+
+    def _loop(self):
+        sched = self._connect(SCHED, self.cfg.scheduler_addr)
+        self._register(sched)
+        poller = zmq.Poller()
+        poller.register(self._wake_rx, zmq.POLLIN)
+        known = set()
+        last_seen = next_beat = time.monotonic()
+        while not self._stopping:
+            for t, s in self.sockets.items():
+                if t not in known:
+                    poller.register(s, zmq.POLLIN)
+                    known.add(t)
+            events = dict(poller.poll(int(self.cfg.heartbeat * 1000)))
+            if self._wake_rx in events:
+                while self._wake_rx.poll(0):
+                    self._wake_rx.recv()
+            for t, s in list(self.sockets.items()):
+                if s in events:
+                    if t == SCHED:
+                        last_seen = time.monotonic()
+                    self._receive(s, t)
+            self._flush()
+            now = time.monotonic()
+            if now >= next_beat and not self.broken:
+                P.send(sched, P.encode('heartbeat', self.token, self.sender))
+                next_beat = now + self.cfg.heartbeat
+            if now - last_seen > self.cfg.heartbeat_timeout and not self.broken:
+                self._fail_all(f'{self.peers[SCHED]} stopped responding (no heartbeat answer '
+                               f'for {self.cfg.heartbeat_timeout:g} s)')
+        for s in self.sockets.values():
+            s.close()
+        self._wake_rx.close()
+
+    def _register(self, sched):
+        self.sender = f'worker:{self.cfg.worker_id}'
+        P.send(sched, P.encode('register', self.token, self.sender,
+                               meta={'role': 'worker', 'rank': self.cfg.worker_id}))
+        deadline = time.monotonic() + self.cfg.start_timeout
+        while not self._stopping and time.monotonic() < deadline:
+            if sched.poll(200):
+                try:
+                    msg = P.decode(sched.recv_multipart(copy=False), self.token)
+                except P.ProtocolError as e:
+                    log.warning('worker: dropped a message from the scheduler: %s', e)
+                    continue
+                if msg.op == 'registered':
+                    self.sender = f'worker:{msg.meta["rank"]}'
+                    return self._on_message(SCHED, msg)
+                if msg.op == 'abort':
+                    return self._fail_all(f'the job was aborted: {msg.meta.get("reason")}')
+        self._fail_all(f'{self.peers[SCHED]} did not answer registration within '
+                       f'{self.cfg.start_timeout:g} s')

@@ -1,0 +1,163 @@
+"""Wire format: zmq multipart = [msgpack header, raw array frame?].
+
+The header is a msgpack map: v (protocol version), op, key, part, round, dtype, shape,
+rid (request id), sender, token (the job token), meta (op-specific small values).  An
+array travels as its raw bytes, described by dtype and shape; nothing is pickled.
+`decode` validates everything and raises ProtocolError on anything malformed or
+unauthenticated, so a receiver can log and drop it and serve on.
+"""
+import hmac
+import logging
+import os
+
+import msgpack
+import numpy as np
+import zmq
+
+from ..base import KVStoreError
+
+VERSION = 1
+OPS = frozenset([
+    'register', 'registered', 'heartbeat', 'heartbeat_ack', 'barrier', 'barrier_done',
+    'close', 'close_ack', 'worker_left', 'shutdown', 'abort', 'init', 'push', 'pull',
+    'reply', 'error', 'set_optimizer', 'set_compression', 'get_states', 'set_states',
+])
+DTYPES = frozenset(['float16', 'float32', 'float64', 'int8', 'uint8', 'int32', 'int64',
+                    'bool'])
+MAX_HEADER = 1 << 20
+MAX_DIMS = 32
+# pyzmq copies frames below this size anyway; above it arrays go out without a copy.
+ZERO_COPY_MIN = zmq.COPY_THRESHOLD
+
+log = logging.getLogger('kvstore')
+
+
+class ProtocolError(KVStoreError):
+    """A message failed validation (malformed, wrong version, or wrong job token)."""
+
+
+def job_token():
+    """The job's shared secret (DISTNET_JOB_TOKEN; empty outside launched jobs)."""
+    return os.environ.get('DISTNET_JOB_TOKEN', '')
+
+
+class Message:
+    """A decoded message: header fields as attributes via `h`, the array (or None)."""
+    __slots__ = ('h', 'array', 'frames')
+
+    def __init__(self, h, array, frames):
+        self.h = h
+        self.array = array
+        self.frames = frames  # keeps zero-copy buffers alive while `array` is in use
+
+    def __getattr__(self, name):
+        try:
+            return self.h[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def encode(op, token, sender, key=None, part=0, rnd=0, rid=0, array=None, meta=None):
+    """Return the frames of one message; the array frame is the array itself (no copy)."""
+    h = {'v': VERSION, 'op': op, 'key': key, 'part': part, 'round': rnd, 'rid': rid,
+         'sender': sender, 'token': token, 'dtype': None, 'shape': None, 'meta': meta or {}}
+    frames = [None]
+    if array is not None:
+        array = np.ascontiguousarray(array)
+        h['dtype'] = array.dtype.name
+        h['shape'] = list(array.shape)
+        frames.append(array.reshape(-1).view(np.uint8))
+    frames[0] = msgpack.packb(h, use_bin_type=True)
+    return frames
+
+
+def send(sock, frames, ident=None, track=False):
+    """Send frames (prefixed by a ROUTER identity); big arrays go without a copy.
+
+    Returns a zmq MessageTracker when `track` is set and a frame was sent without a
+    copy (the caller must not modify that array until the tracker is done), else None.
+    """
+    if ident is not None:
+        frames = [ident] + frames
+    big = any(getattr(f, 'nbytes', 0) >= ZERO_COPY_MIN for f in frames[1:])
+    if not big:
+        sock.send_multipart([bytes(f) if not isinstance(f, bytes) else f for f in frames])
+        return None
+    return sock.send_multipart(frames, copy=False, track=track) if track else \
+        sock.send_multipart(frames, copy=False)
+
+
+def _fail(why):
+    raise ProtocolError(why)
+
+
+def _check_header(h, token):
+    if not isinstance(h, dict):
+        _fail('header is not a map')
+    if not hmac.compare_digest(str(h.get('token', '')).encode(), token.encode()) \
+            or not isinstance(h.get('token'), str):
+        _fail(f'wrong or missing job token from {str(h.get("sender"))[:64]!r}')
+    if h.get('v') != VERSION:
+        _fail(f'protocol version {h.get("v")!r}, expected {VERSION}')
+    if not isinstance(h.get('op'), str) or h['op'] not in OPS:
+        _fail(f'unknown op {str(h.get("op"))[:32]!r}')
+    key = h.get('key')
+    if key is not None and (isinstance(key, bool) or not isinstance(key, (int, str))):
+        _fail('key is not an int or str')
+    for name in ('part', 'round', 'rid'):
+        v = h.get(name)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            _fail(f'{name} is not a non-negative int')
+    if not isinstance(h.get('sender'), str):
+        _fail('sender is not a str')
+    if not isinstance(h.get('meta'), dict):
+        _fail('meta is not a map')
+
+
+def _check_array(h, frames):
+    dtype, shape = h.get('dtype'), h.get('shape')
+    if dtype is None and shape is None:
+        if frames:
+            _fail('array frame without dtype/shape')
+        return None
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        _fail(f'dtype {str(dtype)[:32]!r} not allowed')
+    if (not isinstance(shape, list) or len(shape) > MAX_DIMS
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+        _fail('shape is not a list of non-negative ints')
+    if len(frames) != 1:
+        _fail(f'{len(frames)} array frames, expected 1')
+    buf = frames[0].buffer if hasattr(frames[0], 'buffer') else memoryview(frames[0])
+    dt = np.dtype(dtype)
+    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    if count * dt.itemsize != buf.nbytes:
+        _fail(f'array frame of {buf.nbytes} bytes does not hold {dtype} {tuple(shape)}')
+    return np.frombuffer(buf, dtype=dt).reshape(shape)
+
+
+def decode(frames, token):
+    """Validate frames (without a ROUTER identity) and return a Message."""
+    if not frames:
+        _fail('empty message')
+    head = frames[0].bytes if hasattr(frames[0], 'bytes') else bytes(frames[0])
+    if len(head) > MAX_HEADER:
+        _fail('header too large')
+    try:
+        h = msgpack.unpackb(head, raw=False, strict_map_key=False)
+    except Exception as e:  # msgpack raises many types on garbage
+        _fail(f'header is not msgpack ({type(e).__name__})')
+    _check_header(h, token)
+    return Message(h, _check_array(h, frames[1:]), frames)
+
+
+class DropLog:
+    """Logs dropped messages without flooding: the first few, then every 100th."""
+
+    def __init__(self, who):
+        self.who = who
+        self.count = 0
+
+    def __call__(self, err):
+        self.count += 1
+        if self.count <= 5 or self.count % 100 == 0:
+            log.warning('%s: dropped message #%d: %s', self.who, self.count, err)

@@ -1,0 +1,314 @@
+"""A parameter server: stores key parts, sums each sync round in rank order, runs the optimizer.
+
+Single-threaded: one ROUTER socket for the workers' requests, one DEALER to the
+scheduler.  Every request is validated; a bad one gets an error reply naming the key,
+this server and the expected vs given shape/dtype, and the server serves on.
+"""
+import logging
+import time
+
+import numpy as np
+import zmq
+
+from . import protocol as P
+from ..base import KVStoreError
+from ..compression import dequantize
+from ..updaters import make_updater
+from .config import Config
+
+log = logging.getLogger('kvstore')
+
+
+class _Slot:
+    """One key (or one part of a split key) held by this server."""
+    __slots__ = ('value', 'master', 'round', 'pending', 'waiting', 'trackers', 'spare',
+                 'error')
+
+    def __init__(self, value):
+        self.value = value
+        self.master = None      # fp32 master copy of an fp16 value (multi_precision)
+        self.round = 0          # sync rounds applied so far
+        self.pending = {}       # round -> {rank: array}
+        self.waiting = []       # (round, ident, rid) of pulls waiting for a round
+        self.trackers = []      # zmq trackers of zero-copy sends of `value`
+        self.spare = None       # (array, trackers) retired while still being sent
+        self.error = None
+
+    def _free(self, trackers):
+        return all(t.done for t in trackers)
+
+    def fresh(self, keep_contents):
+        """A buffer for the next value that no in-flight send still reads (copy-on-write)."""
+        if self._free(self.trackers):
+            self.trackers = []
+            return self.value
+        if self.spare is not None and self._free(self.spare[1]):
+            buf = self.spare[0]
+        else:
+            buf = np.empty_like(self.value)
+        if keep_contents:
+            buf[...] = self.value
+        self.spare = (self.value, self.trackers)
+        self.value, self.trackers = buf, []
+        return buf
+
+
+def _sum_into(out, arrays):
+    """out = arrays[0] + arrays[1] + ... in that (rank) order, so results are reproducible."""
+    if len(arrays) == 1:
+        np.copyto(out, arrays[0])
+        return out
+    np.add(arrays[0], arrays[1], out=out)
+    for a in arrays[2:]:
+        np.add(out, a, out=out)
+    return out
+
+
+class Server:
+    """Runs one server role; `run` returns the process exit status."""
+
+    def __init__(self, cfg=None):
+        self.cfg = cfg or Config()
+        self.token = P.job_token()
+        ctx = zmq.Context.instance()
+        self.data = ctx.socket(zmq.ROUTER)
+        self.data.setsockopt(zmq.LINGER, 1000)
+        port = self.data.bind_to_random_port(f'tcp://{self.cfg.node_host}')
+        self.addr = f'tcp://{self.cfg.node_host}:{port}'
+        self.sched = ctx.socket(zmq.DEALER)
+        self.sched.setsockopt(zmq.LINGER, 1000)
+        self.sched.connect(self.cfg.scheduler_addr)
+        self.rank = -1
+        self.slots = {}         # (key, part) -> _Slot
+        self.active = set()     # ranks of workers that have not closed
+        self.updater = None
+        self.drop = P.DropLog(f'server {self.addr}')
+
+    def name(self):
+        return f'server {self.rank} ({self.addr})'
+
+    def _to_sched(self, op, meta=None):
+        P.send(self.sched, P.encode(op, self.token, f'server:{self.rank}', meta=meta))
+
+    def _reply(self, ident, rid, array=None, track=None):
+        frames = P.encode('reply', self.token, self.name(), rid=rid, array=array)
+        tracker = P.send(self.data, frames, ident, track=track is not None)
+        if tracker is not None:
+            track.trackers.append(tracker)
+
+    def _error(self, ident, rid, text):
+        P.send(self.data, P.encode('error', self.token, self.name(), rid=rid,
+                                   meta={'msg': f'{self.name()}: {text}'}), ident)
+
+    # ---- registration -------------------------------------------------------------
+    def register(self):
+        """Register with the scheduler and wait (bounded) for rank and worker count."""
+        self._to_sched('register', {'role': 'server', 'rank': self.cfg.server_id,
+                                    'addr': self.addr})
+        if not self.sched.poll(int(self.cfg.start_timeout * 1000)):
+            raise KVStoreError(f'{self.name()}: the scheduler at {self.cfg.scheduler_addr} '
+                               f'did not answer registration within {self.cfg.start_timeout:g} s')
+        msg = P.decode(self.sched.recv_multipart(), self.token)
+        if msg.op != 'registered':
+            raise KVStoreError(f'{self.name()}: expected registration, got {msg.op}')
+        self.rank = msg.meta['rank']
+        self.active = set(range(msg.meta['num_workers']))
+        self.drop.who = self.name()
+
+    # ---- data requests ------------------------------------------------------------
+    def _slot(self, msg, op):
+        slot = self.slots.get((msg.key, msg.part))
+        if slot is None:
+            raise KVStoreError(f'{op} of key {msg.key!r} (part {msg.part}): the key was not '
+                               f'initialised')
+        return slot
+
+    def _on_init(self, ident, msg):
+        if msg.array is None:
+            raise KVStoreError(f'init of key {msg.key!r}: no value')
+        if (msg.key, msg.part) in self.slots and msg.meta.get('rank') != 0:
+            return self._reply(ident, msg.rid)  # rank 0's value wins
+        self.slots[(msg.key, msg.part)] = _Slot(msg.array.copy())
+        self._reply(ident, msg.rid)
+
+    def _payload(self, slot, msg):
+        """The pushed array, dequantised if 2-bit compressed, checked against the slot."""
+        arr = msg.array
+        comp = msg.meta.get('compressed')
+        v = slot.value
+        if comp is not None and arr is not None:
+            thr = comp.get('threshold') if isinstance(comp, dict) else None
+            if not isinstance(thr, (int, float)) or arr.dtype != np.uint8:
+                raise KVStoreError(f'push of key {msg.key!r}: malformed 2bit payload')
+            arr = dequantize(arr.reshape(-1), v.size, thr, v.dtype).reshape(v.shape)
+        if arr is None or arr.shape != v.shape or arr.dtype != v.dtype:
+            given = 'nothing' if arr is None else f'shape {arr.shape} dtype {arr.dtype}'
+            raise KVStoreError(f'push of key {msg.key!r}: stored shape {v.shape} dtype '
+                               f'{v.dtype}, given {given}')
+        return arr
+
+    def _on_push(self, ident, msg):
+        slot = self._slot(msg, 'push')
+        arr = self._payload(slot, msg)
+        rank = msg.meta.get('rank')
+        if not msg.meta.get('sync', True):
+            self._reply(ident, msg.rid)
+            return self._apply(msg.key, slot, [arr])
+        if msg.round <= slot.round or rank in slot.pending.get(msg.round, {}):
+            raise KVStoreError(f'push of key {msg.key!r}: round {msg.round} from worker '
+                               f'{rank} was already applied or received')
+        slot.pending.setdefault(msg.round, {})[rank] = arr
+        self._reply(ident, msg.rid)
+        self._try_rounds(msg.key, slot)
+
+    def _try_rounds(self, key, slot):
+        """Apply every complete round in order, then answer the pulls waiting for them."""
+        while True:
+            got = slot.pending.get(slot.round + 1)
+            if not got or not self.active.issubset(got):
+                break
+            del slot.pending[slot.round + 1]
+            slot.round += 1
+            self._apply(key, slot, [got[r] for r in sorted(got)])
+        still = []
+        for rnd, ident, rid in slot.waiting:
+            if rnd <= slot.round:
+                self._send_value(ident, rid, slot)
+            else:
+                still.append((rnd, ident, rid))
+        slot.waiting = still
+
+    def _apply(self, key, slot, arrays):
+        """Store the sum, or run the optimizer on it (fp32 master for fp16 if multi_precision)."""
+        if self.updater is None:
+            _sum_into(slot.fresh(keep_contents=False), arrays)
+            return
+        merged = _sum_into(np.empty_like(arrays[0]), arrays) if len(arrays) > 1 else arrays[0]
+        weight = slot.fresh(keep_contents=True)
+        try:
+            if weight.dtype == np.float16 and getattr(self.updater, 'multi_precision', False):
+                if slot.master is None:
+                    slot.master = weight.astype(np.float32)
+                self.updater(key, merged.astype(np.float32), slot.master)
+                weight[...] = slot.master
+            else:
+                self.updater(key, merged, weight)
+        except Exception as e:  # noqa: BLE001 - reported to the pullers, server serves on
+            log.exception('%s: optimizer update of key %r failed', self.name(), key)
+            slot.error = f'optimizer update of key {key!r} failed: {type(e).__name__}: {e}'
+
+    def _send_value(self, ident, rid, slot):
+        if slot.error:
+            return self._error(ident, rid, slot.error)
+        self._reply(ident, rid, slot.value, track=slot)
+
+    def _on_pull(self, ident, msg):
+        slot = self._slot(msg, 'pull')
+        if msg.meta.get('sync', True) and msg.round > slot.round:
+            slot.waiting.append((msg.round, ident, msg.rid))
+        else:
+            self._send_value(ident, msg.rid, slot)
+
+    def _on_set_optimizer(self, ident, msg):
+        name, params = msg.meta.get('name'), msg.meta.get('params', {})
+        if not isinstance(name, str) or not isinstance(params, dict):
+            raise KVStoreError('set_optimizer needs a name and a map of hyperparameters')
+        self.updater = make_updater(name, params)
+        log.info('%s: optimizer %s %s', self.name(), name, params)
+        self._reply(ident, msg.rid)
+
+    def _on_states(self, ident, msg):
+        if self.updater is None:
+            raise KVStoreError(f'{msg.op}: no optimizer is set on the servers')
+        if msg.op == 'get_states':
+            data = self.updater.get_states(False)
+            return self._reply(ident, msg.rid, np.frombuffer(data, dtype=np.uint8))
+        if msg.array is None or msg.array.dtype != np.uint8:
+            raise KVStoreError('set_states needs a uint8 payload')
+        self.updater.set_states(msg.array.tobytes())
+        self._reply(ident, msg.rid)
+
+    def _handle_data(self, frames):
+        if len(frames) < 2:
+            raise P.ProtocolError('message without identity and header')
+        ident = frames[0].bytes
+        msg = P.decode(frames[1:], self.token)
+        handler = {'init': self._on_init, 'push': self._on_push, 'pull': self._on_pull,
+                   'set_optimizer': self._on_set_optimizer, 'get_states': self._on_states,
+                   'set_states': self._on_states}.get(msg.op)
+        if handler is None:
+            raise P.ProtocolError(f'op {msg.op} is not served by a server')
+        try:
+            if msg.op in ('push', 'pull', 'init') and (
+                    msg.key is None or not isinstance(msg.meta.get('rank', 0), int)):
+                raise KVStoreError(f'{msg.op} without a key or worker rank')
+            handler(ident, msg)
+        except KVStoreError as e:
+            self._error(ident, msg.rid, str(e))
+
+    # ---- scheduler messages -------------------------------------------------------
+    def _handle_sched(self, msg):
+        """Returns an exit status when the job is over, else None."""
+        if msg.op == 'worker_left':
+            rank = msg.meta.get('rank')
+            self.active.discard(rank)
+            log.info('%s: worker %s closed its kvstore; %d workers remain', self.name(),
+                     rank, len(self.active))
+            for (key, _), slot in self.slots.items():
+                self._try_rounds(key, slot)
+        elif msg.op == 'shutdown':
+            return 0
+        elif msg.op == 'abort':
+            log.error('%s: job aborted: %s', self.name(), msg.meta.get('reason'))
+            return 1
+        return None
+
+    def run(self):
+        """Serve until the scheduler ends the job; returns the exit status.
+
+        Sync or async is per request (meta 'sync'), as the workers' store type says.
+        """
+        poller = zmq.Poller()
+        poller.register(self.data, zmq.POLLIN)
+        poller.register(self.sched, zmq.POLLIN)
+        last_seen = next_beat = time.monotonic()
+        while True:
+            events = dict(poller.poll(int(self.cfg.heartbeat * 1000)))
+            now = time.monotonic()
+            if self.sched in events:
+                last_seen = now
+                try:
+                    code = self._handle_sched(P.decode(self.sched.recv_multipart(), self.token))
+                    if code is not None:
+                        return code
+                except Exception as e:  # noqa: BLE001
+                    self.drop(e)
+            if self.data in events:
+                try:
+                    self._handle_data(self.data.recv_multipart(copy=False))
+                except Exception as e:  # noqa: BLE001 - malformed input never crashes us
+                    self.drop(e)
+            if now >= next_beat:
+                self._to_sched('heartbeat')
+                next_beat = now + self.cfg.heartbeat
+            if now - last_seen > self.cfg.heartbeat_timeout:
+                log.error('%s: the scheduler at %s stopped responding', self.name(),
+                          self.cfg.scheduler_addr)
+                return 1
+
+    def close(self):
+        """Close both sockets."""
+        self.data.close()
+        self.sched.close()
+
+
+def main():
+    """Entry point of `python -m kvstore.server`."""
+    from .roles import install_sigterm, setup_logging
+    install_sigterm()
+    setup_logging()
+    server = Server()
+    server.register()
+    code = server.run()
+    server.close()
+    return code
