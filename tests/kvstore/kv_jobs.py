@@ -157,3 +157,24 @@ def fuzz():
     kv.pushpull(1, X, out=out).wait()
     kv.close()
     return out.tolist()
+
+
+def mpi_sums():
+    """The same closed-form sums through the MPI backend (run under mpiexec)."""
+    kv = kvstore.create('dist_sync')
+    r = kv.rank
+    kv.init(3, X * (r + 5))           # rank 0's value wins: 5 * X everywhere
+    kv.init(['s%d' % i for i in range(5)], [np.zeros(2, np.float64)] * 5)
+    out = np.empty_like(X)
+    kv.pull(3, out)
+    res = [out.tolist()]
+    for i in range(1, 3):
+        kv.push(3, X * (r + 1) * i)
+        kv.push(['s%d' % j for j in range(5)], [np.full(2, j + r, np.float64) for j in range(5)])
+        kv.pull(3, out)
+        res.append(out.tolist())
+    small = [np.empty(2) for _ in range(5)]
+    kv.pull(['s%d' % j for j in range(5)], small)
+    kv.barrier()
+    return {'type': type(kv).__name__, 'n': kv.num_workers, 'rank': r, 'res': res,
+            'small': [s.tolist() for s in small], 'opt': kv.is_capable('optimizer')}
