@@ -4,6 +4,10 @@ Pushes are queued; the next pull (or barrier) allreduces everything queued, smal
 tensors fused into one buffer per dtype so many small gradients cost one collective.
 init broadcasts rank 0's values.  The optimizer runs on every worker (Trainer's
 update_on_kvstore=False path), so `is_capable('optimizer')` is False.
+
+`pushpull` without an updater is a plain allreduce straight into the outputs (no stored
+copy, as MXNet's Horovod store); pass all keys in one call so small ones are fused.
+Fusion never depends on when outputs are read, so every rank issues the same collectives.
 """
 import numpy as np
 
@@ -24,6 +28,7 @@ class MPIStore(KVStore):
         self._comm = MPI.COMM_WORLD.Dup()
         self._store = {}
         self._queued = []   # (key, summed local value) in push order: identical on every rank
+        self._stale = set()  # keys whose last value went only to pushpull's outputs
 
     @property
     def rank(self):
@@ -67,9 +72,42 @@ class MPIStore(KVStore):
         self._flush()
         for k, outs in pairs(key, out, 'output'):
             stored = self._stored(k, 'pull')
+            if k in self._stale:
+                raise KVStoreError(f'pull of key {k!r} on the mpi store after pushpull: '
+                                   f'pushpull reduces into its outputs only; push then pull')
             for o in outs:
                 check_like(k, stored.shape, stored.dtype, o, 'pull')
                 copy_into(o, stored)
+
+    def pushpull(self, key, value, out=None, priority=0):
+        """Allreduce each key's summed value into its outputs (fused for small keys)."""
+        if self._updater is not None or self._compression is not None:
+            return super().pushpull(key, value, out, priority)
+        self._flush()
+        items = []
+        for (k, vals), (_, outs) in zip(pairs(key, value), pairs(key, value if out is None
+                                                               else out, 'output')):
+            stored = self._stored(k, 'pushpull')
+            for a in vals + outs:
+                check_like(k, stored.shape, stored.dtype, a, 'pushpull')
+            src = reduce_sum([to_host(v) for v in vals]) if len(vals) > 1 else to_host(vals[0])
+            dst = outs[0] if isinstance(outs[0], np.ndarray) and outs[0].flags.c_contiguous \
+                else np.empty(stored.shape, stored.dtype)
+            items.append((src, dst, outs))
+            self._stale.add(k)
+        small = []
+        for src, dst, outs in items:
+            if src.nbytes < SMALL_BYTES:
+                np.copyto(dst, src) if dst is not src else None
+                small.append((None, dst))
+            else:
+                self._comm.Allreduce(self._mpi.IN_PLACE if src is dst else
+                                     np.ascontiguousarray(src), dst, op=self._mpi.SUM)
+        self._allreduce_fused(small)
+        for _, dst, outs in items:
+            for o in outs:
+                if o is not dst:
+                    copy_into(o, dst)
 
     def barrier(self):
         """Flush queued pushes, then MPI_Barrier."""
@@ -119,6 +157,7 @@ class MPIStore(KVStore):
 
     def _apply(self, key, summed):
         stored = self._store[key]
+        self._stale.discard(key)
         if self._updater is not None:
             self._updater(key, summed, stored)
         else:

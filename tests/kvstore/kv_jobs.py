@@ -178,3 +178,20 @@ def mpi_sums():
     kv.barrier()
     return {'type': type(kv).__name__, 'n': kv.num_workers, 'rank': r, 'res': res,
             'small': [s.tolist() for s in small], 'opt': kv.is_capable('optimizer')}
+
+
+def mpi_pushpull():
+    """pushpull through MPI: all keys in one call, small ones fused, big one direct."""
+    kv = kvstore.create('mpi')
+    r = kv.rank
+    keys = ['a', 'b', 'big']
+    vals = [np.full(3, r + 1.0, np.float32), np.full(2, 10.0 * (r + 1)), np.ones(300000) * r]
+    kv.init(keys, [np.zeros_like(v) for v in vals])
+    kv.pushpull(keys, vals)          # in place
+    try:
+        kv.pull('a', out=np.empty(3, np.float32))
+        err = None
+    except KVStoreError as e:
+        err = str(e)
+    return {'a': vals[0].tolist(), 'b': vals[1].tolist(), 'big': float(vals[2].sum()),
+            'err': err, 'rank': r}

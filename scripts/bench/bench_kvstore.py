@@ -1,0 +1,202 @@
+"""Benchmark the kvstore: 'local' push+pull, dist_sync through the parameter server, MPI allreduce.
+
+    python scripts/bench/bench_kvstore.py [--runs 5] [--only local,dist,mpi]
+    python scripts/bench/bench_kvstore.py --mxnet /path/to/mxnet-python   # side by side
+
+Figures are medians over --runs runs.  local: bytes pushed + pulled per second, 10 keys of
+1M float32.  dist: per worker, gradient bytes synchronised per second (one push and one
+pull of a 16 MB key per step; each byte crosses the wire out and back), 2 workers.
+mpi: 16 MB pushpull through the MPI store vs raw mpi4py Allreduce, 2 ranks.
+"""
+import argparse
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _kv_module(impl):
+    if impl == 'mxnet':
+        import mxnet as mx
+        return mx, mx.nd.zeros, lambda a: a.wait_to_read()
+    sys.path.insert(0, ROOT)
+    import numpy as np
+    import kvstore
+    return kvstore, np.zeros, lambda h: h.wait() if h is not None else None
+
+
+def bench_local(impl, runs, keys=10, size=1 << 20, iters=20):
+    """GB/s of push + pull, 'local' store, `keys` keys of `size` float32."""
+    mod, zeros, _ = _kv_module(impl)
+    kv = mod.kv.create('local') if impl == 'mxnet' else mod.create('local')
+    vals = [zeros((size,), dtype='float32') for _ in range(keys)]
+    outs = [zeros((size,), dtype='float32') for _ in range(keys)]
+    kv.init(list(range(keys)), vals)
+    results = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            for k in range(keys):
+                kv.push(k, vals[k])
+                kv.pull(k, out=outs[k])
+        if impl == 'mxnet':
+            for o in outs:
+                o.wait_to_read()
+        dt = time.perf_counter() - t0
+        results.append(2 * keys * size * 4 * iters / dt / 1e9)
+    return statistics.median(results)
+
+
+def dist_worker(impl, iters, size):
+    """Body of one benchmark worker: GB/s of gradient bytes synchronised per second."""
+    mod, zeros, wait = _kv_module(impl)
+    kv = mod.kv.create('dist_sync') if impl == 'mxnet' else mod.create('dist_sync')
+    g = zeros((size,), dtype='float32')
+    out = zeros((size,), dtype='float32')
+    kv.init(0, g)
+    for _ in range(3):   # warm up: connections, buffers, page faults
+        kv.push(0, g)
+        wait(kv.pull(0, out=out))
+        if impl == 'mxnet':
+            out.wait_to_read()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        kv.push(0, g)
+        h = kv.pull(0, out=out)
+        wait(h if impl != 'mxnet' else out)
+    dt = time.perf_counter() - t0
+    kv.barrier()
+    if impl != 'mxnet':
+        kv.close()
+    return size * 4 * iters / dt / 1e9
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _dist_env(workers, servers, port):
+    env = dict(os.environ, DMLC_PS_ROOT_URI='127.0.0.1', DMLC_PS_ROOT_PORT=str(port),
+               DMLC_NUM_WORKER=str(workers), DMLC_NUM_SERVER=str(servers),
+               DISTNET_JOB_TOKEN=secrets.token_hex(8), PYTHONPATH=ROOT)
+    env.pop('DISTNET_SCHEDULER_PORT_FILE', None)
+    return env
+
+
+def bench_dist_once(python, impl, workers, servers, iters, size):
+    """Start a whole job; returns the per-worker GB/s figures."""
+    env = _dist_env(workers, servers, _free_port())
+    me = [python, os.path.abspath(__file__), '--impl', impl, '--dist-worker', str(iters),
+          '--size', str(size)]
+    if impl == 'mxnet':   # ps-lite starts scheduler and servers inside `import mxnet`
+        infra = [subprocess.Popen(me, env=dict(env, DMLC_ROLE=r)) for r in
+                 ['scheduler'] + ['server'] * servers]
+    else:
+        infra = [subprocess.Popen([python, '-m', 'kvstore.scheduler'],
+                                  env=dict(env, DMLC_ROLE='scheduler'))]
+        infra += [subprocess.Popen([python, '-m', 'kvstore.server'],
+                                   env=dict(env, DMLC_ROLE='server', DMLC_SERVER_ID=str(s)))
+                  for s in range(servers)]
+    procs = [subprocess.Popen(me, env=dict(env, DMLC_ROLE='worker', DMLC_WORKER_ID=str(r)),
+                              stdout=subprocess.PIPE, text=True) for r in range(workers)]
+    figures = [float(p.communicate(timeout=300)[0].split()[-1]) for p in procs]
+    for p in infra:
+        p.wait(timeout=60)
+    return figures
+
+
+def bench_dist(python, impl, runs, servers, size=4 << 20, iters=20):
+    per_worker = [statistics.median(bench_dist_once(python, impl, 2, servers, iters, size))
+                  for _ in range(runs)]
+    return statistics.median(per_worker)
+
+
+def mpi_worker(runs, size=4 << 20, iters=20):
+    """Under mpiexec: 16 MB allreduce, raw mpi4py vs the MPI store (GB/s of data reduced)."""
+    sys.path.insert(0, ROOT)
+    import numpy as np
+    from mpi4py import MPI
+    import kvstore
+    comm = MPI.COMM_WORLD
+    buf = np.ones(size, np.float32)
+    kv = kvstore.create('mpi')
+    kv.init(0, buf)
+    out = np.empty_like(buf)
+    raw, ours = [], []
+    for _ in range(runs):
+        comm.Barrier()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
+        raw.append(size * 4 * iters / (time.perf_counter() - t0) / 1e9)
+        comm.Barrier()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            kv.pushpull(0, buf, out=buf)   # Trainer's update_on_kvstore=False path
+        ours.append(size * 4 * iters / (time.perf_counter() - t0) / 1e9)
+    if comm.rank == 0:
+        print(json.dumps({'raw': statistics.median(raw), 'store': statistics.median(ours)}))
+
+
+def bench_mpi(runs):
+    proc = subprocess.run(['mpiexec', '-n', '2', sys.executable, os.path.abspath(__file__),
+                           '--mpi-worker', '--runs', str(runs)], capture_output=True, text=True,
+                          timeout=300, env={k: v for k, v in os.environ.items()
+                                            if not k.startswith('DMLC_')})
+    if proc.returncode:
+        raise RuntimeError(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--runs', type=int, default=5)
+    ap.add_argument('--only', default='local,dist,mpi')
+    ap.add_argument('--mxnet', metavar='PYTHON', help='an interpreter with MXNet 1.9.1')
+    ap.add_argument('--impl', default='distnet', help=argparse.SUPPRESS)
+    ap.add_argument('--dist-worker', type=int, help=argparse.SUPPRESS)
+    ap.add_argument('--size', type=int, default=4 << 20, help=argparse.SUPPRESS)
+    ap.add_argument('--mpi-worker', action='store_true', help=argparse.SUPPRESS)
+    ap.add_argument('--local-only', action='store_true', help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.dist_worker is not None:
+        if os.environ.get('DMLC_ROLE', 'worker') != 'worker':   # MXNet's ps-lite roles
+            _kv_module('mxnet')
+            return
+        print(dist_worker(a.impl, a.dist_worker, a.size))
+        return
+    if a.mpi_worker:
+        return mpi_worker(a.runs)
+    if a.local_only:
+        print(bench_local(a.impl, a.runs))
+        return
+    impls = [('distnet', sys.executable)] + ([('mxnet', a.mxnet)] if a.mxnet else [])
+    only = a.only.split(',')
+    for impl, python in impls:
+        if 'local' in only:
+            out = subprocess.run([python, os.path.abspath(__file__), '--impl', impl,
+                                  '--local-only', '--runs', str(a.runs)], capture_output=True,
+                                 text=True, check=True).stdout.split()[-1]
+            print(f'{impl:8s} local  push+pull 10 x 1M float32: {float(out):6.2f} GB/s')
+        if 'dist' in only:
+            for servers in (1, 2):
+                gbs = bench_dist(python, impl, a.runs, servers)
+                print(f'{impl:8s} dist_sync 2 workers {servers} server(s), 16 MB key: '
+                      f'{gbs:6.2f} GB/s per worker')
+    if 'mpi' in only:
+        r = bench_mpi(a.runs)
+        print(f'distnet  mpi 16 MB allreduce: store {r["store"]:.2f} GB/s, raw mpi4py '
+              f'{r["raw"]:.2f} GB/s ({100 * r["store"] / r["raw"]:.0f}%)')
+
+
+if __name__ == '__main__':
+    main()
