@@ -25,7 +25,7 @@ import threading
 import time
 from typing import Dict, List, Optional, Tuple
 
-from launcher.config import DEFAULT_GRACE, ProcSpec
+from launcher.config import DEFAULT_GRACE, EXIT_MARKER, ProcSpec
 
 _POLL = 0.05
 _TAIL_LINES = 20
@@ -44,6 +44,7 @@ class _Proc:
                       "stderr": collections.deque(maxlen=_TAIL_LINES)}
         self.pumps: List[threading.Thread] = []
         self.returncode: Optional[int] = None
+        self.reported: Optional[dict] = None  # a rank's EXIT_MARKER report (mpiexec)
 
     def tail(self) -> List[str]:
         """Last lines of stderr, or of stdout when stderr was silent."""
@@ -134,6 +135,9 @@ class Agent:
             line = raw.decode("utf-8", errors="replace")
             if not line.endswith("\n"):
                 line += "\n"
+            if not proc.spec.prefix and line.startswith(EXIT_MARKER):
+                self._take_report(proc, line)
+                continue
             proc.tails[stream].append(line.rstrip("\n"))
             with self._lock:
                 try:
@@ -145,6 +149,17 @@ class Agent:
                     proc.log.write(line)
                     proc.log.flush()
         pipe.close()
+
+    @staticmethod
+    def _take_report(proc: _Proc, line: str) -> None:
+        try:
+            report = json.loads(line[len(EXIT_MARKER):])
+            report = {"name": str(report["name"]), "returncode": int(report["returncode"]),
+                      "tail": [str(t) for t in report.get("tail", [])]}
+        except (ValueError, KeyError, TypeError):
+            return  # not a report of ours after all
+        if proc.reported is None:
+            proc.reported = report
 
     # -- waiting --------------------------------------------------------------------
     @property
@@ -192,6 +207,9 @@ class Agent:
             name = signal.Signals(self._signal).name
             self._fail(128 + self._signal, f"received {name}; stopping the job.")
         for proc in self._procs:
+            if proc.reported and self._outcome is None and not self._stopping:
+                rep = proc.reported
+                self._fail_with(rep["name"], rep["returncode"], rep["tail"])
             if proc.returncode is None and proc.popen.poll() is not None:
                 proc.returncode = proc.popen.returncode
                 if proc.returncode != 0 and self._outcome is None and not self._stopping:
@@ -203,11 +221,18 @@ class Agent:
     def _first_failure(self, proc: _Proc) -> None:
         for t in proc.pumps:  # the tail must hold the dying process's last words
             t.join(_PUMP_JOIN)
-        lines = "".join(f"    {line}\n" for line in proc.tail())
-        msg = describe_exit(proc.spec.name, proc.returncode) + " (first failure); stopping the job."
+        if proc.reported:  # mpiexec failed because a rank did: name the rank
+            rep = proc.reported
+            self._fail_with(rep["name"], rep["returncode"], rep["tail"])
+        else:
+            self._fail_with(proc.spec.name, proc.returncode, proc.tail())
+
+    def _fail_with(self, name: str, returncode: int, tail: List[str]) -> None:
+        lines = "".join(f"    {line}\n" for line in tail)
+        msg = describe_exit(name, returncode) + " (first failure); stopping the job."
         if lines:
             msg += "\n  last lines of its output:\n" + lines.rstrip("\n")
-        self._fail(exit_code(proc.returncode), msg)
+        self._fail(exit_code(returncode), msg)
 
     def _fail(self, code: int, message: str) -> None:
         if self._outcome is None:

@@ -13,6 +13,9 @@ from typing import Mapping, Optional, Tuple
 DEFAULT_START_TIMEOUT = 300.0
 #: Default seconds between SIGTERM and SIGKILL when the job is stopped.
 DEFAULT_GRACE = 5.0
+#: Start of the one-line JSON report a supervised rank prints on stderr when its role
+#: exits non-zero (see launcher.mpi_boot); the agent takes it as that rank's failure.
+EXIT_MARKER = "DISTNET-MPI-EXIT"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,7 +50,8 @@ class ProcSpec:
     `env` holds only the variables to set on top of the launcher's own environment.
     `service` marks the scheduler and servers: the job ends when every non-service
     process has exited 0, and services are then stopped. `prefix` is False for a
-    process whose output already carries per-line prefixes (mpiexec's ranks).
+    process whose output already carries per-line prefixes (mpiexec's ranks), whose
+    stderr may also carry `EXIT_MARKER` reports of the ranks' failures.
     """
 
     role: str

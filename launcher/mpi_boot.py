@@ -3,25 +3,30 @@
 Reads its rank from the MPI launcher's variables (PMI_RANK, OMPI_COMM_WORLD_RANK or
 PMIX_RANK; mpi4py is not imported), maps it to a role (rank 0 scheduler, 1..S servers,
 the rest workers; with `-s 0` every rank is a worker), sets that role's variables and
-execs its command, so the process MPI started is the role itself.
+runs its command as a child that inherits the MPI connection.
 
-Before the exec it forks a small pump that prefixes every output line with the role
-(`[worker 2] `) and copies it to `<log-dir>/worker-2.log`: hydra's own rank prefixes
-split lines at arbitrary chunk boundaries, so they are not used.
-"""
+It stays as a thin supervisor rather than exec'ing, for two reasons: it prefixes every
+output line with the role (`[worker 2] `) and copies it to `<log-dir>/worker-2.log`
+(hydra's own rank prefixes split lines at chunk boundaries), and it announces a
+non-zero exit to distnet-launch (hydra waits for the other ranks instead of ending the
+job). Signals from mpiexec are forwarded; the child dies with the supervisor."""
 from __future__ import annotations
 
 import argparse
+import collections
+import json
 import os
-import select
 import shlex
 import signal
+import subprocess
 import sys
+import threading
 import time
 from typing import Dict, List, Optional, Tuple
 
 from launcher import roles
 from launcher.cli import SCHEDULER_CMD_VAR, SERVER_CMD_VAR
+from launcher.config import EXIT_MARKER
 
 _RANK_VARS = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
 _LOCAL_VARS = (("MPI_LOCALRANKID", "MPI_LOCALNRANKS"),
@@ -96,43 +101,62 @@ def _wait_port(environ) -> Optional[int]:
     return None
 
 
-def _pump(fds: Dict[int, int], prefix: bytes, log) -> None:
-    """Copy each pipe in `fds` to its target fd line by line with `prefix`, until EOF."""
-    pending = {fd: b"" for fd in fds}
-    while pending:
-        ready, _, _ = select.select(list(pending), [], [])
-        for fd in ready:
-            chunk = os.read(fd, 65536)
-            if chunk:
-                lines = (pending[fd] + chunk).split(b"\n")
-                pending[fd] = lines.pop()
-            else:  # EOF: flush a last line that had no newline
-                tail = pending.pop(fd)
-                lines = [tail] if tail else []
-                os.close(fd)
-            for line in lines:
-                os.write(fds[fd], prefix + line + b"\n")
-                if log is not None:
-                    log.write(line + b"\n")
-                    log.flush()
+def _pump(pipe, out, prefix: bytes, log, tail) -> None:
+    """Copy a child pipe line by line to `out` with `prefix`, to `log`, and to `tail`."""
+    for line in iter(pipe.readline, b""):
+        line = line if line.endswith(b"\n") else line + b"\n"
+        tail.append(line.decode("utf-8", "replace").rstrip("\n"))
+        out.write(prefix + line)
+        out.flush()
+        if log is not None:
+            log.write(line)
+            log.flush()
 
 
-def prefix_output(name: str, log_path: Optional[str]) -> None:
-    """Fork a pump and point our stdout/stderr at it; the exec'd role inherits that."""
-    (r_out, w_out), (r_err, w_err) = os.pipe(), os.pipe()
-    if os.fork() == 0:
-        os.close(w_out), os.close(w_err)
-        # The role reacts to Ctrl-C/SIGTERM; the pump stays to drain its last words.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        log = open(log_path, "ab") if log_path else None
-        try:
-            _pump({r_out: 1, r_err: 2}, f"[{name}] ".encode(), log)
-        finally:
-            os._exit(0)
-    os.close(r_out), os.close(r_err)
-    os.dup2(w_out, 1), os.dup2(w_err, 2)
-    os.close(w_out), os.close(w_err)
+def supervise(cmd: List[str], env: Dict[str, str], name: str, log_path: Optional[str]) -> int:
+    """Run the role as our child with prefixed output; report a failure; return its code.
+
+    hydra does not end a job when one rank exits non-zero (only when one dies by a
+    signal), so a non-zero exit is announced on stderr as one `EXIT_MARKER` JSON line;
+    distnet-launch reads it as the job's first failure and stops mpiexec.
+    """
+    preexec = _pdeathsig()
+    try:  # close_fds=False: the role inherits the PMI connection (PMI_FD) as with exec
+        child = subprocess.Popen(cmd, env=env, close_fds=False, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 preexec_fn=preexec)
+    except OSError as exc:
+        print(f"launcher.mpi_boot: {name}: cannot run {cmd[0]}: {exc}", file=sys.stderr)
+        return 127
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: child.send_signal(signum))
+    log = open(log_path, "ab") if log_path else None
+    tails = {"stdout": collections.deque(maxlen=20), "stderr": collections.deque(maxlen=20)}
+    prefix = f"[{name}] ".encode()
+    pumps = [threading.Thread(target=_pump, args=(getattr(child, s), getattr(sys, s).buffer,
+                                                  prefix, log, tails[s]), daemon=True)
+             for s in ("stdout", "stderr")]
+    for t in pumps:
+        t.start()
+    code = child.wait()
+    for t in pumps:
+        t.join(2.0)  # bounded: a grandchild may hold the pipe
+    if code != 0:
+        report = {"name": name, "returncode": code,
+                  "tail": list(tails["stderr"] or tails["stdout"])}
+        sys.stderr.write(EXIT_MARKER + " " + json.dumps(report) + "\n")
+        sys.stderr.flush()
+    return 128 - code if code < 0 else code
+
+
+def _pdeathsig():
+    """preexec: SIGKILL the role if this supervisor dies (hydra may SIGKILL us)."""
+    try:
+        import ctypes
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def _parse(argv: List[str]) -> argparse.Namespace:
@@ -169,14 +193,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         environ.pop(roles.PORT_FILE_VAR)
     environ.update(env)
     log = os.path.join(args.log_dir, name.replace(" ", "-") + ".log") if args.log_dir else None
-    sys.stdout.flush(), sys.stderr.flush()
-    prefix_output(name, log)
-    try:
-        os.execvpe(cmd[0], cmd, environ)
-    except OSError as exc:
-        print(f"launcher.mpi_boot: {name}: cannot run {cmd[0]}: {exc}", file=sys.stderr)
-        return 127
-
+    return supervise(cmd, environ, name, log)
 
 if __name__ == "__main__":
     sys.exit(main())
