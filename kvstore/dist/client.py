@@ -37,10 +37,11 @@ def plan_parts(key, size, num_servers, bound):
 
 
 class _Meta:
-    __slots__ = ('shape', 'dtype', 'plan', 'pushes')
+    __slots__ = ('shape', 'dtype', 'plan', 'pushes', 'last_push')
 
     def __init__(self, shape, dtype, plan):
         self.shape, self.dtype, self.plan, self.pushes = shape, dtype, plan, 0
+        self.last_push = None   # a pull waits on it first, so a rejected push fails the pull
 
 
 def _close_io(io, timeout):
@@ -142,6 +143,7 @@ class DistStore(KVStore):
             meta = self._key_meta(k, 'push')
             flat = self._merged(k, vals, meta).reshape(-1)
             meta.pushes += 1
+            start = len(handles)
             for part, (srv, a, b) in enumerate(meta.plan):
                 arr, extra = flat[a:b], {'rank': self.rank, 'sync': self._sync}
                 if self._compression is not None:
@@ -150,6 +152,7 @@ class DistStore(KVStore):
                 handles.append(self._request(
                     srv, 'push', f'push of key {k!r} to {self._peer(srv)}', priority,
                     key=k, part=part, rnd=meta.pushes, array=arr, meta=extra))
+            meta.last_push = Group(handles[start:])
         return Group(handles)
 
     def pull(self, key, out=None, priority=0, ignore_sparse=True):
@@ -161,6 +164,8 @@ class DistStore(KVStore):
             meta = self._key_meta(k, 'pull')
             for o in outs:
                 check_like(k, meta.shape, meta.dtype, o, 'pull')
+            if meta.last_push is not None and not meta.last_push.done:
+                handles.append(meta.last_push)
             handles.append(self._pull_key(k, meta, outs, priority))
         return Group(handles)
 

@@ -195,3 +195,26 @@ def mpi_pushpull():
         err = str(e)
     return {'a': vals[0].tolist(), 'b': vals[1].tolist(), 'big': float(vals[2].sum()),
             'err': err, 'rank': r}
+
+
+def mx_adapter():
+    """mx.kv on NDArrays: pulls mark outputs pending; reading them waits; errors are MXNetError."""
+    import distnet as mx
+    kv = mx.kv.create('dist_sync')
+    r = kv.rank
+    kv.init(['a', 7], [mx.nd.array(X * 0), mx.nd.array(np.zeros(2, np.float32))])
+    g = mx.nd.array(X * (r + 1))
+    out = mx.nd.array(np.zeros_like(X))
+    kv.push('a', g)
+    kv.pull('a', out=out)
+    pending = out._pending is not None
+    got = out.asnumpy().tolist()
+    vals = [mx.nd.array(np.full(2, r + 1.0, np.float32))]
+    kv.pushpull(7, vals)
+    try:
+        kv.push('a', mx.nd.array(np.ones(5, np.float32)))
+        err = None
+    except mx.base.MXNetError as e:
+        err = str(e)
+    kv.close()
+    return {'got': got, 'pending': pending, 'v': vals[0].asnumpy().tolist(), 'err': err}

@@ -1,0 +1,177 @@
+"""mx.kv: MXNet's KVStore API on NDArrays, backed by the framework-free `kvstore` package.
+
+NDArrays are handed to the package as their numpy/cupy arrays.  A push or pull in flight
+marks the NDArrays it reads or writes with `_pending` (the handle), so reading one of
+them (asnumpy, wait_to_read, an operator) waits for it, as MXNet's engine does; a push
+marks its source too, because it is sent without a copy.  Errors of the package
+(kvstore.KVStoreError) are re-raised as MXNetError.
+"""
+import functools
+
+import kvstore as _kvs
+
+from .base import MXNetError
+from .ndarray import NDArray
+
+__all__ = ['KVStore', 'create']
+
+
+def _mx_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except _kvs.KVStoreError as e:
+            raise MXNetError(str(e)) from e
+    return wrapper
+
+
+def _raw(x):
+    """NDArray (or nested lists of them) -> the backing arrays, after pending work on them."""
+    if isinstance(x, (list, tuple)):
+        return [_raw(v) for v in x]
+    if isinstance(x, NDArray):
+        x.wait_to_read()
+        return x._data
+    raise MXNetError(f'kvstore values must be NDArrays, got {type(x).__name__}')
+
+
+def _mark(x, handle):
+    """Make readers of x wait for `handle` (a kvstore handle with .wait and .done)."""
+    if handle is None or getattr(handle, 'done', True):
+        return
+    if isinstance(x, (list, tuple)):
+        for v in x:
+            _mark(v, handle)
+    elif isinstance(x, NDArray):
+        x._pending = handle
+
+
+class _UpdaterAdapter:
+    """Runs an NDArray updater (distnet.optimizer.get_updater) on the package's raw arrays."""
+
+    def __init__(self, updater):
+        self.updater = updater
+
+    def __call__(self, key, grad, weight):
+        self.updater(key, NDArray(grad), NDArray(weight))
+
+    def get_states(self, dump_optimizer=False):
+        return self.updater.get_states(dump_optimizer=dump_optimizer)
+
+    def set_states(self, states):
+        self.updater.set_states(states)
+
+
+class KVStore:
+    """A key-value store for gradient aggregation (MXNet's mx.kv.KVStore)."""
+    OPTIMIZER = 'optimizer'
+
+    def __init__(self, store):
+        self._store = store
+        self._updater = None
+
+    @property
+    def type(self):
+        """The store type ('local', 'device', 'dist_sync', ...)."""
+        return self._store.type
+
+    @property
+    def rank(self):
+        """This worker's rank."""
+        return self._store.rank
+
+    @property
+    def num_workers(self):
+        """Number of workers in the job."""
+        return self._store.num_workers
+
+    @_mx_errors
+    def init(self, key, value):
+        """Initialise key(s) with NDArray value(s); in a job, rank 0's value wins."""
+        self._store.init(key, _raw(value))
+
+    @_mx_errors
+    def push(self, key, value, priority=0):
+        """Push NDArray(s); a list per key (one per device) is summed."""
+        h = self._store.push(key, _raw(value), priority)
+        _mark(value, h)
+
+    @_mx_errors
+    def pull(self, key, out=None, priority=0, ignore_sparse=True):
+        """Pull into NDArray(s); reading them waits for the pull."""
+        h = self._store.pull(key, _raw(out) if out is not None else None, priority)
+        _mark(out, h)
+
+    @_mx_errors
+    def pushpull(self, key, value, out=None, priority=0):
+        """push then pull (into value when out is None)."""
+        h = self._store.pushpull(key, _raw(value), _raw(out) if out is not None else None,
+                                 priority)
+        _mark(value if out is None else out, h)
+
+    @_mx_errors
+    def broadcast(self, key, value, out, priority=0):
+        """Initialise with rank 0's value and pull it into out on every worker."""
+        h = self._store.broadcast(key, _raw(value), _raw(out), priority)
+        _mark(out, h)
+
+    @_mx_errors
+    def set_optimizer(self, optimizer):
+        """Run `optimizer` in the store: on the servers (as name + hyperparameters) in dist
+        mode, in this process otherwise."""
+        if self.type.startswith('dist') and self._store.is_capable(self.OPTIMIZER):
+            name, params = optimizer.describe()
+            self._store.set_optimizer(name, params)
+        else:
+            from . import optimizer as opt
+            self._set_updater(opt.get_updater(optimizer))
+
+    @_mx_errors
+    def _set_updater(self, updater):
+        """updater(key, grad NDArray, weight NDArray) runs on every push."""
+        self._updater = updater
+        self._store.set_updater(_UpdaterAdapter(updater))
+
+    set_updater = _set_updater
+
+    @_mx_errors
+    def set_gradient_compression(self, compression_params):
+        """{'type': '2bit', 'threshold': t}."""
+        self._store.set_gradient_compression(compression_params)
+
+    @_mx_errors
+    def is_capable(self, capability):
+        """KVStore.OPTIMIZER: whether the store can run the optimizer itself."""
+        return self._store.is_capable(capability)
+
+    @_mx_errors
+    def barrier(self):
+        """Wait for every worker."""
+        self._store.barrier()
+
+    _barrier = barrier
+
+    @_mx_errors
+    def save_optimizer_states(self, fname, dump_optimizer=False):
+        """Save the optimizer states (the servers' too, in dist mode), atomically."""
+        self._store.save_optimizer_states(fname, dump_optimizer)
+
+    @_mx_errors
+    def load_optimizer_states(self, fname):
+        """Load states written by save_optimizer_states."""
+        self._store.load_optimizer_states(fname)
+
+    @_mx_errors
+    def close(self):
+        """Leave the job (dist): later sync rounds no longer wait for this worker."""
+        self._store.close()
+
+
+@_mx_errors
+def create(name='local'):
+    """Create a KVStore: 'local', 'device', 'dist_sync', 'dist_async', 'dist_device_sync',
+    'mpi'."""
+    if not isinstance(name, str):
+        raise MXNetError('name must be a string')
+    return KVStore(_kvs.create(name))
