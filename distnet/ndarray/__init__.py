@@ -8,6 +8,7 @@ from ..context import current_context, Context
 from .ndarray import NDArray, invoke, wrap, array_from
 from .serialize import save, load, load_frombuffer
 from . import _gen, _methods
+from . import random  # noqa: F401 - mx.nd.random
 
 __all__ = ["NDArray", "array", "zeros", "ones", "full", "empty", "arange", "linspace", "eye",
            "waitall", "save", "load", "load_frombuffer", "concatenate", "moveaxis"]
@@ -149,10 +150,3 @@ def moveaxis(tensor, source, destination):
     axes = list(range(tensor.ndim))
     axes.insert(destination % tensor.ndim, axes.pop(source % tensor.ndim))
     return globals()["transpose"](tensor, axes=tuple(axes))
-
-
-def __getattr__(name):
-    if name == "random":
-        from . import random as _random
-        return _random
-    raise AttributeError(f"module 'distnet.ndarray' has no attribute {name!r}")

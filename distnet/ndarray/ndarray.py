@@ -199,7 +199,7 @@ class NDArray:
             key = key._data.astype(np.int64) if key.dtype != np.bool_ else key._data
         elif isinstance(key, tuple):
             key = tuple(k._data.astype(np.int64) if isinstance(k, NDArray) else k for k in key)
-        return invoke(_op("_getitem"), [self], {"key": key})
+        return invoke(_op("_getitem"), [self], {"key": key})[0]
 
     def __setitem__(self, key, value):
         if _ag._recording and self._ag is not None:

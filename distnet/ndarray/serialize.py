@@ -153,7 +153,11 @@ def _to_nd(arrays, ctx):
     ctx = ctx or cpu(0)
 
     def conv(a):
-        return None if a is None else wrap(_to_device(a, ctx, copy=False), ctx)
+        if a is None:
+            return None
+        if a.ndim == 0:  # a V3 scalar: distnet, like MXNet's nd, has no 0-d arrays
+            a = a.reshape(1)
+        return wrap(_to_device(a, ctx, copy=False), ctx)
     if isinstance(arrays, dict):
         return {k: conv(v) for k, v in arrays.items()}
     return [conv(v) for v in arrays]

@@ -198,7 +198,8 @@ class _Scalar(Op):
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
         s = a["scalar"]
-        out = self.fn(xp_of(x), x, int(s) if x.dtype.kind in "iub" and s.is_integer() else s)
+        # MXNet casts the scalar to the array's type first (int32 3 * 2.5 == 6)
+        out = self.fn(xp_of(x), x, int(s) if x.dtype.kind in "iub" else s)
         if out.dtype != x.dtype:
             out = out.astype(x.dtype)
         return (out,), None

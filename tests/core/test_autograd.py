@@ -1,0 +1,178 @@
+"""autograd semantics: record/pause, grad_req, retain_graph, second order, Function."""
+
+import numpy as np
+import pytest
+
+import distnet as mx
+from distnet import nd, autograd
+
+
+def test_record_pause_and_modes():
+    assert not autograd.is_recording() and not autograd.is_training()
+    with autograd.record():
+        assert autograd.is_recording() and autograd.is_training()
+        with autograd.pause():
+            assert not autograd.is_recording() and not autograd.is_training()
+        with autograd.predict_mode():
+            assert not autograd.is_training()
+    with autograd.record(train_mode=False):
+        assert autograd.is_recording() and not autograd.is_training()
+    with autograd.train_mode():
+        assert autograd.is_training() and not autograd.is_recording()
+
+
+def test_backward_writes_gradients():
+    x = nd.array([1.0, 2.0, 3.0])
+    x.attach_grad()
+    with autograd.record():
+        y = (x * x * 2 + nd.exp(x)).sum()
+    y.backward()
+    np.testing.assert_allclose(x.grad.asnumpy(), 4 * x.asnumpy() + np.exp(x.asnumpy()),
+                               rtol=1e-6)
+
+
+def test_paused_ops_are_constants():
+    x = nd.array([2.0])
+    x.attach_grad()
+    with autograd.record():
+        with autograd.pause():
+            c = x * 3
+        y = x * c
+    y.backward()
+    assert x.grad.asnumpy().tolist() == [6.0]
+
+
+def test_grad_req_add_accumulates_and_write_overwrites():
+    x = nd.array([1.0, 2.0])
+    x.attach_grad(grad_req="add")
+    for _ in range(3):
+        with autograd.record():
+            y = x * x
+        y.backward()
+    np.testing.assert_allclose(x.grad.asnumpy(), 3 * 2 * x.asnumpy())
+    z = nd.array([1.0])
+    z.attach_grad()
+    for _ in range(2):
+        with autograd.record():
+            w = z * 5
+        w.backward()
+    assert z.grad.asnumpy().tolist() == [5.0]
+
+
+def test_grad_req_null_leaves_no_gradient():
+    x = nd.array([1.0])
+    x.attach_grad(grad_req="null")
+    y_ = nd.array([2.0])
+    y_.attach_grad()
+    with autograd.record():
+        out = x * y_
+    out.backward()
+    assert x.grad.asnumpy().tolist() == [0.0]
+    assert y_.grad.asnumpy().tolist() == [1.0]
+
+
+def test_second_backward_needs_retain_graph():
+    x = nd.array([1.0, 2.0])
+    x.attach_grad()
+    with autograd.record():
+        y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    with pytest.raises(mx.MXNetError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_head_gradient_and_multiple_heads():
+    x = nd.array([1.0, 2.0])
+    x.attach_grad()
+    with autograd.record():
+        a = x * 2
+        b = x * x
+    autograd.backward([a, b], [nd.array([1.0, 1.0]), nd.array([0.5, 0.5])])
+    np.testing.assert_allclose(x.grad.asnumpy(), [2 + 1, 2 + 2])
+
+
+def test_backward_without_graph_is_a_clear_error():
+    x = nd.array([1.0])
+    with pytest.raises(mx.MXNetError, match="not in a computational graph"):
+        x.backward()
+
+
+def test_grad_second_order():
+    x = nd.array([0.3, 1.2])
+    x.attach_grad()
+    with autograd.record():
+        y = nd.sin(x) * x * x
+        dy = autograd.grad(y, [x], create_graph=True)[0]
+    dy.backward()
+    xv = x.asnumpy().astype(np.float64)
+    first = np.cos(xv) * xv ** 2 + 2 * xv * np.sin(xv)
+    second = -np.sin(xv) * xv ** 2 + 4 * xv * np.cos(xv) + 2 * np.sin(xv)
+    np.testing.assert_allclose(dy.asnumpy(), first, rtol=1e-5)
+    np.testing.assert_allclose(x.grad.asnumpy(), second, rtol=1e-5)
+
+
+def test_grad_does_not_touch_dot_grad():
+    x = nd.array([3.0])
+    x.attach_grad()
+    with autograd.record():
+        y = x * x
+    g = autograd.grad(y, x)
+    assert g.asnumpy().tolist() == [6.0]
+    assert x.grad.asnumpy().tolist() == [0.0]
+
+
+def test_detach_and_blockgrad_cut_the_graph():
+    x = nd.array([2.0])
+    x.attach_grad()
+    with autograd.record():
+        y = x * x.detach() + nd.BlockGrad(x) * x
+    y.backward()
+    assert x.grad.asnumpy().tolist() == [4.0]
+
+
+def test_custom_function():
+    class Sigmoid(autograd.Function):
+        def forward(self, x):
+            y = 1 / (1 + nd.exp(-x))
+            self.save_for_backward(y)
+            return y
+
+        def backward(self, dy):
+            (y,) = self.saved_tensors
+            return dy * y * (1 - y)
+
+    x = nd.array([0.0, 1.0])
+    x.attach_grad()
+    with autograd.record():
+        out = Sigmoid()(x) * 2
+    out.backward()
+    s = 1 / (1 + np.exp(-x.asnumpy()))
+    np.testing.assert_allclose(x.grad.asnumpy(), 2 * s * (1 - s), rtol=1e-6)
+
+
+def test_inplace_on_recorded_array_is_refused():
+    x = nd.array([1.0])
+    x.attach_grad()
+    with autograd.record():
+        y = x * 2
+        with pytest.raises(mx.MXNetError, match="in-place"):
+            y += 1
+
+
+def test_slicing_is_differentiable():
+    x = nd.array([[1.0, 2.0], [3.0, 4.0]])
+    x.attach_grad()
+    with autograd.record():
+        y = (x[1] * 3).sum() + x[0, 0]
+    y.backward()
+    assert x.grad.asnumpy().tolist() == [[1, 0], [3, 3]]
+
+
+def test_copy_to_other_context_is_differentiable():
+    x = nd.array([1.0, 2.0])
+    x.attach_grad()
+    with autograd.record():
+        y = (x.as_in_context(mx.cpu(1)) * 2).sum()
+    y.backward()
+    assert x.grad.asnumpy().tolist() == [2.0, 2.0]
