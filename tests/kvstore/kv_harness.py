@@ -71,14 +71,20 @@ def _spawn(args, env, role):
                                        text=True, start_new_session=True))
 
 
-def start_job(num_workers, num_servers, extra=None):
-    """Start the scheduler and servers; returns (env for workers, [procs])."""
+def start_job(num_workers, num_servers, extra=None, user_script=None):
+    """Start the scheduler and servers; returns (env for workers, [procs]).
+
+    With `user_script` ('module:function'), every role runs that worker function, as
+    MXNet's tools/launch.py does: kvstore.create serves the role and exits.
+    """
     env = base_env(num_workers, num_servers, extra)
+    role_args = ([WORKER.format(here=HERE), user_script] if user_script
+                 else None)
     with tempfile.TemporaryDirectory() as d:
         port_file = os.path.join(d, 'port')
         senv = dict(env, DMLC_ROLE='scheduler', DMLC_PS_ROOT_PORT='0',
                     DISTNET_SCHEDULER_PORT_FILE=port_file)
-        procs = [_spawn([SERVER.format(here=HERE), 'scheduler'], senv, 'scheduler')]
+        procs = [_spawn(role_args or [SERVER.format(here=HERE), 'scheduler'], senv, 'scheduler')]
         deadline = time.monotonic() + 20
         while not os.path.exists(port_file):
             if time.monotonic() > deadline or procs[0].popen.poll() is not None:
@@ -86,7 +92,7 @@ def start_job(num_workers, num_servers, extra=None):
             time.sleep(0.02)
         env['DMLC_PS_ROOT_PORT'] = open(port_file).read()
     for s in range(num_servers):
-        procs.append(_spawn([SERVER.format(here=HERE), 'server'],
+        procs.append(_spawn(role_args or [SERVER.format(here=HERE), 'server'],
                             dict(env, DMLC_ROLE='server', DMLC_SERVER_ID=str(s)), f'server {s}'))
     return env, procs
 
@@ -97,9 +103,9 @@ def start_workers(env, target, num_workers, extra=None):
                    f'worker {r}') for r in range(num_workers)]
 
 
-def run_job(target, num_workers=3, num_servers=2, timeout=60, extra=None):
+def run_job(target, num_workers=3, num_servers=2, timeout=60, extra=None, user_script=False):
     """Run `target` on every worker; returns (workers, servers_and_scheduler) finished."""
-    env, infra = start_job(num_workers, num_servers, extra)
+    env, infra = start_job(num_workers, num_servers, extra, target if user_script else None)
     workers = start_workers(env, target, num_workers)
     deadline = time.monotonic() + timeout
     for p in workers + infra:

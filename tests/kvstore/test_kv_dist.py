@@ -116,3 +116,27 @@ def test_fuzzed_and_unauthenticated_messages_leave_server_serving():
     res = _ok(workers, infra)
     np.testing.assert_array_equal(res[0], X)
     assert 'wrong or missing job token' in infra[1].err
+
+
+def test_user_script_in_every_role_serves_and_exits():
+    """MXNet's tools/launch.py runs the training script as scheduler and servers too."""
+    workers, infra = harness.run_job('kv_jobs:compressed', 2, 1, timeout=60, user_script=True)
+    assert all(p.code == 0 for p in workers + infra), harness.explain(workers + infra)
+    assert all(p.result is None for p in infra)          # the roles never returned to the script
+    expect = _two_bit_reference(2, 4, 7)
+    for p in workers:
+        np.testing.assert_array_equal(p.result, expect)
+
+
+def test_through_distnet_launch():
+    testing = pytest.importorskip('distnet.testing')
+    if not hasattr(testing, 'run_distributed'):
+        pytest.skip('launcher not available')
+    res = testing.run_distributed('kv_jobs:sync_sums', 3, num_servers=2, timeout=60,
+                                  env={'PYTHONPATH': harness.HERE,
+                                       'DISTNET_KVSTORE_BIGARRAY_BOUND': '10'})
+    assert all(p.returncode == 0 for p in res), [p.output for p in res]
+    results = sorted((p.result for p in res if p.result), key=lambda r: r['rank'])
+    assert [r['rank'] for r in results] == [0, 1, 2]
+    for got in results:
+        np.testing.assert_array_equal(got['res'][2], 18 * X)
