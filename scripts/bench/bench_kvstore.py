@@ -101,9 +101,10 @@ def bench_dist_once(python, impl, workers, servers, iters, size):
         infra = [subprocess.Popen(me, env=dict(env, DMLC_ROLE=r)) for r in
                  ['scheduler'] + ['server'] * servers]
     else:
+        quiet = {'stderr': subprocess.DEVNULL}   # the roles' INFO lines
         infra = [subprocess.Popen([python, '-m', 'kvstore.scheduler'],
-                                  env=dict(env, DMLC_ROLE='scheduler'))]
-        infra += [subprocess.Popen([python, '-m', 'kvstore.server'],
+                                  env=dict(env, DMLC_ROLE='scheduler'), **quiet)]
+        infra += [subprocess.Popen([python, '-m', 'kvstore.server'], **quiet,
                                    env=dict(env, DMLC_ROLE='server', DMLC_SERVER_ID=str(s)))
                   for s in range(servers)]
     procs = [subprocess.Popen(me, env=dict(env, DMLC_ROLE='worker', DMLC_WORKER_ID=str(r)),
