@@ -23,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 from launcher.config import DEFAULT_GRACE, EXIT_MARKER, ProcSpec
 
@@ -305,7 +305,3 @@ class Agent:
         with open(path + ".tmp", "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1)
         os.replace(path + ".tmp", path)
-
-    def processes(self) -> Dict[str, int]:
-        """Name -> pid of every process started so far."""
-        return {p.spec.name: p.popen.pid for p in self._procs}

@@ -13,7 +13,12 @@ that can race with another program; pass --port on a real cluster.
 
 With `-s 0` no DMLC_* variable is set at all: the workers are plain MPI ranks and the
 kvstore uses MPI allreduce. The agent watches mpiexec as one process: its exit is the
-job's, and its failure message carries hydra's report of the rank that failed.
+job's. A rank whose role exits non-zero says so on stderr (see mpi_boot) and the agent
+stops mpiexec at once, naming that rank: hydra alone would wait for the other ranks.
+
+With servers, mpiexec ends when every rank has: the scheduler and servers must end on
+their own when the workers close their kvstores (the kvstore protocol does that);
+unlike a local job, the launcher cannot tell them to stop once the workers are done.
 """
 from __future__ import annotations
 
