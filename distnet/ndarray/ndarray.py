@@ -161,7 +161,16 @@ class NDArray:
             shape = shape[0]
         if "shape" in kwargs:
             shape = kwargs.pop("shape")
-        return _op_fn("Reshape")(self, shape=tuple(shape), **kwargs)
+        shape = tuple(shape)
+        if not kwargs and self._ag is None and all(d > 0 or d == -1 for d in shape):
+            # plain shapes need none of MXNet's codes: a numpy view, as MXNet shares memory
+            if self._pending is not None:
+                self._wait()
+            try:
+                return wrap(self._data.reshape(shape), self._ctx)
+            except ValueError:
+                pass  # let the operator raise MXNet's error message
+        return _op_fn("Reshape")(self, shape=shape, **kwargs)
 
     def reshape_like(self, other):
         """Reshape to the shape of ``other``."""
