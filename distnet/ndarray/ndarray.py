@@ -396,6 +396,8 @@ def _write_out(op, res, out):
         if dst.shape != src.shape:
             raise MXNetError(f"operator {op.name}: out= has shape {dst.shape}, the result "
                              f"has shape {src.shape}")
+        if dst._pending is not None:
+            dst._wait()
         _copy_into(dst._data, src._data)
         if src._ag is not None:
             dst._ag = src._ag
