@@ -45,6 +45,8 @@ def xp_of(array):
         return np
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy
+    if type(array).__module__.startswith("cupy"):  # a cupy array made before distnet looked
+        return cupy_or_none() or np
     return np
 
 

@@ -294,13 +294,18 @@ def _to_device(data, ctx, copy):
 
 
 def _copy_into(dst, src):
+    """Copy ``src`` into the existing buffer ``dst`` (numpy/cupy, across devices)."""
     if type(dst) is type(src):
         dst[...] = src
     elif isinstance(dst, np.ndarray):
         dst[...] = src.get()
     else:
-        dst.set(np.ascontiguousarray(src)) if dst.flags.c_contiguous else dst.__setitem__(
-            Ellipsis, dst.__class__(src))
+        dst[...] = _to_device_like(dst, src)
+
+
+def _to_device_like(dst, src):
+    from ..backend import xp_of
+    return xp_of(dst).asarray(src)
 
 
 def wrap(data, ctx):
