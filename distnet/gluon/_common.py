@@ -1,0 +1,56 @@
+"""Small helpers shared by Gluon's parameter, block and trainer modules.
+
+The error classes derive from ``MXNetError`` and from the built-in exception MXNet raised
+in the same place (``AssertionError``, ``ValueError``, ``RuntimeError``, ``UserWarning``),
+so both ``except mx.base.MXNetError`` and code written against MXNet keep working.
+"""
+
+from ..base import MXNetError
+
+__all__ = []
+
+
+class GluonAssertionError(MXNetError, AssertionError):
+    """A check that MXNet made with ``assert`` failed (shape, dtype, name mismatch)."""
+
+
+class GluonValueError(MXNetError, ValueError):
+    """A bad argument value, where MXNet raised ``ValueError``."""
+
+
+class GluonRuntimeError(MXNetError, RuntimeError):
+    """An operation in the wrong state (uninitialized parameter...), MXNet's RuntimeError."""
+
+
+class GluonTypeError(MXNetError, TypeError):
+    """An argument of the wrong type, where MXNet raised ``TypeError``."""
+
+
+class GluonKeyError(MXNetError, KeyError):
+    """A missing key, where MXNet raised ``KeyError``."""
+
+    def __str__(self):  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class StaleGradientError(MXNetError, UserWarning):
+    """A gradient was not recomputed by backward since the last Trainer step (MXNet raised
+    a ``UserWarning`` exception here)."""
+
+
+def indent(text, spaces):
+    """Indent every line of ``text`` but the first by ``spaces`` spaces (MXNet's repr)."""
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    pad = " " * spaces
+    return lines[0] + "\n" + "\n".join(pad + line for line in lines[1:])
+
+
+def brief_print_list(items, limit=7):
+    """``'a', 'b', ..., 'z'``: at most ``limit`` quoted names, as in MXNet's messages."""
+    items = list(items)
+    if len(items) > limit:
+        return (brief_print_list(items[:limit // 2], limit) + ", ..., "
+                + brief_print_list(items[-limit // 2:], limit))
+    return ", ".join(f"'{item}'" for item in items)
