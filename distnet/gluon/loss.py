@@ -283,9 +283,11 @@ class PoissonNLLLoss(Loss):
         else:
             loss = pred - target * F.log(pred + epsilon)
         if self._compute_full:
-            stirling = target * F.log(target) - target + 0.5 * F.log(2 * target * math.pi)
-            # The term applies where target > 1; elsewhere (including 0 * -inf) it is 0.
-            loss = loss + F.where(target > 1, stirling, F.zeros_like(stirling))
+            # Stirling's term applies where target > 1; computing it on max(target, 1)
+            # keeps it finite (MXNet's 0 * log(0) gave NaN for zero targets).
+            t1 = F._maximum_scalar(target, scalar=1.0)
+            stirling = t1 * F.log(t1) - t1 + 0.5 * F.log(2 * math.pi * t1)
+            loss = loss + stirling * (target > 1)
         loss = _apply_weighting(F, loss, self._weight, sample_weight)
         return F.mean(loss)
 
