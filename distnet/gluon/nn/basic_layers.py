@@ -114,8 +114,12 @@ class Dense(HybridBlock):
 
     def hybrid_forward(self, F, x, weight, bias=None):
         """``FullyConnected`` (named ``fwd``) then the activation."""
-        out = F.FullyConnected(x, weight, bias, no_bias=bias is None, num_hidden=self._units,
-                               flatten=self._flatten, name="fwd")
+        if bias is None:
+            out = F.FullyConnected(x, weight, no_bias=True, num_hidden=self._units,
+                                   flatten=self._flatten, name="fwd")
+        else:
+            out = F.FullyConnected(x, weight, bias, no_bias=False, num_hidden=self._units,
+                                   flatten=self._flatten, name="fwd")
         if self.act is not None:
             out = self.act(out)
         return out
