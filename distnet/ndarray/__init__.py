@@ -150,3 +150,22 @@ def moveaxis(tensor, source, destination):
     axes = list(range(tensor.ndim))
     axes.insert(destination % tensor.ndim, axes.pop(source % tensor.ndim))
     return globals()["transpose"](tensor, axes=tuple(axes))
+
+
+def split_v2(ary, indices_or_sections, axis=0, squeeze_axis=False):
+    """Split ``ary`` into equal sections or at the given indices along ``axis``."""
+    from ..ops.index_join import split_v2_attrs
+    return globals()["_split_v2"](ary, **split_v2_attrs(indices_or_sections, axis, squeeze_axis))
+
+
+class _Namespace:
+    """A namespace of functions (``nd.contrib``) made from registry names."""
+
+    def __init__(self, prefix, functions):
+        for name, fn in functions.items():
+            if name.startswith(prefix):
+                setattr(self, name[len(prefix):], fn)
+
+
+contrib = _Namespace("_contrib_", _FUNCTIONS)
+NDArray.split_v2 = lambda self, *args, **kwargs: split_v2(self, *args, **kwargs)
