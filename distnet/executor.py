@@ -1,0 +1,268 @@
+"""``Executor``: a Symbol bound to arrays, run forward and backward (MXNet's executor).
+
+Made by ``Symbol.simple_bind`` (arrays allocated from inferred shapes) or ``Symbol.bind``
+(the caller's arrays). It runs the symbol's ``GraphPlan`` (``distnet/symbol/plan.py``),
+compiled once per symbol and shared by every executor of it.
+
+Buffer policy: ``arg_arrays``, ``grad_arrays`` and ``aux_arrays`` are the bound NDArrays
+and keep their identity for the executor's life; backward writes each gradient into its
+bound array (``write``: assigned, ``add``: added, ``null``: no array). ``outputs`` are
+NDArrays made once at bind (Module keeps them); each forward points their data at the
+arrays the output operators return, without copying. Intermediate arrays live in the plan
+state of the last forward and are released by the next one.
+"""
+
+import numpy as np
+
+from .base import MXNetError
+from .ndarray.ndarray import NDArray, wrap
+
+__all__ = ["Executor", "bind", "simple_bind"]
+
+_REQS = ("write", "add", "null")
+
+
+class Executor:
+    """A bound symbol: ``forward``, ``backward`` and the bound arrays by name.
+
+    Attributes
+    ----------
+    arg_arrays, grad_arrays, aux_arrays : list of NDArray
+        In ``list_arguments``/``list_auxiliary_states`` order (a grad is None where
+        ``grad_req`` is ``'null'``).
+    outputs : list of NDArray
+        The outputs of the last forward.
+    """
+
+    def __init__(self, symbol, ctx, arg_arrays, grad_arrays, grad_reqs, aux_arrays,
+                 out_shapes, out_types):
+        from .symbol.plan import plan_of
+        self._symbol = symbol
+        self._ctx = ctx
+        self._plan = plan_of(symbol)
+        self._arg_names = symbol.list_arguments()
+        self._aux_names = symbol.list_auxiliary_states()
+        self._out_names = symbol.list_outputs()
+        for names in (self._arg_names, self._aux_names):
+            if len(set(names)) != len(names):
+                raise MXNetError(f"Duplicate names detected, {names}")
+        self.arg_arrays = list(arg_arrays)
+        self.grad_arrays = list(grad_arrays)
+        self.aux_arrays = list(aux_arrays)
+        self._grad_req = dict(zip(self._arg_names, grad_reqs))
+        xp = ctx.xp
+        self.outputs = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
+        self._state = None
+        self._monitor = None
+        self._wire()
+
+    def _wire(self):
+        """Precompute what forward/backward touch per call."""
+        ix = self._plan.ix
+        args = iter(self.arg_arrays)
+        auxs = iter(self.aux_arrays)
+        grads = iter(zip(self.grad_arrays, self._grad_req.values()))
+        self._var_arrays, need, self._writes = [], [], []
+        for pos, i in enumerate(ix.variables):
+            if i in ix.mutable:
+                self._var_arrays.append(next(auxs))
+                need.append(False)
+                continue
+            self._var_arrays.append(next(args))
+            grad, req = next(grads)
+            flag = grad is not None and req != "null"
+            need.append(flag)
+            if flag:
+                self._writes.append((pos, grad, req == "add"))
+        self._need = tuple(need)
+        needs = self._plan.needs(self._need)
+        self._head_check = [needs[e] and not loss and not blocked for e, loss, blocked in
+                            zip(self._plan.heads, self._plan.head_loss,
+                                self._plan.head_blocked)]
+
+    # ---------------------------------------------------------------- dicts ---------
+    @property
+    def arg_dict(self):
+        """{argument name: bound NDArray}."""
+        return dict(zip(self._arg_names, self.arg_arrays))
+
+    @property
+    def grad_dict(self):
+        """{argument name: gradient NDArray or None}."""
+        return dict(zip(self._arg_names, self.grad_arrays))
+
+    @property
+    def aux_dict(self):
+        """{auxiliary state name: NDArray}."""
+        return dict(zip(self._aux_names, self.aux_arrays))
+
+    @property
+    def output_dict(self):
+        """{output name: NDArray}."""
+        return dict(zip(self._out_names, self.outputs))
+
+    # ---------------------------------------------------------------- running -------
+    def forward(self, is_train=False, **kwargs):
+        """Run the graph (training mode if ``is_train``); ``kwargs`` are copied into the
+        bound arguments first. Returns ``outputs``."""
+        if kwargs:
+            self._copy_in(kwargs)
+        datas = []
+        for arr in self._var_arrays:
+            if arr._pending is not None:
+                arr._wait()
+            datas.append(arr._data)
+        monitor = self._monitor
+        self._state = state = self._plan.forward(datas, bool(is_train), monitor)
+        vals = state[0]
+        for out, e in zip(self.outputs, self._plan.heads):
+            out._data = vals[e]
+        return self.outputs
+
+    def _copy_in(self, kwargs):
+        arg_dict = self.arg_dict
+        for name, value in kwargs.items():
+            dst = arg_dict.get(name)
+            if dst is None:
+                raise MXNetError(f"forward: unknown argument {name!r}; the arguments are "
+                                 f"{self._arg_names}")
+            shape = tuple(value.shape)
+            if shape != dst.shape:
+                raise MXNetError(f"forward: argument {name!r} has shape {dst.shape}, got an "
+                                 f"array of shape {shape}")
+            dst[:] = value
+
+    def backward(self, out_grads=None, is_train=True):
+        """Backpropagate from the outputs into the bound gradient arrays (per grad_req).
+
+        ``out_grads`` (an NDArray or a list, one per output) may be omitted for outputs
+        of loss operators (``SoftmaxOutput``, ``MakeLoss``...).
+        """
+        if self._state is None:
+            raise MXNetError("backward: call forward (is_train=True) first")
+        heads = self._head_grads(out_grads)
+        grads = self._plan.backward(self._state, heads, self._need, self._ctx.xp)
+        for pos, buf, add in self._writes:
+            g = grads[pos]
+            if buf._pending is not None:
+                buf._wait()
+            if add:
+                if g is not None:
+                    buf._data += g
+            elif g is None:
+                buf._data[...] = 0
+            else:
+                buf._data[...] = g
+
+    def _head_grads(self, out_grads):
+        n = len(self.outputs)
+        if out_grads is None:
+            out_grads = [None] * n
+        elif isinstance(out_grads, (NDArray, np.ndarray)):
+            out_grads = [out_grads]
+        if len(out_grads) != n:
+            raise MXNetError(f"backward: {len(out_grads)} out_grads for {n} outputs")
+        heads = []
+        for k, g in enumerate(out_grads):
+            if g is None:
+                if self._head_check[k]:
+                    raise MXNetError(
+                        f"backward: output {self._out_names[k]!r} is not produced by a loss "
+                        "operator, so a head gradient is required: pass out_grads")
+                heads.append(None)
+                continue
+            data = g._data if isinstance(g, NDArray) else self._ctx.xp.asarray(g)
+            if tuple(data.shape) != self.outputs[k].shape:
+                raise MXNetError(f"backward: out_grad for {self._out_names[k]!r} has shape "
+                                 f"{tuple(data.shape)}, the output has shape "
+                                 f"{self.outputs[k].shape}")
+            heads.append(data)
+        return heads
+
+    def set_monitor_callback(self, callback, monitor_all=False):
+        """Call ``callback(name, NDArray)`` for every node output (and, with
+        ``monitor_all``, every node input) during forward."""
+        if callback is None:
+            self._monitor = None
+            return
+        ctx = self._ctx
+
+        def monitor(node, ins, outs):
+            if monitor_all:
+                names = tuple(node.op.input_names(node.parsed)) + tuple(node.op.aux)
+                for name, arr in zip(names, ins):
+                    callback(f"{node.name}_{name}", wrap(arr, ctx))
+            for j, out in enumerate(outs):
+                callback(node.output_name(j), wrap(out, ctx))
+        self._monitor = monitor
+
+    # ---------------------------------------------------------------- params --------
+    def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False):
+        """Copy ``{name: array}`` values into the bound arguments and auxiliary states."""
+        for params, target, kind in ((arg_params, self.arg_dict, "arguments"),
+                                     (aux_params or {}, self.aux_dict, "auxiliary states")):
+            for name, value in params.items():
+                dst = target.get(name)
+                if dst is None:
+                    if allow_extra_params:
+                        continue
+                    raise MXNetError(f"copy_params_from: {name!r} is not in the {kind} "
+                                     f"{list(target)}")
+                if tuple(value.shape) != dst.shape:
+                    raise MXNetError(f"copy_params_from: {name!r} has shape {dst.shape}, "
+                                     f"got {tuple(value.shape)}")
+                dst[:] = value
+
+    def reshape(self, partial_shaping=False, allow_up_sizing=False, **kwargs):
+        """A new executor for new input shapes sharing this one's parameters and plan."""
+        from .symbol.binding import reshape
+        return reshape(self, partial_shaping, allow_up_sizing, kwargs)
+
+    def debug_str(self):
+        """The bound symbol's graph listing."""
+        return self._symbol.debug_str()
+
+    def __repr__(self):
+        return f"<Executor of {self._symbol!r} on {self._ctx}>"
+
+
+# ------------------------------------------------------------------ binding ---------
+def grad_reqs(grad_req, names):
+    """One request per name from a string, a list or a dict (missing names: 'null')."""
+    if isinstance(grad_req, str):
+        reqs = [grad_req] * len(names)
+    elif isinstance(grad_req, dict):
+        reqs = [grad_req.get(n, "null") for n in names]
+    else:
+        reqs = list(grad_req)
+        if len(reqs) != len(names):
+            raise MXNetError(f"grad_req: {len(reqs)} requests for {len(names)} arguments")
+    for name, req in zip(names, reqs):
+        if req not in _REQS:
+            raise MXNetError(f"grad_req for {name!r} must be 'write', 'add' or 'null', "
+                             f"got {req!r}")
+    return reqs
+
+
+def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None):
+    """``Symbol.bind``: an executor over the caller's arrays (no copies)."""
+    from .symbol.binding import arrays_in_order, check_bound
+    arg_names = symbol.list_arguments()
+    aux_names = symbol.list_auxiliary_states()
+    args = arrays_in_order(args, arg_names, "args", required=True)
+    aux = arrays_in_order(aux_states or [], aux_names, "aux_states", required=True)
+    grads = arrays_in_order(args_grad, arg_names, "args_grad", required=False) \
+        if args_grad is not None else [None] * len(arg_names)
+    reqs = grad_reqs(grad_req, arg_names)
+    reqs = ["null" if g is None else r for g, r in zip(grads, reqs)]
+    out_shapes, out_types = check_bound(symbol, ctx, args, grads, aux)
+    return Executor(symbol, ctx, args, grads, reqs, aux, out_shapes, out_types)
+
+
+def simple_bind(symbol, ctx, grad_req="write", type_dict=None, shared_arg_names=None,
+                shared_exec=None, shared_buffer=None, shapes=None):
+    """``Symbol.simple_bind``: allocate arguments, gradients and auxiliary states from the
+    shapes inferred from ``shapes`` (input name -> shape)."""
+    from .symbol.binding import allocate
+    return allocate(symbol, ctx, grad_req, type_dict or {}, shared_arg_names, shared_exec,
+                    shared_buffer, shapes or {})

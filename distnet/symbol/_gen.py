@@ -1,0 +1,34 @@
+"""Generate the ``sym.*`` functions and Symbol methods from the operator registry."""
+
+from .compose import create
+
+__all__ = ["make_function", "make_method"]
+
+
+def make_function(op, fname):
+    """The ``sym.<fname>`` function for ``op``.
+
+    Positional Symbols are the inputs in order (``None`` skips one), further positional
+    values are attributes in declaration order; keyword Symbols are inputs by name, other
+    keywords attributes. ``name`` and ``attr`` as in MXNet; the automatic name is the
+    lower-cased function name plus a counter (``fullyconnected0``).
+    """
+    hint = fname.lower()
+
+    def fn(*args, name=None, attr=None, out=None, **kwargs):
+        return create(op, hint, args, kwargs, name, attr)
+
+    fn.__name__ = fname
+    fn.__qualname__ = fname
+    fn.__doc__ = (op.__class__.__doc__ or f"The {op.name} operator.") + \
+        "\n\nReturns a Symbol (the symbolic form of ``nd.%s``)." % fname
+    return fn
+
+
+def make_method(fn):
+    """A Symbol method calling ``fn`` with the symbol as first input."""
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method

@@ -1,0 +1,162 @@
+"""``GraphPlan``: the one graph runner behind the executor (Module) and CachedOp (Gluon).
+
+A plan is compiled once per symbol: nodes in topological order, and per operator node the
+operator, its parsed attributes and the slots (entry ids) of its inputs, auxiliary states
+and outputs. It does not depend on shapes or dtypes, so one plan serves every binding.
+
+Buffer policy: a forward pass fills a slot table (one Python list per call) with the
+variables' arrays and each node's outputs, as the operators return them (numpy/cupy
+arrays; no copies). The table and each node's ``saved`` values form the *state* that
+``backward`` consumes; the caller keeps it (the executor: until its next forward; a
+recorded CachedOp call: on its autograd tape node) and dropping it frees the
+intermediates. Gradients flow through a second slot table; a slot used by several nodes
+sums their contributions.
+"""
+
+from ..base import MXNetError
+
+__all__ = ["GraphPlan", "plan_of"]
+
+
+class GraphPlan:
+    """Compiled forward/backward of an indexed graph.
+
+    Attributes
+    ----------
+    ix : Indexed
+    variables : list of int
+        Entry ids of the variables, in ``list_inputs`` order.
+    heads : list of int
+        Entry ids of the outputs.
+    head_loss : list of bool
+        Whether each output is produced by a loss operator (needs no head gradient).
+    """
+
+    def __init__(self, ix):
+        self.ix = ix
+        self.n_entries = ix.num_entries
+        self.variables = [ix.row_ptr[i] for i in ix.variables]
+        self.heads = list(ix.heads)
+        steps, names = [], []
+        for i, node in enumerate(ix.nodes):
+            if node.op is None:
+                continue
+            slots = [ix.entry(e) for e in node.inputs]
+            n_in = len(slots) - node.n_aux
+            steps.append((node.op, node.parsed, tuple(slots[:n_in]), tuple(slots[n_in:]),
+                          ix.row_ptr[i], len(node.out_names)))
+            names.append(node)
+        self.steps = steps
+        self.step_nodes = names
+        owner = {}
+        for k, step in enumerate(steps):
+            for j in range(step[5]):
+                owner[step[4] + j] = step[0]
+        self.head_loss = [getattr(owner.get(e), "loss_output", False) for e in self.heads]
+        self.head_blocked = [getattr(owner.get(e), "name", None) == "BlockGrad"
+                             for e in self.heads]
+        self._bwd_cache = {}
+
+    # ---------------------------------------------------------------- forward -------
+    def forward(self, var_datas, is_train, monitor=None):
+        """Run every node; return the state ``(slots, saved)`` for ``backward``.
+
+        ``var_datas`` are the variables' arrays in ``list_inputs`` order.
+        """
+        vals = [None] * self.n_entries
+        for e, data in zip(self.variables, var_datas):
+            vals[e] = data
+        saved = [None] * len(self.steps)
+        k = -1
+        try:
+            for k, (op, a, ins, aux, o0, n_out) in enumerate(self.steps):
+                outs, saved[k] = op.forward(a, [vals[i] for i in ins],
+                                            [vals[i] for i in aux], is_train)
+                if len(outs) != n_out:
+                    raise MXNetError(f"returned {len(outs)} outputs, expected {n_out}")
+                for j, out in enumerate(outs):
+                    vals[o0 + j] = out if out.ndim else out.reshape(1)
+                if monitor is not None:
+                    monitor(self.step_nodes[k], [vals[i] for i in ins + aux],
+                            vals[o0:o0 + n_out])
+        except Exception as err:
+            if k < 0:
+                raise
+            raise self._node_error(k, vals, "forward", err) from err
+        return vals, saved
+
+    def _node_error(self, k, vals, phase, err):
+        node = self.step_nodes[k]
+        op, _, ins, aux, _, _ = self.steps[k]
+        shapes = [None if vals[i] is None else tuple(vals[i].shape) for i in ins + aux]
+        names = [e[0].output_name(e[1]) for e in node.inputs]
+        where = ", ".join(f"{n}: {s}" for n, s in zip(names, shapes))
+        return MXNetError(f"{phase} of operator {node.name!r} ({op.name}) failed with inputs "
+                          f"({where}): {err}")
+
+    # ---------------------------------------------------------------- backward ------
+    def needs(self, need_vars):
+        """Entries that carry gradient toward the variables flagged in ``need_vars``."""
+        return self._backward_steps(tuple(bool(x) for x in need_vars))[1]
+
+    def _backward_steps(self, need_vars):
+        hit = self._bwd_cache.get(need_vars)
+        if hit is not None:
+            return hit
+        needs = [False] * self.n_entries
+        for e, flag in zip(self.variables, need_vars):
+            needs[e] = flag
+        bsteps = []
+        for k, (op, a, ins, aux, o0, n_out) in enumerate(self.steps):
+            in_need = tuple(needs[i] for i in ins)
+            if any(in_need):
+                for j in range(n_out):
+                    needs[o0 + j] = True
+                bsteps.append((k, op, a, ins, o0, n_out, in_need))
+        bsteps.reverse()
+        hit = self._bwd_cache[need_vars] = (bsteps, needs)
+        return hit
+
+    def backward(self, state, head_grads, need_vars, xp):
+        """Gradients of the variables (``list_inputs`` order; None where none flowed).
+
+        ``head_grads`` has one array (or None) per output; ``need_vars`` flags the
+        variables whose gradients are wanted; nodes leading to none of them are skipped.
+        """
+        vals, saved = state
+        bsteps, _ = self._backward_steps(tuple(bool(x) for x in need_vars))
+        grads = [None] * self.n_entries
+        for e, g in zip(self.heads, head_grads):
+            if g is not None:
+                grads[e] = g if grads[e] is None else grads[e] + g
+        k = -1
+        try:
+            for k, op, a, ins, o0, n_out, in_need in bsteps:
+                og = grads[o0:o0 + n_out]
+                if not op.loss_output:
+                    missing = [g is None for g in og]  # `None in og` would compare arrays
+                    if all(missing):
+                        continue
+                    if any(missing):
+                        og = [xp.zeros_like(vals[o0 + j]) if g is None else g
+                              for j, g in enumerate(og)]
+                igrads = op.backward(xp, a, [vals[i] for i in ins], vals[o0:o0 + n_out],
+                                     saved[k], og)
+                for i, g, flag in zip(ins, igrads, in_need):
+                    if flag and g is not None:
+                        cur = grads[i]
+                        grads[i] = g if cur is None else cur + g
+        except Exception as err:
+            if k < 0:
+                raise
+            raise self._node_error(k, vals, "backward", err) from err
+        return [grads[e] for e in self.variables]
+
+
+def plan_of(sym):
+    """The (cached) plan of a Symbol."""
+    plan = sym._plan
+    if plan is None:
+        plan = sym._plan = GraphPlan(sym._indexed())
+    return plan
+

@@ -1,0 +1,1 @@
+"""Tests of the Symbol API, graph JSON, executor, CachedOp and visualisation."""
