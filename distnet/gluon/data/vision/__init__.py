@@ -1,0 +1,7 @@
+"""``gluon.data.vision``: image data sets and transforms."""
+
+from .datasets import MNIST, FashionMNIST, CIFAR10, CIFAR100, Digits, ImageFolderDataset
+from . import datasets, transforms
+
+__all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "Digits", "ImageFolderDataset",
+           "datasets", "transforms"]
