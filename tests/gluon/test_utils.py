@@ -226,3 +226,23 @@ def test_brief_print_list_and_indent():
     assert utils._brief_print_list(["a", "b"]) == "'a', 'b'"
     assert utils._brief_print_list(list("abcdefghij")) == "'a', 'b', 'c', ..., 'g', 'h', 'i', 'j'"  # as MXNet
     assert utils._indent("x(\n  y\n)", 2) == "x(\n    y\n  )"
+
+
+def test_download_progress_display(tmp_path, server, capsys):
+    body = b"z" * (2 * 1024 * 1024)
+    srv = server({"p.bin": body})
+    utils.download(srv.url + "p.bin", path=str(tmp_path), progress=True)
+    err = capsys.readouterr().err
+    assert "\r       1.0 / 2.0 MiB ( 50.0%)" in err and err.endswith("2.0 MiB (100.0%)\n")
+
+
+def test_gluon_namespace_loads_submodules_on_first_use():
+    import subprocess
+    import sys
+    code = ("import sys, distnet.gluon as g; "
+            "print('distnet.gluon.data' in sys.modules, 'distnet.gluon.utils' in sys.modules); "
+            "g.data.DataLoader; g.utils.split_data; "
+            "print('distnet.gluon.data' in sys.modules, g.data.vision.MNIST.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout.split("\n")
+    assert out[:2] == ["False False", "True MNIST"]

@@ -92,3 +92,18 @@ def _filter(row, prev, bpp, kind):
     pa, pb, pc = np.abs(p - left), np.abs(p - prev), np.abs(p - upper_left)
     pred = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, prev, upper_left))
     return row - pred
+
+
+def write_png_raw(path, rows, width, height, depth, color_type, palette=None):
+    """Write a PNG from already packed ``rows`` (bytes per row, filter type 0)."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    body = b"".join(b"\x00" + bytes(row) for row in rows)
+    parts = [chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type,
+                                        0, 0, 0))]
+    if palette is not None:
+        parts.append(chunk(b"PLTE", np.asarray(palette, dtype=np.uint8).tobytes()))
+    parts.append(chunk(b"IDAT", zlib.compress(body)))
+    with open(path, "wb") as fout:
+        fout.write(b"\x89PNG\r\n\x1a\n" + b"".join(parts) + chunk(b"IEND", b""))

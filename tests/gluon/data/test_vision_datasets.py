@@ -279,3 +279,24 @@ def test_cifar_archive_without_the_batches_is_named(tmp_path):
     with pytest.raises(MXNetError, match=r"cifar-10-binary.tar.gz does not contain "
                                          r"test_batch.bin"):
         vision.CIFAR10(root=str(root), train=False)
+
+
+def test_png_decoder_palette_low_depth_and_16_bit(tmp_path):
+    from distnet.gluon.data.vision._imageio import imread
+    from .files import write_png_raw
+    palette = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [9, 9, 9]]
+    # 4-bit palette indices: row 0 = 0 1 2, row 1 = 3 0 1 (high nibble first, padded)
+    write_png_raw(str(tmp_path / "p.png"), [[0x01, 0x20], [0x30, 0x10]], 3, 2, 4, 3,
+                  palette)
+    img = imread(str(tmp_path / "p.png"))
+    assert img.shape == (2, 3, 3)
+    np.testing.assert_array_equal(img, np.array(palette)[[[0, 1, 2], [3, 0, 1]]])
+    # 2-bit grey levels 0..3 scale to 0, 85, 170, 255
+    write_png_raw(str(tmp_path / "g.png"), [[0b00011011]], 4, 1, 2, 0)
+    assert imread(str(tmp_path / "g.png"), 0)[0, :, 0].tolist() == [0, 85, 170, 255]
+    # 16-bit grey keeps the high byte
+    write_png_raw(str(tmp_path / "w.png"), [[0x12, 0x34, 0xFF, 0x00]], 2, 1, 16, 0)
+    assert imread(str(tmp_path / "w.png"), 1)[0].tolist() == [[0x12] * 3, [0xFF] * 3]
+    with pytest.raises(MXNetError, match="is not a PNG file|reads PNG files only"):
+        (tmp_path / "bad.png").write_bytes(b"GIF89a....")
+        imread(str(tmp_path / "bad.png"))

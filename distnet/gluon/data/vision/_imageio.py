@@ -25,8 +25,8 @@ def imread(path, flag=1):
         Image = None
     if Image is not None:
         with Image.open(path) as img:
-            arr = np.asarray(img.convert("RGB" if flag else "L"), dtype=np.uint8)
-        return arr if flag else arr[..., None]
+            rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+        return rgb if flag else _grey(rgb)
     with open(path, "rb") as fin:
         head = fin.read(8)
     if head != _PNG_SIGNATURE:
@@ -49,9 +49,12 @@ def _convert(pixels, color_type, palette, flag, path):
         return np.repeat(grey, 3, axis=2) if flag else np.ascontiguousarray(grey)
     else:
         rgb = pixels[..., :3]
-    if flag:
-        return np.ascontiguousarray(rgb)
-    # OpenCV's fixed-point BT.601 luma, as MXNet's imread(flag=0) used
+    return np.ascontiguousarray(rgb) if flag else _grey(rgb)
+
+
+def _grey(rgb):
+    """(H, W, 1) luma of an RGB image: OpenCV's fixed-point BT.601 weights, as MXNet's
+    imread(flag=0) used (the same whichever decoder read the file)."""
     weights = np.array([4899, 9617, 1868], dtype=np.uint32)
     grey = (rgb.astype(np.uint32) @ weights + 8192) >> 14
     return grey.astype(np.uint8)[..., None]
