@@ -365,7 +365,9 @@ def invoke(op, args, a, out=None):
             x._wait()
         if ctx is None:
             ctx = x._ctx
-        elif x._ctx is not ctx and x._ctx != ctx:
+        elif x._ctx is not ctx and x._ctx != ctx and (
+                ctx.device_typeid == 2 or x._ctx.device_typeid == 2):
+            # host contexts (cpu(i), cpu_pinned) share memory and mix as in MXNet
             raise MXNetError(f"operator {op.name}: inputs are on different contexts "
                              f"({ctx} and {x._ctx}); use as_in_context to move them")
         datas.append(x._data)
