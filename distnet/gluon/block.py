@@ -3,7 +3,6 @@ also trace to a Symbol and then run as one cached graph). ``SymbolBlock`` lives 
 ``symbol_block.py``; tracing and the cached op in ``_hybrid.py``."""
 
 import re
-import threading
 import warnings
 from collections import OrderedDict, defaultdict
 
@@ -11,96 +10,10 @@ from ..ndarray.ndarray import NDArray
 from ._common import (GluonAssertionError, GluonRuntimeError, GluonTypeError,
                       GluonValueError, indent, brief_print_list)
 from .parameter import Parameter, ParameterDict, DeferredInitializationError
+from ._scope import _BlockScope, HookHandle
 from . import _hybrid
 
 __all__ = ["Block", "HybridBlock", "SymbolBlock"]
-
-
-def _names():
-    """``distnet.name`` (NameManager, Prefix), shared with Symbol's automatic names."""
-    from .. import name
-    return name
-
-
-class _BlockScope:
-    """The ``with block.name_scope():`` scope: children created inside get the block's
-    prefix plus a per-class counter (``dense0_``); symbols traced inside get the prefix."""
-
-    _current = threading.local()
-
-    def __init__(self, block):
-        self._block = block
-        self._counter = {}
-        self._old_scope = None
-        self._name_scope = None
-
-    @staticmethod
-    def create(prefix, params, hint):
-        """The (prefix, ParameterDict) of a new block whose class alias is ``hint``."""
-        current = getattr(_BlockScope._current, "value", None)
-        if current is None:
-            if prefix is None:
-                prefix = _names().current().get(None, hint) + "_"
-            params = ParameterDict(prefix) if params is None else ParameterDict(params.prefix,
-                                                                                params)
-            return prefix, params
-        if prefix is None:
-            count = current._counter.get(hint, 0)
-            prefix = f"{hint}{count}_"
-            current._counter[hint] = count + 1
-        if params is None:
-            parent = current._block.params
-            params = ParameterDict(parent.prefix + prefix, parent._shared)
-        else:
-            params = ParameterDict(params.prefix, params)
-        return current._block.prefix + prefix, params
-
-    def __enter__(self):
-        if self._block._empty_prefix:
-            return self
-        self._old_scope = getattr(_BlockScope._current, "value", None)
-        _BlockScope._current.value = self
-        self._name_scope = _names().Prefix(self._block.prefix)
-        self._name_scope.__enter__()
-        return self
-
-    def __exit__(self, ptype, value, trace):
-        if self._block._empty_prefix:
-            return
-        self._name_scope.__exit__(ptype, value, trace)
-        self._name_scope = None
-        _BlockScope._current.value = self._old_scope
-
-
-class HookHandle:
-    """Handle of a forward hook; ``detach()`` (or leaving a ``with`` block) removes it."""
-
-    _next_id = 0
-
-    def __init__(self):
-        self._hooks = None
-        self._id = None
-
-    def attach(self, hooks_dict, hook):
-        """Add ``hook`` to ``hooks_dict`` under a fresh id."""
-        if self._hooks is not None:
-            raise GluonAssertionError("The same handle cannot be attached twice.")
-        HookHandle._next_id += 1
-        self._id = HookHandle._next_id
-        hooks_dict[self._id] = hook
-        self._hooks = hooks_dict
-
-    def detach(self):
-        """Remove the hook (no-op when already removed)."""
-        if self._hooks is not None and self._id in self._hooks:
-            del self._hooks[self._id]
-        self._hooks = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, ptype, value, trace):
-        self.detach()
 
 
 class Block:
@@ -453,9 +366,8 @@ class HybridBlock(Block):
             if self._active:
                 return _hybrid.call_cached_op(self, (x,) + args)
             params = self._imperative_params(ctx, (x,) + args)
-            from .. import ndarray
             with ctx:
-                return self.hybrid_forward(ndarray, x, *args, **params)
+                return self.hybrid_forward(_nd_module(), x, *args, **params)
         from .. import symbol
         params = {key: param.var() for key, param in self._reg_params.items()}
         with self.name_scope():
@@ -474,6 +386,17 @@ class HybridBlock(Block):
                 "Please first call block.hybridize() and then run forward with this block at "
                 "least once before calling export.")
         _hybrid.export(self, path, epoch)
+
+
+_ND = []
+
+
+def _nd_module():
+    """``distnet.ndarray``, imported once (it is the ``F`` of every imperative call)."""
+    if not _ND:
+        from .. import ndarray
+        _ND.append(ndarray)
+    return _ND[0]
 
 
 def __getattr__(name):

@@ -5,7 +5,6 @@ import os
 
 import numpy as np
 
-from ..ndarray.ndarray import NDArray
 from ._common import (GluonAssertionError, GluonRuntimeError, GluonTypeError,
                       GluonValueError, StaleGradientError)
 from .parameter import Parameter, ParameterDict

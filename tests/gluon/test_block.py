@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import distnet as mx
-from distnet import autograd, gluon, nd
+from distnet import gluon, nd
 from distnet.gluon import nn
 
 from .helpers import assert_close, fixture, fresh_names, load_json, mlp, mxnet_strings

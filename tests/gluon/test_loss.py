@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 
-import distnet as mx
 from distnet import autograd, nd
 from distnet.gluon import loss as gloss
 

@@ -8,7 +8,7 @@ import pytest
 import distnet as mx
 from distnet import autograd, gluon, nd
 from distnet.base import MXNetError
-from distnet.gluon import Constant, Parameter, ParameterDict
+from distnet.gluon import Constant, ParameterDict
 from distnet.gluon.parameter import DeferredInitializationError
 
 from .helpers import assert_close, mxnet_strings

@@ -1,0 +1,117 @@
+"""Gluon training throughput (samples/s): one iteration = forward under autograd.record,
+SoftmaxCrossEntropyLoss, backward, Trainer.step (SGD), batch 64, MNIST-shaped input.
+
+Models: seed 000's MLP (Flatten, Dense 128 relu, Dense 64 relu, Dense 10) hybridized and
+imperative, seed 004's LeNet hybridized.
+Targets (issue 5), against MXNet 1.9.1 in the same run: MLP hybridized >= 1.5x,
+MLP imperative >= 1.0x, LeNet hybridized >= 1.0x.
+
+Usage: python scripts/bench/bench_gluon.py [--mxnet PYTHON] [--seconds 3] [--batch 64]
+"""
+
+import argparse
+import importlib
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+_TARGETS = {"mlp_hybrid": 1.5, "mlp_imperative": 1.0, "lenet_hybrid": 1.0}
+
+
+def _mlp(nn):
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Flatten(), nn.Dense(128, activation="relu"),
+                nn.Dense(64, activation="relu"), nn.Dense(10))
+    return net
+
+
+def _lenet(nn):
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Conv2D(channels=20, kernel_size=5, activation="relu"),
+                nn.MaxPool2D(pool_size=2, strides=2),
+                nn.Conv2D(channels=50, kernel_size=5, activation="relu"),
+                nn.MaxPool2D(pool_size=2, strides=2),
+                nn.Flatten(), nn.Dense(128, activation="relu"), nn.Dense(10))
+    return net
+
+
+def _throughput(mx, make, hybridize, batch, seconds):
+    """Samples per second of the training loop, after a warm-up."""
+    from_lib = importlib.import_module(mx.__name__ + ".gluon")
+    net = make(from_lib.nn)
+    net.initialize(mx.init.Xavier())
+    if hybridize:
+        net.hybridize()
+    loss_fn = from_lib.loss.SoftmaxCrossEntropyLoss()
+    trainer = from_lib.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.05})
+    rng = np.random.RandomState(0)
+    batches = [(mx.nd.array(rng.rand(batch, 1, 28, 28)),
+                mx.nd.array(rng.randint(0, 10, batch))) for _ in range(8)]
+
+    def step(i):
+        data, label = batches[i % len(batches)]
+        with mx.autograd.record():
+            loss = loss_fn(net(data), label)
+        loss.backward()
+        trainer.step(batch)
+        return loss
+
+    for i in range(5):
+        step(i)
+    mx.nd.waitall()
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        loss = step(n)
+        n += 1
+    loss.wait_to_read()
+    mx.nd.waitall()
+    return n * batch / (time.perf_counter() - start)
+
+
+def run(lib, batch, seconds):
+    """{case: samples/s} for ``lib`` ('distnet' or 'mxnet')."""
+    mx = importlib.import_module(lib)
+    return {"mlp_hybrid": _throughput(mx, _mlp, True, batch, seconds),
+            "mlp_imperative": _throughput(mx, _mlp, False, batch, seconds),
+            "lenet_hybrid": _throughput(mx, _lenet, True, batch, seconds)}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mxnet", metavar="PYTHON",
+                        help="a Python with MXNet 1.9.1 to run the same loops side by side")
+    parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per case")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lib", default="distnet", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print JSON only")
+    args = parser.parse_args()
+    ours = run(args.lib, args.batch, args.seconds)
+    if args.json:
+        print(json.dumps(ours))
+        return
+    theirs = None
+    if args.mxnet:
+        out = subprocess.check_output(
+            [args.mxnet, __file__, "--lib", "mxnet", "--json", "--seconds",
+             str(args.seconds), "--batch", str(args.batch)], text=True,
+            stderr=subprocess.DEVNULL)
+        theirs = json.loads(out.strip().splitlines()[-1])
+    print(f"{'case':<16}{'distnet':>12}" + (f"{'mxnet':>12}{'ratio':>8}{'target':>8}"
+                                           if theirs else ""))
+    for case, value in ours.items():
+        line = f"{case:<16}{value:>12.0f}"
+        if theirs:
+            ratio = value / theirs[case]
+            ok = "ok" if ratio >= _TARGETS[case] else "MISS"
+            line += f"{theirs[case]:>12.0f}{ratio:>8.2f}{_TARGETS[case]:>7.1f}x {ok}"
+        print(line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
