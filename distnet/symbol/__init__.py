@@ -54,9 +54,9 @@ def arange(start, stop=None, step=1.0, repeat=1, infer_range=False, name=None, d
 
 
 def __getattr__(name):
-    if name == "random":
-        from . import random as _random
-        return _random
+    if name == "random":  # importlib: `from . import random` would re-enter __getattr__
+        import importlib
+        return importlib.import_module(f"{__name__}.random")
     raise AttributeError(f"module 'distnet.symbol' has no attribute {name!r}")
 
 

@@ -134,7 +134,10 @@ class _Solver:
             return False
         try:
             new_in, new_out, new_aux = node.op.infer_shape(node.parsed, ins, aux)
-        except Exception as err:  # an operator's own check, or numpy on bad shapes
+        except MXNetError as err:  # the operator's own check names what is wrong
+            raise MXNetError(f"infer_shape: error in operator {node.name!r} "
+                             f"({node.op.name}): {err}") from None
+        except Exception as err:  # e.g. numpy on shapes that do not fit
             if None in ins or None in aux:
                 return False  # cannot tell yet; a later pass may know more
             raise MXNetError(f"infer_shape: error in operator {node.name!r} "
@@ -179,7 +182,7 @@ def _result(ix, sym, values, hints, partial, what, unknown):
             lines = "".join(f"\n\t{n}: {v}" for n, v in missing)
             note = " (0s in shape means unknown dimensions)" if what == "shape" else ""
             warnings.warn(f"Cannot decide {what} for the following arguments{note}. "
-                          f"Consider providing them as input:{lines}", stacklevel=3)
+                          f"Consider providing them as input:{lines}", stacklevel=4)
             return None, None, None
     return arg, out, aux
 

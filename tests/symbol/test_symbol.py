@@ -11,12 +11,6 @@ from distnet.base import MXNetError
 from . import nets
 
 
-@pytest.fixture(autouse=True)
-def fresh_names():
-    with mx.name.NameManager():
-        yield
-
-
 def test_seed_001_network_lists():
     net = nets.seed_mlp()
     assert net.list_arguments() == ["data", "fc1_weight", "fc1_bias", "fc2_weight",
