@@ -121,13 +121,17 @@ class _ConvBase(Op):
             y += ins[2].reshape((1, -1) + (1,) * (y.ndim - 2)).astype(y.dtype, copy=False)
         return y
 
-    def _grads(self, a, xp, dx, dw, gy, last):
+    def _grads(self, a, xp, ins, dx, dw, gy, last):
+        """Input gradients in the operator's layout and the inputs' dtypes."""
+        dx = dx.astype(ins[0].dtype, copy=False)
+        dw = dw.astype(ins[1].dtype, copy=False)
         if last:
             dx = xp.ascontiguousarray(xp.moveaxis(dx, 1, -1))
             dw = xp.ascontiguousarray(xp.moveaxis(dw, 1, -1))
         if a["no_bias"]:
             return dx, dw
-        return dx, dw, gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
+        db = gy.sum(axis=(0,) + tuple(range(2, gy.ndim)))
+        return dx, dw, db.astype(ins[2].dtype, copy=False)
 
 
 _CONV_PARAMS = {
@@ -186,7 +190,7 @@ class Convolution(_ConvBase):
         gm = plan.grad_matrix(xp, gy)
         dw = plan.weight_from_matrix(xp, plan.weight_grad(xp, gm, cols))
         dx = plan.data_grad(xp, gm, as_dtype(w, gy.dtype), ins[0].dtype)
-        return self._grads(a, xp, dx, dw.astype(ins[1].dtype, copy=False), gy, last)
+        return self._grads(a, xp, ins, dx, dw, gy, last)
 
 
 @register
@@ -258,5 +262,4 @@ class Deconvolution(_ConvBase):
         cols = plan.im2col(xp, gy)
         dx = plan.forward(xp, cols, plan.weight_matrix(xp, as_dtype(w, gy.dtype)))
         dw = plan.weight_from_matrix(xp, plan.weight_grad(xp, gm, cols))
-        return self._grads(a, xp, dx.astype(ins[0].dtype, copy=False),
-                           dw.astype(ins[1].dtype, copy=False), gy, last)
+        return self._grads(a, xp, ins, dx, dw, gy, last)

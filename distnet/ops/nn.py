@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..base import MXNetError
-from .attrs import Attr, Int, Float, Bool, Shape, Dtype, enum
+from .attrs import Attr, Int, Float, Bool, Shape, Dtype, enum, _optional
 from .registry import Op, register, get_op
 from ._util import xp_of, as_dtype, erf
 from .softmax import _softmax
@@ -194,12 +194,11 @@ class LeakyReLU(Op):
 
 def _uniform(gen, shape, dtype):
     """Uniform [0, 1) samples of ``dtype`` from a numpy/cupy Generator or RandomState."""
-    if hasattr(gen, "random"):
-        try:
-            return gen.random(shape, dtype=dtype)
-        except TypeError:  # float16 and other dtypes the generator does not draw
-            return gen.random(shape).astype(dtype)
-    return gen.random_sample(shape).astype(dtype, copy=False)
+    draw = getattr(gen, "random", None) or gen.random_sample
+    try:
+        return draw(shape, dtype=dtype)
+    except TypeError:  # float16, or a RandomState without a dtype argument
+        return draw(shape).astype(dtype, copy=False)
 
 
 @register
@@ -234,7 +233,7 @@ class Dropout(Op):
 
     name = "Dropout"
     params = {"p": Attr(Float, 0.5), "mode": Attr(enum("always", "training"), "training"),
-              "axes": Attr(Shape, ()), "cudnn_off": Attr(Bool, False)}
+              "axes": Attr(Shape, ()), "cudnn_off": Attr(_optional(Bool), False)}
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         return in_shapes, [in_shapes[0]], aux_shapes
@@ -298,5 +297,9 @@ class Embedding(Op):
         xp = xp_of(w)
         g = ograds[0].reshape(-1, a["output_dim"])
         dw = xp.zeros(w.shape, g.dtype)
-        xp.add.at(dw, saved.reshape(-1), g)
+        if xp is np:
+            np.add.at(dw, saved.reshape(-1), g)
+        else:  # cupy's ufunc.at support varies by version; scatter_add is its spelling
+            import cupyx
+            cupyx.scatter_add(dw, saved.reshape(-1), g)
         return None, dw.astype(w.dtype, copy=False)

@@ -262,3 +262,109 @@ class L2Normalization(Op):
         y, g = outs[0], ograds[0]
         axes = self._axes(a, y.ndim)
         return ((g - y * (g * y).sum(axis=axes, keepdims=True)) / saved,)
+
+
+@register
+class GroupNorm(Op):
+    """Normalise each sample's channel groups (``num_groups`` of them, over the group's
+    channels and spatial axes), then scale by ``gamma`` and shift by ``beta``, which hold
+    one value per *group* as in MXNet 1.9.1. With ``output_mean_var`` also outputs the
+    mean and std, shape ``(N, num_groups)``."""
+
+    name = "GroupNorm"
+    inputs = ("data", "gamma", "beta")
+    params = {"num_groups": Attr(Int, 1), "eps": Attr(Float, 1e-5),
+              "output_mean_var": Attr(Bool, False)}
+
+    def output_names(self, a):
+        return ("output", "mean", "std") if a["output_mean_var"] else ("output",)
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        d = in_shapes[0]
+        if d is None:
+            return in_shapes, [None] * self.num_outputs(a), aux_shapes
+        g = a["num_groups"]
+        in_shapes, aux_shapes = _fill_params(self, in_shapes, aux_shapes, (g,))
+        stats = (d[0], g)
+        return in_shapes, [tuple(d), stats, stats][:self.num_outputs(a)], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        x, gamma, beta = ins
+        xp = xp_of(x)
+        g = a["num_groups"]
+        if x.ndim < 2 or g < 1 or x.shape[1] % g:
+            raise MXNetError(f"operator GroupNorm: the channels of data {tuple(x.shape)} must "
+                             f"be a multiple of num_groups ({g})")
+        if tuple(gamma.shape) != (g,) or tuple(beta.shape) != (g,):
+            raise MXNetError(f"operator GroupNorm: gamma and beta must have shape ({g},), "
+                             f"got {tuple(gamma.shape)} and {tuple(beta.shape)}")
+        xg = x.reshape(x.shape[0], g, -1)
+        mean = xg.mean(axis=-1, keepdims=True)
+        xc = xg - mean
+        std = xp.sqrt((xc * xc).mean(axis=-1, keepdims=True) + x.dtype.type(a["eps"]))
+        xhat = xc / std
+        y = (xhat * as_dtype(gamma, x.dtype).reshape(1, g, 1)
+             + as_dtype(beta, x.dtype).reshape(1, g, 1)).reshape(x.shape)
+        outs = (y, mean[..., 0], std[..., 0]) if a["output_mean_var"] else (y,)
+        return outs, (xhat, std)
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        xhat, std = saved
+        x, gamma = ins[0], ins[1]
+        g = ograds[0].reshape(xhat.shape)
+        dgamma = (g * xhat).sum(axis=(0, 2))
+        dbeta = g.sum(axis=(0, 2))
+        dxhat = g * as_dtype(gamma, g.dtype).reshape(1, -1, 1)
+        dx = (dxhat - dxhat.mean(axis=-1, keepdims=True)
+              - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True)) / std
+        return (dx.reshape(x.shape), dgamma.astype(gamma.dtype, copy=False),
+                dbeta.astype(ins[2].dtype, copy=False))
+
+
+def _channel_window_sum(xp, v, before, after):
+    """``out[:, c] = sum(v[:, c-before : c+after+1])`` along axis 1, zero outside."""
+    c = v.shape[1]
+    padded = xp.zeros((v.shape[0], c + before + after) + v.shape[2:], v.dtype)
+    padded[:, before:before + c] = v
+    out = padded[:, :c].copy()
+    for k in range(1, before + after + 1):
+        out += padded[:, k:k + c]
+    return out
+
+
+@register
+class LRN(Op):
+    """Local response normalisation across channels:
+    ``x / (knorm + alpha/nsize * sum(x**2 over nsize neighbouring channels))**beta``."""
+
+    name = "LRN"
+    params = {"alpha": Attr(Float, 1e-4), "beta": Attr(Float, 0.75),
+              "knorm": Attr(Float, 2.0), "nsize": Attr(Int)}
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return in_shapes, [in_shapes[0]], aux_shapes
+
+    @staticmethod
+    def _halves(a):
+        n = a["nsize"]
+        if n < 1:
+            raise MXNetError(f"operator LRN: nsize must be positive, got {n}")
+        return (n - 1) // 2, n - 1 - (n - 1) // 2
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        xp = xp_of(x)
+        before, after = self._halves(a)
+        s = _channel_window_sum(xp, x * x, before, after)
+        scale = s * x.dtype.type(a["alpha"] / a["nsize"]) + x.dtype.type(a["knorm"])
+        return (x * scale ** x.dtype.type(-a["beta"]),), scale
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        x, g, scale = ins[0], ograds[0], saved
+        xp = xp_of(x)
+        before, after = self._halves(a)
+        beta = x.dtype.type(a["beta"])
+        inner = g * x * scale ** (-beta - 1)
+        back = _channel_window_sum(xp, inner, after, before)  # the transposed window
+        coef = x.dtype.type(2 * a["alpha"] * a["beta"] / a["nsize"])
+        return (g * scale ** -beta - coef * x * back,)

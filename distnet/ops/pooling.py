@@ -223,8 +223,9 @@ class Pooling(Op):
 
     def _global_grad(self, xp, a, x, g, y, kind, aux):
         if kind == "max":
-            dx = xp.zeros(x.shape[:2] + (int(np.prod(x.shape[2:])),), g.dtype)
-            xp.put_along_axis(dx, aux[..., None], g.reshape(g.shape[:2] + (1,)), -1)
+            rows = aux.size
+            dx = xp.zeros((rows, x.size // rows), g.dtype)
+            dx[xp.arange(rows), aux.reshape(-1)] = g.reshape(-1)
             return dx.reshape(x.shape)
         if kind == "lp":
             p = self._p(a)

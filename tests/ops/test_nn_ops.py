@@ -361,6 +361,34 @@ for _mode, _axes in (("instance", (1, 2, 3)), ("channel", (1,)), ("spatial", (2,
         ref=lambda x, ax=_axes: x / np.sqrt((x * x).sum(axis=ax, keepdims=True) + 1e-10)))
 
 
+def _groupnorm_ref(x, g, b, groups, eps=1e-5):
+    xg = x.reshape(x.shape[0], groups, -1)
+    mean, var = xg.mean(-1, keepdims=True), xg.var(-1, keepdims=True)
+    y = (xg - mean) / np.sqrt(var + eps) * g.reshape(1, -1, 1) + b.reshape(1, -1, 1)
+    return y.reshape(x.shape), mean[..., 0], np.sqrt(var[..., 0] + eps)
+
+
+def _lrn_ref(x, nsize, alpha=1e-4, beta=0.75, knorm=2.0):
+    half = (nsize - 1) // 2
+    sq = np.pad(x.astype(np.float64) ** 2, [(0, 0), (half, nsize - 1 - half), (0, 0)])
+    s = sum(sq[:, k:k + x.shape[1]] for k in range(nsize))
+    return x / (knorm + alpha / nsize * s) ** beta
+
+
+CASES += [
+    # gamma/beta hold one value per group, as MXNet 1.9.1 (values checked against it)
+    OpCase("GroupNorm", [_r(2, 6, 3), _r(2), _r(2)], dict(num_groups=2), rtol=1e-4,
+           ref=lambda x, g, b: _groupnorm_ref(x, g, b, 2)[0], id="groupnorm"),
+    OpCase("GroupNorm", [_r(2, 4, 2, 2), _r(4), _r(4)],
+           dict(num_groups=4, output_mean_var=True, eps=1e-3), grad=False, rtol=1e-4,
+           ref=lambda x, g, b: _groupnorm_ref(x, g, b, 4, 1e-3), id="groupnorm_mean_std"),
+    OpCase("LRN", [_r(2, 5, 3)], dict(nsize=3, alpha=0.1, beta=0.75, knorm=2.0),
+           ref=lambda x: _lrn_ref(x, 3, 0.1), id="lrn", rtol=1e-5),
+    OpCase("LRN", [_r(1, 6, 2)], dict(nsize=4, alpha=0.5, beta=0.5, knorm=1.0),
+           ref=lambda x: _lrn_ref(x, 4, 0.5, 0.5, 1.0), id="lrn_even_window", rtol=1e-5),
+]
+
+
 @pytest.mark.parametrize("case", ["layernorm", "layernorm_axis1", "instancenorm"])
 def test_norms_match_mxnet(case):
     op = "InstanceNorm" if case == "instancenorm" else "LayerNorm"
