@@ -129,11 +129,12 @@ def get_updater(optimizer):
 
 
 def _key(k):
-    if isinstance(k, bool) or not isinstance(k, (int, str)):
-        if isinstance(k, (np.integer,)):
-            return int(k)
-        raise MXNetError(f"optimizer states: key {k!r} is not an int or str")
-    return k
+    """A state key as msgpack keeps it apart: int (numpy ints too) or str."""
+    if isinstance(k, (int, np.integer)) and not isinstance(k, bool):
+        return int(k)
+    if isinstance(k, str):
+        return k
+    raise MXNetError(f"optimizer states: key {k!r} is not an int or str")
 
 
 def _encode(state, key):

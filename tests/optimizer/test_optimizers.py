@@ -313,3 +313,21 @@ def test_adam_counts_steps_per_index_and_per_device():
     updater(1, nd.ones((2,), ctx=mx.cpu(1)), b)   # Module keys devices apart
     assert opt._all_index_update_counts == {0: {0: 1}, 1: {1: 1}}
     np.testing.assert_allclose(a.asnumpy(), b.asnumpy())
+
+
+def test_waits_for_pending_writes_into_the_gradient():
+    class Pending:
+        """Stands for a kvstore pull still writing into the array."""
+
+        def __init__(self, arr):
+            self.arr = arr
+
+        def wait(self):
+            self.arr._data[...] = 2.0
+
+    grad, weight = nd.zeros((2,)), nd.ones((2,))
+    grad._pending = Pending(grad)
+    mx.optimizer.get_updater(mx.optimizer.create("sgd", learning_rate=0.25))(
+        np.int64(0), grad, weight)
+    np.testing.assert_allclose(weight.asnumpy(), [0.5, 0.5])
+    assert grad._pending is None
