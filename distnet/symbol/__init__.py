@@ -1,15 +1,16 @@
 """``mx.sym`` / ``mx.symbol``: Symbol, Variable, Group, the operators as symbol functions
 (generated from the registry, as ``nd.*``), MXNet's graph JSON and binding to executors."""
 
-from ..base import MXNetError
 from .symbol import Symbol
 from .compose import Variable, var, Group
 from .json_io import load, load_json
 from ._arith import maximum, minimum, pow, power, hypot
+from .creation import zeros, ones, full, arange, linspace, eye, split_v2
 from . import _gen, _arith
 
 __all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "zeros", "ones",
-           "full", "arange", "maximum", "minimum", "pow", "power", "hypot"]
+           "full", "arange", "linspace", "eye", "split_v2", "maximum", "minimum", "pow",
+           "power", "hypot", "contrib"]
 
 
 def _generate():
@@ -20,37 +21,19 @@ def _generate():
 _FUNCTIONS = _generate()
 globals().update({k: v for k, v in _FUNCTIONS.items() if k not in globals()})
 _arith.attach(_FUNCTIONS)
+Symbol.split_v2 = lambda self, *args, **kwargs: split_v2(self, *args, **kwargs)
 
 
-def _creation(op_name, hint, name, attrs):
-    from ..ops.registry import get_op
-    from .compose import create
-    return create(get_op(op_name), hint, (), attrs, name)
+class _Namespace:
+    """A namespace of symbol functions made from registry names (``sym.contrib``)."""
+
+    def __init__(self, prefix, functions):
+        for name, fn in functions.items():
+            if name.startswith(prefix):
+                setattr(self, name[len(prefix):], fn)
 
 
-def zeros(shape, dtype=None, name=None, **kwargs):
-    """A Symbol of zeros of ``shape`` (float32 by default)."""
-    return _creation("_zeros", "_zeros", name,
-                     dict(kwargs, shape=shape, dtype=dtype or "float32"))
-
-
-def ones(shape, dtype=None, name=None, **kwargs):
-    """A Symbol of ones of ``shape`` (float32 by default)."""
-    return _creation("_ones", "_ones", name,
-                     dict(kwargs, shape=shape, dtype=dtype or "float32"))
-
-
-def full(shape, val, dtype=None, name=None, **kwargs):
-    """A Symbol of ``shape`` filled with ``val``."""
-    return _creation("_full", "_full", name,
-                     dict(kwargs, shape=shape, value=float(val), dtype=dtype or "float32"))
-
-
-def arange(start, stop=None, step=1.0, repeat=1, infer_range=False, name=None, dtype=None):
-    """Evenly spaced values in ``[start, stop)`` as a Symbol."""
-    return _creation("_arange", "_arange", name,
-                     dict(start=start, stop=stop, step=step, repeat=repeat,
-                          infer_range=infer_range, dtype=dtype or "float32"))
+contrib = _Namespace("_contrib_", _FUNCTIONS)
 
 
 def __getattr__(name):
@@ -59,5 +42,3 @@ def __getattr__(name):
         return importlib.import_module(f"{__name__}.random")
     raise AttributeError(f"module 'distnet.symbol' has no attribute {name!r}")
 
-
-del MXNetError
