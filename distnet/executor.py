@@ -20,6 +20,7 @@ from .ndarray.ndarray import NDArray, wrap
 __all__ = ["Executor", "bind", "simple_bind"]
 
 _REQS = ("write", "add", "null")
+_NOTHING = ((), ())  # the state kept by executors that compute no gradient
 
 
 class Executor:
@@ -54,6 +55,7 @@ class Executor:
         self.outputs = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
         self._state = None
         self._monitor = None
+        self._arg_dict = self._grad_dict = self._aux_dict = self._output_dict = None
         self._wire()
 
     def _wire(self):
@@ -81,25 +83,34 @@ class Executor:
                                 self._plan.head_blocked)]
 
     # ---------------------------------------------------------------- dicts ---------
+    # The bound arrays never change identity, so each dict is built once.
     @property
     def arg_dict(self):
         """{argument name: bound NDArray}."""
-        return dict(zip(self._arg_names, self.arg_arrays))
+        if self._arg_dict is None:
+            self._arg_dict = dict(zip(self._arg_names, self.arg_arrays))
+        return self._arg_dict
 
     @property
     def grad_dict(self):
         """{argument name: gradient NDArray or None}."""
-        return dict(zip(self._arg_names, self.grad_arrays))
+        if self._grad_dict is None:
+            self._grad_dict = dict(zip(self._arg_names, self.grad_arrays))
+        return self._grad_dict
 
     @property
     def aux_dict(self):
         """{auxiliary state name: NDArray}."""
-        return dict(zip(self._aux_names, self.aux_arrays))
+        if self._aux_dict is None:
+            self._aux_dict = dict(zip(self._aux_names, self.aux_arrays))
+        return self._aux_dict
 
     @property
     def output_dict(self):
         """{output name: NDArray}."""
-        return dict(zip(self._out_names, self.outputs))
+        if self._output_dict is None:
+            self._output_dict = dict(zip(self._out_names, self.outputs))
+        return self._output_dict
 
     # ---------------------------------------------------------------- running -------
     def forward(self, is_train=False, **kwargs):
@@ -112,11 +123,13 @@ class Executor:
             if arr._pending is not None:
                 arr._wait()
             datas.append(arr._data)
-        monitor = self._monitor
-        self._state = state = self._plan.forward(datas, bool(is_train), monitor)
+        self._state = None  # let the previous intermediates go before making new ones
+        state = self._plan.forward(datas, bool(is_train), self._monitor)
         vals = state[0]
         for out, e in zip(self.outputs, self._plan.heads):
             out._data = vals[e]
+        # with no gradient to compute, backward needs nothing of the forward pass
+        self._state = state if self._writes else _NOTHING
         return self.outputs
 
     def _copy_in(self, kwargs):
@@ -141,6 +154,8 @@ class Executor:
         if self._state is None:
             raise MXNetError("backward: call forward (is_train=True) first")
         heads = self._head_grads(out_grads)
+        if not self._writes:
+            return
         grads = self._plan.backward(self._state, heads, self._need, self._ctx.xp)
         for pos, buf, add in self._writes:
             g = grads[pos]
@@ -221,6 +236,10 @@ class Executor:
     def debug_str(self):
         """The bound symbol's graph listing."""
         return self._symbol.debug_str()
+
+    def get_optimized_symbol(self):
+        """The symbol this executor runs (distnet applies no graph rewrites)."""
+        return self._symbol
 
     def __repr__(self):
         return f"<Executor of {self._symbol!r} on {self._ctx}>"

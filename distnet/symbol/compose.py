@@ -167,7 +167,11 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
         if value is not None:
             attrs[key] = str(_plain(value))
     if dtype is not None:
-        attrs["__dtype__"] = str(_DTYPE_TO_FLAG[np.dtype(dtype)])
+        flag = _DTYPE_TO_FLAG.get(np.dtype(dtype))
+        if flag is None:
+            raise MXNetError(f"Variable {name!r}: dtype {np.dtype(dtype).name} has no MXNet "
+                             "type flag")
+        attrs["__dtype__"] = str(flag)
     if init is not None:
         attrs["__init__"] = init if isinstance(init, str) else init.dumps()
     if stype is not None:

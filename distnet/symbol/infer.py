@@ -151,6 +151,7 @@ class _Solver:
         return changed
 
     def run(self):
+        """Visit every operator until a pass changes nothing; return the shapes."""
         steps = _steps(self.ix)
         for _ in range(len(steps) + 1):
             changed = False
