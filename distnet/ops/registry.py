@@ -17,8 +17,8 @@ _OPS = {}
 _LOADED = False
 # Modules holding operator definitions; imported on first registry lookup so that
 # `import distnet` stays cheap.
-_OP_MODULES = ("elemwise", "reduce", "shape", "softmax", "index", "creation", "random", "nn",
-               "conv", "norm", "loss")
+_OP_MODULES = ("elemwise", "reduce", "shape", "broadcast", "linalg", "softmax", "index",
+               "creation", "random", "nn", "conv", "norm", "loss")
 
 
 class Op:
