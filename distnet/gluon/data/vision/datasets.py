@@ -320,9 +320,11 @@ class Digits(_ImageArrayDataset):
     """The 1,797 8x8 handwritten digits bundled with scikit-learn, without a network.
 
     Images are (8, 8, 1) uint8; the original 0..16 counts are scaled by 16 (clipped to
-    255) so the transforms written for MNIST apply. The split is fixed: the first 1,500
-    samples are the training set, the last 297 the test set (every class has 146-153 and
-    27-33 samples in them).
+    255) so the transforms written for MNIST apply. The split is fixed: the test set is
+    every sixth sample (indices 5, 11, ..., 1781: 297 samples), the training set the other
+    1,500 in file order (every class has 142-156 and 25-36 samples in them). Interleaved,
+    both parts span the whole file: the last 297 samples alone are markedly harder than
+    the rest (a 1-nearest-neighbour classifier scores 94.6% on them, 98.0% on this split).
 
     Parameters
     ----------
@@ -338,7 +340,9 @@ class Digits(_ImageArrayDataset):
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_digits.npz")
         with np.load(path, allow_pickle=False) as archive:
             images, labels = archive["images"], archive["labels"]
-        part = slice(None, self.num_train) if train else slice(self.num_train, None)
+        test = np.zeros(len(labels), dtype=bool)
+        test[np.arange(5, len(labels), 6)[:len(labels) - self.num_train]] = True
+        part = ~test if train else test
         images = np.minimum(images[part].astype(np.uint16) * 16, 255).astype(np.uint8)
         self._train = bool(train)
         super().__init__(images[..., None], labels[part], transform)
