@@ -11,8 +11,9 @@ Two memory layouts, chosen per geometry because the strided copies dominate on C
 * channels-last (``cl``): rows are output pixels, ``cols`` is ``(N*P, G, K*Cg)`` with the
   channel innermost; the copies move runs of ``Cg`` contiguous floats. Best for many
   channels (LeNet's second convolution).
-* channels-first (``cn``): ``cols`` is ``(G, K*Cg, N*P)`` with output pixels innermost; the
-  copies move runs of a whole output row. Best for few channels (the first convolution).
+* channels-first (``cn``): ``cols`` is ``(G, N, K*Cg, P)`` with output pixels innermost;
+  the copies move runs of a whole output row and the products run once per sample, which
+  writes the output in its final layout. Best for few channels (the first convolution).
 """
 
 import itertools
@@ -56,8 +57,9 @@ class ConvPlan:
             tuple(slice(k * dl, k * dl + (o - 1) * st + 1, st)
                   for k, dl, o, st in zip(ks, self.dilate, self.O, self.stride))
             for ks in itertools.product(*(range(k) for k in self.K))]
-        # Few channels: copy whole output rows (channels-first); many: channel runs.
-        self.cl = self.Cg >= self.O[-1] or (self.stride[-1] > 1 and self.Cg >= 4)
+        # Few channels: copy whole output rows (channels-first); many: channel runs. The
+        # crossover was measured on CPU over LeNet/CIFAR/ResNet-like shapes.
+        self.cl = 2 * self.Cg >= self.O[-1] or (self.stride[-1] > 1 and self.Cg >= 4)
 
     # ---- weights ----
     def weight_matrix(self, xp, w):
@@ -70,39 +72,36 @@ class ConvPlan:
         return xp.ascontiguousarray(xp.moveaxis(w, -1, 1))
 
     # ---- data to columns ----
-    def _canvas(self, xp, x, order):
-        """``x`` (N, C, *S) zero-padded and laid out as ``order`` ('cl': N,*Sp,C; 'cn': C,N,*Sp)."""
-        moved = xp.moveaxis(x, 1, -1) if order == "cl" else x.swapaxes(0, 1)
+    def _canvas(self, xp, x):
+        """``x`` (N, C, *S) zero-padded, as (N, *Sp, C) for 'cl' or (N, C, *Sp) for 'cn'."""
+        src = xp.moveaxis(x, 1, -1) if self.cl else x
         if not any(self.pad):
-            return xp.ascontiguousarray(moved)
-        lead = (self.N,) if order == "cl" else (self.C, self.N)
-        shape = lead + self.padded + ((self.C,) if order == "cl" else ())
-        canvas = xp.zeros(shape, x.dtype)
-        index = ((slice(None),) + self.interior + (slice(None),) if order == "cl"
-                 else (slice(None), slice(None)) + self.interior)
-        canvas[index] = moved
+            return xp.ascontiguousarray(src)
+        body = self.interior + (slice(None),) if self.cl else (slice(None),) + self.interior
+        shape = self.padded + (self.C,) if self.cl else (self.C,) + self.padded
+        canvas = xp.zeros((self.N,) + shape, x.dtype)
+        canvas[(slice(None),) + body] = src
         return canvas
 
     def im2col(self, xp, x):
-        """The column matrix of ``x`` (N, C, *S): ``(N*P, G, K*Cg)`` or ``(G, K*Cg, N*P)``."""
-        d, G, Cg = self.d, self.G, self.Cg
+        """The columns of ``x`` (N, C, *S): ``(N*P, G, K*Cg)`` ('cl') or
+        ``(G, N, K*Cg, P)`` ('cn')."""
+        G, Cg = self.G, self.Cg
+        canvas = self._canvas(xp, x)
+        st = canvas.strides
+        on = tuple(s * k for s, k in zip(st[1:1 + self.d] if self.cl else st[2:], self.stride))
+        dl = tuple(s * k for s, k in zip(st[1:1 + self.d] if self.cl else st[2:], self.dilate))
         if self.cl:
-            canvas = self._canvas(xp, x, "cl")
-            st = canvas.strides
-            sp, sc = st[1:1 + d], st[-1]
+            sc = st[-1]
             shape = (self.N,) + self.O + (G,) + self.K + (Cg,)
-            strides = ((st[0],) + tuple(s * k for s, k in zip(sp, self.stride)) + (Cg * sc,)
-                       + tuple(s * k for s, k in zip(sp, self.dilate)) + (sc,))
+            strides = (st[0],) + on + (Cg * sc,) + dl + (sc,)
             view = _as_strided(xp, canvas, shape, strides)
             return xp.ascontiguousarray(view).reshape(self.N * self.P, G, self.KK * Cg)
-        canvas = self._canvas(xp, x, "cn")
-        st = canvas.strides
-        sc, sn, sp = st[0], st[1], st[2:]
-        shape = (G,) + self.K + (Cg, self.N) + self.O
-        strides = ((Cg * sc,) + tuple(s * k for s, k in zip(sp, self.dilate)) + (sc, sn)
-                   + tuple(s * k for s, k in zip(sp, self.stride)))
+        sc = st[1]
+        shape = (G, self.N) + self.K + (Cg,) + self.O
+        strides = (Cg * sc, st[0]) + dl + (sc,) + on
         view = _as_strided(xp, canvas, shape, strides)
-        return xp.ascontiguousarray(view).reshape(G, self.KK * Cg, self.N * self.P)
+        return xp.ascontiguousarray(view).reshape(G, self.N, self.KK * Cg, self.P)
 
     # ---- the products ----
     def forward(self, xp, cols, wm):
@@ -115,18 +114,18 @@ class ConvPlan:
                 out = xp.matmul(cols.transpose(1, 0, 2), wm.transpose(0, 2, 1))
                 out = out.transpose(1, 0, 2)
             out = out.reshape(N, P, F).transpose(0, 2, 1)
-        else:
-            out = xp.matmul(wm, cols).reshape(F, N, P).transpose(1, 0, 2)
+        else:  # one product per sample writes the output in place, no transpose
+            out = xp.matmul(wm[:, None], cols)                         # (G, N, Fg, P)
+            out = out[0] if self.G == 1 else out.transpose(1, 0, 2, 3)
         return xp.ascontiguousarray(out).reshape((N, F) + self.O)
 
     def grad_matrix(self, xp, gy):
         """Output gradient ``(N, F, *O)`` as the matrix the products take."""
-        g = gy.reshape(self.N, self.F, self.P)
         if self.cl:
+            g = gy.reshape(self.N, self.F, self.P)
             return xp.ascontiguousarray(g.transpose(0, 2, 1)).reshape(
                 self.N * self.P, self.G, self.Fg)
-        return xp.ascontiguousarray(g.transpose(1, 0, 2)).reshape(
-            self.G, self.Fg, self.N * self.P)
+        return gy.reshape(self.N, self.G, self.Fg, self.P).transpose(1, 0, 2, 3)
 
     def weight_grad(self, xp, gm, cols):
         """Weight gradient as a ``(G, Fg, K*Cg)`` matrix."""
@@ -134,30 +133,41 @@ class ConvPlan:
             if self.G == 1:
                 return xp.matmul(gm.reshape(-1, self.F).T, cols.reshape(gm.shape[0], -1))[None]
             return xp.matmul(gm.transpose(1, 2, 0), cols.transpose(1, 0, 2))
-        return xp.matmul(gm, cols.transpose(0, 2, 1))
+        stack = self.G * self.N * self.Fg * cols.shape[2] * cols.itemsize
+        if stack <= _BATCHED_BYTES:
+            return xp.matmul(gm, cols.transpose(0, 1, 3, 2)).sum(axis=1)
+        # large filters: one product over all samples, at the price of two transposes
+        g2 = xp.ascontiguousarray(gm.transpose(0, 2, 1, 3)).reshape(self.G, self.Fg, -1)
+        c2 = xp.ascontiguousarray(cols.transpose(0, 2, 1, 3)).reshape(self.G, cols.shape[2], -1)
+        return xp.matmul(g2, c2.transpose(0, 2, 1))
 
     def data_grad(self, xp, gm, w, dtype):
         """Gradient of the convolution input ``(N, C, *S)`` from the output gradient."""
-        G, Fg, Cg, KK = self.G, self.Fg, self.Cg, self.KK
+        G, Fg, Cg, KK, N = self.G, self.Fg, self.Cg, self.KK, self.N
+        lead = (slice(None),)
         if self.cl:
             # one product per kernel offset block keeps each col2im slice contiguous
             w4 = w.reshape(G, Fg, Cg, KK).transpose(3, 0, 1, 2)          # (KK, G, Fg, Cg)
             dc = xp.matmul(gm.transpose(1, 0, 2)[None], w4)              # (KK, G, NP, Cg)
-            dc = dc.reshape((KK, G, self.N) + self.O + (Cg,))
+            dc = dc.reshape((KK, G, N) + self.O + (Cg,))
             dc = xp.moveaxis(dc, 1, -2)                                  # (KK, N, *O, G, Cg)
-            canvas = xp.zeros((self.N,) + self.padded + (G, Cg), dtype)
+            canvas = xp.zeros((N,) + self.padded + (G, Cg), dtype)
             for k, win in enumerate(self.windows):
-                canvas[(slice(None),) + win] += dc[k]
-            dx = canvas[(slice(None),) + self.interior].reshape((self.N,) + self.S + (self.C,))
+                canvas[lead + win] += dc[k]
+            dx = canvas[lead + self.interior].reshape((N,) + self.S + (self.C,))
             return xp.ascontiguousarray(xp.moveaxis(dx, -1, 1))
         wm = self.weight_matrix(xp, w)
-        dc = xp.matmul(wm.transpose(0, 2, 1), gm)                          # (G, KK*Cg, NP)
-        dc = dc.reshape((G, KK, Cg, self.N) + self.O)
-        canvas = xp.zeros((G, Cg, self.N) + self.padded, dtype)
+        dc = xp.matmul(wm.transpose(0, 2, 1)[:, None], gm)              # (G, N, KK*Cg, P)
+        dc = dc.reshape((G, N, KK, Cg) + self.O).transpose((1, 0, 2, 3) + tuple(
+            range(4, 4 + self.d)))                                        # (N, G, KK, Cg, *O)
+        canvas = xp.zeros((N, G, Cg) + self.padded, dtype)
         for k, win in enumerate(self.windows):
-            canvas[(slice(None),) * 3 + win] += dc[:, k]
-        dx = canvas[(slice(None),) * 3 + self.interior].reshape((self.C, self.N) + self.S)
-        return xp.ascontiguousarray(dx.swapaxes(0, 1))
+            canvas[(slice(None),) * 3 + win] += dc[:, :, k]
+        dx = canvas[(slice(None),) * 3 + self.interior].reshape((N, self.C) + self.S)
+        return xp.ascontiguousarray(dx)
+
+
+_BATCHED_BYTES = 16 << 20  # largest per-sample weight-gradient stack summed afterwards
 
 
 def check_spatial(op, name, value, nd, allow_empty=True):

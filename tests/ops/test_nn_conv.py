@@ -148,6 +148,14 @@ def test_both_column_layouts_are_exercised():
     assert layouts == {True, False}
 
 
+def test_weight_gradient_without_per_sample_stack(monkeypatch):
+    """Big filters take the single-product weight gradient instead of a per-sample stack."""
+    from distnet.ops import _im2col
+    monkeypatch.setattr(_im2col, "_BATCHED_BYTES", 0)
+    for cid in ("2d_group", "2d_dilate"):
+        run_case(_conv_case(*next(c for c in CONV if c[0] == cid)))
+
+
 def test_convolution_nhwc_layout():
     x, w, b = _r(2, 5, 6, 3), _r(4, 3, 3, 3), _r(4)  # weight (F, kh, kw, C) as MXNet
     y = nd.Convolution(nd.array(x), nd.array(w), nd.array(b), kernel=(3, 3), num_filter=4,
@@ -336,3 +344,27 @@ def test_pooling_layout_shapes_and_errors():
         nd.Pooling(nd.array(_r(1, 1, 4, 4)), kernel=(2,))
     with pytest.raises(MXNetError, match="larger than"):
         nd.Pooling(nd.array(_r(1, 1, 2, 2)), kernel=(3, 3))
+
+
+@pytest.mark.skipif(not hasattr(__import__("resource"), "getrusage") or any(
+    k.startswith("MALLOC_") for k in __import__("os").environ), reason="needs glibc defaults")
+def test_training_steps_do_not_fault_memory_back_in():
+    """Freed temporaries stay in the process (see ops/_memory.py): repeated convolution
+    steps must not page their buffers back in from the OS every time."""
+    import resource
+    x = nd.array(_r(64, 1, 28, 28))
+    w, b = nd.array(_r(20, 1, 5, 5)), nd.zeros((20,))
+    for arr in (x, w, b):
+        arr.attach_grad()
+
+    def step():
+        with mx.autograd.record():
+            y = nd.Convolution(x, w, b, kernel=(5, 5), num_filter=20)
+        y.backward()
+    for _ in range(3):
+        step()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(5):
+        step()
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5
+    assert faults < 200, f"{faults:.0f} page faults per step (a few thousand untuned)"
