@@ -198,3 +198,18 @@ def test_dist_sync_workers_start_from_rank_0(run_distributed, on_kvstore):
     assert np.allclose(a["after"], want, atol=1e-6)
     assert np.allclose(b["after"], want, atol=1e-6)
     assert np.allclose(a["second"], b["second"], atol=1e-6)
+
+
+def test_compression_params_reach_the_kvstore():
+    net, trainer = _train([mx.cpu(0), mx.cpu(1)], steps=0, update_on_kvstore=False,
+                          compression_params={"type": "2bit", "threshold": 0.5})
+    with autograd.record():
+        losses = [(net(nd.array(_X, ctx=c)) * 10).sum() for c in (mx.cpu(0), mx.cpu(1))]
+    for loss in losses:
+        loss.backward()
+    trainer.allreduce_grads()
+    for param in net.collect_params().values():
+        grads = param.grad(mx.cpu(0)).asnumpy()
+        # each context sends -0.5, 0 or +0.5 per element; their sum is a multiple of 0.5
+        assert np.allclose(grads * 2, np.round(grads * 2)), param.name
+        assert np.abs(grads).max() <= 1.0
