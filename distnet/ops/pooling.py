@@ -74,7 +74,9 @@ class _PoolPlan:
     def divisor(self, xp, include_pad, dtype):
         """Per-window element counts for avg pooling, as MXNet counts them: with
         ``count_include_pad`` the padding counts but not the part beyond it."""
-        key = (xp.__name__, include_pad, np.dtype(dtype).str)
+        # per device: a cupy array is usable only on the GPU it was made on
+        key = (xp.__name__, include_pad, np.dtype(dtype).str,
+               -1 if xp is np else xp.cuda.Device().id)
         if key not in self._divisors:
             div = np.ones((1,), np.float64)
             for n, k, s, p, o in zip(self.spatial, self.kernel, self.stride, self.pad,
@@ -194,7 +196,9 @@ class Pooling(Op):
         return (y / flat.shape[-1] if kind == "avg" else y), None
 
     def _max(self, xp, plan, x):
-        fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        # the lowest finite value, as MXNet: windows wholly in the padding of a 'full'
+        # pooling give it instead of -inf
+        fill = np.finfo(x.dtype).min if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         canvas = self._canvas(xp, plan, x, fill)
         lead = (slice(None), slice(None))
         y = canvas[lead + plan.windows[0]].copy()
@@ -238,7 +242,10 @@ class Pooling(Op):
         lead = (slice(None), slice(None))
         # disjoint windows (stride >= kernel) are written, overlapping ones accumulated
         disjoint = all(s >= k for s, k in zip(plan.stride, plan.kernel))
-        dcanvas = xp.zeros(x.shape[:2] + plan.canvas, g.dtype)
+        # windows that tile the canvas exactly write every element: no zero fill needed
+        tiled = disjoint and all(s == k and o * s == c for s, k, o, c in zip(
+            plan.stride, plan.kernel, plan.out, plan.canvas))
+        dcanvas = (xp.empty if tiled else xp.zeros)(x.shape[:2] + plan.canvas, g.dtype)
         if kind == "max":
             self._route_max(xp, plan, dcanvas, aux, y, g, disjoint)
         else:
@@ -261,13 +268,17 @@ class Pooling(Op):
     def _route_max(xp, plan, dcanvas, canvas, y, g, disjoint):
         """Send each window's gradient to its first maximum (MXNet's choice on ties)."""
         lead = (slice(None), slice(None))
-        done = xp.zeros(y.shape, bool)
+        todo = None  # windows whose maximum is not found yet
         hit = xp.empty(y.shape, bool)
+        last = len(plan.windows) - 1
         for k, win in enumerate(plan.windows):
             xp.equal(canvas[lead + win], y, out=hit)
-            if k:
-                hit &= ~done
-            done |= hit
+            if todo is None:
+                todo = ~hit
+            else:
+                hit &= todo
+                if k < last:
+                    todo ^= hit
             if disjoint:
                 xp.multiply(g, hit, out=dcanvas[lead + win])
             else:

@@ -92,6 +92,7 @@ def run(lib, batch, steps, repeat):
 
 
 def main():
+    """Run the benchmark (optionally also under MXNet) and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mxnet", help="python of an MXNet install to compare with")

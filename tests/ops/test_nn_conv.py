@@ -330,6 +330,14 @@ def test_max_pooling_gradient_goes_to_first_maximum():
     np.testing.assert_array_equal(x.grad.asnumpy(), [[[[0, 5, 7, 0], [0, 0, 0, 0]]]])
 
 
+def test_max_pooling_window_in_padding_gives_lowest_float():
+    x = nd.array(np.arange(25, dtype=np.float32).reshape(1, 1, 5, 5))
+    y = nd.Pooling(x, kernel=(2, 2), stride=(2, 2), pad=(1, 1), pooling_convention="full")
+    want = np.full((4, 4), np.finfo(np.float32).min, np.float32)  # MXNet 1.9.1's values
+    want[:3, :3] = [[0, 2, 4], [10, 12, 14], [20, 22, 24]]
+    np.testing.assert_array_equal(y.asnumpy()[0, 0], want)
+
+
 def test_pooling_layout_shapes_and_errors():
     x = _r(2, 6, 5, 3)
     y = nd.Pooling(nd.array(x), kernel=(2, 2), stride=(2, 2), layout="NHWC")
