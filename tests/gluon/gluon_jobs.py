@@ -28,3 +28,32 @@ def trainer_first_step(update_on_kvstore):
         out[step] = net.weight.data().asnumpy().tolist()
     out["update_on_kvstore"] = trainer._update_on_kvstore
     return out
+
+
+def trainer_async_rules():
+    """dist_async: update_on_kvstore=False is refused, the default updates on the servers,
+    and a changed batch size is refused once the servers hold the optimizer."""
+    import distnet as mx
+    from distnet import autograd, gluon, nd
+
+    kv = mx.kv.create("dist_async")
+    net = gluon.nn.Dense(2, in_units=3)
+    net.initialize()
+    out = {}
+    refused = gluon.Trainer(net.collect_params(), "sgd", kvstore=kv, update_on_kvstore=False)
+    try:
+        refused.step(1)
+    except ValueError as err:
+        out["refused"] = str(err)
+    trainer = gluon.Trainer(net.collect_params(), "sgd", kvstore=kv)
+    for batch in (4, 8):
+        with autograd.record():
+            loss = net(nd.ones((batch, 3))).sum()
+        loss.backward()
+        try:
+            trainer.step(batch)
+        except UserWarning as err:
+            out["batch_change"] = str(err)
+    out["update_on_kvstore"] = trainer._update_on_kvstore
+    kv.barrier()
+    return out

@@ -213,3 +213,16 @@ def test_compression_params_reach_the_kvstore():
         # each context sends -0.5, 0 or +0.5 per element; their sum is a multiple of 0.5
         assert np.allclose(grads * 2, np.round(grads * 2)), param.name
         assert np.abs(grads).max() <= 1.0
+
+
+def test_dist_async_rules(run_distributed):
+    here = os.path.dirname(__file__)
+    job = run_distributed("gluon_jobs:trainer_async_rules", num_workers=2, num_servers=1,
+                          timeout=90, env={"PYTHONPATH": here})
+    job.check()
+    for result in (w.result for w in job.workers):
+        assert result["refused"] == "Please set update_on_kvstore=True when training in " \
+                                    "async mode."
+        assert result["update_on_kvstore"] is True
+        assert "Possible change in the `batch_size` from previous `step` detected" in \
+            result["batch_change"]
