@@ -7,6 +7,7 @@ process-wide, as distnet runs operators on the calling thread.
 """
 
 from .base import MXNetError
+from .backend import array_scope as _array_scope
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
            "set_recording", "set_training", "mark_variables", "backward", "grad", "Function"]
@@ -159,7 +160,8 @@ def _seed(heads, head_grads, node_grads, leaf_grads, F_nd):
                 "inside `with autograd.record():` from arrays marked with attach_grad()")
         hg = None if head_grads is None else head_grads[i]
         if hg is None:
-            hg = head._ctx.xp.ones_like(head._data)
+            with _array_scope(head._data):  # cupy allocates on its current device
+                hg = head._ctx.xp.ones_like(head._data)
         else:
             hg = hg._data if hasattr(hg, "_data") else hg
         if F_nd is not None:
@@ -226,22 +228,34 @@ def _run(heads, head_grads, retain_graph, create_graph):
         ograds = node_grads.pop(node, None)
         if ograds is None:
             continue
-        igrads = _node_backward(node, _fill_ograds(node, ograds, create_graph), create_graph)
-        if not retain_graph and not create_graph:
-            node.saved = None
-            node.freed = True
-        for x, g in zip(node.inputs, igrads):
-            ag = x._ag
-            if g is None or ag is None:
-                continue
-            if isinstance(ag, Leaf):
-                if ag.req != "null":
-                    prev = leaf_grads.get(id(x))
-                    leaf_grads[id(x)] = (x, g if prev is None else prev[1] + g)
-            else:
-                slot = node_grads.setdefault(ag[0], [None] * len(ag[0].out_data))
-                slot[ag[1]] = g if slot[ag[1]] is None else slot[ag[1]] + g
+        with _scope_of(node):
+            _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph, create_graph)
     return leaf_grads
+
+
+def _scope_of(node):
+    """cupy allocates and runs on its current device: a node's backward (and the sums of
+    its gradients) run on the device of the node's inputs."""
+    return _array_scope(node.in_data[0] if node.in_data else node.out_data[0])
+
+
+def _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph, create_graph):
+    """Run one node's backward and add its input gradients where they belong."""
+    igrads = _node_backward(node, _fill_ograds(node, ograds, create_graph), create_graph)
+    if not retain_graph and not create_graph:
+        node.saved = None
+        node.freed = True
+    for x, g in zip(node.inputs, igrads):
+        ag = x._ag
+        if g is None or ag is None:
+            continue
+        if isinstance(ag, Leaf):
+            if ag.req != "null":
+                prev = leaf_grads.get(id(x))
+                leaf_grads[id(x)] = (x, g if prev is None else prev[1] + g)
+        else:
+            slot = node_grads.setdefault(ag[0], [None] * len(ag[0].out_data))
+            slot[ag[1]] = g if slot[ag[1]] is None else slot[ag[1]] + g
 
 
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
@@ -258,10 +272,11 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
         buf = leaf.grad
         if buf._pending is not None:
             buf._wait()
-        if leaf.req == "add":
-            buf._data += g
-        else:
-            buf._data[...] = g
+        with _array_scope(buf._data):  # cupy runs the write on its current device
+            if leaf.req == "add":
+                buf._data += g
+            else:
+                buf._data[...] = g
         leaf.fresh = True
 
 
@@ -289,7 +304,8 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
     for v in variables:
         found = leaf_grads.get(id(v))
         if found is None:
-            out.append(wrap(v._ctx.xp.zeros_like(v._data), v._ctx))
+            with _array_scope(v._data):
+                out.append(wrap(v._ctx.xp.zeros_like(v._data), v._ctx))
         else:
             g = found[1]
             out.append(g if isinstance(g, NDArray) else wrap(g, v._ctx))

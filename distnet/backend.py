@@ -4,6 +4,8 @@ CPU arrays are numpy arrays and GPU arrays are cupy arrays; operator code receiv
 module (``xp``) that matches its inputs, so one definition serves both.
 """
 
+import contextlib
+
 import numpy as np
 
 from .base import MXNetError
@@ -48,6 +50,26 @@ def xp_of(array):
     if type(array).__module__.startswith("cupy"):  # a cupy array made before distnet looked
         return cupy_or_none() or np
     return np
+
+
+_HOST_SCOPE = contextlib.nullcontext()  # reusable: host arrays need no current device
+
+
+def device_scope(ctx):
+    """``with device_scope(ctx):`` makes ``ctx``'s GPU cupy's current device (a no-op for
+    host contexts): cupy allocates new arrays and launches kernels on the *current* device,
+    whatever device the inputs are on, so work for ``gpu(i)`` runs inside this block."""
+    if getattr(ctx, "device_typeid", 1) != 2:
+        return _HOST_SCOPE
+    return require_cupy().cuda.Device(ctx.device_id)
+
+
+def array_scope(data):
+    """``device_scope`` for the device an array lives on (a no-op for numpy arrays)."""
+    if isinstance(data, np.ndarray):
+        return _HOST_SCOPE
+    device = getattr(data, "device", None)
+    return _HOST_SCOPE if device is None else device
 
 
 def num_gpus():

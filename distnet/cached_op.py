@@ -68,7 +68,8 @@ class CachedOp:
         if ctx is None:
             from .context import current_context
             ctx = default_ctx or current_context()
-        state = self._plan.forward(datas, _ag._training)
+        with ctx:  # creation/random nodes and cupy kernels go to the inputs' device
+            state = self._plan.forward(datas, _ag._training)
         vals = state[0]
         outs = [vals[e] for e in self._plan.heads]
         res = [wrap(o, ctx) for o in outs]

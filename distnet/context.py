@@ -60,12 +60,19 @@ class Context:
     __repr__ = __str__
 
     def __enter__(self):
-        stack = _stack()
-        stack.append(self)
+        # a GPU context also makes its device cupy's current one, so arrays made in the
+        # block (and graphs an executor runs in it) land on this GPU, not on GPU 0
+        # (without cupy the block only sets the default context, as before)
+        gpu = self.device_typeid == 2 and backend.cupy_or_none() is not None
+        scope = backend.device_scope(self if gpu else None)
+        scope.__enter__()
+        _stack().append(self)
+        _scopes().append(scope)
         return self
 
     def __exit__(self, *exc):
         _stack().pop()
+        _scopes().pop().__exit__(*exc)
 
     def empty_cache(self):
         """Release cached GPU memory blocks (a no-op on CPUs)."""
@@ -78,6 +85,14 @@ def _stack():
     if not hasattr(local, "stack"):
         local.stack = []
     return local.stack
+
+
+def _scopes():
+    """The device scopes of this thread's open ``with ctx:`` blocks (parallel to _stack)."""
+    local = Context._default
+    if not hasattr(local, "scopes"):
+        local.scopes = []
+    return local.scopes
 
 
 _CACHE = {}

@@ -52,7 +52,8 @@ class Executor:
         self.aux_arrays = list(aux_arrays)
         self._grad_req = dict(zip(self._arg_names, grad_reqs))
         xp = ctx.xp
-        self.outputs = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
+        with ctx:  # on ctx's GPU (cupy allocates on its current device)
+            self.outputs = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
         self._state = None
         self._monitor = None
         self._arg_dict = self._grad_dict = self._aux_dict = self._output_dict = None
@@ -124,7 +125,8 @@ class Executor:
                 arr._wait()
             datas.append(arr._data)
         self._state = None  # let the previous intermediates go before making new ones
-        state = self._plan.forward(datas, bool(is_train), self._monitor)
+        with self._ctx:  # creation/random nodes and cupy kernels go to the bound device
+            state = self._plan.forward(datas, bool(is_train), self._monitor)
         vals = state[0]
         for out, e in zip(self.outputs, self._plan.heads):
             out._data = vals[e]
@@ -153,10 +155,15 @@ class Executor:
         """
         if self._state is None:
             raise MXNetError("backward: call forward (is_train=True) first")
-        heads = self._head_grads(out_grads)
-        if not self._writes:
-            return
-        grads = self._plan.backward(self._state, heads, self._need, self._ctx.xp)
+        with self._ctx:  # cupy allocates and runs on its current device: the bound one
+            heads = self._head_grads(out_grads)
+            if not self._writes:
+                return
+            grads = self._plan.backward(self._state, heads, self._need, self._ctx.xp)
+            self._write_grads(grads)
+
+    def _write_grads(self, grads):
+        """Write (``add``: add) each computed gradient into its bound buffer."""
         for pos, buf, add in self._writes:
             g = grads[pos]
             if buf._pending is not None:

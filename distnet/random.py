@@ -1,24 +1,26 @@
 """Random number state: ``mx.random.seed`` and the generators operators draw from.
 
 CPU operators draw from one numpy ``Generator`` (PCG64); GPU operators from cupy's
-generator. ``seed`` resets both, so runs are reproducible.
+generator of their device. ``seed`` resets both (each GPU's lazily, when it is next used,
+so seeding before cupy is loaded works too), so runs are reproducible.
 """
 
 import numpy as np
 
 __all__ = ["seed", "uniform", "normal", "randint", "shuffle", "generator"]
 
-_state = {"cpu": np.random.default_rng(0)}
+# GPU generators start from seed 0 too, like the CPU one, until seed() is called
+_state = {"cpu": np.random.default_rng(0), "gpu_seed": 0, "gpu_seeded": set()}
 
 
 def seed(seed_state, ctx="all"):
     """Seed the random generators (all devices by default)."""
     seed_state = int(seed_state)
     _state["cpu"] = np.random.default_rng(seed_state)
-    from .backend import _cupy
-    if _cupy is not None and ctx in ("all",) or getattr(ctx, "device_typeid", 1) == 2:
-        if _cupy is not None:
-            _cupy.random.seed(seed_state)
+    if ctx == "all" or getattr(ctx, "device_typeid", 1) == 2:
+        # cupy keeps one generator per device, made on first use: each GPU's generator is
+        # seeded when an operator first draws from it after this call (see generator)
+        _state["gpu_seed"], _state["gpu_seeded"] = seed_state, set()
     np.random.seed(seed_state % (2 ** 32))  # shuffling helpers that use numpy's global RNG
 
 
@@ -26,8 +28,14 @@ def generator(xp=np):
     """The generator operators on arrays of module ``xp`` draw from."""
     if xp is np:
         return _state["cpu"]
-    return xp.random.default_rng(int(_state["cpu"].integers(2 ** 63))) if not hasattr(
-        xp.random, "get_random_state") else xp.random.get_random_state()
+    if not hasattr(xp.random, "get_random_state"):
+        return xp.random.default_rng(int(_state["cpu"].integers(2 ** 63)))
+    rs = xp.random.get_random_state()  # the current device's generator
+    device = xp.cuda.Device().id
+    if device not in _state["gpu_seeded"]:
+        _state["gpu_seeded"].add(device)
+        rs.seed(_state["gpu_seed"])
+    return rs
 
 
 def __getattr__(name):

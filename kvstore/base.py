@@ -55,7 +55,8 @@ def copy_into(out, src):
     """Write `src` into the existing buffer of `out` (never rebinding it)."""
     if type(out).__module__.startswith('cupy'):
         import cupy
-        out[...] = cupy.asarray(src).reshape(out.shape)
+        with out.device:  # cupy copies onto (and runs on) the current device: out's
+            out[...] = cupy.asarray(src).reshape(out.shape)
     elif type(src).__module__.startswith('cupy'):
         out[...] = src.get().reshape(out.shape)
     else:

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..base import MXNetError, numeric_types
 from ..context import current_context, Context
+from ..backend import device_scope
 from .ndarray import NDArray, invoke, wrap, array_from
 from .serialize import save, load, load_frombuffer
 from . import _gen, _methods
@@ -48,19 +49,22 @@ def array(source_array, ctx=None, dtype=None):
 def zeros(shape, ctx=None, dtype=None, **kwargs):
     """An array of zeros (float32 by default)."""
     ctx, dtype = _ctx_dtype(ctx, dtype)
-    return wrap(ctx.xp.zeros(_shape(shape), dtype), ctx)
+    with device_scope(ctx):  # cupy allocates on its current device
+        return wrap(ctx.xp.zeros(_shape(shape), dtype), ctx)
 
 
 def ones(shape, ctx=None, dtype=None, **kwargs):
     """An array of ones (float32 by default)."""
     ctx, dtype = _ctx_dtype(ctx, dtype)
-    return wrap(ctx.xp.ones(_shape(shape), dtype), ctx)
+    with device_scope(ctx):
+        return wrap(ctx.xp.ones(_shape(shape), dtype), ctx)
 
 
 def full(shape, val, ctx=None, dtype=None, out=None):
     """An array filled with ``val``."""
     ctx, dtype = _ctx_dtype(ctx, dtype)
-    res = wrap(ctx.xp.full(_shape(shape), val, dtype), ctx)
+    with device_scope(ctx):
+        res = wrap(ctx.xp.full(_shape(shape), val, dtype), ctx)
     if out is not None:
         out[:] = res
         return out
@@ -70,7 +74,8 @@ def full(shape, val, ctx=None, dtype=None, out=None):
 def empty(shape, ctx=None, dtype=None):
     """An uninitialised array."""
     ctx, dtype = _ctx_dtype(ctx, dtype)
-    return wrap(ctx.xp.empty(_shape(shape), dtype), ctx)
+    with device_scope(ctx):
+        return wrap(ctx.xp.empty(_shape(shape), dtype), ctx)
 
 
 def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dtype=None):
@@ -93,14 +98,22 @@ def linspace(start, stop, num, endpoint=True, ctx=None, dtype=None):
 def eye(N, M=0, k=0, ctx=None, dtype=None):
     """A 2-d array with ones on the ``k``-th diagonal."""
     ctx, dtype = _ctx_dtype(ctx, dtype)
-    return wrap(ctx.xp.eye(N, M or None, k, dtype=dtype), ctx)
+    with device_scope(ctx):
+        return wrap(ctx.xp.eye(N, M or None, k, dtype=dtype), ctx)
 
 
 def waitall():
     """Wait for all pending work (GPU streams, kvstore pulls started through distnet)."""
     from ..backend import _cupy
     if _cupy is not None:
-        _cupy.cuda.Device().synchronize()
+        from ..context import _CACHE
+        # every GPU distnet handed out a context for (syncing others would create
+        # CUDA contexts on devices this process never used), and the current one
+        count = _cupy.cuda.runtime.getDeviceCount()
+        ids = {i for dev, i in list(_CACHE) if dev == "gpu" and 0 <= i < count}
+        ids.add(_cupy.cuda.Device().id)
+        for i in sorted(ids):
+            _cupy.cuda.Device(i).synchronize()
 
 
 def _ufunc(bname, sname, rname=None):

@@ -4,6 +4,7 @@ import numpy as np
 
 from ..base import MXNetError, numeric_types
 from ..context import Context, current_context, cpu
+from ..backend import device_scope as _device_scope
 from .. import autograd as _ag
 
 __all__ = ["NDArray", "invoke", "wrap"]
@@ -226,13 +227,15 @@ class NDArray:
             value = _to_device(np.asarray(value), self._ctx, copy=False)
         if isinstance(key, slice) and key == slice(None):
             key = Ellipsis
-        self._data[key] = value
+        with _device_scope(self._ctx):  # cupy runs the copy on its current device
+            self._data[key] = value
 
     # ---- autograd ----
     def attach_grad(self, grad_req="write", stype=None):
         """Allocate a gradient buffer and mark this array as a variable to differentiate."""
-        _ag.mark_variables([self], [wrap(self._ctx.xp.zeros_like(self._data), self._ctx)],
-                           grad_req)
+        with _device_scope(self._ctx):  # cupy's zeros_like allocates on the current device
+            grad = self._ctx.xp.zeros_like(self._data)
+        _ag.mark_variables([self], [wrap(grad, self._ctx)], grad_req)
 
     @property
     def grad(self):
@@ -278,7 +281,8 @@ def _gpu_ctx_of(data):
 
 def _synchronize(data):
     from ..backend import require_cupy
-    require_cupy().cuda.get_current_stream().synchronize()
+    with data.device:  # the stream of the array's own device, not of the current one
+        require_cupy().cuda.get_current_stream().synchronize()
 
 
 def _to_device(data, ctx, copy):
@@ -295,12 +299,12 @@ def _to_device(data, ctx, copy):
 
 def _copy_into(dst, src):
     """Copy ``src`` into the existing buffer ``dst`` (numpy/cupy, across devices)."""
-    if type(dst) is type(src):
-        dst[...] = src
-    elif isinstance(dst, np.ndarray):
-        dst[...] = src.get()
-    else:
-        dst[...] = _to_device_like(dst, src)
+    if isinstance(dst, np.ndarray):
+        dst[...] = src if isinstance(src, np.ndarray) else src.get()
+        return
+    with dst.device:  # cupy copies onto (and runs on) the current device: make it dst's
+        same = type(src) is type(dst) and src.device.id == dst.device.id
+        dst[...] = src if same else _to_device_like(dst, src)
 
 
 def _to_device_like(dst, src):
@@ -326,6 +330,8 @@ def array_from(source, ctx=None, dtype=None):
         source = source.asnumpy()
     else:
         dtype = _DEFAULT_DTYPE if dtype is None else dtype
+        if type(source).__module__.startswith("cupy"):
+            source = source.get()  # cupy refuses implicit conversion to numpy
     data = np.array(source, dtype=dtype)
     if data.ndim == 0:
         data = data.reshape(1)
@@ -378,7 +384,11 @@ def invoke(op, args, a, out=None):
         ins, aux = datas[:-n_aux], datas[-n_aux:]
     else:
         ins, aux = datas, ()
-    outs, saved = op.forward(a, ins, aux, _ag._training)
+    if getattr(ctx, "device_typeid", 1) == 2:
+        with _device_scope(ctx):  # outputs on ctx's GPU, not on cupy's current one
+            outs, saved = op.forward(a, ins, aux, _ag._training)
+    else:
+        outs, saved = op.forward(a, ins, aux, _ag._training)
     res = []
     for o in outs:
         if o.ndim == 0:

@@ -10,6 +10,7 @@ from .attrs import Attr, Float, Shape, Dtype, Int
 from .registry import Op, register
 from ._util import xp_of
 from .. import random as _random
+from ..context import current_context
 
 
 class _Sampler(Op):
@@ -34,9 +35,11 @@ class _Sampler(Op):
 
 
 def _place(out, a):
-    ctx = a.get("ctx")
-    if ctx is not None and getattr(ctx, "device_typeid", 1) == 2:
-        return ctx.xp.asarray(out)
+    # no ctx attribute (a graph node): the current context, which an executor sets
+    ctx = a.get("ctx") or current_context()
+    if getattr(ctx, "device_typeid", 1) == 2:
+        with ctx.xp.cuda.Device(ctx.device_id):
+            return ctx.xp.asarray(out)
     return out
 
 

@@ -325,8 +325,11 @@ class _copyto(Op):
     def backward(self, F, a, ins, outs, saved, ograds):
         g = ograds[0]
         x = ins[0]
-        if type(g) is type(x):
+        if isinstance(x, np.ndarray):
+            return (g if isinstance(g, np.ndarray) else g.get(),)
+        if type(g) is type(x) and g.device.id == x.device.id:
             return (g,)
-        return (g.get() if isinstance(x, np.ndarray) else xp_of(x).asarray(g),)
+        with x.device:  # cupy's asarray copies onto the current device: x's
+            return (xp_of(x).asarray(g),)
 
 
