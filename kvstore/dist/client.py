@@ -133,6 +133,8 @@ class DistStore(KVStore):
         for v in vals:
             check_like(k, meta.shape, meta.dtype, v, 'push')
         if len(vals) > 1:
+            if self._type == 'dist_device_sync':  # sum on the devices, send one array
+                return np.ascontiguousarray(to_host(reduce_sum(vals)))
             return reduce_sum([to_host(v) for v in vals])
         return np.ascontiguousarray(to_host(vals[0]))
 
