@@ -73,6 +73,8 @@ class Module(BaseModule):
         self._label_names = label_names
         self._state_names = state_names
         self._output_names = symbol.list_outputs()
+        self._labels_bindable = bool(label_names) and all(
+            n in symbol.list_arguments() for n in label_names)
         self._arg_params = None
         self._aux_params = None
         self._params_dirty = False
@@ -454,9 +456,14 @@ class Module(BaseModule):
             self._require("forward")
         if isinstance(data_batch, list):
             new_shapes = _list_batch_shapes(data_batch)
+            unbound_labels = False
         else:
             new_shapes = tuple(tuple(d.shape) for d in data_batch.data)
-        if new_shapes != self._curr_shapes:
+            # bound without labels (reshape/predict) but now given some: bind them too,
+            # rather than train on whatever the label arrays held (MXNet's behaviour)
+            unbound_labels = (self._labels_bindable and data_batch.label
+                              and self._exec_group.label_arrays is None)
+        if new_shapes != self._curr_shapes or unbound_labels:
             self._reshape_for(data_batch, new_shapes)
         self._exec_group.forward(data_batch, is_train)
 
@@ -472,9 +479,12 @@ class Module(BaseModule):
                           for i, shape in zip(self._data_shapes, new_shapes)]
         if getattr(data_batch, "provide_label", None):
             new_lshape = data_batch.provide_label
-        elif getattr(data_batch, "label", None):
+        elif getattr(data_batch, "label", None) and self._label_shapes:
             new_lshape = [DataDesc(i.name, j.shape, i.dtype, i.layout)
                           for i, j in zip(self._label_shapes, data_batch.label)]
+        elif getattr(data_batch, "label", None) and self._labels_bindable:
+            new_lshape = [DataDesc(n, j.shape) for n, j in zip(self._label_names,
+                                                              data_batch.label)]
         else:
             new_lshape = self._labels_for(new_dshape)
         self.reshape(new_dshape, new_lshape)

@@ -413,3 +413,20 @@ def test_single_context_has_no_kvstore():
     assert two._kvstore is None
     with pytest.raises(MXNetError, match='kvstore must be'):
         _bound().init_optimizer(kvstore=3)
+
+
+def test_labels_bound_again_after_a_reshape_without_them():
+    """MXNet re-binds without labels here and then trains on stale label arrays."""
+    x, y = _data(8)
+    batch = mx.io.DataBatch([mx.nd.array(x)], [mx.nd.array(y)])
+    mod = _bound(batch=8)
+    ref = _bound(batch=8)
+    ref.set_params(*mod.get_params())
+    with pytest.warns(UserWarning, match='label_shapes'):
+        mod.reshape(data_shapes=[('data', (8, 8))])
+    assert mod.label_shapes is None
+    for m in (mod, ref):
+        m.forward_backward(batch)
+    assert mod.label_shapes[0].shape == (8,)
+    for g, r in zip(mod._exec_group.grad_arrays, ref._exec_group.grad_arrays):
+        np.testing.assert_allclose(g[0].asnumpy(), r[0].asnumpy(), rtol=1e-6)
