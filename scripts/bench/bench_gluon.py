@@ -7,12 +7,13 @@ Targets (issue 5), against MXNet 1.9.1 in the same run: MLP hybridized >= 1.5x,
 MLP imperative >= 1.0x, LeNet hybridized >= 1.0x.
 
 Usage: python scripts/bench/bench_gluon.py [--mxnet PYTHON] [--seconds 3] [--batch 64]
-       [--rounds 3]
+       [--rounds 3] [--blas-threads N]
 """
 
 import argparse
 import importlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -84,9 +85,12 @@ def run(lib, batch, seconds):
 
 def _measure(python, lib, args):
     """One fresh process running every case for ``lib``; returns {case: samples/s}."""
+    env = dict(os.environ)
+    if lib == "distnet" and args.blas_threads:
+        env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(args.blas_threads)
     out = subprocess.check_output(
         [python, __file__, "--lib", lib, "--json", "--seconds", str(args.seconds),
-         "--batch", str(args.batch)], text=True, stderr=subprocess.DEVNULL)
+         "--batch", str(args.batch)], text=True, stderr=subprocess.DEVNULL, env=env)
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -100,6 +104,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=3,
                         help="alternating rounds of fresh processes; the best is reported "
                              "(shared machines are noisy)")
+    parser.add_argument("--blas-threads", type=int,
+                        help="OPENBLAS_NUM_THREADS for the distnet runs (numpy's BLAS); "
+                             "1 avoids OpenBLAS's spinning threads on a busy machine")
     parser.add_argument("--lib", default="distnet", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
@@ -114,8 +121,10 @@ def main():
     ours = {case: max(r[case] for r in runs["distnet"]) for case in _TARGETS}
     theirs = {case: max(r[case] for r in runs["mxnet"]) for case in _TARGETS} \
         if args.mxnet else None
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default") if not args.blas_threads \
+        else args.blas_threads
     print(f"batch {args.batch}, best of {args.rounds} rounds of {args.seconds:g} s, "
-          "samples/s")
+          f"samples/s; distnet's OpenBLAS threads: {blas}")
     print(f"{'case':<16}{'distnet':>12}" + (f"{'mxnet':>12}{'ratio':>8}{'target':>8}"
                                            if theirs else ""))
     for case, value in ours.items():
