@@ -22,4 +22,4 @@ def test_bench_gpu_short_run_prints_the_table():
     lines = res.stdout.splitlines()
     assert lines[0].startswith("Training steps on gpu(0) ")
     assert lines[2].startswith("| model | API | batch | distnet |")
-    assert sum(line.startswith("| ") for line in lines) == 2 + 4  # header, rule, 4 rows
+    assert sum(line.startswith("|") for line in lines) == 2 + 4  # header, rule, 4 rows
