@@ -1,4 +1,5 @@
-"""Small helpers shared by Gluon's parameter, block and trainer modules.
+"""Error classes shared by Gluon's parameter, block and trainer modules (and the repr /
+message helpers of ``gluon.utils`` under short names).
 
 The error classes derive from ``MXNetError`` and from the built-in exception MXNet raised
 in the same place (``AssertionError``, ``ValueError``, ``RuntimeError``, ``UserWarning``),
@@ -6,6 +7,7 @@ so both ``except mx.base.MXNetError`` and code written against MXNet keep workin
 """
 
 from ..base import MXNetError
+from .utils import _indent as indent, _brief_print_list as brief_print_list  # noqa: F401
 
 __all__ = []
 
@@ -36,21 +38,3 @@ class GluonKeyError(MXNetError, KeyError):
 class StaleGradientError(MXNetError, UserWarning):
     """A gradient was not recomputed by backward since the last Trainer step (MXNet raised
     a ``UserWarning`` exception here)."""
-
-
-def indent(text, spaces):
-    """Indent every line of ``text`` but the first by ``spaces`` spaces (MXNet's repr)."""
-    lines = text.split("\n")
-    if len(lines) == 1:
-        return text
-    pad = " " * spaces
-    return lines[0] + "\n" + "\n".join(pad + line for line in lines[1:])
-
-
-def brief_print_list(items, limit=7):
-    """``'a', 'b', ..., 'z'``: at most ``limit`` quoted names, as in MXNet's messages."""
-    items = list(items)
-    if len(items) > limit:
-        return (brief_print_list(items[:limit // 2], limit) + ", ..., "
-                + brief_print_list(items[-limit // 2:], limit))
-    return ", ".join(f"'{item}'" for item in items)
