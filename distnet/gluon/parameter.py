@@ -281,7 +281,11 @@ class Parameter:
         if self.grad_req == "null":
             self._grad = None
             return
-        self._grad = [wrap(d._ctx.xp.zeros_like(d._data), d._ctx) for d in self._data]
+        from ..backend import array_scope
+        self._grad = []
+        for d in self._data:
+            with array_scope(d._data):  # cupy's zeros_like allocates on the current device
+                self._grad.append(wrap(d._ctx.xp.zeros_like(d._data), d._ctx))
         autograd.mark_variables(self._data, self._grad, self.grad_req)
 
     def _reduce(self):

@@ -299,8 +299,10 @@ class Optimizer:
         scratch = self.__dict__.setdefault("_scratch", {})
         buf = scratch.get(key)
         if buf is None:
+            from ..backend import array_scope
             xp = np if isinstance(like, np.ndarray) else _xp(like)
-            buf = scratch[key] = xp.empty(like.shape, like.dtype)
+            with array_scope(like):  # cupy allocates on its current device: like's
+                buf = scratch[key] = xp.empty(like.shape, like.dtype)
         return buf
 
     # ---- extra runtime state saved with Updater states ----
