@@ -26,8 +26,10 @@ def _net(ctx):
     return net
 
 
-def _train(ctxs, steps=3, **trainer_kw):
+def _train(ctxs, steps=3, hybridize=False, **trainer_kw):
     net = _net(ctxs)
+    if hybridize:
+        net.hybridize()
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     opt_params = trainer_kw.pop("optimizer_params", {"learning_rate": 0.5, "momentum": 0.9})
     trainer = gluon.Trainer(net.collect_params(), "sgd", opt_params, **trainer_kw)
@@ -60,8 +62,9 @@ def test_sgd_step_is_lr_times_mean_gradient():
         assert_close(w, w0[key] - 0.1 * grads[key] / 8, rtol=1e-5, atol=1e-7, msg=key)
 
 
-@pytest.mark.parametrize("kw", [{}, {"update_on_kvstore": False}, {"kvstore": "local"}],
-                         ids=["device_on_kvstore", "device_local_update", "local"])
+@pytest.mark.parametrize("kw", [{}, {"update_on_kvstore": False}, {"kvstore": "local"},
+                                {"hybridize": True}],
+                         ids=["device_on_kvstore", "device_local_update", "local", "hybrid"])
 def test_two_contexts_equal_one(kw):
     single, _ = _train([mx.cpu(0)])
     double, trainer = _train([mx.cpu(0), mx.cpu(1)], **kw)
