@@ -6,6 +6,7 @@ import re
 import warnings
 from collections import OrderedDict, defaultdict
 
+from ..base import MXNetError
 from ..ndarray.ndarray import NDArray
 from ._common import (GluonAssertionError, GluonRuntimeError, GluonTypeError,
                       GluonValueError, indent, brief_print_list)
@@ -366,8 +367,12 @@ class HybridBlock(Block):
             if self._active:
                 return _hybrid.call_cached_op(self, (x,) + args)
             params = self._imperative_params(ctx, (x,) + args)
-            with ctx:
-                return self.hybrid_forward(_nd_module(), x, *args, **params)
+            try:
+                with ctx:
+                    return self.hybrid_forward(_nd_module(), x, *args, **params)
+            except MXNetError as err:
+                _name_block(err, self)
+                raise
         from .. import symbol
         params = {key: param.var() for key, param in self._reg_params.items()}
         with self.name_scope():
@@ -386,6 +391,13 @@ class HybridBlock(Block):
                 "Please first call block.hybridize() and then run forward with this block at "
                 "least once before calling export.")
         _hybrid.export(self, path, epoch)
+
+
+def _name_block(err, block):
+    """Add the innermost block's name to an operator error (once, as it propagates)."""
+    if not getattr(err, "_gluon_block", None) and err.args and isinstance(err.args[0], str):
+        err.args = (f"{err.args[0]} (in block {block.name})",) + err.args[1:]
+        err._gluon_block = block.name
 
 
 _ND = []

@@ -221,3 +221,13 @@ def test_positional_arguments_follow_mxnet_signatures():
     assert pool._kwargs["pooling_convention"] == "full"
     avg = nn.AvgPool1D(2, 2, 0, "NWC")  # AvgPool1D: layout before ceil_mode
     assert avg._kwargs["layout"] == "NWC"
+
+
+def test_operator_errors_name_the_layer():
+    net = nn.HybridSequential(prefix="net_")
+    with net.name_scope():
+        net.add(nn.Dense(3, in_units=4), nn.Dense(2, in_units=3))
+    net.initialize()
+    with pytest.raises(mx.base.MXNetError, match=r"weight has shape \(3, 4\), expected "
+                                                 r"\(3, 5\) \(in block net_dense0\)$"):
+        net(nd.ones((2, 5)))
