@@ -35,10 +35,21 @@ def _params(prefix, cases):
     return [pytest.param(c, id=f"{prefix}-{c}") for c in cases]
 
 
-LISTED = (_params("core", test_core_ops.CASES) + _params("index", test_index_ops.CASES)
-          + _params("nn", test_nn_ops.CASES) + _params("conv", test_nn_conv.CONV_CASES)
-          + _params("pool", test_nn_conv.POOL_CASES)
-          + _params("deconv", [test_nn_conv._deconv_case(*c) for c in test_nn_conv.DECONV]))
+def _listed(module, name):
+    # a list renamed in tests/ops must not break collection here; the operators it
+    # covered then show up in test_every_operator_has_a_gpu_check
+    return getattr(module, name, [])
+
+
+_DECONV = ([test_nn_conv._deconv_case(*c) for c in test_nn_conv.DECONV]
+           if hasattr(test_nn_conv, "_deconv_case") and hasattr(test_nn_conv, "DECONV")
+           else [])
+LISTED = (_params("core", _listed(test_core_ops, "CASES"))
+          + _params("index", _listed(test_index_ops, "CASES"))
+          + _params("nn", _listed(test_nn_ops, "CASES"))
+          + _params("conv", _listed(test_nn_conv, "CONV_CASES"))
+          + _params("pool", _listed(test_nn_conv, "POOL_CASES"))
+          + _params("deconv", _DECONV))
 
 # Operators the tests/ops lists do not cover (checked against the CPU only; the CPU
 # results are checked against references and MXNet fixtures in tests/ops).

