@@ -159,30 +159,35 @@ def test_learning_rate_and_constructor_checks():
         gluon.Trainer(params, "sgd")
 
 
-def test_save_load_states_resume_training(tmp_path):
-    fname = str(tmp_path / "trainer.states")
-    ref_net = _net([mx.cpu()])
-    ref = gluon.Trainer(ref_net.collect_params(), "adam", {"learning_rate": 0.01})
-    net = _net([mx.cpu()])
-    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 0.01})
+def _step_on(net, trainer, ctxs):
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-
-    def step(n, t):
-        with autograd.record():
-            loss = loss_fn(n(nd.array(_X)), nd.array(_Y))
+    with autograd.record():
+        losses = [loss_fn(net(nd.array(x, ctx=c)), nd.array(y, ctx=c)) for x, y, c in
+                  zip(np.array_split(_X, len(ctxs)), np.array_split(_Y, len(ctxs)), ctxs)]
+    for loss in losses:
         loss.backward()
-        t.step(8)
+    trainer.step(len(_X))
 
+
+@pytest.mark.parametrize("ctxs", [[mx.cpu(0)], [mx.cpu(0), mx.cpu(1)]],
+                         ids=["one_context", "kvstore_updates"])
+def test_save_load_states_resume_training(tmp_path, ctxs):
+    fname = str(tmp_path / "trainer.states")
+    ref_net, net = _net(ctxs), _net(ctxs)
+    ref = gluon.Trainer(ref_net.collect_params(), "adam", {"learning_rate": 0.01})
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 0.01})
     for _ in range(2):
-        step(ref_net, ref)
-        step(net, trainer)
+        _step_on(ref_net, ref, ctxs)
+        _step_on(net, trainer, ctxs)
+    assert trainer._update_on_kvstore is (True if len(ctxs) > 1 else None)
     trainer.save_states(fname)
-    assert open(fname, "rb").read(1) != b"\x80"  # not a pickle
+    with open(fname, "rb") as f:
+        assert f.read(1) != b"\x80"  # not a pickle
     resumed = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 0.01})
     resumed.load_states(fname)
     for _ in range(2):
-        step(ref_net, ref)
-        step(net, resumed)
+        _step_on(ref_net, ref, ctxs)
+        _step_on(net, resumed, ctxs)
     for key, w in _weights(ref_net).items():
         assert_close(_weights(net)[key], w, rtol=1e-6, atol=1e-7, msg=key)
 
