@@ -183,3 +183,62 @@ CASES += [
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_operator(case):
     run_case(case)
+
+
+_CMP = {"equal": np.equal, "not_equal": np.not_equal, "greater": np.greater,
+        "greater_equal": np.greater_equal, "lesser": np.less, "lesser_equal": np.less_equal,
+        "logical_and": lambda x, y: (x != 0) & (y != 0),
+        "logical_or": lambda x, y: (x != 0) | (y != 0),
+        "logical_xor": lambda x, y: (x != 0) ^ (y != 0)}
+IA, IB = np.round(A * 2) - 2, np.round(B * 2) - 2  # small integers with ties and zeros
+MORE_CASES = []
+for _base, _f in _CMP.items():
+    _ref = (lambda x, y, f=_f: f(x, y).astype(np.float32))
+    MORE_CASES.append(OpCase(f"_{_base}", [IA, IB], ref=_ref, grad=False, id=f"_{_base}"))
+    MORE_CASES.append(OpCase(f"broadcast_{_base}", [IA, IB[:, :1]], ref=_ref, grad=False,
+                             id=f"broadcast_{_base}_b"))
+    MORE_CASES.append(OpCase(f"_{_base}_scalar", [IA], {"scalar": 0.0},
+                             ref=lambda x, f=_f: f(x, np.float32(0)).astype(np.float32),
+                             grad=False, id=f"_{_base}_scalar"))
+MORE_CASES += [
+    OpCase("_maximum", [A, B], ref=np.maximum, id="_maximum"),
+    OpCase("_minimum", [A, B], ref=np.minimum, id="_minimum"),
+    OpCase("_hypot", [A, B], ref=np.hypot, id="_hypot"),
+    OpCase("_mod", [A * 3, B], ref=np.mod, grad=False, id="_mod"),
+    OpCase("_mod_scalar", [A * 3], {"scalar": 1.5}, ref=lambda x: np.mod(x, np.float32(1.5)),
+           id="_mod_scalar"),
+    OpCase("_rmod_scalar", [A], {"scalar": 3.0}, ref=lambda x: np.mod(np.float32(3), x),
+           grad=False, id="_rmod_scalar"),
+    OpCase("_hypot_scalar", [A], {"scalar": 2.0}, ref=lambda x: np.hypot(x, np.float32(2)),
+           id="_hypot_scalar"),
+    OpCase("argmax_channel", [X], ref=lambda x: x.argmax(axis=-1).astype(np.float32),
+           grad=False, id="argmax_channel"),
+    OpCase("nansum", [np.where(X > 0.5, np.nan, X).astype(np.float32)], {"axis": 1},
+           ref=lambda x: np.nansum(x, axis=1), grad=False, id="nansum_nan"),
+    OpCase("nansum", [X], {"axis": 2}, ref=lambda x: x.sum(axis=2), id="nansum"),
+    OpCase("reshape_like", [_r(2, 6), _r(3, 4)], ref=lambda x, y: x.reshape(3, 4), wrt=[0],
+           id="reshape_like"),
+    OpCase("shape_array", [X], ref=lambda x: np.array(x.shape, np.int64), grad=False,
+           id="shape_array"),
+    OpCase("size_array", [X], ref=lambda x: np.array([x.size], np.int64), grad=False,
+           id="size_array"),
+]
+
+
+@pytest.mark.parametrize("case", MORE_CASES, ids=str)
+def test_more_operators(case):
+    run_case(case)
+
+
+def test_samplers_and_shuffle_statistics():
+    import distnet as mx
+    from distnet import nd
+    mx.random.seed(11)
+    e = nd.random.exponential(scale=2.0, shape=(20000,)).asnumpy()
+    assert e.dtype == np.float32 and e.min() >= 0 and abs(e.mean() - 2.0) < 0.1
+    p = nd.random.poisson(lam=3.0, shape=(20000,)).asnumpy()
+    assert abs(p.mean() - 3.0) < 0.1 and abs(p.var() - 3.0) < 0.2
+    x = nd.array(np.arange(20).reshape(10, 2))
+    s = nd.shuffle(x).asnumpy()
+    assert sorted(s[:, 0].tolist()) == list(range(0, 20, 2))
+    assert (s[:, 1] - s[:, 0] == 1).all() and not (s == x.asnumpy()).all()
