@@ -4,6 +4,7 @@ shapes/dtypes from the graph, and export the graph with its parameters."""
 
 import warnings
 
+from ..context import current_context
 from ..ndarray.ndarray import NDArray
 from ._common import GluonAssertionError, GluonValueError
 
@@ -173,8 +174,12 @@ def call_cached_op(block, args):
             if not is_arg:
                 ref._finish_deferred_init()
         cargs = _cached_args(block, flat, ctx)
-    with ctx:
+    current = current_context()
+    if current is ctx or current == ctx:
         out = block._cached_op(*cargs)
+    else:
+        with ctx:
+            out = block._cached_op(*cargs)
     if isinstance(out, NDArray):
         out = [out]
     return regroup(list(out), block._out_format)

@@ -7,6 +7,7 @@ import warnings
 from collections import OrderedDict, defaultdict
 
 from ..base import MXNetError
+from ..context import current_context
 from ..ndarray.ndarray import NDArray
 from ._common import (GluonAssertionError, GluonRuntimeError, GluonTypeError,
                       GluonValueError, indent, brief_print_list)
@@ -368,6 +369,9 @@ class HybridBlock(Block):
                 return _hybrid.call_cached_op(self, (x,) + args)
             params = self._imperative_params(ctx, (x,) + args)
             try:
+                current = current_context()
+                if current is ctx or current == ctx:  # nested blocks: already entered
+                    return self.hybrid_forward(_nd_module(), x, *args, **params)
                 with ctx:
                     return self.hybrid_forward(_nd_module(), x, *args, **params)
             except MXNetError as err:
