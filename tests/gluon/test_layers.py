@@ -231,3 +231,15 @@ def test_operator_errors_name_the_layer():
     with pytest.raises(mx.base.MXNetError, match=r"weight has shape \(3, 4\), expected "
                                                  r"\(3, 5\) \(in block net_dense0\)$"):
         net(nd.ones((2, 5)))
+
+
+def test_lambda_blocks():
+    x = nd.array([[-1.0, 0.5]])
+    seq = nn.Sequential()
+    seq.add(nn.Lambda("tanh"), nn.Lambda(lambda v: v * 2))
+    assert_close(seq(x), np.tanh([[-1.0, 0.5]]) * 2, rtol=1e-6)
+    assert repr(seq[0]) == "Lambda(tanh)"
+    with pytest.raises(ValueError, match="Unrecognized function in lambda"):
+        nn.Lambda(3)
+    hybrid = nn.HybridLambda(lambda F, v, w: F.broadcast_add(v, w))
+    assert_close(hybrid(x, nd.ones((1, 1))), [[0.0, 1.5]])
