@@ -196,7 +196,16 @@ def _node_backward(node, ograds, create_graph):
             return op.backward(nd, node.attrs, list(node.inputs), outs, node.saved, ograds)
     from .backend import xp_of
     xp = xp_of(node.in_data[0]) if node.in_data else xp_of(node.out_data[0])
+    if getattr(op, "backward_req", False):
+        return op.backward(xp, node.attrs, node.in_data, node.out_data, node.saved, ograds,
+                           req=tuple(_wants_grad(x) for x in node.inputs))
     return op.backward(xp, node.attrs, node.in_data, node.out_data, node.saved, ograds)
+
+
+def _wants_grad(x):
+    """Whether backward should compute a gradient for input NDArray ``x``."""
+    ag = x._ag
+    return ag is not None and (not isinstance(ag, Leaf) or ag.req != "null")
 
 
 def _nd_node_output(node, i):

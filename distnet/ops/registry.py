@@ -43,6 +43,9 @@ class Op:
     nd_backward : bool
         ``backward`` is written with ``F``-generic calls only, so it can run on NDArrays
         while recording (second-order gradients).
+    backward_req : bool
+        ``backward`` accepts ``req=`` (one bool per input: is its gradient wanted), so it
+        can skip costly gradients nobody uses (the data gradient of a first layer).
     """
 
     name = None
@@ -53,6 +56,7 @@ class Op:
     variadic = False
     loss_output = False
     nd_backward = False
+    backward_req = False
     # Filled by register():
     defaults = {}
     required = ()
@@ -106,7 +110,9 @@ class Op:
         """Return one gradient per input (``None`` where there is none).
 
         ``F`` is the array module of the inputs (or the ``nd`` namespace when recording a
-        second-order graph for ``nd_backward`` operators).
+        second-order graph for ``nd_backward`` operators). Operators that set
+        ``backward_req`` also receive ``req``, a tuple of one bool per input; an input
+        whose flag is False may get None.
         """
         raise MXNetError(f"operator {self.name} is not differentiable")
 

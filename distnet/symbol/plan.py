@@ -140,8 +140,9 @@ class GraphPlan:
                     if any(missing):
                         og = [xp.zeros_like(vals[o0 + j]) if g is None else g
                               for j, g in enumerate(og)]
-                igrads = op.backward(xp, a, [vals[i] for i in ins], vals[o0:o0 + n_out],
-                                     saved[k], og)
+                args = (xp, a, [vals[i] for i in ins], vals[o0:o0 + n_out], saved[k], og)
+                igrads = (op.backward(*args, req=in_need) if op.backward_req
+                          else op.backward(*args))
                 for i, g, flag in zip(ins, igrads, in_need):
                     if flag and g is not None:
                         cur = grads[i]
