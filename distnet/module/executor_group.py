@@ -8,68 +8,14 @@ once into the bound arrays and nothing is sliced.
 """
 import logging
 
-import numpy as np
-
 from ..base import MXNetError
-from ..context import Context
 from ..io import DataDesc
 from .. import ndarray as nd
+from ._binding import NP_OF_FLAG, grad_req_dict, prepare_group2ctxs, bind_shared
 from ._util import (axis_slice, concat_arrays, load_into, load_slice_into, raw_of,
                     split_input_slice)
 
 __all__ = ["DataParallelExecutorGroup"]
-
-_NP_OF_FLAG = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32,
-               5: np.int8, 6: np.int64, 7: np.bool_}
-
-
-def _prepare_group2ctxs(group2ctxs, ctx_len):
-    """One {ctx_group: Context} dict (or None) per device, as MXNet accepts them."""
-    if group2ctxs is None:
-        return [None] * ctx_len
-    if isinstance(group2ctxs, list):
-        if len(group2ctxs) != ctx_len:
-            raise MXNetError(f"length of group2ctxs should be {ctx_len}, got {len(group2ctxs)}")
-        return group2ctxs
-    if isinstance(group2ctxs, dict):
-        ret = [{} for _ in range(ctx_len)]
-        for k, v in group2ctxs.items():
-            if isinstance(v, Context):
-                ctxs = [v] * ctx_len
-            elif len(v) == 1:
-                ctxs = list(v) * ctx_len
-            elif len(v) == ctx_len:
-                ctxs = list(v)
-            else:
-                raise MXNetError(f"length of group2ctxs[{k!r}] should be {ctx_len} or 1")
-            for i in range(ctx_len):
-                ret[i][k] = ctxs[i]
-        return ret
-    raise MXNetError("group2ctxs should be a list of dicts of str to Context, or a dict of "
-                     "str to Context or list of Context")
-
-
-def _grad_req_dict(grad_req, arg_names, param_names, fixed, data_names, inputs_need_grad):
-    """MXNet's per-argument grad_req: params get `grad_req` (fixed ones 'null'), data
-    inputs get it only when inputs_need_grad, labels and states 'null'."""
-    def default(k, req):
-        if k in param_names:
-            return "null" if k in fixed else req
-        if k in data_names:
-            return req if inputs_need_grad else "null"
-        return "null"
-    if isinstance(grad_req, str):
-        return {k: default(k, grad_req) for k in arg_names}
-    if isinstance(grad_req, (list, tuple)):
-        if len(grad_req) != len(arg_names):
-            raise MXNetError(f"grad_req list has {len(grad_req)} entries for "
-                             f"{len(arg_names)} arguments {arg_names}")
-        return dict(zip(arg_names, grad_req))
-    if isinstance(grad_req, dict):
-        req = {k: default(k, "write") for k in arg_names}
-        req.update(grad_req)
-        return req
-    raise MXNetError("grad_req must be one of str, list, tuple, or dict.")
 
 
 class DataParallelExecutorGroup:
@@ -103,7 +49,7 @@ class DataParallelExecutorGroup:
         self.symbol = symbol
         self.contexts = contexts
         self.workload = workload
-        self.group2ctxs = _prepare_group2ctxs(group2ctxs, len(contexts))
+        self.group2ctxs = prepare_group2ctxs(group2ctxs, len(contexts))
         self.for_training = for_training
         self.inputs_need_grad = inputs_need_grad
         self.logger = logger
@@ -114,7 +60,7 @@ class DataParallelExecutorGroup:
         if label_shapes is not None:
             label_shapes = [x if isinstance(x, DataDesc) else DataDesc(*x)
                             for x in label_shapes]
-        self.grad_req = _grad_req_dict(grad_req if for_training else "null", self.arg_names,
+        self.grad_req = grad_req_dict(grad_req if for_training else "null", self.arg_names,
                                        set(param_names), set(self.fixed_param_names),
                                        {x.name for x in data_shapes}, inputs_need_grad)
         self.batch_size = None
@@ -203,7 +149,7 @@ class DataParallelExecutorGroup:
         for name in self.data_names:
             flag = attrs.get(name, {}).get("__dtype__")
             if flag is not None and flag != "-1":
-                types[name] = _NP_OF_FLAG[int(flag)]
+                types[name] = NP_OF_FLAG[int(flag)]
         return types
 
     def _bind_ith_exec(self, i, shapes_i, shared_exec):
@@ -212,46 +158,11 @@ class DataParallelExecutorGroup:
         input_shapes = {d.name: tuple(d.shape) for d in shapes_i}
         input_types = self._input_types(shapes_i)
         if shared_exec is not None:
-            return self._bind_shared(context, input_shapes, input_types, shared_exec)
+            return bind_shared(self.symbol, context, input_shapes, input_types, shared_exec,
+                               self.param_names, self.grad_req)
         kwargs = {"group2ctx": self.group2ctxs[i]} if self.group2ctxs[i] else {}
         return self.symbol.simple_bind(ctx=context, grad_req=self.grad_req,
                                        type_dict=input_types, **kwargs, **input_shapes)
-
-    def _bind_shared(self, context, input_shapes, input_types, shared):
-        """Bind with `shared`'s parameter, gradient and aux arrays; new input arrays."""
-        arg_shapes, _, aux_shapes = self.symbol.infer_shape(**input_shapes)
-        if arg_shapes is None:
-            raise MXNetError(f"bind: cannot infer the shapes of {self.arg_names} from "
-                             f"{input_shapes}")
-        arg_types, _, aux_types = self.symbol.infer_type(**input_types)
-        params = set(self.param_names)
-        args, grads = {}, {}
-        for name, shape, dtype in zip(self.arg_names, arg_shapes, arg_types):
-            req = self.grad_req.get(name, "null")
-            if name in params and name in shared.arg_dict:
-                args[name] = self._shared_array(shared.arg_dict, name, shape)
-                if req != "null":
-                    grad = shared.grad_dict.get(name)
-                    grads[name] = (self._shared_array(shared.grad_dict, name, shape)
-                                   if grad is not None else nd.zeros(shape, context, dtype))
-            else:
-                args[name] = nd.zeros(shape, context, dtype)
-                if req != "null":
-                    grads[name] = nd.zeros(shape, context, dtype)
-        aux = {}
-        for name, shape, dtype in zip(self.aux_names, aux_shapes, aux_types):
-            aux[name] = (self._shared_array(shared.aux_dict, name, shape)
-                         if name in shared.aux_dict else nd.zeros(shape, context, dtype))
-        return self.symbol.bind(ctx=context, args=args, args_grad=grads,
-                                grad_req=self.grad_req, aux_states=aux)
-
-    @staticmethod
-    def _shared_array(arrays, name, shape):
-        arr = arrays[name]
-        if tuple(arr.shape) != tuple(shape):
-            raise MXNetError(f"shared parameter {name!r} has shape {tuple(arr.shape)} but "
-                             f"this graph needs {tuple(shape)}")
-        return arr
 
     def _collect_arrays(self):
         """Per-input lists of (slice, array) and per-parameter lists over the executors."""

@@ -7,20 +7,17 @@ from ..base import MXNetError
 from ..context import Context, cpu
 from ..initializer import InitDesc, Uniform
 from ..io import DataDesc
-from ..model import (_create_kvstore, _initialize_kvstore, _update_params,
-                     _update_params_on_kvstore, _write_atomic, load_checkpoint)
+from ..model import _write_atomic, load_checkpoint
 from .. import ndarray as nd
-from .. import optimizer as opt
 from ._util import load_into
 from .base_module import BaseModule, _check_input_names, _parse_data_desc
 from .executor_group import DataParallelExecutorGroup
+from .module_optimizer import OptimizerMixin
 
 __all__ = ["Module"]
 
-_PICKLE_MAGIC = 0x80  # first byte of a pickle (protocol >= 2)
 
-
-class Module(BaseModule):
+class Module(OptimizerMixin, BaseModule):
     """A Symbol with its executors, parameters and optimizer.
 
     Parameters
@@ -336,119 +333,6 @@ class Module(BaseModule):
         self._exec_group.reshape(self._data_shapes, self._label_shapes)
         self._curr_shapes = tuple(tuple(d.shape) for d in self._data_shapes)
 
-    # ---- optimizer ----
-    def init_optimizer(self, kvstore="local", optimizer="sgd",
-                       optimizer_params=(("learning_rate", 0.01),), force_init=False):
-        """Install an optimizer (and a kvstore when there are several contexts or a
-        distributed job).
-
-        Parameters
-        ----------
-        kvstore : str or KVStore
-        optimizer : str or Optimizer
-        optimizer_params : dict or pairs
-            ``rescale_grad`` defaults to 1/batch_size (times the workers for dist_sync).
-        force_init : bool
-        """
-        self._require("init_optimizer")
-        if self.optimizer_initialized and not force_init:
-            self.logger.warning("optimizer already initialized, ignoring...")
-            return
-        if self._params_dirty:
-            self._sync_params_from_devices()
-        kvstore, update_on_kvstore = _create_kvstore(kvstore, len(self._context),
-                                                     self._arg_params)
-        optimizer = self._make_optimizer(optimizer, optimizer_params, kvstore,
-                                         update_on_kvstore)
-        self._optimizer = optimizer
-        self._kvstore = kvstore
-        self._update_on_kvstore = update_on_kvstore
-        self._updater = None
-        self._fast_update = None
-        if kvstore:
-            if self._compression_params:
-                kvstore.set_gradient_compression(self._compression_params)
-            if update_on_kvstore:
-                kvstore.set_optimizer(self._optimizer)
-            _initialize_kvstore(kvstore=kvstore, param_arrays=self._exec_group.param_arrays,
-                                arg_params=self._arg_params, param_names=self._param_names,
-                                update_on_kvstore=update_on_kvstore)
-            self._params_dirty = True  # the devices may now hold rank 0's values
-        if not update_on_kvstore:
-            self._updater = opt.get_updater(optimizer)
-        self.optimizer_initialized = True
-        if self._preload_opt_states is not None:
-            self.load_optimizer_states(self._preload_opt_states)
-            self._preload_opt_states = None
-
-    def _make_optimizer(self, optimizer, optimizer_params, kvstore, update_on_kvstore):
-        """Create (or check) the optimizer with MXNet's rescale_grad and index names."""
-        batch_size = self._exec_group.batch_size
-        if kvstore and kvstore.num_workers > 1 and (
-                ("dist" in kvstore.type and "_sync" in kvstore.type)
-                or kvstore.type == "mpi"):
-            batch_size *= kvstore.num_workers
-        rescale_grad = 1.0 / batch_size
-        names = self._exec_group.param_names
-        ndev = len(self._context)
-        if update_on_kvstore:
-            idx2name = dict(enumerate(names))
-        else:
-            idx2name = {i * ndev + k: n for k in range(ndev) for i, n in enumerate(names)}
-        if isinstance(optimizer, str):
-            optimizer_params = dict(optimizer_params)
-            optimizer_params.setdefault("rescale_grad", rescale_grad)
-            return opt.create(optimizer, sym=self.symbol, param_idx2name=idx2name,
-                              **optimizer_params)
-        if not isinstance(optimizer, opt.Optimizer):
-            raise MXNetError(f"optimizer must be a str or an Optimizer, got "
-                             f"{type(optimizer).__name__}")
-        if optimizer.rescale_grad != rescale_grad:
-            warnings.warn("Optimizer created manually outside Module but rescale_grad is not "
-                          "normalized to 1.0/batch_size/num_workers (%s vs. %s). Is this "
-                          "intended?" % (optimizer.rescale_grad, rescale_grad), stacklevel=3)
-        if not optimizer.idx2name:
-            optimizer.idx2name = idx2name.copy()
-        return optimizer
-
-    def borrow_optimizer(self, shared_module):
-        """Use `shared_module`'s optimizer, kvstore and updater (bucketing)."""
-        if not shared_module.optimizer_initialized:
-            raise MXNetError("borrow_optimizer: the shared module has no optimizer")
-        self._optimizer = shared_module._optimizer
-        self._kvstore = shared_module._kvstore
-        self._update_on_kvstore = shared_module._update_on_kvstore
-        self._updater = shared_module._updater
-        self._fast_update = None
-        self.optimizer_initialized = True
-
-    def save_optimizer_states(self, fname):
-        """Save the optimizer states to `fname` (distnet's safe format, atomically)."""
-        self._require("save_optimizer_states", optimizer=True)
-        if self._update_on_kvstore:
-            self._kvstore.save_optimizer_states(fname)
-        else:
-            _write_atomic(fname, self._updater.get_states())
-
-    def load_optimizer_states(self, fname):
-        """Load optimizer states written by save_optimizer_states.
-
-        MXNet's own ``.states`` files are pickles, which can run code when read; they
-        are refused with an MXNetError.
-        """
-        self._require("load_optimizer_states", optimizer=True)
-        with open(fname, "rb") as f:
-            data = f.read()
-        if data[:1] == bytes([_PICKLE_MAGIC]):
-            raise MXNetError(f"{fname} is a Python pickle (MXNet's .states format); distnet "
-                             "does not unpickle files, as that can run arbitrary code. "
-                             "Re-create the optimizer states with distnet (or start the "
-                             "optimizer fresh).")
-        if self._update_on_kvstore:
-            self._kvstore.load_optimizer_states(fname)
-        else:
-            self._updater.set_states(data)
-
     # ---- computation ----
     def forward(self, data_batch, is_train=None):
         """Forward; a batch of a new shape re-binds (sharing parameters) first."""
@@ -518,25 +402,6 @@ class Module(BaseModule):
             self._require("backward")
         self._exec_group.backward(out_grads=out_grads)
 
-    def update(self):
-        """Update the parameters with the optimizer (through the kvstore if any)."""
-        if not (self.binded and self.params_initialized and self.optimizer_initialized):
-            self._require("update", optimizer=True)
-        self._params_dirty = True
-        group = self._exec_group
-        if self._update_on_kvstore:
-            _update_params_on_kvstore(group.param_arrays, group.grad_arrays, self._kvstore,
-                                      group.param_names)
-        elif self._kvstore is None and len(self._context) == 1:
-            fast = self._fast_update
-            if fast is None or fast[0] != group.generation:
-                fast = self._fast_update = _fast_update_lists(group)
-            self._updater(fast[1], fast[2], fast[3])
-        else:
-            _update_params(group.param_arrays, group.grad_arrays, updater=self._updater,
-                           num_device=len(self._context), kvstore=self._kvstore,
-                           param_names=group.param_names)
-
     def get_outputs(self, merge_multi_context=True):
         """Outputs of the last forward."""
         if not (self.binded and self.params_initialized):
@@ -597,15 +462,3 @@ def _list_batch_shapes(data_batch):
                 raise MXNetError("All data batches in a list need to have the same shape")
         shapes.append((len(data_batch) * shape[0],) + shape[1:])
     return tuple(shapes)
-
-
-def _fast_update_lists(group):
-    """(generation, indices, grads, weights) of one context's trainable parameters."""
-    idx, grads, weights = [], [], []
-    for i, (w, g) in enumerate(zip(group.param_arrays, group.grad_arrays)):
-        if g[0] is None:
-            continue
-        idx.append(i)
-        grads.append(g[0])
-        weights.append(w[0])
-    return group.generation, idx, grads, weights

@@ -189,7 +189,6 @@ def _softmax_ce_grad(scores, labels):
 def test_python_loss_module_trains_like_softmax_output():
     x, y = SyntheticData(CLASSES, 8, seed=5).get(32)
     it = mx.io.NDArrayIter(x, y, batch_size=8)
-    data = mx.sym.Variable('data')
     net1, _ = _two_stage()
     scores = mx.sym.FullyConnected(net1, num_hidden=CLASSES, name='fc2')
     seq = mx.mod.SequentialModule()

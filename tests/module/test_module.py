@@ -1,7 +1,6 @@
 """Module: binding, parameters and their error rules, fit/predict/score, reshape, states,
 optimizer states, and data parallelism over several contexts."""
 import logging
-import os
 import warnings
 
 import numpy as np
@@ -430,3 +429,32 @@ def test_labels_bound_again_after_a_reshape_without_them():
     assert mod.label_shapes[0].shape == (8,)
     for g, r in zip(mod._exec_group.grad_arrays, ref._exec_group.grad_arrays):
         np.testing.assert_allclose(g[0].asnumpy(), r[0].asnumpy(), rtol=1e-6)
+
+
+def test_tnc_layout_is_split_along_axis_1():
+    """A time-major input (layout TNC) is sliced along N (axis 1) across contexts."""
+    data = mx.sym.Variable('data')
+    net = mx.sym.FullyConnected(mx.sym.sum(data, axis=0), num_hidden=4, name='fc')
+    net = mx.sym.SoftmaxOutput(net, name='softmax')
+    rs = np.random.RandomState(0)
+    x = rs.rand(3, 12, 5).astype(np.float32)      # T=3, N=12, C=5
+    y = rs.randint(0, 4, 12).astype(np.float32)
+    batch = mx.io.DataBatch([mx.nd.array(x)], [mx.nd.array(y)])
+    shapes = dict(data_shapes=[mx.io.DataDesc('data', (3, 12, 5), layout='TNC')],
+                  label_shapes=[mx.io.DataDesc('softmax_label', (12,))])
+    mods = []
+    for ctx in (mx.cpu(0), [mx.cpu(0), mx.cpu(1)]):
+        mod = mx.mod.Module(net, context=ctx)
+        mod.bind(**shapes)
+        mod.init_params(mx.init.Constant(0.1))
+        mod.init_optimizer(optimizer_params={'learning_rate': 1.0})
+        mod.forward_backward(batch)
+        mod.update()
+        mods.append(mod)
+    one, two = mods
+    assert two._exec_group.data_layouts == [1]
+    assert [e.arg_dict['data'].shape for e in two._exec_group.execs] == [(3, 6, 5)] * 2
+    np.testing.assert_allclose(two.get_outputs()[0].asnumpy(),
+                               one.get_outputs()[0].asnumpy(), rtol=1e-6)
+    for k, v in one.get_params()[0].items():
+        np.testing.assert_allclose(two.get_params()[0][k].asnumpy(), v.asnumpy(), rtol=1e-5)

@@ -138,6 +138,7 @@ def test_seed_002_module_howto(tmp_path, monkeypatch):
     for preds, i_batch, batch in mod.iter_predict(val_dataiter):
         pred_label = preds[0].asnumpy().argmax(axis=1)
         label = batch.label[0].asnumpy().astype('int32')
+        assert pred_label.shape == label.shape == (20,)
     mod.score(val_dataiter, metric)
     assert metric.get()[1] > 0.9
 
