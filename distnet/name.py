@@ -23,6 +23,14 @@ class NameManager:
         self._counter = {}
         self._old_manager = None
 
+    class _Current:
+        """``NameManager.current``: the manager in effect on this thread (MXNet's spelling)."""
+
+        def __get__(self, obj, owner):
+            return current()
+
+    current = _Current()
+
     def get(self, name, hint):
         """Return ``name`` if given, else the next automatic name for ``hint``."""
         if name:

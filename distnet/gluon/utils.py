@@ -345,3 +345,11 @@ def shape_is_known(shape):
     if shape is None:
         return False
     return all(int(dim) > 0 for dim in shape) if len(shape) else False
+
+
+def __getattr__(name):
+    # MXNet exposes the hook handle here too; imported lazily (block.py imports this module)
+    if name == "HookHandle":
+        from ._scope import HookHandle
+        return HookHandle
+    raise AttributeError(f"module 'distnet.gluon.utils' has no attribute {name!r}")

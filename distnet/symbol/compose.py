@@ -93,6 +93,9 @@ def _resolve_inputs(op, name, parsed, attrs, positional, named):
                              f"{len(srcs)} inputs were given")
         srcs += [None] * len(op.aux)
     else:
+        positional = list(positional)
+        while len(positional) > len(all_names) and positional[-1] is None:
+            positional.pop()  # an optional input left out as None (bias with no_bias=True)
         if len(positional) > len(all_names):
             raise MXNetError(f"operator {op.name}: {len(positional)} positional inputs given, "
                              f"it takes {list(all_names)}")
