@@ -6,6 +6,7 @@ values, so the mpi bootstrap can use them inside a rank without a `LaunchConfig`
 """
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Dict, Iterable, Optional, Tuple
 
@@ -52,10 +53,14 @@ def server_env(server_id: int) -> Dict[str, str]:
     return {"DMLC_ROLE": "server", "DMLC_SERVER_ID": str(server_id)}
 
 
+#: Thread-pool sizes of the BLAS/OpenMP libraries numpy may use.
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def worker_env(rank: int, world_size: int, local_rank: int,
                local_world_size: int) -> Dict[str, str]:
-    """Role variables of worker `rank` (DMLC_WORKER_ID equals RANK)."""
-    return {
+    """Role variables of worker `rank` (DMLC_WORKER_ID equals RANK), plus thread caps."""
+    env = {
         "DMLC_ROLE": "worker",
         "DMLC_WORKER_ID": str(rank),
         "RANK": str(rank),
@@ -63,6 +68,19 @@ def worker_env(rank: int, world_size: int, local_rank: int,
         "LOCAL_RANK": str(local_rank),
         "LOCAL_WORLD_SIZE": str(local_world_size),
     }
+    env.update(thread_env(local_world_size))
+    return env
+
+
+def thread_env(local_world_size: int) -> Dict[str, str]:
+    """Split the host's cores among its local workers, as torchrun does with OMP threads.
+
+    Without this, every worker's BLAS starts one spinning thread per core, and W workers
+    on C cores run W*C threads that stall each other (measured: 10-50x slower on 2 cores).
+    Variables the user set are left alone.
+    """
+    threads = max(1, (os.cpu_count() or 1) // max(1, local_world_size))
+    return {var: str(threads) for var in THREAD_VARS if var not in os.environ}
 
 
 def extra_env(*pairs: Iterable[Tuple[str, str]]) -> Dict[str, str]:
