@@ -10,7 +10,6 @@ from .attrs import Attr, Int, Bool, Shape, enum, _optional
 from .registry import Op, register
 from ._util import xp_of, as_dtype
 from ._im2col import ConvPlan, conv_out_size, check_spatial
-from . import pooling  # noqa: F401  (Pooling lives beside the convolutions; registered here)
 from . import _memory
 
 _LAYOUT = _optional(enum("NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"))
@@ -121,12 +120,14 @@ class _ConvBase(Op):
             y += ins[2].reshape((1, -1) + (1,) * (y.ndim - 2)).astype(y.dtype, copy=False)
         return y
 
+    backward_req = True
+
     def _grads(self, a, xp, ins, dx, dw, gy, last):
         """Input gradients in the operator's layout and the inputs' dtypes."""
-        dx = dx.astype(ins[0].dtype, copy=False)
+        dx = None if dx is None else dx.astype(ins[0].dtype, copy=False)
         dw = dw.astype(ins[1].dtype, copy=False)
         if last:
-            dx = xp.ascontiguousarray(xp.moveaxis(dx, 1, -1))
+            dx = None if dx is None else xp.ascontiguousarray(xp.moveaxis(dx, 1, -1))
             dw = xp.ascontiguousarray(xp.moveaxis(dw, 1, -1))
         if a["no_bias"]:
             return dx, dw
@@ -180,7 +181,7 @@ class Convolution(_ConvBase):
         y = self._add_bias(a, ins, plan.forward(xp, cols, plan.weight_matrix(xp, w)))
         return (self._finish(xp, y, last),), (plan, cols, last)
 
-    def backward(self, F, a, ins, outs, saved, ograds):
+    def backward(self, F, a, ins, outs, saved, ograds, req=None):
         plan, cols, last = saved
         xp = xp_of(ins[0])
         w = ins[1]
@@ -189,7 +190,9 @@ class Convolution(_ConvBase):
             w = xp.moveaxis(w, -1, 1)
         gm = plan.grad_matrix(xp, gy)
         dw = plan.weight_from_matrix(xp, plan.weight_grad(xp, gm, cols))
-        dx = plan.data_grad(xp, gm, as_dtype(w, gy.dtype), ins[0].dtype)
+        dx = None  # the first layer's data gradient (col2im) is the costliest and unused
+        if req is None or req[0]:
+            dx = plan.data_grad(xp, gm, as_dtype(w, gy.dtype), ins[0].dtype)
         return self._grads(a, xp, ins, dx, dw, gy, last)
 
 
@@ -252,7 +255,7 @@ class Deconvolution(_ConvBase):
         y = self._add_bias(a, ins, plan.data_grad(xp, gm, w, x.dtype))
         return (self._finish(xp, y, last),), (plan, gm, last)
 
-    def backward(self, F, a, ins, outs, saved, ograds):
+    def backward(self, F, a, ins, outs, saved, ograds, req=None):
         plan, gm, last = saved
         xp = xp_of(ins[0])
         w = ins[1]
@@ -260,6 +263,8 @@ class Deconvolution(_ConvBase):
         if last:
             w = xp.moveaxis(w, -1, 1)
         cols = plan.im2col(xp, gy)
-        dx = plan.forward(xp, cols, plan.weight_matrix(xp, as_dtype(w, gy.dtype)))
+        dx = None
+        if req is None or req[0]:
+            dx = plan.forward(xp, cols, plan.weight_matrix(xp, as_dtype(w, gy.dtype)))
         dw = plan.weight_from_matrix(xp, plan.weight_grad(xp, gm, cols))
         return self._grads(a, xp, ins, dx, dw, gy, last)

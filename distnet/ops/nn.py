@@ -62,12 +62,16 @@ class FullyConnected(Op):
             y += ins[2]
         return (y.reshape(out_shape),), None
 
-    def backward(self, F, a, ins, outs, saved, ograds):
+    backward_req = True
+
+    def backward(self, F, a, ins, outs, saved, ograds, req=None):
         x, w = ins[0], ins[1]
         xp = xp_of(x)
         g = ograds[0].reshape(-1, a["num_hidden"])
         x2 = x.reshape(g.shape[0], -1)
-        dx = xp.matmul(g, as_dtype(w, g.dtype)).reshape(x.shape)
+        dx = None  # skipped when unwanted: the first layer's data gradient is pure cost
+        if req is None or req[0]:
+            dx = xp.matmul(g, as_dtype(w, g.dtype)).reshape(x.shape)
         dw = xp.matmul(g.T, x2).astype(w.dtype, copy=False)
         if a["no_bias"]:
             return dx, dw

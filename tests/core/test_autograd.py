@@ -176,3 +176,42 @@ def test_copy_to_other_context_is_differentiable():
         y = (x.as_in_context(mx.cpu(1)) * 2).sum()
     y.backward()
     assert x.grad.asnumpy().tolist() == [2.0, 2.0]
+
+
+def _spy_req(monkeypatch, opname):
+    from distnet.ops.registry import get_op
+    op = get_op(opname)
+    seen = []
+    original = op.backward
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("req"))
+        return original(*args, **kwargs)
+    monkeypatch.setattr(op, "backward", spy)
+    return seen
+
+
+def test_unwanted_input_gradients_are_not_requested(monkeypatch):
+    seen = _spy_req(monkeypatch, "FullyConnected")
+    x = nd.array(np.ones((2, 3)))
+    w = nd.array(np.full((4, 3), 0.5))
+    b = nd.zeros((4,))
+    w.attach_grad()
+    b.attach_grad(grad_req="null")
+    with autograd.record():
+        y = nd.FullyConnected(x, w, b, num_hidden=4).sum()
+    y.backward()
+    assert seen == [(False, True, False)]
+    np.testing.assert_allclose(w.grad.asnumpy(), np.full((4, 3), 2.0))
+
+
+def test_executor_passes_the_same_mask(monkeypatch):
+    seen = _spy_req(monkeypatch, "Convolution")
+    data = mx.sym.var("data")
+    net = mx.sym.Convolution(data, kernel=(3, 3), num_filter=2, name="c")
+    exe = net.simple_bind(mx.cpu(), data=(1, 1, 5, 5), grad_req={"c_weight": "write",
+                                                                  "c_bias": "write"})
+    exe.forward(is_train=True)
+    exe.backward([nd.ones((1, 2, 3, 3))])
+    assert seen == [(False, True, True)]
+    assert exe.grad_dict["c_weight"].shape == (2, 1, 3, 3)
