@@ -112,6 +112,11 @@ def load_checkpoint(prefix, epoch):
 
 # ---- kvstore helpers (MXNet's model._create_kvstore & co., used by Module) ----
 
+def _is_job_store(kv_type):
+    """Whether a kvstore type spans processes ('dist_*', or distnet's 'mpi')."""
+    return "dist" in kv_type or kv_type == "mpi"
+
+
 def _create_kvstore(kvstore, num_device, arg_params):
     """(kvstore or None, update_on_kvstore) for a kvstore name/object and device count.
 
@@ -126,7 +131,7 @@ def _create_kvstore(kvstore, num_device, arg_params):
     elif isinstance(kvstore, kvs.KVStore):
         kv = kvstore
     elif isinstance(kvstore, str):
-        if num_device == 1 and "dist" not in kvstore:
+        if num_device == 1 and not _is_job_store(kvstore):
             kv = None
         else:
             kv = kvs.create(kvstore)
@@ -151,7 +156,7 @@ def _initialize_kvstore(kvstore, param_arrays, arg_params, param_names, update_o
     does it for dist stores that update on the devices, so no worker starts from its own
     random initialisation.
     """
-    pull_back = update_on_kvstore or "dist" in kvstore.type
+    pull_back = update_on_kvstore or _is_job_store(kvstore.type)
     for idx, param_on_devs in enumerate(param_arrays):
         name = param_names[idx]
         if pull_back:
