@@ -3,7 +3,8 @@
 push and pull return at once with a handle; the I/O thread does the sending, and a pull
 writes into its outputs when the reply arrives (wait on the handle before reading them).
 A pushed array is sent without a copy: do not modify it until its push handle is done
-(distnet's mx.kv enforces that through the NDArray's pending marker).
+(distnet's mx.kv enforces that through the NDArray's pending marker).  With servers on
+the same host, big arrays go through shared memory instead of the socket (shm.py).
 """
 import threading
 import time
@@ -14,6 +15,7 @@ import msgpack
 import numpy as np
 
 from . import protocol as P
+from . import shm
 from ..base import (KVStore, KVStoreError, check_like, pairs, reduce_sum, to_host,
                     write_atomic, copy_into)
 from .config import Config
@@ -44,7 +46,7 @@ class _Meta:
         self.last_push = None   # a pull waits on it first, so a rejected push fails the pull
 
 
-def _close_io(io, timeout):
+def _close_io(io, timeout, arena):
     """Flush, tell the scheduler this worker is done, stop the I/O thread (idempotent)."""
     if io.is_alive() and not io.broken:
         deadline = time.monotonic() + timeout
@@ -59,6 +61,8 @@ def _close_io(io, timeout):
             pass
     io.stop()
     io.join(5.0)
+    if arena is not None:
+        arena.close()
 
 
 class DistStore(KVStore):
@@ -72,14 +76,38 @@ class DistStore(KVStore):
         self._info = {}
         ready = threading.Event()
         info = self._info  # the callback must not hold `self`, or it could never be collected
-        self._io = IOThread(self.cfg, P.job_token(), lambda m: (info.update(m), ready.set()))
+        arena = self._arena = shm.Arena() if self.cfg.shm and shm.available() else None
+        self._io = IOThread(self.cfg, P.job_token(), lambda m: (info.update(m), ready.set()),
+                            arena.release if arena is not None else None)
         self._io.start()
         deadline = time.monotonic() + self.cfg.start_timeout
         while not ready.wait(0.1):
             if self._io.broken or time.monotonic() > deadline:
                 self._io.stop()
+                if arena is not None:
+                    arena.close()
                 raise KVStoreError(f'{name}: could not join the job: {self._io.broken or "timeout"}')
-        self._finalizer = weakref.finalize(self, _close_io, self._io, self.cfg.timeout)
+        self._finalizer = weakref.finalize(self, _close_io, self._io, self.cfg.timeout, arena)
+        self._shm_ok = self._shm_hello()
+
+    def _shm_hello(self):
+        """Which servers can read this worker's shared memory (same host and user)."""
+        ok = [False] * self.num_servers
+        if self._arena is None:
+            return ok
+
+        def keep(s):
+            return lambda msg: ok.__setitem__(s, msg.meta.get('ok') is True)
+        meta = {'dir': self._arena.dir, 'nonce': self._arena.nonce, 'rank': self.rank}
+        handles = [self._request(s, 'shm_hello', f'shm_hello to {self._peer(s)}',
+                                 on_reply=keep(s), meta=meta) for s in range(self.num_servers)]
+        for h in handles:
+            try:
+                h.wait()
+            except KVStoreError:
+                pass    # that server answers over zmq only
+        self._arena.probed()
+        return ok
 
     @property
     def rank(self):
@@ -97,11 +125,18 @@ class DistStore(KVStore):
     def _peer(self, server):
         return self._io.peers[server]
 
-    def _request(self, target, op, what, priority=0, on_reply=None, handle=None, **kw):
+    def _request(self, target, op, what, priority=0, on_reply=None, handle=None, on_fail=None,
+                 **kw):
         rid = self._io.next_rid()
         h = handle or Handle(1, what, self.cfg.timeout)
         frames = P.encode(op, self._io.token, self._io.sender, rid=rid, **kw)
-        return self._io.submit(target, frames, rid, h, on_reply, priority)
+        return self._io.submit(target, frames, rid, h, on_reply, priority, on_fail)
+
+    def _segment(self, k, part, srv, nbytes):
+        """The shared-memory segment of (k, part) when its server can use it, else None."""
+        if self._arena is None or not self._shm_ok[srv] or self._compression is not None:
+            return None
+        return self._arena.segment(k, part, nbytes)
 
     def _key_meta(self, key, op):
         meta = self._meta.get(key)
@@ -147,13 +182,17 @@ class DistStore(KVStore):
             meta.pushes += 1
             start = len(handles)
             for part, (srv, a, b) in enumerate(meta.plan):
-                arr, extra = flat[a:b], {'rank': self.rank, 'sync': self._sync}
-                if self._compression is not None:
+                arr, extra, on_fail = flat[a:b], {'rank': self.rank, 'sync': self._sync}, None
+                seg = self._segment(k, part, srv, arr.nbytes)
+                if seg is not None and seg.lend_push():
+                    np.copyto(seg.view.view(arr.dtype), arr)
+                    arr, extra['shm'], on_fail = None, seg.name, seg.end_push
+                elif self._compression is not None:
                     arr = self._compression.quantize((k, part), arr)
                     extra['compressed'] = {'threshold': self._compression.threshold}
                 handles.append(self._request(
                     srv, 'push', f'push of key {k!r} to {self._peer(srv)}', priority,
-                    key=k, part=part, rnd=meta.pushes, array=arr, meta=extra))
+                    key=k, part=part, rnd=meta.pushes, array=arr, meta=extra, on_fail=on_fail))
             meta.last_push = Group(handles[start:])
         return Group(handles)
 
@@ -179,12 +218,17 @@ class DistStore(KVStore):
         h = Handle(len(meta.plan), f'pull of key {k!r}', self.cfg.timeout)
         left = [len(meta.plan)]
 
-        def on_part(a, b):
+        def on_part(a, b, seg):
             def on_reply(msg):
-                if msg.array is None or msg.array.size != b - a:
+                src = msg.array
+                if src is None and seg is not None and msg.meta.get('shm') == seg.name:
+                    src = seg.view.view(meta.dtype)
+                if src is None or src.size != b - a:
                     raise KVStoreError(f'reply of {msg.sender} does not fit key {k!r}')
                 for t in targets:
-                    t[a:b] = msg.array.reshape(-1)
+                    t[a:b] = src.reshape(-1)
+                if seg is not None:
+                    seg.end_pull()
                 left[0] -= 1
                 if left[0] == 0:
                     for o in staged:  # device or non-contiguous outputs: one copy at the end
@@ -192,9 +236,15 @@ class DistStore(KVStore):
             return on_reply
         for part, (srv, a, b) in enumerate(meta.plan):
             h.what = f'pull of key {k!r} from {self._peer(srv)}'
-            self._request(srv, 'pull', h.what, priority, on_part(a, b), handle=h, key=k,
-                          part=part, rnd=meta.pushes, meta={'rank': self.rank,
-                                                            'sync': self._sync})
+            extra = {'rank': self.rank, 'sync': self._sync}
+            seg = self._segment(k, part, srv, (b - a) * meta.dtype.itemsize)
+            if seg is not None and not seg.lend_pull():
+                seg = None
+            if seg is not None:
+                extra['shm'] = seg.name
+            self._request(srv, 'pull', h.what, priority, on_part(a, b, seg), handle=h, key=k,
+                          part=part, rnd=meta.pushes, meta=extra,
+                          on_fail=seg.end_pull if seg is not None else None)
         return h
 
     def pushpull(self, key, value, out=None, priority=0):

@@ -31,6 +31,9 @@ class Config:
         # A peer silent this long is declared dead (MXNet's ps-lite: PS_HEARTBEAT_TIMEOUT).
         self.heartbeat_timeout = _num('DISTNET_KVSTORE_HEARTBEAT_TIMEOUT', 6.0)
         self.bigarray_bound = _num('DISTNET_KVSTORE_BIGARRAY_BOUND', 1000000, int)
+        # Big arrays between a worker and a server on the same host go through shared
+        # memory (kvstore/dist/shm.py) unless this is 0.
+        self.shm = env.get('DISTNET_KVSTORE_SHM', '1') != '0'
         # Interface host servers bind to; defaults to the scheduler's host (127.0.0.1 in tests).
         self.node_host = env.get('DMLC_NODE_HOST', self.root_uri)
         self.worker_id = _num('DMLC_WORKER_ID', -1, int)

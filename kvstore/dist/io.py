@@ -73,20 +73,26 @@ class Group:
 
 
 class _Req:
-    __slots__ = ('handle', 'on_reply', 'peer')
+    __slots__ = ('handle', 'on_reply', 'on_fail', 'peer')
 
-    def __init__(self, handle, on_reply, peer):
-        self.handle, self.on_reply, self.peer = handle, on_reply, peer
+    def __init__(self, handle, on_reply, on_fail, peer):
+        self.handle, self.on_reply, self.on_fail, self.peer = handle, on_reply, on_fail, peer
+
+    def fail(self, error):
+        if self.on_fail is not None:
+            self.on_fail()
+        self.handle.fail(error)
 
 
 class IOThread(threading.Thread):
     """Owns the scheduler and server sockets of one worker."""
 
-    def __init__(self, cfg, token, on_registered):
+    def __init__(self, cfg, token, on_registered, on_shm_free=None):
         super().__init__(name='kvstore-io', daemon=True)
         self.cfg, self.token = cfg, token
         self.ctx = zmq.Context.instance()
         self._on_registered = on_registered
+        self._on_shm_free = on_shm_free     # a server has summed a push from shared memory
         self._queue = []            # heap of (-priority, seq, target, frames, rid, req)
         self._qlock = threading.Lock()
         self._seq = itertools.count()
@@ -105,12 +111,13 @@ class IOThread(threading.Thread):
     def next_rid(self):
         return next(self._rid)
 
-    def submit(self, target, frames, rid, handle, on_reply=None, priority=0):
-        """Queue frames for `target`; replies with `rid` go to on_reply(msg) then the handle."""
+    def submit(self, target, frames, rid, handle, on_reply=None, priority=0, on_fail=None):
+        """Queue frames for `target`; replies with `rid` go to on_reply(msg) then the handle;
+        on_fail() runs if the request fails instead."""
+        req = _Req(handle, on_reply, on_fail, target)
         if self.broken:
-            handle.fail(f'{handle.what}: {self.broken}')
+            req.fail(f'{handle.what}: {self.broken}')
             return handle
-        req = _Req(handle, on_reply, target)
         with self._qlock:
             heapq.heappush(self._queue, (-priority, next(self._seq), target, frames, rid, req))
             self._wake_tx.send(b'')
@@ -150,7 +157,7 @@ class IOThread(threading.Thread):
             self._reqs.clear()
             self._queue.clear()
         for req in reqs:
-            req.handle.fail(f'{req.handle.what}: {why}')
+            req.fail(f'{req.handle.what}: {why}')
 
     def _on_message(self, target, msg):
         if msg.op == 'registered':
@@ -163,19 +170,23 @@ class IOThread(threading.Thread):
             return self._fail_all(f'the job was aborted: {msg.meta.get("reason")}')
         if msg.op == 'heartbeat_ack':
             return
+        if msg.op == 'shm_free':
+            if self._on_shm_free is not None:
+                self._on_shm_free(msg.meta.get('name'))
+            return
         with self._qlock:
             req = self._reqs.pop(msg.rid, None)
         if req is None:
             return
         if msg.op == 'error':
-            req.handle.fail(str(msg.meta.get('msg')))
+            req.fail(str(msg.meta.get('msg')))
             return
         try:
             if req.on_reply is not None:
                 req.on_reply(msg)
             req.handle.part_done()
         except Exception as e:  # noqa: BLE001 - e.g. a reply that does not fit the output
-            req.handle.fail(f'{req.handle.what}: {type(e).__name__}: {e}')
+            req.fail(f'{req.handle.what}: {type(e).__name__}: {e}')
 
     def _receive(self, sock, target):
         while True:

@@ -21,6 +21,7 @@ OPS = frozenset([
     'register', 'registered', 'heartbeat', 'heartbeat_ack', 'barrier', 'barrier_done',
     'close', 'close_ack', 'worker_left', 'shutdown', 'abort', 'init', 'push', 'pull',
     'reply', 'error', 'set_optimizer', 'set_compression', 'get_states', 'set_states',
+    'shm_hello', 'shm_free',
 ])
 DTYPES = frozenset(['float16', 'float32', 'float64', 'int8', 'uint8', 'int32', 'int64',
                     'bool'])

@@ -2,7 +2,8 @@
 
 Single-threaded: one ROUTER socket for the workers' requests, one DEALER to the
 scheduler.  Every request is validated; a bad one gets an error reply naming the key,
-this server and the expected vs given shape/dtype, and the server serves on.
+this server and the expected vs given shape/dtype, and the server serves on.  Arrays of
+workers on this host may come and go through shared memory (see shm.py).
 """
 import logging
 import time
@@ -15,53 +16,10 @@ from ..base import KVStoreError
 from ..compression import dequantize
 from ..updaters import make_updater
 from .config import Config
+from .rounds import Slot
+from .shm import Maps
 
 log = logging.getLogger('kvstore')
-
-
-class _Slot:
-    """One key (or one part of a split key) held by this server."""
-    __slots__ = ('value', 'master', 'round', 'pending', 'waiting', 'trackers', 'spare',
-                 'error')
-
-    def __init__(self, value):
-        self.value = value
-        self.master = None      # fp32 master copy of an fp16 value (multi_precision)
-        self.round = 0          # sync rounds applied so far
-        self.pending = {}       # round -> {rank: array}
-        self.waiting = []       # (round, ident, rid) of pulls waiting for a round
-        self.trackers = []      # zmq trackers of zero-copy sends of `value`
-        self.spare = None       # (array, trackers) retired while still being sent
-        self.error = None
-
-    def _free(self, trackers):
-        return all(t.done for t in trackers)
-
-    def fresh(self, keep_contents):
-        """A buffer for the next value that no in-flight send still reads (copy-on-write)."""
-        if self._free(self.trackers):
-            self.trackers = []
-            return self.value
-        if self.spare is not None and self._free(self.spare[1]):
-            buf = self.spare[0]
-        else:
-            buf = np.empty_like(self.value)
-        if keep_contents:
-            buf[...] = self.value
-        self.spare = (self.value, self.trackers)
-        self.value, self.trackers = buf, []
-        return buf
-
-
-def _sum_into(out, arrays):
-    """out = arrays[0] + arrays[1] + ... in that (rank) order, so results are reproducible."""
-    if len(arrays) == 1:
-        np.copyto(out, arrays[0])
-        return out
-    np.add(arrays[0], arrays[1], out=out)
-    for a in arrays[2:]:
-        np.add(out, a, out=out)
-    return out
 
 
 class Server:
@@ -79,10 +37,11 @@ class Server:
         self.sched.setsockopt(zmq.LINGER, 1000)
         self.sched.connect(self.cfg.scheduler_addr)
         self.rank = -1
-        self.slots = {}         # (key, part) -> _Slot
+        self.slots = {}         # (key, part) -> Slot
         self.active = set()     # ranks of workers that have not closed
         self.updater = None
         self.drop = P.DropLog(f'server {self.addr}')
+        self.maps = Maps()      # workers' shared-memory segments
 
     def name(self):
         return f'server {self.rank} ({self.addr})'
@@ -90,8 +49,8 @@ class Server:
     def _to_sched(self, op, meta=None):
         P.send(self.sched, P.encode(op, self.token, f'server:{self.rank}', meta=meta))
 
-    def _reply(self, ident, rid, array=None, track=None):
-        frames = P.encode('reply', self.token, self.name(), rid=rid, array=array)
+    def _reply(self, ident, rid, array=None, track=None, meta=None):
+        frames = P.encode('reply', self.token, self.name(), rid=rid, array=array, meta=meta)
         tracker = P.send(self.data, frames, ident, track=track is not None)
         if tracker is not None:
             track.trackers.append(tracker)
@@ -128,14 +87,17 @@ class Server:
             raise KVStoreError(f'init of key {msg.key!r}: no value')
         if (msg.key, msg.part) in self.slots and msg.meta.get('rank') != 0:
             return self._reply(ident, msg.rid)  # rank 0's value wins
-        self.slots[(msg.key, msg.part)] = _Slot(msg.array.copy())
+        self.slots[(msg.key, msg.part)] = Slot(msg.array.copy())
         self._reply(ident, msg.rid)
 
-    def _payload(self, slot, msg):
-        """The pushed array, dequantised if 2-bit compressed, checked against the slot."""
-        arr = msg.array
-        comp = msg.meta.get('compressed')
-        v = slot.value
+    def _payload(self, ident, slot, msg):
+        """(array, owned): the pushed array (dequantised if 2-bit compressed, read from the
+        worker's segment if sent through shared memory), checked against the slot."""
+        arr, v = msg.array, slot.value
+        comp, seg = msg.meta.get('compressed'), msg.meta.get('shm')
+        if seg is not None and arr is None:
+            view = self.maps.view(ident, seg, v.nbytes)
+            return view.view(v.dtype).reshape(v.shape), False
         if comp is not None and arr is not None:
             thr = comp.get('threshold') if isinstance(comp, dict) else None
             if not isinstance(thr, (int, float)) or arr.dtype != np.uint8:
@@ -145,69 +107,93 @@ class Server:
             given = 'nothing' if arr is None else f'shape {arr.shape} dtype {arr.dtype}'
             raise KVStoreError(f'push of key {msg.key!r}: stored shape {v.shape} dtype '
                                f'{v.dtype}, given {given}')
-        return arr
+        return arr, arr.flags.writeable
+
+    def _freer(self, ident, msg):
+        """A callback telling the worker its segment is free again (None without one)."""
+        seg = msg.meta.get('shm')
+        if seg is None:
+            return None
+        frames = P.encode('shm_free', self.token, self.name(), meta={'name': seg})
+        return lambda: P.send(self.data, frames, ident)
 
     def _on_push(self, ident, msg):
         slot = self._slot(msg, 'push')
-        arr = self._payload(slot, msg)
-        rank = msg.meta.get('rank')
+        arr, owned = self._payload(ident, slot, msg)
+        rank, release = msg.meta.get('rank'), self._freer(ident, msg)
         if not msg.meta.get('sync', True):
             self._reply(ident, msg.rid)
-            return self._apply(msg.key, slot, [arr])
-        if msg.round <= slot.round or rank in slot.pending.get(msg.round, {}):
+            acc = slot.own(arr, owned)
+            if release is not None:
+                release()
+            return self._apply(msg.key, slot, acc)
+        if slot.seen(msg.round, rank):
             raise KVStoreError(f'push of key {msg.key!r}: round {msg.round} from worker '
                                f'{rank} was already applied or received')
-        slot.pending.setdefault(msg.round, {})[rank] = arr
+        slot.add(msg.round, rank, arr, owned, release)
         self._reply(ident, msg.rid)
         self._try_rounds(msg.key, slot)
 
     def _try_rounds(self, key, slot):
-        """Apply every complete round in order, then answer the pulls waiting for them."""
+        """Fold what has arrived, apply every complete round, answer the pulls waiting."""
         while True:
-            got = slot.pending.get(slot.round + 1)
-            if not got or not self.active.issubset(got):
+            acc = slot.advance(self.active)
+            if acc is None:
                 break
-            del slot.pending[slot.round + 1]
-            slot.round += 1
-            self._apply(key, slot, [got[r] for r in sorted(got)])
+            self._apply(key, slot, acc)
         still = []
-        for rnd, ident, rid in slot.waiting:
-            if rnd <= slot.round:
-                self._send_value(ident, rid, slot)
+        for item in slot.waiting:
+            if item[0] <= slot.round:
+                self._send_value(slot, *item[1:])
             else:
-                still.append((rnd, ident, rid))
+                still.append(item)
         slot.waiting = still
 
-    def _apply(self, key, slot, arrays):
-        """Store the sum, or run the optimizer on it (fp32 master for fp16 if multi_precision)."""
+    def _apply(self, key, slot, acc):
+        """Store the round's sum `acc`, or run the optimizer on it (fp32 master for fp16
+        when the updater asks for one with `multi_precision`)."""
         if self.updater is None:
-            _sum_into(slot.fresh(keep_contents=False), arrays)
-            return
-        merged = _sum_into(np.empty_like(arrays[0]), arrays) if len(arrays) > 1 else arrays[0]
-        weight = slot.fresh(keep_contents=True)
+            return slot.set_value(acc)
+        weight = slot.writable_value()
         try:
             if weight.dtype == np.float16 and getattr(self.updater, 'multi_precision', False):
                 if slot.master is None:
                     slot.master = weight.astype(np.float32)
-                self.updater(key, merged.astype(np.float32), slot.master)
+                self.updater(key, acc.astype(np.float32), slot.master)
                 weight[...] = slot.master
             else:
-                self.updater(key, merged, weight)
+                self.updater(key, acc, weight)
         except Exception as e:  # noqa: BLE001 - reported to the pullers, server serves on
             log.exception('%s: optimizer update of key %r failed', self.name(), key)
             slot.error = f'optimizer update of key {key!r} failed: {type(e).__name__}: {e}'
+        slot.give_back(acc)
 
-    def _send_value(self, ident, rid, slot):
+    def _send_value(self, slot, ident, rid, seg):
+        """Answer a pull: through the worker's segment when it lent one, else zero-copy."""
         if slot.error:
             return self._error(ident, rid, slot.error)
+        if seg is not None:
+            try:
+                view = self.maps.view(ident, seg, slot.value.nbytes)
+            except KVStoreError as e:
+                self.drop(e)    # the array goes over zmq instead
+            else:
+                np.copyto(view, slot.value.reshape(-1).view(np.uint8))
+                return self._reply(ident, rid, meta={'shm': seg})
         self._reply(ident, rid, slot.value, track=slot)
 
     def _on_pull(self, ident, msg):
         slot = self._slot(msg, 'pull')
+        seg = msg.meta.get('shm')
         if msg.meta.get('sync', True) and msg.round > slot.round:
-            slot.waiting.append((msg.round, ident, msg.rid))
+            slot.waiting.append((msg.round, ident, msg.rid, seg))
         else:
-            self._send_value(ident, msg.rid, slot)
+            self._send_value(slot, ident, msg.rid, seg)
+
+    def _on_shm_hello(self, ident, msg):
+        ok = self.maps.hello(ident, msg.meta.get('rank'), msg.meta.get('dir'),
+                             msg.meta.get('nonce'))
+        self._reply(ident, msg.rid, meta={'ok': ok})
 
     def _on_set_optimizer(self, ident, msg):
         name, params = msg.meta.get('name'), msg.meta.get('params', {})
@@ -235,7 +221,7 @@ class Server:
         msg = P.decode(frames[1:], self.token)
         handler = {'init': self._on_init, 'push': self._on_push, 'pull': self._on_pull,
                    'set_optimizer': self._on_set_optimizer, 'get_states': self._on_states,
-                   'set_states': self._on_states}.get(msg.op)
+                   'set_states': self._on_states, 'shm_hello': self._on_shm_hello}.get(msg.op)
         if handler is None:
             raise P.ProtocolError(f'op {msg.op} is not served by a server')
         try:
@@ -252,6 +238,7 @@ class Server:
         if msg.op == 'worker_left':
             rank = msg.meta.get('rank')
             self.active.discard(rank)
+            self.maps.forget(rank)
             log.info('%s: worker %s closed its kvstore; %d workers remain', self.name(),
                      rank, len(self.active))
             for (key, _), slot in self.slots.items():

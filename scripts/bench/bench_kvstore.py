@@ -1,12 +1,16 @@
 """Benchmark the kvstore: 'local' push+pull, dist_sync through the parameter server, MPI allreduce.
 
-    python scripts/bench/bench_kvstore.py [--runs 5] [--only local,dist,mpi]
+    python scripts/bench/bench_kvstore.py [--runs 5] [--only local,raw,dist,mpi]
     python scripts/bench/bench_kvstore.py --mxnet /path/to/mxnet-python   # side by side
 
-Figures are medians over --runs runs.  local: bytes pushed + pulled per second, 10 keys of
-1M float32.  dist: per worker, gradient bytes synchronised per second (one push and one
-pull of a 16 MB key per step; each byte crosses the wire out and back), 2 workers.
-mpi: 16 MB pushpull through the MPI store vs raw mpi4py Allreduce, 2 ranks.
+Figures are medians over --runs runs (each run a fresh job); the load average is printed
+before and after, as the figures depend on it.  local: bytes pushed + pulled per second,
+10 keys of 1M float32.  raw: plain zmq request/reply of 16 MB each way (DEALER to ROUTER
+over TCP, no copies), 1 and 2 clients on one server: the baseline for dist.  dist: per
+worker, gradient bytes synchronised per second (one push and one pull of a 16 MB key per
+step), 2 workers, with the shared-memory path between processes on this host (the
+default) and over zmq only (DISTNET_KVSTORE_SHM=0).  mpi: 16 MB pushpull through the MPI
+store vs raw mpi4py Allreduce, 2 ranks.
 """
 import argparse
 import json
@@ -92,9 +96,60 @@ def _dist_env(workers, servers, port):
     return env
 
 
-def bench_dist_once(python, impl, workers, servers, iters, size):
+def raw_server(port, clients, iters, size):
+    """Answer every 16 MB request with a 16 MB reply sent without a copy."""
+    import numpy as np
+    import zmq
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.bind(f'tcp://127.0.0.1:{port}')
+    reply = np.ones(size, np.float32)
+    for _ in range(clients * iters):
+        ident, _head, _body = sock.recv_multipart(copy=False)
+        sock.send_multipart([ident, b'h', reply], copy=False)
+    sock.close(linger=5000)
+    ctx.term()   # wait for the last zero-copy reply to go out before `reply` is freed
+
+
+def raw_client(port, iters, size, warmup=3):
+    """GB/s of one client's 16 MB request/reply round trips (bytes of one direction)."""
+    import numpy as np
+    import zmq
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.connect(f'tcp://127.0.0.1:{port}')
+    buf = np.ones(size, np.float32)
+    for i in range(iters):
+        if i == warmup:
+            t0 = time.perf_counter()
+        sock.send_multipart([b'h', buf], copy=False)
+        sock.recv_multipart(copy=False)
+    dt = time.perf_counter() - t0
+    sock.close()
+    ctx.term()
+    return size * 4 * (iters - warmup) / dt / 1e9
+
+
+def bench_raw(runs, clients, size=4 << 20, iters=23):
+    """Median over runs of the per-client GB/s of raw zmq request/reply."""
+    me = [sys.executable, os.path.abspath(__file__), '--size', str(size)]
+    per_run = []
+    for _ in range(runs):
+        port = _free_port()
+        server = subprocess.Popen(me + ['--raw-server', f'{port},{clients},{iters}'])
+        procs = [subprocess.Popen(me + ['--raw-client', f'{port},{iters}'],
+                                  stdout=subprocess.PIPE, text=True) for _ in range(clients)]
+        per_run.append(statistics.median(float(p.communicate(timeout=300)[0].split()[-1])
+                                         for p in procs))
+        if server.wait(timeout=60):
+            raise RuntimeError(f'raw zmq server failed with exit status {server.returncode}')
+    return statistics.median(per_run)
+
+
+def bench_dist_once(python, impl, workers, servers, iters, size, extra_env=None):
     """Start a whole job; returns the per-worker GB/s figures."""
     env = _dist_env(workers, servers, _free_port())
+    env.update(extra_env or {})
     me = [python, os.path.abspath(__file__), '--impl', impl, '--dist-worker', str(iters),
           '--size', str(size)]
     if impl == 'mxnet':   # ps-lite starts scheduler and servers inside `import mxnet`
@@ -115,8 +170,10 @@ def bench_dist_once(python, impl, workers, servers, iters, size):
     return figures
 
 
-def bench_dist(python, impl, runs, servers, size=4 << 20, iters=20):
-    per_worker = [statistics.median(bench_dist_once(python, impl, 2, servers, iters, size))
+def bench_dist(python, impl, runs, servers, size=4 << 20, iters=20, extra_env=None):
+    """Median over runs (fresh jobs) of the per-worker GB/s, 2 workers."""
+    per_worker = [statistics.median(bench_dist_once(python, impl, 2, servers, iters, size,
+                                                    extra_env))
                   for _ in range(runs)]
     return statistics.median(per_worker)
 
@@ -161,14 +218,23 @@ def bench_mpi(runs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--runs', type=int, default=5)
-    ap.add_argument('--only', default='local,dist,mpi')
+    ap.add_argument('--only', default='local,raw,dist,mpi')
     ap.add_argument('--mxnet', metavar='PYTHON', help='an interpreter with MXNet 1.9.1')
     ap.add_argument('--impl', default='distnet', help=argparse.SUPPRESS)
     ap.add_argument('--dist-worker', type=int, help=argparse.SUPPRESS)
     ap.add_argument('--size', type=int, default=4 << 20, help=argparse.SUPPRESS)
     ap.add_argument('--mpi-worker', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--local-only', action='store_true', help=argparse.SUPPRESS)
+    ap.add_argument('--raw-server', help=argparse.SUPPRESS)
+    ap.add_argument('--raw-client', help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.raw_server:
+        port, clients, iters = map(int, a.raw_server.split(','))
+        return raw_server(port, clients, iters, a.size)
+    if a.raw_client:
+        port, iters = map(int, a.raw_client.split(','))
+        print(raw_client(port, iters, a.size))
+        return
     if a.dist_worker is not None:
         if os.environ.get('DMLC_ROLE', 'worker') != 'worker':   # MXNet's ps-lite roles
             _kv_module('mxnet')
@@ -182,6 +248,11 @@ def main():
         return
     impls = [('distnet', sys.executable)] + ([('mxnet', a.mxnet)] if a.mxnet else [])
     only = a.only.split(',')
+    print('load average %.2f %.2f %.2f on %d cores' % (os.getloadavg() + (os.cpu_count(),)))
+    if 'raw' in only:
+        for clients in (1, 2):
+            print(f'raw zmq  request/reply 16 MB, {clients} client(s), 1 server: '
+                  f'{bench_raw(a.runs, clients):6.2f} GB/s per client')
     for impl, python in impls:
         if 'local' in only:
             out = subprocess.run([python, os.path.abspath(__file__), '--impl', impl,
@@ -189,14 +260,18 @@ def main():
                                  text=True, check=True).stdout.split()[-1]
             print(f'{impl:8s} local  push+pull 10 x 1M float32: {float(out):6.2f} GB/s')
         if 'dist' in only:
+            paths = [('', None)] if impl == 'mxnet' else \
+                [(' shm', None), (' zmq', {'DISTNET_KVSTORE_SHM': '0'})]
             for servers in (1, 2):
-                gbs = bench_dist(python, impl, a.runs, servers)
-                print(f'{impl:8s} dist_sync 2 workers {servers} server(s), 16 MB key: '
-                      f'{gbs:6.2f} GB/s per worker')
+                for label, extra in paths:
+                    gbs = bench_dist(python, impl, a.runs, servers, extra_env=extra)
+                    print(f'{impl:8s} dist_sync{label} 2 workers {servers} server(s), 16 MB '
+                          f'key: {gbs:6.2f} GB/s per worker')
     if 'mpi' in only:
         r = bench_mpi(a.runs)
         print(f'distnet  mpi 16 MB allreduce: store {r["store"]:.2f} GB/s, raw mpi4py '
               f'{r["raw"]:.2f} GB/s ({100 * r["store"] / r["raw"]:.0f}%)')
+    print('load average %.2f %.2f %.2f' % os.getloadavg())
 
 
 if __name__ == '__main__':

@@ -6,6 +6,7 @@ from kvstore import KVStoreError
 
 X = np.arange(6, dtype=np.float32).reshape(2, 3)
 BIG = 25  # elements of the split key; the tests set DISTNET_KVSTORE_BIGARRAY_BOUND=10
+BIG_SHM = 160000  # split over 2 servers with the bound at 100000: 2 parts of 320 kB
 
 
 def sync_sums():
@@ -39,6 +40,36 @@ def sync_sums():
         kv.close()
     return {'rank': r, 'n': n, 'res': res, 'w': [a.tolist() for a in w],
             'big': o_big.tolist(), 'x3': o3.tolist(), 'wrong': wrong, 'late': late}
+
+
+def order_sensitive(rank, size, seed=7):
+    """float32 values of rank `rank` whose sum over ranks depends on the addition order."""
+    rng = np.random.default_rng([seed, rank])
+    return (rng.standard_normal(size) * 10.0 ** rng.integers(-4, 5, size)).astype(np.float32)
+
+
+def ordered_sums():
+    """Pushes arrive in reverse rank order (rank 0 last); the sums are the rank-order sums,
+    for a small key (zmq frames) and a split big key (shared memory unless turned off)."""
+    import hashlib
+    import os
+    import time
+    kv = kvstore.create('dist_sync')
+    r, n = kv.rank, kv.num_workers
+    kv.init(['small', 'big'], [np.zeros(5, np.float32), np.zeros(BIG_SHM, np.float32)])
+    small, big = order_sensitive(r, 5), order_sensitive(r, BIG_SHM)
+    out_s, res = np.empty(5, np.float32), []
+    out_b = np.empty((BIG_SHM, 2), np.float32)[:, 0]       # a strided output: staged copy
+    for i in range(1, 4):
+        time.sleep(0.1 * (n - 1 - r))
+        kv.push(['small', 'big'], [small * i, big * i])
+        kv.pull(['small', 'big'], out=[out_s, out_b]).wait()
+        res.append([out_s.tolist(), hashlib.sha256(out_b.tobytes()).hexdigest()])
+    arena = kv._arena
+    used = sorted(arena._by_name) if arena is not None else []
+    kv.close()
+    return {'rank': r, 'res': res, 'shm': kv._shm_ok, 'segments': used,
+            'dir_left': arena is not None and os.path.exists(arena.dir)}
 
 
 def server_sgd():
@@ -76,14 +107,15 @@ def async_pushes():
     """dist_async: every push is applied on arrival (stand-in SGD, lr 1)."""
     kv = kvstore.create('dist_async')
     kv.set_optimizer('sgd', {'learning_rate': 1.0})
-    kv.init(5, np.zeros(3, np.float32))
-    for _ in range(5):
-        kv.push(5, np.ones(3, np.float32) * (kv.rank + 1)).wait()
+    kv.init([5, 'big'], [np.zeros(3, np.float32), np.zeros(BIG_SHM, np.float32)])
+    for _ in range(5):   # 'big' goes through shared memory
+        kv.push([5, 'big'], [np.ones(3, np.float32) * (kv.rank + 1),
+                             np.full(BIG_SHM, kv.rank + 1, np.float32)]).wait()
     kv.barrier()
-    out = np.empty(3, np.float32)
-    kv.pull(5, out).wait()
+    out, big = np.empty(3, np.float32), np.empty(BIG_SHM, np.float32)
+    kv.pull([5, 'big'], [out, big]).wait()
     kv.close()
-    return out.tolist()
+    return out.tolist() + [float(big.min()), float(big.max())]
 
 
 def compressed():
@@ -132,8 +164,12 @@ def fuzz():
     socks[1].connect(kv.cfg.scheduler_addr)
     good = P.encode('push', P.job_token(), 'worker:0', key=1, rnd=1, array=X,
                     meta={'rank': 0, 'sync': True})
-    for i in range(300):
-        kind = i % 6
+    shm_bad = [('shm_hello', {'dir': d, 'nonce': 'x', 'rank': 0}) for d in
+               ('/etc', '/dev/shm/../etc', '/dev/shm/distnet-kv-none', 7, None)]
+    shm_bad += [(op, {'shm': name, 'rank': 0, 'sync': True}) for op in ('push', 'pull')
+                for name in ('../../etc/passwd', 's0', 'probe', 12, {'a': 1})]
+    for i in range(320):
+        kind = i % 8
         if kind == 0:
             frames = [rng.bytes(int(rng.integers(0, 64)))]
         elif kind == 1:
@@ -147,10 +183,19 @@ def fuzz():
             h = msgpack.unpackb(good[0])
             h[['op', 'key', 'shape', 'round', 'meta', 'dtype'][(i // 6) % 6]] = [{'x': None}]
             frames = [msgpack.packb(h), bytes(good[1])]
-        else:
+        elif kind == 5:
             frames = [good[0]] + [rng.bytes(20)] * int(rng.integers(0, 3))
+        else:             # authenticated shared-memory requests naming bogus places
+            op, meta = shm_bad[(i // 8) % len(shm_bad)]
+            frames = P.encode(op, P.job_token(), 'worker:0', key=1, rnd=1 + kind, meta=meta)
         for s in socks:
             s.send_multipart(frames)
+    # one good request last: its answer means the server has read everything before it
+    socks[0].send_multipart(P.encode('pull', P.job_token(), 'worker:0', key=1, rid=999999,
+                                     meta={'rank': 0, 'sync': True}))
+    while socks[0].poll(20000):
+        if P.decode(socks[0].recv_multipart(), P.job_token()).rid == 999999:
+            break
     for s in socks:
         s.close(linger=1000)
     out = np.empty_like(X)

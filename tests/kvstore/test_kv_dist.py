@@ -1,4 +1,5 @@
 """Parameter-server kv_jobs: 1 scheduler, 2 servers, 3 workers on 127.0.0.1 (subprocesses)."""
+import hashlib
 import os
 import time
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 import kv_harness as harness
-from kv_jobs import BIG, X
+from kv_jobs import BIG, BIG_SHM, X, order_sensitive
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -32,6 +33,28 @@ def test_sync_sums_split_keys_lists_errors_and_early_close():
     # worker 2 closed; the next round sums workers 0 and 1 only
     for got in res[:2]:
         np.testing.assert_array_equal(got['late'], 2 * X)
+
+
+@pytest.mark.parametrize('shm', ['1', '0'], ids=['shared_memory', 'zmq_only'])
+def test_sums_are_in_rank_order_whatever_the_arrival_order(shm):
+    res = _ok(*harness.run_job('kv_jobs:ordered_sums', 3, 2, timeout=60,
+                               extra={'DISTNET_KVSTORE_BIGARRAY_BOUND': '100000',
+                                      'DISTNET_KVSTORE_SHM': shm}))
+    small = [order_sensitive(r, 5) for r in range(3)]
+    big = [order_sensitive(r, BIG_SHM) for r in range(3)]
+    arrival = (big[2] + big[1]) + big[0]          # rank 2 pushes first, rank 0 last
+    assert not np.array_equal((big[0] + big[1]) + big[2], arrival)   # the order shows
+    for got in res:
+        for i, (s, b) in enumerate(got['res'], 1):
+            m = np.float32(i)
+            np.testing.assert_array_equal(s, (small[0] * m + small[1] * m) + small[2] * m)
+            want = (big[0] * m + big[1] * m) + big[2] * m
+            assert b == hashlib.sha256(want.tobytes()).hexdigest()
+        assert got['dir_left'] is False                # the worker's /dev/shm dir is gone
+        if shm == '1':
+            assert got['shm'] == [True, True] and len(got['segments']) == 2
+        else:
+            assert got['shm'] == [False, False] and got['segments'] == []
 
 
 def test_server_side_sgd_states_saved_and_loaded(tmp_path):
@@ -70,7 +93,7 @@ def _fp16_master_reference():
 def test_async_applies_every_push():
     res = _ok(*harness.run_job('kv_jobs:async_pushes', 2, 1, timeout=60))
     for got in res:
-        assert got == [-15.0] * 3   # 5 pushes of 1 and 5 of 2, lr 1
+        assert got == [-15.0] * 5   # 5 pushes of 1 and 5 of 2, lr 1 (small and big key)
 
 
 def _two_bit_reference(num_workers, rounds, size, t=0.5):
