@@ -1,7 +1,9 @@
 """Turn an optimizer description (registered name + hyperparameters) into an updater.
 
 An updater is `updater(key, grad, weight)` updating `weight` (numpy) in place, with
-`get_states(dump_optimizer=False) -> bytes` and `set_states(bytes)`.  By default the
+`get_states(dump_optimizer=False) -> bytes` and `set_states(bytes)`.  An updater whose
+`multi_precision` attribute is true gets a float32 master copy (kept by the server) and
+float32 gradients in place of float16 weights and gradients.  By default the
 description is rebuilt with distnet.optimizer (imported lazily: the kvstore package does
 not depend on distnet); tests and other frameworks inject a factory with
 `register_updater_factory`.
@@ -24,7 +26,12 @@ def make_updater(name, hyperparams):
 
 
 class _DistnetUpdater:
-    """Runs a distnet optimizer on numpy arrays by wrapping them as NDArrays without copying."""
+    """Runs a distnet optimizer on numpy arrays by wrapping them as NDArrays without copying.
+
+    It has no `multi_precision` attribute on purpose: the server then hands it float16
+    weights as they are, and the optimizer keeps its float32 master copy in its own states,
+    so save_optimizer_states/load_optimizer_states carry the master copy too.
+    """
 
     def __init__(self, name, hyperparams):
         import distnet.optimizer as opt_mod
@@ -32,7 +39,6 @@ class _DistnetUpdater:
         self._nd = NDArray
         self.optimizer = opt_mod.create(name, **hyperparams)
         self._updater = opt_mod.get_updater(self.optimizer)
-        self.multi_precision = bool(hyperparams.get('multi_precision', False))
 
     def __call__(self, key, grad, weight):
         self._updater(key, self._nd(grad), self._nd(weight))

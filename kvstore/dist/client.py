@@ -38,6 +38,12 @@ def plan_parts(key, size, num_servers, bound):
     return [(_server_of(key, num_servers), 0, size)]
 
 
+def _part(arr, plan, a, b):
+    """The piece of `arr` a server holds: the array itself (its shape too, so the servers'
+    optimizer states look as in one process) unless it is split, then a flat slice."""
+    return arr if len(plan) == 1 else arr.reshape(-1)[a:b]
+
+
 class _Meta:
     __slots__ = ('shape', 'dtype', 'plan', 'pushes', 'last_push')
 
@@ -156,11 +162,10 @@ class DistStore(KVStore):
                 k, v.size, self.num_servers, self.cfg.bigarray_bound))
             if self.rank != 0:
                 continue
-            flat = v.reshape(-1)
             for part, (srv, a, b) in enumerate(meta.plan):
                 handles.append(self._request(
                     srv, 'init', f'init of key {k!r} on {self._peer(srv)}', key=k, part=part,
-                    array=flat[a:b], meta={'rank': 0}))
+                    array=_part(v, meta.plan, a, b), meta={'rank': 0}))
         Group(handles).wait()
         self.barrier()
 
@@ -178,14 +183,15 @@ class DistStore(KVStore):
         handles = []
         for k, vals in pairs(key, value):
             meta = self._key_meta(k, 'push')
-            flat = self._merged(k, vals, meta).reshape(-1)
+            merged = self._merged(k, vals, meta)
             meta.pushes += 1
             start = len(handles)
             for part, (srv, a, b) in enumerate(meta.plan):
-                arr, extra, on_fail = flat[a:b], {'rank': self.rank, 'sync': self._sync}, None
+                arr = _part(merged, meta.plan, a, b)
+                extra, on_fail = {'rank': self.rank, 'sync': self._sync}, None
                 seg = self._segment(k, part, srv, arr.nbytes)
                 if seg is not None and seg.lend_push():
-                    np.copyto(seg.view.view(arr.dtype), arr)
+                    np.copyto(seg.view.view(arr.dtype), arr.reshape(-1))
                     arr, extra['shm'], on_fail = None, seg.name, seg.end_push
                 elif self._compression is not None:
                     arr = self._compression.quantize((k, part), arr)
