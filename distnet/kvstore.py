@@ -108,7 +108,9 @@ class KVStore:
         """push then pull (into value when out is None)."""
         h = self._store.pushpull(key, _raw(value), _raw(out) if out is not None else None,
                                  priority)
-        _mark(value if out is None else out, h)
+        _mark(value, h)     # it may still be sent from (zero-copy) until the pull is done
+        if out is not None:
+            _mark(out, h)
 
     @_mx_errors
     def broadcast(self, key, value, out, priority=0):

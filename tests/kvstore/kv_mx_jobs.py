@@ -49,3 +49,51 @@ def server_optimizer(name, params, states_file):
         hist.append({str(k): o.asnumpy().tolist() for k, o in zip(keys, outs)})
     kv.close()
     return {'rank': rank, 'hist': hist}
+
+
+# ---- gluon Trainer: 2 workers on halves of a batch == one process on the whole batch ----
+BATCH, IN_UNITS, CLASSES, TRAIN_STEPS = 8, 6, 3, 3
+
+
+def batch():
+    """The fixed batch (inputs, labels) every run uses."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((BATCH, IN_UNITS)).astype(np.float32)
+    return x, rng.integers(0, CLASSES, BATCH).astype(np.float32)
+
+
+def train(kvstore, update_on_kvstore, optimizer, params, part=None):
+    """A small MLP trained for TRAIN_STEPS steps with gluon's Trainer on rows `part` of
+    the batch (all of it by default), gradients normalised by the whole batch size.
+    Returns the parameters by name (as lists)."""
+    import distnet as mx
+    from distnet import autograd, gluon
+    mx.random.seed(42)
+    net = gluon.nn.HybridSequential(prefix='mlp_')
+    with net.name_scope():
+        net.add(gluon.nn.Dense(5, in_units=IN_UNITS, activation='relu'))
+        net.add(gluon.nn.Dense(CLASSES, in_units=5))
+    net.initialize(mx.init.Xavier())
+    trainer = gluon.Trainer(net.collect_params(), optimizer, dict(params), kvstore=kvstore,
+                            update_on_kvstore=update_on_kvstore)
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    x, y = batch()
+    rows = slice(None) if part is None else slice(*part)
+    data, label = mx.nd.array(x[rows]), mx.nd.array(y[rows])
+    for _ in range(TRAIN_STEPS):
+        with autograd.record():
+            loss = loss_fn(net(data), label)
+        loss.backward()
+        trainer.step(BATCH)
+    out = {name: p.data().asnumpy().tolist() for name, p in net.collect_params().items()}
+    out['update_on_kvstore'] = trainer._update_on_kvstore
+    return out
+
+
+def trainer_half_batch(update_on_kvstore, optimizer, params):
+    """Worker r of 2 trains on half r of the batch through a dist_sync kvstore."""
+    import os
+    rank = int(os.environ['DMLC_WORKER_ID'])
+    half = BATCH // 2
+    return train('dist_sync', update_on_kvstore, optimizer, params,
+                 (rank * half, (rank + 1) * half))

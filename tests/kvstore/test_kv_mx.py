@@ -32,3 +32,43 @@ def test_dist_adapter_marks_pending_outputs():
         assert p.result['got'] == (3 * X).tolist()
         assert p.result['v'] == [3.0, 3.0]
         assert 'stored shape (2, 3)' in p.result['err']
+
+
+class _Pending:
+    """A transfer still in flight."""
+    done = False
+
+    def __init__(self):
+        self.waited = 0
+
+    def wait(self):
+        self.waited += 1
+
+
+class _InFlightStore:
+    """A store whose transfers never finish by themselves."""
+    type = 'dist_sync'
+
+    def __init__(self):
+        self.handle = _Pending()
+
+    def pushpull(self, key, value, out=None, priority=0):
+        return self.handle
+
+    push = pull = pushpull
+
+
+def test_pushpull_keeps_sources_and_outputs_pending_until_done():
+    """A pushed array may still be sent without a copy: writing it must wait too."""
+    store = _InFlightStore()
+    kv = mx.kv.KVStore(store)
+    g, w = mx.nd.ones((3,)), mx.nd.zeros((3,))
+    kv.pushpull(0, g, out=w)
+    assert g._pending is store.handle and w._pending is store.handle
+    g[:] = 5                      # an in-place write waits for the transfer first
+    assert store.handle.waited == 1 and g._pending is None
+    w.asnumpy()
+    assert store.handle.waited == 2
+    v = [mx.nd.ones((2,)), mx.nd.ones((2,))]
+    kv.pushpull('v', v)           # no out: the values are the outputs
+    assert all(x._pending is store.handle for x in v)
