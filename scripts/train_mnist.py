@@ -244,7 +244,7 @@ def fit_module(args, kv, data, progress):
     """Train with Module.fit, as MXNet's example/image-classification/common/fit.py."""
     train_x, train_y, test_x, test_y = data
     train = mx.io.NDArrayIter(train_x, train_y, args.batch_size, shuffle=True)
-    val = mx.io.NDArrayIter(test_x, test_y, args.batch_size)
+    val = mx.io.NDArrayIter(test_x, test_y, eval_batch_size(len(test_x), args.batch_size))
     begin = args.load_epoch or 0
     arg_params, aux_params = load_checkpoint(args, kv.rank)
     lr, scheduler = lr_scheduler(args, len(train_x) * kv.num_workers, kv.num_workers, begin)
@@ -270,6 +270,16 @@ def fit_module(args, kv, data, progress):
     # so this is the accuracy on exactly the test set.
     predicted = mod.predict(val).asnumpy().argmax(axis=1)
     return float((predicted == test_y).mean())
+
+
+def eval_batch_size(num_samples, batch_size, largest=1000):
+    """A batch size that divides the test set (at most `largest`), so that no batch is
+    padded: Module.score counts a padded batch's repeated samples, as MXNet does. Falls
+    back to `batch_size` when the only divisors are small."""
+    for size in range(min(num_samples, largest), 0, -1):
+        if num_samples % size == 0:
+            return size if size >= min(batch_size, num_samples) else batch_size
+    return batch_size
 
 
 def _kv_arg(kv):
