@@ -101,6 +101,31 @@ def test_resume_from_a_checkpoint(api, tmp_path):
     assert _accuracy(log, r"Epoch\[2\] Train-accuracy") > 0.8
 
 
+def test_mpiexec_directly_uses_mpi_allreduce(tmp_path):
+    """README: `mpiexec -n N python scripts/train_mnist.py` trains one model with MPI."""
+    from launcher.mpi import find_mpiexec
+    pytest.importorskip("mpi4py")
+    try:
+        mpiexec = find_mpiexec()
+    except OSError as err:
+        pytest.skip(str(err))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DMLC_")}
+    env["PYTHONPATH"] = REPO
+    res = subprocess.run([mpiexec, "-n", "2", sys.executable, SCRIPT, "--num-epochs", "2",
+                          "--model-prefix", str(tmp_path / "m"), "--seed", "3"],
+                         capture_output=True, text=True, timeout=120, env=env,
+                         stdin=subprocess.DEVNULL)
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = res.stderr
+    assert "kv_store='dist_sync'" in log  # the default in an MPI job
+    assert log.count("750 training samples on this worker (2 workers)") == 2
+    accs = dict(re.findall(r"Node\[(\d)\] Test-accuracy=([\d.]+)", log))
+    assert sorted(accs) == ["0", "1"]
+    assert accs["0"] == accs["1"] and float(accs["0"]) > 0.5  # one model on both ranks
+    saved = re.findall(r"Node\[(\d)\] Saved checkpoint", log)
+    assert saved == ["0", "0"] and (tmp_path / "m-0002.params").exists()
+
+
 def _write_idx(path, array):
     array = np.asarray(array, dtype=np.uint8)
     header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(
