@@ -80,7 +80,7 @@ def reduce_sum(arrays):
 
 def check_like(key, stored_shape, stored_dtype, arr, op):
     """Raise KVStoreError naming the key when `arr` does not match the stored shape/dtype."""
-    if tuple(arr.shape) != tuple(stored_shape) or str(arr.dtype) != str(stored_dtype):
+    if tuple(arr.shape) != tuple(stored_shape) or arr.dtype != stored_dtype:
         raise KVStoreError(
             f'{op} of key {key!r}: stored shape {tuple(stored_shape)} dtype {stored_dtype}, '
             f'given shape {tuple(arr.shape)} dtype {arr.dtype}')

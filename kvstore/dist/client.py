@@ -178,6 +178,20 @@ class DistStore(KVStore):
             return reduce_sum([to_host(v) for v in vals])
         return np.ascontiguousarray(to_host(vals[0]))
 
+    def _push_payload(self, k, part, srv, arr, extra, with_pull):
+        """(array to send, on_fail, segment) for one part of a push: through shared memory
+        when its segment is free (lent to the pull too when `with_pull`), as 2-bit codes
+        with compression on, else the array itself (sent without a copy)."""
+        seg = self._segment(k, part, srv, arr.nbytes)
+        if seg is not None and seg.lend_push(with_pull):
+            np.copyto(seg.view.view(arr.dtype), arr.reshape(-1))
+            extra['shm'] = seg.name
+            return None, seg.end_both if with_pull else seg.end_push, seg
+        if self._compression is not None:
+            extra['compressed'] = {'threshold': self._compression.threshold}
+            return self._compression.quantize((k, part), arr), None, None
+        return arr, None, None
+
     def push(self, key, value, priority=0):
         """Send each key's (summed) value to its servers; returns a handle done when received."""
         handles = []
@@ -187,15 +201,9 @@ class DistStore(KVStore):
             meta.pushes += 1
             start = len(handles)
             for part, (srv, a, b) in enumerate(meta.plan):
-                arr = _part(merged, meta.plan, a, b)
-                extra, on_fail = {'rank': self.rank, 'sync': self._sync}, None
-                seg = self._segment(k, part, srv, arr.nbytes)
-                if seg is not None and seg.lend_push():
-                    np.copyto(seg.view.view(arr.dtype), arr.reshape(-1))
-                    arr, extra['shm'], on_fail = None, seg.name, seg.end_push
-                elif self._compression is not None:
-                    arr = self._compression.quantize((k, part), arr)
-                    extra['compressed'] = {'threshold': self._compression.threshold}
+                extra = {'rank': self.rank, 'sync': self._sync}
+                arr, on_fail, _ = self._push_payload(k, part, srv, _part(merged, meta.plan, a, b),
+                                                     extra, False)
                 handles.append(self._request(
                     srv, 'push', f'push of key {k!r} to {self._peer(srv)}', priority,
                     key=k, part=part, rnd=meta.pushes, array=arr, meta=extra, on_fail=on_fail))
@@ -216,15 +224,32 @@ class DistStore(KVStore):
             handles.append(self._pull_key(k, meta, outs, priority))
         return Group(handles)
 
-    def _pull_key(self, k, meta, outs, priority):
+    def pushpull(self, key, value, out=None, priority=0):
+        """push then pull (into value when out is None) as one request per server: the
+        reply to the push carries the round's result.  Returns the handle of the pulls."""
+        handles = []
+        outs_of = dict(pairs(key, value if out is None else out, 'output'))
+        for k, vals in pairs(key, value):
+            meta = self._key_meta(k, 'push')
+            for o in outs_of[k]:
+                check_like(k, meta.shape, meta.dtype, o, 'pull')
+            merged = self._merged(k, vals, meta)
+            meta.pushes += 1
+            meta.last_push = self._pull_key(k, meta, outs_of[k], priority, merged)
+            handles.append(meta.last_push)
+        return Group(handles)
+
+    def _pull_key(self, k, meta, outs, priority, pushed=None):
+        """Pull `k` into outs; with `pushed`, push it in the same requests (pushpull)."""
         direct = [o for o in outs if isinstance(o, np.ndarray) and o.flags.c_contiguous]
         staged = [o for o in outs if not any(o is d for d in direct)]
         stage = np.empty(meta.shape, meta.dtype) if staged else None
         targets = [o.reshape(-1) for o in direct] + ([stage.reshape(-1)] if staged else [])
-        h = Handle(len(meta.plan), f'pull of key {k!r}', self.cfg.timeout)
+        op = 'pull' if pushed is None else 'pushpull'
+        h = Handle(len(meta.plan), f'{op} of key {k!r}', self.cfg.timeout)
         left = [len(meta.plan)]
 
-        def on_part(a, b, seg):
+        def on_part(a, b, seg, end):
             def on_reply(msg):
                 src = msg.array
                 if src is None and seg is not None and msg.meta.get('shm') == seg.name:
@@ -233,30 +258,29 @@ class DistStore(KVStore):
                     raise KVStoreError(f'reply of {msg.sender} does not fit key {k!r}')
                 for t in targets:
                     t[a:b] = src.reshape(-1)
-                if seg is not None:
-                    seg.end_pull()
+                if end is not None:
+                    end()
                 left[0] -= 1
                 if left[0] == 0:
                     for o in staged:  # device or non-contiguous outputs: one copy at the end
                         copy_into(o, stage)
             return on_reply
         for part, (srv, a, b) in enumerate(meta.plan):
-            h.what = f'pull of key {k!r} from {self._peer(srv)}'
+            h.what = f'{op} of key {k!r} {"from" if pushed is None else "with"} {self._peer(srv)}'
             extra = {'rank': self.rank, 'sync': self._sync}
-            seg = self._segment(k, part, srv, (b - a) * meta.dtype.itemsize)
-            if seg is not None and not seg.lend_pull():
-                seg = None
-            if seg is not None:
-                extra['shm'] = seg.name
-            self._request(srv, 'pull', h.what, priority, on_part(a, b, seg), handle=h, key=k,
-                          part=part, rnd=meta.pushes, meta=extra,
-                          on_fail=seg.end_pull if seg is not None else None)
+            if pushed is None:
+                arr, seg = None, self._segment(k, part, srv, (b - a) * meta.dtype.itemsize)
+                if seg is not None and not seg.lend_pull():
+                    seg = None
+                if seg is not None:
+                    extra['shm'] = seg.name
+                end = seg.end_pull if seg is not None else None
+            else:
+                arr, end, seg = self._push_payload(k, part, srv, _part(pushed, meta.plan, a, b),
+                                                   extra, True)
+            self._request(srv, op, h.what, priority, on_part(a, b, seg, end), handle=h, key=k,
+                          part=part, rnd=meta.pushes, array=arr, meta=extra, on_fail=end)
         return h
-
-    def pushpull(self, key, value, out=None, priority=0):
-        """push then pull (into value when out is None); returns the pull's handle."""
-        self.push(key, value, priority)
-        return self.pull(key, value if out is None else out, priority)
 
     def broadcast(self, key, value, out, priority=0):
         """init with rank 0's value, then pull it into out everywhere."""

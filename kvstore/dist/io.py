@@ -119,8 +119,9 @@ class IOThread(threading.Thread):
             req.fail(f'{handle.what}: {self.broken}')
             return handle
         with self._qlock:
+            if not self._queue:     # else a wake-up is on its way and _flush empties it all
+                self._wake_tx.send(b'')
             heapq.heappush(self._queue, (-priority, next(self._seq), target, frames, rid, req))
-            self._wake_tx.send(b'')
         return handle
 
     def pending(self):
@@ -142,13 +143,31 @@ class IOThread(threading.Thread):
         return s
 
     def _flush(self):
-        while True:
-            with self._qlock:
-                if not self._queue:
-                    return
-                _, _, target, frames, rid, req = heapq.heappop(self._queue)
-                self._reqs[rid] = req
-            P.send(self.sockets[target], frames)
+        """Send everything queued, highest priority first; several requests for the same
+        server go as one batch message."""
+        with self._qlock:
+            items = [heapq.heappop(self._queue) for _ in range(len(self._queue))]
+            for item in items:
+                self._reqs[item[4]] = item[5]
+        by_target = {}
+        for item in items:
+            by_target.setdefault(item[2], []).append(item[3])
+        for target, messages in by_target.items():
+            sock, run = self.sockets[target], []
+            for frames in messages:     # in order: runs of small ones go as one batch
+                if target != SCHED and P.small(frames):
+                    run.append(frames)
+                    continue
+                self._send_run(sock, run)
+                P.send(sock, frames)
+            self._send_run(sock, run)
+
+    def _send_run(self, sock, run):
+        if len(run) == 1:
+            P.send(sock, run[0])
+        elif run:
+            P.send(sock, P.encode_batch(self.token, self.sender, run))
+        run.clear()
 
     def _fail_all(self, why):
         self.broken = why
@@ -195,9 +214,16 @@ class IOThread(threading.Thread):
             except zmq.Again:
                 return
             try:
-                self._on_message(target, P.decode(frames, self.token))
+                msg = P.decode(frames, self.token)
+                subs = P.unbatch(msg, self.token) if msg.op == 'batch' else [msg]
             except P.ProtocolError as e:
-                log.warning('worker: dropped a message from %s: %s', self.peers.get(target), e)
+                subs = [e]
+            for sub in subs:
+                if isinstance(sub, P.ProtocolError):
+                    log.warning('worker: dropped a message from %s: %s',
+                                self.peers.get(target), sub)
+                else:
+                    self._on_message(target, sub)
 
     def run(self):
         try:

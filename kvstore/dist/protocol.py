@@ -5,9 +5,14 @@ rid (request id), sender, token (the job token), meta (op-specific small values)
 array travels as its raw bytes, described by dtype and shape; nothing is pickled.
 `decode` validates everything and raises ProtocolError on anything malformed or
 unauthenticated, so a receiver can log and drop it and serve on.
+
+Several small messages ready for the same peer at once travel as one 'batch' message:
+its header's meta 'lens' gives the frame lengths of each message, whose frames (each
+message whole, with its own header) follow concatenated in one frame.
 """
 import hmac
 import logging
+import math
 import os
 
 import msgpack
@@ -20,13 +25,15 @@ VERSION = 1
 OPS = frozenset([
     'register', 'registered', 'heartbeat', 'heartbeat_ack', 'barrier', 'barrier_done',
     'close', 'close_ack', 'worker_left', 'shutdown', 'abort', 'init', 'push', 'pull',
+    'pushpull',
     'reply', 'error', 'set_optimizer', 'set_compression', 'get_states', 'set_states',
-    'shm_hello', 'shm_free',
+    'shm_hello', 'shm_free', 'batch',
 ])
 DTYPES = frozenset(['float16', 'float32', 'float64', 'int8', 'uint8', 'int32', 'int64',
                     'bool'])
 MAX_HEADER = 1 << 20
 MAX_DIMS = 32
+MAX_BATCH = 4096    # messages in one batch
 # pyzmq copies frames below this size anyway; above it arrays go out without a copy.
 ZERO_COPY_MIN = zmq.COPY_THRESHOLD
 
@@ -58,6 +65,17 @@ class Message:
             raise AttributeError(name) from None
 
 
+_NAMES = {}
+
+
+def _dtype_name(dt):
+    """numpy's dtype.name, cached (it is slow to compute and asked for every message)."""
+    name = _NAMES.get(dt)
+    if name is None:
+        name = _NAMES[dt] = dt.name
+    return name
+
+
 def encode(op, token, sender, key=None, part=0, rnd=0, rid=0, array=None, meta=None):
     """Return the frames of one message; the array frame is the array itself (no copy)."""
     h = {'v': VERSION, 'op': op, 'key': key, 'part': part, 'round': rnd, 'rid': rid,
@@ -65,7 +83,7 @@ def encode(op, token, sender, key=None, part=0, rnd=0, rid=0, array=None, meta=N
     frames = [None]
     if array is not None:
         array = np.ascontiguousarray(array)
-        h['dtype'] = array.dtype.name
+        h['dtype'] = _dtype_name(array.dtype)
         h['shape'] = list(array.shape)
         frames.append(array.reshape(-1).view(np.uint8))
     frames[0] = msgpack.packb(h, use_bin_type=True)
@@ -86,6 +104,48 @@ def send(sock, frames, ident=None, track=False):
         return None
     return sock.send_multipart(frames, copy=False, track=track) if track else \
         sock.send_multipart(frames, copy=False)
+
+
+def small(frames):
+    """Whether a message is small enough to be copied into a batch."""
+    return all(getattr(f, 'nbytes', len(f)) < ZERO_COPY_MIN for f in frames)
+
+
+def encode_batch(token, sender, messages):
+    """One 'batch' message carrying small `messages` (lists of frames) in order: a header
+    whose meta 'lens' gives each message's frame lengths, then all frames in one frame."""
+    lens = [[getattr(f, 'nbytes', len(f)) for f in m] for m in messages]
+    return encode('batch', token, sender, meta={'lens': lens}) + \
+        [b''.join(f for m in messages for f in m)]
+
+
+def unbatch(msg, token):
+    """The messages of a decoded 'batch' message: a Message each (its array a view of the
+    batch frame), or the ProtocolError of one that is malformed (the others are good)."""
+    lens = msg.meta.get('lens')
+    if (len(msg.frames) != 2 or not isinstance(lens, list) or not 0 < len(lens) <= MAX_BATCH
+            or not all(isinstance(m, list) and 0 < len(m) <= 2 and all(
+                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in m)
+                for m in lens)):
+        _fail('malformed batch')
+    blob = msg.frames[1]
+    blob = blob.buffer if hasattr(blob, 'buffer') else memoryview(blob)
+    if sum(n for m in lens for n in m) != blob.nbytes:
+        _fail('batch lengths do not match its frame')
+    out, at = [], 0
+    for m in lens:
+        frames = []
+        for n in m:
+            frames.append(blob[at:at + n])
+            at += n
+        try:
+            sub = decode(frames, token)
+            if sub.op == 'batch':
+                _fail('batch inside a batch')
+            out.append(sub)
+        except ProtocolError as e:
+            out.append(e)
+    return out
 
 
 def _fail(why):
@@ -130,7 +190,7 @@ def _check_array(h, frames):
         _fail(f'{len(frames)} array frames, expected 1')
     buf = frames[0].buffer if hasattr(frames[0], 'buffer') else memoryview(frames[0])
     dt = np.dtype(dtype)
-    count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+    count = math.prod(shape)
     if count * dt.itemsize != buf.nbytes:
         _fail(f'array frame of {buf.nbytes} bytes does not hold {dtype} {tuple(shape)}')
     return np.frombuffer(buf, dtype=dt).reshape(shape)
@@ -148,6 +208,8 @@ def decode(frames, token):
     except Exception as e:  # msgpack raises many types on garbage
         _fail(f'header is not msgpack ({type(e).__name__})')
     _check_header(h, token)
+    if h['op'] == 'batch':   # its frames are whole messages: see unbatch
+        return Message(h, None, frames)
     return Message(h, _check_array(h, frames[1:]), frames)
 
 

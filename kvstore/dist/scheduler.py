@@ -192,8 +192,10 @@ class Scheduler:
                 return 0
 
     def close(self):
-        """Close the socket (lingering briefly so the last messages go out)."""
+        """Close the socket and wait (up to its 2 s linger) until the last messages, the
+        servers' shutdown among them, have gone out: the process exits right after."""
         self.sock.close()
+        self.ctx.destroy(linger=2000)   # bounded even if the process has other sockets
 
 
 def main():

@@ -42,22 +42,44 @@ class Server:
         self.updater = None
         self.drop = P.DropLog(f'server {self.addr}')
         self.maps = Maps()      # workers' shared-memory segments
+        self._outbox = None     # ident -> [frames] waiting to leave at the end of a drain
+        self._name = None
 
     def name(self):
-        return f'server {self.rank} ({self.addr})'
+        """'server R (tcp://host:port)', as messages and logs name this server."""
+        if self._name is None or self._name[0] != self.rank:
+            self._name = (self.rank, f'server {self.rank} ({self.addr})')
+        return self._name[1]
 
     def _to_sched(self, op, meta=None):
         P.send(self.sched, P.encode(op, self.token, f'server:{self.rank}', meta=meta))
 
-    def _reply(self, ident, rid, array=None, track=None, meta=None):
-        frames = P.encode('reply', self.token, self.name(), rid=rid, array=array, meta=meta)
+    def _send(self, ident, frames, track=None):
+        """Send to a worker.  While a drain is handling requests, messages wait in the
+        outbox and leave together (batched) at its end, holding copies of small arrays;
+        a big array goes at once without a copy (after what waits for that worker), its
+        zmq tracker kept on `track` (the slot whose value it is)."""
+        if self._outbox is not None and P.small(frames):
+            self._outbox.setdefault(ident, []).append([bytes(f) for f in frames])
+            return
+        if self._outbox and ident in self._outbox:
+            self._post(ident, self._outbox.pop(ident))
         tracker = P.send(self.data, frames, ident, track=track is not None)
         if tracker is not None:
             track.trackers.append(tracker)
 
+    def _post(self, ident, messages):
+        frames = messages[0] if len(messages) == 1 else \
+            P.encode_batch(self.token, self.name(), messages)
+        P.send(self.data, frames, ident)
+
+    def _reply(self, ident, rid, array=None, track=None, meta=None):
+        self._send(ident, P.encode('reply', self.token, self.name(), rid=rid, array=array,
+                                   meta=meta), track)
+
     def _error(self, ident, rid, text):
-        P.send(self.data, P.encode('error', self.token, self.name(), rid=rid,
-                                   meta={'msg': f'{self.name()}: {text}'}), ident)
+        self._send(ident, P.encode('error', self.token, self.name(), rid=rid,
+                                   meta={'msg': f'{self.name()}: {text}'}))
 
     # ---- registration -------------------------------------------------------------
     def register(self):
@@ -115,7 +137,7 @@ class Server:
         if seg is None:
             return None
         frames = P.encode('shm_free', self.token, self.name(), meta={'name': seg})
-        return lambda: P.send(self.data, frames, ident)
+        return lambda: self._send(ident, frames)
 
     def _on_push(self, ident, msg):
         slot = self._slot(msg, 'push')
@@ -132,6 +154,22 @@ class Server:
                                f'{rank} was already applied or received')
         slot.add(msg.round, rank, arr, owned, release)
         self._reply(ident, msg.rid)
+        self._try_rounds(msg.key, slot)
+
+    def _on_pushpull(self, ident, msg):
+        """A push whose reply is the pull of its round (one request instead of two).  A
+        segment lent for it is freed by that reply, so the push does not send shm_free."""
+        slot = self._slot(msg, 'pushpull')
+        arr, owned = self._payload(ident, slot, msg)
+        rank, seg = msg.meta.get('rank'), msg.meta.get('shm')
+        if not msg.meta.get('sync', True):
+            self._apply(msg.key, slot, slot.own(arr, owned))
+            return self._send_value(slot, ident, msg.rid, seg)
+        if slot.seen(msg.round, rank):
+            raise KVStoreError(f'push of key {msg.key!r}: round {msg.round} from worker '
+                               f'{rank} was already applied or received')
+        slot.add(msg.round, rank, arr, owned)
+        slot.waiting.append((msg.round, ident, msg.rid, seg))
         self._try_rounds(msg.key, slot)
 
     def _try_rounds(self, key, slot):
@@ -219,13 +257,23 @@ class Server:
             raise P.ProtocolError('message without identity and header')
         ident = frames[0].bytes
         msg = P.decode(frames[1:], self.token)
+        if msg.op != 'batch':
+            return self._handle_msg(ident, msg)
+        for sub in P.unbatch(msg, self.token):
+            if isinstance(sub, P.ProtocolError):
+                self.drop(sub)
+            else:
+                self._handle_msg(ident, sub)
+
+    def _handle_msg(self, ident, msg):
         handler = {'init': self._on_init, 'push': self._on_push, 'pull': self._on_pull,
+                   'pushpull': self._on_pushpull,
                    'set_optimizer': self._on_set_optimizer, 'get_states': self._on_states,
                    'set_states': self._on_states, 'shm_hello': self._on_shm_hello}.get(msg.op)
         if handler is None:
             raise P.ProtocolError(f'op {msg.op} is not served by a server')
         try:
-            if msg.op in ('push', 'pull', 'init') and (
+            if msg.op in ('push', 'pull', 'pushpull', 'init') and (
                     msg.key is None or not isinstance(msg.meta.get('rank', 0), int)):
                 raise KVStoreError(f'{msg.op} without a key or worker rank')
             handler(ident, msg)
@@ -250,6 +298,25 @@ class Server:
             return 1
         return None
 
+    def _drain(self, most=64):
+        """Handle the requests waiting (up to `most`, so heartbeats still go out on time);
+        the answers leave at the end, one message (or batch) per worker."""
+        self._outbox = {}
+        try:
+            for _ in range(most):
+                try:
+                    frames = self.data.recv_multipart(zmq.NOBLOCK, copy=False)
+                except zmq.Again:
+                    break
+                try:
+                    self._handle_data(frames)
+                except Exception as e:  # noqa: BLE001 - malformed input never crashes us
+                    self.drop(e)
+        finally:
+            outbox, self._outbox = self._outbox, None
+            for ident, messages in outbox.items():
+                self._post(ident, messages)
+
     def run(self):
         """Serve until the scheduler ends the job; returns the exit status.
 
@@ -271,10 +338,7 @@ class Server:
                 except Exception as e:  # noqa: BLE001
                     self.drop(e)
             if self.data in events:
-                try:
-                    self._handle_data(self.data.recv_multipart(copy=False))
-                except Exception as e:  # noqa: BLE001 - malformed input never crashes us
-                    self.drop(e)
+                self._drain()
             if now >= next_beat:
                 self._to_sched('heartbeat')
                 next_beat = now + self.cfg.heartbeat
@@ -284,9 +348,11 @@ class Server:
                 return 1
 
     def close(self):
-        """Close both sockets."""
+        """Close both sockets and wait (up to their 1 s linger) for the last replies to go
+        out; zero-copy sends must not outlive the arrays they read."""
         self.data.close()
         self.sched.close()
+        zmq.Context.instance().destroy(linger=1000)   # bounded, other sockets or not
 
 
 def main():

@@ -9,6 +9,7 @@ host, same user; checked once per server with a probe file), arrays of at least
   server sums straight from the segment and sends `shm_free` once it has.
 * pull: the server copies the value into the segment and replies with the header only;
   the worker copies it into the outputs.
+* pushpull: both through the same segment, freed by the reply (no `shm_free`).
 
 The worker writes a segment only when no request on it is outstanding, and lends it to
 at most one pull at a time (a pull may follow a push on it: the server consumes the
@@ -54,12 +55,14 @@ class Segment:
         self.pushes = self.pulls = 0
         self._lock = threading.Lock()
 
-    def lend_push(self):
-        """Reserve the segment for a push (only when nothing else uses it)."""
+    def lend_push(self, with_pull=False):
+        """Reserve the segment for a push (only when nothing else uses it), and for the
+        pull answering it when `with_pull` (pushpull)."""
         with self._lock:
             if self.pushes or self.pulls:
                 return False
             self.pushes += 1
+            self.pulls += with_pull
             return True
 
     def lend_pull(self):
@@ -76,6 +79,11 @@ class Segment:
 
     def end_pull(self):
         with self._lock:
+            self.pulls = max(0, self.pulls - 1)
+
+    def end_both(self):
+        with self._lock:
+            self.pushes = max(0, self.pushes - 1)
             self.pulls = max(0, self.pulls - 1)
 
 

@@ -9,7 +9,8 @@ before and after, as the figures depend on it.  local: bytes pushed + pulled per
 over TCP, no copies), 1 and 2 clients on one server: the baseline for dist.  dist: per
 worker, gradient bytes synchronised per second (one push and one pull of a 16 MB key per
 step), 2 workers, with the shared-memory path between processes on this host (the
-default) and over zmq only (DISTNET_KVSTORE_SHM=0).  mpi: 16 MB pushpull through the MPI
+default) and over zmq only (DISTNET_KVSTORE_SHM=0); and the time per key of a step that
+pushpulls 100 small keys (per-message overhead).  mpi: 16 MB pushpull through the MPI
 store vs raw mpi4py Allreduce, 2 ranks.
 """
 import argparse
@@ -29,7 +30,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def _kv_module(impl):
     if impl == 'mxnet':
         import mxnet as mx
-        return mx, mx.nd.zeros, lambda a: a.wait_to_read()
+        return mx, mx.nd.zeros, lambda h: None   # MXNet returns no handle: wait on arrays
     sys.path.insert(0, ROOT)
     import numpy as np
     import kvstore
@@ -73,13 +74,45 @@ def dist_worker(impl, iters, size):
     t0 = time.perf_counter()
     for _ in range(iters):
         kv.push(0, g)
-        h = kv.pull(0, out=out)
-        wait(h if impl != 'mxnet' else out)
+        wait(kv.pull(0, out=out))
+        if impl == 'mxnet':
+            out.wait_to_read()
     dt = time.perf_counter() - t0
-    kv.barrier()
-    if impl != 'mxnet':
+    if impl == 'mxnet':
+        kv._barrier()   # MXNet 1.9.1 names it so
+    else:
+        kv.barrier()
         kv.close()
     return size * 4 * iters / dt / 1e9
+
+
+def dist_small_worker(impl, iters, size, keys):
+    """Body of one benchmark worker: microseconds per key of a step that pushpulls `keys`
+    small keys (per-message overhead)."""
+    mod, zeros, wait = _kv_module(impl)
+    kv = mod.kv.create('dist_sync') if impl == 'mxnet' else mod.create('dist_sync')
+    vals = [zeros((size,), dtype='float32') for _ in range(keys)]
+    outs = [zeros((size,), dtype='float32') for _ in range(keys)]
+    kv.init(list(range(keys)), vals)
+
+    def step():
+        hs = [kv.pushpull(k, vals[k], out=outs[k]) for k in range(keys)]
+        for h, o in zip(hs, outs):
+            wait(h)
+            if impl == 'mxnet':
+                o.wait_to_read()
+    for _ in range(3):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        step()
+    dt = time.perf_counter() - t0
+    if impl == 'mxnet':
+        kv._barrier()   # MXNet 1.9.1 names it so
+    else:
+        kv.barrier()
+        kv.close()
+    return dt / iters / keys * 1e6
 
 
 def _free_port():
@@ -146,12 +179,12 @@ def bench_raw(runs, clients, size=4 << 20, iters=23):
     return statistics.median(per_run)
 
 
-def bench_dist_once(python, impl, workers, servers, iters, size, extra_env=None):
-    """Start a whole job; returns the per-worker GB/s figures."""
+def bench_dist_once(python, impl, workers, servers, iters, size, extra_env=None, keys=1):
+    """Start a whole job; returns the workers' figures (GB/s, or us per key with keys > 1)."""
     env = _dist_env(workers, servers, _free_port())
     env.update(extra_env or {})
     me = [python, os.path.abspath(__file__), '--impl', impl, '--dist-worker', str(iters),
-          '--size', str(size)]
+          '--size', str(size), '--keys', str(keys)]
     if impl == 'mxnet':   # ps-lite starts scheduler and servers inside `import mxnet`
         infra = [subprocess.Popen(me, env=dict(env, DMLC_ROLE=r)) for r in
                  ['scheduler'] + ['server'] * servers]
@@ -164,10 +197,18 @@ def bench_dist_once(python, impl, workers, servers, iters, size, extra_env=None)
                   for s in range(servers)]
     procs = [subprocess.Popen(me, env=dict(env, DMLC_ROLE='worker', DMLC_WORKER_ID=str(r)),
                               stdout=subprocess.PIPE, text=True) for r in range(workers)]
-    figures = [float(p.communicate(timeout=300)[0].split()[-1]) for p in procs]
-    for p in infra:
-        p.wait(timeout=60)
-    return figures
+    try:
+        outs = [p.communicate(timeout=300)[0] for p in procs]
+        if any(p.returncode for p in procs):
+            raise RuntimeError(f'{impl} dist benchmark: a worker failed')
+        for p in infra:
+            p.wait(timeout=60)
+        return [float(out.split()[-1]) for out in outs]
+    finally:   # never leave a job's processes behind
+        for p in procs + infra:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 
 
 def bench_dist(python, impl, runs, servers, size=4 << 20, iters=20, extra_env=None):
@@ -176,6 +217,13 @@ def bench_dist(python, impl, runs, servers, size=4 << 20, iters=20, extra_env=No
                                                     extra_env))
                   for _ in range(runs)]
     return statistics.median(per_worker)
+
+
+def bench_dist_small(python, impl, runs, keys=100, size=1000, iters=20):
+    """Median over runs of microseconds per key per step, 2 workers, 1 server."""
+    return statistics.median(
+        statistics.median(bench_dist_once(python, impl, 2, 1, iters, size, keys=keys))
+        for _ in range(runs))
 
 
 def mpi_worker(runs, size=4 << 20, iters=20):
@@ -222,6 +270,7 @@ def main():
     ap.add_argument('--mxnet', metavar='PYTHON', help='an interpreter with MXNet 1.9.1')
     ap.add_argument('--impl', default='distnet', help=argparse.SUPPRESS)
     ap.add_argument('--dist-worker', type=int, help=argparse.SUPPRESS)
+    ap.add_argument('--keys', type=int, default=1, help=argparse.SUPPRESS)
     ap.add_argument('--size', type=int, default=4 << 20, help=argparse.SUPPRESS)
     ap.add_argument('--mpi-worker', action='store_true', help=argparse.SUPPRESS)
     ap.add_argument('--local-only', action='store_true', help=argparse.SUPPRESS)
@@ -239,7 +288,10 @@ def main():
         if os.environ.get('DMLC_ROLE', 'worker') != 'worker':   # MXNet's ps-lite roles
             _kv_module('mxnet')
             return
-        print(dist_worker(a.impl, a.dist_worker, a.size))
+        if a.keys > 1:
+            print(dist_small_worker(a.impl, a.dist_worker, a.size, a.keys))
+        else:
+            print(dist_worker(a.impl, a.dist_worker, a.size))
         return
     if a.mpi_worker:
         return mpi_worker(a.runs)
@@ -267,6 +319,9 @@ def main():
                     gbs = bench_dist(python, impl, a.runs, servers, extra_env=extra)
                     print(f'{impl:8s} dist_sync{label} 2 workers {servers} server(s), 16 MB '
                           f'key: {gbs:6.2f} GB/s per worker')
+            us = bench_dist_small(python, impl, a.runs)
+            print(f'{impl:8s} dist_sync 2 workers 1 server, pushpull of 100 keys x 1000 '
+                  f'float32: {us:6.0f} us per key per step')
     if 'mpi' in only:
         r = bench_mpi(a.runs)
         print(f'distnet  mpi 16 MB allreduce: store {r["store"]:.2f} GB/s, raw mpi4py '

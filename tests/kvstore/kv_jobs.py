@@ -50,7 +50,8 @@ def order_sensitive(rank, size, seed=7):
 
 def ordered_sums():
     """Pushes arrive in reverse rank order (rank 0 last); the sums are the rank-order sums,
-    for a small key (zmq frames) and a split big key (shared memory unless turned off)."""
+    for a small key (zmq frames) and a split big key (shared memory unless turned off),
+    through push + pull and through pushpull."""
     import hashlib
     import os
     import time
@@ -60,10 +61,13 @@ def ordered_sums():
     small, big = order_sensitive(r, 5), order_sensitive(r, BIG_SHM)
     out_s, res = np.empty(5, np.float32), []
     out_b = np.empty((BIG_SHM, 2), np.float32)[:, 0]       # a strided output: staged copy
-    for i in range(1, 4):
+    for i in range(1, 5):   # push then pull, and in round 4 one pushpull
         time.sleep(0.1 * (n - 1 - r))
-        kv.push(['small', 'big'], [small * i, big * i])
-        kv.pull(['small', 'big'], out=[out_s, out_b]).wait()
+        if i < 4:
+            kv.push(['small', 'big'], [small * i, big * i])
+            kv.pull(['small', 'big'], out=[out_s, out_b]).wait()
+        else:
+            kv.pushpull(['small', 'big'], [small * i, big * i], out=[out_s, out_b]).wait()
         res.append([out_s.tolist(), hashlib.sha256(out_b.tobytes()).hexdigest()])
     arena = kv._arena
     used = sorted(arena._by_name) if arena is not None else []
@@ -168,8 +172,15 @@ def fuzz():
                ('/etc', '/dev/shm/../etc', '/dev/shm/distnet-kv-none', 7, None)]
     shm_bad += [(op, {'shm': name, 'rank': 0, 'sync': True}) for op in ('push', 'pull')
                 for name in ('../../etc/passwd', 's0', 'probe', 12, {'a': 1})]
-    for i in range(320):
-        kind = i % 8
+    tok = P.job_token()
+    pull = P.encode('pull', tok, 'worker:0', key=1, meta={'rank': 0, 'sync': False})
+    batch_bad = [P.encode('batch', tok, 'w', meta={'lens': lens}) + [rng.bytes(8)]
+                 for lens in ([[5]], [[3, 'x']], 'abc', [[]], [[1, 1, 6]], [[8]] * 5000)]
+    batch_bad += [P.encode_batch(tok, 'w', [[b'\xc1junk'], pull]),       # garbage inside
+                  P.encode_batch(tok, 'w', [P.encode_batch(tok, 'w', [pull, pull])]),
+                  P.encode('batch', tok, 'w', meta={'lens': [[4]]}) + [b'abcd', b'extra']]
+    for i in range(400):
+        kind = i % 10
         if kind == 0:
             frames = [rng.bytes(int(rng.integers(0, 64)))]
         elif kind == 1:
@@ -185,17 +196,23 @@ def fuzz():
             frames = [msgpack.packb(h), bytes(good[1])]
         elif kind == 5:
             frames = [good[0]] + [rng.bytes(20)] * int(rng.integers(0, 3))
-        else:             # authenticated shared-memory requests naming bogus places
-            op, meta = shm_bad[(i // 8) % len(shm_bad)]
-            frames = P.encode(op, P.job_token(), 'worker:0', key=1, rnd=1 + kind, meta=meta)
+        elif kind in (6, 7):   # authenticated shared-memory requests naming bogus places
+            op, meta = shm_bad[(i // 10) % len(shm_bad)]
+            frames = P.encode(op, tok, 'worker:0', key=1, rnd=1 + kind, meta=meta)
+        else:                  # malformed batches
+            frames = batch_bad[(i // 10 * 2 + kind - 8) % len(batch_bad)]
         for s in socks:
             s.send_multipart(frames)
     # one good request last: its answer means the server has read everything before it
     socks[0].send_multipart(P.encode('pull', P.job_token(), 'worker:0', key=1, rid=999999,
                                      meta={'rank': 0, 'sync': True}))
     while socks[0].poll(20000):
-        if P.decode(socks[0].recv_multipart(), P.job_token()).rid == 999999:
+        msg = P.decode(socks[0].recv_multipart(), tok)
+        subs = P.unbatch(msg, tok) if msg.op == 'batch' else [msg]
+        if any(getattr(m, 'rid', None) == 999999 for m in subs):
             break
+    else:
+        raise RuntimeError('the server did not answer after the fuzzing')
     for s in socks:
         s.close(linger=1000)
     out = np.empty_like(X)

@@ -45,6 +45,7 @@ def test_sums_are_in_rank_order_whatever_the_arrival_order(shm):
     arrival = (big[2] + big[1]) + big[0]          # rank 2 pushes first, rank 0 last
     assert not np.array_equal((big[0] + big[1]) + big[2], arrival)   # the order shows
     for got in res:
+        assert len(got['res']) == 4
         for i, (s, b) in enumerate(got['res'], 1):
             m = np.float32(i)
             np.testing.assert_array_equal(s, (small[0] * m + small[1] * m) + small[2] * m)

@@ -38,3 +38,29 @@ def test_garbage_is_refused():
                    [P.encode('pull', 'tok', 'w', key=1)[0], b'extra']):
         with pytest.raises(P.ProtocolError):
             P.decode(frames, 'tok')
+
+
+def test_batches_carry_whole_messages_and_isolate_a_bad_one():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    msgs = [P.encode('push', 'tok', 'w', key='k', rnd=2, rid=5, array=a, meta={'rank': 1}),
+            [b'\xc1garbage'],
+            P.encode('pull', 'tok', 'w', key=7, rid=6)]
+    assert all(P.small(m) for m in msgs)
+    assert not P.small(P.encode('push', 'tok', 'w', key=1, array=np.zeros(1 << 16)))
+    frames = P.encode_batch('tok', 'w', msgs)
+    assert len(frames) == 2                      # one header, one frame holding everything
+    batch = P.decode([bytes(f) for f in frames], 'tok')
+    push, bad, pull = P.unbatch(batch, 'tok')
+    assert (push.op, push.key, push.round, push.rid, push.meta) == ('push', 'k', 2, 5, {'rank': 1})
+    np.testing.assert_array_equal(push.array, a)
+    assert isinstance(bad, P.ProtocolError) and 'msgpack' in str(bad)
+    assert (pull.op, pull.key, pull.rid, pull.array) == ('pull', 7, 6, None)
+    with pytest.raises(P.ProtocolError, match='job token'):
+        P.decode([bytes(f) for f in P.encode_batch('other', 'w', msgs[:1])], 'tok')
+    inner = P.unbatch(P.decode(P.encode_batch('tok', 'w', [frames]), 'tok'), 'tok')
+    assert isinstance(inner[0], P.ProtocolError) and 'inside a batch' in str(inner[0])
+    for lens, blob in (([[5]], b'1234'), ([[2, 'x']], b'12'), ('ab', b''), ([[]], b''),
+                       ([[1, 1, 1]], b'123')):
+        head = P.encode('batch', 'tok', 'w', meta={'lens': lens})
+        with pytest.raises(P.ProtocolError, match='batch'):
+            P.unbatch(P.decode(head + [blob], 'tok'), 'tok')
