@@ -163,10 +163,8 @@ class IOThread(threading.Thread):
             self._send_run(sock, run)
 
     def _send_run(self, sock, run):
-        if len(run) == 1:
-            P.send(sock, run[0])
-        elif run:
-            P.send(sock, P.encode_batch(self.token, self.sender, run))
+        for frames in P.pack(self.token, self.sender, run):
+            P.send(sock, frames)
         run.clear()
 
     def _fail_all(self, why):

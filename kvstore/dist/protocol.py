@@ -119,6 +119,22 @@ def encode_batch(token, sender, messages):
         [b''.join(f for m in messages for f in m)]
 
 
+def pack(token, sender, messages, most_bytes=4 << 20):
+    """The zmq messages to send for small `messages`, in order: batches of at most
+    MAX_BATCH messages and about `most_bytes`, a lone message as it is."""
+    out, run, size = [], [], 0
+    for m in messages:
+        n = sum(getattr(f, 'nbytes', len(f)) for f in m)
+        if run and (len(run) == MAX_BATCH or size + n > most_bytes):
+            out.append(run[0] if len(run) == 1 else encode_batch(token, sender, run))
+            run, size = [], 0
+        run.append(m)
+        size += n
+    if run:
+        out.append(run[0] if len(run) == 1 else encode_batch(token, sender, run))
+    return out
+
+
 def unbatch(msg, token):
     """The messages of a decoded 'batch' message: a Message each (its array a view of the
     batch frame), or the ProtocolError of one that is malformed (the others are good)."""

@@ -69,9 +69,8 @@ class Server:
             track.trackers.append(tracker)
 
     def _post(self, ident, messages):
-        frames = messages[0] if len(messages) == 1 else \
-            P.encode_batch(self.token, self.name(), messages)
-        P.send(self.data, frames, ident)
+        for frames in P.pack(self.token, self.name(), messages):
+            P.send(self.data, frames, ident)
 
     def _reply(self, ident, rid, array=None, track=None, meta=None):
         self._send(ident, P.encode('reply', self.token, self.name(), rid=rid, array=array,

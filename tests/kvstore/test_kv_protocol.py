@@ -64,3 +64,15 @@ def test_batches_carry_whole_messages_and_isolate_a_bad_one():
         head = P.encode('batch', 'tok', 'w', meta={'lens': lens})
         with pytest.raises(P.ProtocolError, match='batch'):
             P.unbatch(P.decode(head + [blob], 'tok'), 'tok')
+
+
+def test_pack_splits_long_runs_into_batches_the_receiver_accepts():
+    msgs = [P.encode('pull', 'tok', 'w', key=i, rid=i) for i in range(P.MAX_BATCH + 5)]
+    packed = P.pack('tok', 'w', msgs)
+    assert len(packed) == 2
+    got = [m.key for f in packed for m in P.unbatch(P.decode(f, 'tok'), 'tok')]
+    assert got == list(range(P.MAX_BATCH + 5))
+    assert P.pack('tok', 'w', msgs[:1]) == [msgs[0]]         # a lone message goes as it is
+    big = [P.encode('push', 'tok', 'w', key=i, array=np.zeros(15000, np.float32))
+           for i in range(3)]                                 # 60 kB each, 4 MB at most
+    assert len(P.pack('tok', 'w', big, most_bytes=100000)) == 3
