@@ -45,11 +45,12 @@ def _part(arr, plan, a, b):
 
 
 class _Meta:
-    __slots__ = ('shape', 'dtype', 'plan', 'pushes', 'last_push')
+    __slots__ = ('shape', 'dtype', 'plan', 'pushes', 'last_push', 'push_priority')
 
     def __init__(self, shape, dtype, plan):
         self.shape, self.dtype, self.plan, self.pushes = shape, dtype, plan, 0
         self.last_push = None   # a pull waits on it first, so a rejected push fails the pull
+        self.push_priority = 0  # a pull never goes out before the push it follows
 
 
 def _close_io(io, timeout, arena):
@@ -207,7 +208,7 @@ class DistStore(KVStore):
                 handles.append(self._request(
                     srv, 'push', f'push of key {k!r} to {self._peer(srv)}', priority,
                     key=k, part=part, rnd=meta.pushes, array=arr, meta=extra, on_fail=on_fail))
-            meta.last_push = Group(handles[start:])
+            meta.last_push, meta.push_priority = Group(handles[start:]), priority
         return Group(handles)
 
     def pull(self, key, out=None, priority=0, ignore_sparse=True):
@@ -219,9 +220,11 @@ class DistStore(KVStore):
             meta = self._key_meta(k, 'pull')
             for o in outs:
                 check_like(k, meta.shape, meta.dtype, o, 'pull')
+            prio = priority
             if meta.last_push is not None and not meta.last_push.done:
                 handles.append(meta.last_push)
-            handles.append(self._pull_key(k, meta, outs, priority))
+                prio = min(priority, meta.push_priority)   # queued after the push (async)
+            handles.append(self._pull_key(k, meta, outs, prio))
         return Group(handles)
 
     def pushpull(self, key, value, out=None, priority=0):
@@ -236,6 +239,7 @@ class DistStore(KVStore):
             merged = self._merged(k, vals, meta)
             meta.pushes += 1
             meta.last_push = self._pull_key(k, meta, outs_of[k], priority, merged)
+            meta.push_priority = priority
             handles.append(meta.last_push)
         return Group(handles)
 
