@@ -304,10 +304,13 @@ class Module(OptimizerMixin, BaseModule):
         elif self.params_initialized:
             self._exec_group.set_params(self._arg_params, self._aux_params)
         else:
-            self._arg_params = {name: nd.zeros(b[0].shape, dtype=b[0].dtype) for name, b
-                                in zip(self._param_names, self._exec_group.param_arrays)}
-            self._aux_params = {name: nd.zeros(b[0].shape, dtype=b[0].dtype) for name, b
-                                in zip(self._aux_names, self._exec_group.aux_arrays)}
+            # get_params' arrays live on the CPU, whatever the current context
+            self._arg_params = {name: nd.zeros(b[0].shape, ctx=cpu(), dtype=b[0].dtype)
+                                for name, b in zip(self._param_names,
+                                                   self._exec_group.param_arrays)}
+            self._aux_params = {name: nd.zeros(b[0].shape, ctx=cpu(), dtype=b[0].dtype)
+                                for name, b in zip(self._aux_names,
+                                                   self._exec_group.aux_arrays)}
         if shared_module is not None and shared_module.optimizer_initialized:
             self.borrow_optimizer(shared_module)
         self.binded = True
