@@ -48,11 +48,13 @@ def test_module_to_gluon_seed_000(tmp_path):
 def test_module_tutorial_seed_001(tmp_path):
     out, log = _ok(run_example("module_tutorial.py", tmp_path))
     val = _epoch_values(log, "Validation-accuracy")
-    assert sorted(val) == [0, 1, 2, 3, 4] and val[4] > 0.7  # the blobs are learnable
+    # the blobs are learnable: far above chance (0.1) after 5 epochs of the tutorial's
+    # unseeded run (25 runs: 0.61 to 1.0; its Uniform(0.01) start is sometimes slow)
+    assert sorted(val) == [0, 1, 2, 3, 4] and val[4] > 0.4
     assert "shape of predict: (320, 10)" in out
     assert len(re.findall(r"^batch \d, accuracy [\d.]+$", out, re.M)) == 10
     score = re.search(r"\[\('mse', ([\d.]+)\), \('accuracy', ([\d.]+)\)\]", out)
-    assert score and float(score.group(2)) > 0.7
+    assert score and float(score.group(2)) > 0.4
     saved = re.findall(r'Saved checkpoint to "(mx_mlp-\d{4}\.params)"', log)
     assert saved == ["mx_mlp-%04d.params" % i for i in range(1, 6)]
     assert all((tmp_path / name).exists() for name in saved)
