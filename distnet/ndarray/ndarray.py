@@ -384,11 +384,14 @@ def invoke(op, args, a, out=None):
         ins, aux = datas[:-n_aux], datas[-n_aux:]
     else:
         ins, aux = datas, ()
-    if getattr(ctx, "device_typeid", 1) == 2:
-        with _device_scope(ctx):  # outputs on ctx's GPU, not on cupy's current one
+    try:
+        if getattr(ctx, "device_typeid", 1) == 2:
+            with _device_scope(ctx):  # outputs on ctx's GPU, not on cupy's current one
+                outs, saved = op.forward(a, ins, aux, _ag._training)
+        else:
             outs, saved = op.forward(a, ins, aux, _ag._training)
-    else:
-        outs, saved = op.forward(a, ins, aux, _ag._training)
+    except (ValueError, TypeError, IndexError) as err:
+        raise _op_error(op, datas, err) from err
     res = []
     for o in outs:
         if o.ndim == 0:
@@ -403,6 +406,13 @@ def invoke(op, args, a, out=None):
     if out is not None:
         return _write_out(op, res, out)
     return res
+
+
+def _op_error(op, datas, err):
+    """An MXNetError naming the operator and its input shapes for an array-library error
+    (a failed broadcast, an index out of range)."""
+    shapes = ", ".join(str(tuple(d.shape)) for d in datas)
+    return MXNetError(f"operator {op.name} failed on inputs of shapes [{shapes}]: {err}")
 
 
 def _write_out(op, res, out):

@@ -188,3 +188,10 @@ def test_gpu_context_without_cupy_says_how_to_install():
     assert mx.num_gpus() == 0
     with pytest.raises(mx.MXNetError, match=r"pip install 'distnet\[gpu\]'"):
         nd.zeros((2,), ctx=mx.gpu(0))
+
+
+def test_array_library_errors_name_the_operator_and_shapes():
+    with pytest.raises(mx.MXNetError, match=r"broadcast_add.*\(2, 3\), \(4,\)"):
+        nd.ones((2, 3)) + nd.ones((4,))
+    with pytest.raises(mx.MXNetError, match=r"_getitem.*\(2,\)"):
+        nd.ones((2,))[5]
