@@ -91,6 +91,7 @@ class Arena:
     """A worker's segments, in a private directory under /dev/shm."""
 
     def __init__(self):
+        self._pid = os.getpid()
         self.dir = tempfile.mkdtemp(prefix=PREFIX, dir=SHM_DIR)
         self.nonce = secrets.token_hex(16)
         self._segments = {}     # (key, part) -> Segment, or None where creation failed
@@ -141,8 +142,10 @@ class Arena:
             seg.end_push()
 
     def close(self):
-        """Remove the directory (the mappings stay valid while anyone uses them)."""
-        shutil.rmtree(self.dir, ignore_errors=True)
+        """Remove the directory (the mappings stay valid while anyone uses them); never
+        from a forked child (a data loader worker), whose parent still uses it."""
+        if os.getpid() == self._pid:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _open_checked(path, flags):

@@ -140,3 +140,18 @@ def test_shared_memory_segments_between_a_worker_and_a_server():
     finally:
         arena.close()
     assert not os.path.exists(arena.dir)
+
+
+@pytest.mark.skipif(not shm.available() or not hasattr(os, 'fork'), reason='no /dev/shm')
+def test_a_forked_child_leaves_the_segments_of_its_parent_alone():
+    arena = shm.Arena()
+    try:
+        pid = os.fork()
+        if pid == 0:          # e.g. a data loader worker exiting through the finalizers
+            arena.close()
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert os.path.isdir(arena.dir)
+    finally:
+        arena.close()
+    assert not os.path.exists(arena.dir)
