@@ -24,6 +24,7 @@ def setup_logging():
         handler.setFormatter(logging.Formatter(f'[%(asctime)s {role}] %(message)s'))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
+        logger.propagate = False  # a root handler (basicConfig in the user's script) would repeat each line
 
 
 def run_role(role):
