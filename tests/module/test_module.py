@@ -413,6 +413,12 @@ def test_single_context_has_no_kvstore():
     assert two._kvstore is None
     with pytest.raises(MXNetError, match='kvstore must be'):
         _bound().init_optimizer(kvstore=3)
+    # a KVStore object is used even with one context (updates on the store)
+    _, plain = _fit_params(mx.cpu(0), epochs=1)
+    mod, stored = _fit_params(mx.cpu(0), kvstore=mx.kv.create('local'), epochs=1)
+    assert mod._update_on_kvstore is True
+    for k in plain:
+        np.testing.assert_allclose(stored[k], plain[k], rtol=1e-5, atol=1e-6)
 
 
 def test_labels_bound_again_after_a_reshape_without_them():
