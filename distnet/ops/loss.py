@@ -116,7 +116,8 @@ class SoftmaxOutput(Op):
         if alpha:
             grad -= p.dtype.type(alpha / (k - 1))
         hit = p.dtype.type(1.0 - alpha - (alpha / (k - 1) if alpha else 0.0))
-        lab = xp.clip(lab, 0, k - 1)  # ignored rows are zeroed afterwards
+        # ignored rows are zeroed afterwards; minimum/maximum: numpy 2's clip is ~4x slower
+        lab = xp.minimum(xp.maximum(lab, 0), k - 1)
         if p.ndim == 3:
             n = xp.arange(p.shape[0])[:, None]
             m = xp.arange(p.shape[2])[None, :]

@@ -35,7 +35,8 @@ class FullyConnected(Op):
     @staticmethod
     def _in_units(a, dshape):
         if a["flatten"]:
-            return int(np.prod(dshape[1:], dtype=np.int64)), (dshape[0], a["num_hidden"])
+            # math.prod: np.prod costs ~3 us per call, paid by every forward
+            return int(math.prod(dshape[1:])), (dshape[0], a["num_hidden"])
         return dshape[-1], tuple(dshape[:-1]) + (a["num_hidden"],)
 
     def infer_shape(self, a, in_shapes, aux_shapes):
