@@ -15,6 +15,16 @@ def _sgd_step(opt, xp, w, g, mom, lr, wd, momentum):
     """MXNet's sgd_update / sgd_mom_update:
     ``mom = momentum*mom - lr*wd*w - lr*clip(rescale*g); w += mom`` (no momentum:
     ``w = (1 - lr*wd)*w - lr*clip(rescale*g)``)."""
+    c = opt.clip_gradient
+    if mom is None and (c is None or c <= 0):
+        # two passes instead of three: the update is memory-bound once forward/backward
+        # have evicted the weights from the caches
+        tmp = opt._tmp(w, 0)
+        xp.multiply(g, lr * opt.rescale_grad, out=tmp)
+        if wd:
+            xp.multiply(w, 1.0 - lr * wd, out=w)
+        xp.subtract(w, tmp, out=w)
+        return
     tmp = opt._rescaled(xp, w, g)
     tmp *= lr
     if mom is None:
