@@ -17,14 +17,29 @@ _training = False
 
 
 class Leaf:
-    """Autograd data of a marked variable: its gradient NDArray and request type."""
+    """Autograd data of a marked variable: its gradient NDArray and request type.
 
-    __slots__ = ("grad", "req", "fresh")
+    ``hook`` (None or a callable taking the variable) is called by ``backward`` as soon as
+    the variable's gradient is final and written into ``grad``, while backward goes on.
+    """
+
+    __slots__ = ("grad", "req", "fresh", "hook")
 
     def __init__(self, grad, req):
         self.grad = grad
         self.req = req
         self.fresh = False
+        self.hook = None
+
+
+def _set_grad_hook(var, fn):
+    """Call ``fn(var)`` whenever ``backward`` has written the final gradient of the marked
+    variable ``var`` (once per backward, before backward returns; not for ``grad()``).
+    ``fn=None`` removes the hook. Re-marking the variable (attach_grad) drops it."""
+    leaf = var._ag
+    if not isinstance(leaf, Leaf):
+        raise MXNetError("_set_grad_hook: the array is not marked with attach_grad()")
+    leaf.hook = fn
 
 
 class _Node:
@@ -229,17 +244,45 @@ def _fill_ograds(node, ograds, create_graph):
     return filled
 
 
-def _run(heads, head_grads, retain_graph, create_graph):
-    """Backpropagate from ``heads``; return {id(var): (var, grad)} for reached leaves."""
+def _run(heads, head_grads, retain_graph, create_graph, on_final=None):
+    """Backpropagate from ``heads``; return {id(var): (var, grad)} for reached leaves.
+
+    With ``on_final``, each leaf's gradient is popped and handed to ``on_final(var, grad)``
+    right after the last node that uses the leaf; what is returned is then only the
+    leaves reached from the heads alone."""
     node_grads, leaf_grads = {}, {}
     _seed(heads, head_grads, node_grads, leaf_grads, create_graph or None)
-    for node in reversed(_topo_order(heads)):
+    order = _topo_order(heads)
+    order.reverse()
+    final_at = {} if on_final is None else _final_positions(order)
+    for k, node in enumerate(order):
         ograds = node_grads.pop(node, None)
-        if ograds is None:
-            continue
-        with _scope_of(node):
-            _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph, create_graph)
+        if ograds is not None:
+            with _scope_of(node):
+                _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph,
+                               create_graph)
+        if k in final_at:
+            for var in final_at[k]:
+                found = leaf_grads.pop(id(var), None)
+                if found is not None:
+                    on_final(var, found[1])
     return leaf_grads
+
+
+def _final_positions(order):
+    """{k: [leaf variables whose last user in ``order`` is node k]}: no node after k
+    adds to their gradients (they feed only nodes that come later in topological
+    order, i.e. earlier here)."""
+    last = {}
+    for k, node in enumerate(order):
+        for x in node.inputs:
+            ag = x._ag
+            if ag.__class__ is Leaf and ag.req != "null":
+                last[id(x)] = (k, x)
+    final_at = {}
+    for k, x in last.values():
+        final_at.setdefault(k, []).append(x)
+    return final_at
 
 
 def _scope_of(node):
@@ -275,18 +318,26 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
         head_grads = None if head_grads is None else (
             [head_grads] if isinstance(head_grads, NDArray) else head_grads)
     with _Scope(False, train_mode):
-        leaf_grads = _run(heads, head_grads, retain_graph, False)
-    for var, g in leaf_grads.values():
-        leaf = var._ag
-        buf = leaf.grad
-        if buf._pending is not None:
-            buf._wait()
-        with _array_scope(buf._data):  # cupy runs the write on its current device
-            if leaf.req == "add":
-                buf._data += g
-            else:
-                buf._data[...] = g
-        leaf.fresh = True
+        rest = _run(heads, head_grads, retain_graph, False, _write_leaf_grad)
+        for var, g in rest.values():   # leaves reached from the heads alone
+            _write_leaf_grad(var, g)
+
+
+def _write_leaf_grad(var, g):
+    """Write (or add, for grad_req 'add') a final gradient into the variable's buffer, then
+    call its hook."""
+    leaf = var._ag
+    buf = leaf.grad
+    if buf._pending is not None:
+        buf._wait()
+    with _array_scope(buf._data):  # cupy runs the write on its current device
+        if leaf.req == "add":
+            buf._data += g
+        else:
+            buf._data[...] = g
+    leaf.fresh = True
+    if leaf.hook is not None:
+        leaf.hook(var)
 
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,

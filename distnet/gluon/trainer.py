@@ -87,6 +87,9 @@ class Trainer:
         self._update_on_kvstore = None
         self._distributed = None
         self._params_to_init = []
+        self._overlap = False
+        self._sent = set()        # parameters already communicated since the last step
+        self._final_ctx = {}      # parameter index -> contexts whose gradient is final
         self._reset_kvstore()
 
     def _check_contexts(self):
@@ -136,6 +139,9 @@ class Trainer:
         self._distributed = None
         self._update_on_kvstore = None
         self._params_to_init = list(self._params)
+        self._overlap = False
+        self._sent.clear()
+        self._final_ctx.clear()
 
     def _init_kvstore(self):
         config = self._kvstore_params
@@ -165,6 +171,10 @@ class Trainer:
                 kvstore.set_optimizer(self._optimizer)
             self._kvstore = kvstore
             self._update_on_kvstore = update_on_kvstore
+            # Updating on a local kvstore applies the optimizer at push time, with the
+            # rescale_grad of the step that has not been called yet: no early push there.
+            self._overlap = (os.getenv("DISTNET_GRAD_OVERLAP", "1") != "0"
+                             and (self._distributed or not update_on_kvstore))
         else:
             self._kvstore = None
             self._update_on_kvstore = None
@@ -232,14 +242,60 @@ class Trainer:
         kv = self._kvstore
         if not kv:
             return
+        sent = self._sent
         for i, param in enumerate(self._params):
-            if param.grad_req == "null":
+            if param.grad_req == "null" or i in sent:
                 continue
-            grads = param.list_grad()
+            self._pushpull(i, param)
+        sent.clear()
+        self._final_ctx.clear()
+        if self._overlap:
+            self._arm_grad_hooks()
+
+    def _pushpull(self, i, param):
+        """Sum parameter i's gradients over contexts and workers (into the weights when
+        the kvstore updates them)."""
+        grads = param.list_grad()
+        if self._update_on_kvstore:
+            self._kvstore.pushpull(i, grads, out=param.list_data(), priority=-i)
+        else:
+            self._kvstore.pushpull(i, grads, priority=-i)
+
+    def _arm_grad_hooks(self):
+        """Have backward tell us when each gradient is final, so that it is communicated
+        while the rest of backward runs (keys exist in the kvstore only after the first
+        step). Arrays replaced since (cast, re-attached gradients) get a hook here."""
+        from ..autograd import Leaf
+        not_in_kv = {id(p) for p in self._params_to_init}
+        for i, param in enumerate(self._params):
+            if param.grad_req != "write" or param._data is None or id(param) in not_in_kv:
+                continue
+            for c, data in enumerate(param._data):
+                leaf = data._ag
+                if leaf.__class__ is Leaf and leaf.hook is None:
+                    leaf.hook = self._grad_hook(i, c)
+
+    def _grad_hook(self, i, c):
+        def hook(_var):
+            self._grad_final(i, c)
+        return hook
+
+    def _grad_final(self, i, c):
+        """Context c's gradient of parameter i is final: once all contexts' are, push it
+        now instead of in the next step (step then skips it)."""
+        param = self._params[i]
+        if not self._overlap or param.grad_req != "write":
+            return
+        if i in self._sent:
             if self._update_on_kvstore:
-                kv.pushpull(i, grads, out=param.list_data(), priority=-i)
-            else:
-                kv.pushpull(i, grads, priority=-i)
+                return  # already applied: a second push would add an extra kvstore round
+            self._sent.discard(i)   # backward ran again since: send the new gradients
+        done = self._final_ctx.setdefault(i, set())
+        done.add(c)
+        if len(done) == len(self._contexts):
+            done.clear()
+            self._pushpull(i, param)
+            self._sent.add(i)
 
     def update(self, batch_size, ignore_stale_grad=False):
         """Apply the optimizer to the (already reduced) gradients; see ``step``."""
