@@ -165,3 +165,22 @@ def test_missing_command_is_a_first_failure_with_code_127():
     res = launch(["-n", "2", "-s", "0", "--", "/nonexistent/distnet-no-such-program"])
     assert res.returncode == 127
     assert "could not start worker 0" in res.stderr
+
+
+_THREADS = ("import os; print(os.environ.get('OMP_NUM_THREADS'), "
+            "os.environ.get('OPENBLAS_NUM_THREADS'), os.environ.get('MKL_NUM_THREADS'))")
+
+
+def test_workers_share_the_cores_unless_the_user_chose():
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    want = str(max(1, (os.cpu_count() or 1) // 4))
+    proc = subprocess.run([sys.executable, "-m", "launcher", "-n", "4", "-s", "0", "--",
+                           sys.executable, "-c", _THREADS], env=base, capture_output=True,
+                          text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    lines = sorted(proc.stdout.splitlines())
+    assert lines == [f"[worker {i}] {want} {want} {want}" for i in range(4)]
+    res = launch(["-n", "1", "-s", "0", "--", sys.executable, "-c", _THREADS],
+                 env={"OPENBLAS_NUM_THREADS": "7"})
+    assert res.stdout.split()[3] == "7"  # the user's own setting wins
