@@ -17,7 +17,10 @@ needs_mpi4py = pytest.mark.skipif(importlib.util.find_spec("mpi4py") is None,
 
 
 def test_plain_mpiexec_sets_the_rank_variables_the_bootstrap_reads():
-    code = "import os; print('RANK', os.environ['PMI_RANK'], os.environ['PMI_SIZE'])"
+    # one write per rank: print() writes its parts separately when unbuffered, and the two
+    # ranks share one pipe, so their parts could interleave
+    code = ("import os, sys; sys.stdout.write('RANK %s %s\\n' % "
+            "(os.environ['PMI_RANK'], os.environ['PMI_SIZE']))")
     res = subprocess.run(["mpiexec", "-n", "2", sys.executable, "-c", code],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
