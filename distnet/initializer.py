@@ -16,6 +16,7 @@ from math import sqrt
 import numpy as np
 
 from .base import MXNetError
+from . import registry as _registry
 
 __all__ = ["InitDesc", "Initializer", "register", "alias", "create", "Load", "Mixed", "Zero",
            "One", "Constant", "Uniform", "Normal", "Orthogonal", "Xavier", "MSRAPrelu",
@@ -203,27 +204,8 @@ def _bilinear(shape):
     return np.broadcast_to(kernel, shape)
 
 
-def register(klass, name=None):
-    """Register an Initializer subclass under its lower-cased class name (or ``name``)."""
-    if not (isinstance(klass, type) and issubclass(klass, Initializer)):
-        raise MXNetError(f"Can only register subclass of Initializer, got {klass!r}")
-    name = (name or klass.__name__).lower()
-    if name in _REGISTRY and _REGISTRY[name] is not klass:
-        warnings.warn(f"New initializer {klass.__module__}.{klass.__name__} registered with "
-                      f"name {name} is overriding existing initializer "
-                      f"{_REGISTRY[name].__module__}.{_REGISTRY[name].__name__}", UserWarning,
-                      stacklevel=2)
-    _REGISTRY[name] = klass
-    return klass
-
-
-def alias(*aliases):
-    """Decorator registering a class under extra names."""
-    def reg(klass):
-        for name in aliases:
-            register(klass, name)
-        return klass
-    return reg
+register = _registry.register_func(Initializer, "initializer", _REGISTRY)
+alias = _registry.alias_func(register)
 
 
 def create(*args, **kwargs):

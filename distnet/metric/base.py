@@ -1,12 +1,12 @@
 """EvalMetric, the metric registry and ``create``, CompositeEvalMetric and CustomMetric."""
 
 import json
-import warnings
 from collections import OrderedDict
 
 import numpy
 
 from ..base import MXNetError, numeric_types
+from .. import registry as _registry
 
 __all__ = ["EvalMetric", "CompositeEvalMetric", "CustomMetric", "np", "create", "register",
            "alias", "check_label_shapes"]
@@ -45,28 +45,6 @@ def check_label_shapes(labels, preds, wrap=False, shape=False):
         raise ValueError(f"Shape of labels {label_shape} does not match shape of "
                          f"predictions {pred_shape}")
     return labels, preds
-
-
-def register(klass, name=None):
-    """Register a metric class under its lower-cased class name (or ``name``)."""
-    if not (isinstance(klass, type) and issubclass(klass, EvalMetric)):
-        raise MXNetError(f"Can only register subclass of EvalMetric, got {klass!r}")
-    name = (name or klass.__name__).lower()
-    if name in _REGISTRY and _REGISTRY[name] is not klass:
-        warnings.warn(f"New metric {klass.__name__} registered with name {name} is "
-                      f"overriding existing metric {_REGISTRY[name].__name__}", UserWarning,
-                      stacklevel=2)
-    _REGISTRY[name] = klass
-    return klass
-
-
-def alias(*aliases):
-    """Decorator registering a metric class under extra names."""
-    def reg(klass):
-        for name in aliases:
-            register(klass, name)
-        return klass
-    return reg
 
 
 def create(metric, *args, **kwargs):
@@ -173,6 +151,10 @@ class EvalMetric:
         if not self._has_global_stats:
             return self.get_name_value()
         return _zip_name_value(*self.get_global())
+
+
+register = _registry.register_func(EvalMetric, "metric", _REGISTRY)
+alias = _registry.alias_func(register)
 
 
 def _zip_name_value(name, value):

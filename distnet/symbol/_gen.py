@@ -1,6 +1,7 @@
 """Generate the ``sym.*`` functions and Symbol methods from the operator registry."""
 
 from .compose import create
+from ..ndarray._gen import make_method  # noqa: F401 - one definition for nd and sym
 
 __all__ = ["make_function", "make_method"]
 
@@ -23,12 +24,3 @@ def make_function(op, fname):
     fn.__doc__ = (op.__class__.__doc__ or f"The {op.name} operator.") + \
         "\n\nReturns a Symbol (the symbolic form of ``nd.%s``)." % fname
     return fn
-
-
-def make_method(fn):
-    """A Symbol method calling ``fn`` with the symbol as first input."""
-    def method(self, *args, **kwargs):
-        return fn(self, *args, **kwargs)
-    method.__name__ = fn.__name__
-    method.__doc__ = fn.__doc__
-    return method
