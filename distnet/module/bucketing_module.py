@@ -11,7 +11,8 @@ from ..initializer import Uniform
 from ..model import _write_atomic, load_params
 from .. import ndarray as nd
 from .. import symbol as sym
-from .base_module import BaseModule, _check_input_names
+from .base_module import BaseModule
+from ._names import _check_input_names
 from .module import Module
 
 __all__ = ["BucketingModule"]

@@ -10,7 +10,8 @@ from ..io import DataDesc
 from ..model import _write_atomic, load_checkpoint
 from .. import ndarray as nd
 from ._util import load_into
-from .base_module import BaseModule, _check_input_names, _parse_data_desc
+from .base_module import BaseModule
+from ._names import _check_input_names, _parse_data_desc
 from .executor_group import DataParallelExecutorGroup
 from .module_optimizer import OptimizerMixin
 
