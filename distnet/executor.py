@@ -56,6 +56,7 @@ class Executor:
             self.outputs = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
         self._state = None
         self._monitor = None
+        self._grad_hook = None
         self._arg_dict = self._grad_dict = self._aux_dict = self._output_dict = None
         self._wire()
 
@@ -66,17 +67,20 @@ class Executor:
         auxs = iter(self.aux_arrays)
         grads = iter(zip(self.grad_arrays, self._grad_req.values()))
         self._var_arrays, need, self._writes = [], [], []
+        self._arg_at = {}  # variable position -> argument index
         for pos, i in enumerate(ix.variables):
             if i in ix.mutable:
                 self._var_arrays.append(next(auxs))
                 need.append(False)
                 continue
+            self._arg_at[pos] = len(self._arg_at)
             self._var_arrays.append(next(args))
             grad, req = next(grads)
             flag = grad is not None and req != "null"
             need.append(flag)
             if flag:
                 self._writes.append((pos, grad, req == "add"))
+        self._write_at = {pos: (buf, add) for pos, buf, add in self._writes}
         self._need = tuple(need)
         needs = self._plan.needs(self._need)
         self._head_check = [needs[e] and not loss and not blocked for e, loss, blocked in
@@ -159,22 +163,35 @@ class Executor:
             heads = self._head_grads(out_grads)
             if not self._writes:
                 return
-            grads = self._plan.backward(self._state, heads, self._need, self._ctx.xp)
-            self._write_grads(grads)
+            xp = self._ctx.xp
+            hook = self._grad_hook
+            if hook is None:
+                grads = self._plan.backward(self._state, heads, self._need, xp)
+                self._write_grads(grads, ())
+                return
+            early = set()
 
-    def _write_grads(self, grads):
-        """Write (``add``: add) each computed gradient into its bound buffer."""
+            def on_ready(pos, g):
+                buf, add = self._write_at[pos]
+                _write_grad(buf, g, add)
+                early.add(pos)
+                hook(self._arg_at[pos])
+
+            grads = self._plan.backward(self._state, heads, self._need, xp, on_ready)
+            self._write_grads(grads, early)
+
+    def _set_grad_hook(self, hook):
+        """Have backward call ``hook(argument index)`` as soon as that argument's
+        gradient is final and written into its bound array, while the rest of backward
+        still runs (Module starts communicating it then); None removes the hook."""
+        self._grad_hook = hook
+
+    def _write_grads(self, grads, done):
+        """Write (``add``: add) each computed gradient into its bound buffer, except the
+        positions in ``done`` (written as soon as they were final)."""
         for pos, buf, add in self._writes:
-            g = grads[pos]
-            if buf._pending is not None:
-                buf._wait()
-            if add:
-                if g is not None:
-                    buf._data += g
-            elif g is None:
-                buf._data[...] = 0
-            else:
-                buf._data[...] = g
+            if pos not in done:
+                _write_grad(buf, grads[pos], add)
 
     def _head_grads(self, out_grads):
         n = len(self.outputs)
@@ -250,6 +267,19 @@ class Executor:
 
     def __repr__(self):
         return f"<Executor of {self._symbol!r} on {self._ctx}>"
+
+
+def _write_grad(buf, g, add):
+    """Write gradient ``g`` (None: none flowed) into ``buf`` per its request."""
+    if buf._pending is not None:  # a kvstore push of the last gradient may still read it
+        buf._wait()
+    if add:
+        if g is not None:
+            buf._data += g
+    elif g is None:
+        buf._data[...] = 0
+    else:
+        buf._data[...] = g
 
 
 # ------------------------------------------------------------------ binding ---------

@@ -165,22 +165,25 @@ def _initialize_kvstore(kvstore, param_arrays, arg_params, param_names, update_o
             kvstore.init(name, arg_params[name])
 
 
-def _update_params_on_kvstore(param_arrays, grad_arrays, kvstore, param_names):
-    """Push each parameter's gradients (one per device) and pull the updated weights."""
+def _update_params_on_kvstore(param_arrays, grad_arrays, kvstore, param_names,
+                              pushed=()):
+    """Push each parameter's gradients (one per device) and pull the updated weights
+    (except the indices in ``pushed``: sent while backward ran)."""
     for index, (arg_list, grad_list) in enumerate(zip(param_arrays, grad_arrays)):
-        if grad_list[0] is None:
+        if grad_list[0] is None or index in pushed:
             continue
         kvstore.pushpull(param_names[index], grad_list, out=arg_list, priority=-index)
 
 
 def _update_params(param_arrays, grad_arrays, updater, num_device, kvstore=None,
-                   param_names=None):
-    """Sum gradients through the store (if any), then update every device's copy."""
+                   param_names=None, pushed=()):
+    """Sum gradients through the store (if any; except the indices in ``pushed``, sent
+    while backward ran), then update every device's copy."""
     updates = [[] for _ in range(num_device)]
     for index, (arg_list, grad_list) in enumerate(zip(param_arrays, grad_arrays)):
         if grad_list[0] is None:
             continue
-        if kvstore:
+        if kvstore and index not in pushed:
             kvstore.pushpull(param_names[index], grad_list, priority=-index)
         for k, (w, g) in enumerate(zip(arg_list, grad_list)):
             updates[k].append((index * num_device + k, g, w))

@@ -68,6 +68,7 @@ class DataParallelExecutorGroup:
         self.execs = []
         self._default_execs = None
         self._exec_cache = {}
+        self._param_index_of_arg = None
         self.data_shapes = self.label_shapes = None
         self.data_names = self.label_names = None
         self.data_layouts = self.label_layouts = None
@@ -261,16 +262,24 @@ class DataParallelExecutorGroup:
             for sl, dst in target:
                 load_slice_into(dst, src, axis, sl, f"{field} {name!r}")
 
-    def backward(self, out_grads=None):
-        """Backward on every executor, with each its slice of `out_grads`."""
+    def backward(self, out_grads=None, grad_ready=None):
+        """Backward on every executor, with each its slice of `out_grads`.
+
+        ``grad_ready(param index)``, if given, is called as soon as a parameter's
+        gradients are final on every context (during the last executor's backward, as
+        the executors run one after another), so that it can be sent while backward
+        goes on.
+        """
         if not self.for_training:
             raise MXNetError("backward: re-bind with for_training=True to run backward")
         if out_grads is None:
             out_grads = []
         elif not isinstance(out_grads, (list, tuple)):
             out_grads = [out_grads]
+        last = self.execs[-1]
+        last._set_grad_hook(None if grad_ready is None else self._param_hook(grad_ready))
         if self._single:
-            self.execs[0].backward(out_grads=list(out_grads) or None)
+            last.backward(out_grads=list(out_grads) or None)
             return
         for i, (exec_, islice) in enumerate(zip(self.execs, self.slices)):
             ctx = self.contexts[i]
@@ -279,6 +288,20 @@ class DataParallelExecutorGroup:
                 data = axis_slice(raw_of(grad), axis, islice) if axis >= 0 else raw_of(grad)
                 part.append(nd.NDArray(data, grad.context).as_in_context(ctx))
             exec_.backward(out_grads=part or None)
+
+    def _param_hook(self, grad_ready):
+        """An executor gradient hook (argument index) calling ``grad_ready(param index)``."""
+        param_at = self._param_index_of_arg
+        if param_at is None:
+            where = {name: i for i, name in enumerate(self.param_names)}
+            param_at = self._param_index_of_arg = {
+                a: where[name] for a, name in enumerate(self.arg_names) if name in where}
+
+        def hook(arg_index):
+            index = param_at.get(arg_index)
+            if index is not None:
+                grad_ready(index)
+        return hook
 
     def get_output_shapes(self):
         """(name, shape) of each output for the whole batch."""

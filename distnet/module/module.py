@@ -87,6 +87,7 @@ class Module(ParamsMixin, OptimizerMixin, BaseModule):
         self._label_shapes = None
         self._curr_shapes = None
         self._fast_update = None
+        self._pushed = set()  # parameters whose gradients backward already sent
 
     @staticmethod
     def load(prefix, epoch, load_optimizer_states=False, **kwargs):
@@ -311,7 +312,7 @@ class Module(ParamsMixin, OptimizerMixin, BaseModule):
         """Backward from the last forward (out_grads for outputs that are not losses)."""
         if not (self.binded and self.params_initialized):
             self._require("backward")
-        self._exec_group.backward(out_grads=out_grads)
+        self._exec_group.backward(out_grads=out_grads, grad_ready=self._grad_ready_hook())
 
     def get_outputs(self, merge_multi_context=True):
         """Outputs of the last forward."""

@@ -1,5 +1,6 @@
 """Module's optimizer side: init_optimizer (with MXNet's kvstore rules), update,
 borrow_optimizer and the optimizer states files."""
+import os
 import warnings
 
 from ..base import MXNetError
@@ -44,6 +45,7 @@ class OptimizerMixin:
         self._update_on_kvstore = update_on_kvstore
         self._updater = None
         self._fast_update = None
+        self._pushed = set()
         if kvstore:
             if self._compression_params:
                 kvstore.set_gradient_compression(self._compression_params)
@@ -99,6 +101,7 @@ class OptimizerMixin:
         self._update_on_kvstore = shared_module._update_on_kvstore
         self._updater = shared_module._updater
         self._fast_update = None
+        self._pushed = set()
         self.optimizer_initialized = True
 
     def save_optimizer_states(self, fname):
@@ -128,15 +131,48 @@ class OptimizerMixin:
         else:
             self._updater.set_states(data)
 
+    # ---- sending gradients while backward runs ----
+    def _grad_ready_hook(self):
+        """The callback backward calls as each parameter's gradient becomes final, or
+        None. Only the parameter server's client sends in the background (local and MPI
+        stores reduce in the calling thread, so there is nothing to overlap), and only
+        gradients that backward overwrites ('write') are final after one backward."""
+        if not self.optimizer_initialized:
+            return None
+        kv = self._kvstore
+        if not kv or "dist" not in kv.type or os.getenv("DISTNET_GRAD_OVERLAP", "1") == "0":
+            return None
+        reqs = self._exec_group.grad_req
+        if any(reqs.get(name) == "add" for name in self._exec_group.param_names):
+            return None
+        return self._grad_final
+
+    def _grad_final(self, index):
+        """Parameter ``index``'s gradients are final on every context: send them now
+        instead of in update() (which then skips them)."""
+        if index in self._pushed:
+            if self._update_on_kvstore:
+                return  # already applied this round: another push would be another round
+            # backward ran again before update(): the summed gradient was overwritten
+        group = self._exec_group
+        name = group.param_names[index]
+        if self._update_on_kvstore:
+            self._kvstore.pushpull(name, group.grad_arrays[index],
+                                   out=group.param_arrays[index], priority=-index)
+        else:
+            self._kvstore.pushpull(name, group.grad_arrays[index], priority=-index)
+        self._pushed.add(index)
+
     def update(self):
         """Update the parameters with the optimizer (through the kvstore if any)."""
         if not (self.binded and self.params_initialized and self.optimizer_initialized):
             self._require("update", optimizer=True)
         self._params_dirty = True
         group = self._exec_group
+        pushed, self._pushed = self._pushed, set()
         if self._update_on_kvstore:
             _update_params_on_kvstore(group.param_arrays, group.grad_arrays, self._kvstore,
-                                      group.param_names)
+                                      group.param_names, pushed)
         elif self._kvstore is None and len(self._context) == 1:
             fast = self._fast_update
             if fast is None or fast[0] != group.generation:
@@ -145,7 +181,7 @@ class OptimizerMixin:
         else:
             _update_params(group.param_arrays, group.grad_arrays, updater=self._updater,
                            num_device=len(self._context), kvstore=self._kvstore,
-                           param_names=group.param_names)
+                           param_names=group.param_names, pushed=pushed)
 
 
 def _fast_update_lists(group):

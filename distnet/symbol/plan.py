@@ -114,32 +114,53 @@ class GraphPlan:
                     needs[o0 + j] = True
                 bsteps.append((k, op, a, ins, o0, n_out, in_need))
         bsteps.reverse()
-        hit = self._bwd_cache[need_vars] = (bsteps, needs)
+        hit = self._bwd_cache[need_vars] = (bsteps, needs, self._ready_after(bsteps))
         return hit
 
-    def backward(self, state, head_grads, need_vars, xp):
+    def _ready_after(self, bsteps):
+        """Per backward step, the variable positions whose gradient is final after it
+        (the step is the last one that adds to that gradient)."""
+        pos_of = {e: p for p, e in enumerate(self.variables)}
+        ready = [[] for _ in bsteps]
+        seen = set()
+        for j in range(len(bsteps) - 1, -1, -1):  # the last contributor is met first
+            _, _, _, ins, _, _, in_need = bsteps[j]
+            for i, flag in zip(ins, in_need):
+                p = pos_of.get(i)
+                if flag and p is not None and p not in seen:
+                    seen.add(p)
+                    ready[j].append(p)
+        return [tuple(r) for r in ready]
+
+    def backward(self, state, head_grads, need_vars, xp, on_ready=None):
         """Gradients of the variables (``list_inputs`` order; None where none flowed).
 
         ``head_grads`` has one array (or None) per output; ``need_vars`` flags the
         variables whose gradients are wanted; nodes leading to none of them are skipped.
+        ``on_ready(position, grad)``, if given, is called as soon as a variable's
+        gradient is final (after the last node adding to it), while the rest of backward
+        still runs: callers start communicating it early. Gradients that are final
+        before any node runs (a variable that is only an output) are not reported.
         """
         vals, saved = state
-        bsteps, _ = self._backward_steps(tuple(bool(x) for x in need_vars))
+        bsteps, _, ready = self._backward_steps(tuple(bool(x) for x in need_vars))
         grads = [None] * self.n_entries
         for e, g in zip(self.heads, head_grads):
             if g is not None:
                 grads[e] = g if grads[e] is None else grads[e] + g
         k = -1
         try:
-            for k, op, a, ins, o0, n_out, in_need in bsteps:
+            for j, (k, op, a, ins, o0, n_out, in_need) in enumerate(bsteps):
                 og = grads[o0:o0 + n_out]
                 if not op.loss_output:
                     missing = [g is None for g in og]  # `None in og` would compare arrays
                     if all(missing):
+                        if on_ready is not None and ready[j]:
+                            self._report_ready(ready[j], grads, on_ready)
                         continue
                     if any(missing):
-                        og = [xp.zeros_like(vals[o0 + j]) if g is None else g
-                              for j, g in enumerate(og)]
+                        og = [xp.zeros_like(vals[o0 + n]) if g is None else g
+                              for n, g in enumerate(og)]
                 args = (xp, a, [vals[i] for i in ins], vals[o0:o0 + n_out], saved[k], og)
                 igrads = (op.backward(*args, req=in_need) if op.backward_req
                           else op.backward(*args))
@@ -147,11 +168,29 @@ class GraphPlan:
                     if flag and g is not None:
                         cur = grads[i]
                         grads[i] = g if cur is None else cur + g
+                if on_ready is not None and ready[j]:
+                    self._report_ready(ready[j], grads, on_ready)
+        except _HookFailed as failed:
+            raise failed.__cause__ from None  # the caller's own error, not the node's
         except Exception as err:
             if k < 0:
                 raise
             raise self._node_error(k, vals, "backward", err) from err
         return [grads[e] for e in self.variables]
+
+    def _report_ready(self, positions, grads, on_ready):
+        variables = self.variables
+        for p in positions:
+            g = grads[variables[p]]
+            if g is not None:
+                try:
+                    on_ready(p, g)
+                except Exception as err:
+                    raise _HookFailed() from err
+
+
+class _HookFailed(Exception):
+    """Carries an ``on_ready`` callback's error past the node-error wrapping."""
 
 
 def plan_of(sym):

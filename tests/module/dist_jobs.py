@@ -42,3 +42,33 @@ def fit_dist_sync(kvstore='dist_sync', epochs=2):
             optimizer_params={'learning_rate': 0.3, 'momentum': 0.9})
     kv.close()
     return {k: v.asnumpy().tolist() for k, v in mod.get_params()[0].items()}
+
+
+def fit_dist_sync_phases(epochs=1):
+    """fit_dist_sync, recording for each kvstore pushpull whether backward was running
+    (gradients sent as soon as they are final) and the parameter it was for."""
+    import distnet as mx
+    kv = mx.kv.create('dist_sync')
+    calls, phase = [], ['outside']
+    pushpull = kv.pushpull
+
+    def spy_pushpull(key, *args, **kwargs):
+        calls.append([phase[0], key])
+        return pushpull(key, *args, **kwargs)
+    kv.pushpull = spy_pushpull
+    backward = mx.mod.Module.backward
+
+    def spy_backward(self, out_grads=None):
+        phase[0] = 'backward'
+        try:
+            backward(self, out_grads)
+        finally:
+            phase[0] = 'outside'
+    mx.mod.Module.backward = spy_backward
+    x, y = dataset()
+    it = mx.io.NDArrayIter(x[:BATCH * 2], y[:BATCH * 2], batch_size=BATCH)
+    mod = mx.mod.Module(mlp(mx))
+    mod.fit(it, num_epoch=epochs, kvstore=kv, optimizer_params={'learning_rate': 0.1})
+    kv.close()
+    return {'calls': calls,
+            'params': {k: v.asnumpy().tolist() for k, v in mod.get_params()[0].items()}}
