@@ -1,11 +1,13 @@
 """'local' and 'device' stores: aggregate per-device values within one process.
 
 'local' reduces on the CPU (the stored value is a numpy array); 'device' reduces on the
-device of the first value (cupy when the values live on GPUs, numpy otherwise).  NCCL is
-not used: cupy's peer copies do the cross-device part.
+device of the first value (cupy when the values live on GPUs, numpy otherwise): with one
+value per GPU and CuPy's NCCL present, one NCCL reduce (kvstore/nccl.py), otherwise peer
+copies and additions on the first value's GPU.
 """
 from .base import (KVStore, KVStoreError, check_like, copy_into, pairs, reduce_sum,
                    to_host)
+from .nccl import NcclSum
 
 
 class LocalStore(KVStore):
@@ -14,6 +16,7 @@ class LocalStore(KVStore):
     def __init__(self, name='local'):
         super().__init__(name)
         self._store = {}
+        self._nccl = NcclSum() if name == 'device' else None
 
     def _stored(self, key, op):
         try:
@@ -35,6 +38,8 @@ class LocalStore(KVStore):
             vals = [self._compression.roundtrip((key, i), v) for i, v in enumerate(vals)]
         if self._type == 'local':
             vals = [to_host(v) for v in vals]
+        elif self._nccl is not None and self._nccl.usable(vals):
+            return self._nccl.sum(vals)
         return reduce_sum(vals) if len(vals) > 1 or self._updater else vals[0]
 
     def push(self, key, value, priority=0):

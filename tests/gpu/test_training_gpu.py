@@ -188,6 +188,29 @@ def test_device_kvstore_reduces_gpu_arrays_on_the_gpus():
         np.testing.assert_allclose(w.asnumpy(), np.full(shape, 1 - 0.5 * 3.0))
 
 
+@pytest.mark.parametrize("nccl", ["1", "0"])
+def test_device_kvstore_sums_two_gpus_with_nccl(nccl, monkeypatch):
+    """With two GPUs the 'device' store sums through one NCCL reduce (a communicator over
+    the two devices exists afterwards); DISTNET_KVSTORE_NCCL=0 adds with peer copies.
+    Both give the same sums on both devices."""
+    if AS_CPU:
+        pytest.skip("NCCL needs real GPUs")
+    ctxs = _gpus(2)
+    monkeypatch.setenv("DISTNET_KVSTORE_NCCL", nccl)
+    kv = mx.kv.create("device")
+    shape = (257, 33)
+    kv.init(3, nd.zeros(shape, ctx=ctxs[1]))
+    grads = [nd.array(np.full(shape, 1.5 * (i + 1)), ctx=c) for i, c in enumerate(ctxs)]
+    outs = [nd.zeros(shape, ctx=c) for c in ctxs]
+    kv.pushpull(3, grads, out=outs)
+    for o, c in zip(outs, ctxs):
+        assert_on(o, c)
+        np.testing.assert_array_equal(o.asnumpy(), np.full(shape, 4.5, np.float32))
+    np.testing.assert_array_equal(grads[1].asnumpy(), 3.0)  # pushed values unchanged
+    comms = kv._store._nccl._comms
+    assert list(comms) == ([(0, 1)] if nccl == "1" else [])
+
+
 def test_dist_device_sync_job_with_gpu_arrays(run_distributed):
     env = {"PYTHONPATH": HERE}
     if AS_CPU:
