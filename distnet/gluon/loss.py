@@ -6,6 +6,7 @@ import math
 from ..base import numeric_types
 from ._common import GluonAssertionError, GluonValueError
 from .block import HybridBlock
+from . import _fused_loss
 
 __all__ = ["Loss", "L2Loss", "L1Loss", "SigmoidBinaryCrossEntropyLoss", "SigmoidBCELoss",
            "SoftmaxCrossEntropyLoss", "SoftmaxCELoss", "KLDivLoss", "HuberLoss", "HingeLoss",
@@ -143,6 +144,12 @@ class SoftmaxCrossEntropyLoss(Loss):
 
     def hybrid_forward(self, F, pred, label, sample_weight=None):
         """Per-sample cross entropy."""
+        if (sample_weight is None and self._weight is None and self._sparse_label
+                and not self._from_logits and self._batch_axis == 0
+                and self._axis in (-1, 1) and _is_nd(F)):
+            loss = _fused_loss.sparse_softmax_ce(pred, label)  # one tape node, same values
+            if loss is not None:
+                return loss
         if not self._from_logits:
             pred = F.log_softmax(pred, self._axis)
         if self._sparse_label:
