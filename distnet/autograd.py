@@ -6,6 +6,8 @@ output NDArray (``arr._ag = (node, index)``). Variables marked with ``attach_gra
 process-wide, as distnet runs operators on the calling thread.
 """
 
+import sys as _sys
+
 from .base import MXNetError
 from .backend import array_scope as _array_scope
 
@@ -263,9 +265,10 @@ def _run(heads, head_grads, retain_graph, create_graph, on_final=None):
                                create_graph)
         if k in final_at:
             for var in final_at[k]:
-                found = leaf_grads.pop(id(var), None)
-                if found is not None:
-                    on_final(var, found[1])
+                if id(var) in leaf_grads:
+                    g = leaf_grads.pop(id(var))[1]  # g held by this one local (_adoptable)
+                    on_final(var, g)
+                    g = None
     return leaf_grads
 
 
@@ -319,25 +322,93 @@ def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
             [head_grads] if isinstance(head_grads, NDArray) else head_grads)
     with _Scope(False, train_mode):
         rest = _run(heads, head_grads, retain_graph, False, _write_leaf_grad)
-        for var, g in rest.values():   # leaves reached from the heads alone
+        while rest:   # leaves reached from the heads alone
+            var, g = rest.popitem()[1]   # g held by this one local (_adoptable)
             _write_leaf_grad(var, g)
+            g = None
 
 
 def _write_leaf_grad(var, g):
     """Write (or add, for grad_req 'add') a final gradient into the variable's buffer, then
-    call its hook."""
+    call its hook. The caller holds ``g`` in exactly one local (see ``_adoptable``)."""
     leaf = var._ag
     buf = leaf.grad
     if buf._pending is not None:
-        buf._wait()
-    with _array_scope(buf._data):  # cupy runs the write on its current device
-        if leaf.req == "add":
+        buf._wait()   # a kvstore pull into the buffer finishes before we replace/overwrite
+    if leaf.req == "add":
+        with _array_scope(buf._data):  # cupy runs the write on its current device
             buf._data += g
-        else:
+    elif _adoptable(buf, g):
+        buf._data = g   # no copy; `buf` itself, what users hold, stays the same NDArray
+    else:
+        with _array_scope(buf._data):
             buf._data[...] = g
     leaf.fresh = True
     if leaf.hook is not None:
         leaf.hook(var)
+
+
+def _adoptable(buf, g, _measure=False):
+    """Whether the gradient buffer NDArray ``buf`` may take the fresh gradient array ``g``
+    as its data instead of copying it (a full pass over the gradient saved).
+
+    Safe only when no one can tell: both are C-contiguous numpy arrays of the same shape
+    and dtype; the old array owns its memory (it is no view of a larger buffer the user
+    packed gradients into) and ``g`` owns its memory or views all of an array nothing else
+    uses (an operator's ``reshape`` of its result); and no other reference to any of them
+    exists: none to ``g`` (not aliased by another leaf's gradient, a saved value or an
+    output on the tape), none to the old array (no view of it, no raw handle held by a
+    user or a kvstore send in flight). Reference counts say so, compared with those of
+    unshared arrays measured once through the same call structure (``_adopt_refs``).
+    Otherwise the gradient is copied, as before."""
+    old = buf._data
+    ndarray = _np().ndarray
+    if type(g) is not ndarray or type(old) is not ndarray:
+        return False
+    owner = g.base
+    if _measure:
+        return _sys.getrefcount(g), _sys.getrefcount(old), _sys.getrefcount(owner)
+    refs = _ADOPT_REFS[0]
+    if refs is None:
+        refs = _ADOPT_REFS[0] = _adopt_refs()
+    return (refs is not False and old.base is None
+            and g.shape == old.shape and g.dtype == old.dtype
+            and g.flags.c_contiguous and old.flags.c_contiguous
+            and _sys.getrefcount(g) == refs[0] and _sys.getrefcount(old) == refs[1]
+            and (owner is None or (type(owner) is ndarray and owner.base is None
+                                   and owner.nbytes == g.nbytes
+                                   and _sys.getrefcount(owner) == refs[2])))
+
+
+_ADOPT_REFS = [None]
+
+
+def _adopt_refs():
+    """The reference counts ``_adoptable`` sees for an unshared ``g``, old buffer and
+    owner of ``g``'s memory; False where counts cannot tell shared arrays from unshared
+    ones (not CPython; or CPython >= 3.14, whose borrowed stack references may hide one)."""
+    if _sys.implementation.name != "cpython" or _sys.version_info >= (3, 14):
+        return False
+    np = _np()
+
+    class _Buf:
+        __slots__ = ("_data",)
+
+    def write_frame(buf, g):    # stands for _write_leaf_grad, whose caller holds g in a local
+        return _adoptable(buf, g, True)
+
+    buf = _Buf()
+    buf._data = np.zeros(2)
+    g = np.zeros(2).reshape(1, 2)   # a view: its owner is referenced by g alone
+    sole = write_frame(buf, g)
+    more = g, buf._data[:], g.base  # noqa: F841 - one more reference to each
+    shared = write_frame(buf, g)
+    return sole if shared == tuple(n + 1 for n in sole) else False
+
+
+def _np():
+    import numpy
+    return numpy
 
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,
