@@ -310,9 +310,11 @@ class Trainer:
     def _update(self, ignore_stale_grad=False):
         on_kvstore = bool(self._kvstore and self._update_on_kvstore)
         n_ctx = len(self._updaters)
-        indices = [[] for _ in range(n_ctx)]
-        weights = [[] for _ in range(n_ctx)]
-        grads = [[] for _ in range(n_ctx)]
+        if n_ctx == 1:   # one list of each: no per-context indexing in the loop below
+            indices, weights, grads = [], [], []
+            batches = ((indices, weights, grads),)
+        else:
+            batches = tuple(([], [], []) for _ in range(n_ctx))
         for i, param in enumerate(self._params):
             if param.grad_req == "null":
                 continue
@@ -322,27 +324,30 @@ class Trainer:
             if not ignore_stale_grad:
                 for data in datas:
                     if not data._ag.fresh:
-                        raise StaleGradientError(
-                            f"Gradient of Parameter `{param.name}` on context {data.context} "
-                            "has not been updated by backward since last `step`. This could "
-                            "mean a bug in your model that made it only use a subset of the "
-                            "Parameters (Blocks) for this iteration. If you are intentionally "
-                            "only using a subset, call step with ignore_stale_grad=True to "
-                            "suppress this warning and skip updating of Parameters with stale "
-                            "gradient")
+                        self._raise_stale(param, data)
             for c, (data, grad) in enumerate(zip(datas, param._grad)):
                 leaf = data._ag
                 if not ignore_stale_grad or leaf.fresh:
                     leaf.fresh = False
                     if not on_kvstore:
-                        indices[c].append(i)
-                        weights[c].append(data)
-                        grads[c].append(grad)
+                        batch = batches[c]
+                        batch[0].append(i)
+                        batch[1].append(data)
+                        batch[2].append(grad)
         if on_kvstore:
             return
-        for c, updater in enumerate(self._updaters):
-            if indices[c]:
-                updater(indices[c], grads[c], weights[c])
+        for updater, (indices, weights, grads) in zip(self._updaters, batches):
+            if indices:
+                updater(indices, grads, weights)
+
+    @staticmethod
+    def _raise_stale(param, data):
+        raise StaleGradientError(
+            f"Gradient of Parameter `{param.name}` on context {data.context} has not been "
+            "updated by backward since last `step`. This could mean a bug in your model that "
+            "made it only use a subset of the Parameters (Blocks) for this iteration. If you "
+            "are intentionally only using a subset, call step with ignore_stale_grad=True to "
+            "suppress this warning and skip updating of Parameters with stale gradient")
 
     def save_states(self, fname):
         """Save the optimizer's states (momentum, ...) to ``fname`` (no pickle)."""

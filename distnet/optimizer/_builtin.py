@@ -15,10 +15,24 @@ __all__ = ["Builtin", "raw", "raw_state", "zeros_like_state"]
 
 def raw(arr):
     """The numpy/cupy array under an NDArray (waiting for pending writes), or ``arr``."""
+    nd_type = _NDArray[0] or _ndarray_type()
+    if type(arr) is nd_type:   # the common case, without getattr's defaults
+        if arr._pending is not None:
+            arr._wait()
+        return arr._data
     pending = getattr(arr, "_pending", None)
     if pending is not None:
         arr._wait()
     return getattr(arr, "_data", arr)
+
+
+def _ndarray_type():
+    from ..ndarray.ndarray import NDArray  # lazily: kvstore servers import optimizers alone
+    _NDArray[0] = NDArray
+    return NDArray
+
+
+_NDArray = [None]
 
 
 def raw_state(state):
@@ -95,12 +109,19 @@ class Builtin(Optimizer):
         lrs = self._get_lrs(indices)
         wds = self._get_wds(indices)
         mp = self.multi_precision
+        step = self._step
         for i, weight, grad, state, lr, wd in zip(indices, weights, grads, states, lrs, wds):
-            w, g, s = raw(weight), raw(grad), raw_state(state)
-            if mp and w.dtype == np.float16:
+            w, g = raw(weight), raw(grad)
+            s = None if state is None else raw_state(state)
+            if type(w) is np.ndarray:   # host arrays: numpy, no float16 check unless mp
+                if mp and w.dtype == np.float16:
+                    self._mp_step(i, w, g, s, lr, wd)
+                else:
+                    step(np, i, w, g, s, lr, wd)
+            elif mp and w.dtype == np.float16:
                 self._mp_step(i, w, g, s, lr, wd)
             else:
-                self._step(xp_of(w), i, w, g, s, lr, wd)
+                step(xp_of(w), i, w, g, s, lr, wd)
         return None
 
     def _mp_step(self, index, w, g, state, lr, wd):

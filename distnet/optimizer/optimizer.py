@@ -295,8 +295,12 @@ class Optimizer:
 
     def _tmp(self, like, slot=0):
         """A scratch array shaped like ``like``, reused across updates (never a state)."""
-        key = (like.shape, like.dtype.char, slot, _device_of(like))
-        scratch = self.__dict__.setdefault("_scratch", {})
+        # host arrays have no device: skip _device_of's lookups (a step calls this per weight)
+        key = (like.shape, like.dtype.char, slot,
+               None if type(like) is np.ndarray else _device_of(like))
+        scratch = self.__dict__.get("_scratch")
+        if scratch is None:
+            scratch = self.__dict__.setdefault("_scratch", {})
         buf = scratch.get(key)
         if buf is None:
             from ..backend import array_scope
