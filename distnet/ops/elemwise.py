@@ -8,7 +8,7 @@ import numpy as np
 
 from .attrs import Attr, Float, Bool
 from .registry import Op, register
-from ._util import xp_of, unbroadcast, broadcast_shape, erf
+from ._util import xp_of, unbroadcast, broadcast_shape, erf, relu as _relu
 
 
 # ---------------------------------------------------------------- unary -------------
@@ -51,7 +51,7 @@ def _softrelu(xp, x):
 
 _LN10, _LN2 = math.log(10.0), math.log(2.0)
 
-_unary("relu", lambda xp, x: xp.maximum(x, 0), lambda F, x, y, g: g * (x > 0))
+_unary("relu", _relu, lambda F, x, y, g: g * (x > 0))
 _unary("sigmoid", _sigmoid, lambda F, x, y, g: g * y * (1 - y))
 _unary("log_sigmoid", lambda xp, x: -_softrelu(xp, -x), lambda F, x, y, g: g * (1 - F.exp(y)))
 _unary("tanh", lambda xp, x: xp.tanh(x), lambda F, x, y, g: g * (1 - y * y))
