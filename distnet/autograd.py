@@ -8,8 +8,10 @@ process-wide, as distnet runs operators on the calling thread.
 
 import sys as _sys
 
+from numpy import empty as _np_empty, ndarray as _ndarray
+
 from .base import MXNetError
-from .backend import array_scope as _array_scope
+from .backend import array_scope as _array_scope, xp_of as _xp_of
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
            "set_recording", "set_training", "mark_variables", "backward", "grad", "Function"]
@@ -177,8 +179,13 @@ def _seed(heads, head_grads, node_grads, leaf_grads, F_nd):
                 "inside `with autograd.record():` from arrays marked with attach_grad()")
         hg = None if head_grads is None else head_grads[i]
         if hg is None:
-            with _array_scope(head._data):  # cupy allocates on its current device
-                hg = head._ctx.xp.ones_like(head._data)
+            data = head._data
+            if type(data) is _ndarray:   # ones, without ones_like's and the scope's calls
+                hg = _np_empty(data.shape, data.dtype)
+                hg.fill(1)
+            else:
+                with _array_scope(data):  # cupy allocates on its current device
+                    hg = head._ctx.xp.ones_like(data)
         else:
             hg = hg._data if hasattr(hg, "_data") else hg
         if F_nd is not None:
@@ -211,8 +218,7 @@ def _node_backward(node, ograds, create_graph):
         outs = [_nd_node_output(node, i) for i in range(len(node.out_data))]
         with record():
             return op.backward(nd, node.attrs, list(node.inputs), outs, node.saved, ograds)
-    from .backend import xp_of
-    xp = xp_of(node.in_data[0]) if node.in_data else xp_of(node.out_data[0])
+    xp = _xp_of(node.in_data[0] if node.in_data else node.out_data[0])
     if getattr(op, "backward_req", False):
         return op.backward(xp, node.attrs, node.in_data, node.out_data, node.saved, ograds,
                            req=tuple(_wants_grad(x) for x in node.inputs))
@@ -260,9 +266,13 @@ def _run(heads, head_grads, retain_graph, create_graph, on_final=None):
     for k, node in enumerate(order):
         ograds = node_grads.pop(node, None)
         if ograds is not None:
-            with _scope_of(node):
+            if type(node.in_data[0] if node.in_data else node.out_data[0]) is _ndarray:
                 _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph,
-                               create_graph)
+                               create_graph)   # host arrays: no device scope to enter
+            else:
+                with _scope_of(node):
+                    _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph,
+                                   create_graph)
         if k in final_at:
             for var in final_at[k]:
                 if id(var) in leaf_grads:
@@ -362,8 +372,7 @@ def _adoptable(buf, g, _measure=False):
     unshared arrays measured once through the same call structure (``_adopt_refs``).
     Otherwise the gradient is copied, as before."""
     old = buf._data
-    ndarray = _np().ndarray
-    if type(g) is not ndarray or type(old) is not ndarray:
+    if type(g) is not _ndarray or type(old) is not _ndarray:
         return False
     owner = g.base
     if _measure:
@@ -375,7 +384,7 @@ def _adoptable(buf, g, _measure=False):
             and g.shape == old.shape and g.dtype == old.dtype
             and g.flags.c_contiguous and old.flags.c_contiguous
             and _sys.getrefcount(g) == refs[0] and _sys.getrefcount(old) == refs[1]
-            and (owner is None or (type(owner) is ndarray and owner.base is None
+            and (owner is None or (type(owner) is _ndarray and owner.base is None
                                    and owner.nbytes == g.nbytes
                                    and _sys.getrefcount(owner) == refs[2])))
 
@@ -389,7 +398,7 @@ def _adopt_refs():
     ones (not CPython; or CPython >= 3.14, whose borrowed stack references may hide one)."""
     if _sys.implementation.name != "cpython" or _sys.version_info >= (3, 14):
         return False
-    np = _np()
+    import numpy as np
 
     class _Buf:
         __slots__ = ("_data",)
@@ -404,11 +413,6 @@ def _adopt_refs():
     more = g, buf._data[:], g.base  # noqa: F841 - one more reference to each
     shared = write_frame(buf, g)
     return sole if shared == tuple(n + 1 for n in sole) else False
-
-
-def _np():
-    import numpy
-    return numpy
 
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,
