@@ -14,6 +14,7 @@ unlike MXNet there is nothing to rebind per input signature: every call runs the
 
 from .base import MXNetError
 from . import autograd as _ag
+from .context import current_context
 from .ndarray.ndarray import NDArray, wrap
 
 __all__ = ["CachedOp"]
@@ -53,23 +54,26 @@ class CachedOp:
                              f"{len(self._input_names)}: {self._input_names}")
         ctx, datas, recorded = None, [], False
         for name, x in zip(self._input_names, args):
-            if not isinstance(x, NDArray):
+            if type(x) is not NDArray and not isinstance(x, NDArray):
                 raise MXNetError(f"CachedOp: input {name!r} must be an NDArray, got "
                                  f"{type(x).__name__}")
             if x._pending is not None:
                 x._wait()
             if ctx is None:
                 ctx = x._ctx
-            elif x._ctx != ctx:
+            elif x._ctx is not ctx and x._ctx != ctx:
                 raise MXNetError(f"CachedOp: input {name!r} is on {x._ctx}, the other inputs "
                                  f"on {ctx}")
             datas.append(x._data)
-            recorded = recorded or x._ag is not None
+            if x._ag is not None:
+                recorded = True
         if ctx is None:
-            from .context import current_context
             ctx = default_ctx or current_context()
-        with ctx:  # creation/random nodes and cupy kernels go to the inputs' device
+        if current_context() is ctx:  # already inside `with ctx:` (or the default cpu(0))
             state = self._plan.forward(datas, _ag._training)
+        else:
+            with ctx:  # creation/random nodes and cupy kernels go to the inputs' device
+                state = self._plan.forward(datas, _ag._training)
         vals = state[0]
         outs = [vals[e] for e in self._plan.heads]
         res = [wrap(o, ctx) for o in outs]

@@ -179,6 +179,8 @@ class Parameter:
             if ctx is None:
                 if len(ctx_map) == 1:
                     return self._data[0]
+            elif len(ctx_map) == 1 and self._data[0]._ctx is ctx:
+                return self._data[0]  # the map's one entry, without hashing the context
             else:
                 arr = ctx_map.get(ctx)
                 if arr is not None:
