@@ -62,10 +62,25 @@ def _forward(x, lab):
         z = x - x.max(axis=-1, keepdims=True)
         logp = z - xp.log(xp.exp(z).sum(axis=-1, keepdims=True))
     pos = as_indices(xp, lab.reshape(-1, 1), x.shape[1], "clip", "pick")
-    key = along_axis_key(xp, pos, 1)
+    key = (_rows(x.shape[0]), pos) if xp is np else along_axis_key(xp, pos, 1)
     loss = logp[key]          # a fresh (N, 1) array: advanced indexing copies
     xp.negative(loss, out=loss)
     return loss.reshape(-1), (logp, key)
+
+
+_ROWS = {}
+
+
+def _rows(n):
+    """``arange(n)`` as an (n, 1) column (read-only, made once per batch size): the row
+    half of the pick key."""
+    rows = _ROWS.get(n)
+    if rows is None:
+        rows = np.arange(n).reshape(n, 1)
+        rows.flags.writeable = False
+        if len(_ROWS) < 64:
+            _ROWS[n] = rows
+    return rows
 
 
 class _SparseSoftmaxCE:

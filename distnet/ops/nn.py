@@ -56,31 +56,43 @@ class FullyConnected(Op):
         if not _memory.tuned:
             _memory.keep_freed_memory()
         units, out_shape = self._in_units(a, x.shape)
-        _check_shape(self.name, "weight", w.shape, (a["num_hidden"], units))
-        x2, w = x.reshape(-1, units), as_dtype(w, x.dtype)
+        nh = a["num_hidden"]
+        if w.shape != (nh, units):   # shape checks inline: this runs for every layer
+            _check_shape(self.name, "weight", w.shape, (nh, units))
+        x2 = x if x.ndim == 2 and x.shape[1] == units else x.reshape(-1, units)
+        if w.dtype != x.dtype:
+            w = w.astype(x.dtype)
         bias = None
         if not a["no_bias"]:
             bias = ins[2]
-            _check_shape(self.name, "bias", bias.shape, (a["num_hidden"],))
+            if bias.shape != (nh,):
+                _check_shape(self.name, "bias", bias.shape, (nh,))
         if _transposed_gemm(x2, w):
             y = _transposed_product(x2, w, bias)
         else:
             y = xp_of(x).matmul(x2, w.T)
             if bias is not None:
                 y += bias
-        return (y.reshape(out_shape),), None
+        return (y if y.shape == out_shape else y.reshape(out_shape),), None
 
     backward_req = True
 
     def backward(self, F, a, ins, outs, saved, ograds, req=None):
         x, w = ins[0], ins[1]
         xp = xp_of(x)
-        g = ograds[0].reshape(-1, a["num_hidden"])
-        x2 = x.reshape(g.shape[0], -1)
+        g = ograds[0]
+        nh = a["num_hidden"]
+        if g.ndim != 2 or g.shape[1] != nh:
+            g = g.reshape(-1, nh)
+        x2 = x if x.ndim == 2 and x.shape[0] == g.shape[0] else x.reshape(g.shape[0], -1)
         dx = None  # skipped when unwanted: the first layer's data gradient is pure cost
         if req is None or req[0]:
-            dx = xp.matmul(g, as_dtype(w, g.dtype)).reshape(x.shape)
-        dw = xp.matmul(g.T, x2).astype(w.dtype, copy=False)
+            dx = xp.matmul(g, as_dtype(w, g.dtype))
+            if dx.shape != x.shape:
+                dx = dx.reshape(x.shape)
+        dw = xp.matmul(g.T, x2)
+        if dw.dtype != w.dtype:
+            dw = dw.astype(w.dtype)
         if a["no_bias"]:
             return dx, dw
         return dx, dw, g.sum(axis=0)
@@ -127,10 +139,21 @@ class Activation(Op):
 
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
-        return (get_op(a["act_type"]).fn(xp_of(x), x),), None
+        return (_act_op(a["act_type"]).fn(xp_of(x), x),), None
 
     def backward(self, F, a, ins, outs, saved, ograds):
-        return (get_op(a["act_type"]).grad(F, ins[0], outs[0], ograds[0]),)
+        return (_act_op(a["act_type"]).grad(F, ins[0], outs[0], ograds[0]),)
+
+
+_ACT_OPS = {}
+
+
+def _act_op(act_type):
+    """The elementwise operator of an activation type, looked up once."""
+    op = _ACT_OPS.get(act_type)
+    if op is None:
+        op = _ACT_OPS[act_type] = get_op(act_type)
+    return op
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
