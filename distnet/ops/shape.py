@@ -1,6 +1,8 @@
 """Shape operators: Reshape (MXNet's special codes), Flatten, transpose, expand_dims,
 squeeze, broadcasting, Cast, BlockGrad, dot/batch_dot and NDArray indexing."""
 
+import math
+
 import numpy as np
 
 from ..base import MXNetError
@@ -106,7 +108,8 @@ class Flatten(_ShapeOnly):
     def out_shape(self, a, shape):
         if len(shape) == 0:
             return (1, 1)
-        return (shape[0], int(np.prod(shape[1:], dtype=np.int64)))
+        # math.prod, not np.prod (~3 us a call): Flatten starts most hybridized MLPs
+        return (shape[0], math.prod(shape[1:]))
 
 
 @register
