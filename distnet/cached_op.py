@@ -78,8 +78,8 @@ class CachedOp:
         outs = [vals[e] for e in self._plan.heads]
         res = [wrap(o, ctx) for o in outs]
         if recorded and _ag._recording:
-            need = tuple(x._ag is not None and not aux for x, aux in zip(args, self._is_aux))
-            if any(need):
+            need = tuple([x._ag is not None and not aux for x, aux in zip(args, self._is_aux)])
+            if True in need:
                 _ag._record_node(self._fn, need, args, datas, outs, state, res)
         if out is not None:
             return _write_out(res, out)

@@ -309,18 +309,27 @@ class Trainer:
 
     def _update(self, ignore_stale_grad=False):
         on_kvstore = bool(self._kvstore and self._update_on_kvstore)
-        n_ctx = len(self._updaters)
-        if n_ctx == 1:   # one list of each: no per-context indexing in the loop below
-            indices, weights, grads = [], [], []
-            batches = ((indices, weights, grads),)
-        else:
-            batches = tuple(([], [], []) for _ in range(n_ctx))
+        batches = tuple(([], [], []) for _ in self._updaters)
         for i, param in enumerate(self._params):
             if param.grad_req == "null":
                 continue
             datas = param._data
             if datas is None:
                 param._check_and_get(None, list)  # raises: not (or deferred) initialized
+            if len(datas) == 1:   # one context: the loops below, unrolled
+                data = datas[0]
+                leaf = data._ag
+                if not leaf.fresh:
+                    if not ignore_stale_grad:
+                        self._raise_stale(param, data)
+                    continue
+                leaf.fresh = False
+                if not on_kvstore:
+                    batch = batches[0]
+                    batch[0].append(i)
+                    batch[1].append(data)
+                    batch[2].append(param._grad[0])
+                continue
             if not ignore_stale_grad:
                 for data in datas:
                     if not data._ag.fresh:

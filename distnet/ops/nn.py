@@ -55,8 +55,12 @@ class FullyConnected(Op):
         x, w = ins[0], ins[1]
         if not _memory.tuned:
             _memory.keep_freed_memory()
-        units, out_shape = self._in_units(a, x.shape)
         nh = a["num_hidden"]
+        shape = x.shape
+        if a["flatten"] and len(shape) == 2:   # _in_units' common case, inline
+            units, out_shape = shape[1], (shape[0], nh)
+        else:
+            units, out_shape = self._in_units(a, shape)
         if w.shape != (nh, units):   # shape checks inline: this runs for every layer
             _check_shape(self.name, "weight", w.shape, (nh, units))
         x2 = x if x.ndim == 2 and x.shape[1] == units else x.reshape(-1, units)

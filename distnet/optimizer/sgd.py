@@ -78,12 +78,16 @@ class SGD(Builtin):
         lrs = self._get_lrs(indices)
         wds = self._get_wds(indices)
         scale = self.rescale_grad
+        scratch = self.__dict__.get("_scratch") or {}
         for i, weight, grad, lr, wd in zip(indices, weights, grads, lrs, wds):
             w, g = raw(weight), raw(grad)
             if type(w) is not np.ndarray:
                 _sgd_step(self, xp_of(w), w, g, None, lr, wd, 0.0)
                 continue
-            tmp = self._tmp(w, 0)   # the same arithmetic as _sgd_step, call for call
+            # the same arithmetic as _sgd_step, call for call; _tmp's scratch key inline
+            tmp = scratch.get((w.shape, w.dtype.char, 0, None))
+            if tmp is None:
+                tmp = self._tmp(w, 0)
             np.multiply(g, lr * scale, out=tmp)
             if wd:
                 np.multiply(w, 1.0 - lr * wd, out=w)
