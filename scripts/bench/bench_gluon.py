@@ -14,6 +14,7 @@ import argparse
 import importlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -134,7 +135,20 @@ def main():
             ok = "ok" if ratio >= _TARGETS[case] else "MISS"
             line += f"{theirs[case]:>12.0f}{ratio:>8.2f}{_TARGETS[case]:>7.1f}x {ok}"
         print(line)
+    if args.rounds > 1:
+        _print_medians(runs)
 
+
+def _print_medians(runs):
+    """The median of the rounds too (each round is a fresh process per library)."""
+    print("medians of the rounds:")
+    for case in _TARGETS:
+        ours = statistics.median(r[case] for r in runs["distnet"])
+        line = f"{case:<16}{ours:>12.0f}"
+        if runs["mxnet"]:
+            theirs = statistics.median(r[case] for r in runs["mxnet"])
+            line += f"{theirs:>12.0f}{ours / theirs:>8.2f}"
+        print(line)
 
 if __name__ == "__main__":
     sys.exit(main())
