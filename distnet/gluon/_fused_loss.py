@@ -18,7 +18,7 @@ computes from ``pick``'s one-hot gradient (see ``_SparseSoftmaxCE.backward``). S
 import numpy as np
 
 from .. import autograd as _ag
-from ..backend import device_scope
+from ..backend import device_scope, xp_of
 from ..ndarray.ndarray import NDArray, wrap
 from ..ops._indexing import along_axis_key, as_indices
 
@@ -53,7 +53,6 @@ def sparse_softmax_ce(pred, label):
 
 def _forward(x, lab):
     """(loss (N,), (logp, key)): ``log_softmax``'s, ``pick``'s and ``negative``'s calls."""
-    from ..backend import xp_of
     xp = xp_of(x)
     if xp is np:  # the reductions ndarray.max/.sum run, without their Python wrappers
         z = x - np.maximum.reduce(x, axis=-1, keepdims=True)
@@ -111,7 +110,6 @@ class _SparseSoftmaxCE:
 
 def _nd_backward(F, pred, logp, key, o):
     """The same gradient built from recorded NDArray operators (second-order gradients)."""
-    from ..backend import xp_of
     xp = xp_of(logp)
     onehot = xp.zeros_like(logp)
     onehot[key] = 1
