@@ -31,6 +31,8 @@ def sparse_softmax_ce(pred, label):
     the last axis; an (N,) NDArray, recorded as one tape node. None where the composition
     must run instead (other ranks or dtypes, inputs on different contexts), so that its
     errors and behaviour stay exactly as they were."""
+    if not (isinstance(pred, NDArray) and isinstance(label, NDArray)):
+        return None
     data, lab = pred._data, label._data
     n = data.shape[0] if data.ndim == 2 else -1
     if (n < 0 or data.dtype.kind != "f" or lab.shape not in ((n,), (n, 1))

@@ -100,3 +100,9 @@ def test_the_generic_array_module_path_gives_the_same_values(monkeypatch):
     slow = _loss_and_grad(gloss.SoftmaxCrossEntropyLoss(), pred, label)
     np.testing.assert_array_equal(fast[0], slow[0])
     np.testing.assert_array_equal(fast[1], slow[1])
+
+
+@pytest.mark.parametrize("label", [np.array([0, 1]), None])
+def test_labels_that_are_not_ndarrays_keep_picks_errors(label):
+    with pytest.raises(MXNetError, match="operator pick"):
+        gloss.SoftmaxCrossEntropyLoss()(nd.ones((2, 3)), label)
