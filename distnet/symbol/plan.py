@@ -143,7 +143,9 @@ class GraphPlan:
         before any node runs (a variable that is only an output) are not reported.
         """
         vals, saved = state
-        bsteps, _, ready = self._backward_steps(tuple(bool(x) for x in need_vars))
+        if type(need_vars) is not tuple:  # CachedOp passes a tuple of bools already
+            need_vars = tuple(bool(x) for x in need_vars)
+        bsteps, _, ready = self._backward_steps(need_vars)
         grads = [None] * self.n_entries
         for e, g in zip(self.heads, head_grads):
             if g is not None:
@@ -151,16 +153,18 @@ class GraphPlan:
         k = -1
         try:
             for j, (k, op, a, ins, o0, n_out, in_need) in enumerate(bsteps):
-                og = grads[o0:o0 + n_out]
-                if not op.loss_output:
-                    missing = [g is None for g in og]  # `None in og` would compare arrays
-                    if all(missing):
-                        if on_ready is not None and ready[j]:
-                            self._report_ready(ready[j], grads, on_ready)
-                        continue
-                    if any(missing):
-                        og = [xp.zeros_like(vals[o0 + n]) if g is None else g
-                              for n, g in enumerate(og)]
+                if n_out == 1:  # the common case, checked cheaply
+                    g0 = grads[o0]
+                    og = [g0]
+                    skip = g0 is None and not op.loss_output
+                elif op.loss_output:
+                    og, skip = grads[o0:o0 + n_out], False
+                else:
+                    og, skip = _fill_missing(grads[o0:o0 + n_out], vals, o0, xp)
+                if skip:  # no gradient reaches this node
+                    if on_ready is not None and ready[j]:
+                        self._report_ready(ready[j], grads, on_ready)
+                    continue
                 args = (xp, a, [vals[i] for i in ins], vals[o0:o0 + n_out], saved[k], og)
                 igrads = (op.backward(*args, req=in_need) if op.backward_req
                           else op.backward(*args))
@@ -187,6 +191,16 @@ class GraphPlan:
                     on_ready(p, g)
                 except Exception as err:
                     raise _HookFailed() from err
+
+
+def _fill_missing(og, vals, o0, xp):
+    """(head gradients with zeros for the outputs that got none, whether none got any)."""
+    missing = [g is None for g in og]  # `None in og` would compare arrays
+    if all(missing):
+        return og, True
+    if any(missing):
+        og = [xp.zeros_like(vals[o0 + n]) if g is None else g for n, g in enumerate(og)]
+    return og, False
 
 
 class _HookFailed(Exception):
