@@ -100,16 +100,6 @@ def test_retained_graph_values_are_not_taken():
     np.testing.assert_array_equal(x.grad.asnumpy(), [1, 1])
 
 
-def test_grad_req_add_still_accumulates():
-    x = nd.array([1.0, 2.0])
-    x.attach_grad(grad_req="add")
-    for _ in range(3):
-        with autograd.record():
-            y = x * x
-        y.backward()
-    np.testing.assert_array_equal(x.grad.asnumpy(), [6, 12])
-
-
 class _Pending:
     def __init__(self, buf):
         self.buf, self.waited = buf, False
