@@ -1,5 +1,5 @@
 """backward hands a fresh, unshared gradient array to the variable's gradient NDArray
-instead of copying it (``autograd._adoptable``). Nothing a user can see may change: the
+instead of copying it (``distnet/_grad_adopt.py``). Nothing a user can see may change: the
 gradient NDArray stays the same object, views and raw handles of it still see every new
 gradient, aliased arrays are never shared, 'add' accumulates, pending writes finish."""
 
@@ -143,8 +143,8 @@ def test_a_view_of_an_array_someone_holds_is_copied_not_taken():
 
 
 def test_without_reference_counts_gradients_are_copied(monkeypatch):
-    from distnet import autograd as ag
-    monkeypatch.setattr(ag, "_ADOPT_REFS", [False])
+    from distnet import _grad_adopt
+    monkeypatch.setattr(_grad_adopt, "_ADOPT_REFS", [False])
     x = nd.array([1.0, 2.0])
     x.attach_grad()
     old = weakref.ref(x.grad._data)
