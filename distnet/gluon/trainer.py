@@ -316,30 +316,15 @@ class Trainer:
             datas = param._data
             if datas is None:
                 param._check_and_get(None, list)  # raises: not (or deferred) initialized
-            if len(datas) == 1:   # one context: the loops below, unrolled
-                data = datas[0]
-                leaf = data._ag
-                if not leaf.fresh:
-                    if not ignore_stale_grad:
-                        self._raise_stale(param, data)
-                    continue
-                leaf.fresh = False
-                if not on_kvstore:
-                    batch = batches[0]
-                    batch[0].append(i)
-                    batch[1].append(data)
-                    batch[2].append(param._grad[0])
-                continue
             if not ignore_stale_grad:
                 for data in datas:
                     if not data._ag.fresh:
                         self._raise_stale(param, data)
-            for c, (data, grad) in enumerate(zip(datas, param._grad)):
+            for batch, data, grad in zip(batches, datas, param._grad):
                 leaf = data._ag
-                if not ignore_stale_grad or leaf.fresh:
+                if leaf.fresh:  # all are, unless stale gradients are to be ignored
                     leaf.fresh = False
                     if not on_kvstore:
-                        batch = batches[c]
                         batch[0].append(i)
                         batch[1].append(data)
                         batch[2].append(grad)

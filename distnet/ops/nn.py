@@ -143,21 +143,10 @@ class Activation(Op):
 
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
-        return (_act_op(a["act_type"]).fn(xp_of(x), x),), None
+        return (get_op(a["act_type"]).fn(xp_of(x), x),), None
 
     def backward(self, F, a, ins, outs, saved, ograds):
-        return (_act_op(a["act_type"]).grad(F, ins[0], outs[0], ograds[0]),)
-
-
-_ACT_OPS = {}
-
-
-def _act_op(act_type):
-    """The elementwise operator of an activation type, looked up once."""
-    op = _ACT_OPS.get(act_type)
-    if op is None:
-        op = _ACT_OPS[act_type] = get_op(act_type)
-    return op
+        return (get_op(a["act_type"]).grad(F, ins[0], outs[0], ograds[0]),)
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717

@@ -162,10 +162,12 @@ def _load():
 
 def get_op(name):
     """The operator registered as ``name``; MXNetError if there is none."""
-    _load()
-    op = _OPS.get(name)
+    op = _OPS.get(name)  # registered already: no need to load the operator modules
     if op is None:
-        raise MXNetError(f"operator {name!r} is not registered in distnet")
+        _load()
+        op = _OPS.get(name)
+        if op is None:
+            raise MXNetError(f"operator {name!r} is not registered in distnet")
     return op
 
 

@@ -113,15 +113,10 @@ class Builtin(Optimizer):
         for i, weight, grad, state, lr, wd in zip(indices, weights, grads, states, lrs, wds):
             w, g = raw(weight), raw(grad)
             s = None if state is None else raw_state(state)
-            if type(w) is np.ndarray:   # host arrays: numpy, no float16 check unless mp
-                if mp and w.dtype == np.float16:
-                    self._mp_step(i, w, g, s, lr, wd)
-                else:
-                    step(np, i, w, g, s, lr, wd)
-            elif mp and w.dtype == np.float16:
+            if mp and w.dtype == np.float16:
                 self._mp_step(i, w, g, s, lr, wd)
-            else:
-                step(xp_of(w), i, w, g, s, lr, wd)
+            else:  # host arrays skip xp_of's lookup
+                step(np if type(w) is np.ndarray else xp_of(w), i, w, g, s, lr, wd)
         return None
 
     def _mp_step(self, index, w, g, state, lr, wd):

@@ -236,19 +236,14 @@ class Optimizer:
     def _get_lrs(self, indices):
         """Learning rates for ``indices`` (scheduler or lr, times the multipliers)."""
         lr = self.lr_scheduler(self.num_update) if self.lr_scheduler is not None else self.lr
-        params, mults, mult = self.param_dict, self.lr_mult, self._mult
-        # a Trainer's live Parameter multiplier inline (_mult's first case): a call per index
-        return [lr * (params[i].lr_mult if i in params else mult(i, mults, "lr_mult"))
-                for i in indices]
+        return [lr * self._mult(i, self.lr_mult, "lr_mult") for i in indices]
 
     def _get_lr(self, index):
         return self._get_lrs([index])[0]
 
     def _get_wds(self, indices):
         """Weight decays for ``indices`` (wd times the multipliers)."""
-        wd, params, mults, mult = self.wd, self.param_dict, self.wd_mult, self._mult
-        return [wd * (params[i].wd_mult if i in params else mult(i, mults, "wd_mult"))
-                for i in indices]
+        return [self.wd * self._mult(i, self.wd_mult, "wd_mult") for i in indices]
 
     def _get_wd(self, index):
         return self._get_wds([index])[0]

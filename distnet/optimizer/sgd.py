@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from .optimizer import Optimizer, register
-from ._builtin import Builtin, raw, xp_of, zeros_like_state
+from ._builtin import Builtin, zeros_like_state
 
 __all__ = ["SGD", "ccSGD", "NAG", "Signum", "SGLD", "LARS", "DCASGD", "Test"]
 
@@ -64,35 +64,6 @@ class SGD(Builtin):
 
     def _step(self, xp, index, w, g, state, lr, wd):
         _sgd_step(self, xp, w, g, state, lr, wd, self.momentum)
-
-    def update_multi(self, indices, weights, grads, states):
-        """Plain SGD (no momentum, no clipping, no float16 master copies) on numpy
-        weights: ``_sgd_step``'s two passes inline, without its three calls per weight
-        (a Trainer step updates every parameter through here)."""
-        c = self.clip_gradient
-        if (self.momentum != 0.0 or (c is not None and c > 0) or self.multi_precision
-                or type(self)._step is not SGD._step or not type(self)._fused_ok):
-            return super().update_multi(indices, weights, grads, states)
-        indices = list(indices)
-        self._update_count(indices)
-        lrs = self._get_lrs(indices)
-        wds = self._get_wds(indices)
-        scale = self.rescale_grad
-        scratch = self.__dict__.get("_scratch") or {}
-        for i, weight, grad, lr, wd in zip(indices, weights, grads, lrs, wds):
-            w, g = raw(weight), raw(grad)
-            if type(w) is not np.ndarray:
-                _sgd_step(self, xp_of(w), w, g, None, lr, wd, 0.0)
-                continue
-            # the same arithmetic as _sgd_step, call for call; _tmp's scratch key inline
-            tmp = scratch.get((w.shape, w.dtype.char, 0, None))
-            if tmp is None:
-                tmp = self._tmp(w, 0)
-            np.multiply(g, lr * scale, out=tmp)
-            if wd:
-                np.multiply(w, 1.0 - lr * wd, out=w)
-            np.subtract(w, tmp, out=w)
-        return None
 
 
 @register

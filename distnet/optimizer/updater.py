@@ -59,12 +59,7 @@ class Updater:
         if not indices:
             return
         opt._set_current_context(weight[0].context.device_id)
-        known, synced, states = self.states, self.states_synced, []
-        for i, w in zip(indices, weight):
-            state = known.get(i, _MISSING)   # _state's common case, inline: a call per weight
-            if state is _MISSING or not synced.get(i, True):
-                state = self._state(i, w)
-            states.append(state)
+        states = [self._state(i, w) for i, w in zip(indices, weight)]
         opt.update_multi(indices, list(weight), list(grad), states)
 
     def _state(self, index, weight):

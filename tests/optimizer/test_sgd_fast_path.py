@@ -1,6 +1,6 @@
-"""SGD's list update (what Trainer.step runs) inlines the plain update for numpy weights;
-it must give bitwise what the per-weight ``_step`` gives, and step aside for momentum,
-clipping, multi-precision and subclasses that change ``_step``."""
+"""SGD's list update (what Trainer.step runs) must give bitwise what the per-weight
+``_step`` gives, with and without momentum, clipping and weight decay, and must still
+call a subclass's own ``_step``."""
 
 import numpy as np
 import pytest
