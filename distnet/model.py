@@ -165,6 +165,17 @@ def _initialize_kvstore(kvstore, param_arrays, arg_params, param_names, update_o
             kvstore.init(name, arg_params[name])
 
 
+def _pushpull_param(kvstore, index, name, grad_list, arg_list, update_on_kvstore):
+    """Send parameter ``index``'s gradients (one per device); the servers' updated weights
+    come back into ``arg_list`` (update_on_kvstore) or the summed gradients into
+    ``grad_list``. Earlier parameters get higher priority: the next forward needs them
+    first."""
+    if update_on_kvstore:
+        kvstore.pushpull(name, grad_list, out=arg_list, priority=-index)
+    else:
+        kvstore.pushpull(name, grad_list, priority=-index)
+
+
 def _update_params_on_kvstore(param_arrays, grad_arrays, kvstore, param_names,
                               pushed=()):
     """Push each parameter's gradients (one per device) and pull the updated weights
@@ -172,7 +183,7 @@ def _update_params_on_kvstore(param_arrays, grad_arrays, kvstore, param_names,
     for index, (arg_list, grad_list) in enumerate(zip(param_arrays, grad_arrays)):
         if grad_list[0] is None or index in pushed:
             continue
-        kvstore.pushpull(param_names[index], grad_list, out=arg_list, priority=-index)
+        _pushpull_param(kvstore, index, param_names[index], grad_list, arg_list, True)
 
 
 def _update_params(param_arrays, grad_arrays, updater, num_device, kvstore=None,
@@ -184,7 +195,7 @@ def _update_params(param_arrays, grad_arrays, updater, num_device, kvstore=None,
         if grad_list[0] is None:
             continue
         if kvstore and index not in pushed:
-            kvstore.pushpull(param_names[index], grad_list, priority=-index)
+            _pushpull_param(kvstore, index, param_names[index], grad_list, arg_list, False)
         for k, (w, g) in enumerate(zip(arg_list, grad_list)):
             updates[k].append((index * num_device + k, g, w))
     for dev_updates in updates:

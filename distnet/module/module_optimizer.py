@@ -4,7 +4,7 @@ import os
 import warnings
 
 from ..base import MXNetError
-from ..model import (_create_kvstore, _initialize_kvstore, _update_params,
+from ..model import (_create_kvstore, _initialize_kvstore, _pushpull_param, _update_params,
                      _update_params_on_kvstore, _write_atomic)
 from .. import optimizer as opt
 
@@ -155,12 +155,9 @@ class OptimizerMixin:
                 return  # already applied this round: another push would be another round
             # backward ran again before update(): the summed gradient was overwritten
         group = self._exec_group
-        name = group.param_names[index]
-        if self._update_on_kvstore:
-            self._kvstore.pushpull(name, group.grad_arrays[index],
-                                   out=group.param_arrays[index], priority=-index)
-        else:
-            self._kvstore.pushpull(name, group.grad_arrays[index], priority=-index)
+        _pushpull_param(self._kvstore, index, group.param_names[index],
+                        group.grad_arrays[index], group.param_arrays[index],
+                        self._update_on_kvstore)
         self._pushed.add(index)
 
     def update(self):
