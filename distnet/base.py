@@ -1,13 +1,49 @@
 """Errors and small helpers shared by every part of distnet."""
 
-__all__ = ["MXNetError", "DistnetError", "numeric_types", "integer_types", "string_types"]
+__all__ = ["MXNetError", "DistnetError", "NotImplementedForSymbol",
+           "NotSupportedForSparseNDArray", "numeric_types", "integer_types", "string_types",
+           "py_str", "data_dir", "data_dir_default"]
 
 import numbers
+import os
 
 
-class MXNetError(Exception):
+class MXNetError(RuntimeError):
     """The error distnet raises for every user-facing failure (MXNet's name, kept for
-    compatibility: ``except mx.base.MXNetError`` works as it did)."""
+    compatibility: ``except mx.base.MXNetError`` works as it did, and so does
+    ``except RuntimeError``, MXNet's base class for it)."""
+
+
+class _NotForThisKind(MXNetError):
+    """An operator function called with an argument kind it does not support."""
+
+    _KIND = ""
+
+    def __init__(self, function, alias, *args):
+        super().__init__()
+        self.function = getattr(function, "__name__", str(function))
+        self.alias = alias
+        self.args = [str(type(a)) for a in args]
+
+    def __str__(self):
+        msg = f"Function {self.function}"
+        if self.alias:
+            msg += f' (namely operator "{self.alias}")'
+        if self.args:
+            msg += f" with arguments ({', '.join(self.args)})"
+        return msg + self._KIND
+
+
+class NotImplementedForSymbol(_NotForThisKind):
+    """A function that exists for NDArray but not for Symbol (MXNet's error)."""
+
+    _KIND = " is not implemented for Symbol and only available in NDArray."
+
+
+class NotSupportedForSparseNDArray(_NotForThisKind):
+    """A function that exists for dense NDArrays only (MXNet's error)."""
+
+    _KIND = " is not supported for SparseNDArray and only available in NDArray."
 
 
 DistnetError = MXNetError
@@ -15,6 +51,21 @@ DistnetError = MXNetError
 numeric_types = (numbers.Number,)
 integer_types = (numbers.Integral,)
 string_types = (str,)
+
+
+def py_str(raw):
+    """UTF-8 bytes (a C string in MXNet) as str."""
+    return raw.decode("utf-8")
+
+
+def data_dir_default():
+    """MXNet's default folder for downloaded models and data sets: ``~/.mxnet``."""
+    return os.path.join(os.path.expanduser("~"), ".mxnet")
+
+
+def data_dir():
+    """The folder for downloads: ``$MXNET_HOME``, else ``~/.mxnet`` (MXNet's rule)."""
+    return os.getenv("MXNET_HOME", data_dir_default())
 
 
 def _as_list(obj):
