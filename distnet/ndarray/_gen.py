@@ -59,8 +59,13 @@ def make_function(op, fname):
             if extra:
                 raise MXNetError(f"operator {op.name}: positional arguments must be "
                                  f"NDArrays, got {type(extra[0]).__name__}")
-            kwargs.setdefault("num_args", len(nds))
+            by_name = {k: kwargs.pop(k) for k in list(kwargs) if isinstance(kwargs[k], NDArray)}
+            kwargs.setdefault("num_args", len(nds) + len(by_name))
             a = op.parse(kwargs)
+            if by_name:  # inputs by name (Custom's list_arguments) after positional ones
+                named = dict(zip(op.input_names(a), nds))
+                named.update(by_name)
+                nds = _gather(op, a, named)
         else:
             named, attrs = _split_args(op, args, kwargs)
             a = op.parse(attrs)

@@ -84,9 +84,17 @@ def _resolve_inputs(op, name, parsed, attrs, positional, named):
     in_names = tuple(op.input_names(parsed))
     all_names = in_names + tuple(op.aux)
     if op.variadic:
-        if named:
+        if named and "num_args" in op.params:
             raise MXNetError(f"operator {op.name} takes its inputs as positional Symbols, "
                              f"got keyword inputs {sorted(named)}")
+        if named:  # by name (Custom's list_arguments): positional ones first, in order
+            unknown = set(named) - set(in_names)
+            if unknown or len(positional) > len(in_names):
+                raise MXNetError(f"operator {op.name}: inputs {sorted(unknown)} are not among "
+                                 f"its inputs {list(in_names)}")
+            positional = list(positional) + [named.get(k) for k in in_names[len(positional):]]
+        if "num_args" not in op.params:  # named inputs: missing ones become variables
+            positional = list(positional) + [None] * (len(in_names) - len(positional))
         srcs = list(positional)
         if len(srcs) != len(in_names):
             raise MXNetError(f"operator {op.name}: num_args={len(in_names)} but "
@@ -131,7 +139,7 @@ def create(op, hint, args=(), kwargs=None, name=None, attr=None):
     kwargs.update(_attribute.current().get(attr))
     name = _name.current().get(name, hint)
     positional, named, attrs = _split_inputs(op, args, kwargs)
-    if op.variadic and "num_args" not in attrs:
+    if op.variadic and "num_args" in op.params and "num_args" not in attrs:
         attrs["num_args"] = len(positional)
     str_attrs = _string_attrs(attrs)
     parsed = op.parse(str_attrs)

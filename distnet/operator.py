@@ -1,0 +1,124 @@
+"""``mx.operator``: operators written in Python (MXNet's ``CustomOp`` API).
+
+Subclass ``CustomOpProp`` (what the operator takes and returns) and ``CustomOp`` (its
+forward and backward on NDArrays), register the prop under a name, and call it as
+``mx.nd.Custom(x, op_type='name')`` or ``mx.sym.Custom(x, op_type='name')``::
+
+    class Square(mx.operator.CustomOp):
+        def forward(self, is_train, req, in_data, out_data, aux):
+            self.assign(out_data[0], req[0], in_data[0] * in_data[0])
+
+        def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+            self.assign(in_grad[0], req[0], 2 * in_data[0] * out_grad[0])
+
+    @mx.operator.register('square')
+    class SquareProp(mx.operator.CustomOpProp):
+        def create_operator(self, ctx, shapes, dtypes):
+            return Square()
+
+The operator runs through distnet's one operator registry (``distnet/ops/custom.py``), so it
+works imperatively, under autograd, in Module and in hybridized Gluon blocks. Unlike MXNet,
+nothing crosses a C boundary: exceptions in your code reach you with their own traceback.
+Custom operators with auxiliary states are not supported yet (a clear MXNetError says so).
+"""
+
+from .base import MXNetError
+
+__all__ = ["CustomOp", "CustomOpProp", "register", "get_all_registered_operators"]
+
+
+class CustomOp:
+    """Base class of a Python operator's computation: override ``forward``/``backward``."""
+
+    def forward(self, is_train, req, in_data, out_data, aux):
+        """Compute ``out_data`` (NDArrays to fill, with ``self.assign``) from ``in_data``."""
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        """Compute ``in_grad`` (NDArrays to fill) from ``out_grad`` and the forward's data."""
+
+    def assign(self, dst, req, src):
+        """Write ``src`` into ``dst`` as ``req`` says: 'write'/'inplace', 'add' or 'null'."""
+        if req == "null":
+            return
+        if req in ("write", "inplace"):
+            dst[:] = src
+        elif req == "add":
+            dst[:] += src
+        else:
+            raise MXNetError(f"CustomOp.assign: req must be 'null', 'write', 'inplace' or "
+                             f"'add', got {req!r}")
+
+
+class CustomOpProp:
+    """Base class of a Python operator's description: arguments, outputs, shapes, types,
+    and ``create_operator``. Attributes given at the call arrive as string keyword
+    arguments of the constructor.
+
+    Parameters
+    ----------
+    need_top_grad : bool
+        Whether backward uses the output gradient (False for loss-like operators).
+    """
+
+    def __init__(self, need_top_grad=True):
+        self.need_top_grad_ = need_top_grad
+
+    def infer_shape(self, in_shape):
+        """``(in_shapes, out_shapes, aux_shapes)``; default: every output shaped like the
+        first input."""
+        return in_shape, (in_shape[0],) * len(self.list_outputs()), ()
+
+    def infer_type(self, in_type):
+        """``(in_types, out_types, aux_types)``; default: everything the first input's
+        type."""
+        first = in_type[0]
+        return ([first] * len(in_type), [first] * len(self.list_outputs()),
+                [first] * len(self.list_auxiliary_states()))
+
+    def infer_storage_type(self, in_stype):
+        """Storage types: dense only in distnet."""
+        return (["default"] * len(in_stype), ["default"] * len(self.list_outputs()),
+                ["default"] * len(self.list_auxiliary_states()))
+
+    def list_outputs(self):
+        """Output names (default ``['output']``)."""
+        return ["output"]
+
+    def list_arguments(self):
+        """Input names (default ``['data']``)."""
+        return ["data"]
+
+    def list_auxiliary_states(self):
+        """Auxiliary state names (default none)."""
+        return []
+
+    def declare_backward_dependency(self, out_grad, in_data, out_data):
+        """What backward reads (kept for MXNet compatibility; distnet keeps all of it)."""
+        deps = list(in_data) + list(out_data)
+        return (list(out_grad) + deps) if self.need_top_grad_ else deps
+
+    def create_operator(self, ctx, in_shapes, in_dtypes):
+        """Return the ``CustomOp`` that computes this operator (must be overridden)."""
+        raise NotImplementedError(f"{type(self).__name__}.create_operator must return a "
+                                  "CustomOp")
+
+
+def register(reg_name):
+    """Class decorator: make a ``CustomOpProp`` subclass callable as
+    ``Custom(..., op_type=reg_name)``; registering a name again replaces it."""
+    def do_register(prop_cls):
+        if not (isinstance(prop_cls, type) and issubclass(prop_cls, CustomOpProp)):
+            raise MXNetError(f"mx.operator.register({reg_name!r}): expected a CustomOpProp "
+                             f"subclass, got {prop_cls!r}")
+        from .ops import custom
+        custom.PROPS[reg_name] = prop_cls
+        for key in [k for k in custom._INSTANCES if dict(k).get("op_type") == reg_name]:
+            del custom._INSTANCES[key]
+        return prop_cls
+    return do_register
+
+
+def get_all_registered_operators():
+    """Names of every registered operator (canonical names and aliases)."""
+    from .ops.registry import all_ops
+    return sorted(all_ops())

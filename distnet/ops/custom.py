@@ -1,0 +1,134 @@
+"""``Custom``: operators written in Python by users (``mx.operator.CustomOp``).
+
+A user registers a ``CustomOpProp`` subclass under a name (``mx.operator.register``); the
+one ``Custom`` operator here looks it up by the ``op_type`` attribute and runs it wherever
+any operator runs: ``nd.Custom``, ``sym.Custom`` (graph JSON keeps ``op_type`` and the
+user's attributes, as MXNet's does), autograd, the executor and hybridized blocks. Extra
+attributes reach the prop's constructor as strings, as in MXNet. The user's forward and
+backward get NDArrays and run with recording paused, so their own operations never appear on
+the tape: the Custom node's gradient is whatever the user's backward writes.
+"""
+
+import numpy as np
+
+from ..base import MXNetError
+from .attrs import REQUIRED, Attr
+from .registry import Op, register
+
+# op_type -> the CustomOpProp subclass registered for it (mx.operator.register fills it)
+PROPS = {}
+
+
+def _prop(a):
+    """A prop instance for attributes ``a`` (made once per distinct attribute set)."""
+    key = a["__key__"]
+    prop = _INSTANCES.get(key)
+    if prop is None:
+        op_type = a["op_type"]
+        cls = PROPS.get(op_type)
+        if cls is None:
+            raise MXNetError(f"operator Custom: op_type {op_type!r} is not registered; "
+                             f"register a CustomOpProp with mx.operator.register("
+                             f"{op_type!r}) (registered: {sorted(PROPS)})")
+        kwargs = {k: v for k, v in a.items() if k not in ("op_type", "__key__")}
+        prop = cls(**kwargs)
+        _INSTANCES[key] = prop
+    return prop
+
+
+_INSTANCES = {}
+
+
+@register
+class Custom(Op):
+    """Run the Python operator registered as ``op_type`` (``mx.operator.register``)."""
+
+    name = "Custom"
+    variadic = True
+    params = {"op_type": Attr(str, REQUIRED)}  # plus any attribute the user's prop takes
+
+    def parse(self, kwargs):
+        """``op_type`` (required) and the user's attributes, every value as a string."""
+        attrs = {k: (v if isinstance(v, str) else str(v)) for k, v in kwargs.items()
+                 if k not in ("name", "num_args", "ctx", "out") and not k.startswith("__")}
+        if "op_type" not in attrs:
+            raise MXNetError("operator Custom: required argument 'op_type' is missing")
+        attrs["__key__"] = tuple(sorted(attrs.items()))
+        return attrs
+
+    def input_names(self, a):
+        """The registered prop's ``list_arguments()``."""
+        return tuple(_prop(a).list_arguments())
+
+    def output_names(self, a):
+        """The registered prop's ``list_outputs()``."""
+        return tuple(_prop(a).list_outputs())
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        """The prop's ``infer_shape`` once every input shape is known."""
+        prop = _prop(a)
+        if any(s is None for s in in_shapes):
+            return in_shapes, [None] * self.num_outputs(a), aux_shapes
+        result = prop.infer_shape([list(s) for s in in_shapes])
+        ins, outs = result[0], result[1]
+        _no_aux(prop, result[2] if len(result) > 2 else ())
+        return ([tuple(s) for s in ins], [tuple(s) for s in outs], aux_shapes)
+
+    def infer_type(self, a, in_types, aux_types):
+        """The prop's ``infer_type`` (default: every type is the first input's)."""
+        known = next((t for t in in_types if t is not None), np.dtype(np.float32))
+        in_types = [known if t is None else t for t in in_types]
+        result = _prop(a).infer_type([np.dtype(t).type for t in in_types])
+        return ([np.dtype(t) for t in result[0]], [np.dtype(t) for t in result[1]],
+                aux_types)
+
+    def forward(self, a, ins, aux, is_train):
+        """Make the user's operator and run its ``forward`` into fresh outputs."""
+        from ..ndarray.ndarray import wrap
+        from ..context import cpu
+        from .. import autograd
+        prop = _prop(a)
+        shapes = [list(x.shape) for x in ins]
+        dtypes = [x.dtype.type for x in ins]
+        _, out_shapes, _ = self.infer_shape(a, [tuple(s) for s in shapes], [])
+        _, out_types, _ = self.infer_type(a, [np.dtype(t) for t in dtypes], [])
+        xp = _xp_of(ins)
+        ctx = cpu() if xp is np else _gpu_ctx(ins[0])
+        user_op = prop.create_operator(ctx, shapes, dtypes)
+        in_nd = [wrap(x, ctx) for x in ins]
+        out_nd = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
+        with autograd.pause(train_mode=is_train):
+            user_op.forward(is_train=is_train, req=["write"] * len(out_nd), in_data=in_nd,
+                            out_data=out_nd, aux=[])
+        return [o._data for o in out_nd], (user_op, in_nd, out_nd, ctx)
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        """The user's ``backward``, writing into zero-filled input gradients."""
+        from ..ndarray.ndarray import wrap
+        from .. import autograd
+        user_op, in_nd, out_nd, ctx = saved
+        xp = _xp_of(ins)
+        out_grad = [wrap(g if g is not None else xp.zeros_like(o), ctx)
+                    for g, o in zip(ograds, outs)]
+        in_grad = [wrap(xp.zeros_like(x), ctx) for x in ins]
+        with autograd.pause():
+            user_op.backward(req=["write"] * len(in_grad), out_grad=out_grad, in_data=in_nd,
+                             out_data=out_nd, in_grad=in_grad, aux=[])
+        return [g._data for g in in_grad]
+
+
+def _no_aux(prop, aux_shapes):
+    if prop.list_auxiliary_states() or aux_shapes:
+        raise MXNetError(f"operator Custom: {type(prop).__name__} declares auxiliary states "
+                         f"{prop.list_auxiliary_states()}; custom operators with auxiliary "
+                         "states are not supported by distnet yet")
+
+
+def _xp_of(arrays):
+    from ..backend import xp_of
+    return xp_of(arrays[0]) if arrays else np
+
+
+def _gpu_ctx(array):
+    from ..context import gpu
+    return gpu(array.device.id)
