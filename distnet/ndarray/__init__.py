@@ -181,4 +181,5 @@ class _Namespace:
 
 
 contrib = _Namespace("_contrib_", _FUNCTIONS)
+linalg = _Namespace("_linalg_", _FUNCTIONS)
 NDArray.split_v2 = lambda self, *args, **kwargs: split_v2(self, *args, **kwargs)

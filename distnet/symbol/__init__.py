@@ -10,7 +10,7 @@ from . import _gen, _arith
 
 __all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "zeros", "ones",
            "full", "arange", "linspace", "eye", "split_v2", "maximum", "minimum", "pow",
-           "power", "hypot", "contrib"]
+           "power", "hypot", "contrib", "linalg"]
 
 
 def _generate():
@@ -34,6 +34,7 @@ class _Namespace:
 
 
 contrib = _Namespace("_contrib_", _FUNCTIONS)
+linalg = _Namespace("_linalg_", _FUNCTIONS)
 
 
 def __getattr__(name):
