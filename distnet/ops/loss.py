@@ -42,6 +42,9 @@ class SoftmaxOutput(Op):
     than ``ignore_label``). The softmax runs over axis 1 with ``multi_output``, over the
     last axis with ``preserve_shape``, else over everything but axis 0.
 
+    A label shaped like the data holds class probabilities (one-hot or soft targets): the
+    gradient is then ``grad_scale * (softmax - label)``, unnormalised, as in MXNet.
+
     ``out_grad=True`` multiplies by the head gradient; MXNet 1.9.1 multiplies by the output
     instead, a bug distnet does not copy.
     """
@@ -68,7 +71,8 @@ class SoftmaxOutput(Op):
         lab = in_shapes[1]
         if lab is None:
             lab = want
-        elif int(np.prod(lab, dtype=np.int64)) != int(np.prod(want, dtype=np.int64)):
+        elif tuple(lab) != d and \
+                int(np.prod(lab, dtype=np.int64)) != int(np.prod(want, dtype=np.int64)):
             raise MXNetError(f"operator {self.name}: label has shape {tuple(lab)}, expected "
                              f"{want} for data of shape {d}")
         return [d, tuple(lab)], [d], aux_shapes
@@ -90,6 +94,13 @@ class SoftmaxOutput(Op):
     def backward(self, F, a, ins, outs, saved, ograds):
         x, label = ins
         xp = xp_of(x)
+        if label.shape == x.shape and x.ndim > 1:
+            # a label shaped like the data is a probability per class (one-hot or soft):
+            # MXNet's gradient is grad_scale * (p - label), with no normalisation
+            grad = (outs[0] - label.astype(x.dtype, copy=False)) * x.dtype.type(a["grad_scale"])
+            if a["out_grad"] and ograds and ograds[0] is not None:
+                grad *= ograds[0]
+            return grad, None
         p, _ = self._view(a, outs[0])
         k = p.shape[1]
         rows = p.shape[0] * (p.shape[2] if p.ndim == 3 else 1)

@@ -175,3 +175,21 @@ def test_softmax_cross_entropy():
     np.testing.assert_allclose(dx, _DATA[f"{case}:dx"], rtol=1e-5, atol=1e-7)
     with pytest.raises(MXNetError, match="label"):
         nd.softmax_cross_entropy(nd.array(X), nd.array([0, 1]))
+
+
+def test_softmax_output_with_probability_labels_shaped_like_the_data():
+    # MXNet 1.9.1: a label shaped like the data is a per-class probability (one-hot or soft);
+    # gradient grad_scale * (softmax - label), not divided by the batch (values from MXNet)
+    x = mx.nd.array([[1.0, 2.0, 3.0], [1.0, 0.0, -1.0]])
+    label = mx.nd.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+    x.attach_grad()
+    with mx.autograd.record():
+        out = mx.nd.SoftmaxOutput(x, label, normalization="batch", grad_scale=2)
+    out.backward()
+    np.testing.assert_allclose(out.asnumpy(), [[0.09003057, 0.24472848, 0.66524094],
+                                               [0.66524094, 0.24472848, 0.09003057]], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.asnumpy(), [[-0.21993886, -0.11054307, 0.3304819],
+                                                  [-0.6695181, 0.48945695, 0.18006115]],
+                               rtol=1e-5)
+    sym = mx.sym.SoftmaxOutput(mx.sym.var("d"), mx.sym.var("l"))
+    assert sym.infer_shape(d=(2, 3), l=(2, 3))[0] == [(2, 3), (2, 3)]
