@@ -80,6 +80,39 @@ def _compatible(hint, shape):
     return len(hint) == len(shape) and all(h in (0, s) for h, s in zip(hint, shape))
 
 
+def _call_infer(node, known, n_in):
+    new_in, new_out, new_aux = node.op.infer_shape(node.parsed, known[:n_in], known[n_in:])
+    return list(new_in) + list(new_aux) + list(new_out)
+
+
+def _infer_with_unknowns(node, known, n_in):
+    """The operator's shapes for inputs with unknown (0) dimensions, or None.
+
+    First as given (most operators carry the zeros through); if the operator rejects them
+    (a convolution cannot slide a 3x3 kernel over 0 pixels), it runs twice with the unknown
+    dimensions set to two different small sizes: dimensions that agree do not depend on
+    the unknowns and are known, the others stay 0.
+    """
+    try:
+        return _call_infer(node, known, n_in)
+    except Exception:  # noqa: BLE001 - try the two-size probe below
+        pass
+    probes = []
+    for size in (13, 17):
+        filled = [None if s is None else tuple(d or size for d in s) for s in known]
+        try:
+            probes.append(_call_infer(node, filled, n_in))
+        except Exception:  # noqa: BLE001 - an operator that cannot say stays unknown
+            return None
+    merged = []
+    for a, b in zip(*probes):
+        if a is None or b is None or len(a) != len(b):
+            merged.append(None)
+        else:
+            merged.append(tuple(x if x == y else 0 for x, y in zip(a, b)))
+    return merged
+
+
 class _Solver:
     """Fixed-point shape propagation over the entries of an indexed graph."""
 
@@ -151,15 +184,58 @@ class _Solver:
         return changed
 
     def run(self):
-        """Visit every operator until a pass changes nothing; return the shapes."""
+        """Visit every operator until a pass changes nothing, then let partly known shapes
+        (0 = unknown dimension) fill what they can, as MXNet does; return the shapes."""
         steps = _steps(self.ix)
+        for _ in range(len(steps) + 1):
+            self._fixed_point(steps)
+            if not self._partial_pass(steps):
+                break
+        return self.shapes
+
+    def _fixed_point(self, steps):
         for _ in range(len(steps) + 1):
             changed = False
             for node, in_e, o0 in steps:
                 changed |= self._visit(node, in_e, o0)
             if not changed:
                 break
-        return self.shapes
+
+    def _partial_pass(self, steps):
+        """One pass feeding hints (shapes with unknown 0 dimensions) to the operators: a
+        FullyConnected on data (0, 5) still knows its weight is (num_hidden, 5). What comes
+        out fully known becomes a shape, the rest a hint (negative dimensions, which only
+        unknown sizes produce, become 0). Returns whether a full shape was found."""
+        found = False
+        for node, in_e, o0 in steps:
+            entries = list(in_e) + list(range(o0, o0 + len(node.out_names)))
+            if all(self.shapes[e] is not None for e in entries):
+                continue
+            n_in = len(in_e) - node.n_aux
+            known = [self.shapes[e] if self.shapes[e] is not None else self.hints.get(e)
+                     for e in in_e]
+            if all(self.shapes[e] is None and e not in self.hints for e in in_e):
+                continue
+            shapes = _infer_with_unknowns(node, known, n_in)
+            for e, shape in zip(entries, shapes or ()):
+                found |= self._learn(e, shape)
+        return found
+
+    def _learn(self, e, shape):
+        if shape is None or self.shapes[e] is not None:
+            return False
+        shape = tuple(max(int(d), 0) for d in shape)
+        if shape and all(shape):
+            hint = self.hints.get(e)
+            if hint is not None and not _compatible(hint, shape):
+                return False
+            self.shapes[e] = shape
+            return True
+        old = self.hints.get(e)
+        if old is None or (len(old) == len(shape) and sum(map(bool, shape)) >
+                           sum(map(bool, old))):
+            self.hints[e] = shape
+        return False
 
 
 def solve_shapes(ix, given):
