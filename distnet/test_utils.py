@@ -23,33 +23,37 @@ import sys
 import threading
 import time
 
+import bz2  # noqa: F401 - names MXNet's `from mxnet.test_utils import *` provides
+import errno  # noqa: F401
+import gzip  # noqa: F401
+import json  # noqa: F401
+import logging  # noqa: F401
+import struct  # noqa: F401
+import traceback  # noqa: F401
+import zipfile  # noqa: F401
+from collections import OrderedDict  # noqa: F401
+from contextlib import contextmanager  # noqa: F401
+
 import numpy as np
+import numpy.random as rnd  # noqa: F401
+import numpy.testing as npt  # noqa: F401
 
 from .base import MXNetError
 from . import context as _context
+from .context import Context, current_context  # noqa: F401
+from .util import getenv, setenv, use_np, get_cuda_compute_capability  # noqa: F401
+from .runtime import Features  # noqa: F401
 
-__all__ = ["DummyIter", "almost_equal", "assert_allclose", "assert_almost_equal",
-           "assert_almost_equal_ignore_nan", "assert_almost_equal_with_err",
-           "assert_exception", "assign_each", "assign_each2", "checkShapes",
-           "check_consistency", "check_gluon_hybridize_consistency", "check_numeric_gradient",
-           "check_speed", "check_symbolic_backward", "check_symbolic_forward",
-           "chi_square_check", "collapse_sum_like", "compare_ndarray_tuple",
-           "compare_optimizer", "create_2d_tensor", "create_sparse_array",
-           "create_sparse_array_zd", "create_vector", "default_atols", "default_context",
-           "default_dtype", "default_numeric_eps", "default_rtols", "discard_stderr",
-           "download", "download_model", "effective_dtype", "environment",
-           "gen_buckets_probs_with_ppf", "get_atol", "get_bz2_data", "get_cifar10",
-           "get_etol", "get_identity_mat", "get_identity_mat_batch", "get_im2rec_path",
-           "get_mnist", "get_mnist_iterator", "get_mnist_pkl", "get_mnist_ubyte", "get_rtol",
-           "get_tolerance", "get_tols", "get_zip_data", "has_tvm_ops", "is_aarch64_run",
-           "is_cd_run", "is_op_runnable", "list_gpus", "locationError", "mean_check",
-           "new_matrix_with_real_eigvals_2d", "new_matrix_with_real_eigvals_nd",
-           "new_orthonormal_matrix_2d", "new_sym_matrix_with_real_eigvals_2d",
-           "new_sym_matrix_with_real_eigvals_nd", "np_reduce", "numeric_grad",
-           "rand_coord_2d", "rand_ndarray", "rand_shape_2d", "rand_shape_3d", "rand_shape_nd",
-           "rand_sparse_ndarray", "random_arrays", "random_sample", "random_uniform_arrays",
-           "retry", "same", "same_array", "same_symbol_structure", "set_default_context",
-           "shuffle_csr_column_indices", "simple_forward", "var_check", "verify_generator"]
+mx = sys.modules[__package__]  # `mx` for star-importing tests, as MXNet's module has it
+from .ndarray import array  # noqa: E402,F401 - after `mx`: star-import names, as MXNet's
+from .symbol import Symbol  # noqa: E402,F401
+try:
+    import scipy.stats as ss  # noqa: F401 - optional, as in MXNet
+except ImportError:
+    ss = None
+
+# No __all__: MXNet's test files do `from mxnet.test_utils import *` and then use the modules
+# MXNet's test_utils imported (mx, np, sys, os, ...), so they are public names here too.
 
 
 # ---------------------------------------------------------------- contexts and dtypes
