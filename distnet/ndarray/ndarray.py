@@ -278,8 +278,13 @@ class NDArray:
 
 
 def _rebuild(array, ctx_str):
+    """Unpickle/copy.copy/copy.deepcopy: the same values, dtype and context."""
     dev, _, rest = ctx_str.partition("(")
-    return array_from(array, Context(dev, int(rest.rstrip(")"))))
+    return array_from(array, Context(dev, int(rest.rstrip(")"))), array.dtype)
+
+
+# MXNet's storage-type ids (`from mxnet.ndarray.ndarray import _STORAGE_TYPE_STR_TO_ID`)
+_STORAGE_TYPE_STR_TO_ID = {"undefined": -1, "default": 0, "row_sparse": 1, "csr": 2}
 
 
 def _gpu_ctx_of(data):

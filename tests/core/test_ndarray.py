@@ -195,3 +195,14 @@ def test_array_library_errors_name_the_operator_and_shapes():
         nd.ones((2, 3)) + nd.ones((4,))
     with pytest.raises(mx.MXNetError, match=r"_getitem.*\(2,\)"):
         nd.ones((2,))[5]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float64", "int32", "uint8", "int64"])
+def test_copy_deepcopy_and_pickle_keep_dtype_values_and_context(dtype):
+    import copy
+    import pickle
+    a = nd.array([[1, 2], [3, 4]], dtype=dtype)
+    for dup in (copy.copy(a), copy.deepcopy(a), pickle.loads(pickle.dumps(a))):
+        assert dup.dtype == np.dtype(dtype) and dup.context == a.context
+        np.testing.assert_array_equal(dup.asnumpy(), a.asnumpy())
+        assert not np.shares_memory(dup.asnumpy(), a.asnumpy())
