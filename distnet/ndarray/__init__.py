@@ -1,6 +1,10 @@
 """``mx.nd``: NDArray, the operators generated from the registry, creation functions and
 MXNet's ``.params`` file format."""
 
+import builtins  # nd.max/nd.min are operators in this module
+import math
+import operator
+
 import numpy as np
 
 from ..base import MXNetError, numeric_types
@@ -116,15 +120,36 @@ def waitall():
             _cupy.cuda.Device(i).synchronize()
 
 
+# Two plain numbers give a plain number, as in MXNet (`nd.power(2, 3)` is 8; comparisons
+# and logical operators give 0 or 1).
+_SCALAR = {
+    "broadcast_add": operator.add, "broadcast_sub": operator.sub,
+    "broadcast_mul": operator.mul, "broadcast_div": operator.truediv,
+    "broadcast_mod": operator.mod, "broadcast_power": operator.pow,
+    "broadcast_maximum": builtins.max, "broadcast_minimum": builtins.min,
+    "broadcast_hypot": math.hypot,
+    "broadcast_equal": lambda a, b: int(a == b), "broadcast_not_equal": lambda a, b: int(a != b),
+    "broadcast_greater": lambda a, b: int(a > b), "broadcast_greater_equal": lambda a, b: int(a >= b),
+    "broadcast_lesser": lambda a, b: int(a < b), "broadcast_lesser_equal": lambda a, b: int(a <= b),
+    "broadcast_logical_and": lambda a, b: int(bool(a) and bool(b)),
+    "broadcast_logical_or": lambda a, b: int(bool(a) or bool(b)),
+    "broadcast_logical_xor": lambda a, b: int(bool(a) != bool(b)),
+}
+
+
 def _ufunc(bname, sname, rname=None):
     apply = _methods._binary(bname, sname, rname)
+    scalar = _SCALAR[bname]
 
     def fn(lhs, rhs):
         if isinstance(lhs, NDArray):
             return apply(lhs, rhs)
         if isinstance(rhs, NDArray):
             return apply(rhs, lhs, True)
-        raise MXNetError(f"{bname}: at least one argument must be an NDArray")
+        if isinstance(lhs, numeric_types) and isinstance(rhs, numeric_types):
+            return scalar(lhs, rhs)
+        raise MXNetError(f"{bname}: arguments must be NDArrays or numbers, got "
+                         f"{type(lhs).__name__} and {type(rhs).__name__}")
     fn.__name__ = bname.replace("broadcast_", "")
     fn.__doc__ = f"Elementwise ``{fn.__name__}`` of NDArrays and/or scalars, broadcasting."
     return fn

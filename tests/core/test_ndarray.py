@@ -206,3 +206,12 @@ def test_copy_deepcopy_and_pickle_keep_dtype_values_and_context(dtype):
         assert dup.dtype == np.dtype(dtype) and dup.context == a.context
         np.testing.assert_array_equal(dup.asnumpy(), a.asnumpy())
         assert not np.shares_memory(dup.asnumpy(), a.asnumpy())
+
+
+def test_binary_functions_of_two_numbers_give_numbers_as_mxnet():
+    assert nd.power(2, 3) == 8 and nd.add(5, 3) == 8 and nd.divide(5, 2) == 2.5
+    assert (nd.maximum(5, 3), nd.minimum(5, 3)) == (5, 3)
+    assert (nd.equal(5, 3), nd.greater(5, 3), nd.logical_and(1, 0)) == (0, 1, 0)
+    assert nd.power(nd.array([2.0]), 3).asnumpy().tolist() == [8.0]
+    with pytest.raises(mx.base.MXNetError, match="NDArrays or numbers"):
+        nd.add("a", 3)
