@@ -112,13 +112,20 @@ def np_array(active=True):
 
 
 def use_np_array(func):
-    """MXNet's decorator for NumPy array mode; raises MXNetError (no ``mx.np``)."""
-    _no_np_array()
+    """MXNet's decorator for NumPy array mode: decorating works (so modules that use it
+    import), calling the result raises MXNetError (no ``mx.np`` in distnet)."""
+    if isinstance(func, type):
+        return func
+
+    @functools.wraps(func)
+    def refuse(*args, **kwargs):
+        _no_np_array()
+    return refuse
 
 
 def use_np(func):
-    """MXNet's decorator for NumPy shape and array mode; raises MXNetError (no ``mx.np``)."""
-    _no_np_array()
+    """MXNet's decorator for NumPy shape and array mode: as ``use_np_array``."""
+    return use_np_array(func)
 
 
 def set_np(shape=True, array=True):

@@ -57,6 +57,12 @@ def test_np_array_mode_is_refused_with_a_clear_error():
     with mx.util.np_array(False):
         pass
 
+    @mx.util.use_np
+    def needs_np():
+        return 1
+    with pytest.raises(MXNetError, match="mx.np"):  # decorating works, calling refuses
+        needs_np()
+
 
 def test_getenv_setenv(monkeypatch):
     monkeypatch.delenv("DISTNET_UTIL_T", raising=False)

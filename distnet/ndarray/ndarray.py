@@ -283,6 +283,8 @@ def _rebuild(array, ctx_str):
     return array_from(array, Context(dev, int(rest.rstrip(")"))), array.dtype)
 
 
+py_slice = slice  # MXNet's name for the builtin (its tests import it from here)
+
 # MXNet's storage-type ids (`from mxnet.ndarray.ndarray import _STORAGE_TYPE_STR_TO_ID`)
 _STORAGE_TYPE_STR_TO_ID = {"undefined": -1, "default": 0, "row_sparse": 1, "csr": 2}
 
