@@ -5,6 +5,8 @@ adapts those).  Errors are raised as `KVStoreError`; `mx.kv` re-raises them as M
 """
 import os
 
+from .atomic import write_atomic  # noqa: F401  (re-exported for the backends)
+
 KVSTORE_TYPES = ('local', 'device', 'dist_sync', 'dist_async', 'dist_device_sync',
                  'dist_sync_device', 'mpi')
 
@@ -84,15 +86,6 @@ def check_like(key, stored_shape, stored_dtype, arr, op):
         raise KVStoreError(
             f'{op} of key {key!r}: stored shape {tuple(stored_shape)} dtype {stored_dtype}, '
             f'given shape {tuple(arr.shape)} dtype {arr.dtype}')
-
-
-def write_atomic(fname, data):
-    """Write bytes to fname through a temporary file in the same directory and os.replace."""
-    fname = os.fspath(fname)
-    tmp = f'{fname}.tmp{os.getpid()}'
-    with open(tmp, 'wb') as f:
-        f.write(data)
-    os.replace(tmp, fname)
 
 
 class KVStore:
