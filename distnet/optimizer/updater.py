@@ -15,6 +15,8 @@ little-endian numpy dtype string such as ``"<f4"``), ``["tuple", [...]]`` or
 correction and learning-rate schedules continue where they were after a reload.
 """
 
+import math
+
 import msgpack
 import numpy as np
 
@@ -103,7 +105,7 @@ class Updater:
             desc = blob["optimizer"]
             if not (isinstance(desc, list) and len(desc) == 2 and isinstance(desc[1], dict)):
                 raise MXNetError("optimizer states: 'optimizer' must be [name, hyperparams]")
-            self.optimizer = Optimizer.from_description(desc)
+            self.optimizer = _rebuild(desc)
             self.optimizer.param_dict = old.param_dict
             self.aggregate_updates = self.optimizer.aggregate_num > 0
         decoded = {}
@@ -114,6 +116,8 @@ class Updater:
             key = entry[0]
             if not isinstance(key, (int, str)) or isinstance(key, bool):
                 raise MXNetError(f"optimizer states: key {key!r} is not an int or str")
+            if key in decoded:
+                raise MXNetError(f"optimizer states: key {key!r} appears twice")
             decoded[key] = _decode(entry[1], key)
         self.states = decoded
         self.states_synced = dict.fromkeys(decoded, False)
@@ -156,7 +160,25 @@ def _encode(state, key):
     return ["nd", dt.str, list(arr.shape), arr.astype(dt, copy=False).tobytes()]
 
 
-def _decode(obj, key):
+def _rebuild(desc):
+    """The optimizer a states blob describes; any failure (unknown name, bad or unknown
+    hyperparameters) is an MXNetError naming it."""
+    try:
+        return Optimizer.from_description(desc)
+    except MXNetError as err:
+        raise MXNetError(f"optimizer states: cannot rebuild the optimizer: {err}") from None
+    except Exception as err:  # a constructor given wrong types raises anything
+        raise MXNetError(f"optimizer states: cannot rebuild optimizer {desc[0]!r:.40} "
+                         f"from its hyperparameters: {type(err).__name__}: {err}") from None
+
+
+_MAX_DEPTH = 8  # states are arrays, or tuples of them (multi-precision: two levels)
+
+
+def _decode(obj, key, depth=0):
+    if depth > _MAX_DEPTH:
+        raise MXNetError(f"optimizer states: state of key {key!r} is nested more than "
+                         f"{_MAX_DEPTH} levels deep")
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if not (isinstance(obj, list) and obj and isinstance(obj[0], str)):
@@ -164,7 +186,7 @@ def _decode(obj, key):
                          f"({type(obj).__name__})")
     tag = obj[0]
     if tag in ("tuple", "list") and len(obj) == 2 and isinstance(obj[1], list):
-        items = [_decode(s, key) for s in obj[1]]
+        items = [_decode(s, key, depth + 1) for s in obj[1]]
         return tuple(items) if tag == "tuple" else items
     if tag == "nd" and len(obj) == 4:
         return _decode_array(obj, key)
@@ -181,9 +203,10 @@ def _decode_array(obj, key):
     if dt.kind not in _ALLOWED_KINDS or not isinstance(buf, bytes):
         raise MXNetError(f"optimizer states: key {key!r} has unsupported dtype {dtype!r} "
                          "or non-binary data")
-    if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
-        raise MXNetError(f"optimizer states: key {key!r} has bad shape {shape!r}")
-    expected = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+    if not (isinstance(shape, list) and len(shape) <= 32 and
+            all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+        raise MXNetError(f"optimizer states: key {key!r} has bad shape {shape!r:.80}")
+    expected = math.prod(shape) * dt.itemsize  # Python ints: crafted dims cannot wrap
     if len(buf) != expected:
         raise MXNetError(f"optimizer states: key {key!r} shape {tuple(shape)} {dt} needs "
                          f"{expected} bytes, got {len(buf)}")
@@ -206,11 +229,16 @@ def _set_counters(opt, counters):
         return
     try:
         num_update = int(counters["num_update"])
-        devices = {int(dev): {k: int(c) for k, c in pairs}
+        devices = {int(dev): {_key(k): int(c) for k, c in pairs}
                    for dev, pairs in counters["devices"]}
         runtime = dict(counters.get("runtime") or {})
-    except (KeyError, TypeError, ValueError) as err:
-        raise MXNetError(f"optimizer states: malformed 'counters' section ({err})") from err
+    except (KeyError, TypeError, ValueError, AttributeError, MXNetError) as err:
+        raise MXNetError(f"optimizer states: malformed 'counters' section ({err})") from None
+    bad = [k for k, v in runtime.items() if not isinstance(v, (int, float, type(None))) or
+           isinstance(v, bool) or k not in opt._runtime_attrs]
+    if bad:
+        raise MXNetError(f"optimizer states: 'counters.runtime' entries {bad!r:.80} are not "
+                         f"numeric runtime state of {type(opt).__name__}")
     opt.num_update = num_update
     opt._all_index_update_counts = devices
     opt._index_update_count = devices.setdefault(0, {})
