@@ -4,7 +4,7 @@ states format.
 States are msgpack, never pickle::
 
     {"format": "distnet-optimizer-states", "version": 1,
-     "states": [[key, state], ...],          # key: int or str, in creation order
+     "states": [[key, state], ...],          # key: int or str; ints, then strs, sorted
      "counters": {"num_update": n, "devices": [[device_id, [[key, count], ...]], ...],
                   "runtime": {...}},          # e.g. Nadam's m_schedule
      "optimizer": [name, hyperparams] | None} # only with dump_optimizer=True
@@ -90,7 +90,7 @@ class Updater:
         opt = self.optimizer
         blob = {
             "format": FORMAT, "version": VERSION,
-            "states": [[_key(k), _encode(v, k)] for k, v in self.states.items()],
+            "states": [[_key(k), _encode(v, k)] for k, v in _sorted(self.states)],
             "counters": _counters(opt),
             "optimizer": list(opt.describe()) if dump_optimizer else None,
         }
@@ -213,9 +213,15 @@ def _decode_array(obj, key):
     return array(np.frombuffer(buf, dt).reshape(shape), dtype=dt.newbyteorder("="))
 
 
+def _sorted(table):
+    """``table``'s items ordered by key (ints before strs): the bytes of a states blob do
+    not depend on which key a server happened to see first."""
+    return sorted(table.items(), key=lambda kv: (isinstance(kv[0], str), kv[0]))
+
+
 def _counters(opt):
-    devices = [[dev, [[_key(k), int(c)] for k, c in counts.items()]]
-               for dev, counts in opt._all_index_update_counts.items()]
+    devices = [[dev, [[_key(k), int(c)] for k, c in _sorted(counts)]]
+               for dev, counts in sorted(opt._all_index_update_counts.items())]
     runtime = {k: _plain_runtime(v) for k, v in opt._runtime_state().items()}
     return {"num_update": int(opt.num_update), "devices": devices, "runtime": runtime}
 
