@@ -173,8 +173,12 @@ class KVStore:
         """Restore the updater's states written by save_optimizer_states."""
         if self._updater is None or not hasattr(self._updater, 'set_states'):
             raise KVStoreError('load_optimizer_states: no optimizer is set on this kvstore')
-        with open(fname, 'rb') as f:
-            self._updater.set_states(f.read())
+        try:
+            with open(fname, 'rb') as f:
+                data = f.read()
+        except OSError as e:
+            raise KVStoreError(f'cannot read optimizer states {fname!r}: {e.strerror}') from None
+        self._updater.set_states(data)
 
     def close(self):
         """Release resources; in a job this tells the others this worker is done."""

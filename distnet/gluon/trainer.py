@@ -365,8 +365,12 @@ class Trainer:
             if updater is not None and hasattr(updater, "optimizer"):
                 self._optimizer = updater.optimizer
         else:
-            with open(fname, "rb") as fin:
-                states = fin.read()
+            try:
+                with open(fname, "rb") as fin:
+                    states = fin.read()
+            except OSError as err:
+                raise GluonValueError(f"load_states: cannot read {fname!r}: "
+                                      f"{err.strerror}") from None
             for updater in self._updaters:
                 updater.set_states(states)
                 updater.optimizer = self._updaters[0].optimizer

@@ -119,8 +119,12 @@ class OptimizerMixin:
         are refused with an MXNetError.
         """
         self._require("load_optimizer_states", optimizer=True)
-        with open(fname, "rb") as f:
-            data = f.read()
+        try:
+            with open(fname, "rb") as f:
+                data = f.read()
+        except OSError as err:
+            raise MXNetError(f"load_optimizer_states: cannot read {fname!r}: "
+                             f"{err.strerror}") from None
         if data[:1] == bytes([_PICKLE_MAGIC]):
             raise MXNetError(f"{fname} is a Python pickle (MXNet's .states format); distnet "
                              "does not unpickle files, as that can run arbitrary code. "

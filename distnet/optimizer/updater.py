@@ -100,14 +100,13 @@ class Updater:
         """Load what ``get_states`` wrote (a rebuilt optimizer replaces this one when the
         blob carries one). Garbage raises MXNetError saying what is wrong."""
         blob = _unpack(states)
+        optimizer = self.optimizer
         if blob["optimizer"] is not None:
-            old = self.optimizer
             desc = blob["optimizer"]
             if not (isinstance(desc, list) and len(desc) == 2 and isinstance(desc[1], dict)):
                 raise MXNetError("optimizer states: 'optimizer' must be [name, hyperparams]")
-            self.optimizer = _rebuild(desc)
-            self.optimizer.param_dict = old.param_dict
-            self.aggregate_updates = self.optimizer.aggregate_num > 0
+            optimizer = _rebuild(desc)
+            optimizer.param_dict = self.optimizer.param_dict
         decoded = {}
         for entry in blob["states"]:
             if not (isinstance(entry, list) and len(entry) == 2):
@@ -119,9 +118,14 @@ class Updater:
             if key in decoded:
                 raise MXNetError(f"optimizer states: key {key!r} appears twice")
             decoded[key] = _decode(entry[1], key)
+        # validated in full before anything changes: a bad blob leaves this updater as it was
+        counters = _parse_counters(optimizer, blob["counters"])
+        if counters is not None:
+            _apply_counters(optimizer, *counters)
+        self.optimizer = optimizer
+        self.aggregate_updates = optimizer.aggregate_num > 0
         self.states = decoded
         self.states_synced = dict.fromkeys(decoded, False)
-        _set_counters(self.optimizer, blob["counters"])
 
 
 _MISSING = object()
@@ -230,9 +234,11 @@ def _plain_runtime(v):
     return v.item() if hasattr(v, "item") else v
 
 
-def _set_counters(opt, counters):
+def _parse_counters(opt, counters):
+    """(num_update, per-device counts, runtime state) of a 'counters' section, validated
+    for ``opt``; None when the blob has none."""
     if counters is None:
-        return
+        return None
     try:
         num_update = int(counters["num_update"])
         devices = {int(dev): {_key(k): int(c) for k, c in pairs}
@@ -245,6 +251,10 @@ def _set_counters(opt, counters):
     if bad:
         raise MXNetError(f"optimizer states: 'counters.runtime' entries {bad!r:.80} are not "
                          f"numeric runtime state of {type(opt).__name__}")
+    return num_update, devices, runtime
+
+
+def _apply_counters(opt, num_update, devices, runtime):
     opt.num_update = num_update
     opt._all_index_update_counts = devices
     opt._index_update_count = devices.setdefault(0, {})
