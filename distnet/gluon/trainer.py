@@ -7,6 +7,7 @@ import numpy as np
 
 from kvstore.atomic import write_atomic
 
+from ..optimizer.updater import read_states_file
 from ._common import (GluonAssertionError, GluonRuntimeError, GluonTypeError,
                       GluonValueError, StaleGradientError)
 from .parameter import Parameter, ParameterDict
@@ -365,12 +366,7 @@ class Trainer:
             if updater is not None and hasattr(updater, "optimizer"):
                 self._optimizer = updater.optimizer
         else:
-            try:
-                with open(fname, "rb") as fin:
-                    states = fin.read()
-            except OSError as err:
-                raise GluonValueError(f"load_states: cannot read {fname!r}: "
-                                      f"{err.strerror}") from None
+            states = read_states_file(fname, "load_states")
             for updater in self._updaters:
                 updater.set_states(states)
                 updater.optimizer = self._updaters[0].optimizer

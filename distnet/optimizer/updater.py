@@ -23,7 +23,7 @@ import numpy as np
 from ..base import MXNetError
 from .optimizer import Optimizer
 
-__all__ = ["Updater", "get_updater"]
+__all__ = ["Updater", "get_updater", "read_states_file"]
 
 FORMAT = "distnet-optimizer-states"
 VERSION = 1
@@ -129,6 +129,16 @@ class Updater:
 
 
 _MISSING = object()
+
+
+def read_states_file(fname, caller):
+    """The bytes of an optimizer-states file; an unreadable file is an MXNetError naming
+    ``caller`` and the file."""
+    try:
+        with open(fname, "rb") as f:
+            return f.read()
+    except OSError as err:
+        raise MXNetError(f"{caller}: cannot read {fname!r}: {err.strerror}") from None
 
 
 def get_updater(optimizer):

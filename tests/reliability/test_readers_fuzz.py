@@ -199,7 +199,8 @@ def test_convolution_geometry_is_checked(tmp_path, key, value):
 @pytest.mark.parametrize("mutate,match", [
     (lambda g: g["nodes"][1].__setitem__("inputs", [[0, 0, 0]]), "variable .* no inputs"),
     (lambda g: g.__setitem__("heads", [[0, 3, 0]]), r"head output index is 3, expected 0..0"),
-    (lambda g: g["nodes"][3]["inputs"][0].__setitem__(0, 5), r"node 3 .*input node is 5, expected 0..2"),
+    (lambda g: g["nodes"][3]["inputs"][0].__setitem__(0, 5),
+     r"node 3 .*input node is 5, expected 0..2"),
     (lambda g: g["nodes"][3].__setitem__("attrs", [1]), "'attrs' must be an object"),
     (lambda g: g["nodes"][3]["inputs"].__setitem__(0, "a"), "must be \\[node, output\\]"),
     (lambda g: g.__setitem__("nodes", {}), "'nodes' must be a non-empty list"),
@@ -209,3 +210,23 @@ def test_malformed_graph_fields_name_node_and_field(mutate, match):
     mutate(graph)
     with pytest.raises(MXNetError, match=match):
         mx.sym.load_json(json.dumps(graph))
+
+
+@pytest.mark.slow
+def test_fuzz_soak(tmp_path):
+    """Thousands of mutants of every fixture (run with -m slow)."""
+    counts = {"ok": 0, "error": 0}
+    for name in PARAMS:
+        data, rng = _read(name), random.Random(f"soak:{name}")
+        for i, mutant in enumerate(_mutants(data, rng, 600)):
+            path = tmp_path / f"{i}.params"
+            path.write_bytes(mutant)
+            counts[_bounded(mx.nd.load, str(path), len(mutant))] += 1
+    for name in SYMBOLS:
+        text, rng = _read(name).decode(), random.Random(f"soak:{name}")
+        for i, mutant in enumerate(_json_mutants(text, rng, 300)):
+            path = tmp_path / f"{i}-symbol.json"
+            path.write_text(mutant)
+            counts[_bounded(mx.sym.load, str(path), len(mutant))] += 1
+    print(f"fuzz soak: {counts}")
+    assert counts["error"] > counts["ok"]

@@ -6,10 +6,11 @@ That needs the optimizer states in the checkpoint (momentum, Adam's moments, upd
 the lr schedule's position; the servers' states in a dist job) and a sample order that is a
 function of (seed, epoch) - an lr step at epoch 3 makes the schedule cross the resume.
 """
-import importlib.util
 import os
+import runpy
 import subprocess
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -24,10 +25,8 @@ COMMON = ["--seed", "3", "--lr-step-epochs", "3", "--batch-size", "48"]
 
 @pytest.fixture(scope="module")
 def tm():
-    spec = importlib.util.spec_from_file_location("train_mnist_resume", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The script's functions (its main does not run)."""
+    return types.SimpleNamespace(**runpy.run_path(SCRIPT))
 
 
 def _local(*args):
