@@ -3,13 +3,15 @@ helpers Module uses to aggregate gradients and update parameters, as in MXNet 1.
 
 A checkpoint's ``.params`` file is MXNet's binary NDArray file with ``arg:<name>`` and
 ``aux:<name>`` keys, so checkpoints move both ways between MXNet 1.9.1 and distnet.
-Both files are written atomically (a temp file, then a rename): a crash mid-save leaves
-the previous checkpoint intact.
+Every file is written atomically and durably (``kvstore.atomic.write_atomic``: a temp file
+beside the target, fsync, rename, fsync of the folder): a crash mid-save leaves the previous
+checkpoint intact, and the next save removes the temp files crashed writers left.
 """
 import logging
 import os
-import tempfile
 from collections import namedtuple
+
+from kvstore.atomic import write_atomic
 
 from .base import MXNetError
 
@@ -23,19 +25,7 @@ batch number, the EvalMetric being accumulated and the caller's locals()."""
 _LOCAL_UPDATE_MAX_SIZE = 1024 * 1024 * 16
 
 
-def _write_atomic(fname, data):
-    """Write bytes/str to fname through a temp file in the same folder and a rename."""
-    fname = os.fspath(fname)
-    folder = os.path.dirname(os.path.abspath(fname))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, fname)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+_write_atomic = write_atomic  # the name Module and BucketingModule import
 
 
 def _params_dict(arg_params, aux_params):

@@ -5,6 +5,8 @@ adapts those).  Errors are raised as `KVStoreError`; `mx.kv` re-raises them as M
 """
 import os
 
+from .atomic import write_atomic  # noqa: F401  (re-exported for the backends)
+
 KVSTORE_TYPES = ('local', 'device', 'dist_sync', 'dist_async', 'dist_device_sync',
                  'dist_sync_device', 'mpi')
 
@@ -84,15 +86,6 @@ def check_like(key, stored_shape, stored_dtype, arr, op):
         raise KVStoreError(
             f'{op} of key {key!r}: stored shape {tuple(stored_shape)} dtype {stored_dtype}, '
             f'given shape {tuple(arr.shape)} dtype {arr.dtype}')
-
-
-def write_atomic(fname, data):
-    """Write bytes to fname through a temporary file in the same directory and os.replace."""
-    fname = os.fspath(fname)
-    tmp = f'{fname}.tmp{os.getpid()}'
-    with open(tmp, 'wb') as f:
-        f.write(data)
-    os.replace(tmp, fname)
 
 
 class KVStore:
@@ -180,8 +173,12 @@ class KVStore:
         """Restore the updater's states written by save_optimizer_states."""
         if self._updater is None or not hasattr(self._updater, 'set_states'):
             raise KVStoreError('load_optimizer_states: no optimizer is set on this kvstore')
-        with open(fname, 'rb') as f:
-            self._updater.set_states(f.read())
+        try:
+            with open(fname, 'rb') as f:
+                data = f.read()
+        except OSError as e:
+            raise KVStoreError(f'cannot read optimizer states {fname!r}: {e.strerror}') from None
+        self._updater.set_states(data)
 
     def close(self):
         """Release resources; in a job this tells the others this worker is done."""

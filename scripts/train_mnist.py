@@ -15,8 +15,13 @@ Every worker trains on its own equal share of the training set (so all workers r
 same number of batches per epoch) and scores the whole test set after each epoch. Logs are
 MXNet's (``Epoch[3] Train-accuracy=0.97``, ``Epoch[3] Validation-accuracy=0.96``,
 ``Saved checkpoint to "prefix-0004.params"``); on a terminal a progress bar shows the
-epoch's batches. Only rank 0 writes checkpoints; ``--load-epoch`` resumes from them
-(ranks without the files start from rank 0's values, which the kvstore hands to all).
+epoch's batches. Only rank 0 writes checkpoints: the parameters and, beside them, the
+optimizer states (``prefix-0004.states``: momentum, Adam's moments, update counts and the
+learning-rate schedule's position; in a distributed job the servers' states).
+``--load-epoch N`` resumes exactly: training 2 epochs and resuming 2 more gives the same
+bits as 4 epochs straight, because the optimizer states are restored and the order of the
+samples in epoch ``e`` depends only on ``(--seed, e)`` (ranks without the files start from
+rank 0's values, which the kvstore hands to all).
 
 Both APIs name the parameters alike (``fc1_weight``, ``conv1_bias``, ...), so a checkpoint
 written with one API loads with the other.
@@ -126,6 +131,54 @@ def shard(x, y, rank, num_workers, seed=0):
     return x[mine], y[mine]
 
 
+def epoch_order(num_samples, seed, epoch):
+    """The order of the samples in epoch ``epoch``: a function of (seed, epoch) only, not
+    of what an iterator did before, so a run resumed at any epoch sees the same order."""
+    return np.random.RandomState([seed, epoch]).permutation(num_samples)
+
+
+class EpochShuffleIter(mx.io.NDArrayIter):
+    """NDArrayIter (last batch padded) whose order in epoch ``e`` is
+    ``epoch_order(n, seed, e)``, starting at epoch ``begin`` (Module.fit resets it once
+    at the end of every epoch)."""
+
+    def __init__(self, data, label, batch_size, seed, begin):
+        self._seed, self._epoch = seed, begin - 1
+        super().__init__(data, label, batch_size, shuffle=True)
+
+    def _shuffle_data(self):
+        self._epoch += 1
+        self._order = epoch_order(self.num_data, self._seed, self._epoch)
+
+
+class EpochBatches:
+    """Batch sampler of the Gluon loop: shuffled batches with the last short batch rolled
+    over into the next epoch (DataLoader's ``shuffle=True, last_batch='rollover'``), where
+    epoch ``e`` holds the rolled-over tail of ``epoch_order(.., e - 1)`` and then
+    ``epoch_order(.., e)``: any epoch's batches follow from (seed, epoch) alone."""
+
+    def __init__(self, num_samples, batch_size, seed, begin):
+        if batch_size > num_samples:
+            raise ValueError(f"batch size {batch_size} exceeds the {num_samples} samples")
+        self._n, self._bs, self._seed, self._epoch = num_samples, batch_size, seed, begin
+
+    def _carried(self, epoch):
+        """Samples rolled over into ``epoch``: the tail of the previous epoch's order."""
+        count = (epoch * self._n) % self._bs
+        if not count:
+            return np.zeros(0, np.int64)
+        return epoch_order(self._n, self._seed, epoch - 1)[self._n - count:]
+
+    def __iter__(self):
+        epoch, self._epoch = self._epoch, self._epoch + 1
+        order = np.concatenate([self._carried(epoch), epoch_order(self._n, self._seed, epoch)])
+        for start in range(0, len(order) - self._bs + 1, self._bs):
+            yield order[start:start + self._bs].tolist()
+
+    def __len__(self):
+        return (self._n + self._bs - 1) // self._bs
+
+
 # -------------------------------------------------------------- networks ---------------
 
 def _lenet_pad(image_size):
@@ -220,6 +273,23 @@ def checkpoint_file(prefix, epoch):
     return "%s-%04d.params" % (prefix, epoch)
 
 
+def states_file(prefix, epoch):
+    """MXNet's optimizer-states file name of a checkpoint (Module.save_checkpoint's)."""
+    return "%s-%04d.states" % (prefix, epoch)
+
+
+def resumes_states(args):
+    """Whether this process restores optimizer states (the checkpoint has them here):
+    then the lr schedule continues from the restored update count, as in a straight run."""
+    return args.load_epoch is not None and \
+        os.path.exists(states_file(args.model_prefix, args.load_epoch))
+
+
+def data_seed(args):
+    """Seed of the sample order (0 without --seed, so that resuming is exact anyway)."""
+    return args.seed if args.seed is not None else 0
+
+
 def _make_dir_of(prefix):
     folder = os.path.dirname(prefix)
     if folder:
@@ -240,25 +310,43 @@ def load_checkpoint(args, rank):
     return arg_params, aux_params
 
 
-def fit_module(args, kv, data, progress):
-    """Train with Module.fit, as MXNet's example/image-classification/common/fit.py."""
-    train_x, train_y, test_x, test_y = data
-    train = mx.io.NDArrayIter(train_x, train_y, args.batch_size, shuffle=True)
-    val = mx.io.NDArrayIter(test_x, test_y, eval_batch_size(len(test_x), args.batch_size))
-    begin = args.load_epoch or 0
+def _module(args, kv, image_size):
+    """The Module to train: loaded with its optimizer states when resuming from files on
+    this host (so fit restores them), else fresh (parameters from --load-epoch or rank 0)."""
+    if resumes_states(args):
+        mod = mx.mod.Module.load(args.model_prefix, args.load_epoch,
+                                 load_optimizer_states=True, context=contexts(args.gpus))
+        logging.info("Loaded model %s and its optimizer states",
+                     checkpoint_file(args.model_prefix, args.load_epoch))
+        return mod, None, None
+    if args.load_epoch is not None:
+        logging.warning("%s is not on this host: the optimizer starts afresh",
+                        states_file(args.model_prefix, args.load_epoch))
     arg_params, aux_params = load_checkpoint(args, kv.rank)
-    lr, scheduler = lr_scheduler(args, len(train_x) * kv.num_workers, kv.num_workers, begin)
+    mod = mx.mod.Module(get_symbol(args.network, 10, image_size), context=contexts(args.gpus))
+    return mod, arg_params, aux_params
+
+
+def fit_module(args, kv, data, progress):
+    """Train with Module.fit, as MXNet's example/image-classification/common/fit.py;
+    checkpoints carry the optimizer states (MXNet's save_optimizer_states=True)."""
+    train_x, train_y, test_x, test_y = data
+    begin = args.load_epoch or 0
+    train = EpochShuffleIter(train_x, train_y, args.batch_size, data_seed(args), begin)
+    val = mx.io.NDArrayIter(test_x, test_y, eval_batch_size(len(test_x), args.batch_size))
+    mod, arg_params, aux_params = _module(args, kv, train_x.shape[-1])
+    lr, scheduler = lr_scheduler(args, len(train_x) * kv.num_workers, kv.num_workers,
+                                 0 if resumes_states(args) else begin)
     batch_cbs = [mx.callback.Speedometer(args.batch_size, args.disp_batches)]
     if progress:
         batch_cbs.append(progress.on_batch)
     epoch_cbs = []
     if args.model_prefix and kv.rank == 0:
         _make_dir_of(args.model_prefix)
-        epoch_cbs.append(mx.callback.do_checkpoint(args.model_prefix))
+        epoch_cbs.append(mx.callback.module_checkpoint(mod, args.model_prefix,
+                                                       save_optimizer_states=True))
     if progress:
         epoch_cbs.append(progress.on_epoch)
-    mod = mx.mod.Module(get_symbol(args.network, 10, train_x.shape[-1]),
-                        context=contexts(args.gpus))
     mod.fit(train, eval_data=val, eval_metric="acc", kvstore=_kv_arg(kv),
             optimizer=args.optimizer,
             optimizer_params=optimizer_params(args, lr, scheduler),
@@ -312,9 +400,18 @@ def _gluon_setup(args, kv, data):
             net.load_parameters(fname, ctx=ctx)
             logging.info("Loaded model %s", fname)
     net.hybridize()
-    lr, scheduler = lr_scheduler(args, len(train_x) * kv.num_workers, kv.num_workers, begin)
+    resume = resumes_states(args)
+    lr, scheduler = lr_scheduler(args, len(train_x) * kv.num_workers, kv.num_workers,
+                                 0 if resume else begin)
     trainer = mx.gluon.Trainer(net.collect_params(), args.optimizer,
                                optimizer_params(args, lr, scheduler), kvstore=_kv_arg(kv))
+    if resume:
+        # load_states starts the kvstore, which hands the optimizer to the servers in a
+        # distributed job: give it now the rescale_grad that step() will set
+        trainer.optimizer.rescale_grad = 1.0 / (args.batch_size * kv.num_workers)
+        trainer.load_states(states_file(args.model_prefix, args.load_epoch))
+        logging.info("Loaded optimizer states %s",
+                     states_file(args.model_prefix, args.load_epoch))
     return net, trainer, ctx, begin
 
 
@@ -325,7 +422,7 @@ def fit_gluon(args, kv, data, progress):
     gluon, autograd = mx.gluon, mx.autograd
     loader = gluon.data.DataLoader(
         gluon.data.ArrayDataset(mx.nd.array(train_x), mx.nd.array(train_y)),
-        batch_size=args.batch_size, shuffle=True, last_batch="rollover")
+        batch_sampler=EpochBatches(len(train_x), args.batch_size, data_seed(args), begin))
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     metric = mx.metric.Accuracy()
     speedometer = mx.callback.Speedometer(args.batch_size, args.disp_batches)
@@ -346,14 +443,15 @@ def fit_gluon(args, kv, data, progress):
             speedometer(param)
             if progress:
                 progress.on_batch(param)
-        _end_of_epoch(args, kv, net, metric, epoch, tic, progress)
+        _end_of_epoch(args, kv, net, trainer, metric, epoch, tic, progress)
         logging.info("Epoch[%d] Validation-accuracy=%f", epoch,
                      evaluate(net, test_x, test_y, args.batch_size, ctx[0]))
     return evaluate(net, test_x, test_y, args.batch_size, ctx[0])
 
 
-def _end_of_epoch(args, kv, net, metric, epoch, tic, progress):
-    """MXNet's end-of-epoch lines; rank 0 exports the checkpoint of epoch+1."""
+def _end_of_epoch(args, kv, net, trainer, metric, epoch, tic, progress):
+    """MXNet's end-of-epoch lines; rank 0 exports the checkpoint of epoch+1 with the
+    trainer's states."""
     for name, value in metric.get_global_name_value():  # Speedometer resets the local one
         logging.info("Epoch[%d] Train-%s=%f", epoch, name, value)
     logging.info("Epoch[%d] Time cost=%.3f", epoch, time.time() - tic)
@@ -361,6 +459,8 @@ def _end_of_epoch(args, kv, net, metric, epoch, tic, progress):
         _make_dir_of(args.model_prefix)
         net.export(args.model_prefix, epoch + 1)
         logging.info('Saved checkpoint to "%s"', checkpoint_file(args.model_prefix, epoch + 1))
+        trainer.save_states(states_file(args.model_prefix, epoch + 1))
+        logging.info('Saved optimizer state to "%s"', states_file(args.model_prefix, epoch + 1))
     if progress:
         progress.on_epoch(epoch)
 

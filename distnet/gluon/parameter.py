@@ -292,7 +292,7 @@ class Parameter:
 
     def _reduce(self):
         """The average of the copies on all contexts, as a CPU NDArray."""
-        arrays = [_host(d._data) for d in self.list_data()]
+        arrays = [_host(d._read()) for d in self.list_data()]  # waits for a pending pull
         if len(arrays) == 1:
             return wrap(arrays[0].copy(), cpu())
         total = arrays[0].astype(arrays[0].dtype, copy=True)

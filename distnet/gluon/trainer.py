@@ -5,6 +5,9 @@ import os
 
 import numpy as np
 
+from kvstore.atomic import write_atomic
+
+from ..optimizer.updater import read_states_file
 from ._common import (GluonAssertionError, GluonRuntimeError, GluonTypeError,
                       GluonValueError, StaleGradientError)
 from .parameter import Parameter, ParameterDict
@@ -352,11 +355,7 @@ class Trainer:
                                           "are not yet initialized in kvstore.")
             self._kvstore.save_optimizer_states(fname, dump_optimizer=True)
             return
-        data = self._updaters[0].get_states(dump_optimizer=True)
-        tmp = f"{os.fspath(fname)}.tmp{os.getpid()}"
-        with open(tmp, "wb") as fout:
-            fout.write(data)
-        os.replace(tmp, fname)
+        write_atomic(fname, self._updaters[0].get_states(dump_optimizer=True))
 
     def load_states(self, fname):
         """Load optimizer states written by ``save_states``."""
@@ -367,8 +366,7 @@ class Trainer:
             if updater is not None and hasattr(updater, "optimizer"):
                 self._optimizer = updater.optimizer
         else:
-            with open(fname, "rb") as fin:
-                states = fin.read()
+            states = read_states_file(fname, "load_states")
             for updater in self._updaters:
                 updater.set_states(states)
                 updater.optimizer = self._updaters[0].optimizer

@@ -6,8 +6,10 @@ MXNet's (``data`` and ``softmax_label``).
 
 import gzip
 import logging
+import math
 import os
 import struct
+import zlib
 
 import numpy as np
 
@@ -139,24 +141,53 @@ class CSVIter(_FileBatches):
         super().reset()
 
 
+_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand more: bounds what a .gz can hold
+
+
+def _idx_header(f, path, magic, prefix):
+    ndim = magic & 0xFF
+    head = f.read(4 + 4 * ndim)
+    if len(head) < 4 + 4 * ndim or struct.unpack(">I", head[:4])[0] != magic:
+        found = head[:4].hex() if len(head) >= 4 else "a short file"
+        raise MXNetError(f"{prefix}{path} is not an IDX file of {ndim} dimension(s): "
+                         f"expected magic number {magic:#010x} ({magic}), found {found}")
+    return struct.unpack(f">{ndim}I", head[4:])
+
+
+def read_idx(path, magic, prefix=""):
+    """The uint8 array of an IDX file (gzipped if the name ends in .gz) whose magic number
+    is ``magic`` (2051: images, 2049: labels).
+
+    The header's shape is checked against what the file can hold before anything is
+    read (a .gz holds at most 1032 times its size), so a crafted header cannot make the
+    reader allocate more than the file justifies; a short or overlong body is an
+    MXNetError naming the file, the shape and the byte counts."""
+    gz = path.endswith(".gz")
+    try:
+        size = os.path.getsize(path)
+        with (gzip.open if gz else open)(path, "rb") as f:
+            shape = _idx_header(f, path, magic, prefix)
+            count = math.prod(shape)
+            can_hold = size * _DEFLATE_MAX_RATIO if gz else size - 4 - 4 * len(shape)
+            if count > can_hold:
+                raise MXNetError(f"{prefix}{path} is truncated: the header's shape {shape} "
+                                 f"needs {count} bytes, the file can hold at most "
+                                 f"{can_hold}")
+            body = f.read(count + 1)
+    except (OSError, EOFError, zlib.error) as err:
+        raise MXNetError(f"{prefix}cannot read {path}: {err}") from None
+    if len(body) != count:
+        state = "is truncated" if len(body) < count else "has trailing data"
+        raise MXNetError(f"{prefix}{path} {state}: the header's shape {shape} needs "
+                         f"{count} bytes of data, the file holds "
+                         f"{'more' if len(body) > count else len(body)}")
+    return np.frombuffer(body, np.uint8, count).reshape(shape)
+
+
 def _read_idx(path, magic, what):
     if not os.path.isfile(path):
         raise MXNetError(f"MNISTIter: {what} file {path!r} does not exist")
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    ndim = {2051: 3, 2049: 1}[magic]
-    header = 4 * (1 + ndim)
-    if len(raw) < header or struct.unpack(">I", raw[:4])[0] != magic:
-        got = struct.unpack(">I", raw[:4])[0] if len(raw) >= 4 else None
-        raise MXNetError(f"MNISTIter: {path!r} is not an MNIST {what} file (IDX magic "
-                         f"{magic} expected, got {got})")
-    dims = struct.unpack(f">{ndim}I", raw[4:header])
-    count = int(np.prod(dims))
-    if len(raw) - header < count:
-        raise MXNetError(f"MNISTIter: {path!r} is truncated: {dims} needs {count} bytes, "
-                         f"has {len(raw) - header}")
-    return np.frombuffer(raw, np.uint8, count, header).reshape(dims)
+    return read_idx(path, magic, "MNISTIter: ")
 
 
 class MNISTIter(_FileBatches):

@@ -7,6 +7,7 @@ from ..base import MXNetError
 from ..model import (_create_kvstore, _initialize_kvstore, _pushpull_param, _update_params,
                      _update_params_on_kvstore, _write_atomic)
 from .. import optimizer as opt
+from ..optimizer.updater import read_states_file
 
 __all__ = ["OptimizerMixin"]
 
@@ -119,8 +120,7 @@ class OptimizerMixin:
         are refused with an MXNetError.
         """
         self._require("load_optimizer_states", optimizer=True)
-        with open(fname, "rb") as f:
-            data = f.read()
+        data = read_states_file(fname, "load_optimizer_states")
         if data[:1] == bytes([_PICKLE_MAGIC]):
             raise MXNetError(f"{fname} is a Python pickle (MXNet's .states format); distnet "
                              "does not unpickle files, as that can run arbitrary code. "

@@ -10,9 +10,10 @@ type; V3 (0xF993FACA) is V2 with numpy shape semantics (ndim 0 is a scalar, not 
 
 import os
 import struct
-import tempfile
 
 import numpy as np
+
+from kvstore.atomic import write_atomic
 
 from ..base import MXNetError
 
@@ -68,33 +69,39 @@ def dumps(data):
 
 
 def save(fname, data):
-    """Write ``data`` to ``fname`` in MXNet's format, atomically (temp file, then rename)."""
-    payload = dumps(data)
-    fname = os.fspath(fname)
-    folder = os.path.dirname(os.path.abspath(fname))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, fname)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``fname`` in MXNet's format, atomically and durably
+    (``kvstore.atomic.write_atomic``)."""
+    write_atomic(fname, dumps(data))
+
+
+_MAX_NDIM = 32     # numpy's limit; MXNet files never come near it
+_MIN_ARRAY = 8     # bytes of the smallest array record: magic + ndim of a "none" array
+_MIN_NAME = 8      # bytes of the smallest name record: its uint64 length
 
 
 class _Reader:
-    """Bounds-checked reading of a buffer; errors name the source and the offset."""
+    """Bounds-checked reading of a buffer. Every count and size is checked against the
+    bytes left before anything is read or allocated, so a crafted file fails at once
+    with an MXNetError naming the source, the offset and what was expected (MXNet's
+    reader did the same; distnet's before this reader could walk backwards forever)."""
 
     def __init__(self, buf, source):
         self.buf = memoryview(buf)
         self.pos = 0
         self.source = source
 
+    @property
+    def left(self):
+        """Bytes not read yet."""
+        return len(self.buf) - self.pos
+
+    def fail(self, what, at=None):
+        at = self.pos if at is None else at
+        raise MXNetError(f"{self.source}: invalid NDArray file at offset {at}: {what}")
+
     def take(self, n):
-        if self.pos + n > len(self.buf):
-            raise MXNetError(f"{self.source}: truncated NDArray file (needed {n} bytes at "
-                             f"offset {self.pos}, file has {len(self.buf)})")
+        if n < 0 or n > self.left:
+            self.fail(f"needed {n} bytes, {self.left} left (truncated file?)")
         out = self.buf[self.pos:self.pos + n]
         self.pos += n
         return out
@@ -103,47 +110,95 @@ class _Reader:
         size = struct.calcsize(fmt)
         return struct.unpack(fmt, self.take(size))
 
+    def count(self, what, min_size):
+        """A uint64 count of records of at least ``min_size`` bytes each, checked against
+        the bytes left."""
+        at = self.pos
+        (n,) = self.unpack("<Q")
+        if n * min_size > self.left:
+            self.fail(f"{what} count {n} needs at least {n * min_size} bytes, "
+                      f"{self.left} left (truncated file?)", at)
+        return n
+
+
+def _read_shape(r, magic):
+    """The shape of an array record, or None for an empty ("none") array."""
+    at = r.pos
+    (ndim,) = r.unpack("<i")
+    if ndim == 0 and magic != _V3 or ndim == -1 and magic == _V3:
+        return None
+    if not 0 <= ndim <= _MAX_NDIM:
+        r.fail(f"array ndim {ndim}, expected 0..{_MAX_NDIM}", at)
+    shape = r.unpack(f"<{ndim}q")
+    if any(d < 0 for d in shape):
+        r.fail(f"array shape {shape} has a negative dimension", at + 4)
+    return shape
+
 
 def _decode_array(r):
+    at = r.pos
     (magic,) = r.unpack("<I")
     if magic not in (_V1, _V2, _V3):
-        raise MXNetError(f"{r.source}: unknown NDArray magic 0x{magic:X} at offset "
-                         f"{r.pos - 4}; not an MXNet/distnet array file")
+        r.fail(f"unknown NDArray magic 0x{magic:X}, expected 0x{_V2:X} (not an MXNet/"
+               "distnet array file?)", at)
     if magic != _V1:
         (stype,) = r.unpack("<i")
         if stype != 0:
-            raise MXNetError(f"{r.source}: sparse arrays (storage type {stype}) are not "
-                             "supported by distnet")
-    (ndim,) = r.unpack("<i")
-    if ndim < 0 or (ndim == 0 and magic != _V3):
-        return None  # an empty "none" array
-    shape = r.unpack(f"<{ndim}q") if ndim else ()
-    dev_type, dev_id, flag = r.unpack("<iii")
+            r.fail(f"storage type {stype}: sparse arrays are not supported by distnet "
+                   "(0 = dense expected)", r.pos - 4)
+    shape = _read_shape(r, magic)
+    if shape is None:
+        return None
+    _dev_type, _dev_id, flag = r.unpack("<iii")
     dtype = _FLAG_TO_DTYPE.get(flag)
     if dtype is None:
-        raise MXNetError(f"{r.source}: unknown type flag {flag}")
+        r.fail(f"unknown type flag {flag}, expected one of {sorted(_FLAG_TO_DTYPE)}",
+               r.pos - 4)
     dtype = np.dtype(dtype)
-    count = int(np.prod(shape, dtype=np.int64))
+    count = 1
+    for d in shape:  # Python ints: a product of crafted dims cannot overflow
+        count *= d
+    if count * dtype.itemsize > r.left:
+        r.fail(f"array of shape {shape} {dtype} needs {count * dtype.itemsize} bytes, "
+               f"{r.left} left (truncated file?)")
     raw = r.take(count * dtype.itemsize)
     return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
 
 
+def _read_name(r):
+    at = r.pos
+    (length,) = r.unpack("<Q")
+    if length > r.left:
+        r.fail(f"name of {length} bytes, {r.left} left (truncated file?)", at)
+    try:
+        return bytes(r.take(length)).decode("utf-8")
+    except UnicodeDecodeError:
+        r.fail("a name is not valid UTF-8", at + 8)
+
+
 def loads(buf, source="buffer"):
-    """Parse bytes written by MXNet or distnet into a list or a dict of numpy arrays."""
+    """Parse bytes written by MXNet or distnet into a list or a dict of numpy arrays.
+
+    Raises MXNetError naming ``source`` and the offset for anything malformed."""
     r = _Reader(buf, source)
+    if r.left < 24:
+        r.fail(f"{r.left} bytes is too short for the 24-byte header", 0)
     magic, _reserved = r.unpack("<QQ")
     if magic != _FILE_MAGIC:
         raise MXNetError(f"{source}: not an MXNet NDArray file (magic 0x{magic:X}, "
                          f"expected 0x{_FILE_MAGIC:X})")
-    (count,) = r.unpack("<Q")
+    count = r.count("array", _MIN_ARRAY)
     arrays = [_decode_array(r) for _ in range(count)]
-    (n_names,) = r.unpack("<Q")
-    names = []
-    for _ in range(n_names):
-        (length,) = r.unpack("<Q")
-        names.append(bytes(r.take(length)).decode("utf-8"))
+    if r.left < 8:
+        r.fail("the name count is missing (truncated file?)")
+    n_names = r.count("name", _MIN_NAME)
+    names = [_read_name(r) for _ in range(n_names)]
     if names and len(names) != len(arrays):
-        raise MXNetError(f"{source}: {len(names)} names for {len(arrays)} arrays")
+        raise MXNetError(f"{source}: invalid NDArray file: {len(names)} names for "
+                         f"{len(arrays)} arrays")
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise MXNetError(f"{source}: invalid NDArray file: name {dup!r} appears twice")
     return dict(zip(names, arrays)) if names else arrays
 
 

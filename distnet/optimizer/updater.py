@@ -4,7 +4,7 @@ states format.
 States are msgpack, never pickle::
 
     {"format": "distnet-optimizer-states", "version": 1,
-     "states": [[key, state], ...],          # key: int or str, in creation order
+     "states": [[key, state], ...],          # key: int or str; ints, then strs, sorted
      "counters": {"num_update": n, "devices": [[device_id, [[key, count], ...]], ...],
                   "runtime": {...}},          # e.g. Nadam's m_schedule
      "optimizer": [name, hyperparams] | None} # only with dump_optimizer=True
@@ -15,13 +15,15 @@ little-endian numpy dtype string such as ``"<f4"``), ``["tuple", [...]]`` or
 correction and learning-rate schedules continue where they were after a reload.
 """
 
+import math
+
 import msgpack
 import numpy as np
 
 from ..base import MXNetError
 from .optimizer import Optimizer
 
-__all__ = ["Updater", "get_updater"]
+__all__ = ["Updater", "get_updater", "read_states_file"]
 
 FORMAT = "distnet-optimizer-states"
 VERSION = 1
@@ -88,7 +90,7 @@ class Updater:
         opt = self.optimizer
         blob = {
             "format": FORMAT, "version": VERSION,
-            "states": [[_key(k), _encode(v, k)] for k, v in self.states.items()],
+            "states": [[_key(k), _encode(v, k)] for k, v in _sorted(self.states)],
             "counters": _counters(opt),
             "optimizer": list(opt.describe()) if dump_optimizer else None,
         }
@@ -98,14 +100,13 @@ class Updater:
         """Load what ``get_states`` wrote (a rebuilt optimizer replaces this one when the
         blob carries one). Garbage raises MXNetError saying what is wrong."""
         blob = _unpack(states)
+        optimizer = self.optimizer
         if blob["optimizer"] is not None:
-            old = self.optimizer
             desc = blob["optimizer"]
             if not (isinstance(desc, list) and len(desc) == 2 and isinstance(desc[1], dict)):
                 raise MXNetError("optimizer states: 'optimizer' must be [name, hyperparams]")
-            self.optimizer = Optimizer.from_description(desc)
-            self.optimizer.param_dict = old.param_dict
-            self.aggregate_updates = self.optimizer.aggregate_num > 0
+            optimizer = _rebuild(desc)
+            optimizer.param_dict = self.optimizer.param_dict
         decoded = {}
         for entry in blob["states"]:
             if not (isinstance(entry, list) and len(entry) == 2):
@@ -114,13 +115,30 @@ class Updater:
             key = entry[0]
             if not isinstance(key, (int, str)) or isinstance(key, bool):
                 raise MXNetError(f"optimizer states: key {key!r} is not an int or str")
+            if key in decoded:
+                raise MXNetError(f"optimizer states: key {key!r} appears twice")
             decoded[key] = _decode(entry[1], key)
+        # validated in full before anything changes: a bad blob leaves this updater as it was
+        counters = _parse_counters(optimizer, blob["counters"])
+        if counters is not None:
+            _apply_counters(optimizer, *counters)
+        self.optimizer = optimizer
+        self.aggregate_updates = optimizer.aggregate_num > 0
         self.states = decoded
         self.states_synced = dict.fromkeys(decoded, False)
-        _set_counters(self.optimizer, blob["counters"])
 
 
 _MISSING = object()
+
+
+def read_states_file(fname, caller):
+    """The bytes of an optimizer-states file; an unreadable file is an MXNetError naming
+    ``caller`` and the file."""
+    try:
+        with open(fname, "rb") as f:
+            return f.read()
+    except OSError as err:
+        raise MXNetError(f"{caller}: cannot read {fname!r}: {err.strerror}") from None
 
 
 def get_updater(optimizer):
@@ -156,7 +174,25 @@ def _encode(state, key):
     return ["nd", dt.str, list(arr.shape), arr.astype(dt, copy=False).tobytes()]
 
 
-def _decode(obj, key):
+def _rebuild(desc):
+    """The optimizer a states blob describes; any failure (unknown name, bad or unknown
+    hyperparameters) is an MXNetError naming it."""
+    try:
+        return Optimizer.from_description(desc)
+    except MXNetError as err:
+        raise MXNetError(f"optimizer states: cannot rebuild the optimizer: {err}") from None
+    except Exception as err:  # a constructor given wrong types raises anything
+        raise MXNetError(f"optimizer states: cannot rebuild optimizer {desc[0]!r:.40} "
+                         f"from its hyperparameters: {type(err).__name__}: {err}") from None
+
+
+_MAX_DEPTH = 8  # states are arrays, or tuples of them (multi-precision: two levels)
+
+
+def _decode(obj, key, depth=0):
+    if depth > _MAX_DEPTH:
+        raise MXNetError(f"optimizer states: state of key {key!r} is nested more than "
+                         f"{_MAX_DEPTH} levels deep")
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if not (isinstance(obj, list) and obj and isinstance(obj[0], str)):
@@ -164,7 +200,7 @@ def _decode(obj, key):
                          f"({type(obj).__name__})")
     tag = obj[0]
     if tag in ("tuple", "list") and len(obj) == 2 and isinstance(obj[1], list):
-        items = [_decode(s, key) for s in obj[1]]
+        items = [_decode(s, key, depth + 1) for s in obj[1]]
         return tuple(items) if tag == "tuple" else items
     if tag == "nd" and len(obj) == 4:
         return _decode_array(obj, key)
@@ -181,18 +217,25 @@ def _decode_array(obj, key):
     if dt.kind not in _ALLOWED_KINDS or not isinstance(buf, bytes):
         raise MXNetError(f"optimizer states: key {key!r} has unsupported dtype {dtype!r} "
                          "or non-binary data")
-    if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
-        raise MXNetError(f"optimizer states: key {key!r} has bad shape {shape!r}")
-    expected = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+    if not (isinstance(shape, list) and len(shape) <= 32 and
+            all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+        raise MXNetError(f"optimizer states: key {key!r} has bad shape {shape!r:.80}")
+    expected = math.prod(shape) * dt.itemsize  # Python ints: crafted dims cannot wrap
     if len(buf) != expected:
         raise MXNetError(f"optimizer states: key {key!r} shape {tuple(shape)} {dt} needs "
                          f"{expected} bytes, got {len(buf)}")
     return array(np.frombuffer(buf, dt).reshape(shape), dtype=dt.newbyteorder("="))
 
 
+def _sorted(table):
+    """``table``'s items ordered by key (ints before strs): the bytes of a states blob do
+    not depend on which key a server happened to see first."""
+    return sorted(table.items(), key=lambda kv: (isinstance(kv[0], str), kv[0]))
+
+
 def _counters(opt):
-    devices = [[dev, [[_key(k), int(c)] for k, c in counts.items()]]
-               for dev, counts in opt._all_index_update_counts.items()]
+    devices = [[dev, [[_key(k), int(c)] for k, c in _sorted(counts)]]
+               for dev, counts in sorted(opt._all_index_update_counts.items())]
     runtime = {k: _plain_runtime(v) for k, v in opt._runtime_state().items()}
     return {"num_update": int(opt.num_update), "devices": devices, "runtime": runtime}
 
@@ -201,16 +244,27 @@ def _plain_runtime(v):
     return v.item() if hasattr(v, "item") else v
 
 
-def _set_counters(opt, counters):
+def _parse_counters(opt, counters):
+    """(num_update, per-device counts, runtime state) of a 'counters' section, validated
+    for ``opt``; None when the blob has none."""
     if counters is None:
-        return
+        return None
     try:
         num_update = int(counters["num_update"])
-        devices = {int(dev): {k: int(c) for k, c in pairs}
+        devices = {int(dev): {_key(k): int(c) for k, c in pairs}
                    for dev, pairs in counters["devices"]}
         runtime = dict(counters.get("runtime") or {})
-    except (KeyError, TypeError, ValueError) as err:
-        raise MXNetError(f"optimizer states: malformed 'counters' section ({err})") from err
+    except (KeyError, TypeError, ValueError, AttributeError, MXNetError) as err:
+        raise MXNetError(f"optimizer states: malformed 'counters' section ({err})") from None
+    bad = [k for k, v in runtime.items() if not isinstance(v, (int, float, type(None))) or
+           isinstance(v, bool) or k not in opt._runtime_attrs]
+    if bad:
+        raise MXNetError(f"optimizer states: 'counters.runtime' entries {bad!r:.80} are not "
+                         f"numeric runtime state of {type(opt).__name__}")
+    return num_update, devices, runtime
+
+
+def _apply_counters(opt, num_update, devices, runtime):
     opt.num_update = num_update
     opt._all_index_update_counts = devices
     opt._index_update_count = devices.setdefault(0, {})

@@ -9,7 +9,8 @@ items, objects of more than one key, and the node list are written one item per 
 
 import json
 import os
-import tempfile
+
+from kvstore.atomic import write_atomic
 
 from ..base import MXNetError
 from .. import attribute as _attribute
@@ -99,99 +100,184 @@ def to_json(sym):
 
 
 def save_file(sym, fname):
-    """Write ``sym``'s JSON to ``fname`` atomically (temporary file, then rename)."""
-    text = to_json(sym)
-    folder = os.path.dirname(os.path.abspath(fname))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, fname)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``sym``'s JSON to ``fname`` atomically and durably (``write_atomic``)."""
+    write_atomic(fname, to_json(sym))
 
 
 # ------------------------------------------------------------------ reading ---------
+# Every malformed file raises MXNetError naming the source, the node and the field; nothing
+# recurses on the file's nesting, and attributes are checked at least as MXNet checks them
+# (MXNet's ``int`` parameters are 32-bit; sizes such as ``num_hidden`` must be positive),
+# so a crafted file cannot make bind allocate terabytes.
+_INT32 = (-2 ** 31, 2 ** 31 - 1)
+_POSITIVE = frozenset(("num_hidden", "num_filter", "num_group", "num_groups", "num_args",
+                       "num_outputs", "input_dim", "output_dim", "depth", "block_size",
+                       "nsize", "state_size", "num_layers"))
+_TUPLE_MIN = {"kernel": 1, "stride": 1, "dilate": 1, "pad": 0, "adj": 0}
+_MAX_OUTPUTS = 1 << 16  # node_row_ptr steps beyond this are not believed
+
+
+class _Bad(Exception):
+    """A malformed field; load_json adds the source and re-raises it as MXNetError."""
+
+
+def _int_field(value, what, lo=0, hi=None):
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise _Bad(f"{what} must be an integer, got {value!r:.60}")
+    if value < lo or (hi is not None and value > hi):
+        raise _Bad(f"{what} is {value}, expected {lo}..{'' if hi is None else hi}")
+    return value
+
+
 def _node_attrs(raw):
     """String attributes of a JSON node: ``attrs`` (MXNet >= 0.9) or the older ``param``
     (operator arguments) and ``attr`` (user attributes; hidden keys get ``__`` marks)."""
     attrs = {}
-    for key, value in (raw.get("param") or {}).items():
-        attrs[key] = str(value)
-    for key, value in (raw.get("attr") or {}).items():
-        attrs[_attribute.hidden_key(key)] = str(value)
-    for key, value in (raw.get("attrs") or {}).items():
-        attrs[key] = str(value)
+    for field in ("param", "attr", "attrs"):
+        table = raw.get(field)
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            raise _Bad(f"'{field}' must be an object, got {type(table).__name__}")
+        for key, value in table.items():
+            if not isinstance(value, (str, int, float)):
+                raise _Bad(f"{field}[{key!r}] must be a string, got "
+                           f"{type(value).__name__}")
+            attrs[_attribute.hidden_key(key) if field == "attr" else key] = str(value)
     return attrs
+
+
+def _check_parsed(op, parsed):
+    """Range checks the parsers leave out: MXNet's 32-bit ints, positive sizes, kernel,
+    stride and dilate of at least 1, pad and adj of at least 0."""
+    from ..ops import attrs as A
+    for key, value in parsed.items():
+        spec = op.params.get(key)
+        if spec is None or value is None:
+            continue
+        if spec.parse_value in (A.Int, A.OptInt):
+            lo = 1 if key in _POSITIVE else _INT32[0]
+            if isinstance(value, int) and not lo <= value <= _INT32[1]:
+                raise _Bad(f"attribute {key}={value} is out of range: expected an int in "
+                           f"[{lo}, {_INT32[1]}]")
+        elif key in _TUPLE_MIN and isinstance(value, tuple):
+            lo = _TUPLE_MIN[key]
+            if any(not lo <= v <= _INT32[1] for v in value if isinstance(v, int)):
+                raise _Bad(f"attribute {key}={value} is out of range: every entry must be "
+                           f"in [{lo}, {_INT32[1]}]")
+
+
+def _entry_of(e, nodes, limit, what):
+    """(node, output index, version) of an input or head entry ``[node, index(, version)]``
+    referring to one of the first ``limit`` nodes."""
+    if not isinstance(e, list) or len(e) not in (2, 3):
+        raise _Bad(f"{what} {e!r:.60} must be [node, output] or [node, output, version]")
+    src = _int_field(e[0], f"{what} node", 0, limit - 1) if limit else None
+    if src is None:
+        raise _Bad(f"{what} {e!r:.60} refers to a node, but none comes before it")
+    n_out = len(nodes[src].out_names)
+    index = _int_field(e[1], f"{what} output index", 0, n_out - 1)
+    version = _int_field(e[2], f"{what} version", 0, _INT32[1]) if len(e) == 3 else 0
+    return nodes[src], index, version
 
 
 def _make_node(i, raw, nodes, n_total):
     from ..ops.registry import get_op
-    name = raw.get("name")
+    if not isinstance(raw, dict):
+        raise _Bad(f"must be an object, got {type(raw).__name__}")
+    name, op_name = raw.get("name"), raw.get("op", "null")
     if not isinstance(name, str):
-        raise MXNetError(f"symbol JSON: node {i} has no name")
+        raise _Bad("has no name (a string 'name' field)")
+    if not isinstance(op_name, str):
+        raise _Bad(f"({name!r}): 'op' must be a string, got {op_name!r:.40}")
     attrs = _node_attrs(raw)
-    inputs = []
-    for e in raw.get("inputs", []):
-        src = e[0]
-        if not 0 <= src < i:
-            raise MXNetError(f"symbol JSON: node {i} ({name!r}) refers to node {src}, which "
-                             "does not come before it")
-        version = e[2] if len(e) > 2 else 0
-        inputs.append((nodes[src], int(e[1]), int(version)))
-    op_name = raw.get("op", "null")
+    raw_inputs = raw.get("inputs", [])
+    if not isinstance(raw_inputs, list):
+        raise _Bad(f"({name!r}): 'inputs' must be a list")
+    inputs = [_entry_of(e, nodes, i, "input") for e in raw_inputs]
     if op_name == "null":
+        if inputs:
+            raise _Bad(f"({name!r}): a variable ('null' op) has no inputs")
         return variable_node(name, attrs)
     try:
         op = get_op(op_name)
         parsed = op.parse(attrs)
+        _check_parsed(op, parsed)
         expected = len(op.input_names(parsed)) + len(op.aux)
         out_names = tuple(op.output_names(parsed))
-    except MXNetError as err:
-        raise MXNetError(f"symbol JSON: node {i} ({name!r}, operator {op_name}): {err}") \
-            from None
+    except (MXNetError, _Bad) as err:
+        raise _Bad(f"({name!r}, operator {op_name}): {err}") from None
     if expected != len(inputs):
-        raise MXNetError(f"symbol JSON: node {i} ({name!r}, operator {op_name}) has "
-                         f"{len(inputs)} inputs, the operator takes {expected}")
+        raise _Bad(f"({name!r}, operator {op_name}) has {len(inputs)} inputs, the "
+                   f"operator takes {expected}")
     return Node(op, name, attrs, parsed, inputs, out_names, n_total)
 
 
-def load_json(json_str):
-    """Load a Symbol from MXNet graph JSON text (MXNet 1.x, or older ``param`` files)."""
-    try:
-        graph = json.loads(json_str)
-        raw_nodes = graph["nodes"]
-        raw_heads = graph["heads"]
-    except (ValueError, KeyError, TypeError) as err:
-        raise MXNetError(f"symbol JSON: not a graph ({err})") from None
-    row_ptr = graph.get("node_row_ptr")
+def _row_counts(graph, n_nodes):
+    """Per-node output counts from ``node_row_ptr`` when it is well formed, else Nones
+    (it is informational: MXNet recomputes it)."""
+    ptr = graph.get("node_row_ptr")
+    if not (isinstance(ptr, list) and len(ptr) == n_nodes + 1 and
+            all(isinstance(v, int) and not isinstance(v, bool) for v in ptr)):
+        return [None] * n_nodes
+    steps = [b - a for a, b in zip(ptr, ptr[1:])]
+    if any(not 0 <= s <= _MAX_OUTPUTS for s in steps):
+        return [None] * n_nodes
+    return steps
+
+
+def _build(graph):
+    if not isinstance(graph, dict):
+        raise _Bad(f"the top level must be an object, got {type(graph).__name__}")
+    raw_nodes, raw_heads = graph.get("nodes"), graph.get("heads")
+    if not isinstance(raw_nodes, list) or not raw_nodes:
+        raise _Bad("'nodes' must be a non-empty list")
+    if not isinstance(raw_heads, list) or not raw_heads:
+        raise _Bad("'heads' must be a non-empty list")
     nodes = []
-    for i, raw in enumerate(raw_nodes):
-        n_total = None
-        if isinstance(row_ptr, list) and len(row_ptr) == len(raw_nodes) + 1:
-            n_total = row_ptr[i + 1] - row_ptr[i]
-        nodes.append(_make_node(i, raw, nodes, n_total))
+    for i, (raw, n_total) in enumerate(zip(raw_nodes, _row_counts(graph, len(raw_nodes)))):
+        try:
+            nodes.append(_make_node(i, raw, nodes, n_total))
+        except _Bad as err:
+            raise _Bad(f"node {i} {err}") from None
     for node in nodes:  # a variable's mutation count continues from the file
         for src, _, version in node.inputs:
             if src.op is None and version > src.version:
                 src.version = version
     heads = []
     for h in raw_heads:
-        if not 0 <= h[0] < len(nodes) or h[1] >= len(nodes[h[0]].out_names):
-            raise MXNetError(f"symbol JSON: head {h} does not name an output of a node")
-        heads.append((nodes[h[0]], int(h[1])))
+        node, index, _ = _entry_of(h, nodes, len(nodes), "head")
+        heads.append((node, index))
     return Symbol(heads)
+
+
+def load_json(json_str, source="symbol JSON"):
+    """Load a Symbol from MXNet graph JSON text (MXNet 1.x, or older ``param`` files).
+
+    Anything malformed raises MXNetError naming ``source``, the node and the field."""
+    if isinstance(json_str, (bytes, bytearray)):
+        json_str = json_str.decode("utf-8", errors="replace")
+    if not isinstance(json_str, str):
+        raise MXNetError(f"{source}: expected JSON text, got {type(json_str).__name__}")
+    try:
+        graph = json.loads(json_str)
+    except (ValueError, RecursionError) as err:
+        what = "nested too deeply" if isinstance(err, RecursionError) else err
+        raise MXNetError(f"{source}: not a graph: not valid JSON ({what})") from None
+    try:
+        return _build(graph)
+    except _Bad as err:
+        raise MXNetError(f"{source}: not a graph: {err}") from None
 
 
 def load(fname):
     """Load a Symbol from a JSON file written by ``Symbol.save`` or MXNet."""
-    if not isinstance(fname, str):
+    if not isinstance(fname, (str, os.PathLike)):
         raise MXNetError(f"sym.load: fname must be a file name, got {type(fname).__name__}")
+    fname = os.fspath(fname)
     try:
         with open(fname, encoding="utf-8") as f:
             text = f.read()
-    except OSError as err:
+    except (OSError, UnicodeDecodeError) as err:
         raise MXNetError(f"sym.load: cannot read {fname!r}: {err}") from None
-    return load_json(text)
+    return load_json(text, fname)

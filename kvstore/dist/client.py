@@ -324,13 +324,18 @@ class DistStore(KVStore):
                                            'servers': states}, use_bin_type=True))
 
     def load_optimizer_states(self, fname):
-        """Send each server its part of a file written by save_optimizer_states."""
-        with open(fname, 'rb') as f:
-            try:
+        """Send each server its part of a file written by save_optimizer_states (each
+        server validates its part and answers an error naming what is wrong)."""
+        try:
+            with open(fname, 'rb') as f:
                 doc = msgpack.unpackb(f.read(), raw=False)
-            except Exception:
-                doc = None
-        if not isinstance(doc, dict) or doc.get('format') != STATES_FORMAT:
+        except OSError as e:
+            raise KVStoreError(f'cannot read optimizer states {fname!r}: {e.strerror}') from None
+        except Exception:  # noqa: BLE001 - msgpack raises many types on garbage
+            doc = None
+        if not isinstance(doc, dict) or doc.get('format') != STATES_FORMAT or not (
+                isinstance(doc.get('servers'), list) and
+                all(isinstance(s, bytes) for s in doc['servers'])):
             raise KVStoreError(f'{fname} is not a dist kvstore optimizer state file')
         if len(doc['servers']) != self.num_servers:
             raise KVStoreError(f'{fname} holds the states of {len(doc["servers"])} servers; '

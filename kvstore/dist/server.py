@@ -248,7 +248,10 @@ class Server:
             return self._reply(ident, msg.rid, np.frombuffer(data, dtype=np.uint8))
         if msg.array is None or msg.array.dtype != np.uint8:
             raise KVStoreError('set_states needs a uint8 payload')
-        self.updater.set_states(msg.array.tobytes())
+        try:
+            self.updater.set_states(msg.array.tobytes())
+        except Exception as e:  # noqa: BLE001 - a bad states file is the sender's error
+            raise KVStoreError(f'set_states on {self.name()}: {e}') from None
         self._reply(ident, msg.rid)
 
     def _handle_data(self, frames):

@@ -60,7 +60,7 @@ def test_corrupt_idx_file_is_named(tmp_path):
     write_idx(str(tmp_path / "t10k-labels-idx1-ubyte.gz"), np.zeros((2, 3)))  # 2-d
     with pytest.raises(MXNetError, match=r"t10k-labels-idx1-ubyte.gz is not an IDX file "
                                          r"of 1 dimension\(s\): expected magic number "
-                                         r"0x00000801, found 00000802"):
+                                         r"0x00000801 \(2049\), found 00000802"):
         vision.MNIST(root=str(tmp_path), train=False)
 
 

@@ -18,9 +18,7 @@ in ``_digits.npz`` by ``scripts/fixtures/make_digits.py``.
 
 __all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "Digits", "ImageFolderDataset"]
 
-import gzip
 import os
-import struct
 import tarfile
 
 import numpy as np
@@ -178,24 +176,10 @@ class FashionMNIST(MNIST):
 
 
 def _read_idx(path, magic):
-    """The array in an IDX file (gzipped if the name ends in .gz) with ``magic``."""
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as fin:
-            raw = fin.read()
-    except (OSError, EOFError) as err:
-        raise MXNetError(f"cannot read {path}: {err}") from None
-    ndim = magic & 0xFF
-    if len(raw) < 4 + 4 * ndim or struct.unpack(">I", raw[:4])[0] != magic:
-        found = raw[:4].hex() if len(raw) >= 4 else "a short file"
-        raise MXNetError(f"{path} is not an IDX file of {ndim} dimension(s): expected "
-                         f"magic number {magic:#010x}, found {found}")
-    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-    body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(shape)):
-        raise MXNetError(f"{path}: header says shape {shape} ({int(np.prod(shape))} bytes) "
-                         f"but the file holds {body.size} bytes of data")
-    return body.reshape(shape)
+    """The array in an IDX file (gzipped if the name ends in .gz) with ``magic``; the
+    header is validated against the file's size (distnet.io.files.read_idx)."""
+    from ....io.files import read_idx
+    return read_idx(path, magic)
 
 
 class CIFAR10(_DownloadedDataset):
