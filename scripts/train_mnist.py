@@ -78,15 +78,44 @@ def parse_args(argv=None):
     p.add_argument("--load-epoch", type=int,
                    help="resume from the checkpoint of this epoch (needs --model-prefix)")
     p.add_argument("--seed", type=int, help="seed of the initialisation and shuffling")
+    _add_checkpoint_flags(p)
     args = p.parse_args(argv)
     for name, value in DEFAULTS[args.dataset].items():
         if getattr(args, name) is None:
             setattr(args, name, value)
     if args.load_epoch is not None and not args.model_prefix:
         p.error("--load-epoch needs --model-prefix")
+    if (args.keep_best or args.resume) and not args.model_prefix:
+        p.error("--keep-best and --resume need --model-prefix")
     if args.num_epochs < 1 or args.batch_size < 1:
         p.error("--num-epochs and --batch-size must be at least 1")
     return args
+
+
+def _add_checkpoint_flags(p):
+    """--keep-best and --resume (checkpoints kept by validation accuracy, resumed from the
+    newest on disk)."""
+    p.add_argument("--keep-best", action="store_true",
+                   help="also keep the checkpoint of the best validation accuracy as "
+                        "<prefix>-best-NNNN.params (rank 0)")
+    p.add_argument("--resume", action="store_true",
+                   help="resume from the newest <prefix>-NNNN.params (start afresh when "
+                        "there is none; --load-epoch wins when given)")
+
+
+def resume_from_latest(args):
+    """With --resume and no --load-epoch, set --load-epoch to the newest checkpoint."""
+    if args.resume and args.load_epoch is None:
+        args.load_epoch = mx.callback.latest_checkpoint(args.model_prefix)
+        if args.load_epoch is not None:
+            logging.info("Resuming from the latest checkpoint, epoch %d", args.load_epoch)
+
+
+def best_checkpoint(args, kv):
+    """mx.callback.BestCheckpoint on rank 0 with --keep-best, else None."""
+    if args.keep_best and kv.rank == 0:
+        return mx.callback.BestCheckpoint(args.model_prefix, metric="accuracy")
+    return None
 
 
 def distributed_job():
@@ -259,7 +288,9 @@ def fit_module(args, kv, data, progress):
         epoch_cbs.append(progress.on_epoch)
     mod = mx.mod.Module(get_symbol(args.network, 10, train_x.shape[-1]),
                         context=contexts(args.gpus))
+    best = best_checkpoint(args, kv)
     mod.fit(train, eval_data=val, eval_metric="acc", kvstore=_kv_arg(kv),
+            eval_end_callback=best,
             optimizer=args.optimizer,
             optimizer_params=optimizer_params(args, lr, scheduler),
             initializer=mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2),
@@ -322,6 +353,7 @@ def fit_gluon(args, kv, data, progress):
     """Train with a Gluon loop that logs and checkpoints as Module.fit does."""
     train_x, train_y, test_x, test_y = data
     net, trainer, ctx, begin = _gluon_setup(args, kv, data)
+    best = best_checkpoint(args, kv)
     gluon, autograd = mx.gluon, mx.autograd
     loader = gluon.data.DataLoader(
         gluon.data.ArrayDataset(mx.nd.array(train_x), mx.nd.array(train_y)),
@@ -347,8 +379,10 @@ def fit_gluon(args, kv, data, progress):
             if progress:
                 progress.on_batch(param)
         _end_of_epoch(args, kv, net, metric, epoch, tic, progress)
-        logging.info("Epoch[%d] Validation-accuracy=%f", epoch,
-                     evaluate(net, test_x, test_y, args.batch_size, ctx[0]))
+        accuracy = evaluate(net, test_x, test_y, args.batch_size, ctx[0])
+        logging.info("Epoch[%d] Validation-accuracy=%f", epoch, accuracy)
+        if best:
+            best.update(epoch, [("accuracy", accuracy)], net.export)
     return evaluate(net, test_x, test_y, args.batch_size, ctx[0])
 
 
@@ -443,6 +477,7 @@ def main(argv=None):
         batches = int(np.ceil(per_epoch)) if args.api == "module" else int(per_epoch)
         progress = Progress(sys.stderr, args.num_epochs, batches)
     setup_logging(kv.rank, progress)
+    resume_from_latest(args)
     logging.info("start with arguments %s", args)
     logging.info("%s: %d training samples on this worker (%d workers), %d test samples",
                  args.dataset, len(data[0]), kv.num_workers, len(data[2]))
