@@ -8,10 +8,11 @@ marks its source too, because it is sent without a copy.  Errors of the package
 """
 import functools
 
-import kvstore as _kvs
-
+from ._sibling import import_sibling
 from .base import MXNetError
 from .ndarray import NDArray
+
+_kvs = import_sibling('kvstore')  # a user's kvstore.py must not stand in for it
 
 __all__ = ['KVStore', 'create']
 
