@@ -80,7 +80,7 @@ def test_probes_of_missing_namespaces_answer_like_python(name):
 
 def test_dir_lists_only_names_that_resolve():
     names = dir(mx)
-    for expected in ("nd", "sym", "gluon", "kv", "mod"):
+    for expected in ("nd", "sym", "gluon", "kv", "mod", "profiler"):
         assert expected in names
     assert all(hasattr(mx, n) for n in names)
 
