@@ -18,7 +18,7 @@ _LOG = logging.getLogger(__name__)
 __all__ = ["module_checkpoint", "do_checkpoint", "log_train_metric", "Speedometer",
            "ProgressBar", "LogValidationMetricsCallback", "BatchEndParam",
            "latest_checkpoint", "BestCheckpoint", "TqdmProgress", "CSVLogger",
-           "TensorBoardLogger"]
+           "TensorBoardLogger", "log_combined_train_metric"]
 
 
 def __getattr__(name):
@@ -76,7 +76,9 @@ class Speedometer:
 
     With ``auto_reset`` (default) the metric's local statistics are reset after each line,
     so each line reports the last ``frequent`` batches; otherwise ``Batch [0-n]`` shows the
-    running value since the epoch began.
+    running value since the epoch began. An epoch shorter than ``frequent`` batches (MXNet
+    logged nothing for it) gets one ``Batch [0-n]`` line at its end, under ``Module.fit``
+    or when the caller's ``locals`` hold ``end_of_batch=True``.
     """
 
     def __init__(self, batch_size, frequent=50, auto_reset=True):
@@ -86,6 +88,7 @@ class Speedometer:
         self.tic = 0
         self.last_count = 0
         self.auto_reset = auto_reset
+        self._logged = False       # a line was logged in this epoch
 
     def __call__(self, param):
         count = param.nbatch
@@ -93,30 +96,32 @@ class Speedometer:
             self.init = False     # a new epoch began
         self.last_count = count
         if not self.init:
-            self.init = True
-            self.tic = time.time()
+            self.init, self._logged = True, False
+            self.tic = self._epoch_tic = time.time()
             return
-        if count % self.frequent != 0:
-            return
+        if count % self.frequent == 0:
+            self._log(param, count - self.frequent if self.auto_reset else 0, count,
+                      self.frequent, self.tic)
+        elif not self._logged and count > 0 and param.locals and \
+                param.locals.get("end_of_batch"):
+            self._log(param, 0, count, count, self._epoch_tic)
+
+    def _log(self, param, first, count, batches, since):
         try:
-            speed = self.frequent * self.batch_size / (time.time() - self.tic)
+            speed = batches * self.batch_size / (time.time() - since)
         except ZeroDivisionError:
             speed = float("inf")
         if param.eval_metric is not None:
             name_value = param.eval_metric.get_name_value()
-            fields = sum(name_value, ())
             if self.auto_reset:
                 param.eval_metric.reset_local()
-                msg = "Epoch[%d] Batch [%d-%d]\tSpeed: %.2f samples/sec" + \
-                    "\t%s=%f" * len(name_value)
-                _LOG.info(msg, param.epoch, count - self.frequent, count, speed, *fields)
-            else:
-                msg = "Epoch[%d] Batch [0-%d]\tSpeed: %.2f samples/sec" + \
-                    "\t%s=%f" * len(name_value)
-                _LOG.info(msg, param.epoch, count, speed, *fields)
+            msg = "Epoch[%d] Batch [%d-%d]\tSpeed: %.2f samples/sec" + \
+                "\t%s=%f" * len(name_value)
+            _LOG.info(msg, param.epoch, first, count, speed, *sum(name_value, ()))
         else:
             _LOG.info("Iter[%d] Batch [%d]\tSpeed: %.2f samples/sec", param.epoch, count,
-                         speed)
+                      speed)
+        self._logged = True
         self.tic = time.time()
 
 
@@ -243,3 +248,21 @@ class BestCheckpoint:
         module = param.locals["self"]
         self.update(param.epoch, param.eval_metric.get_name_value(),
                     lambda prefix, epoch: module.save_checkpoint(prefix, epoch))
+
+
+def log_combined_train_metric(kvstore):
+    """Batch-end callback for ``Module.fit`` in a distributed job: at each epoch's last
+    batch, log the training metric over all workers (``mx.metric.allreduce_metric``)::
+
+        Epoch[3] Train-accuracy=0.951667 (all 4 workers)
+
+    Every worker must pass it (a collective call), and all must run as many batches.
+    """
+    def _callback(param):
+        if param.eval_metric is None or not (param.locals or {}).get("end_of_batch"):
+            return
+        from .metric import allreduce_metric
+        for name, value in allreduce_metric(param.eval_metric, kvstore):
+            _LOG.info("Epoch[%d] Train-%s=%f (all %d workers)", param.epoch, name, value,
+                      kvstore.num_workers)
+    return _callback
