@@ -79,6 +79,7 @@ def parse_args(argv=None):
                    help="resume from the checkpoint of this epoch (needs --model-prefix)")
     p.add_argument("--seed", type=int, help="seed of the initialisation and shuffling")
     _add_checkpoint_flags(p)
+    _add_metric_flags(p)
     args = p.parse_args(argv)
     for name, value in DEFAULTS[args.dataset].items():
         if getattr(args, name) is None:
@@ -101,6 +102,23 @@ def _add_checkpoint_flags(p):
     p.add_argument("--resume", action="store_true",
                    help="resume from the newest <prefix>-NNNN.params (start afresh when "
                         "there is none; --load-epoch wins when given)")
+
+
+def _add_metric_flags(p):
+    """--metrics-csv and --combine-metrics."""
+    p.add_argument("--metrics-csv",
+                   help="append train/validation metrics to this CSV (rank 0; draw it "
+                        "with scripts/plot_metrics.py)")
+    p.add_argument("--combine-metrics", action="store_true",
+                   help="also log each epoch's train metric over all workers")
+
+
+def metric_writers(args, kv):
+    """(train, validation) mx.callback.CSVLogger of --metrics-csv on rank 0, else Nones."""
+    if not args.metrics_csv or kv.rank != 0:
+        return None, None
+    return (mx.callback.CSVLogger(args.metrics_csv, "train", frequent=args.disp_batches),
+            mx.callback.CSVLogger(args.metrics_csv, "validation"))
 
 
 def resume_from_latest(args):
@@ -278,19 +296,23 @@ def fit_module(args, kv, data, progress):
     arg_params, aux_params = load_checkpoint(args, kv.rank)
     lr, scheduler = lr_scheduler(args, len(train_x) * kv.num_workers, kv.num_workers, begin)
     batch_cbs = [mx.callback.Speedometer(args.batch_size, args.disp_batches)]
+    train_csv, val_csv = metric_writers(args, kv)
+    batch_cbs += [cb for cb in (train_csv,) if cb]
+    if args.combine_metrics:
+        batch_cbs.append(mx.callback.log_combined_train_metric(kv))
     if progress:
-        batch_cbs.append(progress.on_batch)
+        batch_cbs.append(progress)
     epoch_cbs = []
     if args.model_prefix and kv.rank == 0:
         _make_dir_of(args.model_prefix)
         epoch_cbs.append(mx.callback.do_checkpoint(args.model_prefix))
     if progress:
-        epoch_cbs.append(progress.on_epoch)
+        epoch_cbs.append(progress.epoch_end)
     mod = mx.mod.Module(get_symbol(args.network, 10, train_x.shape[-1]),
                         context=contexts(args.gpus))
     best = best_checkpoint(args, kv)
     mod.fit(train, eval_data=val, eval_metric="acc", kvstore=_kv_arg(kv),
-            eval_end_callback=best,
+            eval_end_callback=[cb for cb in (best, val_csv) if cb],
             optimizer=args.optimizer,
             optimizer_params=optimizer_params(args, lr, scheduler),
             initializer=mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2),
@@ -354,6 +376,7 @@ def fit_gluon(args, kv, data, progress):
     train_x, train_y, test_x, test_y = data
     net, trainer, ctx, begin = _gluon_setup(args, kv, data)
     best = best_checkpoint(args, kv)
+    train_csv, val_csv = metric_writers(args, kv)
     gluon, autograd = mx.gluon, mx.autograd
     loader = gluon.data.DataLoader(
         gluon.data.ArrayDataset(mx.nd.array(train_x), mx.nd.array(train_y)),
@@ -374,16 +397,29 @@ def fit_gluon(args, kv, data, progress):
             # The kvstore sums the workers' gradients: scale by the global batch.
             trainer.step(x.shape[0] * kv.num_workers)
             metric.update(ys, outs)
+            end_of_batch = nbatch + 1 == len(loader)  # noqa: F841 (for Speedometer)
             param = mx.model.BatchEndParam(epoch, nbatch, metric, locals())
             speedometer(param)
-            if progress:
-                progress.on_batch(param)
+            for callback in (train_csv, progress):
+                if callback:
+                    callback(param)
         _end_of_epoch(args, kv, net, metric, epoch, tic, progress)
         accuracy = evaluate(net, test_x, test_y, args.batch_size, ctx[0])
         logging.info("Epoch[%d] Validation-accuracy=%f", epoch, accuracy)
+        _gluon_epoch_extras(args, kv, metric, epoch, accuracy, val_csv)
         if best:
             best.update(epoch, [("accuracy", accuracy)], net.export)
     return evaluate(net, test_x, test_y, args.batch_size, ctx[0])
+
+
+def _gluon_epoch_extras(args, kv, metric, epoch, accuracy, val_csv):
+    """--combine-metrics and --metrics-csv at the end of a Gluon epoch."""
+    if args.combine_metrics:
+        for name, value in mx.metric.allreduce_metric(metric, kv):
+            logging.info("Epoch[%d] Train-%s=%f (all %d workers)", epoch, name, value,
+                         kv.num_workers)
+    if val_csv:
+        val_csv.log(epoch, [("accuracy", accuracy)])
 
 
 def _end_of_epoch(args, kv, net, metric, epoch, tic, progress):
@@ -396,60 +432,20 @@ def _end_of_epoch(args, kv, net, metric, epoch, tic, progress):
         net.export(args.model_prefix, epoch + 1)
         logging.info('Saved checkpoint to "%s"', checkpoint_file(args.model_prefix, epoch + 1))
     if progress:
-        progress.on_epoch(epoch)
+        progress.epoch_end(epoch)
 
 
 # -------------------------------------------------------------- display ----------------
 
-class Progress:
-    """A progress bar for a terminal: one line on stderr, redrawn after every batch.
-
-    Log records go through `handler()`, which clears the bar before a line is written
-    and redraws it after, so MXNet's log lines stay whole.
-    """
-
-    def __init__(self, stream, num_epochs, batches_per_epoch, width=30):
-        self.stream, self.num_epochs = stream, num_epochs
-        self.total, self.width = max(batches_per_epoch, 1), width
-        self.line = ""
-
-    def _draw(self, line):
-        self.line = line
-        self.stream.write("\r\x1b[K" + line)
-        self.stream.flush()
-
-    def on_batch(self, param):
-        """Batch-end callback: epoch, bar, batch count and the running metric."""
-        done = min(param.nbatch + 1, self.total)
-        filled = self.width * done // self.total
-        metric = "  ".join("%s=%.4f" % nv
-                           for nv in param.eval_metric.get_global_name_value())
-        self._draw("Epoch %d/%d [%s%s] %d/%d  %s" % (
-            param.epoch + 1, self.num_epochs, "#" * filled, "." * (self.width - filled),
-            done, self.total, metric))
-
-    def on_epoch(self, epoch, *unused):
-        """Epoch-end callback: leave the screen clean for the next epoch."""
-        if self.line:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.line = ""
-
-    def handler(self, fmt):
-        """A logging handler that writes around the bar."""
-        bar = self
-
-        class _Handler(logging.StreamHandler):
-            def emit(self, record):
-                if bar.line:
-                    self.stream.write("\r\x1b[K")
-                super().emit(record)
-                if bar.line:
-                    bar._draw(bar.line)
-
-        handler = _Handler(self.stream)
-        handler.setFormatter(logging.Formatter(fmt))
-        return handler
+def make_progress(rank, num_epochs, batches):
+    """mx.callback.TqdmProgress on rank 0 when stderr is a terminal (and tqdm is
+    installed: ``pip install 'distnet-mx[progress]'``), else None."""
+    if rank != 0 or not sys.stderr.isatty():
+        return None
+    try:
+        return mx.callback.TqdmProgress(total=batches, num_epoch=num_epochs, rank=rank)
+    except mx.MXNetError:
+        return None
 
 
 def setup_logging(rank, progress):
@@ -470,12 +466,10 @@ def main(argv=None):
         np.random.seed(args.seed + kv.rank)
     data = load_dataset(args.dataset, args.data_dir)
     data = shard(data[0], data[1], kv.rank, kv.num_workers) + data[2:]
-    progress = None
-    if kv.rank == 0 and sys.stderr.isatty():
-        # Module pads the last batch; the Gluon loop rolls it over into the next epoch
-        per_epoch = len(data[0]) / args.batch_size
-        batches = int(np.ceil(per_epoch)) if args.api == "module" else int(per_epoch)
-        progress = Progress(sys.stderr, args.num_epochs, batches)
+    # Module pads the last batch; the Gluon loop rolls it over into the next epoch
+    per_epoch = len(data[0]) / args.batch_size
+    batches = int(np.ceil(per_epoch)) if args.api == "module" else int(per_epoch)
+    progress = make_progress(kv.rank, args.num_epochs, batches)
     setup_logging(kv.rank, progress)
     resume_from_latest(args)
     logging.info("start with arguments %s", args)
