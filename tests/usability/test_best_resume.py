@@ -2,7 +2,6 @@
 the train_mnist.py flags that use them."""
 import json
 import os
-import sys
 
 import numpy as np
 import pytest

@@ -6,7 +6,6 @@ import io
 import logging
 import os
 import struct
-import subprocess
 import sys
 
 import numpy as np
@@ -16,7 +15,6 @@ import distnet as mx
 
 import usability_targets
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _data(n=64, seed=0):

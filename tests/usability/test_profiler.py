@@ -1,7 +1,6 @@
 """mx.profiler: MXNet's API, the Chrome trace-event JSON MXNet writes, the aggregate
 table, per-worker files under the launcher."""
 import json
-import os
 
 import numpy as np
 import pytest

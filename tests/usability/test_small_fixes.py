@@ -1,7 +1,6 @@
 """Small usability fixes: numpy.fix no longer called; DataLoader's start method in
 threaded processes; the [viz] extra names Graphviz's dot."""
 import os
-import sys
 import threading
 import warnings
 
