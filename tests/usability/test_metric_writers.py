@@ -16,7 +16,6 @@ import distnet as mx
 import usability_targets
 
 
-
 def _data(n=64, seed=0):
     rng = np.random.RandomState(seed)
     x = rng.rand(n, 4).astype("float32")
