@@ -27,8 +27,18 @@ _SUBMODULES = {
 
 
 def __getattr__(name):
+    """Load a submodule on first use; a name with no module behind it raises
+    AttributeError, so ``hasattr(mx, 'x')`` and ``getattr(mx, 'x', None)`` answer as
+    for any module (MXNet namespaces distnet does not provide yet are such names)."""
     if name in _SUBMODULES:
-        module = importlib.import_module(f".{_SUBMODULES[name]}", __name__)
+        target = f"{__name__}.{_SUBMODULES[name]}"
+        try:
+            module = importlib.import_module(target)
+        except ModuleNotFoundError as e:
+            if e.name != target:        # the module exists but one of its imports failed
+                raise
+            raise AttributeError(f"module 'distnet' has no attribute {name!r} "
+                                 f"({target} is not part of this version)") from None
         globals()[name] = module
         return module
     if name == "AttrScope":
@@ -38,4 +48,7 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_SUBMODULES) + ["AttrScope"])
+    """Public names, listing only the submodules that exist (found without importing)."""
+    from importlib.util import find_spec
+    present = [n for n, m in _SUBMODULES.items() if find_spec(f"{__name__}.{m}") is not None]
+    return sorted(set(globals()) | set(present) | {"AttrScope"})

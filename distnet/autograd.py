@@ -11,6 +11,7 @@ from numpy import empty as _np_empty, ndarray as _ndarray
 from .base import MXNetError
 from .backend import array_scope as _array_scope, xp_of as _xp_of
 from ._grad_adopt import adoptable as _adoptable
+from . import profiler as _prof
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
            "set_recording", "set_training", "mark_variables", "backward", "grad", "Function"]
@@ -202,8 +203,9 @@ def _nd_wrap(data, ctx):
     return wrap(data, ctx)
 
 
-def _node_backward(node, ograds, create_graph):
+def _node_backward(node, ograds, create_graph, _traced=False):
     """Input gradients of one node (arrays, or NDArrays when building a graph)."""
+    if _prof.ON and not _traced: return _prof.node_backward(_node_backward, node, ograds, create_graph)  # noqa: E501,E701
     if node.freed:
         raise MXNetError(
             f"cannot run backward through operator {node.op.name} a second time: its graph "
@@ -322,6 +324,7 @@ def _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph, create_gr
             slot[ag[1]] = g if slot[ag[1]] is None else slot[ag[1]] + g
 
 
+@_prof.traced("MXAutogradBackwardEx", "autograd")
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     """Compute gradients of ``heads`` into the ``.grad`` of marked variables."""
     from .ndarray.ndarray import NDArray

@@ -15,6 +15,7 @@ state of the last forward and are released by the next one.
 import numpy as np
 
 from .base import MXNetError
+from . import profiler as _prof
 from .ndarray.ndarray import NDArray, wrap
 
 __all__ = ["Executor", "bind", "simple_bind"]
@@ -118,6 +119,7 @@ class Executor:
         return self._output_dict
 
     # ---------------------------------------------------------------- running -------
+    @_prof.traced("MXExecutorForward", "executor")
     def forward(self, is_train=False, **kwargs):
         """Run the graph (training mode if ``is_train``); ``kwargs`` are copied into the
         bound arguments first. Returns ``outputs``."""
@@ -151,6 +153,7 @@ class Executor:
                                  f"array of shape {shape}")
             dst[:] = value
 
+    @_prof.traced("MXExecutorBackwardEx", "executor")
     def backward(self, out_grads=None, is_train=True):
         """Backpropagate from the outputs into the bound gradient arrays (per grad_req).
 

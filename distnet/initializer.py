@@ -18,6 +18,8 @@ import numpy as np
 from .base import MXNetError
 from . import registry as _registry
 
+_LOG = logging.getLogger(__name__)  # named: the root logger is the user's to configure
+
 __all__ = ["InitDesc", "Initializer", "register", "alias", "create", "Load", "Mixed", "Zero",
            "One", "Constant", "Uniform", "Normal", "Orthogonal", "Xavier", "MSRAPrelu",
            "Bilinear", "LSTMBias"]
@@ -90,7 +92,7 @@ class Initializer:
 
     def _verbose_print(self, desc, init, arr):
         if self._verbose and self._print_func:
-            logging.info("Initialized %s as %s: %s", desc, init, self._print_func(arr))
+            _LOG.info("Initialized %s as %s: %s", desc, init, self._print_func(arr))
 
     def dumps(self):
         """JSON ``[name, kwargs]``, the form a variable's ``__init__`` attribute holds."""
@@ -262,14 +264,14 @@ class Load:
                                  f"mismatch, target {arr.shape} vs loaded {src.shape}")
             _assign(arr, src)
             if self.verbose:
-                logging.info("Initialized %s by loading", name)
+                _LOG.info("Initialized %s by loading", name)
             return
         if self.default_init is None:
             raise MXNetError(f"Cannot Initialize {name}. Not found in loaded param and no "
                              "default Initializer is provided.")
         self.default_init(name, arr)
         if self.verbose:
-            logging.info("Initialized %s by default", name)
+            _LOG.info("Initialized %s by default", name)
 
 
 class Mixed:

@@ -8,10 +8,12 @@ marks its source too, because it is sent without a copy.  Errors of the package
 """
 import functools
 
-import kvstore as _kvs
-
+from ._sibling import import_sibling
 from .base import MXNetError
+from . import profiler as _prof
 from .ndarray import NDArray
+
+_kvs = import_sibling('kvstore')  # a user's kvstore.py must not stand in for it
 
 __all__ = ['KVStore', 'create']
 
@@ -20,6 +22,7 @@ def _mx_errors(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
+            if _prof.ON: return _prof.kvstore_call(fn, args, kwargs)  # noqa: E701
             return fn(*args, **kwargs)
         except _kvs.KVStoreError as e:
             raise MXNetError(str(e)) from e

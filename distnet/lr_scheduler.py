@@ -13,6 +13,8 @@ from math import cos, pi
 
 from .base import MXNetError
 
+_LOG = logging.getLogger(__name__)  # named: the root logger is the user's to configure
+
 __all__ = ["LRScheduler", "FactorScheduler", "MultiFactorScheduler", "PolyScheduler",
            "CosineScheduler", "create", "from_description", "register"]
 
@@ -143,10 +145,10 @@ class FactorScheduler(LRScheduler):
             self.base_lr *= self.factor
             if self.base_lr < self.stop_factor_lr:
                 self.base_lr = self.stop_factor_lr
-                logging.info("Update[%d]: now learning rate arrived at %0.5e, will not "
+                _LOG.info("Update[%d]: now learning rate arrived at %0.5e, will not "
                              "change in the future", num_update, self.base_lr)
             else:
-                logging.info("Update[%d]: Change learning rate to %0.5e",
+                _LOG.info("Update[%d]: Change learning rate to %0.5e",
                              num_update, self.base_lr)
         return self.base_lr
 
@@ -184,7 +186,7 @@ class MultiFactorScheduler(LRScheduler):
             self.count = self.step[self.cur_step_ind]
             self.cur_step_ind += 1
             self.base_lr *= self.factor
-            logging.info("Update[%d]: Change learning rate to %0.5e", num_update, self.base_lr)
+            _LOG.info("Update[%d]: Change learning rate to %0.5e", num_update, self.base_lr)
         return self.base_lr
 
 

@@ -15,6 +15,8 @@ from kvstore.atomic import write_atomic
 
 from .base import MXNetError
 
+_LOG = logging.getLogger(__name__)  # named: the root logger is the user's to configure
+
 __all__ = ["BatchEndParam", "save_checkpoint", "load_checkpoint", "load_params"]
 
 BatchEndParam = namedtuple("BatchEndParams", ["epoch", "nbatch", "eval_metric", "locals"])
@@ -57,7 +59,7 @@ def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_ca
         _write_atomic(f"{prefix}-symbol.json", symbol.tojson())
     param_name = "%s-%04d.params" % (prefix, epoch)
     nd.save(param_name, _params_dict(arg_params, aux_params))
-    logging.info('Saved checkpoint to "%s"', param_name)
+    _LOG.info('Saved checkpoint to "%s"', param_name)
 
 
 def split_params(save_dict, source):
@@ -84,7 +86,7 @@ def load_params(prefix, epoch):
     fname = "%s-%04d.params" % (prefix, epoch)
     save_dict = nd.load(fname)
     if not save_dict:
-        logging.warning("Params file '%s' is empty", fname)
+        _LOG.warning("Params file '%s' is empty", fname)
     return split_params(save_dict, fname)
 
 

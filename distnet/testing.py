@@ -25,6 +25,8 @@ import tempfile
 import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from ._sibling import check_sibling
+
 __all__ = ["run_distributed", "ProcessResult", "JobResult", "DistributedTimeout",
            "assert_almost_equal"]
 
@@ -215,6 +217,7 @@ def run_distributed(target, num_workers: int, num_servers: Optional[int] = None,
         failing worker does not raise: assert on the codes, or call `.check()`.
     """
     command, paths = _command(target, args)
+    check_sibling("launcher")  # `python -m launcher` must not run a user's launcher.py
     tmp = tempfile.mkdtemp(prefix="distnet-run-")
     log_dir, result_dir = os.path.join(tmp, "logs"), os.path.join(tmp, "results")
     os.makedirs(result_dir)

@@ -8,6 +8,7 @@ copies and additions on the first value's GPU.
 from .base import (KVStore, KVStoreError, check_like, copy_into, pairs, reduce_sum,
                    to_host)
 from .nccl import NcclSum
+from .updaters import summed_only
 
 
 class LocalStore(KVStore):
@@ -49,7 +50,7 @@ class LocalStore(KVStore):
             for v in vals:
                 check_like(k, stored.shape, stored.dtype, v, 'push')
             merged = self._merge(k, vals)
-            if self._updater is not None:
+            if self._updater is not None and not summed_only(k):
                 self._updater(k, merged, stored)
             else:
                 copy_into(stored, merged)

@@ -12,6 +12,7 @@ Fusion never depends on when outputs are read, so every rank issues the same col
 import numpy as np
 
 from .base import KVStore, KVStoreError, check_like, copy_into, pairs, reduce_sum, to_host
+from .updaters import summed_only
 
 # Tensors below this many bytes are fused; a fused buffer holds at most FUSION_BYTES.
 SMALL_BYTES = 1 << 20
@@ -158,7 +159,7 @@ class MPIStore(KVStore):
     def _apply(self, key, summed):
         stored = self._store[key]
         self._stale.discard(key)
-        if self._updater is not None:
+        if self._updater is not None and not summed_only(key):
             self._updater(key, summed, stored)
         else:
             stored[...] = summed

@@ -10,6 +10,13 @@ not depend on distnet); tests and other frameworks inject a factory with
 """
 
 _factory = None
+SUM_PREFIX = '__sum__:'
+
+
+def summed_only(key):
+    """Keys named '__sum__:...' hold plain sums (metric statistics combined across the
+    workers): stores keep the round's sum and never run the optimizer on them."""
+    return isinstance(key, str) and key.startswith(SUM_PREFIX)
 
 
 def register_updater_factory(factory):

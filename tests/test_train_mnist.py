@@ -188,19 +188,27 @@ def test_lr_schedule_as_mxnet_fit(tm):
     assert sched.step == [10] and sched.factor == pytest.approx(0.1)  # 10 updates/epoch
 
 
-def test_progress_bar_keeps_log_lines_whole(tm):
-    stream = io.StringIO()
-    bar = tm.Progress(stream, num_epochs=3, batches_per_epoch=4, width=8)
+def test_progress_bar_keeps_log_lines_whole(tm, monkeypatch):
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    stream = Tty()
+    monkeypatch.setattr(tm.sys, "stderr", stream)
+    bar = tm.make_progress(0, 3, 4)
+    assert tm.make_progress(1, 3, 4) is None              # rank 0 only
+    bar._kwargs["mininterval"] = 0
     metric = mx.metric.Accuracy()
     metric.update([mx.nd.array([1, 0])], [mx.nd.array([[0, 1], [0, 1]])])
-    bar.on_batch(mx.model.BatchEndParam(epoch=1, nbatch=1, eval_metric=metric, locals=None))
-    assert stream.getvalue() == "\r\x1b[KEpoch 2/3 [####....] 2/4  accuracy=0.5000"
+    bar(mx.model.BatchEndParam(epoch=1, nbatch=0, eval_metric=metric, locals=None))
+    bar(mx.model.BatchEndParam(epoch=1, nbatch=1, eval_metric=metric, locals=None))
+    assert "Epoch 2/3" in stream.getvalue() and "2/4" in stream.getvalue()
+    assert "accuracy=0.5000" in stream.getvalue()
     logger = logging.getLogger("train_mnist_test")
     logger.propagate = False
     logger.addHandler(bar.handler("%(message)s"))
     logger.warning("Epoch[1] Time cost=0.1")
-    # cleared, the line, then the bar again
-    assert stream.getvalue().endswith(
-        "\r\x1b[KEpoch[1] Time cost=0.1\n\r\x1b[KEpoch 2/3 [####....] 2/4  accuracy=0.5000")
-    bar.on_epoch(1)
-    assert stream.getvalue().endswith("\r\x1b[K") and bar.line == ""
+    # the line is whole, on its own line, and the bar is drawn again below it
+    after = stream.getvalue().split("Epoch[1] Time cost=0.1\n")[1]
+    assert "Epoch 2/3" in after
+    bar.epoch_end(1)
+    assert bar._bar is None

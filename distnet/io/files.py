@@ -16,6 +16,8 @@ import numpy as np
 from ..base import MXNetError
 from .base import DataBatch, DataDesc, DataIter
 
+_LOG = logging.getLogger(__name__)  # named: the root logger is the user's to configure
+
 __all__ = ["CSVIter", "MNISTIter"]
 
 
@@ -223,5 +225,5 @@ class MNISTIter(_FileBatches):
         if not silent:
             dims = f"({batch_size},{shape[1]})" if flat else \
                 "[" + ",".join(str(d) for d in (batch_size,) + data.shape[1:]) + "]"
-            logging.info("MNISTIter: load %d images, shuffle=%d, shape=%s", len(data),
+            _LOG.info("MNISTIter: load %d images, shuffle=%d, shape=%s", len(data),
                          int(bool(shuffle)), dims)

@@ -10,8 +10,9 @@ from .base import (EvalMetric, CompositeEvalMetric, CustomMetric, np, create, re
 from .classification import (Accuracy, TopKAccuracy, F1, MCC, PCC, Perplexity, CrossEntropy,
                              NegativeLogLikelihood)
 from .regression import MAE, MSE, RMSE, PearsonCorrelation, Loss, Torch, Caffe
+from .distributed import allreduce_metric
 
 __all__ = ["EvalMetric", "CompositeEvalMetric", "Accuracy", "TopKAccuracy", "F1", "MCC",
            "Perplexity", "MAE", "MSE", "RMSE", "CrossEntropy", "NegativeLogLikelihood",
            "PearsonCorrelation", "PCC", "Loss", "Torch", "Caffe", "CustomMetric", "np",
-           "create", "register", "alias", "check_label_shapes"]
+           "create", "register", "alias", "check_label_shapes", "allreduce_metric"]

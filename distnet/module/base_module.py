@@ -19,6 +19,10 @@ from .. import metric as _metric
 from .. import ndarray as nd
 from ._util import concat_arrays
 
+# MXNet's default was the logging module (the root logger); a named logger propagates
+# there without configuring it.
+_MODULE_LOG = logging.getLogger('distnet.module')
+
 __all__ = ["BaseModule"]
 
 
@@ -34,10 +38,11 @@ class BaseModule:
     Parameters
     ----------
     logger : Logger
-        Where fit logs (default: the ``logging`` module, i.e. the root logger).
+        Where fit logs (default: the ``distnet.module`` logger, which propagates to the
+        root logger; MXNet passed the ``logging`` module itself).
     """
 
-    def __init__(self, logger=logging):
+    def __init__(self, logger=_MODULE_LOG):
         self.logger = logger
         self.binded = False
         self.for_training = False

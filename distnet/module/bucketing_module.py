@@ -15,6 +15,10 @@ from .base_module import BaseModule
 from ._names import _check_input_names
 from .module import Module
 
+# MXNet's default was the logging module (the root logger); a named logger propagates
+# there without configuring it.
+_MODULE_LOG = logging.getLogger('distnet.module')
+
 __all__ = ["BucketingModule"]
 
 
@@ -33,7 +37,7 @@ class BucketingModule(BaseModule):
         As for Module.
     """
 
-    def __init__(self, sym_gen, default_bucket_key=None, logger=logging, context=cpu(),
+    def __init__(self, sym_gen, default_bucket_key=None, logger=_MODULE_LOG, context=cpu(),
                  work_load_list=None, fixed_param_names=None, state_names=None,
                  group2ctxs=None, compression_params=None):
         super().__init__(logger=logger)

@@ -15,6 +15,10 @@ from ._binding import NP_OF_FLAG, grad_req_dict, prepare_group2ctxs, bind_shared
 from ._util import (axis_slice, concat_arrays, load_into, load_slice_into, raw_of,
                     split_input_slice)
 
+# MXNet's default was the logging module (the root logger); a named logger propagates
+# there without configuring it.
+_MODULE_LOG = logging.getLogger('distnet.module')
+
 __all__ = ["DataParallelExecutorGroup"]
 
 
@@ -40,7 +44,7 @@ class DataParallelExecutorGroup:
     """
 
     def __init__(self, symbol, contexts, workload, data_shapes, label_shapes, param_names,
-                 for_training, inputs_need_grad, shared_group=None, logger=logging,
+                 for_training, inputs_need_grad, shared_group=None, logger=_MODULE_LOG,
                  fixed_param_names=None, grad_req="write", state_names=None,
                  group2ctxs=None):
         self.param_names = param_names

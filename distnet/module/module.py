@@ -14,6 +14,8 @@ from .executor_group import DataParallelExecutorGroup
 from .module_optimizer import OptimizerMixin
 from .module_params import ParamsMixin
 
+_LOG = _MODULE_LOG = logging.getLogger('distnet.module')  # named: root is the user's
+
 __all__ = ["Module"]
 
 
@@ -41,7 +43,7 @@ class Module(ParamsMixin, OptimizerMixin, BaseModule):
     """
 
     def __init__(self, symbol, data_names=("data",), label_names=("softmax_label",),
-                 logger=logging, context=cpu(), work_load_list=None,
+                 logger=_MODULE_LOG, context=cpu(), work_load_list=None,
                  fixed_param_names=None, state_names=None, group2ctxs=None,
                  compression_params=None):
         super().__init__(logger=logger)
@@ -118,11 +120,11 @@ class Module(ParamsMixin, OptimizerMixin, BaseModule):
         _write_atomic("%s-symbol.json" % prefix, self._symbol.tojson())
         param_name = "%s-%04d.params" % (prefix, epoch)
         self.save_params(param_name)
-        logging.info('Saved checkpoint to "%s"', param_name)
+        _LOG.info('Saved checkpoint to "%s"', param_name)
         if save_optimizer_states:
             state_name = "%s-%04d.states" % (prefix, epoch)
             self.save_optimizer_states(state_name)
-            logging.info('Saved optimizer state to "%s"', state_name)
+            _LOG.info('Saved optimizer state to "%s"', state_name)
 
     def _reset_bind(self):
         self.binded = False

@@ -7,6 +7,10 @@ from ..initializer import Uniform
 from .. import ndarray as nd
 from .base_module import BaseModule
 
+# MXNet's default was the logging module (the root logger); a named logger propagates
+# there without configuring it.
+_MODULE_LOG = logging.getLogger('distnet.module')
+
 __all__ = ["PythonModule", "PythonLossModule"]
 
 
@@ -22,7 +26,7 @@ class PythonModule(BaseModule):
     logger : Logger
     """
 
-    def __init__(self, data_names, label_names, output_names, logger=logging):
+    def __init__(self, data_names, label_names, output_names, logger=_MODULE_LOG):
         super().__init__(logger=logger)
         self._data_names = list(data_names) if isinstance(data_names, tuple) else data_names
         self._label_names = (list(label_names) if isinstance(label_names, tuple)
@@ -128,7 +132,7 @@ class PythonLossModule(PythonModule):
     """
 
     def __init__(self, name="pyloss", data_names=("data",), label_names=("softmax_label",),
-                 logger=logging, grad_func=None):
+                 logger=_MODULE_LOG, grad_func=None):
         super().__init__(data_names, label_names, [name + "_output"], logger=logger)
         self._name = name
         if len(data_names) != 1 or len(label_names) != 1:

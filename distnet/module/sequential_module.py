@@ -7,6 +7,10 @@ from ..base import MXNetError
 from ..initializer import Uniform
 from .base_module import BaseModule
 
+# MXNet's default was the logging module (the root logger); a named logger propagates
+# there without configuring it.
+_MODULE_LOG = logging.getLogger('distnet.module')
+
 __all__ = ["SequentialModule"]
 
 
@@ -20,7 +24,7 @@ class SequentialModule(BaseModule):
     META_TAKE_LABELS = "take_labels"
     META_AUTO_WIRING = "auto_wiring"
 
-    def __init__(self, logger=logging):
+    def __init__(self, logger=_MODULE_LOG):
         super().__init__(logger=logger)
         self._modules = []
         self._metas = []

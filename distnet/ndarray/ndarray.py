@@ -6,6 +6,7 @@ from ..base import MXNetError, numeric_types
 from ..context import Context, current_context, cpu
 from ..backend import device_scope as _device_scope
 from .. import autograd as _ag
+from .. import profiler as _prof
 
 __all__ = ["NDArray", "invoke", "wrap", "read_raw"]
 
@@ -79,7 +80,7 @@ class NDArray:
         pending = self._pending
         if pending is not None:
             self._pending = None
-            pending.wait()
+            _prof.wait(pending) if _prof.ON else pending.wait()
 
     def _read(self):
         """The backing numpy/cupy array, once any pending kvstore transfer into or out of
@@ -373,12 +374,13 @@ def _op_fn(name):
     return fn
 
 
-def invoke(op, args, a, out=None):
+def invoke(op, args, a, out=None, _traced=False):
     """Run ``op`` imperatively on NDArrays ``args`` (inputs then auxiliary states).
 
     Returns a list of output NDArrays. Records the operation on the autograd tape when
     recording and some input is in a graph.
     """
+    if _prof.ON and not _traced: return _prof.operator(invoke, op, args, a, out)  # noqa: E701
     datas = []
     ctx = None
     for x in args:

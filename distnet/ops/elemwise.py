@@ -95,7 +95,8 @@ _unary("round", lambda xp, x: xp.where(x >= 0, xp.floor(x + 0.5), xp.ceil(x - 0.
        .astype(x.dtype, copy=False), None)
 _unary("rint", lambda xp, x: xp.rint(x), None)
 _unary("trunc", lambda xp, x: xp.trunc(x), None)
-_unary("fix", lambda xp, x: xp.fix(x), None)
+# round toward zero; numpy 2.5 deprecates numpy.fix, which is trunc under another name
+_unary("fix", lambda xp, x: xp.trunc(x).astype(x.dtype, copy=False), None)
 _unary("logical_not", lambda xp, x: (x == 0).astype(x.dtype), None)
 _unary("_copy", lambda xp, x: x.copy(), lambda F, x, y, g: g, aliases=("identity",))
 

@@ -14,7 +14,7 @@ import zmq
 from . import protocol as P
 from ..base import KVStoreError
 from ..compression import dequantize
-from ..updaters import make_updater
+from ..updaters import make_updater, summed_only
 from .config import Config
 from .rounds import Slot
 from .shm import Maps
@@ -189,7 +189,7 @@ class Server:
     def _apply(self, key, slot, acc):
         """Store the round's sum `acc`, or run the optimizer on it (fp32 master for fp16
         when the updater asks for one with `multi_precision`)."""
-        if self.updater is None:
+        if self.updater is None or summed_only(key):
             return slot.set_value(acc)
         weight = slot.writable_value()
         try:

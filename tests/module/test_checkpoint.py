@@ -37,7 +37,7 @@ def test_save_checkpoint_files_keys_and_log(tmp_path, caplog):
     assert sorted(os.listdir(tmp_path)) == ['net-0003.params', 'net-symbol.json']
     assert [r.getMessage() for r in caplog.records] == [
         'Saved checkpoint to "%s-0003.params"' % prefix]
-    assert caplog.records[0].name == 'root' and caplog.records[0].levelname == 'INFO'
+    assert caplog.records[0].name == 'distnet.model' and caplog.records[0].levelname == 'INFO'
     loaded = mx.nd.load(prefix + '-0003.params')
     assert list(loaded) == ['arg:fc_weight', 'arg:fc_bias', 'aux:bn_moving_mean']
     assert json.loads(open(prefix + '-symbol.json').read()) == json.loads(_tiny().tojson())

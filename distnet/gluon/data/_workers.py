@@ -5,8 +5,10 @@ when the pass ends: on exhaustion, when the iterator is dropped (``break`` out o
 when it raises, and at interpreter exit. Batch ``k`` goes to worker ``k % num_workers``,
 so reading the workers' result pipes round-robin returns batches in the sampler's order.
 
-Workers start with the 'fork' method where the platform has it, else 'spawn'
-(``DISTNET_DATALOADER_START_METHOD`` overrides). With 'spawn', multiprocessing pickles
+Workers start with the 'fork' method where the platform has it, else 'spawn'; on Python
+3.12+ a process that already runs other threads uses 'forkserver' instead (forking a
+threaded process may deadlock, and Python warns about it).
+``DISTNET_DATALOADER_START_METHOD`` overrides. With 'spawn'/'forkserver', multiprocessing pickles
 the data set and ``batchify_fn`` to hand them to the new process: that is local process
 start-up only, never data that crosses a network, so it is allowed here. Batches come back
 as numpy buffers described by msgpack (``_ipc``), never pickled.
@@ -19,6 +21,7 @@ import os
 import queue
 import random
 import signal
+import sys
 import threading
 import traceback
 import weakref
@@ -44,7 +47,13 @@ def start_method():
     method = os.environ.get("DISTNET_DATALOADER_START_METHOD")
     if method:
         return method
-    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" not in methods:
+        return "spawn"
+    if sys.version_info >= (3, 12) and threading.active_count() > 1 \
+            and "forkserver" in methods:
+        return "forkserver"
+    return "fork"
 
 
 def worker_seeds(num):
