@@ -6,6 +6,9 @@ A pushed array is sent without a copy: do not modify it until its push handle is
 (distnet's mx.kv enforces that through the NDArray's pending marker).  With servers on
 the same host, big arrays go through shared memory instead of the socket (shm.py).
 """
+import atexit
+import os
+import sys
 import threading
 import time
 import weakref
@@ -22,6 +25,95 @@ from .config import Config
 from .io import SCHED, Group, Handle, IOThread
 
 STATES_FORMAT = 'distnet-kvstore-server-states'
+
+# Process-wide bookkeeping of the worker side, for waitall() and for interpreter exit.
+_STORES = weakref.WeakSet()     # open DistStores: flushed and closed at exit
+_INFLIGHT = weakref.WeakSet()   # every _Op; one in flight is kept alive by the I/O thread
+_FAILED = set()                 # failed _Ops whose failure no wait() has raised yet
+_EXIT_HOOK = []                 # [True] once _at_exit is registered
+
+
+class _Op(Handle):
+    """A Handle the process knows about: `wait_all()` waits for it, and a failure that no
+    `wait()` raised is reported when the interpreter exits (the worker then exits 1)."""
+
+    def __init__(self, parts, what, timeout):
+        super().__init__(parts, what, timeout)
+        _INFLIGHT.add(self)
+
+    def fail(self, error):
+        if self.error is None:
+            _FAILED.add(self)   # before the event is set, so wait() always finds it here
+        super().fail(error)
+
+    def wait(self):
+        try:
+            super().wait()
+        except KVStoreError:
+            _FAILED.discard(self)   # the caller has seen it
+            raise
+
+
+def wait_all():
+    """Wait for every push/pull/pushpull of this process (what `mx.nd.waitall()` does on
+    top of the GPU streams); raise one KVStoreError naming every failed transfer that no
+    wait() has reported yet (each is reported once)."""
+    errors = []
+    for op in list(_INFLIGHT):
+        try:
+            Handle.wait(op)     # the base wait: a failure stays in _FAILED, reported below
+        except KVStoreError as e:
+            if not op.done:     # timed out: still in flight
+                errors.append(str(e))
+    errors += [_describe(op) for op in _take_failures()]
+    if errors:
+        raise KVStoreError('kvstore transfers failed:\n  ' + '\n  '.join(errors))
+
+
+def _take_failures():
+    failed = sorted(_FAILED, key=lambda op: op.what)
+    _FAILED.difference_update(failed)
+    return failed
+
+
+def _describe(op):
+    err = str(op.error)
+    return err if err.startswith(op.what) else f'{op.what}: {err}'
+
+
+def _register_exit_hook():
+    """Run _at_exit before pyzmq's own exit handlers: atexit runs handlers last-registered
+    first, and pyzmq registers its garbage collector's handler (which refuses zero-copy
+    sends afterwards) when zmq.utils.garbage is first imported, so import it first."""
+    if _EXIT_HOOK:
+        return
+    import zmq.utils.garbage  # noqa: F401 - registers pyzmq's handler before ours
+    atexit.register(_at_exit)
+    _EXIT_HOOK.append(True)
+
+
+def _at_exit():
+    """Deliver (or fail) every queued message of every open store, leave the job, and make
+    the worker exit 1 naming each transfer that was not delivered.  Without this, sends
+    still queued when a script ends die in pyzmq's shutdown and the job aborts later."""
+    mine = [store for store in list(_STORES) if store._pid == os.getpid()]
+    if not mine:
+        return      # a forked child (a data loader worker) owns no store
+    for store in mine:
+        store._finish()
+    failed = _take_failures()
+    if not failed:
+        return
+    lines = '\n  '.join(_describe(op) for op in failed)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    sys.stderr.write(f'distnet kvstore: {len(failed)} transfer(s) of this worker failed '
+                     f'and no wait() reported them; exiting with code 1:\n  {lines}\n')
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def _server_of(key, num_servers):
@@ -95,6 +187,9 @@ class DistStore(KVStore):
                     arena.close()
                 raise KVStoreError(f'{name}: could not join the job: {self._io.broken or "timeout"}')
         self._finalizer = weakref.finalize(self, _close_io, self._io, self.cfg.timeout, arena)
+        self._pid = os.getpid()
+        _STORES.add(self)
+        _register_exit_hook()   # after the finalizer's own atexit hook: ours runs first
         self._shm_ok = self._shm_hello()
 
     def _shm_hello(self):
@@ -135,7 +230,7 @@ class DistStore(KVStore):
     def _request(self, target, op, what, priority=0, on_reply=None, handle=None, on_fail=None,
                  **kw):
         rid = self._io.next_rid()
-        h = handle or Handle(1, what, self.cfg.timeout)
+        h = handle or _Op(1, what, self.cfg.timeout)
         frames = P.encode(op, self._io.token, self._io.sender, rid=rid, **kw)
         return self._io.submit(target, frames, rid, h, on_reply, priority, on_fail)
 
@@ -250,7 +345,7 @@ class DistStore(KVStore):
         stage = np.empty(meta.shape, meta.dtype) if staged else None
         targets = [o.reshape(-1) for o in direct] + ([stage.reshape(-1)] if staged else [])
         op = 'pull' if pushed is None else 'pushpull'
-        h = Handle(len(meta.plan), f'{op} of key {k!r}', self.cfg.timeout)
+        h = _Op(len(meta.plan), f'{op} of key {k!r}', self.cfg.timeout)
         left = [len(meta.plan)]
 
         def on_part(a, b, seg, end):
@@ -338,6 +433,20 @@ class DistStore(KVStore):
         Group([self._request(s, 'set_states', f'set_states on {self._peer(s)}',
                              array=np.frombuffer(doc['servers'][s], dtype=np.uint8))
                for s in range(self.num_servers)]).wait()
+
+    def _finish(self):
+        """At exit: wait (bounded by DISTNET_KVSTORE_TIMEOUT) for every transfer of this
+        store still in flight, marking one that never completes as failed, then close."""
+        if not self._finalizer.alive:
+            return
+        deadline = time.monotonic() + self.cfg.timeout
+        for op in list(_INFLIGHT):
+            while not op.done and time.monotonic() < deadline:
+                time.sleep(0.002)
+            if not op.done:
+                op.fail(f'{op.what}: not delivered within {self.cfg.timeout:g} s before the '
+                        f'worker exited (DISTNET_KVSTORE_TIMEOUT)')
+        self._finalizer()
 
     def close(self):
         """Finish pending requests and leave the job; later sync rounds no longer wait for us."""
