@@ -1,6 +1,8 @@
 """``mx.nd``: NDArray, the operators generated from the registry, creation functions and
 MXNet's ``.params`` file format."""
 
+import sys
+
 import numpy as np
 
 from ..base import MXNetError, numeric_types
@@ -103,7 +105,10 @@ def eye(N, M=0, k=0, ctx=None, dtype=None):
 
 
 def waitall():
-    """Wait for all pending work (GPU streams, kvstore pulls started through distnet)."""
+    """Wait for all pending work: GPU streams and every kvstore transfer in flight (pushes
+    and pulls of the parameter server, on CPU too).  A transfer that failed and was not
+    waited for raises MXNetError here, naming its key."""
+    _wait_kvstore()
     from ..backend import _cupy
     if _cupy is not None:
         from ..context import _CACHE
@@ -114,6 +119,17 @@ def waitall():
         ids.add(_cupy.cuda.Device().id)
         for i in sorted(ids):
             _cupy.cuda.Device(i).synchronize()
+
+
+def _wait_kvstore():
+    # only a process that created a dist kvstore has imported its client (and zmq)
+    client = sys.modules.get("kvstore.dist.client")
+    if client is None:
+        return
+    try:
+        client.wait_all()
+    except client.KVStoreError as err:
+        raise MXNetError(str(err)) from err
 
 
 def _ufunc(bname, sname, rname=None):

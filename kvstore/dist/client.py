@@ -39,6 +39,7 @@ class _Op(Handle):
 
     def __init__(self, parts, what, timeout):
         super().__init__(parts, what, timeout)
+        self.pid = os.getpid()
         _INFLIGHT.add(self)
 
     def fail(self, error):
@@ -96,12 +97,11 @@ def _at_exit():
     """Deliver (or fail) every queued message of every open store, leave the job, and make
     the worker exit 1 naming each transfer that was not delivered.  Without this, sends
     still queued when a script ends die in pyzmq's shutdown and the job aborts later."""
-    mine = [store for store in list(_STORES) if store._pid == os.getpid()]
-    if not mine:
-        return      # a forked child (a data loader worker) owns no store
-    for store in mine:
-        store._finish()
-    failed = _take_failures()
+    pid = os.getpid()
+    for store in list(_STORES):
+        if store._pid == pid:   # not one a forked child (a data loader worker) inherited
+            store._finish()
+    failed = [op for op in _take_failures() if op.pid == pid]
     if not failed:
         return
     lines = '\n  '.join(_describe(op) for op in failed)
