@@ -5,6 +5,10 @@ writes into its outputs when the reply arrives (wait on the handle before readin
 A pushed array is sent without a copy: do not modify it until its push handle is done
 (distnet's mx.kv enforces that through the NDArray's pending marker).  With servers on
 the same host, big arrays go through shared memory instead of the socket (shm.py).
+
+At interpreter exit every open store delivers (or fails) its queued messages and leaves
+the job before pyzmq shuts down; a transfer that failed without any wait() reporting it
+makes the worker exit 1 naming the key (MXNet's workers could hang or die silently there).
 """
 import atexit
 import os

@@ -3,6 +3,10 @@ kvstore sends still queued (right after the last `trainer.step()`), with equal a
 unequal batch counts, with and without `kv.close()`; a send that cannot be delivered
 makes its worker exit 1 naming the key.  Races are tested by repetition: 20 short jobs
 here, 200 with `-m slow`."""
+import os
+import shutil
+import sys
+
 import pytest
 
 import exit_jobs as jobs
@@ -67,3 +71,14 @@ def test_failure_seen_by_waitall_is_reported_once(run_distributed):
                                          " to server 0"), w1.result
     assert 'the key was not initialised' in w1.result['error']
     assert 'no wait() reported them' not in w1.output
+
+
+def test_the_tests_find_the_tools_the_install_provides():
+    """CI runs `.venv/bin/python -m pytest` without activating the venv: the console
+    script and the mpi extra's mpiexec must still be found (else their tests skip)."""
+    bindir = os.path.dirname(sys.executable)
+    assert shutil.which('distnet-launch'), 'the console script of the install is not found'
+    for tool in ('distnet-launch', 'mpiexec'):
+        if not os.path.exists(os.path.join(bindir, tool)):
+            continue
+        assert shutil.which(tool) == os.path.join(bindir, tool)
