@@ -35,6 +35,7 @@ _STORES = weakref.WeakSet()     # open DistStores: flushed and closed at exit
 _INFLIGHT = weakref.WeakSet()   # every _Op; one in flight is kept alive by the I/O thread
 _FAILED = set()                 # failed _Ops whose failure no wait() has raised yet
 _EXIT_HOOK = []                 # [True] once _at_exit is registered
+_CRASHED = []                   # the exception type that ended the main script, if one did
 
 
 class _Op(Handle):
@@ -94,7 +95,17 @@ def _register_exit_hook():
         return
     import zmq.utils.garbage  # noqa: F401 - registers pyzmq's handler before ours
     atexit.register(_at_exit)
+    sys.excepthook = _noting_crash(sys.excepthook)
     _EXIT_HOOK.append(True)
+
+
+def _noting_crash(hook):
+    """sys.excepthook that notes an uncaught exception: a crashed script's worker leaves
+    the job at once instead of waiting for transfers its peers may never complete."""
+    def excepthook(exc_type, value, tb):
+        _CRASHED.append(exc_type)
+        hook(exc_type, value, tb)
+    return excepthook
 
 
 def _at_exit():
@@ -104,7 +115,7 @@ def _at_exit():
     pid = os.getpid()
     for store in list(_STORES):
         if store._pid == pid:   # not one a forked child (a data loader worker) inherited
-            store._finish()
+            store._finish(drain=not _CRASHED)
     failed = [op for op in _take_failures() if op.pid == pid]
     if not failed:
         return
@@ -149,10 +160,11 @@ class _Meta:
         self.push_priority = 0  # a pull never goes out before the push it follows
 
 
-def _close_io(io, timeout, arena):
-    """Flush, tell the scheduler this worker is done, stop the I/O thread (idempotent)."""
+def _close_io(io, timeout, arena, drain=True):
+    """Flush (unless not `drain`), tell the scheduler this worker is done, stop the I/O
+    thread (idempotent)."""
     if io.is_alive() and not io.broken:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (timeout if drain else 0.0)
         while io.pending() and time.monotonic() < deadline and not io.broken:
             time.sleep(0.005)
         h = Handle(1, 'close of the kvstore', min(timeout, 30.0))
@@ -438,9 +450,15 @@ class DistStore(KVStore):
                              array=np.frombuffer(doc['servers'][s], dtype=np.uint8))
                for s in range(self.num_servers)]).wait()
 
-    def _finish(self):
+    def _finish(self, drain=True):
         """At exit: wait (bounded by DISTNET_KVSTORE_TIMEOUT) for every transfer of this
-        store still in flight, marking one that never completes as failed, then close."""
+        store still in flight, marking one that never completes as failed, then close.
+        Without `drain` (the script crashed) leave the job at once."""
+        if not drain:
+            args = self._finalizer.detach()
+            if args is not None:
+                _close_io(*args[2], drain=False)
+            return
         if not self._finalizer.alive:
             return
         deadline = time.monotonic() + self.cfg.timeout

@@ -156,3 +156,16 @@ def failed_push_at_waitall(key):
         first = None
     mx.nd.waitall()     # reported once
     return {'rank': kv.rank, 'error': first}
+
+
+def crash_after_push():
+    """Rank 1 raises right after a pushpull whose round rank 0 never joins (rank 0 waits
+    at a barrier): its worker must leave the job at once, not wait for that round."""
+    import distnet as mx
+    kv = mx.kv.create('dist_sync')
+    kv.init(1, mx.nd.zeros((2,)))
+    if kv.rank == 1:
+        kv.pushpull(1, mx.nd.ones((2,)), out=mx.nd.zeros((2,)))
+        raise RuntimeError('the script of rank 1 failed')
+    kv.barrier()    # completes once rank 1 has left the job
+    return {'rank': kv.rank}

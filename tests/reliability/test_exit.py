@@ -73,6 +73,17 @@ def test_failure_seen_by_waitall_is_reported_once(run_distributed):
     assert 'no wait() reported them' not in w1.output
 
 
+def test_crashed_script_leaves_the_job_at_once(run_distributed):
+    """Waiting at exit for a round the peers never complete would hang the job (rank 1's
+    pushpull waits for rank 0, rank 0's barrier for rank 1 to leave)."""
+    job = run_distributed(jobs.crash_after_push, num_workers=2, num_servers=1, timeout=60,
+                          env={'DISTNET_KVSTORE_TIMEOUT': '300'})
+    assert job.returncode != 0
+    w0, w1 = job.workers
+    assert w1.returncode == 1 and 'RuntimeError: the script of rank 1 failed' in w1.output
+    assert w0.result == {'rank': 0}, w0.output
+
+
 def test_the_tests_find_the_tools_the_install_provides():
     """CI runs `.venv/bin/python -m pytest` without activating the venv: the console
     script and the mpi extra's mpiexec must still be found (else their tests skip)."""
