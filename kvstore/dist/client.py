@@ -34,6 +34,7 @@ STATES_FORMAT = 'distnet-kvstore-server-states'
 _STORES = weakref.WeakSet()     # open DistStores: flushed and closed at exit
 _INFLIGHT = weakref.WeakSet()   # every _Op; one in flight is kept alive by the I/O thread
 _FAILED = set()                 # failed _Ops whose failure no wait() has raised yet
+_FAILED_LOCK = threading.Lock()  # the I/O thread adds to _FAILED while callers read it
 _EXIT_HOOK = []                 # [True] once _at_exit is registered
 _CRASHED = []                   # the exception type that ended the main script, if one did
 
@@ -49,14 +50,16 @@ class _Op(Handle):
 
     def fail(self, error):
         if self.error is None:
-            _FAILED.add(self)   # before the event is set, so wait() always finds it here
+            with _FAILED_LOCK:  # before the event is set, so wait() always finds it here
+                _FAILED.add(self)
         super().fail(error)
 
     def wait(self):
         try:
             super().wait()
         except KVStoreError:
-            _FAILED.discard(self)   # the caller has seen it
+            with _FAILED_LOCK:  # the caller has seen it
+                _FAILED.discard(self)
             raise
 
 
@@ -65,7 +68,7 @@ def wait_all():
     top of the GPU streams); raise one KVStoreError naming every failed transfer that no
     wait() has reported yet (each is reported once)."""
     errors = []
-    for op in list(_INFLIGHT):
+    for op in _ops():
         try:
             Handle.wait(op)     # the base wait: a failure stays in _FAILED, reported below
         except KVStoreError as e:
@@ -76,9 +79,19 @@ def wait_all():
         raise KVStoreError('kvstore transfers failed:\n  ' + '\n  '.join(errors))
 
 
+def _ops():
+    """A snapshot of _INFLIGHT (another thread may add to it while we copy)."""
+    while True:
+        try:
+            return list(_INFLIGHT)
+        except RuntimeError:
+            continue
+
+
 def _take_failures():
-    failed = sorted(_FAILED, key=lambda op: op.what)
-    _FAILED.difference_update(failed)
+    with _FAILED_LOCK:
+        failed = sorted(_FAILED, key=lambda op: op.what)
+        _FAILED.clear()
     return failed
 
 
@@ -454,21 +467,18 @@ class DistStore(KVStore):
         """At exit: wait (bounded by DISTNET_KVSTORE_TIMEOUT) for every transfer of this
         store still in flight, marking one that never completes as failed, then close.
         Without `drain` (the script crashed) leave the job at once."""
-        if not drain:
-            args = self._finalizer.detach()
-            if args is not None:
-                _close_io(*args[2], drain=False)
-            return
         if not self._finalizer.alive:
             return
         deadline = time.monotonic() + self.cfg.timeout
-        for op in list(_INFLIGHT):
+        for op in _ops() if drain else ():
             while not op.done and time.monotonic() < deadline:
                 time.sleep(0.002)
             if not op.done:
                 op.fail(f'{op.what}: not delivered within {self.cfg.timeout:g} s before the '
                         f'worker exited (DISTNET_KVSTORE_TIMEOUT)')
-        self._finalizer()
+        args = self._finalizer.detach()     # each transfer is done or failed: no 2nd wait
+        if args is not None:
+            _close_io(*args[2], drain=False)
 
     def close(self):
         """Finish pending requests and leave the job; later sync rounds no longer wait for us."""
