@@ -4,8 +4,8 @@ NDArrays are handed to the package as their numpy/cupy arrays.  A push or pull i
 marks the NDArrays it reads or writes with `_pending` (the handle), so reading one of
 them (through `NDArray._read()`: asnumpy, nd.save, an operator) waits for it, as MXNet's
 engine does; a push marks its source too, because it is sent without a copy.
-`mx.nd.waitall()` waits for every transfer in flight (kvstore.dist.client.wait_all).  Errors of the package
-(kvstore.KVStoreError) are re-raised as MXNetError.
+`mx.nd.waitall()` waits for every transfer in flight (kvstore.dist.client.wait_all).
+Errors of the package (kvstore.KVStoreError) are re-raised as MXNetError.
 """
 import functools
 
@@ -32,7 +32,8 @@ def _raw(x):
     if isinstance(x, (list, tuple)):
         return [_raw(v) for v in x]
     if isinstance(x, NDArray):
-        return x._read()    # the kvstore's own stream ordering covers GPU arrays (nccl.py)
+        x.wait_to_read()    # NDArray._read()'s wait, and on a GPU the kernels writing x
+        return x._data
     raise MXNetError(f'kvstore values must be NDArrays, got {type(x).__name__}')
 
 
