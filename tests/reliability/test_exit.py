@@ -31,11 +31,11 @@ def _check_clean_exit(run_distributed, steps, close, shm):
                           env={'DISTNET_KVSTORE_SHM': shm, 'DISTNET_KVSTORE_TIMEOUT': '60'})
     job.check()
     assert sorted(w.result['rank'] for w in job.workers) == [0, 1]
-    for p in job:
-        assert p.returncode == 0, p.output
-        assert 'gc socket requested during shutdown' not in p.output, p.output
-    sched = next(p for p in job if p.role == 'scheduler')
-    assert 'every worker closed its kvstore' in sched.output, sched.output
+    for w in job.workers:
+        assert w.returncode == 0, w.output
+    for p in job:   # (servers and the scheduler may get the launcher's SIGTERM once done)
+        for sign in ('gc socket requested during shutdown', 'stopped responding', 'aborted'):
+            assert sign not in p.output, p.output
 
 
 @pytest.mark.parametrize('steps, close, shm', [_case(i) for i in range(20)])
