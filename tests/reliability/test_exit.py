@@ -15,7 +15,7 @@ pytestmark = pytest.mark.timeout(120)
 
 # (steps of rank 0, steps of rank 1), kv.close() at the end, DISTNET_KVSTORE_SHM
 VARIANTS = [((3, 3), False, '0'), ((2, 4), False, '0'), ((4, 2), False, '0'),
-            ((2, 4), True, '0'), ((3, 3), False, '1')]
+            ((2, 4), True, '0'), ((3, 3), True, '0'), ((3, 3), False, '1')]
 
 
 def _case(i):
