@@ -187,7 +187,7 @@ def _seed(heads, head_grads, node_grads, leaf_grads, F_nd):
                 with _array_scope(data):  # cupy allocates on its current device
                     hg = head._ctx.xp.ones_like(data)
         else:
-            hg = hg._data if hasattr(hg, "_data") else hg
+            hg = hg._read() if hasattr(hg, "_read") else hg
         if F_nd is not None:
             hg = _nd_wrap(hg, head._ctx)
         if isinstance(ag, Leaf):
@@ -345,7 +345,7 @@ def _write_leaf_grad(var, g):
     call its hook. The caller holds ``g`` in exactly one local (see ``_adoptable``)."""
     leaf = var._ag
     buf = leaf.grad
-    if buf._pending is not None:
+    if buf._pending is not None:   # inline NDArray._read() (hot path)
         buf._wait()   # a kvstore pull into the buffer finishes before we replace/overwrite
     if leaf.req == "add":
         with _array_scope(buf._data):  # cupy runs the write on its current device

@@ -57,7 +57,7 @@ class CachedOp:
             if type(x) is not NDArray and not isinstance(x, NDArray):
                 raise MXNetError(f"CachedOp: input {name!r} must be an NDArray, got "
                                  f"{type(x).__name__}")
-            if x._pending is not None:
+            if x._pending is not None:   # inline NDArray._read() (hot path)
                 x._wait()
             if ctx is None:
                 ctx = x._ctx

@@ -127,7 +127,7 @@ class Executor:
             self._copy_in(kwargs)
         datas = []
         for arr in self._var_arrays:
-            if arr._pending is not None:
+            if arr._pending is not None:   # inline NDArray._read() (hot path)
                 arr._wait()
             datas.append(arr._data)
         self._state = None  # let the previous intermediates go before making new ones
@@ -213,7 +213,7 @@ class Executor:
                         "operator, so a head gradient is required: pass out_grads")
                 heads.append(None)
                 continue
-            data = g._data if isinstance(g, NDArray) else self._ctx.xp.asarray(g)
+            data = g._read() if isinstance(g, NDArray) else self._ctx.xp.asarray(g)
             if tuple(data.shape) != self.outputs[k].shape:
                 raise MXNetError(f"backward: out_grad for {self._out_names[k]!r} has shape "
                                  f"{tuple(data.shape)}, the output has shape "
@@ -274,7 +274,8 @@ class Executor:
 
 def _write_grad(buf, g, add):
     """Write gradient ``g`` (None: none flowed) into ``buf`` per its request."""
-    if buf._pending is not None:  # a kvstore push of the last gradient may still read it
+    # inline NDArray._read() (hot path): a kvstore push of the last gradient may still read it
+    if buf._pending is not None:
         buf._wait()
     if add:
         if g is not None:

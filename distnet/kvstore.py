@@ -2,9 +2,10 @@
 
 NDArrays are handed to the package as their numpy/cupy arrays.  A push or pull in flight
 marks the NDArrays it reads or writes with `_pending` (the handle), so reading one of
-them (asnumpy, wait_to_read, an operator) waits for it, as MXNet's engine does; a push
-marks its source too, because it is sent without a copy.  Errors of the package
-(kvstore.KVStoreError) are re-raised as MXNetError.
+them (through `NDArray._read()`: asnumpy, nd.save, an operator) waits for it, as MXNet's
+engine does; a push marks its source too, because it is sent without a copy.
+`mx.nd.waitall()` waits for every transfer in flight (kvstore.dist.client.wait_all).
+Errors of the package (kvstore.KVStoreError) are re-raised as MXNetError.
 """
 import functools
 
@@ -34,7 +35,7 @@ def _raw(x):
     if isinstance(x, (list, tuple)):
         return [_raw(v) for v in x]
     if isinstance(x, NDArray):
-        x.wait_to_read()
+        x.wait_to_read()    # NDArray._read()'s wait, and on a GPU the kernels writing x
         return x._data
     raise MXNetError(f'kvstore values must be NDArrays, got {type(x).__name__}')
 

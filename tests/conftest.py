@@ -1,5 +1,19 @@
 """Shared pytest fixtures of the distnet test suite."""
+import os
+import sys
+
 import pytest
+
+
+def pytest_configure(config):
+    """Put the directory of the interpreter running the tests first on PATH: the tools
+    the install provides (the `distnet-launch` console script, `mpiexec` of the `[mpi]`
+    extra's mpich wheel) live there, and `.venv/bin/python -m pytest` does not activate
+    the venv, so without this their tests would skip (CI ran none of them)."""
+    bindir = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if bindir and bindir not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bindir, path]) if path else bindir
 
 
 @pytest.fixture

@@ -33,17 +33,12 @@ def sparse_softmax_ce(pred, label):
     errors and behaviour stay exactly as they were."""
     if not (isinstance(pred, NDArray) and isinstance(label, NDArray)):
         return None
-    data, lab = pred._data, label._data
+    data, lab = pred._data, label._data     # shapes and dtypes only: no wait needed
     n = data.shape[0] if data.ndim == 2 else -1
     if (n < 0 or data.dtype.kind != "f" or lab.shape not in ((n,), (n, 1))
             or (label._ctx is not pred._ctx and label._ctx != pred._ctx)):
         return None
-    if pred._pending is not None:
-        pred._wait()
-    if label._pending is not None:
-        label._wait()
-        lab = label._data
-    data = pred._data
+    data, lab = pred._read(), label._read()
     ctx = pred._ctx
     with device_scope(ctx):  # cupy allocates on its current device: the inputs'
         loss, saved = _forward(data, lab)

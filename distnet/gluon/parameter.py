@@ -218,7 +218,7 @@ class Parameter:
         if self._grad is None:
             return
         for g in self._grad:
-            g._data[...] = 0
+            g._read()[...] = 0    # after a push still sending it
 
     # ---- initialization ----
     def initialize(self, init=None, ctx=None, default_init=None, force_reinit=False):
@@ -273,7 +273,7 @@ class Parameter:
     def _init_impl(self, data, ctx_list):
         """Copy ``data`` to every context and attach gradient buffers."""
         self._ctx_list = list(ctx_list)
-        src = data._data if isinstance(data, NDArray) else np.asarray(data)
+        src = data._read() if isinstance(data, NDArray) else np.asarray(data)
         arrays = [wrap(_to_device(src, ctx, copy=True), ctx) for ctx in self._ctx_list]
         self._data = arrays
         self._ctx_map = dict(zip(self._ctx_list, arrays))
@@ -291,8 +291,9 @@ class Parameter:
         autograd.mark_variables(self._data, self._grad, self.grad_req)
 
     def _reduce(self):
-        """The average of the copies on all contexts, as a CPU NDArray."""
-        arrays = [_host(d._read()) for d in self.list_data()]  # waits for a pending pull
+        """The average of the copies on all contexts, as a CPU NDArray (after the pending
+        kvstore pull into each: save_parameters and export save what training computed)."""
+        arrays = [_host(d._read()) for d in self.list_data()]
         if len(arrays) == 1:
             return wrap(arrays[0].copy(), cpu())
         total = arrays[0].astype(arrays[0].dtype, copy=True)
@@ -327,16 +328,9 @@ class Parameter:
         if trainer is not None and trainer._kv_initialized and trainer._update_on_kvstore:
             if self not in trainer._params_to_init:
                 trainer._reset_kvstore()
-        if isinstance(data, NDArray):
-            if data._pending is not None:
-                data._wait()
-            src = data._data
-        else:
-            src = np.asarray(data)
+        src = data._read() if isinstance(data, NDArray) else np.asarray(data)
         for arr in self._data:
-            if arr._pending is not None:
-                arr._wait()
-            _copy_into(arr._data, src)
+            _copy_into(arr._read(), src)
 
     def _load_init(self, data, ctx, cast_dtype=False, dtype_source="current"):
         """(Re)initialize from loaded ``data``, checking shape and dtype."""
@@ -402,11 +396,11 @@ class Parameter:
             return
         np_dtype = np.dtype(dtype)
         with autograd.pause():
-            self._data = [wrap(d._data.astype(np_dtype), d._ctx) for d in self._data]
+            self._data = [wrap(d._read().astype(np_dtype), d._ctx) for d in self._data]
             self._ctx_map = dict(zip(self._ctx_list, self._data))
             if self._grad is None:
                 return
-            self._grad = [wrap(g._data.astype(np_dtype), g._ctx) for g in self._grad]
+            self._grad = [wrap(g._read().astype(np_dtype), g._ctx) for g in self._grad]
             autograd.mark_variables(self._data, self._grad, self.grad_req)
 
 
@@ -435,7 +429,7 @@ class Constant(Parameter):
 
     def _initial_value(self, init, default_init):
         # A constant always starts from its value, whatever initializer is given.
-        return wrap(_host(self.value._data).astype(np.dtype(self.dtype)), cpu())
+        return wrap(_host(self.value._read()).astype(np.dtype(self.dtype)), cpu())
 
     @property
     def grad_req(self):

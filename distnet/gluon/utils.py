@@ -124,7 +124,7 @@ def clip_global_norm(arrays, max_norm, check_isfinite=True):
     xp = ctx.xp
     total = xp.zeros((), dtype=np.float64)
     for arr in arrays:
-        flat = arr._data.reshape(-1)
+        flat = arr._read().reshape(-1)
         sq = xp.vdot(flat, flat)  # in the array's dtype, as MXNet's dot
         total = total + (xp.asarray(sq) if arr.context == ctx else
                          xp.asarray(float(sq)))
@@ -134,10 +134,9 @@ def clip_global_norm(arrays, max_norm, check_isfinite=True):
                                   "undefined."), stacklevel=2)
     scale = xp.minimum(max_norm / (norm + 1e-8), 1.0)
     for arr in arrays:
-        if arr._pending is not None:
-            arr._wait()
+        data = arr._read()
         factor = scale if arr.context == ctx else arr.context.xp.asarray(float(scale))
-        arr._data *= factor.astype(arr._data.dtype)
+        data *= factor.astype(data.dtype)
     if check_isfinite:
         return float(norm)
     return wrap(norm.reshape(1), ctx)

@@ -157,7 +157,7 @@ class NDArrayIter(DataIter):
             positions = self._order[positions]
         out = []
         for _, arr in source:
-            data = arr._data
+            data = arr._read()
             if isinstance(positions, slice):
                 index = (slice(None),) * self._axis + (positions,)
                 rows = data[index].copy()
@@ -174,7 +174,7 @@ class NDArrayIter(DataIter):
         out = []
         for a, b in zip(first, second):
             xp = a.context.xp
-            out.append(wrap(xp.concatenate([a._data, b._data], axis=self._axis), a.context))
+            out.append(wrap(xp.concatenate([a._read(), b._read()], axis=self._axis), a.context))
         return out
 
     def _batchify(self, source, cache):

@@ -6,6 +6,7 @@ import math
 import numpy
 
 from ..base import MXNetError
+from ..ndarray.ndarray import read_raw
 from .base import EvalMetric, register, alias, check_label_shapes, _to_numpy
 
 __all__ = ["Accuracy", "TopKAccuracy", "F1", "MCC", "PCC", "Perplexity", "CrossEntropy",
@@ -14,9 +15,7 @@ __all__ = ["Accuracy", "TopKAccuracy", "F1", "MCC", "PCC", "Perplexity", "CrossE
 
 def _argmax(pred, axis):
     """argmax on the array's own device, then to numpy (only the small result moves)."""
-    data = getattr(pred, "_data", pred)
-    if hasattr(pred, "_wait") and pred._pending is not None:
-        pred._wait()
+    data = read_raw(pred)
     return _to_numpy(data.argmax(axis=axis))
 
 

@@ -8,11 +8,10 @@ from ..ndarray.ndarray import _copy_into, wrap
 
 
 def raw_of(x):
-    """The numpy/cupy array behind an NDArray (after pending writes), or x as an array."""
+    """The numpy/cupy array behind an NDArray (`read_raw`: after pending transfers), or x
+    as an array."""
     if isinstance(x, NDArray):
-        if x._pending is not None:
-            x._wait()
-        return x._data
+        return x._read()
     if isinstance(x, np.ndarray):
         return x
     if hasattr(x, "__cuda_array_interface__"):

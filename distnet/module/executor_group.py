@@ -350,7 +350,7 @@ class DataParallelExecutorGroup:
                 raise MXNetError("At least one of states & value must be specified.")
             for dsts in self.state_arrays:
                 for dst in dsts:
-                    dst._data[...] = value
+                    dst._read()[...] = value   # after a pull into it, if any
 
     def get_input_grads(self, merge_multi_context=True):
         """Gradients of the data inputs (bound with inputs_need_grad=True)."""

@@ -4,6 +4,7 @@ MXNet's ``.params`` file format."""
 import builtins  # nd.max/nd.min are operators in this module
 import math
 import operator
+import sys
 
 import numpy as np
 
@@ -107,7 +108,10 @@ def eye(N, M=0, k=0, ctx=None, dtype=None):
 
 
 def waitall():
-    """Wait for all pending work (GPU streams, kvstore pulls started through distnet)."""
+    """Wait for all pending work: GPU streams and every kvstore transfer in flight (pushes
+    and pulls of the parameter server, on CPU too).  A transfer that failed and was not
+    waited for raises MXNetError here, naming its key."""
+    _wait_kvstore()
     from ..backend import _cupy
     if _cupy is not None:
         from ..context import _CACHE
@@ -135,6 +139,15 @@ _SCALAR = {
     "broadcast_logical_or": lambda a, b: int(bool(a) or bool(b)),
     "broadcast_logical_xor": lambda a, b: int(bool(a) != bool(b)),
 }
+def _wait_kvstore():
+    # only a process that created a dist kvstore has imported its client (and zmq)
+    client = sys.modules.get("kvstore.dist.client")
+    if client is None:
+        return
+    try:
+        client.wait_all()
+    except client.KVStoreError as err:
+        raise MXNetError(str(err)) from err
 
 
 def _ufunc(bname, sname, rname=None):

@@ -37,8 +37,7 @@ def _inplace(apply):
         res = apply(self, other)
         if res is NotImplemented:
             return res
-        if self._pending is not None:  # a kvstore push/pull may still use the buffer
-            self._wait()
+        self._read()   # a kvstore push/pull may still use the buffer
         if res.shape != self.shape:
             raise MXNetError(f"in-place operation: result shape {res.shape} differs from "
                              f"the array's shape {self.shape}")

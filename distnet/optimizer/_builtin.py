@@ -14,16 +14,14 @@ __all__ = ["Builtin", "raw", "raw_state", "zeros_like_state"]
 
 
 def raw(arr):
-    """The numpy/cupy array under an NDArray (waiting for pending writes), or ``arr``."""
+    """``read_raw(arr)``: the numpy/cupy array under an NDArray once its pending transfer
+    is done, or ``arr`` itself (a server's optimizer gets raw arrays)."""
     nd_type = _NDArray[0] or _ndarray_type()
-    if type(arr) is nd_type:   # the common case, without getattr's defaults
+    if type(arr) is nd_type:   # inline NDArray._read() (hot path: the optimizer's step)
         if arr._pending is not None:
             arr._wait()
         return arr._data
-    pending = getattr(arr, "_pending", None)
-    if pending is not None:
-        arr._wait()
-    return getattr(arr, "_data", arr)
+    return arr._read() if isinstance(arr, nd_type) else arr
 
 
 def _ndarray_type():

@@ -5,7 +5,14 @@ writes into its outputs when the reply arrives (wait on the handle before readin
 A pushed array is sent without a copy: do not modify it until its push handle is done
 (distnet's mx.kv enforces that through the NDArray's pending marker).  With servers on
 the same host, big arrays go through shared memory instead of the socket (shm.py).
+
+At interpreter exit every open store delivers (or fails) its queued messages and leaves
+the job before pyzmq shuts down; a transfer that failed without any wait() reporting it
+makes the worker exit 1 naming the key (MXNet's workers could hang or die silently there).
 """
+import atexit
+import os
+import sys
 import threading
 import time
 import weakref
@@ -22,6 +29,119 @@ from .config import Config
 from .io import SCHED, Group, Handle, IOThread
 
 STATES_FORMAT = 'distnet-kvstore-server-states'
+
+# Process-wide bookkeeping of the worker side, for waitall() and for interpreter exit.
+_STORES = weakref.WeakSet()     # open DistStores: flushed and closed at exit
+_INFLIGHT = weakref.WeakSet()   # every _Op; one in flight is kept alive by the I/O thread
+_FAILED = set()                 # failed _Ops whose failure no wait() has raised yet
+_FAILED_LOCK = threading.Lock()  # the I/O thread adds to _FAILED while callers read it
+_EXIT_HOOK = []                 # [True] once _at_exit is registered
+_CRASHED = []                   # the exception type that ended the main script, if one did
+
+
+class _Op(Handle):
+    """A Handle the process knows about: `wait_all()` waits for it, and a failure that no
+    `wait()` raised is reported when the interpreter exits (the worker then exits 1)."""
+
+    def __init__(self, parts, what, timeout):
+        super().__init__(parts, what, timeout)
+        self.pid = os.getpid()
+        _INFLIGHT.add(self)
+
+    def fail(self, error):
+        if self.error is None:
+            with _FAILED_LOCK:  # before the event is set, so wait() always finds it here
+                _FAILED.add(self)
+        super().fail(error)
+
+    def wait(self):
+        try:
+            super().wait()
+        except KVStoreError:
+            with _FAILED_LOCK:  # the caller has seen it
+                _FAILED.discard(self)
+            raise
+
+
+def wait_all():
+    """Wait for every push/pull/pushpull of this process (what `mx.nd.waitall()` does on
+    top of the GPU streams); raise one KVStoreError naming every failed transfer that no
+    wait() has reported yet (each is reported once)."""
+    errors = []
+    for op in _ops():
+        try:
+            Handle.wait(op)     # the base wait: a failure stays in _FAILED, reported below
+        except KVStoreError as e:
+            if not op.done:     # timed out: still in flight
+                errors.append(str(e))
+    errors += [_describe(op) for op in _take_failures()]
+    if errors:
+        raise KVStoreError('kvstore transfers failed:\n  ' + '\n  '.join(errors))
+
+
+def _ops():
+    """A snapshot of _INFLIGHT (another thread may add to it while we copy)."""
+    while True:
+        try:
+            return list(_INFLIGHT)
+        except RuntimeError:
+            continue
+
+
+def _take_failures():
+    with _FAILED_LOCK:
+        failed = sorted(_FAILED, key=lambda op: op.what)
+        _FAILED.clear()
+    return failed
+
+
+def _describe(op):
+    err = str(op.error)
+    return err if err.startswith(op.what) else f'{op.what}: {err}'
+
+
+def _register_exit_hook():
+    """Run _at_exit before pyzmq's own exit handlers: atexit runs handlers last-registered
+    first, and pyzmq registers its garbage collector's handler (which refuses zero-copy
+    sends afterwards) when zmq.utils.garbage is first imported, so import it first."""
+    if _EXIT_HOOK:
+        return
+    import zmq.utils.garbage  # noqa: F401 - registers pyzmq's handler before ours
+    atexit.register(_at_exit)
+    sys.excepthook = _noting_crash(sys.excepthook)
+    _EXIT_HOOK.append(True)
+
+
+def _noting_crash(hook):
+    """sys.excepthook that notes an uncaught exception: a crashed script's worker leaves
+    the job at once instead of waiting for transfers its peers may never complete."""
+    def excepthook(exc_type, value, tb):
+        _CRASHED.append(exc_type)
+        hook(exc_type, value, tb)
+    return excepthook
+
+
+def _at_exit():
+    """Deliver (or fail) every queued message of every open store, leave the job, and make
+    the worker exit 1 naming each transfer that was not delivered.  Without this, sends
+    still queued when a script ends die in pyzmq's shutdown and the job aborts later."""
+    pid = os.getpid()
+    for store in list(_STORES):
+        if store._pid == pid:   # not one a forked child (a data loader worker) inherited
+            store._finish(drain=not _CRASHED)
+    failed = [op for op in _take_failures() if op.pid == pid]
+    if not failed:
+        return
+    lines = '\n  '.join(_describe(op) for op in failed)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    sys.stderr.write(f'distnet kvstore: {len(failed)} transfer(s) of this worker failed '
+                     f'and no wait() reported them; exiting with code 1:\n  {lines}\n')
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def _server_of(key, num_servers):
@@ -53,10 +173,11 @@ class _Meta:
         self.push_priority = 0  # a pull never goes out before the push it follows
 
 
-def _close_io(io, timeout, arena):
-    """Flush, tell the scheduler this worker is done, stop the I/O thread (idempotent)."""
+def _close_io(io, timeout, arena, drain=True):
+    """Flush (unless not `drain`), tell the scheduler this worker is done, stop the I/O
+    thread (idempotent)."""
     if io.is_alive() and not io.broken:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (timeout if drain else 0.0)
         while io.pending() and time.monotonic() < deadline and not io.broken:
             time.sleep(0.005)
         h = Handle(1, 'close of the kvstore', min(timeout, 30.0))
@@ -95,6 +216,9 @@ class DistStore(KVStore):
                     arena.close()
                 raise KVStoreError(f'{name}: could not join the job: {self._io.broken or "timeout"}')
         self._finalizer = weakref.finalize(self, _close_io, self._io, self.cfg.timeout, arena)
+        self._pid = os.getpid()
+        _STORES.add(self)
+        _register_exit_hook()   # after the finalizer's own atexit hook: ours runs first
         self._shm_ok = self._shm_hello()
 
     def _shm_hello(self):
@@ -135,7 +259,7 @@ class DistStore(KVStore):
     def _request(self, target, op, what, priority=0, on_reply=None, handle=None, on_fail=None,
                  **kw):
         rid = self._io.next_rid()
-        h = handle or Handle(1, what, self.cfg.timeout)
+        h = handle or _Op(1, what, self.cfg.timeout)
         frames = P.encode(op, self._io.token, self._io.sender, rid=rid, **kw)
         return self._io.submit(target, frames, rid, h, on_reply, priority, on_fail)
 
@@ -250,7 +374,7 @@ class DistStore(KVStore):
         stage = np.empty(meta.shape, meta.dtype) if staged else None
         targets = [o.reshape(-1) for o in direct] + ([stage.reshape(-1)] if staged else [])
         op = 'pull' if pushed is None else 'pushpull'
-        h = Handle(len(meta.plan), f'{op} of key {k!r}', self.cfg.timeout)
+        h = _Op(len(meta.plan), f'{op} of key {k!r}', self.cfg.timeout)
         left = [len(meta.plan)]
 
         def on_part(a, b, seg, end):
@@ -343,6 +467,23 @@ class DistStore(KVStore):
         Group([self._request(s, 'set_states', f'set_states on {self._peer(s)}',
                              array=np.frombuffer(doc['servers'][s], dtype=np.uint8))
                for s in range(self.num_servers)]).wait()
+
+    def _finish(self, drain=True):
+        """At exit: wait (bounded by DISTNET_KVSTORE_TIMEOUT) for every transfer of this
+        store still in flight, marking one that never completes as failed, then close.
+        Without `drain` (the script crashed) leave the job at once."""
+        if not self._finalizer.alive:
+            return
+        deadline = time.monotonic() + self.cfg.timeout
+        for op in _ops() if drain else ():
+            while not op.done and time.monotonic() < deadline:
+                time.sleep(0.002)
+            if not op.done:
+                op.fail(f'{op.what}: not delivered within {self.cfg.timeout:g} s before the '
+                        f'worker exited (DISTNET_KVSTORE_TIMEOUT)')
+        args = self._finalizer.detach()     # each transfer is done or failed: no 2nd wait
+        if args is not None:
+            _close_io(*args[2], drain=False)
 
     def close(self):
         """Finish pending requests and leave the job; later sync rounds no longer wait for us."""

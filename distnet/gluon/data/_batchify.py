@@ -49,9 +49,7 @@ def _stack(arrays):
         if arr.context != ctx:
             raise MXNetError(f"default_batchify_fn: sample {i} is on {arr.context} but "
                              f"sample 0 is on {ctx}")
-        if arr._pending is not None:
-            arr._wait()
-        datas.append(arr._data)
+        datas.append(arr._read())
     return wrap(ctx.xp.stack(datas), ctx)
 
 

@@ -87,9 +87,7 @@ def _flatten(obj, arrays):
 
 
 def _numpy_of(arr):
-    if arr._pending is not None:
-        arr._wait()
-    data = arr._data
+    data = arr._read()
     return data if isinstance(data, np.ndarray) else data.get()
 
 

@@ -129,10 +129,8 @@ def _take_rows(data, indices):
     from ...ndarray import NDArray
     from ...ndarray.ndarray import wrap
     if isinstance(data, NDArray):
-        if data._pending is not None:
-            data._wait()
         xp = data.context.xp
-        return wrap(data._data[xp.asarray(indices)], data.context)
+        return wrap(data._read()[xp.asarray(indices)], data.context)
     if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
         from ... import context
         return wrap(data[np.asarray(indices, dtype=np.int64)], context.cpu(0))

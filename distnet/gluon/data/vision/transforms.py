@@ -23,9 +23,7 @@ def _unwrap(x):
     from ....ndarray import NDArray
     from .... import context
     if isinstance(x, NDArray):
-        if x._pending is not None:
-            x._wait()
-        return x._data, x.context
+        return x._read(), x.context
     return np.asarray(x), context.cpu(0)
 
 
