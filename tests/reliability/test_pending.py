@@ -173,7 +173,8 @@ def test_two_identical_train_mnist_gluon_runs_write_identical_checkpoints(run_di
                               '--num-epochs', '3', '--model-prefix',
                               str(tmp_path / run / 'mnist')]).check()
     files = sorted(os.listdir(tmp_path / 'a'))
-    assert files == ['mnist-0001.params', 'mnist-0002.params', 'mnist-0003.params',
-                     'mnist-symbol.json']
+    assert files == ['mnist-0001.params', 'mnist-0001.states', 'mnist-0002.params',
+                     'mnist-0002.states', 'mnist-0003.params', 'mnist-0003.states',
+                     'mnist-symbol.json']  # .states: the trainer's, for exact resume
     for name in files:
         assert (tmp_path / 'a' / name).read_bytes() == (tmp_path / 'b' / name).read_bytes(), name
