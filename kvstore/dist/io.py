@@ -8,6 +8,8 @@ operation when the job aborts or the scheduler goes silent.
 import heapq
 import itertools
 import logging
+import os
+import socket
 import threading
 import time
 
@@ -106,6 +108,9 @@ class IOThread(threading.Thread):
         self._stopping = False
         self.broken = None          # why the job can no longer be used
         self.peers = {SCHED: f'the scheduler ({cfg.scheduler_addr})'}
+        # Frame caps of the peers (a server's arrives with the registration): a frame
+        # over one would make the peer drop the connection without an answer.
+        self.limits = {SCHED: P.SCHEDULER_MAX_MESSAGE}
         self.sockets = {}
 
     def next_rid(self):
@@ -115,8 +120,10 @@ class IOThread(threading.Thread):
         """Queue frames for `target`; replies with `rid` go to on_reply(msg) then the handle;
         on_fail() runs if the request fails instead."""
         req = _Req(handle, on_reply, on_fail, target)
-        if self.broken:
-            req.fail(f'{handle.what}: {self.broken}')
+        too_big = P.frame_limit_error(frames, self.limits.get(target, float('inf')),
+                                      handle.what, self.peers.get(target, 'the peer'))
+        if self.broken or too_big:
+            req.fail(too_big or f'{handle.what}: {self.broken}')
             return handle
         with self._qlock:
             if not self._queue:     # else a wake-up is on its way and _flush empties it all
@@ -138,6 +145,7 @@ class IOThread(threading.Thread):
     def _connect(self, target, addr):
         s = self.ctx.socket(zmq.DEALER)
         s.setsockopt(zmq.LINGER, 0)
+        P.dial(s, self.token)
         s.connect(addr)
         self.sockets[target] = s
         return s
@@ -178,9 +186,12 @@ class IOThread(threading.Thread):
 
     def _on_message(self, target, msg):
         if msg.op == 'registered':
+            limits = msg.meta.get('max_message') or []
             for i, addr in enumerate(msg.meta['servers']):
                 self._connect(i, addr)
                 self.peers[i] = f'server {i} ({addr})'
+                if i < len(limits) and isinstance(limits[i], int):
+                    self.limits[i] = limits[i]
             self._on_registered(msg.meta)
             return
         if msg.op == 'abort':
@@ -266,7 +277,8 @@ class IOThread(threading.Thread):
     def _register(self, sched):
         self.sender = f'worker:{self.cfg.worker_id}'
         P.send(sched, P.encode('register', self.token, self.sender,
-                               meta={'role': 'worker', 'rank': self.cfg.worker_id}))
+                               meta={'role': 'worker', 'rank': self.cfg.worker_id,
+                                     'host': socket.gethostname(), 'pid': os.getpid()}))
         deadline = time.monotonic() + self.cfg.start_timeout
         while not self._stopping and time.monotonic() < deadline:
             if sched.poll(200):

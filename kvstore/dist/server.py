@@ -4,8 +4,12 @@ Single-threaded: one ROUTER socket for the workers' requests, one DEALER to the
 scheduler.  Every request is validated; a bad one gets an error reply naming the key,
 this server and the expected vs given shape/dtype, and the server serves on.  Arrays of
 workers on this host may come and go through shared memory (see shm.py).
+The data socket admits only peers holding the job token and takes frames of at most
+DISTNET_KVSTORE_MAX_MESSAGE bytes (see config.max_message and protocol.listen).
 """
 import logging
+import os
+import socket
 import time
 
 import numpy as np
@@ -29,12 +33,15 @@ class Server:
         self.cfg = cfg or Config()
         self.token = P.job_token()
         ctx = zmq.Context.instance()
+        self.gate = P.Gate.open(ctx, self.token)
         self.data = ctx.socket(zmq.ROUTER)
         self.data.setsockopt(zmq.LINGER, 1000)
+        P.listen(self.data, self.cfg.max_message)
         port = self.data.bind_to_random_port(f'tcp://{self.cfg.node_host}')
         self.addr = f'tcp://{self.cfg.node_host}:{port}'
         self.sched = ctx.socket(zmq.DEALER)
         self.sched.setsockopt(zmq.LINGER, 1000)
+        P.dial(self.sched, self.token)
         self.sched.connect(self.cfg.scheduler_addr)
         self.rank = -1
         self.slots = {}         # (key, part) -> Slot
@@ -84,7 +91,8 @@ class Server:
     def register(self):
         """Register with the scheduler and wait (bounded) for rank and worker count."""
         self._to_sched('register', {'role': 'server', 'rank': self.cfg.server_id,
-                                    'addr': self.addr})
+                                    'addr': self.addr, 'max_message': self.cfg.max_message,
+                                    'host': socket.gethostname(), 'pid': os.getpid()})
         if not self.sched.poll(int(self.cfg.start_timeout * 1000)):
             raise KVStoreError(f'{self.name()}: the scheduler at {self.cfg.scheduler_addr} '
                                f'did not answer registration within {self.cfg.start_timeout:g} s')
@@ -351,6 +359,7 @@ class Server:
         out; zero-copy sends must not outlive the arrays they read."""
         self.data.close()
         self.sched.close()
+        self.gate.close()
         zmq.Context.instance().destroy(linger=1000)   # bounded, other sockets or not
 
 
