@@ -10,8 +10,12 @@ streams and to `<log-dir>/worker-2.log`, and decides how the job ends:
   a signal) after a message naming the process and the last lines of its stderr;
 * SIGINT/SIGTERM to the launcher: the same stop, exit 130/143 (a second one kills now).
 
-Every wait is bounded. Children also get PR_SET_PDEATHSIG on Linux, so even a launcher
-killed with SIGKILL takes its direct children with it.
+Every wait is bounded. If the launcher itself dies without stopping the job (SIGKILL,
+SIGSEGV, an OOM kill), the job's watchdog (`launcher/watchdog.py`, started with the first
+process) notices at once through a pipe and ends every process of the job, grandchildren
+such as `bash -c` wrapped workers and DataLoader workers included, within the grace period
+(at most 5 s); see that module for why a watchdog. Direct children also get
+PR_SET_PDEATHSIG on Linux. SIGHUP (the terminal went away) stops the job like SIGTERM.
 """
 from __future__ import annotations
 
@@ -26,6 +30,9 @@ import time
 from typing import List, Optional, Tuple
 
 from launcher.config import DEFAULT_GRACE, EXIT_MARKER, ProcSpec
+
+_WATCHDOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "watchdog.py")
+_TOKEN_VAR = "DISTNET_JOB_TOKEN"  # launcher.roles.TOKEN_VAR (roles imports nothing of ours)
 
 _POLL = 0.05
 _TAIL_LINES = 20
@@ -67,6 +74,15 @@ def describe_exit(name: str, returncode: int) -> str:
     return f"{name} exited with code {returncode}"
 
 
+def _feed(popen: subprocess.Popen, text: str) -> None:
+    """Write `text` to the child's stdin and close it (a few bytes: never blocks)."""
+    try:
+        popen.stdin.write(text.encode())
+        popen.stdin.close()
+    except BrokenPipeError:
+        pass  # it exited already; its exit status tells the rest
+
+
 def _pdeathsig():
     """A preexec function asking Linux to SIGKILL the child if the launcher dies."""
     if not sys.platform.startswith("linux"):
@@ -95,6 +111,8 @@ class Agent:
         self._kill_now = False
         self._stopping = False
         self._preexec = _pdeathsig()
+        self._watchdog: Optional[subprocess.Popen] = None
+        self._watched_token: Optional[str] = None
         if log_dir:
             os.makedirs(log_dir, exist_ok=True)
 
@@ -109,14 +127,18 @@ class Agent:
             log = open(os.path.join(self.log_dir, spec.log_name), "w", encoding="utf-8")
         try:
             popen = subprocess.Popen(
-                list(spec.argv), env=env, cwd=spec.cwd, stdin=subprocess.DEVNULL,
+                list(spec.argv), env=env, cwd=spec.cwd,
+                stdin=subprocess.DEVNULL if spec.stdin is None else subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                 preexec_fn=self._preexec)
+            if spec.stdin is not None:
+                _feed(popen, spec.stdin)
         except OSError as exc:
             if log:
                 log.close()
             self._fail(127, f"could not start {spec.name} ({spec.argv[0]}): {exc}")
             return
+        self._watch(popen.pid, spec.env.get(_TOKEN_VAR))
         proc = _Proc(spec, popen, log)
         for stream in ("stdout", "stderr"):
             t = threading.Thread(target=self._pump, args=(proc, stream),
@@ -125,6 +147,45 @@ class Agent:
             proc.pumps.append(t)
         self._procs.append(proc)
         self._write_job_file()
+
+    def _watch(self, pid: int, token: Optional[str]) -> None:
+        """Tell the watchdog (started on first use) about a new process and the job token."""
+        lines = []
+        if self._watchdog is None:
+            try:
+                self._watchdog = subprocess.Popen(
+                    [sys.executable, "-S", _WATCHDOG], stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL, start_new_session=True)
+            except OSError as exc:  # the job still runs; only a SIGKILL'd launcher leaks
+                self._report(f"could not start the watchdog ({exc}); if the launcher is "
+                             f"killed, the job's grandchildren may outlive it")
+                self._watchdog = False
+                return
+            lines.append(f"grace {self.grace:g}")
+        if not self._watchdog:
+            return
+        if token and token != self._watched_token:
+            self._watched_token = token
+            lines.append(f"token {token}")
+        lines.append(f"pid {pid}")
+        try:
+            self._watchdog.stdin.write(("\n".join(lines) + "\n").encode())
+            self._watchdog.stdin.flush()
+        except (OSError, ValueError):
+            pass  # the watchdog died (killed by hand); the job itself is unaffected
+
+    def _unwatch(self) -> None:
+        """The job is stopped: the watchdog ends what is left of it (a process that left
+        its process group but not its session, or left both but carries the job's
+        token) at once, and exits."""
+        if self._watchdog:
+            try:
+                self._watchdog.stdin.write(b"sweep\n")
+                self._watchdog.stdin.close()
+                self._watchdog.wait(5)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                pass
+            self._watchdog = None
 
     def _pump(self, proc: _Proc, stream: str) -> None:
         """Copy one pipe line by line, prefixed, to our stream and the log file."""
@@ -191,6 +252,7 @@ class Agent:
             time.sleep(_POLL)
         code, message = self._outcome
         self._stop()
+        self._unwatch()
         self._write_job_file()
         if message:
             self._report(message)
@@ -200,6 +262,7 @@ class Agent:
         """Stop everything started so far without a report (the caller explains why)."""
         self._fail(1, None)
         self._stop()
+        self._unwatch()
         self._write_job_file()
 
     def _poll(self) -> None:
@@ -248,6 +311,7 @@ class Agent:
         """SIGTERM every group, wait up to the grace period, then SIGKILL every group."""
         self._stopping = True
         self._signal_groups(signal.SIGTERM)
+        self._signal_groups(signal.SIGCONT)  # a stopped process acts on SIGTERM only now
         deadline = time.monotonic() + self.grace
         while time.monotonic() < deadline and not self._kill_now:
             if all(p.popen.poll() is not None for p in self._procs):
@@ -279,8 +343,8 @@ class Agent:
 
     # -- signals to the launcher ------------------------------------------------------
     def install_signal_handlers(self) -> None:
-        """Route SIGINT/SIGTERM to a job stop (main thread only)."""
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        """Route SIGINT/SIGTERM/SIGHUP to a job stop (main thread only)."""
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum, frame) -> None:

@@ -51,7 +51,10 @@ class ProcSpec:
     `service` marks the scheduler and servers: the job ends when every non-service
     process has exited 0, and services are then stopped. `prefix` is False for a
     process whose output already carries per-line prefixes (mpiexec's ranks), whose
-    stderr may also carry `EXIT_MARKER` reports of the ranks' failures.
+    stderr may also carry `EXIT_MARKER` reports of the ranks' failures. `stdin` is text
+    written to the process's stdin before it is closed (the ssh backend sends the job
+    token that way: a command line is visible to every user through `ps`). `host` is
+    where it runs, for messages.
     """
 
     role: str
@@ -61,6 +64,8 @@ class ProcSpec:
     cwd: Optional[str] = None
     service: bool = False
     prefix: bool = True
+    stdin: Optional[str] = None
+    host: Optional[str] = None
 
     @property
     def name(self) -> str:

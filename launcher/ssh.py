@@ -12,7 +12,10 @@ the scheduler's host; pass --port on a real cluster. Servers and workers start t
 with the scheduler and connect to it within DISTNET_START_TIMEOUT.
 
 Only the job's variables (and PYTHONPATH) travel to the remote side, not the launcher's
-whole environment, which holds host-specific values such as PATH.
+whole environment, which holds host-specific values such as PATH. The job token never
+appears on a command line (`ps` shows command lines to every user of both hosts): ssh
+reads it from its stdin, and the remote `sh` reads it into the environment:
+`cd CWD && exec sh -c 'IFS= read -r DISTNET_JOB_TOKEN && export ... && exec "$@"' ...`.
 """
 from __future__ import annotations
 
@@ -55,20 +58,29 @@ def assign_workers(hosts: List[Tuple[str, int]], num_workers: int) -> List[Tuple
     return out
 
 
+#: Reads the first line of stdin (the job token) into the environment, then runs "$@".
+_READ_TOKEN = (f'IFS= read -r {roles.TOKEN_VAR} && export {roles.TOKEN_VAR} && exec "$@"')
+
+
 def remote_command(spec: ProcSpec, cwd: str) -> str:
-    """The shell command ssh runs remotely for `spec`, quoted with shlex."""
-    env = dict(spec.env)
+    """The shell command ssh runs remotely for `spec`, quoted with shlex; everything but
+    the job token, which the remote `sh` reads from stdin."""
+    env = {k: v for k, v in spec.env.items() if k != roles.TOKEN_VAR}
     for name in _FORWARDED:
         if name in os.environ and name not in env:
             env[name] = os.environ[name]
     assigns = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
-    return f"cd {shlex.quote(cwd)} && env {assigns} {shlex.join(spec.argv)}"
+    return (f"cd {shlex.quote(cwd)} && exec sh -c {shlex.quote(_READ_TOKEN)} distnet-job "
+            f"env {assigns} {shlex.join(spec.argv)}")
 
 
 def over_ssh(spec: ProcSpec, host: str, cwd: str) -> ProcSpec:
-    """`spec` wrapped in an ssh call to `host`; the env travels in the command."""
+    """`spec` wrapped in an ssh call to `host`; the env travels in the command, the job
+    token on ssh's stdin."""
     argv = ("ssh", "-o", "BatchMode=yes", host, remote_command(spec, cwd))
-    return ProcSpec(spec.role, spec.rank, argv, {}, None, spec.service, spec.prefix)
+    token = spec.env.get(roles.TOKEN_VAR)
+    return ProcSpec(spec.role, spec.rank, argv, {}, None, spec.service, spec.prefix,
+                    stdin=None if token is None else token + "\n", host=host)
 
 
 def _free_port() -> int:

@@ -69,3 +69,29 @@ def test_bad_hostfile_is_a_clear_error(tmp_path):
     res = launch(["--launcher", "ssh", "-H", str(hostfile), "-n", "1", WORKER])
     assert res.returncode == 1
     assert f"distnet-launch: {hostfile}:1: expected 'host[:slots]'" in res.stderr
+
+
+def test_the_job_token_travels_on_stdin_never_in_a_command_line(ssh_env):
+    env, hostfile, tmp_path = ssh_env
+    argv_log = tmp_path / "argv.log"
+    # Record ssh's whole argv (what `ps` would show) before the stand-in runs it.
+    wrapper = tmp_path / "bin" / "ssh"
+    wrapper.write_text(_FAKE_SSH.replace("#!/bin/bash\n", "#!/bin/bash\nprintf '%s\\0' \"$@\" "
+                                         ">> \"$ARGV_LOG\"; printf '\\n' >> \"$ARGV_LOG\"\n"))
+    res = launch(["--launcher", "ssh", "-H", hostfile, "-n", "2", "-s", "1", "--grace", "1",
+                  WORKER], env=dict(env, ARGV_LOG=str(argv_log)), cwd=str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    envs = records(res.stdout, "ENV")
+    tokens = {e["DISTNET_JOB_TOKEN"] for e in envs.values()}
+    assert len(envs) == 4 and len(tokens) == 1
+    token = tokens.pop()
+    assert len(token) == 32
+    calls = [c.split("\0")[:-1] for c in argv_log.read_text().split("\n") if c]
+    assert len(calls) == 4
+    for argv in calls:
+        assert argv[:2] == ["-o", "BatchMode=yes"] and argv[2] in ("localhost", "127.0.0.1")
+        assert len(argv) == 4
+        assert token not in " ".join(argv) and "DISTNET_JOB_TOKEN=" not in argv[3]
+        assert argv[3].startswith(f"cd {tmp_path} && exec sh -c 'IFS= read -r "
+                                  f"DISTNET_JOB_TOKEN && export DISTNET_JOB_TOKEN && "
+                                  f"exec \"$@\"' distnet-job env ")
