@@ -1,0 +1,85 @@
+"""The launcher dies (SIGKILL: no clean-up code runs) and nothing of its job is left:
+workers started through `bash -c`, their DataLoader worker processes, servers and the
+scheduler all end within 10 s (launcher/watchdog.py)."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wire_helpers import HERE, ROOT, launch_env  # noqa: E402
+
+pytestmark = pytest.mark.timeout(120)
+JOB = os.path.join(HERE, 'orphan_job.py')
+
+
+def _stat(pid):
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])     # state, ppid
+
+
+def descendants(root):
+    """Live pids below `root` in the process tree."""
+    children = {}
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            st = _stat(int(entry))
+            if st is not None and st[0] != 'Z':
+                children.setdefault(st[1], []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def alive(pids):
+    return [p for p in pids if (_stat(p) or ('Z',))[0] not in 'ZX']
+
+
+def _start(num_servers, grace):
+    worker = f'{sys.executable} {JOB}; true'     # `; true`: bash stays the parent
+    args = [sys.executable, '-m', 'launcher', '-n', '2', '-s', str(num_servers),
+            '--grace', str(grace), 'bash', '-c', worker]
+    return subprocess.Popen(args, env=launch_env(DISTNET_START_TIMEOUT='120'), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+@pytest.mark.parametrize('num_servers,grace', [(0, 5), (1, 30)])
+def test_sigkill_of_the_launcher_leaves_no_process_of_the_job(num_servers, grace):
+    proc = _start(num_servers, grace)
+    try:
+        loaders = 0
+        for line in proc.stdout:
+            loaders += 'LOADER' in line
+            if loaders == 2:
+                break
+        assert loaders == 2, proc.stderr.read()
+        job = descendants(proc.pid)
+        # per worker: bash, python, 2 DataLoader workers (+ scheduler, server, the watchdog)
+        assert len(job) >= 8 + 2 * num_servers, job
+        os.kill(proc.pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        while alive(job) and time.monotonic() - t0 < 15:
+            time.sleep(0.05)
+        took = time.monotonic() - t0
+        left = alive(job)
+        _, err = proc.communicate(timeout=15)    # the watchdog held stderr until it ended
+    finally:
+        for pid in alive(descendants(proc.pid)):
+            os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+    assert not left, f'{len(left)} processes of the job outlived the launcher by {took:.1f} s'
+    assert took < 10
+    assert f'distnet-launch watchdog: the launcher (pid {proc.pid}) died without stopping ' \
+           f'the job; ended its' in err
