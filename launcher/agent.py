@@ -7,7 +7,10 @@ streams and to `<log-dir>/worker-2.log`, and decides how the job ends:
 * every non-service process exited 0: success, services get SIGTERM, exit 0;
 * the first process to exit non-zero (or die by a signal): every other group gets SIGTERM,
   then SIGKILL after the grace period; the launcher exits with that code (128+signum for
-  a signal) after a message naming the process and the last lines of its stderr;
+  a signal) after a message naming the process, its pid and host, and the last lines of
+  its stderr. When the kvstore scheduler ended the job because a peer stopped responding
+  (its `PEER_LOST_MARKER` line), that peer is named instead, with its host, address and
+  pid, and whether it is stopped (SIGSTOP): the scheduler only reported it;
 * SIGINT/SIGTERM to the launcher: the same stop, exit 130/143 (a second one kills now).
 
 Every wait is bounded. If the launcher itself dies without stopping the job (SIGKILL,
@@ -23,13 +26,14 @@ import collections
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from typing import List, Optional, Tuple
 
-from launcher.config import DEFAULT_GRACE, EXIT_MARKER, ProcSpec
+from launcher.config import DEFAULT_GRACE, EXIT_MARKER, PEER_LOST_MARKER, ProcSpec
 
 _WATCHDOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "watchdog.py")
 _TOKEN_VAR = "DISTNET_JOB_TOKEN"  # launcher.roles.TOKEN_VAR (roles imports nothing of ours)
@@ -52,6 +56,13 @@ class _Proc:
         self.pumps: List[threading.Thread] = []
         self.returncode: Optional[int] = None
         self.reported: Optional[dict] = None  # a rank's EXIT_MARKER report (mpiexec)
+        self.lost: Optional[dict] = None  # the scheduler's PEER_LOST_MARKER report
+
+    def label(self) -> str:
+        """'worker 1 (pid 4321 on node3)': name, pid and host for messages."""
+        host = self.spec.host or socket.gethostname()
+        via = "ssh pid" if self.spec.host else "pid"
+        return f"{self.spec.name} ({via} {self.popen.pid} on {host})"
 
     def tail(self) -> List[str]:
         """Last lines of stderr, or of stdout when stderr was silent."""
@@ -81,6 +92,31 @@ def _feed(popen: subprocess.Popen, text: str) -> None:
         popen.stdin.close()
     except BrokenPipeError:
         pass  # it exited already; its exit status tells the rest
+
+
+def _take_lost(proc: _Proc, line: str) -> bool:
+    """Keep the scheduler's PEER_LOST_MARKER report (after an mpi rank prefix, if any)."""
+    text = line.split(PEER_LOST_MARKER, 1)
+    if text[0] and not (text[0].startswith("[") and text[0].endswith("] ")):
+        return False
+    try:
+        rep = json.loads(text[1])
+        rep = {"role": str(rep["role"]), "rank": int(rep["rank"]), "name": str(rep["name"]),
+               "reason": str(rep["reason"])}
+    except (ValueError, KeyError, TypeError):
+        return False
+    if proc.lost is None:
+        proc.lost = rep
+    return True
+
+
+def _state(pid: int) -> Optional[str]:
+    """The process state letter from /proc (R, S, T, Z ...), None if unknown or gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def _pdeathsig():
@@ -199,6 +235,8 @@ class Agent:
             if not proc.spec.prefix and line.startswith(EXIT_MARKER):
                 self._take_report(proc, line)
                 continue
+            if PEER_LOST_MARKER in line and _take_lost(proc, line):
+                continue
             proc.tails[stream].append(line.rstrip("\n"))
             with self._lock:
                 try:
@@ -215,7 +253,10 @@ class Agent:
     def _take_report(proc: _Proc, line: str) -> None:
         try:
             report = json.loads(line[len(EXIT_MARKER):])
-            report = {"name": str(report["name"]), "returncode": int(report["returncode"]),
+            name = str(report["name"])
+            if report.get("where"):
+                name += f" ({report['where']})"
+            report = {"name": name, "returncode": int(report["returncode"]),
                       "tail": [str(t) for t in report.get("tail", [])]}
         except (ValueError, KeyError, TypeError):
             return  # not a report of ours after all
@@ -284,11 +325,41 @@ class Agent:
     def _first_failure(self, proc: _Proc) -> None:
         for t in proc.pumps:  # the tail must hold the dying process's last words
             t.join(_PUMP_JOIN)
-        if proc.reported:  # mpiexec failed because a rank did: name the rank
+        lost = self._lost_peer(aborted=any("the job was aborted" in t for t in proc.tail()))
+        if lost is not None:  # the scheduler ended the job: name the peer it lost
+            self._fail(exit_code(proc.returncode), self._lost_message(lost.lost))
+        elif proc.reported:  # mpiexec failed because a rank did: name the rank
             rep = proc.reported
             self._fail_with(rep["name"], rep["returncode"], rep["tail"])
         else:
-            self._fail_with(proc.spec.name, proc.returncode, proc.tail())
+            self._fail_with(proc.label(), proc.returncode, proc.tail())
+
+    def _lost_peer(self, aborted: bool) -> Optional[_Proc]:
+        """The process holding the scheduler's lost-peer report; when the failing process
+        says the job was aborted, give that report up to 1 s to arrive through its pipe."""
+        deadline = time.monotonic() + (1.0 if aborted else 0.0)
+        while True:
+            lost = next((p for p in self._procs if p.lost), None)
+            if lost is not None or time.monotonic() >= deadline:
+                return lost
+            time.sleep(_POLL)
+
+    def _lost_message(self, rep: dict) -> str:
+        """'worker 1 (host n1 at 10.0.0.3, pid 42) stopped responding (...); it is stopped
+        (SIGSTOP?) ...': the peer the scheduler lost, and its state if it runs here."""
+        reason, name = rep["reason"], rep["name"]
+        msg = reason if reason.startswith(name) else f"{name}: {reason}"
+        msg += " (first failure, reported by the scheduler); stopping the job."
+        ours = [p for p in self._procs
+                if p.spec.role == rep["role"] and p.spec.rank == rep["rank"]]
+        if ours and not ours[0].spec.host:
+            state = _state(ours[0].popen.pid)
+            if state == "T":
+                msg += (f"\n  {ours[0].label()} is stopped (SIGSTOP, Ctrl-Z or a debugger); "
+                        f"it answers nothing until it gets SIGCONT.")
+            elif state is None or ours[0].popen.poll() is not None:
+                msg += f"\n  {ours[0].label()} has exited."
+        return msg
 
     def _fail_with(self, name: str, returncode: int, tail: List[str]) -> None:
         lines = "".join(f"    {line}\n" for line in tail)
