@@ -1,5 +1,6 @@
 """ssh mode through a stand-in `ssh` on PATH that runs the remote command locally."""
 import os
+import re
 import stat
 
 import pytest
@@ -59,7 +60,8 @@ def test_ssh_failure_is_reported_with_the_remote_code(ssh_env):
     res = launch(["--launcher", "ssh", "-H", hostfile, "-n", "2", "-s", "0", "--grace", "1",
                   WORKER, "--exit-rank", "1", "--code", "5", "--sleep", "60"], env=env)
     assert res.returncode == 5
-    assert "worker 1 exited with code 5 (first failure)" in res.stderr
+    assert re.search(r"worker 1 \(ssh pid \d+ on (localhost|127\.0\.0\.1)\) exited with code "
+                     r"5 \(first failure\)", res.stderr)
     assert not alive_in_groups(pgids(res.stdout))
 
 
