@@ -245,18 +245,36 @@ def decode(frames, token):
 
 
 def listen(sock, max_message):
-    """Make `sock` (before its bind) authenticate peers through the process's `Gate` and
-    refuse frames over `max_message` bytes: zmq drops such a peer at the frame's length
-    prefix, before allocating anything."""
+    """Make `sock` (a ROUTER, before its bind) authenticate peers through the process's
+    `Gate`, refuse frames over `max_message` bytes (zmq drops such a peer at the frame's
+    length prefix, before allocating anything) and hand a peer's identity over to its new
+    connection when it reconnects (a link flap keeps its place)."""
     sock.setsockopt(zmq.MAXMSGSIZE, int(max_message))
+    sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
     sock.setsockopt(zmq.ZAP_DOMAIN, b'distnet')
     sock.setsockopt(zmq.PLAIN_SERVER, 1)
 
 
-def dial(sock, token):
-    """Give a connecting socket the job token as its PLAIN credentials (before connect)."""
+def dial(sock, token, ident=None):
+    """Give a connecting socket the job token as its PLAIN credentials and, if given, a
+    routing identity it keeps across reconnections (before connect)."""
     sock.setsockopt(zmq.PLAIN_USERNAME, ZAP_USER)
     sock.setsockopt(zmq.PLAIN_PASSWORD, token.encode())
+    if ident is not None:
+        sock.setsockopt(zmq.ROUTING_ID, ident)
+
+
+def new_ident(role):
+    """A routing identity unique to this process and role ('worker:1234:9f2c...')."""
+    return f'{role}:{os.getpid()}:{os.urandom(6).hex()}'.encode()
+
+
+def again(frames):
+    """`frames` re-sent after a reconnection: meta 'again' tells the receiver it may have
+    had it already (it answers a duplicate instead of refusing it)."""
+    h = msgpack.unpackb(bytes(frames[0]), raw=False, strict_map_key=False)
+    h['meta']['again'] = True
+    return [msgpack.packb(h, use_bin_type=True)] + list(frames[1:])
 
 
 def frame_limit_error(frames, limit, what, peer):

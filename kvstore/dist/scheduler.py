@@ -31,11 +31,14 @@ PEER_LOST_MARKER = 'DISTNET-PEER-LOST '
 
 
 class _Peer:
-    __slots__ = ('ident', 'role', 'rank', 'addr', 'seen', 'closed', 'want', 'meta')
+    __slots__ = ('ident', 'role', 'rank', 'addr', 'seen', 'closed', 'want', 'meta',
+                 'passed', 'close_rid')
 
     def __init__(self, ident, role, want, addr, meta):
         self.ident, self.role, self.want, self.addr, self.meta = ident, role, want, addr, meta
         self.rank = -1
+        self.passed = None      # rid of the last barrier it passed (its answer may be lost)
+        self.close_rid = None
         self.seen = time.monotonic()
         self.closed = False
 
@@ -157,10 +160,11 @@ class Scheduler:
         live = self._live_workers()
         if live and all(p.ident in self.barrier for p in live):
             for p in live:
-                self._send(p, 'barrier_done', rid=self.barrier.pop(p.ident))
+                p.passed = self.barrier.pop(p.ident)
+                self._send(p, 'barrier_done', rid=p.passed)
 
     def _on_close(self, peer, rid):
-        peer.closed = True
+        peer.closed, peer.close_rid = True, rid
         self.barrier.pop(peer.ident, None)
         for s in self._role('server'):
             self._send(s, 'worker_left', meta={'rank': peer.rank})
@@ -176,11 +180,15 @@ class Scheduler:
         peer.seen = time.monotonic()
         if msg.op == 'heartbeat':
             self._send(peer, 'heartbeat_ack')
+        elif msg.op == 'barrier' and peer.role == 'worker' and msg.rid == peer.passed:
+            self._send(peer, 'barrier_done', rid=msg.rid)   # sent again after a reconnection
         elif msg.op == 'barrier' and peer.role == 'worker':
             self.barrier[ident] = msg.rid
             self._check_barrier()
         elif msg.op == 'close' and peer.role == 'worker' and not peer.closed:
             self._on_close(peer, msg.rid)
+        elif msg.op == 'close' and peer.role == 'worker' and msg.rid == peer.close_rid:
+            self._send(peer, 'close_ack', rid=msg.rid)
 
     def _dead_peer(self):
         limit = time.monotonic() - self.cfg.heartbeat_timeout

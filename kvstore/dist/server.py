@@ -41,7 +41,7 @@ class Server:
         self.addr = f'tcp://{self.cfg.node_host}:{port}'
         self.sched = ctx.socket(zmq.DEALER)
         self.sched.setsockopt(zmq.LINGER, 1000)
-        P.dial(self.sched, self.token)
+        P.dial(self.sched, self.token, P.new_ident('server'))
         self.sched.connect(self.cfg.scheduler_addr)
         self.rank = -1
         self.slots = {}         # (key, part) -> Slot
@@ -114,8 +114,9 @@ class Server:
     def _on_init(self, ident, msg):
         if msg.array is None:
             raise KVStoreError(f'init of key {msg.key!r}: no value')
-        if (msg.key, msg.part) in self.slots and msg.meta.get('rank') != 0:
-            return self._reply(ident, msg.rid)  # rank 0's value wins
+        if (msg.key, msg.part) in self.slots and (msg.meta.get('rank') != 0
+                                                  or msg.meta.get('again')):
+            return self._reply(ident, msg.rid)  # rank 0's value wins, once
         self.slots[(msg.key, msg.part)] = Slot(msg.array.copy())
         self._reply(ident, msg.rid)
 
@@ -157,6 +158,8 @@ class Server:
                 release()
             return self._apply(msg.key, slot, acc)
         if slot.seen(msg.round, rank):
+            if msg.meta.get('again'):   # its first copy arrived, the answer was lost
+                return self._reply(ident, msg.rid)
             raise KVStoreError(f'push of key {msg.key!r}: round {msg.round} from worker '
                                f'{rank} was already applied or received')
         slot.add(msg.round, rank, arr, owned, release)
@@ -173,6 +176,8 @@ class Server:
             self._apply(msg.key, slot, slot.own(arr, owned))
             return self._send_value(slot, ident, msg.rid, seg)
         if slot.seen(msg.round, rank):
+            if msg.meta.get('again'):   # its push arrived before: answer as its pull
+                return self._on_pull(ident, msg)
             raise KVStoreError(f'push of key {msg.key!r}: round {msg.round} from worker '
                                f'{rank} was already applied or received')
         slot.add(msg.round, rank, arr, owned)
@@ -244,6 +249,8 @@ class Server:
         name, params = msg.meta.get('name'), msg.meta.get('params', {})
         if not isinstance(name, str) or not isinstance(params, dict):
             raise KVStoreError('set_optimizer needs a name and a map of hyperparameters')
+        if msg.meta.get('again') and self.updater is not None:
+            return self._reply(ident, msg.rid)  # set already; keep its states
         self.updater = make_updater(name, params)
         log.info('%s: optimizer %s %s', self.name(), name, params)
         self._reply(ident, msg.rid)
