@@ -7,6 +7,7 @@ workers on this host may come and go through shared memory (see shm.py).
 The data socket admits only peers holding the job token and takes frames of at most
 DISTNET_KVSTORE_MAX_MESSAGE bytes (see config.max_message and protocol.listen).
 """
+import collections
 import logging
 import os
 import socket
@@ -24,6 +25,7 @@ from .rounds import Slot
 from .shm import Maps
 
 log = logging.getLogger('kvstore')
+_RECENT = 4096   # request ids per worker remembered to spot copies sent again
 
 
 class Server:
@@ -50,6 +52,7 @@ class Server:
         self.drop = P.DropLog(f'server {self.addr}')
         self.maps = Maps()      # workers' shared-memory segments
         self._outbox = None     # ident -> [frames] waiting to leave at the end of a drain
+        self._recent = {}       # ident -> (set, deque) of the request ids handled lately
         self._name = None
 
     def name(self):
@@ -114,9 +117,8 @@ class Server:
     def _on_init(self, ident, msg):
         if msg.array is None:
             raise KVStoreError(f'init of key {msg.key!r}: no value')
-        if (msg.key, msg.part) in self.slots and (msg.meta.get('rank') != 0
-                                                  or msg.meta.get('again')):
-            return self._reply(ident, msg.rid)  # rank 0's value wins, once
+        if (msg.key, msg.part) in self.slots and msg.meta.get('rank') != 0:
+            return self._reply(ident, msg.rid)  # rank 0's value wins
         self.slots[(msg.key, msg.part)] = Slot(msg.array.copy())
         self._reply(ident, msg.rid)
 
@@ -158,8 +160,6 @@ class Server:
                 release()
             return self._apply(msg.key, slot, acc)
         if slot.seen(msg.round, rank):
-            if msg.meta.get('again'):   # its first copy arrived, the answer was lost
-                return self._reply(ident, msg.rid)
             raise KVStoreError(f'push of key {msg.key!r}: round {msg.round} from worker '
                                f'{rank} was already applied or received')
         slot.add(msg.round, rank, arr, owned, release)
@@ -176,8 +176,6 @@ class Server:
             self._apply(msg.key, slot, slot.own(arr, owned))
             return self._send_value(slot, ident, msg.rid, seg)
         if slot.seen(msg.round, rank):
-            if msg.meta.get('again'):   # its push arrived before: answer as its pull
-                return self._on_pull(ident, msg)
             raise KVStoreError(f'push of key {msg.key!r}: round {msg.round} from worker '
                                f'{rank} was already applied or received')
         slot.add(msg.round, rank, arr, owned)
@@ -249,8 +247,6 @@ class Server:
         name, params = msg.meta.get('name'), msg.meta.get('params', {})
         if not isinstance(name, str) or not isinstance(params, dict):
             raise KVStoreError('set_optimizer needs a name and a map of hyperparameters')
-        if msg.meta.get('again') and self.updater is not None:
-            return self._reply(ident, msg.rid)  # set already; keep its states
         self.updater = make_updater(name, params)
         log.info('%s: optimizer %s %s', self.name(), name, params)
         self._reply(ident, msg.rid)
@@ -290,9 +286,35 @@ class Server:
             if msg.op in ('push', 'pull', 'pushpull', 'init') and (
                     msg.key is None or not isinstance(msg.meta.get('rank', 0), int)):
                 raise KVStoreError(f'{msg.op} without a key or worker rank')
+            if self._handled(ident, msg) and msg.op not in ('get_states', 'shm_hello'):
+                return self._on_duplicate(ident, msg)   # those two are safe to repeat
             handler(ident, msg)
+            self._remember(ident, msg.rid)  # not after an error: a copy gets it again
         except KVStoreError as e:
             self._error(ident, msg.rid, str(e))
+
+    def _handled(self, ident, msg):
+        """Whether `msg` is a worker's copy, sent again after its connection dropped, of
+        a request handled already (the answer may have been lost)."""
+        seen = self._recent.get(ident)
+        return bool(msg.meta.get('again')) and seen is not None and msg.rid in seen[0]
+
+    def _remember(self, ident, rid):
+        """Note a handled request id of this worker (the last _RECENT of them)."""
+        rids, order = self._recent.setdefault(ident, (set(), collections.deque()))
+        rids.add(rid)
+        order.append(rid)
+        if len(order) > _RECENT:
+            rids.discard(order.popleft())
+
+    def _on_duplicate(self, ident, msg):
+        """Answer a request again without doing it twice: a push (or init, optimizer,
+        states) is acknowledged, a pull or pushpull answered with the value over zmq (its
+        shared-memory segment may have been handed back and reused already)."""
+        if msg.op in ('pull', 'pushpull'):
+            msg.meta.pop('shm', None)
+            return self._on_pull(ident, msg)
+        self._reply(ident, msg.rid)
 
     # ---- scheduler messages -------------------------------------------------------
     def _handle_sched(self, msg):

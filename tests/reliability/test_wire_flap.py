@@ -100,3 +100,16 @@ def test_flapping_link_to_the_scheduler_does_not_kill_the_job():
         assert w.err.count('worker: the connection to the scheduler (tcp://127.0.0.1:') == 3
         assert ') dropped and was made again after ' in w.err
     assert workers[0].result['rounds'] == workers[1].result['rounds']
+
+
+def test_requests_sent_again_are_answered_but_not_done_twice():
+    workers, infra = harness.run_job('wire_targets:resent_requests', 1, 1, timeout=60,
+                                     extra={'PYTHONPATH': os.pathsep.join([ROOT, HERE])})
+    procs = workers + infra
+    assert all(p.code == 0 for p in procs), harness.explain(procs)
+    push, push_again, pp, pp_again, bad, bad_again = workers[0].result['answers']
+    assert push[0] == push_again[0] == 'reply'
+    assert pp == pp_again == ['reply', [-2.0] * 4, None]      # applied once: 0 - 1 - 1
+    assert bad[0] == bad_again[0] == 'error' and bad[2] == bad_again[2]
+    assert 'push of key 5: stored shape (4,)' in bad[2]
+    assert workers[0].result['final'] == [-2.0] * 4

@@ -28,3 +28,35 @@ def flap_worker(seconds=9.0):
             break
     kv.close()
     return {'rounds': rounds, 'ok': ok}
+
+
+def resent_requests():
+    """Requests sent again with meta 'again' (as after a reconnection) are answered but
+    not done twice; an unflagged copy is still refused, and a failed request is redone."""
+    import zmq
+    from kvstore.dist import protocol as P
+    kv = create('dist_async')     # async: every push is applied as it arrives
+    kv.init(5, np.zeros(4, np.float32))
+    kv.set_optimizer('sgd', {'learning_rate': 1.0})     # w -= grad
+    tok = P.job_token()
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    P.dial(sock, tok, P.new_ident('worker'))
+    sock.connect(kv._io.peers[0].split('(')[1].rstrip(')'))
+
+    def ask(frames):
+        sock.send_multipart(frames)
+        assert sock.poll(20000), 'no answer'
+        msg = P.decode(sock.recv_multipart(), tok)
+        return msg.op, None if msg.array is None else msg.array.tolist(), msg.meta.get('msg')
+
+    def req(op, rid, n=4):
+        return P.encode(op, tok, 'worker:0', key=5, rid=rid, array=np.ones(n, np.float32),
+                        meta={'rank': 0, 'sync': False})
+    push, pushpull, bad = req('push', 1), req('pushpull', 2), req('push', 3, n=3)
+    answers = [ask(push), ask(P.again(push)), ask(pushpull), ask(P.again(pushpull)),
+               ask(bad), ask(P.again(bad))]
+    sock.close(linger=0)
+    out = np.empty(4, np.float32)
+    kv.pull(5, out=out).wait()
+    kv.close()
+    return {'answers': answers, 'final': out.tolist()}
