@@ -306,7 +306,7 @@ class Gate(threading.Thread):
         self.sock = ctx.socket(zmq.REP)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.bind(ZAP_ENDPOINT)
-        self.refused = DropLog('authentication')
+        self.refused = DropLog(os.environ.get('DMLC_ROLE', 'kvstore'), 'refused connection')
         self._closing = False
 
     @classmethod
@@ -326,7 +326,7 @@ class Gate(threading.Thread):
               and request[6] == ZAP_USER and hmac.compare_digest(request[7], self.token))
         if not ok:
             addr = request[3].decode(errors='replace') if len(request) > 3 else '?'
-            self.refused(f'refused a connection from {addr}: wrong or missing job token')
+            self.refused(f'from {addr}: wrong or missing job token')
         return [b'1.0', rid, b'200' if ok else b'400', b'OK' if ok else b'wrong job token',
                 b'', b'']
 
@@ -350,13 +350,14 @@ class Gate(threading.Thread):
 
 
 class DropLog:
-    """Logs dropped messages without flooding: the first few, then every 100th."""
+    """Logs dropped messages (or refused connections) without flooding: the first few,
+    then every 100th."""
 
-    def __init__(self, who):
-        self.who = who
+    def __init__(self, who, what='dropped message'):
+        self.who, self.what = who, what
         self.count = 0
 
     def __call__(self, err):
         self.count += 1
         if self.count <= 5 or self.count % 100 == 0:
-            log.warning('%s: dropped message #%d: %s', self.who, self.count, err)
+            log.warning('%s: %s #%d: %s', self.who, self.what, self.count, err)

@@ -83,3 +83,27 @@ def test_sigkill_of_the_launcher_leaves_no_process_of_the_job(num_servers, grace
     assert took < 10
     assert f'distnet-launch watchdog: the launcher (pid {proc.pid}) died without stopping ' \
            f'the job; ended its' in err
+
+
+_ESCAPER = '''
+import subprocess
+a = subprocess.Popen(["sleep", "300"], start_new_session=True)   # left group and session
+b = subprocess.Popen(["sleep", "300"], process_group=0)          # left its group only
+print("ESCAPED", a.pid, b.pid, flush=True)
+'''
+
+
+def test_processes_that_left_their_group_end_with_the_job():
+    res = subprocess.run([sys.executable, '-m', 'launcher', '-n', '1', '-s', '0', '--grace', '1',
+                          sys.executable, '-c', _ESCAPER], env=launch_env(), cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    pids = [int(p) for p in res.stdout.split('ESCAPED', 1)[1].split()[:2]]
+    try:
+        deadline = time.monotonic() + 5
+        while alive(pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(pids), 'a process of the job outlived it'
+    finally:
+        for pid in alive(pids):
+            os.kill(pid, signal.SIGKILL)

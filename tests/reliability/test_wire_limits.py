@@ -113,7 +113,8 @@ def test_oversized_unauthenticated_frames_leave_rss_bounded_and_the_job_trains(t
     assert sum(sent) < 8 * STREAM / 4, f'{sum(sent)} bytes went out: the peers did not hang up'
     assert proc.returncode == 0, err
     assert out.count('TRAINED') == 2, out
-    assert 'refused a connection from 127.0.0.1: wrong or missing job token' in err
+    assert 'server: refused connection #1: from 127.0.0.1: wrong or missing job token' in err
+    assert 'scheduler: refused connection #1: from 127.0.0.1: wrong or missing job token' in err
 
 
 def test_a_frame_over_the_servers_cap_fails_at_the_worker_naming_the_key(tmp_path):
@@ -144,7 +145,7 @@ def test_max_message_default_setting_and_bad_values(monkeypatch):
 
 def test_the_gate_admits_only_the_job_token():
     gate = P.Gate.__new__(P.Gate)   # the verdict alone, without a socket or thread
-    gate.token, gate.refused = b'secret', P.DropLog('authentication')
+    gate.token, gate.refused = b'secret', P.DropLog('server', 'refused connection')
     req = [b'1.0', b'7', b'distnet', b'10.0.0.9', b'', b'PLAIN', P.ZAP_USER, b'secret']
     assert gate.verdict(req)[:3] == [b'1.0', b'7', b'200']
     for bad in (req[:7] + [b'secrets'], req[:5] + [b'NULL', b'', b''],
