@@ -34,9 +34,9 @@ import time
 from typing import List, Optional, Tuple
 
 from launcher.config import DEFAULT_GRACE, EXIT_MARKER, PEER_LOST_MARKER, ProcSpec
+from launcher.roles import TOKEN_VAR
+from launcher.watchdog import Watchdog
 
-_WATCHDOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "watchdog.py")
-_TOKEN_VAR = "DISTNET_JOB_TOKEN"  # launcher.roles.TOKEN_VAR (roles imports nothing of ours)
 
 _POLL = 0.05
 _TAIL_LINES = 20
@@ -147,8 +147,7 @@ class Agent:
         self._kill_now = False
         self._stopping = False
         self._preexec = _pdeathsig()
-        self._watchdog: Optional[subprocess.Popen] = None
-        self._watched_token: Optional[str] = None
+        self._watchdog = Watchdog(grace, self._report)
         if log_dir:
             os.makedirs(log_dir, exist_ok=True)
 
@@ -174,7 +173,7 @@ class Agent:
                 log.close()
             self._fail(127, f"could not start {spec.name} ({spec.argv[0]}): {exc}")
             return
-        self._watch(popen.pid, spec.env.get(_TOKEN_VAR))
+        self._watchdog.watch(popen.pid, spec.env.get(TOKEN_VAR))
         proc = _Proc(spec, popen, log)
         for stream in ("stdout", "stderr"):
             t = threading.Thread(target=self._pump, args=(proc, stream),
@@ -183,45 +182,6 @@ class Agent:
             proc.pumps.append(t)
         self._procs.append(proc)
         self._write_job_file()
-
-    def _watch(self, pid: int, token: Optional[str]) -> None:
-        """Tell the watchdog (started on first use) about a new process and the job token."""
-        lines = []
-        if self._watchdog is None:
-            try:
-                self._watchdog = subprocess.Popen(
-                    [sys.executable, "-S", _WATCHDOG], stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL, start_new_session=True)
-            except OSError as exc:  # the job still runs; only a SIGKILL'd launcher leaks
-                self._report(f"could not start the watchdog ({exc}); if the launcher is "
-                             f"killed, the job's grandchildren may outlive it")
-                self._watchdog = False
-                return
-            lines.append(f"grace {self.grace:g}")
-        if not self._watchdog:
-            return
-        if token and token != self._watched_token:
-            self._watched_token = token
-            lines.append(f"token {token}")
-        lines.append(f"pid {pid}")
-        try:
-            self._watchdog.stdin.write(("\n".join(lines) + "\n").encode())
-            self._watchdog.stdin.flush()
-        except (OSError, ValueError):
-            pass  # the watchdog died (killed by hand); the job itself is unaffected
-
-    def _unwatch(self) -> None:
-        """The job is stopped: the watchdog ends what is left of it (a process that left
-        its process group but not its session, or left both but carries the job's
-        token) at once, and exits."""
-        if self._watchdog:
-            try:
-                self._watchdog.stdin.write(b"sweep\n")
-                self._watchdog.stdin.close()
-                self._watchdog.wait(5)
-            except (OSError, ValueError, subprocess.TimeoutExpired):
-                pass
-            self._watchdog = None
 
     def _pump(self, proc: _Proc, stream: str) -> None:
         """Copy one pipe line by line, prefixed, to our stream and the log file."""
@@ -293,7 +253,7 @@ class Agent:
             time.sleep(_POLL)
         code, message = self._outcome
         self._stop()
-        self._unwatch()
+        self._watchdog.sweep()
         self._write_job_file()
         if message:
             self._report(message)
@@ -303,7 +263,7 @@ class Agent:
         """Stop everything started so far without a report (the caller explains why)."""
         self._fail(1, None)
         self._stop()
-        self._unwatch()
+        self._watchdog.sweep()
         self._write_job_file()
 
     def _poll(self) -> None:

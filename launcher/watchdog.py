@@ -21,15 +21,17 @@ is gone, so the watchdog
 Lines on stdin: `token <hex>`, `grace <seconds>`, `pid <pid>` (a started process, the
 leader of its own session), `sweep` (the launcher has stopped the job itself: SIGKILL
 what is left of it at once, e.g. a process that left its group, and exit quietly).
-Only the standard library is used; this file is run as a script by `launcher.agent`.
+`Watchdog` is the launcher's end of that pipe. Only the standard library is used; the
+agent runs this file as a script (`python -S`, for a quick start).
 """
 from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import time
-from typing import Optional, Set
+from typing import Callable, Optional, Set
 
 _MAX_GRACE = 5.0
 _SCANS = 20
@@ -105,6 +107,59 @@ def kill_job(leaders: Set[int], marker: Optional[bytes], grace: float) -> int:
         _signal_all(pids, signal.SIGKILL)
         time.sleep(0.05)
     return len(seen)
+
+
+class Watchdog:
+    """The launcher's side: starts the watchdog with the first process, tells it each new
+    process and the job token, and asks it to sweep once the job is stopped."""
+
+    def __init__(self, grace: float, report: Callable[[str], None]):
+        self.grace = grace
+        self._report = report
+        self._popen: Optional[subprocess.Popen] = None
+        self._failed = False
+        self._token: Optional[str] = None
+
+    def _start(self) -> bool:
+        try:
+            self._popen = subprocess.Popen(
+                [sys.executable, "-S", os.path.abspath(__file__)], stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:  # the job still runs; only a killed launcher would leak
+            self._report(f"could not start the watchdog ({exc}); if the launcher is "
+                         f"killed, the job's grandchildren may outlive it")
+            self._failed = True
+            return False
+        return self._send(f"grace {self.grace:g}")
+
+    def _send(self, *lines: str) -> bool:
+        try:
+            self._popen.stdin.write(("\n".join(lines) + "\n").encode())
+            self._popen.stdin.flush()
+            return True
+        except (OSError, ValueError):
+            return False  # it died (killed by hand); the job itself is unaffected
+
+    def watch(self, pid: int, token: Optional[str]) -> None:
+        """A process was started (leading its own session); `token` is the job's."""
+        if self._failed or (self._popen is None and not self._start()):
+            return
+        if token and token != self._token:
+            self._token = token
+            self._send(f"token {token}")
+        self._send(f"pid {pid}")
+
+    def sweep(self) -> None:
+        """The job is stopped: the watchdog ends what is left of it (a process that left
+        its group but not its session, or left both but carries the job token), exits."""
+        if self._popen is not None:
+            self._send("sweep")
+            try:
+                self._popen.stdin.close()
+                self._popen.wait(5)
+            except (OSError, ValueError, subprocess.TimeoutExpired):
+                pass
+            self._popen = None
 
 
 def main() -> int:

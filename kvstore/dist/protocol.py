@@ -11,7 +11,7 @@ its header's meta 'lens' gives the frame lengths of each message, whose frames (
 message whole, with its own header) follow concatenated in one frame.
 
 Before any of that, a connection to a server or the scheduler is authenticated by zmq
-itself (ZAP, PLAIN mechanism, the job token as password; see `Gate`), and every listening
+itself (ZAP, PLAIN mechanism, the job token as password; see gate.py), and every listening
 socket caps a frame's size (ZMQ_MAXMSGSIZE): a peer without the token is dropped after
 its handshake, and until then it can make a process hold at most one capped frame.
 The token in each header is kept as a second check.
@@ -20,7 +20,6 @@ import hmac
 import logging
 import math
 import os
-import threading
 
 import msgpack
 import numpy as np
@@ -46,8 +45,7 @@ HEADER_SLACK = MAX_HEADER
 #: Frame cap of the scheduler's socket: it only ever receives registrations, heartbeats,
 #: barriers and closes (a few hundred bytes each).
 SCHEDULER_MAX_MESSAGE = 64 << 10
-#: Where libzmq sends its authentication requests (fixed by the ZAP specification).
-ZAP_ENDPOINT = 'inproc://zeromq.zap.01'
+#: The PLAIN user name every peer of a job gives (the password is the job token).
 ZAP_USER = b'distnet'
 # pyzmq copies frames below this size anyway; above it arrays go out without a copy.
 ZERO_COPY_MIN = zmq.COPY_THRESHOLD
@@ -246,7 +244,7 @@ def decode(frames, token):
 
 def listen(sock, max_message):
     """Make `sock` (a ROUTER, before its bind) authenticate peers through the process's
-    `Gate`, refuse frames over `max_message` bytes (zmq drops such a peer at the frame's
+    `gate.Gate`, refuse frames over `max_message` bytes (zmq drops such a peer at the frame's
     length prefix, before allocating anything) and hand a peer's identity over to its new
     connection when it reconnects (a link flap keeps its place)."""
     sock.setsockopt(zmq.MAXMSGSIZE, int(max_message))
@@ -287,66 +285,6 @@ def frame_limit_error(frames, limit, what, peer):
             f'{peer}; set DISTNET_KVSTORE_MAX_MESSAGE={size + HEADER_SLACK} (or more) for the '
             f'servers, e.g. distnet-launch --env DISTNET_KVSTORE_MAX_MESSAGE=..., or use more '
             f'servers (arrays over DISTNET_KVSTORE_BIGARRAY_BOUND elements are split across them)')
-
-
-class Gate(threading.Thread):
-    """The ZAP handler of one zmq context: admits a PLAIN peer whose password is the job
-    token and logs (rate-limited) the address of every peer it turns away.
-
-    One per context (libzmq has one ZAP endpoint per context); `Gate.open(ctx, token)`
-    starts it once and returns it, `close()` stops it within 0.1 s.
-    """
-
-    _gates = {}
-    _lock = threading.Lock()
-
-    def __init__(self, ctx, token):
-        super().__init__(name='kvstore-zap', daemon=True)
-        self.token = token.encode()
-        self.sock = ctx.socket(zmq.REP)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.bind(ZAP_ENDPOINT)
-        self.refused = DropLog(os.environ.get('DMLC_ROLE', 'kvstore'), 'refused connection')
-        self._closing = False
-
-    @classmethod
-    def open(cls, ctx, token):
-        """The running gate of `ctx`, started on first use."""
-        with cls._lock:
-            gate = cls._gates.get(id(ctx))
-            if gate is None or not gate.is_alive():
-                gate = cls._gates[id(ctx)] = cls(ctx, token)
-                gate.start()
-            return gate
-
-    def verdict(self, request):
-        """The ZAP reply frames for one request (RFC 27: version, id, code, text, user, meta)."""
-        version, rid = request[0], request[1] if len(request) > 1 else b''
-        ok = (len(request) >= 8 and version == b'1.0' and request[5] == b'PLAIN'
-              and request[6] == ZAP_USER and hmac.compare_digest(request[7], self.token))
-        if not ok:
-            addr = request[3].decode(errors='replace') if len(request) > 3 else '?'
-            self.refused(f'from {addr}: wrong or missing job token')
-        return [b'1.0', rid, b'200' if ok else b'400', b'OK' if ok else b'wrong job token',
-                b'', b'']
-
-    def run(self):
-        try:
-            while not self._closing:
-                if self.sock.poll(100):
-                    self.sock.send_multipart(self.verdict(self.sock.recv_multipart()))
-        except zmq.ZMQError:
-            pass    # the context is being destroyed
-        finally:
-            self.sock.close()
-
-    def close(self):
-        """Stop serving (the process is about to destroy its context)."""
-        self._closing = True
-        if self.is_alive() and threading.current_thread() is not self:
-            self.join(1.0)
-        with self._lock:
-            Gate._gates = {k: g for k, g in Gate._gates.items() if g is not self}
 
 
 class DropLog:

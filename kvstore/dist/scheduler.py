@@ -19,6 +19,7 @@ import time
 import zmq
 
 from . import protocol as P
+from .gate import Gate
 from .config import Config
 
 log = logging.getLogger('kvstore')
@@ -93,7 +94,7 @@ class Scheduler:
         self.cfg = cfg or Config()
         self.token = P.job_token()
         self.ctx = zmq.Context.instance()
-        self.gate = P.Gate.open(self.ctx, self.token)
+        self.gate = Gate.open(self.ctx, self.token)
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 2000)
         P.listen(self.sock, P.SCHEDULER_MAX_MESSAGE)

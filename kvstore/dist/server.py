@@ -17,6 +17,7 @@ import numpy as np
 import zmq
 
 from . import protocol as P
+from .gate import Gate
 from ..base import KVStoreError
 from ..compression import dequantize
 from ..updaters import make_updater
@@ -35,7 +36,7 @@ class Server:
         self.cfg = cfg or Config()
         self.token = P.job_token()
         ctx = zmq.Context.instance()
-        self.gate = P.Gate.open(ctx, self.token)
+        self.gate = Gate.open(ctx, self.token)
         self.data = ctx.socket(zmq.ROUTER)
         self.data.setsockopt(zmq.LINGER, 1000)
         P.listen(self.data, self.cfg.max_message)

@@ -18,6 +18,7 @@ from wire_helpers import ROOT, launch_env, peak_rss, rss  # noqa: E402
 
 from kvstore.base import KVStoreError  # noqa: E402
 from kvstore.dist import protocol as P  # noqa: E402
+from kvstore.dist.gate import Gate  # noqa: E402
 from kvstore.dist.config import max_message  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
@@ -144,7 +145,7 @@ def test_max_message_default_setting_and_bad_values(monkeypatch):
 
 
 def test_the_gate_admits_only_the_job_token():
-    gate = P.Gate.__new__(P.Gate)   # the verdict alone, without a socket or thread
+    gate = Gate.__new__(Gate)   # the verdict alone, without a socket or thread
     gate.token, gate.refused = b'secret', P.DropLog('server', 'refused connection')
     req = [b'1.0', b'7', b'distnet', b'10.0.0.9', b'', b'PLAIN', P.ZAP_USER, b'secret']
     assert gate.verdict(req)[:3] == [b'1.0', b'7', b'200']

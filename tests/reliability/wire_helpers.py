@@ -1,6 +1,5 @@
 """Helpers of the wire and launcher reliability tests: environments, /proc readings."""
 import os
-import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -32,8 +31,3 @@ def rss(pid):
 def peak_rss(pid):
     """Peak resident set size (VmHWM) of `pid` in bytes."""
     return _status(pid, 'VmHWM')
-
-
-def python():
-    """This interpreter (the one with the repository installed)."""
-    return sys.executable
