@@ -86,10 +86,11 @@ def describe_exit(name: str, returncode: int) -> str:
 
 
 def _feed(popen: subprocess.Popen, text: str) -> None:
-    """Write `text` to the child's stdin and close it (a few bytes: never blocks)."""
+    """Write `text` to the child's stdin (a few bytes: never blocks) and keep it open: the
+    child may take its end (EOF) as the launcher's death or the job's stop (see ssh.py)."""
     try:
         popen.stdin.write(text.encode())
-        popen.stdin.close()
+        popen.stdin.flush()
     except BrokenPipeError:
         pass  # it exited already; its exit status tells the rest
 
@@ -341,6 +342,12 @@ class Agent:
     def _stop(self) -> None:
         """SIGTERM every group, wait up to the grace period, then SIGKILL every group."""
         self._stopping = True
+        for proc in self._procs:  # EOF on a kept stdin: an ssh job's remote side stops too
+            if proc.popen.stdin is not None:
+                try:
+                    proc.popen.stdin.close()
+                except OSError:
+                    pass
         self._signal_groups(signal.SIGTERM)
         self._signal_groups(signal.SIGCONT)  # a stopped process acts on SIGTERM only now
         deadline = time.monotonic() + self.grace

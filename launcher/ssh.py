@@ -14,8 +14,15 @@ with the scheduler and connect to it within DISTNET_START_TIMEOUT.
 Only the job's variables (and PYTHONPATH) travel to the remote side, not the launcher's
 whole environment, which holds host-specific values such as PATH. The job token never
 appears on a command line (`ps` shows command lines to every user of both hosts): ssh
-reads it from its stdin, and the remote `sh` reads it into the environment:
-`cd CWD && exec sh -c 'IFS= read -r DISTNET_JOB_TOKEN && export ... && exec "$@"' ...`.
+reads it from its stdin, and the remote `sh` (`_REMOTE`) reads it into the environment.
+
+The remote side also ends with the launcher. Without a terminal, sshd does not signal a
+remote command when its ssh client dies, so the launcher keeps ssh's stdin open for the
+whole job: the remote `sh` runs the command in its own session (`setsid`) and waits for
+EOF on that stdin, which comes when the launcher stops the job or dies (SIGKILL included:
+the kernel closes the pipe, and the local ssh dies with the launcher). It then sends the
+command's process group SIGTERM, and SIGKILL 5 s later (a descendant that left that group
+is out of its reach).
 """
 from __future__ import annotations
 
@@ -58,8 +65,18 @@ def assign_workers(hosts: List[Tuple[str, int]], num_workers: int) -> List[Tuple
     return out
 
 
-#: Reads the first line of stdin (the job token) into the environment, then runs "$@".
-_READ_TOKEN = (f'IFS= read -r {roles.TOKEN_VAR} && export {roles.TOKEN_VAR} && exec "$@"')
+#: The remote wrapper: the first line of stdin is the job token; "$@" runs in its own
+#: session (setsid, where the host has it) with stdin from /dev/null; a watcher (deaf to
+#: SIGTERM) reads the rest of stdin and, at EOF, stops that session's process group
+#: (SIGTERM, SIGKILL 5 s later); the wrapper exits with the command's status.
+_REMOTE = ('IFS= read -r {var} || exit 125; export {var}; '
+           'command -v setsid >/dev/null 2>&1 && set -- setsid "$@"; exec 3<&0; '
+           '"$@" </dev/null 3<&- & job=$!; '
+           '{{ trap "" TERM; while IFS= read -r _ <&3; do :; done; '
+           'kill -TERM -$job || kill -TERM $job; sleep 5; '
+           'kill -KILL -$job || kill -KILL $job; }} >/dev/null 2>&1 & watch=$!; '
+           'exec 3<&-; wait $job; code=$?; kill -KILL $watch 2>/dev/null; exit $code').format(
+               var=roles.TOKEN_VAR)
 
 
 def remote_command(spec: ProcSpec, cwd: str) -> str:
@@ -70,7 +87,7 @@ def remote_command(spec: ProcSpec, cwd: str) -> str:
         if name in os.environ and name not in env:
             env[name] = os.environ[name]
     assigns = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
-    return (f"cd {shlex.quote(cwd)} && exec sh -c {shlex.quote(_READ_TOKEN)} distnet-job "
+    return (f"cd {shlex.quote(cwd)} && exec sh -c {shlex.quote(_REMOTE)} distnet-job "
             f"env {assigns} {shlex.join(spec.argv)}")
 
 

@@ -2,10 +2,14 @@
 import os
 import re
 import stat
+import subprocess
+import time
 
 import pytest
 
 from launch_helpers import WORKER, alive_in_groups, launch, pgids, records, standin_env
+from launcher.config import ProcSpec
+from launcher.ssh import remote_command
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -95,5 +99,69 @@ def test_the_job_token_travels_on_stdin_never_in_a_command_line(ssh_env):
         assert len(argv) == 4
         assert token not in " ".join(argv) and "DISTNET_JOB_TOKEN=" not in argv[3]
         assert argv[3].startswith(f"cd {tmp_path} && exec sh -c 'IFS= read -r "
-                                  f"DISTNET_JOB_TOKEN && export DISTNET_JOB_TOKEN && "
-                                  f"exec \"$@\"' distnet-job env ")
+                                  f"DISTNET_JOB_TOKEN || exit 125; export DISTNET_JOB_TOKEN;")
+
+
+def _stat(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])  # state, parent
+
+
+def _below(root):
+    """Live descendants of `root`."""
+    kids = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        st = _stat(int(entry))
+        if st and st[0] != "Z":
+            kids.setdefault(st[1], []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        for k in kids.get(todo.pop(), []):
+            found.append(k)
+            todo.append(k)
+    return found
+
+
+def _alive(pids):
+    return [p for p in pids if (_stat(p) or ("Z",))[0] not in "ZX"]
+
+
+def _remote(argv, tmp_path):
+    """The remote side of an ssh process run here: `sh -c` of its remote command, its
+    stdin a pipe the test holds (as the launcher holds ssh's)."""
+    spec = ProcSpec("worker", 0, tuple(argv), {"DISTNET_JOB_TOKEN": "f00d"})
+    return subprocess.Popen(["sh", "-c", remote_command(spec, str(tmp_path))],
+                            stdin=subprocess.PIPE, start_new_session=True)
+
+
+def test_remote_side_reads_the_token_and_passes_the_exit_code(tmp_path):
+    proc = _remote(["sh", "-c", 'echo "$DISTNET_JOB_TOKEN" > token; exit 7'], tmp_path)
+    proc.stdin.write(b"f00d\n")
+    proc.stdin.flush()          # stdin stays open, as the launcher keeps it
+    assert proc.wait(timeout=20) == 7
+    assert (tmp_path / "token").read_text() == "f00d\n"
+    proc.stdin.close()
+
+
+def test_remote_side_stops_its_process_group_when_stdin_ends(tmp_path):
+    proc = _remote(["bash", "-c", "sleep 300 & sleep 300 & touch started; wait"], tmp_path)
+    proc.stdin.write(b"f00d\n")
+    proc.stdin.flush()
+    deadline = time.monotonic() + 20
+    while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    job = [proc.pid] + _below(proc.pid)
+    assert len(job) >= 5, job      # sh, its watcher, bash, 2 sleeps
+    proc.stdin.close()             # the launcher stopped or died
+    t0 = time.monotonic()
+    while _alive(job) and time.monotonic() - t0 < 10:
+        time.sleep(0.05)
+    left = _alive(job)
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left and time.monotonic() - t0 < 6
