@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from launch_helpers import WORKER, alive_in_groups, launch, pgids, records, standin_env
+from launch_helpers import (WORKER, alive, alive_in_groups, descendants, launch, pgids, records,
+                            standin_env)
 from launcher.config import ProcSpec
 from launcher.ssh import remote_command
 
@@ -102,34 +103,6 @@ def test_the_job_token_travels_on_stdin_never_in_a_command_line(ssh_env):
                                   f"DISTNET_JOB_TOKEN || exit 125; export DISTNET_JOB_TOKEN;")
 
 
-def _stat(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return fields[0], int(fields[1])  # state, parent
-
-
-def _below(root):
-    """Live descendants of `root`."""
-    kids = {}
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        st = _stat(int(entry))
-        if st and st[0] != "Z":
-            kids.setdefault(st[1], []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        for k in kids.get(todo.pop(), []):
-            found.append(k)
-            todo.append(k)
-    return found
-
-
-def _alive(pids):
-    return [p for p in pids if (_stat(p) or ("Z",))[0] not in "ZX"]
-
-
 def _remote(argv, tmp_path):
     """The remote side of an ssh process run here: `sh -c` of its remote command, its
     stdin a pipe the test holds (as the launcher holds ssh's)."""
@@ -155,13 +128,13 @@ def test_remote_side_stops_its_process_group_when_stdin_ends(tmp_path):
     while not (tmp_path / "started").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.2)
-    job = [proc.pid] + _below(proc.pid)
+    job = [proc.pid] + descendants(proc.pid)
     assert len(job) >= 5, job      # sh, its watcher, bash, 2 sleeps
     proc.stdin.close()             # the launcher stopped or died
     t0 = time.monotonic()
-    while _alive(job) and time.monotonic() - t0 < 10:
+    while alive(job) and time.monotonic() - t0 < 10:
         time.sleep(0.05)
-    left = _alive(job)
+    left = alive(job)
     for pid in left:
         os.kill(pid, 9)
     assert not left and time.monotonic() - t0 < 6

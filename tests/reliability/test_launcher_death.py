@@ -12,37 +12,11 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wire_helpers import HERE, ROOT, launch_env  # noqa: E402
 
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'launcher'))
+from launch_helpers import alive, descendants  # noqa: E402
+
 pytestmark = pytest.mark.timeout(120)
 JOB = os.path.join(HERE, 'orphan_job.py')
-
-
-def _stat(pid):
-    try:
-        with open(f'/proc/{pid}/stat') as f:
-            fields = f.read().rsplit(')', 1)[1].split()
-    except OSError:
-        return None
-    return fields[0], int(fields[1])     # state, ppid
-
-
-def descendants(root):
-    """Live pids below `root` in the process tree."""
-    children = {}
-    for entry in os.listdir('/proc'):
-        if entry.isdigit():
-            st = _stat(int(entry))
-            if st is not None and st[0] != 'Z':
-                children.setdefault(st[1], []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def alive(pids):
-    return [p for p in pids if (_stat(p) or ('Z',))[0] not in 'ZX']
 
 
 def _start(num_servers, grace):
