@@ -7,11 +7,18 @@ streams and to `<log-dir>/worker-2.log`, and decides how the job ends:
 * every non-service process exited 0: success, services get SIGTERM, exit 0;
 * the first process to exit non-zero (or die by a signal): every other group gets SIGTERM,
   then SIGKILL after the grace period; the launcher exits with that code (128+signum for
-  a signal) after a message naming the process and the last lines of its stderr;
+  a signal) after a message naming the process, its pid and host, and the last lines of
+  its stderr. When the kvstore scheduler ended the job because a peer stopped responding
+  (its `PEER_LOST_MARKER` line), that peer is named instead, with its host, address and
+  pid, and whether it is stopped (SIGSTOP): the scheduler only reported it;
 * SIGINT/SIGTERM to the launcher: the same stop, exit 130/143 (a second one kills now).
 
-Every wait is bounded. Children also get PR_SET_PDEATHSIG on Linux, so even a launcher
-killed with SIGKILL takes its direct children with it.
+Every wait is bounded. If the launcher itself dies without stopping the job (SIGKILL,
+SIGSEGV, an OOM kill), the job's watchdog (`launcher/watchdog.py`, started with the first
+process) notices at once through a pipe and ends every process of the job, grandchildren
+such as `bash -c` wrapped workers and DataLoader workers included, within the grace period
+(at most 5 s); see that module for why a watchdog. Direct children also get
+PR_SET_PDEATHSIG on Linux. SIGHUP (the terminal went away) stops the job like SIGTERM.
 """
 from __future__ import annotations
 
@@ -19,13 +26,17 @@ import collections
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from typing import List, Optional, Tuple
 
-from launcher.config import DEFAULT_GRACE, EXIT_MARKER, ProcSpec
+from launcher.config import DEFAULT_GRACE, EXIT_MARKER, PEER_LOST_MARKER, ProcSpec
+from launcher.roles import TOKEN_VAR
+from launcher.watchdog import Watchdog
+
 
 _POLL = 0.05
 _TAIL_LINES = 20
@@ -45,6 +56,13 @@ class _Proc:
         self.pumps: List[threading.Thread] = []
         self.returncode: Optional[int] = None
         self.reported: Optional[dict] = None  # a rank's EXIT_MARKER report (mpiexec)
+        self.lost: Optional[dict] = None  # the scheduler's PEER_LOST_MARKER report
+
+    def label(self) -> str:
+        """'worker 1 (pid 4321 on node3)': name, pid and host for messages."""
+        host = self.spec.host or socket.gethostname()
+        via = "ssh pid" if self.spec.host else "pid"
+        return f"{self.spec.name} ({via} {self.popen.pid} on {host})"
 
     def tail(self) -> List[str]:
         """Last lines of stderr, or of stdout when stderr was silent."""
@@ -65,6 +83,41 @@ def describe_exit(name: str, returncode: int) -> str:
             sig = str(-returncode)
         return f"{name} was killed by signal {sig}"
     return f"{name} exited with code {returncode}"
+
+
+def _feed(popen: subprocess.Popen, text: str) -> None:
+    """Write `text` to the child's stdin (a few bytes: never blocks) and keep it open: the
+    child may take its end (EOF) as the launcher's death or the job's stop (see ssh.py)."""
+    try:
+        popen.stdin.write(text.encode())
+        popen.stdin.flush()
+    except BrokenPipeError:
+        pass  # it exited already; its exit status tells the rest
+
+
+def _take_lost(proc: _Proc, line: str) -> bool:
+    """Keep the scheduler's PEER_LOST_MARKER report (after an mpi rank prefix, if any)."""
+    text = line.split(PEER_LOST_MARKER, 1)
+    if text[0] and not (text[0].startswith("[") and text[0].endswith("] ")):
+        return False
+    try:
+        rep = json.loads(text[1])
+        rep = {"role": str(rep["role"]), "rank": int(rep["rank"]), "name": str(rep["name"]),
+               "reason": str(rep["reason"])}
+    except (ValueError, KeyError, TypeError):
+        return False
+    if proc.lost is None:
+        proc.lost = rep
+    return True
+
+
+def _state(pid: int) -> Optional[str]:
+    """The process state letter from /proc (R, S, T, Z ...), None if unknown or gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def _pdeathsig():
@@ -95,6 +148,7 @@ class Agent:
         self._kill_now = False
         self._stopping = False
         self._preexec = _pdeathsig()
+        self._watchdog = Watchdog(grace, self._report)
         if log_dir:
             os.makedirs(log_dir, exist_ok=True)
 
@@ -109,14 +163,18 @@ class Agent:
             log = open(os.path.join(self.log_dir, spec.log_name), "w", encoding="utf-8")
         try:
             popen = subprocess.Popen(
-                list(spec.argv), env=env, cwd=spec.cwd, stdin=subprocess.DEVNULL,
+                list(spec.argv), env=env, cwd=spec.cwd,
+                stdin=subprocess.DEVNULL if spec.stdin is None else subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
                 preexec_fn=self._preexec)
+            if spec.stdin is not None:
+                _feed(popen, spec.stdin)
         except OSError as exc:
             if log:
                 log.close()
             self._fail(127, f"could not start {spec.name} ({spec.argv[0]}): {exc}")
             return
+        self._watchdog.watch(popen.pid, spec.env.get(TOKEN_VAR))
         proc = _Proc(spec, popen, log)
         for stream in ("stdout", "stderr"):
             t = threading.Thread(target=self._pump, args=(proc, stream),
@@ -138,6 +196,8 @@ class Agent:
             if not proc.spec.prefix and line.startswith(EXIT_MARKER):
                 self._take_report(proc, line)
                 continue
+            if PEER_LOST_MARKER in line and _take_lost(proc, line):
+                continue
             proc.tails[stream].append(line.rstrip("\n"))
             with self._lock:
                 try:
@@ -154,7 +214,10 @@ class Agent:
     def _take_report(proc: _Proc, line: str) -> None:
         try:
             report = json.loads(line[len(EXIT_MARKER):])
-            report = {"name": str(report["name"]), "returncode": int(report["returncode"]),
+            name = str(report["name"])
+            if report.get("where"):
+                name += f" ({report['where']})"
+            report = {"name": name, "returncode": int(report["returncode"]),
                       "tail": [str(t) for t in report.get("tail", [])]}
         except (ValueError, KeyError, TypeError):
             return  # not a report of ours after all
@@ -191,6 +254,7 @@ class Agent:
             time.sleep(_POLL)
         code, message = self._outcome
         self._stop()
+        self._watchdog.sweep()
         self._write_job_file()
         if message:
             self._report(message)
@@ -200,6 +264,7 @@ class Agent:
         """Stop everything started so far without a report (the caller explains why)."""
         self._fail(1, None)
         self._stop()
+        self._watchdog.sweep()
         self._write_job_file()
 
     def _poll(self) -> None:
@@ -221,11 +286,41 @@ class Agent:
     def _first_failure(self, proc: _Proc) -> None:
         for t in proc.pumps:  # the tail must hold the dying process's last words
             t.join(_PUMP_JOIN)
-        if proc.reported:  # mpiexec failed because a rank did: name the rank
+        lost = self._lost_peer(aborted=any("the job was aborted" in t for t in proc.tail()))
+        if lost is not None:  # the scheduler ended the job: name the peer it lost
+            self._fail(exit_code(proc.returncode), self._lost_message(lost.lost))
+        elif proc.reported:  # mpiexec failed because a rank did: name the rank
             rep = proc.reported
             self._fail_with(rep["name"], rep["returncode"], rep["tail"])
         else:
-            self._fail_with(proc.spec.name, proc.returncode, proc.tail())
+            self._fail_with(proc.label(), proc.returncode, proc.tail())
+
+    def _lost_peer(self, aborted: bool) -> Optional[_Proc]:
+        """The process holding the scheduler's lost-peer report; when the failing process
+        says the job was aborted, give that report up to 1 s to arrive through its pipe."""
+        deadline = time.monotonic() + (1.0 if aborted else 0.0)
+        while True:
+            lost = next((p for p in self._procs if p.lost), None)
+            if lost is not None or time.monotonic() >= deadline:
+                return lost
+            time.sleep(_POLL)
+
+    def _lost_message(self, rep: dict) -> str:
+        """'worker 1 (host n1 at 10.0.0.3, pid 42) stopped responding (...); it is stopped
+        (SIGSTOP?) ...': the peer the scheduler lost, and its state if it runs here."""
+        reason, name = rep["reason"], rep["name"]
+        msg = reason if reason.startswith(name) else f"{name}: {reason}"
+        msg += " (first failure, reported by the scheduler); stopping the job."
+        ours = [p for p in self._procs
+                if p.spec.role == rep["role"] and p.spec.rank == rep["rank"]]
+        if ours and not ours[0].spec.host:
+            state = _state(ours[0].popen.pid)
+            if state == "T":
+                msg += (f"\n  {ours[0].label()} is stopped (SIGSTOP, Ctrl-Z or a debugger); "
+                        f"it answers nothing until it gets SIGCONT.")
+            elif state is None or ours[0].popen.poll() is not None:
+                msg += f"\n  {ours[0].label()} has exited."
+        return msg
 
     def _fail_with(self, name: str, returncode: int, tail: List[str]) -> None:
         lines = "".join(f"    {line}\n" for line in tail)
@@ -247,7 +342,14 @@ class Agent:
     def _stop(self) -> None:
         """SIGTERM every group, wait up to the grace period, then SIGKILL every group."""
         self._stopping = True
+        for proc in self._procs:  # EOF on a kept stdin: an ssh job's remote side stops too
+            if proc.popen.stdin is not None:
+                try:
+                    proc.popen.stdin.close()
+                except OSError:
+                    pass
         self._signal_groups(signal.SIGTERM)
+        self._signal_groups(signal.SIGCONT)  # a stopped process acts on SIGTERM only now
         deadline = time.monotonic() + self.grace
         while time.monotonic() < deadline and not self._kill_now:
             if all(p.popen.poll() is not None for p in self._procs):
@@ -279,8 +381,8 @@ class Agent:
 
     # -- signals to the launcher ------------------------------------------------------
     def install_signal_handlers(self) -> None:
-        """Route SIGINT/SIGTERM to a job stop (main thread only)."""
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        """Route SIGINT/SIGTERM/SIGHUP to a job stop (main thread only)."""
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum, frame) -> None:

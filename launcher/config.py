@@ -16,6 +16,10 @@ DEFAULT_GRACE = 5.0
 #: Start of the one-line JSON report a supervised rank prints on stderr when its role
 #: exits non-zero (see launcher.mpi_boot); the agent takes it as that rank's failure.
 EXIT_MARKER = "DISTNET-MPI-EXIT"
+#: Start of the one-line JSON report the kvstore scheduler prints on stderr when a peer
+#: stopped responding (kvstore/dist/scheduler.py has the same string): the agent names
+#: that peer, not the scheduler, as the job's failure.
+PEER_LOST_MARKER = "DISTNET-PEER-LOST "
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +55,10 @@ class ProcSpec:
     `service` marks the scheduler and servers: the job ends when every non-service
     process has exited 0, and services are then stopped. `prefix` is False for a
     process whose output already carries per-line prefixes (mpiexec's ranks), whose
-    stderr may also carry `EXIT_MARKER` reports of the ranks' failures.
+    stderr may also carry `EXIT_MARKER` reports of the ranks' failures. `stdin` is text
+    written to the process's stdin before it is closed (the ssh backend sends the job
+    token that way: a command line is visible to every user through `ps`). `host` is
+    where it runs, for messages.
     """
 
     role: str
@@ -61,6 +68,8 @@ class ProcSpec:
     cwd: Optional[str] = None
     service: bool = False
     prefix: bool = True
+    stdin: Optional[str] = None
+    host: Optional[str] = None
 
     @property
     def name(self) -> str:

@@ -142,11 +142,16 @@ def supervise(cmd: List[str], env: Dict[str, str], name: str, log_path: Optional
     for t in pumps:
         t.join(2.0)  # bounded: a grandchild may hold the pipe
     if code != 0:
-        report = {"name": name, "returncode": code,
+        report = {"name": name, "returncode": code, "where": f"pid {child.pid} on {_host()}",
                   "tail": list(tails["stderr"] or tails["stdout"])}
         sys.stderr.write(EXIT_MARKER + " " + json.dumps(report) + "\n")
         sys.stderr.flush()
     return 128 - code if code < 0 else code
+
+
+def _host() -> str:
+    import socket
+    return socket.gethostname()
 
 
 def _pdeathsig():

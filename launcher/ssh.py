@@ -12,7 +12,17 @@ the scheduler's host; pass --port on a real cluster. Servers and workers start t
 with the scheduler and connect to it within DISTNET_START_TIMEOUT.
 
 Only the job's variables (and PYTHONPATH) travel to the remote side, not the launcher's
-whole environment, which holds host-specific values such as PATH.
+whole environment, which holds host-specific values such as PATH. The job token never
+appears on a command line (`ps` shows command lines to every user of both hosts): ssh
+reads it from its stdin, and the remote `sh` (`_REMOTE`) reads it into the environment.
+
+The remote side also ends with the launcher. Without a terminal, sshd does not signal a
+remote command when its ssh client dies, so the launcher keeps ssh's stdin open for the
+whole job: the remote `sh` runs the command in its own session (`setsid`) and waits for
+EOF on that stdin, which comes when the launcher stops the job or dies (SIGKILL included:
+the kernel closes the pipe, and the local ssh dies with the launcher). It then sends the
+command's process group SIGTERM, and SIGKILL 5 s later (a descendant that left that group
+is out of its reach).
 """
 from __future__ import annotations
 
@@ -55,20 +65,39 @@ def assign_workers(hosts: List[Tuple[str, int]], num_workers: int) -> List[Tuple
     return out
 
 
+#: The remote wrapper: the first line of stdin is the job token; "$@" runs in its own
+#: session (setsid, where the host has it) with stdin from /dev/null; a watcher (deaf to
+#: SIGTERM) reads the rest of stdin and, at EOF, stops that session's process group
+#: (SIGTERM, SIGKILL 5 s later); the wrapper exits with the command's status.
+_REMOTE = ('IFS= read -r {var} || exit 125; export {var}; '
+           'command -v setsid >/dev/null 2>&1 && set -- setsid "$@"; exec 3<&0; '
+           '"$@" </dev/null 3<&- & job=$!; '
+           '{{ trap "" TERM; while IFS= read -r _ <&3; do :; done; '
+           'kill -TERM -$job || kill -TERM $job; sleep 5; '
+           'kill -KILL -$job || kill -KILL $job; }} >/dev/null 2>&1 & watch=$!; '
+           'exec 3<&-; wait $job; code=$?; kill -KILL $watch 2>/dev/null; exit $code').format(
+               var=roles.TOKEN_VAR)
+
+
 def remote_command(spec: ProcSpec, cwd: str) -> str:
-    """The shell command ssh runs remotely for `spec`, quoted with shlex."""
-    env = dict(spec.env)
+    """The shell command ssh runs remotely for `spec`, quoted with shlex; everything but
+    the job token, which the remote `sh` reads from stdin."""
+    env = {k: v for k, v in spec.env.items() if k != roles.TOKEN_VAR}
     for name in _FORWARDED:
         if name in os.environ and name not in env:
             env[name] = os.environ[name]
     assigns = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
-    return f"cd {shlex.quote(cwd)} && env {assigns} {shlex.join(spec.argv)}"
+    return (f"cd {shlex.quote(cwd)} && exec sh -c {shlex.quote(_REMOTE)} distnet-job "
+            f"env {assigns} {shlex.join(spec.argv)}")
 
 
 def over_ssh(spec: ProcSpec, host: str, cwd: str) -> ProcSpec:
-    """`spec` wrapped in an ssh call to `host`; the env travels in the command."""
+    """`spec` wrapped in an ssh call to `host`; the env travels in the command, the job
+    token on ssh's stdin."""
     argv = ("ssh", "-o", "BatchMode=yes", host, remote_command(spec, cwd))
-    return ProcSpec(spec.role, spec.rank, argv, {}, None, spec.service, spec.prefix)
+    token = spec.env.get(roles.TOKEN_VAR)
+    return ProcSpec(spec.role, spec.rank, argv, {}, None, spec.service, spec.prefix,
+                    stdin=None if token is None else token + "\n", host=host)
 
 
 def _free_port() -> int:

@@ -2,6 +2,7 @@
 import os
 
 from ..base import KVStoreError
+from .protocol import HEADER_SLACK
 
 
 def _num(name, default, cast=float):
@@ -12,6 +13,28 @@ def _num(name, default, cast=float):
         return cast(raw)
     except ValueError:
         raise KVStoreError(f'{name}={raw!r} is not a number') from None
+
+
+#: Array bytes a server frame may hold by default (64 MiB: 16M float32 elements per key
+#: part; big keys are split over the servers, so with S servers a key of 16*S million).
+DEFAULT_ARRAY_BYTES = 64 << 20
+#: The smallest cap accepted: batches of small messages are up to 4 MiB.
+MIN_MESSAGE = 8 << 20
+
+
+def max_message(bigarray_bound):
+    """Largest frame (bytes) a server accepts: DISTNET_KVSTORE_MAX_MESSAGE, else the
+    header's slack plus the larger of 64 MiB and `bigarray_bound` float64 elements.
+
+    A worker checks its frames against its servers' caps and fails with a message naming
+    the key and the value to set, rather than being dropped by the server mid-job.
+    """
+    default = HEADER_SLACK + max(DEFAULT_ARRAY_BYTES, 8 * bigarray_bound)
+    value = _num('DISTNET_KVSTORE_MAX_MESSAGE', default, int)
+    if value < MIN_MESSAGE:
+        raise KVStoreError(f'DISTNET_KVSTORE_MAX_MESSAGE={value} is below the minimum of '
+                           f'{MIN_MESSAGE} bytes (8 MiB)')
+    return value
 
 
 class Config:
@@ -31,6 +54,7 @@ class Config:
         # A peer silent this long is declared dead (MXNet's ps-lite: PS_HEARTBEAT_TIMEOUT).
         self.heartbeat_timeout = _num('DISTNET_KVSTORE_HEARTBEAT_TIMEOUT', 6.0)
         self.bigarray_bound = _num('DISTNET_KVSTORE_BIGARRAY_BOUND', 1000000, int)
+        self.max_message = max_message(self.bigarray_bound)
         # Big arrays between a worker and a server on the same host go through shared
         # memory (kvstore/dist/shm.py) unless this is 0.
         self.shm = env.get('DISTNET_KVSTORE_SHM', '1') != '0'

@@ -8,10 +8,13 @@ operation when the job aborts or the scheduler goes silent.
 import heapq
 import itertools
 import logging
+import os
+import socket
 import threading
 import time
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from . import protocol as P
 from ..base import KVStoreError
@@ -73,10 +76,11 @@ class Group:
 
 
 class _Req:
-    __slots__ = ('handle', 'on_reply', 'on_fail', 'peer')
+    __slots__ = ('handle', 'on_reply', 'on_fail', 'peer', 'frames')
 
     def __init__(self, handle, on_reply, on_fail, peer):
         self.handle, self.on_reply, self.on_fail, self.peer = handle, on_reply, on_fail, peer
+        self.frames = None      # kept once sent, to send again after a reconnection
 
     def fail(self, error):
         if self.on_fail is not None:
@@ -106,7 +110,13 @@ class IOThread(threading.Thread):
         self._stopping = False
         self.broken = None          # why the job can no longer be used
         self.peers = {SCHED: f'the scheduler ({cfg.scheduler_addr})'}
+        # Frame caps of the peers (a server's arrives with the registration): a frame
+        # over one would make the peer drop the connection without an answer.
+        self.limits = {SCHED: P.SCHEDULER_MAX_MESSAGE}
         self.sockets = {}
+        self._route_id = P.new_ident('worker')    # the same on every connection and reconnection
+        self._monitors = {}         # monitor socket -> target
+        self._down = {}             # target -> when its connection dropped (zmq reconnects)
 
     def next_rid(self):
         return next(self._rid)
@@ -115,8 +125,10 @@ class IOThread(threading.Thread):
         """Queue frames for `target`; replies with `rid` go to on_reply(msg) then the handle;
         on_fail() runs if the request fails instead."""
         req = _Req(handle, on_reply, on_fail, target)
-        if self.broken:
-            req.fail(f'{handle.what}: {self.broken}')
+        too_big = P.frame_limit_error(frames, self.limits.get(target, float('inf')),
+                                      handle.what, self.peers.get(target, 'the peer'))
+        if self.broken or too_big:
+            req.fail(too_big or f'{handle.what}: {self.broken}')
             return handle
         with self._qlock:
             if not self._queue:     # else a wake-up is on its way and _flush empties it all
@@ -138,9 +150,32 @@ class IOThread(threading.Thread):
     def _connect(self, target, addr):
         s = self.ctx.socket(zmq.DEALER)
         s.setsockopt(zmq.LINGER, 0)
+        P.dial(s, self.token, self._route_id)
+        mon = s.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        self._monitors[mon] = target
         s.connect(addr)
         self.sockets[target] = s
         return s
+
+    def _on_monitor(self, mon):
+        """A connection dropped (zmq reconnects by itself) or came back: once back, send
+        again what is still unanswered on it, since requests or replies in flight when
+        it dropped are lost. The peer answers a duplicate as the first one."""
+        target = self._monitors[mon]
+        while mon.poll(0):
+            event = recv_monitor_message(mon)['event']
+            if event == zmq.EVENT_DISCONNECTED:   # not logged: a peer ending the job also
+                self._down.setdefault(target, time.monotonic())
+            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED and target in self._down:
+                took = time.monotonic() - self._down.pop(target)
+                with self._qlock:
+                    frames = [r.frames for r in self._reqs.values()
+                              if r.peer == target and r.frames is not None]
+                log.warning('worker: the connection to %s dropped and was made again after '
+                            '%.1f s; %d unanswered requests sent again',
+                            self.peers.get(target), took, len(frames))
+                for f in frames:
+                    P.send(self.sockets[target], P.again(f))
 
     def _flush(self):
         """Send everything queued, highest priority first; several requests for the same
@@ -148,6 +183,7 @@ class IOThread(threading.Thread):
         with self._qlock:
             items = [heapq.heappop(self._queue) for _ in range(len(self._queue))]
             for item in items:
+                item[5].frames = item[3]
                 self._reqs[item[4]] = item[5]
         by_target = {}
         for item in items:
@@ -178,9 +214,12 @@ class IOThread(threading.Thread):
 
     def _on_message(self, target, msg):
         if msg.op == 'registered':
+            limits = msg.meta.get('max_message') or []
             for i, addr in enumerate(msg.meta['servers']):
                 self._connect(i, addr)
                 self.peers[i] = f'server {i} ({addr})'
+                if i < len(limits) and isinstance(limits[i], int):
+                    self.limits[i] = limits[i]
             self._on_registered(msg.meta)
             return
         if msg.op == 'abort':
@@ -238,14 +277,17 @@ class IOThread(threading.Thread):
         known = set()
         last_seen = next_beat = time.monotonic()
         while not self._stopping:
-            for t, s in self.sockets.items():
-                if t not in known:
+            for s in list(self.sockets.values()) + list(self._monitors):
+                if s not in known:
                     poller.register(s, zmq.POLLIN)
-                    known.add(t)
+                    known.add(s)
             events = dict(poller.poll(int(self.cfg.heartbeat * 1000)))
             if self._wake_rx in events:
                 while self._wake_rx.poll(0):
                     self._wake_rx.recv()
+            for mon in self._monitors:
+                if mon in events:
+                    self._on_monitor(mon)
             for t, s in list(self.sockets.items()):
                 if s in events:
                     if t == SCHED:
@@ -260,13 +302,17 @@ class IOThread(threading.Thread):
                 self._fail_all(f'{self.peers[SCHED]} stopped responding (no heartbeat answer '
                                f'for {self.cfg.heartbeat_timeout:g} s)')
         for s in self.sockets.values():
+            s.disable_monitor()
             s.close()
+        for mon in self._monitors:
+            mon.close(linger=0)
         self._wake_rx.close()
 
     def _register(self, sched):
         self.sender = f'worker:{self.cfg.worker_id}'
         P.send(sched, P.encode('register', self.token, self.sender,
-                               meta={'role': 'worker', 'rank': self.cfg.worker_id}))
+                               meta={'role': 'worker', 'rank': self.cfg.worker_id,
+                                     'host': socket.gethostname(), 'pid': os.getpid()}))
         deadline = time.monotonic() + self.cfg.start_timeout
         while not self._stopping and time.monotonic() < deadline:
             if sched.poll(200):

@@ -9,6 +9,12 @@ unauthenticated, so a receiver can log and drop it and serve on.
 Several small messages ready for the same peer at once travel as one 'batch' message:
 its header's meta 'lens' gives the frame lengths of each message, whose frames (each
 message whole, with its own header) follow concatenated in one frame.
+
+Before any of that, a connection to a server or the scheduler is authenticated by zmq
+itself (ZAP, PLAIN mechanism, the job token as password; see gate.py), and every listening
+socket caps a frame's size (ZMQ_MAXMSGSIZE): a peer without the token is dropped after
+its handshake, and until then it can make a process hold at most one capped frame.
+The token in each header is kept as a second check.
 """
 import hmac
 import logging
@@ -34,6 +40,13 @@ DTYPES = frozenset(['float16', 'float32', 'float64', 'int8', 'uint8', 'int32', '
 MAX_HEADER = 1 << 20
 MAX_DIMS = 32
 MAX_BATCH = 4096    # messages in one batch
+#: Bytes a frame may hold beyond its array: the header's limit.
+HEADER_SLACK = MAX_HEADER
+#: Frame cap of the scheduler's socket: it only ever receives registrations, heartbeats,
+#: barriers and closes (a few hundred bytes each).
+SCHEDULER_MAX_MESSAGE = 64 << 10
+#: The PLAIN user name every peer of a job gives (the password is the job token).
+ZAP_USER = b'distnet'
 # pyzmq copies frames below this size anyway; above it arrays go out without a copy.
 ZERO_COPY_MIN = zmq.COPY_THRESHOLD
 
@@ -229,14 +242,60 @@ def decode(frames, token):
     return Message(h, _check_array(h, frames[1:]), frames)
 
 
-class DropLog:
-    """Logs dropped messages without flooding: the first few, then every 100th."""
+def listen(sock, max_message):
+    """Make `sock` (a ROUTER, before its bind) authenticate peers through the process's
+    `gate.Gate`, refuse frames over `max_message` bytes (zmq drops such a peer at the frame's
+    length prefix, before allocating anything) and hand a peer's identity over to its new
+    connection when it reconnects (a link flap keeps its place)."""
+    sock.setsockopt(zmq.MAXMSGSIZE, int(max_message))
+    sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
+    sock.setsockopt(zmq.ZAP_DOMAIN, b'distnet')
+    sock.setsockopt(zmq.PLAIN_SERVER, 1)
 
-    def __init__(self, who):
-        self.who = who
+
+def dial(sock, token, ident=None):
+    """Give a connecting socket the job token as its PLAIN credentials and, if given, a
+    routing identity it keeps across reconnections (before connect)."""
+    sock.setsockopt(zmq.PLAIN_USERNAME, ZAP_USER)
+    sock.setsockopt(zmq.PLAIN_PASSWORD, token.encode())
+    if ident is not None:
+        sock.setsockopt(zmq.ROUTING_ID, ident)
+
+
+def new_ident(role):
+    """A routing identity unique to this process and role ('worker:1234:9f2c...')."""
+    return f'{role}:{os.getpid()}:{os.urandom(6).hex()}'.encode()
+
+
+def again(frames):
+    """`frames` re-sent after a reconnection: meta 'again' tells the receiver it may have
+    had it already (it answers a duplicate instead of refusing it)."""
+    h = msgpack.unpackb(bytes(frames[0]), raw=False, strict_map_key=False)
+    h['meta']['again'] = True
+    return [msgpack.packb(h, use_bin_type=True)] + list(frames[1:])
+
+
+def frame_limit_error(frames, limit, what, peer):
+    """The error text if a frame of `frames` is over `limit` bytes (the peer would drop
+    the connection without a word), else None."""
+    size = max(getattr(f, 'nbytes', None) or len(f) for f in frames)
+    if size <= limit:
+        return None
+    return (f'{what}: a frame of {size} bytes is over the message limit of {limit} bytes of '
+            f'{peer}; set DISTNET_KVSTORE_MAX_MESSAGE={size + HEADER_SLACK} (or more) for the '
+            f'servers, e.g. distnet-launch --env DISTNET_KVSTORE_MAX_MESSAGE=..., or use more '
+            f'servers (arrays over DISTNET_KVSTORE_BIGARRAY_BOUND elements are split across them)')
+
+
+class DropLog:
+    """Logs dropped messages (or refused connections) without flooding: the first few,
+    then every 100th."""
+
+    def __init__(self, who, what='dropped message'):
+        self.who, self.what = who, what
         self.count = 0
 
     def __call__(self, err):
         self.count += 1
         if self.count <= 5 or self.count % 100 == 0:
-            log.warning('%s: dropped message #%d: %s', self.who, self.count, err)
+            log.warning('%s: %s #%d: %s', self.who, self.what, self.count, err)

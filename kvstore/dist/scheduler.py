@@ -2,10 +2,15 @@
 
 One ROUTER socket; every server and worker connects a DEALER to it.  Once all W
 workers and S servers have registered, each gets its rank and the servers' addresses.
-A peer silent for the heartbeat timeout aborts the job (everyone is told who died).
-When every worker has closed its kvstore the servers are told to shut down and the
-scheduler exits 0.
+A peer silent for the heartbeat timeout aborts the job (everyone is told who died, by
+rank, host, address and pid; the launcher reads the `PEER_LOST_MARKER` line and names
+that peer, not the scheduler, as the job's failure).  When every worker has closed its
+kvstore the servers are told to shut down and the scheduler exits 0.
+
+Its socket takes frames of at most `SCHEDULER_MAX_MESSAGE` bytes from peers that hold
+the job token (see protocol.listen).
 """
+import json
 import logging
 import os
 import sys
@@ -14,22 +19,51 @@ import time
 import zmq
 
 from . import protocol as P
+from .gate import Gate
 from .config import Config
 
 log = logging.getLogger('kvstore')
 
 
-class _Peer:
-    __slots__ = ('ident', 'role', 'rank', 'addr', 'seen', 'closed', 'want')
+#: Start of the one-line JSON report the scheduler prints on stderr when a peer stops
+#: responding; the launcher (launcher/config.py has the same string: launcher imports
+#: nothing of kvstore) takes it as that peer's failure.
+PEER_LOST_MARKER = 'DISTNET-PEER-LOST '
 
-    def __init__(self, ident, role, want, addr):
-        self.ident, self.role, self.want, self.addr = ident, role, want, addr
+
+class _Peer:
+    __slots__ = ('ident', 'role', 'rank', 'addr', 'seen', 'closed', 'want', 'meta',
+                 'passed', 'close_rid')
+
+    def __init__(self, ident, role, want, addr, meta):
+        self.ident, self.role, self.want, self.addr, self.meta = ident, role, want, addr, meta
         self.rank = -1
+        self.passed = None      # rid of the last barrier it passed (its answer may be lost)
+        self.close_rid = None
         self.seen = time.monotonic()
         self.closed = False
 
     def name(self):
-        return f'{self.role} {self.rank} ({self.addr})'
+        """'server 0 (tcp://10.0.0.2:4567)' or 'worker 1 (host node1 at 10.0.0.3, pid 42)'."""
+        if self.role == 'server':
+            return f'server {self.rank} ({self.addr})'
+        host, pid = self.meta.get('host'), self.meta.get('pid')
+        where = ', '.join(x for x in (f'host {host} at {self.addr}' if host else self.addr,
+                                      f'pid {pid}' if pid else '') if x)
+        return f'worker {self.rank} ({where or "address unknown"})'
+
+    def report(self, reason):
+        """The PEER_LOST_MARKER line naming this peer for the launcher."""
+        return PEER_LOST_MARKER + json.dumps({
+            'role': self.role, 'rank': self.rank, 'name': self.name(), 'reason': reason,
+            'host': self.meta.get('host'), 'pid': self.meta.get('pid')})
+
+
+def _peer_meta(meta):
+    """The host name and pid a peer registered with (short strings and ints only)."""
+    host, pid = meta.get('host'), meta.get('pid')
+    return {'host': host[:255] if isinstance(host, str) else None,
+            'pid': pid if isinstance(pid, int) and not isinstance(pid, bool) else None}
 
 
 def _assign(peers, count):
@@ -45,6 +79,14 @@ def _assign(peers, count):
             p.rank = next(free)
 
 
+def _peer_ip(frame):
+    """The sending peer's IP address as zmq saw it ('' if unknown)."""
+    try:
+        return frame.get('Peer-Address') or ''
+    except (zmq.ZMQError, AttributeError):
+        return ''
+
+
 class Scheduler:
     """Runs the scheduler role until the job ends; `run` returns the exit status."""
 
@@ -52,8 +94,10 @@ class Scheduler:
         self.cfg = cfg or Config()
         self.token = P.job_token()
         self.ctx = zmq.Context.instance()
+        self.gate = Gate.open(self.ctx, self.token)
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 2000)
+        P.listen(self.sock, P.SCHEDULER_MAX_MESSAGE)
         uri = f'tcp://{self.cfg.root_uri}'
         if self.cfg.root_port:
             self.sock.bind(f'{uri}:{self.cfg.root_port}')
@@ -79,14 +123,17 @@ class Scheduler:
     def _role(self, role):
         return [p for p in self.peers.values() if p.role == role]
 
-    def _on_register(self, ident, msg):
+    def _on_register(self, ident, msg, peer_ip):
         role = msg.meta.get('role')
         want = msg.meta.get('rank', -1)
-        addr = msg.meta.get('addr', '')
+        addr = msg.meta.get('addr', peer_ip)
         if role not in ('worker', 'server') or not isinstance(want, int) or self.started \
                 or not isinstance(addr, str):
             raise P.ProtocolError(f'bad registration {msg.meta!r} from {msg.sender!r}')
-        self.peers[ident] = _Peer(ident, role, want, addr)
+        meta = _peer_meta(msg.meta)
+        limit = msg.meta.get('max_message')
+        meta['max_message'] = limit if isinstance(limit, int) else None
+        self.peers[ident] = _Peer(ident, role, want, addr, meta)
         workers, servers = self._role('worker'), self._role('server')
         if len(workers) == self.cfg.num_workers and len(servers) == self.cfg.num_servers:
             self._start(workers, servers)
@@ -94,12 +141,15 @@ class Scheduler:
     def _start(self, workers, servers):
         _assign(workers, self.cfg.num_workers)
         _assign(servers, self.cfg.num_servers)
-        book = [p.addr for p in sorted(servers, key=lambda p: p.rank)]
+        servers = sorted(servers, key=lambda p: p.rank)
+        book = [p.addr for p in servers]
+        limits = [p.meta['max_message'] for p in servers]
         for p in self.peers.values():
             p.seen = time.monotonic()
             self._send(p, 'registered', meta={
                 'rank': p.rank, 'num_workers': self.cfg.num_workers,
-                'num_servers': self.cfg.num_servers, 'servers': book})
+                'num_servers': self.cfg.num_servers, 'servers': book,
+                'max_message': limits})
         self.started = True
         log.info('scheduler: job started with %d workers and %d servers',
                  len(workers), len(servers))
@@ -111,30 +161,35 @@ class Scheduler:
         live = self._live_workers()
         if live and all(p.ident in self.barrier for p in live):
             for p in live:
-                self._send(p, 'barrier_done', rid=self.barrier.pop(p.ident))
+                p.passed = self.barrier.pop(p.ident)
+                self._send(p, 'barrier_done', rid=p.passed)
 
     def _on_close(self, peer, rid):
-        peer.closed = True
+        peer.closed, peer.close_rid = True, rid
         self.barrier.pop(peer.ident, None)
         for s in self._role('server'):
             self._send(s, 'worker_left', meta={'rank': peer.rank})
         self._send(peer, 'close_ack', rid=rid)
         self._check_barrier()
 
-    def _handle(self, ident, msg):
+    def _handle(self, ident, msg, peer_ip):
         peer = self.peers.get(ident)
         if msg.op == 'register':
-            return self._on_register(ident, msg)
+            return self._on_register(ident, msg, peer_ip)
         if peer is None:
             raise P.ProtocolError(f'{msg.op} from unregistered peer {msg.sender!r}')
         peer.seen = time.monotonic()
         if msg.op == 'heartbeat':
             self._send(peer, 'heartbeat_ack')
+        elif msg.op == 'barrier' and peer.role == 'worker' and msg.rid == peer.passed:
+            self._send(peer, 'barrier_done', rid=msg.rid)   # sent again after a reconnection
         elif msg.op == 'barrier' and peer.role == 'worker':
             self.barrier[ident] = msg.rid
             self._check_barrier()
         elif msg.op == 'close' and peer.role == 'worker' and not peer.closed:
             self._on_close(peer, msg.rid)
+        elif msg.op == 'close' and peer.role == 'worker' and msg.rid == peer.close_rid:
+            self._send(peer, 'close_ack', rid=msg.rid)
 
     def _dead_peer(self):
         limit = time.monotonic() - self.cfg.heartbeat_timeout
@@ -143,8 +198,10 @@ class Scheduler:
                 return p
         return None
 
-    def _abort(self, reason):
+    def _abort(self, reason, culprit=None):
         print(f'distnet scheduler: {reason}', file=sys.stderr, flush=True)
+        if culprit is not None:
+            print(culprit.report(reason), file=sys.stderr, flush=True)
         for p in self.peers.values():
             if not p.closed or p.role == 'server':
                 self._send(p, 'abort', meta={'reason': reason})
@@ -166,7 +223,8 @@ class Scheduler:
         try:
             if len(frames) < 2:
                 raise P.ProtocolError('message without identity and header')
-            self._handle(frames[0].bytes, P.decode(frames[1:], self.token))
+            self._handle(frames[0].bytes, P.decode(frames[1:], self.token),
+                         _peer_ip(frames[1]))
         except Exception as e:  # noqa: BLE001 - no message may crash the scheduler
             self.drop(e)
 
@@ -184,7 +242,7 @@ class Scheduler:
             dead = self._dead_peer()
             if dead is not None:
                 return self._abort(f'{dead.name()} stopped responding (no heartbeat for '
-                                   f'{self.cfg.heartbeat_timeout:g} s)')
+                                   f'{self.cfg.heartbeat_timeout:g} s)', dead)
             if not self._live_workers():
                 for s in self._role('server'):
                     self._send(s, 'shutdown')
@@ -195,6 +253,7 @@ class Scheduler:
         """Close the socket and wait (up to its 2 s linger) until the last messages, the
         servers' shutdown among them, have gone out: the process exits right after."""
         self.sock.close()
+        self.gate.close()
         self.ctx.destroy(linger=2000)   # bounded even if the process has other sockets
 
 

@@ -4,14 +4,20 @@ Single-threaded: one ROUTER socket for the workers' requests, one DEALER to the
 scheduler.  Every request is validated; a bad one gets an error reply naming the key,
 this server and the expected vs given shape/dtype, and the server serves on.  Arrays of
 workers on this host may come and go through shared memory (see shm.py).
+The data socket admits only peers holding the job token and takes frames of at most
+DISTNET_KVSTORE_MAX_MESSAGE bytes (see config.max_message and protocol.listen).
 """
+import collections
 import logging
+import os
+import socket
 import time
 
 import numpy as np
 import zmq
 
 from . import protocol as P
+from .gate import Gate
 from ..base import KVStoreError
 from ..compression import dequantize
 from ..updaters import make_updater, summed_only
@@ -20,6 +26,7 @@ from .rounds import Slot
 from .shm import Maps
 
 log = logging.getLogger('kvstore')
+_RECENT = 4096   # request ids per worker remembered to spot copies sent again
 
 
 class Server:
@@ -29,12 +36,15 @@ class Server:
         self.cfg = cfg or Config()
         self.token = P.job_token()
         ctx = zmq.Context.instance()
+        self.gate = Gate.open(ctx, self.token)
         self.data = ctx.socket(zmq.ROUTER)
         self.data.setsockopt(zmq.LINGER, 1000)
+        P.listen(self.data, self.cfg.max_message)
         port = self.data.bind_to_random_port(f'tcp://{self.cfg.node_host}')
         self.addr = f'tcp://{self.cfg.node_host}:{port}'
         self.sched = ctx.socket(zmq.DEALER)
         self.sched.setsockopt(zmq.LINGER, 1000)
+        P.dial(self.sched, self.token, P.new_ident('server'))
         self.sched.connect(self.cfg.scheduler_addr)
         self.rank = -1
         self.slots = {}         # (key, part) -> Slot
@@ -43,6 +53,7 @@ class Server:
         self.drop = P.DropLog(f'server {self.addr}')
         self.maps = Maps()      # workers' shared-memory segments
         self._outbox = None     # ident -> [frames] waiting to leave at the end of a drain
+        self._recent = {}       # ident -> (set, deque) of the request ids handled lately
         self._name = None
 
     def name(self):
@@ -84,7 +95,8 @@ class Server:
     def register(self):
         """Register with the scheduler and wait (bounded) for rank and worker count."""
         self._to_sched('register', {'role': 'server', 'rank': self.cfg.server_id,
-                                    'addr': self.addr})
+                                    'addr': self.addr, 'max_message': self.cfg.max_message,
+                                    'host': socket.gethostname(), 'pid': os.getpid()})
         if not self.sched.poll(int(self.cfg.start_timeout * 1000)):
             raise KVStoreError(f'{self.name()}: the scheduler at {self.cfg.scheduler_addr} '
                                f'did not answer registration within {self.cfg.start_timeout:g} s')
@@ -278,9 +290,35 @@ class Server:
             if msg.op in ('push', 'pull', 'pushpull', 'init') and (
                     msg.key is None or not isinstance(msg.meta.get('rank', 0), int)):
                 raise KVStoreError(f'{msg.op} without a key or worker rank')
+            if self._handled(ident, msg) and msg.op not in ('get_states', 'shm_hello'):
+                return self._on_duplicate(ident, msg)   # those two are safe to repeat
             handler(ident, msg)
+            self._remember(ident, msg.rid)  # not after an error: a copy gets it again
         except KVStoreError as e:
             self._error(ident, msg.rid, str(e))
+
+    def _handled(self, ident, msg):
+        """Whether `msg` is a worker's copy, sent again after its connection dropped, of
+        a request handled already (the answer may have been lost)."""
+        seen = self._recent.get(ident)
+        return bool(msg.meta.get('again')) and seen is not None and msg.rid in seen[0]
+
+    def _remember(self, ident, rid):
+        """Note a handled request id of this worker (the last _RECENT of them)."""
+        rids, order = self._recent.setdefault(ident, (set(), collections.deque()))
+        rids.add(rid)
+        order.append(rid)
+        if len(order) > _RECENT:
+            rids.discard(order.popleft())
+
+    def _on_duplicate(self, ident, msg):
+        """Answer a request again without doing it twice: a push (or init, optimizer,
+        states) is acknowledged, a pull or pushpull answered with the value over zmq (its
+        shared-memory segment may have been handed back and reused already)."""
+        if msg.op in ('pull', 'pushpull'):
+            msg.meta.pop('shm', None)
+            return self._on_pull(ident, msg)
+        self._reply(ident, msg.rid)
 
     # ---- scheduler messages -------------------------------------------------------
     def _handle_sched(self, msg):
@@ -354,6 +392,7 @@ class Server:
         out; zero-copy sends must not outlive the arrays they read."""
         self.data.close()
         self.sched.close()
+        self.gate.close()
         zmq.Context.instance().destroy(linger=1000)   # bounded, other sockets or not
 
 

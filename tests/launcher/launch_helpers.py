@@ -67,3 +67,32 @@ def alive_in_groups(groups):
         if int(fields[2]) in groups and fields[0] != "Z":
             alive.append(int(entry))
     return alive
+
+
+def _state_and_parent(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def descendants(root):
+    """Live (non-zombie) pids below `root` in the process tree."""
+    children = {}
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        st = _state_and_parent(int(entry))
+        if st is not None and st[0] != "Z":
+            children.setdefault(st[1], []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def alive(pids):
+    """The pids of `pids` that still run (zombies count as ended)."""
+    return [p for p in pids if (_state_and_parent(p) or ("Z",))[0] not in "ZX"]

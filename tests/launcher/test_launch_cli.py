@@ -55,11 +55,12 @@ def test_hostfile_and_worker_placement(tmp_path):
 
 
 def test_remote_command_quotes_env_and_argv():
-    spec = ProcSpec("worker", 0, ("python", "my script.py", "a'b"), {"K": "v w"})
+    spec = ProcSpec("worker", 0, ("python", "my script.py", "a'b"),
+                    {"K": "v w", "DISTNET_JOB_TOKEN": "f00d"})
     cmd = remote_command(spec, "/work dir")
-    assert cmd.startswith("cd '/work dir' && env ")
+    assert cmd.startswith("cd '/work dir' && exec sh -c ")
     assert shlex.split(cmd)[-3:] == ["python", "my script.py", "a'b"]
-    assert "K=v w" in shlex.split(cmd)
+    assert "K=v w" in shlex.split(cmd) and "f00d" not in cmd
 
 
 def test_mpi_rank_to_role():

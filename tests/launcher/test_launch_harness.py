@@ -1,4 +1,5 @@
 """distnet.testing.run_distributed: real jobs, results back as JSON, hard timeout."""
+import re
 import time
 
 import pytest
@@ -23,7 +24,8 @@ def test_string_target_and_a_failing_worker_do_not_raise(run_distributed):
     job = run_distributed("launch_targets:fail_on_rank_one", num_workers=2, num_servers=0,
                           timeout=30)
     assert job.returncode == 1
-    assert "worker 1 exited with code 1 (first failure)" in job.output
+    assert re.search(r"worker 1 \(pid \d+ on \S+\) exited with code 1 \(first failure\)",
+                     job.output)
     assert "RuntimeError: rank one refuses" in job.output
     w0, w1 = job.workers
     assert (w1.returncode, w1.result) == (1, None)

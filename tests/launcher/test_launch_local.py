@@ -3,6 +3,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -76,8 +77,8 @@ def test_failing_worker_ends_the_job_with_its_code_and_last_lines():
                   "--code", "3", "--sleep", "60", "--ignore-term"], env=standin_env())
     assert res.returncode == 3
     assert time.monotonic() - start < 10
-    assert ("distnet-launch: worker 1 exited with code 3 (first failure); stopping the job.\n"
-            "  last lines of its output:\n") in res.stderr
+    assert re.search(r"distnet-launch: worker 1 \(pid \d+ on \S+\) exited with code 3 \(first "
+                     r"failure\); stopping the job.\n  last lines of its output:\n", res.stderr)
     assert "    worker 1 giving up" in res.stderr
     groups = pgids(res.stdout)
     assert len(groups) == 5 and not alive_in_groups(groups)
@@ -87,7 +88,9 @@ def test_worker_killed_by_a_signal_is_reported_with_its_name():
     res = launch(["-n", "2", "-s", "0", "--grace", "1", WORKER, "--kill-rank", "1",
                   "--sleep", "60"])
     assert res.returncode == 128 + signal.SIGKILL
-    assert "worker 1 was killed by signal SIGKILL (first failure)" in res.stderr
+    pid = records(res.stdout, "PID")["worker 1"].split()[0]
+    assert f"worker 1 (pid {pid} on {socket.gethostname()}) was killed by signal SIGKILL " \
+           f"(first failure)" in res.stderr
     assert not alive_in_groups(pgids(res.stdout))
 
 
@@ -129,7 +132,8 @@ def test_scheduler_start_timeout_is_the_first_failure():
     res = launch(["-n", "4", "-s", "1", "--start-timeout", "1", WORKER, "--sleep", "60"],
                  env=standin_env(scheduler_args="--timeout-after 1"))
     assert res.returncode == 1
-    assert "distnet-launch: scheduler exited with code 1 (first failure)" in res.stderr
+    assert re.search(r"distnet-launch: scheduler \(pid \d+ on \S+\) exited with code 1 \(first "
+                     r"failure\)", res.stderr)
     assert ("    distnet scheduler: the job did not start within 1 s: "
             "waiting for 4 workers, 3 registered") in res.stderr
     assert records(res.stdout, "ENV")["worker 0"]["DISTNET_START_TIMEOUT"] == "1"
