@@ -1,0 +1,71 @@
+"""The fused RNN operator against MXNet 1.9.1: outputs, final states and the gradients of
+every input (data, packed parameters, initial states), 2 layers, one and two directions."""
+
+import os
+
+import numpy as np
+import pytest
+
+import distnet as mx
+from distnet import autograd, nd
+from distnet.base import MXNetError
+
+FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "mxnet", "rnn")
+CASES = [(m, b) for m in ("lstm", "gru", "rnn_tanh", "rnn_relu") for b in ("uni", "bi")]
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return np.load(os.path.join(FIX, "rnn_op.npz"), allow_pickle=False)
+
+
+@pytest.mark.parametrize("mode,bi", CASES)
+def test_rnn_matches_mxnet(ref, mode, bi):
+    key = f"{mode}_{bi}"
+    n_in = 4 if mode == "lstm" else 3
+    ins = [nd.array(ref[f"{key}_in{i}"]) for i in range(n_in)]
+    for x in ins:
+        x.attach_grad()
+    with autograd.record():
+        outs = nd.RNN(*ins, state_size=5, num_layers=2, bidirectional=bi == "bi", mode=mode,
+                      state_outputs=True)
+    assert len(outs) == n_in - 1
+    autograd.backward(list(outs), [nd.array(ref[f"{key}_head{i}"]) for i in range(len(outs))])
+    for i, o in enumerate(outs):
+        np.testing.assert_allclose(o.asnumpy(), ref[f"{key}_out{i}"], rtol=1e-4, atol=1e-5)
+    for i, x in enumerate(ins):
+        np.testing.assert_allclose(x.grad.asnumpy(), ref[f"{key}_grad{i}"], rtol=1e-4,
+                                   atol=1e-5, err_msg=f"gradient of input {i}")
+
+
+def test_rnn_symbol_shapes_and_single_output():
+    data = mx.sym.var("data")
+    out = mx.sym.RNN(data=data, parameters=mx.sym.var("p"), state=mx.sym.var("s"),
+                     state_cell=mx.sym.var("c"), state_size=8, num_layers=2, mode="lstm",
+                     name="rnn")
+    args, outs, _ = out.infer_shape(data=(7, 3, 4))
+    shapes = dict(zip(out.list_arguments(), args))
+    # 4 gates * 8 * (4 + 8 + 2) for layer 0, 4 * 8 * (8 + 8 + 2) for layer 1
+    assert shapes["p"] == (4 * 8 * 14 + 4 * 8 * 18,)
+    assert shapes["s"] == (2, 3, 8) and shapes["c"] == (2, 3, 8)
+    assert outs == [(7, 3, 8)]
+
+
+def test_rnn_bad_parameter_length_names_it():
+    x = nd.zeros((2, 1, 3))
+    with pytest.raises(MXNetError, match="parameters has shape"):
+        nd.RNN(x, nd.zeros((10,)), nd.zeros((1, 1, 4)), state_size=4, num_layers=1,
+               mode="rnn_tanh")
+
+
+def test_rnn_dropout_only_between_layers_and_only_training():
+    rs = np.random.RandomState(0)
+    x = nd.array(rs.rand(3, 2, 4))
+    p = nd.array(rs.rand(4 * (4 + 4 + 2) + 4 * (4 + 4 + 2)) - 0.5)
+    s = nd.zeros((2, 2, 4))
+    kw = dict(state_size=4, num_layers=2, mode="rnn_tanh")
+    plain = nd.RNN(x, p, s, **kw).asnumpy()
+    np.testing.assert_array_equal(nd.RNN(x, p, s, p=0.5, **kw).asnumpy(), plain)
+    with autograd.record():
+        dropped = nd.RNN(x, p, s, p=0.5, **kw).asnumpy()
+    assert not np.allclose(dropped, plain)
