@@ -383,3 +383,61 @@ def _dropout_mask(xp, shape, dtype, p):
         return xp.zeros(shape, dtype)
     keep = _uniform(_random.generator(xp), shape, dtype) >= dtype.type(p)
     return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
+
+
+def packed_shapes(mode, num_layers, input_size, state_size, bidirectional):
+    """Shapes of the separate weights and biases in the packed vector's order."""
+    g, h, d = _GATES[mode], state_size, 2 if bidirectional else 1
+    weights = []
+    for layer in range(num_layers):
+        ni = input_size if layer == 0 else d * h
+        weights += [(g * h, ni), (g * h, h)] * d
+    return weights + [(g * h,)] * (2 * num_layers * d)
+
+
+@register
+class _rnn_param_pack(Op):
+    """Concatenate a recurrent layer's weights and biases (flattened, in the packed
+    order) into the ``parameters`` vector of ``RNN``. ``data`` (the layer's input) only
+    serves shape inference: from it the input size of layer 0, and so every parameter
+    shape, follows even inside a larger hybridized graph. It gets no gradient."""
+
+    name = "_rnn_param_pack"
+    variadic = True
+    params = {"num_args": Attr(Int), "state_size": Attr(Int), "num_layers": Attr(Int),
+              "bidirectional": Attr(Bool, False),
+              "mode": Attr(enum("rnn_relu", "rnn_tanh", "lstm", "gru")),
+              "layout_axis": Attr(Int, 2)}
+
+    def _shapes(self, a, data_shape):
+        return packed_shapes(a["mode"], a["num_layers"], data_shape[a["layout_axis"]],
+                             a["state_size"], a["bidirectional"])
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        if in_shapes[0] is None:
+            return in_shapes, [None], aux_shapes
+        want = self._shapes(a, in_shapes[0])
+        if len(want) != len(in_shapes) - 1:
+            raise MXNetError(f"_rnn_param_pack: expected {len(want)} parameters, got "
+                             f"{len(in_shapes) - 1}")
+        for i, (got, exp) in enumerate(zip(in_shapes[1:], want)):
+            if got is not None and tuple(got) != exp:
+                raise MXNetError(f"RNN layer: parameter {i} has shape {tuple(got)}, expected "
+                                 f"{exp} for input {tuple(in_shapes[0])}")
+        total = sum(int(np.prod(s)) for s in want)
+        return [in_shapes[0]] + want, [(total,)], aux_shapes
+
+    def infer_type(self, a, in_types, aux_types):
+        dt = next((t for t in in_types[1:] if t is not None), None) or np.dtype(np.float32)
+        return [in_types[0] or dt] + [dt] * (len(in_types) - 1), [dt], aux_types
+
+    def forward(self, a, ins, aux, is_train):
+        xp = xp_of(ins[1])
+        return (xp.concatenate([p.reshape(-1) for p in ins[1:]]),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        g, off, grads = ograds[0], 0, [None]
+        for p in ins[1:]:
+            grads.append(g[off:off + p.size].reshape(p.shape))
+            off += p.size
+        return tuple(grads)
