@@ -77,15 +77,20 @@ def reverse_sequences(steps, length, valid_length=None):
     return [parts] if length == 1 and is_tensor(parts) else list(parts)
 
 
-def begin_state_for(cell, F, begin_state, inputs, batch):
-    """``begin_state`` or the cell's zero states for ``batch`` on the inputs' context."""
+def begin_state_for(cell, F, begin_state, inputs, batch, axis=1):
+    """``begin_state`` or the cell's zero states for ``batch`` on the inputs' context.
+    ``axis`` is the time axis when ``inputs`` is one tensor."""
     if begin_state is not None:
         return begin_state
     first = inputs if is_tensor(inputs) else inputs[0]
     if F.__name__.endswith("ndarray"):
         with first.context:
             return cell.begin_state(func=F.zeros, batch_size=batch)
-    # a Symbol graph: zeros shaped from the first step, so that the batch size follows
-    # from the data when the graph is bound
-    column = F.zeros_like(F.slice_axis(first, axis=-1, begin=0, end=1))
-    return [F.tile(column, reps=(1, info["shape"][-1])) for info in cell.state_info(0)]
+    # a Symbol graph: zeros shaped from the data, so that the batch size follows from it
+    # when the graph is bound
+    if is_tensor(inputs):
+        first = F.slice_axis(inputs, axis=axis, begin=0, end=1)
+    column = F.reshape(F.zeros_like(F.slice_axis(first, axis=-1, begin=0, end=1)),
+                       shape=(-1, 1))
+    info = cell.state_info(0) if callable(cell.state_info) else cell.state_info
+    return [F.tile(column, reps=(1, i["shape"][-1])) for i in info]

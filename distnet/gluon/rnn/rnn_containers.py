@@ -60,8 +60,8 @@ class _StackMixin:
                valid_length=None):
         """Unroll every cell in turn over the whole sequence."""
         self.reset()
-        inputs, _, F, batch = format_sequence(length, inputs, layout, None)
-        begin_state = begin_state_for(self, F, begin_state, inputs, batch)
+        inputs, axis, F, batch = format_sequence(length, inputs, layout, None)
+        begin_state = begin_state_for(self, F, begin_state, inputs, batch, axis)
         cells = list(self._children.values())
         p, next_states = 0, []
         for i, cell in enumerate(cells):
