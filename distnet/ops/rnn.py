@@ -273,7 +273,7 @@ class RNN(Op):
                 (L * D, N, H)] + [(L * D, N, H)] * (a["mode"] == "lstm")
         names = self.input_names(a)
         for i, shape in enumerate(in_shapes[1:len(want)], 1):
-            if shape is not None and tuple(shape) != want[i]:
+            if shape is not None and not _fits(shape, want[i]):
                 raise MXNetError(f"operator RNN: {names[i]} has shape {tuple(shape)}, "
                                  f"expected {want[i]} for data {tuple(d)}, mode={a['mode']}, "
                                  f"num_layers={L}, state_size={H}, bidirectional={D == 2}")
@@ -287,8 +287,8 @@ class RNN(Op):
         mode, L, H = a["mode"], a["num_layers"], a["state_size"]
         D = 2 if a["bidirectional"] else 1
         views = unpack(xp, ins[1].astype(x.dtype, copy=False), mode, L, x.shape[2], H, D == 2)
-        hx = ins[2]
-        cx = ins[3] if mode == "lstm" else None
+        hx = _zero_fill(xp, ins[2], (L * D, x.shape[1], H), x.dtype)
+        cx = _zero_fill(xp, ins[3], hx.shape, x.dtype) if mode == "lstm" else None
         layers, hy, cy, inp = [], [], [], x
         for layer in range(L):
             fws = []
@@ -335,7 +335,7 @@ class RNN(Op):
         D = 2 if a["bidirectional"] else 1
         views = saved["views"]
         dparams = [[None] * 4 for _ in views]
-        zeros = xp.zeros((L * D,) + ins[2].shape[1:], x.dtype)
+        zeros = xp.zeros((L * D, x.shape[1], H), x.dtype)
         dhy = ograds[1] if a["state_outputs"] else zeros
         dcy = ograds[2] if a["state_outputs"] and mode == "lstm" else zeros
         dhx, dcx = xp.empty_like(zeros), xp.empty_like(zeros)
@@ -364,10 +364,22 @@ class RNN(Op):
                 dinp = part if dinp is None else dinp + part
             dout = dinp
         dp = xp.concatenate([g.reshape(-1) for g in _packed_order(dparams)])
-        grads = [dout, dp.astype(ins[1].dtype, copy=False), dhx]
+        grads = [dout, dp.astype(ins[1].dtype, copy=False),
+                 dhx if ins[2].size else None]  # an empty (unknown-batch) state: no grad
         if mode == "lstm":
-            grads.append(dcx)
+            grads.append(dcx if ins[3].size else None)
         return tuple(grads) + (None,) * (len(ins) - len(grads))
+
+
+def _fits(shape, want):
+    """``shape`` equals ``want``, a 0 standing for an unknown dimension (the begin states
+    of MXNet-exported Gluon graphs are ``_zeros`` of shape ``(L*D, 0, H)``)."""
+    return len(shape) == len(want) and all(s in (0, w) for s, w in zip(shape, want))
+
+
+def _zero_fill(xp, state, shape, dtype):
+    """``state``, or zeros of ``shape`` for an empty state with unknown batch size."""
+    return xp.zeros(shape, dtype) if state.size == 0 else state
 
 
 def _packed_order(dparams):
@@ -438,6 +450,31 @@ class _rnn_param_pack(Op):
     def backward(self, F, a, ins, outs, saved, ograds):
         g, off, grads = ograds[0], 0, [None]
         for p in ins[1:]:
+            grads.append(g[off:off + p.size].reshape(p.shape))
+            off += p.size
+        return tuple(grads)
+
+
+@register
+class _rnn_param_concat(Op):
+    """MXNet's packing node in exported Gluon RNN graphs: the flattened weights and
+    biases concatenated (``dim`` 0). Lets such ``-symbol.json`` files load unchanged."""
+
+    name = "_rnn_param_concat"
+    variadic = True
+    params = {"num_args": Attr(Int), "dim": Attr(Int, 0)}
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        if any(s is None for s in in_shapes):
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [(sum(int(np.prod(s)) for s in in_shapes),)], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        return (xp_of(ins[0]).concatenate([p.reshape(-1) for p in ins]),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        g, off, grads = ograds[0], 0, []
+        for p in ins:
             grads.append(g[off:off + p.size].reshape(p.shape))
             off += p.size
         return tuple(grads)

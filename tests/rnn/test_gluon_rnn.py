@@ -161,3 +161,29 @@ def test_cell_unroll_symbolic():
                                                     "lstm_h2h_bias"])
     _, shapes, _ = outs.infer_shape(data=(2, 3, 5))
     assert shapes == [(2, 3, 4)]
+
+
+def test_mxnet_exported_lstm_network_loads_and_trains():
+    """MXNet's export of a hybridized net with a bidirectional 2-layer LSTM
+    (_rnn_param_concat, begin states _zeros (4, 0, 4)) runs in distnet with its numbers,
+    and its parameters train."""
+    io = np.load(os.path.join(FIX, "lstm_net_io.npz"), allow_pickle=False)
+    net = gluon.SymbolBlock.imports(os.path.join(FIX, "lstm_net-symbol.json"), ["data"],
+                                    os.path.join(FIX, "lstm_net-0000.params"))
+    x = nd.array(io["x"])
+    np.testing.assert_allclose(net(x).asnumpy(), io["y"], rtol=1e-5, atol=1e-6)
+    weight = net.collect_params()["net_lstm0_l1_h2h_weight"]
+    with autograd.record():
+        loss = (net(x) ** 2).sum()
+    loss.backward()
+    assert weight.grad().shape == (16, 4) and np.abs(weight.grad().asnumpy()).sum() > 0
+    # the same parameters drive distnet's own layer (names and packed layout agree)
+    own = gluon.nn.HybridSequential(prefix="net_")
+    with own.name_scope():
+        own.add(gluon.rnn.LSTM(4, num_layers=2, bidirectional=True, layout="NTC"))
+        own.add(gluon.nn.Dense(3, flatten=False))
+    own.initialize()
+    own(x)
+    for name, p in own.collect_params().items():
+        p.set_data(net.collect_params()[name].data())
+    np.testing.assert_allclose(own(x).asnumpy(), io["y"], rtol=1e-5, atol=1e-6)
