@@ -114,7 +114,8 @@ class BidirectionalCell(BaseRNNCell):
         return args
 
     def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None):
-        """Unroll both directions."""
+        """Unroll both directions; states come back as ``[l_states, r_states]`` (MXNet's
+        legacy nesting)."""
         self.reset()
         seq = _seq()
         inputs, axis, F, batch = seq.format_sequence(length, inputs, layout, False)
@@ -122,15 +123,22 @@ class BidirectionalCell(BaseRNNCell):
         l_cell, r_cell = self._cells
         nl = len(l_cell.state_info)
         l_out, l_states = l_cell.unroll(length, inputs=inputs, begin_state=states[:nl],
-                                        layout=layout, merge_outputs=False)
+                                        layout=layout, merge_outputs=merge_outputs)
         r_out, r_states = r_cell.unroll(length, inputs=list(reversed(inputs)),
                                         begin_state=states[nl:], layout=layout,
-                                        merge_outputs=False)
-        outputs = [symbol.Concat(lo, ro, dim=1, name=f"{self._output_prefix}t{i}")
-                   for i, (lo, ro) in enumerate(zip(l_out, reversed(r_out)))]
+                                        merge_outputs=merge_outputs)
+        if merge_outputs is None:
+            merge_outputs = seq.is_tensor(l_out) and seq.is_tensor(r_out)
+            if not merge_outputs:
+                l_out = seq.format_sequence(length, l_out, layout, False)[0]
+                r_out = seq.format_sequence(length, r_out, layout, False)[0]
         if merge_outputs:
-            outputs = symbol.stack(*outputs, axis=axis)
-        return outputs, l_states + r_states
+            outputs = symbol.Concat(l_out, symbol.reverse(r_out, axis=axis), dim=2,
+                                    name=f"{self._output_prefix}out")
+        else:
+            outputs = [symbol.Concat(lo, ro, dim=1, name=f"{self._output_prefix}t{i}")
+                       for i, (lo, ro) in enumerate(zip(l_out, reversed(r_out)))]
+        return outputs, [l_states, r_states]
 
 
 class DropoutCell(BaseRNNCell):
@@ -237,5 +245,24 @@ class ResidualCell(ModifierCell):
     def __call__(self, inputs, states):
         out, states = self.base_cell(inputs, states)
         return symbol.elemwise_add(out, inputs, name=f"{out.name}_plus_residual"), states
+
+    def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None):
+        """Unroll the base cell, then add the inputs."""
+        self.reset()
+        self.base_cell._modified = False
+        try:
+            outputs, states = self.base_cell.unroll(length, inputs=inputs,
+                                                    begin_state=begin_state, layout=layout,
+                                                    merge_outputs=merge_outputs)
+        finally:
+            self.base_cell._modified = True
+        seq = _seq()
+        merge = seq.is_tensor(outputs) if merge_outputs is None else merge_outputs
+        inputs = seq.format_sequence(length, inputs, layout, merge)[0]
+        if merge:
+            return symbol.elemwise_add(outputs, inputs,
+                                       name=f"{outputs.name}_plus_residual"), states
+        return [symbol.elemwise_add(o, i, name=f"{o.name}_plus_residual")
+                for o, i in zip(outputs, inputs)], states
 
 
