@@ -13,20 +13,8 @@ def _seq():
     return _seq
 
 
-class SequentialRNNCell(BaseRNNCell):
-    """A stack of cells."""
-
-    def __init__(self, params=None):
-        super().__init__(prefix="", params=params)
-        self._override_cell_params = params is not None
-        self._cells = []
-
-    def add(self, cell):
-        """Append a cell."""
-        self._cells.append(cell)
-        if self._override_cell_params:
-            cell.params._params.update(self.params._params)
-        self.params._params.update(cell.params._params)
+class _CellList(BaseRNNCell):
+    """A cell made of the cells in ``self._cells``: their states and weights in order."""
 
     @property
     def state_info(self):
@@ -48,6 +36,22 @@ class SequentialRNNCell(BaseRNNCell):
         for cell in self._cells:
             args = cell.pack_weights(args)
         return args
+
+
+class SequentialRNNCell(_CellList):
+    """A stack of cells."""
+
+    def __init__(self, params=None):
+        super().__init__(prefix="", params=params)
+        self._override_cell_params = params is not None
+        self._cells = []
+
+    def add(self, cell):
+        """Append a cell."""
+        self._cells.append(cell)
+        if self._override_cell_params:
+            cell.params._params.update(self.params._params)
+        self.params._params.update(cell.params._params)
 
     def __call__(self, inputs, states):
         self._counter += 1
@@ -79,7 +83,7 @@ class SequentialRNNCell(BaseRNNCell):
         return inputs, next_states
 
 
-class BidirectionalCell(BaseRNNCell):
+class BidirectionalCell(_CellList):
     """Forward ``l_cell`` and backward ``r_cell``; outputs concatenated."""
 
     def __init__(self, l_cell, r_cell, params=None, output_prefix="bi_"):
@@ -91,27 +95,6 @@ class BidirectionalCell(BaseRNNCell):
 
     def __call__(self, inputs, states):
         raise NotImplementedError("Bidirectional cannot be stepped. Please use unroll")
-
-    @property
-    def state_info(self):
-        """Forward cell's states, then backward cell's."""
-        return sum([c.state_info for c in self._cells], [])
-
-    def begin_state(self, **kwargs):
-        """Both cells' begin states."""
-        return sum([c.begin_state(**kwargs) for c in self._cells], [])
-
-    def unpack_weights(self, args):
-        """Both cells' ``unpack_weights``."""
-        for cell in self._cells:
-            args = cell.unpack_weights(args)
-        return args
-
-    def pack_weights(self, args):
-        """Both cells' ``pack_weights``."""
-        for cell in self._cells:
-            args = cell.pack_weights(args)
-        return args
 
     def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None):
         """Unroll both directions; states come back as ``[l_states, r_states]`` (MXNet's
@@ -212,9 +195,7 @@ class ZoneoutCell(ModifierCell):
 
     def __init__(self, base_cell, zoneout_outputs=0., zoneout_states=0.):
         if isinstance(base_cell, BidirectionalCell):
-            raise MXNetError("BidirectionalCell doesn't support zoneout since it doesn't "
-                             "support step. Please add ZoneoutCell to the cells underneath "
-                             "instead.")
+            raise MXNetError(_seq().NO_BIDIRECTIONAL_ZONEOUT)
         super().__init__(base_cell)
         self.zoneout_outputs, self.zoneout_states = zoneout_outputs, zoneout_states
         self.prev_output = None
@@ -226,15 +207,8 @@ class ZoneoutCell(ModifierCell):
 
     def __call__(self, inputs, states):
         out, next_states = self.base_cell(inputs, states)
-
-        def mask(p, like):
-            return symbol.Dropout(symbol.ones_like(like), p=p)
-        prev = self.prev_output if self.prev_output is not None else symbol.zeros_like(out)
-        if self.zoneout_outputs != 0.:
-            out = symbol.where(mask(self.zoneout_outputs, out), out, prev)
-        if self.zoneout_states != 0.:
-            next_states = [symbol.where(mask(self.zoneout_states, n), n, o)
-                           for n, o in zip(next_states, states)]
+        out, next_states = _seq().zoneout(symbol, out, next_states, states, self.prev_output,
+                                          self.zoneout_outputs, self.zoneout_states)
         self.prev_output = out
         return out, next_states
 

@@ -4,6 +4,11 @@ length, reversing, default begin states."""
 from ...base import MXNetError
 
 
+NO_BIDIRECTIONAL_ZONEOUT = ("BidirectionalCell doesn't support zoneout since it doesn't "
+                            "support step. Please add ZoneoutCell to the cells underneath "
+                            "instead.")
+
+
 def is_tensor(x):
     """Whether ``x`` is one NDArray or Symbol (not a list of steps)."""
     from ...ndarray.ndarray import NDArray
@@ -94,3 +99,18 @@ def begin_state_for(cell, F, begin_state, inputs, batch, axis=1):
                        shape=(-1, 1))
     info = cell.state_info(0) if callable(cell.state_info) else cell.state_info
     return [F.tile(column, reps=(1, i["shape"][-1])) for i in info]
+
+
+def zoneout(F, out, new_states, old_states, prev_out, p_outputs, p_states):
+    """One zoneout step: where a dropout mask of ones is zero, keep the previous output
+    (``prev_out``, or zeros) and the previous states. Returns ``(out, states)``."""
+    def keep_new(p, like):
+        return F.Dropout(F.ones_like(like), p=p)
+    if prev_out is None:
+        prev_out = F.zeros_like(out)
+    if p_outputs != 0.:
+        out = F.where(keep_new(p_outputs, out), out, prev_out)
+    if p_states != 0.:
+        new_states = [F.where(keep_new(p_states, n), n, o)
+                      for n, o in zip(new_states, old_states)]
+    return out, new_states

@@ -7,7 +7,7 @@ from ...base import MXNetError
 from .._common import indent
 from .rnn_cell import RecurrentCell, HybridRecurrentCell
 from ._seq import (format_sequence, mask_variable_length, reverse_sequences, is_tensor,
-                   begin_state_for)
+                   begin_state_for, zoneout, NO_BIDIRECTIONAL_ZONEOUT)
 
 __all__ = ["SequentialRNNCell", "HybridSequentialRNNCell", "DropoutCell", "ModifierCell",
            "ZoneoutCell", "ResidualCell", "BidirectionalCell"]
@@ -178,9 +178,7 @@ class ZoneoutCell(ModifierCell):
 
     def __init__(self, base_cell, zoneout_outputs=0., zoneout_states=0.):
         if isinstance(base_cell, BidirectionalCell):
-            raise MXNetError("BidirectionalCell doesn't support zoneout since it doesn't "
-                             "support step. Please add ZoneoutCell to the cells underneath "
-                             "instead.")
+            raise MXNetError(NO_BIDIRECTIONAL_ZONEOUT)
         super().__init__(base_cell)
         self.zoneout_outputs, self.zoneout_states = zoneout_outputs, zoneout_states
         self._prev_output = None
@@ -200,15 +198,8 @@ class ZoneoutCell(ModifierCell):
     def hybrid_forward(self, F, inputs, states):
         """One step of the base cell, then keep old values where the mask is zero."""
         out, new_states = self.base_cell(inputs, states)
-
-        def keep_new(p, like):
-            return F.Dropout(F.ones_like(like), p=p)
-        prev = self._prev_output if self._prev_output is not None else F.zeros_like(out)
-        if self.zoneout_outputs != 0.:
-            out = F.where(keep_new(self.zoneout_outputs, out), out, prev)
-        if self.zoneout_states != 0.:
-            new_states = [F.where(keep_new(self.zoneout_states, n), n, o)
-                          for n, o in zip(new_states, states)]
+        out, new_states = zoneout(F, out, new_states, states, self._prev_output,
+                                  self.zoneout_outputs, self.zoneout_states)
         self._prev_output = out
         return out, new_states
 
