@@ -69,3 +69,31 @@ def test_rnn_dropout_only_between_layers_and_only_training():
     with autograd.record():
         dropped = nd.RNN(x, p, s, p=0.5, **kw).asnumpy()
     assert not np.allclose(dropped, plain)
+
+
+def test_param_pack_infers_every_parameter_shape_from_the_data():
+    data = mx.sym.var("data")
+    weights = [mx.sym.var(f"w{i}") for i in range(8)]
+    packed = mx.sym._rnn_param_pack(data, *weights, num_args=9, state_size=3, num_layers=1,
+                                    bidirectional=True, mode="gru")
+    args, outs, _ = packed.infer_shape(data=(5, 2, 4))
+    shapes = dict(zip(packed.list_arguments(), args))
+    assert [shapes[f"w{i}"] for i in range(8)] == [(9, 4), (9, 3), (9, 4), (9, 3),
+                                                   (9,), (9,), (9,), (9,)]
+    assert outs == [(2 * 9 * (4 + 3 + 2),)]
+
+
+@pytest.mark.parametrize("opname", ["_rnn_param_pack", "_rnn_param_concat"])
+def test_param_packing_values_and_gradients(opname):
+    rs = np.random.RandomState(0)
+    parts = [nd.array(rs.rand(*s)) for s in [(4, 2), (4, 1), (4,), (4,)]]
+    for p in parts:
+        p.attach_grad()
+    extra = [nd.zeros((3, 1, 2))] if opname == "_rnn_param_pack" else []
+    kw = dict(state_size=1, num_layers=1, mode="lstm") if extra else {}
+    with autograd.record():
+        packed = getattr(nd, opname)(*(extra + parts), num_args=len(extra + parts), **kw)
+        (packed * nd.arange(packed.size)).sum().backward()
+    np.testing.assert_array_equal(packed.asnumpy(),
+                                  np.concatenate([p.asnumpy().ravel() for p in parts]))
+    np.testing.assert_array_equal(parts[1].grad.asnumpy().ravel(), np.arange(8, 12))
