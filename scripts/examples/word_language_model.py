@@ -144,8 +144,12 @@ def main():
     model.initialize(mx.init.Xavier())
     if args.hybridize:
         model.rnn.hybridize()
+    # update_on_kvstore=False: the gradients are clipped between backward and step, so
+    # the update must run here on the clipped sum, not on the servers (which in distnet
+    # may receive the gradients while backward still runs)
     trainer = gluon.Trainer(model.collect_params(), "sgd",
-                            {"learning_rate": args.lr, "momentum": 0, "wd": 0}, kvstore=kv)
+                            {"learning_rate": args.lr, "momentum": 0, "wd": 0}, kvstore=kv,
+                            update_on_kvstore=False)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     logging.info("%d training tokens on this worker (%d workers), vocabulary %d",
                  train.size, kv.num_workers, vocab_size)
