@@ -238,7 +238,9 @@ class RNN(Op):
     """Fused recurrent layers over ``data`` ``(T, N, C)`` with packed ``parameters``,
     initial ``state`` ``(L*D, N, H)`` (and ``state_cell`` for LSTM). Outputs ``out``
     ``(T, N, D*H)`` and, with ``state_outputs``, the final states. ``p`` is dropout on the
-    outputs of every layer but the last, while training."""
+    outputs of every layer but the last, while training. ``lstm_state_clip_min/max`` clip
+    the cell state at every step, as MXNet does with cuDNN (MXNet's CPU kernel ignores
+    them); a clipped cell state passes no gradient back."""
 
     name = "RNN"
     inputs = ("data", "parameters", "state", "state_cell", "sequence_length")

@@ -97,3 +97,16 @@ def test_param_packing_values_and_gradients(opname):
     np.testing.assert_array_equal(packed.asnumpy(),
                                   np.concatenate([p.asnumpy().ravel() for p in parts]))
     np.testing.assert_array_equal(parts[1].grad.asnumpy().ravel(), np.arange(8, 12))
+
+
+def test_lstm_state_clip_bounds_the_cell_state():
+    rs = np.random.RandomState(0)
+    args = [nd.array(rs.uniform(-2, 2, s)) for s in [(4, 2, 2), (4 * 3 * 7,), (1, 2, 3),
+                                                     (1, 2, 3)]]
+    kw = dict(state_size=3, num_layers=1, mode="lstm", state_outputs=True)
+    free = nd.RNN(*args, **kw)[2].asnumpy()
+    clipped = nd.RNN(*args, lstm_state_clip_min=-0.3, lstm_state_clip_max=0.3, **kw)
+    assert np.abs(free).max() > 0.3
+    assert np.abs(clipped[2].asnumpy()).max() <= 0.3 + 1e-7
+    # every step's output is o * tanh(c) with the clipped c
+    assert np.abs(clipped[0].asnumpy()).max() <= np.tanh(0.3) + 1e-6
