@@ -187,3 +187,33 @@ def test_mxnet_exported_lstm_network_loads_and_trains():
     for name, p in own.collect_params().items():
         p.set_data(net.collect_params()[name].data())
     np.testing.assert_allclose(own(x).asnumpy(), io["y"], rtol=1e-5, atol=1e-6)
+
+
+def test_symbolic_unroll_names_and_reprs_as_mxnet():
+    """Graph output names and reprs MXNet 1.9.1 prints for the same code."""
+    inputs = [mx.sym.Variable(f"rnn_t{i}_data") for i in range(3)]
+    shapes = {f"rnn_t{i}_data": (10, 50) for i in range(3)}
+    for cell in (gluon.rnn.RNNCell(100, prefix="rnn_"), gluon.rnn.GRUCell(100, prefix="rnn_")):
+        outputs = mx.sym.Group(cell.unroll(3, inputs)[0])
+        assert outputs.list_outputs() == [f"rnn_t{i}_out_output" for i in range(3)]
+        assert outputs.infer_shape(**shapes)[1] == [(10, 100)] * 3
+    stack = gluon.rnn.SequentialRNNCell()
+    for i in range(2):
+        stack.add(gluon.rnn.LSTMCell(100, prefix=f"rnn_stack{i}_"))
+    assert mx.sym.Group(stack.unroll(3, inputs)[0]).list_outputs() == [
+        f"rnn_stack1_t{i}_out_output" for i in range(3)]
+    bi = gluon.rnn.BidirectionalCell(gluon.rnn.LSTMCell(100, prefix="rnn_l0_"),
+                                     gluon.rnn.LSTMCell(100, prefix="rnn_r0_"),
+                                     output_prefix="rnn_bi_")
+    assert mx.sym.Group(bi.unroll(3, inputs)[0]).list_outputs() == [
+        f"rnn_bi_t{i}_output" for i in range(3)]
+    drop = gluon.rnn.DropoutCell(0.5, prefix="dropout0_")
+    assert mx.sym.Group(drop.unroll(3, inputs)[0]).list_outputs() == [
+        f"dropout0_t{i}_fwd_output" for i in range(3)]
+    cell = gluon.rnn.LSTMCell(10, input_size=7)
+    assert repr(cell) == "LSTMCell(7 -> 40)"
+    seq = gluon.rnn.HybridSequentialRNNCell()
+    seq.add(gluon.rnn.LSTMCell(4))
+    seq.add(gluon.rnn.GRUCell(3))
+    assert repr(seq) == ("HybridSequentialRNNCell(\n(0): LSTMCell(None -> 16)\n"
+                         "(1): GRUCell(None -> 9)\n)")
