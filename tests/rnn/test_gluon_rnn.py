@@ -217,3 +217,24 @@ def test_symbolic_unroll_names_and_reprs_as_mxnet():
     seq.add(gluon.rnn.GRUCell(3))
     assert repr(seq) == ("HybridSequentialRNNCell(\n(0): LSTMCell(None -> 16)\n"
                          "(1): GRUCell(None -> 9)\n)")
+
+
+def test_export_with_known_shapes_uses_mxnets_nodes(tmp_path):
+    """With every parameter shape known when the graph is traced (``input_size`` given, or
+    a forward before ``hybridize``), the export packs parameters with MXNet's own
+    ``_rnn_param_concat`` (checked to load in MXNet 1.9.1 by hand), and loads back."""
+    net = gluon.nn.HybridSequential(prefix="n_")
+    with net.name_scope():
+        net.add(gluon.rnn.GRU(4, num_layers=2, bidirectional=True, layout="NTC",
+                              input_size=3))
+        net.add(gluon.nn.Dense(2, flatten=False))
+    net.initialize(mx.init.Uniform(0.5))
+    net.hybridize()
+    x = nd.array(np.random.RandomState(0).rand(2, 5, 3))
+    y = net(x)
+    net.export(str(tmp_path / "gru"), 0)
+    ops = [n["op"] for n in json.loads((tmp_path / "gru-symbol.json").read_text())["nodes"]]
+    assert "_rnn_param_concat" in ops and "_rnn_param_pack" not in ops
+    back = gluon.SymbolBlock.imports(str(tmp_path / "gru-symbol.json"), ["data"],
+                                     str(tmp_path / "gru-0000.params"))
+    np.testing.assert_allclose(back(x).asnumpy(), y.asnumpy(), rtol=1e-6)

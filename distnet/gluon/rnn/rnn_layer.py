@@ -113,16 +113,25 @@ class _RNNLayer(HybridBlock):
         z = F.tile(z, reps=(self._num_layers * self._dir, 1, self._hidden_size))
         return [z] * (2 if self._mode == "lstm" else 1)
 
+    def _pack(self, F, inputs, params):
+        """The packed parameter vector. A graph traced with every parameter shape known
+        uses MXNet's own nodes (``Reshape`` and ``_rnn_param_concat``), so its export
+        loads in MXNet; otherwise ``_rnn_param_pack`` infers the shapes from the data."""
+        known = all(p.shape and all(p.shape) for p in self._reg_params.values())
+        if F.__name__.endswith("symbol") and known:
+            return F._rnn_param_concat(*[F.reshape(p, shape=(-1,)) for p in params],
+                                       num_args=len(params), dim=0)
+        return F._rnn_param_pack(inputs, *params, num_args=len(params) + 1,
+                                 state_size=self._hidden_size, num_layers=self._num_layers,
+                                 bidirectional=self._dir == 2, mode=self._mode)
+
     def _forward_kernel(self, F, inputs, states, **kwargs):
         """Pack the parameters (weights then biases) and call the ``RNN`` operator."""
         if self._layout == "NTC":
             inputs = F.swapaxes(inputs, dim1=0, dim2=1)
         order = [f"{d}{i}_{g}_{t}" for t in ("weight", "bias") for i in range(self._num_layers)
                  for d in ["l", "r"][:self._dir] for g in ("i2h", "h2h")]
-        params = F._rnn_param_pack(inputs, *[kwargs[k] for k in order],
-                                   num_args=len(order) + 1, state_size=self._hidden_size,
-                                   num_layers=self._num_layers,
-                                   bidirectional=self._dir == 2, mode=self._mode)
+        params = self._pack(F, inputs, [kwargs[k] for k in order])
         lo, hi, nan = self._clip
         rnn = F.RNN(inputs, params, *states, state_size=self._hidden_size,
                     num_layers=self._num_layers, bidirectional=self._dir == 2,
