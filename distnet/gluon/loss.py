@@ -325,3 +325,48 @@ class CosineEmbeddingLoss(Loss):
         y_norm = F.reshape(F.norm(y, axis=axis), shape=(-1, 1))
         x_dot_y = F.reshape(F.sum(x * y, axis=axis), shape=(-1, 1))
         return x_dot_y / F._maximum_scalar(x_norm * y_norm, scalar=1e-12)
+
+
+class CTCLoss(Loss):
+    """Connectionist Temporal Classification loss (Graves et al. 2006), one value per
+    sequence.
+
+    Parameters
+    ----------
+    layout : {'NTC', 'TNC'}, default 'NTC'
+        Layout of ``pred`` (unnormalised scores; softmax is applied inside).
+    label_layout : {'NT', 'TN'}, default 'NT'
+        Layout of ``label``: class indices 0..C-2 padded with -1 (the blank is the last
+        class, C-1).
+    weight : float or None
+
+    ``forward(pred, label, pred_lengths=None, label_lengths=None, sample_weight=None)``.
+    """
+
+    def __init__(self, layout="NTC", label_layout="NT", weight=None, **kwargs):
+        if layout not in ("NTC", "TNC") or label_layout not in ("NT", "TN"):
+            raise GluonValueError(f"CTCLoss: layout must be 'NTC' or 'TNC' and label_layout 'NT' "
+                             f"or 'TN', got {layout!r} and {label_layout!r}")
+        self._layout = layout
+        self._label_layout = label_layout
+        super().__init__(weight, label_layout.find("N"), **kwargs)
+
+    def hybrid_forward(self, F, pred, label, pred_lengths=None, label_lengths=None,
+                       sample_weight=None):
+        """Per-sequence CTC loss, shape (N,)."""
+        if self._layout == "NTC":
+            pred = F.swapaxes(pred, dim1=0, dim2=1)
+        if self._batch_axis == 1:
+            label = F.swapaxes(label, dim1=0, dim2=1)
+        extra = {}
+        if pred_lengths is not None:
+            extra["data_lengths"] = pred_lengths
+        if label_lengths is not None:
+            extra["label_lengths"] = label_lengths
+        loss = F.CTCLoss(pred, label, use_data_lengths=pred_lengths is not None,
+                         use_label_lengths=label_lengths is not None, blank_label="last",
+                         **extra)
+        return _apply_weighting(F, loss, self._weight, sample_weight)
+
+
+__all__.append("CTCLoss")

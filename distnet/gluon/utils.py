@@ -124,7 +124,7 @@ def clip_global_norm(arrays, max_norm, check_isfinite=True):
     xp = ctx.xp
     total = xp.zeros((), dtype=np.float64)
     for arr in arrays:
-        flat = arr._read().reshape(-1)
+        flat = arr._read().reshape(-1)  # waits for a pending kvstore pull of the grad
         sq = xp.vdot(flat, flat)  # in the array's dtype, as MXNet's dot
         total = total + (xp.asarray(sq) if arr.context == ctx else
                          xp.asarray(float(sq)))

@@ -5,7 +5,7 @@ from .ndarray import invoke
 from ..ops.registry import get_op
 
 __all__ = ["uniform", "normal", "randn", "randint", "exponential", "gamma", "poisson",
-           "shuffle"]
+           "shuffle", "multinomial"]
 
 
 def _sample(opname, shape, ctx, dtype, out, **params):
@@ -59,3 +59,12 @@ def poisson(lam=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):
 def shuffle(data, **kwargs):
     """A copy of ``data`` shuffled along the first axis."""
     return invoke(get_op("_shuffle"), [data], {})[0]
+
+
+def multinomial(data, shape=None, get_prob=False, out=None, dtype="int32", **kwargs):
+    """``shape`` draws from each distribution in the last axis of ``data``; with
+    ``get_prob`` also their log-probabilities (differentiable w.r.t. ``data``)."""
+    op = get_op("_sample_multinomial")
+    a = op.parse({"shape": shape or (), "get_prob": get_prob, "dtype": dtype})
+    res = invoke(op, [data], a)
+    return list(res) if get_prob else res[0]

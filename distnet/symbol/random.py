@@ -4,7 +4,8 @@
 from ..base import MXNetError
 from .symbol import Symbol
 
-__all__ = ["uniform", "normal", "randn", "randint", "exponential", "gamma", "poisson"]
+__all__ = ["uniform", "normal", "randn", "randint", "exponential", "gamma", "poisson",
+           "multinomial"]
 
 
 def _sample(op_name, params, shape, dtype, name, attr, kwargs):
@@ -63,3 +64,16 @@ def gamma(alpha=1, beta=1, shape=None, dtype=None, name=None, attr=None, **kwarg
 def poisson(lam=1, shape=None, dtype=None, name=None, attr=None, **kwargs):
     """Poisson samples."""
     return _sample("_random_poisson", {"lam": lam}, shape, dtype, name, attr, kwargs)
+
+
+def multinomial(data, shape=None, get_prob=False, dtype="int32", name=None, attr=None,
+                **kwargs):
+    """Draws from the distributions in the last axis of ``data`` (see ``nd.random``)."""
+    from ..ops.registry import get_op
+    from .compose import create
+    attrs = {"get_prob": get_prob, "dtype": dtype}
+    if shape is not None:
+        attrs["shape"] = shape
+    attrs.update(kwargs)
+    return create(get_op("_sample_multinomial"), "_sample_multinomial", (data,), attrs, name,
+                  attr)
