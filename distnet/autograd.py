@@ -11,9 +11,11 @@ from numpy import empty as _np_empty, ndarray as _ndarray
 from .base import MXNetError
 from .backend import array_scope as _array_scope, xp_of as _xp_of
 from ._grad_adopt import adoptable as _adoptable
+from ._last_user import last_users as _last_users
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
-           "set_recording", "set_training", "mark_variables", "backward", "grad", "Function"]
+           "set_recording", "set_training", "mark_variables", "backward", "grad", "Function",
+           "register_grad_hook", "get_grad_hook"]
 
 _recording = False
 _training = False
@@ -22,8 +24,8 @@ _training = False
 class Leaf:
     """Autograd data of a marked variable: its gradient NDArray and request type.
 
-    ``hook`` (None or a callable taking the variable) is called by ``backward`` as soon as
-    the variable's gradient is final and written into ``grad``, while backward goes on.
+    ``hook`` (None or ``fn(var, grad)``, see `register_grad_hook`) is called by
+    ``backward`` as soon as the variable's gradient is final and written into ``grad``.
     """
 
     __slots__ = ("grad", "req", "fresh", "hook")
@@ -35,14 +37,39 @@ class Leaf:
         self.hook = None
 
 
-def _set_grad_hook(var, fn):
-    """Call ``fn(var)`` whenever ``backward`` has written the final gradient of the marked
-    variable ``var`` (once per backward, before backward returns; not for ``grad()``).
-    ``fn=None`` removes the hook. Re-marking the variable (attach_grad) drops it."""
-    leaf = var._ag
+def register_grad_hook(target, fn):
+    """Call ``fn(var, grad)`` as soon as backward has written the final gradient of a
+    variable, while the rest of backward still runs (what gradient overlap relies on).
+
+    One API for both engines. ``target`` is either an NDArray marked with
+    ``attach_grad`` (the autograd tape: ``var`` is that array, ``grad`` its ``.grad``;
+    not called by ``grad()``; re-marking the array drops the hook), or an ``Executor``
+    (``Executor.backward``: called for each argument with its bound gradient array).
+    ``var`` is final once no later backward step adds to it (distnet/_last_user.py);
+    under grad_req 'add' ``grad`` holds the accumulated sum. ``fn=None`` removes the hook.
+    """
+    if fn is not None and not callable(fn):
+        raise MXNetError(f"register_grad_hook: fn must be callable or None, got "
+                         f"{type(fn).__name__}")
+    from .executor import Executor
+    if isinstance(target, Executor):
+        target._grad_hook = fn
+        return
+    leaf = getattr(target, "_ag", None)
     if not isinstance(leaf, Leaf):
-        raise MXNetError("_set_grad_hook: the array is not marked with attach_grad()")
+        raise MXNetError("register_grad_hook: the array is not marked with attach_grad() "
+                         "(and is not an Executor)")
     leaf.hook = fn
+
+
+def get_grad_hook(target):
+    """The hook ``register_grad_hook`` installed on ``target`` (None when there is none or
+    ``target`` is an NDArray not marked with attach_grad)."""
+    from .executor import Executor
+    if isinstance(target, Executor):
+        return target._grad_hook
+    leaf = getattr(target, "_ag", None)
+    return leaf.hook if isinstance(leaf, Leaf) else None
 
 
 class _Node:
@@ -283,18 +310,10 @@ def _run(heads, head_grads, retain_graph, create_graph, on_final=None):
 
 def _final_positions(order):
     """{k: [leaf variables whose last user in ``order`` is node k]}: no node after k
-    adds to their gradients (they feed only nodes that come later in topological
-    order, i.e. earlier here)."""
-    last = {}
-    for k, node in enumerate(order):
-        for x in node.inputs:
-            ag = x._ag
-            if ag.__class__ is Leaf and ag.req != "null":
-                last[id(x)] = (k, x)
-    final_at = {}
-    for k, x in last.values():
-        final_at.setdefault(k, []).append(x)
-    return final_at
+    adds to their gradients (see distnet/_last_user.py)."""
+    return _last_users([[x for x in node.inputs
+                         if x._ag.__class__ is Leaf and x._ag.req != "null"]
+                        for node in order], key=id)
 
 
 def _scope_of(node):
@@ -354,7 +373,7 @@ def _write_leaf_grad(var, g):
             buf._data[...] = g
     leaf.fresh = True
     if leaf.hook is not None:
-        leaf.hook(var)
+        leaf.hook(var, buf)
 
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,

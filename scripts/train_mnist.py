@@ -30,6 +30,7 @@ import time
 import numpy as np
 
 import distnet as mx
+from distnet.gradsync import kvstore_arg
 
 DATASETS = ("digits", "mnist", "fashion-mnist")
 # MXNet's train_mnist.py/fit.py defaults, and those tuned for the small Digits set (1,500
@@ -259,7 +260,7 @@ def fit_module(args, kv, data, progress):
         epoch_cbs.append(progress.on_epoch)
     mod = mx.mod.Module(get_symbol(args.network, 10, train_x.shape[-1]),
                         context=contexts(args.gpus))
-    mod.fit(train, eval_data=val, eval_metric="acc", kvstore=_kv_arg(kv),
+    mod.fit(train, eval_data=val, eval_metric="acc", kvstore=kvstore_arg(kv),
             optimizer=args.optimizer,
             optimizer_params=optimizer_params(args, lr, scheduler),
             initializer=mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2),
@@ -280,12 +281,6 @@ def eval_batch_size(num_samples, batch_size, largest=1000):
         if num_samples % size == 0:
             return size if size >= min(batch_size, num_samples) else batch_size
     return batch_size
-
-
-def _kv_arg(kv):
-    """The kvstore object for a distributed job; the name otherwise, so that MXNet's rule
-    'no kvstore for one device' applies."""
-    return kv if "dist" in kv.type or kv.type == "mpi" else kv.type
 
 
 def evaluate(net, x, y, batch_size, ctx):
@@ -314,7 +309,7 @@ def _gluon_setup(args, kv, data):
     net.hybridize()
     lr, scheduler = lr_scheduler(args, len(train_x) * kv.num_workers, kv.num_workers, begin)
     trainer = mx.gluon.Trainer(net.collect_params(), args.optimizer,
-                               optimizer_params(args, lr, scheduler), kvstore=_kv_arg(kv))
+                               optimizer_params(args, lr, scheduler), kvstore=kvstore_arg(kv))
     return net, trainer, ctx, begin
 
 

@@ -87,7 +87,7 @@ class Module(ParamsMixin, OptimizerMixin, BaseModule):
         self._label_shapes = None
         self._curr_shapes = None
         self._fast_update = None
-        self._pushed = set()  # parameters whose gradients backward already sent
+        self._sync = None     # the GradientSync (gradsync.py) when a kvstore is used
 
     @staticmethod
     def load(prefix, epoch, load_optimizer_states=False, **kwargs):

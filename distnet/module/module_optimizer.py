@@ -1,11 +1,10 @@
 """Module's optimizer side: init_optimizer (with MXNet's kvstore rules), update,
 borrow_optimizer and the optimizer states files."""
-import os
 import warnings
 
 from ..base import MXNetError
-from ..model import (_create_kvstore, _initialize_kvstore, _pushpull_param, _update_params,
-                     _update_params_on_kvstore, _write_atomic)
+from ..gradsync import GradientSync, create_kvstore
+from ..model import _write_atomic
 from .. import optimizer as opt
 
 __all__ = ["OptimizerMixin"]
@@ -36,24 +35,22 @@ class OptimizerMixin:
             return
         if self._params_dirty:
             self._sync_params_from_devices()
-        kvstore, update_on_kvstore = _create_kvstore(kvstore, len(self._context),
-                                                     self._arg_params)
-        optimizer = self._make_optimizer(optimizer, optimizer_params, kvstore,
-                                         update_on_kvstore)
+        group = self._exec_group
+        kv, update_on_kvstore = create_kvstore(kvstore, len(self._context),
+                                               (p.size for p in self._arg_params.values()))
+        optimizer = self._make_optimizer(optimizer, optimizer_params, kv, update_on_kvstore)
+        sync = kv and GradientSync(kv, update_on_kvstore, group.param_names, optimizer,
+                                   len(self._context), _write_indices(group),
+                                   self._compression_params)
         self._optimizer = optimizer
-        self._kvstore = kvstore
+        self._sync = sync
+        self._kvstore = kv
         self._update_on_kvstore = update_on_kvstore
         self._updater = None
         self._fast_update = None
-        self._pushed = set()
-        if kvstore:
-            if self._compression_params:
-                kvstore.set_gradient_compression(self._compression_params)
-            if update_on_kvstore:
-                kvstore.set_optimizer(self._optimizer)
-            _initialize_kvstore(kvstore=kvstore, param_arrays=self._exec_group.param_arrays,
-                                arg_params=self._arg_params, param_names=self._param_names,
-                                update_on_kvstore=update_on_kvstore)
+        if sync:
+            for idx, name in enumerate(group.param_names):
+                sync.init_param(idx, self._arg_params[name], group.param_arrays[idx])
             self._params_dirty = True  # the devices may now hold rank 0's values
         if not update_on_kvstore:
             self._updater = opt.get_updater(optimizer)
@@ -99,9 +96,11 @@ class OptimizerMixin:
         self._optimizer = shared_module._optimizer
         self._kvstore = shared_module._kvstore
         self._update_on_kvstore = shared_module._update_on_kvstore
+        group = self._exec_group
+        self._sync = shared_module._sync and shared_module._sync.for_keys(
+            group.param_names, _write_indices(group))
         self._updater = shared_module._updater
         self._fast_update = None
-        self._pushed = set()
         self.optimizer_initialized = True
 
     def save_optimizer_states(self, fname):
@@ -134,31 +133,16 @@ class OptimizerMixin:
     # ---- sending gradients while backward runs ----
     def _grad_ready_hook(self):
         """The callback backward calls as each parameter's gradient becomes final, or
-        None. Only the parameter server's client sends in the background (local and MPI
-        stores reduce in the calling thread, so there is nothing to overlap), and only
-        gradients that backward overwrites ('write') are final after one backward."""
-        if not self.optimizer_initialized:
-            return None
-        kv = self._kvstore
-        if not kv or "dist" not in kv.type or os.getenv("DISTNET_GRAD_OVERLAP", "1") == "0":
-            return None
-        reqs = self._exec_group.grad_req
-        if any(reqs.get(name) == "add" for name in self._exec_group.param_names):
+        None when the GradientSync sends nothing early (see GradientSync.overlap)."""
+        if not self.optimizer_initialized or not self._sync or not self._sync.hookable:
             return None
         return self._grad_final
 
     def _grad_final(self, index):
-        """Parameter ``index``'s gradients are final on every context: send them now
-        instead of in update() (which then skips them)."""
-        if index in self._pushed:
-            if self._update_on_kvstore:
-                return  # already applied this round: another push would be another round
-            # backward ran again before update(): the summed gradient was overwritten
+        """Parameter ``index``'s gradients are final on every context: the GradientSync
+        sends them now instead of in update() (which then skips them)."""
         group = self._exec_group
-        _pushpull_param(self._kvstore, index, group.param_names[index],
-                        group.grad_arrays[index], group.param_arrays[index],
-                        self._update_on_kvstore)
-        self._pushed.add(index)
+        self._sync.grad_final(index, group.grad_arrays[index], group.param_arrays[index])
 
     def update(self):
         """Update the parameters with the optimizer (through the kvstore if any)."""
@@ -166,19 +150,41 @@ class OptimizerMixin:
             self._require("update", optimizer=True)
         self._params_dirty = True
         group = self._exec_group
-        pushed, self._pushed = self._pushed, set()
-        if self._update_on_kvstore:
-            _update_params_on_kvstore(group.param_arrays, group.grad_arrays, self._kvstore,
-                                      group.param_names, pushed)
-        elif self._kvstore is None and len(self._context) == 1:
+        sync = self._sync
+        if sync:
+            sync.sync(zip(range(len(group.param_names)), group.grad_arrays,
+                          group.param_arrays), skip=sync.take_sent())
+            if self._update_on_kvstore:
+                return
+        elif len(self._context) == 1:
             fast = self._fast_update
             if fast is None or fast[0] != group.generation:
                 fast = self._fast_update = _fast_update_lists(group)
             self._updater(fast[1], fast[2], fast[3])
-        else:
-            _update_params(group.param_arrays, group.grad_arrays, updater=self._updater,
-                           num_device=len(self._context), kvstore=self._kvstore,
-                           param_names=group.param_names, pushed=pushed)
+            return
+        _update_on_devices(group, self._updater, len(self._context))
+
+
+def _update_on_devices(group, updater, num_device):
+    """Run the updater on every device's copy of each trainable parameter (MXNet's
+    ``model._update_params`` after the kvstore has summed the gradients)."""
+    updates = [[] for _ in range(num_device)]
+    for index, (arg_list, grad_list) in enumerate(zip(group.param_arrays,
+                                                      group.grad_arrays)):
+        if grad_list[0] is None:
+            continue
+        for k, (w, g) in enumerate(zip(arg_list, grad_list)):
+            updates[k].append((index * num_device + k, g, w))
+    for dev_updates in updates:
+        if dev_updates:
+            idx, grads, weights = zip(*dev_updates)
+            updater(list(idx), list(grads), list(weights))
+
+
+def _write_indices(group):
+    """Indices of the parameters whose gradient backward overwrites (may be sent early)."""
+    return [i for i, name in enumerate(group.param_names)
+            if group.grad_req.get(name) == "write"]
 
 
 def _fast_update_lists(group):
