@@ -51,7 +51,7 @@ def _mxnet_rule(kvstore, num_device, sizes):
     update_on_kvstore = config.get("MXNET_UPDATE_ON_KVSTORE")
     if kvstore is None:
         kv = None
-    elif isinstance(kvstore, kvs.KVStore):
+    elif isinstance(kvstore, (kvs.KVStore, kvs.KVStoreBase)):  # a registered store too
         kv = kvstore
     elif isinstance(kvstore, str):
         if num_device == 1 and not is_job_store(kvstore):
@@ -147,14 +147,12 @@ class GradientSync:
         return other
 
     def init_param(self, index, value, outs):
-        """Put parameter ``index`` in the store; in a job every worker's ``outs`` then hold
-        rank 0's value. (MXNet 1.9.1's Module pulled it back only when updating on the
+        """Put parameter ``index`` in the store and pull it back into ``outs``: in a job
+        every worker starts from rank 0's value. Only ``broadcast`` is used (with
+        ``pushpull``, the whole interface of MXNet's KVStoreBase), so registered stores
+        work too. (MXNet 1.9.1's Module pulled the value back only when updating on the
         store, so workers could start from different random weights.)"""
-        key = self.keys[index]
-        if self.update_on_kvstore or self.distributed:
-            self.kvstore.broadcast(key, value, out=outs, priority=-index)
-        else:
-            self.kvstore.init(key, value)
+        self.kvstore.broadcast(self.keys[index], value, out=outs, priority=-index)
 
     def send(self, index, grads, weights):
         """Sum parameter ``index``'s gradients (one per context) over contexts and

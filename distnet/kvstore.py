@@ -13,7 +13,9 @@ import kvstore as _kvs
 from .base import MXNetError
 from .ndarray import NDArray
 
-__all__ = ['KVStore', 'create']
+__all__ = ['KVStore', 'KVStoreBase', 'create', 'register']
+
+KVStoreBase, register = _kvs.KVStoreBase, _kvs.register  # MXNet's plug-in registry
 
 
 def _mx_errors(fn):
@@ -172,8 +174,17 @@ class KVStore:
 
 @_mx_errors
 def create(name='local'):
-    """Create a KVStore: 'local', 'device', 'dist_sync', 'dist_async', 'dist_device_sync',
-    'mpi'."""
+    """Create a KVStore, as MXNet's ``mx.kv.create``.
+
+    A store class registered with ``KVStoreBase.register`` (or ``mx.kv.register``) is
+    returned as its own instance, created with no arguments. Otherwise: 'local',
+    'device' ('nccl'), 'dist_sync', 'dist_async', 'dist_device_sync' (and every name
+    MXNet maps to them: 'dist', 'dist_sync_device', 'dist_async_device', ...) or 'mpi';
+    see ``kvstore.base.canonical_name``.
+    """
     if not isinstance(name, str):
-        raise MXNetError('name must be a string')
-    return KVStore(_kvs.create(name))
+        raise MXNetError(f'name must be a string, got {type(name).__name__}')
+    store = _kvs.create(name)
+    if name.lower() in _kvs.base.kv_registry:
+        return store   # a user's store speaks NDArrays itself, as in MXNet
+    return KVStore(store)
