@@ -3,8 +3,10 @@
 The tape is a graph of ``_Node`` records, one per recorded operator call, linked from each
 output NDArray (``arr._ag = (node, index)``). Variables marked with ``attach_grad`` carry a
 ``Leaf`` holding their gradient buffer and ``grad_req``. The state (recording, training) is
-process-wide, as distnet runs operators on the calling thread.
+per thread, as in MXNet.
 """
+
+import threading
 
 from numpy import empty as _np_empty, ndarray as _ndarray
 
@@ -17,8 +19,15 @@ __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_
            "set_recording", "set_training", "mark_variables", "backward", "grad", "Function",
            "register_grad_hook", "get_grad_hook"]
 
-_recording = False
-_training = False
+class _State(threading.local):
+    """Recording and training flags, one pair per thread (as MXNet's thread-local
+    ``is_recording``/``is_training``): a data-loading or serving thread never sees the
+    training loop's ``record()``. Readers elsewhere use ``autograd._state.recording``."""
+    recording = False
+    training = False
+
+
+_state = _State()
 
 
 class Leaf:
@@ -95,26 +104,27 @@ def _record_copy(src, dst):
 
 def set_recording(is_recording):
     """Set recording on or off; return the previous state."""
-    global _recording
-    prev, _recording = _recording, bool(is_recording)
+    state = _state
+    prev, state.recording = state.recording, bool(is_recording)
     return prev
 
 
 def set_training(train_mode):
     """Set training mode on or off; return the previous state."""
-    global _training
-    prev, _training = _training, bool(train_mode)
+    state = _state
+    prev, state.training = state.training, bool(train_mode)
     return prev
 
 
 def is_recording():
-    """Whether operators are being recorded for differentiation."""
-    return _recording
+    """Whether operators are being recorded for differentiation (in this thread)."""
+    return _state.recording
 
 
 def is_training():
-    """Whether operators run in training mode (Dropout active, BatchNorm batch stats)."""
-    return _training
+    """Whether operators run in training mode (Dropout active, BatchNorm batch stats), in
+    this thread."""
+    return _state.training
 
 
 class _Scope:
@@ -126,8 +136,8 @@ class _Scope:
         self._prev = None
 
     def __enter__(self):
-        rec = _recording if self._enter_record is None else self._enter_record
-        train = _training if self._enter_train is None else self._enter_train
+        rec = _state.recording if self._enter_record is None else self._enter_record
+        train = _state.training if self._enter_train is None else self._enter_train
         self._prev = (set_recording(rec), set_training(train))
         return self
 
@@ -442,11 +452,11 @@ class Function:
         if self._used:
             raise MXNetError("each autograd.Function object can only be called once")
         self._used = True
-        with pause(_training):
+        with pause(_state.training):
             outputs = self.forward(*inputs)
         single = isinstance(outputs, NDArray)
         outs = [outputs] if single else list(outputs)
-        if _recording and any(x._ag is not None for x in inputs):
+        if _state.recording and any(x._ag is not None for x in inputs):
             node = _Node(_FunctionOp(self), {}, tuple(inputs), tuple(x._data for x in inputs),
                          tuple(o._data for o in outs), None)
             outs = [o.detach() for o in outs]

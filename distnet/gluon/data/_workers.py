@@ -74,6 +74,7 @@ def _worker_main(wid, dataset, batchify_fn, tasks, results, seed):
     from ... import random as _random, context
     _random.seed(seed, ctx=context.cpu())
     random.seed(seed)
+    np.random.seed(seed % (2 ** 32))  # augmentations drawing from numpy's global generator
     fetch = make_fetcher(dataset, batchify_fn)
     while True:
         try:
