@@ -14,36 +14,41 @@ from collections import namedtuple
 
 from .base import MXNetError
 
-__all__ = ["Setting", "SETTINGS", "get"]
+__all__ = ["Setting", "SETTINGS", "get", "readme_rows"]
 
-Setting = namedtuple("Setting", ["name", "kind", "default", "doc"])
-Setting.__doc__ = """One environment variable: its name, kind ('bool', 'int' or 'str'),
-default (the parsed value used when it is unset or empty) and documentation."""
+Setting = namedtuple("Setting", ["name", "kind", "default", "shown", "doc"])
+Setting.__doc__ = """One environment variable: its name, kind ('bool', 'int' or 'str'), default
+(the parsed value used when it is unset or empty), the default as the README shows it, and
+what it does (the README's text)."""
 
 SETTINGS = {s.name: s for s in (
-    Setting("MXNET_UPDATE_ON_KVSTORE", "bool", True,
-            "`0` runs the optimizer on every worker instead of on the servers"),
-    Setting("DISTNET_GRAD_OVERLAP", "bool", True,
+    Setting("DISTNET_GRAD_OVERLAP", "bool", True, "1",
             "Module and the Gluon Trainer push each gradient to the servers as soon as "
             "backward has produced it, while the rest of backward runs; `0` pushes them "
             "all in `update()`/`step()`"),
-    Setting("MXNET_OPTIMIZER_AGGREGATION_SIZE", "int", 4,
-            "how many parameters SGD updates in one fused call (MXNet's variable)"),
-    Setting("DISTNET_KEEP_FREED_MEMORY", "bool", True,
-            "`0` leaves glibc's malloc thresholds alone; by default the first training "
-            "step tunes them once (and logs it) so that freed arrays are reused instead "
-            "of handed back to the OS"),
-    Setting("DISTNET_DATALOADER_START_METHOD", "str", "",
-            "multiprocessing start method of DataLoader workers (`fork`, `spawn`, "
-            "`forkserver`); default `fork` where available"),
-    Setting("DISTNET_HOME", "str", "",
-            "where data sets live (`datasets/<name>`); default `~/.distnet`"),
-    Setting("DISTNET_GLUON_REPO", "str", "",
-            "where missing data set and model files are downloaded from; takes "
-            "precedence over `MXNET_GLUON_REPO`"),
-    Setting("MXNET_GLUON_REPO", "str", "",
-            "where missing data set files are downloaded from; default MXNet's mirror"),
+    Setting("MXNET_UPDATE_ON_KVSTORE", "bool", True, "1",
+            "`0` runs the optimizer on every worker instead of on the servers"),
+    Setting("MXNET_OPTIMIZER_AGGREGATION_SIZE", "int", 4, "4",
+            "how many parameters SGD updates in one fused call"),
+    Setting("DISTNET_KEEP_FREED_MEMORY", "bool", True, "1",
+            "the first convolution, pooling or fully-connected call tunes glibc's malloc "
+            "once (logged) so that freed arrays are reused instead of handed back to the "
+            "OS; `0` leaves malloc alone"),
+    Setting("DISTNET_DATALOADER_START_METHOD", "str", "", "`fork` where available",
+            "how DataLoader starts its worker processes (`fork`, `spawn`, `forkserver`)"),
+    Setting("DISTNET_HOME", "str", "", "`~/.distnet`",
+            "where data sets live (`datasets/<name>`)"),
+    Setting("DISTNET_GLUON_REPO", "str", "", "`MXNET_GLUON_REPO`",
+            "where missing data set and model files are downloaded from"),
+    Setting("MXNET_GLUON_REPO", "str", "", "MXNet's mirror",
+            "where missing data set files are downloaded from"),
 )}
+
+
+def readme_rows():
+    """The README's table rows for these settings (tests/core/test_config.py checks that
+    the README holds them; ``python -m distnet.config`` prints them)."""
+    return [f"| `{s.name}` | {s.shown} | {s.doc} |" for s in SETTINGS.values()]
 
 
 def _parse(setting, raw):
@@ -66,3 +71,7 @@ def get(name):
     if raw == "":
         return setting.default
     return _parse(setting, raw)
+
+
+if __name__ == "__main__":
+    print("\n".join(readme_rows()))

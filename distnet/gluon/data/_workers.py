@@ -15,7 +15,6 @@ as numpy buffers described by msgpack (``_ipc``), never pickled.
 import collections
 import multiprocessing
 import multiprocessing.connection
-import os
 import queue
 import random
 import signal
@@ -26,6 +25,7 @@ from concurrent import futures
 
 import numpy as np
 
+from ... import config
 from ...base import MXNetError
 from . import _ipc
 from ._batchify import make_fetcher
@@ -41,7 +41,7 @@ class DataLoaderTimeoutError(MXNetError, multiprocessing.TimeoutError):
 
 def start_method():
     """The multiprocessing start method workers use."""
-    method = os.environ.get("DISTNET_DATALOADER_START_METHOD")
+    method = config.get("DISTNET_DATALOADER_START_METHOD")
     if method:
         return method
     return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
