@@ -3,8 +3,10 @@
 The tape is a graph of ``_Node`` records, one per recorded operator call, linked from each
 output NDArray (``arr._ag = (node, index)``). Variables marked with ``attach_grad`` carry a
 ``Leaf`` holding their gradient buffer and ``grad_req``. The state (recording, training) is
-process-wide, as distnet runs operators on the calling thread.
+per thread, as in MXNet.
 """
+
+import threading
 
 from numpy import empty as _np_empty, ndarray as _ndarray
 
@@ -12,19 +14,48 @@ from .base import MXNetError
 from .backend import array_scope as _array_scope, xp_of as _xp_of
 from ._grad_adopt import adoptable as _adoptable
 from . import profiler as _prof
+from ._last_user import last_users as _last_users
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
-           "set_recording", "set_training", "mark_variables", "backward", "grad", "Function"]
+           "set_recording", "set_training", "mark_variables", "backward", "grad", "Function",
+           "register_grad_hook", "get_grad_hook"]
 
+class _State(threading.local):
+    """Recording and training flags, one pair per thread (as MXNet's thread-local
+    ``is_recording``/``is_training``): a data-loading or serving thread never sees the
+    training loop's ``record()``."""
+    recording = False
+    training = False
+
+
+_state = _State()
+# Whether any thread records / is in training mode. Readers on hot paths test these
+# module globals first (``_ag._recording and _ag._state.recording``): a thread-local read
+# costs ~150 ns, a global ~30 ns, and most operator calls run with no thread recording.
 _recording = False
 _training = False
+_counts = {"recording": 0, "training": 0}
+_count_lock = threading.Lock()
+
+
+def _set_flag(name, value):
+    """Set this thread's flag ``name``; keep the any-thread global in step. Returns the
+    previous value."""
+    state = _state
+    prev = getattr(state, name)
+    if prev != value:
+        with _count_lock:
+            _counts[name] += 1 if value else -1
+            globals()["_" + name] = _counts[name] > 0
+        setattr(state, name, value)
+    return prev
 
 
 class Leaf:
     """Autograd data of a marked variable: its gradient NDArray and request type.
 
-    ``hook`` (None or a callable taking the variable) is called by ``backward`` as soon as
-    the variable's gradient is final and written into ``grad``, while backward goes on.
+    ``hook`` (None or ``fn(var, grad)``, see `register_grad_hook`) is called by
+    ``backward`` as soon as the variable's gradient is final and written into ``grad``.
     """
 
     __slots__ = ("grad", "req", "fresh", "hook")
@@ -36,14 +67,39 @@ class Leaf:
         self.hook = None
 
 
-def _set_grad_hook(var, fn):
-    """Call ``fn(var)`` whenever ``backward`` has written the final gradient of the marked
-    variable ``var`` (once per backward, before backward returns; not for ``grad()``).
-    ``fn=None`` removes the hook. Re-marking the variable (attach_grad) drops it."""
-    leaf = var._ag
+def register_grad_hook(target, fn):
+    """Call ``fn(var, grad)`` as soon as backward has written the final gradient of a
+    variable, while the rest of backward still runs (what gradient overlap relies on).
+
+    One API for both engines. ``target`` is either an NDArray marked with
+    ``attach_grad`` (the autograd tape: ``var`` is that array, ``grad`` its ``.grad``;
+    not called by ``grad()``; re-marking the array drops the hook), or an ``Executor``
+    (``Executor.backward``: called for each argument with its bound gradient array).
+    ``var`` is final once no later backward step adds to it (distnet/_last_user.py);
+    under grad_req 'add' ``grad`` holds the accumulated sum. ``fn=None`` removes the hook.
+    """
+    if fn is not None and not callable(fn):
+        raise MXNetError(f"register_grad_hook: fn must be callable or None, got "
+                         f"{type(fn).__name__}")
+    from .executor import Executor
+    if isinstance(target, Executor):
+        target._grad_hook = fn
+        return
+    leaf = getattr(target, "_ag", None)
     if not isinstance(leaf, Leaf):
-        raise MXNetError("_set_grad_hook: the array is not marked with attach_grad()")
+        raise MXNetError("register_grad_hook: the array is not marked with attach_grad() "
+                         "(and is not an Executor)")
     leaf.hook = fn
+
+
+def get_grad_hook(target):
+    """The hook ``register_grad_hook`` installed on ``target`` (None when there is none or
+    ``target`` is an NDArray not marked with attach_grad)."""
+    from .executor import Executor
+    if isinstance(target, Executor):
+        return target._grad_hook
+    leaf = getattr(target, "_ag", None)
+    return leaf.hook if isinstance(leaf, Leaf) else None
 
 
 class _Node:
@@ -69,26 +125,23 @@ def _record_copy(src, dst):
 
 def set_recording(is_recording):
     """Set recording on or off; return the previous state."""
-    global _recording
-    prev, _recording = _recording, bool(is_recording)
-    return prev
+    return _set_flag("recording", bool(is_recording))
 
 
 def set_training(train_mode):
     """Set training mode on or off; return the previous state."""
-    global _training
-    prev, _training = _training, bool(train_mode)
-    return prev
+    return _set_flag("training", bool(train_mode))
 
 
 def is_recording():
-    """Whether operators are being recorded for differentiation."""
-    return _recording
+    """Whether operators are being recorded for differentiation (in this thread)."""
+    return _state.recording
 
 
 def is_training():
-    """Whether operators run in training mode (Dropout active, BatchNorm batch stats)."""
-    return _training
+    """Whether operators run in training mode (Dropout active, BatchNorm batch stats), in
+    this thread."""
+    return _state.training
 
 
 class _Scope:
@@ -100,8 +153,8 @@ class _Scope:
         self._prev = None
 
     def __enter__(self):
-        rec = _recording if self._enter_record is None else self._enter_record
-        train = _training if self._enter_train is None else self._enter_train
+        rec = _state.recording if self._enter_record is None else self._enter_record
+        train = _state.training if self._enter_train is None else self._enter_train
         self._prev = (set_recording(rec), set_training(train))
         return self
 
@@ -285,18 +338,10 @@ def _run(heads, head_grads, retain_graph, create_graph, on_final=None):
 
 def _final_positions(order):
     """{k: [leaf variables whose last user in ``order`` is node k]}: no node after k
-    adds to their gradients (they feed only nodes that come later in topological
-    order, i.e. earlier here)."""
-    last = {}
-    for k, node in enumerate(order):
-        for x in node.inputs:
-            ag = x._ag
-            if ag.__class__ is Leaf and ag.req != "null":
-                last[id(x)] = (k, x)
-    final_at = {}
-    for k, x in last.values():
-        final_at.setdefault(k, []).append(x)
-    return final_at
+    adds to their gradients (see distnet/_last_user.py)."""
+    return _last_users([[x for x in node.inputs
+                         if x._ag.__class__ is Leaf and x._ag.req != "null"]
+                        for node in order], key=id)
 
 
 def _scope_of(node):
@@ -357,7 +402,7 @@ def _write_leaf_grad(var, g):
             buf._data[...] = g
     leaf.fresh = True
     if leaf.hook is not None:
-        leaf.hook(var)
+        leaf.hook(var, buf)
 
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,
@@ -426,11 +471,11 @@ class Function:
         if self._used:
             raise MXNetError("each autograd.Function object can only be called once")
         self._used = True
-        with pause(_training):
+        with pause(_state.training):
             outputs = self.forward(*inputs)
         single = isinstance(outputs, NDArray)
         outs = [outputs] if single else list(outputs)
-        if _recording and any(x._ag is not None for x in inputs):
+        if _state.recording and any(x._ag is not None for x in inputs):
             node = _Node(_FunctionOp(self), {}, tuple(inputs), tuple(x._data for x in inputs),
                          tuple(o._data for o in outs), None)
             outs = [o.detach() for o in outs]

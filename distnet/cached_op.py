@@ -70,14 +70,14 @@ class CachedOp:
         if ctx is None:
             ctx = default_ctx or current_context()
         if current_context() is ctx:  # already inside `with ctx:` (or the default cpu(0))
-            state = self._plan.forward(datas, _ag._training)
+            state = self._plan.forward(datas, _ag._training and _ag._state.training)
         else:
             with ctx:  # creation/random nodes and cupy kernels go to the inputs' device
-                state = self._plan.forward(datas, _ag._training)
+                state = self._plan.forward(datas, _ag._training and _ag._state.training)
         vals = state[0]
         outs = [vals[e] for e in self._plan.heads]
         res = [wrap(o, ctx) for o in outs]
-        if recorded and _ag._recording:
+        if recorded and _ag._recording and _ag._state.recording:
             need = tuple([x._ag is not None and not aux for x, aux in zip(args, self._is_aux)])
             if True in need:
                 _ag._record_node(self._fn, need, args, datas, outs, state, res)

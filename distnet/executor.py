@@ -178,16 +178,11 @@ class Executor:
                 buf, add = self._write_at[pos]
                 _write_grad(buf, g, add)
                 early.add(pos)
-                hook(self._arg_at[pos])
+                arg = self._arg_at[pos]
+                hook(self.arg_arrays[arg], self.grad_arrays[arg])
 
             grads = self._plan.backward(self._state, heads, self._need, xp, on_ready)
             self._write_grads(grads, early)
-
-    def _set_grad_hook(self, hook):
-        """Have backward call ``hook(argument index)`` as soon as that argument's
-        gradient is final and written into its bound array, while the rest of backward
-        still runs (Module starts communicating it then); None removes the hook."""
-        self._grad_hook = hook
 
     def _write_grads(self, grads, done):
         """Write (``add``: add) each computed gradient into its bound buffer, except the

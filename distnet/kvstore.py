@@ -16,7 +16,9 @@ from .ndarray import NDArray
 
 _kvs = import_sibling('kvstore')  # a user's kvstore.py must not stand in for it
 
-__all__ = ['KVStore', 'create']
+__all__ = ['KVStore', 'KVStoreBase', 'create', 'register']
+
+KVStoreBase, register = _kvs.KVStoreBase, _kvs.register  # MXNet's plug-in registry
 
 
 def _mx_errors(fn):
@@ -176,8 +178,17 @@ class KVStore:
 
 @_mx_errors
 def create(name='local'):
-    """Create a KVStore: 'local', 'device', 'dist_sync', 'dist_async', 'dist_device_sync',
-    'mpi'."""
+    """Create a KVStore, as MXNet's ``mx.kv.create``.
+
+    A store class registered with ``KVStoreBase.register`` (or ``mx.kv.register``) is
+    returned as its own instance, created with no arguments. Otherwise: 'local',
+    'device' ('nccl'), 'dist_sync', 'dist_async', 'dist_device_sync' (and every name
+    MXNet maps to them: 'dist', 'dist_sync_device', 'dist_async_device', ...) or 'mpi';
+    see ``kvstore.base.canonical_name``.
+    """
     if not isinstance(name, str):
-        raise MXNetError('name must be a string')
-    return KVStore(_kvs.create(name))
+        raise MXNetError(f'name must be a string, got {type(name).__name__}')
+    store = _kvs.create(name)
+    if name.lower() in _kvs.base.kv_registry:
+        return store   # a user's store speaks NDArrays itself, as in MXNet
+    return KVStore(store)

@@ -14,14 +14,17 @@ _state = {"cpu": np.random.default_rng(0), "gpu_seed": 0, "gpu_seeded": set()}
 
 
 def seed(seed_state, ctx="all"):
-    """Seed the random generators (all devices by default)."""
+    """Seed distnet's random generators (all devices by default).
+
+    As in MXNet, numpy's global generator is left alone: code that draws from it
+    (``NDArrayIter``'s shuffle, a user's augmentation) is seeded with ``np.random.seed``.
+    """
     seed_state = int(seed_state)
     _state["cpu"] = np.random.default_rng(seed_state)
     if ctx == "all" or getattr(ctx, "device_typeid", 1) == 2:
         # cupy keeps one generator per device, made on first use: each GPU's generator is
         # seeded when an operator first draws from it after this call (see generator)
         _state["gpu_seed"], _state["gpu_seeded"] = seed_state, set()
-    np.random.seed(seed_state % (2 ** 32))  # shuffling helpers that use numpy's global RNG
 
 
 def generator(xp=np):

@@ -1,9 +1,11 @@
-"""The KVStore interface shared by every backend, key/value normalisation, and `create`.
+"""The KVStore interface shared by every backend, key/value normalisation, `create` and the
+plug-in registry (`register`, MXNet's ``KVStoreBase.register``).
 
 Values are plain numpy or cupy arrays; nothing here knows NDArray (distnet/kvstore.py
 adapts those).  Errors are raised as `KVStoreError`; `mx.kv` re-raises them as MXNetError.
 """
 import os
+import warnings
 
 from .atomic import write_atomic  # noqa: F401  (re-exported for the backends)
 
@@ -195,21 +197,90 @@ def _mpi_launched():
     return any(v in env for v in ('OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'PMIX_RANK'))
 
 
-def create(name='local'):
-    """Create a kvstore: 'local', 'device', 'dist_sync', 'dist_async', 'dist_device_sync'
-    ('dist_sync_device'), or 'mpi'.
+# ---- the plug-in registry (MXNet's KVStoreBase.register / kv_registry) ----
 
-    Under mpirun/mpiexec without DMLC_PS_ROOT_URI, 'dist_sync' and 'dist_device_sync'
-    use MPI.  In a process whose DMLC_ROLE is server or scheduler, creating a dist_*
-    store serves that role and exits the process when the job ends.
+KVStoreBase = KVStore   # MXNet's name of the interface third-party stores subclass
+kv_registry = {}        # lower-cased class name -> registered store class
+
+
+def register(klass):
+    """Register a store class under its lower-cased class name, as MXNet's
+    ``KVStoreBase.register``: ``create('mystore')`` then returns ``MyStore()``.
+
+    Usable as a decorator; returns ``klass``. Registering a second class under the same
+    name replaces the first, with a warning naming both.
     """
-    if not isinstance(name, str) or name not in KVSTORE_TYPES:
-        raise KVStoreError(f'unknown kvstore type {name!r}; expected one of {KVSTORE_TYPES}')
+    if not isinstance(klass, type):
+        raise KVStoreError(f'register: expected a class, got {type(klass).__name__}')
+    name = klass.__name__.lower()
+    old = kv_registry.get(name)
+    if old is not None and old is not klass:
+        warnings.warn(f'WARNING: New kvstore {klass.__module__}.{klass.__name__} is '
+                      f'overriding existing kvstore {old.__module__}.{old.__name__}',
+                      stacklevel=2)
+    kv_registry[name] = klass
+    return klass
+
+
+KVStore.register = staticmethod(register)
+KVStore.kv_registry = kv_registry
+
+# Stores MXNet registers only when their library is installed; distnet has no binding.
+_UNSUPPORTED = {
+    'horovod': "Horovod's MXNet binding",
+    'byteps': "BytePS's MXNet binding",
+}
+
+
+def canonical_name(name):
+    """The built-in backend a store name selects, by MXNet's rules (KVStore::Create): the
+    name is lower-cased; any name containing 'dist' is the distributed store (async if
+    it contains '_async', reducing on the devices if it contains 'device'); 'nccl' sums
+    on the GPUs; 'mpi' is distnet's allreduce store; any other name is the in-process
+    store, reducing on the devices if it contains 'device' ('device',
+    'local_allreduce_device'), on the CPU otherwise ('local', 'local_update_cpu')."""
+    if not isinstance(name, str):
+        raise KVStoreError(f'kvstore name must be a str, got {type(name).__name__}: {name!r}')
+    name = name.lower()
+    if name in _UNSUPPORTED:
+        raise KVStoreError(
+            f'kvstore {name!r} needs {_UNSUPPORTED[name]}, which distnet does not provide. '
+            "Use 'dist_sync' (parameter servers; under mpiexec it allreduces through MPI) "
+            "or 'mpi', or register your own store class with kvstore.register.")
+    if 'dist' in name:
+        if '_async' in name:
+            return 'dist_async'
+        return 'dist_device_sync' if 'device' in name else 'dist_sync'
+    if name == 'mpi':
+        return 'mpi'
+    if 'device' in name or 'nccl' in name:
+        return 'device'
+    if 'local' not in name:
+        warnings.warn(f'kvstore type {name!r} is not a known name; as in MXNet it is the '
+                      "in-process store 'local'", stacklevel=3)
+    return 'local'
+
+
+def create(name='local'):
+    """Create a kvstore by name, as MXNet's ``mx.kv.create``.
+
+    A class registered with `register` under ``name`` (lower-cased) is instantiated with
+    no arguments. Otherwise the built-in backend is chosen by `canonical_name`: 'local',
+    'device' (also 'nccl'), 'dist_sync', 'dist_async', 'dist_device_sync' (also 'dist',
+    'dist_sync_device', 'dist_async_device' and every other name containing 'dist'), or
+    'mpi'; the store's ``type`` is that canonical name. 'horovod' and 'byteps' raise a
+    KVStoreError saying what to use instead (MXNet silently made a local store).
+
+    Under mpirun/mpiexec without DMLC_PS_ROOT_URI, the synchronous dist stores use MPI.
+    In a process whose DMLC_ROLE is server or scheduler, creating a dist store serves
+    that role and exits the process when the job ends.
+    """
+    if isinstance(name, str) and name.lower() in kv_registry:
+        return kv_registry[name.lower()]()
+    name = canonical_name(name)
     if name in ('local', 'device'):
         from .local import LocalStore
         return LocalStore(name)
-    if name == 'dist_sync_device':
-        name = 'dist_device_sync'
     use_mpi = name == 'mpi' or (name in ('dist_sync', 'dist_device_sync') and _mpi_launched()
                                 and 'DMLC_PS_ROOT_URI' not in os.environ)
     if use_mpi:

@@ -43,7 +43,7 @@ def sparse_softmax_ce(pred, label):
     with device_scope(ctx):  # cupy allocates on its current device: the inputs'
         loss, saved = _forward(data, lab)
     res = wrap(loss, ctx)
-    if _ag._recording and (pred._ag is not None or label._ag is not None):
+    if _ag._recording and _ag._state.recording and (pred._ag is not None or label._ag is not None):
         _ag._record_node(_OP, None, (pred, label), (data, lab), (loss,), saved, (res,))
     return res
 

@@ -1,6 +1,7 @@
-"""Hybrid execution of a HybridBlock: trace ``hybrid_forward`` to a Symbol, build a
-CachedOp on the shared executor, call it with data and parameter arrays, infer parameter
-shapes/dtypes from the graph, and export the graph with its parameters."""
+"""Hybrid execution of a HybridBlock, owned by its `HybridCache`: trace ``hybrid_forward``
+to a Symbol, build a CachedOp on the shared executor, call it with data and parameter
+arrays, infer parameter shapes/dtypes from the graph, and export the graph with its
+parameters. ``flatten``/``regroup`` map nested inputs and outputs to flat lists."""
 
 import warnings
 
@@ -8,7 +9,7 @@ from ..context import current_context
 from ..ndarray.ndarray import NDArray
 from ._common import GluonAssertionError, GluonValueError
 
-__all__ = []
+__all__ = ["HybridCache"]
 
 
 def _symbol_type():
@@ -93,133 +94,146 @@ def regroup(args, fmt):
     return merge(args, fmt)[0]
 
 
-def get_graph(block, args):
-    """Trace ``block`` once: (input variables, output Symbol), cached on the block."""
-    if block._cached_graph:
-        return block._cached_graph
-    from .. import symbol
-    flat_args, block._in_format = flatten(args, "input")
-    real = sum(a is not None for a in flat_args)
-    if real == 0:
-        raise GluonValueError("There must at least one array/symbol in the input of "
-                              f"HybridBlock {block.name}.")
-    inputs, flat_inputs = [], []
-    for arg in flat_args:
-        if arg is None:
-            flat_inputs.append(None)
-            continue
-        var = symbol.var("data" if real == 1 else f"data{len(inputs)}")
-        inputs.append(var)
-        flat_inputs.append(var)
-    grouped = regroup(flat_inputs, block._in_format)
-    params = {key: param.var() for key, param in block._reg_params.items()}
-    with block.name_scope():
-        out = block.hybrid_forward(symbol, *grouped, **params)
-    outs, block._out_format = flatten(out, "output")
-    graph = outs[0] if len(outs) == 1 else symbol.Group(outs)
-    block._cached_graph = (inputs, graph)
-    return block._cached_graph
+class HybridCache:
+    """What a HybridBlock keeps for hybrid execution: the traced graph ``(input variables,
+    output Symbol)``, the CachedOp built from it, the recipe mapping the CachedOp's inputs
+    to data and Parameter arrays, the nesting formats of inputs and outputs, and the
+    CachedOp flags. `clear` drops what depends on the children and the Parameters."""
 
+    __slots__ = ("graph", "op", "op_args", "in_format", "out_format", "flags")
 
-def build_cache(block, args):
-    """Build the CachedOp of ``block`` and the recipe mapping its inputs to arrays."""
-    from ..cached_op import CachedOp
-    inputs, out = get_graph(block, args)
-    data_index = {var.name: i for i, var in enumerate(inputs)}
-    params = block.collect_params()
-    input_names = out.list_inputs()
-    for name in input_names:
-        if name not in params and name not in data_index:
-            raise GluonAssertionError(f"Unknown input to HybridBlock: {name}")
-    used = set(input_names)
-    unused_data = [f"{i}-th" for name, i in data_index.items() if name not in used]
-    if unused_data:
-        warnings.warn(f"The {', '.join(unused_data)} input to HybridBlock is not used by any "
-                      "computation. Is this intended?", stacklevel=4)
-    unused_params = [name for name in params.keys() if name not in used]
-    if unused_params:
-        warnings.warn(f"Parameter {', '.join(unused_params)} is not used by any computation. "
-                      "Is this intended?", stacklevel=4)
-    block._cached_op_args = [(True, data_index[name]) if name in data_index
-                             else (False, params[name]) for name in input_names]
-    block._cached_op = CachedOp(out, block._flags)
+    def __init__(self):
+        self.in_format = self.out_format = None
+        self.flags = []
+        self.clear()
 
+    def clear(self):
+        """Forget the traced graph and the CachedOp (re-traced on the next call)."""
+        self.graph = ()
+        self.op = None
+        self.op_args = []
 
-def _cached_args(block, flat, ctx):
-    return [flat[ref] if is_arg else ref.data(ctx) for is_arg, ref in block._cached_op_args]
+    def get_graph(self, block, args):
+        """Trace ``block`` once: (input variables, output Symbol)."""
+        if self.graph:
+            return self.graph
+        from .. import symbol
+        flat_args, self.in_format = flatten(args, "input")
+        real = sum(a is not None for a in flat_args)
+        if real == 0:
+            raise GluonValueError("There must at least one array/symbol in the input of "
+                                  f"HybridBlock {block.name}.")
+        inputs, flat_inputs = [], []
+        for arg in flat_args:
+            if arg is None:
+                flat_inputs.append(None)
+                continue
+            var = symbol.var("data" if real == 1 else f"data{len(inputs)}")
+            inputs.append(var)
+            flat_inputs.append(var)
+        grouped = regroup(flat_inputs, self.in_format)
+        params = {key: param.var() for key, param in block._reg_params.items()}
+        with block.name_scope():
+            out = block.hybrid_forward(symbol, *grouped, **params)
+        outs, self.out_format = flatten(out, "output")
+        self.graph = (inputs, outs[0] if len(outs) == 1 else symbol.Group(outs))
+        return self.graph
 
+    def build(self, block, args):
+        """Build the CachedOp and the recipe mapping its inputs to arrays."""
+        from ..cached_op import CachedOp
+        inputs, out = self.get_graph(block, args)
+        data_index = {var.name: i for i, var in enumerate(inputs)}
+        params = block.collect_params()
+        input_names = out.list_inputs()
+        for name in input_names:
+            if name not in params and name not in data_index:
+                raise GluonAssertionError(f"Unknown input to HybridBlock: {name}")
+        used = set(input_names)
+        unused_data = [f"{i}-th" for name, i in data_index.items() if name not in used]
+        if unused_data:
+            warnings.warn(f"The {', '.join(unused_data)} input to HybridBlock is not used by "
+                          "any computation. Is this intended?", stacklevel=4)
+        unused_params = [name for name in params.keys() if name not in used]
+        if unused_params:
+            warnings.warn(f"Parameter {', '.join(unused_params)} is not used by any "
+                          "computation. Is this intended?", stacklevel=4)
+        self.op_args = [(True, data_index[name]) if name in data_index
+                        else (False, params[name]) for name in input_names]
+        self.op = CachedOp(out, self.flags)
 
-def call_cached_op(block, args):
-    """Run the hybridized block on NDArray ``args`` through its CachedOp."""
-    if block._cached_op is None:
-        build_cache(block, args)
-    if len(args) == 1 and block._in_format == [0]:
-        flat = args
-    else:
-        flat, fmt = flatten(args, "input")
-        if fmt != block._in_format:
-            raise GluonValueError("The argument structure of HybridBlock does not match the "
-                                  f"cached version. Stored format = {block._in_format}, input "
-                                  f"format = {fmt}")
+    def _op_inputs(self, flat, ctx):
+        return [flat[ref] if is_arg else ref.data(ctx) for is_arg, ref in self.op_args]
+
+    def call(self, block, args):
+        """Run the hybridized ``block`` on NDArray ``args`` through its CachedOp."""
+        if self.op is None:
+            self.build(block, args)
+        if len(args) == 1 and self.in_format == [0]:
+            flat = args
+        else:
+            flat, fmt = flatten(args, "input")
+            if fmt != self.in_format:
+                raise GluonValueError("The argument structure of HybridBlock does not match "
+                                      f"the cached version. Stored format = {self.in_format},"
+                                      f" input format = {fmt}")
+            flat = [a for a in flat if a is not None]
+        ctx = flat[0]._ctx
+        try:
+            cargs = self._op_inputs(flat, ctx)
+        except Exception as err:
+            from .parameter import DeferredInitializationError
+            if not isinstance(err, DeferredInitializationError):
+                raise
+            block._deferred_infer_shape(*args)
+            for is_arg, ref in self.op_args:
+                if not is_arg:
+                    ref._finish_deferred_init()
+            cargs = self._op_inputs(flat, ctx)
+        current = current_context()
+        if current is ctx or current == ctx:
+            out = self.op(*cargs)
+        else:
+            with ctx:
+                out = self.op(*cargs)
+        if isinstance(out, NDArray):
+            out = [out]
+        return regroup(list(out), self.out_format)
+
+    def infer_attrs(self, block, infer_fn, attr, args):
+        """Set ``attr`` ('shape' or 'dtype') of every Parameter from the traced graph."""
+        inputs, out = self.get_graph(block, args)
+        flat, _ = flatten(args, "input")
         flat = [a for a in flat if a is not None]
-    ctx = flat[0]._ctx
-    try:
-        cargs = _cached_args(block, flat, ctx)
-    except Exception as err:
-        from .parameter import DeferredInitializationError
-        if not isinstance(err, DeferredInitializationError):
-            raise
-        block._deferred_infer_shape(*args)
-        for is_arg, ref in block._cached_op_args:
-            if not is_arg:
-                ref._finish_deferred_init()
-        cargs = _cached_args(block, flat, ctx)
-    current = current_context()
-    if current is ctx or current == ctx:
-        out = block._cached_op(*cargs)
-    else:
-        with ctx:
-            out = block._cached_op(*cargs)
-    if isinstance(out, NDArray):
-        out = [out]
-    return regroup(list(out), block._out_format)
+        given = {var.name: getattr(arr, attr) for var, arr in zip(inputs, flat)}
+        arg_attrs, _, aux_attrs = getattr(out, infer_fn)(**given)
+        if arg_attrs is None:
+            raise GluonValueError(f"{infer_fn} could not complete the Parameters of "
+                                  f"{block.name} from inputs {given}")
+        found = dict(zip(out.list_arguments(), arg_attrs))
+        found.update(zip(out.list_auxiliary_states(), aux_attrs))
+        for param in block.collect_params().values():
+            if param.name in found:
+                setattr(param, attr, found[param.name])
 
-
-def infer_attrs(block, infer_fn, attr, args):
-    """Set ``attr`` ('shape' or 'dtype') of every Parameter from the traced graph."""
-    inputs, out = get_graph(block, args)
-    flat, _ = flatten(args, "input")
-    flat = [a for a in flat if a is not None]
-    given = {var.name: getattr(arr, attr) for var, arr in zip(inputs, flat)}
-    arg_attrs, _, aux_attrs = getattr(out, infer_fn)(**given)
-    if arg_attrs is None:
-        raise GluonValueError(f"{infer_fn} could not complete the Parameters of "
-                              f"{block.name} from inputs {given}")
-    found = dict(zip(out.list_arguments(), arg_attrs))
-    found.update(zip(out.list_auxiliary_states(), aux_attrs))
-    for param in block.collect_params().values():
-        if param.name in found:
-            setattr(param, attr, found[param.name])
-
-
-def export(block, path, epoch):
-    """Write the traced graph and its parameters (``arg:``/``aux:`` keys)."""
-    from .. import ndarray
-    sym = block._cached_graph[1]
-    sym.save(f"{path}-symbol.json")
-    arg_names = set(sym.list_arguments())
-    aux_names = set(sym.list_auxiliary_states())
-    params = block.collect_params()
-    arg_dict = {}
-    for name in sym.list_inputs():
-        param = params._params.get(name)
-        if param is None:
-            continue
-        if name in arg_names:
-            arg_dict[f"arg:{name}"] = param._reduce()
-        elif name in aux_names:
-            arg_dict[f"aux:{name}"] = param._reduce()
-    for name in params.keys():
-        if name not in arg_names and name not in aux_names:
-            warnings.warn(f'Parameter "{name}" is not found in the graph. ', stacklevel=3)
-    ndarray.save("%s-%04d.params" % (path, epoch), arg_dict)
+    def export(self, block, path, epoch):
+        """Write the traced graph and its parameters (``arg:``/``aux:`` keys)."""
+        from .. import ndarray
+        sym = self.graph[1]
+        sym.save(f"{path}-symbol.json")
+        arg_names = set(sym.list_arguments())
+        aux_names = set(sym.list_auxiliary_states())
+        params = block.collect_params()
+        arg_dict = {}
+        for name in sym.list_inputs():
+            param = params._params.get(name)
+            if param is None:
+                continue
+            if name in arg_names:
+                arg_dict[f"arg:{name}"] = param._reduce()
+            elif name in aux_names:
+                arg_dict[f"aux:{name}"] = param._reduce()
+        for name in params.keys():
+            if name not in arg_names and name not in aux_names:
+                warnings.warn(f'Parameter "{name}" is not found in the graph. ', stacklevel=3)
+        ndarray.save("%s-%04d.params" % (path, epoch), arg_dict)

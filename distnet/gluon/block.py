@@ -277,13 +277,8 @@ class HybridBlock(Block):
 
     def __init__(self, prefix=None, params=None):
         super().__init__(prefix=prefix, params=params)
-        self._cached_graph = ()
-        self._cached_op = None
-        self._cached_op_args = []
-        self._in_format = None
-        self._out_format = None
+        self._hybrid_cache = _hybrid.HybridCache()  # traced graph, CachedOp, formats, flags
         self._active = False
-        self._flags = []
 
     def __setattr__(self, name, value):
         super().__setattr__(name, value)
@@ -301,9 +296,7 @@ class HybridBlock(Block):
         self._clear_cached_op()
 
     def _clear_cached_op(self):
-        self._cached_graph = ()
-        self._cached_op = None
-        self._cached_op_args = []
+        self._hybrid_cache.clear()
 
     def hybridize(self, active=True, backend=None, clear=True, static_alloc=False,
                   static_shape=False, inline_limit=2, forward_bulk_size=None,
@@ -313,8 +306,9 @@ class HybridBlock(Block):
         ``static_alloc``/``static_shape`` are passed to the cached op as flags.
         """
         self._active = active
-        self._flags = [("static_alloc", static_alloc), ("static_shape", static_shape),
-                       ("inline_limit", inline_limit)]
+        self._hybrid_cache.flags = [("static_alloc", static_alloc),
+                                    ("static_shape", static_shape),
+                                    ("inline_limit", inline_limit)]
         if clear:
             self._clear_cached_op()
         if active and (self._forward_hooks or self._forward_pre_hooks):
@@ -332,11 +326,11 @@ class HybridBlock(Block):
 
     def infer_shape(self, *args):
         """Infer the shapes of the Parameters from the inputs (deferred initialization)."""
-        _hybrid.infer_attrs(self, "infer_shape", "shape", args)
+        self._hybrid_cache.infer_attrs(self, "infer_shape", "shape", args)
 
     def infer_type(self, *args):
         """Infer the dtypes of the Parameters from the inputs."""
-        _hybrid.infer_attrs(self, "infer_type", "dtype", args)
+        self._hybrid_cache.infer_attrs(self, "infer_type", "dtype", args)
 
     def _deferred_infer_shape(self, *args):
         try:
@@ -366,7 +360,7 @@ class HybridBlock(Block):
             ctx = _hybrid.input_context(x, args)
         if ctx is not None:
             if self._active:
-                return _hybrid.call_cached_op(self, (x,) + args)
+                return self._hybrid_cache.call(self, (x,) + args)
             params = self._imperative_params(ctx, (x,) + args)
             try:
                 current = current_context()
@@ -390,11 +384,11 @@ class HybridBlock(Block):
     def export(self, path, epoch=0, remove_amp_cast=True):
         """Write ``path-symbol.json`` and ``path-%04d.params`` (``arg:``/``aux:`` keys),
         loadable by ``SymbolBlock.imports``, ``mx.mod.Module`` and MXNet itself."""
-        if not self._cached_graph:
+        if not self._hybrid_cache.graph:
             raise GluonRuntimeError(
                 "Please first call block.hybridize() and then run forward with this block at "
                 "least once before calling export.")
-        _hybrid.export(self, path, epoch)
+        self._hybrid_cache.export(self, path, epoch)
 
 
 def _name_block(err, block):

@@ -79,8 +79,9 @@ class SymbolBlock(HybridBlock):
             inputs = [inputs]
         if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
             outputs = outputs[0]
-        syms, self._in_format = _hybrid.flatten(inputs, "input")
-        outs, self._out_format = _hybrid.flatten(outputs, "output")
+        cache = self._hybrid_cache
+        syms, cache.in_format = _hybrid.flatten(inputs, "input")
+        outs, cache.out_format = _hybrid.flatten(outputs, "output")
         input_names = set()
         for var in syms:
             if len(var.get_internals().list_outputs()) != 1:
@@ -101,7 +102,7 @@ class SymbolBlock(HybridBlock):
         for name, dtype in zip(aux_names, aux_types):
             if name not in input_names:
                 self.params.get(name, grad_req="null", allow_deferred_init=True, dtype=dtype)
-        self._cached_graph = (syms, out)
+        cache.graph = (syms, out)
         strip = len(_common_prefix(list(self._params.keys())))
         self._reg_params = {key[strip:]: val for key, val in self._params.items()}
 
@@ -135,7 +136,7 @@ class SymbolBlock(HybridBlock):
         return block
 
     def __repr__(self):
-        graph = self._cached_graph
+        graph = self._hybrid_cache.graph
         return (f"{self.__class__.__name__}(\n{graph[1]} : {len(graph[0])} -> "
                 f"{len(graph[1].list_outputs())}\n)")
 
@@ -143,18 +144,19 @@ class SymbolBlock(HybridBlock):
         """Run the graph on NDArrays, or compose it with Symbol inputs."""
         if isinstance(x, NDArray):
             with x.context:
-                return _hybrid.call_cached_op(self, (x,) + args)
+                return self._hybrid_cache.call(self, (x,) + args)
+        cache = self._hybrid_cache
         flat, fmt = _hybrid.flatten([x] + list(args), "input")
-        if fmt != self._in_format:
+        if fmt != cache.in_format:
             raise GluonAssertionError("Invalid input format")
-        graph = self._cached_graph[1]
-        composed = graph(**{var.name: arg for var, arg in zip(self._cached_graph[0], flat)})
-        return _hybrid.regroup(list(composed), self._out_format)
+        inputs, graph = cache.graph
+        composed = graph(**{var.name: arg for var, arg in zip(inputs, flat)})
+        return _hybrid.regroup(list(composed), cache.out_format)
 
     def _clear_cached_op(self):
-        graph = self._cached_graph
+        graph = self._hybrid_cache.graph   # the graph is the block itself: keep it
         super()._clear_cached_op()
-        self._cached_graph = graph
+        self._hybrid_cache.graph = graph
 
     def cast(self, dtype):
         """Cast the Parameters; BatchNorm statistics and scales stay float32 under float16."""
@@ -162,7 +164,7 @@ class SymbolBlock(HybridBlock):
         super().cast(dtype)
         if np.dtype(dtype).name != "float16":
             return
-        names = self._cached_graph[1].get_internals().list_inputs()
+        names = self._hybrid_cache.graph[1].get_internals().list_inputs()
         for node in names:
             for stat, mean in (("running_var", "running_mean"), ("moving_var", "moving_mean")):
                 if node.endswith(stat):

@@ -1,47 +1,17 @@
 """``gluon.Trainer``: applies an optimizer to a set of Parameters, summing gradients over
 their contexts (and over workers) through a kvstore, as MXNet's Trainer."""
 
-import os
+import math
 
-import numpy as np
 
 from kvstore.atomic import write_atomic
 
+from ..gradsync import GradientSync, create_kvstore
 from ..optimizer.updater import read_states_file
-from ._common import (GluonAssertionError, GluonRuntimeError, GluonTypeError,
-                      GluonValueError, StaleGradientError)
+from ._common import (GluonAssertionError, GluonRuntimeError, GluonValueError, StaleGradientError)
 from .parameter import Parameter, ParameterDict
 
 __all__ = ["Trainer"]
-
-
-def _create_kvstore(kvstore, num_device, params):
-    """(kvstore or None, update_on_kvstore) by MXNet's rules (``model._create_kvstore``):
-    no kvstore for one device unless distributed; 'local' with a parameter over 16M
-    elements updates locally; ``MXNET_UPDATE_ON_KVSTORE=0`` turns updating on the kvstore
-    off."""
-    from .. import kvstore as kvs
-    update_on_kvstore = bool(int(os.getenv("MXNET_UPDATE_ON_KVSTORE", "1")))
-    if kvstore is None:
-        kv = None
-    elif isinstance(kvstore, kvs.KVStore):
-        kv = kvstore
-    elif isinstance(kvstore, str):
-        if num_device == 1 and "dist" not in kvstore:
-            kv = None
-        else:
-            kv = kvs.create(kvstore)
-            if kvstore == "local":
-                largest = max(int(np.prod(p.shape)) for p in params)
-                if largest > 1024 * 1024 * 16:
-                    update_on_kvstore = False
-    else:
-        raise GluonTypeError("kvstore must be KVStore, str or None")
-    if kv is None:
-        update_on_kvstore = False
-    else:
-        update_on_kvstore = update_on_kvstore and kv.is_capable(kv.OPTIMIZER)
-    return kv, update_on_kvstore
 
 
 class Trainer:
@@ -89,10 +59,8 @@ class Trainer:
         self._kvstore = None
         self._update_on_kvstore = None
         self._distributed = None
+        self._sync = None         # the GradientSync, when a kvstore is used
         self._params_to_init = []
-        self._overlap = False
-        self._sent = set()        # parameters already communicated since the last step
-        self._final_ctx = {}      # parameter index -> contexts whose gradient is final
         self._reset_kvstore()
 
     def _check_contexts(self):
@@ -124,14 +92,13 @@ class Trainer:
         """Put every initialized Parameter into the kvstore and pull it back to all its
         contexts: in a distributed job everyone starts from rank 0's values."""
         pending = []
-        if self._kvstore:
+        if self._sync:
             for param in self._params_to_init:
                 if param._deferred_init:
                     pending.append(param)
                     continue
                 arrays = param._check_and_get(param._data, list)
-                idx = self._param2idx[param.name]
-                self._kvstore.broadcast(idx, arrays[0], arrays)
+                self._sync.init_param(self._param2idx[param.name], arrays[0], arrays)
         self._params_to_init = pending
 
     def _reset_kvstore(self):
@@ -141,46 +108,26 @@ class Trainer:
         self._kvstore = None
         self._distributed = None
         self._update_on_kvstore = None
+        self._sync = None
         self._params_to_init = list(self._params)
-        self._overlap = False
-        self._sent.clear()
-        self._final_ctx.clear()
+
+    @property
+    def _overlap(self):
+        """Whether gradients are sent while backward runs (GradientSync's policy)."""
+        return bool(self._sync and self._sync.overlap)
 
     def _init_kvstore(self):
         config = self._kvstore_params
-        kvstore, update_on_kvstore = _create_kvstore(config["kvstore"], len(self._contexts),
-                                                     self._params)
-        self._distributed = bool(kvstore) and "dist" in kvstore.type
-        if self._distributed and "async" in kvstore.type:
-            update_on_kvstore = True
-            if config["update_on_kvstore"] is False:
-                raise GluonValueError("Please set update_on_kvstore=True when training in "
-                                      "async mode.")
-        if config["update_on_kvstore"] is not None:
-            update_on_kvstore = config["update_on_kvstore"]
-        if update_on_kvstore and (kvstore is None or not kvstore.is_capable("optimizer")):
-            if config["update_on_kvstore"]:
-                # MXNet crashed with an AttributeError here when there was no kvstore.
-                raise GluonValueError(
-                    "Please set update_on_kvstore=False when training with "
-                    f"{type(kvstore)}" + ("" if kvstore else
-                                          " (no kvstore is used for a single context and a "
-                                          "non-distributed kvstore)"))
-            update_on_kvstore = False
-        if kvstore:
-            if self._compression_params:
-                kvstore.set_gradient_compression(self._compression_params)
-            if update_on_kvstore:
-                kvstore.set_optimizer(self._optimizer)
-            self._kvstore = kvstore
-            self._update_on_kvstore = update_on_kvstore
-            # Updating on a local kvstore applies the optimizer at push time, with the
-            # rescale_grad of the step that has not been called yet: no early push there.
-            self._overlap = (os.getenv("DISTNET_GRAD_OVERLAP", "1") != "0"
-                             and (self._distributed or not update_on_kvstore))
-        else:
-            self._kvstore = None
-            self._update_on_kvstore = None
+        hookable = [i for i, p in enumerate(self._params) if p.grad_req == "write"]
+        kv, update_on_kvstore = create_kvstore(
+            config["kvstore"], len(self._contexts),
+            (math.prod(p.shape or ()) for p in self._params), config["update_on_kvstore"])
+        sync = self._sync = kv and GradientSync(
+            kv, update_on_kvstore, list(range(len(self._params))), self._optimizer,
+            len(self._contexts), hookable, self._compression_params)
+        self._kvstore = kv
+        self._distributed = bool(sync) and sync.distributed
+        self._update_on_kvstore = update_on_kvstore if sync else None
         self._kv_initialized = True
 
     def _ready(self):
@@ -242,63 +189,36 @@ class Trainer:
         self._allreduce_grads()
 
     def _allreduce_grads(self):
-        kv = self._kvstore
-        if not kv:
+        sync = self._sync
+        if not sync:
             return
-        sent = self._sent
-        for i, param in enumerate(self._params):
-            if param.grad_req == "null" or i in sent:
-                continue
-            self._pushpull(i, param)
-        sent.clear()
-        self._final_ctx.clear()
-        if self._overlap:
+        sync.sync(((i, p.list_grad(), p.list_data()) for i, p in enumerate(self._params)
+                   if p.grad_req != "null"), skip=sync.take_sent())
+        if sync.overlap:
             self._arm_grad_hooks()
 
-    def _pushpull(self, i, param):
-        """Sum parameter i's gradients over contexts and workers (into the weights when
-        the kvstore updates them)."""
-        grads = param.list_grad()
-        if self._update_on_kvstore:
-            self._kvstore.pushpull(i, grads, out=param.list_data(), priority=-i)
-        else:
-            self._kvstore.pushpull(i, grads, priority=-i)
-
     def _arm_grad_hooks(self):
-        """Have backward tell us when each gradient is final, so that it is communicated
-        while the rest of backward runs (keys exist in the kvstore only after the first
-        step). Arrays replaced since (cast, re-attached gradients) get a hook here."""
-        from ..autograd import Leaf
+        """Have backward tell the GradientSync when each gradient is final, so that it is
+        communicated while the rest of backward runs (keys exist in the kvstore only after
+        the first step). Arrays replaced since (cast, re-attached gradients) get a hook
+        here."""
+        from ..autograd import get_grad_hook, register_grad_hook
         not_in_kv = {id(p) for p in self._params_to_init}
-        for i, param in enumerate(self._params):
-            if param.grad_req != "write" or param._data is None or id(param) in not_in_kv:
+        for i in self._sync.hookable:
+            param = self._params[i]
+            if param._data is None or id(param) in not_in_kv:
                 continue
             for c, data in enumerate(param._data):
-                leaf = data._ag
-                if leaf.__class__ is Leaf and leaf.hook is None:
-                    leaf.hook = self._grad_hook(i, c)
+                if data.grad is not None and get_grad_hook(data) is None:
+                    register_grad_hook(data, self._grad_hook(i, c))
 
     def _grad_hook(self, i, c):
-        def hook(_var):
-            self._grad_final(i, c)
-        return hook
+        param, sync = self._params[i], self._sync
 
-    def _grad_final(self, i, c):
-        """Context c's gradient of parameter i is final: once all contexts' are, push it
-        now instead of in the next step (step then skips it)."""
-        param = self._params[i]
-        if not self._overlap or param.grad_req != "write":
-            return
-        if i in self._sent:
-            if self._update_on_kvstore:
-                return  # already applied: a second push would add an extra kvstore round
-            self._sent.discard(i)   # backward ran again since: send the new gradients
-        done = self._final_ctx.setdefault(i, set())
-        done.add(c)
-        if len(done) == len(self._contexts):
-            done.clear()
-            self._pushpull(i, param)
-            self._sent.add(i)
+        def hook(_var, _grad):
+            if param.grad_req == "write":
+                sync.grad_final(i, param.list_grad(), param.list_data(), c)
+        return hook
 
     def update(self, batch_size, ignore_stale_grad=False):
         """Apply the optimizer to the (already reduced) gradients; see ``step``."""

@@ -18,6 +18,7 @@ import warnings
 
 import numpy as np
 
+from .. import config
 from ..base import MXNetError
 
 _DEFAULT_REPO = "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/"
@@ -32,7 +33,7 @@ class SplitError(MXNetError, ValueError):
 
 def data_dir():
     """The folder distnet keeps data sets and models in: ``$DISTNET_HOME`` or ``~/.distnet``."""
-    return os.path.expanduser(os.environ.get("DISTNET_HOME") or os.path.join("~", ".distnet"))
+    return os.path.expanduser(config.get("DISTNET_HOME") or os.path.join("~", ".distnet"))
 
 
 def split_data(data, num_slice, batch_axis=0, even_split=True):
@@ -312,7 +313,7 @@ def _print_progress(done, total):
 
 def _get_repo_url():
     """Base URL of the Gluon data set and model repository (``MXNET_GLUON_REPO``)."""
-    repo = (os.environ.get("DISTNET_GLUON_REPO") or os.environ.get("MXNET_GLUON_REPO")
+    repo = (config.get("DISTNET_GLUON_REPO") or config.get("MXNET_GLUON_REPO")
             or _DEFAULT_REPO)
     return repo if repo.endswith("/") else repo + "/"
 

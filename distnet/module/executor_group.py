@@ -9,6 +9,7 @@ once into the bound arrays and nothing is sliced.
 import logging
 
 from ..base import MXNetError
+from ..autograd import register_grad_hook
 from ..io import DataDesc
 from .. import ndarray as nd
 from ._binding import NP_OF_FLAG, grad_req_dict, prepare_group2ctxs, bind_shared
@@ -269,8 +270,9 @@ class DataParallelExecutorGroup:
     def backward(self, out_grads=None, grad_ready=None):
         """Backward on every executor, with each its slice of `out_grads`.
 
-        ``grad_ready(param index)``, if given, is called as soon as a parameter's
-        gradients are final on every context (during the last executor's backward, as
+        ``grad_ready(param index)``, if given, is called (through the executor's
+        ``autograd.register_grad_hook``) as soon as a parameter's gradients are final on
+        every context (during the last executor's backward, as
         the executors run one after another), so that it can be sent while backward
         goes on.
         """
@@ -281,7 +283,8 @@ class DataParallelExecutorGroup:
         elif not isinstance(out_grads, (list, tuple)):
             out_grads = [out_grads]
         last = self.execs[-1]
-        last._set_grad_hook(None if grad_ready is None else self._param_hook(grad_ready))
+        register_grad_hook(last, None if grad_ready is None else
+                           self._param_hook(last, grad_ready))
         if self._single:
             last.backward(out_grads=list(out_grads) or None)
             return
@@ -293,16 +296,18 @@ class DataParallelExecutorGroup:
                 part.append(nd.NDArray(data, grad.context).as_in_context(ctx))
             exec_.backward(out_grads=part or None)
 
-    def _param_hook(self, grad_ready):
-        """An executor gradient hook (argument index) calling ``grad_ready(param index)``."""
-        param_at = self._param_index_of_arg
-        if param_at is None:
+    def _param_hook(self, exec_, grad_ready):
+        """A gradient hook on ``exec_`` calling ``grad_ready(param index)``."""
+        cached = self._param_index_of_arg
+        if cached is None or cached[0] is not exec_:
             where = {name: i for i, name in enumerate(self.param_names)}
-            param_at = self._param_index_of_arg = {
-                a: where[name] for a, name in enumerate(self.arg_names) if name in where}
+            cached = self._param_index_of_arg = (exec_, {
+                id(arr): where[name] for arr, name in zip(exec_.arg_arrays, self.arg_names)
+                if name in where})
+        param_at = cached[1]
 
-        def hook(arg_index):
-            index = param_at.get(arg_index)
+        def hook(var, _grad):
+            index = param_at.get(id(var))
             if index is not None:
                 grad_ready(index)
         return hook

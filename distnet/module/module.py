@@ -1,25 +1,32 @@
 """Module: a Symbol bound on one or more contexts, with parameters and an optimizer
-(MXNet's mx.mod.Module)."""
+(MXNet's mx.mod.Module), in one place: binding and the forward/backward pass, then the
+parameters (init/get/set with MXNet's rules), then the optimizer, the kvstore (through
+distnet/gradsync.py) and the update."""
 import logging
 import warnings
 
 from ..base import MXNetError
 from ..context import Context, cpu
+from ..gradsync import GradientSync, create_kvstore
+from ..initializer import InitDesc, Uniform
 from ..io import DataDesc
 from ..model import _write_atomic, load_checkpoint
 from .. import ndarray as nd
+from .. import optimizer as opt
+from ..optimizer.updater import read_states_file
 from .base_module import BaseModule
 from ._names import _check_input_names, _parse_data_desc
+from ._util import load_into
 from .executor_group import DataParallelExecutorGroup
-from .module_optimizer import OptimizerMixin
-from .module_params import ParamsMixin
 
 _LOG = _MODULE_LOG = logging.getLogger('distnet.module')  # named: root is the user's
 
 __all__ = ["Module"]
 
+_PICKLE_MAGIC = 0x80  # first byte of a pickle (protocol >= 2)
 
-class Module(ParamsMixin, OptimizerMixin, BaseModule):
+
+class Module(BaseModule):
     """A Symbol with its executors, parameters and optimizer.
 
     Parameters
@@ -89,7 +96,7 @@ class Module(ParamsMixin, OptimizerMixin, BaseModule):
         self._label_shapes = None
         self._curr_shapes = None
         self._fast_update = None
-        self._pushed = set()  # parameters whose gradients backward already sent
+        self._sync = None     # the GradientSync (gradsync.py) when a kvstore is used
 
     @staticmethod
     def load(prefix, epoch, load_optimizer_states=False, **kwargs):
@@ -354,6 +361,246 @@ class Module(ParamsMixin, OptimizerMixin, BaseModule):
             warnings.warn(UserWarning("Parameters are not updated in the KVStore. No need to "
                                       "call sparse_row_id_fn."))
 
+    # ---- parameters: init/get/set with MXNet's rules, kept in sync with the devices ----
+    def get_params(self):
+        """(arg_params, aux_params) on the CPU, synced from the devices when stale."""
+        self._require("get_params", binded=False)
+        if self._params_dirty:
+            self._sync_params_from_devices()
+        return self._arg_params, self._aux_params
+
+    def init_params(self, initializer=Uniform(0.01), arg_params=None, aux_params=None,
+                    allow_missing=False, force_init=False, allow_extra=False):
+        """Initialize parameters: from arg_params/aux_params where given, else with
+        `initializer` (names in sorted order, as MXNet).
+
+        Parameters
+        ----------
+        initializer : Initializer or None
+        arg_params, aux_params : dict of str to NDArray, optional
+        allow_missing : bool
+            Names missing from the dicts are initialized (or kept, with no
+            initializer) instead of raising.
+        force_init : bool
+            Re-initialize already initialized parameters.
+        allow_extra : bool
+            Accepted as in MXNet; names the module does not have are ignored on this path.
+        """
+        if self.params_initialized and not force_init:
+            warnings.warn("Parameters already initialized and force_init=False. "
+                          "init_params call ignored.", stacklevel=2)
+            return
+        if not self.binded:
+            raise MXNetError("call bind before initializing the parameters")
+        attrs = self._symbol.attr_dict()
+        for params, given in ((self._arg_params, arg_params), (self._aux_params, aux_params)):
+            for name, arr in sorted(params.items()):
+                desc = InitDesc(name, attrs.get(name, None))
+                self._init_one(desc, arr, given, initializer, allow_missing)
+        self.params_initialized = True
+        self._params_dirty = False
+        self._exec_group.set_params(self._arg_params, self._aux_params,
+                                    allow_extra=allow_extra)
+
+    @staticmethod
+    def _init_one(name, arr, given, initializer, allow_missing):
+        """Take the value from `given` when it has it, else run the initializer."""
+        if given is not None:
+            if name in given:
+                value = given[name]
+                if value is not arr:
+                    if tuple(value.shape) != tuple(arr.shape):
+                        raise MXNetError(f"parameter {str(name)!r}: the given value has shape "
+                                         f"{tuple(value.shape)} but the module expects "
+                                         f"{tuple(arr.shape)}")
+                    load_into(arr, value, f"parameter {str(name)!r}")
+                return
+            if not allow_missing:
+                raise MXNetError(f"{name} is not presented (parameter {str(name)!r} is "
+                                 "missing; pass allow_missing=True to initialize it)")
+            if initializer is not None:
+                initializer(name, arr)
+        else:
+            if initializer is None:
+                raise MXNetError(f"init_params: no value and no initializer for {str(name)!r}")
+            initializer(name, arr)
+
+    def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True,
+                   allow_extra=False):
+        """Assign parameter and aux state values (see BaseModule.set_params).
+
+        With allow_missing=False every parameter must be given (extra names are ignored,
+        as in MXNet); with allow_missing=True the values are copied to the devices as
+        they are, and names the module lacks raise unless allow_extra=True.
+        """
+        if not allow_missing:
+            self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
+                             allow_missing=allow_missing, force_init=force_init,
+                             allow_extra=allow_extra)
+            return
+        if self.params_initialized and not force_init:
+            warnings.warn("Parameters already initialized and force_init=False. "
+                          "set_params call ignored.", stacklevel=2)
+            return
+        if not self.binded:
+            raise MXNetError("call bind before setting the parameters")
+        self._exec_group.set_params(arg_params, aux_params, allow_extra=allow_extra)
+        self._params_dirty = True
+        self.params_initialized = True
+
+    def _sync_params_from_devices(self):
+        """Copy the devices' parameters into the CPU dicts get_params returns."""
+        self._exec_group.get_params(self._arg_params, self._aux_params)
+        self._params_dirty = False
+
+    # ---- the optimizer, the kvstore (through GradientSync) and the update ----
+    def init_optimizer(self, kvstore="local", optimizer="sgd",
+                       optimizer_params=(("learning_rate", 0.01),), force_init=False):
+        """Install an optimizer (and a kvstore when there are several contexts or a
+        distributed job).
+
+        Parameters
+        ----------
+        kvstore : str or KVStore
+        optimizer : str or Optimizer
+        optimizer_params : dict or pairs
+            ``rescale_grad`` defaults to 1/batch_size (times the workers for dist_sync).
+        force_init : bool
+        """
+        self._require("init_optimizer")
+        if self.optimizer_initialized and not force_init:
+            self.logger.warning("optimizer already initialized, ignoring...")
+            return
+        if self._params_dirty:
+            self._sync_params_from_devices()
+        group = self._exec_group
+        kv, update_on_kvstore = create_kvstore(kvstore, len(self._context),
+                                               (p.size for p in self._arg_params.values()))
+        optimizer = self._make_optimizer(optimizer, optimizer_params, kv, update_on_kvstore)
+        sync = kv and GradientSync(kv, update_on_kvstore, group.param_names, optimizer,
+                                   len(self._context), _write_indices(group),
+                                   self._compression_params)
+        self._optimizer = optimizer
+        self._sync = sync
+        self._kvstore = kv
+        self._update_on_kvstore = update_on_kvstore
+        self._updater = None
+        self._fast_update = None
+        if sync:
+            for idx, name in enumerate(group.param_names):
+                sync.init_param(idx, self._arg_params[name], group.param_arrays[idx])
+            self._params_dirty = True  # the devices may now hold rank 0's values
+        if not update_on_kvstore:
+            self._updater = opt.get_updater(optimizer)
+        self.optimizer_initialized = True
+        if self._preload_opt_states is not None:
+            self.load_optimizer_states(self._preload_opt_states)
+            self._preload_opt_states = None
+
+    def _make_optimizer(self, optimizer, optimizer_params, kvstore, update_on_kvstore):
+        """Create (or check) the optimizer with MXNet's rescale_grad and index names."""
+        batch_size = self._exec_group.batch_size
+        if kvstore and kvstore.num_workers > 1 and (
+                ("dist" in kvstore.type and "_sync" in kvstore.type)
+                or kvstore.type == "mpi"):
+            batch_size *= kvstore.num_workers
+        rescale_grad = 1.0 / batch_size
+        names = self._exec_group.param_names
+        ndev = len(self._context)
+        if update_on_kvstore:
+            idx2name = dict(enumerate(names))
+        else:
+            idx2name = {i * ndev + k: n for k in range(ndev) for i, n in enumerate(names)}
+        if isinstance(optimizer, str):
+            optimizer_params = dict(optimizer_params)
+            optimizer_params.setdefault("rescale_grad", rescale_grad)
+            return opt.create(optimizer, sym=self.symbol, param_idx2name=idx2name,
+                              **optimizer_params)
+        if not isinstance(optimizer, opt.Optimizer):
+            raise MXNetError(f"optimizer must be a str or an Optimizer, got "
+                             f"{type(optimizer).__name__}")
+        if optimizer.rescale_grad != rescale_grad:
+            warnings.warn("Optimizer created manually outside Module but rescale_grad is not "
+                          "normalized to 1.0/batch_size/num_workers (%s vs. %s). Is this "
+                          "intended?" % (optimizer.rescale_grad, rescale_grad), stacklevel=3)
+        if not optimizer.idx2name:
+            optimizer.idx2name = idx2name.copy()
+        return optimizer
+
+    def borrow_optimizer(self, shared_module):
+        """Use `shared_module`'s optimizer, kvstore and updater (bucketing)."""
+        if not shared_module.optimizer_initialized:
+            raise MXNetError("borrow_optimizer: the shared module has no optimizer")
+        self._optimizer = shared_module._optimizer
+        self._kvstore = shared_module._kvstore
+        self._update_on_kvstore = shared_module._update_on_kvstore
+        group = self._exec_group
+        self._sync = shared_module._sync and shared_module._sync.for_keys(
+            group.param_names, _write_indices(group))
+        self._updater = shared_module._updater
+        self._fast_update = None
+        self.optimizer_initialized = True
+
+    def save_optimizer_states(self, fname):
+        """Save the optimizer states to `fname` (distnet's safe format, atomically)."""
+        self._require("save_optimizer_states", optimizer=True)
+        if self._update_on_kvstore:
+            self._kvstore.save_optimizer_states(fname)
+        else:
+            _write_atomic(fname, self._updater.get_states())
+
+    def load_optimizer_states(self, fname):
+        """Load optimizer states written by save_optimizer_states.
+
+        MXNet's own ``.states`` files are pickles, which can run code when read; they
+        are refused with an MXNetError.
+        """
+        self._require("load_optimizer_states", optimizer=True)
+        data = read_states_file(fname, "load_optimizer_states")
+        if data[:1] == bytes([_PICKLE_MAGIC]):
+            raise MXNetError(f"{fname} is a Python pickle (MXNet's .states format); distnet "
+                             "does not unpickle files, as that can run arbitrary code. "
+                             "Re-create the optimizer states with distnet (or start the "
+                             "optimizer fresh).")
+        if self._update_on_kvstore:
+            self._kvstore.load_optimizer_states(fname)
+        else:
+            self._updater.set_states(data)
+
+    # ---- sending gradients while backward runs ----
+    def _grad_ready_hook(self):
+        """The callback backward calls as each parameter's gradient becomes final, or
+        None when the GradientSync sends nothing early (see GradientSync.overlap)."""
+        if not self.optimizer_initialized or not self._sync or not self._sync.hookable:
+            return None
+        return self._grad_final
+
+    def _grad_final(self, index):
+        """Parameter ``index``'s gradients are final on every context: the GradientSync
+        sends them now instead of in update() (which then skips them)."""
+        group = self._exec_group
+        self._sync.grad_final(index, group.grad_arrays[index], group.param_arrays[index])
+
+    def update(self):
+        """Update the parameters with the optimizer (through the kvstore if any)."""
+        if not (self.binded and self.params_initialized and self.optimizer_initialized):
+            self._require("update", optimizer=True)
+        self._params_dirty = True
+        group = self._exec_group
+        sync = self._sync
+        if sync:
+            sync.sync(zip(range(len(group.param_names)), group.grad_arrays,
+                          group.param_arrays), skip=sync.take_sent())
+            if self._update_on_kvstore:
+                return
+        elif len(self._context) == 1:
+            fast = self._fast_update
+            if fast is None or fast[0] != group.generation:
+                fast = self._fast_update = _fast_update_lists(group)
+            self._updater(fast[1], fast[2], fast[3])
+            return
+        _update_on_devices(group, self._updater, len(self._context))
+
 
 def _context_list(context):
     """A Context or a list of them -> list of Context."""
@@ -376,3 +623,37 @@ def _list_batch_shapes(data_batch):
                 raise MXNetError("All data batches in a list need to have the same shape")
         shapes.append((len(data_batch) * shape[0],) + shape[1:])
     return tuple(shapes)
+
+
+def _update_on_devices(group, updater, num_device):
+    """Run the updater on every device's copy of each trainable parameter (MXNet's
+    ``model._update_params`` after the kvstore has summed the gradients)."""
+    updates = [[] for _ in range(num_device)]
+    for index, (arg_list, grad_list) in enumerate(zip(group.param_arrays,
+                                                      group.grad_arrays)):
+        if grad_list[0] is None:
+            continue
+        for k, (w, g) in enumerate(zip(arg_list, grad_list)):
+            updates[k].append((index * num_device + k, g, w))
+    for dev_updates in updates:
+        if dev_updates:
+            idx, grads, weights = zip(*dev_updates)
+            updater(list(idx), list(grads), list(weights))
+
+
+def _write_indices(group):
+    """Indices of the parameters whose gradient backward overwrites (may be sent early)."""
+    return [i for i, name in enumerate(group.param_names)
+            if group.grad_req.get(name) == "write"]
+
+
+def _fast_update_lists(group):
+    """(generation, indices, grads, weights) of one context's trainable parameters."""
+    idx, grads, weights = [], [], []
+    for i, (w, g) in enumerate(zip(group.param_arrays, group.grad_arrays)):
+        if g[0] is None:
+            continue
+        idx.append(i)
+        grads.append(g[0])
+        weights.append(w[0])
+    return group.generation, idx, grads, weights

@@ -31,7 +31,8 @@ def _binary(bname, sname, rname=None):
 
 def _inplace(apply):
     def method(self, other):
-        if _ag._recording and (self._ag is not None or getattr(other, "_ag", None) is not None):
+        if _ag._recording and _ag._state.recording and (
+                self._ag is not None or getattr(other, "_ag", None) is not None):
             raise MXNetError("in-place operators (+=, -=, ...) on arrays recorded by "
                              "autograd are not supported; write y = x + v instead")
         res = apply(self, other)

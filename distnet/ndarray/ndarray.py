@@ -144,7 +144,7 @@ class NDArray:
         if isinstance(other, Context):
             data = _to_device(self._data, other, copy=True)
             out = wrap(data, other)
-            if _ag._recording and self._ag is not None:
+            if _ag._recording and _ag._state.recording and self._ag is not None:
                 _ag._record_copy(self, out)
             return out
         raise MXNetError(f"copyto: expected an NDArray or Context, got {type(other).__name__}")
@@ -221,7 +221,7 @@ class NDArray:
         return invoke(_op("_getitem"), [self], {"key": key})[0]
 
     def __setitem__(self, key, value):
-        if _ag._recording and self._ag is not None:
+        if _ag._recording and _ag._state.recording and self._ag is not None:
             raise MXNetError("in-place assignment (x[...] = v) to an array recorded by "
                              "autograd is not supported; compute a new array instead")
         if self._pending is not None:
@@ -404,9 +404,9 @@ def invoke(op, args, a, out=None, _traced=False):
     try:
         if getattr(ctx, "device_typeid", 1) == 2:
             with _device_scope(ctx):  # outputs on ctx's GPU, not on cupy's current one
-                outs, saved = op.forward(a, ins, aux, _ag._training)
+                outs, saved = op.forward(a, ins, aux, _ag._training and _ag._state.training)
         else:
-            outs, saved = op.forward(a, ins, aux, _ag._training)
+            outs, saved = op.forward(a, ins, aux, _ag._training and _ag._state.training)
     except (ValueError, TypeError, IndexError) as err:
         raise _op_error(op, datas, err) from err
     res = []
@@ -414,7 +414,7 @@ def invoke(op, args, a, out=None, _traced=False):
         if o.ndim == 0:
             o = o.reshape(1)
         res.append(wrap(o, ctx))
-    if _ag._recording:
+    if _ag._recording and _ag._state.recording:
         inputs = args[:-n_aux] if n_aux else args
         for x in inputs:
             if x._ag is not None:

@@ -8,14 +8,18 @@ convolution step, a third of the step. MXNet avoids this with its pooled storage
 here glibc is told to serve arrays up to 32 MB from its heap and to keep up to 128 MB of
 freed heap for reuse.
 
-Applied once, lazily, by the first convolution, pooling or fully-connected call; skipped
-where the allocator is not glibc's, when any ``MALLOC_*`` variable is set (the user tunes
-malloc), or with ``DISTNET_KEEP_FREED_MEMORY=0``.
+Applied once per process by `keep_freed_memory` (called by the operators that allocate
+large temporaries, before their first one) and logged at INFO level on the ``distnet``
+logger; skipped where the allocator is not glibc's, when any ``MALLOC_*`` variable is set
+(the user tunes malloc), or with ``DISTNET_KEEP_FREED_MEMORY=0`` (distnet/config.py).
 """
 
 import ctypes
+import logging
 import os
 import sys
+
+from .. import config
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 # Arrays below 32 MB (glibc's largest mmap threshold) come from the heap, and up to
@@ -33,7 +37,7 @@ def keep_freed_memory():
         return False
     tuned = True
     if (not sys.platform.startswith("linux")
-            or os.environ.get("DISTNET_KEEP_FREED_MEMORY", "1") == "0"
+            or not config.get("DISTNET_KEEP_FREED_MEMORY")
             or any(key.startswith("MALLOC_") for key in os.environ)):
         return False
     try:
@@ -41,4 +45,9 @@ def keep_freed_memory():
     except (OSError, AttributeError):  # not glibc (musl, other libcs)
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    return all([bool(mallopt(param, value)) for param, value in SETTINGS])
+    done = all([bool(mallopt(param, value)) for param, value in SETTINGS])
+    logging.getLogger("distnet").info(
+        "glibc malloc tuned to keep freed memory for reuse (mmap threshold 32 MB, trim "
+        "threshold 128 MB): %s; DISTNET_KEEP_FREED_MEMORY=0 turns this off",
+        "done" if done else "refused by the allocator")
+    return done

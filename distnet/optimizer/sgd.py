@@ -1,7 +1,7 @@
 """SGD and its relatives: SGD (momentum), NAG, Signum, SGLD, LARS, DCASGD, and MXNet's
 ``ccsgd`` and ``test`` optimizers. Formulas are those of MXNet's update kernels."""
 
-import os
+from .. import config
 
 import numpy as np
 
@@ -57,7 +57,7 @@ class SGD(Builtin):
         super().__init__(**kwargs)
         self.momentum = momentum
         self.lazy_update = lazy_update
-        self.aggregate_num = int(os.getenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "4"))
+        self.aggregate_num = config.get("MXNET_OPTIMIZER_AGGREGATION_SIZE")
 
     def create_state(self, index, weight):
         return zeros_like_state(weight) if self.momentum != 0.0 else None
@@ -199,7 +199,7 @@ class LARS(Builtin):
         self.momentum = momentum
         self.momentum_correction = momentum_correction
         self.lazy_update = lazy_update
-        self.aggregate_num = int(os.getenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "4"))
+        self.aggregate_num = config.get("MXNET_OPTIMIZER_AGGREGATION_SIZE")
         self.eta = eta
         self.eps = eps
         self.skip = 0

@@ -14,6 +14,7 @@ sums their contributions.
 """
 
 from ..base import MXNetError
+from .._last_user import last_users
 
 __all__ = ["GraphPlan", "plan_of"]
 
@@ -119,18 +120,12 @@ class GraphPlan:
 
     def _ready_after(self, bsteps):
         """Per backward step, the variable positions whose gradient is final after it
-        (the step is the last one that adds to that gradient)."""
+        (the step is the last one that adds to that gradient; distnet/_last_user.py)."""
         pos_of = {e: p for p, e in enumerate(self.variables)}
-        ready = [[] for _ in bsteps]
-        seen = set()
-        for j in range(len(bsteps) - 1, -1, -1):  # the last contributor is met first
-            _, _, _, ins, _, _, in_need = bsteps[j]
-            for i, flag in zip(ins, in_need):
-                p = pos_of.get(i)
-                if flag and p is not None and p not in seen:
-                    seen.add(p)
-                    ready[j].append(p)
-        return [tuple(r) for r in ready]
+        adds = [[pos_of[i] for i, flag in zip(ins, in_need) if flag and i in pos_of]
+                for _, _, _, ins, _, _, in_need in bsteps]
+        final_at = last_users(adds)
+        return [tuple(final_at.get(j, ())) for j in range(len(bsteps))]
 
     def backward(self, state, head_grads, need_vars, xp, on_ready=None):
         """Gradients of the variables (``list_inputs`` order; None where none flowed).

@@ -10,10 +10,10 @@ from distnet.base import MXNetError
 
 def _record_calls(var, log, *others):
     """Hook logging (name, gradient buffer, freshness of `others`) at call time."""
-    def hook(v):
-        assert v is var
+    def hook(v, g):
+        assert v is var and g is var.grad
         log.append((var, var.grad.asnumpy().copy(), [o._ag.fresh for o in others]))
-    autograd._set_grad_hook(var, hook)
+    autograd.register_grad_hook(var, hook)
 
 
 class _Probe(autograd.Function):
@@ -89,7 +89,7 @@ def test_head_leaf_unreached_leaf_grad_and_removal():
     g = autograd.grad(y, x)                        # grad() leaves buffers and hooks alone
     np.testing.assert_allclose(g.asnumpy(), [4.0, 4.0])
     assert len(log) == 1
-    autograd._set_grad_hook(x, None)
+    autograd.register_grad_hook(x, None)
     with autograd.record():
         y = (x * 4).sum()
     y.backward()
@@ -98,7 +98,7 @@ def test_head_leaf_unreached_leaf_grad_and_removal():
     x.attach_grad()                                # re-marking drops the hook
     assert x._ag.hook is None
     with pytest.raises(MXNetError, match="not marked with attach_grad"):
-        autograd._set_grad_hook(nd.array([1.0]), print)
+        autograd.register_grad_hook(nd.array([1.0]), print)
 
 
 def test_multi_output_node_and_shared_leaf_in_one_node():

@@ -169,7 +169,7 @@ def test_adding_a_child_after_hybridize_rebuilds_the_graph():
         net.add(nn.Dense(5, in_units=3))
     net[1].initialize()
     assert net(nd.ones((1, 2))).shape == (1, 5)
-    assert net._cached_graph[1].list_arguments()[-1].endswith("dense1_bias")
+    assert net._hybrid_cache.graph[1].list_arguments()[-1].endswith("dense1_bias")
 
 
 def test_multiple_inputs_are_data0_data1_and_format_is_checked():
@@ -181,7 +181,7 @@ def test_multiple_inputs_are_data0_data1_and_format_is_checked():
     block.hybridize()
     out = block(nd.ones((2,)), nd.ones((2,)))
     assert_close(out, [3, 3])
-    assert [v.name for v in block._cached_graph[0]] == ["data0", "data1"]
+    assert [v.name for v in block._hybrid_cache.graph[0]] == ["data0", "data1"]
     with pytest.raises(ValueError, match="argument structure of HybridBlock does not match"):
         block(nd.ones((2,)), [nd.ones((2,)), nd.ones((2,))])
     with pytest.raises(ValueError, match="do not support mixed NDArrays and Symbols"):
@@ -228,7 +228,7 @@ def test_hybridize_off_runs_imperatively_again():
     net.hybridize()
     net(nd.ones((1, 4)))
     net.hybridize(False)
-    assert net._cached_op is None and not net[1]._active
+    assert net._hybrid_cache.op is None and not net[1]._active
     with autograd.record():
         out = net(nd.ones((1, 4)))
     assert out._ag[0].op.name != "_CachedOp"

@@ -101,7 +101,7 @@ def test_hybridized_layer_equals_imperative(name, make, shape, train, integer):
         param.set_data(start[key])  # running statistics back to where they were
     layer.hybridize()
     hybrid = _run(layer, x_np, train)
-    assert layer._cached_op is not None, "the hybridized layer did not build its cached op"
+    assert layer._hybrid_cache.op is not None, "the hybridized layer did not build its cached op"
     assert_close(hybrid[0], imperative[0], rtol=1e-5, atol=1e-6, msg=f"{name} output")
     if not integer:
         assert_close(hybrid[1], imperative[1], rtol=1e-5, atol=1e-6, msg=f"{name} dx")

@@ -62,10 +62,12 @@ def test_executor_writes_the_gradient_before_calling_its_hook():
     plain.backward()
     seen = {}
 
-    def hook(arg_index):
+    def hook(var, grad):
+        arg_index = [id(a) for a in hooked.arg_arrays].index(id(var))
         name = net.list_arguments()[arg_index]
+        assert grad is hooked.grad_arrays[arg_index]
         seen[name] = hooked.grad_arrays[arg_index].asnumpy().copy()
-    hooked._set_grad_hook(hook)
+    mx.autograd.register_grad_hook(hooked, hook)
     hooked.forward(is_train=True)
     hooked.backward()
     # the label gets no gradient from SoftmaxOutput: zeros written at the end, no hook
@@ -78,7 +80,7 @@ def test_executor_writes_the_gradient_before_calling_its_hook():
 def test_executor_hook_adds_under_grad_req_add():
     net = _shared_weight_net()
     ex = _bound(net, grad_req='add')
-    ex._set_grad_hook(lambda i: None)
+    mx.autograd.register_grad_hook(ex, lambda var, grad: None)
     for _ in range(2):
         ex.forward(is_train=True)
         ex.backward()
@@ -92,9 +94,9 @@ def test_executor_hook_adds_under_grad_req_add():
 def test_a_failing_hook_raises_its_own_error_not_an_operator_error():
     ex = _bound(_shared_weight_net())
 
-    def hook(arg_index):
+    def hook(var, grad):
         raise KeyError('kvstore key 7 is not initialized')
-    ex._set_grad_hook(hook)
+    mx.autograd.register_grad_hook(ex, hook)
     ex.forward(is_train=True)
     with pytest.raises(KeyError, match='kvstore key 7'):
         ex.backward()

@@ -17,7 +17,6 @@ as numpy buffers described by msgpack (``_ipc``), never pickled.
 import collections
 import multiprocessing
 import multiprocessing.connection
-import os
 import queue
 import random
 import signal
@@ -29,6 +28,7 @@ from concurrent import futures
 
 import numpy as np
 
+from ... import config
 from ...base import MXNetError
 from . import _ipc
 from ._batchify import make_fetcher
@@ -44,7 +44,7 @@ class DataLoaderTimeoutError(MXNetError, multiprocessing.TimeoutError):
 
 def start_method():
     """The multiprocessing start method workers use."""
-    method = os.environ.get("DISTNET_DATALOADER_START_METHOD")
+    method = config.get("DISTNET_DATALOADER_START_METHOD")
     if method:
         return method
     methods = multiprocessing.get_all_start_methods()
@@ -83,6 +83,7 @@ def _worker_main(wid, dataset, batchify_fn, tasks, results, seed):
     from ... import random as _random, context
     _random.seed(seed, ctx=context.cpu())
     random.seed(seed)
+    np.random.seed(seed % (2 ** 32))  # augmentations drawing from numpy's global generator
     fetch = make_fetcher(dataset, batchify_fn)
     while True:
         try:

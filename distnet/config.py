@@ -1,0 +1,77 @@
+"""distnet's settings: every environment variable the ``distnet`` package reads, declared
+once with its default and what it does.
+
+``get(name)`` parses a variable by its declaration; nothing else in ``distnet/`` reads
+``os.environ`` for a setting. Values are read when the setting is used (creating a
+Trainer, a DataLoader, the first layer call), never at import, so a script or test may
+set a variable any time before that. The framework-free packages keep their own
+settings modules, because they must not import distnet: ``kvstore/dist/config.py`` (the
+job's ``DMLC_*``/``DISTNET_KVSTORE_*`` variables) and ``launcher/config.py``. The README's
+table of environment variables is checked against all three by tests/core/test_config.py.
+"""
+import os
+from collections import namedtuple
+
+from .base import MXNetError
+
+__all__ = ["Setting", "SETTINGS", "get", "readme_rows"]
+
+Setting = namedtuple("Setting", ["name", "kind", "default", "shown", "doc"])
+Setting.__doc__ = """One environment variable: its name, kind ('bool', 'int' or 'str'), default
+(the parsed value used when it is unset or empty), the default as the README shows it, and
+what it does (the README's text)."""
+
+SETTINGS = {s.name: s for s in (
+    Setting("DISTNET_GRAD_OVERLAP", "bool", True, "1",
+            "Module and the Gluon Trainer push each gradient to the servers as soon as "
+            "backward has produced it, while the rest of backward runs; `0` pushes them "
+            "all in `update()`/`step()`"),
+    Setting("MXNET_UPDATE_ON_KVSTORE", "bool", True, "1",
+            "`0` runs the optimizer on every worker instead of on the servers"),
+    Setting("MXNET_OPTIMIZER_AGGREGATION_SIZE", "int", 4, "4",
+            "how many parameters SGD updates in one fused call"),
+    Setting("DISTNET_KEEP_FREED_MEMORY", "bool", True, "1",
+            "the first convolution, pooling or fully-connected call tunes glibc's malloc "
+            "once (logged) so that freed arrays are reused instead of handed back to the "
+            "OS; `0` leaves malloc alone"),
+    Setting("DISTNET_DATALOADER_START_METHOD", "str", "", "`fork` where available",
+            "how DataLoader starts its worker processes (`fork`, `spawn`, `forkserver`)"),
+    Setting("DISTNET_HOME", "str", "", "`~/.distnet`",
+            "where data sets live (`datasets/<name>`)"),
+    Setting("DISTNET_GLUON_REPO", "str", "", "`MXNET_GLUON_REPO`",
+            "where missing data set and model files are downloaded from"),
+    Setting("MXNET_GLUON_REPO", "str", "", "MXNet's mirror",
+            "where missing data set files are downloaded from"),
+)}
+
+
+def readme_rows():
+    """The README's table rows for these settings (tests/core/test_config.py checks that
+    the README holds them; ``python -m distnet.config`` prints them)."""
+    return [f"| `{s.name}` | {s.shown} | {s.doc} |" for s in SETTINGS.values()]
+
+
+def _parse(setting, raw):
+    if setting.kind == "str":
+        return raw
+    try:
+        number = int(raw)
+    except ValueError:
+        raise MXNetError(f"environment variable {setting.name}={raw!r}: expected an "
+                         f"integer ({setting.doc})") from None
+    return number != 0 if setting.kind == "bool" else number
+
+
+def get(name):
+    """The value of setting ``name`` from the environment, or its default when unset."""
+    setting = SETTINGS.get(name)
+    if setting is None:
+        raise MXNetError(f"unknown distnet setting {name!r}; declared: {sorted(SETTINGS)}")
+    raw = os.environ.get(name, "")
+    if raw == "":
+        return setting.default
+    return _parse(setting, raw)
+
+
+if __name__ == "__main__":
+    print("\n".join(readme_rows()))
