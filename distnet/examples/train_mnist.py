@@ -35,6 +35,7 @@ import time
 import numpy as np
 
 import distnet as mx
+from distnet.gradsync import kvstore_arg
 
 DATASETS = ("digits", "mnist", "fashion-mnist")
 # MXNet's train_mnist.py/fit.py defaults, and those tuned for the small Digits set (1,500
@@ -399,7 +400,7 @@ def fit_module(args, kv, data, progress):
     if progress:
         epoch_cbs.append(progress.epoch_end)
     best = best_checkpoint(args, kv)
-    mod.fit(train, eval_data=val, eval_metric="acc", kvstore=_kv_arg(kv),
+    mod.fit(train, eval_data=val, eval_metric="acc", kvstore=kvstore_arg(kv),
             eval_end_callback=[cb for cb in (best, val_csv) if cb],
             optimizer=args.optimizer,
             optimizer_params=optimizer_params(args, lr, scheduler),
@@ -421,12 +422,6 @@ def eval_batch_size(num_samples, batch_size, largest=1000):
         if num_samples % size == 0:
             return size if size >= min(batch_size, num_samples) else batch_size
     return batch_size
-
-
-def _kv_arg(kv):
-    """The kvstore object for a distributed job; the name otherwise, so that MXNet's rule
-    'no kvstore for one device' applies."""
-    return kv if "dist" in kv.type or kv.type == "mpi" else kv.type
 
 
 def evaluate(net, x, y, batch_size, ctx):
@@ -460,7 +455,7 @@ def _gluon_setup(args, kv, data):
     # indices then mean the same parameter in both APIs, so either resumes the other's
     params = [p for _, p in sorted(net.collect_params().items())]
     trainer = mx.gluon.Trainer(params, args.optimizer,
-                               optimizer_params(args, lr, scheduler), kvstore=_kv_arg(kv))
+                               optimizer_params(args, lr, scheduler), kvstore=kvstore_arg(kv))
     if resume:
         # load_states starts the kvstore, which hands the optimizer to the servers in a
         # distributed job: give it now the rescale_grad that step() will set
