@@ -451,10 +451,9 @@ def _gluon_setup(args, kv, data):
     resume = resumes_states(args)
     lr, scheduler = lr_scheduler(args, len(train_x) * kv.num_workers, kv.num_workers,
                                  0 if resume else begin)
-    # parameters in name order, the order Module gives its optimizer: the optimizer-state
-    # indices then mean the same parameter in both APIs, so either resumes the other's
-    params = [p for _, p in sorted(net.collect_params().items())]
-    trainer = mx.gluon.Trainer(params, args.optimizer,
+    # a list, in declaration order: the order Module gives its optimizer (a dict would be
+    # taken in name order, as MXNet does), so optimizer states of either API resume the other
+    trainer = mx.gluon.Trainer(list(net.collect_params().values()), args.optimizer,
                                optimizer_params(args, lr, scheduler), kvstore=kvstore_arg(kv))
     if resume:
         # load_states starts the kvstore, which hands the optimizer to the servers in a
