@@ -146,10 +146,8 @@ class TensorBoardLogger(_MetricWriter):
 
 
 def _rank():
-    for var in ("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK"):
-        if os.environ.get(var, "").isdigit():
-            return int(os.environ[var])
-    return 0
+    from .config import job_rank
+    return job_rank() or 0
 
 
 class TqdmProgress:

@@ -45,6 +45,7 @@ def check_sibling(name):
 
 
 def import_sibling(name):
-    """Import distnet's own top-level package `name`, checked before any of it runs."""
-    check_sibling(name)
+    """Import distnet's own top-level package `name` (or a module of it, ``kvstore.atomic``),
+    the package checked before any of it runs."""
+    check_sibling(name.split(".")[0])
     return importlib.import_module(name)

@@ -65,7 +65,8 @@ def data_dir_default():
 
 def data_dir():
     """The folder for downloads: ``$MXNET_HOME``, else ``~/.mxnet`` (MXNet's rule)."""
-    return os.getenv("MXNET_HOME", data_dir_default())
+    from . import config  # config imports this module
+    return config.get("MXNET_HOME") or data_dir_default()
 
 
 def _as_list(obj):

@@ -14,7 +14,7 @@ from collections import namedtuple
 
 from .base import MXNetError
 
-__all__ = ["Setting", "SETTINGS", "get", "readme_rows"]
+__all__ = ["Setting", "SETTINGS", "get", "readme_rows", "job_rank", "in_job"]
 
 Setting = namedtuple("Setting", ["name", "kind", "default", "shown", "doc"])
 Setting.__doc__ = """One environment variable: its name, kind ('bool', 'int' or 'str'), default
@@ -22,10 +22,12 @@ Setting.__doc__ = """One environment variable: its name, kind ('bool', 'int' or 
 what it does (the README's text)."""
 
 SETTINGS = {s.name: s for s in (
-    Setting("DISTNET_GRAD_OVERLAP", "bool", True, "1",
-            "Module and the Gluon Trainer push each gradient to the servers as soon as "
-            "backward has produced it, while the rest of backward runs; `0` pushes them "
-            "all in `update()`/`step()`"),
+    Setting("DISTNET_GRAD_OVERLAP", "bool", None, "auto",
+            "push each gradient to the servers as soon as backward has produced it, while "
+            "the rest of backward runs. Unset: on for Module (nothing can change a gradient "
+            "between its backward and update), off for the Gluon Trainer, whose loops may "
+            "edit gradients before `step()` (`clip_global_norm`); `1` on for both (only if "
+            "your loop never edits gradients between `backward()` and `step()`), `0` off"),
     Setting("MXNET_UPDATE_ON_KVSTORE", "bool", True, "1",
             "`0` runs the optimizer on every worker instead of on the servers"),
     Setting("MXNET_OPTIMIZER_AGGREGATION_SIZE", "int", 4, "4",
@@ -42,7 +44,31 @@ SETTINGS = {s.name: s for s in (
             "where missing data set and model files are downloaded from"),
     Setting("MXNET_GLUON_REPO", "str", "", "MXNet's mirror",
             "where missing data set files are downloaded from"),
+    Setting("MXNET_HOME", "str", "", "`~/.mxnet`",
+            "MXNet's folder for downloads (`mx.base.data_dir()`: model_zoo `models/`, "
+            "`datasets/`)"),
 )}
+
+# The variables a launcher or MPI sets for a job's processes (not user settings).
+_RANK_VARS = ("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "DMLC_WORKER_ID")
+_SIZE_VARS = ("DMLC_NUM_WORKER", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE")
+
+
+def job_rank():
+    """This worker's rank in a distnet-launch, MXNet launcher or MPI job, else None."""
+    for var in _RANK_VARS:
+        value = os.environ.get(var, "")
+        if value.isdigit():
+            return int(value)
+    return None
+
+
+def in_job():
+    """Whether this process is a worker of a multi-process job (launcher or mpiexec)."""
+    if "DMLC_ROLE" in os.environ:
+        return True
+    sizes = (os.environ.get(var, "1") for var in _SIZE_VARS)
+    return any(size.isdigit() and int(size) > 1 for size in sizes)
 
 
 def readme_rows():

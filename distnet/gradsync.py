@@ -114,10 +114,15 @@ class GradientSync:
         Indices whose gradient backward overwrites ('write'): those may be sent early.
     compression_params : dict, optional
         Gradient compression for the store.
+    overlap_default : bool
+        Whether to send early when ``DISTNET_GRAD_OVERLAP`` is unset. Module: True. The
+        Gluon Trainer: False, because a loop may change gradients between ``backward()`` and
+        ``step()`` (``clip_global_norm``) and an early send would bypass that, as MXNet's
+        Trainer, which sends in ``step()``, never does.
     """
 
     def __init__(self, kvstore, update_on_kvstore, keys, optimizer, num_contexts,
-                 hookable=(), compression_params=None):
+                 hookable=(), compression_params=None, overlap_default=True):
         if compression_params:
             kvstore.set_gradient_compression(compression_params)
         if update_on_kvstore:
@@ -130,7 +135,8 @@ class GradientSync:
         # Updating on a local store applies the optimizer at push time, before the step
         # has set rescale_grad: no early push there. Only 'write' gradients are final
         # after one backward ('add' accumulates over several).
-        self.overlap = (config.get("DISTNET_GRAD_OVERLAP")
+        wanted = config.get("DISTNET_GRAD_OVERLAP")
+        self.overlap = ((overlap_default if wanted is None else wanted)
                         and (self.distributed or not self.update_on_kvstore))
         self.hookable = set(hookable) if self.overlap else set()
         self._sent = set()

@@ -11,9 +11,11 @@ checkpoint intact, and the next save removes the temp files crashed writers left
 import logging
 from collections import namedtuple
 
-from kvstore.atomic import write_atomic
 
+from ._sibling import import_sibling
 from .base import MXNetError
+
+write_atomic = import_sibling("kvstore.atomic").write_atomic  # checked: no user kvstore.py
 
 _LOG = logging.getLogger(__name__)  # named: the root logger is the user's to configure
 

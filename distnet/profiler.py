@@ -201,11 +201,8 @@ def wait(pending):
 
 def _rank():
     """This worker's rank in a launcher or MPI job, else None."""
-    env = os.environ
-    for var in ("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "DMLC_WORKER_ID"):
-        if env.get(var, "").isdigit():
-            return int(env[var])
-    return None
+    from .config import job_rank
+    return job_rank()
 
 
 def _filename():

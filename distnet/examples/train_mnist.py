@@ -144,10 +144,8 @@ def best_checkpoint(args, kv):
 
 def distributed_job():
     """Whether this process is a worker of a multi-process job (launcher or mpiexec)."""
-    env = os.environ
-    if "DMLC_ROLE" in env or int(env.get("DMLC_NUM_WORKER", "1")) > 1:
-        return True
-    return any(int(env.get(v, "1")) > 1 for v in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"))
+    from distnet.config import in_job
+    return in_job()
 
 
 # ---------------------------------------------------------------- data -----------------

@@ -4,12 +4,14 @@ their contexts (and over workers) through a kvstore, as MXNet's Trainer."""
 import math
 
 
-from kvstore.atomic import write_atomic
 
+from .._sibling import import_sibling
 from ..gradsync import GradientSync, create_kvstore
 from ..optimizer.updater import read_states_file
 from ._common import (GluonAssertionError, GluonRuntimeError, GluonValueError, StaleGradientError)
 from .parameter import Parameter, ParameterDict
+
+write_atomic = import_sibling("kvstore.atomic").write_atomic  # checked: no user kvstore.py
 
 __all__ = ["Trainer"]
 
@@ -124,7 +126,7 @@ class Trainer:
             (math.prod(p.shape or ()) for p in self._params), config["update_on_kvstore"])
         sync = self._sync = kv and GradientSync(
             kv, update_on_kvstore, list(range(len(self._params))), self._optimizer,
-            len(self._contexts), hookable, self._compression_params)
+            len(self._contexts), hookable, self._compression_params, overlap_default=False)
         self._kvstore = kv
         self._distributed = bool(sync) and sync.distributed
         self._update_on_kvstore = update_on_kvstore if sync else None

@@ -13,9 +13,11 @@ import struct
 
 import numpy as np
 
-from kvstore.atomic import write_atomic
 
+from .._sibling import import_sibling
 from ..base import MXNetError
+
+write_atomic = import_sibling("kvstore.atomic").write_atomic  # checked: no user kvstore.py
 
 __all__ = ["save", "load", "load_frombuffer", "dumps", "loads"]
 

@@ -10,12 +10,14 @@ items, objects of more than one key, and the node list are written one item per 
 import json
 import os
 
-from kvstore.atomic import write_atomic
 
+from .._sibling import import_sibling
 from ..base import MXNetError
 from .. import attribute as _attribute
 from .graph import Node, variable_node
 from .symbol import Symbol
+
+write_atomic = import_sibling("kvstore.atomic").write_atomic  # checked: no user kvstore.py
 
 __all__ = ["to_json", "save_file", "load_json", "load", "MXNET_VERSION"]
 

@@ -53,13 +53,15 @@ def test_only_the_settings_module_reads_the_environment_in_distnet():
     readers = {path for path, text in _sources("distnet")
                if re.search(r"os\.(environ|getenv)\b", text)}
     # testing.py builds the environment of the jobs it starts; _memory.py looks for any
-    # MALLOC_* variable (the user tuning malloc) before tuning it itself.
-    assert readers == {"distnet/config.py", "distnet/testing.py", "distnet/ops/_memory.py"}
+    # MALLOC_* variable (the user tuning malloc) before tuning it itself; util.getenv/setenv
+    # and test_utils.environment are MXNet's API for reading and setting variables.
+    assert readers == {"distnet/config.py", "distnet/testing.py", "distnet/ops/_memory.py",
+                       "distnet/util.py", "distnet/test_utils.py"}
 
 
 def test_get_parses_by_declaration(monkeypatch):
     monkeypatch.delenv("DISTNET_GRAD_OVERLAP", raising=False)
-    assert config.get("DISTNET_GRAD_OVERLAP") is True
+    assert config.get("DISTNET_GRAD_OVERLAP") is None  # unset: each user's own default
     monkeypatch.setenv("DISTNET_GRAD_OVERLAP", "0")
     assert config.get("DISTNET_GRAD_OVERLAP") is False
     monkeypatch.setenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "")
