@@ -154,3 +154,16 @@ def test_accumulation_and_repeated_backward_match_no_overlap(monkeypatch, req, b
     else:             # the second backward's gradients are pushed again, step adds none
         assert early == 2 * 2 * 2   # steps 2-3, 2 backwards, 2 keys
         assert all(len(log) == 8 and all(inside for _, inside, _ in log) for log in logs[1:])
+
+
+def test_unset_overlap_sends_in_step_so_clipping_before_step_counts(monkeypatch):
+    # A Gluon loop may edit gradients between backward() and step() (clip_global_norm, as
+    # MXNet's word language model does); an early send would ship the unclipped gradient.
+    # So with DISTNET_GRAD_OVERLAP unset the Trainer communicates in step(), as MXNet does.
+    monkeypatch.delenv("DISTNET_GRAD_OVERLAP", raising=False)
+    weights, logs, trainer = _train(monkeypatch, update_on_kvstore=False)
+    assert not trainer._overlap and logs.pop() == 0
+    assert all(not inside for log in logs for _, inside, _ in log)
+    monkeypatch.setenv("DISTNET_GRAD_OVERLAP", "0")
+    plain, _, _ = _train(monkeypatch, update_on_kvstore=False)
+    _assert_same(weights, plain)
