@@ -24,9 +24,16 @@ def imread(path, flag=1):
     except ImportError:
         Image = None
     if Image is not None:
-        with Image.open(path) as img:
-            rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
-        return rgb if flag else _grey(rgb)
+        try:
+            img = Image.open(path)
+        except (OSError, ValueError) as err:
+            raise MXNetError(f"cannot decode {path}: {err}") from None
+        with img:
+            # Pillow clips 16-bit samples to 255; OpenCV (MXNet) keeps the high byte,
+            # as the PNG decoder below does
+            if not img.mode.startswith("I"):
+                rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+                return rgb if flag else _grey(rgb)
     with open(path, "rb") as fin:
         head = fin.read(8)
     if head != _PNG_SIGNATURE:
