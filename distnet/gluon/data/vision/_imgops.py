@@ -65,11 +65,23 @@ def resize(img, width, height, interp=BILINEAR):
     return work.astype(img.dtype, copy=False)
 
 
-def _fixed_taps(out_size, in_size):
-    """Bilinear taps with OpenCV's 11-bit integer weights (summing to 2048)."""
+def _fixed_taps(out_size, in_size, vertical=False):
+    """Bilinear taps with OpenCV's 11-bit integer weights (summing to 2048). OpenCV
+    clamps a column's weight at the borders but not a row's: a border row blends the
+    edge row with itself, which its truncating arithmetic does not always round back."""
+    if vertical:
+        pos = ((np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5).astype(np.float32)
+        i0 = np.floor(pos).astype(np.int64)
+        frac = pos - i0
+        return (np.clip(i0, 0, in_size - 1), np.clip(i0 + 1, 0, in_size - 1),
+                *_split_weight(frac))
     i0, i1, frac = _linear_taps(out_size, in_size)
+    return (i0, i1, *_split_weight(frac))
+
+
+def _split_weight(frac):
     w1 = np.rint(frac.astype(np.float64) * 2048).astype(np.int32)
-    return i0, i1, 2048 - w1, w1
+    return 2048 - w1, w1
 
 
 def _linear_u8(xp, img, width, height, h_axis):
@@ -77,7 +89,7 @@ def _linear_u8(xp, img, width, height, h_axis):
     2048ths, then the vertical pass as its SIMD code rounds ((b * (row >> 4)) >> 16)."""
     in_h, in_w = img.shape[h_axis], img.shape[h_axis + 1]
     x0, x1, ax0, ax1 = (xp.asarray(t) for t in _fixed_taps(width, in_w))
-    y0, y1, by0, by1 = (xp.asarray(t) for t in _fixed_taps(height, in_h))
+    y0, y1, by0, by1 = (xp.asarray(t) for t in _fixed_taps(height, in_h, vertical=True))
     shape = [1] * img.ndim
     shape[h_axis + 1] = -1
     src = img.astype(np.int32)

@@ -1,0 +1,159 @@
+"""Per-image decoding and augmentation of ImageRecordIter, as MXNet's C++
+``DefaultImageAugmenter`` orders it: resize the shorter edge, affine (rotation, shear,
+scale, aspect), pad, crop (random-resized, random or centre; resized to ``data_shape``),
+colour jitters, lighting noise, mirror. Each image gets its own ``numpy`` generator, so a
+run is reproducible whatever the number of decoding threads.
+"""
+
+import math
+
+import numpy as np
+
+from ..base import MXNetError
+from ..gluon.data.vision import _imgops
+from . import _codec
+
+_PCA_EIGVAL = np.array([55.46, 4.794, 1.148])
+_PCA_EIGVEC = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
+                        [-0.5836, -0.6948, 0.4203]])
+_GREY = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def augment(buf, p, rng, where):
+    """Decode the encoded image ``buf`` and augment it with the settings ``p`` (a dict
+    of ImageRecordIter's arguments); uint8 (H, W, C) out. ``where`` names the record
+    in errors."""
+    channels, height, width = p["data_shape"]
+    img = _codec.decode(buf, 1 if channels == 3 else 0)
+    interp = p["inter_method"]
+    if p["resize"] > 0:
+        img = _resize_short(img, p["resize"], interp)
+    if _needs_affine(p):
+        img = _affine(img, p, rng, interp)
+    if p["pad"] > 0:
+        pad = p["pad"]
+        img = np.pad(img, ((pad, pad), (pad, pad), (0, 0)), constant_values=p["fill_value"])
+    img = _crop(img, p, rng, height, width, interp, where)
+    if p["brightness"] or p["contrast"] or p["saturation"] or p["pca_noise"]:
+        img = _color(img, p, rng)
+    if p["mirror"] or (p["rand_mirror"] and rng.random() < 0.5):
+        img = img[:, ::-1]
+    return img
+
+
+def _resize_short(img, size, interp):
+    h, w = img.shape[:2]
+    new_h, new_w = (size * h // w, size) if h > w else (size, size * w // h)
+    return _imgops.resize(img, new_w, new_h, interp)
+
+
+def _needs_affine(p):
+    return (p["max_rotate_angle"] > 0 or p["max_shear_ratio"] > 0 or p["rotate"] > 0
+            or p["max_random_scale"] != 1 or p["min_random_scale"] != 1
+            or p["max_aspect_ratio"] != 0 or p["max_img_size"] != 1e10
+            or p["min_img_size"] != 0)
+
+
+def _affine(img, p, rng, interp):
+    """Rotate, shear, scale and stretch about the centre into a new canvas filled with
+    ``fill_value`` (MXNet's warpAffine step)."""
+    shear = rng.uniform(-p["max_shear_ratio"], p["max_shear_ratio"])
+    angle = p["rotate"] if p["rotate"] > 0 else rng.integers(
+        -p["max_rotate_angle"], p["max_rotate_angle"] + 1)
+    a, b = math.cos(angle / 180.0 * math.pi), math.sin(angle / 180.0 * math.pi)
+    scale = rng.uniform(p["min_random_scale"], p["max_random_scale"])
+    ratio = rng.uniform(-p["max_aspect_ratio"], p["max_aspect_ratio"]) + 1
+    hs = 2 * scale / (1 + ratio)
+    ws = ratio * hs
+    rows, cols = img.shape[:2]
+    new_w = int(max(p["min_img_size"], min(p["max_img_size"], scale * cols)))
+    new_h = int(max(p["min_img_size"], min(p["max_img_size"], scale * rows)))
+    m = np.array([[hs * a - shear * b * ws, hs * b + shear * a * ws, 0.0],
+                  [-b * ws, a * ws, 0.0]])
+    m[0, 2] = (new_w - (m[0, 0] * cols + m[0, 1] * rows)) / 2
+    m[1, 2] = (new_h - (m[1, 0] * cols + m[1, 1] * rows)) / 2
+    return _warp(img, m, new_w, new_h, p["fill_value"], interp)
+
+
+def _warp(img, m, width, height, fill, interp):
+    """OpenCV's warpAffine (bilinear, or nearest for interp 0) with a constant border."""
+    inv = np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    sx = inv[0, 0] * xs + inv[0, 1] * ys + inv[0, 2]
+    sy = inv[1, 0] * xs + inv[1, 1] * ys + inv[1, 2]
+    src = np.pad(img.astype(np.float32), ((1, 1), (1, 1), (0, 0)), constant_values=fill)
+    sx, sy = sx + 1, sy + 1
+    if interp == 0:
+        xi = np.clip(np.rint(sx).astype(np.int64), 0, src.shape[1] - 1)
+        yi = np.clip(np.rint(sy).astype(np.int64), 0, src.shape[0] - 1)
+        out = src[yi, xi]
+    else:
+        x0 = np.clip(np.floor(sx).astype(np.int64), 0, src.shape[1] - 2)
+        y0 = np.clip(np.floor(sy).astype(np.int64), 0, src.shape[0] - 2)
+        fx = np.clip(sx - x0, 0, 1)[..., None].astype(np.float32)
+        fy = np.clip(sy - y0, 0, 1)[..., None].astype(np.float32)
+        top = src[y0, x0] * (1 - fx) + src[y0, x0 + 1] * fx
+        bottom = src[y0 + 1, x0] * (1 - fx) + src[y0 + 1, x0 + 1] * fx
+        out = top * (1 - fy) + bottom * fy
+    outside = (sx < 0) | (sy < 0) | (sx > src.shape[1] - 1) | (sy > src.shape[0] - 1)
+    out[outside] = fill
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _crop(img, p, rng, height, width, interp, where):
+    rows, cols = img.shape[:2]
+    if p["random_resized_crop"]:
+        box = _random_resized_box(rows, cols, p, rng)
+    else:
+        crop_h, crop_w = height, width
+        if p["max_crop_size"] > 0 and p["min_crop_size"] > 0:
+            crop_h = crop_w = int(rng.integers(p["min_crop_size"], p["max_crop_size"] + 1))
+        if rows < crop_h or cols < crop_w:
+            raise MXNetError(f"ImageRecordIter: {where} is {rows}x{cols} (after resize/pad) "
+                             f"but the crop needs {crop_h}x{crop_w}; set resize= to at least "
+                             f"{max(crop_h, crop_w)}")
+        if p["rand_crop"]:
+            y0 = int(rng.integers(0, rows - crop_h + 1))
+            x0 = int(rng.integers(0, cols - crop_w + 1))
+        else:
+            y0, x0 = (rows - crop_h) // 2, (cols - crop_w) // 2
+        box = (y0, x0, crop_h, crop_w)
+    y0, x0, h, w = box
+    out = img[y0:y0 + h, x0:x0 + w]
+    if (h, w) != (height, width):
+        out = _imgops.resize(out, width, height, interp)
+    return out
+
+
+def _random_resized_box(rows, cols, p, rng):
+    """A box of random area fraction and aspect ratio; the centre square after 10 tries."""
+    lo_ratio = p["min_aspect_ratio"] or 3.0 / 4.0
+    hi_ratio = p["max_aspect_ratio"] or 4.0 / 3.0
+    for _ in range(10):
+        area = rng.uniform(p["min_random_area"], p["max_random_area"]) * rows * cols
+        ratio = math.exp(rng.uniform(math.log(lo_ratio), math.log(hi_ratio)))
+        w = int(round(math.sqrt(area * ratio)))
+        h = int(round(math.sqrt(area / ratio)))
+        if 0 < w <= cols and 0 < h <= rows:
+            return (int(rng.integers(0, rows - h + 1)), int(rng.integers(0, cols - w + 1)), h, w)
+    side = min(rows, cols)
+    return ((rows - side) // 2, (cols - side) // 2, side, side)
+
+
+def _color(img, p, rng):
+    """Brightness, contrast, saturation jitters and PCA lighting noise, in float."""
+    arr = img.astype(np.float32)
+    if p["brightness"]:
+        arr *= 1.0 + rng.uniform(-p["brightness"], p["brightness"])
+    if p["contrast"]:
+        alpha = 1.0 + rng.uniform(-p["contrast"], p["contrast"])
+        grey_mean = float((arr[..., :3] * _GREY[:arr.shape[2]]).sum(axis=2).mean())
+        arr = arr * alpha + (1.0 - alpha) * grey_mean
+    if p["saturation"] and arr.shape[2] == 3:
+        alpha = 1.0 + rng.uniform(-p["saturation"], p["saturation"])
+        grey = (arr * _GREY).sum(axis=2, keepdims=True)
+        arr = arr * alpha + grey * (1.0 - alpha)
+    if p["pca_noise"] and arr.shape[2] == 3:
+        alpha = rng.normal(0, p["pca_noise"], size=3)
+        arr += np.dot(_PCA_EIGVEC * alpha, _PCA_EIGVAL).astype(np.float32)
+    return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
