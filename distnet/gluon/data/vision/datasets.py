@@ -28,6 +28,7 @@ import numpy as np
 from ....base import MXNetError
 from ..dataset import Dataset
 from ._folder import ImageFolderDataset
+from ._record import ImageRecordDataset  # noqa: F401 (MXNet lists it here)
 
 # Download policy for missing files (module-level so tests and offline setups can tune).
 _DOWNLOAD_RETRIES = 3
