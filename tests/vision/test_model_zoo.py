@@ -96,6 +96,7 @@ def test_pretrained_loads_mxnets_file_name_from_root(tmp_path, monkeypatch):
     expected = np.load(os.path.join(FIX, "model_zoo_outputs.npz"))["mobilenet0.25_const_y"]
     np.testing.assert_allclose(net(_input("mobilenet0.25")).asnumpy(), expected, rtol=1e-4,
                                atol=1e-5)
+    monkeypatch.delenv("DISTNET_HOME", raising=False)
     monkeypatch.setenv("MXNET_HOME", str(tmp_path.parent))
     assert model_store.default_root() == os.path.join(str(tmp_path.parent), "models")
 

@@ -1,7 +1,7 @@
 """Pretrained parameter files of the model zoo, found and named as MXNet names them.
 
 A model ``name`` is stored as ``<root>/<name>-<first 8 hex digits of its sha1>.params``
-(``root`` defaults to ``$MXNET_HOME/models``, else ``$DISTNET_HOME/models`` or
+(``root`` defaults to ``$DISTNET_HOME/models``, else ``$MXNET_HOME/models``, else
 ``~/.distnet/models``; MXNet's own cache ``~/.mxnet/models`` is looked in too). Files
 already there are checked against the sha1 MXNet published; a missing file is downloaded
 from MXNet's repository (``MXNET_GLUON_REPO`` overrides it) when it is reachable.
@@ -63,11 +63,10 @@ _DOWNLOAD_TIMEOUT = 30
 
 
 def default_root():
-    """``$MXNET_HOME/models`` when MXNET_HOME is set, else distnet's data folder's."""
-    if os.environ.get("MXNET_HOME"):
-        return os.path.join(os.path.expanduser(os.environ["MXNET_HOME"]), "models")
-    from ..utils import data_dir
-    return os.path.join(data_dir(), "models")
+    """``<home>/models``, home being ``$DISTNET_HOME``, else ``$MXNET_HOME``, else
+    ``~/.distnet`` (as the data sets')."""
+    from ..data.vision.datasets import home_dir
+    return os.path.join(home_dir(), "models")
 
 
 def short_hash(name):
