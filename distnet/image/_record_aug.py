@@ -1,8 +1,9 @@
 """Per-image decoding and augmentation of ImageRecordIter, as MXNet's C++
 ``DefaultImageAugmenter`` orders it: resize the shorter edge, affine (rotation, shear,
 scale, aspect), pad, crop (random-resized, random or centre; resized to ``data_shape``),
-colour jitters, lighting noise, mirror. Each image gets its own ``numpy`` generator, so a
-run is reproducible whatever the number of decoding threads.
+colour jitters, lighting noise, mirror. Each image's random numbers are drawn for it in
+advance (``Draws``) by the iterator's thread, so a run is reproducible whatever the number
+of decoding threads, and no generator is built per image.
 """
 
 import math
@@ -19,6 +20,42 @@ _PCA_EIGVEC = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
 _GREY = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
+class Draws:
+    """Uniform numbers drawn in advance for one image, handed out in order; more come
+    from a generator seeded by the first one if an image needs many (random-resized
+    crops retry up to 10 times)."""
+
+    def __init__(self, values):
+        self._values = values
+        self._next = 0
+        self._more = None
+
+    def random(self):
+        """A float in [0, 1)."""
+        if self._next < len(self._values):
+            self._next += 1
+            return float(self._values[self._next - 1])
+        if self._more is None:
+            self._more = np.random.default_rng(int(self._values[0] * 2 ** 32))
+        return float(self._more.random())
+
+    def uniform(self, low, high):
+        """A float in [low, high)."""
+        return low + (high - low) * self.random()
+
+    def integers(self, low, high):
+        """An int in [low, high) (``low`` when the range is empty)."""
+        return low + min(int(self.random() * (high - low)), max(high - low - 1, 0))
+
+    def normal(self, loc, scale, size):
+        """``size`` normal values (Box-Muller)."""
+        out = []
+        for _ in range(size):
+            u1, u2 = 1.0 - self.random(), self.random()
+            out.append(loc + scale * math.sqrt(-2 * math.log(u1)) * math.cos(2 * math.pi * u2))
+        return np.array(out)
+
+
 def augment(buf, p, rng, where):
     """Decode the encoded image ``buf`` and augment it with the settings ``p`` (a dict
     of ImageRecordIter's arguments); uint8 (H, W, C) out. ``where`` names the record
@@ -31,8 +68,11 @@ def augment(buf, p, rng, where):
     if _needs_affine(p):
         img = _affine(img, p, rng, interp)
     if p["pad"] > 0:
-        pad = p["pad"]
-        img = np.pad(img, ((pad, pad), (pad, pad), (0, 0)), constant_values=p["fill_value"])
+        pad, (rows, cols, chans) = p["pad"], img.shape
+        canvas = np.empty((rows + 2 * pad, cols + 2 * pad, chans), np.uint8)
+        canvas[:] = p["fill_value"]
+        canvas[pad:pad + rows, pad:pad + cols] = img
+        img = canvas
     img = _crop(img, p, rng, height, width, interp, where)
     if p["brightness"] or p["contrast"] or p["saturation"] or p["pca_noise"]:
         img = _color(img, p, rng)
@@ -59,7 +99,7 @@ def _affine(img, p, rng, interp):
     ``fill_value`` (MXNet's warpAffine step)."""
     shear = rng.uniform(-p["max_shear_ratio"], p["max_shear_ratio"])
     angle = p["rotate"] if p["rotate"] > 0 else rng.integers(
-        -p["max_rotate_angle"], p["max_rotate_angle"] + 1)
+        -int(p["max_rotate_angle"]), int(p["max_rotate_angle"]) + 1)
     a, b = math.cos(angle / 180.0 * math.pi), math.sin(angle / 180.0 * math.pi)
     scale = rng.uniform(p["min_random_scale"], p["max_random_scale"])
     ratio = rng.uniform(-p["max_aspect_ratio"], p["max_aspect_ratio"]) + 1
@@ -154,6 +194,6 @@ def _color(img, p, rng):
         grey = (arr * _GREY).sum(axis=2, keepdims=True)
         arr = arr * alpha + grey * (1.0 - alpha)
     if p["pca_noise"] and arr.shape[2] == 3:
-        alpha = rng.normal(0, p["pca_noise"], size=3)
+        alpha = rng.normal(0, p["pca_noise"], 3)
         arr += np.dot(_PCA_EIGVEC * alpha, _PCA_EIGVAL).astype(np.float32)
     return np.clip(np.rint(arr), 0, 255).astype(np.uint8)

@@ -7,8 +7,8 @@ Arguments and outputs follow MXNet 1.9.1's C++ iterator: data (N, C, H, W) as
 ``round_batch`` the last batch is completed from the start of the data and ``pad`` says
 how many samples are repeats. Improvements over MXNet: with ``round_batch=False`` the last
 batch reports its padding (MXNet reports 0 and leaves garbage) and the padded slots are
-zeros; every image's random augmentation comes from its own generator seeded by
-``(seed, epoch, record)``, so results do not depend on ``preprocess_threads``; a crop
+zeros; every image's random numbers are drawn in advance from a generator seeded by
+``(seed, epoch, part, position)``, so results do not depend on ``preprocess_threads``; a crop
 larger than the image raises an error naming the record. ``num_parts``/``part_index``
 split the records by count (MXNet splits the file by bytes), so each worker of a
 distributed job reads an equal share.
@@ -24,6 +24,7 @@ from .base import DataBatch, DataDesc, DataIter
 
 __all__ = ["ImageRecordIter", "ImageRecordUInt8Iter"]
 
+_DRAWS_PER_IMAGE = 12  # random numbers drawn in advance per image (Draws)
 _DEFAULTS = {
     "path_imgrec": None, "path_imgidx": None, "path_imglist": None, "data_shape": None,
     "batch_size": None, "label_width": 1, "shuffle": False, "seed": 0, "num_parts": 1,
@@ -92,7 +93,8 @@ class ImageRecordIter(DataIter):
         self._p = p
         self._open(p)
         self._labels = self._read_imglist(p["path_imglist"]) if p["path_imglist"] else None
-        self._pool = ThreadPoolExecutor(max(1, int(p["preprocess_threads"])))
+        self._threads = max(1, int(p["preprocess_threads"]))
+        self._pool = ThreadPoolExecutor(self._threads)
         dtype = np.uint8 if self._uint8 else np.dtype(p["dtype"])
         self.provide_data = [DataDesc(p["data_name"], (self.batch_size,) + p["data_shape"],
                                       dtype)]
@@ -154,7 +156,8 @@ class ImageRecordIter(DataIter):
         return self._rec.read()
 
     def _schedule(self):
-        """Read the next batch's records and submit their decoding; None at the end."""
+        """Read the next batch's records and submit their decoding, in one chunk per
+        thread; None at the end."""
         n, bs = len(self._order), self.batch_size
         if self._cursor >= n:
             return None
@@ -162,22 +165,29 @@ class ImageRecordIter(DataIter):
         pad = bs - len(picks)
         if pad and self._p["round_batch"]:
             picks += [self._order[i % n] for i in range(pad)]
+        rng = np.random.default_rng([self._p["seed"], self._epoch, self._p["part_index"],
+                                     self._cursor])
+        draws = rng.random((len(picks), _DRAWS_PER_IMAGE))
         self._cursor += bs
-        records = [self._read_at(self._offsets[i]) for i in picks]
-        futures = [self._pool.submit(self._process, rec, int(i), self._epoch)
-                   for rec, i in zip(records, picks)]
+        jobs = [(self._read_at(self._offsets[i]), int(i), d) for i, d in zip(picks, draws)]
+        step = -(-len(jobs) // self._threads)
+        futures = [self._pool.submit(self._process_chunk, jobs[k:k + step])
+                   for k in range(0, len(jobs), step)]
         return futures, pad
 
-    def _process(self, record, index, epoch):
-        from ..image._record_aug import augment
+    def _process_chunk(self, jobs):
+        """Decode and augment ``(record, index, draws)`` jobs (in a pool thread)."""
+        from ..image._record_aug import Draws, augment
         from ..recordio import unpack
-        header, buf = unpack(record)
-        rng = np.random.default_rng([self._p["seed"], epoch, index, self._p["part_index"]])
-        img = augment(buf, self._p, rng, f"record {index} (id {header.id})")
-        label = self._labels.get(int(header.id)) if self._labels is not None else None
-        if label is None:
-            label = np.atleast_1d(np.asarray(header.label, dtype=np.float32))
-        return img, label
+        out = []
+        for record, index, draws in jobs:
+            header, buf = unpack(record)
+            img = augment(buf, self._p, Draws(draws), f"record {index} (id {header.id})")
+            label = self._labels.get(int(header.id)) if self._labels is not None else None
+            if label is None:
+                label = np.atleast_1d(np.asarray(header.label, dtype=np.float32))
+            out.append((img, label))
+        return out
 
     def iter_next(self):
         """Assemble the next batch (and start decoding the one after)."""
@@ -187,7 +197,7 @@ class ImageRecordIter(DataIter):
             return False
         self._pending = self._schedule()
         futures, pad = job
-        self._current = self._assemble([f.result() for f in futures], pad)
+        self._current = self._assemble([s for f in futures for s in f.result()], pad)
         return True
 
     def _assemble(self, samples, pad):
@@ -195,28 +205,30 @@ class ImageRecordIter(DataIter):
         p = self._p
         c, h, w = p["data_shape"]
         lw = p["label_width"]
-        data = np.zeros((self.batch_size, c, h, w),
-                        np.uint8 if self._uint8 else np.dtype(p["dtype"]))
+        pixels = np.zeros((self.batch_size, h, w, c), np.uint8)
         labels = np.zeros((self.batch_size, lw), np.float32)
         for k, (img, label) in enumerate(samples):
-            data[k] = img.transpose(2, 0, 1) if self._uint8 else self._normalize(img)
+            pixels[k] = img
             if label.size < lw:
                 raise MXNetError(f"ImageRecordIter: a record has {label.size} label(s) but "
                                  f"label_width={lw}")
             labels[k] = label[:lw]
         labels = labels[:, 0] if lw == 1 else labels
+        data = pixels.transpose(0, 3, 1, 2)
+        data = np.ascontiguousarray(data) if self._uint8 else self._normalize(data)
         return [NDArray(data)], [NDArray(labels)], pad
 
-    def _normalize(self, img):
+    def _normalize(self, batch):
+        """``(x - mean) / std * scale`` of the uint8 (N, C, H, W) batch, in one pass."""
         p = self._p
-        chw = img.transpose(2, 0, 1).astype(np.float32)
-        if chw.shape[0] == 3:
-            mean = np.array([p["mean_r"], p["mean_g"], p["mean_b"]], np.float32)
-            std = np.array([p["std_r"], p["std_g"], p["std_b"]], np.float32)
-        else:
-            mean = np.array([p["mean_r"]], np.float32)
-            std = np.array([p["std_r"]], np.float32)
-        return (chw - mean[:, None, None]) / std[:, None, None] * np.float32(p["scale"])
+        keys = ("r", "g", "b")[:batch.shape[1]]
+        mean = np.array([p["mean_" + k] for k in keys], np.float32)[:, None, None]
+        factor = np.array([p["scale"] / p["std_" + k] for k in keys],
+                          np.float32)[:, None, None]
+        out = batch.astype(np.dtype(p["dtype"]))
+        out -= mean
+        out *= factor
+        return out
 
     def next(self):
         """The next DataBatch."""

@@ -29,7 +29,17 @@ def _img(i):
     return mx.image.imread(os.path.join(FIX, f"img{i}.jpg"))
 
 
-def test_imread_and_imdecode_equal_mxnets_pixels():
+@pytest.fixture(params=["cv2", "pil"])
+def backend(request, monkeypatch):
+    """Run with OpenCV, then with Pillow, as the decoder."""
+    from distnet.image import _codec
+    pytest.importorskip("cv2" if request.param == "cv2" else "PIL")
+    monkeypatch.setenv("DISTNET_IMAGE_BACKEND", request.param)
+    monkeypatch.setattr(_codec, "_BACKEND", [])
+    return request.param
+
+
+def test_imread_and_imdecode_equal_mxnets_pixels(backend):
     decoded = np.load(os.path.join(FIX, "decoded.npz"))
     for i in range(6):
         with open(os.path.join(FIX, f"img{i}.jpg"), "rb") as fin:
@@ -151,15 +161,25 @@ def test_errors_name_the_problem(tmp_path):
         next(it)
 
 
-def test_missing_pillow_names_the_extra(monkeypatch):
+def test_encode_decode_roundtrip_with_either_backend(backend):
+    rgb = np.zeros((6, 5, 3), np.uint8)
+    rgb[..., 0], rgb[2, 3] = 200, [10, 20, 30]
+    from distnet.image import _codec
+    np.testing.assert_array_equal(_codec.decode(_codec.encode(rgb, 3, ".png")), rgb)
+    assert np.abs(_codec.decode(_codec.encode(rgb, 95)).astype(int) - rgb).mean() < 10
+
+
+def test_missing_image_library_names_the_extra(monkeypatch):
     import builtins
+    from distnet.image import _codec
     real_import = builtins.__import__
 
-    def no_pil(name, *args, **kwargs):
-        if name == "PIL" or name.startswith("PIL."):
-            raise ImportError("no PIL")
+    def no_image_lib(name, *args, **kwargs):
+        if name.split(".")[0] in ("PIL", "cv2"):
+            raise ImportError("not installed")
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_pil)
+    monkeypatch.setattr(builtins, "__import__", no_image_lib)
+    monkeypatch.setattr(_codec, "_BACKEND", [])
     with pytest.raises(MXNetError, match=r"pip install 'distnet\[image\]'"):
         mx.image.imdecode(b"\xff\xd8\xff")

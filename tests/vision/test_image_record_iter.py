@@ -25,9 +25,19 @@ def _make(kwargs, **extra):
                                  **kwargs, **extra)
 
 
+@pytest.fixture(params=["cv2", "pil"])
+def backend(request, monkeypatch):
+    """Run with OpenCV, then with Pillow, as the decoder."""
+    from distnet.image import _codec
+    pytest.importorskip("cv2" if request.param == "cv2" else "PIL")
+    monkeypatch.setenv("DISTNET_IMAGE_BACKEND", request.param)
+    monkeypatch.setattr(_codec, "_BACKEND", [])
+    return request.param
+
+
 @pytest.mark.parametrize("case", ["center28", "resize36", "noround", "part1of2", "lw2",
                                   "grey"])
-def test_batches_equal_mxnets(case):
+def test_batches_equal_mxnets(case, backend):
     meta = _meta()[case]
     ref = np.load(os.path.join(FIX, "iter_batches.npz"))
     it = _make(meta["kwargs"], preprocess_threads=2)
