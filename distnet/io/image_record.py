@@ -68,7 +68,10 @@ class ImageRecordIter(DataIter):
     ``max_rotate_angle``, ``max_shear_ratio``, ``max/min_random_scale``,
     ``max/min_aspect_ratio``, ``max/min_random_area``, ``max/min_crop_size``, ``pad``,
     ``fill_value``, ``inter_method``, ``brightness``, ``contrast``, ``saturation``,
-    ``pca_noise``, ``mean_r/g/b``, ``std_r/g/b``, ``scale``, ``data_name``, ``label_name``.
+    ``pca_noise``, ``mean_r/g/b``, ``std_r/g/b``, ``scale``, ``data_name``, ``label_name``,
+    ``dtype``. ``prefetch_buffer``, ``verbose``, ``shuffle_chunk_size``,
+    ``shuffle_chunk_seed`` and ``ctx`` are accepted for MXNet scripts and have no effect
+    (one batch is always prepared ahead); any other name is an error that lists these.
     """
 
     _uint8 = False

@@ -3,9 +3,9 @@
     python scripts/bench/bench_image_iter.py                       # distnet only
     python scripts/bench/bench_image_iter.py --mxnet /work/mxvenv/bin/python   # side by side
 
-Two RecordIO files are written first (by distnet, with Pillow) in --data: ``jpeg224``, 256
+Two RecordIO files are written first (by distnet's encoder) in --data: ``jpeg224``, 512
 JPEG images of 256x(256..340) pixels read as 3x224x224 with a random crop, random mirror
-and mean/std normalisation (the ImageNet recipe); ``cifar32``, 2048 JPEG images of 32x32
+and mean/std normalisation (the ImageNet recipe); ``cifar32``, 8192 JPEG images of 32x32
 read with pad 4, random 32x32 crop and mirror (the CIFAR recipe). Each run iterates one
 epoch in a fresh process after one warm-up batch; figures are medians of --runs runs,
 interleaved between the frameworks, for 1 and 2 decoding threads (preprocess_threads).
@@ -21,10 +21,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CASES = {
-    "jpeg224": dict(count=256, batch_size=32, data_shape=(3, 224, 224), rand_crop=True,
+    "jpeg224": dict(count=512, batch_size=32, data_shape=(3, 224, 224), rand_crop=True,
                     rand_mirror=True, mean_r=123.68, mean_g=116.28, mean_b=103.53,
                     std_r=58.395, std_g=57.12, std_b=57.375),
-    "cifar32": dict(count=2048, batch_size=128, data_shape=(3, 32, 32), rand_crop=True,
+    "cifar32": dict(count=8192, batch_size=128, data_shape=(3, 32, 32), rand_crop=True,
                     rand_mirror=True, pad=4, fill_value=0, mean_r=125.3, mean_g=123.0,
                     mean_b=113.9, std_r=63.0, std_g=62.1, std_b=66.7),
 }

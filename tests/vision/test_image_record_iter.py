@@ -130,3 +130,13 @@ def test_bad_arguments_are_named(tmp_path):
         next(it)
     with pytest.raises(MXNetError, match="data_shape must be"):
         _make({"data_shape": (2, 8, 8), "batch_size": 2})
+
+
+def test_image_list_overrides_the_records_labels(tmp_path):
+    lst = tmp_path / "labels.lst"
+    lst.write_text("".join(f"{i}\t{i + 100}.0\t{i * 2}.0\timg{i}.jpg\n" for i in range(6)))
+    it = mx.io.ImageRecordIter(path_imgrec=os.path.join(FIX, "images.rec"),
+                               path_imglist=str(lst), data_shape=(3, 16, 16), batch_size=6,
+                               label_width=2)
+    np.testing.assert_array_equal(next(it).label[0].asnumpy(),
+                                  [[100 + i, 2 * i] for i in range(6)])
