@@ -53,6 +53,18 @@ class BottleneckV1(BasicBlockV1):
         self.downsample = _downsample_v1(channels, stride, in_channels) if downsample else None
 
 
+def _downsample_v2(channels, stride, in_channels, downsample):
+    if not downsample:
+        return None
+    return nn.Conv2D(channels, 1, stride, use_bias=False, in_channels=in_channels)
+
+
+def _pre_activation(block, F, x):
+    """``relu(bn1(x))`` and the shortcut: ``x``, or the activation downsampled."""
+    act = F.Activation(block.bn1(x), act_type="relu")
+    return act, (block.downsample(act) if block.downsample is not None else x)
+
+
 class BasicBlockV2(HybridBlock):
     """Pre-activation block: BN, ReLU, 3x3 conv, BN, ReLU, 3x3 conv, plus the shortcut."""
 
@@ -62,15 +74,11 @@ class BasicBlockV2(HybridBlock):
         self.conv1 = _conv3x3(channels, stride, in_channels)
         self.bn2 = nn.BatchNorm()
         self.conv2 = _conv3x3(channels, 1, channels)
-        self.downsample = nn.Conv2D(channels, 1, stride, use_bias=False,
-                                    in_channels=in_channels) if downsample else None
+        self.downsample = _downsample_v2(channels, stride, in_channels, downsample)
 
     def hybrid_forward(self, F, x):
         """The pre-activation residual."""
-        residual = x
-        x = F.Activation(self.bn1(x), act_type="relu")
-        if self.downsample is not None:
-            residual = self.downsample(x)
+        x, residual = _pre_activation(self, F, x)
         x = self.conv1(x)
         x = F.Activation(self.bn2(x), act_type="relu")
         return self.conv2(x) + residual
@@ -87,15 +95,11 @@ class BottleneckV2(HybridBlock):
         self.conv2 = _conv3x3(channels // 4, stride, channels // 4)
         self.bn3 = nn.BatchNorm()
         self.conv3 = nn.Conv2D(channels, kernel_size=1, strides=1, use_bias=False)
-        self.downsample = nn.Conv2D(channels, 1, stride, use_bias=False,
-                                    in_channels=in_channels) if downsample else None
+        self.downsample = _downsample_v2(channels, stride, in_channels, downsample)
 
     def hybrid_forward(self, F, x):
         """The pre-activation bottleneck residual."""
-        residual = x
-        x = F.Activation(self.bn1(x), act_type="relu")
-        if self.downsample is not None:
-            residual = self.downsample(x)
+        x, residual = _pre_activation(self, F, x)
         x = F.Activation(self.bn2(self.conv1(x)), act_type="relu")
         x = F.Activation(self.bn3(self.conv2(x)), act_type="relu")
         return self.conv3(x) + residual
