@@ -74,7 +74,8 @@ def evaluate(net, val_iter):
     val_iter.reset()
     for batch in val_iter:
         keep = batch.data[0].shape[0] - batch.pad
-        metric.update([batch.label[0][:keep]], [net(batch.data[0])[:keep]])
+        output = net(batch.data[0].as_in_context(mx.cpu()))
+        metric.update([batch.label[0][:keep].as_in_context(mx.cpu())], [output[:keep]])
     return metric.get()[1]
 
 
@@ -87,7 +88,9 @@ def train_epoch(args, net, trainer, train_iter, epoch):
     for nbatch, batch in enumerate(train_iter):
         if args.max_batches and nbatch >= args.max_batches:
             break
-        data, label = batch.data[0], batch.label[0]
+        # MXNet's iterator returns pinned-memory arrays: move them to the net's context
+        data = batch.data[0].as_in_context(mx.cpu())
+        label = batch.label[0].as_in_context(mx.cpu())
         with autograd.record():
             output = net(data)
             loss = loss_fn(output, label)
