@@ -1,7 +1,7 @@
 """Per-image decoding and augmentation of ImageRecordIter, as MXNet's C++
 ``DefaultImageAugmenter`` orders it: resize the shorter edge, affine (rotation, shear,
 scale, aspect), pad, crop (random-resized, random or centre; resized to ``data_shape``),
-colour jitters, lighting noise, mirror. Each image's random numbers are drawn for it in
+HLS and colour jitters, lighting noise, mirror. Each image's random numbers are drawn for it in
 advance (``Draws``) by the iterator's thread, so a run is reproducible whatever the number
 of decoding threads, and no generator is built per image.
 """
@@ -74,6 +74,8 @@ def augment(buf, p, rng, where):
         canvas[pad:pad + rows, pad:pad + cols] = img
         img = canvas
     img = _crop(img, p, rng, height, width, interp, where)
+    if p["random_h"] or p["random_s"] or p["random_l"]:
+        img = _hls_jitter(img, p, rng)
     if p["brightness"] or p["contrast"] or p["saturation"] or p["pca_noise"]:
         img = _color(img, p, rng)
     if p["mirror"] or (p["rand_mirror"] and rng.random() < 0.5):
@@ -197,3 +199,53 @@ def _color(img, p, rng):
         alpha = rng.normal(0, p["pca_noise"], 3)
         arr += np.dot(_PCA_EIGVEC * alpha, _PCA_EIGVAL).astype(np.float32)
     return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
+
+
+def _hls_jitter(img, p, rng):
+    """Shift hue (OpenCV's 0-180 units), lightness and saturation (0-255) by integers
+    drawn from +-random_h/l/s, clamped, in OpenCV's 8-bit HLS space (MXNet's step)."""
+    if img.shape[2] != 3:
+        return img
+    shift = np.array([int(rng.uniform(-p["random_h"], p["random_h"])),
+                      int(rng.uniform(-p["random_l"], p["random_l"])),
+                      int(rng.uniform(-p["random_s"], p["random_s"]))])
+    hls = _rgb_to_hls(img).astype(np.int32) + shift
+    return _hls_to_rgb(np.clip(hls, 0, [180, 255, 255]).astype(np.uint8))
+
+
+def _rgb_to_hls(img):
+    """OpenCV's 8-bit RGB -> HLS (H in 0..180)."""
+    cv2 = _codec._cv2()
+    if cv2 is not None:
+        return cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2HLS)
+    rgb = img.astype(np.float32) / 255
+    vmax, vmin = rgb.max(axis=2), rgb.min(axis=2)
+    diff, light = vmax - vmin, (vmax + vmin) / 2
+    safe = np.where(diff > 0, diff, 1)
+    sat = np.where(light < 0.5, diff / np.where(vmax + vmin > 0, vmax + vmin, 1),
+                   diff / np.where(2 - vmax - vmin > 0, 2 - vmax - vmin, 1))
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    hue = np.where(vmax == r, 60 * (g - b) / safe,
+                   np.where(vmax == g, 120 + 60 * (b - r) / safe, 240 + 60 * (r - g) / safe))
+    hue = np.where(diff > 0, np.where(hue < 0, hue + 360, hue), 0)
+    out = np.stack([hue / 2, light * 255, np.where(diff > 0, sat, 0) * 255], axis=2)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def _hls_to_rgb(hls):
+    """OpenCV's 8-bit HLS -> RGB."""
+    cv2 = _codec._cv2()
+    if cv2 is not None:
+        return cv2.cvtColor(np.ascontiguousarray(hls), cv2.COLOR_HLS2RGB)
+    h = hls[..., 0].astype(np.float32) * 2 / 360
+    light, sat = hls[..., 1] / np.float32(255), hls[..., 2] / np.float32(255)
+    q = np.where(light < 0.5, light * (1 + sat), light + sat - light * sat)
+    pp = 2 * light - q
+    channels = []
+    for offset in (1 / 3, 0, -1 / 3):
+        t = (h + offset) % 1.0
+        channels.append(np.where(t < 1 / 6, pp + (q - pp) * 6 * t,
+                                 np.where(t < 1 / 2, q,
+                                          np.where(t < 2 / 3, pp + (q - pp) * (2 / 3 - t) * 6,
+                                                   pp))))
+    return np.clip(np.rint(np.stack(channels, axis=2) * 255), 0, 255).astype(np.uint8)

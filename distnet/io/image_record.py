@@ -36,7 +36,7 @@ _DEFAULTS = {
     "min_random_scale": 1.0, "max_random_area": 1.0, "min_random_area": 1.0,
     "max_crop_size": -1, "min_crop_size": -1, "max_img_size": 1e10, "min_img_size": 0.0,
     "pad": 0, "fill_value": 255, "inter_method": 1, "brightness": 0.0, "contrast": 0.0,
-    "saturation": 0.0, "pca_noise": 0.0, "mean_r": 0.0, "mean_g": 0.0, "mean_b": 0.0,
+    "saturation": 0.0, "pca_noise": 0.0, "random_h": 0, "random_s": 0, "random_l": 0, "mean_r": 0.0, "mean_g": 0.0, "mean_b": 0.0,
     "mean_a": 0.0, "std_r": 1.0, "std_g": 1.0, "std_b": 1.0, "std_a": 1.0, "scale": 1.0,
     "verbose": True, "shuffle_chunk_size": 0, "shuffle_chunk_seed": 0, "ctx": None,
 }
@@ -67,8 +67,8 @@ class ImageRecordIter(DataIter):
     ``rand_crop``, ``random_resized_crop``, ``rand_mirror``, ``mirror``,
     ``max_rotate_angle``, ``max_shear_ratio``, ``max/min_random_scale``,
     ``max/min_aspect_ratio``, ``max/min_random_area``, ``max/min_crop_size``, ``pad``,
-    ``fill_value``, ``inter_method``, ``brightness``, ``contrast``, ``saturation``,
-    ``pca_noise``, ``mean_r/g/b``, ``std_r/g/b``, ``scale``, ``data_name``, ``label_name``,
+    ``fill_value``, ``inter_method``, ``random_h/s/l``, ``brightness``, ``contrast``,
+    ``saturation``, ``pca_noise``, ``mean_r/g/b``, ``std_r/g/b``, ``scale``, ``data_name``, ``label_name``,
     ``dtype``. ``prefetch_buffer``, ``verbose``, ``shuffle_chunk_size``,
     ``shuffle_chunk_seed`` and ``ctx`` are accepted for MXNet scripts and have no effect
     (one batch is always prepared ahead); any other name is an error that lists these.

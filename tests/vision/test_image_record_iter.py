@@ -140,3 +140,38 @@ def test_image_list_overrides_the_records_labels(tmp_path):
                                label_width=2)
     np.testing.assert_array_equal(next(it).label[0].asnumpy(),
                                   [[100 + i, 2 * i] for i in range(6)])
+
+
+def test_mxnet_image_classification_arguments_are_accepted():
+    """The keyword arguments of MXNet's example/image-classification/common/data.py (as
+    train_cifar10.py passes them), including the HLS jitter."""
+    kwargs = dict(path_imgrec=os.path.join(FIX, "images.rec"), path_imgidx="", label_width=1,
+                  mean_r=123.68, mean_g=116.779, mean_b=103.939, data_name="data",
+                  label_name="softmax_label", data_shape=(3, 28, 28), batch_size=6,
+                  rand_crop=True, max_random_scale=1.0, pad=4, fill_value=127,
+                  min_random_scale=1.0, max_aspect_ratio=0.0, random_h=0, random_s=0,
+                  random_l=0, max_rotate_angle=0, max_shear_ratio=0.0, rand_mirror=True,
+                  preprocess_threads=2, shuffle=True, num_parts=1, part_index=0)
+    plain = next(mx.io.ImageRecordIter(**kwargs)).data[0].asnumpy()
+    assert plain.shape == (6, 3, 28, 28)
+    kwargs.update(random_l=60, mean_r=0.0, mean_g=0.0, mean_b=0.0)
+    brighter = next(mx.io.ImageRecordIter(**kwargs)).data[0].asnumpy()
+    kwargs.update(random_l=0)
+    same = next(mx.io.ImageRecordIter(**kwargs)).data[0].asnumpy()
+    assert not np.array_equal(brighter, same)
+    assert abs(brighter - same).mean() > 3  # lightness moved by up to 60 levels
+
+
+def test_hls_jitter_matches_opencv_conversions():
+    cv2 = pytest.importorskip("cv2")
+    from distnet.image import _codec, _record_aug
+    img = np.random.default_rng(0).integers(0, 256, (20, 30, 3)).astype(np.uint8)
+    hls = cv2.cvtColor(img, cv2.COLOR_RGB2HLS)
+    saved = list(_codec._BACKEND)
+    try:
+        _codec._BACKEND[:] = [None]  # the numpy fallback (no OpenCV)
+        assert np.abs(_record_aug._rgb_to_hls(img).astype(int) - hls).max() <= 1
+        np.testing.assert_array_equal(_record_aug._hls_to_rgb(hls),
+                                      cv2.cvtColor(hls, cv2.COLOR_HLS2RGB))
+    finally:
+        _codec._BACKEND[:] = saved
