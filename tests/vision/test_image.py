@@ -29,16 +29,6 @@ def _img(i):
     return mx.image.imread(os.path.join(FIX, f"img{i}.jpg"))
 
 
-@pytest.fixture(params=["cv2", "pil"])
-def backend(request, monkeypatch):
-    """Run with OpenCV, then with Pillow, as the decoder."""
-    from distnet.image import _codec
-    pytest.importorskip("cv2" if request.param == "cv2" else "PIL")
-    monkeypatch.setenv("DISTNET_IMAGE_BACKEND", request.param)
-    monkeypatch.setattr(_codec, "_BACKEND", [])
-    return request.param
-
-
 def test_imread_and_imdecode_equal_mxnets_pixels(backend):
     decoded = np.load(os.path.join(FIX, "decoded.npz"))
     for i in range(6):

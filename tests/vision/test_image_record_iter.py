@@ -25,16 +25,6 @@ def _make(kwargs, **extra):
                                  **kwargs, **extra)
 
 
-@pytest.fixture(params=["cv2", "pil"])
-def backend(request, monkeypatch):
-    """Run with OpenCV, then with Pillow, as the decoder."""
-    from distnet.image import _codec
-    pytest.importorskip("cv2" if request.param == "cv2" else "PIL")
-    monkeypatch.setenv("DISTNET_IMAGE_BACKEND", request.param)
-    monkeypatch.setattr(_codec, "_BACKEND", [])
-    return request.param
-
-
 @pytest.mark.parametrize("case", ["center28", "resize36", "noround", "part1of2", "lw2",
                                   "grey"])
 def test_batches_equal_mxnets(case, backend):
