@@ -173,3 +173,7 @@ def test_missing_image_library_names_the_extra(monkeypatch):
     monkeypatch.setattr(_codec, "_BACKEND", [])
     with pytest.raises(MXNetError, match=r"pip install 'distnet\[image\]'"):
         mx.image.imdecode(b"\xff\xd8\xff")
+
+
+def test_mx_img_is_mx_image():
+    assert mx.img is mx.image and mx.img.ImageIter is mx.image.ImageIter  # MXNet's alias
