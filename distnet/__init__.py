@@ -20,7 +20,7 @@ _SUBMODULES = {
     "model": "model", "viz": "viz", "visualization": "viz", "mod": "module",
     "module": "module", "gluon": "gluon", "kv": "kvstore", "kvstore": "kvstore",
     "test_utils": "test_utils", "testing": "testing", "name": "name", "attribute": "attribute",
-    "base": "base", "context": "context", "recordio": "recordio", "image": "image",
+    "base": "base", "context": "context", "recordio": "recordio", "image": "image", "img": "image",
     "profiler": "profiler", "util": "util", "rnn": "rnn", "contrib": "contrib",
     "operator": "operator", "engine": "engine", "runtime": "runtime",
 }

@@ -1,7 +1,8 @@
 """``gluon.data.vision``: image data sets and transforms."""
 
 from .datasets import MNIST, FashionMNIST, CIFAR10, CIFAR100, Digits, ImageFolderDataset
+from ._record import RecordFileDataset, ImageRecordDataset
 from . import datasets, transforms
 
 __all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "Digits", "ImageFolderDataset",
-           "datasets", "transforms"]
+           "ImageRecordDataset", "RecordFileDataset", "datasets", "transforms"]

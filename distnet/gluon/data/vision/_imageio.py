@@ -1,8 +1,8 @@
 """Reading image files into uint8 (height, width, channel) arrays, RGB order.
 
-Pillow decodes when it is installed (JPEG needs it). Without Pillow, PNG files are decoded
-here with zlib and numpy (8-bit and 16-bit, grey/RGB/palette/alpha, not interlaced), so
-ImageFolderDataset works on PNG folders with no extra package.
+Pillow decodes when it is installed, else OpenCV for JPEG and others. Without Pillow, PNG
+files are decoded here with zlib and numpy (8-bit and 16-bit, grey/RGB/palette/alpha, not
+interlaced), so ImageFolderDataset works on PNG folders with no extra package.
 """
 
 import struct
@@ -24,14 +24,26 @@ def imread(path, flag=1):
     except ImportError:
         Image = None
     if Image is not None:
-        with Image.open(path) as img:
-            rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
-        return rgb if flag else _grey(rgb)
+        try:
+            img = Image.open(path)
+        except (OSError, ValueError) as err:
+            raise MXNetError(f"cannot decode {path}: {err}") from None
+        with img:
+            # Pillow clips 16-bit samples to 255; OpenCV (MXNet) keeps the high byte,
+            # as the PNG decoder below does
+            if not img.mode.startswith("I"):
+                rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
+                return rgb if flag else _grey(rgb)
     with open(path, "rb") as fin:
         head = fin.read(8)
     if head != _PNG_SIGNATURE:
+        from ....image import _codec
+        if _codec._cv2() is not None:  # OpenCV (the 'image' extra) without Pillow
+            with open(path, "rb") as fin:
+                return _codec.decode(fin.read(), 1 if flag else 0)
         raise MXNetError(f"cannot decode {path}: without Pillow distnet reads PNG files "
-                         "only; install Pillow (pip install Pillow) for JPEG and others")
+                         "only; install Pillow (pip install Pillow) or OpenCV "
+                         "(pip install 'distnet[image]') for JPEG and others")
     return _convert(*decode_png(path), flag=flag, path=path)
 
 

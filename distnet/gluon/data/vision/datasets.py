@@ -1,7 +1,8 @@
 """Vision data sets: MNIST, FashionMNIST, CIFAR10, CIFAR100, Digits, ImageFolderDataset.
 
-Data sets live in ``$DISTNET_HOME/datasets/<name>`` (``DISTNET_HOME`` defaults to
-``~/.distnet``; ``root=`` overrides). Files already there are used as they are; missing
+Data sets live in ``<home>/datasets/<name>``, MXNet's layout, where ``<home>`` is
+``$DISTNET_HOME``, else ``$MXNET_HOME`` (so MXNet's downloads are found), else
+``~/.distnet``; ``root=`` overrides. Files already there are used as they are; missing
 ones are downloaded from MXNet's public mirror (``MXNET_GLUON_REPO`` overrides it) with a
 sha1 check and an atomic rename. Offline, the error names the URL and the folder to put
 the files in.
@@ -20,16 +21,26 @@ __all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "Digits", "ImageFolde
 
 import os
 import tarfile
+import warnings
 
 import numpy as np
 
 from ....base import MXNetError
 from ..dataset import Dataset
 from ._folder import ImageFolderDataset
+from ._record import ImageRecordDataset  # noqa: F401 (MXNet lists it here)
 
 # Download policy for missing files (module-level so tests and offline setups can tune).
 _DOWNLOAD_RETRIES = 3
 _DOWNLOAD_TIMEOUT = 60
+
+
+def home_dir():
+    """``$DISTNET_HOME``, else ``$MXNET_HOME``, else ``~/.distnet``."""
+    for name in ("DISTNET_HOME", "MXNET_HOME"):
+        if os.environ.get(name):
+            return os.path.expanduser(os.environ[name])
+    return os.path.expanduser(os.path.join("~", ".distnet"))
 
 
 class _ImageArrayDataset(Dataset):
@@ -71,8 +82,7 @@ class _DownloadedDataset(_ImageArrayDataset):
 
     def __init__(self, root, transform):
         if root is None:
-            from ...utils import data_dir
-            root = os.path.join(data_dir(), "datasets", self._namespace)
+            root = os.path.join(home_dir(), "datasets", self._namespace)
         self._root = os.path.expanduser(root)
         os.makedirs(self._root, exist_ok=True)
         images, labels = self._get_data()
@@ -204,6 +214,13 @@ class CIFAR10(_DownloadedDataset):
     _train_files = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
     _test_files = ("test_batch.bin",)
     _label_bytes = 1
+    # MXNet's published sha1 of each batch file: a local file that differs is reported
+    _sha1 = {"data_batch_1.bin": "aadd24acce27caa71bf4b10992e9e7b2d74c2540",
+             "data_batch_2.bin": "c0ba65cce70568cd57b4e03e9ac8d2a5367c1795",
+             "data_batch_3.bin": "1dd00a74ab1d17a6e7d73e185b69dbf31242f295",
+             "data_batch_4.bin": "aab85764eb3584312d3c7f65fd2fd016e36a258e",
+             "data_batch_5.bin": "26e2849e66a845b7f1e4614ae70f4889ae604628",
+             "test_batch.bin": "67eb016db431130d61cd03c7ad570b013799c88c"}
 
     def __init__(self, root=None, train=True, transform=None):
         self._train = bool(train)
@@ -233,9 +250,20 @@ class CIFAR10(_DownloadedDataset):
             if missing:
                 raise MXNetError(f"{type(self).__name__}: {archive} does not contain "
                                  f"{', '.join(missing)}")
+        self._check_sha1([self._find(name) for name in names])
         parts = [self._read_batch(self._find(name)) for name in names]
         return (np.concatenate([images for images, _ in parts]),
                 np.concatenate([labels for _, labels in parts]))
+
+    def _check_sha1(self, paths):
+        """Warn (once per file) when a batch file differs from MXNet's published one:
+        a local or re-packed copy is used as it is, a truncated one fails when read."""
+        from ...utils import check_sha1
+        for path in paths:
+            name = os.path.basename(path)
+            if name in self._sha1 and not check_sha1(path, self._sha1[name]):
+                warnings.warn(f"{path} does not match the sha1 of MXNet's {name} "
+                              f"({self._sha1[name]}); using it as it is", stacklevel=4)
 
     def _read_batch(self, path):
         record = self._label_bytes + 3072
@@ -269,6 +297,8 @@ class CIFAR100(CIFAR10):
     _train_files = ("train.bin",)
     _test_files = ("test.bin",)
     _label_bytes = 2
+    _sha1 = {"train.bin": "e207cd2e05b73b1393c74c7f5e7bea451d63e08e",
+             "test.bin": "8fb6623e830365ff53cf14adec797474f5478006"}
 
     def __init__(self, root=None, fine_label=False, train=True, transform=None):
         self._fine_label = bool(fine_label)

@@ -1,5 +1,7 @@
 """Image transforms with MXNet's names and behaviour: ToTensor, Normalize, Compose, Cast,
-Resize, CenterCrop, RandomFlipLeftRight, RandomFlipTopBottom.
+Resize, CenterCrop, RandomFlipLeftRight, RandomFlipTopBottom, and (from
+``_transforms_more``) RandomResizedCrop, CropResize, the colour jitters, RandomLighting,
+RandomGray, Rotate and RandomRotation.
 
 In MXNet these are Gluon Blocks. Here they are small callables (``t(x)`` returns a new
 NDArray) with a Block-like repr and a no-op ``hybridize``; they work on NDArrays of numpy
@@ -272,3 +274,9 @@ class RandomFlipTopBottom(_RandomFlip):
     """Flip (H, W, C) images top to bottom with probability 0.5."""
 
     _axis = 0
+
+
+from ._transforms_more import *  # noqa: E402,F401,F403  (they build on the classes above)
+from ._transforms_more import __all__ as _more  # noqa: E402
+
+__all__ += _more
