@@ -22,8 +22,11 @@ _SUBMODULES = {
     "test_utils": "test_utils", "testing": "testing", "name": "name", "attribute": "attribute",
     "base": "base", "context": "context", "recordio": "recordio", "image": "image", "img": "image",
     "profiler": "profiler", "util": "util", "rnn": "rnn", "contrib": "contrib",
-    "operator": "operator", "engine": "engine", "runtime": "runtime",
+    "operator": "operator", "engine": "engine", "runtime": "runtime", "rnd": "random",
 }
+# mx.util functions MXNet also exports at the top level.
+_UTIL_NAMES = ("is_np_shape", "set_np_shape", "np_shape", "use_np_shape", "is_np_array",
+               "np_array", "use_np_array", "use_np")
 
 
 def __getattr__(name):
@@ -44,6 +47,9 @@ def __getattr__(name):
     if name == "AttrScope":
         from .attribute import AttrScope
         return AttrScope
+    if name in _UTIL_NAMES:  # mx.np_shape & co., as MXNet's top level has them
+        from . import util
+        return getattr(util, name)
     raise AttributeError(f"module 'distnet' has no attribute {name!r}")
 
 
@@ -51,4 +57,4 @@ def __dir__():
     """Public names, listing only the submodules that exist (found without importing)."""
     from importlib.util import find_spec
     present = [n for n, m in _SUBMODULES.items() if find_spec(f"{__name__}.{m}") is not None]
-    return sorted(set(globals()) | set(present) | {"AttrScope"})
+    return sorted(set(globals()) | set(present) | {"AttrScope"} | set(_UTIL_NAMES))

@@ -7,6 +7,8 @@ __all__ = ["MXNetError", "DistnetError", "NotImplementedForSymbol",
 import numbers
 import os
 
+import numpy as _np
+
 
 class MXNetError(RuntimeError):
     """The error distnet raises for every user-facing failure (MXNet's name, kept for
@@ -47,6 +49,8 @@ class NotSupportedForSparseNDArray(_NotForThisKind):
 
 
 DistnetError = MXNetError
+
+mx_real_t = _np.float32  # MXNet's default real type
 
 numeric_types = (numbers.Number,)
 integer_types = (numbers.Integral,)

@@ -100,3 +100,13 @@ def test_runtime_features_list_mxnets_names():
         features.is_enabled("nope")
     assert repr(features["DIST_KVSTORE"]) == "✔ DIST_KVSTORE"
     assert [f.name for f in mx.runtime.feature_list()] == names
+
+
+def test_top_level_and_internal_names_mxnet_scripts_use():
+    with mx.np_shape(True):
+        assert mx.is_np_shape()
+    assert mx.use_np_shape is mx.util.use_np_shape and mx.rnd is mx.random
+    assert mx.base.mx_real_t is __import__("numpy").float32
+    assert mx.nd._internal._plus_scalar(mx.nd.ones(2), scalar=2).asnumpy().tolist() == [3, 3]
+    assert mx.sym._internal._plus_scalar(mx.sym.var("x"), scalar=1).list_arguments() == ["x"]
+    assert "np_shape" in dir(mx) and not hasattr(mx, "no_such_thing")

@@ -220,4 +220,7 @@ class _Namespace:
 
 contrib = _Namespace("_contrib_", _FUNCTIONS)
 linalg = _Namespace("_linalg_", _FUNCTIONS)
+# MXNet's `_internal` namespace: the operators whose names start with "_", by full name
+_internal = type("_internal", (), {k: staticmethod(v) for k, v in _FUNCTIONS.items()
+                                   if k.startswith("_")})
 NDArray.split_v2 = lambda self, *args, **kwargs: split_v2(self, *args, **kwargs)
