@@ -21,6 +21,7 @@ import itertools
 import numpy as np
 
 from ..base import MXNetError
+from .._threads import for_gemm
 
 
 def _as_strided(xp, x, shape, strides):
@@ -104,9 +105,16 @@ class ConvPlan:
         return xp.ascontiguousarray(view).reshape(G, self.N, self.KK * Cg, self.P)
 
     # ---- the products ----
+    def _size_pool(self, xp):
+        """BLAS threads for this plan's products: 'cl' makes one product over the batch,
+        'cn' one per sample (see distnet._threads)."""
+        rows = self.N * self.P if self.cl else self.P
+        for_gemm(xp, rows * self.Fg * self.KK * self.Cg)
+
     def forward(self, xp, cols, wm):
         """Convolution output ``(N, F, *O)`` from columns and the weight matrix."""
         N, P, F = self.N, self.P, self.F
+        self._size_pool(xp)
         if self.cl:
             if self.G == 1:
                 out = xp.matmul(cols.reshape(N * P, -1), wm[0].T)
@@ -129,6 +137,7 @@ class ConvPlan:
 
     def weight_grad(self, xp, gm, cols):
         """Weight gradient as a ``(G, Fg, K*Cg)`` matrix."""
+        self._size_pool(xp)
         if self.cl:
             if self.G == 1:
                 return xp.matmul(gm.reshape(-1, self.F).T, cols.reshape(gm.shape[0], -1))[None]
@@ -145,6 +154,7 @@ class ConvPlan:
         """Gradient of the convolution input ``(N, C, *S)`` from the output gradient."""
         G, Fg, Cg, KK, N = self.G, self.Fg, self.Cg, self.KK, self.N
         lead = (slice(None),)
+        self._size_pool(xp)
         if self.cl:
             # one product per kernel offset block keeps each col2im slice contiguous
             w4 = w.reshape(G, Fg, Cg, KK).transpose(3, 0, 1, 2)          # (KK, G, Fg, Cg)
