@@ -150,6 +150,34 @@ class ConvPlan:
         c2 = xp.ascontiguousarray(cols.transpose(0, 2, 1, 3)).reshape(self.G, cols.shape[2], -1)
         return xp.matmul(g2, c2.transpose(0, 2, 1))
 
+    def input_grad(self, xp, gy, gm, w, dtype):
+        """Gradient of the convolution input from the output gradient ``gy`` (and its
+        matrix ``gm``). A stride-1 convolution's input gradient is itself a stride-1
+        convolution of ``gy`` with the flipped, transposed kernel; computed that way it
+        is one im2col and one product, without col2im's ``K`` scatter-adds (ResNet-20's
+        3x3 layers: about half the time of ``data_grad``)."""
+        dual = self.dual()
+        if dual is None:
+            return self.data_grad(xp, gm, w, dtype)
+        G, Fg, Cg, d = self.G, self.Fg, self.Cg, self.d
+        flip = (slice(None),) * 3 + (slice(None, None, -1),) * d
+        wt = w.reshape((G, Fg, Cg) + self.K)[flip].swapaxes(1, 2)
+        wt = wt.reshape((self.C, Fg) + self.K)
+        out = dual.forward(xp, dual.im2col(xp, gy.astype(dtype, copy=False)),
+                           dual.weight_matrix(xp, wt))
+        return out.astype(dtype, copy=False)
+
+    def dual(self):
+        """The stride-1 convolution that computes this one's input gradient, or None:
+        for strided convolutions, padding wider than the dilated kernel, or more filters
+        than channels (its columns would be ``F/C`` times larger than col2im's)."""
+        if not hasattr(self, "_dual"):
+            pads = tuple(dl * (k - 1) - p for k, dl, p in zip(self.K, self.dilate, self.pad))
+            ok = max(self.stride) == 1 and min(pads) >= 0 and self.Fg <= self.Cg
+            self._dual = ConvPlan(self.N, self.F, self.C, self.G, self.O, self.K,
+                                  self.stride, self.dilate, pads, self.S) if ok else None
+        return self._dual
+
     def data_grad(self, xp, gm, w, dtype):
         """Gradient of the convolution input ``(N, C, *S)`` from the output gradient."""
         G, Fg, Cg, KK, N = self.G, self.Fg, self.Cg, self.KK, self.N

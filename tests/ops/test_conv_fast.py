@@ -1,0 +1,54 @@
+"""The fast paths of convolution training: the input gradient of a stride-1 convolution
+computed as a convolution (ConvPlan.dual) must equal col2im's, in every geometry."""
+
+import numpy as np
+import pytest
+
+from distnet.ops._im2col import ConvPlan, conv_out_size
+
+rng = np.random.default_rng(11)
+
+DUAL = [  # data shape (N, C, *S), filters, groups, kernel, dilate, pad
+    ((2, 4, 9), 4, 1, (3,), (1,), (1,)),
+    ((2, 6, 7, 8), 6, 1, (3, 3), (1, 1), (1, 1)),          # ResNet's 3x3 'same'
+    ((2, 6, 7, 8), 3, 1, (3, 3), (1, 1), (0, 0)),          # valid, fewer filters
+    ((2, 6, 7, 8), 6, 1, (3, 3), (1, 1), (2, 2)),          # padding as wide as the kernel
+    ((2, 6, 9, 9), 4, 2, (3, 2), (2, 1), (1, 0)),          # groups, dilation, asymmetry
+    ((2, 5, 6, 6), 5, 5, (3, 3), (1, 1), (1, 1)),          # depthwise
+    ((3, 16, 8, 8), 16, 1, (1, 1), (1, 1), (0, 0)),        # 1x1
+    ((1, 4, 4, 5, 4), 4, 2, (2, 3, 2), (1, 1, 2), (1, 0, 1)),
+]
+
+
+def _plan(shape, nf, groups, kernel, dilate, pad, cl):
+    d = len(kernel)
+    out = tuple(conv_out_size(s, k, 1, dl, p)
+                for s, k, dl, p in zip(shape[2:], kernel, dilate, pad))
+    plan = ConvPlan(shape[0], shape[1], nf, groups, shape[2:], kernel, (1,) * d, dilate,
+                    pad, out)
+    plan.cl = cl
+    return plan
+
+
+@pytest.mark.parametrize("cl", [False, True], ids=["channels_first", "channels_last"])
+@pytest.mark.parametrize("geometry", DUAL, ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_input_gradient_as_convolution_equals_col2im(geometry, cl, dtype):
+    shape, nf, groups, kernel, dilate, pad = geometry
+    plan = _plan(shape, nf, groups, kernel, dilate, pad, cl)
+    assert plan.dual() is not None
+    w = rng.standard_normal((nf, shape[1] // groups) + kernel).astype(dtype)
+    gy = rng.standard_normal((shape[0], nf) + plan.O).astype(dtype)
+    gm = plan.grad_matrix(np, gy)
+    want = plan.data_grad(np, gm, w, dtype)
+    got = plan.input_grad(np, gy, gm, w, dtype)
+    assert got.shape == tuple(shape) and got.dtype == dtype and got.flags.c_contiguous
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+def test_dual_is_not_used_where_it_would_cost_more():
+    assert _plan((2, 6, 8, 8), 6, 1, (3, 3), (1, 1), (3, 3), False).dual() is None  # pad
+    assert _plan((2, 1, 8, 8), 20, 1, (5, 5), (1, 1), (0, 0), False).dual() is None  # F > C
+    strided = ConvPlan(2, 6, 6, 1, (8, 8), (3, 3), (2, 2), (1, 1), (1, 1), (4, 4))
+    assert strided.dual() is None
