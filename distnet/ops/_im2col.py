@@ -17,6 +17,8 @@ Two memory layouts, chosen per geometry because the strided copies dominate on C
 """
 
 import itertools
+import sys
+import threading
 
 import numpy as np
 
@@ -28,6 +30,62 @@ def _as_strided(xp, x, shape, strides):
     if xp is np:
         return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
     return xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+
+# ---- reused column buffers ----
+# A training step allocates the same large columns and padded canvases every time. Those
+# above glibc's largest heap block (32 MB, see ops/_memory.py) come from mmap and go back
+# to the OS when freed, and the heap's top is trimmed once more than 128 MB of it is free
+# (a ResNet's saved columns swing by more than that between forward and backward), so
+# every step faulted them in again page by page: ResNet-20 at batch 64 measured 49,000
+# page faults and 225 ms of kernel time per step, a third of the step. Such buffers are
+# kept here and handed out again once nothing but the pool references them
+# (sys.getrefcount: every numpy view keeps its base alive, so a buffer still saved for a
+# backward pass, or viewed anywhere, is never reused). cupy has its own memory pool.
+_POOL_MIN = 1 << 20
+_POOL_CAP = 512 << 20
+_pool = {}
+_pool_lock = threading.Lock()
+
+
+def _buffer(xp, shape, dtype, tag="cols"):
+    """An array of ``shape``/``dtype``, reused from the pool when large. Contents are
+    undefined, except for ``tag='canvas'``: zeros at first, and whatever its users left,
+    which is zeros outside the interior they overwrite each time."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    make = np.zeros if tag == "canvas" else np.empty
+    if xp is not np or nbytes < _POOL_MIN:
+        return (xp.zeros if tag == "canvas" else xp.empty)(shape, dtype)
+    key = (tag, tuple(shape), dtype.str)
+    with _pool_lock:
+        free = _pool.setdefault(key, [])
+        for arr in free:
+            if sys.getrefcount(arr) <= 3:  # the list, this loop's name, the call's argument
+                return arr
+        if pooled_bytes() + nbytes > _POOL_CAP:
+            return make(shape, dtype)
+        arr = make(shape, dtype)
+        free.append(arr)
+        return arr
+
+
+def pooled_bytes():
+    """Bytes held by the column-buffer pool."""
+    return sum(a.nbytes for arrs in _pool.values() for a in arrs)
+
+
+def release_buffers():
+    """Drop the pool's buffers (those still in use live on with their users)."""
+    with _pool_lock:
+        _pool.clear()
+
+
+def _contiguous(xp, view):
+    """``ascontiguousarray(view)`` into a pooled buffer when it is large."""
+    out = _buffer(xp, view.shape, view.dtype)
+    out[...] = view
+    return out
 
 
 def conv_out_size(size, k, s, d, p):
@@ -59,8 +117,12 @@ class ConvPlan:
                   for k, dl, o, st in zip(ks, self.dilate, self.O, self.stride))
             for ks in itertools.product(*(range(k) for k in self.K))]
         # Few channels: copy whole output rows (channels-first); many: channel runs. The
-        # crossover was measured on CPU over LeNet/CIFAR/ResNet-like shapes.
-        self.cl = 2 * self.Cg >= self.O[-1] or (self.stride[-1] > 1 and self.Cg >= 4)
+        # crossover was measured on CPU over LeNet/CIFAR/ResNet-like shapes (CPU time of
+        # forward + both gradients, ResNet-20 at batch 64: 16@32x32 3x3 37 ms 'cn' vs 43
+        # 'cl', 1x1 stride-2 shortcut 1.0 vs 4.1; 32@16x16 and 64@8x8 favour 'cl').
+        # A 1x1 kernel needs no copy at all in 'cn'.
+        self.cl = self.KK > 1 and (2 * self.Cg > self.O[-1]
+                                   or (self.stride[-1] > 1 and self.Cg >= 4))
 
     # ---- weights ----
     def weight_matrix(self, xp, w):
@@ -80,7 +142,7 @@ class ConvPlan:
             return xp.ascontiguousarray(src)
         body = self.interior + (slice(None),) if self.cl else (slice(None),) + self.interior
         shape = self.padded + (self.C,) if self.cl else (self.C,) + self.padded
-        canvas = xp.zeros((self.N,) + shape, x.dtype)
+        canvas = _buffer(xp, (self.N,) + shape, x.dtype, "canvas")  # border stays zero
         canvas[(slice(None),) + body] = src
         return canvas
 
@@ -97,12 +159,12 @@ class ConvPlan:
             shape = (self.N,) + self.O + (G,) + self.K + (Cg,)
             strides = (st[0],) + on + (Cg * sc,) + dl + (sc,)
             view = _as_strided(xp, canvas, shape, strides)
-            return xp.ascontiguousarray(view).reshape(self.N * self.P, G, self.KK * Cg)
+            return _contiguous(xp, view).reshape(self.N * self.P, G, self.KK * Cg)
         sc = st[1]
         shape = (G, self.N) + self.K + (Cg,) + self.O
         strides = (Cg * sc, st[0]) + dl + (sc,) + on
         view = _as_strided(xp, canvas, shape, strides)
-        return xp.ascontiguousarray(view).reshape(G, self.N, self.KK * Cg, self.P)
+        return _contiguous(xp, view).reshape(G, self.N, self.KK * Cg, self.P)
 
     # ---- the products ----
     def _size_pool(self, xp):
