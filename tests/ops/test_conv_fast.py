@@ -84,9 +84,21 @@ def test_reused_padded_canvas_keeps_a_zero_border():
     assert _im2col.pooled_bytes() > 0
 
 
+def _faults_per_call(fn, warm=2, repeat=3):
+    import resource
+
+    def faults():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(warm):
+        fn()
+    before = faults()
+    for _ in range(repeat):
+        fn()
+    return (faults() - before) / repeat
+
+
 def test_training_steps_do_not_fault_large_columns_back_in():
     """ResNet's first stage: 37.7 MB columns per layer (above glibc's heap blocks)."""
-    import resource
     from distnet import autograd, nd
     x = nd.array(rng.standard_normal((64, 16, 32, 32)).astype(np.float32))
     w = nd.array(rng.standard_normal((16, 16, 3, 3)).astype(np.float32))
@@ -97,10 +109,5 @@ def test_training_steps_do_not_fault_large_columns_back_in():
         with autograd.record():
             y = nd.Convolution(x, w, kernel=(3, 3), pad=(1, 1), num_filter=16, no_bias=True)
         y.backward()
-    for _ in range(2):
-        step()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(3):
-        step()
-    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 3
+    faults = _faults_per_call(step)
     assert faults < 2000, f"{faults:.0f} page faults per step (about 20,000 without reuse)"
