@@ -175,7 +175,9 @@ def _torch_step(model, batches):
 
 
 def run(lib, model, steps):
-    """Milliseconds per training batch: the median of ``steps`` timed steps."""
+    """Milliseconds per training batch, wall clock and this process's CPU time (all its
+    threads): medians of ``steps`` timed steps. On a loaded machine the CPU time still
+    compares the libraries' work when each runs one thread."""
     batches = _data(model)
     if lib == "torch":
         step = _torch_step(model, batches)
@@ -184,12 +186,13 @@ def run(lib, model, steps):
         step = (_gluon_step if model == "resnet20" else _module_step)(mx, batches)
     for i in range(3):
         step(i)
-    times = []
+    wall, cpu = [], []
     for i in range(steps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         step(i)
-        times.append(time.perf_counter() - t)
-    return 1000 * statistics.median(times)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return {"ms": 1000 * statistics.median(wall), "cpu_ms": 1000 * statistics.median(cpu)}
 
 
 # ------------------------------------------------------------------ contention ---------
@@ -249,21 +252,34 @@ def main(argv=None):
         for _ in range(args.rounds):
             for model in models:
                 for lib, py in pythons.items():
-                    ms = _one(py, lib, model, args.steps, args.threads)[model]
-                    res.setdefault((lib, model), []).append(ms)
-                    print(f"{model} {lib}: {ms:.1f} ms", file=sys.stderr, flush=True)
+                    got = _one(py, lib, model, args.steps, args.threads)[model]
+                    for unit, value in got.items():
+                        res.setdefault((lib, model, unit), []).append(value)
+                    print(f"{model} {lib}: {got['ms']:.1f} ms, CPU {got['cpu_ms']:.1f} ms",
+                          file=sys.stderr, flush=True)
     finally:
         stop_busy_loops(busy)
     print(f"load average {load:.2f} at start, {os.getloadavg()[0]:.2f} at end"
-          + (" (+2 busy loops)" if busy else ""))
-    print("| model | " + " | ".join(f"{lib} ms/batch" for lib in pythons) + " | distnet vs "
-          + " | distnet vs ".join(lib for lib in pythons if lib != "distnet") + " |")
-    for model in models:
-        med = {lib: statistics.median(res[(lib, model)]) for lib in pythons}
-        cells = [f"{med[lib]:.1f}" for lib in pythons]
-        cells += [f"{med[lib] / med['distnet']:.2f}x" for lib in pythons if lib != "distnet"]
-        print(f"| {model} | " + " | ".join(cells) + " |")
+          + (" (+2 busy loops)" if busy else "")
+          + f"; BLAS/OpenMP threads: {args.threads or 'each library default'}")
+    _table(res, models, list(pythons))
     return 0
+
+
+def _table(res, models, libs):
+    """Markdown: medians of wall and CPU ms per batch, and how many times faster distnet
+    is than each other library (> 1: faster)."""
+    others = [lib for lib in libs if lib != "distnet"]
+    head = ["model", "unit"] + libs + [f"distnet vs {lib}" for lib in others]
+    print("| " + " | ".join(head) + " |")
+    print("|---|---|" + "--:|" * (len(head) - 2))
+    for model in models:
+        for unit in ("ms", "cpu_ms"):
+            med = {lib: statistics.median(res[(lib, model, unit)]) for lib in libs}
+            cells = [model, "ms/batch" if unit == "ms" else "CPU ms/batch"]
+            cells += [f"{med[lib]:.1f}" for lib in libs]
+            cells += [f"{med[lib] / med['distnet']:.2f}x" for lib in others]
+            print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -179,7 +179,7 @@ def probe_cnn(lib, quick):
     """Milliseconds per training batch of bench_cnn.py's ResNet-20 and tanh LeNet."""
     cnn = _bench("bench_cnn")
     steps = 2 if quick else 10
-    return {model: cnn.run(lib, model, steps) for model in cnn.MODELS}
+    return {model: cnn.run(lib, model, steps)["ms"] for model in cnn.MODELS}
 
 
 def probe_kvstore(lib, quick):
