@@ -33,7 +33,10 @@ _log = logging.getLogger(__name__)
 
 #: Variables through which users and the launcher cap thread pools (read, never written).
 CAP_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-#: Products with fewer multiply-adds run single-threaded (measured, see _policy_note).
+#: Products with fewer multiply-adds run single-threaded: every MLP layer up to batch 512
+#: (512 x 784 x 128 = 51M) and every per-sample convolution product, whose threads would
+#: synchronise every few hundred microseconds; ResNet's batched 'cl' products (151M) and
+#: larger may use more.
 DEFAULT_SMALL_MACS = 1 << 26
 
 
