@@ -49,15 +49,17 @@ _pool = {}
 _pool_lock = threading.Lock()
 
 
-def _buffer(xp, shape, dtype, tag="cols"):
+def _buffer(xp, shape, dtype, tag=("cols",)):
     """An array of ``shape``/``dtype``, reused from the pool when large. Contents are
-    undefined, except for ``tag='canvas'``: zeros at first, and whatever its users left,
-    which is zeros outside the interior they overwrite each time."""
+    undefined, except for a ``("canvas", ...)`` tag: zeros at first, then whatever its
+    users left, which is zeros outside the interior they all overwrite (the tag names the
+    layout and padding, so every user of one buffer has the same interior)."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dtype.itemsize
-    make = np.zeros if tag == "canvas" else np.empty
+    zeroed = tag[0] == "canvas"
+    make = np.zeros if zeroed else np.empty
     if xp is not np or nbytes < _POOL_MIN:
-        return (xp.zeros if tag == "canvas" else xp.empty)(shape, dtype)
+        return (xp.zeros if zeroed else xp.empty)(shape, dtype)
     key = (tag, tuple(shape), dtype.str)
     with _pool_lock:
         free = _pool.setdefault(key, [])
@@ -143,7 +145,8 @@ class ConvPlan:
             return xp.ascontiguousarray(src)
         body = self.interior + (slice(None),) if self.cl else (slice(None),) + self.interior
         shape = self.padded + (self.C,) if self.cl else (self.C,) + self.padded
-        canvas = _buffer(xp, (self.N,) + shape, x.dtype, "canvas")  # border stays zero
+        # pooled per layout and padding: only then is the zero border the same width
+        canvas = _buffer(xp, (self.N,) + shape, x.dtype, ("canvas", self.cl, self.pad))
         canvas[(slice(None),) + body] = src
         return canvas
 

@@ -65,9 +65,9 @@ def test_large_column_buffers_are_reused_only_when_free():
     assert not np.shares_memory(view, b)
     del view
     c = _im2col._buffer(np, shape, np.float32)             # the first one is free again
-    assert sum(np.shares_memory(c, arr) for arr in _im2col._pool[("cols", shape, "<f4")]) == 1
+    assert sum(np.shares_memory(c, arr) for arr in _im2col._pool[(("cols",), shape, "<f4")]) == 1
     assert _im2col._buffer(np, (3, 3), np.float32).size == 9   # small: not pooled
-    assert ("cols", (3, 3), "<f4") not in _im2col._pool
+    assert (("cols",), (3, 3), "<f4") not in _im2col._pool
     _im2col.release_buffers()
     assert _im2col.pooled_bytes() == 0
 
@@ -80,6 +80,25 @@ def test_reused_padded_canvas_keeps_a_zero_border():
         x = rng.standard_normal((16, 16, 32, 32)).astype(np.float32)
         canvas = plan._canvas(np, x)
         np.testing.assert_array_equal(canvas, np.pad(x, [(0, 0), (0, 0), (1, 1), (1, 1)]))
+        del canvas
+    assert _im2col.pooled_bytes() > 0
+
+
+@pytest.mark.parametrize("first,second", [
+    ((16, 34, 32, 32), (16, 34, 30, 30)),   # same padded canvas, pad 1 then pad 2
+    ((16, 34, 32, 32), (16, 34, 32, 32)),   # 34 channels, 34x34 canvas: both layouts
+])
+def test_pooled_canvases_never_leak_one_layers_data_into_anothers_border(first, second):
+    from distnet.ops import _im2col
+    _im2col.release_buffers()
+    pads = [(1, 1), (2, 2) if first != second else (1, 1)]
+    cls = [False, False] if first != second else [False, True]
+    for shape, pad, cl in zip((first, second, first, second), pads * 2, cls * 2):
+        plan = _plan(shape, 4, 1, (3, 3), (1, 1), pad, cl)
+        x = rng.standard_normal(shape).astype(np.float32)
+        canvas = plan._canvas(np, x)
+        want = np.pad(x, [(0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])])
+        np.testing.assert_array_equal(np.moveaxis(canvas, -1, 1) if cl else canvas, want)
         del canvas
     assert _im2col.pooled_bytes() > 0
 
@@ -111,7 +130,7 @@ def test_training_steps_reuse_their_column_buffers():
         assert {key: [id(a) for a in arrs] for key, arrs in _im2col._pool.items()} == held
     # at the peak both layers' saved columns and the second layer's input-gradient
     # columns are alive: three distinct buffers, never one handed out twice
-    cols = [arrs for key, arrs in _im2col._pool.items() if key[0] == "cols"]
+    cols = [arrs for key, arrs in _im2col._pool.items() if key[0] == ("cols",)]
     assert [len(arrs) for arrs in cols] == [3]
     np.testing.assert_array_equal(first[0], again[0])
     np.testing.assert_array_equal(first[1], again[1])
