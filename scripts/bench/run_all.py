@@ -178,7 +178,7 @@ def probe_conv(lib, quick):
 def probe_cnn(lib, quick):
     """Milliseconds per training batch of bench_cnn.py's ResNet-20 and tanh LeNet."""
     cnn = _bench("bench_cnn")
-    steps = 2 if quick else 10
+    steps = 2 if quick else 6
     return {model: cnn.run(lib, model, steps)["ms"] for model in cnn.MODELS}
 
 
