@@ -117,3 +117,17 @@ def test_gpu_arrays_are_left_alone():
     before = _threads._POLICY
     _threads.for_gemm(FakeCupy, 10 ** 12)
     assert _threads._POLICY is before
+
+
+def test_policy_is_logged_at_debug_level(caplog):
+    with caplog.at_level("DEBUG", logger="distnet._threads"):
+        pol = _threads._Policy({"mode": "auto", "cap": 2, "small_macs": 123})
+    assert pol.blas and "1 thread below 123 multiply-adds, up to 2 above" in caplog.text
+
+
+def test_without_threadpoolctl_the_libraries_keep_their_defaults(monkeypatch, caplog):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)   # import fails
+    with caplog.at_level("WARNING", logger="distnet._threads"):
+        pol = _threads._Policy({"mode": "auto", "cap": 2, "small_macs": 123})
+    assert pol.small is None and not pol.blas
+    assert "pip install threadpoolctl" in caplog.text
