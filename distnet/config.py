@@ -14,7 +14,7 @@ from collections import namedtuple
 
 from .base import MXNetError
 
-__all__ = ["Setting", "SETTINGS", "get", "readme_rows", "job_rank", "in_job"]
+__all__ = ["Setting", "SETTINGS", "get", "raw", "readme_rows", "job_rank", "in_job"]
 
 Setting = namedtuple("Setting", ["name", "kind", "default", "shown", "doc"])
 Setting.__doc__ = """One environment variable: its name, kind ('bool', 'int' or 'str'), default
@@ -44,6 +44,19 @@ SETTINGS = {s.name: s for s in (
             "where missing data set and model files are downloaded from"),
     Setting("MXNET_GLUON_REPO", "str", "", "MXNet's mirror",
             "where missing data set files are downloaded from"),
+    Setting("DISTNET_BLAS_THREADS", "str", "auto", "`auto`",
+            "`auto`: matrix products below `DISTNET_BLAS_SMALL_MACS` multiply-adds run on one "
+            "BLAS thread, larger ones on up to the cores this process may use, less those "
+            "other processes keep busy (load average, checked once a second), never more "
+            "than `OMP_NUM_THREADS`/`OPENBLAS_NUM_THREADS`/`MKL_NUM_THREADS` when set; a "
+            "number: at most that many; `off`: leave numpy's BLAS as it loaded. Applied on "
+            "the first heavy operator, through `threadpoolctl`"),
+    Setting("DISTNET_BLAS_SMALL_MACS", "str", "", "67108864",
+            "products with fewer multiply-adds (every MLP layer up to batch 512, per-sample "
+            "convolution products) run single-threaded"),
+    Setting("DISTNET_IMAGE_BACKEND", "str", "", "OpenCV if installed, else Pillow",
+            "the image codec of `mx.image`, `ImageRecordIter` and `recordio.pack_img`: "
+            "`cv2` or `pil`"),
     Setting("MXNET_HOME", "str", "", "`~/.mxnet`",
             "MXNet's folder for downloads (`mx.base.data_dir()`: model_zoo `models/`, "
             "`datasets/`)"),
@@ -86,6 +99,12 @@ def _parse(setting, raw):
         raise MXNetError(f"environment variable {setting.name}={raw!r}: expected an "
                          f"integer ({setting.doc})") from None
     return number != 0 if setting.kind == "bool" else number
+
+
+def raw(names):
+    """``{name: raw string}`` of environment variables, for parsers with their own rules
+    (the BLAS thread policy reads its settings and the OMP/OPENBLAS/MKL caps through it)."""
+    return {name: os.environ.get(name, "") for name in names}
 
 
 def get(name):

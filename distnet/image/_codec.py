@@ -32,7 +32,8 @@ def pil():
 def _cv2():
     """The ``cv2`` module when it is installed and not overridden, else None."""
     if not _BACKEND:
-        choice = os.environ.get("DISTNET_IMAGE_BACKEND", "")
+        from ..config import get
+        choice = get("DISTNET_IMAGE_BACKEND")
         module = None
         if choice != "pil":
             try:

@@ -17,16 +17,78 @@ Two memory layouts, chosen per geometry because the strided copies dominate on C
 """
 
 import itertools
+import sys
+import threading
 
 import numpy as np
 
 from ..base import MXNetError
+from .._threads import for_gemm
 
 
 def _as_strided(xp, x, shape, strides):
     if xp is np:
         return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
     return xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+
+# ---- reused column buffers ----
+# A training step allocates the same large columns and padded canvases every time. Those
+# above glibc's largest heap block (32 MB, see ops/_memory.py) come from mmap and go back
+# to the OS when freed, and the heap's top is trimmed once more than 128 MB of it is free
+# (a ResNet's saved columns swing by more than that between forward and backward), so
+# every step faulted them in again page by page: ResNet-20 at batch 64 measured 49,000
+# page faults and 225 ms of kernel time per step, a third of the step. Such buffers are
+# kept here and handed out again once nothing but the pool references them
+# (sys.getrefcount: every numpy view keeps its base alive, so a buffer still saved for a
+# backward pass, or viewed anywhere, is never reused). cupy has its own memory pool.
+_POOL_MIN = 1 << 20
+_POOL_CAP = 1 << 30   # the working set of one step (ResNet-20, batch 64: 448 MB); beyond it,
+#                      buffers are allocated and freed as usual
+_pool = {}
+_pool_lock = threading.Lock()
+
+
+def _buffer(xp, shape, dtype, tag=("cols",)):
+    """An array of ``shape``/``dtype``, reused from the pool when large. Contents are
+    undefined, except for a ``("canvas", ...)`` tag: zeros at first, then whatever its
+    users left, which is zeros outside the interior they all overwrite (the tag names the
+    layout and padding, so every user of one buffer has the same interior)."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    zeroed = tag[0] == "canvas"
+    make = np.zeros if zeroed else np.empty
+    if xp is not np or nbytes < _POOL_MIN:
+        return (xp.zeros if zeroed else xp.empty)(shape, dtype)
+    key = (tag, tuple(shape), dtype.str)
+    with _pool_lock:
+        free = _pool.setdefault(key, [])
+        for arr in free:
+            if sys.getrefcount(arr) <= 3:  # the list, this loop's name, the call's argument
+                return arr
+        if pooled_bytes() + nbytes > _POOL_CAP:
+            return make(shape, dtype)
+        arr = make(shape, dtype)
+        free.append(arr)
+        return arr
+
+
+def pooled_bytes():
+    """Bytes held by the column-buffer pool."""
+    return sum(a.nbytes for arrs in _pool.values() for a in arrs)
+
+
+def release_buffers():
+    """Drop the pool's buffers (those still in use live on with their users)."""
+    with _pool_lock:
+        _pool.clear()
+
+
+def _contiguous(xp, view):
+    """``ascontiguousarray(view)`` into a pooled buffer when it is large."""
+    out = _buffer(xp, view.shape, view.dtype)
+    out[...] = view
+    return out
 
 
 def conv_out_size(size, k, s, d, p):
@@ -58,8 +120,12 @@ class ConvPlan:
                   for k, dl, o, st in zip(ks, self.dilate, self.O, self.stride))
             for ks in itertools.product(*(range(k) for k in self.K))]
         # Few channels: copy whole output rows (channels-first); many: channel runs. The
-        # crossover was measured on CPU over LeNet/CIFAR/ResNet-like shapes.
-        self.cl = 2 * self.Cg >= self.O[-1] or (self.stride[-1] > 1 and self.Cg >= 4)
+        # crossover was measured on CPU over LeNet/CIFAR/ResNet-like shapes (CPU time of
+        # forward + both gradients, ResNet-20 at batch 64: 16@32x32 3x3 37 ms 'cn' vs 43
+        # 'cl', 1x1 stride-2 shortcut 1.0 vs 4.1; 32@16x16 and 64@8x8 favour 'cl').
+        # A 1x1 kernel needs no copy at all in 'cn'.
+        self.cl = self.KK > 1 and (2 * self.Cg > self.O[-1]
+                                   or (self.stride[-1] > 1 and self.Cg >= 4))
 
     # ---- weights ----
     def weight_matrix(self, xp, w):
@@ -79,7 +145,8 @@ class ConvPlan:
             return xp.ascontiguousarray(src)
         body = self.interior + (slice(None),) if self.cl else (slice(None),) + self.interior
         shape = self.padded + (self.C,) if self.cl else (self.C,) + self.padded
-        canvas = xp.zeros((self.N,) + shape, x.dtype)
+        # pooled per layout and padding: only then is the zero border the same width
+        canvas = _buffer(xp, (self.N,) + shape, x.dtype, ("canvas", self.cl, self.pad))
         canvas[(slice(None),) + body] = src
         return canvas
 
@@ -96,17 +163,24 @@ class ConvPlan:
             shape = (self.N,) + self.O + (G,) + self.K + (Cg,)
             strides = (st[0],) + on + (Cg * sc,) + dl + (sc,)
             view = _as_strided(xp, canvas, shape, strides)
-            return xp.ascontiguousarray(view).reshape(self.N * self.P, G, self.KK * Cg)
+            return _contiguous(xp, view).reshape(self.N * self.P, G, self.KK * Cg)
         sc = st[1]
         shape = (G, self.N) + self.K + (Cg,) + self.O
         strides = (Cg * sc, st[0]) + dl + (sc,) + on
         view = _as_strided(xp, canvas, shape, strides)
-        return xp.ascontiguousarray(view).reshape(G, self.N, self.KK * Cg, self.P)
+        return _contiguous(xp, view).reshape(G, self.N, self.KK * Cg, self.P)
 
     # ---- the products ----
+    def _size_pool(self, xp):
+        """BLAS threads for this plan's products: 'cl' makes one product over the batch,
+        'cn' one per sample (see distnet._threads)."""
+        rows = self.N * self.P if self.cl else self.P
+        for_gemm(xp, rows * self.Fg * self.KK * self.Cg)
+
     def forward(self, xp, cols, wm):
         """Convolution output ``(N, F, *O)`` from columns and the weight matrix."""
         N, P, F = self.N, self.P, self.F
+        self._size_pool(xp)
         if self.cl:
             if self.G == 1:
                 out = xp.matmul(cols.reshape(N * P, -1), wm[0].T)
@@ -129,6 +203,7 @@ class ConvPlan:
 
     def weight_grad(self, xp, gm, cols):
         """Weight gradient as a ``(G, Fg, K*Cg)`` matrix."""
+        self._size_pool(xp)
         if self.cl:
             if self.G == 1:
                 return xp.matmul(gm.reshape(-1, self.F).T, cols.reshape(gm.shape[0], -1))[None]
@@ -141,10 +216,39 @@ class ConvPlan:
         c2 = xp.ascontiguousarray(cols.transpose(0, 2, 1, 3)).reshape(self.G, cols.shape[2], -1)
         return xp.matmul(g2, c2.transpose(0, 2, 1))
 
+    def input_grad(self, xp, gy, gm, w, dtype):
+        """Gradient of the convolution input from the output gradient ``gy`` (and its
+        matrix ``gm``). A stride-1 convolution's input gradient is itself a stride-1
+        convolution of ``gy`` with the flipped, transposed kernel; computed that way it
+        is one im2col and one product, without col2im's ``K`` scatter-adds (ResNet-20's
+        3x3 layers: about half the time of ``data_grad``)."""
+        dual = self.dual()
+        if dual is None:
+            return self.data_grad(xp, gm, w, dtype)
+        G, Fg, Cg, d = self.G, self.Fg, self.Cg, self.d
+        flip = (slice(None),) * 3 + (slice(None, None, -1),) * d
+        wt = w.reshape((G, Fg, Cg) + self.K)[flip].swapaxes(1, 2)
+        wt = wt.reshape((self.C, Fg) + self.K)
+        out = dual.forward(xp, dual.im2col(xp, gy.astype(dtype, copy=False)),
+                           dual.weight_matrix(xp, wt))
+        return out.astype(dtype, copy=False)
+
+    def dual(self):
+        """The stride-1 convolution that computes this one's input gradient, or None:
+        for strided convolutions, padding wider than the dilated kernel, or more filters
+        than channels (its columns would be ``F/C`` times larger than col2im's)."""
+        if not hasattr(self, "_dual"):
+            pads = tuple(dl * (k - 1) - p for k, dl, p in zip(self.K, self.dilate, self.pad))
+            ok = max(self.stride) == 1 and min(pads) >= 0 and self.Fg <= self.Cg
+            self._dual = ConvPlan(self.N, self.F, self.C, self.G, self.O, self.K,
+                                  self.stride, self.dilate, pads, self.S) if ok else None
+        return self._dual
+
     def data_grad(self, xp, gm, w, dtype):
         """Gradient of the convolution input ``(N, C, *S)`` from the output gradient."""
         G, Fg, Cg, KK, N = self.G, self.Fg, self.Cg, self.KK, self.N
         lead = (slice(None),)
+        self._size_pool(xp)
         if self.cl:
             # one product per kernel offset block keeps each col2im slice contiguous
             w4 = w.reshape(G, Fg, Cg, KK).transpose(3, 0, 1, 2)          # (KK, G, Fg, Cg)

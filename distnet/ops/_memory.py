@@ -23,9 +23,10 @@ from .. import config
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 # Arrays below 32 MB (glibc's largest mmap threshold) come from the heap, and up to
-# 128 MB of freed heap stays mapped. Setting any of these freezes glibc's adaptive
-# thresholds, so all three are set explicitly.
-SETTINGS = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 128 << 20),
+# 1 GB of freed heap stays mapped: with 128 MB a ResNet-20 step (batch 64) still faulted
+# ~16,000 pages back in and spent ~17% more CPU (h5's measurement, issue 15). Setting any
+# of these freezes glibc's adaptive thresholds, so all three are set explicitly.
+SETTINGS = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 1 << 30),
             (_M_TOP_PAD, 16 << 20))
 tuned = False
 
@@ -48,6 +49,6 @@ def keep_freed_memory():
     done = all([bool(mallopt(param, value)) for param, value in SETTINGS])
     logging.getLogger("distnet").info(
         "glibc malloc tuned to keep freed memory for reuse (mmap threshold 32 MB, trim "
-        "threshold 128 MB): %s; DISTNET_KEEP_FREED_MEMORY=0 turns this off",
+        "threshold 1 GB): %s; DISTNET_KEEP_FREED_MEMORY=0 turns this off",
         "done" if done else "refused by the allocator")
     return done

@@ -192,7 +192,7 @@ class Convolution(_ConvBase):
         dw = plan.weight_from_matrix(xp, plan.weight_grad(xp, gm, cols))
         dx = None  # the first layer's data gradient (col2im) is the costliest and unused
         if req is None or req[0]:
-            dx = plan.data_grad(xp, gm, as_dtype(w, gy.dtype), ins[0].dtype)
+            dx = plan.input_grad(xp, gy, gm, as_dtype(w, gy.dtype), ins[0].dtype)
         return self._grads(a, xp, ins, dx, dw, gy, last)
 
 

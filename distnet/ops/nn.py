@@ -11,6 +11,7 @@ from .registry import Op, register, get_op
 from ._util import xp_of, as_dtype, erf
 from .softmax import _softmax
 from . import _memory
+from .._threads import for_gemm
 
 
 def _check_shape(op, name, got, want):
@@ -71,6 +72,7 @@ class FullyConnected(Op):
             bias = ins[2]
             if bias.shape != (nh,):
                 _check_shape(self.name, "bias", bias.shape, (nh,))
+        for_gemm(xp_of(x), x2.shape[0] * units * nh)
         if _transposed_gemm(x2, w):
             y = _transposed_product(x2, w, bias)
         else:
@@ -89,6 +91,7 @@ class FullyConnected(Op):
         if g.ndim != 2 or g.shape[1] != nh:
             g = g.reshape(-1, nh)
         x2 = x if x.ndim == 2 and x.shape[0] == g.shape[0] else x.reshape(g.shape[0], -1)
+        for_gemm(xp, x2.size * nh)
         dx = None  # skipped when unwanted: the first layer's data gradient is pure cost
         if req is None or req[0]:
             dx = xp.matmul(g, as_dtype(w, g.dtype))

@@ -15,6 +15,8 @@ imports torch. The table's header line describes the machine and its load.
 
 ``--readme FILE`` replaces the text between ``<!-- bench:begin -->`` and
 ``<!-- bench:end -->`` in FILE (written atomically); ``--out FILE`` writes the table alone.
+``--contended`` runs the Gluon, Module and CNN families a second time next to two
+busy-loop processes and adds those columns (the shared-machine case of issue 15).
 ``--quick`` runs every family with small sizes (a smoke test, not figures to publish).
 ``--threads`` (default 1) sets every library's BLAS/OpenMP threads: on a small shared
 machine, threaded BLAS spinning against other processes makes figures swing by 50x.
@@ -52,6 +54,10 @@ ROWS = [
     ("executor", "step", "MLP executor forward+backward, batch 64", "µs", False),
     ("conv", "lenet_nd", "LeNet training step through `nd.*` ops, batch 64", "samples/s",
      True),
+    ("cnn", "resnet20", "ResNet-20 (CIFAR) training, Gluon hybridized, batch 64 of 3x32x32",
+     "ms/batch", False),
+    ("cnn", "lenet_tanh", "`train_mnist.py` LeNet (tanh) through Module, batch 64",
+     "ms/batch", False),
     ("kvstore", "local", "kvstore `local` push+pull, 10 x 1M float32", "GB/s", True),
     ("kvstore", "dist", "`dist_sync` 2 workers + 1 server, 16 MB key, per worker", "GB/s",
      True),
@@ -169,6 +175,13 @@ def probe_conv(lib, quick):
     return {"lenet_nd": res["lenet_samples_per_s"][1]}
 
 
+def probe_cnn(lib, quick):
+    """Milliseconds per training batch of bench_cnn.py's ResNet-20 and tanh LeNet."""
+    cnn = _bench("bench_cnn")
+    steps = 2 if quick else 6
+    return {model: cnn.run(lib, model, steps)["ms"] for model in cnn.MODELS}
+
+
 def probe_kvstore(lib, quick):
     """GB/s of bench_kvstore.py's local, dist_sync and MPI cases (MPI: distnet only); a
     case that fails is reported under "_skipped" and the others still count."""
@@ -206,12 +219,12 @@ def probe_train_mnist(lib, quick):
 
 
 PROBES = {"import": probe_import, "ops": probe_ops, "gluon": probe_gluon,
-          "module": probe_module, "executor": probe_executor, "conv": probe_conv,
+          "module": probe_module, "executor": probe_executor, "conv": probe_conv, "cnn": probe_cnn,
           "kvstore": probe_kvstore, "train_mnist": probe_train_mnist}
 # Which libraries have each family's workloads.
 SUPPORTED = {"import": LIBS, "ops": LIBS, "gluon": LIBS, "module": ("distnet", "mxnet"),
              "executor": ("distnet", "mxnet"), "conv": ("distnet", "mxnet"),
-             "kvstore": ("distnet", "mxnet"), "train_mnist": ("distnet",)}
+             "cnn": LIBS, "kvstore": ("distnet", "mxnet"), "train_mnist": ("distnet",)}
 
 
 # ------------------------------------------------------------------ driver -------------
@@ -257,25 +270,32 @@ def _kill_session(pgid):
         pass
 
 
-def measure(pythons, families, runs, quick, threads=1, log=print):
-    """{(lib, row): [values of each run]} and [error notes]; libraries take turns."""
+def measure(pythons, families, runs, quick, threads=1, log=print, contended=()):
+    """{(lib, row): [values of each run]} and [error notes]; libraries take turns. For
+    families in `contended`, each probe runs a second time next to two busy-loop
+    processes, its values under (lib + "@busy", row)."""
     values, errors, failed = {}, [], set()
     for run in range(runs):
         for family in families:
             for lib, python in pythons.items():
-                if lib not in SUPPORTED[family] or (family, lib) in failed:
-                    continue
-                log(f"run {run + 1}/{runs}: {family} on {lib}")
-                try:
-                    result = _probe_once(python, family, lib, quick, threads)
-                except RuntimeError as err:
-                    failed.add((family, lib))
-                    errors.append(str(err).splitlines()[0][:300])
-                    continue
-                for row, reason in result.pop("_skipped", {}).items():
-                    errors.append(f"{row} on {lib}: {reason}"[:300])
-                for row, value in result.items():
-                    values.setdefault((lib, row), []).append(value)
+                for busy in (False, True) if family in contended else (False,):
+                    tag = lib + ("@busy" if busy else "")
+                    if lib not in SUPPORTED[family] or (family, tag) in failed:
+                        continue
+                    log(f"run {run + 1}/{runs}: {family} on {tag}")
+                    loops = _bench("bench_cnn").start_busy_loops() if busy else []
+                    try:
+                        result = _probe_once(python, family, lib, quick, threads)
+                    except RuntimeError as err:
+                        failed.add((family, tag))
+                        errors.append(str(err).splitlines()[0][:300])
+                        continue
+                    finally:
+                        _bench("bench_cnn").stop_busy_loops(loops)
+                    for row, reason in result.pop("_skipped", {}).items():
+                        errors.append(f"{row} on {tag}: {reason}"[:300])
+                    for row, value in result.items():
+                        values.setdefault((tag, row), []).append(value)
     return values, errors
 
 
@@ -355,6 +375,10 @@ def render(values, versions, machine, runs, errors, quick, threads=1):
     head = ["benchmark", "unit"] + [names[lib] for lib in have]
     if "mxnet" in have:
         head.insert(4, "distnet vs MXNet")
+    busy = [lib for lib in have if any(key[0] == lib + "@busy" for key in values)]
+    head += [f"{names[lib]}, 2 busy loops" for lib in busy]
+    if busy:
+        head += ["busy: distnet vs MXNet"] * ("mxnet" in busy) + ["distnet busy / quiet"]
     pools = f"{threads} BLAS/OpenMP thread(s) per process" if threads else \
         "the libraries' default BLAS/OpenMP threads"
     lines = [f"Machine: {machine} Each figure is the median of {runs} run(s), every run "
@@ -370,9 +394,18 @@ def render(values, versions, machine, runs, errors, quick, threads=1):
         out = [label, unit] + [_fmt(med[lib]) for lib in have]
         if "mxnet" in have:
             out.insert(4, _ratio(med["distnet"], med["mxnet"], higher))
+        if busy:
+            bmed = {lib: statistics.median(values[(lib + "@busy", row)])
+                    if values.get((lib + "@busy", row)) else None for lib in busy}
+            out += [_fmt(bmed[lib]) for lib in busy]
+            if "mxnet" in busy:
+                out.append(_ratio(bmed["distnet"], bmed.get("mxnet"), higher))
+            out.append(_ratio(bmed.get("distnet"), med["distnet"], higher))
         lines.append("| " + " | ".join(out) + " |")
     lines += ["", "MLP: 784-128-64-10 (ReLU); LeNet: conv 20@5x5, pool, conv 50@5x5, pool, "
-              "dense 128, dense 10; SGD; 28x28 inputs. Produced by "
+              "dense 128, dense 10; SGD; 28x28 inputs. ResNet-20 and the tanh LeNet: "
+              "`scripts/bench/bench_cnn.py`. \"2 busy loops\": the same probe next to two "
+              "`while True: pass` processes (`--contended`). Produced by "
               "`scripts/bench/run_all.py`."]
     lines += [f"Not measured: {e}" for e in dict.fromkeys(errors)]
     return "\n".join(lines) + "\n"
@@ -421,6 +454,10 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1,
                    help="BLAS/OpenMP threads per process (default 1: stable figures on a "
                         "shared machine; 0: each library's default)")
+    p.add_argument("--contended", nargs="?", const="gluon,module,cnn", default="",
+                   metavar="FAMILIES",
+                   help="also run these families (default gluon,module,cnn) next to two "
+                        "busy-loop processes, in extra columns")
     p.add_argument("--out", help="write the table to this file")
     p.add_argument("--readme", help="update the bench section of this README")
     p.add_argument("--probe", help=argparse.SUPPRESS)
@@ -442,8 +479,9 @@ def main(argv=None):
         p.error(f"cannot import {missing} with the given interpreter(s)")
     load_before = os.getloadavg()[0]
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    contended = [f for f in args.contended.split(",") if f]
     values, errors = measure(pythons, families, max(args.runs, 1), args.quick, args.threads,
-                             log)
+                             log, contended)
     table = render(values, versions, describe_machine(load_before, os.getloadavg()[0]),
                    max(args.runs, 1), errors, args.quick, args.threads)
     if args.out:

@@ -114,12 +114,9 @@ def get_model_file(name, root=None):
 
 def _download(name, root, file_path):
     """Fetch ``<name>-<hash>.zip`` from the repository and unpack it into ``root``."""
-    from ..utils import download, replace_file
+    from ..utils import _get_repo_url, download, replace_file
     os.makedirs(root, exist_ok=True)
-    repo_url = os.environ.get("MXNET_GLUON_REPO",
-                              "https://apache-mxnet.s3-accelerate.dualstack.amazonaws.com/")
-    if not repo_url.endswith("/"):
-        repo_url += "/"
+    repo_url = _get_repo_url()  # DISTNET_GLUON_REPO, MXNET_GLUON_REPO, or MXNet's mirror
     stem = os.path.basename(file_path)[:-len(".params")]
     zip_path = os.path.join(root, f"{stem}.zip{uuid.uuid4()}")
     try:

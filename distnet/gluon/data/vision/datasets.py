@@ -37,9 +37,10 @@ _DOWNLOAD_TIMEOUT = 60
 
 def home_dir():
     """``$DISTNET_HOME``, else ``$MXNET_HOME``, else ``~/.distnet``."""
+    from ....config import get
     for name in ("DISTNET_HOME", "MXNET_HOME"):
-        if os.environ.get(name):
-            return os.path.expanduser(os.environ[name])
+        if get(name):
+            return os.path.expanduser(get(name))
     return os.path.expanduser(os.path.join("~", ".distnet"))
 
 
