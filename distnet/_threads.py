@@ -137,6 +137,11 @@ def policy():
     """The process's policy, applied on first use (reads the environment once)."""
     global _POLICY
     if _POLICY is None:
+        # The process-wide tunings of heavy numeric work, both applied here, on the first
+        # FullyConnected/convolution product and never at import: the BLAS pool (this
+        # module) and glibc's malloc (ops/_memory.py: keep freed arrays for reuse; logged).
+        from .ops._memory import keep_freed_memory
+        keep_freed_memory()
         _POLICY = _Policy(read_settings())
     return _POLICY
 

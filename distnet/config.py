@@ -33,9 +33,9 @@ SETTINGS = {s.name: s for s in (
     Setting("MXNET_OPTIMIZER_AGGREGATION_SIZE", "int", 4, "4",
             "how many parameters SGD updates in one fused call"),
     Setting("DISTNET_KEEP_FREED_MEMORY", "bool", True, "1",
-            "the first convolution, pooling or fully-connected call tunes glibc's malloc "
-            "once (logged) so that freed arrays are reused instead of handed back to the "
-            "OS; `0` leaves malloc alone"),
+            "the first fully-connected or convolution product tunes glibc's malloc once "
+            "(logged) so that freed arrays are reused instead of handed back to the OS; "
+            "`0` leaves malloc alone"),
     Setting("DISTNET_DATALOADER_START_METHOD", "str", "", "`fork` where available",
             "how DataLoader starts its worker processes (`fork`, `spawn`, `forkserver`)"),
     Setting("DISTNET_HOME", "str", "", "`~/.distnet`",

@@ -5,12 +5,12 @@ outputs, gradients) over and over. glibc returns memory at the top of the heap t
 as soon as more than a few hundred KB are free there, so every step faults it back in
 page by page: measured on LeNet at batch 64, about 4,000 page faults and 8 ms per
 convolution step, a third of the step. MXNet avoids this with its pooled storage manager;
-here glibc is told to serve arrays up to 32 MB from its heap and to keep up to 128 MB of
+here glibc is told to serve arrays up to 32 MB from its heap and to keep up to 1 GB of
 freed heap for reuse.
 
-Applied once per process by `keep_freed_memory` (called by the operators that allocate
-large temporaries, before their first one) and logged at INFO level on the ``distnet``
-logger; skipped where the allocator is not glibc's, when any ``MALLOC_*`` variable is set
+Applied once per process by `keep_freed_memory`, from one call site: the BLAS thread
+policy's first use (distnet/_threads.py, the first FullyConnected or convolution product),
+and logged at INFO level on the ``distnet`` logger; skipped where the allocator is not glibc's, when any ``MALLOC_*`` variable is set
 (the user tunes malloc), or with ``DISTNET_KEEP_FREED_MEMORY=0`` (distnet/config.py).
 """
 

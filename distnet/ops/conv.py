@@ -10,7 +10,6 @@ from .attrs import Attr, Int, Bool, Shape, enum, _optional
 from .registry import Op, register
 from ._util import xp_of, as_dtype
 from ._im2col import ConvPlan, conv_out_size, check_spatial
-from . import _memory
 
 _LAYOUT = _optional(enum("NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"))
 _TUNE = _optional(enum("fastest", "limited_workspace", "off"))
@@ -24,7 +23,6 @@ def _channels_last(layout):
 def _cached_plan(key, make):
     plan = _PLANS.get(key)
     if plan is None:
-        _memory.keep_freed_memory()
         if len(_PLANS) > 256:
             _PLANS.clear()
         plan = _PLANS[key] = make()

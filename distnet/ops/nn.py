@@ -10,7 +10,6 @@ from .attrs import Attr, Int, Float, Bool, Shape, Dtype, enum, _optional
 from .registry import Op, register, get_op
 from ._util import xp_of, as_dtype, erf
 from .softmax import _softmax
-from . import _memory
 from .._threads import for_gemm
 
 
@@ -54,8 +53,6 @@ class FullyConnected(Op):
 
     def forward(self, a, ins, aux, is_train):
         x, w = ins[0], ins[1]
-        if not _memory.tuned:
-            _memory.keep_freed_memory()
         nh = a["num_hidden"]
         shape = x.shape
         if a["flatten"] and len(shape) == 2:   # _in_units' common case, inline

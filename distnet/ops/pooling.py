@@ -13,7 +13,6 @@ from ..base import MXNetError
 from .attrs import Attr, Bool, Shape, OptInt, enum, _optional
 from .registry import Op, register
 from ._util import xp_of
-from . import _memory
 
 _LAYOUT = _optional(enum("NCW", "NCHW", "NCDHW", "NWC", "NHWC", "NDHWC"))
 
@@ -98,7 +97,6 @@ def _plan(a, shape):
            a["pooling_convention"])
     plan = _PLANS.get(key)
     if plan is None:
-        _memory.keep_freed_memory()
         if len(_PLANS) > 256:
             _PLANS.clear()
         plan = _PLANS[key] = _PoolPlan(a, shape)
