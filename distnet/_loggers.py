@@ -150,6 +150,20 @@ def _rank():
     return job_rank() or 0
 
 
+def progress_wanted(stream=None):
+    """Whether a progress bar should be drawn on ``stream`` (stderr): ``DISTNET_PROGRESS``
+    `0`/`1` decide; else when it is a terminal, or the launcher says rank 0's stderr ends
+    on one (`tty`)."""
+    from .config import get
+    setting = get("DISTNET_PROGRESS").strip().lower()
+    if setting in ("0", "1"):
+        return setting == "1"
+    if setting == "tty":
+        return True
+    isatty = getattr(stream or sys.stderr, "isatty", None)
+    return bool(isatty and isatty())
+
+
 class TqdmProgress:
     """A tqdm progress bar of each epoch's batches, with the running training metric.
 
@@ -172,8 +186,7 @@ class TqdmProgress:
     def __init__(self, total=None, num_epoch=None, rank=None, stream=None, **tqdm_kwargs):
         self.stream = stream or sys.stderr
         self.rank = _rank() if rank is None else rank
-        isatty = getattr(self.stream, "isatty", None)
-        self.enabled = self.rank == 0 and bool(isatty and isatty())
+        self.enabled = self.rank == 0 and progress_wanted(self.stream)
         self.total, self.num_epoch = total, num_epoch
         self._bar, self._epoch, self._kwargs = None, None, tqdm_kwargs
         if self.enabled:

@@ -57,6 +57,10 @@ SETTINGS = {s.name: s for s in (
     Setting("DISTNET_IMAGE_BACKEND", "str", "", "OpenCV if installed, else Pillow",
             "the image codec of `mx.image`, `ImageRecordIter` and `recordio.pack_img`: "
             "`cv2` or `pil`"),
+    Setting("DISTNET_PROGRESS", "str", "", "auto",
+            "the progress bar of rank 0 (`mx.callback.TqdmProgress`, `train_mnist.py`): shown "
+            "when stderr is a terminal; `distnet-launch` sets `tty` for rank 0 when its own "
+            "stderr is one and passes the bar's redraws through; `0` never, `1` always"),
     Setting("MXNET_HOME", "str", "", "`~/.mxnet`",
             "MXNet's folder for downloads (`mx.base.data_dir()`: model_zoo `models/`, "
             "`datasets/`)"),

@@ -34,7 +34,7 @@ import time
 from typing import List, Optional, Tuple
 
 from launcher.config import DEFAULT_GRACE, EXIT_MARKER, PEER_LOST_MARKER, ProcSpec
-from launcher.roles import TOKEN_VAR
+from launcher.roles import PROGRESS_VAR, TOKEN_VAR
 from launcher.watchdog import Watchdog
 
 
@@ -158,6 +158,9 @@ class Agent:
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")  # prefixed lines should appear as printed
         env.update(spec.env)
+        if self._progress_tty() and env.get("RANK") == "0" and env.get("DMLC_ROLE") == "worker":
+            # rank 0 may draw a progress bar: its redraws reach our terminal (see _pump)
+            env.setdefault(PROGRESS_VAR, "tty")
         log = None
         if self.log_dir:
             log = open(os.path.join(self.log_dir, spec.log_name), "w", encoding="utf-8")
@@ -184,12 +187,24 @@ class Agent:
         self._procs.append(proc)
         self._write_job_file()
 
+    def _progress_tty(self) -> bool:
+        isatty = getattr(self._out["stderr"], "isatty", None)
+        return bool(isatty and isatty())
+
+    def _redraws(self, proc: _Proc, stream: str) -> bool:
+        """Whether this stream may carry carriage-return redraws (a progress bar) for our
+        terminal: rank 0's stderr when the launcher's own stderr is a terminal."""
+        return (stream == "stderr" and self._progress_tty()
+                and proc.spec.env.get("RANK") == "0")
+
     def _pump(self, proc: _Proc, stream: str) -> None:
         """Copy one pipe line by line, prefixed, to our stream and the log file."""
         prefix = f"[{proc.spec.name}] " if proc.spec.prefix else ""
         out = self._out[stream]
         pipe = getattr(proc.popen, stream)
-        for raw in iter(pipe.readline, b""):
+        lines = (_segments(pipe, self._redraw_writer(out, prefix))
+                 if self._redraws(proc, stream) else iter(pipe.readline, b""))
+        for raw in lines:
             line = raw.decode("utf-8", errors="replace")
             if not line.endswith("\n"):
                 line += "\n"
@@ -209,6 +224,17 @@ class Agent:
                     proc.log.write(line)
                     proc.log.flush()
         pipe.close()
+
+    def _redraw_writer(self, out, prefix):
+        def write(segment: bytes) -> None:
+            text = segment.decode("utf-8", errors="replace")
+            with self._lock:
+                try:
+                    out.write("\r" + prefix + text)
+                    out.flush()
+                except (OSError, ValueError):
+                    pass
+        return write
 
     @staticmethod
     def _take_report(proc: _Proc, line: str) -> None:
@@ -407,3 +433,25 @@ class Agent:
         with open(path + ".tmp", "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1)
         os.replace(path + ".tmp", path)
+
+
+def _segments(pipe, redraw):
+    """Lines of `pipe` (with their newline), handing each carriage-return-ended segment (a
+    progress bar's redraw) to `redraw` as it arrives instead of waiting for a newline."""
+    buf = b""
+    while True:
+        chunk = pipe.read1(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while True:
+            cut = min((i for i in (buf.find(b"\n"), buf.find(b"\r")) if i >= 0), default=-1)
+            if cut < 0:
+                break
+            piece, sep, buf = buf[:cut], buf[cut:cut + 1], buf[cut + 1:]
+            if sep == b"\n":
+                yield piece + b"\n"
+            elif piece:
+                redraw(piece)
+    if buf:
+        yield buf

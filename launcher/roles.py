@@ -13,6 +13,8 @@ from typing import Dict, Iterable, Optional, Tuple
 #: File the scheduler writes its bound port to (decimal, written atomically).
 PORT_FILE_VAR = "DISTNET_SCHEDULER_PORT_FILE"
 TOKEN_VAR = "DISTNET_JOB_TOKEN"
+#: Set to "tty" for rank 0 when the launcher's stderr is a terminal (a progress bar shows).
+PROGRESS_VAR = "DISTNET_PROGRESS"
 START_TIMEOUT_VAR = "DISTNET_START_TIMEOUT"
 
 

@@ -535,7 +535,8 @@ def _end_of_epoch(args, kv, net, trainer, metric, epoch, tic, progress):
 def make_progress(rank, num_epochs, batches):
     """mx.callback.TqdmProgress on rank 0 when stderr is a terminal (and tqdm is
     installed: ``pip install 'distnet-mx[progress]'``), else None."""
-    if rank != 0 or not sys.stderr.isatty():
+    from distnet._loggers import progress_wanted
+    if rank != 0 or not progress_wanted(sys.stderr):
         return None
     try:
         return mx.callback.TqdmProgress(total=batches, num_epoch=num_epochs, rank=rank)
