@@ -110,3 +110,13 @@ def test_top_level_and_internal_names_mxnet_scripts_use():
     assert mx.nd._internal._plus_scalar(mx.nd.ones(2), scalar=2).asnumpy().tolist() == [3, 3]
     assert mx.sym._internal._plus_scalar(mx.sym.var("x"), scalar=1).list_arguments() == ["x"]
     assert "np_shape" in dir(mx) and not hasattr(mx, "no_such_thing")
+
+
+def test_amp_and_np_modules_import_and_refuse_when_used():
+    from distnet.contrib.amp import amp
+    import distnet.numpy as dnp
+    with pytest.raises(MXNetError, match="mixed precision is not implemented"):
+        amp.init()
+    with pytest.raises(AttributeError, match="mx.np.ones: the NumPy front end"):
+        dnp.ones((2,))
+    assert not hasattr(dnp, "ndarray") and not hasattr(mx, "np")

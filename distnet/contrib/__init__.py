@@ -1,10 +1,11 @@
-"""``mx.contrib``: MXNet's contributed extras that distnet provides (``tensorboard``).
+"""``mx.contrib``: MXNet's contributed extras that distnet provides (``tensorboard``; ``amp``
+exists so that code importing it loads, and refuses when used).
 
 Submodules load on first use.
 """
 import importlib
 
-_SUBMODULES = ("tensorboard",)
+_SUBMODULES = ("tensorboard", "amp")
 
 
 def __getattr__(name):
