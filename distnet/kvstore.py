@@ -192,3 +192,45 @@ def create(name='local'):
     if name.lower() in _kvs.base.kv_registry:
         return store   # a user's store speaks NDArrays itself, as in MXNet
     return KVStore(store)
+
+
+@register
+class TestStore(KVStoreBase):
+    """MXNet's example plug-in store (``mx.kv.create('teststore')``): ``broadcast`` copies,
+    ``pushpull`` sums the values of one process; no optimizer. MXNet's own tests and users'
+    templates for their stores use it."""
+
+    def __init__(self):
+        super().__init__('teststore')
+
+    def broadcast(self, key, value, out, priority=0):
+        """Copy ``value`` into ``out`` (an NDArray or a list of them)."""
+        for o in (out if isinstance(out, (list, tuple)) else [out]):
+            o[:] = value
+
+    def pushpull(self, key, value, out=None, priority=0):
+        """Sum ``value`` (an NDArray or a list of them) into ``out``, or into ``value``."""
+        values = value if isinstance(value, (list, tuple)) else [value]
+        total = values[0].copy()
+        for v in values[1:]:
+            total += v.as_in_context(total.context)
+        for o in (out if isinstance(out, (list, tuple)) else [out]) if out is not None \
+                else values:
+            o[:] = total.as_in_context(o.context)
+
+    @staticmethod
+    def is_capable(capability):
+        """No capability: it runs no optimizer."""
+        return False
+
+    def set_optimizer(self, optimizer):
+        """Not supported, as in MXNet's TestStore."""
+        raise NotImplementedError('teststore runs no optimizer')
+
+    def save_optimizer_states(self, fname, dump_optimizer=False):
+        """Not supported, as in MXNet's TestStore."""
+        raise NotImplementedError('teststore has no optimizer states')
+
+    def load_optimizer_states(self, fname):
+        """Not supported, as in MXNet's TestStore."""
+        raise NotImplementedError('teststore has no optimizer states')

@@ -150,3 +150,19 @@ def test_mxnet_dist_names_make_working_dist_stores(run_distributed):
     results = sorted((p.result for p in job if p.result), key=lambda r: r["rank"])
     assert [(r["type"], r["n"], r["sum"]) for r in results] == [
         ("dist_sync", 2, [3.0] * 3), ("dist_device_sync", 2, [3.0] * 3)]
+
+
+def test_mxnets_teststore_is_registered_and_behaves_as_mxnets():
+    kv = mx.kv.create("teststore")
+    assert kv.type == "teststore" and type(kv).is_capable("optimizer") is False
+    out = mx.nd.empty((2,))
+    kv.broadcast(1, mx.nd.ones((2,)) * 3, out=out)
+    assert out.asnumpy().tolist() == [3, 3]
+    values = [mx.nd.ones((2,)), mx.nd.ones((2,)) * 2]
+    outs = [mx.nd.empty((2,)), mx.nd.empty((2,))]
+    kv.pushpull(1, values, out=outs)
+    assert [o.asnumpy().tolist() for o in outs] == [[3, 3], [3, 3]]
+    kv.pushpull(1, values)  # no out: the sum goes back into the values
+    assert [v.asnumpy().tolist() for v in values] == [[3, 3], [3, 3]]
+    with pytest.raises(NotImplementedError):
+        kv.set_optimizer(mx.optimizer.SGD())
