@@ -15,6 +15,7 @@ from kvstore.base import canonical_name, kv_registry
 @pytest.fixture
 def registry():
     """Restore the registry after a test registers classes."""
+    assert mx.kv.TestStore  # mx.kv's own registrations happen before the snapshot
     saved = dict(kv_registry)
     yield kv_registry
     kv_registry.clear()
