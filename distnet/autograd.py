@@ -18,7 +18,19 @@ from ._last_user import last_users as _last_users
 
 __all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
            "set_recording", "set_training", "mark_variables", "backward", "grad", "Function",
-           "register_grad_hook", "get_grad_hook"]
+           "register_grad_hook", "get_grad_hook", "get_symbol", "NDArray", "Symbol"]
+
+
+def __getattr__(name):
+    # MXNet's autograd module exposes NDArray and Symbol (its tests star-import them from
+    # here); imported on first use, since both packages import this module
+    if name == "NDArray":
+        from .ndarray.ndarray import NDArray
+        return NDArray
+    if name == "Symbol":
+        from .symbol.symbol import Symbol
+        return Symbol
+    raise AttributeError(f"module 'distnet.autograd' has no attribute {name!r}")
 
 class _State(threading.local):
     """Recording and training flags, one pair per thread (as MXNet's thread-local
@@ -438,9 +450,30 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
 
 
 def get_symbol(x):
-    """Not supported: distnet's tape keeps no Symbol; hybridize a block to get one."""
-    raise MXNetError("autograd.get_symbol is not supported by distnet; use a HybridBlock "
-                     "and export() to obtain a Symbol")
+    """The recorded computation that produced ``x``, as a Symbol (MXNet's
+    ``autograd.get_symbol``): one node per recorded operator call; every array the tape
+    did not produce (a marked variable or a constant) becomes one variable, ``var0``,
+    ``var1``, ... (the same array used twice is one variable)."""
+    from .symbol.compose import Variable, create
+    made, variables = {}, {}
+
+    def entry(arr):
+        ag = arr._ag
+        if isinstance(ag, tuple):
+            sym = made[id(ag[0])]
+            return sym[ag[1]] if len(sym.list_outputs()) > 1 else sym
+        if id(arr) not in variables:
+            variables[id(arr)] = (arr, Variable(f"var{len(variables)}"))
+        return variables[id(arr)][1]
+
+    if not isinstance(getattr(x, "_ag", None), tuple):
+        raise MXNetError("get_symbol: the array was not computed while recording "
+                         "(use it inside autograd.record())")
+    for node in _topo_order([x]):
+        args = [entry(a) for a in node.inputs]
+        attrs = {k: v for k, v in node.attrs.items() if not k.startswith("__")}
+        made[id(node)] = create(node.op, node.op.name.lower(), args, attrs)
+    return entry(x)
 
 
 class Function:

@@ -252,6 +252,19 @@ class NDArray:
         leaf = self._ag
         return leaf.grad if isinstance(leaf, _ag.Leaf) else None
 
+    @property
+    def _fresh_grad(self):
+        """Whether a backward wrote this variable's gradient since it was last consumed
+        (MXNet's flag, which the Trainer's stale-gradient check reads)."""
+        leaf = self._ag
+        return bool(leaf.fresh) if isinstance(leaf, _ag.Leaf) else False
+
+    @_fresh_grad.setter
+    def _fresh_grad(self, value):
+        leaf = self._ag
+        if isinstance(leaf, _ag.Leaf):
+            leaf.fresh = bool(value)
+
     def detach(self):
         """A new array sharing data but cut from the autograd graph."""
         return wrap(self._data, self._ctx)

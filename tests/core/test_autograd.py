@@ -215,3 +215,47 @@ def test_executor_passes_the_same_mask(monkeypatch):
     exe.backward([nd.ones((1, 2, 3, 3))])
     assert seen == [(False, True, True)]
     assert exe.grad_dict["c_weight"].shape == (2, 1, 3, 3)
+
+
+def test_get_symbol_rebuilds_the_recorded_graph():
+    from distnet.autograd import get_symbol
+    x, z = mx.nd.array([3.0]), mx.nd.array([2.0])
+    x.attach_grad()
+    z.attach_grad()
+    with mx.autograd.record():
+        y = x * x + 2 * z - 1
+    sym = get_symbol(y)
+    assert len(sym.list_arguments()) == 2  # x used twice is one variable
+    values = {name: (mx.nd.array([3.0]) if name == "var1" else mx.nd.array([2.0]))
+              for name in sym.list_arguments()}
+    got = sym.eval(**values)[0].asscalar()
+    assert got in (3 * 3 + 2 * 2 - 1, 2 * 2 + 2 * 3 - 1)  # which var is x: tape order
+    with mx.autograd.record():
+        w = x * x
+    assert get_symbol(w).list_arguments() == ["var0"]
+    with pytest.raises(mx.base.MXNetError, match="not computed while recording"):
+        get_symbol(mx.nd.ones(2))
+
+
+def test_star_import_of_autograd_gives_mxnets_names():
+    names = {}
+    exec("from distnet.autograd import *", names)
+    assert names["NDArray"] is mx.nd.NDArray and names["get_symbol"] is not None
+    assert names["Symbol"] is mx.sym.Symbol and "record" in names
+
+
+def test_fresh_grad_flag_follows_backward_and_can_be_reset():
+    x, y = mx.nd.ones((2, 2)), mx.nd.ones((2, 2))
+    mx.autograd.mark_variables([x, y], [mx.nd.zeros((2, 2)), mx.nd.zeros((2, 2))])
+    assert (x._fresh_grad, y._fresh_grad) == (False, False)
+    with mx.autograd.record():
+        out = (x + 2) + y
+    out.backward()
+    assert (x._fresh_grad, y._fresh_grad) == (True, True)
+    x._fresh_grad = False
+    assert not x._fresh_grad and y._fresh_grad
+    with mx.autograd.record():
+        out = (x + 2).detach() + y  # x's path is cut: only y's gradient is written
+    out.backward()
+    assert not x._fresh_grad and y._fresh_grad
+    assert mx.nd.ones(2)._fresh_grad is False  # not a variable
