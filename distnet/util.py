@@ -92,6 +92,24 @@ def _scoped(func, scope):
     return wrapper
 
 
+class _NumpyArrayScope:
+    """MXNet's internal scope object of NumPy array mode, importable because code and
+    tests import it; entering one that turns the mode on raises MXNetError (no ``mx.np``)."""
+
+    _current = threading.local()
+
+    def __init__(self, is_np_array):  # noqa: F811 - MXNet's parameter name
+        self._is_np_array = bool(is_np_array)
+
+    def __enter__(self):
+        if self._is_np_array:
+            _no_np_array()
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
 def is_np_array():
     """Whether NumPy array mode (``mx.np``) is on: never in distnet."""
     return False
