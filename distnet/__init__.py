@@ -6,8 +6,8 @@
 
 import importlib
 
-from .base import MXNetError, DistnetError
-from .context import Context, cpu, gpu, cpu_pinned, current_context, num_gpus
+from .base import MXNetError, DistnetError  # noqa: F401 - mx.MXNetError, as MXNet's
+from .context import Context, cpu, gpu, cpu_pinned, current_context, num_gpus  # noqa: F401
 
 __version__ = "0.1.0"
 

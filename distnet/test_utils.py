@@ -252,7 +252,6 @@ def rand_ndarray(shape, stype="default", density=None, dtype=None, modifier_func
     if stype != "default":
         raise MXNetError(f"rand_ndarray: storage type {stype!r} is not supported by "
                          "distnet; only 'default' (dense) arrays exist")
-    from .ndarray import array
     return array(random_arrays(tuple(shape)), ctx=ctx or default_context(), dtype=dtype)
 
 
@@ -394,7 +393,6 @@ def compare_ndarray_tuple(t1, t2, rtol=None, atol=None):
 def same_symbol_structure(sym1, sym2):
     """Whether two Symbols run the same operator at every node position (MXNet's check:
     operators only, not names or attributes)."""
-    import json
     nodes1 = json.loads(sym1.tojson())["nodes"]
     nodes2 = json.loads(sym2.tojson())["nodes"]
     return all(n1["op"] == n2["op"] for n1, n2 in zip(nodes1, nodes2))
@@ -449,7 +447,6 @@ def rand_coord_2d(x_low, x_high, y_low, y_high):
 
 def create_2d_tensor(rows, columns, dtype=np.int64):
     """An NDArray whose row ``i`` is filled with ``i`` (large-tensor tests' helper)."""
-    from .ndarray import array
     values = np.repeat(np.arange(rows, dtype=dtype)[:, None], columns, axis=1)
     return array(values, dtype=dtype)
 
@@ -468,7 +465,6 @@ def get_identity_mat(size):
 
 def get_identity_mat_batch(size):
     """Two stacked ``size`` x ``size`` identity matrices, shape ``(2, size, size)``."""
-    from .ndarray import array
     return array(np.stack([np.eye(size)] * 2).astype(default_dtype()))
 
 
@@ -557,7 +553,6 @@ _FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 def _nd(value, ctx, dtype):
     """``value`` (numpy, number or NDArray) as an NDArray on ``ctx`` (``dtype='asnumpy'``
     keeps a numpy array's own dtype)."""
-    from .ndarray import array
     from .ndarray.ndarray import NDArray
     if isinstance(value, NDArray):
         return value
@@ -597,7 +592,6 @@ def _parse_aux_states(sym, aux_states, ctx, dtype=np.float32):
 def simple_forward(sym, ctx=None, is_train=False, **inputs):
     """Bind ``sym`` to the numpy ``inputs`` (by argument name), run forward and return the
     output as numpy (a list when there are several)."""
-    from .ndarray import array
     exe = sym.bind(ctx or default_context(), args={k: array(v) for k, v in inputs.items()})
     exe.forward(is_train=is_train)
     outputs = [out.asnumpy() for out in exe.outputs]
@@ -1175,8 +1169,6 @@ _MXNET_DATA = "http://data.mxnet.io/"
 def get_mnist():
     """MNIST as a dict of numpy arrays (``train_data`` (60000, 1, 28, 28) float32 in
     [0, 1], ``train_label``, ``test_data``, ``test_label``), downloaded into ``data/``."""
-    import gzip
-    import struct
 
     def read(label_url, image_url):
         with gzip.open(download(label_url, dirname="data")) as f:
@@ -1204,7 +1196,6 @@ def get_mnist_pkl():
 
 
 def _get_zip(url, wanted):
-    import zipfile
     os.makedirs("data", exist_ok=True)
     if not all(os.path.exists(os.path.join("data", name)) for name in wanted):
         with zipfile.ZipFile(download(url, dirname="data")) as archive:
@@ -1241,7 +1232,6 @@ def get_mnist_iterator(batch_size, input_shape, num_parts=1, part_index=0):
 
 def get_zip_data(data_dir, url, data_origin_name):
     """Download ``url`` into ``data_dir`` as ``data_origin_name`` and unpack it there."""
-    import zipfile
     origin = os.path.join(data_dir, data_origin_name)
     if not os.path.exists(origin):
         download(url, dirname=data_dir, overwrite=False)
@@ -1251,7 +1241,6 @@ def get_zip_data(data_dir, url, data_origin_name):
 
 def get_bz2_data(data_dir, data_name, url, data_origin_name):
     """Download the bz2 file ``url`` into ``data_dir`` and decompress it to ``data_name``."""
-    import bz2
     import shutil
     target = os.path.join(data_dir, data_name)
     origin = os.path.join(data_dir, data_origin_name)

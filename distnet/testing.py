@@ -22,7 +22,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ._sibling import check_sibling

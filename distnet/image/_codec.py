@@ -9,7 +9,6 @@ for 256x300), which matters for ImageRecordIter. Both release the GIL while deco
 """
 
 import io
-import os
 
 import numpy as np
 

@@ -6,7 +6,6 @@ reproduce MXNet's crops, flips and jitters. Interpolation codes are OpenCV's: 0 
 1 bilinear, 2 bicubic, 3 area, 4 Lanczos, 9 auto, 10 random.
 """
 
-import math
 import random
 
 import numpy as np

@@ -11,7 +11,7 @@ import numpy as np
 from ..base import MXNetError, numeric_types
 from ..context import current_context, Context
 from ..backend import device_scope
-from .ndarray import NDArray, invoke, wrap, array_from
+from .ndarray import NDArray, invoke, wrap, array_from  # noqa: F401 - nd.invoke
 from .serialize import save, load, load_frombuffer
 from . import _gen, _methods
 from . import random  # noqa: F401 - mx.nd.random

@@ -11,7 +11,6 @@ digits are parameter indices and come back as ints). A ``sym``'s ``__lr_mult__``
 ``__wd_mult__`` attributes are already folded into those dicts, so no symbol travels.
 """
 
-import inspect
 import warnings
 
 import numpy as np

@@ -61,7 +61,7 @@ def run_one(framework, folder, case, threads):
         sys.path.insert(0, ROOT)
         import distnet as mx
     spec = dict(CASES[case])
-    count = spec.pop("count")
+    spec.pop("count")
     path = os.path.join(folder, case)
     it = mx.io.ImageRecordIter(path_imgrec=path + ".rec", path_imgidx=path + ".idx",
                                preprocess_threads=threads, **spec)

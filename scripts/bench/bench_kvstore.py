@@ -21,7 +21,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -236,7 +235,6 @@ def mpi_worker(runs, size=4 << 20, iters=20):
     buf = np.ones(size, np.float32)
     kv = kvstore.create('mpi')
     kv.init(0, buf)
-    out = np.empty_like(buf)
     raw, ours = [], []
     for _ in range(runs):
         comm.Barrier()

@@ -11,7 +11,7 @@ when missing).
     python scripts/examples/gluon_for_tensorflow_users.py
 """
 import distnet as mx
-from distnet import nd, gluon, init, autograd
+from distnet import gluon, init, autograd
 from distnet.gluon import nn
 
 # ### Loading the Data

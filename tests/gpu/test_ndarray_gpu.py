@@ -8,7 +8,7 @@ import distnet as mx
 from distnet import nd
 from distnet.base import MXNetError
 
-from .gpu_util import AS_CPU, assert_on, count, dev, is_device_array
+from .gpu_util import AS_CPU, assert_on, count, dev
 
 rng = np.random.default_rng(3)
 X = rng.standard_normal((4, 5)).astype(np.float32)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import distnet as mx
-from distnet import nd
 from distnet.base import MXNetError
 
 

@@ -1,7 +1,6 @@
 """mpi mode through the installed mpiexec, and the rank variables of a plain mpiexec."""
 import importlib.util
 import re
-import os
 import shutil
 import subprocess
 import sys

@@ -193,7 +193,8 @@ _CMP = {"equal": np.equal, "not_equal": np.not_equal, "greater": np.greater,
 IA, IB = np.round(A * 2) - 2, np.round(B * 2) - 2  # small integers with ties and zeros
 MORE_CASES = []
 for _base, _f in _CMP.items():
-    _ref = (lambda x, y, f=_f: f(x, y).astype(np.float32))
+    def _ref(x, y, f=_f):
+        return f(x, y).astype(np.float32)
     MORE_CASES.append(OpCase(f"_{_base}", [IA, IB], ref=_ref, grad=False, id=f"_{_base}"))
     MORE_CASES.append(OpCase(f"broadcast_{_base}", [IA, IB[:, :1]], ref=_ref, grad=False,
                              id=f"broadcast_{_base}_b"))

@@ -6,7 +6,6 @@ import os
 import numpy as np
 import pytest
 
-import distnet as mx
 from distnet import autograd, gluon, nd
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "mxnet", "rnn")

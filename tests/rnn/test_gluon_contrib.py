@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-import distnet as mx
 from distnet import autograd, gluon, nd
 from distnet.gluon.contrib.data import IntervalSampler
 

@@ -1,7 +1,6 @@
 """CIFAR10/CIFAR100 in MXNet's layout under $MXNET_HOME/datasets, offline, checksummed."""
 
 import hashlib
-import os
 import warnings
 
 import numpy as np

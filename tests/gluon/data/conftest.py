@@ -1,7 +1,6 @@
 """Fixtures: a temporary DISTNET_HOME holding small MNIST/FashionMNIST data sets, and a
 guard that no data set test reaches the network."""
 
-import os
 
 import pytest
 

@@ -70,7 +70,7 @@ def test_offline_error_names_url_and_folder(tmp_path, offline):
         vision.MNIST(root=root, train=True)
     msg = str(info.value)
     assert f"{offline}gluon/dataset/mnist/train-labels-idx1-ubyte.gz" in msg
-    assert f"place train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz" in msg
+    assert "place train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz" in msg
     assert f"in {root}" in msg
     assert os.listdir(root) == []  # nothing half-written
 
