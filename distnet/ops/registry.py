@@ -18,7 +18,8 @@ _LOADED = False
 # Modules holding operator definitions; imported on first registry lookup so that
 # `import distnet` stays cheap.
 _OP_MODULES = ("elemwise", "reduce", "shape", "broadcast", "linalg", "softmax", "index",
-               "creation", "random", "nn", "conv", "pooling", "norm", "loss", "custom")
+               "creation", "random", "nn", "conv", "pooling", "norm", "loss", "custom",
+               "optimizer_ops")
 
 
 class Op:
