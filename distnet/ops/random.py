@@ -101,7 +101,7 @@ class _random_gamma(_Sampler):
     """Gamma samples with shape ``alpha`` and scale ``beta``."""
 
     name = "_random_gamma"
-    aliases = ("random_gamma", "gamma")
+    aliases = ("random_gamma",)  # MXNet's `gamma` is the gamma function
     params = dict(alpha=Attr(Float, 1.0), beta=Attr(Float, 1.0), **_COMMON)
 
     def sample(self, rng, a, shape):

@@ -112,3 +112,11 @@ def test_sample_operators_symbolic_and_errors():
         nd.sample_normal(nd.ones((2,)), nd.ones((3,)))
     with pytest.raises(MXNetError, match="all be NDArrays"):
         nd.random.normal(nd.ones((2,)), 1.0)
+
+
+def test_gamma_is_the_gamma_function_and_random_gamma_samples():
+    # MXNet: nd.gamma is the elementwise gamma function, the sampler is random_gamma
+    np.testing.assert_allclose(nd.gamma(nd.array([4.0])).asnumpy(), [6.0], rtol=1e-6)
+    mx.random.seed(2)
+    x = nd.random_gamma(alpha=2.0, beta=1.5, shape=(20000,))
+    _check_moments(x.asnumpy(), 3.0, 4.5, "random_gamma")
