@@ -46,22 +46,33 @@ def _shape(shape):
 
 def array(source_array, ctx=None, dtype=None):
     """A new NDArray copied from ``source_array`` (float32 unless ``dtype``; an NDArray
-    source keeps its dtype)."""
+    source keeps its dtype). A scalar gives a 0-d array, as in MXNet
+    (``nd.array(5).shape == ()``)."""
+    if np.ndim(source_array) == 0 and not isinstance(source_array, NDArray):
+        return array_from(source_array, ctx, dtype).reshape(())
     return array_from(source_array, ctx, dtype)
+
+
+def _into(res, out):
+    """``res`` written into ``out`` (MXNet's creation functions take ``out=``)."""
+    if out is None:
+        return res
+    out[:] = res
+    return out
 
 
 def zeros(shape, ctx=None, dtype=None, **kwargs):
     """An array of zeros (float32 by default)."""
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):  # cupy allocates on its current device
-        return wrap(ctx.xp.zeros(_shape(shape), dtype), ctx)
+        return _into(wrap(ctx.xp.zeros(_shape(shape), dtype), ctx), kwargs.get("out"))
 
 
 def ones(shape, ctx=None, dtype=None, **kwargs):
     """An array of ones (float32 by default)."""
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):
-        return wrap(ctx.xp.ones(_shape(shape), dtype), ctx)
+        return _into(wrap(ctx.xp.ones(_shape(shape), dtype), ctx), kwargs.get("out"))
 
 
 def full(shape, val, ctx=None, dtype=None, out=None):
@@ -69,10 +80,7 @@ def full(shape, val, ctx=None, dtype=None, out=None):
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):
         res = wrap(ctx.xp.full(_shape(shape), val, dtype), ctx)
-    if out is not None:
-        out[:] = res
-        return out
-    return res
+    return _into(res, out)
 
 
 def empty(shape, ctx=None, dtype=None):
