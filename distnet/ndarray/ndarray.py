@@ -181,9 +181,27 @@ class NDArray:
                 pass  # let the operator raise MXNet's error message
         return _op_fn("Reshape")(self, shape=shape, **kwargs)
 
-    def reshape_like(self, other):
-        """Reshape to the shape of ``other``."""
+    def reshape_like(self, other, **kwargs):
+        """Reshape to the shape of ``other`` (``lhs_begin=``... as ``nd.reshape_like``)."""
+        if kwargs:
+            return _op_fn("reshape_like")(self, other, **kwargs)
         return self.reshape(other.shape)
+
+    def flatten(self, inplace=False):
+        """``(d0, d1*d2*...)``; ``inplace=True`` returns a view sharing memory (MXNet)."""
+        if inplace:
+            return self.reshape((self.shape[0], -1) if self.ndim else (1, 1))
+        return _op_fn("Flatten")(self)
+
+    def squeeze(self, axis=None, inplace=False):
+        """Drop axes of size 1 (those in ``axis``); ``inplace=True`` returns a view."""
+        if not inplace:
+            return _op_fn("squeeze")(self, axis=axis)
+        axes = range(self.ndim) if axis is None else \
+            [axis] if isinstance(axis, int) else list(axis)
+        axes = {ax % self.ndim for ax in axes if self.shape[ax] == 1 or axis is not None}
+        shape = tuple(d for i, d in enumerate(self.shape) if i not in axes)
+        return self.reshape(shape or (1,))
 
     def __len__(self):
         if self.ndim == 0:
