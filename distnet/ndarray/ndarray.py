@@ -188,15 +188,17 @@ class NDArray:
         return self.reshape(other.shape)
 
     def flatten(self, inplace=False):
-        """``(d0, d1*d2*...)``; ``inplace=True`` returns a view sharing memory (MXNet)."""
+        """``(d0, d1*d2*...)``: a copy, or with ``inplace=True`` a view sharing memory
+        (MXNet)."""
         if inplace:
             return self.reshape((self.shape[0], -1) if self.ndim else (1, 1))
-        return _op_fn("Flatten")(self)
+        return _op_fn("_copy")(_op_fn("Flatten")(self))  # the operator returns a view
 
     def squeeze(self, axis=None, inplace=False):
-        """Drop axes of size 1 (those in ``axis``); ``inplace=True`` returns a view."""
+        """Drop axes of size 1 (those in ``axis``): a copy, or with ``inplace=True`` a
+        view sharing memory (MXNet)."""
         if not inplace:
-            return _op_fn("squeeze")(self, axis=axis)
+            return _op_fn("_copy")(_op_fn("squeeze")(self, axis=axis))
         axes = range(self.ndim) if axis is None else \
             [axis] if isinstance(axis, int) else list(axis)
         axes = {ax % self.ndim for ax in axes if self.shape[ax] == 1 or axis is not None}

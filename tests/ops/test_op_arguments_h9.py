@@ -87,6 +87,9 @@ def test_squeeze_and_flatten_inplace_share_memory():
     assert f.shape == (2, 3)
     f[:] = 1
     assert x.asnumpy().sum() == 6
-    assert x.flatten().shape == (2, 3)
+    c, q = x.flatten(), x.squeeze()
+    c[:] = 9
+    q[:] = 9
+    assert x.asnumpy().sum() == 6  # without inplace: copies
     assert x.squeeze(axis=1).shape == (2, 3)
     assert nd.ones((1, 1)).squeeze(inplace=True).shape == (1,)
