@@ -25,6 +25,9 @@ _SUBMODULES = {
     "operator": "operator", "engine": "engine", "runtime": "runtime",
 }
 
+_UTIL_NAMES = ("use_np_shape", "np_shape", "is_np_shape", "set_np_shape", "use_np",
+               "is_np_array", "np_array", "use_np_array")
+
 
 def __getattr__(name):
     if name in _SUBMODULES:
@@ -34,6 +37,8 @@ def __getattr__(name):
     if name == "AttrScope":
         from .attribute import AttrScope
         return AttrScope
+    if name in _UTIL_NAMES:  # mx.use_np_shape & co., top-level in MXNet (from mx.util)
+        return getattr(importlib.import_module(".util", __name__), name)
     raise AttributeError(f"module 'distnet' has no attribute {name!r}")
 
 

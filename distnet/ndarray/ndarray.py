@@ -429,7 +429,7 @@ def invoke(op, args, a, out=None):
         raise _op_error(op, datas, err) from err
     res = []
     for o in outs:
-        if o.ndim == 0:
+        if o.ndim == 0 and not op.zero_d:
             o = o.reshape(1)
         res.append(wrap(o, ctx))
     if _ag._recording:

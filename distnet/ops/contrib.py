@@ -82,6 +82,7 @@ class _contrib_allclose(Op):
 
     name = "_contrib_allclose"
     inputs = ("a", "b")
+    zero_d = True  # MXNet: shape ()
     params = {"rtol": Attr(Float, 1e-5), "atol": Attr(Float, 1e-8),
               "equal_nan": Attr(Bool, True)}
 
@@ -89,7 +90,13 @@ class _contrib_allclose(Op):
         x, y = ins
         xp = xp_of(x)
         ok = xp.allclose(x, y, rtol=a["rtol"], atol=a["atol"], equal_nan=a["equal_nan"])
-        return (xp.full((1,), int(bool(ok)), np.uint8),), None
+        return (xp.full((), int(bool(ok)), np.uint8),), None
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return in_shapes, [()], aux_shapes
+
+    def infer_type(self, a, in_types, aux_types):
+        return in_types, [np.dtype(np.uint8)], aux_types
 
     def backward(self, F, a, ins, outs, saved, ograds):
         return (None, None)
