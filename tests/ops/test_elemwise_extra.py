@@ -126,3 +126,25 @@ def test_contrib_operators_under_mxnet_names():
     assert nd._contrib_allclose(x, x, equal_nan=False).asscalar() == 0
     out = nd._contrib_index_copy(nd.zeros((3, 2)), nd.array([2]), nd.ones((1, 2)))
     np.testing.assert_array_equal(out.asnumpy(), [[0, 0], [0, 0], [1, 1]])
+
+
+def test_group_norm_matches_mxnet():
+    ins = [nd.array(_FIX[f"group_norm/in{i}"]) for i in range(3)]
+    for x in ins:
+        x.attach_grad()
+    with mx.autograd.record():
+        y = nd.GroupNorm(*ins, num_groups=3, eps=1e-4)
+    y.backward(nd.array(_FIX["group_norm/head"]))
+    np.testing.assert_allclose(y.asnumpy(), _FIX["group_norm/out0"], rtol=1e-4, atol=1e-5)
+    for i, x in enumerate(ins):
+        np.testing.assert_allclose(x.grad.asnumpy(), _FIX[f"group_norm/grad{i}"], rtol=1e-4,
+                                   atol=1e-4, err_msg=f"gradient {i}")
+    _, mean, std = nd.GroupNorm(*ins, num_groups=3, eps=1e-4, output_mean_var=True)
+    np.testing.assert_allclose(mean.asnumpy(), _FIX["group_norm/out1"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(std.asnumpy(), _FIX["group_norm/out2"], rtol=1e-4)
+    s = mx.sym.GroupNorm(mx.sym.var("x"), num_groups=2)
+    assert s.list_arguments() == ["x", "groupnorm0_gamma", "groupnorm0_beta"] or \
+        s.list_arguments()[0] == "x"
+    assert s.infer_shape(x=(2, 4, 3, 3))[0] == [(2, 4, 3, 3), (2,), (2,)]
+    with pytest.raises(MXNetError, match=r"multiple of num_groups \(3\)"):
+        nd.GroupNorm(nd.ones((2, 4, 3)), nd.ones((3,)), nd.ones((3,)), num_groups=3)
