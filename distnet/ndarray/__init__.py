@@ -198,6 +198,15 @@ def moveaxis(tensor, source, destination):
     return globals()["transpose"](tensor, axes=tuple(axes))
 
 
+def histogram(a, bins=10, range=None):  # noqa: A002 - MXNet's argument name
+    """Counts of ``a`` in ``bins`` equal bins over ``range`` (default: the data's min and
+    max), or in the bins whose edges are the NDArray ``bins``; returns
+    ``(counts, bin_edges)`` as MXNet."""
+    if isinstance(bins, NDArray):
+        return _FUNCTIONS["_histogram"](a, bins)
+    return _FUNCTIONS["_histogram"](a, bin_cnt=bins, range=range)
+
+
 def split_v2(ary, indices_or_sections, axis=0, squeeze_axis=False):
     """Split ``ary`` into equal sections or at the given indices along ``axis``."""
     from ..ops.index_join import split_v2_attrs
