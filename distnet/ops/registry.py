@@ -19,7 +19,7 @@ _LOADED = False
 # `import distnet` stays cheap.
 _OP_MODULES = ("elemwise", "reduce", "shape", "broadcast", "linalg", "softmax", "index",
                "creation", "random", "nn", "conv", "pooling", "norm", "loss", "custom",
-               "optimizer_ops", "special", "contrib", "pdf", "index_extra")
+               "optimizer_ops", "special", "contrib", "pdf", "index_extra", "im2col_ops")
 
 
 class Op:

@@ -61,3 +61,20 @@ def test_histogram():
     np.testing.assert_allclose(edges.asnumpy(), [1, 5 / 3, 7 / 3, 3], rtol=1e-6)
     assert counts.asnumpy().tolist() == [1, 1, 1]
     assert nd._histogram(x, bin_cnt=2, range=(0, 6))[0].asnumpy().tolist() == [3, 3]
+
+
+def test_im2col_col2im_match_mxnet():
+    import pathlib
+    fix = np.load(pathlib.Path(__file__).resolve().parents[1] / "fixtures/mxnet/ops_extra.npz")
+    attrs = dict(kernel=(2, 3), stride=(1, 2), dilate=(2, 1), pad=(1, 1))
+    x = nd.array(fix["im2col/in0"])
+    x.attach_grad()
+    with mx.autograd.record():
+        cols = nd.im2col(x, **attrs)
+    cols.backward(nd.array(fix["im2col/head"]))
+    np.testing.assert_allclose(cols.asnumpy(), fix["im2col/out0"], rtol=1e-6)
+    np.testing.assert_allclose(x.grad.asnumpy(), fix["im2col/grad0"], rtol=1e-5, atol=1e-6)
+    back = nd.col2im(nd.array(fix["im2col/head"]), output_size=(4, 5), **attrs)
+    np.testing.assert_allclose(back.asnumpy(), fix["col2im/out0"], rtol=1e-5, atol=1e-6)
+    with pytest.raises(MXNetError, match="kernel"):
+        nd.im2col(nd.ones((1, 1, 2, 2)), kernel=(3, 3))
