@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..base import MXNetError
-from .attrs import Attr, Bool, Float, Int, OptInt, OptShape
+from .attrs import Attr, Bool, Float, Int, OptFloat, OptInt, OptShape, Shape, Str
 from .registry import Op, register
 from ._util import xp_of
 
@@ -200,3 +200,93 @@ class _contrib_quadratic(Op):
 
     def backward(self, F, a, ins, outs, saved, ograds):
         return (ograds[0] * (2 * a["a"] * ins[0] + a["b"]),)
+
+
+def _resize_matrix(xp, n_in, n_out, align_corners, dtype):
+    """(n_out, n_in) linear-interpolation weights along one axis."""
+    dst = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        src = dst * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(n_out)
+    else:
+        src = np.maximum((dst + 0.5) * (n_in / n_out) - 0.5, 0.0)
+    lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = src - lo
+    w = np.zeros((n_out, n_in))
+    np.add.at(w, (np.arange(n_out), lo), 1 - frac)
+    np.add.at(w, (np.arange(n_out), hi), frac)
+    return xp.asarray(w.astype(dtype))
+
+
+def _pool_matrix(xp, n_in, n_out, dtype):
+    """(n_out, n_in) averaging weights of adaptive pooling: bin i covers
+    ``[floor(i*n_in/n_out), ceil((i+1)*n_in/n_out))``."""
+    w = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        start, end = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+        w[i, start:end] = 1.0 / (end - start)
+    return xp.asarray(w.astype(dtype))
+
+
+class _Separable2D(Op):
+    """``out = Wh @ x @ Ww.T`` over the last two axes; the gradient is the transpose."""
+
+    nd_backward = False
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        wh, ww = self.matrices(xp_of(x), a, ins)
+        return ((wh @ x @ ww.T).astype(x.dtype, copy=False),), (wh, ww)
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        wh, ww = saved
+        gx = wh.T @ ograds[0] @ ww
+        return (gx.astype(ins[0].dtype, copy=False),) + (None,) * (len(ins) - 1)
+
+
+@register
+class _contrib_BilinearResize2D(_Separable2D):
+    """Bilinear resize of (N, C, H, W) data to ``height`` x ``width`` (mode ``size``), by
+    ``scale_height``/``scale_width``, or to the size of ``like`` (mode ``like``)."""
+
+    name = "_contrib_BilinearResize2D"
+    inputs = ("data", "like")
+    params = {"height": Attr(Int, 1), "width": Attr(Int, 1),
+              "scale_height": Attr(OptFloat, None), "scale_width": Attr(OptFloat, None),
+              "mode": Attr(Str, "size"), "align_corners": Attr(Bool, True)}
+
+    def input_names(self, a):
+        return ("data", "like") if a["mode"] == "like" else ("data",)
+
+    def _size(self, a, shape, like):
+        h, w = shape[-2:]
+        if a["mode"] == "like":
+            return tuple(like[-2:])
+        if a["mode"] != "size":
+            raise MXNetError(f"BilinearResize2D: mode {a['mode']!r} is not supported by "
+                             "distnet; use mode='size' (with scale_height/scale_width) or "
+                             "'like'")
+        if a["scale_height"] is not None:
+            return int(h * a["scale_height"]), int(w * a["scale_width"] or a["scale_height"])
+        return a["height"], a["width"]
+
+    def matrices(self, xp, a, ins):
+        x = ins[0]
+        oh, ow = self._size(a, x.shape, ins[1].shape if len(ins) > 1 else None)
+        return (_resize_matrix(xp, x.shape[-2], oh, a["align_corners"], x.dtype),
+                _resize_matrix(xp, x.shape[-1], ow, a["align_corners"], x.dtype))
+
+
+@register
+class _contrib_AdaptiveAvgPooling2D(_Separable2D):
+    """Average pooling of (N, C, H, W) data into ``output_size`` bins (default 1x1)."""
+
+    name = "_contrib_AdaptiveAvgPooling2D"
+    params = {"output_size": Attr(Shape, ())}
+
+    def matrices(self, xp, a, ins):
+        x = ins[0]
+        size = tuple(a["output_size"]) or (1,)
+        oh, ow = size if len(size) == 2 else (size[0], size[0])
+        return (_pool_matrix(xp, x.shape[-2], oh, x.dtype),
+                _pool_matrix(xp, x.shape[-1], ow, x.dtype))

@@ -148,3 +148,37 @@ def test_group_norm_matches_mxnet():
     assert s.infer_shape(x=(2, 4, 3, 3))[0] == [(2, 4, 3, 3), (2,), (2,)]
     with pytest.raises(MXNetError, match=r"multiple of num_groups \(3\)"):
         nd.GroupNorm(nd.ones((2, 4, 3)), nd.ones((3,)), nd.ones((3,)), num_groups=3)
+
+
+RESIZE_POOL = [
+    ("resize_ac", "BilinearResize2D", dict(height=8, width=4)),
+    ("resize_noac", "BilinearResize2D", dict(height=3, width=10, align_corners=False)),
+    ("resize_scale", "BilinearResize2D", dict(scale_height=2.0, scale_width=0.5)),
+    ("adaptive_pool", "AdaptiveAvgPooling2D", dict(output_size=(2, 3))),
+    ("adaptive_pool1", "AdaptiveAvgPooling2D", {}),
+]
+
+
+@pytest.mark.parametrize("case,fn,attrs", RESIZE_POOL, ids=[c[0] for c in RESIZE_POOL])
+def test_resize_and_adaptive_pooling_match_mxnet(case, fn, attrs):
+    x = nd.array(_FIX[f"{case}/in0"])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = getattr(nd.contrib, fn)(x, **attrs)
+    y.backward(nd.array(_FIX[f"{case}/head"]))
+    np.testing.assert_allclose(y.asnumpy(), _FIX[f"{case}/out0"], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x.grad.asnumpy(), _FIX[f"{case}/grad0"], rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_resize_like_and_names():
+    x, like = nd.ones((1, 2, 3, 3)), nd.zeros((1, 1, 6, 5))
+    out = nd._contrib_BilinearResize2D(x, like, mode="like")
+    assert out.shape == (1, 2, 6, 5)
+    np.testing.assert_allclose(out.asnumpy(), 1.0, rtol=1e-6)
+    assert nd._contrib_AdaptiveAvgPooling2D(x, output_size=2).shape == (1, 2, 2, 2)
+    s = mx.sym.contrib.BilinearResize2D(mx.sym.var("x"), height=3, width=4)
+    assert s.list_arguments() == ["x"]
+    assert s.infer_shape(x=(1, 2, 5, 7))[1] == [(1, 2, 3, 4)]
+    with pytest.raises(MXNetError, match="mode 'odd_scale' is not supported"):
+        nd.contrib.BilinearResize2D(x, mode="odd_scale")
