@@ -247,3 +247,58 @@ class signum_update(_Update):
         g = _clip(xp, a["rescale_grad"] * g, a["clip_gradient"])
         _set(mom, m * mom - (1 - m) * a["wd"] * w - (1 - m) * g)
         return (1 - a["lr"] * a["wd_lh"]) * w + a["lr"] * xp.sign(mom)
+
+
+@register
+class lamb_update_phase1(_Update):
+    """LAMB's first phase: updates ``mean``/``var`` in place and returns the step direction
+    ``mean_hat / (sqrt(var_hat) + epsilon) + wd*w`` (hats: bias-corrected at step ``t``
+    when ``bias_correction``)."""
+
+    name = "lamb_update_phase1"
+    aux = ("mean", "var")
+    params = dict(beta1=Attr(Float, 0.9), beta2=Attr(Float, 0.999), epsilon=Attr(Float, 1e-6),
+                  t=Attr(Int, REQUIRED), bias_correction=Attr(Bool, True),
+                  wd=Attr(Float, REQUIRED), rescale_grad=Attr(Float, 1.0),
+                  clip_gradient=Attr(Float, -1.0))
+
+    def update(self, xp, a, w, g, mean, var):
+        b1, b2 = a["beta1"], a["beta2"]
+        g = _clip(xp, a["rescale_grad"] * g, a["clip_gradient"])
+        _set(mean, b1 * mean + (1 - b1) * g)
+        _set(var, b2 * var + (1 - b2) * g * g)
+        m, v = mean, var
+        if a["bias_correction"]:
+            m, v = mean / (1 - b1 ** a["t"]), var / (1 - b2 ** a["t"])
+        return m / (xp.sqrt(v) + a["epsilon"]) + a["wd"] * w
+
+
+@register
+class lamb_update_phase2(Op):
+    """LAMB's second phase: ``w - lr * (r1/r2) * g`` with the trust ratio of the weight
+    norm ``r1`` (clipped to ``[lower_bound, upper_bound]`` where those are >= 0) and the
+    step norm ``r2`` (ratio 1 where either is 0)."""
+
+    name = "lamb_update_phase2"
+    inputs = ("weight", "g", "r1", "r2")
+    params = dict(lr=Attr(Float, REQUIRED), lower_bound=Attr(Float, -1.0),
+                  upper_bound=Attr(Float, -1.0))
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return in_shapes, [in_shapes[0]], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        w, g, r1, r2 = ins
+        xp = xp_of(w)
+        r1 = r1.reshape(-1)[:1].astype(w.dtype)
+        if a["lower_bound"] >= 0:
+            r1 = xp.maximum(r1, a["lower_bound"])
+        if a["upper_bound"] >= 0:
+            r1 = xp.minimum(r1, a["upper_bound"])
+        r2 = r2.reshape(-1)[:1].astype(w.dtype)
+        ok = (r1 != 0) & (r2 != 0)
+        ratio = xp.where(ok, r1 / xp.where(ok, r2, 1), 1)
+        return ((w - a["lr"] * ratio * g.astype(w.dtype)).astype(w.dtype, copy=False),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (None,) * 4
