@@ -37,9 +37,10 @@ def normal(loc=0, scale=1, shape=None, dtype=None, ctx=None, out=None, **kwargs)
     return _sample("_random_normal", shape, ctx, dtype, out, loc=loc, scale=scale)
 
 
-def randn(*shape, **kwargs):
-    """Standard normal samples of the given shape."""
-    return normal(0, 1, shape=shape, **kwargs)
+def randn(*shape, loc=0, scale=1, **kwargs):
+    """Normal samples of the given shape (``loc``/``scale`` numbers or NDArrays, as
+    ``normal``)."""
+    return normal(loc, scale, shape=shape, **kwargs)
 
 
 def randint(low, high, shape=None, dtype=None, ctx=None, out=None, **kwargs):

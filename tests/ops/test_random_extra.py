@@ -120,3 +120,10 @@ def test_gamma_is_the_gamma_function_and_random_gamma_samples():
     mx.random.seed(2)
     x = nd.random_gamma(alpha=2.0, beta=1.5, shape=(20000,))
     _check_moments(x.asnumpy(), 3.0, 4.5, "random_gamma")
+
+
+def test_randn_takes_loc_and_scale():
+    x = nd.random.randn(2, 3, loc=5.0, scale=0.001)
+    assert x.shape == (2, 3) and abs(x.asnumpy().mean() - 5) < 0.01
+    y = nd.random.randn(1000, loc=nd.array([0.0, 10.0]), scale=nd.array([1.0, 1.0]))
+    assert y.shape == (2, 1000) and abs(y.asnumpy()[1].mean() - 10) < 0.2
