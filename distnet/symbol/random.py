@@ -7,7 +7,7 @@ from .symbol import Symbol
 __all__ = ["uniform", "normal", "randn", "randint", "exponential", "gamma", "poisson",
            "negative_binomial", "generalized_negative_binomial", "uniform_like",
            "normal_like", "gamma_like", "exponential_like", "poisson_like",
-           "negative_binomial_like", "generalized_negative_binomial_like"]
+           "negative_binomial_like", "generalized_negative_binomial_like", "shuffle"]
 
 
 def _sample(op_name, params, shape, dtype, name, attr, kwargs):
@@ -132,3 +132,10 @@ def generalized_negative_binomial_like(data=None, mu=1, alpha=1, name=None, attr
     """Generalized negative binomial samples shaped like ``data``."""
     return _like("_random_generalized_negative_binomial_like", data,
                  {"mu": mu, "alpha": alpha}, name, attr, kwargs)
+
+
+def shuffle(data, name=None, attr=None, **kwargs):
+    """``data`` with its first axis randomly permuted (MXNet's ``_shuffle``)."""
+    from ..ops.registry import get_op
+    from .compose import create
+    return create(get_op("_shuffle"), "shuffle", (data,), kwargs, name, attr)

@@ -127,3 +127,11 @@ def test_randn_takes_loc_and_scale():
     assert x.shape == (2, 3) and abs(x.asnumpy().mean() - 5) < 0.01
     y = nd.random.randn(1000, loc=nd.array([0.0, 10.0]), scale=nd.array([1.0, 1.0]))
     assert y.shape == (2, 1000) and abs(y.asnumpy()[1].mean() - 10) < 0.2
+
+
+def test_sym_random_shuffle_permutes_rows():
+    s = mx.sym.random.shuffle(mx.sym.var("x"))
+    assert '"op": "_shuffle"' in s.tojson()
+    rows = s.eval(x=nd.arange(12).reshape(6, 2))[0].asnumpy()
+    assert sorted(rows[:, 0].tolist()) == [0, 2, 4, 6, 8, 10]
+    np.testing.assert_array_equal(rows[:, 1] - rows[:, 0], 1)  # rows move whole
