@@ -112,7 +112,8 @@ class ravel_multi_index(Op):
 
 @register
 class unravel_index(Op):
-    """Coordinates (one row per dimension of ``shape``) of the flat indices in ``data``."""
+    """Coordinates (one row per dimension of ``shape``) of the flat indices in ``data``;
+    the leading size of ``shape`` may be -1 (it is not used)."""
 
     name = "unravel_index"
     aliases = ("_unravel_index",)
@@ -122,10 +123,12 @@ class unravel_index(Op):
         x = ins[0]
         xp = xp_of(x)
         flat = x.astype(np.int64)
+        shape = tuple(a["shape"])
         coords = []
-        for d in reversed(tuple(a["shape"])):
+        for d in reversed(shape[1:]):
             coords.append(flat % d)
             flat = flat // d
+        coords.append(flat)  # the leading axis is not wrapped (its size may be -1)
         return (xp.stack(coords[::-1]).astype(x.dtype),), None
 
     def backward(self, F, a, ins, outs, saved, ograds):

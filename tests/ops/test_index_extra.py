@@ -78,3 +78,18 @@ def test_im2col_col2im_match_mxnet():
     np.testing.assert_allclose(back.asnumpy(), fix["col2im/out0"], rtol=1e-5, atol=1e-6)
     with pytest.raises(MXNetError, match="kernel"):
         nd.im2col(nd.ones((1, 1, 2, 2)), kernel=(3, 3))
+
+
+def test_unravel_leading_axis_unwrapped_and_sym_histogram():
+    flat = nd.array([22, 41, 37])
+    # a leading size of -1 (or one too small) does not wrap the first coordinate
+    assert nd.unravel_index(flat, shape=(-1, 6)).asnumpy().tolist() == [[3, 6, 6], [4, 5, 1]]
+    assert nd.unravel_index(flat, shape=(-1,)).asnumpy().tolist() == [[22, 41, 37]]
+    assert nd.ravel_multi_index(nd.array([[3, 6, 6], [4, 5, 1]]), shape=(-1, 6)
+                                ).asnumpy().tolist() == [22, 41, 37]
+    s = mx.sym.histogram(mx.sym.var("x"), bins=3, range=(0, 6))
+    counts, edges = s.eval(x=nd.array([0, 1, 2, 3, 4, 5.5]))
+    assert counts.asnumpy().tolist() == [2, 2, 2] and edges.asnumpy().tolist() == [0, 2, 4, 6]
+    s = mx.sym.histogram(mx.sym.var("x"), mx.sym.var("b"))
+    counts, _ = s.eval(x=nd.array([0, 1, 2, 3]), b=nd.array([0, 2, 4]))
+    assert counts.asnumpy().tolist() == [2, 2]
