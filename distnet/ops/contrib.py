@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..base import MXNetError
-from .attrs import Attr, Bool, Float, Int, OptFloat, OptInt, OptShape, Shape, Str
+from .attrs import Attr, Bool, Float, Int, OptFloat, OptInt, OptShape, Shape, enum
 from .registry import Op, register
 from ._util import xp_of
 
@@ -247,27 +247,41 @@ class _Separable2D(Op):
 @register
 class _contrib_BilinearResize2D(_Separable2D):
     """Bilinear resize of (N, C, H, W) data to ``height`` x ``width`` (mode ``size``), by
-    ``scale_height``/``scale_width``, or to the size of ``like`` (mode ``like``)."""
+    ``scale_height``/``scale_width``, to the size of ``like`` (mode ``like``), or by the
+    ``odd_scale`` / ``to_even_*`` / ``to_odd_*`` rules of MXNet."""
 
     name = "_contrib_BilinearResize2D"
     inputs = ("data", "like")
     params = {"height": Attr(Int, 1), "width": Attr(Int, 1),
               "scale_height": Attr(OptFloat, None), "scale_width": Attr(OptFloat, None),
-              "mode": Attr(Str, "size"), "align_corners": Attr(Bool, True)}
+              "mode": Attr(enum("size", "like", "odd_scale", "to_even_down", "to_even_up",
+                                "to_odd_down", "to_odd_up"), "size"),
+              "align_corners": Attr(Bool, True)}
 
     def input_names(self, a):
         return ("data", "like") if a["mode"] == "like" else ("data",)
 
+    # to_even/to_odd modes: (parity kept, step) per input size
+    _PARITY = {"to_even_down": (0, -1), "to_even_up": (0, 1), "to_odd_down": (1, -1),
+               "to_odd_up": (1, 1)}
+
     def _size(self, a, shape, like):
         h, w = shape[-2:]
-        if a["mode"] == "like":
+        mode = a["mode"]
+        if mode == "like":
             return tuple(like[-2:])
-        if a["mode"] != "size":
-            raise MXNetError(f"BilinearResize2D: mode {a['mode']!r} is not supported by "
-                             "distnet; use mode='size' (with scale_height/scale_width) or "
-                             "'like'")
-        if a["scale_height"] is not None:
-            return int(h * a["scale_height"]), int(w * a["scale_width"] or a["scale_height"])
+        if mode in self._PARITY:
+            parity, step = self._PARITY[mode]
+            return tuple(n if n % 2 == parity else n + step for n in (h, w))
+        sh = a["scale_height"]
+        sw = a["scale_width"] if a["scale_width"] is not None else sh
+        if mode == "odd_scale":  # odd sizes keep their end points: (n - 1) * scale + 1
+            return tuple(int((n - 1) * sc + 1) if n % 2 else int(n * sc)
+                         for n, sc in ((h, sh), (w, sw)))
+        if mode != "size":
+            raise MXNetError(f"BilinearResize2D: unknown mode {mode!r}")
+        if sh is not None:
+            return int(h * sh), int(w * sw)
         return a["height"], a["width"]
 
     def matrices(self, xp, a, ins):

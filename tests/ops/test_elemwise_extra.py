@@ -180,5 +180,14 @@ def test_resize_like_and_names():
     s = mx.sym.contrib.BilinearResize2D(mx.sym.var("x"), height=3, width=4)
     assert s.list_arguments() == ["x"]
     assert s.infer_shape(x=(1, 2, 5, 7))[1] == [(1, 2, 3, 4)]
-    with pytest.raises(MXNetError, match="mode 'odd_scale' is not supported"):
-        nd.contrib.BilinearResize2D(x, mode="odd_scale")
+    # output sizes of the other modes, as MXNet 1.9.1 gives them
+    x = nd.ones((1, 1, 5, 6))
+    for mode, shape in (("to_even_down", (4, 6)), ("to_even_up", (6, 6)),
+                        ("to_odd_down", (5, 5)), ("to_odd_up", (5, 7))):
+        assert nd.contrib.BilinearResize2D(x, mode=mode).shape[2:] == shape, mode
+    assert nd.contrib.BilinearResize2D(x, mode="odd_scale", scale_height=2,
+                                       scale_width=0.5).shape[2:] == (9, 3)
+    assert nd.contrib.BilinearResize2D(nd.ones((1, 1, 6, 7)), mode="odd_scale",
+                                       scale_height=0.5, scale_width=3).shape[2:] == (3, 19)
+    with pytest.raises(MXNetError, match="mode"):
+        nd.contrib.BilinearResize2D(x, mode="simple")
