@@ -203,7 +203,9 @@ class MNISTIter(_FileBatches):
     def __init__(self, image="./train-images-idx3-ubyte", label="./train-labels-idx1-ubyte",
                  batch_size=128, shuffle=True, flat=False, seed=0, silent=False,
                  num_parts=1, part_index=0, data_name="data", label_name="softmax_label",
-                 prefetch_buffer=4, ctx=None, dtype=None, input_shape=None):
+                 prefetch_buffer=4, ctx=None, dtype=None, input_shape=None, **kwargs):
+        # **kwargs: MXNet's iterators accept and ignore unknown keys (data_shape= in its
+        # Module examples)
         super().__init__(batch_size)
         images = _read_idx(image, 2051, "image")
         labels = _read_idx(label, 2049, "label")

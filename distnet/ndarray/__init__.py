@@ -47,22 +47,33 @@ def _shape(shape):
 
 def array(source_array, ctx=None, dtype=None):
     """A new NDArray copied from ``source_array`` (float32 unless ``dtype``; an NDArray
-    source keeps its dtype)."""
+    source keeps its dtype). A scalar gives a 0-d array, as in MXNet
+    (``nd.array(5).shape == ()``)."""
+    if np.ndim(source_array) == 0 and not isinstance(source_array, NDArray):
+        return array_from(source_array, ctx, dtype).reshape(())
     return array_from(source_array, ctx, dtype)
+
+
+def _into(res, out):
+    """``res`` written into ``out`` (MXNet's creation functions take ``out=``)."""
+    if out is None:
+        return res
+    out[:] = res
+    return out
 
 
 def zeros(shape, ctx=None, dtype=None, **kwargs):
     """An array of zeros (float32 by default)."""
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):  # cupy allocates on its current device
-        return wrap(ctx.xp.zeros(_shape(shape), dtype), ctx)
+        return _into(wrap(ctx.xp.zeros(_shape(shape), dtype), ctx), kwargs.get("out"))
 
 
 def ones(shape, ctx=None, dtype=None, **kwargs):
     """An array of ones (float32 by default)."""
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):
-        return wrap(ctx.xp.ones(_shape(shape), dtype), ctx)
+        return _into(wrap(ctx.xp.ones(_shape(shape), dtype), ctx), kwargs.get("out"))
 
 
 def full(shape, val, ctx=None, dtype=None, out=None):
@@ -70,10 +81,7 @@ def full(shape, val, ctx=None, dtype=None, out=None):
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):
         res = wrap(ctx.xp.full(_shape(shape), val, dtype), ctx)
-    if out is not None:
-        out[:] = res
-        return out
-    return res
+    return _into(res, out)
 
 
 def empty(shape, ctx=None, dtype=None):
@@ -201,6 +209,15 @@ def moveaxis(tensor, source, destination):
     axes = list(range(tensor.ndim))
     axes.insert(destination % tensor.ndim, axes.pop(source % tensor.ndim))
     return globals()["transpose"](tensor, axes=tuple(axes))
+
+
+def histogram(a, bins=10, range=None):  # noqa: A002 - MXNet's argument name
+    """Counts of ``a`` in ``bins`` equal bins over ``range`` (default: the data's min and
+    max), or in the bins whose edges are the NDArray ``bins``; returns
+    ``(counts, bin_edges)`` as MXNet."""
+    if isinstance(bins, NDArray):
+        return _FUNCTIONS["_histogram"](a, bins)
+    return _FUNCTIONS["_histogram"](a, bin_cnt=bins, range=range)
 
 
 def split_v2(ary, indices_or_sections, axis=0, squeeze_axis=False):

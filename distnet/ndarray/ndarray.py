@@ -182,9 +182,29 @@ class NDArray:
                 pass  # let the operator raise MXNet's error message
         return _op_fn("Reshape")(self, shape=shape, **kwargs)
 
-    def reshape_like(self, other):
-        """Reshape to the shape of ``other``."""
+    def reshape_like(self, other, **kwargs):
+        """Reshape to the shape of ``other`` (``lhs_begin=``... as ``nd.reshape_like``)."""
+        if kwargs:
+            return _op_fn("reshape_like")(self, other, **kwargs)
         return self.reshape(other.shape)
+
+    def flatten(self, inplace=False):
+        """``(d0, d1*d2*...)``: a copy, or with ``inplace=True`` a view sharing memory
+        (MXNet)."""
+        if inplace:
+            return self.reshape((self.shape[0], -1) if self.ndim else (1, 1))
+        return _op_fn("_copy")(_op_fn("Flatten")(self))  # the operator returns a view
+
+    def squeeze(self, axis=None, inplace=False):
+        """Drop axes of size 1 (those in ``axis``): a copy, or with ``inplace=True`` a
+        view sharing memory (MXNet)."""
+        if not inplace:
+            return _op_fn("_copy")(_op_fn("squeeze")(self, axis=axis))
+        axes = range(self.ndim) if axis is None else \
+            [axis] if isinstance(axis, int) else list(axis)
+        axes = {ax % self.ndim for ax in axes if self.shape[ax] == 1 or axis is not None}
+        shape = tuple(d for i, d in enumerate(self.shape) if i not in axes)
+        return self.reshape(shape or (1,))
 
     def __len__(self):
         if self.ndim == 0:
@@ -424,7 +444,7 @@ def invoke(op, args, a, out=None, _traced=False):
         raise _op_error(op, datas, err) from err
     res = []
     for o in outs:
-        if o.ndim == 0:
+        if o.ndim == 0 and not op.zero_d:
             o = o.reshape(1)
         res.append(wrap(o, ctx))
     if _ag._recording and _ag._state.recording:

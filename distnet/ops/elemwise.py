@@ -279,3 +279,48 @@ class add_n(Op):
 
 
 
+
+
+# ---------------------------------------------------------------- h9 additions ------
+class _ScaledUnary(_Unary):
+    """Elementwise function with attributes: ``fn(xp, x, a)`` and ``grad(F, x, y, g, a)``."""
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        return (self.fn(xp_of(x), x, a).astype(x.dtype, copy=False),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (self.grad(F, ins[0], outs[0], ograds[0], a),)
+
+
+def _smooth_l1(xp, x, a):
+    s2 = a["scalar"] ** 2
+    return xp.where(xp.abs(x) < 1.0 / s2, 0.5 * s2 * x * x, xp.abs(x) - 0.5 / s2)
+
+
+def _smooth_l1_grad(F, x, y, g, a):
+    s2 = a["scalar"] ** 2
+    inside = F.abs(x) < 1.0 / s2
+    return g * (inside * (s2 * x) + (1 - inside) * F.sign(x))
+
+
+register(type("smooth_l1", (_ScaledUnary,), {
+    "name": "smooth_l1", "params": {"scalar": Attr(Float, 1.0)},
+    "fn": staticmethod(_smooth_l1), "grad": staticmethod(_smooth_l1_grad),
+    "__doc__": "Smooth L1 (Huber-like, Fast R-CNN): ``0.5*(scalar*x)^2`` where "
+               "``|x| < 1/scalar^2``, else ``|x| - 0.5/scalar^2``."}))
+
+
+def _hard_sigmoid(xp, x, a):
+    return xp.clip(a["alpha"] * x + a["beta"], 0.0, 1.0)
+
+
+def _hard_sigmoid_grad(F, x, y, g, a):
+    return g * ((y > 0) * (y < 1)) * a["alpha"]
+
+
+register(type("hard_sigmoid", (_ScaledUnary,), {
+    "name": "hard_sigmoid",
+    "params": {"alpha": Attr(Float, 0.2), "beta": Attr(Float, 0.5)},
+    "fn": staticmethod(_hard_sigmoid), "grad": staticmethod(_hard_sigmoid_grad),
+    "__doc__": "``max(0, min(1, alpha*x + beta))``, elementwise."}))

@@ -2,19 +2,33 @@
 
 import numpy as np
 
+from ..base import MXNetError
 from .attrs import Attr, Bool, Str
 from .registry import Op, register
 from ._util import xp_of
 
 
-def _mat(x, transpose):
-    return x.T if transpose and x.ndim == 2 else x
+def _lhs_view(l, transpose):
+    """``lhs`` as a matrix and the output axes it contributes: N-d ``lhs`` is
+    ``(prod(shape[:-1]), shape[-1])``, transposed ``(prod(shape[1:]), shape[0])`` (MXNet
+    transposes N-d inputs as their 2-d views)."""
+    if transpose:
+        return l.reshape(l.shape[0], -1).T, tuple(l.shape[1:])
+    return l.reshape(-1, l.shape[-1]), tuple(l.shape[:-1])
+
+
+def _rhs_view(r, transpose):
+    """``rhs`` as a matrix ``(shape[0], rest)`` (transposed: ``(shape[-1], rest)``)."""
+    if transpose:
+        return r.reshape(-1, r.shape[-1]).T, tuple(r.shape[:-1])
+    return r.reshape(r.shape[0], -1), tuple(r.shape[1:])
 
 
 @register
 class dot(Op):
     """Matrix product; for N-d inputs, sums over the last axis of ``lhs`` and the first of
-    ``rhs``. ``transpose_a``/``transpose_b`` transpose 2-d inputs first."""
+    ``rhs``. ``transpose_a`` makes it the first axis of ``lhs``, ``transpose_b`` the last
+    axis of ``rhs`` (any number of dimensions, as MXNet)."""
 
     name = "dot"
     inputs = ("lhs", "rhs")
@@ -25,31 +39,31 @@ class dot(Op):
         l, r = in_shapes
         if l is None or r is None:
             return in_shapes, [None], aux_shapes
-        l = l[::-1] if a["transpose_a"] and len(l) == 2 else l
-        r = r[::-1] if a["transpose_b"] and len(r) == 2 else r
-        out = tuple(l[:-1]) + tuple(r[1:])
+        ldims = tuple(l[1:]) if a["transpose_a"] else tuple(l[:-1])
+        rdims = tuple(r[:-1]) if a["transpose_b"] else tuple(r[1:])
+        out = ldims + rdims
         return in_shapes, [out if out else (1,)], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
-        l, r = ins
-        lm, rm = _mat(l, a["transpose_a"]), _mat(r, a["transpose_b"])
-        xp = xp_of(l)
-        if lm.ndim <= 2 and rm.ndim <= 2:
-            out = xp.dot(lm, rm)
-        else:
-            out = xp.tensordot(lm, rm, axes=1)
-        return (out,), None
+        (lm, ldims), (rm, rdims) = _lhs_view(ins[0], a["transpose_a"]), \
+            _rhs_view(ins[1], a["transpose_b"])
+        if lm.shape[1] != rm.shape[0]:
+            raise MXNetError(f"dot: shapes {tuple(ins[0].shape)} and {tuple(ins[1].shape)} "
+                             f"do not match (transpose_a={a['transpose_a']}, "
+                             f"transpose_b={a['transpose_b']})")
+        out = xp_of(lm).dot(lm, rm)
+        return (out.reshape((ldims + rdims) or (1,)),), None
 
     def backward(self, F, a, ins, outs, saved, ograds):
         l, r = ins
         xp = xp_of(l)
-        lm, rm = _mat(l, a["transpose_a"]), _mat(r, a["transpose_b"])
-        g2 = ograds[0].reshape(int(np.prod(lm.shape[:-1], dtype=np.int64)), -1)
-        l2 = lm.reshape(-1, lm.shape[-1])
-        r2 = rm.reshape(rm.shape[0], -1)
-        gl = xp.dot(g2, r2.T).reshape(lm.shape)
-        gr = xp.dot(l2.T, g2).reshape(rm.shape)
-        return _mat(gl, a["transpose_a"]), _mat(gr, a["transpose_b"])
+        lm, _ = _lhs_view(l, a["transpose_a"])
+        rm, _ = _rhs_view(r, a["transpose_b"])
+        g2 = ograds[0].reshape(lm.shape[0], rm.shape[1])
+        gl, gr = xp.dot(g2, rm.T), xp.dot(lm.T, g2)
+        gl = (gl.T if a["transpose_a"] else gl).reshape(l.shape)
+        gr = (gr.T if a["transpose_b"] else gr).reshape(r.shape)
+        return gl, gr
 
 
 @register

@@ -304,3 +304,42 @@ class softmax_cross_entropy(Op):
         grad = xp.exp(logp)
         grad[xp.arange(grad.shape[0]), lab] -= 1
         return grad * ograds[0].reshape(()), None
+
+
+@register
+class SVMOutput(Op):
+    """Identity forward; the gradient of a one-vs-rest hinge loss (``use_linear``: L1-SVM,
+    else the squared hinge of L2-SVM) for integer ``label`` per row of ``data``, scaled by
+    ``regularization_coefficient``."""
+
+    name = "SVMOutput"
+    inputs = ("data", "label")
+    loss_output = True
+    params = {"margin": Attr(Float, 1.0), "regularization_coefficient": Attr(Float, 1.0),
+              "use_linear": Attr(Bool, False)}
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        d = in_shapes[0]
+        if d is None:
+            return in_shapes, [None], aux_shapes
+        return [tuple(d), tuple(d[:1]) + tuple(d[2:])], [tuple(d)], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        return (ins[0].copy(),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        x, label = ins
+        xp = xp_of(x)
+        x2 = x.reshape(x.shape[0], -1)
+        k = label.reshape(-1).astype(np.int64)
+        if k.size != x2.shape[0] or (k.size and (k.min() < 0 or k.max() >= x2.shape[1])):
+            raise MXNetError(f"SVMOutput: label must hold {x2.shape[0]} class indices in "
+                             f"[0, {x2.shape[1]}), got shape {tuple(label.shape)}")
+        m, c = a["margin"], a["regularization_coefficient"]
+        is_label = xp.arange(x2.shape[1])[None, :] == k[:, None]
+        if a["use_linear"]:
+            grad = xp.where(is_label, xp.where(m > x2, -c, 0.0), xp.where(m > -x2, c, 0.0))
+        else:
+            grad = xp.where(is_label, -c * xp.where(m > x2, 2 * (m - x2), 0),
+                            c * xp.where(m > -x2, 2 * (m + x2), 0))
+        return (grad.reshape(x.shape).astype(x.dtype), None)

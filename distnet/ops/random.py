@@ -52,7 +52,7 @@ class _random_uniform(_Sampler):
     """Uniform samples in ``[low, high)``."""
 
     name = "_random_uniform"
-    aliases = ("random_uniform", "uniform", "_sample_uniform")
+    aliases = ("random_uniform", "uniform")
     params = dict(low=Attr(Float, 0.0), high=Attr(Float, 1.0), **_COMMON)
 
     def sample(self, rng, a, shape):
@@ -64,7 +64,7 @@ class _random_normal(_Sampler):
     """Normal samples with mean ``loc`` and standard deviation ``scale``."""
 
     name = "_random_normal"
-    aliases = ("random_normal", "normal", "_sample_normal")
+    aliases = ("random_normal", "normal")
     params = dict(loc=Attr(Float, 0.0), scale=Attr(Float, 1.0), **_COMMON)
 
     def sample(self, rng, a, shape):
@@ -101,7 +101,7 @@ class _random_gamma(_Sampler):
     """Gamma samples with shape ``alpha`` and scale ``beta``."""
 
     name = "_random_gamma"
-    aliases = ("random_gamma", "gamma")
+    aliases = ("random_gamma",)  # MXNet's `gamma` is the gamma function
     params = dict(alpha=Attr(Float, 1.0), beta=Attr(Float, 1.0), **_COMMON)
 
     def sample(self, rng, a, shape):
@@ -118,6 +118,135 @@ class _random_poisson(_Sampler):
 
     def sample(self, rng, a, shape):
         return rng.poisson(a["lam"], shape)
+
+
+def _negative_binomial(rng, k, p, shape):
+    """Failures before the ``k``-th success of probability ``p``: MXNet draws
+    ``poisson(gamma(k, (1 - p) / p))``, which numpy's negative_binomial equals in law."""
+    return rng.negative_binomial(k, p, shape)
+
+
+def _generalized_negative_binomial(rng, mu, alpha, shape):
+    """``poisson(gamma(1/alpha, mu*alpha))``: mean ``mu``, variance ``mu + alpha*mu^2``;
+    ``alpha == 0`` is ``poisson(mu)``."""
+    mu, alpha = np.asarray(mu, np.float64), np.asarray(alpha, np.float64)
+    safe = np.where(alpha > 0, alpha, 1.0)
+    lam = np.where(alpha > 0, rng.gamma(1.0 / safe, mu * safe, shape), mu)
+    return rng.poisson(np.broadcast_to(lam, shape))
+
+
+@register
+class _random_negative_binomial(_Sampler):
+    """Negative binomial samples: failures before ``k`` successes of probability ``p``."""
+
+    name = "_random_negative_binomial"
+    aliases = ("random_negative_binomial",)
+    params = dict(k=Attr(Int, 1), p=Attr(Float, 1.0), **_COMMON)
+
+    def sample(self, rng, a, shape):
+        return _negative_binomial(rng, a["k"], a["p"], shape)
+
+
+@register
+class _random_generalized_negative_binomial(_Sampler):
+    """Generalized negative binomial samples with mean ``mu`` and dispersion ``alpha``."""
+
+    name = "_random_generalized_negative_binomial"
+    aliases = ("random_generalized_negative_binomial",)
+    params = dict(mu=Attr(Float, 1.0), alpha=Attr(Float, 1.0), **_COMMON)
+
+    def sample(self, rng, a, shape):
+        return _generalized_negative_binomial(rng, a["mu"], a["alpha"], shape)
+
+
+class _LikeSampler(Op):
+    """``_random_<dist>_like``: samples of the shape and dtype of ``data`` (not its values)."""
+
+    base = None
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        out = self.base.sample(self, _random.generator(np), a, tuple(x.shape))
+        out = out.astype(x.dtype)
+        xp = xp_of(x)
+        return (out if xp is np else xp.asarray(out),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (None,)
+
+
+def _like(base):
+    """Register the ``_like`` variant of the sampler ``base`` (same distribution params)."""
+    params = {k: v for k, v in base.params.items() if k not in _COMMON}
+    short = base.name[len("_random_"):]
+    cls = type(f"{base.name}_like", (_LikeSampler,), dict(
+        name=f"{base.name}_like", aliases=(), params=params, base=base,
+        __doc__=f"Samples of the {short} distribution shaped like ``data``."))
+    return register(cls)
+
+
+for _base in (_random_uniform, _random_normal, _random_gamma, _random_exponential,
+              _random_poisson, _random_negative_binomial,
+              _random_generalized_negative_binomial):
+    _like(_base)
+
+
+class _MultiSampler(Op):
+    """``_sample_<dist>``: one draw (or ``shape`` draws) per element of the parameter
+    arrays; the output has shape ``param.shape + shape``."""
+
+    params = {"shape": Attr(Shape, ()), "dtype": Attr(Dtype, None)}
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        known = next((s for s in in_shapes if s is not None), None)
+        if known is None:
+            return in_shapes, [None], aux_shapes
+        return [known] * len(in_shapes), [tuple(known) + tuple(a["shape"])], aux_shapes
+
+    def infer_type(self, a, in_types, aux_types):
+        out = a["dtype"] if a["dtype"] is not None else np.dtype(np.float32)
+        known = next((t for t in in_types if t is not None), np.dtype(np.float32))
+        return [known if t is None else t for t in in_types], [out], aux_types
+
+    def forward(self, a, ins, aux, is_train):
+        from ..base import MXNetError
+        if any(x.shape != ins[0].shape for x in ins[1:]):
+            raise MXNetError(f"{self.name}: the parameter arrays must have one shape, got "
+                             f"{[tuple(x.shape) for x in ins]}")
+        extra = tuple(a["shape"])
+        host = [np.asarray(x.get() if hasattr(x, "get") else x, np.float64).reshape(
+            x.shape + (1,) * len(extra)) for x in ins]
+        out = self.draw(_random.generator(np), *host, tuple(ins[0].shape) + extra)
+        out = out.astype(a["dtype"] if a["dtype"] is not None else np.float32)
+        xp = xp_of(ins[0])
+        return (out if xp is np else xp.asarray(out),), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (None,) * len(ins)
+
+
+def _multi(name, inputs, draw, doc):
+    cls = type(name, (_MultiSampler,), dict(
+        name=name, aliases=(name[1:],), inputs=inputs, draw=staticmethod(draw),
+        __doc__=doc))
+    return register(cls)
+
+
+_multi("_sample_uniform", ("low", "high"), lambda r, lo, hi, s: r.uniform(lo, hi, s),
+       "Uniform samples in ``[low, high)`` per element of ``low``/``high``.")
+_multi("_sample_normal", ("mu", "sigma"), lambda r, mu, sd, s: r.normal(mu, sd, s),
+       "Normal samples per element of the mean ``mu`` and deviation ``sigma``.")
+_multi("_sample_gamma", ("alpha", "beta"), lambda r, al, be, s: r.gamma(al, be, s),
+       "Gamma samples per element of the shape ``alpha`` and scale ``beta``.")
+_multi("_sample_exponential", ("lam",), lambda r, lam, s: r.exponential(1.0 / lam, s),
+       "Exponential samples per element of the rate ``lam``.")
+_multi("_sample_poisson", ("lam",), lambda r, lam, s: r.poisson(lam, s),
+       "Poisson samples per element of the rate ``lam``.")
+_multi("_sample_negative_binomial", ("k", "p"), _negative_binomial,
+       "Negative binomial samples per element of ``k`` (successes) and ``p``.")
+_multi("_sample_generalized_negative_binomial", ("mu", "alpha"),
+       _generalized_negative_binomial,
+       "Generalized negative binomial samples per element of ``mu`` and ``alpha``.")
 
 
 @register

@@ -169,3 +169,46 @@ class argmax_channel(_ArgReduce):
 
     def forward(self, a, ins, aux, is_train):
         return (ins[0].argmax(axis=-1).astype(np.float32),), None
+
+
+def _nanprod_grad(F, x, y, g, axes, op):
+    # d/dx of a product skipping NaNs: y / x where x is a number, 0 where it is NaN
+    full = F.broadcast_to(y.reshape(_kept_shape(x.shape, axes)), x.shape)
+    ok = x == x
+    return g * F.where(ok, full / F.where(ok, x, F.ones_like(x)), F.zeros_like(x))
+
+
+_reduce("nanprod", lambda xp, x, ax: xp.nanprod(x, axis=ax), _nanprod_grad, (),
+        "Product treating NaN as one.")
+
+
+@register
+class moments(Op):
+    """Mean and variance of ``data`` over ``axes`` (all axes by default)."""
+
+    name = "moments"
+    params = {"axes": Attr(Axis, None), "keepdims": Attr(Bool, False)}
+    nd_backward = True
+
+    def output_names(self, a):
+        return ("mean", "var")
+
+    def forward(self, a, ins, aux, is_train):
+        x = ins[0]
+        axes = normalize_axis(a["axes"], x.ndim)
+        mean = x.mean(axis=axes, keepdims=True)
+        var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
+        if not a["keepdims"]:
+            shape = _result_shape(x.shape, axes, False)
+            mean, var = mean.reshape(shape), var.reshape(shape)
+        return (mean.astype(x.dtype, copy=False), var.astype(x.dtype, copy=False)), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        x = ins[0]
+        axes = normalize_axis(a["axes"], x.ndim)
+        kept = _kept_shape(x.shape, axes)
+        n = _count(x, axes)
+        gm = F.broadcast_to(ograds[0].reshape(kept), x.shape)
+        gv = F.broadcast_to(ograds[1].reshape(kept), x.shape)
+        mean = F.broadcast_to(outs[0].reshape(kept), x.shape)
+        return (gm / n + gv * 2 * (x - mean) / n,)

@@ -19,7 +19,8 @@ _LOADED = False
 # `import distnet` stays cheap.
 _OP_MODULES = ("elemwise", "reduce", "shape", "broadcast", "linalg", "softmax", "index",
                "creation", "random", "nn", "conv", "pooling", "norm", "loss", "custom", "rnn",
-               "ctc", "sequence")
+               "ctc", "sequence", "optimizer_ops", "special", "contrib", "pdf", "index_extra",
+               "im2col_ops")
 
 
 class Op:
@@ -44,6 +45,9 @@ class Op:
     nd_backward : bool
         ``backward`` is written with ``F``-generic calls only, so it can run on NDArrays
         while recording (second-order gradients).
+    zero_d : bool
+        Its 0-d outputs stay 0-d in ``nd`` calls (``contrib.allclose``), where MXNet 1.x
+        otherwise gives shape ``(1,)``.
     backward_req : bool
         ``backward`` accepts ``req=`` (one bool per input: is its gradient wanted), so it
         can skip costly gradients nobody uses (the data gradient of a first layer).
@@ -58,6 +62,7 @@ class Op:
     loss_output = False
     nd_backward = False
     backward_req = False
+    zero_d = False
     # Filled by register():
     defaults = {}
     required = ()

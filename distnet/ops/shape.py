@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..base import MXNetError
-from .attrs import Attr, Axis, Bool, Dtype, Int, Shape
+from .attrs import Attr, Axis, Bool, Dtype, Int, OptInt, Shape
 from .registry import Op, register
 from ._util import xp_of, normalize_axis
 
@@ -143,16 +143,37 @@ class squeeze(_ShapeOnly):
 
 @register
 class reshape_like(_ShapeOnly):
-    """Reshape ``lhs`` to the shape of ``rhs``."""
+    """Reshape ``lhs`` to the shape of ``rhs``; with ``lhs_begin``/``lhs_end`` and
+    ``rhs_begin``/``rhs_end`` only the axes ``lhs[lhs_begin:lhs_end]`` take the shape of
+    ``rhs[rhs_begin:rhs_end]`` (the element counts of the two ranges must agree)."""
 
     name = "reshape_like"
     inputs = ("lhs", "rhs")
+    params = {"lhs_begin": Attr(OptInt, None), "lhs_end": Attr(OptInt, None),
+              "rhs_begin": Attr(OptInt, None), "rhs_end": Attr(OptInt, None)}
+
+    @staticmethod
+    def _range(begin, end, ndim):
+        begin = 0 if begin is None else (begin + ndim if begin < 0 else begin)
+        end = ndim if end is None else (end + ndim if end < 0 else end)
+        return begin, end
+
+    def _shape(self, a, lhs, rhs):
+        lb, le = self._range(a["lhs_begin"], a["lhs_end"], len(lhs))
+        rb, re = self._range(a["rhs_begin"], a["rhs_end"], len(rhs))
+        shape = tuple(lhs[:lb]) + tuple(rhs[rb:re]) + tuple(lhs[le:])
+        if int(np.prod(shape)) != int(np.prod(lhs)):
+            raise MXNetError(f"reshape_like: cannot reshape lhs {tuple(lhs)} to {shape} "
+                             f"(lhs[{lb}:{le}] and rhs[{rb}:{re}] differ in size)")
+        return shape
 
     def infer_shape(self, a, in_shapes, aux_shapes):
-        return in_shapes, [in_shapes[1]], aux_shapes
+        if in_shapes[0] is None or in_shapes[1] is None:
+            return in_shapes, [None], aux_shapes
+        return in_shapes, [self._shape(a, in_shapes[0], in_shapes[1])], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
-        return (ins[0].reshape(ins[1].shape),), None
+        return (ins[0].reshape(self._shape(a, ins[0].shape, ins[1].shape)),), None
 
     def backward(self, F, a, ins, outs, saved, ograds):
         return (ograds[0].reshape(ins[0].shape), None)

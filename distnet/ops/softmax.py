@@ -1,5 +1,7 @@
 """softmax, log_softmax and softmin along an axis, with temperature."""
 
+import numpy as np
+
 from .attrs import Attr, Int, OptFloat, Bool, Dtype
 from .registry import Op, register
 from ._util import xp_of
@@ -31,18 +33,34 @@ class _SoftmaxBase(Op):
 
 @register
 class softmax(_SoftmaxBase):
-    """``exp(x/T) / sum(exp(x/T))`` along ``axis``."""
+    """``exp(x/T) / sum(exp(x/T))`` along ``axis``. With ``use_length=True`` a second input
+    ``length`` (the shape of ``data`` without ``axis``) limits each softmax to its first
+    ``length`` entries; the rest of the output is 0."""
 
     name = "softmax"
+    inputs = ("data", "length")
+
+    def input_names(self, a):
+        return ("data", "length") if a["use_length"] else ("data",)
 
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
-        return (_softmax(xp_of(x), x, a["axis"], a["temperature"]),), None
+        xp = xp_of(x)
+        if not a["use_length"]:
+            return (_softmax(xp, x, a["axis"], a["temperature"]),), None
+        axis = a["axis"] % x.ndim
+        steps = xp.arange(x.shape[axis]).reshape((-1,) + (1,) * (x.ndim - axis - 1))
+        mask = steps < xp.expand_dims(ins[1].astype(np.int64), axis)
+        z = xp.where(mask, x, -np.inf).astype(x.dtype, copy=False)
+        with np.errstate(invalid="ignore"):  # an all-masked row (length 0) gives 0s
+            y = _softmax(xp, z, axis, a["temperature"])
+        return (xp.where(mask, y, 0).astype(x.dtype, copy=False),), None
 
     def backward(self, F, a, ins, outs, saved, ograds):
         y, g = outs[0], ograds[0]
         s = F.sum(g * y, axis=a["axis"], keepdims=True)
-        return ((g - s) * y / self._t(a),)
+        grad = (g - s) * y / self._t(a)  # 0 outside the length: y is 0 there
+        return (grad, None) if a["use_length"] else (grad,)
 
 
 @register

@@ -40,6 +40,14 @@ _internal = type("_internal", (), {k: staticmethod(v) for k, v in _FUNCTIONS.ite
                                    if k.startswith("_")})
 
 
+def histogram(a, bins=10, range=None, **kwargs):  # noqa: A002 - MXNet's argument name
+    """``_histogram`` as a Symbol: ``bins`` equal bins over ``range`` (default: the data's
+    min and max) or the bin edges given by the Symbol ``bins``; outputs counts and edges."""
+    if isinstance(bins, Symbol):
+        return _FUNCTIONS["_histogram"](a, bins, **kwargs)
+    return _FUNCTIONS["_histogram"](a, bin_cnt=bins, range=range, **kwargs)
+
+
 def __getattr__(name):
     if name == "random":  # importlib: `from . import random` would re-enter __getattr__
         import importlib
