@@ -4,7 +4,6 @@ so they also run on NDArrays for second-order gradients."""
 
 import math
 
-import numpy as np
 
 from .attrs import Attr, Float, Bool
 from .registry import Op, register

@@ -5,7 +5,7 @@
 import numpy as np
 
 from ..base import MXNetError
-from .attrs import Attr, FloatTuple, Int, OptInt, Shape, _optional
+from .attrs import Attr, FloatTuple, OptInt, Shape, _optional
 from .registry import Op, register
 from ._util import xp_of
 
