@@ -7,6 +7,7 @@ any other address):
 * `dn-<pid>-sw`: a namespace holding the bridge `br0` (the switch);
 * `dn-<pid>-<i>`: host i, interface `eth0` = `10.213.0.<i+1>/24`, loopback up; the other
   end of its veth pair (`p<i>`) is a port of the bridge;
+* optionally host names every host resolves (/etc/netns/<ns>/hosts, as cluster DNS);
 * per host an sshd listening on that address only, in its own UTS and mount namespaces
   (hostname `dn-host<i>`, a private tmpfs on /dev/shm: two real hosts share neither, and the
   kvstore's shared-memory path must not bridge them);
@@ -62,7 +63,8 @@ def available() -> Optional[str]:
 class Cluster:
     """`n` virtual hosts; use as a context manager (teardown whatever happens)."""
 
-    def __init__(self, n: int, rate: Optional[str] = None, sshd: bool = True):
+    def __init__(self, n: int, rate: Optional[str] = None, sshd: bool = True,
+                 names: Optional[Dict[str, int]] = None):
         self.n = n
         self.prefix = f"dn-{os.getpid()}-{int(time.monotonic() * 1000) % 100000}"
         self.switch = f"{self.prefix}-sw"
@@ -75,6 +77,7 @@ class Cluster:
         atexit.register(self.close)
         try:
             self._build(rate)
+            self._resolve(names or {})
             if sshd:
                 self._start_sshd()
         except BaseException:
@@ -98,6 +101,18 @@ class Cluster:
             _ip("-n", ns, "link", "set", "eth0", "up")
         if rate:
             self.shape(rate)
+
+    def _resolve(self, names: Dict[str, int]) -> None:
+        """Host names (name -> host index) every host resolves, as cluster DNS would:
+        `ip netns exec` mounts /etc/netns/<ns>/hosts over /etc/hosts."""
+        if not names:
+            return
+        lines = "127.0.0.1 localhost\n" + "".join(f"{self.addrs[i]} {name}\n"
+                                                   for name, i in names.items())
+        for ns in self.names:
+            os.makedirs(f"/etc/netns/{ns}", exist_ok=True)
+            with open(f"/etc/netns/{ns}/hosts", "w", encoding="ascii") as f:
+                f.write(lines)
 
     def shape(self, rate: str) -> None:
         """Limit every link to `rate` (tc syntax, e.g. '1gbit') in both directions."""
@@ -200,6 +215,7 @@ class Cluster:
                 except (ProcessLookupError, ValueError):
                     pass
             _ip("netns", "del", ns, check=False)
+            shutil.rmtree(f"/etc/netns/{ns}", ignore_errors=True)
         self._made = []
         shutil.rmtree(self.tmp, ignore_errors=True)
 
