@@ -145,6 +145,68 @@ def measure(cluster, impls, runs, iters):
     return res
 
 
+def scaling_worker(steps, compression):
+    """One worker of a scaling job: ms per step of bench_overlap's MLP through Module."""
+    sys.path.insert(0, HERE)
+    import bench_overlap
+    import distnet as mx
+    kv = mx.kv.create("dist_sync")
+    if compression == "2bit":
+        kv.set_gradient_compression({"type": "2bit", "threshold": 0.5})
+    seconds = bench_overlap._module_steps(mx, kv, steps)
+    kv.close()
+    return seconds * 1e3
+
+
+def scaling_job(cluster, workers, compression, overlap, steps):
+    """ms per step on worker 0: `workers` servers on hosts 0.., as many workers after."""
+    env = dict(os.environ, DMLC_PS_ROOT_URI=cluster.addrs[0], DMLC_PS_ROOT_PORT=str(PORT),
+               DMLC_NUM_WORKER=str(workers), DMLC_NUM_SERVER=str(workers),
+               DISTNET_KVSTORE_SHM="0", DISTNET_GRAD_OVERLAP=overlap, OMP_NUM_THREADS="1",
+               DISTNET_JOB_TOKEN=secrets.token_hex(8), PYTHONPATH=ROOT)
+    py = sys.executable
+    infra = [subprocess.Popen(cluster.argv(0, [py, "-m", "kvstore.scheduler"]),
+                              env=dict(env, DMLC_ROLE="scheduler"), stderr=subprocess.DEVNULL)]
+    infra += [subprocess.Popen(cluster.argv(s, [py, "-m", "kvstore.server"]),
+                               env=dict(env, DMLC_ROLE="server", DMLC_SERVER_ID=str(s)),
+                               stderr=subprocess.DEVNULL) for s in range(workers)]
+    me = [py, os.path.abspath(__file__), "--scaling-worker", f"{steps},{compression}"]
+    procs = [subprocess.Popen(cluster.argv(workers + r, me), stdout=subprocess.PIPE, text=True,
+                              env=dict(env, DMLC_ROLE="worker", DMLC_WORKER_ID=str(r)))
+             for r in range(workers)]
+    try:
+        outs = [p.communicate(timeout=600)[0] for p in procs]
+        if any(p.returncode for p in procs):
+            raise RuntimeError("scaling job: a worker failed")
+        return float(outs[0].split()[-1])
+    finally:
+        for p in procs + infra:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def scaling(rate, runs, steps):
+    """Print ms per step and efficiency t1/tW per setting, interleaved run by run."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
+    import netns
+    settings = [(c, o) for c in ("none", "2bit") for o in ("1", "0")]
+    times = {}
+    with netns.Cluster(4, rate=None if rate == "none" else rate, sshd=False) as cluster:
+        for _ in range(runs):
+            for c, o in settings:
+                for w in (1, 2):
+                    times.setdefault((c, o, w), []).append(scaling_job(cluster, w, c, o, steps))
+    print(f"[{rate}] MLP 784-1024-1024-10 (7.4 MB of gradients), batch 64 per worker, "
+          f"Module, W servers on their own hosts:")
+    for c, o in settings:
+        t1, t2 = (statistics.median(times[(c, o, w)]) for w in (1, 2))
+        print(f"  compression {c:4s} overlap {'on ' if o == '1' else 'off'}: 1 worker "
+              f"{t1:7.1f} ms/step, 2 workers {t2:7.1f} ms/step, efficiency {t1 / t2:.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -153,7 +215,15 @@ def main():
     ap.add_argument("--mxnet", metavar="PYTHON", help="an interpreter with MXNet 1.9.1")
     ap.add_argument("--raw-server", help=argparse.SUPPRESS)
     ap.add_argument("--raw-client", help=argparse.SUPPRESS)
+    ap.add_argument("--scaling", action="store_true",
+                    help="instead: time per step with 1 and 2 workers (MLP), per --rates")
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--scaling-worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.scaling_worker:
+        steps, compression = a.scaling_worker.split(",")
+        print(scaling_worker(int(steps), compression))
+        return
     if a.raw_server:
         nbytes, iters = map(int, a.raw_server.split(","))
         return raw_server(PORT, nbytes, iters)
@@ -166,6 +236,12 @@ def main():
     reason = netns.available()
     if reason:
         sys.exit(f"bench_cluster: {reason}")
+    if a.scaling:
+        print("load average %.2f %.2f %.2f on %d cores" % (os.getloadavg() + (os.cpu_count(),)))
+        for rate in a.rates.split(","):
+            scaling(rate, a.runs, a.steps)
+        print("load average %.2f %.2f %.2f" % os.getloadavg())
+        return
     impls = [("distnet", sys.executable)] + ([("mxnet", a.mxnet)] if a.mxnet else [])
     print("load average %.2f %.2f %.2f on %d cores" % (os.getloadavg() + (os.cpu_count(),)))
     for rate in a.rates.split(","):
