@@ -95,6 +95,7 @@ def _run_pair(cluster, server_argv, client_argv, env=None, timeout=300):
 
 
 def bench_raw(cluster, nbytes, iters):
+    """Raw TCP request/reply of `nbytes`, client on host 2, server on host 1."""
     me = [sys.executable, os.path.abspath(__file__)]
     return _run_pair(cluster, me + ["--raw-server", f"{nbytes},{iters + 3}"],
                      me + ["--raw-client", f"{cluster.addrs[1]},{nbytes},{iters}"])
@@ -207,7 +208,32 @@ def scaling(rate, runs, steps):
               f"{t1:7.1f} ms/step, 2 workers {t2:7.1f} ms/step, efficiency {t1 / t2:.2f}")
 
 
+def bench_mpi(rate, runs):
+    """MPI store vs raw mpi4py Allreduce of 16 MB, one rank on each of two hosts (hydra
+    over the virtual cluster's ssh); GB/s of data reduced, as bench_kvstore.py's."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
+    import json
+    import netns
+    with netns.Cluster(3, rate=None if rate == "none" else rate) as cluster:
+        hosts = os.path.join(cluster.tmp, "hosts")
+        with open(hosts, "w", encoding="ascii") as f:
+            f.write(f"{cluster.addrs[1]}\n{cluster.addrs[2]}\n")
+        env = cluster.env({k: v for k, v in os.environ.items() if not k.startswith("DMLC_")})
+        env.update(HYDRA_IFACE="eth0",
+                   HYDRA_LAUNCHER_EXEC=os.path.join(cluster.bindir, "ssh"), PYTHONPATH=ROOT)
+        mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+        out = subprocess.run(cluster.argv(0, [mpiexec, "-f", hosts, "-n", "2", sys.executable,
+                                              KV_BENCH, "--mpi-worker", "--runs", str(runs)]),
+                             env=env, capture_output=True, text=True, timeout=600)
+        if out.returncode:
+            raise RuntimeError(f"mpi benchmark failed: {out.stderr[-2000:]}")
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"[{rate}] MPI store 16 MB allreduce, 2 ranks on 2 hosts: {res['store']:.3f} GB/s, "
+          f"raw mpi4py {res['raw']:.3f} GB/s ({res['store'] / res['raw']:.2f})")
+
+
 def main():
+    """Parse arguments; run the role asked for, or build the cluster and print figures."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--iters", type=int, default=20)
@@ -218,6 +244,8 @@ def main():
     ap.add_argument("--scaling", action="store_true",
                     help="instead: time per step with 1 and 2 workers (MLP), per --rates")
     ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--mpi", action="store_true",
+                    help="instead: the MPI store across two hosts, per --rates")
     ap.add_argument("--scaling-worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.scaling_worker:
@@ -236,6 +264,10 @@ def main():
     reason = netns.available()
     if reason:
         sys.exit(f"bench_cluster: {reason}")
+    if a.mpi:
+        for rate in a.rates.split(","):
+            bench_mpi(rate, a.runs)
+        return
     if a.scaling:
         print("load average %.2f %.2f %.2f on %d cores" % (os.getloadavg() + (os.cpu_count(),)))
         for rate in a.rates.split(","):

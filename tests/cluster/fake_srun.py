@@ -18,6 +18,7 @@ import time
 
 
 def main(argv):
+    """Run the step `argv` (srun's options first); returns srun's exit code."""
     ntasks, kill_bad = None, False
     while argv and argv[0].startswith("--"):
         opt = argv.pop(0)

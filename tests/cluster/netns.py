@@ -1,5 +1,5 @@
 """A virtual cluster on one Linux machine: N "hosts", each a network namespace with its
-own address, its own hostname and /dev/shm, and an sshd, joined by a bridge.
+own address, its own hostname, /dev/shm and SysV IPC, and an sshd, joined by a bridge.
 
 Layout (nothing is added to the machine's own network namespace, so no traffic can reach
 any other address):
@@ -8,9 +8,10 @@ any other address):
 * `dn-<pid>-<i>`: host i, interface `eth0` = `10.213.0.<i+1>/24`, loopback up; the other
   end of its veth pair (`p<i>`) is a port of the bridge;
 * optionally host names every host resolves (/etc/netns/<ns>/hosts, as cluster DNS);
-* per host an sshd listening on that address only, in its own UTS and mount namespaces
-  (hostname `dn-host<i>`, a private tmpfs on /dev/shm: two real hosts share neither, and the
-  kvstore's shared-memory path must not bridge them);
+* per host an sshd listening on that address only, in its own UTS, IPC and mount
+  namespaces (hostname `dn-host<i>`, a private tmpfs on /dev/shm: two real hosts share
+  none of these, and neither the kvstore's shared-memory path nor MPI's (UCX found SysV
+  shared memory when the IPC namespace was shared) may bridge them);
 * a temp dir with the host keys, one client key, its authorized_keys, an `ssh_config`
   (`StrictHostKeyChecking no`, known hosts to /dev/null) and `bin/ssh`, a wrapper running
   `/usr/bin/ssh -F ssh_config "$@"`; put that `bin` first on PATH and the launcher's plain
@@ -154,7 +155,7 @@ class Cluster:
             boot = (f"mount -t tmpfs -o size=1g tmpfs /dev/shm && hostname dn-host{i} && "
                     f"exec {SSHD} -D -e -f {cfg}")
             self._sshd.append(subprocess.Popen(
-                ["ip", "netns", "exec", ns, "unshare", "--uts", "--mount",
+                ["ip", "netns", "exec", ns, "unshare", "--uts", "--ipc", "--mount",
                  "--propagation", "private", "sh", "-c", boot],
                 stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.tmp, f"sshd.{i}.log"),
                                                        "w")))
