@@ -151,7 +151,7 @@ class Cluster:
                         "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
                         "KbdInteractiveAuthentication no\nStrictModes no\nUsePAM no\n"
                         f"UseDNS no\nPidFile {self.tmp}/sshd.{i}.pid\nMaxStartups 100\n"
-                        "MaxSessions 100\nClientAliveInterval 2\nClientAliveCountMax 3\n")
+                        "MaxSessions 100\nClientAliveInterval 2\nClientAliveCountMax 2\n")
             boot = (f"mount -t tmpfs -o size=1g tmpfs /dev/shm && hostname dn-host{i} && "
                     f"exec {SSHD} -D -e -f {cfg}")
             self._sshd.append(subprocess.Popen(

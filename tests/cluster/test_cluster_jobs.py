@@ -77,20 +77,46 @@ def hostfile(cluster, tmp_path, launcher):
 
 
 def start(cluster, tmp_path, launcher, argv, env=(), opts=()):
-    """distnet-launch on host 0, 2 workers and 2 servers on hosts 1-2; a Popen."""
+    """distnet-launch on host 0, 2 workers and 2 servers on hosts 1-2; a Job."""
     e = cluster.env()
     if launcher == "mpi":  # hydra: ranks call back on eth0, reach hosts through our ssh
         e.update(HYDRA_IFACE="eth0", HYDRA_LAUNCHER_EXEC=os.path.join(cluster.bindir, "ssh"))
     e.update(env)
     cmd = [LAUNCH, "--launcher", launcher, "-H", hostfile(cluster, tmp_path, launcher),
            "-n", "2", "-s", "2", "--grace", "2"] + list(opts) + argv
-    return subprocess.Popen(cluster.argv(0, cmd), env=e, cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return Job(subprocess.Popen(cluster.argv(0, cmd), env=e, cwd=REPO, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE))
 
 
-def finish(proc, timeout=90):
-    out, err = proc.communicate(timeout=timeout)
-    return proc.returncode, out, err
+class Job:
+    """A running launcher whose output is read as it comes, so a test can wait for a line."""
+
+    def __init__(self, popen):
+        self.popen, self.lines = popen, {"stdout": [], "stderr": []}
+        self.pumps = [threading.Thread(target=self._pump, args=(name,), daemon=True)
+                      for name in self.lines]
+        for t in self.pumps:
+            t.start()
+
+    def _pump(self, name):
+        for line in getattr(self.popen, name):
+            self.lines[name].append(line)
+
+    def wait_for(self, text, timeout=60.0):
+        """Block until a line of stdout contains `text` (the job is under way)."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines["stdout"]):
+            assert time.monotonic() < deadline and self.popen.poll() is None, \
+                "".join(self.lines["stderr"])[-3000:]
+            time.sleep(0.05)
+
+
+def finish(job, timeout=90):
+    """(exit code, stdout, stderr) of a Job once it has ended."""
+    job.popen.wait(timeout=timeout)
+    for t in job.pumps:
+        t.join(10)
+    return job.popen.returncode, "".join(job.lines["stdout"]), "".join(job.lines["stderr"])
 
 
 def assert_nothing_left(cluster, within=20.0):
@@ -140,8 +166,8 @@ def _wait_role(cluster, host, role, timeout=60.0):
 def test_remote_process_killed_ends_job_naming_it_and_its_host(cluster, tmp_path, role):
     go = tmp_path / "go"
     proc = start(cluster, tmp_path, "ssh", [WIRE_JOB, "--go-file", str(go)])
+    proc.wait_for("ADDR")  # every role registered, training rounds under way
     pid = _wait_role(cluster, 2, role)
-    time.sleep(1.0)  # training rounds under way
     os.kill(pid, 9)
     code, out, err = finish(proc)
     assert code != 0
@@ -153,8 +179,7 @@ def test_host_link_down_ends_job_naming_the_host(cluster, tmp_path):
     go = tmp_path / "go"
     proc = start(cluster, tmp_path, "ssh", [WIRE_JOB, "--go-file", str(go)],
                  opts=["--env", "DISTNET_KVSTORE_HEARTBEAT_TIMEOUT=4"])
-    _wait_role(cluster, 2, "worker")
-    time.sleep(1.0)
+    proc.wait_for("ADDR")  # a host lost while the job starts is a start timeout instead
     cluster.link(2, up=False)
     try:
         code, out, err = finish(proc)
@@ -174,12 +199,11 @@ def test_host_link_down_ends_job_naming_the_host(cluster, tmp_path):
 def test_brief_link_flap_does_not_kill_the_job(cluster, tmp_path):
     go = tmp_path / "go"
     proc = start(cluster, tmp_path, "ssh", [WIRE_JOB, "--go-file", str(go)])
-    _wait_role(cluster, 2, "worker")
-    time.sleep(1.0)
+    proc.wait_for("ADDR")
     cluster.link(2, up=False)
     time.sleep(2.0)
     cluster.link(2, up=True)
-    time.sleep(1.0)
+    time.sleep(0.5)
     go.write_text("go")
     code, out, err = finish(proc)
     assert code == 0, err[-3000:]
