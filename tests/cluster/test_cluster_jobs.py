@@ -209,3 +209,32 @@ def test_brief_link_flap_does_not_kill_the_job(cluster, tmp_path):
     assert code == 0, err[-3000:]
     assert out.count("TRAINED") == 2, out[-2000:]
     assert_nothing_left(cluster)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("repeat", range(5))
+def test_soak_flaps_and_kills_across_hosts(cluster, tmp_path, repeat):
+    """Repetition: several flaps of either job host in one job, then a kill, each time
+    with nothing left behind."""
+    go = tmp_path / "go"
+    proc = start(cluster, tmp_path, "ssh", [WIRE_JOB, "--go-file", str(go)])
+    proc.wait_for("ADDR")
+    for host in (1, 2, 1):
+        cluster.link(host, up=False)
+        time.sleep(2.0)
+        cluster.link(host, up=True)
+        # TCP retransmits with backoff: after a 2 s outage traffic resumes up to ~2 s
+        # after the link does. Flaps closer than that add up to one outage longer than
+        # the heartbeat timeout, which ends the job, as it should (seen with 0.5 s).
+        time.sleep(4.0)
+    go.write_text("go")
+    code, out, err = finish(proc)
+    assert code == 0 and out.count("TRAINED") == 2, err[-3000:]
+    assert_nothing_left(cluster)
+    proc = start(cluster, tmp_path, "ssh", [WIRE_JOB, "--go-file", str(tmp_path / "never")])
+    proc.wait_for("ADDR")
+    os.kill(_wait_role(cluster, 1 + repeat % 2, "worker"), 9)
+    code, out, err = finish(proc)
+    assert code != 0 and cluster.addrs[1 + repeat % 2] in err, err[-3000:]
+    assert_nothing_left(cluster)
