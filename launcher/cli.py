@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", "--num-workers", type=int, required=True, help="number of workers")
     p.add_argument("-s", "--num-servers", type=_non_negative_int, default=None,
                    help="number of servers (default: the number of workers; 0: workers only)")
-    p.add_argument("--launcher", choices=("local", "mpi", "ssh"), default="local")
+    p.add_argument("--launcher", choices=("local", "mpi", "ssh", "slurm"), default="local")
     p.add_argument("-H", "--hostfile", help="file of 'host[:slots]' lines (ssh, mpi)")
     p.add_argument("--host-ip", help="address the scheduler listens on (default 127.0.0.1, "
                    "or the first host of the hostfile)")

@@ -13,6 +13,8 @@ def launch(config: LaunchConfig) -> int:
     agent.install_signal_handlers()
     if config.launcher == "mpi":
         from launcher import mpi as backend
+    elif config.launcher == "slurm":
+        from launcher import slurm as backend
     elif config.launcher == "ssh":
         from launcher import ssh as backend
     else:

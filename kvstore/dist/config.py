@@ -1,5 +1,6 @@
 """The job's settings, read from DMLC_* and DISTNET_* environment variables."""
 import os
+import socket
 
 from ..base import KVStoreError
 from .protocol import HEADER_SLACK
@@ -37,6 +38,21 @@ def max_message(bigarray_bound):
     return value
 
 
+def route_address(remote):
+    """This host's address on the route to `remote` (a UDP connect sends nothing).
+
+    A server on another host than the scheduler must not bind the scheduler's address
+    (it is not one of its own); ps-lite made users set DMLC_NODE_HOST/DMLC_INTERFACE per
+    host, this finds it. Falls back to `remote` where it cannot resolve or route.
+    """
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect((remote, 9))
+            return s.getsockname()[0]
+    except OSError:
+        return remote
+
+
 class Config:
     """Snapshot of the environment a scheduler, server or worker runs with."""
 
@@ -58,8 +74,9 @@ class Config:
         # Big arrays between a worker and a server on the same host go through shared
         # memory (kvstore/dist/shm.py) unless this is 0.
         self.shm = env.get('DISTNET_KVSTORE_SHM', '1') != '0'
-        # Interface host servers bind to; defaults to the scheduler's host (127.0.0.1 in tests).
-        self.node_host = env.get('DMLC_NODE_HOST', self.root_uri)
+        # Interface servers bind to (MXNet's DMLC_NODE_HOST); by default the address this
+        # host uses to reach the scheduler, which is right on every host of a cluster.
+        self.node_host = env.get('DMLC_NODE_HOST') or route_address(self.root_uri)
         self.worker_id = _num('DMLC_WORKER_ID', -1, int)
         self.server_id = _num('DMLC_SERVER_ID', -1, int)
         if self.num_workers < 1 or self.num_servers < 1:

@@ -1,0 +1,295 @@
+"""Cross-host data path on a virtual cluster: dist_sync vs raw TCP between the same hosts.
+
+    sudo python scripts/bench/bench_cluster.py [--runs 3] [--rates none,1gbit]
+        [--mxnet /path/to/mxnet-python]
+
+Needs root (it builds network namespaces with tests/cluster/netns.py: hosts joined by a
+bridge, links optionally shaped with `tc tbf` in both directions; everything is torn
+down at the end). Host 1 runs the scheduler and one server, host 2 one worker, so every
+byte crosses the link; DISTNET_KVSTORE_SHM=0 as the hosts would share no memory.
+
+Figures (medians over --runs fresh jobs, interleaved: raw, distnet, MXNet per run):
+* raw TCP: a plain socket client on host 2 sends 16 MB to a server on host 1, which
+  answers 16 MB (recv_into / sendall on preallocated buffers, no copies): GB/s of one
+  direction, the same shape as a dist_sync step;
+* dist_sync: per worker, gradient bytes synchronised per second (one push and one pull
+  of a 16 MB key per step, scripts/bench/bench_kvstore.py's worker), and its ratio to raw;
+* small keys: microseconds of one pushpull of a 1000-float32 key (latency), and the raw
+  TCP round trip of 4 KB.
+MXNet 1.9.1's ps-lite runs the same layout when --mxnet names its interpreter.
+"""
+import argparse
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+KV_BENCH = os.path.join(HERE, "bench_kvstore.py")
+PORT = 9123
+SIZE = 4 << 20  # float32 elements: 16 MB
+
+
+def raw_server(port, nbytes, iters):
+    """Answer `iters` requests of `nbytes` with `nbytes` (one client)."""
+    buf = bytearray(nbytes)
+    view = memoryview(buf)
+    with socket.create_server(("", port)) as ls:
+        conn, _ = ls.accept()
+        with conn:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            for _ in range(iters):
+                got = 0
+                while got < nbytes:
+                    n = conn.recv_into(view[got:])
+                    if not n:
+                        return
+                    got += n
+                conn.sendall(view)
+
+
+def raw_client(addr, port, nbytes, iters, warmup=3):
+    """GB/s (one direction) of request/reply round trips, or us per round trip for
+    small messages; connects with retries while the server starts."""
+    buf = memoryview(bytearray(nbytes))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = socket.create_connection((addr, port))
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for i in range(warmup + iters):
+        if i == warmup:
+            t0 = time.perf_counter()
+        conn.sendall(buf)
+        got = 0
+        while got < nbytes:
+            got += conn.recv_into(buf[got:])
+    dt = time.perf_counter() - t0
+    conn.close()
+    return nbytes * iters / dt / 1e9 if nbytes >= 1 << 20 else dt / iters * 1e6
+
+
+def _run_pair(cluster, server_argv, client_argv, env=None, timeout=300):
+    """Server side on host 1, client on host 2; the client's last output token."""
+    srv = subprocess.Popen(cluster.argv(1, server_argv), env=env, stdout=subprocess.DEVNULL)
+    try:
+        out = subprocess.run(cluster.argv(2, client_argv), env=env, capture_output=True,
+                             text=True, timeout=timeout)
+        if out.returncode:
+            raise RuntimeError(f"client failed: {out.stderr[-2000:]}")
+        srv.wait(timeout=60)
+        return float(out.stdout.split()[-1])
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
+
+
+def bench_raw(cluster, nbytes, iters):
+    """Raw TCP request/reply of `nbytes`, client on host 2, server on host 1."""
+    me = [sys.executable, os.path.abspath(__file__)]
+    return _run_pair(cluster, me + ["--raw-server", f"{nbytes},{iters + 3}"],
+                     me + ["--raw-client", f"{cluster.addrs[1]},{nbytes},{iters}"])
+
+
+def bench_dist(cluster, python, impl, iters, size, keys=1):
+    """One job: scheduler + server on host 1, worker on host 2; the worker's figure."""
+    env = dict(os.environ, DMLC_PS_ROOT_URI=cluster.addrs[1], DMLC_PS_ROOT_PORT=str(PORT),
+               DMLC_NUM_WORKER="1", DMLC_NUM_SERVER="1", DISTNET_KVSTORE_SHM="0",
+               DISTNET_JOB_TOKEN=secrets.token_hex(8), PYTHONPATH=ROOT)
+    me = [python, KV_BENCH, "--impl", impl, "--dist-worker", str(iters), "--size", str(size),
+          "--keys", str(keys)]
+    if impl == "mxnet":  # ps-lite starts the roles inside `import mxnet`
+        roles = [(me, {"DMLC_ROLE": "scheduler"}), (me, {"DMLC_ROLE": "server"})]
+    else:
+        roles = [([python, "-m", "kvstore.scheduler"], {"DMLC_ROLE": "scheduler"}),
+                 ([python, "-m", "kvstore.server"], {"DMLC_ROLE": "server",
+                                                     "DMLC_SERVER_ID": "0"})]
+    infra = [subprocess.Popen(cluster.argv(1, argv), env=dict(env, **extra),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for argv, extra in roles]
+    try:
+        out = subprocess.run(cluster.argv(2, me), capture_output=True, text=True, timeout=600,
+                             env=dict(env, DMLC_ROLE="worker", DMLC_WORKER_ID="0"))
+        if out.returncode:
+            raise RuntimeError(f"{impl} worker failed: {out.stderr[-2000:]}")
+        return float(out.stdout.split()[-1])
+    finally:
+        for p in infra:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def measure(cluster, impls, runs, iters):
+    """{figure name: [per-run values]}, the implementations interleaved within a run."""
+    res = {}
+    for _ in range(runs):
+        res.setdefault("raw 16MB", []).append(bench_raw(cluster, SIZE * 4, iters))
+        res.setdefault("raw 4KB us", []).append(bench_raw(cluster, 4096, 200))
+        for impl, python in impls:
+            res.setdefault(f"{impl} 16MB", []).append(
+                bench_dist(cluster, python, impl, iters, SIZE))
+            res.setdefault(f"{impl} 1000 us", []).append(  # keys > 1: us per key
+                bench_dist(cluster, python, impl, 200, 1000, keys=2))
+    return res
+
+
+def scaling_worker(steps, compression):
+    """One worker of a scaling job: ms per step of bench_overlap's MLP through Module."""
+    sys.path.insert(0, HERE)
+    import bench_overlap
+    import distnet as mx
+    kv = mx.kv.create("dist_sync")
+    if compression == "2bit":
+        kv.set_gradient_compression({"type": "2bit", "threshold": 0.5})
+    seconds = bench_overlap._module_steps(mx, kv, steps)
+    kv.close()
+    return seconds * 1e3
+
+
+def scaling_job(cluster, workers, compression, overlap, steps):
+    """ms per step on worker 0: `workers` servers on hosts 0.., as many workers after."""
+    env = dict(os.environ, DMLC_PS_ROOT_URI=cluster.addrs[0], DMLC_PS_ROOT_PORT=str(PORT),
+               DMLC_NUM_WORKER=str(workers), DMLC_NUM_SERVER=str(workers),
+               DISTNET_KVSTORE_SHM="0", DISTNET_GRAD_OVERLAP=overlap, OMP_NUM_THREADS="1",
+               DISTNET_JOB_TOKEN=secrets.token_hex(8), PYTHONPATH=ROOT)
+    py = sys.executable
+    infra = [subprocess.Popen(cluster.argv(0, [py, "-m", "kvstore.scheduler"]),
+                              env=dict(env, DMLC_ROLE="scheduler"), stderr=subprocess.DEVNULL)]
+    infra += [subprocess.Popen(cluster.argv(s, [py, "-m", "kvstore.server"]),
+                               env=dict(env, DMLC_ROLE="server", DMLC_SERVER_ID=str(s)),
+                               stderr=subprocess.DEVNULL) for s in range(workers)]
+    me = [py, os.path.abspath(__file__), "--scaling-worker", f"{steps},{compression}"]
+    procs = [subprocess.Popen(cluster.argv(workers + r, me), stdout=subprocess.PIPE, text=True,
+                              env=dict(env, DMLC_ROLE="worker", DMLC_WORKER_ID=str(r)))
+             for r in range(workers)]
+    try:
+        outs = [p.communicate(timeout=600)[0] for p in procs]
+        if any(p.returncode for p in procs):
+            raise RuntimeError("scaling job: a worker failed")
+        return float(outs[0].split()[-1])
+    finally:
+        for p in procs + infra:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def scaling(rate, runs, steps):
+    """Print ms per step and efficiency t1/tW per setting, interleaved run by run."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
+    import netns
+    settings = [(c, o) for c in ("none", "2bit") for o in ("1", "0")]
+    times = {}
+    with netns.Cluster(4, rate=None if rate == "none" else rate, sshd=False) as cluster:
+        for _ in range(runs):
+            for c, o in settings:
+                for w in (1, 2):
+                    times.setdefault((c, o, w), []).append(scaling_job(cluster, w, c, o, steps))
+    print(f"[{rate}] MLP 784-1024-1024-10 (7.4 MB of gradients), batch 64 per worker, "
+          f"Module, W servers on their own hosts:")
+    for c, o in settings:
+        t1, t2 = (statistics.median(times[(c, o, w)]) for w in (1, 2))
+        print(f"  compression {c:4s} overlap {'on ' if o == '1' else 'off'}: 1 worker "
+              f"{t1:7.1f} ms/step, 2 workers {t2:7.1f} ms/step, efficiency {t1 / t2:.2f}")
+
+
+def bench_mpi(rate, runs):
+    """MPI store vs raw mpi4py Allreduce of 16 MB, one rank on each of two hosts (hydra
+    over the virtual cluster's ssh); GB/s of data reduced, as bench_kvstore.py's."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
+    import json
+    import netns
+    with netns.Cluster(3, rate=None if rate == "none" else rate) as cluster:
+        hosts = os.path.join(cluster.tmp, "hosts")
+        with open(hosts, "w", encoding="ascii") as f:
+            f.write(f"{cluster.addrs[1]}\n{cluster.addrs[2]}\n")
+        env = cluster.env({k: v for k, v in os.environ.items() if not k.startswith("DMLC_")})
+        env.update(HYDRA_IFACE="eth0",
+                   HYDRA_LAUNCHER_EXEC=os.path.join(cluster.bindir, "ssh"), PYTHONPATH=ROOT)
+        mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+        out = subprocess.run(cluster.argv(0, [mpiexec, "-f", hosts, "-n", "2", sys.executable,
+                                              KV_BENCH, "--mpi-worker", "--runs", str(runs)]),
+                             env=env, capture_output=True, text=True, timeout=600)
+        if out.returncode:
+            raise RuntimeError(f"mpi benchmark failed: {out.stderr[-2000:]}")
+        res = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"[{rate}] MPI store 16 MB allreduce, 2 ranks on 2 hosts: {res['store']:.3f} GB/s, "
+          f"raw mpi4py {res['raw']:.3f} GB/s ({res['store'] / res['raw']:.2f})")
+
+
+def main():
+    """Parse arguments; run the role asked for, or build the cluster and print figures."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--rates", default="none,1gbit")
+    ap.add_argument("--mxnet", metavar="PYTHON", help="an interpreter with MXNet 1.9.1")
+    ap.add_argument("--raw-server", help=argparse.SUPPRESS)
+    ap.add_argument("--raw-client", help=argparse.SUPPRESS)
+    ap.add_argument("--scaling", action="store_true",
+                    help="instead: time per step with 1 and 2 workers (MLP), per --rates")
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--mpi", action="store_true",
+                    help="instead: the MPI store across two hosts, per --rates")
+    ap.add_argument("--scaling-worker", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.scaling_worker:
+        steps, compression = a.scaling_worker.split(",")
+        print(scaling_worker(int(steps), compression))
+        return
+    if a.raw_server:
+        nbytes, iters = map(int, a.raw_server.split(","))
+        return raw_server(PORT, nbytes, iters)
+    if a.raw_client:
+        addr, nbytes, iters = a.raw_client.split(",")
+        print(raw_client(addr, PORT, int(nbytes), int(iters)))
+        return
+    sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
+    import netns
+    reason = netns.available()
+    if reason:
+        sys.exit(f"bench_cluster: {reason}")
+    if a.mpi:
+        for rate in a.rates.split(","):
+            bench_mpi(rate, a.runs)
+        return
+    if a.scaling:
+        print("load average %.2f %.2f %.2f on %d cores" % (os.getloadavg() + (os.cpu_count(),)))
+        for rate in a.rates.split(","):
+            scaling(rate, a.runs, a.steps)
+        print("load average %.2f %.2f %.2f" % os.getloadavg())
+        return
+    impls = [("distnet", sys.executable)] + ([("mxnet", a.mxnet)] if a.mxnet else [])
+    print("load average %.2f %.2f %.2f on %d cores" % (os.getloadavg() + (os.cpu_count(),)))
+    for rate in a.rates.split(","):
+        with netns.Cluster(3, rate=None if rate == "none" else rate, sshd=False) as cluster:
+            res = {k: statistics.median(v) for k, v in
+                   measure(cluster, impls, a.runs, a.iters).items()}
+        link = "unshaped veth" if rate == "none" else f"{rate} tbf"
+        print(f"[{link}] raw TCP request/reply 16 MB: {res['raw 16MB']:.3f} GB/s; "
+              f"4 KB round trip {res['raw 4KB us']:.0f} us")
+        for impl, _ in impls:
+            gbs = res[f"{impl} 16MB"]
+            print(f"[{link}] {impl:8s} dist_sync 1 worker/1 server on another host, 16 MB key: "
+                  f"{gbs:.3f} GB/s per worker ({gbs / res['raw 16MB']:.2f} of raw TCP); "
+                  f"pushpull of 2 keys x 1000 float32: {res[f'{impl} 1000 us']:.0f} us per key")
+    print("load average %.2f %.2f %.2f" % os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()
