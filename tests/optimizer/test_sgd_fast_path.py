@@ -37,8 +37,10 @@ def _run(opt, ws, gs, steps=3, as_list=True):
 def test_list_update_is_bitwise_the_per_weight_step(kwargs):
     ws, gs = _arrays(0)
     names = {0: "fc_weight", 1: "fc_bias", 2: "conv_weight"}  # bias: wd_mult 0
-    make = lambda: mx.optimizer.create("sgd", learning_rate=0.05, param_idx2name=names,  # noqa: E731
-                                       **kwargs)
+
+    def make():
+        return mx.optimizer.create("sgd", learning_rate=0.05, param_idx2name=names, **kwargs)
+
     fused = make()
     fused.set_lr_mult({2: 0.5})
     plain = make()
