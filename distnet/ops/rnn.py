@@ -4,7 +4,11 @@ two directions, written once against ``xp`` with a hand-written BPTT backward.
 Parameters come packed in one vector in MXNet's (and cuDNN's) layout, so a vector saved by
 MXNet loads unchanged: first every weight, layer by layer and direction by direction
 (``i2h`` ``(G*H, in)`` then ``h2h`` ``(G*H, H)``), then every bias in the same order
-(``i2h`` ``(G*H,)`` then ``h2h`` ``(G*H,)``). Gates are ordered i, f, g, o for LSTM and
+(``i2h`` ``(G*H,)`` then ``h2h`` ``(G*H,)``). An LSTM with a projection (LSTMP,
+``projection_size`` P) has per direction ``i2h`` ``(4H, in)``, ``h2h`` ``(4H, P)`` and
+``h2r`` ``(P, H)`` weights, in that order; its output and hidden state are
+``r = h2r @ h`` of size P, layers above the first take ``D*P`` inputs and the cell state
+keeps size H. Gates are ordered i, f, g, o for LSTM and
 r, z, n for GRU (``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``, cuDNN's form).
 
 Speed: the input projections of all time steps are one GEMM per layer and direction; only
@@ -22,31 +26,32 @@ from ._util import xp_of
 _GATES = {"rnn_relu": 1, "rnn_tanh": 1, "lstm": 4, "gru": 3}
 
 
-def param_size(mode, num_layers, input_size, state_size, bidirectional):
-    """Length of the packed parameter vector (MXNet's ``GetRnnParamSize`` without
-    projection)."""
-    g, h, d = _GATES[mode], state_size, 2 if bidirectional else 1
-    first = g * h * (input_size + h + 2)
-    rest = g * h * (d * h + h + 2)
-    return d * (first + (num_layers - 1) * rest)
+def param_size(mode, num_layers, input_size, state_size, bidirectional,
+               projection_size=None):
+    """Length of the packed parameter vector (MXNet's ``GetRnnParamSize``)."""
+    return sum(int(np.prod(s)) for s in packed_shapes(
+        mode, num_layers, input_size, state_size, bidirectional, projection_size))
 
 
-def unpack(xp, params, mode, num_layers, input_size, state_size, bidirectional):
-    """Views into the packed vector: ``[(wx, wh, bx, bh)]`` per layer and direction,
-    in order ``l0 fwd, l0 bwd, l1 fwd, ...``."""
-    g, h, d = _GATES[mode], state_size, 2 if bidirectional else 1
-    views, off = [], 0
-    for layer in range(num_layers):
-        ni = input_size if layer == 0 else d * h
-        for _ in range(d):
-            wx = params[off:off + g * h * ni].reshape(g * h, ni)
-            off += g * h * ni
-            wh = params[off:off + g * h * h].reshape(g * h, h)
-            off += g * h * h
-            views.append([wx, wh])
-    for i in range(num_layers * d):
-        views[i] += [params[off:off + g * h], params[off + g * h:off + 2 * g * h]]
-        off += 2 * g * h
+def unpack(xp, params, mode, num_layers, input_size, state_size, bidirectional,
+           projection_size=None):
+    """Views into the packed vector: ``[wx, wh, bx, bh, wr]`` per layer and direction,
+    in order ``l0 fwd, l0 bwd, l1 fwd, ...`` (``wr``, the LSTMP projection, is None
+    without ``projection_size``)."""
+    shapes = packed_shapes(mode, num_layers, input_size, state_size, bidirectional,
+                           projection_size)
+    flat, off = [], 0
+    for shape in shapes:
+        n = int(np.prod(shape))
+        flat.append(params[off:off + n].reshape(shape))
+        off += n
+    per = 3 if projection_size else 2
+    nw = len(shapes) - 2 * num_layers * (2 if bidirectional else 1)
+    views = []
+    for k in range(nw // per):
+        w = flat[k * per:(k + 1) * per]
+        views.append([w[0], w[1], flat[nw + 2 * k], flat[nw + 2 * k + 1],
+                      w[2] if projection_size else None])
     return views
 
 
@@ -60,14 +65,16 @@ def _sigmoid_(xp, x):
 
 
 # ---------------------------------------------------------------- one direction, forward
-def _lstm_fwd(xp, a, proj, wh, bh, h, c, y, rev):
+def _lstm_fwd(xp, a, proj, wh, bh, h, c, y, rev, wr=None):
     """LSTM over ``proj`` ``(T, N, 4H)`` (input projection plus both biases, turned into
-    the gate activations in place); writes ``y[t]``; returns saved arrays and the final
-    states."""
-    T, H = proj.shape[0], wh.shape[1]
+    the gate activations in place); writes ``y[t]`` (``h``, or with the LSTMP projection
+    ``wr`` ``(P, H)`` the projected ``r = h @ wr.T``, which is also the recurrent state);
+    returns saved arrays and the final states."""
+    T, H = proj.shape[0], proj.shape[2] // 4
     whT = wh.T
     cs = xp.empty((T,) + c.shape, c.dtype)
     tcs = xp.empty_like(cs)
+    hs = None if wr is None else xp.empty_like(cs)  # unprojected h, for wr's gradient
     lo, hi = a["lstm_state_clip_min"], a["lstm_state_clip_max"]
     for t in (range(T - 1, -1, -1) if rev else range(T)):
         gt = proj[t]
@@ -81,12 +88,17 @@ def _lstm_fwd(xp, a, proj, wh, bh, h, c, y, rev):
         if lo is not None and hi is not None:
             xp.clip(ct, lo, hi, out=ct)
         xp.tanh(ct, out=tcs[t])
-        h = xp.multiply(gt[:, 3 * H:], tcs[t], out=y[t])
+        if wr is None:
+            h = xp.multiply(gt[:, 3 * H:], tcs[t], out=y[t])
+        else:
+            xp.multiply(gt[:, 3 * H:], tcs[t], out=hs[t])
+            y[t] = xp.matmul(hs[t], wr.T)
+            h = y[t]
         c = ct
-    return (cs, tcs), h, c
+    return (cs, tcs, hs), h, c
 
 
-def _gru_fwd(xp, a, proj, wh, bh, h, c, y, rev):
+def _gru_fwd(xp, a, proj, wh, bh, h, c, y, rev, wr=None):
     """GRU over ``proj`` ``(T, N, 3H)`` (input projection plus ``b_i``); ``proj`` becomes
     the activations r, z, n; also saves ``W_hn h + b_hn`` per step."""
     T, H = proj.shape[0], wh.shape[1]
@@ -112,7 +124,7 @@ def _gru_fwd(xp, a, proj, wh, bh, h, c, y, rev):
     return (hn,), h, None
 
 
-def _plain_fwd(xp, a, proj, wh, bh, h, c, y, rev):
+def _plain_fwd(xp, a, proj, wh, bh, h, c, y, rev, wr=None):
     """Elman RNN (tanh or relu) over ``proj`` ``(T, N, H)``; ``proj`` becomes the
     activations."""
     T = proj.shape[0]
@@ -165,10 +177,10 @@ def _lstm_factors(xp, gates, cs, tcs, c0, rev):
     return A, Ao, B, f
 
 
-def _lstm_bwd(xp, a, fw, wh, dy, dh, dc):
+def _lstm_bwd(xp, a, fw, wh, dy, dh, dc, wr=None):
     """BPTT through one LSTM direction. Returns the pre-activation gradients of the input
-    projection, those of the recurrent projection (the same for LSTM), and the gradients
-    of the initial states."""
+    projection, those of the recurrent projection (the same for LSTM), the gradients
+    of the initial states and, with the LSTMP projection ``wr``, that of ``wr``."""
     gates, cs, rev = fw["gates"], fw["saved"][0], fw["rev"]
     T, N, H = cs.shape
     A, Ao, B, f = _lstm_factors(xp, gates, cs, fw["saved"][1], fw["c0"], rev)
@@ -177,8 +189,12 @@ def _lstm_bwd(xp, a, fw, wh, dy, dh, dc):
     keep = (cs > lo) & (cs < hi) if lo is not None and hi is not None else None
     dG = xp.empty_like(gates)
     dG4 = dG.reshape(T, N, 4, H)
+    dR = None if wr is None else xp.empty(dy.shape, dy.dtype)
     for t, _ in _steps(T, rev):
         dht = dy[t] + dh
+        if wr is not None:  # through r = h @ wr.T
+            dR[t] = dht
+            dht = xp.matmul(dht, wr)
         xp.multiply(dht, Ao[t], out=dG4[t, :, 3])
         dct = dht * B[t]
         dct += dc
@@ -187,10 +203,13 @@ def _lstm_bwd(xp, a, fw, wh, dy, dh, dc):
         xp.multiply(dct[:, None, :], A[t], out=dG4[t, :, :3])
         dc = dct * f[t]
         dh = xp.matmul(dG[t], wh)
-    return dG, dG, dh, dc
+    dwr = None
+    if wr is not None:
+        dwr = xp.matmul(dR.reshape(T * N, -1).T, fw["saved"][2].reshape(T * N, H))
+    return dG, dG, dh, dc, dwr
 
 
-def _gru_bwd(xp, a, fw, wh, dy, dh, dc):
+def _gru_bwd(xp, a, fw, wh, dy, dh, dc, wr=None):
     """BPTT through one GRU direction (see ``_lstm_bwd``); the recurrent projection's
     gradient differs from the input one in the n gate (``* r``)."""
     gates, y, h0, rev = fw["gates"], fw["y"], fw["h0"], fw["rev"]
@@ -210,10 +229,10 @@ def _gru_bwd(xp, a, fw, wh, dy, dh, dc):
         dGh[t, :, :2 * H] = dGx[t, :, :2 * H]
         dGh[t, :, 2 * H:] = dn * r
         dh = dht * z + xp.matmul(dGh[t], wh)
-    return dGx, dGh, dh, None
+    return dGx, dGh, dh, None, None
 
 
-def _plain_bwd(xp, a, fw, wh, dy, dh, dc):
+def _plain_bwd(xp, a, fw, wh, dy, dh, dc, wr=None):
     """BPTT through one Elman direction (see ``_lstm_bwd``)."""
     gates, rev = fw["gates"], fw["rev"]
     dG = xp.empty_like(gates)
@@ -226,7 +245,7 @@ def _plain_bwd(xp, a, fw, wh, dy, dh, dc):
         else:
             xp.multiply(dht, 1 - yt * yt, out=dG[t])
         dh = xp.matmul(dG[t], wh)
-    return dG, dG, dh, None
+    return dG, dG, dh, None, None
 
 
 _BWD = {"lstm": _lstm_bwd, "gru": _gru_bwd, "rnn_tanh": _plain_bwd, "rnn_relu": _plain_bwd}
@@ -238,7 +257,10 @@ class RNN(Op):
     """Fused recurrent layers over ``data`` ``(T, N, C)`` with packed ``parameters``,
     initial ``state`` ``(L*D, N, H)`` (and ``state_cell`` for LSTM). Outputs ``out``
     ``(T, N, D*H)`` and, with ``state_outputs``, the final states. ``p`` is dropout on the
-    outputs of every layer but the last, while training. ``lstm_state_clip_min/max`` clip
+    outputs of every layer but the last, while training. ``projection_size`` P (LSTM
+    only) makes it an LSTMP: outputs and hidden states of size P, cell states of size H
+    (MXNet 1.9.1 runs its forward on CPU but has no CPU backward; distnet has both).
+    ``lstm_state_clip_min/max`` clip
     the cell state at every step, as MXNet does with cuDNN (MXNet's CPU kernel ignores
     them); a clipped cell state passes no gradient back."""
 
@@ -268,9 +290,10 @@ class RNN(Op):
         return ("output", "state", "state_cell") if a["mode"] == "lstm" else ("output", "state")
 
     def _check(self, a):
-        if a["projection_size"] is not None:
-            raise MXNetError("operator RNN: projection_size (LSTMP) is not supported by "
-                             "distnet")
+        proj = a["projection_size"]
+        if proj is not None and (a["mode"] != "lstm" or proj <= 0):
+            raise MXNetError(f"operator RNN: projection_size={proj} needs mode='lstm' and "
+                             f"a positive size, got mode={a['mode']!r}")
         if a["use_sequence_length"]:
             raise MXNetError("operator RNN: use_sequence_length is not supported by distnet "
                              "(MXNet supports it only with cuDNN); mask with SequenceMask")
@@ -285,28 +308,31 @@ class RNN(Op):
             raise MXNetError(f"operator RNN: data must be (seq_len, batch, input_size), "
                              f"got shape {tuple(d)}")
         T, N, C = d
-        L, H = a["num_layers"], a["state_size"]
-        D = 2 if a["bidirectional"] else 1
-        want = [tuple(d), (param_size(a["mode"], L, C, H, a["bidirectional"]),),
-                (L * D, N, H)] + [(L * D, N, H)] * (a["mode"] == "lstm")
+        L, H, P = a["num_layers"], a["state_size"], a["projection_size"]
+        D, R = 2 if a["bidirectional"] else 1, P or H
+        want = [tuple(d), (param_size(a["mode"], L, C, H, a["bidirectional"], P),),
+                (L * D, N, R)] + [(L * D, N, H)] * (a["mode"] == "lstm")
         names = self.input_names(a)
         for i, shape in enumerate(in_shapes[1:len(want)], 1):
             if shape is not None and not _fits(shape, want[i]):
                 raise MXNetError(f"operator RNN: {names[i]} has shape {tuple(shape)}, "
                                  f"expected {want[i]} for data {tuple(d)}, mode={a['mode']}, "
-                                 f"num_layers={L}, state_size={H}, bidirectional={D == 2}")
-        outs = [(T, N, D * H), (L * D, N, H), (L * D, N, H)][:n_out]
+                                 f"num_layers={L}, state_size={H}, bidirectional={D == 2}"
+                                 + (f", projection_size={P}" if P else ""))
+        outs = [(T, N, D * R), (L * D, N, R), (L * D, N, H)][:n_out]
         return want + list(in_shapes[len(want):]), outs, aux_shapes
 
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
         xp = xp_of(x)
         self.infer_shape(a, [tuple(s.shape) for s in ins], [])
-        mode, L, H = a["mode"], a["num_layers"], a["state_size"]
+        mode, L, H, P = a["mode"], a["num_layers"], a["state_size"], a["projection_size"]
         D = 2 if a["bidirectional"] else 1
-        views = unpack(xp, ins[1].astype(x.dtype, copy=False), mode, L, x.shape[2], H, D == 2)
-        hx = _zero_fill(xp, ins[2], (L * D, x.shape[1], H), x.dtype)
-        cx = _zero_fill(xp, ins[3], hx.shape, x.dtype) if mode == "lstm" else None
+        views = unpack(xp, ins[1].astype(x.dtype, copy=False), mode, L, x.shape[2], H, D == 2,
+                       P)
+        hx = _zero_fill(xp, ins[2], (L * D, x.shape[1], P or H), x.dtype)
+        cx = (_zero_fill(xp, ins[3], (L * D, x.shape[1], H), x.dtype) if mode == "lstm"
+              else None)
         layers, hy, cy, inp = [], [], [], x
         for layer in range(L):
             fws = []
@@ -334,15 +360,15 @@ class RNN(Op):
     @staticmethod
     def _direction(xp, a, inp, view, h0, c0, rev):
         """Run one direction of one layer; returns what its backward needs."""
-        wx, wh, bx, bh = view
+        wx, wh, bx, bh, wr = view
         T, N, C = inp.shape
         proj = xp.matmul(inp.reshape(T * N, C), wx.T)
         proj += bx
         if a["mode"] != "gru":
             proj += bh  # GRU keeps b_hn inside the reset product
         proj = proj.reshape(T, N, -1)
-        y = xp.empty((T, N, wh.shape[1]), inp.dtype)
-        saved, hT, cT = _FWD[a["mode"]](xp, a, proj, wh, bh, h0, c0, y, rev)
+        y = xp.empty((T, N, wh.shape[1]), inp.dtype)  # h2h's columns: P with LSTMP, else H
+        saved, hT, cT = _FWD[a["mode"]](xp, a, proj, wh, bh, h0, c0, y, rev, wr)
         return {"gates": proj, "y": y, "h0": h0, "c0": c0, "rev": rev, "saved": saved,
                 "hT": hT, "cT": cT}
 
@@ -350,13 +376,14 @@ class RNN(Op):
         x = ins[0]
         xp = xp_of(x)
         mode, L, H = a["mode"], a["num_layers"], a["state_size"]
-        D = 2 if a["bidirectional"] else 1
+        D, R = 2 if a["bidirectional"] else 1, a["projection_size"] or H
         views = saved["views"]
-        dparams = [[None] * 4 for _ in views]
-        zeros = xp.zeros((L * D, x.shape[1], H), x.dtype)
-        dhy = ograds[1] if a["state_outputs"] else zeros
-        dcy = ograds[2] if a["state_outputs"] and mode == "lstm" else zeros
-        dhx, dcx = xp.empty_like(zeros), xp.empty_like(zeros)
+        dparams = [None] * len(views)
+        zeros_h = xp.zeros((L * D, x.shape[1], R), x.dtype)
+        zeros_c = xp.zeros((L * D, x.shape[1], H), x.dtype)
+        dhy = ograds[1] if a["state_outputs"] else zeros_h
+        dcy = ograds[2] if a["state_outputs"] and mode == "lstm" else zeros_c
+        dhx, dcx = xp.empty_like(zeros_h), xp.empty_like(zeros_c)
         dout = ograds[0]
         for layer in range(L - 1, -1, -1):
             rec = saved["layers"][layer]
@@ -368,16 +395,17 @@ class RNN(Op):
             for d in range(D):
                 k = layer * D + d
                 fw = rec["dirs"][d]
-                dy = dout[:, :, d * H:(d + 1) * H]
-                dgx, dgh, dh0, dc0 = _BWD[mode](xp, a, fw, views[k][1], dy, dhy[k], dcy[k])
+                dy = dout[:, :, d * R:(d + 1) * R]
+                dgx, dgh, dh0, dc0, dwr = _BWD[mode](xp, a, fw, views[k][1], dy, dhy[k],
+                                                     dcy[k], views[k][4])
                 dhx[k] = dh0
                 if dc0 is not None:
                     dcx[k] = dc0
                 gx2 = dgx.reshape(T * N, -1)
-                hprev = _prev_h(xp, fw["y"], fw["h0"], fw["rev"]).reshape(T * N, H)
+                hprev = _prev_h(xp, fw["y"], fw["h0"], fw["rev"]).reshape(T * N, R)
                 dparams[k] = [xp.matmul(gx2.T, inp.reshape(T * N, C)),
                               xp.matmul(dgh.reshape(T * N, -1).T, hprev),
-                              gx2.sum(axis=0), dgh.reshape(T * N, -1).sum(axis=0)]
+                              gx2.sum(axis=0), dgh.reshape(T * N, -1).sum(axis=0), dwr]
                 part = xp.matmul(gx2, views[k][0]).reshape(T, N, C)
                 dinp = part if dinp is None else dinp + part
             dout = dinp
@@ -401,8 +429,10 @@ def _zero_fill(xp, state, shape, dtype):
 
 
 def _packed_order(dparams):
-    """Per-direction ``[dwx, dwh, dbx, dbh]`` lists in the packed vector's order."""
-    return [g for p in dparams for g in p[:2]] + [g for p in dparams for g in p[2:]]
+    """Per-direction ``[dwx, dwh, dbx, dbh, dwr]`` lists in the packed vector's order
+    (``dwr`` None without a projection)."""
+    weights = [g for p in dparams for g in (p[0], p[1], p[4]) if g is not None]
+    return weights + [g for p in dparams for g in p[2:4]]
 
 
 def _dropout_mask(xp, shape, dtype, p):
@@ -415,13 +445,17 @@ def _dropout_mask(xp, shape, dtype, p):
     return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
 
 
-def packed_shapes(mode, num_layers, input_size, state_size, bidirectional):
-    """Shapes of the separate weights and biases in the packed vector's order."""
+def packed_shapes(mode, num_layers, input_size, state_size, bidirectional,
+                  projection_size=None):
+    """Shapes of the separate weights and biases in the packed vector's order (with
+    ``projection_size`` P each direction's ``h2r`` ``(P, H)`` follows its ``h2h``)."""
     g, h, d = _GATES[mode], state_size, 2 if bidirectional else 1
+    r = projection_size or h
     weights = []
     for layer in range(num_layers):
-        ni = input_size if layer == 0 else d * h
-        weights += [(g * h, ni), (g * h, h)] * d
+        ni = input_size if layer == 0 else d * r
+        per = [(g * h, ni), (g * h, r)] + [(r, h)] * bool(projection_size)
+        weights += per * d
     return weights + [(g * h,)] * (2 * num_layers * d)
 
 
@@ -437,11 +471,11 @@ class _rnn_param_pack(Op):
     params = {"num_args": Attr(Int), "state_size": Attr(Int), "num_layers": Attr(Int),
               "bidirectional": Attr(Bool, False),
               "mode": Attr(enum("rnn_relu", "rnn_tanh", "lstm", "gru")),
-              "layout_axis": Attr(Int, 2)}
+              "layout_axis": Attr(Int, 2), "projection_size": Attr(OptInt, None)}
 
     def _shapes(self, a, data_shape):
         return packed_shapes(a["mode"], a["num_layers"], data_shape[a["layout_axis"]],
-                             a["state_size"], a["bidirectional"])
+                             a["state_size"], a["bidirectional"], a["projection_size"])
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         if in_shapes[0] is None:

@@ -110,3 +110,56 @@ def test_lstm_state_clip_bounds_the_cell_state():
     assert np.abs(clipped[2].asnumpy()).max() <= 0.3 + 1e-7
     # every step's output is o * tanh(c) with the clipped c
     assert np.abs(clipped[0].asnumpy()).max() <= np.tanh(0.3) + 1e-6
+
+
+# ---------------------------------------------------------------- LSTMP (projection_size)
+@pytest.fixture(scope="module")
+def lstmp_ref():
+    return np.load(os.path.join(FIX, "lstmp.npz"), allow_pickle=False)
+
+
+@pytest.mark.parametrize("layers,bi", [(1, "uni"), (1, "bi"), (2, "uni"), (2, "bi")])
+def test_lstmp_matches_mxnet(lstmp_ref, layers, bi):
+    """Outputs (T, N, D*P), final h (L*D, N, P) and c (L*D, N, H), and the gradients of
+    data, packed parameters (with the h2r weights in MXNet's places) and both states."""
+    key = f"op_l{layers}_{bi}"
+    ins = [nd.array(lstmp_ref[f"{key}_in{i}"]) for i in range(4)]
+    for x in ins:
+        x.attach_grad()
+    with autograd.record():
+        outs = nd.RNN(*ins, state_size=5, projection_size=2, num_layers=layers,
+                      bidirectional=bi == "bi", mode="lstm", state_outputs=True)
+    d = 2 if bi == "bi" else 1
+    assert [o.shape for o in outs] == [(4, 2, 2 * d), (layers * d, 2, 2), (layers * d, 2, 5)]
+    autograd.backward(list(outs), [nd.array(lstmp_ref[f"{key}_head{i}"]) for i in range(3)])
+    for i, o in enumerate(outs):
+        np.testing.assert_allclose(o.asnumpy(), lstmp_ref[f"{key}_out{i}"], rtol=1e-4,
+                                   atol=1e-5, err_msg=f"output {i}")
+    for i, x in enumerate(ins):
+        np.testing.assert_allclose(x.grad.asnumpy(), lstmp_ref[f"{key}_grad{i}"], rtol=1e-4,
+                                   atol=1e-5, err_msg=f"gradient of input {i}")
+
+
+def test_lstmp_symbol_infers_packed_and_state_shapes():
+    out = mx.sym.RNN(data=mx.sym.var("data"), parameters=mx.sym.var("p"),
+                     state=mx.sym.var("s"), state_cell=mx.sym.var("c"), state_size=8,
+                     projection_size=3, num_layers=2, bidirectional=True, mode="lstm",
+                     state_outputs=True, name="rnn")
+    args, outs, _ = out.infer_shape(data=(7, 4, 6))
+    shapes = dict(zip(out.list_arguments(), args))
+    # per direction: layer 0 i2h 32x6, h2h 32x3, h2r 3x8, two biases of 32;
+    # layer 1 takes the two directions' projections (2*3) as input
+    assert shapes["p"] == (2 * (32 * 6 + 32 * 3 + 24 + 64) + 2 * (32 * 6 + 32 * 3 + 24 + 64),)
+    assert shapes["s"] == (4, 4, 3) and shapes["c"] == (4, 4, 8)
+    assert outs == [(7, 4, 6), (4, 4, 3), (4, 4, 8)]
+
+
+def test_lstmp_needs_lstm_mode_and_checks_the_state_shape():
+    x = nd.zeros((2, 1, 3))
+    with pytest.raises(MXNetError, match="projection_size=2 needs mode='lstm'"):
+        nd.RNN(x, nd.zeros((10,)), nd.zeros((1, 1, 2)), state_size=4, projection_size=2,
+               num_layers=1, mode="gru")
+    p = nd.zeros((4 * 4 * (3 + 2 + 2) + 2 * 4,))
+    with pytest.raises(MXNetError, match=r"state has shape \(1, 1, 4\), expected \(1, 1, 2\)"):
+        nd.RNN(x, p, nd.zeros((1, 1, 4)), nd.zeros((1, 1, 4)), state_size=4,
+               projection_size=2, num_layers=1, mode="lstm")

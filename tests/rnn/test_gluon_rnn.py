@@ -99,11 +99,9 @@ def test_layer_states_layouts_and_hybridize():
         gru(x, [nd.zeros((1, 2, 6))])
 
 
-def test_rnn_layer_inside_hybridized_network_trains():
-    net = gluon.nn.HybridSequential()
-    with net.name_scope():
-        net.add(gluon.nn.Embedding(10, 8), gluon.rnn.GRU(8, layout="NTC"),
-                gluon.nn.Dense(10, flatten=False))
+def _assert_learns_next_token(net):
+    """30 Adam steps of a hybridized (embedding, recurrent, dense) network on a
+    next-token task halve its loss."""
     net.initialize(mx.init.Xavier())
     net.hybridize()
     trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": 0.05})
@@ -118,6 +116,14 @@ def test_rnn_layer_inside_hybridized_network_trains():
         trainer.step(4)
         losses.append(float(loss.mean().asscalar()))
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_rnn_layer_inside_hybridized_network_trains():
+    net = gluon.nn.HybridSequential()
+    with net.name_scope():
+        net.add(gluon.nn.Embedding(10, 8), gluon.rnn.GRU(8, layout="NTC"),
+                gluon.nn.Dense(10, flatten=False))
+    _assert_learns_next_token(net)
 
 
 def test_bidirectional_cell_valid_length_and_modifiers():
@@ -238,3 +244,111 @@ def test_export_with_known_shapes_uses_mxnets_nodes(tmp_path):
     back = gluon.SymbolBlock.imports(str(tmp_path / "gru-symbol.json"), ["data"],
                                      str(tmp_path / "gru-0000.params"))
     np.testing.assert_allclose(back(x).asnumpy(), y.asnumpy(), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- LSTMP (projection_size)
+@pytest.fixture(scope="module")
+def lstmp_ref():
+    with open(os.path.join(FIX, "lstmp_names.json")) as f:
+        names = json.load(f)
+    return np.load(os.path.join(FIX, "lstmp.npz"), allow_pickle=False), names
+
+
+def test_lstmp_layer_matches_mxnet(lstmp_ref):
+    """Parameter names and order, repr, begin_state shapes and the forward pass with
+    MXNet's parameter values, imperative and hybridized."""
+    ref, names = lstmp_ref
+    layer = gluon.rnn.LSTM(5, num_layers=2, bidirectional=True, projection_size=2,
+                           layout="NTC", prefix="lstmp_")
+    assert list(layer.collect_params().keys()) == names["layer"]
+    assert [list(s.shape) for s in layer.begin_state(2)] == names["begin_state"]
+    assert layer.l1_i2h_weight.shape == (20, 4)  # layer 1 takes both directions' P
+    layer.initialize()
+    x = nd.array(ref["layer_x"])
+    layer(x)  # finish deferred init
+    assert repr(layer) == names["repr"]
+    for name, p in layer.collect_params().items():
+        p.set_data(nd.array(ref[f"layer_param_{name}"]))
+    states = [nd.array(ref["layer_h0"]), nd.array(ref["layer_c0"])]
+    for hybrid in (False, True):
+        if hybrid:
+            layer.hybridize()
+        out, new = layer(x, states)
+        np.testing.assert_allclose(out.asnumpy(), ref["layer_out"], rtol=1e-4, atol=1e-6)
+        for i, s in enumerate(new):
+            np.testing.assert_allclose(s.asnumpy(), ref[f"layer_state{i}"], rtol=1e-4,
+                                       atol=1e-6)
+
+
+def test_lstmp_layer_gradients_equal_lstmp_cells():
+    """The fused LSTMP layer and a stack of contrib ``LSTMPCell``s sharing its parameters
+    give the same outputs and the same gradients for every parameter and the input."""
+    layer = gluon.rnn.LSTM(4, num_layers=2, bidirectional=True, projection_size=3,
+                           layout="NTC", prefix="p_")
+    layer.initialize(mx.init.Uniform(0.5))
+    x = nd.array(np.random.RandomState(0).uniform(-1, 1, (3, 5, 2)))
+    stack = gluon.rnn.SequentialRNNCell(prefix="p_", params=layer.params)
+    with stack.name_scope():
+        for i in range(2):
+            stack.add(gluon.rnn.BidirectionalCell(
+                gluon.contrib.rnn.LSTMPCell(4, 3, prefix=f"l{i}_"),
+                gluon.contrib.rnn.LSTMPCell(4, 3, prefix=f"r{i}_")))
+    results = []
+    for run in (lambda v: layer(v), lambda v: stack.unroll(5, v, layout="NTC",
+                                                           merge_outputs=True)[0]):
+        v = x.copy()
+        v.attach_grad()
+        with autograd.record():
+            out = run(v)
+            (out * out * out).sum().backward()
+        results.append((out.asnumpy(), v.grad.asnumpy(),
+                        {k: p.grad().asnumpy().copy() for k, p in layer.params.items()}))
+    (o1, dx1, g1), (o2, dx2, g2) = results
+    assert o1.shape == (3, 5, 6)
+    np.testing.assert_allclose(o1, o2, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(dx1, dx2, rtol=1e-4, atol=1e-6)
+    assert sorted(g1) == sorted(g2) and any(k.endswith("h2r_weight") for k in g1)
+    for k in g1:
+        np.testing.assert_allclose(g1[k], g2[k], rtol=1e-4, atol=1e-6, err_msg=k)
+
+
+def test_lstmp_layer_deferred_shapes_and_training():
+    """MXNet's documented case (LSTM(10, projection_size=5) on (3, 2, 4) gives (3, 2, 5))
+    with the input size inferred inside a hybridized network that then trains."""
+    layer = gluon.rnn.LSTM(10, projection_size=5)
+    layer.initialize()
+    assert layer(nd.ones((3, 2, 4))).shape == (3, 2, 5)
+    assert layer.l0_h2r_weight.shape == (5, 10) and layer.l0_h2h_weight.shape == (40, 5)
+    net = gluon.nn.HybridSequential()
+    with net.name_scope():
+        net.add(gluon.nn.Embedding(10, 8),
+                gluon.rnn.LSTM(12, projection_size=6, num_layers=2, layout="NTC"),
+                gluon.nn.Dense(10, flatten=False))
+    _assert_learns_next_token(net)
+
+
+def test_lstmp_export_uses_mxnets_nodes_and_loads_back(tmp_path):
+    """A hybridized LSTMP layer with known shapes exports ``RNN`` with
+    ``projection_size`` over MXNet's ``_rnn_param_concat`` (h2r after each h2h; the file
+    was checked by hand to load in MXNet 1.9.1 with the same outputs) and loads back."""
+    layer = gluon.rnn.LSTM(5, num_layers=2, bidirectional=True, projection_size=3,
+                           input_size=4, prefix="lstmp_")
+    layer.initialize(mx.init.Uniform(0.5))
+    layer.hybridize()
+    x = nd.array(np.random.RandomState(0).rand(6, 2, 4))
+    y = layer(x)
+    layer.export(str(tmp_path / "lstmp"), 0)
+    nodes = json.loads((tmp_path / "lstmp-symbol.json").read_text())["nodes"]
+    rnn = next(n for n in nodes if n["op"] == "RNN")
+    assert rnn["attrs"]["projection_size"] == "3"
+    concat = next(n for n in nodes if n["op"] == "_rnn_param_concat")
+    packed = [nodes[nodes[i[0]]["inputs"][0][0]]["name"] for i in concat["inputs"]]
+    assert packed[:4] == ["lstmp_l0_i2h_weight", "lstmp_l0_h2h_weight",
+                          "lstmp_l0_h2r_weight", "lstmp_r0_i2h_weight"]
+    assert packed[12:] == [f"lstmp_{d}{i}_{g}_bias" for i in range(2) for d in "lr"
+                           for g in ("i2h", "h2h")]
+    back = gluon.SymbolBlock.imports(str(tmp_path / "lstmp-symbol.json"),
+                                     ["data0", "data1", "data2"],
+                                     str(tmp_path / "lstmp-0000.params"))
+    out = back(x, nd.zeros((4, 2, 3)), nd.zeros((4, 2, 5)))
+    np.testing.assert_allclose(out.asnumpy(), y.asnumpy(), rtol=1e-6)

@@ -21,29 +21,32 @@ class _RNNLayer(HybridBlock):
         super().__init__(**kwargs)
         if layout not in ("TNC", "NTC"):
             raise MXNetError(f"Invalid layout {layout}; must be one of ['TNC' or 'NTC']")
-        if projection_size:
-            raise MXNetError("LSTM projection_size (LSTMP) is not supported by distnet")
         if use_sequence_length:
             raise MXNetError("use_sequence_length is not supported by distnet's RNN layers "
                              "(MXNet supports it only with cuDNN)")
         self._hidden_size, self._num_layers, self._mode = hidden_size, num_layers, mode
         self._layout, self._dropout, self._dir = layout, dropout, 2 if bidirectional else 1
         self._input_size, self._dtype = input_size, dtype
+        self._projection_size = projection_size or None
         self._clip = (lstm_state_clip_min, lstm_state_clip_max, lstm_state_clip_nan)
         self._inits = (i2h_weight_initializer, h2h_weight_initializer, i2h_bias_initializer,
                        h2h_bias_initializer)
         self._gates = _GATES[mode]
         ng, ni, nh = self._gates, input_size, hidden_size
+        nr = self._projection_size or nh  # LSTMP: recurrent state and output of size P
         for i in range(num_layers):
             for j in ["l", "r"][:self._dir]:
-                for kind, shape, init in (("i2h_weight", (ng * nh, ni), i2h_weight_initializer),
-                                          ("h2h_weight", (ng * nh, nh), h2h_weight_initializer),
-                                          ("i2h_bias", (ng * nh,), i2h_bias_initializer),
-                                          ("h2h_bias", (ng * nh,), h2h_bias_initializer)):
+                specs = [("i2h_weight", (ng * nh, ni), i2h_weight_initializer),
+                         ("h2h_weight", (ng * nh, nr), h2h_weight_initializer),
+                         ("i2h_bias", (ng * nh,), i2h_bias_initializer),
+                         ("h2h_bias", (ng * nh,), h2h_bias_initializer)]
+                if self._projection_size:
+                    specs.append(("h2r_weight", (nr, nh), h2r_weight_initializer))
+                for kind, shape, init in specs:
                     name = f"{j}{i}_{kind}"
                     setattr(self, name, self.params.get(name, shape=shape, init=init,
                                                         allow_deferred_init=True, dtype=dtype))
-            ni = nh * self._dir
+            ni = nr * self._dir
 
     def __repr__(self):
         s = f"{self.__class__.__name__}({{mapping}}, {self._layout}"
@@ -58,10 +61,13 @@ class _RNNLayer(HybridBlock):
         return s.format(mapping=mapping) + ")"
 
     def state_info(self, batch_size=0):
-        """Shapes and layouts of the begin states."""
-        info = {"shape": (self._num_layers * self._dir, batch_size, self._hidden_size),
-                "__layout__": "LNC", "dtype": self._dtype}
-        return [dict(info) for _ in range(2 if self._mode == "lstm" else 1)]
+        """Shapes and layouts of the begin states (with LSTMP ``h`` has the projection's
+        size and ``c`` the hidden size)."""
+        sizes = [self._projection_size or self._hidden_size]
+        if self._mode == "lstm":
+            sizes.append(self._hidden_size)
+        return [{"shape": (self._num_layers * self._dir, batch_size, size),
+                 "__layout__": "LNC", "dtype": self._dtype} for size in sizes]
 
     def begin_state(self, batch_size=0, func=None, **kwargs):
         """Initial states (zeros by default), named ``<prefix>h0_<i>``."""
@@ -110,8 +116,8 @@ class _RNNLayer(HybridBlock):
         x = inputs if self._layout == "TNC" else F.swapaxes(inputs, dim1=0, dim2=1)
         z = F.zeros_like(F.slice_axis(F.slice_axis(x, axis=0, begin=0, end=1),
                                       axis=2, begin=0, end=1))
-        z = F.tile(z, reps=(self._num_layers * self._dir, 1, self._hidden_size))
-        return [z] * (2 if self._mode == "lstm" else 1)
+        return [F.tile(z, reps=(self._num_layers * self._dir, 1, info["shape"][2]))
+                for info in self.state_info()]
 
     def _pack(self, F, inputs, params):
         """The packed parameter vector. A graph traced with every parameter shape known
@@ -123,17 +129,22 @@ class _RNNLayer(HybridBlock):
                                        num_args=len(params), dim=0)
         return F._rnn_param_pack(inputs, *params, num_args=len(params) + 1,
                                  state_size=self._hidden_size, num_layers=self._num_layers,
-                                 bidirectional=self._dir == 2, mode=self._mode)
+                                 bidirectional=self._dir == 2, mode=self._mode,
+                                 projection_size=self._projection_size)
 
     def _forward_kernel(self, F, inputs, states, **kwargs):
-        """Pack the parameters (weights then biases) and call the ``RNN`` operator."""
+        """Pack the parameters (weights then biases; LSTMP's ``h2r`` weight after each
+        ``h2h``) and call the ``RNN`` operator."""
         if self._layout == "NTC":
             inputs = F.swapaxes(inputs, dim1=0, dim2=1)
+        groups = ("i2h", "h2h", "h2r") if self._projection_size else ("i2h", "h2h")
         order = [f"{d}{i}_{g}_{t}" for t in ("weight", "bias") for i in range(self._num_layers)
-                 for d in ["l", "r"][:self._dir] for g in ("i2h", "h2h")]
+                 for d in ["l", "r"][:self._dir] for g in groups
+                 if g != "h2r" or t == "weight"]
         params = self._pack(F, inputs, [kwargs[k] for k in order])
         lo, hi, nan = self._clip
         rnn = F.RNN(inputs, params, *states, state_size=self._hidden_size,
+                    projection_size=self._projection_size,
                     num_layers=self._num_layers, bidirectional=self._dir == 2,
                     p=self._dropout, state_outputs=True, mode=self._mode,
                     lstm_state_clip_min=lo, lstm_state_clip_max=hi, lstm_state_clip_nan=nan)
@@ -172,7 +183,10 @@ class RNN(_RNNLayer):
 class LSTM(_RNNLayer):
     """Multi-layer LSTM over a whole sequence (gates i, f, g, o); states ``[h, c]``.
     Parameters as ``RNN`` plus ``state_clip_min``/``state_clip_max``/``state_clip_nan``
-    (clip the cell state)."""
+    (clip the cell state) and ``projection_size`` P with ``h2r_weight_initializer``
+    (LSTMP: per layer and direction an ``h2r_weight`` ``(P, hidden)``, ``h2h_weight``
+    ``(4*hidden, P)``, output and ``h`` of size P, ``c`` of size hidden; unlike MXNet
+    1.9.1 on CPU, it also trains)."""
 
     def __init__(self, hidden_size, num_layers=1, layout="TNC", dropout=0,
                  bidirectional=False, input_size=0, i2h_weight_initializer=None,

@@ -1,8 +1,9 @@
-"""``gluon.contrib.data``: ``IntervalSampler``. (MXNet's ``contrib.data.text`` datasets
-download WikiText; distnet has no network access by design: pass your own text.)"""
+"""``gluon.contrib.data``: ``IntervalSampler`` and ``text`` (``WikiText2``,
+``WikiText103``)."""
 
 from ...data.sampler import Sampler
 from ....base import MXNetError
+from . import text  # noqa: F401 (MXNet's scripts use gluon.contrib.data.text.WikiText2)
 
 __all__ = ["IntervalSampler"]
 
