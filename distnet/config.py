@@ -5,7 +5,7 @@ once with its default and what it does.
 ``os.environ`` for a setting. Values are read when the setting is used (creating a
 Trainer, a DataLoader, the first layer call), never at import, so a script or test may
 set a variable any time before that. The framework-free packages keep their own
-settings modules, because they must not import distnet: ``kvstore/dist/config.py`` (the
+settings modules, because they must not import distnet: ``kvstore/ps/config.py`` (the
 job's ``DMLC_*``/``DISTNET_KVSTORE_*`` variables) and ``launcher/config.py``. The README's
 table of environment variables is checked against all three by tests/core/test_config.py.
 """

@@ -4,7 +4,7 @@ NDArrays are handed to the package as their numpy/cupy arrays.  A push or pull i
 marks the NDArrays it reads or writes with `_pending` (the handle), so reading one of
 them (through `NDArray._read()`: asnumpy, nd.save, an operator) waits for it, as MXNet's
 engine does; a push marks its source too, because it is sent without a copy.
-`mx.nd.waitall()` waits for every transfer in flight (kvstore.dist.client.wait_all).
+`mx.nd.waitall()` waits for every transfer in flight (kvstore.ps.client.wait_all).
 Errors of the package (kvstore.KVStoreError) are re-raised as MXNetError.
 """
 import functools

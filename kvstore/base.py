@@ -288,7 +288,7 @@ def create(name='local'):
         return MPIStore(name)
     role = os.environ.get('DMLC_ROLE', 'worker')
     if role in ('server', 'scheduler'):
-        from .dist.roles import serve_role_and_exit
+        from .ps.roles import serve_role_and_exit
         serve_role_and_exit(role)
-    from .dist.client import DistStore
+    from .ps.client import DistStore
     return DistStore(name)

@@ -2,5 +2,5 @@
 import sys
 
 if __name__ == '__main__':
-    from kvstore.dist.roles import run_role
+    from kvstore.ps.roles import run_role
     sys.exit(run_role('server'))

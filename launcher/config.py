@@ -17,7 +17,7 @@ DEFAULT_GRACE = 5.0
 #: exits non-zero (see launcher.mpi_boot); the agent takes it as that rank's failure.
 EXIT_MARKER = "DISTNET-MPI-EXIT"
 #: Start of the one-line JSON report the kvstore scheduler prints on stderr when a peer
-#: stopped responding (kvstore/dist/scheduler.py has the same string): the agent names
+#: stopped responding (kvstore/ps/scheduler.py has the same string): the agent names
 #: that peer, not the scheduler, as the job's failure.
 PEER_LOST_MARKER = "DISTNET-PEER-LOST "
 

@@ -149,7 +149,7 @@ _SCALAR = {
 }
 def _wait_kvstore():
     # only a process that created a dist kvstore has imported its client (and zmq)
-    client = sys.modules.get("kvstore.dist.client")
+    client = sys.modules.get("kvstore.ps.client")
     if client is None:
         return
     try:

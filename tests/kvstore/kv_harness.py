@@ -28,7 +28,7 @@ import sys
 sys.path.insert(0, {here!r})
 import kv_stand_ins as stand_ins
 stand_ins.install()
-from kvstore.dist.roles import run_role
+from kvstore.ps.roles import run_role
 sys.exit(run_role(sys.argv[1]))
 '''
 

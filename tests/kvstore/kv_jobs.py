@@ -158,7 +158,7 @@ def fuzz():
     """Send garbage and unauthenticated messages to the server and scheduler, then work normally."""
     import msgpack
     import zmq
-    from kvstore.dist import protocol as P
+    from kvstore.ps import protocol as P
     kv = kvstore.create('dist_sync')
     kv.init(1, X * 0)
     rng = np.random.default_rng(0)

@@ -3,7 +3,7 @@ import msgpack
 import numpy as np
 import pytest
 
-from kvstore.dist import protocol as P
+from kvstore.ps import protocol as P
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from kvstore import KVStoreError
-from kvstore.dist import shm
-from kvstore.dist.rounds import Slot
+from kvstore.ps import shm
+from kvstore.ps.rounds import Slot
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -120,7 +120,7 @@ def _undeliverable_push(kv, key):
     """Push `key`, which this worker believes initialised but no server holds: the
     server rejects it, as it would reject any push it cannot apply."""
     import distnet as mx
-    from kvstore.dist.client import _Meta, plan_parts
+    from kvstore.ps.client import _Meta, plan_parts
     store = kv._store
     store._meta[key] = _Meta((3,), np.dtype('float32'),
                              plan_parts(key, 3, store.num_servers, 10 ** 6))

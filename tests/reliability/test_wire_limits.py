@@ -17,9 +17,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wire_helpers import ROOT, launch_env, peak_rss, rss  # noqa: E402
 
 from kvstore.base import KVStoreError  # noqa: E402
-from kvstore.dist import protocol as P  # noqa: E402
-from kvstore.dist.gate import Gate  # noqa: E402
-from kvstore.dist.config import max_message  # noqa: E402
+from kvstore.ps import protocol as P  # noqa: E402
+from kvstore.ps.gate import Gate  # noqa: E402
+from kvstore.ps.config import max_message  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
 JOB = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'wire_job.py')

@@ -34,7 +34,7 @@ def resent_requests():
     """Requests sent again with meta 'again' (as after a reconnection) are answered but
     not done twice; an unflagged copy is still refused, and a failed request is redone."""
     import zmq
-    from kvstore.dist import protocol as P
+    from kvstore.ps import protocol as P
     kv = create('dist_async')     # async: every push is applied as it arrives
     kv.init(5, np.zeros(4, np.float32))
     kv.set_optimizer('sgd', {'learning_rate': 1.0})     # w -= grad

@@ -72,7 +72,7 @@ class Config:
         self.bigarray_bound = _num('DISTNET_KVSTORE_BIGARRAY_BOUND', 1000000, int)
         self.max_message = max_message(self.bigarray_bound)
         # Big arrays between a worker and a server on the same host go through shared
-        # memory (kvstore/dist/shm.py) unless this is 0.
+        # memory (kvstore/ps/shm.py) unless this is 0.
         self.shm = env.get('DISTNET_KVSTORE_SHM', '1') != '0'
         # Interface servers bind to (MXNet's DMLC_NODE_HOST); by default the address this
         # host uses to reach the scheduler, which is right on every host of a cluster.
