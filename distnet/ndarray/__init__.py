@@ -15,6 +15,8 @@ from .ndarray import NDArray, invoke, wrap, array_from
 from .serialize import save, load, load_frombuffer
 from . import _gen, _methods
 from . import random  # noqa: F401 - mx.nd.random
+from . import sparse  # noqa: F401 - mx.nd.sparse
+from .sparse import cast_storage, RowSparseNDArray, CSRNDArray  # noqa: F401
 
 __all__ = ["NDArray", "array", "zeros", "ones", "full", "empty", "arange", "linspace", "eye",
            "waitall", "save", "load", "load_frombuffer", "concatenate", "moveaxis"]
