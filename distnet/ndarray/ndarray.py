@@ -243,7 +243,12 @@ class NDArray:
 
     # ---- autograd ----
     def attach_grad(self, grad_req="write", stype=None):
-        """Allocate a gradient buffer and mark this array as a variable to differentiate."""
+        """Allocate a gradient buffer and mark this array as a variable to differentiate
+        (``stype='row_sparse'``: a RowSparseNDArray buffer holding only touched rows)."""
+        if stype not in (None, "default"):
+            from .sparse import zeros_like
+            _ag.mark_variables([self], [zeros_like(self, stype)], grad_req)
+            return
         with _device_scope(self._ctx):  # cupy's zeros_like allocates on the current device
             grad = self._ctx.xp.zeros_like(self._data)
         _ag.mark_variables([self], [wrap(grad, self._ctx)], grad_req)

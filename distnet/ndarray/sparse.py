@@ -509,3 +509,39 @@ def retain(data, indices):
 
 
 from ._sparse_ops import dot, add, subtract, multiply, divide  # noqa: E402 - needs the classes
+
+
+# ---------------------------------------------------------------- gradients
+def write_grad(buf, g, req):
+    """Write the gradient ``g`` (an ops ``RowSparseGrad`` or a dense xp array) into the
+    gradient buffer ``buf`` (RowSparseNDArray or dense NDArray), for grad_req ``req``
+    ('write' or 'add'). A row_sparse buffer keeps only the rows the gradient touches."""
+    from ..ops.sparse_ops import RowSparseGrad, canonical_rows
+    ctx = buf.context
+    if not buf._sparse:
+        dense = g.dense() if isinstance(g, RowSparseGrad) else g
+        with device_scope(ctx):
+            if req == "add":
+                buf._read()[...] += dense
+            else:
+                buf._read()[...] = dense
+        return
+    buf._read_parts()
+    xp = _xp(ctx)
+    with device_scope(ctx):
+        if isinstance(g, RowSparseGrad):
+            rows, vals = g.canonical()
+        else:
+            rsp = cast_storage(wrap(g, ctx), "row_sparse")
+            rows, vals = rsp._aux[0], rsp._values
+        if req == "add" and buf._aux[0].size:
+            rows, vals = canonical_rows(xp, xp.concatenate([buf._aux[0], rows]),
+                                        xp.concatenate([buf._values, vals.astype(
+                                            buf._values.dtype, copy=False)]))
+    buf._values = vals.astype(buf._values.dtype, copy=False)
+    buf._aux = (rows,)
+
+
+def zeros_like(arr, stype):
+    """An all-zero array of storage type ``stype`` shaped like ``arr`` on its context."""
+    return zeros(stype, arr.shape, arr.context, arr.dtype)
