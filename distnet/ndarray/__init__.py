@@ -53,8 +53,11 @@ def array(source_array, ctx=None, dtype=None):
     return array_from(source_array, ctx, dtype)
 
 
-def zeros(shape, ctx=None, dtype=None, **kwargs):
-    """An array of zeros (float32 by default)."""
+def zeros(shape, ctx=None, dtype=None, stype=None, **kwargs):
+    """An array of zeros (float32 by default); ``stype`` 'row_sparse'/'csr' makes an
+    empty sparse array (``nd.sparse.zeros``)."""
+    if stype not in (None, "default"):
+        return sparse.zeros(stype, shape, ctx, dtype)
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):  # cupy allocates on its current device
         return wrap(ctx.xp.zeros(_shape(shape), dtype), ctx)
