@@ -84,7 +84,7 @@ def pushpull(kv, key, value, out):
     """push then pull with RowSparseNDArray values: the rows go up; a dense ``out`` gets
     the whole value, a sparse one (``out=None``: the values themselves) gets the summed
     rows this process pushed for the key (what a lazy update reads)."""
-    kv._store.push_rows(key, to_rows(value))
+    push(kv._store, key, value)
     keys = key if isinstance(key, (list, tuple)) else [key]
     vals = value if isinstance(key, (list, tuple)) else [value]
     outs = vals if out is None else (out if isinstance(key, (list, tuple)) else [out])
@@ -105,3 +105,27 @@ def _host_rows(x):
     x._read_parts()
     rows = x._aux[0]
     return rows if isinstance(rows, np.ndarray) else rows.get()
+
+
+def _capable(store, op):
+    fn = getattr(store, op, None)
+    if fn is None:
+        raise MXNetError(f"the '{store.type}' kvstore has no row_sparse support; use "
+                         "'local', 'device', 'dist_sync' or 'dist_async' for row_sparse keys")
+    return fn
+
+
+def init(store, key, value):
+    """init of row_sparse keys (the table is stored dense; servers shard it by rows)."""
+    def dense(x):
+        if isinstance(x, (list, tuple)):
+            return [dense(v) for v in x]
+        return x._read()
+    _capable(store, 'init_rows')(key, dense(value))
+
+
+def push(store, key, value, priority=0):
+    """A row_sparse push: only the rows of each RowSparseNDArray travel."""
+    # the rows are packed into a new buffer before they go (kvstore/dist/sparse.py):
+    # nothing to mark pending; a failure surfaces at the next row_sparse_pull of the key
+    _capable(store, 'push_rows')(key, to_rows(value), priority)

@@ -93,7 +93,10 @@ class KVStore:
 
     @_mx_errors
     def init(self, key, value):
-        """Initialise key(s) with NDArray value(s); in a job, rank 0's value wins."""
+        """Initialise key(s) with NDArray value(s); in a job, rank 0's value wins.
+        RowSparseNDArray values make row_sparse keys (servers hold them by row ranges)."""
+        if _sparse.has_sparse(value):
+            return _sparse.init(self._store, key, value)
         self._store.init(key, _raw(value))
 
     @_mx_errors
@@ -101,7 +104,7 @@ class KVStore:
         """Push NDArray(s); a list per key (one per device) is summed. RowSparseNDArrays
         send only their rows (MXNet's row_sparse push)."""
         if _sparse.has_sparse(value):
-            self._store.push_rows(key, _sparse.to_rows(value), priority)
+            _sparse.push(self._store, key, value, priority)
             return
         h = self._store.push(key, _raw(value), priority)
         _mark(value, h)

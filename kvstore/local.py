@@ -65,6 +65,10 @@ class LocalStore(KVStore):
                 check_like(k, stored.shape, stored.dtype, o, 'pull')
                 copy_into(o, stored)
 
+    def init_rows(self, key, value):
+        """init of a row_sparse key (stored dense, as every key here)."""
+        self.init(key, value)
+
     def push_rows(self, key, value, priority=0):
         """Row_sparse push: only the rows of each RowSparse value (kvstore/rowsparse.py)."""
         from .rowsparse import push_rows
