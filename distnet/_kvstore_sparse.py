@@ -95,6 +95,9 @@ def pushpull(kv, key, value, out):
         for one in os_:
             if one._sparse:
                 _pull_one(kv._store, k, one, rows)
+            elif kv.type.startswith('dist') and hasattr(kv._store, 'pull_rows'):
+                from kvstore.dist.sparse import pull_all
+                pull_all(kv._store, k, one._read())
             else:
                 kv.pull(k, out=one)
 

@@ -55,6 +55,9 @@ def push_rows(store, key, value, priority=0):
         for v in vals:
             check_rows(k, meta.shape, meta.dtype, v, 'push')
         merged = merge(vals, True)
+        if not aligned(meta):   # a dense key split mid-row: push it dense
+            handles.append(store.push(k, _dense(merged, meta), priority))
+            continue
         rounds = store.__dict__.setdefault('_row_rounds', {})
         rounds[k] = rounds.get(k, 0) + 1
         start, row_len = len(handles), _row_len(meta)
@@ -68,6 +71,28 @@ def push_rows(store, key, value, priority=0):
                 priority, key=k, part=part, rnd=rounds[k], array=payload, meta=extra))
         meta.last_push, meta.push_priority = Group(handles[start:]), priority
     return Group(handles)
+
+
+def aligned(meta):
+    """Whether every server of the key holds whole rows (row_sparse keys always do)."""
+    row_len = _row_len(meta)
+    return all(a % row_len == 0 and b % row_len == 0 for _, a, b in meta.plan)
+
+
+def _dense(merged, meta):
+    out = np.zeros(meta.shape, meta.dtype)
+    out[merged.rows] = merged.values
+    return out
+
+
+def pull_all(store, key, out):
+    """Pull the whole value of ``key`` into ``out`` after this worker's row pushes are
+    applied: as all rows (sync rounds of row pushes are counted apart from dense ones)."""
+    from ..base import copy_into
+    meta = store._key_meta(key, 'pull')
+    if not aligned(meta):
+        return store.pull(key, out).wait()
+    copy_into(out, pull_rows(store, key, np.arange(meta.shape[0] if meta.shape else 1)))
 
 
 def pull_rows(store, key, row_ids):

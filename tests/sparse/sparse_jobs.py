@@ -115,3 +115,39 @@ def async_row_sparse():
         err = str(e)
     kv.close()
     return {'rank': rank, 'diff': _diff(val.asnumpy(), want), 'compression_error': err}
+
+
+# ---- gluon Trainer with a sparse-gradient embedding: 2 workers on halves of each batch ----
+VOCAB, DIM, TBATCH, TSTEPS = 50, 4, 8, 3
+
+
+def trainer_batches():
+    """The fixed batches (ids, targets) every run uses."""
+    rng = np.random.RandomState(4)
+    return [(rng.randint(0, VOCAB, (TBATCH, 3)), rng.rand(TBATCH, 1)) for _ in range(TSTEPS)]
+
+
+def train_embedding(kvstore, sparse, lo=0, hi=TBATCH, optimizer='sgd'):
+    """Train Embedding + Dense on rows [lo, hi) of every batch; returns the weights."""
+    import distnet as mx
+    from distnet import autograd, gluon
+    mx.random.seed(9)
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Embedding(VOCAB, DIM, sparse_grad=sparse), gluon.nn.Dense(1))
+    net.initialize(mx.init.Uniform(0.5))
+    trainer = gluon.Trainer(net.collect_params(), optimizer, {'learning_rate': 0.1},
+                            kvstore=kvstore)
+    for x, y in trainer_batches():
+        with autograd.record():
+            loss = ((net(mx.nd.array(x[lo:hi])) - mx.nd.array(y[lo:hi])) ** 2).sum()
+        loss.backward()
+        trainer.step(TBATCH)
+    return [p.data().asnumpy().tolist() for p in net.collect_params().values()]
+
+
+def trainer_half_batch(optimizer):
+    """Worker r of 2 trains on half r of each batch through dist_sync."""
+    import os
+    rank = int(os.environ['DMLC_WORKER_ID'])
+    half = TBATCH // 2
+    return train_embedding('dist_sync', True, rank * half, (rank + 1) * half, optimizer)

@@ -1,6 +1,7 @@
 """row_sparse keys in real multi-process jobs: MXNet's nightly closed-form checks (each
 worker pushes its rank's rows, pulls a subset) on dist_sync and dist_async, a key split
 by rows over two servers, and MXNet's no-compression rule for sparse pushes."""
+import numpy as np
 import pytest
 
 import sparse_jobs as jobs
@@ -28,3 +29,16 @@ def test_dist_async_row_sparse_totals_and_compression_rule(run_distributed):
         assert w.result['diff'] == 0.0, w.result
         assert 'Gradient compression for row sparse storage type is not supported' in \
             w.result['compression_error']
+
+
+@pytest.mark.parametrize('optimizer', ['sgd', 'adam'])
+def test_dist_trainer_sparse_grads_equal_one_process(run_distributed, optimizer):
+    """Two workers on halves of each batch, row_sparse gradients summed on the servers and
+    applied lazily there == one process on the whole batch (lazy sgd/adam)."""
+    job = run_distributed(jobs.trainer_half_batch, num_workers=2, num_servers=1, timeout=120,
+                          args=[optimizer], env=ENV)
+    job.check()
+    want = jobs.train_embedding(None, True, optimizer=optimizer)
+    for w in job.workers:
+        for got, exp in zip(w.result, want):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(exp), rtol=1e-5, atol=1e-6)

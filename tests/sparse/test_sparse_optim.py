@@ -89,3 +89,27 @@ def test_gluon_sparse_embedding_trains_as_dense(opt):
     assert net[0].weight.grad().stype == "row_sparse"
     for d, s in zip(dense, sparse):
         np.testing.assert_allclose(s, d, rtol=1e-5, atol=1e-6)
+
+
+def _module_weights(sparse):
+    mx.random.seed(7)
+    data = mx.sym.var("data")
+    emb = mx.sym.Embedding(data, input_dim=20, output_dim=4, sparse_grad=sparse, name="emb")
+    fc = mx.sym.FullyConnected(mx.sym.flatten(emb), num_hidden=1, name="fc")
+    out = mx.sym.LinearRegressionOutput(fc, name="lro")
+    rng = np.random.RandomState(0)
+    it = mx.io.NDArrayIter(rng.randint(0, 20, (16, 3)).astype("float32"),
+                           rng.rand(16, 1).astype("float32"), batch_size=4,
+                           label_name="lro_label")
+    mod = mx.mod.Module(out, label_names=["lro_label"])
+    mod.fit(it, num_epoch=2, optimizer="sgd", optimizer_params={"learning_rate": 0.1},
+            initializer=mx.init.Uniform(0.5))
+    return {k: v.asnumpy() for k, v in mod.get_params()[0].items()}
+
+
+def test_module_with_sparse_grad_embedding_trains_as_dense():
+    dense, sparse = _module_weights(False), _module_weights(True)
+    assert np.abs(dense["emb_weight"]).max() > 0
+    for k in dense:
+        np.testing.assert_allclose(sparse[k], dense[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
