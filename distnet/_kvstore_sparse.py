@@ -119,12 +119,9 @@ def _capable(store, op):
 
 
 def init(store, key, value):
-    """init of row_sparse keys (the table is stored dense; servers shard it by rows)."""
-    def dense(x):
-        if isinstance(x, (list, tuple)):
-            return [dense(v) for v in x]
-        return x._read()
-    _capable(store, 'init_rows')(key, dense(value))
+    """init of row_sparse keys: only the stored rows travel (servers allocate the table
+    and hold it by row ranges)."""
+    _capable(store, 'init_rows')(key, to_rows(value))
 
 
 def push(store, key, value, priority=0):

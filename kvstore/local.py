@@ -66,8 +66,10 @@ class LocalStore(KVStore):
                 copy_into(o, stored)
 
     def init_rows(self, key, value):
-        """init of a row_sparse key (stored dense, as every key here)."""
-        self.init(key, value)
+        """init of row_sparse keys from RowSparse values (stored dense here)."""
+        from .rowsparse import dense
+        self.init(key, [dense(v) for v in value] if isinstance(value, (list, tuple))
+                  else dense(value))
 
     def push_rows(self, key, value, priority=0):
         """Row_sparse push: only the rows of each RowSparse value (kvstore/rowsparse.py)."""

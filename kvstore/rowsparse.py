@@ -49,6 +49,16 @@ def merge(vals, host):
     return RowSparse(uniq.astype('int64'), out, vals[0].shape)
 
 
+def dense(value):
+    """The dense array of a RowSparse (or a list of per-device ones: the first)."""
+    if isinstance(value, (list, tuple)):
+        value = value[0]
+    xp = array_module(value.values)
+    out = xp.zeros(value.shape, value.values.dtype)
+    out[xp.asarray(value.rows)] = value.values
+    return out
+
+
 def check_rows(key, stored_shape, stored_dtype, value, op):
     """Raise KVStoreError naming the key when a RowSparse does not fit the stored table."""
     if tuple(value.shape) != tuple(stored_shape) or value.values.dtype != stored_dtype:

@@ -295,17 +295,17 @@ class DistStore(KVStore):
 
     def _plan(self, k, v):
         """Flat ranges per server; whole rows for keys of init_rows (dist/sparse.py)."""
-        if k in self.__dict__.get('_row_keys', ()):
+        if k in self.__dict__.get('_row_keys', ()):   # dist/sparse.py init_rows
             from .sparse import plan_rows
             return plan_rows(k, v.shape, self.num_servers, self.cfg.bigarray_bound,
                              _server_of)
         return plan_parts(k, v.size, self.num_servers, self.cfg.bigarray_bound)
 
     def init_rows(self, key, value):
-        """init for row_sparse keys: the servers hold them by ranges of whole rows."""
-        keys = key if isinstance(key, (list, tuple)) else [key]
-        self.__dict__.setdefault('_row_keys', set()).update(keys)
-        self.init(key, value)
+        """init from RowSparse values: the servers hold the keys by ranges of whole rows
+        and allocate them; only the stored rows travel (dist/sparse.py)."""
+        from .sparse import init_rows
+        init_rows(self, key, value)
 
     def push_rows(self, key, value, priority=0):
         """Row-sparse push: each server gets the rows of its range (dist/sparse.py)."""

@@ -242,9 +242,8 @@ class Server:
 
     def _on_rows(self, ident, msg):
         """Row-sparse push or pull (kvstore/dist/sparse.py)."""
-        if msg.op == 'push_rows':
-            return sparse.on_push_rows(self, ident, msg)
-        return sparse.on_pull_rows(self, ident, msg)
+        handler = {'push_rows': sparse.on_push_rows, 'init_rows': sparse.on_init_rows}
+        return handler.get(msg.op, sparse.on_pull_rows)(self, ident, msg)
 
     def _on_shm_hello(self, ident, msg):
         ok = self.maps.hello(ident, msg.meta.get('rank'), msg.meta.get('dir'),
@@ -291,11 +290,13 @@ class Server:
                    'pushpull': self._on_pushpull,
                    'set_optimizer': self._on_set_optimizer, 'get_states': self._on_states,
                    'set_states': self._on_states, 'shm_hello': self._on_shm_hello,
-                   'push_rows': self._on_rows, 'pull_rows': self._on_rows}.get(msg.op)
+                   'push_rows': self._on_rows, 'pull_rows': self._on_rows,
+                   'init_rows': self._on_rows}.get(msg.op)
         if handler is None:
             raise P.ProtocolError(f'op {msg.op} is not served by a server')
         try:
-            if msg.op in ('push', 'pull', 'pushpull', 'init', 'push_rows', 'pull_rows') and (
+            if msg.op in ('push', 'pull', 'pushpull', 'init', 'push_rows', 'pull_rows',
+                               'init_rows') and (
                     msg.key is None or not isinstance(msg.meta.get('rank', 0), int)):
                 raise KVStoreError(f'{msg.op} without a key or worker rank')
             if self._handled(ident, msg) and msg.op not in ('get_states', 'shm_hello'):

@@ -73,6 +73,49 @@ def push_rows(store, key, value, priority=0):
     return Group(handles)
 
 
+def init_rows(store, key, value):
+    """Record the keys (planned by whole rows); rank 0 sends each server the shape of its
+    range and the initial rows in it; then all workers barrier."""
+    from .client import _Meta
+    from .io import Group
+    handles = []
+    row_keys = store.__dict__.setdefault('_row_keys', set())
+    for k, vals in pairs(key, value):
+        if k in store._meta:
+            raise KVStoreError(f'init of key {k!r}: the key is already initialised')
+        v = merge(vals[:1], True)
+        row_keys.add(k)
+        dt = np.dtype(v.values.dtype)
+        meta = store._meta[k] = _Meta(tuple(v.shape), dt, store._plan(k, _Shape(v)))
+        if store.rank == 0:
+            handles.extend(_send_init(store, k, v, meta))
+    Group(handles).wait()
+    store.barrier()
+
+
+class _Shape:
+    """What DistStore._plan reads of a value: its shape and size (no array needed)."""
+    __slots__ = ('shape', 'size')
+
+    def __init__(self, v):
+        self.shape = tuple(v.shape)
+        self.size = int(np.prod(self.shape))
+
+
+def _send_init(store, k, v, meta):
+    row_len = _row_len(meta)
+    handles = []
+    for part, (srv, a, b) in enumerate(meta.plan):
+        lo, hi = np.searchsorted(v.rows, [a // row_len, b // row_len])
+        shape = list(meta.shape) if len(meta.plan) == 1 else [b - a]
+        extra = {'rank': 0, 'n': int(hi - lo), 'row_len': row_len, 'shape': shape,
+                 'dtype': meta.dtype.name}
+        handles.append(store._request(
+            srv, 'init_rows', f'init of key {k!r} on {store._peer(srv)}', key=k, part=part,
+            array=_pack(v.rows[lo:hi] - a // row_len, v.values[lo:hi]), meta=extra))
+    return handles
+
+
 def aligned(meta):
     """Whether every server of the key holds whole rows (row_sparse keys always do)."""
     row_len = _row_len(meta)
@@ -182,6 +225,23 @@ def _check_ids(msg, rows, nrows):
     if rows.size and (rows.min() < 0 or rows.max() >= nrows):
         raise KVStoreError(f'{msg.op} of key {msg.key!r} (part {msg.part}): row ids must be '
                            f'in [0, {nrows}), got [{int(rows.min())}, {int(rows.max())}]')
+
+
+def on_init_rows(server, ident, msg):
+    """Allocate a part (zeros of meta 'shape' and 'dtype') and set the rows sent."""
+    from .rounds import Slot
+    shape, dtype = msg.meta.get('shape'), msg.meta.get('dtype')
+    if (not isinstance(shape, list) or len(shape) > P.MAX_DIMS or dtype not in P.DTYPES
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                       for d in shape)):
+        raise KVStoreError(f'init of key {msg.key!r}: malformed row_sparse init')
+    if (msg.key, msg.part) in server.slots:
+        return server._reply(ident, msg.rid)  # rank 0's value wins
+    slot = Slot(np.zeros(shape, dtype))
+    rows, vals, row_len = _unpack(msg, slot)
+    _table(slot, row_len)[rows] = vals
+    server.slots[(msg.key, msg.part)] = slot
+    server._reply(ident, msg.rid)
 
 
 def on_push_rows(server, ident, msg):
