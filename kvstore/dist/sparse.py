@@ -14,6 +14,8 @@ them once, through the optimizer's lazy update or, without an optimizer, by maki
 table those rows (as MXNet's servers do). Op 'pull_rows' carries the row ids; the reply is
 the rows, sent after the round this worker pushed last (sync) or at once (async).
 """
+import mmap
+
 import numpy as np
 
 from . import protocol as P
@@ -21,6 +23,9 @@ from ..base import KVStoreError, pairs
 from ..rowsparse import COMPRESSION_ERROR, RowSparse, check_rows, merge
 
 _I8 = np.dtype('<i8')
+#: Payload bytes of this process's row pushes and pulls (array frames: row ids and rows),
+#: for benchmarks: bytes on the wire follow the rows touched.
+WIRE = {'sent': 0, 'received': 0}
 
 
 # ---------------------------------------------------------------- worker side
@@ -64,6 +69,7 @@ def push_rows(store, key, value, priority=0):
         for part, (srv, a, b) in enumerate(meta.plan):
             lo, hi = np.searchsorted(merged.rows, [a // row_len, b // row_len])
             payload = _pack(merged.rows[lo:hi] - a // row_len, merged.values[lo:hi])
+            WIRE['sent'] += payload.nbytes
             extra = {'rank': store.rank, 'sync': store._sync, 'n': int(hi - lo),
                      'row_len': row_len}
             handles.append(store._request(
@@ -159,6 +165,7 @@ def pull_rows(store, key, row_ids):
     h = _Op(len(todo), f'row_sparse_pull of key {key!r}', store.cfg.timeout)
     rnd = store.__dict__.get('_row_rounds', {}).get(key, 0)
     for part, srv, row0, lo, hi in todo:
+        WIRE['sent'] += (hi - lo) * 8
         store._request(srv, 'pull_rows', f'row_sparse_pull of key {key!r} from '
                        f'{store._peer(srv)}', 0, _filler(key, flat, lo, hi, row_len),
                        handle=h, key=key, part=part, rnd=rnd,
@@ -174,6 +181,7 @@ def _filler(key, flat, lo, hi, row_len):
         if src is None or src.size != (hi - lo) * row_len:
             raise KVStoreError(f'reply of {msg.sender} does not fit the rows of key {key!r}')
         flat[lo:hi] = src.reshape(hi - lo, row_len)
+        WIRE['received'] += src.nbytes
     return on_reply
 
 
@@ -237,11 +245,26 @@ def on_init_rows(server, ident, msg):
         raise KVStoreError(f'init of key {msg.key!r}: malformed row_sparse init')
     if (msg.key, msg.part) in server.slots:
         return server._reply(ident, msg.rid)  # rank 0's value wins
-    slot = Slot(np.zeros(shape, dtype))
+    slot = Slot(_zeros(shape, np.dtype(dtype)))
     rows, vals, row_len = _unpack(msg, slot)
     _table(slot, row_len)[rows] = vals
     server.slots[(msg.key, msg.part)] = slot
     server._reply(ident, msg.rid)
+
+
+def _zeros(shape, dtype, big=64 << 20):
+    """A zero table whose pages are touched only as rows are: numpy asks the kernel for
+    transparent huge pages on big arrays, and then the first rows written fault in (and
+    zero) 2 MiB each - for a 10M x 64 table most of it at the first push, seconds in which
+    the server misses its heartbeats. An anonymous mapping without huge pages costs what
+    the rows touched cost."""
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes < big:
+        return np.zeros(shape, dtype)
+    mm = mmap.mmap(-1, nbytes)
+    if hasattr(mmap, 'MADV_NOHUGEPAGE'):
+        mm.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(mm, dtype).reshape(shape)   # the array keeps the mapping alive
 
 
 def on_push_rows(server, ident, msg):
