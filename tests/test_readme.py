@@ -96,7 +96,7 @@ def test_every_example_script_is_listed():
         text = f.read()
     scripts = sorted(n for n in os.listdir(os.path.join(REPO, "scripts", "examples"))
                      if n.endswith(".py") and n != "data_iter.py")
-    assert len(scripts) == 5
+    assert len(scripts) == 6
     for name in scripts:
         assert f"| `{name}` |" in text, f"README's example table lacks {name}"
 
