@@ -51,6 +51,11 @@ class BaseSparseNDArray(NDArray):
     __slots__ = ("_values", "_aux", "_sshape")
     _sparse = True
 
+    @classmethod
+    def _make(cls, values, aux, shape, ctx):
+        """An array of this class around the parts (no copy)."""
+        return cls.__new__(cls)._init(values, aux, shape, ctx)
+
     def _init(self, values, aux, shape, ctx):
         self._values = values
         self._aux = tuple(aux)
@@ -193,15 +198,7 @@ class RowSparseNDArray(BaseSparseNDArray):
     rows are zero; ``data`` has shape ``(len(indices),) + shape[1:]``."""
 
     __slots__ = ()
-
-    @classmethod
-    def _make(cls, values, aux, shape, ctx):
-        return cls.__new__(cls)._init(values, aux, shape, ctx)
-
-    @property
-    def stype(self):
-        """``'row_sparse'``."""
-        return "row_sparse"
+    stype = "row_sparse"
 
     @property
     def indices(self):
@@ -232,15 +229,7 @@ class CSRNDArray(BaseSparseNDArray):
     """MXNet's csr matrix (2-D): ``data``, column ``indices`` and row pointers ``indptr``."""
 
     __slots__ = ()
-
-    @classmethod
-    def _make(cls, values, aux, shape, ctx):
-        return cls.__new__(cls)._init(values, aux, shape, ctx)
-
-    @property
-    def stype(self):
-        """``'csr'``."""
-        return "csr"
+    stype = "csr"
 
     @property
     def indptr(self):
