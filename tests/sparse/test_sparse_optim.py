@@ -107,3 +107,11 @@ def test_module_with_sparse_grad_embedding_trains_as_dense():
     for k in dense:
         np.testing.assert_allclose(sparse[k], dense[k], rtol=1e-5, atol=1e-6, err_msg=k)
 
+
+
+def test_compare_optimizer_accepts_row_sparse_gradients():
+    from distnet.test_utils import compare_optimizer
+    np.random.seed(0)
+    compare_optimizer(mx.optimizer.create("sgd", learning_rate=0.1, momentum=0.9),
+                      mx.optimizer.create("sgd", learning_rate=0.1, momentum=0.9),
+                      (6, 3), np.float32, g_stype="row_sparse")
