@@ -72,7 +72,7 @@ def _pull_one(store, key, out, row_ids):
     if rows.size and (rows[0] < 0 or rows[-1] >= out.shape[0]):
         raise MXNetError(f'row_sparse_pull of key {key!r}: row_ids must be in '
                          f'[0, {out.shape[0]}), got [{rows[0]}, {rows[-1]}]')
-    values = store.pull_rows(key, rows)
+    values = _capable(store, 'pull_rows')(key, rows)
     from .ndarray.ndarray import _to_device
     ctx = out.context
     out._read_parts()

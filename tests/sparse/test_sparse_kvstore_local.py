@@ -87,3 +87,16 @@ def test_trainer_sparse_grads_through_local_kvstore_equal_dense(update_on_kvstor
     sparse = _train(True, "local", update_on_kvstore, ctxs)
     for d, s in zip(dense, sparse):
         np.testing.assert_allclose(s, d, rtol=1e-5, atol=1e-6)
+
+
+def test_store_without_row_sparse_path_says_so():
+    class _MpiLike:   # kvstore.mpi.MPIStore has no init_rows/push_rows/pull_rows
+        type = "mpi"
+    kv = mx.kvstore.KVStore(_MpiLike())
+    with pytest.raises(MXNetError, match="'mpi' kvstore has no row_sparse support"):
+        kv.push("w", _rsp_rows([1], 1.0))
+    with pytest.raises(MXNetError, match="'mpi' kvstore has no row_sparse support"):
+        kv.init("w", _rsp_rows([1], 1.0))
+    with pytest.raises(MXNetError, match="'mpi' kvstore has no row_sparse support"):
+        kv.row_sparse_pull("w", out=mx.nd.zeros(SHAPE, stype="row_sparse"),
+                           row_ids=mx.nd.array([1]))
