@@ -14,7 +14,7 @@ import numpy as np
 
 from ..base import MXNetError
 from ..backend import device_scope
-from .ndarray import NDArray, wrap
+from .ndarray import wrap
 from .sparse import RowSparseNDArray, CSRNDArray, cast_storage, _IDX, _sorted_member
 
 _log = logging.getLogger("distnet.sparse")

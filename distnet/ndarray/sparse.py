@@ -10,13 +10,10 @@ other operator runs on dense copies of the sparse inputs after logging MXNet's "
 fallback detected" message once per operator and storage types, as MXNet does.
 """
 
-import logging
-import os
-
 import numpy as np
 
 from ..base import MXNetError, numeric_types
-from ..context import Context, current_context, cpu
+from ..context import Context, current_context
 from ..backend import device_scope
 from .ndarray import NDArray, wrap, _to_device
 
@@ -25,7 +22,6 @@ __all__ = ["BaseSparseNDArray", "RowSparseNDArray", "CSRNDArray", "row_sparse_ar
            "add", "subtract", "multiply", "divide"]
 
 _IDX = np.int64
-_log = logging.getLogger("distnet.sparse")
 
 
 def _xp(ctx):
