@@ -13,6 +13,7 @@ from numpy import empty as _np_empty, ndarray as _ndarray
 from .base import MXNetError
 from .backend import array_scope as _array_scope, xp_of as _xp_of
 from ._grad_adopt import adoptable as _adoptable
+from .ops.sparse_ops import RowSparseGrad as _RowSparseGrad
 from . import profiler as _prof
 from ._last_user import last_users as _last_users
 
@@ -402,6 +403,8 @@ def _write_leaf_grad(var, g):
     call its hook. The caller holds ``g`` in exactly one local (see ``_adoptable``)."""
     leaf = var._ag
     buf = leaf.grad
+    if buf._sparse or g.__class__ is _RowSparseGrad:   # nd.sparse: row_sparse gradients
+        return _write_sparse_leaf_grad(var, leaf, g)
     if buf._pending is not None:   # inline NDArray._read() (hot path)
         buf._wait()   # a kvstore pull into the buffer finishes before we replace/overwrite
     if leaf.req == "add":
@@ -415,6 +418,15 @@ def _write_leaf_grad(var, g):
     leaf.fresh = True
     if leaf.hook is not None:
         leaf.hook(var, buf)
+
+
+def _write_sparse_leaf_grad(var, leaf, g):
+    """``_write_leaf_grad`` for a row_sparse buffer or gradient (see ``nd.sparse``)."""
+    from .ndarray.sparse import write_grad
+    write_grad(leaf.grad, g, leaf.req)
+    leaf.fresh = True
+    if leaf.hook is not None:
+        leaf.hook(var)
 
 
 def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,

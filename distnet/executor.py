@@ -17,6 +17,7 @@ import numpy as np
 from .base import MXNetError
 from . import profiler as _prof
 from .ndarray.ndarray import NDArray, wrap
+from .ops.sparse_ops import RowSparseGrad as _RowSparseGrad
 
 __all__ = ["Executor", "bind", "simple_bind"]
 
@@ -269,6 +270,8 @@ class Executor:
 
 def _write_grad(buf, g, add):
     """Write gradient ``g`` (None: none flowed) into ``buf`` per its request."""
+    if g.__class__ is _RowSparseGrad or buf._sparse:   # row_sparse gradients (nd.sparse)
+        return _write_sparse_grad(buf, g, add)
     # inline NDArray._read() (hot path): a kvstore push of the last gradient may still read it
     if buf._pending is not None:
         buf._wait()
@@ -279,6 +282,17 @@ def _write_grad(buf, g, add):
         buf._data[...] = 0
     else:
         buf._data[...] = g
+
+
+def _write_sparse_grad(buf, g, add):
+    """``_write_grad`` with a row_sparse gradient or buffer (dense buffers get the dense
+    gradient, as MXNet's executor falls back)."""
+    from .ndarray.sparse import write_grad
+    if g is None:
+        if not add:
+            buf[:] = 0
+        return
+    write_grad(buf, g, "add" if add else "write")
 
 
 # ------------------------------------------------------------------ binding ---------

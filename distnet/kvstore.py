@@ -13,6 +13,7 @@ from ._sibling import import_sibling
 from .base import MXNetError
 from . import profiler as _prof
 from .ndarray import NDArray
+from . import _kvstore_sparse as _sparse
 
 _kvs = import_sibling('kvstore')  # a user's kvstore.py must not stand in for it
 
@@ -60,7 +61,7 @@ class _UpdaterAdapter:
         self.updater = updater
 
     def __call__(self, key, grad, weight):
-        self.updater(key, NDArray(grad), NDArray(weight))
+        self.updater(key, _sparse.kv_value(grad), NDArray(weight))
 
     def get_states(self, dump_optimizer=False):
         return self.updater.get_states(dump_optimizer=dump_optimizer)
@@ -94,12 +95,19 @@ class KVStore:
 
     @_mx_errors
     def init(self, key, value):
-        """Initialise key(s) with NDArray value(s); in a job, rank 0's value wins."""
+        """Initialise key(s) with NDArray value(s); in a job, rank 0's value wins.
+        RowSparseNDArray values make row_sparse keys (servers hold them by row ranges)."""
+        if _sparse.has_sparse(value):
+            return _sparse.init(self._store, key, value)
         self._store.init(key, _raw(value))
 
     @_mx_errors
     def push(self, key, value, priority=0):
-        """Push NDArray(s); a list per key (one per device) is summed."""
+        """Push NDArray(s); a list per key (one per device) is summed. RowSparseNDArrays
+        send only their rows (MXNet's row_sparse push)."""
+        if _sparse.has_sparse(value):
+            _sparse.push(self._store, key, value, priority)
+            return
         h = self._store.push(key, _raw(value), priority)
         _mark(value, h)
 
@@ -110,8 +118,20 @@ class KVStore:
         _mark(out, h)
 
     @_mx_errors
+    def row_sparse_pull(self, key, out=None, priority=0, row_ids=None):
+        """Pull only the rows ``row_ids`` of key(s) into RowSparseNDArray ``out``: out
+        holds exactly those rows (sorted, unique) afterwards, as MXNet. Returns when the
+        rows are in ``out``."""
+        if out is None or row_ids is None:
+            raise MXNetError('row_sparse_pull needs out= and row_ids=')
+        _sparse.row_sparse_pull(self._store, key, out, row_ids)
+
+    @_mx_errors
     def pushpull(self, key, value, out=None, priority=0):
         """push then pull (into value when out is None)."""
+        if _sparse.has_sparse(value):
+            _sparse.pushpull(self, key, value, out)
+            return
         h = self._store.pushpull(key, _raw(value), _raw(out) if out is not None else None,
                                  priority)
         _mark(value, h)     # it may still be sent from (zero-copy) until the pull is done

@@ -248,10 +248,10 @@ def random_arrays(*shapes):
 def rand_ndarray(shape, stype="default", density=None, dtype=None, modifier_func=None,
                  shuffle_csr_indices=False, distribution=None, ctx=None):
     """A standard-normal NDArray of ``shape`` on ``ctx`` (default context), float32
-    unless ``dtype``. Only ``stype='default'`` exists in distnet."""
+    unless ``dtype``; ``stype`` 'row_sparse'/'csr': ``rand_sparse_ndarray``'s array."""
     if stype != "default":
-        raise MXNetError(f"rand_ndarray: storage type {stype!r} is not supported by "
-                         "distnet; only 'default' (dense) arrays exist")
+        return rand_sparse_ndarray(shape, stype, density, dtype, distribution,
+                                   modifier_func=modifier_func, ctx=ctx)[0]
     return array(random_arrays(tuple(shape)), ctx=ctx or default_context(), dtype=dtype)
 
 
@@ -516,34 +516,57 @@ def new_sym_matrix_with_real_eigvals_nd(shape):
     return np.array(mats).reshape(shape)
 
 
-# ---------------------------------------------------------------- sparse (not in distnet)
-def _no_sparse(name):
-    raise MXNetError(f"{name}: sparse storage types (row_sparse, csr) are not supported by "
-                     "distnet yet; only dense ('default') arrays exist")
-
-
+# ---------------------------------------------------------------- sparse
 def rand_sparse_ndarray(shape, stype, density=None, dtype=None, distribution=None,
                         data_init=None, rsp_indices=None, modifier_func=None,
                         shuffle_csr_indices=False, ctx=None):
-    """MXNet's sparse random array; raises MXNetError (no sparse storage in distnet)."""
-    _no_sparse("rand_sparse_ndarray")
+    """MXNet's random sparse array: each row (row_sparse) or element (csr) is stored with
+    probability ``density`` (random when None), values uniform in [0, 1) or ``data_init``.
+    Returns ``(arr, (data, indices))`` for row_sparse and ``(arr, (indptr, indices,
+    data))`` for csr, as MXNet. ``distribution`` is accepted; values are uniform."""
+    from .ndarray import sparse
+    density = np.random.rand() if density is None else density
+    dtype = default_dtype() if dtype is None else dtype
+    ctx = ctx or default_context()
+    shape = tuple(shape)
+    if stype == "row_sparse":
+        idx = (np.unique(np.asarray(rsp_indices, dtype=np.int64)) if rsp_indices is not None
+               else np.argwhere(np.random.rand(shape[0]) < density).flatten())
+        val = np.random.rand(idx.size, *shape[1:]) if data_init is None else \
+            np.full((idx.size,) + shape[1:], data_init)
+        val = val.astype(dtype) if modifier_func is None else \
+            np.asarray(modifier_func(val), dtype=dtype)
+        arr = sparse.row_sparse_array((val, idx), shape=shape, ctx=ctx, dtype=dtype)
+        return arr, (arr.data, arr.indices)
+    if stype == "csr":
+        dense = np.where(np.random.rand(*shape) < density,
+                         np.random.rand(*shape) if data_init is None else data_init, 0)
+        if modifier_func is not None:
+            dense = np.where(dense != 0, modifier_func(dense), 0)
+        arr = sparse.csr_matrix(dense.astype(dtype), ctx=ctx, dtype=dtype)
+        return arr, (arr.indptr, arr.indices, arr.data)
+    raise MXNetError(f"rand_sparse_ndarray: unknown storage type {stype!r}, expected "
+                     "'row_sparse' or 'csr'")
 
 
 def create_sparse_array(shape, stype, data_init=None, rsp_indices=None, dtype=None,
                         modifier_func=None, density=0.5, shuffle_csr_indices=False):
-    """MXNet's sparse array factory; raises MXNetError (no sparse storage in distnet)."""
-    _no_sparse("create_sparse_array")
+    """MXNet's sparse array factory: ``rand_sparse_ndarray(...)[0]``."""
+    return rand_sparse_ndarray(shape, stype, density, dtype, data_init=data_init,
+                               rsp_indices=rsp_indices, modifier_func=modifier_func)[0]
 
 
 def create_sparse_array_zd(shape, stype, density, data_init=None, rsp_indices=None,
                            dtype=None, modifier_func=None, shuffle_csr_indices=False):
-    """MXNet's sparse array factory; raises MXNetError (no sparse storage in distnet)."""
-    _no_sparse("create_sparse_array_zd")
+    """``create_sparse_array`` with an explicit density (zero density allowed)."""
+    return create_sparse_array(shape, stype, data_init, rsp_indices, dtype, modifier_func,
+                               density)
 
 
 def shuffle_csr_column_indices(csr):
-    """MXNet's CSR helper; raises MXNetError (no sparse storage in distnet)."""
-    _no_sparse("shuffle_csr_column_indices")
+    """The csr matrix itself: distnet keeps column indices sorted within each row, and
+    its operators do not depend on their order."""
+    return csr
 
 
 # ---------------------------------------------------------------- checking symbols
@@ -913,13 +936,15 @@ def compare_optimizer(opt1, opt2, shape, dtype, w_stype="default", g_stype="defa
     (``ntensors`` of them when ``shape`` is a list) and assert equal states and weights."""
     import copy as _copy
     from . import random as _random
-    if w_stype != "default" or g_stype != "default":
-        _no_sparse("compare_optimizer with sparse storage")
+    if w_stype != "default":
+        raise MXNetError(f"compare_optimizer: w_stype {w_stype!r}: distnet keeps weights "
+                         "dense ('default'); sparse gradients (g_stype) are supported")
     ctx = default_context()
     shapes = shape if isinstance(shape, list) else [shape]
     assert isinstance(shape, list) or ntensors == 1
     w1 = [_random.uniform(shape=s, ctx=ctx, dtype=dtype) for s in shapes]
-    g1 = [_random.uniform(shape=s, ctx=ctx, dtype=dtype) for s in shapes]
+    g1 = [_random.uniform(shape=s, ctx=ctx, dtype=dtype) if g_stype == "default"
+          else rand_ndarray(s, g_stype, dtype=dtype, ctx=ctx) for s in shapes]
     w2, g2 = _copy.deepcopy(w1), _copy.deepcopy(g1)
     if not isinstance(shape, list):
         s1 = opt1.create_state_multi_precision(0, w1[0])

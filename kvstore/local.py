@@ -64,3 +64,19 @@ class LocalStore(KVStore):
             for o in outs:
                 check_like(k, stored.shape, stored.dtype, o, 'pull')
                 copy_into(o, stored)
+
+    def init_rows(self, key, value):
+        """init of row_sparse keys from RowSparse values (stored dense here)."""
+        from .rowsparse import dense
+        self.init(key, [dense(v) for v in value] if isinstance(value, (list, tuple))
+                  else dense(value))
+
+    def push_rows(self, key, value, priority=0):
+        """Row_sparse push: only the rows of each RowSparse value (kvstore/rowsparse.py)."""
+        from .rowsparse import push_rows
+        push_rows(self, key, value)
+
+    def pull_rows(self, key, row_ids, priority=0):
+        """The stored rows ``row_ids`` (sorted unique) of ``key`` (row_sparse_pull)."""
+        from .rowsparse import pull_rows
+        return pull_rows(self, key, row_ids)

@@ -48,7 +48,8 @@ class _DistnetUpdater:
         self._updater = opt_mod.get_updater(self.optimizer)
 
     def __call__(self, key, grad, weight):
-        self._updater(key, self._nd(grad), self._nd(weight))
+        from distnet._kvstore_sparse import kv_value  # RowSparse pushes: lazy updates
+        self._updater(key, kv_value(grad), self._nd(weight))
 
     def get_states(self, dump_optimizer=False):
         return self._updater.get_states(dump_optimizer=dump_optimizer)

@@ -170,9 +170,18 @@ def test_dummy_iter_repeats_the_first_batch():
     assert dummy.provide_data == it.provide_data
 
 
-def test_sparse_helpers_say_sparse_is_missing():
-    with pytest.raises(MXNetError, match="sparse storage"):
-        tu.rand_sparse_ndarray((2, 2), "csr")
+def test_sparse_helpers_make_sparse_arrays():
+    np.random.seed(1)
+    arr, (data, indices) = tu.rand_sparse_ndarray((6, 2), "row_sparse", density=0.5)
+    assert arr.stype == "row_sparse" and data.shape == (indices.shape[0], 2)
+    dense = arr.asnumpy()
+    assert set(np.nonzero(dense.any(axis=1))[0]) <= set(indices.asnumpy().tolist())
+    csr = tu.create_sparse_array((5, 4), "csr", data_init=7.0, density=1.0)
+    assert csr.stype == "csr" and (csr.asnumpy() == 7.0).all()
+    zero = tu.create_sparse_array_zd((3, 2), "row_sparse", density=0.0)
+    assert zero.indices.shape == (0,)
+    with pytest.raises(MXNetError, match="unknown storage type"):
+        tu.rand_sparse_ndarray((2, 2), "coo")
 
 
 def test_every_public_name_of_mxnets_test_utils_exists():

@@ -63,10 +63,7 @@ class Parameter:
     def __init__(self, name, grad_req="write", shape=None, dtype=np.float32, lr_mult=1.0,
                  wd_mult=1.0, init=None, allow_deferred_init=False, differentiable=True,
                  stype="default", grad_stype="default"):
-        for key, value in (("stype", stype), ("grad_stype", grad_stype)):
-            if value != "default":
-                raise MXNetError(f"{key} of Parameter '{name}' is {value!r}; distnet supports "
-                                 "only dense ('default') storage")
+        _check_stypes(name, stype, grad_stype)
         self._var = None
         self._data = None
         self._grad = None
@@ -222,6 +219,9 @@ class Parameter:
         if self._grad is None:
             return
         for g in self._grad:
+            if g._sparse:
+                g[:] = 0
+                continue
             g._read()[...] = 0    # after a push still sending it
 
     # ---- initialization ----
@@ -289,7 +289,10 @@ class Parameter:
             return
         from ..backend import array_scope
         self._grad = []
-        for d in self._data:
+        if self._grad_stype != "default":  # row_sparse: buffers hold only touched rows
+            from ..ndarray.sparse import zeros_like
+            self._grad = [zeros_like(d, self._grad_stype) for d in self._data]
+        for d in self._data if not self._grad else ():
             with array_scope(d._data):  # cupy's zeros_like allocates on the current device
                 self._grad.append(wrap(d._ctx.xp.zeros_like(d._data), d._ctx))
         autograd.mark_variables(self._data, self._grad, self.grad_req)
@@ -680,3 +683,13 @@ def _merge_shape(param, shape):
         merged.append(old if new in (0, -1) else new)
     param._shape = tuple(merged)
     return True
+
+
+def _check_stypes(name, stype, grad_stype):
+    """Parameter storage types: dense weights; gradients dense or row_sparse."""
+    if stype != "default":
+        raise MXNetError(f"stype of Parameter '{name}' is {stype!r}; distnet keeps weights "
+                         "dense ('default'): use grad_stype='row_sparse' for sparse updates")
+    if grad_stype not in ("default", "row_sparse"):
+        raise MXNetError(f"grad_stype of Parameter '{name}' is {grad_stype!r}, expected "
+                         "'default' or 'row_sparse'")

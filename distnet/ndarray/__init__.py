@@ -15,6 +15,8 @@ from .ndarray import NDArray, invoke, wrap, array_from  # noqa: F401 - nd.invoke
 from .serialize import save, load, load_frombuffer
 from . import _gen, _methods
 from . import random  # noqa: F401 - mx.nd.random
+from . import sparse  # noqa: F401 - mx.nd.sparse
+from .sparse import cast_storage, RowSparseNDArray, CSRNDArray  # noqa: F401
 
 __all__ = ["NDArray", "array", "zeros", "ones", "full", "empty", "arange", "linspace", "eye",
            "waitall", "save", "load", "load_frombuffer", "concatenate", "moveaxis"]
@@ -62,8 +64,11 @@ def _into(res, out):
     return out
 
 
-def zeros(shape, ctx=None, dtype=None, **kwargs):
-    """An array of zeros (float32 by default)."""
+def zeros(shape, ctx=None, dtype=None, stype=None, **kwargs):
+    """An array of zeros (float32 by default); ``stype`` 'row_sparse'/'csr' makes an
+    empty sparse array (``nd.sparse.zeros``)."""
+    if stype not in (None, "default"):
+        return sparse.zeros(stype, shape, ctx, dtype)
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):  # cupy allocates on its current device
         return _into(wrap(ctx.xp.zeros(_shape(shape), dtype), ctx), kwargs.get("out"))

@@ -22,6 +22,7 @@ class NDArray:
 
     __slots__ = ("_data", "_ctx", "_ag", "_pending", "__weakref__")
     __array_priority__ = 1000.0
+    _sparse = False  # True for nd.sparse's arrays: invoke hands them to _sparse_dispatch
 
     def __init__(self, data, ctx=None):
         if isinstance(data, NDArray):
@@ -158,11 +159,12 @@ class NDArray:
     as_in_ctx = as_in_context
 
     def tostype(self, stype):
-        """Return this dense array (only ``'default'`` storage is supported)."""
-        if stype != "default":
-            raise MXNetError(f"storage type {stype!r} is not supported by distnet; "
-                             "only 'default' (dense) arrays exist")
-        return self
+        """This array converted to storage type ``stype`` ('default', 'row_sparse' or
+        'csr'; see ``nd.sparse.cast_storage``)."""
+        if stype == "default":
+            return self
+        from .sparse import cast_storage
+        return cast_storage(self, stype)
 
     # ---- shape ----
     def reshape(self, *shape, **kwargs):
@@ -261,7 +263,12 @@ class NDArray:
 
     # ---- autograd ----
     def attach_grad(self, grad_req="write", stype=None):
-        """Allocate a gradient buffer and mark this array as a variable to differentiate."""
+        """Allocate a gradient buffer and mark this array as a variable to differentiate
+        (``stype='row_sparse'``: a RowSparseNDArray buffer holding only touched rows)."""
+        if stype not in (None, "default"):
+            from .sparse import zeros_like
+            _ag.mark_variables([self], [zeros_like(self, stype)], grad_req)
+            return
         with _device_scope(self._ctx):  # cupy's zeros_like allocates on the current device
             grad = self._ctx.xp.zeros_like(self._data)
         _ag.mark_variables([self], [wrap(grad, self._ctx)], grad_req)
@@ -417,6 +424,8 @@ def invoke(op, args, a, out=None, _traced=False):
     datas = []
     ctx = None
     for x in args:
+        if x._sparse:
+            return _sparse_dispatch(op, args, a, out)
         if x._pending is not None:
             x._wait()
         if ctx is None:
@@ -456,6 +465,12 @@ def invoke(op, args, a, out=None, _traced=False):
     if out is not None:
         return _write_out(op, res, out)
     return res
+
+
+def _sparse_dispatch(op, args, a, out):
+    """An operator call with a sparse input: MXNet's sparse rules or its dense fallback."""
+    from ._sparse_ops import dispatch
+    return dispatch(op, args, a, out)
 
 
 def _op_error(op, datas, err):

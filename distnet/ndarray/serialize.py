@@ -60,7 +60,8 @@ def dumps(data):
             what = names[i] if names else f"item {i}"
             raise MXNetError(f"nd.save: {what} is a {type(arr).__name__}, not an NDArray")
     out = [struct.pack("<QQQ", _FILE_MAGIC, 0, len(arrays))]
-    out.extend(_encode_array(a.asnumpy()) for a in arrays)
+    out.extend(_encode_sparse(a) if a._sparse else _encode_array(a.asnumpy())
+               for a in arrays)
     out.append(struct.pack("<Q", len(names)))
     for name in names:
         if not isinstance(name, str):
@@ -146,8 +147,7 @@ def _decode_array(r):
     if magic != _V1:
         (stype,) = r.unpack("<i")
         if stype != 0:
-            r.fail(f"storage type {stype}: sparse arrays are not supported by distnet "
-                   "(0 = dense expected)", r.pos - 4)
+            return _decode_sparse(r, stype, magic)
     shape = _read_shape(r, magic)
     if shape is None:
         return None
@@ -165,6 +165,16 @@ def _decode_array(r):
                f"{r.left} left (truncated file?)")
     raw = r.take(count * dtype.itemsize)
     return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
+
+
+def _encode_sparse(arr):
+    from . import _sparse_io
+    return _sparse_io.encode(arr, _V2, _DTYPE_TO_FLAG)
+
+
+def _decode_sparse(r, stype, magic):
+    from . import _sparse_io
+    return _sparse_io.decode(r, stype, magic, _read_shape, _FLAG_TO_DTYPE)
 
 
 def _read_name(r):
@@ -212,6 +222,9 @@ def _to_nd(arrays, ctx):
     def conv(a):
         if a is None:
             return None
+        if not isinstance(a, np.ndarray):  # a sparse record (_sparse_io.SparseRecord)
+            from ._sparse_io import to_nd
+            return to_nd(a, ctx)
         if a.ndim == 0:  # a V3 scalar: distnet, like MXNet's nd, has no 0-d arrays
             a = a.reshape(1)
         return wrap(_to_device(a, ctx, copy=False), ctx)

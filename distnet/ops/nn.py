@@ -351,6 +351,10 @@ class Embedding(Op):
         w = ins[1]
         xp = xp_of(w)
         g = ograds[0].reshape(-1, a["output_dim"])
+        if a["sparse_grad"]:  # row_sparse: only the looked-up rows, never the table
+            from .sparse_ops import RowSparseGrad
+            return None, RowSparseGrad(saved.reshape(-1), g.astype(w.dtype, copy=False),
+                                       w.shape)
         dw = xp.zeros(w.shape, g.dtype)
         if xp is np:
             np.add.at(dw, saved.reshape(-1), g)

@@ -56,6 +56,11 @@ def xp_of(arr):
     return _xp_of(arr)
 
 
+def _step_sparse(opt, xp, index, w, grad, state, lr, wd):
+    from .lazy import step_sparse
+    step_sparse(opt, xp, index, w, grad, state, lr, wd)
+
+
 class Builtin(Optimizer):
     """An optimizer whose update is ``_step`` on raw arrays (see module docstring).
 
@@ -83,6 +88,9 @@ class Builtin(Optimizer):
             return
         self._update_count(index)
         w = raw(weight)
+        if getattr(grad, "_sparse", False):  # row_sparse: MXNet's lazy update (lazy.py)
+            return _step_sparse(self, xp_of(w), index, w, grad, raw_state(state),
+                                self._get_lr(index), self._get_wd(index))
         self._step(xp_of(w), index, w, raw(grad), raw_state(state),
                    self._get_lr(index), self._get_wd(index))
 
@@ -109,6 +117,10 @@ class Builtin(Optimizer):
         mp = self.multi_precision
         step = self._step
         for i, weight, grad, state, lr, wd in zip(indices, weights, grads, states, lrs, wds):
+            if getattr(grad, "_sparse", False):  # row_sparse: MXNet's lazy update
+                w = raw(weight)
+                _step_sparse(self, xp_of(w), i, w, grad, raw_state(state), lr, wd)
+                continue
             w, g = raw(weight), raw(grad)
             s = None if state is None else raw_state(state)
             if mp and w.dtype == np.float16:

@@ -283,8 +283,7 @@ class DistStore(KVStore):
             if k in self._meta:
                 raise KVStoreError(f'init of key {k!r}: the key is already initialised')
             v = np.ascontiguousarray(to_host(vals[0]))
-            meta = self._meta[k] = _Meta(v.shape, v.dtype, plan_parts(
-                k, v.size, self.num_servers, self.cfg.bigarray_bound))
+            meta = self._meta[k] = _Meta(v.shape, v.dtype, self._plan(k, v))
             if self.rank != 0:
                 continue
             for part, (srv, a, b) in enumerate(meta.plan):
@@ -293,6 +292,30 @@ class DistStore(KVStore):
                     array=_part(v, meta.plan, a, b), meta={'rank': 0}))
         Group(handles).wait()
         self.barrier()
+
+    def _plan(self, k, v):
+        """Flat ranges per server; whole rows for keys of init_rows (dist/sparse.py)."""
+        if k in self.__dict__.get('_row_keys', ()):   # dist/sparse.py init_rows
+            from .sparse import plan_rows
+            return plan_rows(k, v.shape, self.num_servers, self.cfg.bigarray_bound,
+                             _server_of)
+        return plan_parts(k, v.size, self.num_servers, self.cfg.bigarray_bound)
+
+    def init_rows(self, key, value):
+        """init from RowSparse values: the servers hold the keys by ranges of whole rows
+        and allocate them; only the stored rows travel (dist/sparse.py)."""
+        from .sparse import init_rows
+        init_rows(self, key, value)
+
+    def push_rows(self, key, value, priority=0):
+        """Row-sparse push: each server gets the rows of its range (dist/sparse.py)."""
+        from .sparse import push_rows
+        return push_rows(self, key, value, priority)
+
+    def pull_rows(self, key, row_ids, priority=0):
+        """The rows ``row_ids`` (sorted unique) of ``key`` from the servers holding them."""
+        from .sparse import pull_rows
+        return pull_rows(self, key, row_ids)
 
     def _merged(self, k, vals, meta):
         for v in vals:

@@ -33,7 +33,7 @@ OPS = frozenset([
     'close', 'close_ack', 'worker_left', 'shutdown', 'abort', 'init', 'push', 'pull',
     'pushpull',
     'reply', 'error', 'set_optimizer', 'set_compression', 'get_states', 'set_states',
-    'shm_hello', 'shm_free', 'batch',
+    'shm_hello', 'shm_free', 'batch', 'push_rows', 'pull_rows', 'init_rows',
 ])
 DTYPES = frozenset(['float16', 'float32', 'float64', 'int8', 'uint8', 'int32', 'int64',
                     'bool'])

@@ -17,6 +17,7 @@ import numpy as np
 import zmq
 
 from . import protocol as P
+from . import sparse
 from .gate import Gate
 from ..base import KVStoreError
 from ..compression import dequantize
@@ -239,6 +240,11 @@ class Server:
         else:
             self._send_value(slot, ident, msg.rid, seg)
 
+    def _on_rows(self, ident, msg):
+        """Row-sparse push or pull (kvstore/ps/sparse.py)."""
+        handler = {'push_rows': sparse.on_push_rows, 'init_rows': sparse.on_init_rows}
+        return handler.get(msg.op, sparse.on_pull_rows)(self, ident, msg)
+
     def _on_shm_hello(self, ident, msg):
         ok = self.maps.hello(ident, msg.meta.get('rank'), msg.meta.get('dir'),
                              msg.meta.get('nonce'))
@@ -283,11 +289,14 @@ class Server:
         handler = {'init': self._on_init, 'push': self._on_push, 'pull': self._on_pull,
                    'pushpull': self._on_pushpull,
                    'set_optimizer': self._on_set_optimizer, 'get_states': self._on_states,
-                   'set_states': self._on_states, 'shm_hello': self._on_shm_hello}.get(msg.op)
+                   'set_states': self._on_states, 'shm_hello': self._on_shm_hello,
+                   'push_rows': self._on_rows, 'pull_rows': self._on_rows,
+                   'init_rows': self._on_rows}.get(msg.op)
         if handler is None:
             raise P.ProtocolError(f'op {msg.op} is not served by a server')
         try:
-            if msg.op in ('push', 'pull', 'pushpull', 'init') and (
+            if msg.op in ('push', 'pull', 'pushpull', 'init', 'push_rows', 'pull_rows',
+                               'init_rows') and (
                     msg.key is None or not isinstance(msg.meta.get('rank', 0), int)):
                 raise KVStoreError(f'{msg.op} without a key or worker rank')
             if self._handled(ident, msg) and msg.op not in ('get_states', 'shm_hello'):
@@ -318,6 +327,8 @@ class Server:
         if msg.op in ('pull', 'pushpull'):
             msg.meta.pop('shm', None)
             return self._on_pull(ident, msg)
+        if msg.op == 'pull_rows':
+            return self._on_rows(ident, msg)
         self._reply(ident, msg.rid)
 
     # ---- scheduler messages -------------------------------------------------------
@@ -331,6 +342,7 @@ class Server:
                      rank, len(self.active))
             for (key, _), slot in self.slots.items():
                 self._try_rounds(key, slot)
+            sparse.on_worker_left(self)
         elif msg.op == 'shutdown':
             return 0
         elif msg.op == 'abort':

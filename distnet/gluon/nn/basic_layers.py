@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 
-from ...base import MXNetError
 from .._common import GluonAssertionError, GluonValueError, indent
 from ..block import Block, HybridBlock
 from .activations import Activation
@@ -298,14 +297,12 @@ class Embedding(HybridBlock):
     def __init__(self, input_dim, output_dim, dtype="float32", weight_initializer=None,
                  sparse_grad=False, **kwargs):
         super().__init__(**kwargs)
-        if sparse_grad:
-            raise MXNetError("Embedding(sparse_grad=True): distnet has only dense gradients; "
-                             "use sparse_grad=False")
         self._kwargs = {"input_dim": input_dim, "output_dim": output_dim, "dtype": dtype,
                         "sparse_grad": sparse_grad}
         self.weight = self.params.get("weight", shape=(input_dim, output_dim),
                                       init=weight_initializer, dtype=dtype,
-                                      allow_deferred_init=True)
+                                      allow_deferred_init=True,
+                                      grad_stype="row_sparse" if sparse_grad else "default")
 
     def hybrid_forward(self, F, x, weight):
         """``Embedding`` lookup of ``x`` in ``weight``."""
