@@ -61,6 +61,9 @@ SETTINGS = {s.name: s for s in (
             "the progress bar of rank 0 (`mx.callback.TqdmProgress`, `train_mnist.py`): shown "
             "when stderr is a terminal; `distnet-launch` sets `tty` for rank 0 when its own "
             "stderr is one and passes the bar's redraws through; `0` never, `1` always"),
+    Setting("MXNET_STORAGE_FALLBACK_LOG_VERBOSE", "bool", True, "1",
+            "an operator without a sparse rule runs on dense copies of its sparse inputs "
+            "and logs MXNet's storage-fallback message once per operator; `0` silences it"),
     Setting("MXNET_HOME", "str", "", "`~/.mxnet`",
             "MXNet's folder for downloads (`mx.base.data_dir()`: model_zoo `models/`, "
             "`datasets/`)"),

@@ -8,7 +8,6 @@ it, as in MXNet).
 """
 
 import logging
-import os
 
 import numpy as np
 
@@ -46,7 +45,8 @@ def fallback_message(op_name, in_stypes, out_stypes, ctx):
 
 
 def _warn_fallback(op, args, a, ctx):
-    if os.environ.get("MXNET_STORAGE_FALLBACK_LOG_VERBOSE", "1") == "0":
+    from ..config import get
+    if not get("MXNET_STORAGE_FALLBACK_LOG_VERBOSE"):
         return
     msg = fallback_message(op.name, [x.stype for x in args],
                            ["default"] * op.num_outputs(a), ctx)
