@@ -32,13 +32,25 @@ def adoptable(buf, g, _measure=False):
     refs = _ADOPT_REFS[0]
     if refs is None:
         refs = _ADOPT_REFS[0] = _adopt_refs()
-    return (refs is not False and old.base is None
-            and g.shape == old.shape and g.dtype == old.dtype
-            and g.flags.c_contiguous and old.flags.c_contiguous
-            and _sys.getrefcount(g) == refs[0] and _sys.getrefcount(old) == refs[1]
-            and (owner is None or (type(owner) is _ndarray and owner.base is None
-                                   and owner.nbytes == g.nbytes
-                                   and _sys.getrefcount(owner) == refs[2])))
+    return (
+        refs is not False
+        and old.base is None
+        and g.shape == old.shape
+        and g.dtype == old.dtype
+        and g.flags.c_contiguous
+        and old.flags.c_contiguous
+        and _sys.getrefcount(g) == refs[0]
+        and _sys.getrefcount(old) == refs[1]
+        and (
+            owner is None
+            or (
+                type(owner) is _ndarray
+                and owner.base is None
+                and owner.nbytes == g.nbytes
+                and _sys.getrefcount(owner) == refs[2]
+            )
+        )
+    )
 
 
 _ADOPT_REFS = [None]
@@ -55,12 +67,12 @@ def _adopt_refs():
     class _Buf:
         __slots__ = ("_data",)
 
-    def write_frame(buf, g):    # stands for _write_leaf_grad, whose caller holds g in a local
+    def write_frame(buf, g):  # stands for _write_leaf_grad, whose caller holds g in a local
         return adoptable(buf, g, True)
 
     buf = _Buf()
     buf._data = np.zeros(2)
-    g = np.zeros(2).reshape(1, 2)   # a view: its owner is referenced by g alone
+    g = np.zeros(2).reshape(1, 2)  # a view: its owner is referenced by g alone
     sole = write_frame(buf, g)
     more = g, buf._data[:], g.base  # noqa: F841 - one more reference to each
     shared = write_frame(buf, g)

@@ -7,7 +7,7 @@ from ._sibling import import_sibling
 from .base import MXNetError
 from .ndarray import NDArray
 
-_kvs = import_sibling('kvstore')
+_kvs = import_sibling("kvstore")
 
 
 def has_sparse(value):
@@ -22,11 +22,12 @@ def to_rows(x):
     if isinstance(x, (list, tuple)):
         return [to_rows(v) for v in x]
     if not isinstance(x, NDArray):
-        raise MXNetError(f'kvstore values must be NDArrays, got {type(x).__name__}')
-    if x.stype != 'row_sparse':
-        x = x.tostype('row_sparse')
+        raise MXNetError(f"kvstore values must be NDArrays, got {type(x).__name__}")
+    if x.stype != "row_sparse":
+        x = x.tostype("row_sparse")
     x._read_parts()
     from kvstore.rowsparse import RowSparse
+
     return RowSparse(x._aux[0], x._values, x.shape)
 
 
@@ -34,8 +35,10 @@ def kv_value(x, ctx=None):
     """The NDArray an updater sees for a kvstore value: a RowSparseNDArray for the rows
     of a row_sparse push, else an NDArray sharing the raw array."""
     from kvstore.rowsparse import RowSparse
+
     if isinstance(x, RowSparse):
         from .ndarray.sparse import RowSparseNDArray
+
         ctx = ctx or NDArray(x.values).context
         return RowSparseNDArray._make(x.values, (x.rows,), x.shape, ctx)
     return NDArray(x)
@@ -56,7 +59,7 @@ def row_sparse_pull(store, key, out, row_ids):
     outs = out if isinstance(key, (list, tuple)) else [out]
     ids = row_ids if isinstance(key, (list, tuple)) else [row_ids]
     if len(outs) != len(keys) or len(ids) != len(keys):
-        raise MXNetError(f'row_sparse_pull: {len(keys)} keys need as many outs and row_ids')
+        raise MXNetError(f"row_sparse_pull: {len(keys)} keys need as many outs and row_ids")
     for k, o, r in zip(keys, outs, ids):
         os_ = o if isinstance(o, (list, tuple)) else [o]
         rs = r if isinstance(r, (list, tuple)) else [r] * len(os_)
@@ -65,15 +68,20 @@ def row_sparse_pull(store, key, out, row_ids):
 
 
 def _pull_one(store, key, out, row_ids):
-    if not isinstance(out, NDArray) or out.stype != 'row_sparse':
-        raise MXNetError(f'row_sparse_pull of key {key!r}: out must be a RowSparseNDArray, '
-                         f'got {getattr(out, "stype", type(out).__name__)}')
+    if not isinstance(out, NDArray) or out.stype != "row_sparse":
+        raise MXNetError(
+            f"row_sparse_pull of key {key!r}: out must be a RowSparseNDArray, "
+            f"got {getattr(out, 'stype', type(out).__name__)}"
+        )
     rows = _row_ids(row_ids)
     if rows.size and (rows[0] < 0 or rows[-1] >= out.shape[0]):
-        raise MXNetError(f'row_sparse_pull of key {key!r}: row_ids must be in '
-                         f'[0, {out.shape[0]}), got [{rows[0]}, {rows[-1]}]')
-    values = _capable(store, 'pull_rows')(key, rows)
+        raise MXNetError(
+            f"row_sparse_pull of key {key!r}: row_ids must be in "
+            f"[0, {out.shape[0]}), got [{rows[0]}, {rows[-1]}]"
+        )
+    values = _capable(store, "pull_rows")(key, rows)
     from .ndarray.ndarray import _to_device
+
     ctx = out.context
     out._read_parts()
     out._values = _to_device(values, ctx, copy=False).astype(out._values.dtype, copy=False)
@@ -95,8 +103,9 @@ def pushpull(kv, key, value, out):
         for one in os_:
             if one._sparse:
                 _pull_one(kv._store, k, one, rows)
-            elif kv.type.startswith('dist') and hasattr(kv._store, 'pull_rows'):
+            elif kv.type.startswith("dist") and hasattr(kv._store, "pull_rows"):
                 from kvstore.ps.sparse import pull_all
+
                 pull_all(kv._store, k, one._read())
             else:
                 kv.pull(k, out=one)
@@ -104,7 +113,7 @@ def pushpull(kv, key, value, out):
 
 def _host_rows(x):
     if not x._sparse:
-        x = x.tostype('row_sparse')
+        x = x.tostype("row_sparse")
     x._read_parts()
     rows = x._aux[0]
     return rows if isinstance(rows, np.ndarray) else rows.get()
@@ -113,19 +122,21 @@ def _host_rows(x):
 def _capable(store, op):
     fn = getattr(store, op, None)
     if fn is None:
-        raise MXNetError(f"the '{store.type}' kvstore has no row_sparse support; use "
-                         "'local', 'device', 'dist_sync' or 'dist_async' for row_sparse keys")
+        raise MXNetError(
+            f"the '{store.type}' kvstore has no row_sparse support; use "
+            "'local', 'device', 'dist_sync' or 'dist_async' for row_sparse keys"
+        )
     return fn
 
 
 def init(store, key, value):
     """init of row_sparse keys: only the stored rows travel (servers allocate the table
     and hold it by row ranges)."""
-    _capable(store, 'init_rows')(key, to_rows(value))
+    _capable(store, "init_rows")(key, to_rows(value))
 
 
 def push(store, key, value, priority=0):
     """A row_sparse push: only the rows of each RowSparseNDArray travel."""
     # the rows are packed into a new buffer before they go (kvstore/ps/sparse.py):
     # nothing to mark pending; a failure surfaces at the next row_sparse_pull of the key
-    _capable(store, 'push_rows')(key, to_rows(value), priority)
+    _capable(store, "push_rows")(key, to_rows(value), priority)

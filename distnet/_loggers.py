@@ -24,8 +24,9 @@ def _require(module, extra, what):
     try:
         return __import__(module, fromlist=["_"])
     except ImportError:
-        raise MXNetError(f"{what} needs the '{module}' package: pip install "
-                         f"'distnet-mx[{extra}]'") from None
+        raise MXNetError(
+            f"{what} needs the '{module}' package: pip install 'distnet-mx[{extra}]'"
+        ) from None
 
 
 class _MetricWriter:
@@ -48,8 +49,9 @@ class _MetricWriter:
     def log(self, epoch, name_value, nbatch=None, phase=None):
         """Write ``(name, value)`` pairs of ``epoch`` (and batch ``nbatch``, None for
         epoch-level values) under ``phase`` (default: this writer's)."""
-        self._write(phase or self.phase, epoch, nbatch,
-                    [(name, float(value)) for name, value in name_value])
+        self._write(
+            phase or self.phase, epoch, nbatch, [(name, float(value)) for name, value in name_value]
+        )
         self.flush()
 
     def flush(self):
@@ -86,8 +88,7 @@ class CSVLogger(_MetricWriter):
 
     def _write(self, phase, epoch, nbatch, pairs):
         now, batch = "%.3f" % time.time(), "" if nbatch is None else nbatch
-        self._csv.writerows((now, epoch, batch, phase, name, repr(value))
-                            for name, value in pairs)
+        self._csv.writerows((now, epoch, batch, phase, name, repr(value)) for name, value in pairs)
 
     def flush(self):
         self._file.flush()
@@ -113,8 +114,7 @@ class TensorBoardLogger(_MetricWriter):
         As a batch-end callback, write every this many batches.
     """
 
-    def __init__(self, logdir, phase="train", frequent=None, batches_per_epoch=None,
-                 writer=None):
+    def __init__(self, logdir, phase="train", frequent=None, batches_per_epoch=None, writer=None):
         """``writer``: an existing tensorboardX ``SummaryWriter`` to share (then
         ``logdir`` is unused)."""
         super().__init__(phase, frequent)
@@ -147,6 +147,7 @@ class TensorBoardLogger(_MetricWriter):
 
 def _rank():
     from .config import job_rank
+
     return job_rank() or 0
 
 
@@ -155,6 +156,7 @@ def progress_wanted(stream=None):
     `0`/`1` decide; else when it is a terminal, or the launcher says rank 0's stderr ends
     on one (`tty`)."""
     from .config import get
+
     setting = get("DISTNET_PROGRESS").strip().lower()
     if setting in ("0", "1"):
         return setting == "1"
@@ -200,14 +202,20 @@ class TqdmProgress:
             self.epoch_end()
             self._epoch = param.epoch
             of = "/%d" % self.num_epoch if self.num_epoch else ""
-            self._bar = self._tqdm(total=self.total, file=self.stream, leave=False,
-                                   desc="Epoch %d%s" % (param.epoch + 1, of), unit="batch",
-                                   **self._kwargs)
+            self._bar = self._tqdm(
+                total=self.total,
+                file=self.stream,
+                leave=False,
+                desc="Epoch %d%s" % (param.epoch + 1, of),
+                unit="batch",
+                **self._kwargs,
+            )
         self._bar.update(1)
         if param.eval_metric is not None:
-            self._bar.set_postfix_str("  ".join(
-                "%s=%.4f" % nv for nv in param.eval_metric.get_global_name_value()),
-                refresh=False)
+            self._bar.set_postfix_str(
+                "  ".join("%s=%.4f" % nv for nv in param.eval_metric.get_global_name_value()),
+                refresh=False,
+            )
 
     def epoch_end(self, *unused):
         """Epoch-end callback: remove the bar."""

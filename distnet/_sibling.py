@@ -5,6 +5,7 @@ The distribution installs ``kvstore`` and ``launcher`` at the top level; a ``kvs
 in the working folder comes first on ``sys.path`` and used to break ``mx.kv.create`` with
 ``AttributeError: module 'kvstore' has no attribute 'KVStoreError'``.
 """
+
 import importlib
 import importlib.util
 import os
@@ -35,13 +36,15 @@ def check_sibling(name):
     where = _location(name)
     expected = os.path.join(_ROOT, name, "__init__.py")
     if where is None:
-        raise MXNetError(f"distnet's '{name}' package is missing (expected {expected}); "
-                         "reinstall distnet-mx")
+        raise MXNetError(
+            f"distnet's '{name}' package is missing (expected {expected}); reinstall distnet-mx"
+        )
     if os.path.realpath(where) != expected:
         raise MXNetError(
             f"'import {name}' resolves to {where}, which shadows distnet's own '{name}' "
             f"package ({expected}): rename that file or folder, or run from another "
-            "directory")
+            "directory"
+        )
 
 
 def import_sibling(name):

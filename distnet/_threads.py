@@ -45,8 +45,10 @@ def read_settings(environ=None):
     'cap': int, 'small_macs': int}``. Invalid values raise ``MXNetError`` naming the
     variable."""
     from .base import MXNetError
+
     if environ is None:
         from .config import raw
+
         environ = raw(CAP_VARS + ("DISTNET_BLAS_THREADS", "DISTNET_BLAS_SMALL_MACS"))
     env = environ
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
@@ -60,8 +62,10 @@ def read_settings(environ=None):
         except ValueError:
             value = 0
         if value < 1:
-            raise MXNetError(f"{var}={raw!r}: expected a positive number of threads"
-                             + (" or 'auto'/'off'" if var == "DISTNET_BLAS_THREADS" else ""))
+            raise MXNetError(
+                f"{var}={raw!r}: expected a positive number of threads"
+                + (" or 'auto'/'off'" if var == "DISTNET_BLAS_THREADS" else "")
+            )
         cap = min(cap, value)
     mode = "off" if env.get("DISTNET_BLAS_THREADS", "").strip().lower() == "off" else "auto"
     raw = env.get("DISTNET_BLAS_SMALL_MACS", "").strip()
@@ -70,8 +74,9 @@ def read_settings(environ=None):
     except ValueError:
         small = -1
     if small < 0:
-        raise MXNetError(f"DISTNET_BLAS_SMALL_MACS={raw!r}: expected a non-negative "
-                         "number of multiply-adds")
+        raise MXNetError(
+            f"DISTNET_BLAS_SMALL_MACS={raw!r}: expected a non-negative number of multiply-adds"
+        )
     return {"mode": mode, "cap": cap, "small_macs": small}
 
 
@@ -81,11 +86,11 @@ class _Policy:
     def __init__(self, settings):
         self.settings = settings
         self.small = settings["small_macs"]
-        self.big = 1        # until the first look at the load, a second after the first use
+        self.big = 1  # until the first look at the load, a second after the first use
         self.blas = []
         self.current = None
         self.cores = settings["cap"]
-        self._seen = None   # (wall time, own CPU seconds) at the last look at the load
+        self._seen = None  # (wall time, own CPU seconds) at the last look at the load
         if settings["mode"] == "off":
             _log.debug("BLAS thread policy off (DISTNET_BLAS_THREADS=off)")
             self.small = self.big = None
@@ -93,20 +98,24 @@ class _Policy:
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:
-            _log.warning("threadpoolctl is not installed: numpy's BLAS keeps one spinning "
-                         "thread per core, which collapses under contention; pip install "
-                         "threadpoolctl (or set OPENBLAS_NUM_THREADS=1)")
+            _log.warning(
+                "threadpoolctl is not installed: numpy's BLAS keeps one spinning "
+                "thread per core, which collapses under contention; pip install "
+                "threadpoolctl (or set OPENBLAS_NUM_THREADS=1)"
+            )
             self.small = self.big = None
             return
         pools = ThreadpoolController()
         self.blas = [lib for lib in pools.lib_controllers if lib.user_api == "blas"]
-        for lib in pools.lib_controllers:   # OpenMP pools: the cap once, no per-call switch
+        for lib in pools.lib_controllers:  # OpenMP pools: the cap once, no per-call switch
             if lib.user_api != "blas" and lib.num_threads > self.cores:
                 lib.set_num_threads(self.cores)
-        _log.debug("BLAS thread policy: 1 thread below %d multiply-adds, up to %d above "
-                   "(%s)", self.small, self.cores,
-                   ", ".join(f"{lib.internal_api} {lib.version}" for lib in self.blas)
-                   or "no BLAS found")
+        _log.debug(
+            "BLAS thread policy: 1 thread below %d multiply-adds, up to %d above (%s)",
+            self.small,
+            self.cores,
+            ", ".join(f"{lib.internal_api} {lib.version}" for lib in self.blas) or "no BLAS found",
+        )
 
     def big_threads(self):
         """Threads for a large product: the cap, less the cores other processes keep busy
@@ -117,7 +126,7 @@ class _Policy:
             return self.big
         cpu = time.process_time()
         if seen is not None and self.cores > 1:
-            own = (cpu - seen[1]) / (now - seen[0])     # cores this process kept busy
+            own = (cpu - seen[1]) / (now - seen[0])  # cores this process kept busy
             others = max(0.0, os.getloadavg()[0] - own)
             self.big = max(1, min(self.cores, int(self.cores - others + 0.5)))
         self._seen = (now, cpu)
@@ -141,6 +150,7 @@ def policy():
         # FullyConnected/convolution product and never at import: the BLAS pool (this
         # module) and glibc's malloc (ops/_memory.py: keep freed arrays for reuse; logged).
         from .ops._memory import keep_freed_memory
+
         keep_freed_memory()
         _POLICY = _Policy(read_settings())
     return _POLICY

@@ -13,8 +13,14 @@ from .base import MXNetError
 
 __all__ = ["AttrScope", "HIDDEN_KEYS", "hidden_key", "current"]
 
-HIDDEN_KEYS = ("ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_stage",
-               "profiler_scope")
+HIDDEN_KEYS = (
+    "ctx_group",
+    "lr_mult",
+    "wd_mult",
+    "force_mirroring",
+    "mirror_stage",
+    "profiler_scope",
+)
 
 _local = threading.local()
 
@@ -33,8 +39,10 @@ class AttrScope:
     def __init__(self, **kwargs):
         for key, value in kwargs.items():
             if not isinstance(value, str):
-                raise MXNetError(f"AttrScope: attribute {key!r} must be a string, got "
-                                 f"{type(value).__name__} {value!r}")
+                raise MXNetError(
+                    f"AttrScope: attribute {key!r} must be a string, got "
+                    f"{type(value).__name__} {value!r}"
+                )
         self._attr = kwargs
         self._old_scope = None
 

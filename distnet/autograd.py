@@ -17,9 +17,25 @@ from .ops.sparse_ops import RowSparseGrad as _RowSparseGrad
 from . import profiler as _prof
 from ._last_user import last_users as _last_users
 
-__all__ = ["record", "pause", "train_mode", "predict_mode", "is_recording", "is_training",
-           "set_recording", "set_training", "mark_variables", "backward", "grad", "Function",
-           "register_grad_hook", "get_grad_hook", "get_symbol", "NDArray", "Symbol"]
+__all__ = [
+    "record",
+    "pause",
+    "train_mode",
+    "predict_mode",
+    "is_recording",
+    "is_training",
+    "set_recording",
+    "set_training",
+    "mark_variables",
+    "backward",
+    "grad",
+    "Function",
+    "register_grad_hook",
+    "get_grad_hook",
+    "get_symbol",
+    "NDArray",
+    "Symbol",
+]
 
 
 def __getattr__(name):
@@ -27,16 +43,20 @@ def __getattr__(name):
     # here); imported on first use, since both packages import this module
     if name == "NDArray":
         from .ndarray.ndarray import NDArray
+
         return NDArray
     if name == "Symbol":
         from .symbol.symbol import Symbol
+
         return Symbol
     raise AttributeError(f"module 'distnet.autograd' has no attribute {name!r}")
+
 
 class _State(threading.local):
     """Recording and training flags, one pair per thread (as MXNet's thread-local
     ``is_recording``/``is_training``): a data-loading or serving thread never sees the
     training loop's ``record()``."""
+
     recording = False
     training = False
 
@@ -92,16 +112,20 @@ def register_grad_hook(target, fn):
     under grad_req 'add' ``grad`` holds the accumulated sum. ``fn=None`` removes the hook.
     """
     if fn is not None and not callable(fn):
-        raise MXNetError(f"register_grad_hook: fn must be callable or None, got "
-                         f"{type(fn).__name__}")
+        raise MXNetError(
+            f"register_grad_hook: fn must be callable or None, got {type(fn).__name__}"
+        )
     from .executor import Executor
+
     if isinstance(target, Executor):
         target._grad_hook = fn
         return
     leaf = getattr(target, "_ag", None)
     if not isinstance(leaf, Leaf):
-        raise MXNetError("register_grad_hook: the array is not marked with attach_grad() "
-                         "(and is not an Executor)")
+        raise MXNetError(
+            "register_grad_hook: the array is not marked with attach_grad() "
+            "(and is not an Executor)"
+        )
     leaf.hook = fn
 
 
@@ -109,6 +133,7 @@ def get_grad_hook(target):
     """The hook ``register_grad_hook`` installed on ``target`` (None when there is none or
     ``target`` is an NDArray not marked with attach_grad)."""
     from .executor import Executor
+
     if isinstance(target, Executor):
         return target._grad_hook
     leaf = getattr(target, "_ag", None)
@@ -132,8 +157,8 @@ class _Node:
 
 def _record_copy(src, dst):
     from .ops.registry import get_op
-    _record_node(get_op("_copyto"), {"ctx": dst._ctx}, [src], [src._data], [dst._data], None,
-                 [dst])
+
+    _record_node(get_op("_copyto"), {"ctx": dst._ctx}, [src], [src._data], [dst._data], None, [dst])
 
 
 def set_recording(is_recording):
@@ -205,6 +230,7 @@ def _record_node(op, attrs, inputs, in_data, out_data, saved, outputs):
 def mark_variables(variables, gradients, grad_reqs="write"):
     """Mark NDArrays as variables whose gradients go into ``gradients``."""
     from .ndarray.ndarray import NDArray
+
     if isinstance(variables, NDArray):
         variables, gradients = [variables], [gradients]
     if isinstance(grad_reqs, str):
@@ -242,11 +268,12 @@ def _seed(heads, head_grads, node_grads, leaf_grads, F_nd):
         if ag is None:
             raise MXNetError(
                 "cannot differentiate: the array is not in a computational graph; compute it "
-                "inside `with autograd.record():` from arrays marked with attach_grad()")
+                "inside `with autograd.record():` from arrays marked with attach_grad()"
+            )
         hg = None if head_grads is None else head_grads[i]
         if hg is None:
             data = head._data
-            if type(data) is _ndarray:   # ones, without ones_like's and the scope's calls
+            if type(data) is _ndarray:  # ones, without ones_like's and the scope's calls
                 hg = _np_empty(data.shape, data.dtype)
                 hg.fill(1)
             else:
@@ -266,29 +293,39 @@ def _seed(heads, head_grads, node_grads, leaf_grads, F_nd):
 
 def _nd_wrap(data, ctx):
     from .ndarray.ndarray import wrap
+
     return wrap(data, ctx)
 
 
 def _node_backward(node, ograds, create_graph, _traced=False):
     """Input gradients of one node (arrays, or NDArrays when building a graph)."""
-    if _prof.ON and not _traced: return _prof.node_backward(_node_backward, node, ograds, create_graph)  # noqa: E501,E701
+    if _prof.ON and not _traced:
+        return _prof.node_backward(_node_backward, node, ograds, create_graph)  # noqa: E501,E701
     if node.freed:
         raise MXNetError(
             f"cannot run backward through operator {node.op.name} a second time: its graph "
-            "was freed by the previous backward; pass retain_graph=True to keep it")
+            "was freed by the previous backward; pass retain_graph=True to keep it"
+        )
     op = node.op
     if create_graph:
         if not op.nd_backward:
-            raise MXNetError(f"second-order gradients are not supported through operator "
-                             f"{op.name}")
+            raise MXNetError(f"second-order gradients are not supported through operator {op.name}")
         from . import ndarray as nd
+
         outs = [_nd_node_output(node, i) for i in range(len(node.out_data))]
         with record():
             return op.backward(nd, node.attrs, list(node.inputs), outs, node.saved, ograds)
     xp = _xp_of(node.in_data[0] if node.in_data else node.out_data[0])
     if getattr(op, "backward_req", False):
-        return op.backward(xp, node.attrs, node.in_data, node.out_data, node.saved, ograds,
-                           req=tuple(_wants_grad(x) for x in node.inputs))
+        return op.backward(
+            xp,
+            node.attrs,
+            node.in_data,
+            node.out_data,
+            node.saved,
+            ograds,
+            req=tuple(_wants_grad(x) for x in node.inputs),
+        )
     return op.backward(xp, node.attrs, node.in_data, node.out_data, node.saved, ograds)
 
 
@@ -300,6 +337,7 @@ def _wants_grad(x):
 
 def _nd_node_output(node, i):
     from .ndarray.ndarray import wrap
+
     ctx = node.inputs[0]._ctx
     out = wrap(node.out_data[i], ctx)
     out._ag = (node, i)
@@ -314,6 +352,7 @@ def _fill_ograds(node, ograds, create_graph):
         if g is None:
             ref = node.out_data[i]
             from .backend import xp_of
+
             g = xp_of(ref).zeros_like(ref)
             filled[i] = _nd_wrap(g, node.inputs[0]._ctx) if create_graph else g
     return filled
@@ -334,12 +373,12 @@ def _run(heads, head_grads, retain_graph, create_graph, on_final=None):
         ograds = node_grads.pop(node, None)
         if ograds is not None:
             if type(node.in_data[0] if node.in_data else node.out_data[0]) is _ndarray:
-                _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph,
-                               create_graph)   # host arrays: no device scope to enter
+                _backprop_node(
+                    node, ograds, node_grads, leaf_grads, retain_graph, create_graph
+                )  # host arrays: no device scope to enter
             else:
                 with _scope_of(node):
-                    _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph,
-                                   create_graph)
+                    _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph, create_graph)
         if k in final_at:
             for var in final_at[k]:
                 if id(var) in leaf_grads:
@@ -352,9 +391,13 @@ def _run(heads, head_grads, retain_graph, create_graph, on_final=None):
 def _final_positions(order):
     """{k: [leaf variables whose last user in ``order`` is node k]}: no node after k
     adds to their gradients (see distnet/_last_user.py)."""
-    return _last_users([[x for x in node.inputs
-                         if x._ag.__class__ is Leaf and x._ag.req != "null"]
-                        for node in order], key=id)
+    return _last_users(
+        [
+            [x for x in node.inputs if x._ag.__class__ is Leaf and x._ag.req != "null"]
+            for node in order
+        ],
+        key=id,
+    )
 
 
 def _scope_of(node):
@@ -386,14 +429,18 @@ def _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph, create_gr
 def backward(heads, head_grads=None, retain_graph=False, train_mode=True):
     """Compute gradients of ``heads`` into the ``.grad`` of marked variables."""
     from .ndarray.ndarray import NDArray
+
     if isinstance(heads, NDArray):
         heads = [heads]
-        head_grads = None if head_grads is None else (
-            [head_grads] if isinstance(head_grads, NDArray) else head_grads)
+        head_grads = (
+            None
+            if head_grads is None
+            else ([head_grads] if isinstance(head_grads, NDArray) else head_grads)
+        )
     with _Scope(False, train_mode):
         rest = _run(heads, head_grads, retain_graph, False, _write_leaf_grad)
-        while rest:   # leaves reached from the heads alone
-            var, g = rest.popitem()[1]   # g held by this one local (_adoptable)
+        while rest:  # leaves reached from the heads alone
+            var, g = rest.popitem()[1]  # g held by this one local (_adoptable)
             _write_leaf_grad(var, g)
             g = None
 
@@ -403,15 +450,15 @@ def _write_leaf_grad(var, g):
     call its hook. The caller holds ``g`` in exactly one local (see ``_adoptable``)."""
     leaf = var._ag
     buf = leaf.grad
-    if buf._sparse or g.__class__ is _RowSparseGrad:   # nd.sparse: row_sparse gradients
+    if buf._sparse or g.__class__ is _RowSparseGrad:  # nd.sparse: row_sparse gradients
         return _write_sparse_leaf_grad(var, leaf, g)
-    if buf._pending is not None:   # inline NDArray._read() (hot path)
-        buf._wait()   # a kvstore pull into the buffer finishes before we replace/overwrite
+    if buf._pending is not None:  # inline NDArray._read() (hot path)
+        buf._wait()  # a kvstore pull into the buffer finishes before we replace/overwrite
     if leaf.req == "add":
         with _array_scope(buf._data):  # cupy runs the write on its current device
             buf._data += g
     elif _adoptable(buf, g):
-        buf._data = g   # no copy; `buf` itself, what users hold, stays the same NDArray
+        buf._data = g  # no copy; `buf` itself, what users hold, stays the same NDArray
     else:
         with _array_scope(buf._data):
             buf._data[...] = g
@@ -423,20 +470,21 @@ def _write_leaf_grad(var, g):
 def _write_sparse_leaf_grad(var, leaf, g):
     """``_write_leaf_grad`` for a row_sparse buffer or gradient (see ``nd.sparse``)."""
     from .ndarray.sparse import write_grad
+
     write_grad(leaf.grad, g, leaf.req)
     leaf.fresh = True
     if leaf.hook is not None:
         leaf.hook(var)
 
 
-def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False,
-         train_mode=True):
+def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=False, train_mode=True):
     """Return the gradients of ``heads`` with respect to ``variables`` (NDArrays).
 
     With ``create_graph=True`` the gradients are themselves recorded, so they can be
     differentiated again (second order).
     """
     from .ndarray.ndarray import NDArray, wrap
+
     single = isinstance(variables, NDArray)
     variables = [variables] if single else list(variables)
     if isinstance(heads, NDArray):
@@ -444,8 +492,9 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
         head_grads = None if head_grads is None else [head_grads]
     for v in variables:
         if not isinstance(v._ag, Leaf):
-            raise MXNetError("grad: every variable must be marked with attach_grad() "
-                             "before recording")
+            raise MXNetError(
+                "grad: every variable must be marked with attach_grad() before recording"
+            )
     retain = create_graph if retain_graph is None else retain_graph
     with _Scope(create_graph, train_mode):
         leaf_grads = _run(heads, head_grads, retain, create_graph)
@@ -467,6 +516,7 @@ def get_symbol(x):
     did not produce (a marked variable or a constant) becomes one variable, ``var0``,
     ``var1``, ... (the same array used twice is one variable)."""
     from .symbol.compose import Variable, create
+
     made, variables = {}, {}
 
     def entry(arr):
@@ -479,8 +529,10 @@ def get_symbol(x):
         return variables[id(arr)][1]
 
     if not isinstance(getattr(x, "_ag", None), tuple):
-        raise MXNetError("get_symbol: the array was not computed while recording "
-                         "(use it inside autograd.record())")
+        raise MXNetError(
+            "get_symbol: the array was not computed while recording "
+            "(use it inside autograd.record())"
+        )
     for node in _topo_order([x]):
         args = [entry(a) for a in node.inputs]
         attrs = {k: v for k, v in node.attrs.items() if not k.startswith("__")}
@@ -513,6 +565,7 @@ class Function:
 
     def __call__(self, *inputs):
         from .ndarray.ndarray import NDArray
+
         if self._used:
             raise MXNetError("each autograd.Function object can only be called once")
         self._used = True
@@ -521,8 +574,14 @@ class Function:
         single = isinstance(outputs, NDArray)
         outs = [outputs] if single else list(outputs)
         if _state.recording and any(x._ag is not None for x in inputs):
-            node = _Node(_FunctionOp(self), {}, tuple(inputs), tuple(x._data for x in inputs),
-                         tuple(o._data for o in outs), None)
+            node = _Node(
+                _FunctionOp(self),
+                {},
+                tuple(inputs),
+                tuple(x._data for x in inputs),
+                tuple(o._data for o in outs),
+                None,
+            )
             outs = [o.detach() for o in outs]
             for i, o in enumerate(outs):
                 o._ag = (node, i)
@@ -541,6 +600,7 @@ class _FunctionOp:
 
     def backward(self, F, a, ins, outs, saved, ograds):
         from .ndarray.ndarray import wrap, NDArray
+
         ctx = self.func_ctx(ins)
         with pause():
             res = self.func.backward(*[wrap(g, ctx) for g in ograds])
@@ -552,5 +612,6 @@ class _FunctionOp:
         from .ndarray.ndarray import NDArray  # noqa: F401
         from .backend import xp_of
         from .context import cpu, gpu
+
         x = ins[0]
         return cpu(0) if xp_of(x).__name__ == "numpy" else gpu(x.device.id)

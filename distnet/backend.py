@@ -15,7 +15,8 @@ _cupy_error = None
 
 GPU_INSTALL_HINT = (
     "GPU support needs cupy and a CUDA GPU: install it with "
-    "`pip install 'distnet[gpu]'` (a cupy wheel for CUDA 12; use cupy-cuda13x for CUDA 13)")
+    "`pip install 'distnet[gpu]'` (a cupy wheel for CUDA 12; use cupy-cuda13x for CUDA 13)"
+)
 
 
 def cupy_or_none():
@@ -24,6 +25,7 @@ def cupy_or_none():
     if _cupy is None and _cupy_error is None:
         try:
             import cupy  # noqa: PLC0415 - guarded optional import, done once
+
             if cupy.cuda.runtime.getDeviceCount() < 1:
                 raise RuntimeError("no CUDA device is visible")
             _cupy = cupy
@@ -36,8 +38,9 @@ def require_cupy():
     """Return cupy or raise MXNetError saying how to install GPU support."""
     cp = cupy_or_none()
     if cp is None:
-        raise MXNetError(f"a GPU context was used but {GPU_INSTALL_HINT} "
-                         f"(cupy is unavailable: {_cupy_error})")
+        raise MXNetError(
+            f"a GPU context was used but {GPU_INSTALL_HINT} (cupy is unavailable: {_cupy_error})"
+        )
     return cp
 
 

@@ -1,8 +1,17 @@
 """Errors and small helpers shared by every part of distnet."""
 
-__all__ = ["MXNetError", "DistnetError", "NotImplementedForSymbol",
-           "NotSupportedForSparseNDArray", "numeric_types", "integer_types", "string_types",
-           "py_str", "data_dir", "data_dir_default"]
+__all__ = [
+    "MXNetError",
+    "DistnetError",
+    "NotImplementedForSymbol",
+    "NotSupportedForSparseNDArray",
+    "numeric_types",
+    "integer_types",
+    "string_types",
+    "py_str",
+    "data_dir",
+    "data_dir_default",
+]
 
 import numbers
 import os
@@ -70,6 +79,7 @@ def data_dir_default():
 def data_dir():
     """The folder for downloads: ``$MXNET_HOME``, else ``~/.mxnet`` (MXNet's rule)."""
     from . import config  # config imports this module
+
     return config.get("MXNET_HOME") or data_dir_default()
 
 

@@ -34,6 +34,7 @@ class CachedOp:
 
     def __init__(self, sym, flags=()):
         from .symbol.plan import plan_of
+
         self._symbol = sym
         self._plan = plan_of(sym)
         self._flags = dict(flags)
@@ -50,20 +51,24 @@ class CachedOp:
 
     def __call__(self, *args, out=None, default_ctx=None):
         if len(args) != len(self._input_names):
-            raise MXNetError(f"CachedOp: {len(args)} inputs given, the symbol takes "
-                             f"{len(self._input_names)}: {self._input_names}")
+            raise MXNetError(
+                f"CachedOp: {len(args)} inputs given, the symbol takes "
+                f"{len(self._input_names)}: {self._input_names}"
+            )
         ctx, datas, recorded = None, [], False
         for name, x in zip(self._input_names, args):
             if type(x) is not NDArray and not isinstance(x, NDArray):
-                raise MXNetError(f"CachedOp: input {name!r} must be an NDArray, got "
-                                 f"{type(x).__name__}")
-            if x._pending is not None:   # inline NDArray._read() (hot path)
+                raise MXNetError(
+                    f"CachedOp: input {name!r} must be an NDArray, got {type(x).__name__}"
+                )
+            if x._pending is not None:  # inline NDArray._read() (hot path)
                 x._wait()
             if ctx is None:
                 ctx = x._ctx
             elif x._ctx is not ctx and x._ctx != ctx:
-                raise MXNetError(f"CachedOp: input {name!r} is on {x._ctx}, the other inputs "
-                                 f"on {ctx}")
+                raise MXNetError(
+                    f"CachedOp: input {name!r} is on {x._ctx}, the other inputs on {ctx}"
+                )
             datas.append(x._data)
             if x._ag is not None:
                 recorded = True
@@ -106,8 +111,10 @@ class _CachedOpFunction:
     def backward(self, F, need, ins, outs, state, ograds):
         """Input gradients (one per CachedOp input, None where not needed)."""
         if state is None:
-            raise MXNetError("CachedOp: backward through this call a second time needs "
-                             "retain_graph=True on the first backward")
+            raise MXNetError(
+                "CachedOp: backward through this call a second time needs "
+                "retain_graph=True on the first backward"
+            )
         return self.cached_op._plan.backward(state, ograds, need, F)
 
 
@@ -117,8 +124,9 @@ def _write_out(res, out):
         raise MXNetError(f"CachedOp: {len(res)} outputs but {len(outs)} out arrays")
     for dst, src in zip(outs, res):
         if dst.shape != src.shape:
-            raise MXNetError(f"CachedOp: out= has shape {dst.shape}, the output has shape "
-                             f"{src.shape}")
+            raise MXNetError(
+                f"CachedOp: out= has shape {dst.shape}, the output has shape {src.shape}"
+            )
         dst[:] = src
         dst._ag = src._ag
     return out

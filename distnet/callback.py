@@ -15,19 +15,32 @@ import time
 # through logging.info would install a root handler and swallow the user's basicConfig).
 _LOG = logging.getLogger(__name__)
 
-__all__ = ["module_checkpoint", "do_checkpoint", "log_train_metric", "Speedometer",
-           "ProgressBar", "LogValidationMetricsCallback", "BatchEndParam",
-           "latest_checkpoint", "BestCheckpoint", "TqdmProgress", "CSVLogger",
-           "TensorBoardLogger", "log_combined_train_metric"]
+__all__ = [
+    "module_checkpoint",
+    "do_checkpoint",
+    "log_train_metric",
+    "Speedometer",
+    "ProgressBar",
+    "LogValidationMetricsCallback",
+    "BatchEndParam",
+    "latest_checkpoint",
+    "BestCheckpoint",
+    "TqdmProgress",
+    "CSVLogger",
+    "TensorBoardLogger",
+    "log_combined_train_metric",
+]
 
 
 def __getattr__(name):
     # BatchEndParam lives in mx.model (one definition); imported on first use
     if name == "BatchEndParam":
         from .model import BatchEndParam
+
         return BatchEndParam
     if name in ("TqdmProgress", "CSVLogger", "TensorBoardLogger"):
         from . import _loggers
+
         return getattr(_loggers, name)
     raise AttributeError(f"module 'distnet.callback' has no attribute {name!r}")
 
@@ -40,6 +53,7 @@ def module_checkpoint(mod, prefix, period=1, save_optimizer_states=False):
     def _callback(iter_no, sym=None, arg=None, aux=None):
         if (iter_no + 1) % period == 0:
             mod.save_checkpoint(prefix, iter_no + 1, save_optimizer_states)
+
     return _callback
 
 
@@ -51,20 +65,23 @@ def do_checkpoint(prefix, period=1):
     def _callback(iter_no, sym, arg, aux):
         if (iter_no + 1) % period == 0:
             from .model import save_checkpoint
+
             save_checkpoint(prefix, iter_no + 1, sym, arg, aux)
+
     return _callback
 
 
 def log_train_metric(period, auto_reset=False):
     """Batch-end callback logging ``Iter[e] Batch[n] Train-<name>=<value>`` every
     ``period`` batches (resetting the local metric afterwards when ``auto_reset``)."""
+
     def _callback(param):
         if param.nbatch % period == 0 and param.eval_metric is not None:
             for name, value in param.eval_metric.get_name_value():
-                _LOG.info("Iter[%d] Batch[%d] Train-%s=%f", param.epoch, param.nbatch,
-                             name, value)
+                _LOG.info("Iter[%d] Batch[%d] Train-%s=%f", param.epoch, param.nbatch, name, value)
             if auto_reset:
                 param.eval_metric.reset_local()
+
     return _callback
 
 
@@ -88,22 +105,26 @@ class Speedometer:
         self.tic = 0
         self.last_count = 0
         self.auto_reset = auto_reset
-        self._logged = False       # a line was logged in this epoch
+        self._logged = False  # a line was logged in this epoch
 
     def __call__(self, param):
         count = param.nbatch
         if self.last_count > count:
-            self.init = False     # a new epoch began
+            self.init = False  # a new epoch began
         self.last_count = count
         if not self.init:
             self.init, self._logged = True, False
             self.tic = self._epoch_tic = time.time()
             return
         if count % self.frequent == 0:
-            self._log(param, count - self.frequent if self.auto_reset else 0, count,
-                      self.frequent, self.tic)
-        elif not self._logged and count > 0 and param.locals and \
-                param.locals.get("end_of_batch"):
+            self._log(
+                param,
+                count - self.frequent if self.auto_reset else 0,
+                count,
+                self.frequent,
+                self.tic,
+            )
+        elif not self._logged and count > 0 and param.locals and param.locals.get("end_of_batch"):
             self._log(param, 0, count, count, self._epoch_tic)
 
     def _log(self, param, first, count, batches, since):
@@ -115,12 +136,10 @@ class Speedometer:
             name_value = param.eval_metric.get_name_value()
             if self.auto_reset:
                 param.eval_metric.reset_local()
-            msg = "Epoch[%d] Batch [%d-%d]\tSpeed: %.2f samples/sec" + \
-                "\t%s=%f" * len(name_value)
+            msg = "Epoch[%d] Batch [%d-%d]\tSpeed: %.2f samples/sec" + "\t%s=%f" * len(name_value)
             _LOG.info(msg, param.epoch, first, count, speed, *sum(name_value, ()))
         else:
-            _LOG.info("Iter[%d] Batch [%d]\tSpeed: %.2f samples/sec", param.epoch, count,
-                      speed)
+            _LOG.info("Iter[%d] Batch [%d]\tSpeed: %.2f samples/sec", param.epoch, count, speed)
         self._logged = True
         self.tic = time.time()
 
@@ -193,6 +212,7 @@ class BestCheckpoint:
     def __init__(self, prefix, metric=None, mode="auto"):
         if mode not in ("auto", "max", "min"):
             from .base import MXNetError
+
             raise MXNetError(f"BestCheckpoint: mode must be 'auto', 'max' or 'min', got {mode!r}")
         self.prefix, self.metric, self.mode = prefix + "-best", metric, mode
         self.best, self.best_epoch = self._read_record()
@@ -215,7 +235,8 @@ class BestCheckpoint:
 
     def _better(self, name, value):
         lower = self.mode == "min" or (
-            self.mode == "auto" and any(w in name.lower() for w in _LOWER_IS_BETTER))
+            self.mode == "auto" and any(w in name.lower() for w in _LOWER_IS_BETTER)
+        )
         return self.best is None or (value < self.best if lower else value > self.best)
 
     def update(self, epoch, name_value, save):
@@ -225,8 +246,11 @@ class BestCheckpoint:
         chosen = [nv for nv in name_value if self.metric in (None, nv[0])][:1]
         if not chosen:
             from .base import MXNetError
-            raise MXNetError(f"BestCheckpoint: no metric named {self.metric!r} among "
-                             f"{[n for n, _ in name_value]}")
+
+            raise MXNetError(
+                f"BestCheckpoint: no metric named {self.metric!r} among "
+                f"{[n for n, _ in name_value]}"
+            )
         name, value = chosen[0]
         if not self._better(name, value):
             return False
@@ -239,15 +263,24 @@ class BestCheckpoint:
                 os.remove("%s-%04d.params" % (self.prefix, old))
             except FileNotFoundError:
                 pass
-        _LOG.info('Saved best checkpoint (Validation-%s=%f, epoch %d) to "%s-%04d.params"',
-                  name, value, epoch, self.prefix, epoch + 1)
+        _LOG.info(
+            'Saved best checkpoint (Validation-%s=%f, epoch %d) to "%s-%04d.params"',
+            name,
+            value,
+            epoch,
+            self.prefix,
+            epoch + 1,
+        )
         return True
 
     def __call__(self, param):
         """Eval-end callback of ``Module.fit``: the module is the scorer (``self``)."""
         module = param.locals["self"]
-        self.update(param.epoch, param.eval_metric.get_name_value(),
-                    lambda prefix, epoch: module.save_checkpoint(prefix, epoch))
+        self.update(
+            param.epoch,
+            param.eval_metric.get_name_value(),
+            lambda prefix, epoch: module.save_checkpoint(prefix, epoch),
+        )
 
 
 def log_combined_train_metric(kvstore):
@@ -258,11 +291,19 @@ def log_combined_train_metric(kvstore):
 
     Every worker must pass it (a collective call), and all must run as many batches.
     """
+
     def _callback(param):
         if param.eval_metric is None or not (param.locals or {}).get("end_of_batch"):
             return
         from .metric import allreduce_metric
+
         for name, value in allreduce_metric(param.eval_metric, kvstore):
-            _LOG.info("Epoch[%d] Train-%s=%f (all %d workers)", param.epoch, name, value,
-                      kvstore.num_workers)
+            _LOG.info(
+                "Epoch[%d] Train-%s=%f (all %d workers)",
+                param.epoch,
+                name,
+                value,
+                kvstore.num_workers,
+            )
+
     return _callback

@@ -9,6 +9,7 @@ settings modules, because they must not import distnet: ``kvstore/ps/config.py``
 job's ``DMLC_*``/``DISTNET_KVSTORE_*`` variables) and ``launcher/config.py``. The README's
 table of environment variables is checked against all three by tests/core/test_config.py.
 """
+
 import os
 from collections import namedtuple
 
@@ -21,53 +22,121 @@ Setting.__doc__ = """One environment variable: its name, kind ('bool', 'int' or 
 (the parsed value used when it is unset or empty), the default as the README shows it, and
 what it does (the README's text)."""
 
-SETTINGS = {s.name: s for s in (
-    Setting("DISTNET_GRAD_OVERLAP", "bool", None, "auto",
+SETTINGS = {
+    s.name: s
+    for s in (
+        Setting(
+            "DISTNET_GRAD_OVERLAP",
+            "bool",
+            None,
+            "auto",
             "push each gradient to the servers as soon as backward has produced it, while "
             "the rest of backward runs. Unset: on for Module (nothing can change a gradient "
             "between its backward and update), off for the Gluon Trainer, whose loops may "
             "edit gradients before `step()` (`clip_global_norm`); `1` on for both (only if "
-            "your loop never edits gradients between `backward()` and `step()`), `0` off"),
-    Setting("MXNET_UPDATE_ON_KVSTORE", "bool", True, "1",
-            "`0` runs the optimizer on every worker instead of on the servers"),
-    Setting("MXNET_OPTIMIZER_AGGREGATION_SIZE", "int", 4, "4",
-            "how many parameters SGD updates in one fused call"),
-    Setting("DISTNET_KEEP_FREED_MEMORY", "bool", True, "1",
+            "your loop never edits gradients between `backward()` and `step()`), `0` off",
+        ),
+        Setting(
+            "MXNET_UPDATE_ON_KVSTORE",
+            "bool",
+            True,
+            "1",
+            "`0` runs the optimizer on every worker instead of on the servers",
+        ),
+        Setting(
+            "MXNET_OPTIMIZER_AGGREGATION_SIZE",
+            "int",
+            4,
+            "4",
+            "how many parameters SGD updates in one fused call",
+        ),
+        Setting(
+            "DISTNET_KEEP_FREED_MEMORY",
+            "bool",
+            True,
+            "1",
             "the first fully-connected or convolution product tunes glibc's malloc once "
             "(logged) so that freed arrays are reused instead of handed back to the OS; "
-            "`0` leaves malloc alone"),
-    Setting("DISTNET_DATALOADER_START_METHOD", "str", "", "`fork` where available",
-            "how DataLoader starts its worker processes (`fork`, `spawn`, `forkserver`)"),
-    Setting("DISTNET_HOME", "str", "", "`~/.distnet`",
-            "where data sets live (`datasets/<name>`)"),
-    Setting("DISTNET_GLUON_REPO", "str", "", "`MXNET_GLUON_REPO`",
-            "where missing data set and model files are downloaded from"),
-    Setting("MXNET_GLUON_REPO", "str", "", "MXNet's mirror",
-            "where missing data set files are downloaded from"),
-    Setting("DISTNET_BLAS_THREADS", "str", "auto", "`auto`",
+            "`0` leaves malloc alone",
+        ),
+        Setting(
+            "DISTNET_DATALOADER_START_METHOD",
+            "str",
+            "",
+            "`fork` where available",
+            "how DataLoader starts its worker processes (`fork`, `spawn`, `forkserver`)",
+        ),
+        Setting(
+            "DISTNET_HOME", "str", "", "`~/.distnet`", "where data sets live (`datasets/<name>`)"
+        ),
+        Setting(
+            "DISTNET_GLUON_REPO",
+            "str",
+            "",
+            "`MXNET_GLUON_REPO`",
+            "where missing data set and model files are downloaded from",
+        ),
+        Setting(
+            "MXNET_GLUON_REPO",
+            "str",
+            "",
+            "MXNet's mirror",
+            "where missing data set files are downloaded from",
+        ),
+        Setting(
+            "DISTNET_BLAS_THREADS",
+            "str",
+            "auto",
+            "`auto`",
             "`auto`: matrix products below `DISTNET_BLAS_SMALL_MACS` multiply-adds run on one "
             "BLAS thread, larger ones on up to the cores this process may use, less those "
             "other processes keep busy (load average, checked once a second), never more "
             "than `OMP_NUM_THREADS`/`OPENBLAS_NUM_THREADS`/`MKL_NUM_THREADS` when set; a "
             "number: at most that many; `off`: leave numpy's BLAS as it loaded. Applied on "
-            "the first heavy operator, through `threadpoolctl`"),
-    Setting("DISTNET_BLAS_SMALL_MACS", "str", "", "67108864",
+            "the first heavy operator, through `threadpoolctl`",
+        ),
+        Setting(
+            "DISTNET_BLAS_SMALL_MACS",
+            "str",
+            "",
+            "67108864",
             "products with fewer multiply-adds (every MLP layer up to batch 512, per-sample "
-            "convolution products) run single-threaded"),
-    Setting("DISTNET_IMAGE_BACKEND", "str", "", "OpenCV if installed, else Pillow",
+            "convolution products) run single-threaded",
+        ),
+        Setting(
+            "DISTNET_IMAGE_BACKEND",
+            "str",
+            "",
+            "OpenCV if installed, else Pillow",
             "the image codec of `mx.image`, `ImageRecordIter` and `recordio.pack_img`: "
-            "`cv2` or `pil`"),
-    Setting("DISTNET_PROGRESS", "str", "", "auto",
+            "`cv2` or `pil`",
+        ),
+        Setting(
+            "DISTNET_PROGRESS",
+            "str",
+            "",
+            "auto",
             "the progress bar of rank 0 (`mx.callback.TqdmProgress`, `train_mnist.py`): shown "
             "when stderr is a terminal; `distnet-launch` sets `tty` for rank 0 when its own "
-            "stderr is one and passes the bar's redraws through; `0` never, `1` always"),
-    Setting("MXNET_STORAGE_FALLBACK_LOG_VERBOSE", "bool", True, "1",
+            "stderr is one and passes the bar's redraws through; `0` never, `1` always",
+        ),
+        Setting(
+            "MXNET_STORAGE_FALLBACK_LOG_VERBOSE",
+            "bool",
+            True,
+            "1",
             "an operator without a sparse rule runs on dense copies of its sparse inputs "
-            "and logs MXNet's storage-fallback message once per operator; `0` silences it"),
-    Setting("MXNET_HOME", "str", "", "`~/.mxnet`",
-            "MXNet's folder for downloads (`mx.base.data_dir()`: model_zoo `models/`, "
-            "`datasets/`)"),
-)}
+            "and logs MXNet's storage-fallback message once per operator; `0` silences it",
+        ),
+        Setting(
+            "MXNET_HOME",
+            "str",
+            "",
+            "`~/.mxnet`",
+            "MXNet's folder for downloads (`mx.base.data_dir()`: model_zoo `models/`, `datasets/`)",
+        ),
+    )
+}
 
 # The variables a launcher or MPI sets for a job's processes (not user settings).
 _RANK_VARS = ("RANK", "OMPI_COMM_WORLD_RANK", "PMI_RANK", "DMLC_WORKER_ID")
@@ -103,8 +172,9 @@ def _parse(setting, raw):
     try:
         number = int(raw)
     except ValueError:
-        raise MXNetError(f"environment variable {setting.name}={raw!r}: expected an "
-                         f"integer ({setting.doc})") from None
+        raise MXNetError(
+            f"environment variable {setting.name}={raw!r}: expected an integer ({setting.doc})"
+        ) from None
     return number != 0 if setting.kind == "bool" else number
 
 

@@ -29,8 +29,9 @@ class Context:
         if isinstance(device_type, int):
             device_type = _DEVTYPE2STR.get(device_type, device_type)
         if device_type not in _DEVSTR2TYPE:
-            raise MXNetError(f"unknown device type {device_type!r}; expected one of "
-                             f"{sorted(_DEVSTR2TYPE)}")
+            raise MXNetError(
+                f"unknown device type {device_type!r}; expected one of {sorted(_DEVSTR2TYPE)}"
+            )
         self.device_type = device_type
         self.device_typeid = _DEVSTR2TYPE[device_type]
         self.device_id = int(device_id)
@@ -42,14 +43,18 @@ class Context:
         if self.device_typeid == 2:
             return backend.require_cupy()
         import numpy
+
         return numpy
 
     def __hash__(self):
         return hash((self.device_typeid, self.device_id))
 
     def __eq__(self, other):
-        return (isinstance(other, Context) and self.device_typeid == other.device_typeid
-                and self.device_id == other.device_id)
+        return (
+            isinstance(other, Context)
+            and self.device_typeid == other.device_typeid
+            and self.device_id == other.device_id
+        )
 
     def __ne__(self, other):
         return not self == other

@@ -37,9 +37,11 @@ class Executor:
         The outputs of the last forward.
     """
 
-    def __init__(self, symbol, ctx, arg_arrays, grad_arrays, grad_reqs, aux_arrays,
-                 out_shapes, out_types):
+    def __init__(
+        self, symbol, ctx, arg_arrays, grad_arrays, grad_reqs, aux_arrays, out_shapes, out_types
+    ):
         from .symbol.plan import plan_of
+
         self._symbol = symbol
         self._ctx = ctx
         self._plan = plan_of(symbol)
@@ -85,9 +87,12 @@ class Executor:
         self._write_at = {pos: (buf, add) for pos, buf, add in self._writes}
         self._need = tuple(need)
         needs = self._plan.needs(self._need)
-        self._head_check = [needs[e] and not loss and not blocked for e, loss, blocked in
-                            zip(self._plan.heads, self._plan.head_loss,
-                                self._plan.head_blocked)]
+        self._head_check = [
+            needs[e] and not loss and not blocked
+            for e, loss, blocked in zip(
+                self._plan.heads, self._plan.head_loss, self._plan.head_blocked
+            )
+        ]
 
     # ---------------------------------------------------------------- dicts ---------
     # The bound arrays never change identity, so each dict is built once.
@@ -128,7 +133,7 @@ class Executor:
             self._copy_in(kwargs)
         datas = []
         for arr in self._var_arrays:
-            if arr._pending is not None:   # inline NDArray._read() (hot path)
+            if arr._pending is not None:  # inline NDArray._read() (hot path)
                 arr._wait()
             datas.append(arr._data)
         self._state = None  # let the previous intermediates go before making new ones
@@ -146,12 +151,15 @@ class Executor:
         for name, value in kwargs.items():
             dst = arg_dict.get(name)
             if dst is None:
-                raise MXNetError(f"forward: unknown argument {name!r}; the arguments are "
-                                 f"{self._arg_names}")
+                raise MXNetError(
+                    f"forward: unknown argument {name!r}; the arguments are {self._arg_names}"
+                )
             shape = tuple(value.shape)
             if shape != dst.shape:
-                raise MXNetError(f"forward: argument {name!r} has shape {dst.shape}, got an "
-                                 f"array of shape {shape}")
+                raise MXNetError(
+                    f"forward: argument {name!r} has shape {dst.shape}, got an "
+                    f"array of shape {shape}"
+                )
             dst[:] = value
 
     @_prof.traced("MXExecutorBackwardEx", "executor")
@@ -206,14 +214,17 @@ class Executor:
                 if self._head_check[k]:
                     raise MXNetError(
                         f"backward: output {self._out_names[k]!r} is not produced by a loss "
-                        "operator, so a head gradient is required: pass out_grads")
+                        "operator, so a head gradient is required: pass out_grads"
+                    )
                 heads.append(None)
                 continue
             data = g._read() if isinstance(g, NDArray) else self._ctx.xp.asarray(g)
             if tuple(data.shape) != self.outputs[k].shape:
-                raise MXNetError(f"backward: out_grad for {self._out_names[k]!r} has shape "
-                                 f"{tuple(data.shape)}, the output has shape "
-                                 f"{self.outputs[k].shape}")
+                raise MXNetError(
+                    f"backward: out_grad for {self._out_names[k]!r} has shape "
+                    f"{tuple(data.shape)}, the output has shape "
+                    f"{self.outputs[k].shape}"
+                )
             heads.append(data)
         return heads
 
@@ -232,28 +243,35 @@ class Executor:
                     callback(f"{node.name}_{name}", wrap(arr, ctx))
             for j, out in enumerate(outs):
                 callback(node.output_name(j), wrap(out, ctx))
+
         self._monitor = monitor
 
     # ---------------------------------------------------------------- params --------
     def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False):
         """Copy ``{name: array}`` values into the bound arguments and auxiliary states."""
-        for params, target, kind in ((arg_params, self.arg_dict, "arguments"),
-                                     (aux_params or {}, self.aux_dict, "auxiliary states")):
+        for params, target, kind in (
+            (arg_params, self.arg_dict, "arguments"),
+            (aux_params or {}, self.aux_dict, "auxiliary states"),
+        ):
             for name, value in params.items():
                 dst = target.get(name)
                 if dst is None:
                     if allow_extra_params:
                         continue
-                    raise MXNetError(f"copy_params_from: {name!r} is not in the {kind} "
-                                     f"{list(target)}")
+                    raise MXNetError(
+                        f"copy_params_from: {name!r} is not in the {kind} {list(target)}"
+                    )
                 if tuple(value.shape) != dst.shape:
-                    raise MXNetError(f"copy_params_from: {name!r} has shape {dst.shape}, "
-                                     f"got {tuple(value.shape)}")
+                    raise MXNetError(
+                        f"copy_params_from: {name!r} has shape {dst.shape}, "
+                        f"got {tuple(value.shape)}"
+                    )
                 dst[:] = value
 
     def reshape(self, partial_shaping=False, allow_up_sizing=False, **kwargs):
         """A new executor for new input shapes sharing this one's parameters and plan."""
         from .symbol.binding import reshape
+
         return reshape(self, partial_shaping, allow_up_sizing, kwargs)
 
     def debug_str(self):
@@ -270,7 +288,7 @@ class Executor:
 
 def _write_grad(buf, g, add):
     """Write gradient ``g`` (None: none flowed) into ``buf`` per its request."""
-    if g.__class__ is _RowSparseGrad or buf._sparse:   # row_sparse gradients (nd.sparse)
+    if g.__class__ is _RowSparseGrad or buf._sparse:  # row_sparse gradients (nd.sparse)
         return _write_sparse_grad(buf, g, add)
     # inline NDArray._read() (hot path): a kvstore push of the last gradient may still read it
     if buf._pending is not None:
@@ -288,6 +306,7 @@ def _write_sparse_grad(buf, g, add):
     """``_write_grad`` with a row_sparse gradient or buffer (dense buffers get the dense
     gradient, as MXNet's executor falls back)."""
     from .ndarray.sparse import write_grad
+
     if g is None:
         if not add:
             buf[:] = 0
@@ -308,30 +327,50 @@ def grad_reqs(grad_req, names):
             raise MXNetError(f"grad_req: {len(reqs)} requests for {len(names)} arguments")
     for name, req in zip(names, reqs):
         if req not in _REQS:
-            raise MXNetError(f"grad_req for {name!r} must be 'write', 'add' or 'null', "
-                             f"got {req!r}")
+            raise MXNetError(f"grad_req for {name!r} must be 'write', 'add' or 'null', got {req!r}")
     return reqs
 
 
 def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None):
     """``Symbol.bind``: an executor over the caller's arrays (no copies)."""
     from .symbol.binding import arrays_in_order, check_bound
+
     arg_names = symbol.list_arguments()
     aux_names = symbol.list_auxiliary_states()
     args = arrays_in_order(args, arg_names, "args", required=True)
     aux = arrays_in_order(aux_states or [], aux_names, "aux_states", required=True)
-    grads = arrays_in_order(args_grad, arg_names, "args_grad", required=False) \
-        if args_grad is not None else [None] * len(arg_names)
+    grads = (
+        arrays_in_order(args_grad, arg_names, "args_grad", required=False)
+        if args_grad is not None
+        else [None] * len(arg_names)
+    )
     reqs = grad_reqs(grad_req, arg_names)
     reqs = ["null" if g is None else r for g, r in zip(grads, reqs)]
     out_shapes, out_types = check_bound(symbol, ctx, args, grads, aux)
     return Executor(symbol, ctx, args, grads, reqs, aux, out_shapes, out_types)
 
 
-def simple_bind(symbol, ctx, grad_req="write", type_dict=None, shared_arg_names=None,
-                shared_exec=None, shared_buffer=None, shapes=None):
+def simple_bind(
+    symbol,
+    ctx,
+    grad_req="write",
+    type_dict=None,
+    shared_arg_names=None,
+    shared_exec=None,
+    shared_buffer=None,
+    shapes=None,
+):
     """``Symbol.simple_bind``: allocate arguments, gradients and auxiliary states from the
     shapes inferred from ``shapes`` (input name -> shape)."""
     from .symbol.binding import allocate
-    return allocate(symbol, ctx, grad_req, type_dict or {}, shared_arg_names, shared_exec,
-                    shared_buffer, shapes or {})
+
+    return allocate(
+        symbol,
+        ctx,
+        grad_req,
+        type_dict or {},
+        shared_arg_names,
+        shared_exec,
+        shared_buffer,
+        shapes or {},
+    )

@@ -7,6 +7,7 @@ backward still runs), the "gradient is final" hook target and the set of paramet
 already sent, which ``step()``/``update()`` skip. Trainer and Module keep only their
 optimizer loops; the walk of a gradient through this file is in docs/architecture.md.
 """
+
 import copy
 
 from . import config
@@ -48,6 +49,7 @@ def create_kvstore(kvstore, num_device, sizes, update_on_kvstore=None):
 def _mxnet_rule(kvstore, num_device, sizes):
     """MXNet's ``model._create_kvstore`` (plus 'mpi' as a job store)."""
     from . import kvstore as kvs
+
     update_on_kvstore = config.get("MXNET_UPDATE_ON_KVSTORE")
     if kvstore is None:
         kv = None
@@ -62,8 +64,10 @@ def _mxnet_rule(kvstore, num_device, sizes):
                 update_on_kvstore = False
     else:
         from .gluon._common import GluonTypeError  # MXNet raised TypeError here
-        raise GluonTypeError(f"kvstore must be a KVStore, a str or None, got "
-                             f"{type(kvstore).__name__}")
+
+        raise GluonTypeError(
+            f"kvstore must be a KVStore, a str or None, got {type(kvstore).__name__}"
+        )
     if kv is None:
         return None, False
     return kv, update_on_kvstore and kv.is_capable(kv.OPTIMIZER)
@@ -72,10 +76,10 @@ def _mxnet_rule(kvstore, num_device, sizes):
 def _choose_update_on_kvstore(kv, chosen, requested):
     """Apply the async rule and a user's explicit ``update_on_kvstore`` to MXNet's choice."""
     from .gluon._common import GluonValueError
+
     if kv is not None and "dist" in kv.type and "async" in kv.type:
         if requested is False:
-            raise GluonValueError("Please set update_on_kvstore=True when training in "
-                                  "async mode.")
+            raise GluonValueError("Please set update_on_kvstore=True when training in async mode.")
         chosen = True
     if requested is not None:
         chosen = requested
@@ -84,8 +88,12 @@ def _choose_update_on_kvstore(kv, chosen, requested):
             # MXNet crashed with an AttributeError here when there was no kvstore.
             raise GluonValueError(
                 f"Please set update_on_kvstore=False when training with {type(kv)}"
-                + ("" if kv else " (no kvstore is used for a single context and a "
-                                 "non-distributed kvstore)"))
+                + (
+                    ""
+                    if kv
+                    else " (no kvstore is used for a single context and a non-distributed kvstore)"
+                )
+            )
         chosen = False
     return chosen
 
@@ -121,8 +129,17 @@ class GradientSync:
         Trainer, which sends in ``step()``, never does.
     """
 
-    def __init__(self, kvstore, update_on_kvstore, keys, optimizer, num_contexts,
-                 hookable=(), compression_params=None, overlap_default=True):
+    def __init__(
+        self,
+        kvstore,
+        update_on_kvstore,
+        keys,
+        optimizer,
+        num_contexts,
+        hookable=(),
+        compression_params=None,
+        overlap_default=True,
+    ):
         if compression_params:
             kvstore.set_gradient_compression(compression_params)
         if update_on_kvstore:
@@ -136,8 +153,9 @@ class GradientSync:
         # has set rescale_grad: no early push there. Only 'write' gradients are final
         # after one backward ('add' accumulates over several).
         wanted = config.get("DISTNET_GRAD_OVERLAP")
-        self.overlap = ((overlap_default if wanted is None else wanted)
-                        and (self.distributed or not self.update_on_kvstore))
+        self.overlap = (overlap_default if wanted is None else wanted) and (
+            self.distributed or not self.update_on_kvstore
+        )
         self.hookable = set(hookable) if self.overlap else set()
         self._sent = set()
         self._final_ctx = {}
@@ -200,4 +218,3 @@ class GradientSync:
             if index in skip or grads is None or grads[0] is None:
                 continue
             self.send(index, grads, weights)
-

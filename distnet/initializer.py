@@ -20,9 +20,25 @@ from . import registry as _registry
 
 _LOG = logging.getLogger(__name__)  # named: the root logger is the user's to configure
 
-__all__ = ["InitDesc", "Initializer", "register", "alias", "create", "Load", "Mixed", "Zero",
-           "One", "Constant", "Uniform", "Normal", "Orthogonal", "Xavier", "MSRAPrelu",
-           "Bilinear", "LSTMBias"]
+__all__ = [
+    "InitDesc",
+    "Initializer",
+    "register",
+    "alias",
+    "create",
+    "Load",
+    "Mixed",
+    "Zero",
+    "One",
+    "Constant",
+    "Uniform",
+    "Normal",
+    "Orthogonal",
+    "Xavier",
+    "MSRAPrelu",
+    "Bilinear",
+    "LSTMBias",
+]
 
 _REGISTRY = {}
 
@@ -54,6 +70,7 @@ def _xp_of(arr):
 def _random(arr, kind, a, b):
     """Samples shaped like ``arr`` on its device: uniform in [a, b) or normal(a, b)."""
     from .random import generator
+
     xp = _xp_of(arr)
     gen = generator(xp)
     dtype = np.float64 if arr.dtype == np.float64 else np.float32
@@ -84,9 +101,11 @@ class Initializer:
         """Log ``Initialized <name> as <init>: <stat>`` for every array when ``verbose``."""
         self._verbose = verbose
         if print_func is None:
+
             def print_func(x):
                 data = np.asarray(x.asnumpy() if hasattr(x, "asnumpy") else x, np.float64)
                 return str(np.linalg.norm(data) / sqrt(max(data.size, 1)))
+
         self._print_func = print_func
         return self
 
@@ -119,9 +138,12 @@ class Initializer:
 
     def _legacy_init(self, name, arr):
         """MXNet's deprecated ``init(name, arr)`` rules, name prefixes included."""
-        warnings.warn("Calling initializer with init(str, NDArray) has been deprecated."
-                      "please use init(mx.init.InitDesc(...), NDArray) instead.",
-                      DeprecationWarning, stacklevel=3)
+        warnings.warn(
+            "Calling initializer with init(str, NDArray) has been deprecated."
+            "please use init(mx.init.InitDesc(...), NDArray) instead.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
         if not isinstance(name, str):
             raise TypeError("name must be string")
         if name.startswith("upsampling"):
@@ -160,6 +182,7 @@ class Initializer:
 
     def _init_quantized_weight(self, _, arr):
         from .random import generator
+
         _assign(arr, generator(np).integers(-127, 127, arr.shape).astype(np.int8))
 
     def _init_weight(self, name, arr):
@@ -169,7 +192,8 @@ class Initializer:
         raise ValueError(
             f"Unknown initialization pattern for {name}. Default initialization is now "
             'limited to "weight", "bias", "gamma" (1.0), and "beta" (0.0).Please use '
-            "mx.sym.Variable(init=mx.init.*) to set initialization pattern")
+            "mx.sym.Variable(init=mx.init.*) to set initialization pattern"
+        )
 
     def __eq__(self, other):
         if not isinstance(other, Initializer):
@@ -181,25 +205,42 @@ class Initializer:
 
 # (suffix, method) in MXNet's order. Beyond MXNet, BatchNorm's moving statistics get 0/1
 # even without an __init__ attribute (MXNet raised "Unknown initialization pattern").
-_NAME_RULES = (("weight", "_init_weight"), ("bias", "_init_bias"), ("gamma", "_init_gamma"),
-               ("beta", "_init_beta"), ("min", "_init_zero"), ("max", "_init_one"),
-               ("weight_quantize", "_init_quantized_weight"),
-               ("bias_quantize", "_init_quantized_bias"),
-               ("moving_mean", "_init_zero"), ("moving_var", "_init_one"),
-               ("moving_inv_var", "_init_zero"), ("moving_avg", "_init_zero"),
-               ("running_mean", "_init_zero"), ("running_var", "_init_one"))
-_LEGACY_RULES = (("bias", "_init_bias"), ("gamma", "_init_gamma"), ("beta", "_init_beta"),
-                 ("weight", "_init_weight"), ("moving_mean", "_init_zero"),
-                 ("moving_var", "_init_one"), ("moving_inv_var", "_init_zero"),
-                 ("moving_avg", "_init_zero"), ("min", "_init_zero"), ("max", "_init_one"))
+_NAME_RULES = (
+    ("weight", "_init_weight"),
+    ("bias", "_init_bias"),
+    ("gamma", "_init_gamma"),
+    ("beta", "_init_beta"),
+    ("min", "_init_zero"),
+    ("max", "_init_one"),
+    ("weight_quantize", "_init_quantized_weight"),
+    ("bias_quantize", "_init_quantized_bias"),
+    ("moving_mean", "_init_zero"),
+    ("moving_var", "_init_one"),
+    ("moving_inv_var", "_init_zero"),
+    ("moving_avg", "_init_zero"),
+    ("running_mean", "_init_zero"),
+    ("running_var", "_init_one"),
+)
+_LEGACY_RULES = (
+    ("bias", "_init_bias"),
+    ("gamma", "_init_gamma"),
+    ("beta", "_init_beta"),
+    ("weight", "_init_weight"),
+    ("moving_mean", "_init_zero"),
+    ("moving_var", "_init_one"),
+    ("moving_inv_var", "_init_zero"),
+    ("moving_avg", "_init_zero"),
+    ("min", "_init_zero"),
+    ("max", "_init_one"),
+)
 
 
 def _bilinear(shape):
     """The bilinear upsampling kernel of a 4-d ``shape`` (vectorised MXNet formula)."""
     if len(shape) != 4:
         raise MXNetError(f"Bilinear initializer needs a 4-d weight, got shape {shape}")
-    f = np.ceil(shape[3] / 2.)
-    c = (2 * f - 1 - f % 2) / (2. * f)
+    f = np.ceil(shape[3] / 2.0)
+    c = (2 * f - 1 - f % 2) / (2.0 * f)
     x = np.arange(shape[3])
     y = np.arange(shape[2])
     kernel = np.outer(1 - np.abs(y / f - c), 1 - np.abs(x / f - c)).astype(np.float32)
@@ -221,8 +262,7 @@ def create(*args, **kwargs):
         raise MXNetError("create needs an initializer name, instance or JSON string")
     if isinstance(name, Initializer):
         if args or kwargs:
-            raise MXNetError("initializer is already an instance. Additional arguments are "
-                             "invalid")
+            raise MXNetError("initializer is already an instance. Additional arguments are invalid")
         return name
     if isinstance(name, dict):
         return create(**name)
@@ -235,8 +275,10 @@ def create(*args, **kwargs):
         return create(**json.loads(name))
     klass = _REGISTRY.get(name.lower())
     if klass is None:
-        raise MXNetError(f"{name.lower()} is not registered. Please register with "
-                         f"initializer.register first (registered: {sorted(_REGISTRY)})")
+        raise MXNetError(
+            f"{name.lower()} is not registered. Please register with "
+            f"initializer.register first (registered: {sorted(_REGISTRY)})"
+        )
     return klass(*args, **kwargs)
 
 
@@ -247,6 +289,7 @@ class Load:
     def __init__(self, param, default_init=None, verbose=False):
         if isinstance(param, str):
             from .ndarray import load
+
             param = load(param)
         if not isinstance(param, dict):
             raise MXNetError("Load needs a dict of arrays or a .params file holding one")
@@ -260,15 +303,19 @@ class Load:
         if name in self.param:
             src = self.param[name]
             if tuple(arr.shape) != tuple(src.shape):
-                raise MXNetError(f"Parameter {name} cannot be initialized from loading. Shape "
-                                 f"mismatch, target {arr.shape} vs loaded {src.shape}")
+                raise MXNetError(
+                    f"Parameter {name} cannot be initialized from loading. Shape "
+                    f"mismatch, target {arr.shape} vs loaded {src.shape}"
+                )
             _assign(arr, src)
             if self.verbose:
                 _LOG.info("Initialized %s by loading", name)
             return
         if self.default_init is None:
-            raise MXNetError(f"Cannot Initialize {name}. Not found in loaded param and no "
-                             "default Initializer is provided.")
+            raise MXNetError(
+                f"Cannot Initialize {name}. Not found in loaded param and no "
+                "default Initializer is provided."
+            )
         self.default_init(name, arr)
         if self.verbose:
             _LOG.info("Initialized %s by default", name)
@@ -280,8 +327,9 @@ class Mixed:
 
     def __init__(self, patterns, initializers):
         if len(patterns) != len(initializers):
-            raise MXNetError(f"Mixed: {len(patterns)} patterns but {len(initializers)} "
-                             "initializers")
+            raise MXNetError(
+                f"Mixed: {len(patterns)} patterns but {len(initializers)} initializers"
+            )
         self.map = list(zip([re.compile(p) for p in patterns], initializers))
 
     def __call__(self, name, arr):
@@ -289,8 +337,10 @@ class Mixed:
             if prog.match(name):
                 init(name, arr)
                 return
-        raise ValueError(f"Parameter name {name} did not match any pattern. Consider add a "
-                         '".*" pattern at the and with default Initializer.')
+        raise ValueError(
+            f"Parameter name {name} did not match any pattern. Consider add a "
+            '".*" pattern at the and with default Initializer.'
+        )
 
 
 @register
@@ -373,6 +423,7 @@ class Orthogonal(Initializer):
 
     def _init_weight(self, _, arr):
         from .random import generator
+
         nout = arr.shape[0]
         nin = int(np.prod(arr.shape[1:]))
         gen = generator(np)
@@ -381,8 +432,9 @@ class Orthogonal(Initializer):
         elif self.rand_type == "normal":
             tmp = gen.normal(0.0, 1.0, (nout, nin))
         else:
-            raise MXNetError(f"Orthogonal: rand_type must be 'uniform' or 'normal', got "
-                             f"{self.rand_type!r}")
+            raise MXNetError(
+                f"Orthogonal: rand_type must be 'uniform' or 'normal', got {self.rand_type!r}"
+            )
         u, _, v = np.linalg.svd(tmp, full_matrices=False)
         res = u if u.shape == tmp.shape else v
         _assign(arr, (self.scale * res.reshape(arr.shape)).astype(np.float32))
@@ -403,9 +455,10 @@ class Xavier(Initializer):
     def _init_weight(self, name, arr):
         shape = arr.shape
         if len(shape) < 2:
-            raise ValueError(f"Xavier initializer cannot be applied to vector {name}. It "
-                             "requires at least 2D.")
-        hw_scale = float(np.prod(shape[2:])) if len(shape) > 2 else 1.
+            raise ValueError(
+                f"Xavier initializer cannot be applied to vector {name}. It requires at least 2D."
+            )
+        hw_scale = float(np.prod(shape[2:])) if len(shape) > 2 else 1.0
         fan_in, fan_out = shape[1] * hw_scale, shape[0] * hw_scale
         factors = {"avg": (fan_in + fan_out) / 2.0, "in": fan_in, "out": fan_out}
         if self.factor_type not in factors:
@@ -425,7 +478,7 @@ class MSRAPrelu(Xavier):
     ``2 / (1 + slope**2)``."""
 
     def __init__(self, factor_type="avg", slope=0.25):
-        magnitude = 2. / (1 + slope ** 2)
+        magnitude = 2.0 / (1 + slope**2)
         super().__init__("gaussian", factor_type, magnitude)
         self._kwargs = {"factor_type": factor_type, "slope": slope}
 
@@ -453,5 +506,5 @@ class LSTMBias(Initializer):
     def _init_weight(self, name, arr):
         num_hidden = int(arr.shape[0] / 4)
         value = np.zeros(arr.shape, np.float32)
-        value[num_hidden:2 * num_hidden] = self.forget_bias
+        value[num_hidden : 2 * num_hidden] = self.forget_bias
         _assign(arr, value)

@@ -7,6 +7,7 @@ engine does; a push marks its source too, because it is sent without a copy.
 `mx.nd.waitall()` waits for every transfer in flight (kvstore.ps.client.wait_all).
 Errors of the package (kvstore.KVStoreError) are re-raised as MXNetError.
 """
+
 import functools
 
 from ._sibling import import_sibling
@@ -15,9 +16,9 @@ from . import profiler as _prof
 from .ndarray import NDArray
 from . import _kvstore_sparse as _sparse
 
-_kvs = import_sibling('kvstore')  # a user's kvstore.py must not stand in for it
+_kvs = import_sibling("kvstore")  # a user's kvstore.py must not stand in for it
 
-__all__ = ['KVStore', 'KVStoreBase', 'create', 'register']
+__all__ = ["KVStore", "KVStoreBase", "create", "register"]
 
 KVStoreBase, register = _kvs.KVStoreBase, _kvs.register  # MXNet's plug-in registry
 
@@ -26,10 +27,12 @@ def _mx_errors(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            if _prof.ON: return _prof.kvstore_call(fn, args, kwargs)  # noqa: E701
+            if _prof.ON:
+                return _prof.kvstore_call(fn, args, kwargs)  # noqa: E701
             return fn(*args, **kwargs)
         except _kvs.KVStoreError as e:
             raise MXNetError(str(e)) from e
+
     return wrapper
 
 
@@ -38,14 +41,14 @@ def _raw(x):
     if isinstance(x, (list, tuple)):
         return [_raw(v) for v in x]
     if isinstance(x, NDArray):
-        x.wait_to_read()    # NDArray._read()'s wait, and on a GPU the kernels writing x
+        x.wait_to_read()  # NDArray._read()'s wait, and on a GPU the kernels writing x
         return x._data
-    raise MXNetError(f'kvstore values must be NDArrays, got {type(x).__name__}')
+    raise MXNetError(f"kvstore values must be NDArrays, got {type(x).__name__}")
 
 
 def _mark(x, handle):
     """Make readers of x wait for `handle` (a kvstore handle with .wait and .done)."""
-    if handle is None or getattr(handle, 'done', True):
+    if handle is None or getattr(handle, "done", True):
         return
     if isinstance(x, (list, tuple)):
         for v in x:
@@ -72,7 +75,8 @@ class _UpdaterAdapter:
 
 class KVStore:
     """A key-value store for gradient aggregation (MXNet's mx.kv.KVStore)."""
-    OPTIMIZER = 'optimizer'
+
+    OPTIMIZER = "optimizer"
 
     def __init__(self, store):
         self._store = store
@@ -123,7 +127,7 @@ class KVStore:
         holds exactly those rows (sorted, unique) afterwards, as MXNet. Returns when the
         rows are in ``out``."""
         if out is None or row_ids is None:
-            raise MXNetError('row_sparse_pull needs out= and row_ids=')
+            raise MXNetError("row_sparse_pull needs out= and row_ids=")
         _sparse.row_sparse_pull(self._store, key, out, row_ids)
 
     @_mx_errors
@@ -132,9 +136,8 @@ class KVStore:
         if _sparse.has_sparse(value):
             _sparse.pushpull(self, key, value, out)
             return
-        h = self._store.pushpull(key, _raw(value), _raw(out) if out is not None else None,
-                                 priority)
-        _mark(value, h)     # it may still be sent from (zero-copy) until the pull is done
+        h = self._store.pushpull(key, _raw(value), _raw(out) if out is not None else None, priority)
+        _mark(value, h)  # it may still be sent from (zero-copy) until the pull is done
         if out is not None:
             _mark(out, h)
 
@@ -148,11 +151,12 @@ class KVStore:
     def set_optimizer(self, optimizer):
         """Run `optimizer` in the store: on the servers (as name + hyperparameters) in dist
         mode, in this process otherwise."""
-        if self.type.startswith('dist') and self._store.is_capable(self.OPTIMIZER):
+        if self.type.startswith("dist") and self._store.is_capable(self.OPTIMIZER):
             name, params = optimizer.describe()
             self._store.set_optimizer(name, params)
         else:
             from . import optimizer as opt
+
             self._set_updater(opt.get_updater(optimizer))
 
     @_mx_errors
@@ -197,7 +201,7 @@ class KVStore:
 
 
 @_mx_errors
-def create(name='local'):
+def create(name="local"):
     """Create a KVStore, as MXNet's ``mx.kv.create``.
 
     A store class registered with ``KVStoreBase.register`` (or ``mx.kv.register``) is
@@ -207,10 +211,10 @@ def create(name='local'):
     see ``kvstore.base.canonical_name``.
     """
     if not isinstance(name, str):
-        raise MXNetError(f'name must be a string, got {type(name).__name__}')
+        raise MXNetError(f"name must be a string, got {type(name).__name__}")
     store = _kvs.create(name)
     if name.lower() in _kvs.base.kv_registry:
-        return store   # a user's store speaks NDArrays itself, as in MXNet
+        return store  # a user's store speaks NDArrays itself, as in MXNet
     return KVStore(store)
 
 
@@ -221,11 +225,11 @@ class TestStore(KVStoreBase):
     templates for their stores use it."""
 
     def __init__(self):
-        super().__init__('teststore')
+        super().__init__("teststore")
 
     def broadcast(self, key, value, out, priority=0):
         """Copy ``value`` into ``out`` (an NDArray or a list of them)."""
-        for o in (out if isinstance(out, (list, tuple)) else [out]):
+        for o in out if isinstance(out, (list, tuple)) else [out]:
             o[:] = value
 
     def pushpull(self, key, value, out=None, priority=0):
@@ -234,8 +238,7 @@ class TestStore(KVStoreBase):
         total = values[0].copy()
         for v in values[1:]:
             total += v.as_in_context(total.context)
-        for o in (out if isinstance(out, (list, tuple)) else [out]) if out is not None \
-                else values:
+        for o in (out if isinstance(out, (list, tuple)) else [out]) if out is not None else values:
             o[:] = total.as_in_context(o.context)
 
     @staticmethod
@@ -245,12 +248,12 @@ class TestStore(KVStoreBase):
 
     def set_optimizer(self, optimizer):
         """Not supported, as in MXNet's TestStore."""
-        raise NotImplementedError('teststore runs no optimizer')
+        raise NotImplementedError("teststore runs no optimizer")
 
     def save_optimizer_states(self, fname, dump_optimizer=False):
         """Not supported, as in MXNet's TestStore."""
-        raise NotImplementedError('teststore has no optimizer states')
+        raise NotImplementedError("teststore has no optimizer states")
 
     def load_optimizer_states(self, fname):
         """Not supported, as in MXNet's TestStore."""
-        raise NotImplementedError('teststore has no optimizer states')
+        raise NotImplementedError("teststore has no optimizer states")

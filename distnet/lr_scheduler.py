@@ -15,12 +15,24 @@ from .base import MXNetError
 
 _LOG = logging.getLogger(__name__)  # named: the root logger is the user's to configure
 
-__all__ = ["LRScheduler", "FactorScheduler", "MultiFactorScheduler", "PolyScheduler",
-           "CosineScheduler", "create", "from_description", "register"]
+__all__ = [
+    "LRScheduler",
+    "FactorScheduler",
+    "MultiFactorScheduler",
+    "PolyScheduler",
+    "CosineScheduler",
+    "create",
+    "from_description",
+    "register",
+]
 
 _REGISTRY = {}
-_SHORT_NAMES = {"factor": "factorscheduler", "multifactor": "multifactorscheduler",
-                "poly": "polyscheduler", "cosine": "cosinescheduler"}
+_SHORT_NAMES = {
+    "factor": "factorscheduler",
+    "multifactor": "multifactorscheduler",
+    "poly": "polyscheduler",
+    "cosine": "cosinescheduler",
+}
 
 
 def register(klass):
@@ -59,8 +71,11 @@ class LRScheduler:
     def get_warmup_lr(self, num_update):
         """The learning rate during warmup (``num_update < warmup_steps``)."""
         if self.warmup_mode == "linear":
-            increase = (self.warmup_final_lr - self.warmup_begin_lr) \
-                * float(num_update) / float(self.warmup_steps)
+            increase = (
+                (self.warmup_final_lr - self.warmup_begin_lr)
+                * float(num_update)
+                / float(self.warmup_steps)
+            )
             return self.warmup_begin_lr + increase
         return self.warmup_begin_lr
 
@@ -71,17 +86,24 @@ class LRScheduler:
         """``(registered name, params)`` with msgpack-safe values; see module docstring."""
         name = type(self).__name__
         if _REGISTRY.get(name.lower()) is not type(self):
-            raise MXNetError(f"cannot describe learning-rate scheduler {name}: it is not "
-                             "registered (decorate it with mx.lr_scheduler.register)")
+            raise MXNetError(
+                f"cannot describe learning-rate scheduler {name}: it is not "
+                "registered (decorate it with mx.lr_scheduler.register)"
+            )
         params = {}
         for arg in _ctor_args(type(self)):
             attr = self._arg_attrs.get(arg, arg)
             if not hasattr(self, attr):
-                raise MXNetError(f"cannot describe {name}: constructor argument {arg!r} is "
-                                 f"not stored as attribute {attr!r}")
+                raise MXNetError(
+                    f"cannot describe {name}: constructor argument {arg!r} is "
+                    f"not stored as attribute {attr!r}"
+                )
             params[arg] = _plain(getattr(self, attr), f"{name}.{arg}")
-        params["state"] = {a: _plain(getattr(self, a), f"{name}.{a}")
-                           for a in self._state_attrs if hasattr(self, a)}
+        params["state"] = {
+            a: _plain(getattr(self, a), f"{name}.{a}")
+            for a in self._state_attrs
+            if hasattr(self, a)
+        }
         return name, params
 
 
@@ -113,8 +135,10 @@ def _plain(value, where):
         return [_plain(v, where) for v in value]
     if isinstance(value, dict):
         return {str(k): _plain(v, where) for k, v in value.items()}
-    raise MXNetError(f"{where}: value {value!r} of type {type(value).__name__} cannot be "
-                     "described (expected numbers, strings, bools, None, lists or dicts)")
+    raise MXNetError(
+        f"{where}: value {value!r} of type {type(value).__name__} cannot be "
+        "described (expected numbers, strings, bools, None, lists or dicts)"
+    )
 
 
 @register
@@ -124,8 +148,16 @@ class FactorScheduler(LRScheduler):
 
     _state_attrs = LRScheduler._state_attrs + ("count",)
 
-    def __init__(self, step, factor=1, stop_factor_lr=1e-8, base_lr=0.01,
-                 warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
+    def __init__(
+        self,
+        step,
+        factor=1,
+        stop_factor_lr=1e-8,
+        base_lr=0.01,
+        warmup_steps=0,
+        warmup_begin_lr=0,
+        warmup_mode="linear",
+    ):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
         if step < 1:
             raise ValueError("Schedule step must be greater or equal than 1 round")
@@ -145,11 +177,13 @@ class FactorScheduler(LRScheduler):
             self.base_lr *= self.factor
             if self.base_lr < self.stop_factor_lr:
                 self.base_lr = self.stop_factor_lr
-                _LOG.info("Update[%d]: now learning rate arrived at %0.5e, will not "
-                             "change in the future", num_update, self.base_lr)
+                _LOG.info(
+                    "Update[%d]: now learning rate arrived at %0.5e, will not change in the future",
+                    num_update,
+                    self.base_lr,
+                )
             else:
-                _LOG.info("Update[%d]: Change learning rate to %0.5e",
-                             num_update, self.base_lr)
+                _LOG.info("Update[%d]: Change learning rate to %0.5e", num_update, self.base_lr)
         return self.base_lr
 
 
@@ -159,12 +193,15 @@ class MultiFactorScheduler(LRScheduler):
 
     _state_attrs = LRScheduler._state_attrs + ("count", "cur_step_ind")
 
-    def __init__(self, step, factor=1, base_lr=0.01, warmup_steps=0, warmup_begin_lr=0,
-                 warmup_mode="linear"):
+    def __init__(
+        self, step, factor=1, base_lr=0.01, warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"
+    ):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
         if not isinstance(step, (list, tuple)) or len(step) < 1:
-            raise MXNetError(f"MultiFactorScheduler: step must be a non-empty list of "
-                             f"update counts, got {step!r}")
+            raise MXNetError(
+                f"MultiFactorScheduler: step must be a non-empty list of "
+                f"update counts, got {step!r}"
+            )
         for i, s in enumerate(step):
             if i != 0 and step[i] <= step[i - 1]:
                 raise ValueError("Schedule step must be an increasing integer list")
@@ -198,8 +235,16 @@ class PolyScheduler(LRScheduler):
     _arg_attrs = {"pwr": "power"}
     _state_attrs = LRScheduler._state_attrs + ("base_lr_orig",)
 
-    def __init__(self, max_update, base_lr=0.01, pwr=2, final_lr=0,
-                 warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
+    def __init__(
+        self,
+        max_update,
+        base_lr=0.01,
+        pwr=2,
+        final_lr=0,
+        warmup_steps=0,
+        warmup_begin_lr=0,
+        warmup_mode="linear",
+    ):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
         _check_max_update(max_update)
         self.power = pwr
@@ -213,8 +258,9 @@ class PolyScheduler(LRScheduler):
             return self.get_warmup_lr(num_update)
         if num_update <= self.max_update:
             frac = float(num_update - self.warmup_steps) / float(self.max_steps)
-            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * \
-                pow(1 - frac, self.power)
+            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * pow(
+                1 - frac, self.power
+            )
         return self.base_lr
 
 
@@ -224,8 +270,15 @@ class CosineScheduler(LRScheduler):
 
     _state_attrs = LRScheduler._state_attrs + ("base_lr_orig",)
 
-    def __init__(self, max_update, base_lr=0.01, final_lr=0,
-                 warmup_steps=0, warmup_begin_lr=0, warmup_mode="linear"):
+    def __init__(
+        self,
+        max_update,
+        base_lr=0.01,
+        final_lr=0,
+        warmup_steps=0,
+        warmup_begin_lr=0,
+        warmup_mode="linear",
+    ):
         super().__init__(base_lr, warmup_steps, warmup_begin_lr, warmup_mode)
         _check_max_update(max_update)
         self.base_lr_orig = base_lr
@@ -237,8 +290,12 @@ class CosineScheduler(LRScheduler):
         if num_update < self.warmup_steps:
             return self.get_warmup_lr(num_update)
         if num_update <= self.max_update:
-            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * \
-                (1 + cos(pi * (num_update - self.warmup_steps) / self.max_steps)) / 2
+            self.base_lr = (
+                self.final_lr
+                + (self.base_lr_orig - self.final_lr)
+                * (1 + cos(pi * (num_update - self.warmup_steps) / self.max_steps))
+                / 2
+            )
         return self.base_lr
 
 
@@ -254,8 +311,10 @@ def _lookup(name):
         raise MXNetError(f"learning-rate scheduler name must be a string, got {name!r}")
     key = _SHORT_NAMES.get(name.lower(), name.lower())
     if key not in _REGISTRY:
-        raise MXNetError(f"unknown learning-rate scheduler {name!r}; registered: "
-                         f"{sorted(k.__name__ for k in _REGISTRY.values())}")
+        raise MXNetError(
+            f"unknown learning-rate scheduler {name!r}; registered: "
+            f"{sorted(k.__name__ for k in _REGISTRY.values())}"
+        )
     return _REGISTRY[key]
 
 
@@ -270,16 +329,17 @@ def from_description(desc):
     if isinstance(desc, LRScheduler):
         return desc
     if not (isinstance(desc, (list, tuple)) and len(desc) == 2 and isinstance(desc[1], dict)):
-        raise MXNetError(f"lr_scheduler description must be a (name, params) pair, got "
-                         f"{desc!r}")
+        raise MXNetError(f"lr_scheduler description must be a (name, params) pair, got {desc!r}")
     klass = _lookup(desc[0])
     params = dict(desc[1])
     state = params.pop("state", None) or {}
     allowed = set(_ctor_args(klass))
     unknown = sorted(set(params) - allowed)
     if unknown:
-        raise MXNetError(f"{klass.__name__}: unknown parameters {unknown} in description; "
-                         f"expected some of {sorted(allowed)}")
+        raise MXNetError(
+            f"{klass.__name__}: unknown parameters {unknown} in description; "
+            f"expected some of {sorted(allowed)}"
+        )
     if "warmup_final_lr" in state:
         # construct with the original base_lr so warmup validation sees it, then restore
         params["base_lr"] = state["warmup_final_lr"]
@@ -289,7 +349,9 @@ def from_description(desc):
     sched = klass(**params)
     for attr, value in state.items():
         if attr not in klass._state_attrs:
-            raise MXNetError(f"{klass.__name__}: unknown state attribute {attr!r} in "
-                             f"description; expected some of {list(klass._state_attrs)}")
+            raise MXNetError(
+                f"{klass.__name__}: unknown state attribute {attr!r} in "
+                f"description; expected some of {list(klass._state_attrs)}"
+            )
         setattr(sched, attr, value)
     return sched

@@ -8,6 +8,7 @@ Every file is written atomically and durably (``kvstore.atomic.write_atomic``: a
 beside the target, fsync, rename, fsync of the folder): a crash mid-save leaves the previous
 checkpoint intact, and the next save removes the temp files crashed writers left.
 """
+
 import logging
 from collections import namedtuple
 
@@ -31,6 +32,7 @@ _write_atomic = write_atomic  # the name Module and BucketingModule import
 def _params_dict(arg_params, aux_params):
     """{'arg:name': cpu NDArray, 'aux:name': ...} as a checkpoint stores them."""
     from .context import cpu
+
     save = {f"arg:{k}": v.as_in_context(cpu()) for k, v in arg_params.items()}
     save.update({f"aux:{k}": v.as_in_context(cpu()) for k, v in (aux_params or {}).items()})
     return save
@@ -53,6 +55,7 @@ def save_checkpoint(prefix, epoch, symbol, arg_params, aux_params, remove_amp_ca
         Accepted for MXNet compatibility (distnet graphs carry no AMP casts).
     """
     from . import ndarray as nd
+
     if symbol is not None:
         _write_atomic(f"{prefix}-symbol.json", symbol.tojson())
     param_name = "%s-%04d.params" % (prefix, epoch)
@@ -65,15 +68,19 @@ def split_params(save_dict, source):
     arg_params, aux_params = {}, {}
     if isinstance(save_dict, list):
         if save_dict:
-            raise MXNetError(f"{source} holds a list of {len(save_dict)} unnamed arrays; a "
-                             "checkpoint needs 'arg:<name>'/'aux:<name>' keys")
+            raise MXNetError(
+                f"{source} holds a list of {len(save_dict)} unnamed arrays; a "
+                "checkpoint needs 'arg:<name>'/'aux:<name>' keys"
+            )
         return arg_params, aux_params
     for key, value in save_dict.items():
         kind, sep, name = key.partition(":")
         if not sep or kind not in ("arg", "aux"):
-            raise MXNetError(f"{source}: key {key!r} is not 'arg:<name>' or 'aux:<name>' "
-                             "(a Gluon save_parameters file? load it with "
-                             "net.load_parameters)")
+            raise MXNetError(
+                f"{source}: key {key!r} is not 'arg:<name>' or 'aux:<name>' "
+                "(a Gluon save_parameters file? load it with "
+                "net.load_parameters)"
+            )
         (arg_params if kind == "arg" else aux_params)[name] = value
     return arg_params, aux_params
 
@@ -81,6 +88,7 @@ def split_params(save_dict, source):
 def load_params(prefix, epoch):
     """Load ``prefix-%04d.params`` into (arg_params, aux_params) dicts of cpu NDArrays."""
     from . import ndarray as nd
+
     fname = "%s-%04d.params" % (prefix, epoch)
     save_dict = nd.load(fname)
     if not save_dict:
@@ -95,6 +103,7 @@ def load_checkpoint(prefix, epoch):
     ``save_checkpoint`` here or in MXNet 1.x.
     """
     from . import symbol as sym
+
     symbol = sym.load(f"{prefix}-symbol.json")
     arg_params, aux_params = load_params(prefix, epoch)
     return symbol, arg_params, aux_params

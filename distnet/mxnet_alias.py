@@ -26,6 +26,7 @@ an installed library would make "which one am I running?" impossible to answer.
 Processes started with the 'spawn' method (and any other fresh interpreter) do not
 inherit the alias; 'fork' children (distnet's DataLoader workers on Linux) do.
 """
+
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -44,6 +45,7 @@ TARGET = "distnet"
 def _short_names():
     """MXNet's short submodule names -> distnet's module names (from distnet's own map)."""
     from distnet import _SUBMODULES
+
     return _SUBMODULES
 
 
@@ -54,7 +56,7 @@ def target_name(fullname):
         return TARGET
     if not fullname.startswith(ALIAS + "."):
         return None
-    first, _, rest = fullname[len(ALIAS) + 1:].partition(".")
+    first, _, rest = fullname[len(ALIAS) + 1 :].partition(".")
     first = _short_names().get(first, first)
     return ".".join([TARGET, first] + ([rest] if rest else []))
 
@@ -87,10 +89,11 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         if name not in sys.modules and importlib.util.find_spec(name) is None:
             raise ModuleNotFoundError(
                 f"No module named {fullname!r}: distnet.mxnet_alias maps it to {name!r}, "
-                f"which distnet does not have", name=fullname)
+                f"which distnet does not have",
+                name=fullname,
+            )
         is_package = hasattr(importlib.import_module(name), "__path__")
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(name),
-                                              is_package=is_package)
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(name), is_package=is_package)
 
 
 _FINDER = _AliasFinder()
@@ -134,18 +137,25 @@ def install(force=False):
         libraries cannot be mixed.
     """
     from distnet.base import MXNetError
+
     if installed():
         return True
     loaded = sys.modules.get(ALIAS)
     if loaded is not None and loaded is not importlib.import_module(TARGET):
-        raise MXNetError(f"distnet.mxnet_alias.install(): a real mxnet is already imported "
-                         f"from {getattr(loaded, '__file__', '?')}; install the alias before "
-                         f"the first 'import mxnet'")
+        raise MXNetError(
+            f"distnet.mxnet_alias.install(): a real mxnet is already imported "
+            f"from {getattr(loaded, '__file__', '?')}; install the alias before "
+            f"the first 'import mxnet'"
+        )
     where = real_mxnet_location()
     if where is not None and not force:
-        warnings.warn(f"distnet.mxnet_alias: a real mxnet is installed ({where}); leaving it "
-                      f"in place. Call install(force=True) (command line: --force) to run "
-                      f"on distnet anyway", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"distnet.mxnet_alias: a real mxnet is installed ({where}); leaving it "
+            f"in place. Call install(force=True) (command line: --force) to run "
+            f"on distnet anyway",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return False
     sys.meta_path.insert(0, _FINDER)
     return True
@@ -203,9 +213,11 @@ def main(argv=None):
     force, module, args = _parse(sys.argv[1:] if argv is None else argv)
     where = real_mxnet_location()
     if where is not None and not force:
-        sys.stderr.write(f"distnet.mxnet_alias: a real mxnet is installed ({where}); refusing "
-                         f"to hide it. Run with plain python to use MXNet, or pass --force "
-                         f"to run on distnet.\n")
+        sys.stderr.write(
+            f"distnet.mxnet_alias: a real mxnet is installed ({where}); refusing "
+            f"to hide it. Run with plain python to use MXNet, or pass --force "
+            f"to run on distnet.\n"
+        )
         return 2
     install(force=True)
     if module is not None:
@@ -216,8 +228,9 @@ def main(argv=None):
         return 0
     script = args[0]
     if not os.path.isfile(script):
-        sys.stderr.write(f"distnet.mxnet_alias: can't open file {script!r}: "
-                         f"No such file or directory\n")
+        sys.stderr.write(
+            f"distnet.mxnet_alias: can't open file {script!r}: No such file or directory\n"
+        )
         return 2
     sys.argv = args
     # As `python SCRIPT`: the script's folder, not the current one, leads sys.path.
@@ -229,4 +242,5 @@ def main(argv=None):
 if __name__ == "__main__":
     # Run the copy importable as distnet.mxnet_alias, so install() state lives in one place.
     from distnet.mxnet_alias import main as _main
+
     sys.exit(_main())

@@ -45,8 +45,9 @@ class CustomOp:
         elif req == "add":
             dst[:] += src
         else:
-            raise MXNetError(f"CustomOp.assign: req must be 'null', 'write', 'inplace' or "
-                             f"'add', got {req!r}")
+            raise MXNetError(
+                f"CustomOp.assign: req must be 'null', 'write', 'inplace' or 'add', got {req!r}"
+            )
 
 
 class CustomOpProp:
@@ -72,13 +73,19 @@ class CustomOpProp:
         """``(in_types, out_types, aux_types)``; default: everything the first input's
         type."""
         first = in_type[0]
-        return ([first] * len(in_type), [first] * len(self.list_outputs()),
-                [first] * len(self.list_auxiliary_states()))
+        return (
+            [first] * len(in_type),
+            [first] * len(self.list_outputs()),
+            [first] * len(self.list_auxiliary_states()),
+        )
 
     def infer_storage_type(self, in_stype):
         """Storage types: dense only in distnet."""
-        return (["default"] * len(in_stype), ["default"] * len(self.list_outputs()),
-                ["default"] * len(self.list_auxiliary_states()))
+        return (
+            ["default"] * len(in_stype),
+            ["default"] * len(self.list_outputs()),
+            ["default"] * len(self.list_auxiliary_states()),
+        )
 
     def list_outputs(self):
         """Output names (default ``['output']``)."""
@@ -99,26 +106,31 @@ class CustomOpProp:
 
     def create_operator(self, ctx, in_shapes, in_dtypes):
         """Return the ``CustomOp`` that computes this operator (must be overridden)."""
-        raise NotImplementedError(f"{type(self).__name__}.create_operator must return a "
-                                  "CustomOp")
+        raise NotImplementedError(f"{type(self).__name__}.create_operator must return a CustomOp")
 
 
 def register(reg_name):
     """Class decorator: make a ``CustomOpProp`` subclass callable as
     ``Custom(..., op_type=reg_name)``; registering a name again replaces it."""
+
     def do_register(prop_cls):
         if not (isinstance(prop_cls, type) and issubclass(prop_cls, CustomOpProp)):
-            raise MXNetError(f"mx.operator.register({reg_name!r}): expected a CustomOpProp "
-                             f"subclass, got {prop_cls!r}")
+            raise MXNetError(
+                f"mx.operator.register({reg_name!r}): expected a CustomOpProp "
+                f"subclass, got {prop_cls!r}"
+            )
         from .ops import custom
+
         custom.PROPS[reg_name] = prop_cls
         for key in [k for k in custom._INSTANCES if dict(k).get("op_type") == reg_name]:
             del custom._INSTANCES[key]
         return prop_cls
+
     return do_register
 
 
 def get_all_registered_operators():
     """Names of every registered operator (canonical names and aliases)."""
     from .ops.registry import all_ops
+
     return sorted(all_ops())

@@ -36,21 +36,41 @@ import time
 
 from .base import MXNetError
 
-__all__ = ["set_config", "set_state", "get_state", "pause", "resume", "dump", "dumps",
-           "Domain", "Task", "Frame", "Event", "Counter", "Marker", "profiler_set_config",
-           "profiler_set_state", "dump_profile"]
+__all__ = [
+    "set_config",
+    "set_state",
+    "get_state",
+    "pause",
+    "resume",
+    "dump",
+    "dumps",
+    "Domain",
+    "Task",
+    "Frame",
+    "Event",
+    "Counter",
+    "Marker",
+    "profiler_set_config",
+    "profiler_set_state",
+    "dump_profile",
+]
 
-ON = False          # the flag every hook checks: state 'run' and not paused
+ON = False  # the flag every hook checks: state 'run' and not paused
 
-_FLAGS = ("profile_all", "profile_symbolic", "profile_imperative", "profile_memory",
-          "profile_api")
-_OTHER = ("filename", "continuous_dump", "dump_period", "aggregate_stats",
-          "profile_process", "gpu_memory_profile_filename_prefix")
+_FLAGS = ("profile_all", "profile_symbolic", "profile_imperative", "profile_memory", "profile_api")
+_OTHER = (
+    "filename",
+    "continuous_dump",
+    "dump_period",
+    "aggregate_stats",
+    "profile_process",
+    "gpu_memory_profile_filename_prefix",
+)
 _CONFIG = {"filename": "profile.json", "aggregate_stats": False}
 _STATE = {"run": False, "paused": False, "cats": None}
 # Recorded events: (ph, cat, name, t0_ns, t1_ns, tid, extra) tuples; appends are atomic.
 _EVENTS = []
-_AGG_FROM = [0]      # dumps(reset=True) aggregates only the events recorded since
+_AGG_FROM = [0]  # dumps(reset=True) aggregates only the events recorded since
 _CLOCK = (time.perf_counter_ns(), time.time_ns())
 
 
@@ -61,11 +81,15 @@ def set_config(**kwargs):
     ``continuous_dump``/``dump_period`` (accepted; ``dump`` writes the whole trace)."""
     for key, value in kwargs.items():
         if key not in _FLAGS + _OTHER:
-            raise MXNetError(f"profiler.set_config: unknown argument {key!r}; expected one "
-                             f"of {sorted(_FLAGS + _OTHER)}")
+            raise MXNetError(
+                f"profiler.set_config: unknown argument {key!r}; expected one "
+                f"of {sorted(_FLAGS + _OTHER)}"
+            )
         if key == "profile_process" and value != "worker":
-            raise MXNetError("profiler.set_config: only profile_process='worker' is "
-                             f"supported (servers are not profiled), got {value!r}")
+            raise MXNetError(
+                "profiler.set_config: only profile_process='worker' is "
+                f"supported (servers are not profiled), got {value!r}"
+            )
         _CONFIG[key] = value
     _STATE["cats"] = _categories()
     _update_flag()
@@ -157,6 +181,7 @@ def node_backward(run, node, ograds, create_graph):
 def traced(name, cat):
     """Decorator recording each call of the function as span ``name`` in ``cat`` while
     the profiler runs (one flag check otherwise)."""
+
     def wrap(fn):
         def wrapper(*args, **kwargs):
             if not ON:
@@ -166,15 +191,22 @@ def traced(name, cat):
                 return fn(*args, **kwargs)
             finally:
                 _span(cat, name, t0)
+
         wrapper.__name__, wrapper.__qualname__ = fn.__name__, fn.__qualname__
         wrapper.__doc__, wrapper.__wrapped__ = fn.__doc__, fn
         return wrapper
+
     return wrap
 
 
-_KV_NAMES = {"init": "MXKVStoreInit", "push": "MXKVStorePush", "pull": "MXKVStorePull",
-             "pushpull": "MXKVStorePushPull", "broadcast": "MXKVStoreBroadcast",
-             "barrier": "MXKVStoreBarrier"}
+_KV_NAMES = {
+    "init": "MXKVStoreInit",
+    "push": "MXKVStorePush",
+    "pull": "MXKVStorePull",
+    "pushpull": "MXKVStorePushPull",
+    "broadcast": "MXKVStoreBroadcast",
+    "barrier": "MXKVStoreBarrier",
+}
 
 
 def kvstore_call(fn, args, kwargs):
@@ -184,7 +216,8 @@ def kvstore_call(fn, args, kwargs):
         return fn(*args, **kwargs)
     finally:
         name = _KV_NAMES.get(fn.__name__) or "MXKVStore" + "".join(
-            part.capitalize() for part in fn.__name__.split("_"))
+            part.capitalize() for part in fn.__name__.split("_")
+        )
         _span("kvstore", name, t0)
 
 
@@ -199,9 +232,11 @@ def wait(pending):
 
 # ------------------------------------------------------------------ output ------------
 
+
 def _rank():
     """This worker's rank in a launcher or MPI job, else None."""
     from .config import job_rank
+
     return job_rank()
 
 
@@ -224,8 +259,16 @@ def _trace_events(events, pid):
     for tasks and frames, C for counters, i for markers."""
     role = "worker %d" % pid if _rank() is not None else "distnet"
     out = [{"ph": "M", "args": {"name": role}, "pid": pid, "name": "process_name"}]
-    out += [{"ph": "M", "args": {"name": "thread %d" % tid}, "pid": pid, "tid": tid,
-             "name": "thread_name"} for tid in sorted(set(e[5] for e in events))]
+    out += [
+        {
+            "ph": "M",
+            "args": {"name": "thread %d" % tid},
+            "pid": pid,
+            "tid": tid,
+            "name": "thread_name",
+        }
+        for tid in sorted(set(e[5] for e in events))
+    ]
     for ph, cat, name, t0, t1, tid, extra in events:
         base = {"name": name, "cat": cat, "pid": pid, "tid": tid}
         if ph == "X":
@@ -251,11 +294,14 @@ def dump(finished=True, profile_process="worker"):
     os.makedirs(folder, exist_ok=True)
     tmp = "%s.%d.tmp" % (fname, os.getpid())
     with open(tmp, "w") as f:
-        json.dump({"traceEvents": _trace_events(events, _rank() or 0),
-                   "displayTimeUnit": "ms"}, f, indent=1)
+        json.dump(
+            {"traceEvents": _trace_events(events, _rank() or 0), "displayTimeUnit": "ms"},
+            f,
+            indent=1,
+        )
     os.replace(tmp, fname)
     if finished:
-        del _EVENTS[:len(events)]
+        del _EVENTS[: len(events)]
         _AGG_FROM[0] = max(0, _AGG_FROM[0] - len(events))
     return fname
 
@@ -263,7 +309,7 @@ def dump(finished=True, profile_process="worker"):
 def _aggregate():
     """{category: {name: [count, total, min, max] in ms}} of the timed events."""
     table = {}
-    for ph, cat, name, t0, t1, _, _ in _EVENTS[_AGG_FROM[0]:]:
+    for ph, cat, name, t0, t1, _, _ in _EVENTS[_AGG_FROM[0] :]:
         if ph not in ("X", "b"):
             continue
         ms = (t1 - t0) / 1e6
@@ -283,8 +329,7 @@ def dumps(reset=False, format="table", sort_by="total", ascending=False):
     if format not in ("table", "json"):
         raise MXNetError(f"profiler.dumps: format must be 'table' or 'json', got {format!r}")
     if sort_by not in _SORT:
-        raise MXNetError(f"profiler.dumps: sort_by must be one of {sorted(_SORT)}, got "
-                         f"{sort_by!r}")
+        raise MXNetError(f"profiler.dumps: sort_by must be one of {sorted(_SORT)}, got {sort_by!r}")
     table = _aggregate()
     if reset:
         _AGG_FROM[0] = len(_EVENTS)
@@ -292,30 +337,61 @@ def dumps(reset=False, format="table", sort_by="total", ascending=False):
     def key(item):
         row = item[1]
         return row[1] / row[0] if _SORT[sort_by] is None else row[_SORT[sort_by]]
+
     if format == "json":
-        return json.dumps({"Time": {cat: {name: {
-            "Count": r[0], "Total": round(r[1], 4), "Min": round(r[2], 4),
-            "Max": round(r[3], 4), "Avg": round(r[1] / r[0], 4)}
-            for name, r in sorted(rows.items(), key=key, reverse=not ascending)}
-            for cat, rows in sorted(table.items())}, "Unit": {"Time": "ms"}}, indent=4)
-    lines = ["", "Profile Statistics:", "\tNote the difference in units for different "
-             "entries."]
+        return json.dumps(
+            {
+                "Time": {
+                    cat: {
+                        name: {
+                            "Count": r[0],
+                            "Total": round(r[1], 4),
+                            "Min": round(r[2], 4),
+                            "Max": round(r[3], 4),
+                            "Avg": round(r[1] / r[0], 4),
+                        }
+                        for name, r in sorted(rows.items(), key=key, reverse=not ascending)
+                    }
+                    for cat, rows in sorted(table.items())
+                },
+                "Unit": {"Time": "ms"},
+            },
+            indent=4,
+        )
+    lines = ["", "Profile Statistics:", "\tNote the difference in units for different entries."]
     for cat, rows in sorted(table.items()):
-        lines += [cat, "=================",
-                  "%-30s%11s%17s%17s%17s%17s" % ("Name", "Total Count", "Time (ms)",
-                                                 "Min Time (ms)", "Max Time (ms)",
-                                                 "Avg Time (ms)"),
-                  "%-30s%11s%17s%17s%17s%17s" % ("----", "-----------", "---------",
-                                                 "-------------", "-------------",
-                                                 "-------------")]
+        lines += [
+            cat,
+            "=================",
+            "%-30s%11s%17s%17s%17s%17s"
+            % (
+                "Name",
+                "Total Count",
+                "Time (ms)",
+                "Min Time (ms)",
+                "Max Time (ms)",
+                "Avg Time (ms)",
+            ),
+            "%-30s%11s%17s%17s%17s%17s"
+            % (
+                "----",
+                "-----------",
+                "---------",
+                "-------------",
+                "-------------",
+                "-------------",
+            ),
+        ]
         for name, r in sorted(rows.items(), key=key, reverse=not ascending):
-            lines.append("%-30s%11d%17.4f%17.4f%17.4f%17.4f" % (name, r[0], r[1], r[2],
-                                                               r[3], r[1] / r[0]))
+            lines.append(
+                "%-30s%11d%17.4f%17.4f%17.4f%17.4f" % (name, r[0], r[1], r[2], r[3], r[1] / r[0])
+            )
         lines.append("")
     return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------- MXNet's deprecated names --------
+
 
 def profiler_set_config(mode="symbolic", filename="profile.json"):
     """Deprecated MXNet name: ``set_config(profile_<mode>=True, filename=...)``
@@ -334,6 +410,7 @@ def dump_profile():
 
 
 # ------------------------------------------------------- user-defined events -----------
+
 
 def _recording():
     return _STATE["run"] and not _STATE["paused"]
@@ -367,6 +444,7 @@ class Domain:
 
 class _Span:
     """Something with start()/stop() recorded as one span (and usable with ``with``)."""
+
     _PH = "X"
 
     def __init__(self, domain, name):
@@ -382,8 +460,17 @@ class _Span:
     def stop(self):
         """End the span (recorded when the profiler runs)."""
         if self._t0 is not None and _recording():
-            _EVENTS.append((self._PH, self._cat(), self.name, self._t0,
-                            time.perf_counter_ns(), _tid(), id(self) & 0xFFFFFFFF))
+            _EVENTS.append(
+                (
+                    self._PH,
+                    self._cat(),
+                    self.name,
+                    self._t0,
+                    time.perf_counter_ns(),
+                    _tid(),
+                    id(self) & 0xFFFFFFFF,
+                )
+            )
         self._t0 = None
 
     def __enter__(self):
@@ -399,11 +486,13 @@ class _Span:
 
 class Task(_Span):
     """A span of the user's work in a Domain (an async ``b``/``e`` pair in the trace)."""
+
     _PH = "b"
 
 
 class Frame(_Span):
     """A frame (e.g. one iteration) in a Domain, as MXNet's Frame."""
+
     _PH = "b"
 
 
@@ -430,8 +519,9 @@ class Counter:
         """Set the counter (recorded when the profiler runs)."""
         self.value = value
         if _recording():
-            _EVENTS.append(("C", self.domain.name, self.name, time.perf_counter_ns(), 0,
-                            _tid(), value))
+            _EVENTS.append(
+                ("C", self.domain.name, self.name, time.perf_counter_ns(), 0, _tid(), value)
+            )
 
     def increment(self, delta=1):
         """Add ``delta``."""
@@ -463,8 +553,16 @@ class Marker:
         """Record the instant; ``scope`` is 'global', 'process' or 'thread'."""
         scopes = {"global": "g", "process": "p", "thread": "t"}
         if scope not in scopes:
-            raise MXNetError(f"Marker.mark: scope must be one of {sorted(scopes)}, got "
-                             f"{scope!r}")
+            raise MXNetError(f"Marker.mark: scope must be one of {sorted(scopes)}, got {scope!r}")
         if _recording():
-            _EVENTS.append(("i", self.domain.name + ",instant_marker", self.name,
-                            time.perf_counter_ns(), 0, _tid(), scopes[scope]))
+            _EVENTS.append(
+                (
+                    "i",
+                    self.domain.name + ",instant_marker",
+                    self.name,
+                    time.perf_counter_ns(),
+                    0,
+                    _tid(),
+                    scopes[scope],
+                )
+            )

@@ -32,7 +32,7 @@ def generator(xp=np):
     if xp is np:
         return _state["cpu"]
     if not hasattr(xp.random, "get_random_state"):
-        return xp.random.default_rng(int(_state["cpu"].integers(2 ** 63)))
+        return xp.random.default_rng(int(_state["cpu"].integers(2**63)))
     rs = xp.random.get_random_state()  # the current device's generator
     device = xp.cuda.Device().id
     if device not in _state["gpu_seeded"]:
@@ -43,9 +43,20 @@ def generator(xp=np):
 
 def __getattr__(name):
     # mx.random.uniform etc. are the nd.random functions, as in MXNet
-    if name in ("uniform", "normal", "randint", "shuffle", "exponential", "gamma",
-                "poisson", "multinomial", "randn", "negative_binomial",
-                "generalized_negative_binomial"):
+    if name in (
+        "uniform",
+        "normal",
+        "randint",
+        "shuffle",
+        "exponential",
+        "gamma",
+        "poisson",
+        "multinomial",
+        "randn",
+        "negative_binomial",
+        "generalized_negative_binomial",
+    ):
         from .ndarray import random as nd_random
+
         return getattr(nd_random, name)
     raise AttributeError(f"module 'distnet.random' has no attribute {name!r}")

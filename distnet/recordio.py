@@ -22,8 +22,15 @@ import numpy as np
 
 from .base import MXNetError
 
-__all__ = ["MXRecordIO", "MXIndexedRecordIO", "IRHeader", "pack", "unpack", "pack_img",
-           "unpack_img"]
+__all__ = [
+    "MXRecordIO",
+    "MXIndexedRecordIO",
+    "IRHeader",
+    "pack",
+    "unpack",
+    "pack_img",
+    "unpack_img",
+]
 
 _MAGIC = 0xCED7230A
 _MAGIC_BYTES = struct.pack("<I", _MAGIC)
@@ -40,12 +47,19 @@ def _encode_parts(buf):
     pos = buf.find(_MAGIC_BYTES)
     while 0 <= pos <= size - 4:
         if pos % 4 == 0:
-            out += [_MAGIC_BYTES, struct.pack("<I", ((1 if start == 0 else 2) << 29)
-                                              | (pos - start)), buf[start:pos]]
+            out += [
+                _MAGIC_BYTES,
+                struct.pack("<I", ((1 if start == 0 else 2) << 29) | (pos - start)),
+                buf[start:pos],
+            ]
             start = pos + 4
         pos = buf.find(_MAGIC_BYTES, pos + 1)
-    out += [_MAGIC_BYTES, struct.pack("<I", ((3 if start else 0) << 29) | (size - start)),
-            buf[start:], b"\0" * (-size % 4)]
+    out += [
+        _MAGIC_BYTES,
+        struct.pack("<I", ((3 if start else 0) << 29) | (size - start)),
+        buf[start:],
+        b"\0" * (-size % 4),
+    ]
     return b"".join(out)
 
 
@@ -143,14 +157,18 @@ class MXRecordIO:
                 raise MXNetError(f"{self.uri}: truncated record header at byte {start}")
             magic, lrec = struct.unpack("<II", head)
             if magic != _MAGIC:
-                raise MXNetError(f"{self.uri}: invalid RecordIO magic {magic:#010x} at byte "
-                                 f"{start} (expected {_MAGIC:#010x}); not a .rec file or a "
-                                 "wrong offset")
+                raise MXNetError(
+                    f"{self.uri}: invalid RecordIO magic {magic:#010x} at byte "
+                    f"{start} (expected {_MAGIC:#010x}); not a .rec file or a "
+                    "wrong offset"
+                )
             cflag, length = lrec >> 29, lrec & _LEN_MASK
             data = self.handle.read(length)
             if len(data) < length:
-                raise MXNetError(f"{self.uri}: record at byte {start} needs {length} bytes, "
-                                 f"the file ends after {len(data)}")
+                raise MXNetError(
+                    f"{self.uri}: record at byte {start} needs {length} bytes, "
+                    f"the file ends after {len(data)}"
+                )
             self.handle.seek(-length % 4, os.SEEK_CUR)
             parts.append(data)
             if cflag in (0, 3):
@@ -198,8 +216,9 @@ class MXIndexedRecordIO(MXRecordIO):
             if not fields[0]:
                 continue
             if len(fields) < 2:
-                raise MXNetError(f"{self.idx_path}, line {num}: expected 'key<TAB>offset', "
-                                 f"got {line!r}")
+                raise MXNetError(
+                    f"{self.idx_path}, line {num}: expected 'key<TAB>offset', got {line!r}"
+                )
             key = self.key_type(fields[0])
             self.idx[key] = int(fields[1])
             self.keys.append(key)
@@ -278,10 +297,12 @@ def unpack(s):
     s = s[_IR_SIZE:]
     if header.flag > 0:
         if len(s) < 4 * header.flag:
-            raise MXNetError(f"unpack: header announces {header.flag} labels, the record "
-                             f"holds {len(s)} bytes after the header")
+            raise MXNetError(
+                f"unpack: header announces {header.flag} labels, the record "
+                f"holds {len(s)} bytes after the header"
+            )
         header = header._replace(label=np.frombuffer(s, np.float32, header.flag))
-        s = s[4 * header.flag:]
+        s = s[4 * header.flag :]
     return header, s
 
 
@@ -290,6 +311,7 @@ def unpack_img(s, iscolor=-1):
     (BGR channel order, as MXNet's ``unpack_img``); ``iscolor`` 0 gives grey (H, W),
     1 colour, -1 as stored."""
     from .image._codec import decode_bgr
+
     header, s = unpack(s)
     return header, decode_bgr(s, iscolor)
 
@@ -299,4 +321,5 @@ def pack_img(header, img, quality=95, img_fmt=".jpg"):
     ``pack_img`` with OpenCV) encoded as ``img_fmt`` ('.jpg' at JPEG ``quality``, or
     '.png' with ``quality`` as the zlib compression level 0-9)."""
     from .image._codec import encode_bgr
+
     return pack(header, encode_bgr(img, quality, img_fmt))

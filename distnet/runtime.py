@@ -12,11 +12,40 @@ import collections
 
 __all__ = ["Feature", "feature_list", "Features"]
 
-_NAMES = ("CUDA", "CUDNN", "NCCL", "CUDA_RTC", "TENSORRT", "CPU_SSE", "CPU_SSE2", "CPU_SSE3",
-          "CPU_SSE4_1", "CPU_SSE4_2", "CPU_SSE4A", "CPU_AVX", "CPU_AVX2", "OPENMP", "SSE", "F16C",
-          "JEMALLOC", "BLAS_OPEN", "BLAS_ATLAS", "BLAS_MKL", "BLAS_APPLE", "LAPACK", "MKLDNN",
-          "OPENCV", "CAFFE", "PROFILER", "DIST_KVSTORE", "CXX14", "INT64_TENSOR_SIZE",
-          "SIGNAL_HANDLER", "DEBUG", "TVM_OP")
+_NAMES = (
+    "CUDA",
+    "CUDNN",
+    "NCCL",
+    "CUDA_RTC",
+    "TENSORRT",
+    "CPU_SSE",
+    "CPU_SSE2",
+    "CPU_SSE3",
+    "CPU_SSE4_1",
+    "CPU_SSE4_2",
+    "CPU_SSE4A",
+    "CPU_AVX",
+    "CPU_AVX2",
+    "OPENMP",
+    "SSE",
+    "F16C",
+    "JEMALLOC",
+    "BLAS_OPEN",
+    "BLAS_ATLAS",
+    "BLAS_MKL",
+    "BLAS_APPLE",
+    "LAPACK",
+    "MKLDNN",
+    "OPENCV",
+    "CAFFE",
+    "PROFILER",
+    "DIST_KVSTORE",
+    "CXX14",
+    "INT64_TENSOR_SIZE",
+    "SIGNAL_HANDLER",
+    "DEBUG",
+    "TVM_OP",
+)
 
 
 class Feature:
@@ -34,6 +63,7 @@ class Feature:
 
 def _blas_vendor():
     import numpy as np
+
     try:
         config = np.show_config(mode="dicts")
         blas = config.get("Build Dependencies", {}).get("blas", {}).get("name", "")
@@ -45,23 +75,34 @@ def _blas_vendor():
 def _enabled():
     from .context import num_gpus
     from .backend import _cupy
+
     gpus = num_gpus() > 0
     blas = _blas_vendor()
     nccl = False
     if gpus and _cupy is not None:
         try:
             from cupy.cuda import nccl as _nccl  # noqa: F401 (availability probe)
+
             nccl = True
         except ImportError:
             nccl = False
-    return {"CUDA": gpus, "NCCL": nccl, "BLAS_OPEN": "openblas" in blas,
-            "BLAS_MKL": "mkl" in blas, "BLAS_APPLE": "accelerate" in blas, "LAPACK": True,
-            "DIST_KVSTORE": True, "PROFILER": _has_profiler(), "CXX14": True,
-            "INT64_TENSOR_SIZE": True}
+    return {
+        "CUDA": gpus,
+        "NCCL": nccl,
+        "BLAS_OPEN": "openblas" in blas,
+        "BLAS_MKL": "mkl" in blas,
+        "BLAS_APPLE": "accelerate" in blas,
+        "LAPACK": True,
+        "DIST_KVSTORE": True,
+        "PROFILER": _has_profiler(),
+        "CXX14": True,
+        "INT64_TENSOR_SIZE": True,
+    }
 
 
 def _has_profiler():
     import importlib.util
+
     return importlib.util.find_spec(__package__ + ".profiler") is not None
 
 
@@ -85,6 +126,7 @@ class Features(collections.OrderedDict):
         """Whether ``feature_name`` (case-insensitive) is available in this process."""
         name = feature_name.upper()
         if name not in self:
-            raise RuntimeError(f"Feature '{name}' is unknown, known features are: "
-                               f"{list(self.keys())}")
+            raise RuntimeError(
+                f"Feature '{name}' is unknown, known features are: {list(self.keys())}"
+            )
         return self[name].enabled

@@ -47,6 +47,7 @@ from .runtime import Features  # noqa: F401
 mx = sys.modules[__package__]  # `mx` for star-importing tests, as MXNet's module has it
 from .ndarray import array  # noqa: E402,F401 - after `mx`: star-import names, as MXNet's
 from .symbol import Symbol  # noqa: E402,F401
+
 try:
     import scipy.stats as ss  # noqa: F401 - optional, as in MXNet
 except ImportError:
@@ -88,14 +89,12 @@ def default_dtype():
 
 def default_rtols():
     """MXNet's default relative tolerance per dtype."""
-    return {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-4,
-            np.dtype(np.float64): 1e-5}
+    return {np.dtype(np.float16): 1e-2, np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-5}
 
 
 def default_atols():
     """MXNet's default absolute tolerance per dtype."""
-    return {np.dtype(np.float16): 1e-1, np.dtype(np.float32): 1e-3,
-            np.dtype(np.float64): 1e-20}
+    return {np.dtype(np.float16): 1e-1, np.dtype(np.float32): 1e-3, np.dtype(np.float64): 1e-20}
 
 
 def _tolerance(dtype, tol, defaults):
@@ -113,8 +112,10 @@ def get_tols(x, y, rtol, atol):
     """``(rtol, atol)`` for comparing ``x`` and ``y``: given numbers, else the larger of
     the two dtypes' defaults (``rtol``/``atol`` may also be dicts of dtype to tolerance)."""
     tx, ty = _as_numpy(x).dtype, _as_numpy(y).dtype
-    return (max(_tolerance(tx, rtol, default_rtols()), _tolerance(ty, rtol, default_rtols())),
-            max(_tolerance(tx, atol, default_atols()), _tolerance(ty, atol, default_atols())))
+    return (
+        max(_tolerance(tx, rtol, default_rtols()), _tolerance(ty, rtol, default_rtols())),
+        max(_tolerance(tx, atol, default_atols()), _tolerance(ty, atol, default_atols())),
+    )
 
 
 # ---------------------------------------------------------------- comparisons
@@ -167,12 +168,21 @@ def _shapes_for_compare(a, b, use_broadcast):
     try:
         return np.broadcast_arrays(a, b)
     except ValueError:
-        raise AssertionError(f"shapes {a.shape} and {b.shape} cannot be compared: they "
-                             "do not broadcast") from None
+        raise AssertionError(
+            f"shapes {a.shape} and {b.shape} cannot be compared: they do not broadcast"
+        ) from None
 
 
-def assert_almost_equal(a, b, rtol=None, atol=None, names=("a", "b"), equal_nan=False,
-                        use_broadcast=True, mismatches=(10, 10)):
+def assert_almost_equal(
+    a,
+    b,
+    rtol=None,
+    atol=None,
+    names=("a", "b"),
+    equal_nan=False,
+    use_broadcast=True,
+    mismatches=(10, 10),
+):
     """Raise AssertionError unless ``a`` and ``b`` are equal within tolerances.
 
     Parameters
@@ -206,12 +216,16 @@ def _failure_message(a, b, ratio, rtol, atol, names):
     loc = tuple(int(i) for i in loc)
     worst = float(ratio[loc]) if ratio.ndim else float(ratio)
     share = 100.0 * int((ratio > 1).sum()) / max(ratio.size, 1)
-    where = (f"Location of maximum error: {loc}, {names[0]}={float(a[loc]):.8f}, "
-             f"{names[1]}={float(b[loc]):.8f}")
+    where = (
+        f"Location of maximum error: {loc}, {names[0]}={float(a[loc]):.8f}, "
+        f"{names[1]}={float(b[loc]):.8f}"
+    )
     with np.printoptions(threshold=4, suppress=True):
         shown = f" ACTUAL: {a!r}\n DESIRED: {b!r}"
-    return (f"\nItems are not equal:\nError {worst:f} exceeds tolerance rtol={rtol:e}, "
-            f"atol={atol:e} (mismatch {share:f}%).\n{where}\n{shown}")
+    return (
+        f"\nItems are not equal:\nError {worst:f} exceeds tolerance rtol={rtol:e}, "
+        f"atol={atol:e} (mismatch {share:f}%).\n{where}\n{shown}"
+    )
 
 
 def assert_allclose(a, b, rtol=1e-07, atol=0, equal_nan=True):
@@ -234,8 +248,7 @@ def assert_exception(f, exception_type, *args, **kwargs):
         f(*args, **kwargs)
     except exception_type:
         return
-    raise AssertionError(f"{getattr(f, '__name__', f)!s} did not raise "
-                         f"{exception_type.__name__}")
+    raise AssertionError(f"{getattr(f, '__name__', f)!s} did not raise {exception_type.__name__}")
 
 
 # ---------------------------------------------------------------- random data
@@ -245,13 +258,22 @@ def random_arrays(*shapes):
     return arrays[0] if len(arrays) == 1 else arrays
 
 
-def rand_ndarray(shape, stype="default", density=None, dtype=None, modifier_func=None,
-                 shuffle_csr_indices=False, distribution=None, ctx=None):
+def rand_ndarray(
+    shape,
+    stype="default",
+    density=None,
+    dtype=None,
+    modifier_func=None,
+    shuffle_csr_indices=False,
+    distribution=None,
+    ctx=None,
+):
     """A standard-normal NDArray of ``shape`` on ``ctx`` (default context), float32
     unless ``dtype``; ``stype`` 'row_sparse'/'csr': ``rand_sparse_ndarray``'s array."""
     if stype != "default":
-        return rand_sparse_ndarray(shape, stype, density, dtype, distribution,
-                                   modifier_func=modifier_func, ctx=ctx)[0]
+        return rand_sparse_ndarray(
+            shape, stype, density, dtype, distribution, modifier_func=modifier_func, ctx=ctx
+        )[0]
     return array(random_arrays(tuple(shape)), ctx=ctx or default_context(), dtype=dtype)
 
 
@@ -290,7 +312,9 @@ def retry(n):
                 except AssertionError:
                     if attempt == n - 1:
                         raise
+
         return wrapper
+
     return decorate
 
 
@@ -303,8 +327,11 @@ def list_gpus():
 def default_numeric_eps():
     """The finite-difference step per dtype ``check_numeric_gradient`` uses: powers of two,
     so the step is exact when added to an input."""
-    return {np.dtype(np.float16): 1.0 / 2 ** 6, np.dtype(np.float32): 1.0 / 2 ** 9,
-            np.dtype(np.float64): 1.0 / 2 ** 14}
+    return {
+        np.dtype(np.float16): 1.0 / 2**6,
+        np.dtype(np.float32): 1.0 / 2**9,
+        np.dtype(np.float64): 1.0 / 2**14,
+    }
 
 
 def effective_dtype(dat):
@@ -345,12 +372,15 @@ def checkShapes(a, b):  # noqa: N802 (MXNet's name)
 def locationError(a, b, index, names, maxError=False):  # noqa: N802,N803 (MXNet's names)
     """The "Location of error: ..." line of an element mismatch message."""
     maximum = "maximum " if maxError else ""
-    return (f"Location of {maximum}error: {index}, {names[0]}={float(a[index]):.8f}, "
-            f"{names[1]}={float(b[index]):.8f}")
+    return (
+        f"Location of {maximum}error: {index}, {names[0]}={float(a[index]):.8f}, "
+        f"{names[1]}={float(b[index]):.8f}"
+    )
 
 
-def assert_almost_equal_with_err(a, b, rtol=None, atol=None, etol=None, names=("a", "b"),
-                                 equal_nan=False, mismatches=(10, 10)):
+def assert_almost_equal_with_err(
+    a, b, rtol=None, atol=None, etol=None, names=("a", "b"), equal_nan=False, mismatches=(10, 10)
+):
     """As ``assert_almost_equal``, but up to a share ``etol`` of the elements may
     mismatch."""
     etol = get_etol(etol)
@@ -362,8 +392,10 @@ def assert_almost_equal_with_err(a, b, rtol=None, atol=None, etol=None, names=("
     ratio = _violations(a, b, rtol, atol, equal_nan)
     share = float((ratio > 1).mean()) if ratio.size else 0.0
     if share > etol:
-        raise AssertionError(f"{share:.2%} of the elements mismatch, more than etol="
-                             f"{etol}" + _failure_message(a, b, ratio, rtol, atol, names))
+        raise AssertionError(
+            f"{share:.2%} of the elements mismatch, more than etol="
+            f"{etol}" + _failure_message(a, b, ratio, rtol, atol, names)
+        )
 
 
 def same_array(array1, array2):
@@ -376,6 +408,7 @@ def same_array(array1, array2):
 
 def _raw_of(x):
     from .ndarray.ndarray import read_raw
+
     return read_raw(x)
 
 
@@ -401,8 +434,11 @@ def same_symbol_structure(sym1, sym2):
 def np_reduce(dat, axis, keepdims, numpy_reduce_func):
     """Reduce ``dat`` over ``axis`` (int, tuple or None) with ``numpy_reduce_func`` one axis
     at a time, keeping reduced axes as size 1 if ``keepdims``."""
-    axes = [axis] if isinstance(axis, int) else (
-        list(axis) if axis is not None else list(range(dat.ndim)))
+    axes = (
+        [axis]
+        if isinstance(axis, int)
+        else (list(axis) if axis is not None else list(range(dat.ndim)))
+    )
     out = dat
     for ax in sorted(axes, reverse=True):
         out = numpy_reduce_func(out, axis=ax)
@@ -420,7 +456,8 @@ def collapse_sum_like(a, shape):
     assert len(a.shape) >= len(shape)
     lead = a.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1)
+        lead + i for i, n in enumerate(shape) if n == 1 and a.shape[lead + i] != 1
+    )
     return a.sum(axis=axes).reshape(shape) if axes else a.reshape(shape)
 
 
@@ -454,12 +491,14 @@ def create_2d_tensor(rows, columns, dtype=np.int64):
 def create_vector(size, dtype=np.int64):
     """``nd.arange(size)`` of ``dtype``."""
     from .ndarray import arange
+
     return arange(0, size, dtype=dtype)
 
 
 def get_identity_mat(size):
     """A ``size`` x ``size`` identity matrix as an NDArray."""
     from .ndarray import eye
+
     return eye(size)
 
 
@@ -517,50 +556,95 @@ def new_sym_matrix_with_real_eigvals_nd(shape):
 
 
 # ---------------------------------------------------------------- sparse
-def rand_sparse_ndarray(shape, stype, density=None, dtype=None, distribution=None,
-                        data_init=None, rsp_indices=None, modifier_func=None,
-                        shuffle_csr_indices=False, ctx=None):
+def rand_sparse_ndarray(
+    shape,
+    stype,
+    density=None,
+    dtype=None,
+    distribution=None,
+    data_init=None,
+    rsp_indices=None,
+    modifier_func=None,
+    shuffle_csr_indices=False,
+    ctx=None,
+):
     """MXNet's random sparse array: each row (row_sparse) or element (csr) is stored with
     probability ``density`` (random when None), values uniform in [0, 1) or ``data_init``.
     Returns ``(arr, (data, indices))`` for row_sparse and ``(arr, (indptr, indices,
     data))`` for csr, as MXNet. ``distribution`` is accepted; values are uniform."""
     from .ndarray import sparse
+
     density = np.random.rand() if density is None else density
     dtype = default_dtype() if dtype is None else dtype
     ctx = ctx or default_context()
     shape = tuple(shape)
     if stype == "row_sparse":
-        idx = (np.unique(np.asarray(rsp_indices, dtype=np.int64)) if rsp_indices is not None
-               else np.argwhere(np.random.rand(shape[0]) < density).flatten())
-        val = np.random.rand(idx.size, *shape[1:]) if data_init is None else \
-            np.full((idx.size,) + shape[1:], data_init)
-        val = val.astype(dtype) if modifier_func is None else \
-            np.asarray(modifier_func(val), dtype=dtype)
+        idx = (
+            np.unique(np.asarray(rsp_indices, dtype=np.int64))
+            if rsp_indices is not None
+            else np.argwhere(np.random.rand(shape[0]) < density).flatten()
+        )
+        val = (
+            np.random.rand(idx.size, *shape[1:])
+            if data_init is None
+            else np.full((idx.size,) + shape[1:], data_init)
+        )
+        val = (
+            val.astype(dtype)
+            if modifier_func is None
+            else np.asarray(modifier_func(val), dtype=dtype)
+        )
         arr = sparse.row_sparse_array((val, idx), shape=shape, ctx=ctx, dtype=dtype)
         return arr, (arr.data, arr.indices)
     if stype == "csr":
-        dense = np.where(np.random.rand(*shape) < density,
-                         np.random.rand(*shape) if data_init is None else data_init, 0)
+        dense = np.where(
+            np.random.rand(*shape) < density,
+            np.random.rand(*shape) if data_init is None else data_init,
+            0,
+        )
         if modifier_func is not None:
             dense = np.where(dense != 0, modifier_func(dense), 0)
         arr = sparse.csr_matrix(dense.astype(dtype), ctx=ctx, dtype=dtype)
         return arr, (arr.indptr, arr.indices, arr.data)
-    raise MXNetError(f"rand_sparse_ndarray: unknown storage type {stype!r}, expected "
-                     "'row_sparse' or 'csr'")
+    raise MXNetError(
+        f"rand_sparse_ndarray: unknown storage type {stype!r}, expected 'row_sparse' or 'csr'"
+    )
 
 
-def create_sparse_array(shape, stype, data_init=None, rsp_indices=None, dtype=None,
-                        modifier_func=None, density=0.5, shuffle_csr_indices=False):
+def create_sparse_array(
+    shape,
+    stype,
+    data_init=None,
+    rsp_indices=None,
+    dtype=None,
+    modifier_func=None,
+    density=0.5,
+    shuffle_csr_indices=False,
+):
     """MXNet's sparse array factory: ``rand_sparse_ndarray(...)[0]``."""
-    return rand_sparse_ndarray(shape, stype, density, dtype, data_init=data_init,
-                               rsp_indices=rsp_indices, modifier_func=modifier_func)[0]
+    return rand_sparse_ndarray(
+        shape,
+        stype,
+        density,
+        dtype,
+        data_init=data_init,
+        rsp_indices=rsp_indices,
+        modifier_func=modifier_func,
+    )[0]
 
 
-def create_sparse_array_zd(shape, stype, density, data_init=None, rsp_indices=None,
-                           dtype=None, modifier_func=None, shuffle_csr_indices=False):
+def create_sparse_array_zd(
+    shape,
+    stype,
+    density,
+    data_init=None,
+    rsp_indices=None,
+    dtype=None,
+    modifier_func=None,
+    shuffle_csr_indices=False,
+):
     """``create_sparse_array`` with an explicit density (zero density allowed)."""
-    return create_sparse_array(shape, stype, data_init, rsp_indices, dtype, modifier_func,
-                               density)
+    return create_sparse_array(shape, stype, data_init, rsp_indices, dtype, modifier_func, density)
 
 
 def shuffle_csr_column_indices(csr):
@@ -577,6 +661,7 @@ def _nd(value, ctx, dtype):
     """``value`` (numpy, number or NDArray) as an NDArray on ``ctx`` (``dtype='asnumpy'``
     keeps a numpy array's own dtype)."""
     from .ndarray.ndarray import NDArray
+
     if isinstance(value, NDArray):
         return value
     value = np.asarray(value)
@@ -589,8 +674,10 @@ def _parse_location(sym, location, ctx, dtype=np.float32):
     names = sym.list_arguments()
     if isinstance(location, dict):
         if set(location) != set(names):
-            raise ValueError("Symbol arguments and keys of the given location do not match."
-                             f"symbol args:{set(names)}, location.keys():{set(location)}")
+            raise ValueError(
+                "Symbol arguments and keys of the given location do not match."
+                f"symbol args:{set(names)}, location.keys():{set(location)}"
+            )
     else:
         location = dict(zip(names, location))
     return {k: _nd(v, ctx, dtype) for k, v in sorted(location.items())}
@@ -604,9 +691,11 @@ def _parse_aux_states(sym, aux_states, ctx, dtype=np.float32):
     names = sym.list_auxiliary_states()
     if isinstance(aux_states, dict):
         if set(aux_states) != set(names):
-            raise ValueError("Symbol aux_states names and given aux_states do not match."
-                             f"symbol aux_names:{set(names)}, aux_states.keys:"
-                             f"{set(aux_states)}")
+            raise ValueError(
+                "Symbol aux_states names and given aux_states do not match."
+                f"symbol aux_names:{set(names)}, aux_states.keys:"
+                f"{set(aux_states)}"
+            )
     else:
         aux_states = dict(zip(names, aux_states))
     return {k: _nd(v, ctx, dtype) for k, v in aux_states.items()}
@@ -631,8 +720,9 @@ def _grad_reqs(sym, grad_nodes):
     raise ValueError(f"grad_nodes must be None, a list or a dict, got {grad_nodes!r}")
 
 
-def numeric_grad(executor, location, aux_states=None, eps=1e-4, use_forward_train=True,
-                 dtype=np.float32):
+def numeric_grad(
+    executor, location, aux_states=None, eps=1e-4, use_forward_train=True, dtype=np.float32
+):
     """Central finite differences of ``sum(outputs[0])`` with respect to every float array
     of ``location`` (dict of name to numpy array), through ``executor``'s forward."""
     assert dtype in _FLOAT_DTYPES
@@ -664,9 +754,19 @@ def numeric_grad(executor, location, aux_states=None, eps=1e-4, use_forward_trai
     return grads
 
 
-def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rtol=None,
-                           atol=None, grad_nodes=None, use_forward_train=True, ctx=None,
-                           grad_stype_dict=None, dtype=np.float32):
+def check_numeric_gradient(
+    sym,
+    location,
+    aux_states=None,
+    numeric_eps=None,
+    rtol=None,
+    atol=None,
+    grad_nodes=None,
+    use_forward_train=True,
+    ctx=None,
+    grad_stype_dict=None,
+    dtype=np.float32,
+):
     """Check ``sym``'s backward against finite differences.
 
     The output is multiplied by a fixed random projection and summed (``make_loss``), so
@@ -676,6 +776,7 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rto
     left untouched.
     """
     from . import symbol as _sym
+
     assert dtype in _FLOAT_DTYPES
     ctx = ctx or default_context()
     location = _parse_location(sym, location, ctx, dtype)
@@ -699,23 +800,32 @@ def check_numeric_gradient(sym, location, aux_states=None, numeric_eps=None, rto
     executor.backward()
     symbolic = {k: args_grad[k].asnumpy() for k in grad_req}
     location_np["__random_proj"] = args["__random_proj"].asnumpy()
-    numeric = numeric_grad(executor, location_np, aux_np, eps=eps,
-                           use_forward_train=use_forward_train, dtype=dtype)
+    numeric = numeric_grad(
+        executor, location_np, aux_np, eps=eps, use_forward_train=use_forward_train, dtype=dtype
+    )
     for name, req in grad_req.items():
         names = (f"NUMERICAL_{name}", f"BACKWARD_{name}")
         if req == "write":
             assert_almost_equal(numeric[name], symbolic[name], rtol, atol, names)
         elif req == "add":
-            assert_almost_equal(numeric[name], symbolic[name] - grads_np[name], rtol, atol,
-                                names)
+            assert_almost_equal(numeric[name], symbolic[name] - grads_np[name], rtol, atol, names)
         elif req == "null":
             assert_almost_equal(grads_np[name], symbolic[name], rtol, atol, names)
         else:
             raise ValueError(f"Invalid grad_req {req} for argument {name}")
 
 
-def check_symbolic_forward(sym, location, expected, rtol=None, atol=None, aux_states=None,
-                           ctx=None, equal_nan=False, dtype=np.float32):
+def check_symbolic_forward(
+    sym,
+    location,
+    expected,
+    rtol=None,
+    atol=None,
+    aux_states=None,
+    ctx=None,
+    equal_nan=False,
+    dtype=np.float32,
+):
     """Bind ``sym`` at ``location``, run forward (inference) and compare every output with
     ``expected`` (a list in output order, or a dict by output name). Returns the outputs."""
     ctx = ctx or default_context()
@@ -724,12 +834,14 @@ def check_symbolic_forward(sym, location, expected, rtol=None, atol=None, aux_st
     if isinstance(expected, dict):
         expected = [expected[k] for k in sym.list_outputs()]
     from .ndarray import zeros
+
     grads = {k: zeros(v.shape, ctx=ctx, dtype=v.dtype) for k, v in location.items()}
     executor = sym.bind(ctx=ctx, args=location, args_grad=grads, aux_states=aux)
     executor.forward(is_train=False)
     for name, want, got in zip(sym.list_outputs(), expected, executor.outputs):
-        assert_almost_equal(want, got, rtol, atol, (f"EXPECTED_{name}", f"FORWARD_{name}"),
-                            equal_nan=equal_nan)
+        assert_almost_equal(
+            want, got, rtol, atol, (f"EXPECTED_{name}", f"FORWARD_{name}"), equal_nan=equal_nan
+        )
     return executor.outputs
 
 
@@ -741,9 +853,20 @@ def _out_grads(out_grads, ctx, dtype):
     return [_nd(v, ctx, dtype) for v in out_grads]
 
 
-def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=None,
-                            aux_states=None, grad_req="write", ctx=None, grad_stypes=None,
-                            equal_nan=False, dtype=np.float32):
+def check_symbolic_backward(
+    sym,
+    location,
+    out_grads,
+    expected,
+    rtol=None,
+    atol=None,
+    aux_states=None,
+    grad_req="write",
+    ctx=None,
+    grad_stypes=None,
+    equal_nan=False,
+    dtype=np.float32,
+):
     """Bind ``sym`` at ``location``, run forward and backward with ``out_grads`` and compare
     the gradients with ``expected`` (list in argument order or dict by name). Gradient
     arrays start random: ``'add'`` is checked net of that start, ``'null'`` unchanged.
@@ -754,14 +877,15 @@ def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=
     if isinstance(expected, (list, tuple)):
         expected = dict(zip(sym.list_arguments(), expected))
     start = {k: np.random.normal(size=np.shape(v)) for k, v in sorted(expected.items())}
-    grads = {k: _nd(v, ctx, np.asarray(expected[k]).dtype if dtype == "asnumpy" else dtype)
-             for k, v in start.items()}
+    grads = {
+        k: _nd(v, ctx, np.asarray(expected[k]).dtype if dtype == "asnumpy" else dtype)
+        for k, v in start.items()
+    }
     if isinstance(grad_req, str):
         grad_req = {k: grad_req for k in sym.list_arguments()}
     elif isinstance(grad_req, (list, tuple)):
         grad_req = dict(zip(sym.list_arguments(), grad_req))
-    executor = sym.bind(ctx=ctx, args=location, args_grad=grads, aux_states=aux,
-                        grad_req=grad_req)
+    executor = sym.bind(ctx=ctx, args=location, args_grad=grads, aux_states=aux, grad_req=grad_req)
     executor.forward(is_train=True)
     executor.backward(_out_grads(out_grads, ctx, dtype))
     for name, want in expected.items():
@@ -771,8 +895,7 @@ def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=
         if req == "write":
             assert_almost_equal(want, got, rtol, atol, names, equal_nan=equal_nan)
         elif req == "add":
-            assert_almost_equal(want, got - start[name], rtol, atol, names,
-                                equal_nan=equal_nan)
+            assert_almost_equal(want, got - start[name], rtol, atol, names, equal_nan=equal_nan)
         elif req == "null":
             assert_almost_equal(start[name], got, rtol, atol, names, equal_nan=equal_nan)
         else:
@@ -780,10 +903,21 @@ def check_symbolic_backward(sym, location, out_grads, expected, rtol=None, atol=
     return grads
 
 
-def check_consistency(sym, ctx_list, scale=1.0, grad_req="write", arg_params=None,
-                      aux_params=None, rtol=None, atol=None, raise_on_err=True,
-                      ground_truth=None, equal_nan=False, use_uniform=False,
-                      rand_type=np.float64):
+def check_consistency(
+    sym,
+    ctx_list,
+    scale=1.0,
+    grad_req="write",
+    arg_params=None,
+    aux_params=None,
+    rtol=None,
+    atol=None,
+    raise_on_err=True,
+    ground_truth=None,
+    equal_nan=False,
+    use_uniform=False,
+    rand_type=np.float64,
+):
     """Run ``sym`` (or one symbol per entry) bound as each entry of ``ctx_list`` says
     (``{'ctx': ..., '<arg>': shape, 'type_dict': {...}}``) on the same random inputs and
     assert that outputs and gradients agree with the most precise binding's (or
@@ -795,9 +929,11 @@ def check_consistency(sym, ctx_list, scale=1.0, grad_req="write", arg_params=Non
     aux_params = dict(aux_params or {})
     for name, arr in sorted(exes[0].arg_dict.items()):
         if name not in arg_params:
-            arg_params[name] = (np.random.uniform(-0.92 * scale, 0.92 * scale, arr.shape)
-                                if use_uniform else
-                                np.random.normal(size=arr.shape, scale=scale)).astype(rand_type)
+            arg_params[name] = (
+                np.random.uniform(-0.92 * scale, 0.92 * scale, arr.shape)
+                if use_uniform
+                else np.random.normal(size=arr.shape, scale=scale)
+            ).astype(rand_type)
     for name in exes[0].aux_dict:
         aux_params.setdefault(name, 0)
     for exe in exes:
@@ -814,8 +950,17 @@ def check_consistency(sym, ctx_list, scale=1.0, grad_req="write", arg_params=Non
     for exe in exes:
         exe.forward(is_train=False)
     truth = _consistency_truth(exes[best], ground_truth, grad_req, forward_only=True)
-    _compare_bindings(exes, best, truth, syms[0].list_outputs(), rtol, atol, equal_nan,
-                      raise_on_err, lambda exe: exe.outputs)
+    _compare_bindings(
+        exes,
+        best,
+        truth,
+        syms[0].list_outputs(),
+        rtol,
+        atol,
+        equal_nan,
+        raise_on_err,
+        lambda exe: exe.outputs,
+    )
     if grad_req != "null":
         for exe in exes:
             exe.forward(is_train=True)
@@ -824,8 +969,17 @@ def check_consistency(sym, ctx_list, scale=1.0, grad_req="write", arg_params=Non
             exe.backward([_nd(h, exe._ctx, out.dtype) for h, out in zip(heads, exe.outputs)])
         truth = _consistency_truth(exes[best], ground_truth, grad_req, forward_only=False)
         names = syms[0].list_outputs() + syms[0].list_arguments()
-        _compare_bindings(exes, best, truth, names, rtol, atol, equal_nan, raise_on_err,
-                          lambda exe: list(exe.outputs) + list(exe.grad_arrays))
+        _compare_bindings(
+            exes,
+            best,
+            truth,
+            names,
+            rtol,
+            atol,
+            equal_nan,
+            raise_on_err,
+            lambda exe: list(exe.outputs) + list(exe.grad_arrays),
+        )
     return truth
 
 
@@ -834,8 +988,7 @@ def _consistency_truth(exe, ground_truth, grad_req, forward_only):
         return ground_truth
     truth = {k: v.asnumpy() for k, v in exe.output_dict.items()}
     if not forward_only and grad_req != "null":
-        truth.update({k: (None if v is None else v.asnumpy())
-                      for k, v in exe.grad_dict.items()})
+        truth.update({k: (None if v is None else v.asnumpy()) for k, v in exe.grad_dict.items()})
     return truth
 
 
@@ -848,28 +1001,43 @@ def _compare_bindings(exes, best, truth, names, rtol, atol, equal_nan, raise_on_
             if want is None or arr is None:
                 continue
             try:
-                assert_almost_equal(arr, want, rtol=rtol, atol=atol, equal_nan=equal_nan,
-                                    names=(f"ctx {i} {name}", f"ctx {best} {name}"))
+                assert_almost_equal(
+                    arr,
+                    want,
+                    rtol=rtol,
+                    atol=atol,
+                    equal_nan=equal_nan,
+                    names=(f"ctx {i} {name}", f"ctx {best} {name}"),
+                )
             except AssertionError as err:
                 if raise_on_err:
                     raise
                 print(str(err))
 
 
-def check_speed(sym, location=None, ctx=None, N=20, grad_req=None, typ="whole",  # noqa: N803
-                **kwargs):
+def check_speed(
+    sym,
+    location=None,
+    ctx=None,
+    N=20,
+    grad_req=None,
+    typ="whole",  # noqa: N803
+    **kwargs,
+):
     """Seconds per run of ``sym``: forward and backward (``typ='whole'``) or forward only
     (``'forward'``), averaged over ``N`` runs after one warm-up."""
     ctx = ctx or default_context()
     grad_req = grad_req or "write"
     if location is None:
         exe = sym.simple_bind(grad_req=grad_req, ctx=ctx, **kwargs)
-        location = {k: np.random.normal(size=arr.shape, scale=1.0)
-                    for k, arr in exe.arg_dict.items()}
+        location = {
+            k: np.random.normal(size=arr.shape, scale=1.0) for k, arr in exe.arg_dict.items()
+        }
     else:
         assert isinstance(location, dict), "location must be a dict of name to numpy array"
-        exe = sym.simple_bind(grad_req=grad_req, ctx=ctx,
-                              **{k: v.shape for k, v in location.items()})
+        exe = sym.simple_bind(
+            grad_req=grad_req, ctx=ctx, **{k: v.shape for k, v in location.items()}
+        )
     for name, value in location.items():
         exe.arg_dict[name][:] = value
     if typ not in ("whole", "forward"):
@@ -881,6 +1049,7 @@ def check_speed(sym, location=None, ctx=None, N=20, grad_req=None, typ="whole", 
             exe.backward(out_grads=exe.outputs)
         for out in exe.outputs:
             out.wait_to_read()
+
     run()
     tic = time.perf_counter()
     for _ in range(N):
@@ -888,12 +1057,14 @@ def check_speed(sym, location=None, ctx=None, N=20, grad_req=None, typ="whole", 
     return (time.perf_counter() - tic) / N
 
 
-def check_gluon_hybridize_consistency(net_builder, data_l, numpy_func=None, test_grad=True,
-                                      rtol=1e-4, atol=1e-4):
+def check_gluon_hybridize_consistency(
+    net_builder, data_l, numpy_func=None, test_grad=True, rtol=1e-4, atol=1e-4
+):
     """Build the net three ways (imperative, hybridized, hybridized after a first call),
     run it on ``data_l`` with the same parameters, and assert equal outputs (against
     ``numpy_func`` too when given) and, with ``test_grad``, equal input gradients."""
     from . import autograd
+
     saved = None
     results = []
     for hybridize in (False, True):
@@ -908,16 +1079,18 @@ def check_gluon_hybridize_consistency(net_builder, data_l, numpy_func=None, test
         if saved is None:
             saved = {k: p.data().asnumpy() for k, p in net.collect_params().items()}
         else:
-            for (_, p), value in zip(sorted(net.collect_params().items()),
-                                     [saved[k] for k in sorted(saved)]):
+            for (_, p), value in zip(
+                sorted(net.collect_params().items()), [saved[k] for k in sorted(saved)]
+            ):
                 p.set_data(value)
         with autograd.record():
             out = net(*inputs)
         outs = out if isinstance(out, (list, tuple)) else [out]
         if test_grad:
             autograd.backward(list(outs))
-        results.append(([o.asnumpy() for o in outs],
-                        [x.grad.asnumpy() for x in inputs] if test_grad else []))
+        results.append(
+            ([o.asnumpy() for o in outs], [x.grad.asnumpy() for x in inputs] if test_grad else [])
+        )
     (out0, grad0), (out1, grad1) = results
     for a, b in zip(out0, out1):
         assert_almost_equal(a, b, rtol=rtol, atol=atol)
@@ -930,21 +1103,38 @@ def check_gluon_hybridize_consistency(net_builder, data_l, numpy_func=None, test
         assert_almost_equal(a, b, rtol=rtol, atol=atol)
 
 
-def compare_optimizer(opt1, opt2, shape, dtype, w_stype="default", g_stype="default",
-                      rtol=1e-4, atol=1e-5, compare_states=True, ntensors=1):
+def compare_optimizer(
+    opt1,
+    opt2,
+    shape,
+    dtype,
+    w_stype="default",
+    g_stype="default",
+    rtol=1e-4,
+    atol=1e-5,
+    compare_states=True,
+    ntensors=1,
+):
     """Run one update of ``opt1`` and ``opt2`` on the same random weight and gradient
     (``ntensors`` of them when ``shape`` is a list) and assert equal states and weights."""
     import copy as _copy
     from . import random as _random
+
     if w_stype != "default":
-        raise MXNetError(f"compare_optimizer: w_stype {w_stype!r}: distnet keeps weights "
-                         "dense ('default'); sparse gradients (g_stype) are supported")
+        raise MXNetError(
+            f"compare_optimizer: w_stype {w_stype!r}: distnet keeps weights "
+            "dense ('default'); sparse gradients (g_stype) are supported"
+        )
     ctx = default_context()
     shapes = shape if isinstance(shape, list) else [shape]
     assert isinstance(shape, list) or ntensors == 1
     w1 = [_random.uniform(shape=s, ctx=ctx, dtype=dtype) for s in shapes]
-    g1 = [_random.uniform(shape=s, ctx=ctx, dtype=dtype) if g_stype == "default"
-          else rand_ndarray(s, g_stype, dtype=dtype, ctx=ctx) for s in shapes]
+    g1 = [
+        _random.uniform(shape=s, ctx=ctx, dtype=dtype)
+        if g_stype == "default"
+        else rand_ndarray(s, g_stype, dtype=dtype, ctx=ctx)
+        for s in shapes
+    ]
     w2, g2 = _copy.deepcopy(w1), _copy.deepcopy(g1)
     if not isinstance(shape, list):
         s1 = opt1.create_state_multi_precision(0, w1[0])
@@ -973,8 +1163,7 @@ def gen_buckets_probs_with_ppf(ppf, nbuckets):
     probabilities, for ``chi_square_check``."""
     assert nbuckets > 0
     probs = [1.0 / nbuckets] * nbuckets
-    buckets = [(ppf(i / float(nbuckets)), ppf((i + 1) / float(nbuckets)))
-               for i in range(nbuckets)]
+    buckets = [(ppf(i / float(nbuckets)), ppf((i + 1) / float(nbuckets))) for i in range(nbuckets)]
     return buckets, probs
 
 
@@ -989,8 +1178,8 @@ def var_check(generator, sigma, nsamples=1000000):
     """Whether the sample variance of ``generator(nsamples)`` lies within 3 standard errors
     of ``sigma ** 2``."""
     var = np.asarray(generator(nsamples)).var(ddof=1)
-    bound = 3 * np.sqrt(2 * sigma ** 4 / (nsamples - 1))
-    return bool(sigma ** 2 - bound < var < sigma ** 2 + bound)
+    bound = 3 * np.sqrt(2 * sigma**4 / (nsamples - 1))
+    return bool(sigma**2 - bound < var < sigma**2 + bound)
 
 
 def _chi2_survival(stat, dof):
@@ -1052,8 +1241,9 @@ def chi_square_check(generator, buckets, probs, nsamples=1000000):
     return _chi2_survival(float(terms.sum()), len(buckets) - 1), observed, expected
 
 
-def verify_generator(generator, buckets, probs, nsamples=1000000, nrepeat=5, success_rate=0.2,
-                     alpha=0.05):
+def verify_generator(
+    generator, buckets, probs, nsamples=1000000, nrepeat=5, success_rate=0.2, alpha=0.05
+):
     """Run ``chi_square_check`` ``nrepeat`` times; raise AssertionError unless at least a
     share ``success_rate`` of the p-values exceed ``alpha``. Returns the p-values."""
     results = [chi_square_check(generator, buckets, probs, nsamples) for _ in range(nrepeat)]
@@ -1061,7 +1251,8 @@ def verify_generator(generator, buckets, probs, nsamples=1000000, nrepeat=5, suc
     if sum(p > alpha for p in p_values) < nrepeat * success_rate:
         raise AssertionError(
             f"Generator test fails, Chi-square p={p_values}, obs_freq={[r[1] for r in results]}"
-            f", expected_freq={[r[2] for r in results]}.\nbuckets={buckets}, probs={probs}")
+            f", expected_freq={[r[2] for r in results]}.\nbuckets={buckets}, probs={probs}"
+        )
     return p_values
 
 
@@ -1083,6 +1274,7 @@ def environment(*args):
         yield
     finally:
         from .ndarray import waitall
+
         waitall()
         _set_environ(saved)
 
@@ -1165,6 +1357,7 @@ def download(url, fname=None, dirname=None, overwrite=False, retries=5):
     """Download ``url`` to ``dirname/fname`` (``fname`` defaults to the URL's last part)
     unless it exists; returns the file name. Failures raise MXNetError naming the URL."""
     from .gluon.utils import download as _download
+
     assert retries >= 0, "Number of retries should be at least 0"
     fname = fname or url.split("/")[-1]
     if dirname is not None:
@@ -1181,11 +1374,12 @@ def download_model(model_name, dst_dir="./", meta_info=None):
     """Download ``model_name``'s symbol and parameters (``meta_info`` maps names to
     ``{'symbol': url, 'params': url}``); returns the two file names."""
     if meta_info is None or model_name not in meta_info:
-        raise MXNetError(f"download_model: no URLs known for model {model_name!r}; pass "
-                         "meta_info={name: {'symbol': url, 'params': url}}")
+        raise MXNetError(
+            f"download_model: no URLs known for model {model_name!r}; pass "
+            "meta_info={name: {'symbol': url, 'params': url}}"
+        )
     urls = meta_info[model_name]
-    return (download(urls["symbol"], dirname=dst_dir),
-            download(urls["params"], dirname=dst_dir))
+    return (download(urls["symbol"], dirname=dst_dir), download(urls["params"], dirname=dst_dir))
 
 
 _MXNET_DATA = "http://data.mxnet.io/"
@@ -1205,12 +1399,18 @@ def get_mnist():
         return label, image.astype(np.float32) / 255
 
     base = _MXNET_DATA + "data/mnist/"
-    train_label, train_data = read(base + "train-labels-idx1-ubyte.gz",
-                                   base + "train-images-idx3-ubyte.gz")
-    test_label, test_data = read(base + "t10k-labels-idx1-ubyte.gz",
-                                 base + "t10k-images-idx3-ubyte.gz")
-    return {"train_data": train_data, "train_label": train_label, "test_data": test_data,
-            "test_label": test_label}
+    train_label, train_data = read(
+        base + "train-labels-idx1-ubyte.gz", base + "train-images-idx3-ubyte.gz"
+    )
+    test_label, test_data = read(
+        base + "t10k-labels-idx1-ubyte.gz", base + "t10k-images-idx3-ubyte.gz"
+    )
+    return {
+        "train_data": train_data,
+        "train_label": train_label,
+        "test_data": test_data,
+        "test_label": test_label,
+    }
 
 
 def get_mnist_pkl():
@@ -1229,29 +1429,48 @@ def _get_zip(url, wanted):
 
 def get_mnist_ubyte():
     """Download and unpack the four MNIST IDX files into ``data/``."""
-    _get_zip(_MXNET_DATA + "mxnet/data/mnist.zip",
-             ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-              "t10k-labels-idx1-ubyte"])
+    _get_zip(
+        _MXNET_DATA + "mxnet/data/mnist.zip",
+        [
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        ],
+    )
 
 
 def get_cifar10():
     """Download and unpack CIFAR-10 as RecordIO into ``data/cifar``."""
-    _get_zip(_MXNET_DATA + "mxnet/data/cifar10.zip",
-             ["cifar/train.rec", "cifar/test.rec", "cifar/train.lst", "cifar/test.lst"])
+    _get_zip(
+        _MXNET_DATA + "mxnet/data/cifar10.zip",
+        ["cifar/train.rec", "cifar/test.rec", "cifar/train.lst", "cifar/test.lst"],
+    )
 
 
 def get_mnist_iterator(batch_size, input_shape, num_parts=1, part_index=0):
     """``(train, val)`` ``MNISTIter``s over ``data/`` (downloaded if missing); flat images
     unless ``input_shape`` has three dimensions."""
     from .io import MNISTIter
+
     get_mnist_ubyte()
     flat = len(input_shape) != 3
-    common = dict(input_shape=input_shape, batch_size=batch_size, flat=flat,
-                  num_parts=num_parts, part_index=part_index)
-    train = MNISTIter(image="data/train-images-idx3-ubyte",
-                      label="data/train-labels-idx1-ubyte", shuffle=True, **common)
-    val = MNISTIter(image="data/t10k-images-idx3-ubyte", label="data/t10k-labels-idx1-ubyte",
-                    **common)
+    common = dict(
+        input_shape=input_shape,
+        batch_size=batch_size,
+        flat=flat,
+        num_parts=num_parts,
+        part_index=part_index,
+    )
+    train = MNISTIter(
+        image="data/train-images-idx3-ubyte",
+        label="data/train-labels-idx1-ubyte",
+        shuffle=True,
+        **common,
+    )
+    val = MNISTIter(
+        image="data/t10k-images-idx3-ubyte", label="data/t10k-labels-idx1-ubyte", **common
+    )
     return train, val
 
 
@@ -1267,6 +1486,7 @@ def get_zip_data(data_dir, url, data_origin_name):
 def get_bz2_data(data_dir, data_name, url, data_origin_name):
     """Download the bz2 file ``url`` into ``data_dir`` and decompress it to ``data_name``."""
     import shutil
+
     target = os.path.join(data_dir, data_name)
     origin = os.path.join(data_dir, data_origin_name)
     if not os.path.exists(target):

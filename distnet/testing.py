@@ -11,6 +11,7 @@
 a test exercises exactly what a user's job does. `assert_almost_equal` is re-exported
 from `distnet.test_utils`. Importing this module imports nothing heavy.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,8 +27,13 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from ._sibling import check_sibling
 
-__all__ = ["run_distributed", "ProcessResult", "JobResult", "DistributedTimeout",
-           "assert_almost_equal"]
+__all__ = [
+    "run_distributed",
+    "ProcessResult",
+    "JobResult",
+    "DistributedTimeout",
+    "assert_almost_equal",
+]
 
 _RESULT_DIR_VAR = "DISTNET_RESULT_DIR"  # same name as launcher.call.RESULT_DIR_VAR
 _STOP_WAIT = 15.0  # seconds the launcher gets to stop its job after our SIGTERM
@@ -37,6 +43,7 @@ def __getattr__(name):
     # Lazy, so this module imports before (and without) distnet.test_utils.
     if name == "assert_almost_equal":
         from distnet.test_utils import assert_almost_equal
+
         return assert_almost_equal
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -82,8 +89,9 @@ class JobResult(list):
         """Raise AssertionError showing every output unless the job exited 0."""
         if self.returncode != 0:
             logs = "\n".join(f"--- {p.name} (code {p.returncode}) ---\n{p.output}" for p in self)
-            raise AssertionError(f"distributed job exited with code {self.returncode}:\n"
-                                 f"{self.output}\n{logs}")
+            raise AssertionError(
+                f"distributed job exited with code {self.returncode}:\n{self.output}\n{logs}"
+            )
         return self
 
 
@@ -110,12 +118,16 @@ def _command(target, args: Sequence[Any]):
     """(worker argv, extra PYTHONPATH entries) for a script or function target."""
     if callable(target):
         if target.__module__ == "__main__" or "<locals>" in target.__qualname__:
-            raise ValueError(f"{target!r} must be a module-level function of an importable "
-                             "module, so that the worker processes can import it")
+            raise ValueError(
+                f"{target!r} must be a module-level function of an importable "
+                "module, so that the worker processes can import it"
+            )
         target = f"{target.__module__}:{target.__qualname__}"
     elif not isinstance(target, str):
-        raise TypeError(f"target must be a script path, 'module:function' or a function, "
-                        f"got {type(target).__name__}")
+        raise TypeError(
+            f"target must be a script path, 'module:function' or a function, "
+            f"got {type(target).__name__}"
+        )
     if ":" in target and not os.path.exists(target):
         root = _module_root(target.partition(":")[0])
         argv = [sys.executable, "-m", "launcher.call", target, json.dumps(list(args))]
@@ -155,8 +167,15 @@ def _collect(log_dir: str, result_dir: str) -> List[ProcessResult]:
         if e["role"] == "worker":
             text = _read(os.path.join(result_dir, f"worker-{e['rank']}.json"))
             result = json.loads(text) if text else None
-        out.append(ProcessResult(e["role"], e["rank"], e["returncode"],
-                                 _read(os.path.join(log_dir, e["log"])), result))
+        out.append(
+            ProcessResult(
+                e["role"],
+                e["rank"],
+                e["returncode"],
+                _read(os.path.join(log_dir, e["log"])),
+                result,
+            )
+        )
     return out
 
 
@@ -183,14 +202,23 @@ def _tails(log_dir: str, lines: int = 15) -> str:
     parts = []
     for e in _job_entries(log_dir):
         text = _read(os.path.join(log_dir, e["log"])).splitlines()[-lines:]
-        parts.append(f"--- {e['role']} {e['rank'] if e['rank'] is not None else ''}".rstrip()
-                     + " ---\n" + "\n".join(text))
+        parts.append(
+            f"--- {e['role']} {e['rank'] if e['rank'] is not None else ''}".rstrip()
+            + " ---\n"
+            + "\n".join(text)
+        )
     return "\n".join(parts)
 
 
-def run_distributed(target, num_workers: int, num_servers: Optional[int] = None,
-                    timeout: float = 120, env: Optional[Mapping[str, str]] = None,
-                    args: Sequence[Any] = (), launcher_args: Sequence[str] = ()) -> JobResult:
+def run_distributed(
+    target,
+    num_workers: int,
+    num_servers: Optional[int] = None,
+    timeout: float = 120,
+    env: Optional[Mapping[str, str]] = None,
+    args: Sequence[Any] = (),
+    launcher_args: Sequence[str] = (),
+) -> JobResult:
     """Run `target` as a real local distributed job and return every process's result.
 
     Parameters
@@ -225,10 +253,15 @@ def run_distributed(target, num_workers: int, num_servers: Optional[int] = None,
         argv += ["-s", str(num_servers)]
     argv += ["--log-dir", log_dir, *launcher_args, "--", *command]
     try:
-        launcher = subprocess.Popen(argv, env=_child_env(env, paths, result_dir),
-                                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True,
-                                    start_new_session=True)
+        launcher = subprocess.Popen(
+            argv,
+            env=_child_env(env, paths, result_dir),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         try:
             output, _ = launcher.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -236,7 +269,8 @@ def run_distributed(target, num_workers: int, num_servers: Optional[int] = None,
             raise DistributedTimeout(
                 f"distributed job {target!r} timed out after {timeout:g} s and was killed\n"
                 f"launcher output (tail):\n{os.linesep.join(output.splitlines()[-20:])}\n"
-                f"{_tails(log_dir)}") from None
+                f"{_tails(log_dir)}"
+            ) from None
         return JobResult(_collect(log_dir, result_dir), launcher.returncode, output)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -15,9 +15,24 @@ import threading
 
 from .base import MXNetError
 
-__all__ = ["get_gpu_count", "get_gpu_memory", "set_np_shape", "is_np_shape", "np_shape",
-           "use_np_shape", "np_array", "is_np_array", "use_np_array", "use_np", "set_np",
-           "reset_np", "getenv", "setenv", "set_module", "get_cuda_compute_capability"]
+__all__ = [
+    "get_gpu_count",
+    "get_gpu_memory",
+    "set_np_shape",
+    "is_np_shape",
+    "np_shape",
+    "use_np_shape",
+    "np_array",
+    "is_np_array",
+    "use_np_array",
+    "use_np",
+    "set_np",
+    "reset_np",
+    "getenv",
+    "setenv",
+    "set_module",
+    "get_cuda_compute_capability",
+]
 
 _FLAGS = threading.local()
 
@@ -25,15 +40,18 @@ _FLAGS = threading.local()
 def get_gpu_count():
     """Number of GPUs distnet can use (0 without cupy or a GPU)."""
     from .context import num_gpus
+
     return num_gpus()
 
 
 def get_gpu_memory(gpu_dev_id):
     """``(free, total)`` bytes of GPU ``gpu_dev_id``."""
     from .backend import _cupy
+
     if _cupy is None or not 0 <= gpu_dev_id < get_gpu_count():
-        raise MXNetError(f"get_gpu_memory: there is no GPU {gpu_dev_id} (this process sees "
-                         f"{get_gpu_count()})")
+        raise MXNetError(
+            f"get_gpu_memory: there is no GPU {gpu_dev_id} (this process sees {get_gpu_count()})"
+        )
     with _cupy.cuda.Device(gpu_dev_id):
         free, total = _cupy.cuda.runtime.memGetInfo()
     return free, total
@@ -42,12 +60,15 @@ def get_gpu_memory(gpu_dev_id):
 def get_cuda_compute_capability(ctx):
     """The compute capability of ``ctx``'s GPU as an int (8.0 -> 80)."""
     if ctx.device_type != "gpu":
-        raise ValueError(f"Expecting a gpu context to get cuda compute capability, while "
-                         f"received ctx {ctx}")
+        raise ValueError(
+            f"Expecting a gpu context to get cuda compute capability, while received ctx {ctx}"
+        )
     from .backend import _cupy
+
     if _cupy is None:
-        raise MXNetError("get_cuda_compute_capability: cupy is not installed "
-                         "(pip install 'distnet[gpu]')")
+        raise MXNetError(
+            "get_cuda_compute_capability: cupy is not installed (pip install 'distnet[gpu]')"
+        )
     return int(_cupy.cuda.Device(ctx.device_id).compute_capability)
 
 
@@ -89,6 +110,7 @@ def _scoped(func, scope):
     def wrapper(*args, **kwargs):
         with scope(True):
             return func(*args, **kwargs)
+
     return wrapper
 
 
@@ -116,8 +138,10 @@ def is_np_array():
 
 
 def _no_np_array():
-    raise MXNetError("NumPy array mode (mx.np/mx.npx) is not implemented in distnet; use "
-                     "mx.nd NDArrays (their shapes already follow NumPy's rules)")
+    raise MXNetError(
+        "NumPy array mode (mx.np/mx.npx) is not implemented in distnet; use "
+        "mx.nd NDArrays (their shapes already follow NumPy's rules)"
+    )
 
 
 @contextlib.contextmanager
@@ -138,6 +162,7 @@ def use_np_array(func):
     @functools.wraps(func)
     def refuse(*args, **kwargs):
         _no_np_array()
+
     return refuse
 
 
@@ -174,8 +199,10 @@ def setenv(name, value):
 def set_module(module):
     """Decorator that sets ``__module__`` of a function or class (MXNet's helper for its
     public API pages)."""
+
     def decorator(func):
         if module is not None:
             func.__module__ = module
         return func
+
     return decorator

@@ -8,14 +8,22 @@ from .base import MXNetError
 
 __all__ = ["print_summary", "plot_network"]
 
-_WEIGHT_LIKE = ("_weight", "_bias", "_beta", "_gamma", "_moving_var", "_moving_mean",
-                "_running_var", "_running_mean")
-_COLORS = ("#8dd3c7", "#fb8072", "#ffffb3", "#bebada", "#80b1d3", "#fdb462", "#b3de69",
-           "#fccde5")
+_WEIGHT_LIKE = (
+    "_weight",
+    "_bias",
+    "_beta",
+    "_gamma",
+    "_moving_var",
+    "_moving_mean",
+    "_running_var",
+    "_running_mean",
+)
+_COLORS = ("#8dd3c7", "#fb8072", "#ffffb3", "#bebada", "#80b1d3", "#fdb462", "#b3de69", "#fccde5")
 
 
 def _check(symbol):
     from .symbol import Symbol
+
     if not isinstance(symbol, Symbol):
         raise MXNetError(f"symbol must be a Symbol, got {type(symbol).__name__}")
 
@@ -76,14 +84,21 @@ def _layer(ix, i, heads, shape_dict, positions):
             pre_filter += int(shape_dict[src_key][1])
     count = 0 if node.op is None else _params(node, pre_filter, shape_dict)
     op_name = "null" if node.op is None else node.op.name
-    _row([f"{node.name}({op_name})", "x".join(str(d) for d in out_shape), count,
-          previous[0] if previous else ""], positions)
+    _row(
+        [
+            f"{node.name}({op_name})",
+            "x".join(str(d) for d in out_shape),
+            count,
+            previous[0] if previous else "",
+        ],
+        positions,
+    )
     for name in previous[1:]:
         _row(["", "", "", name], positions)
     return count
 
 
-def print_summary(symbol, shape=None, line_length=120, positions=(.44, .64, .74, 1.)):
+def print_summary(symbol, shape=None, line_length=120, positions=(0.44, 0.64, 0.74, 1.0)):
     """Print MXNet's layer table: name(type), output shape, parameter count, inputs.
 
     Parameters
@@ -147,8 +162,15 @@ def _label(node, attrs):
     return node.name, _COLORS[7]
 
 
-def plot_network(symbol, title="plot", save_format="pdf", shape=None, dtype=None,
-                 node_attrs=None, hide_weights=True):
+def plot_network(
+    symbol,
+    title="plot",
+    save_format="pdf",
+    shape=None,
+    dtype=None,
+    node_attrs=None,
+    hide_weights=True,
+):
     """A graphviz ``Digraph`` of the graph computing ``symbol``.
 
     Parameters
@@ -170,9 +192,11 @@ def plot_network(symbol, title="plot", save_format="pdf", shape=None, dtype=None
     try:
         from graphviz import Digraph
     except ImportError:
-        raise ImportError("Draw network requires graphviz library: install the Python "
-                          "package with `pip install graphviz` (rendering also needs the "
-                          "Graphviz programs)") from None
+        raise ImportError(
+            "Draw network requires graphviz library: install the Python "
+            "package with `pip install graphviz` (rendering also needs the "
+            "Graphviz programs)"
+        ) from None
     _check(symbol)
     shape_dict = _shape_dict(symbol, shape) if shape is not None else None
     type_dict = None
@@ -185,10 +209,18 @@ def plot_network(symbol, title="plot", save_format="pdf", shape=None, dtype=None
     ix = symbol._indexed()
     names = [n.name for n in ix.nodes]
     if len(set(names)) != len(names):
-        warnings.warn("There are multiple variables with the same name in your graph, this "
-                      "may result in cyclic graph.", RuntimeWarning)
-    base = {"shape": "box", "fixedsize": "true", "width": "1.3", "height": "0.8034",
-            "style": "filled"}
+        warnings.warn(
+            "There are multiple variables with the same name in your graph, this "
+            "may result in cyclic graph.",
+            RuntimeWarning,
+        )
+    base = {
+        "shape": "box",
+        "fixedsize": "true",
+        "width": "1.3",
+        "height": "0.8034",
+        "style": "filled",
+    }
     base.update(node_attrs or {})
     dot = Digraph(name=title, format=save_format)
     hidden = _add_nodes(dot, ix, base, hide_weights)
@@ -228,5 +260,6 @@ def _add_edges(dot, ix, hidden, shape_dict, type_dict):
                 label = "x".join(str(d) for d in shape_dict[key][1:])
             if type_dict is not None:
                 label += f"({type_dict[key].__name__})"
-            dot.edge(tail_name=node.name, head_name=src.name, dir="back",
-                     arrowtail="open", label=label)
+            dot.edge(
+                tail_name=node.name, head_name=src.name, dir="back", arrowtail="open", label=label
+            )

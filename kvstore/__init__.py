@@ -5,5 +5,6 @@
 `kvstore.register` is created by its lower-cased class name).  Importing this package is cheap: zmq, msgpack and mpi4py
 are imported only by the backends that need them.
 """
+
 from .base import KVStore, KVStoreBase, KVStoreError, create, register  # noqa: F401
 from .updaters import register_updater_factory  # noqa: F401

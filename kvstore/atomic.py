@@ -54,7 +54,7 @@ def _pid_alive(pid):
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
-        return stat[stat.rindex(b")") + 2:][:1] != b"Z"
+        return stat[stat.rindex(b")") + 2 :][:1] != b"Z"
     except (OSError, ValueError):
         return True
 

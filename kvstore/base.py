@@ -4,13 +4,21 @@ plug-in registry (`register`, MXNet's ``KVStoreBase.register``).
 Values are plain numpy or cupy arrays; nothing here knows NDArray (distnet/kvstore.py
 adapts those).  Errors are raised as `KVStoreError`; `mx.kv` re-raises them as MXNetError.
 """
+
 import os
 import warnings
 
 from .atomic import write_atomic  # noqa: F401  (re-exported for the backends)
 
-KVSTORE_TYPES = ('local', 'device', 'dist_sync', 'dist_async', 'dist_device_sync',
-                 'dist_sync_device', 'mpi')
+KVSTORE_TYPES = (
+    "local",
+    "device",
+    "dist_sync",
+    "dist_async",
+    "dist_device_sync",
+    "dist_sync_device",
+    "mpi",
+)
 
 
 class KVStoreError(Exception):
@@ -24,16 +32,18 @@ def _is_seq(x):
 def check_key(key):
     """Keys are ints or strs (MXNet allows both, never mixed in one call)."""
     if isinstance(key, bool) or not isinstance(key, (int, str)):
-        raise KVStoreError(f'kvstore key must be int or str, got {type(key).__name__}: {key!r}')
+        raise KVStoreError(f"kvstore key must be int or str, got {type(key).__name__}: {key!r}")
     return key
 
 
-def pairs(key, value, what='value'):
+def pairs(key, value, what="value"):
     """Normalise (key, value) into [(key, [array, ...])]; a list per key is one array per device."""
     if _is_seq(key):
         if not _is_seq(value) or len(value) != len(key):
-            raise KVStoreError(f'{len(key)} keys need {len(key)} {what}s, got '
-                               f'{len(value) if _is_seq(value) else 1}')
+            raise KVStoreError(
+                f"{len(key)} keys need {len(key)} {what}s, got "
+                f"{len(value) if _is_seq(value) else 1}"
+            )
         return [(check_key(k), list(v) if _is_seq(v) else [v]) for k, v in zip(key, value)]
     return [(check_key(key), list(value) if _is_seq(value) else [value])]
 
@@ -41,27 +51,30 @@ def pairs(key, value, what='value'):
 def array_module(arr):
     """numpy for host arrays, cupy for device arrays (cupy is imported only when used)."""
     mod = type(arr).__module__
-    if mod.startswith('cupy'):
+    if mod.startswith("cupy"):
         import cupy
+
         return cupy
     import numpy
+
     return numpy
 
 
 def to_host(arr):
     """A numpy view/copy of `arr` (cupy arrays are copied to the host)."""
-    if type(arr).__module__.startswith('cupy'):
+    if type(arr).__module__.startswith("cupy"):
         return arr.get()
     return arr
 
 
 def copy_into(out, src):
     """Write `src` into the existing buffer of `out` (never rebinding it)."""
-    if type(out).__module__.startswith('cupy'):
+    if type(out).__module__.startswith("cupy"):
         import cupy
+
         with out.device:  # cupy copies onto (and runs on) the current device: out's
             out[...] = cupy.asarray(src).reshape(out.shape)
-    elif type(src).__module__.startswith('cupy'):
+    elif type(src).__module__.startswith("cupy"):
         out[...] = src.get().reshape(out.shape)
     else:
         out[...] = src.reshape(out.shape)
@@ -74,9 +87,9 @@ def reduce_sum(arrays):
         return arrays[0].copy()
     total = arrays[0].copy()
     for a in arrays[1:]:
-        if xp.__name__ == 'cupy':
+        if xp.__name__ == "cupy":
             a = xp.asarray(a)  # cross-device copy onto total's device
-        elif type(a).__module__.startswith('cupy'):
+        elif type(a).__module__.startswith("cupy"):
             a = a.get()
         total += a
     return total
@@ -86,8 +99,9 @@ def check_like(key, stored_shape, stored_dtype, arr, op):
     """Raise KVStoreError naming the key when `arr` does not match the stored shape/dtype."""
     if tuple(arr.shape) != tuple(stored_shape) or arr.dtype != stored_dtype:
         raise KVStoreError(
-            f'{op} of key {key!r}: stored shape {tuple(stored_shape)} dtype {stored_dtype}, '
-            f'given shape {tuple(arr.shape)} dtype {arr.dtype}')
+            f"{op} of key {key!r}: stored shape {tuple(stored_shape)} dtype {stored_dtype}, "
+            f"given shape {tuple(arr.shape)} dtype {arr.dtype}"
+        )
 
 
 class KVStore:
@@ -96,7 +110,8 @@ class KVStore:
     Keys are ints or strs.  A value is an array, or a list of arrays (one per device,
     summed).  Methods accept one key or a list of keys with a matching list of values.
     """
-    OPTIMIZER = 'optimizer'
+
+    OPTIMIZER = "optimizer"
 
     def __init__(self, name):
         self._type = name
@@ -149,37 +164,39 @@ class KVStore:
     def set_optimizer(self, name, hyperparams=None):
         """Run optimizer `name` (registered name + msgpack-safe hyperparameters) on push."""
         from .updaters import make_updater
+
         self.set_updater(make_updater(name, dict(hyperparams or {})))
 
     def set_gradient_compression(self, compression_params):
         """{'type': '2bit', 'threshold': t}; residuals are kept per key (and device)."""
         from .compression import TwoBitCompression
+
         self._compression = TwoBitCompression.from_params(compression_params)
 
     def is_capable(self, capability):
         """Whether this store can run an optimizer ('optimizer') itself."""
         if capability == self.OPTIMIZER:
             return True
-        raise KVStoreError(f'unknown kvstore capability {capability!r}')
+        raise KVStoreError(f"unknown kvstore capability {capability!r}")
 
     def barrier(self):
         """Wait until every worker reaches the barrier (no-op in one process)."""
 
     def save_optimizer_states(self, fname, dump_optimizer=False):
         """Write the updater's states to fname (atomically)."""
-        if self._updater is None or not hasattr(self._updater, 'get_states'):
-            raise KVStoreError('save_optimizer_states: no optimizer is set on this kvstore')
+        if self._updater is None or not hasattr(self._updater, "get_states"):
+            raise KVStoreError("save_optimizer_states: no optimizer is set on this kvstore")
         write_atomic(fname, self._updater.get_states(dump_optimizer))
 
     def load_optimizer_states(self, fname):
         """Restore the updater's states written by save_optimizer_states."""
-        if self._updater is None or not hasattr(self._updater, 'set_states'):
-            raise KVStoreError('load_optimizer_states: no optimizer is set on this kvstore')
+        if self._updater is None or not hasattr(self._updater, "set_states"):
+            raise KVStoreError("load_optimizer_states: no optimizer is set on this kvstore")
         try:
-            with open(fname, 'rb') as f:
+            with open(fname, "rb") as f:
                 data = f.read()
         except OSError as e:
-            raise KVStoreError(f'cannot read optimizer states {fname!r}: {e.strerror}') from None
+            raise KVStoreError(f"cannot read optimizer states {fname!r}: {e.strerror}") from None
         self._updater.set_states(data)
 
     def close(self):
@@ -194,13 +211,13 @@ class KVStore:
 
 def _mpi_launched():
     env = os.environ
-    return any(v in env for v in ('OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'PMIX_RANK'))
+    return any(v in env for v in ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"))
 
 
 # ---- the plug-in registry (MXNet's KVStoreBase.register / kv_registry) ----
 
-KVStoreBase = KVStore   # MXNet's name of the interface third-party stores subclass
-kv_registry = {}        # lower-cased class name -> registered store class
+KVStoreBase = KVStore  # MXNet's name of the interface third-party stores subclass
+kv_registry = {}  # lower-cased class name -> registered store class
 
 
 def register(klass):
@@ -211,13 +228,15 @@ def register(klass):
     name replaces the first, with a warning naming both.
     """
     if not isinstance(klass, type):
-        raise KVStoreError(f'register: expected a class, got {type(klass).__name__}')
+        raise KVStoreError(f"register: expected a class, got {type(klass).__name__}")
     name = klass.__name__.lower()
     old = kv_registry.get(name)
     if old is not None and old is not klass:
-        warnings.warn(f'WARNING: New kvstore {klass.__module__}.{klass.__name__} is '
-                      f'overriding existing kvstore {old.__module__}.{old.__name__}',
-                      stacklevel=2)
+        warnings.warn(
+            f"WARNING: New kvstore {klass.__module__}.{klass.__name__} is "
+            f"overriding existing kvstore {old.__module__}.{old.__name__}",
+            stacklevel=2,
+        )
     kv_registry[name] = klass
     return klass
 
@@ -227,8 +246,8 @@ KVStore.kv_registry = kv_registry
 
 # Stores MXNet registers only when their library is installed; distnet has no binding.
 _UNSUPPORTED = {
-    'horovod': "Horovod's MXNet binding",
-    'byteps': "BytePS's MXNet binding",
+    "horovod": "Horovod's MXNet binding",
+    "byteps": "BytePS's MXNet binding",
 }
 
 
@@ -240,28 +259,32 @@ def canonical_name(name):
     store, reducing on the devices if it contains 'device' ('device',
     'local_allreduce_device'), on the CPU otherwise ('local', 'local_update_cpu')."""
     if not isinstance(name, str):
-        raise KVStoreError(f'kvstore name must be a str, got {type(name).__name__}: {name!r}')
+        raise KVStoreError(f"kvstore name must be a str, got {type(name).__name__}: {name!r}")
     name = name.lower()
     if name in _UNSUPPORTED:
         raise KVStoreError(
-            f'kvstore {name!r} needs {_UNSUPPORTED[name]}, which distnet does not provide. '
+            f"kvstore {name!r} needs {_UNSUPPORTED[name]}, which distnet does not provide. "
             "Use 'dist_sync' (parameter servers; under mpiexec it allreduces through MPI) "
-            "or 'mpi', or register your own store class with kvstore.register.")
-    if 'dist' in name:
-        if '_async' in name:
-            return 'dist_async'
-        return 'dist_device_sync' if 'device' in name else 'dist_sync'
-    if name == 'mpi':
-        return 'mpi'
-    if 'device' in name or 'nccl' in name:
-        return 'device'
-    if 'local' not in name:
-        warnings.warn(f'kvstore type {name!r} is not a known name; as in MXNet it is the '
-                      "in-process store 'local'", stacklevel=3)
-    return 'local'
+            "or 'mpi', or register your own store class with kvstore.register."
+        )
+    if "dist" in name:
+        if "_async" in name:
+            return "dist_async"
+        return "dist_device_sync" if "device" in name else "dist_sync"
+    if name == "mpi":
+        return "mpi"
+    if "device" in name or "nccl" in name:
+        return "device"
+    if "local" not in name:
+        warnings.warn(
+            f"kvstore type {name!r} is not a known name; as in MXNet it is the "
+            "in-process store 'local'",
+            stacklevel=3,
+        )
+    return "local"
 
 
-def create(name='local'):
+def create(name="local"):
     """Create a kvstore by name, as MXNet's ``mx.kv.create``.
 
     A class registered with `register` under ``name`` (lower-cased) is instantiated with
@@ -278,17 +301,24 @@ def create(name='local'):
     if isinstance(name, str) and name.lower() in kv_registry:
         return kv_registry[name.lower()]()
     name = canonical_name(name)
-    if name in ('local', 'device'):
+    if name in ("local", "device"):
         from .local import LocalStore
+
         return LocalStore(name)
-    use_mpi = name == 'mpi' or (name in ('dist_sync', 'dist_device_sync') and _mpi_launched()
-                                and 'DMLC_PS_ROOT_URI' not in os.environ)
+    use_mpi = name == "mpi" or (
+        name in ("dist_sync", "dist_device_sync")
+        and _mpi_launched()
+        and "DMLC_PS_ROOT_URI" not in os.environ
+    )
     if use_mpi:
         from .mpi import MPIStore
+
         return MPIStore(name)
-    role = os.environ.get('DMLC_ROLE', 'worker')
-    if role in ('server', 'scheduler'):
+    role = os.environ.get("DMLC_ROLE", "worker")
+    if role in ("server", "scheduler"):
         from .ps.roles import serve_role_and_exit
+
         serve_role_and_exit(role)
     from .ps.client import DistStore
+
     return DistStore(name)

@@ -4,6 +4,7 @@ Each element of residual + gradient at or above +threshold is sent as +threshold
 below -threshold as -threshold, otherwise 0; what was not sent stays in the residual for
 the next push.  Codes are packed four to a byte (0: zero, 1: +t, 2: -t).
 """
+
 from .base import KVStoreError, array_module
 
 
@@ -12,21 +13,22 @@ class TwoBitCompression:
 
     def __init__(self, threshold):
         if not threshold > 0:
-            raise KVStoreError(f'2bit compression needs a positive threshold, got {threshold}')
+            raise KVStoreError(f"2bit compression needs a positive threshold, got {threshold}")
         self.threshold = float(threshold)
         self._residuals = {}
 
     @classmethod
     def from_params(cls, params):
         """Build from MXNet's dict {'type': '2bit', 'threshold': 0.5}."""
-        if not isinstance(params, dict) or params.get('type') != '2bit':
-            raise KVStoreError(f"gradient compression must be {{'type': '2bit', 'threshold': t}}, "
-                               f'got {params!r}')
-        return cls(params.get('threshold', 0.5))
+        if not isinstance(params, dict) or params.get("type") != "2bit":
+            raise KVStoreError(
+                f"gradient compression must be {{'type': '2bit', 'threshold': t}}, got {params!r}"
+            )
+        return cls(params.get("threshold", 0.5))
 
     def params(self):
         """The msgpack-safe description sent to servers."""
-        return {'type': '2bit', 'threshold': self.threshold}
+        return {"type": "2bit", "threshold": self.threshold}
 
     def quantize(self, slot, grad):
         """Add grad to slot's residual and return the packed uint8 codes (residual updated)."""
@@ -61,7 +63,7 @@ def dequantize(packed, size, threshold, dtype):
     """The flat array of `size` values {0, +t, -t} encoded in `packed`."""
     xp = array_module(packed)
     if packed.size != (size + 3) // 4:
-        raise KVStoreError(f'2bit payload of {packed.size} bytes cannot hold {size} values')
+        raise KVStoreError(f"2bit payload of {packed.size} bytes cannot hold {size} values")
     codes = xp.empty((packed.size, 4), dtype=xp.uint8)
     for i in range(4):
         codes[:, i] = (packed >> (2 * i)) & 3

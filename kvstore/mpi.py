@@ -9,6 +9,7 @@ update_on_kvstore=False path), so `is_capable('optimizer')` is False.
 copy, as MXNet's Horovod store); pass all keys in one call so small ones are fused.
 Fusion never depends on when outputs are read, so every rank issues the same collectives.
 """
+
 import numpy as np
 
 from .base import KVStore, KVStoreError, check_like, copy_into, pairs, reduce_sum, to_host
@@ -22,13 +23,14 @@ FUSION_BYTES = 64 << 20
 class MPIStore(KVStore):
     """Allreduce-based store over MPI.COMM_WORLD (a duplicate, so user MPI traffic is separate)."""
 
-    def __init__(self, name='mpi'):
+    def __init__(self, name="mpi"):
         super().__init__(name)
         from mpi4py import MPI
+
         self._mpi = MPI
         self._comm = MPI.COMM_WORLD.Dup()
         self._store = {}
-        self._queued = []   # (key, summed local value) in push order: identical on every rank
+        self._queued = []  # (key, summed local value) in push order: identical on every rank
         self._stale = set()  # keys whose last value went only to pushpull's outputs
 
     @property
@@ -49,7 +51,7 @@ class MPIStore(KVStore):
         """Store rank 0's value on every rank (one broadcast per key)."""
         for k, vals in pairs(key, value):
             if k in self._store:
-                raise KVStoreError(f'init of key {k!r}: the key is already initialised')
+                raise KVStoreError(f"init of key {k!r}: the key is already initialised")
             v = np.ascontiguousarray(to_host(vals[0])).copy()
             self._comm.Bcast(v, root=0)
             self._store[k] = v
@@ -57,11 +59,14 @@ class MPIStore(KVStore):
     def push(self, key, value, priority=0):
         """Queue each key's locally summed value for the next allreduce."""
         for k, vals in pairs(key, value):
-            stored = self._stored(k, 'push')
+            stored = self._stored(k, "push")
             for v in vals:
-                check_like(k, stored.shape, stored.dtype, v, 'push')
-            merged = reduce_sum([to_host(v) for v in vals]) if len(vals) > 1 \
-                else np.array(to_host(vals[0]), copy=True, order='C')
+                check_like(k, stored.shape, stored.dtype, v, "push")
+            merged = (
+                reduce_sum([to_host(v) for v in vals])
+                if len(vals) > 1
+                else np.array(to_host(vals[0]), copy=True, order="C")
+            )
             if self._compression is not None:
                 merged = self._compression.roundtrip(k, merged)
             self._queued.append((k, merged))
@@ -69,15 +74,17 @@ class MPIStore(KVStore):
     def pull(self, key, out=None, priority=0, ignore_sparse=True):
         """Allreduce what is queued, then copy each key's value into its outputs."""
         if out is None:
-            raise KVStoreError('pull needs out= arrays to write into')
+            raise KVStoreError("pull needs out= arrays to write into")
         self._flush()
-        for k, outs in pairs(key, out, 'output'):
-            stored = self._stored(k, 'pull')
+        for k, outs in pairs(key, out, "output"):
+            stored = self._stored(k, "pull")
             if k in self._stale:
-                raise KVStoreError(f'pull of key {k!r} on the mpi store after pushpull: '
-                                   f'pushpull reduces into its outputs only; push then pull')
+                raise KVStoreError(
+                    f"pull of key {k!r} on the mpi store after pushpull: "
+                    f"pushpull reduces into its outputs only; push then pull"
+                )
             for o in outs:
-                check_like(k, stored.shape, stored.dtype, o, 'pull')
+                check_like(k, stored.shape, stored.dtype, o, "pull")
                 copy_into(o, stored)
 
     def pushpull(self, key, value, out=None, priority=0):
@@ -86,14 +93,18 @@ class MPIStore(KVStore):
             return super().pushpull(key, value, out, priority)
         self._flush()
         items = []
-        for (k, vals), (_, outs) in zip(pairs(key, value), pairs(key, value if out is None
-                                                               else out, 'output')):
-            stored = self._stored(k, 'pushpull')
+        for (k, vals), (_, outs) in zip(
+            pairs(key, value), pairs(key, value if out is None else out, "output")
+        ):
+            stored = self._stored(k, "pushpull")
             for a in vals + outs:
-                check_like(k, stored.shape, stored.dtype, a, 'pushpull')
+                check_like(k, stored.shape, stored.dtype, a, "pushpull")
             src = reduce_sum([to_host(v) for v in vals]) if len(vals) > 1 else to_host(vals[0])
-            dst = outs[0] if isinstance(outs[0], np.ndarray) and outs[0].flags.c_contiguous \
+            dst = (
+                outs[0]
+                if isinstance(outs[0], np.ndarray) and outs[0].flags.c_contiguous
                 else np.empty(stored.shape, stored.dtype)
+            )
             items.append((src, dst, outs))
             self._stale.add(k)
         small = []
@@ -102,8 +113,11 @@ class MPIStore(KVStore):
                 np.copyto(dst, src) if dst is not src else None
                 small.append((None, dst))
             else:
-                self._comm.Allreduce(self._mpi.IN_PLACE if src is dst else
-                                     np.ascontiguousarray(src), dst, op=self._mpi.SUM)
+                self._comm.Allreduce(
+                    self._mpi.IN_PLACE if src is dst else np.ascontiguousarray(src),
+                    dst,
+                    op=self._mpi.SUM,
+                )
         self._allreduce_fused(small)
         for _, dst, outs in items:
             for o in outs:
@@ -119,8 +133,9 @@ class MPIStore(KVStore):
         try:
             return self._store[key]
         except KeyError:
-            raise KVStoreError(f'{op} of key {key!r}: the key was not initialised on rank '
-                               f'{self.rank}') from None
+            raise KVStoreError(
+                f"{op} of key {key!r}: the key was not initialised on rank {self.rank}"
+            ) from None
 
     def _flush(self):
         queued, self._queued = self._queued, []
@@ -143,8 +158,9 @@ class MPIStore(KVStore):
             start = 0
             while start < len(arrays):
                 stop, size = start, 0
-                while stop < len(arrays) and (size == 0 or
-                                              (size + arrays[stop].nbytes) <= FUSION_BYTES):
+                while stop < len(arrays) and (
+                    size == 0 or (size + arrays[stop].nbytes) <= FUSION_BYTES
+                ):
                     size += arrays[stop].nbytes
                     stop += 1
                 batch = arrays[start:stop]
@@ -152,7 +168,7 @@ class MPIStore(KVStore):
                 self._comm.Allreduce(self._mpi.IN_PLACE, buf, op=self._mpi.SUM)
                 offset = 0
                 for a in batch:
-                    a.reshape(-1)[...] = buf[offset:offset + a.size]
+                    a.reshape(-1)[...] = buf[offset : offset + a.size]
                     offset += a.size
                 start = stop
 

@@ -8,11 +8,18 @@ per device tuple (``ncclCommInitAll``) and reused. ``DISTNET_KVSTORE_NCCL=0`` tu
 The collective is queued on each device's current stream, so later work on those streams
 (the updater, the pulls' copies) is ordered after it without a host synchronisation.
 """
+
 import os
 
-_DTYPES = {'float16': 'NCCL_FLOAT16', 'float32': 'NCCL_FLOAT32', 'float64': 'NCCL_FLOAT64',
-           'int8': 'NCCL_INT8', 'uint8': 'NCCL_UINT8', 'int32': 'NCCL_INT32',
-           'int64': 'NCCL_INT64'}
+_DTYPES = {
+    "float16": "NCCL_FLOAT16",
+    "float32": "NCCL_FLOAT32",
+    "float64": "NCCL_FLOAT64",
+    "int8": "NCCL_INT8",
+    "uint8": "NCCL_UINT8",
+    "int32": "NCCL_INT32",
+    "int64": "NCCL_INT64",
+}
 
 
 def _load_nccl():
@@ -21,7 +28,7 @@ def _load_nccl():
         from cupy.cuda import nccl
     except Exception:  # ImportError, or a CUDA/NCCL library that fails to load
         return None
-    return nccl if getattr(nccl, 'available', True) else None
+    return nccl if getattr(nccl, "available", True) else None
 
 
 class NcclSum:
@@ -37,21 +44,24 @@ class NcclSum:
 
     def usable(self, values):
         """Whether ``values`` can be summed by NCCL (else the caller adds them itself)."""
-        if len(values) < 2 or os.getenv('DISTNET_KVSTORE_NCCL', '1') == '0':
+        if len(values) < 2 or os.getenv("DISTNET_KVSTORE_NCCL", "1") == "0":
             return False
-        if not all(type(v).__module__.startswith('cupy') for v in values):
+        if not all(type(v).__module__.startswith("cupy") for v in values):
             return False
         devices = [v.device.id for v in values]
         first = values[0]
         if len(set(devices)) != len(devices) or first.dtype.name not in _DTYPES:
             return False
-        if any(v.dtype != first.dtype or v.shape != first.shape
-               or not v.flags.c_contiguous for v in values):
+        if any(
+            v.dtype != first.dtype or v.shape != first.shape or not v.flags.c_contiguous
+            for v in values
+        ):
             return False
         if self._nccl is None:
             self._nccl = _load_nccl()
             if self._nccl is not None and self._cupy is None:
                 import cupy
+
                 self._cupy = cupy
         return self._nccl is not None
 
@@ -59,7 +69,8 @@ class NcclSum:
         comm = self._comms.get(devices)
         if comm is None:
             comm = self._comms[devices] = self._nccl.NcclCommunicator.initAll(
-                len(devices), list(devices))
+                len(devices), list(devices)
+            )
         return comm
 
     def sum(self, values):

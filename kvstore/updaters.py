@@ -10,7 +10,7 @@ not depend on distnet); tests and other frameworks inject a factory with
 """
 
 _factory = None
-SUM_PREFIX = '__sum__:'
+SUM_PREFIX = "__sum__:"
 
 
 def summed_only(key):
@@ -43,12 +43,14 @@ class _DistnetUpdater:
     def __init__(self, name, hyperparams):
         import distnet.optimizer as opt_mod
         from distnet.ndarray import NDArray
+
         self._nd = NDArray
         self.optimizer = opt_mod.create(name, **hyperparams)
         self._updater = opt_mod.get_updater(self.optimizer)
 
     def __call__(self, key, grad, weight):
         from distnet._kvstore_sparse import kv_value  # RowSparse pushes: lazy updates
+
         self._updater(key, kv_value(grad), self._nd(weight))
 
     def get_states(self, dump_optimizer=False):

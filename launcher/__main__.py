@@ -1,4 +1,5 @@
 """`python -m launcher ...` is `distnet-launch ...`."""
+
 import sys
 
 from launcher.cli import main

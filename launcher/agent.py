@@ -20,6 +20,7 @@ such as `bash -c` wrapped workers and DataLoader workers included, within the gr
 (at most 5 s); see that module for why a watchdog. Direct children also get
 PR_SET_PDEATHSIG on Linux. SIGHUP (the terminal went away) stops the job like SIGTERM.
 """
+
 from __future__ import annotations
 
 import collections
@@ -51,8 +52,10 @@ class _Proc:
         self.popen = popen
         self.pgid = popen.pid  # start_new_session=True: the child leads its own group
         self.log = log
-        self.tails = {"stdout": collections.deque(maxlen=_TAIL_LINES),
-                      "stderr": collections.deque(maxlen=_TAIL_LINES)}
+        self.tails = {
+            "stdout": collections.deque(maxlen=_TAIL_LINES),
+            "stderr": collections.deque(maxlen=_TAIL_LINES),
+        }
         self.pumps: List[threading.Thread] = []
         self.returncode: Optional[int] = None
         self.reported: Optional[dict] = None  # a rank's EXIT_MARKER report (mpiexec)
@@ -102,8 +105,12 @@ def _take_lost(proc: _Proc, line: str) -> bool:
         return False
     try:
         rep = json.loads(text[1])
-        rep = {"role": str(rep["role"]), "rank": int(rep["rank"]), "name": str(rep["name"]),
-               "reason": str(rep["reason"])}
+        rep = {
+            "role": str(rep["role"]),
+            "rank": int(rep["rank"]),
+            "name": str(rep["name"]),
+            "reason": str(rep["reason"]),
+        }
     except (ValueError, KeyError, TypeError):
         return False
     if proc.lost is None:
@@ -126,6 +133,7 @@ def _pdeathsig():
         return None
     try:
         import ctypes
+
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None
@@ -136,8 +144,9 @@ def _pdeathsig():
 class Agent:
     """Starts processes and runs the job to its end; see the module docstring."""
 
-    def __init__(self, grace: float = DEFAULT_GRACE, log_dir: Optional[str] = None,
-                 stdout=None, stderr=None):
+    def __init__(
+        self, grace: float = DEFAULT_GRACE, log_dir: Optional[str] = None, stdout=None, stderr=None
+    ):
         self.grace = grace
         self.log_dir = log_dir
         self._out = {"stdout": stdout or sys.stdout, "stderr": stderr or sys.stderr}
@@ -166,10 +175,15 @@ class Agent:
             log = open(os.path.join(self.log_dir, spec.log_name), "w", encoding="utf-8")
         try:
             popen = subprocess.Popen(
-                list(spec.argv), env=env, cwd=spec.cwd,
+                list(spec.argv),
+                env=env,
+                cwd=spec.cwd,
                 stdin=subprocess.DEVNULL if spec.stdin is None else subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                preexec_fn=self._preexec)
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=self._preexec,
+            )
             if spec.stdin is not None:
                 _feed(popen, spec.stdin)
         except OSError as exc:
@@ -180,8 +194,12 @@ class Agent:
         self._watchdog.watch(popen.pid, spec.env.get(TOKEN_VAR))
         proc = _Proc(spec, popen, log)
         for stream in ("stdout", "stderr"):
-            t = threading.Thread(target=self._pump, args=(proc, stream),
-                                 name=f"pump {spec.name} {stream}", daemon=True)
+            t = threading.Thread(
+                target=self._pump,
+                args=(proc, stream),
+                name=f"pump {spec.name} {stream}",
+                daemon=True,
+            )
             t.start()
             proc.pumps.append(t)
         self._procs.append(proc)
@@ -194,16 +212,18 @@ class Agent:
     def _redraws(self, proc: _Proc, stream: str) -> bool:
         """Whether this stream may carry carriage-return redraws (a progress bar) for our
         terminal: rank 0's stderr when the launcher's own stderr is a terminal."""
-        return (stream == "stderr" and self._progress_tty()
-                and proc.spec.env.get("RANK") == "0")
+        return stream == "stderr" and self._progress_tty() and proc.spec.env.get("RANK") == "0"
 
     def _pump(self, proc: _Proc, stream: str) -> None:
         """Copy one pipe line by line, prefixed, to our stream and the log file."""
         prefix = f"[{proc.spec.name}] " if proc.spec.prefix else ""
         out = self._out[stream]
         pipe = getattr(proc.popen, stream)
-        lines = (_segments(pipe, self._redraw_writer(out, prefix))
-                 if self._redraws(proc, stream) else iter(pipe.readline, b""))
+        lines = (
+            _segments(pipe, self._redraw_writer(out, prefix))
+            if self._redraws(proc, stream)
+            else iter(pipe.readline, b"")
+        )
         for raw in lines:
             line = raw.decode("utf-8", errors="replace")
             if not line.endswith("\n"):
@@ -234,17 +254,21 @@ class Agent:
                     out.flush()
                 except (OSError, ValueError):
                     pass
+
         return write
 
     @staticmethod
     def _take_report(proc: _Proc, line: str) -> None:
         try:
-            report = json.loads(line[len(EXIT_MARKER):])
+            report = json.loads(line[len(EXIT_MARKER) :])
             name = str(report["name"])
             if report.get("where"):
                 name += f" ({report['where']})"
-            report = {"name": name, "returncode": int(report["returncode"]),
-                      "tail": [str(t) for t in report.get("tail", [])]}
+            report = {
+                "name": name,
+                "returncode": int(report["returncode"]),
+                "tail": [str(t) for t in report.get("tail", [])],
+            }
         except (ValueError, KeyError, TypeError):
             return  # not a report of ours after all
         if proc.reported is None:
@@ -337,13 +361,14 @@ class Agent:
         reason, name = rep["reason"], rep["name"]
         msg = reason if reason.startswith(name) else f"{name}: {reason}"
         msg += " (first failure, reported by the scheduler); stopping the job."
-        ours = [p for p in self._procs
-                if p.spec.role == rep["role"] and p.spec.rank == rep["rank"]]
+        ours = [p for p in self._procs if p.spec.role == rep["role"] and p.spec.rank == rep["rank"]]
         if ours and not ours[0].spec.host:
             state = _state(ours[0].popen.pid)
             if state == "T":
-                msg += (f"\n  {ours[0].label()} is stopped (SIGSTOP, Ctrl-Z or a debugger); "
-                        f"it answers nothing until it gets SIGCONT.")
+                msg += (
+                    f"\n  {ours[0].label()} is stopped (SIGSTOP, Ctrl-Z or a debugger); "
+                    f"it answers nothing until it gets SIGCONT."
+                )
             elif state is None or ours[0].popen.poll() is not None:
                 msg += f"\n  {ours[0].label()} has exited."
         return msg
@@ -426,9 +451,17 @@ class Agent:
         """
         if not self.log_dir:
             return
-        data = [{"role": p.spec.role, "rank": p.spec.rank, "pid": p.popen.pid,
-                 "pgid": p.pgid, "log": p.spec.log_name, "returncode": p.returncode}
-                for p in self._procs]
+        data = [
+            {
+                "role": p.spec.role,
+                "rank": p.spec.rank,
+                "pid": p.popen.pid,
+                "pgid": p.pgid,
+                "log": p.spec.log_name,
+                "returncode": p.returncode,
+            }
+            for p in self._procs
+        ]
         path = os.path.join(self.log_dir, "job.json")
         with open(path + ".tmp", "w", encoding="utf-8") as f:
             json.dump(data, f, indent=1)
@@ -448,7 +481,7 @@ def _segments(pipe, redraw):
             cut = min((i for i in (buf.find(b"\n"), buf.find(b"\r")) if i >= 0), default=-1)
             if cut < 0:
                 break
-            piece, sep, buf = buf[:cut], buf[cut:cut + 1], buf[cut + 1:]
+            piece, sep, buf = buf[:cut], buf[cut : cut + 1], buf[cut + 1 :]
             if sep == b"\n":
                 yield piece + b"\n"
             elif piece:

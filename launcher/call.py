@@ -4,6 +4,7 @@ Used by `distnet.testing.run_distributed` for function targets. The function's r
 value is written as JSON to `$DISTNET_RESULT_DIR/worker-<RANK>.json` (atomically), so
 the harness can hand it back; JSON, never pickle, so nothing executable travels.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -3,6 +3,7 @@
 Parsing does nothing else: no process is started and no file is touched here. `main`
 hands the config to `launcher.run.launch`, which owns everything that happens next.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,27 +38,66 @@ def build_parser() -> argparse.ArgumentParser:
     """The argparse parser for `distnet-launch` (also used for --help)."""
     p = argparse.ArgumentParser(
         prog="distnet-launch",
-        description="Start a distributed distnet job: one scheduler, S servers, W workers.")
+        description="Start a distributed distnet job: one scheduler, S servers, W workers.",
+    )
     p.add_argument("-n", "--num-workers", type=int, required=True, help="number of workers")
-    p.add_argument("-s", "--num-servers", type=_non_negative_int, default=None,
-                   help="number of servers (default: the number of workers; 0: workers only)")
+    p.add_argument(
+        "-s",
+        "--num-servers",
+        type=_non_negative_int,
+        default=None,
+        help="number of servers (default: the number of workers; 0: workers only)",
+    )
     p.add_argument("--launcher", choices=("local", "mpi", "ssh", "slurm"), default="local")
     p.add_argument("-H", "--hostfile", help="file of 'host[:slots]' lines (ssh, mpi)")
-    p.add_argument("--host-ip", help="address the scheduler listens on (default 127.0.0.1, "
-                   "or the first host of the hostfile)")
-    p.add_argument("--port", type=_non_negative_int, default=0,
-                   help="scheduler port (default 0: the scheduler picks a free one)")
-    p.add_argument("--env", type=_env_pair, action="append", default=[], metavar="K=V",
-                   help="set K=V for every process")
-    p.add_argument("--env-worker", type=_env_pair, action="append", default=[], metavar="K=V",
-                   help="set K=V for the workers")
-    p.add_argument("--env-server", type=_env_pair, action="append", default=[], metavar="K=V",
-                   help="set K=V for the servers and the scheduler")
+    p.add_argument(
+        "--host-ip",
+        help="address the scheduler listens on (default 127.0.0.1, "
+        "or the first host of the hostfile)",
+    )
+    p.add_argument(
+        "--port",
+        type=_non_negative_int,
+        default=0,
+        help="scheduler port (default 0: the scheduler picks a free one)",
+    )
+    p.add_argument(
+        "--env",
+        type=_env_pair,
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="set K=V for every process",
+    )
+    p.add_argument(
+        "--env-worker",
+        type=_env_pair,
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="set K=V for the workers",
+    )
+    p.add_argument(
+        "--env-server",
+        type=_env_pair,
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="set K=V for the servers and the scheduler",
+    )
     p.add_argument("--log-dir", help="also write each process's output to DIR/<role>-<rank>.log")
-    p.add_argument("--start-timeout", type=float, default=DEFAULT_START_TIMEOUT,
-                   help="seconds the job may take to start (default %(default)s)")
-    p.add_argument("--grace", type=float, default=DEFAULT_GRACE,
-                   help="seconds between SIGTERM and SIGKILL when stopping (default %(default)s)")
+    p.add_argument(
+        "--start-timeout",
+        type=float,
+        default=DEFAULT_START_TIMEOUT,
+        help="seconds the job may take to start (default %(default)s)",
+    )
+    p.add_argument(
+        "--grace",
+        type=float,
+        default=DEFAULT_GRACE,
+        help="seconds between SIGTERM and SIGKILL when stopping (default %(default)s)",
+    )
     p.add_argument("command", nargs=argparse.REMAINDER, help="the worker command")
     return p
 
@@ -80,8 +120,9 @@ def _worker_command(command: Sequence[str]) -> Tuple[str, ...]:
     return tuple(cmd)
 
 
-def parse_args(argv: Optional[Sequence[str]] = None,
-               environ: Optional[Mapping[str, str]] = None) -> LaunchConfig:
+def parse_args(
+    argv: Optional[Sequence[str]] = None, environ: Optional[Mapping[str, str]] = None
+) -> LaunchConfig:
     """Parse `distnet-launch` arguments into a `LaunchConfig` (exits 2 on bad usage)."""
     parser = build_parser()
     ns = parser.parse_args(argv)
@@ -98,16 +139,25 @@ def parse_args(argv: Optional[Sequence[str]] = None,
     return LaunchConfig(
         num_workers=ns.num_workers,
         num_servers=ns.num_workers if ns.num_servers is None else ns.num_servers,
-        command=command, launcher=ns.launcher, hostfile=ns.hostfile, host_ip=ns.host_ip,
-        port=ns.port, env=tuple(ns.env), env_worker=tuple(ns.env_worker),
-        env_server=tuple(ns.env_server), log_dir=ns.log_dir,
-        start_timeout=ns.start_timeout, grace=ns.grace,
+        command=command,
+        launcher=ns.launcher,
+        hostfile=ns.hostfile,
+        host_ip=ns.host_ip,
+        port=ns.port,
+        env=tuple(ns.env),
+        env_worker=tuple(ns.env_worker),
+        env_server=tuple(ns.env_server),
+        log_dir=ns.log_dir,
+        start_timeout=ns.start_timeout,
+        grace=ns.grace,
         scheduler_cmd=_role_cmd(environ, SCHEDULER_CMD_VAR, "kvstore.scheduler"),
-        server_cmd=_role_cmd(environ, SERVER_CMD_VAR, "kvstore.server"))
+        server_cmd=_role_cmd(environ, SERVER_CMD_VAR, "kvstore.server"),
+    )
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Console-script entry point: parse, then run the job; returns the exit code."""
     config = parse_args(argv)
     from launcher.run import launch  # imported here so parsing stays side-effect free
+
     return launch(config)

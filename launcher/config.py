@@ -4,6 +4,7 @@
 agent to start. Both are immutable so that nothing downstream of the command line can
 change what was asked for.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -20,6 +20,7 @@ With servers, mpiexec ends when every rank has: the scheduler and servers must e
 their own when the workers close their kvstores (the kvstore protocol does that);
 unlike a local job, the launcher cannot tell them to stop once the workers are done.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,10 @@ def find_mpiexec() -> str:
     beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     if os.access(beside, os.X_OK):
         return beside
-    raise OSError("mpiexec not found: install the mpi extra (pip install 'distnet[mpi]') "
-                  "or an MPI implementation")
+    raise OSError(
+        "mpiexec not found: install the mpi extra (pip install 'distnet[mpi]') "
+        "or an MPI implementation"
+    )
 
 
 def _free_port() -> int:
@@ -70,16 +73,25 @@ def _job_env(config: LaunchConfig, tmp: str) -> Dict[str, str]:
     """Variables every rank inherits: the job's (none of DMLC_* with -s 0) and --env."""
     env = roles.extra_env(config.env)
     if config.num_servers == 0:
-        shared = roles.job_env(config.num_workers, 0, None, None, roles.new_token(),
-                               config.start_timeout)
+        shared = roles.job_env(
+            config.num_workers, 0, None, None, roles.new_token(), config.start_timeout
+        )
         env.update({k: v for k, v in shared.items() if not k.startswith("DMLC_")})
         return env
     port, uri = config.port, config.host_ip
     if config.hostfile:
         port = port or _free_port()
         uri = uri or parse_hostfile(config.hostfile)[0][0]  # hydra puts rank 0 there
-    env.update(roles.job_env(config.num_workers, config.num_servers, uri,
-                             port, roles.new_token(), config.start_timeout))
+    env.update(
+        roles.job_env(
+            config.num_workers,
+            config.num_servers,
+            uri,
+            port,
+            roles.new_token(),
+            config.start_timeout,
+        )
+    )
     if not port:
         env[roles.PORT_FILE_VAR] = os.path.join(tmp, "scheduler.port")
     env[SCHEDULER_CMD_VAR] = shlex.join(config.scheduler_cmd)

@@ -10,6 +10,7 @@ output line with the role (`[worker 2] `) and copies it to `<log-dir>/worker-2.l
 (hydra's own rank prefixes split lines at chunk boundaries), and it announces a
 non-zero exit to distnet-launch (hydra waits for the other ranks instead of ending the
 job). Signals from mpiexec are forwarded; the child dies with the supervisor."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,10 @@ from launcher.cli import SCHEDULER_CMD_VAR, SERVER_CMD_VAR
 from launcher.config import EXIT_MARKER
 
 _RANK_VARS = ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
-_LOCAL_VARS = (("MPI_LOCALRANKID", "MPI_LOCALNRANKS"),
-               ("OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"))
+_LOCAL_VARS = (
+    ("MPI_LOCALRANKID", "MPI_LOCALNRANKS"),
+    ("OMPI_COMM_WORLD_LOCAL_RANK", "OMPI_COMM_WORLD_LOCAL_SIZE"),
+)
 
 
 def mpi_rank(environ) -> int:
@@ -38,8 +41,11 @@ def mpi_rank(environ) -> int:
     for name in _RANK_VARS:
         if environ.get(name, "").isdigit():
             return int(environ[name])
-    raise ValueError("launcher.mpi_boot: no MPI rank variable (" + ", ".join(_RANK_VARS)
-                     + "); run it under mpiexec")
+    raise ValueError(
+        "launcher.mpi_boot: no MPI rank variable ("
+        + ", ".join(_RANK_VARS)
+        + "); run it under mpiexec"
+    )
 
 
 def role_of(rank: int, num_servers: int) -> Tuple[str, Optional[int]]:
@@ -122,9 +128,15 @@ def supervise(cmd: List[str], env: Dict[str, str], name: str, log_path: Optional
     """
     preexec = _pdeathsig()
     try:  # close_fds=False: the role inherits the PMI connection (PMI_FD) as with exec
-        child = subprocess.Popen(cmd, env=env, close_fds=False, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 preexec_fn=preexec)
+        child = subprocess.Popen(
+            cmd,
+            env=env,
+            close_fds=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=preexec,
+        )
     except OSError as exc:
         print(f"launcher.mpi_boot: {name}: cannot run {cmd[0]}: {exc}", file=sys.stderr)
         return 127
@@ -133,17 +145,26 @@ def supervise(cmd: List[str], env: Dict[str, str], name: str, log_path: Optional
     log = open(log_path, "ab") if log_path else None
     tails = {"stdout": collections.deque(maxlen=20), "stderr": collections.deque(maxlen=20)}
     prefix = f"[{name}] ".encode()
-    pumps = [threading.Thread(target=_pump, args=(getattr(child, s), getattr(sys, s).buffer,
-                                                  prefix, log, tails[s]), daemon=True)
-             for s in ("stdout", "stderr")]
+    pumps = [
+        threading.Thread(
+            target=_pump,
+            args=(getattr(child, s), getattr(sys, s).buffer, prefix, log, tails[s]),
+            daemon=True,
+        )
+        for s in ("stdout", "stderr")
+    ]
     for t in pumps:
         t.start()
     code = child.wait()
     for t in pumps:
         t.join(2.0)  # bounded: a grandchild may hold the pipe
     if code != 0:
-        report = {"name": name, "returncode": code, "where": f"pid {child.pid} on {_host()}",
-                  "tail": list(tails["stderr"] or tails["stdout"])}
+        report = {
+            "name": name,
+            "returncode": code,
+            "where": f"pid {child.pid} on {_host()}",
+            "tail": list(tails["stderr"] or tails["stdout"]),
+        }
         sys.stderr.write(EXIT_MARKER + " " + json.dumps(report) + "\n")
         sys.stderr.flush()
     return 128 - code if code < 0 else code
@@ -151,6 +172,7 @@ def supervise(cmd: List[str], env: Dict[str, str], name: str, log_path: Optional
 
 def _host() -> str:
     import socket
+
     return socket.gethostname()
 
 
@@ -158,6 +180,7 @@ def _pdeathsig():
     """preexec: SIGKILL the role if this supervisor dies (hydra may SIGKILL us)."""
     try:
         import ctypes
+
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None
@@ -187,18 +210,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (ValueError, KeyError) as exc:
         print(f"launcher.mpi_boot: {exc}", file=sys.stderr)
         return 1
-    if args.num_servers and not env.get("DMLC_ROLE") == "scheduler" \
-            and roles.PORT_FILE_VAR in environ:
+    if (
+        args.num_servers
+        and not env.get("DMLC_ROLE") == "scheduler"
+        and roles.PORT_FILE_VAR in environ
+    ):
         port = _wait_port(environ)
         if port is None:
-            print(f"launcher.mpi_boot: {name}: the scheduler did not report its port "
-                  f"within {environ.get(roles.START_TIMEOUT_VAR)} s", file=sys.stderr)
+            print(
+                f"launcher.mpi_boot: {name}: the scheduler did not report its port "
+                f"within {environ.get(roles.START_TIMEOUT_VAR)} s",
+                file=sys.stderr,
+            )
             return 1
         env["DMLC_PS_ROOT_PORT"] = str(port)
         environ.pop(roles.PORT_FILE_VAR)
     environ.update(env)
     log = os.path.join(args.log_dir, name.replace(" ", "-") + ".log") if args.log_dir else None
     return supervise(cmd, environ, name, log)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,6 +4,7 @@ These are the variables the kvstore package reads (MXNet's `DMLC_*` names plus
 torchrun's `RANK`/`WORLD_SIZE`/`LOCAL_RANK`/`LOCAL_WORLD_SIZE`). Plain functions of plain
 values, so the mpi bootstrap can use them inside a rank without a `LaunchConfig`.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,14 @@ def new_token() -> str:
     return secrets.token_hex(16)
 
 
-def job_env(num_workers: int, num_servers: int, root_uri: Optional[str],
-            root_port: Optional[int], token: str, start_timeout: float) -> Dict[str, str]:
+def job_env(
+    num_workers: int,
+    num_servers: int,
+    root_uri: Optional[str],
+    root_port: Optional[int],
+    token: str,
+    start_timeout: float,
+) -> Dict[str, str]:
     """Variables every role of a job shares.
 
     With no servers (`-s 0`) there is no scheduler, so no root URI/port is set and the
@@ -59,8 +66,9 @@ def server_env(server_id: int) -> Dict[str, str]:
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def worker_env(rank: int, world_size: int, local_rank: int,
-               local_world_size: int) -> Dict[str, str]:
+def worker_env(
+    rank: int, world_size: int, local_rank: int, local_world_size: int
+) -> Dict[str, str]:
     """Role variables of worker `rank` (DMLC_WORKER_ID equals RANK), plus thread caps."""
     env = {
         "DMLC_ROLE": "worker",

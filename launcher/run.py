@@ -1,4 +1,5 @@
 """Run a parsed `LaunchConfig`: pick the backend, give it an agent, return the exit code."""
+
 from __future__ import annotations
 
 import sys

@@ -17,6 +17,7 @@ busy cluster). The job's variables reach the tasks through srun's default --expo
 so the job token is never on a command line; servers bind the address their node uses
 to reach the scheduler.
 """
+
 from __future__ import annotations
 
 import os
@@ -117,13 +118,16 @@ def _job_env(config: LaunchConfig, environ: Mapping[str, str]) -> Dict[str, str]
     """What every task inherits: the job's variables, rooted at the first node."""
     nodelist = environ.get(NODELIST_VAR)
     if not nodelist:
-        raise ValueError(f"--launcher slurm runs inside a Slurm allocation (salloc, sbatch): "
-                         f"{NODELIST_VAR} is not set")
+        raise ValueError(
+            f"--launcher slurm runs inside a Slurm allocation (salloc, sbatch): "
+            f"{NODELIST_VAR} is not set"
+        )
     env = roles.extra_env(config.env)
     uri = config.host_ip or expand_nodelist(nodelist)[0]
     port = (config.port or _free_port()) if config.num_servers else None
-    shared = roles.job_env(config.num_workers, config.num_servers, uri, port,
-                           roles.new_token(), config.start_timeout)
+    shared = roles.job_env(
+        config.num_workers, config.num_servers, uri, port, roles.new_token(), config.start_timeout
+    )
     if not config.num_servers:  # plain ranks: the kvstore stays local or uses MPI
         shared = {k: v for k, v in shared.items() if not k.startswith("DMLC_")}
     env.update(shared)
@@ -140,8 +144,14 @@ def plan(config: LaunchConfig, environ: Optional[Mapping[str, str]] = None) -> P
     if not srun:
         raise OSError("--launcher slurm: srun not found on PATH")
     n = config.num_workers + (1 + config.num_servers if config.num_servers else 0)
-    argv = [srun, f"--ntasks={n}", "--kill-on-bad-exit=1", sys.executable, "-m",
-            "launcher.slurm"] + boot_args(config)
+    argv = [
+        srun,
+        f"--ntasks={n}",
+        "--kill-on-bad-exit=1",
+        sys.executable,
+        "-m",
+        "launcher.slurm",
+    ] + boot_args(config)
     return ProcSpec("srun", None, tuple(argv), env, prefix=False)
 
 

@@ -24,6 +24,7 @@ the kernel closes the pipe, and the local ssh dies with the launcher). It then s
 command's process group SIGTERM, and SIGKILL 5 s later (a descendant that left that group
 is out of its reach).
 """
+
 from __future__ import annotations
 
 import os
@@ -69,14 +70,15 @@ def assign_workers(hosts: List[Tuple[str, int]], num_workers: int) -> List[Tuple
 #: session (setsid, where the host has it) with stdin from /dev/null; a watcher (deaf to
 #: SIGTERM) reads the rest of stdin and, at EOF, stops that session's process group
 #: (SIGTERM, SIGKILL 5 s later); the wrapper exits with the command's status.
-_REMOTE = ('IFS= read -r {var} || exit 125; export {var}; '
-           'command -v setsid >/dev/null 2>&1 && set -- setsid "$@"; exec 3<&0; '
-           '"$@" </dev/null 3<&- & job=$!; '
-           '{{ trap "" TERM; while IFS= read -r _ <&3; do :; done; '
-           'kill -TERM -$job || kill -TERM $job; sleep 5; '
-           'kill -KILL -$job || kill -KILL $job; }} >/dev/null 2>&1 & watch=$!; '
-           'exec 3<&-; wait $job; code=$?; kill -KILL $watch 2>/dev/null; exit $code').format(
-               var=roles.TOKEN_VAR)
+_REMOTE = (
+    "IFS= read -r {var} || exit 125; export {var}; "
+    'command -v setsid >/dev/null 2>&1 && set -- setsid "$@"; exec 3<&0; '
+    '"$@" </dev/null 3<&- & job=$!; '
+    '{{ trap "" TERM; while IFS= read -r _ <&3; do :; done; '
+    "kill -TERM -$job || kill -TERM $job; sleep 5; "
+    "kill -KILL -$job || kill -KILL $job; }} >/dev/null 2>&1 & watch=$!; "
+    "exec 3<&-; wait $job; code=$?; kill -KILL $watch 2>/dev/null; exit $code"
+).format(var=roles.TOKEN_VAR)
 
 
 def remote_command(spec: ProcSpec, cwd: str) -> str:
@@ -87,8 +89,10 @@ def remote_command(spec: ProcSpec, cwd: str) -> str:
         if name in os.environ and name not in env:
             env[name] = os.environ[name]
     assigns = " ".join(shlex.quote(f"{k}={v}") for k, v in env.items())
-    return (f"cd {shlex.quote(cwd)} && exec sh -c {shlex.quote(_REMOTE)} distnet-job "
-            f"env {assigns} {shlex.join(spec.argv)}")
+    return (
+        f"cd {shlex.quote(cwd)} && exec sh -c {shlex.quote(_REMOTE)} distnet-job "
+        f"env {assigns} {shlex.join(spec.argv)}"
+    )
 
 
 def over_ssh(spec: ProcSpec, host: str, cwd: str) -> ProcSpec:
@@ -96,8 +100,17 @@ def over_ssh(spec: ProcSpec, host: str, cwd: str) -> ProcSpec:
     token on ssh's stdin."""
     argv = ("ssh", "-o", "BatchMode=yes", host, remote_command(spec, cwd))
     token = spec.env.get(roles.TOKEN_VAR)
-    return ProcSpec(spec.role, spec.rank, argv, {}, None, spec.service, spec.prefix,
-                    stdin=None if token is None else token + "\n", host=host)
+    return ProcSpec(
+        spec.role,
+        spec.rank,
+        argv,
+        {},
+        None,
+        spec.service,
+        spec.prefix,
+        stdin=None if token is None else token + "\n",
+        host=host,
+    )
 
 
 def _free_port() -> int:
@@ -111,8 +124,9 @@ def plan(config: LaunchConfig, cwd: str) -> List[ProcSpec]:
     hosts = parse_hostfile(config.hostfile)
     uri = config.host_ip or hosts[0][0]
     port = config.port or (_free_port() if config.num_servers else 0)
-    common: Dict[str, str] = roles.job_env(config.num_workers, config.num_servers, uri,
-                                           port, roles.new_token(), config.start_timeout)
+    common: Dict[str, str] = roles.job_env(
+        config.num_workers, config.num_servers, uri, port, roles.new_token(), config.start_timeout
+    )
     placed = assign_workers(hosts, config.num_workers)
     specs = []
     if config.num_servers:

@@ -24,6 +24,7 @@ what is left of it at once, e.g. a process that left its group, and exit quietly
 `Watchdog` is the launcher's end of that pipe. Only the standard library is used; the
 agent runs this file as a script (`python -S`, for a quick start).
 """
+
 from __future__ import annotations
 
 import os
@@ -123,11 +124,16 @@ class Watchdog:
     def _start(self) -> bool:
         try:
             self._popen = subprocess.Popen(
-                [sys.executable, "-S", os.path.abspath(__file__)], stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL, start_new_session=True)
+                [sys.executable, "-S", os.path.abspath(__file__)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         except OSError as exc:  # the job still runs; only a killed launcher would leak
-            self._report(f"could not start the watchdog ({exc}); if the launcher is "
-                         f"killed, the job's grandchildren may outlive it")
+            self._report(
+                f"could not start the watchdog ({exc}); if the launcher is "
+                f"killed, the job's grandchildren may outlive it"
+            )
             self._failed = True
             return False
         return self._send(f"grace {self.grace:g}")
@@ -182,8 +188,10 @@ def main() -> int:
             grace = float(value)
     count = kill_job(leaders, marker, grace)
     try:
-        sys.stderr.write(f"distnet-launch watchdog: the launcher (pid {launcher}) died "
-                         f"without stopping the job; ended its {count} processes\n")
+        sys.stderr.write(
+            f"distnet-launch watchdog: the launcher (pid {launcher}) died "
+            f"without stopping the job; ended its {count} processes\n"
+        )
         sys.stderr.flush()
     except (OSError, ValueError):
         pass  # the launcher's stderr went with it

@@ -8,6 +8,7 @@ One panel per metric, one line per phase (train, validation, ...), the epoch on 
 axis (batch-level rows sit at their fraction of the epoch). Needs matplotlib:
 ``pip install 'distnet-mx[plot]'``.
 """
+
 import argparse
 import csv
 import sys
@@ -22,13 +23,13 @@ def read_curves(filename):
         rows = list(csv.DictReader(f))
     missing = {"epoch", "batch", "phase", "metric", "value"} - set(rows[0] if rows else ())
     if missing:
-        raise SystemExit(f"{filename}: not a CSVLogger file (missing columns "
-                         f"{sorted(missing)})")
+        raise SystemExit(f"{filename}: not a CSVLogger file (missing columns {sorted(missing)})")
     per_epoch = defaultdict(int)
     for r in rows:
         if r["batch"] != "":
             per_epoch[(r["phase"], int(r["epoch"]))] = max(
-                per_epoch[(r["phase"], int(r["epoch"]))], int(r["batch"]) + 1)
+                per_epoch[(r["phase"], int(r["epoch"]))], int(r["batch"]) + 1
+            )
     curves = defaultdict(lambda: defaultdict(list))
     for r in rows:
         epoch = int(r["epoch"])
@@ -44,11 +45,13 @@ def plot(curves, output, metrics=None, phases=None):
     """Draw the chosen metrics and phases into ``output`` (any matplotlib format)."""
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise SystemExit("plot_metrics.py needs matplotlib: pip install "
-                         "'distnet-mx[plot]'") from None
+        raise SystemExit(
+            "plot_metrics.py needs matplotlib: pip install 'distnet-mx[plot]'"
+        ) from None
     names = [m for m in curves if not metrics or m in metrics]
     if not names:
         raise SystemExit(f"no metric to draw (the file has {sorted(curves)})")
@@ -73,8 +76,9 @@ def main(argv=None):
     """Command line: CSV in, image out."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("csv", help="file written by mx.callback.CSVLogger")
-    p.add_argument("-o", "--output", default="metrics.png",
-                   help="image to write (default: %(default)s)")
+    p.add_argument(
+        "-o", "--output", default="metrics.png", help="image to write (default: %(default)s)"
+    )
     p.add_argument("--metric", nargs="+", help="metrics to draw (default: all)")
     p.add_argument("--phase", nargs="+", help="phases to draw (default: all)")
     args = p.parse_args(argv)

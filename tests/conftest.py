@@ -1,4 +1,5 @@
 """Shared pytest fixtures of the distnet test suite."""
+
 import os
 import sys
 
@@ -25,4 +26,5 @@ def run_distributed():
     function itself. Always pass a `timeout` well under the test's own.
     """
     from distnet.testing import run_distributed as run
+
     return run

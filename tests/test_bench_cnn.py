@@ -33,15 +33,16 @@ def test_resnet20_is_the_cifar_network():
     net.initialize()
     out = net(mx.nd.ones((2, 3, 32, 32)))
     assert out.shape == (2, 10)
-    trained = sum(int(np.prod(p.shape)) for p in net.collect_params().values()
-                  if p.grad_req != "null")
+    trained = sum(
+        int(np.prod(p.shape)) for p in net.collect_params().values() if p.grad_req != "null"
+    )
     assert trained == _resnet20_weights() == 272_474
     convs = [n for n in net.collect_params() if n.endswith("weight") and "conv" in n]
-    assert len(convs) == 19 + 2   # 19 3x3 layers, 2 projection shortcuts
+    assert len(convs) == 19 + 2  # 19 3x3 layers, 2 projection shortcuts
 
 
 def test_both_workloads_train_and_report_wall_and_cpu_time(monkeypatch):
-    monkeypatch.setattr(bench_cnn, "BATCH", 8)   # the code path, not the figure
+    monkeypatch.setattr(bench_cnn, "BATCH", 8)  # the code path, not the figure
     for model in bench_cnn.MODELS:
         res = bench_cnn.run("distnet", model, 1)
         assert set(res) == {"ms", "cpu_ms"} and res["ms"] > 0 and res["cpu_ms"] > 0
@@ -49,17 +50,33 @@ def test_both_workloads_train_and_report_wall_and_cpu_time(monkeypatch):
 
 def test_run_all_contended_adds_busy_columns_and_stops_its_loops(tmp_path):
     out = tmp_path / "table.md"
-    res = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "bench", "run_all.py"),
-                          "--quick", "--runs", "1", "--only", "ops", "--contended", "ops",
-                          "--out", str(out)], capture_output=True, text=True, timeout=240,
-                         env=dict(os.environ, PYTHONPATH=REPO))
+    res = subprocess.run(
+        [
+            sys.executable,
+            os.path.join(REPO, "scripts", "bench", "run_all.py"),
+            "--quick",
+            "--runs",
+            "1",
+            "--only",
+            "ops",
+            "--contended",
+            "ops",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=dict(os.environ, PYTHONPATH=REPO),
+    )
     assert res.returncode == 0, res.stderr
     lines = out.read_text().splitlines()
     head = next(line for line in lines if line.startswith("| benchmark |"))
     assert "2 busy loops" in head and head.endswith("| distnet busy / quiet |")
     row = next(line for line in lines if line.startswith("| `a + b` on 8x8"))
     assert row.count("|") == head.count("|")
-    assert float(row.split(" | ")[-2].replace(",", "")) > 0   # the busy figure
-    left = subprocess.run(["pgrep", "-f", "while True: pass", "-P", str(os.getpid())],
-                          capture_output=True, text=True)
+    assert float(row.split(" | ")[-2].replace(",", "")) > 0  # the busy figure
+    left = subprocess.run(
+        ["pgrep", "-f", "while True: pass", "-P", str(os.getpid())], capture_output=True, text=True
+    )
     assert left.stdout.strip() == ""

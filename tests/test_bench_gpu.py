@@ -12,8 +12,9 @@ SCRIPT = os.path.join(os.path.dirname(__file__), os.pardir, "scripts", "bench", 
 
 
 def _run(*args):
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, SCRIPT, *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_help_describes_the_benchmark():
@@ -25,6 +26,7 @@ def test_help_describes_the_benchmark():
 
 def test_without_a_gpu_it_fails_and_says_why():
     from distnet import backend
+
     if backend.cupy_or_none() is not None:
         pytest.skip("a GPU is visible here")
     res = _run("--no-torch")
@@ -35,16 +37,40 @@ def test_without_a_gpu_it_fails_and_says_why():
 
 
 def test_loops_and_report_run_on_the_cpu():
-    res = _run("--cpu-dry-run", "--no-torch", "--json", "--batch", "4", "--runs", "1",
-               "--steps", "1", "--warmup", "1")
+    res = _run(
+        "--cpu-dry-run",
+        "--no-torch",
+        "--json",
+        "--batch",
+        "4",
+        "--runs",
+        "1",
+        "--steps",
+        "1",
+        "--warmup",
+        "1",
+    )
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     assert [(r["model"], r["api"], r["batch"]) for r in rows] == [
-        ("mlp", "gluon", 4), ("mlp", "module", 4), ("lenet", "gluon", 4),
-        ("lenet", "module", 4)]
+        ("mlp", "gluon", 4),
+        ("mlp", "module", 4),
+        ("lenet", "gluon", 4),
+        ("lenet", "module", 4),
+    ]
     assert all(r["distnet"] > 0 and "torch" not in r for r in rows)
-    table = _run("--cpu-dry-run", "--no-torch", "--batch", "4", "--runs", "1", "--steps", "1",
-                 "--warmup", "0")
+    table = _run(
+        "--cpu-dry-run",
+        "--no-torch",
+        "--batch",
+        "4",
+        "--runs",
+        "1",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+    )
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     assert lines[2] == "| model | API | batch | distnet |"

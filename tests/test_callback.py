@@ -1,4 +1,5 @@
 """Callbacks: Speedometer's MXNet log lines, checkpoints every period, metric logging."""
+
 import logging
 import os
 import re
@@ -14,8 +15,7 @@ LOGS = open(os.path.join(os.path.dirname(__file__), "fixtures", "mxnet", "logs.t
 
 
 def _param(epoch, nbatch, metric):
-    return mx.callback.BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=metric,
-                                     locals=None)
+    return mx.callback.BatchEndParam(epoch=epoch, nbatch=nbatch, eval_metric=metric, locals=None)
 
 
 def _acc(correct, total):
@@ -48,7 +48,7 @@ def test_speedometer_line_matches_mxnet(caplog):
     assert _shape(line) == "Epoch[0] Batch [0-5]\tSpeed: X samples/sec\taccuracy=0.125000"
     mx_line = next(l for l in LOGS.splitlines() if "Batch [0-5]" in l).split("\t", 2)[2]
     assert _shape(line).split("\t")[:2] == _shape(mx_line).split("\t")[:2]
-    assert metric.num_inst == 4 * 8           # reset_local after the line, as MXNet
+    assert metric.num_inst == 4 * 8  # reset_local after the line, as MXNet
 
 
 def test_speedometer_without_auto_reset_and_without_metric(caplog):
@@ -58,14 +58,15 @@ def test_speedometer_without_auto_reset_and_without_metric(caplog):
     with caplog.at_level(logging.INFO):
         for nbatch in range(9):
             speedo(_param(2, nbatch, metric))
-        speedo(_param(3, 0, None))       # new epoch: restarts the clock, no line
+        speedo(_param(3, 0, None))  # new epoch: restarts the clock, no line
         for nbatch in range(1, 5):
             speedo(_param(3, nbatch, None))
     lines = [_shape(m) for m in _messages(caplog)]
     assert lines == [
         "Epoch[2] Batch [0-4]\tSpeed: X samples/sec\taccuracy=1.000000\tcross-entropy=0.164252",
         "Epoch[2] Batch [0-8]\tSpeed: X samples/sec\taccuracy=1.000000\tcross-entropy=0.164252",
-        "Iter[3] Batch [4]\tSpeed: X samples/sec"]
+        "Iter[3] Batch [4]\tSpeed: X samples/sec",
+    ]
     assert any(l.startswith("INFO\troot\tEpoch[2] Batch [0-4]\tSpeed:") for l in LOGS.splitlines())
 
 
@@ -82,16 +83,18 @@ def test_speedometer_reports_a_plausible_speed(caplog, monkeypatch):
 
 def test_do_checkpoint_calls_save_checkpoint_every_period(monkeypatch):
     import distnet.model
+
     calls = []
-    monkeypatch.setattr(distnet.model, "save_checkpoint",
-                        lambda *args: calls.append(args))
+    monkeypatch.setattr(distnet.model, "save_checkpoint", lambda *args: calls.append(args))
     cb = mx.callback.do_checkpoint("prefix", period=2)
     for epoch in range(5):
         cb(epoch, "SYM", {"w": 1}, {"a": 2})
-    assert calls == [("prefix", 2, "SYM", {"w": 1}, {"a": 2}),
-                     ("prefix", 4, "SYM", {"w": 1}, {"a": 2})]
+    assert calls == [
+        ("prefix", 2, "SYM", {"w": 1}, {"a": 2}),
+        ("prefix", 4, "SYM", {"w": 1}, {"a": 2}),
+    ]
     calls.clear()
-    mx.callback.do_checkpoint("p", period=0)(0, None, {}, {})   # period < 1 means 1
+    mx.callback.do_checkpoint("p", period=0)(0, None, {}, {})  # period < 1 means 1
     assert calls == [("p", 1, None, {}, {})]
 
 
@@ -109,6 +112,7 @@ def test_module_checkpoint():
 
         def save_checkpoint(self, prefix, epoch, states):
             self.saved.append((prefix, epoch, states))
+
     mod = Mod()
     cb = mx.callback.module_checkpoint(mod, "m", period=3, save_optimizer_states=True)
     for epoch in range(6):
@@ -124,8 +128,10 @@ def test_log_train_metric_and_validation(caplog):
         cb(_param(1, 2, metric))
         mx.callback.LogValidationMetricsCallback()(_param(1, 2, _acc(1, 4)))
         mx.callback.LogValidationMetricsCallback()(_param(1, 2, None))
-    assert _messages(caplog) == ["Iter[1] Batch[2] Train-accuracy=0.750000",
-                                 "Epoch[1] Validation-accuracy=0.250000"]
+    assert _messages(caplog) == [
+        "Iter[1] Batch[2] Train-accuracy=0.750000",
+        "Epoch[1] Validation-accuracy=0.250000",
+    ]
     assert metric.num_inst == 0
     assert "INFO\troot\tEpoch[0] Validation-accuracy=0.150000" in LOGS
 
@@ -138,6 +144,7 @@ def test_progress_bar(caplog):
 
 def test_batch_end_param_is_the_models():
     from distnet.model import BatchEndParam
+
     assert mx.callback.BatchEndParam is BatchEndParam
     with pytest.raises(AttributeError):
         mx.callback.NoSuchThing  # noqa: B018

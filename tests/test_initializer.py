@@ -1,5 +1,6 @@
 """Initializers: MXNet's dumps() strings and name rules, sample statistics, create/Load/
 Mixed, legacy calls and verbosity."""
+
 import json
 import logging
 import os
@@ -20,17 +21,29 @@ DUMPS = {k: v["value"] for k, v in META["dumps"].items() if v["ok"]}
 
 @pytest.mark.parametrize("expr", sorted(DUMPS))
 def test_dumps_matches_mxnet(expr):
-    init = eval(expr, {"Xavier": mx.init.Xavier, "Uniform": mx.init.Uniform,
-                       "Normal": mx.init.Normal, "Constant": mx.init.Constant,
-                       "Zero": mx.init.Zero, "One": mx.init.One,
-                       "Orthogonal": mx.init.Orthogonal, "MSRAPrelu": mx.init.MSRAPrelu,
-                       "Bilinear": mx.init.Bilinear, "LSTMBias": mx.init.LSTMBias, "nd": nd})
+    init = eval(
+        expr,
+        {
+            "Xavier": mx.init.Xavier,
+            "Uniform": mx.init.Uniform,
+            "Normal": mx.init.Normal,
+            "Constant": mx.init.Constant,
+            "Zero": mx.init.Zero,
+            "One": mx.init.One,
+            "Orthogonal": mx.init.Orthogonal,
+            "MSRAPrelu": mx.init.MSRAPrelu,
+            "Bilinear": mx.init.Bilinear,
+            "LSTMBias": mx.init.LSTMBias,
+            "nd": nd,
+        },
+    )
     assert init.dumps() == DUMPS[expr]
     assert mx.init.create(init.dumps()) == init or expr.startswith("Constant(nd")
 
 
-@pytest.mark.parametrize("name", ["fc1_bias", "bn_gamma", "bn_beta", "stn_loc_bias", "foo_min",
-                                  "foo_max"])
+@pytest.mark.parametrize(
+    "name", ["fc1_bias", "bn_gamma", "bn_beta", "stn_loc_bias", "foo_min", "foo_max"]
+)
 def test_name_rules_match_mxnet(name):
     shape = (len(META["behaviour"][name]["result"]),)
     arr = nd.full(shape, 7.0)
@@ -52,9 +65,17 @@ def test_unknown_names_raise_mxnets_message():
     assert str(err.value) == META["behaviour"]["foo"]["message"]
 
 
-@pytest.mark.parametrize("name,value", [("bn_moving_mean", 0.0), ("bn_moving_var", 1.0),
-                                        ("bn_moving_inv_var", 0.0), ("bn_moving_avg", 0.0),
-                                        ("bn0_running_mean", 0.0), ("bn0_running_var", 1.0)])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("bn_moving_mean", 0.0),
+        ("bn_moving_var", 1.0),
+        ("bn_moving_inv_var", 0.0),
+        ("bn_moving_avg", 0.0),
+        ("bn0_running_mean", 0.0),
+        ("bn0_running_var", 1.0),
+    ],
+)
 def test_batchnorm_statistics_need_no_init_attribute(name, value):
     # MXNet relied on BatchNorm setting __init__ on these variables; distnet also knows them
     arr = nd.full((3,), 5.0)
@@ -66,8 +87,10 @@ def test_init_attribute_overrides_the_name_rule():
     arr = nd.zeros((4,))
     desc = InitDesc("anything", attrs={"__init__": mx.init.Constant(2.5).dumps()})
     mx.init.Uniform()(desc, arr)
-    np.testing.assert_array_equal(arr.asnumpy(), META["behaviour"][
-        "InitDesc('anything', attrs={'__init__': Constant(2.5).dumps()})"])
+    np.testing.assert_array_equal(
+        arr.asnumpy(),
+        META["behaviour"]["InitDesc('anything', attrs={'__init__': Constant(2.5).dumps()})"],
+    )
     for spec in ("ones", mx.init.One(), '["one", {}]'):
         arr = nd.zeros((2, 2))
         mx.init.Zero()(InitDesc("fc_weight", attrs={"__init__": spec}), arr)
@@ -100,13 +123,22 @@ def test_uniform_and_normal_statistics():
     assert abs(vals.mean()) < 5e-3 and vals.std() == pytest.approx(0.5, rel=0.02)
 
 
-@pytest.mark.parametrize("kwargs,shape,std", [
-    ({}, (200, 300), np.sqrt(3 / 250) / np.sqrt(3)),
-    ({"rnd_type": "gaussian", "factor_type": "in", "magnitude": 2}, (64, 32, 3, 3),
-     np.sqrt(2 / (32 * 9))),
-    ({"rnd_type": "gaussian", "factor_type": "out", "magnitude": 2}, (64, 32, 3, 3),
-     np.sqrt(2 / (64 * 9))),
-])
+@pytest.mark.parametrize(
+    "kwargs,shape,std",
+    [
+        ({}, (200, 300), np.sqrt(3 / 250) / np.sqrt(3)),
+        (
+            {"rnd_type": "gaussian", "factor_type": "in", "magnitude": 2},
+            (64, 32, 3, 3),
+            np.sqrt(2 / (32 * 9)),
+        ),
+        (
+            {"rnd_type": "gaussian", "factor_type": "out", "magnitude": 2},
+            (64, 32, 3, 3),
+            np.sqrt(2 / (64 * 9)),
+        ),
+    ],
+)
 def test_xavier_statistics(kwargs, shape, std):
     vals = _stats(mx.init.Xavier(**kwargs), shape)
     assert vals.std() == pytest.approx(std, rel=0.03)
@@ -133,14 +165,14 @@ def test_orthogonal_rows_are_orthonormal_times_scale():
     mat = vals.reshape(20, 30)
     np.testing.assert_allclose(mat @ mat.T, 4.0 * np.eye(20), atol=1e-4)
     tall = _stats(mx.init.Orthogonal(rand_type="normal"), (30, 10))
-    np.testing.assert_allclose(tall.T @ tall, 1.414 ** 2 * np.eye(10), atol=1e-4)
+    np.testing.assert_allclose(tall.T @ tall, 1.414**2 * np.eye(10), atol=1e-4)
 
 
 def test_bilinear_matches_mxnets_loop():
     shape = (2, 1, 4, 5)
     got = _stats(mx.init.Bilinear(), shape)
-    f = np.ceil(shape[3] / 2.)
-    c = (2 * f - 1 - f % 2) / (2. * f)
+    f = np.ceil(shape[3] / 2.0)
+    c = (2 * f - 1 - f % 2) / (2.0 * f)
     want = np.zeros(int(np.prod(shape)))
     for i in range(want.size):
         x, y = i % shape[3], (i // shape[3]) % shape[2]
@@ -194,6 +226,7 @@ def test_register_custom_initializer_by_attribute():
 
         def _init_weight(self, _, arr):
             arr[:] = 2
+
     arr = nd.zeros((3,))
     mx.init.Uniform()(InitDesc("p", attrs={"__init__": Twos().dumps()}), arr)
     np.testing.assert_array_equal(arr.asnumpy(), [2, 2, 2])

@@ -1,4 +1,5 @@
 """Metrics against MXNet 1.9.1's values, names and configs; create/registry; input types."""
+
 import json
 import os
 
@@ -12,16 +13,21 @@ from distnet.base import MXNetError
 FIX = os.path.join(os.path.dirname(__file__), "fixtures", "mxnet")
 META = json.load(open(os.path.join(FIX, "metrics.json")))
 DATA = np.load(os.path.join(FIX, "metrics_inputs.npz"))
-INPUTS = {"cls": ("labels", "preds"), "bin": ("bl", "bp"), "reg": ("rl", "r"),
-          "loss": ("labels", "losses")}
+INPUTS = {
+    "cls": ("labels", "preds"),
+    "bin": ("bl", "bp"),
+    "reg": ("rl", "r"),
+    "loss": ("labels", "losses"),
+}
 NS = {k: getattr(mx.metric, k) for k in mx.metric.__all__}
 
 
 def _same(got, want):
     name, value = got
     assert name == want[0]
-    np.testing.assert_allclose(np.array(value, float), np.array(want[1], float), rtol=1e-6,
-                               equal_nan=True)
+    np.testing.assert_allclose(
+        np.array(value, float), np.array(want[1], float), rtol=1e-6, equal_nan=True
+    )
 
 
 def _feed(metric, kind, wrap):
@@ -89,7 +95,7 @@ def test_local_and_global_statistics():
 
 def test_accuracy_with_class_labels_and_axis():
     acc = mx.metric.create("acc", axis=0)
-    acc.update(nd.array([0, 2]), nd.array([[1, 0], [0, 0], [0, 1]]))   # single arrays
+    acc.update(nd.array([0, 2]), nd.array([[1, 0], [0, 0], [0, 1]]))  # single arrays
     assert acc.get()[1] == 1.0
     with pytest.raises(ValueError, match="does not match"):
         mx.metric.Accuracy().update([nd.array([1, 2, 3])], [nd.array([1, 2])])
@@ -110,18 +116,23 @@ def test_composite_and_list_create():
 
 def test_update_dict_selects_names():
     acc = mx.metric.Accuracy(output_names=["out1"], label_names=["lab1"])
-    acc.update_dict({"lab1": nd.array([1]), "lab2": nd.array([0])},
-                    {"out1": nd.array([[0, 1]]), "out2": nd.array([[1, 0]])})
+    acc.update_dict(
+        {"lab1": nd.array([1]), "lab2": nd.array([0])},
+        {"out1": nd.array([[0, 1]]), "out2": nd.array([[1, 0]])},
+    )
     assert acc.get()[1] == 1.0
     comp = mx.metric.CompositeEvalMetric(["acc"], label_names=["lab2"], output_names=["out2"])
-    comp.update_dict({"lab1": nd.array([1]), "lab2": nd.array([0])},
-                     {"out1": nd.array([[0, 1]]), "out2": nd.array([[1, 0]])})
+    comp.update_dict(
+        {"lab1": nd.array([1]), "lab2": nd.array([0])},
+        {"out1": nd.array([[0, 1]]), "out2": nd.array([[1, 0]])},
+    )
     assert comp.get()[1] == [1.0]
 
 
 def test_custom_metric_and_np():
     def mae_sum(label, pred):
         return float(np.abs(label - pred).sum()), label.size
+
     metric = mx.metric.create(mae_sum)
     metric.update([nd.array([1, 2])], [nd.array([1, 4])])
     assert metric.name == "mae_sum" and metric.get()[1] == 1.0
@@ -152,7 +163,7 @@ def test_pcc_multiclass_matches_binary_mcc():
     pcc.update([nd.array(labels)], [nd.array(preds)])
     mcc.update([nd.array(labels)], [nd.array(preds)])
     assert pcc.get()[1] == pytest.approx(mcc.get()[1])
-    pcc.update([nd.array([3, 0])], [nd.array([3, 0])])     # grows to 4 classes
+    pcc.update([nd.array([3, 0])], [nd.array([3, 0])])  # grows to 4 classes
     assert pcc.k == 4 and np.isfinite(pcc.get()[1])
 
 
@@ -161,6 +172,6 @@ def test_loss_metric_accepts_single_array_and_perplexity_axis():
     loss.update(None, nd.array([1, 2, 3]))
     assert loss.get() == ("loss", 2.0)
     ppl = mx.metric.Perplexity(ignore_label=None, axis=1)
-    probs = np.array([[[0.5], [0.5]], [[0.25], [0.75]]], np.float32)   # (2, 2, 1): axis 1
+    probs = np.array([[[0.5], [0.5]], [[0.25], [0.75]]], np.float32)  # (2, 2, 1): axis 1
     ppl.update([nd.array([[0], [1]])], [nd.array(probs)])
     assert ppl.get()[1] == pytest.approx(np.exp(-(np.log(0.5) + np.log(0.75)) / 2))

@@ -1,4 +1,5 @@
 """distnet.mxnet_alias: code that does `import mxnet` runs on distnet, unedited."""
+
 import os
 import subprocess
 import sys
@@ -43,8 +44,9 @@ def _run(args, cwd, env_extra=None):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([REPO] + [p for p in [env.get("PYTHONPATH")] if p])
     env.update(env_extra or {})
-    return subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable] + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.fixture
@@ -55,8 +57,7 @@ def script(tmp_path):
 
 
 def test_script_runs_as_main_with_its_argv(script, tmp_path):
-    res = _run(["-m", "distnet.mxnet_alias", str(script), "--lr", "0.1", "--force"],
-               cwd=tmp_path)
+    res = _run(["-m", "distnet.mxnet_alias", str(script), "--lr", "0.1", "--force"], cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     # Dense(3) with weights One() (biases are zero by MXNet's name rule) on [1, 2]: 3 * 3 = 9
     assert "RESULT __main__ 9.0 [[3.0, 3.0]] ['--lr', '0.1', '--force']" in res.stdout
@@ -77,8 +78,9 @@ def test_run_module_with_dash_m(script, tmp_path):
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
     (pkg / "train.py").write_text(MX_SCRIPT)
-    res = _run(["-m", "distnet.mxnet_alias", "-m", "thirdparty.train", "--epochs", "2"],
-               cwd=tmp_path)
+    res = _run(
+        ["-m", "distnet.mxnet_alias", "-m", "thirdparty.train", "--epochs", "2"], cwd=tmp_path
+    )
     assert res.returncode == 0, res.stderr
     assert "RESULT __main__ 9.0 [[3.0, 3.0]] ['--epochs', '2']" in res.stdout
 
@@ -100,17 +102,18 @@ def test_a_real_mxnet_is_not_shadowed_unless_forced(script, tmp_path):
     res = _run(["-m", "distnet.mxnet_alias", str(script)], cwd=tmp_path, env_extra=env)
     assert res.returncode == 2 and "a real mxnet is installed" in res.stderr
     assert str(fake / "__init__.py") in res.stderr and "RESULT" not in res.stdout
-    res = _run(["-m", "distnet.mxnet_alias", "--force", str(script)], cwd=tmp_path,
-               env_extra=env)
+    res = _run(["-m", "distnet.mxnet_alias", "--force", str(script)], cwd=tmp_path, env_extra=env)
     assert res.returncode == 0, res.stderr
     assert "REAL MXNET" not in res.stdout and "RESULT __main__ 9.0" in res.stdout
     # In code: install() warns, returns False and the real one is what imports.
-    code = ("import warnings, distnet.mxnet_alias as a\n"
-            "with warnings.catch_warnings(record=True) as w:\n"
-            "    warnings.simplefilter('always')\n"
-            "    print('INSTALLED', a.install())\n"
-            "print('WARNED', 'real mxnet is installed' in str(w[0].message))\n"
-            "import mxnet; print('VERSION', mxnet.__version__)\n")
+    code = (
+        "import warnings, distnet.mxnet_alias as a\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always')\n"
+        "    print('INSTALLED', a.install())\n"
+        "print('WARNED', 'real mxnet is installed' in str(w[0].message))\n"
+        "import mxnet; print('VERSION', mxnet.__version__)\n"
+    )
     res = _run(["-c", code], cwd=tmp_path, env_extra=env)
     assert res.stdout.split("\n")[:3] == ["INSTALLED False", "WARNED True", "REAL MXNET"]
     assert "VERSION 1.9.1" in res.stdout
@@ -120,9 +123,11 @@ def test_install_after_a_real_mxnet_was_imported_fails(tmp_path):
     fake = tmp_path / "mxnet"
     fake.mkdir()
     (fake / "__init__.py").write_text("")
-    code = ("import mxnet, distnet.mxnet_alias as a\n"
-            "try:\n    a.install(force=True)\n"
-            "except Exception as e:\n    print(type(e).__name__, e)\n")
+    code = (
+        "import mxnet, distnet.mxnet_alias as a\n"
+        "try:\n    a.install(force=True)\n"
+        "except Exception as e:\n    print(type(e).__name__, e)\n"
+    )
     res = _run(["-c", code], cwd=tmp_path)
     assert "MXNetError" in res.stdout and "already imported" in res.stdout, res.stderr
 
@@ -142,7 +147,8 @@ def alias():
 def test_one_liner_in_code_serves_a_third_party_package(alias, tmp_path, monkeypatch):
     pkg = tmp_path / "uses_mxnet"
     pkg.mkdir()
-    (pkg / "__init__.py").write_text(textwrap.dedent("""\
+    (pkg / "__init__.py").write_text(
+        textwrap.dedent("""\
         import mxnet as mx
         from mxnet.gluon import nn
         from mxnet import sym, mod, kv
@@ -150,10 +156,12 @@ def test_one_liner_in_code_serves_a_third_party_package(alias, tmp_path, monkeyp
             net = nn.HybridSequential()
             net.add(nn.Dense(4, activation='relu'), nn.Dense(2))
             return net
-        """))
+        """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
         import uses_mxnet
+
         assert uses_mxnet.mx is distnet
         assert uses_mxnet.sym is distnet.symbol and uses_mxnet.mod is distnet.module
         assert uses_mxnet.kv is distnet.kvstore
@@ -168,6 +176,7 @@ def test_one_liner_in_code_serves_a_third_party_package(alias, tmp_path, monkeyp
 def test_short_names_map_to_distnet_modules(alias):
     import importlib
     import importlib.util
+
     assert importlib.import_module("mxnet.nd.random") is distnet.ndarray.random
     assert importlib.import_module("mxnet.gluon.data.vision") is distnet.gluon.data.vision
     assert importlib.import_module("mxnet.init") is distnet.initializer

@@ -8,18 +8,30 @@ import pytest
 import distnet as mx
 from distnet import nd
 from distnet.base import MXNetError
-from distnet.test_utils import (almost_equal, assert_almost_equal, assert_allclose,
-                                assert_almost_equal_ignore_nan, assert_exception,
-                                default_context, get_tols, rand_ndarray, rand_shape_2d,
-                                rand_shape_3d, rand_shape_nd, random_arrays, retry, same,
-                                set_default_context)
+from distnet.test_utils import (
+    almost_equal,
+    assert_almost_equal,
+    assert_allclose,
+    assert_almost_equal_ignore_nan,
+    assert_exception,
+    default_context,
+    get_tols,
+    rand_ndarray,
+    rand_shape_2d,
+    rand_shape_3d,
+    rand_shape_nd,
+    random_arrays,
+    retry,
+    same,
+    set_default_context,
+)
 
 
 def test_passes_within_float32_default_tolerance():
     a = nd.array([[1.0, 2.0], [3.0, 4.0]])
     assert_almost_equal(a, np.array([[1.0, 2.0], [3.0, 4.0009]], np.float32))
-    assert_almost_equal(a, a.asnumpy() * (1 + 5e-5))      # rtol 1e-4
-    assert_almost_equal(np.float32(1), 1.0001)             # numbers work too
+    assert_almost_equal(a, a.asnumpy() * (1 + 5e-5))  # rtol 1e-4
+    assert_almost_equal(np.float32(1), 1.0001)  # numbers work too
 
 
 def test_failure_message_names_the_worst_element_as_mxnet():
@@ -29,8 +41,10 @@ def test_failure_message_names_the_worst_element_as_mxnet():
         assert_almost_equal(got, want, names=("got", "want"))
     msg = str(err.value)
     # The lines MXNet 1.9.1 prints for this comparison.
-    assert "Error 344.827576 exceeds tolerance rtol=1.000000e-04, atol=1.000000e-03 " \
-           "(mismatch 25.000000%)." in msg
+    assert (
+        "Error 344.827576 exceeds tolerance rtol=1.000000e-04, atol=1.000000e-03 "
+        "(mismatch 25.000000%)." in msg
+    )
     assert "Location of maximum error: (1, 1), got=4.00000000, want=4.50000000" in msg
     assert "ACTUAL:" in msg and "DESIRED:" in msg
 
@@ -39,8 +53,11 @@ def test_mismatch_share_counts_every_failing_element():
     a = np.zeros(8, np.float32)
     b = np.zeros(8, np.float32)
     b[[1, 5, 6]] = [1.0, 3.0, 0.5]
-    with pytest.raises(AssertionError, match=r"mismatch 37.500000%\)\.\n"
-                       r"Location of maximum error: \(5,\), a=0.00000000, b=3.00000000"):
+    with pytest.raises(
+        AssertionError,
+        match=r"mismatch 37.500000%\)\.\n"
+        r"Location of maximum error: \(5,\), a=0.00000000, b=3.00000000",
+    ):
         assert_almost_equal(a, b)
 
 
@@ -50,7 +67,7 @@ def test_tolerances_follow_the_dtypes():
     assert get_tols(np.zeros(1, np.int32), np.zeros(1, np.int64), None, None) == (0, 0)
     dict_tol = {np.dtype(np.float32): 0.5}
     assert get_tols(np.zeros(1, np.float32), np.zeros(1, np.float32), dict_tol, 2.0) == (0.5, 2.0)
-    assert_almost_equal(np.float16(1.0), np.float16(1.009))   # float16 is lenient
+    assert_almost_equal(np.float16(1.0), np.float16(1.009))  # float16 is lenient
     with pytest.raises(AssertionError):
         assert_almost_equal(np.float64(1.0), np.float64(1.0001))
     with pytest.raises(AssertionError):
@@ -63,13 +80,13 @@ def test_nan_inf_bool_and_shapes():
     with pytest.raises(AssertionError, match="Location of maximum error: \\(1,\\)"):
         assert_almost_equal(nan, nan)
     assert_almost_equal(nan, nan, equal_nan=True)
-    assert_allclose(nan, nan)                                  # equal_nan by default
+    assert_allclose(nan, nan)  # equal_nan by default
     assert_almost_equal_ignore_nan(nan, np.array([np.nan, 2.0]))
     assert_almost_equal(np.array([np.inf, -np.inf]), np.array([np.inf, -np.inf]))
     assert_almost_equal(np.array([True, False]), np.array([True, False]))
     with pytest.raises(AssertionError):
         assert_almost_equal(np.array([True, False]), np.array([True, True]))
-    assert_almost_equal(np.ones((2, 3)), np.ones(3))           # broadcasting, as MXNet
+    assert_almost_equal(np.ones((2, 3)), np.ones(3))  # broadcasting, as MXNet
     with pytest.raises(AssertionError, match=r"a.shape = \(2, 3\) and b.shape = \(3,\)"):
         assert_almost_equal(np.ones((2, 3)), np.ones(3), use_broadcast=False)
     with pytest.raises(AssertionError, match="do not broadcast"):
@@ -99,7 +116,7 @@ def test_random_data_shapes_dtypes_and_seeding():
     np.random.seed(3)
     np.testing.assert_array_equal(rand_ndarray((2, 3)).asnumpy(), x.asnumpy())
     big = rand_ndarray((2000,)).asnumpy()
-    assert abs(big.mean()) < 0.1 and 0.9 < big.std() < 1.1    # standard normal
+    assert abs(big.mean()) < 0.1 and 0.9 < big.std() < 1.1  # standard normal
     a, b = random_arrays((2, 3), (4,))
     assert a.shape == (2, 3) and b.shape == (4,) and a.dtype == np.float32
     assert rand_ndarray((4, 3), stype="csr").stype == "csr"  # tests/sparse covers values
@@ -132,7 +149,7 @@ def test_set_default_context_is_per_thread_and_under_with_blocks():
         assert nd.zeros((1,)).context == mx.cpu(3)
         with mx.cpu(1):
             assert default_context() == mx.cpu(1)
-            set_default_context(mx.cpu(2))                     # replaces, stays below
+            set_default_context(mx.cpu(2))  # replaces, stays below
             assert default_context() == mx.cpu(1)
         assert default_context() == mx.cpu(2)
         t = threading.Thread(target=other_thread)
@@ -161,4 +178,5 @@ def test_retry_reruns_failing_tests():
 def test_reachable_as_mx_test_utils_and_from_testing():
     assert mx.test_utils.assert_almost_equal is assert_almost_equal
     from distnet.testing import assert_almost_equal as again
+
     assert again is assert_almost_equal

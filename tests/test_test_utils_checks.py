@@ -21,8 +21,9 @@ def test_numeric_gradient_accepts_a_correct_backward():
     np.random.seed(0)
     loc = {"x": np.random.rand(2, 4), "w": np.random.rand(3, 4)}
     tu.check_numeric_gradient(_fc(), loc, rtol=1e-2, atol=1e-3)
-    tu.check_numeric_gradient(mx.sym.tanh(mx.sym.Variable("x")), [np.random.rand(3, 3)],
-                              numeric_eps=1e-3, rtol=1e-2)
+    tu.check_numeric_gradient(
+        mx.sym.tanh(mx.sym.Variable("x")), [np.random.rand(3, 3)], numeric_eps=1e-3, rtol=1e-2
+    )
 
 
 def test_numeric_gradient_catches_a_wrong_backward():
@@ -36,8 +37,7 @@ def test_numeric_gradient_catches_a_wrong_backward():
 def test_numeric_grad_is_the_central_difference_of_the_summed_output():
     x = mx.sym.Variable("x")
     exe = (x * x).simple_bind(mx.cpu(), x=(3,))
-    grads = tu.numeric_grad(exe, {"x": np.array([1.0, 2.0, -3.0])}, eps=1e-2,
-                            dtype=np.float64)
+    grads = tu.numeric_grad(exe, {"x": np.array([1.0, 2.0, -3.0])}, eps=1e-2, dtype=np.float64)
     np.testing.assert_allclose(grads["x"], [2.0, 4.0, -6.0], rtol=1e-4)  # float32 executor
 
 
@@ -54,14 +54,16 @@ def test_symbolic_forward_compares_every_output():
 @pytest.mark.parametrize("req", ["write", "add", "null"])
 def test_symbolic_backward_honours_grad_req(req):
     x = mx.sym.Variable("x")
-    grads = tu.check_symbolic_backward(x * 3, [np.ones((2, 2))], [np.ones((2, 2))],
-                                       [3 * np.ones((2, 2))], grad_req=req)
+    grads = tu.check_symbolic_backward(
+        x * 3, [np.ones((2, 2))], [np.ones((2, 2))], [3 * np.ones((2, 2))], grad_req=req
+    )
     assert set(grads) == {"x"}
     if req == "write":
         np.testing.assert_allclose(grads["x"].asnumpy(), 3.0)
     with pytest.raises(AssertionError):
-        tu.check_symbolic_backward(x * 3, [np.ones((2, 2))], [np.ones((2, 2))],
-                                   [4 * np.ones((2, 2))], grad_req="write")
+        tu.check_symbolic_backward(
+            x * 3, [np.ones((2, 2))], [np.ones((2, 2))], [4 * np.ones((2, 2))], grad_req="write"
+        )
 
 
 def test_location_with_wrong_names_is_rejected():
@@ -71,8 +73,10 @@ def test_location_with_wrong_names_is_rejected():
 
 def test_consistency_across_dtypes_and_a_real_mismatch():
     sym = mx.sym.FullyConnected(num_hidden=3, name="fc")
-    specs = [{"ctx": mx.cpu(0), "fc_data": (2, 4), "type_dict": {"fc_data": t}}
-             for t in (np.float64, np.float32)]
+    specs = [
+        {"ctx": mx.cpu(0), "fc_data": (2, 4), "type_dict": {"fc_data": t}}
+        for t in (np.float64, np.float32)
+    ]
     truth = tu.check_consistency(sym, specs)
     assert truth["fc_output"].shape == (2, 3) and truth["fc_weight"].shape == (3, 4)
     wrong = {"fc_output": np.full((2, 3), 1e3)}
@@ -107,8 +111,9 @@ def test_verify_generator_accepts_the_right_and_rejects_a_wrong_distribution():
     ranges, equal = tu.gen_buckets_probs_with_ppf(lambda q: q, 4)
     assert ranges == [(0.0, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.0)]
     assert equal == [0.25] * 4
-    p, observed, expected = tu.chi_square_check(lambda n: np.random.uniform(size=n), ranges,
-                                                equal, nsamples=4000)
+    p, observed, expected = tu.chi_square_check(
+        lambda n: np.random.uniform(size=n), ranges, equal, nsamples=4000
+    )
     assert observed.sum() == 4000 and list(expected) == [1000] * 4 and 0 <= p <= 1
 
 
@@ -136,19 +141,22 @@ def test_environment_sets_and_restores_even_on_error():
 def test_discard_stderr_silences_file_descriptor_2():
     import subprocess
     import sys
-    code = ("import os\nfrom distnet.test_utils import discard_stderr\n"
-            "with discard_stderr():\n    os.write(2, b'hidden\\n')\nos.write(2, b'shown\\n')\n")
+
+    code = (
+        "import os\nfrom distnet.test_utils import discard_stderr\n"
+        "with discard_stderr():\n    os.write(2, b'hidden\\n')\nos.write(2, b'shown\\n')\n"
+    )
     err = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60).stderr
     assert b"hidden" not in err and b"shown" in err
 
 
 def test_reductions_and_shapes_helpers():
     a = np.arange(24.0).reshape(2, 3, 4)
-    np.testing.assert_array_equal(tu.np_reduce(a, (0, 2), True, np.sum),
-                                  a.sum(axis=(0, 2), keepdims=True))
+    np.testing.assert_array_equal(
+        tu.np_reduce(a, (0, 2), True, np.sum), a.sum(axis=(0, 2), keepdims=True)
+    )
     np.testing.assert_array_equal(tu.np_reduce(a, 1, False, np.max), a.max(axis=1))
-    np.testing.assert_array_equal(tu.collapse_sum_like(a, (3, 1)),
-                                  a.sum(axis=(0, 2)).reshape(3, 1))
+    np.testing.assert_array_equal(tu.collapse_sum_like(a, (3, 1)), a.sum(axis=(0, 2)).reshape(3, 1))
     with pytest.raises(AssertionError, match="not equal"):
         tu.checkShapes(np.ones(2), np.ones(3))
 
@@ -217,6 +225,7 @@ def test_gluon_hybridize_consistency():
         net = nn.HybridSequential()
         net.add(nn.Dense(4, activation="tanh"), nn.Dense(2))
         return net
+
     tu.check_gluon_hybridize_consistency(build, [mx.nd.random.uniform(shape=(3, 5))])
 
 

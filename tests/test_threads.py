@@ -31,10 +31,15 @@ def test_settings_take_the_smallest_explicit_cap():
     assert _threads.read_settings({"DISTNET_BLAS_SMALL_MACS": "10"})["small_macs"] == 10
 
 
-@pytest.mark.parametrize("var,value", [("OPENBLAS_NUM_THREADS", "two"),
-                                       ("OMP_NUM_THREADS", "0"),
-                                       ("DISTNET_BLAS_THREADS", "many"),
-                                       ("DISTNET_BLAS_SMALL_MACS", "-1")])
+@pytest.mark.parametrize(
+    "var,value",
+    [
+        ("OPENBLAS_NUM_THREADS", "two"),
+        ("OMP_NUM_THREADS", "0"),
+        ("DISTNET_BLAS_THREADS", "many"),
+        ("DISTNET_BLAS_SMALL_MACS", "-1"),
+    ],
+)
 def test_bad_settings_name_the_variable(var, value):
     with pytest.raises(MXNetError, match=var):
         _threads.read_settings({var: value})
@@ -63,8 +68,9 @@ def _probe(**env):
     full = {k: v for k, v in os.environ.items() if k not in _VARS}
     full.update(env)
     full["PYTHONPATH"] = ROOT
-    out = subprocess.run([sys.executable, "-c", _PROBE], env=full, capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE], env=full, capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -72,8 +78,8 @@ def _probe(**env):
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 cores to differ")
 def test_small_products_run_single_threaded_and_import_changes_nothing():
     res = _probe()
-    assert res["after_import"] == _cores()      # nothing happens at import time
-    assert res["after_small_fc"] == 1           # MLP-sized product: one thread
+    assert res["after_import"] == _cores()  # nothing happens at import time
+    assert res["after_small_fc"] == 1  # MLP-sized product: one thread
     assert res["value"] == 784.0
     # a large product gets at most the cores other processes leave idle, never more
     assert 1 <= res["after_big_fc"] <= _cores()
@@ -98,14 +104,14 @@ def test_large_products_use_only_cores_others_leave_idle(monkeypatch):
     monkeypatch.setattr(_threads.os, "getloadavg", lambda: (clock["load"], 0.0, 0.0))
     pol = _threads._Policy({"mode": "auto", "cap": 4, "small_macs": 1000})
     try:
-        assert pol.big_threads() == 1           # no estimate yet: start conservative
-        clock.update(wall=101.0, cpu=11.0, load=1.0)   # only this process runs
+        assert pol.big_threads() == 1  # no estimate yet: start conservative
+        clock.update(wall=101.0, cpu=11.0, load=1.0)  # only this process runs
         assert pol.big_threads() == 4
-        clock.update(wall=101.5, cpu=11.5, load=5.0)   # within the second: kept
+        clock.update(wall=101.5, cpu=11.5, load=5.0)  # within the second: kept
         assert pol.big_threads() == 4
-        clock.update(wall=102.5, cpu=12.5, load=3.0)   # two busy processes elsewhere
+        clock.update(wall=102.5, cpu=12.5, load=3.0)  # two busy processes elsewhere
         assert pol.big_threads() == 2
-        clock.update(wall=103.5, cpu=13.5, load=9.0)   # overloaded: one thread
+        clock.update(wall=103.5, cpu=13.5, load=9.0)  # overloaded: one thread
         assert pol.big_threads() == 1
     finally:
         pol.set(_cores())
@@ -114,8 +120,9 @@ def test_large_products_use_only_cores_others_leave_idle(monkeypatch):
 def test_gpu_arrays_are_left_alone():
     class FakeCupy:
         __name__ = "cupy"
+
     before = _threads._POLICY
-    _threads.for_gemm(FakeCupy, 10 ** 12)
+    _threads.for_gemm(FakeCupy, 10**12)
     assert _threads._POLICY is before
 
 
@@ -126,7 +133,7 @@ def test_policy_is_logged_at_debug_level(caplog):
 
 
 def test_without_threadpoolctl_the_libraries_keep_their_defaults(monkeypatch, caplog):
-    monkeypatch.setitem(sys.modules, "threadpoolctl", None)   # import fails
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
     with caplog.at_level("WARNING", logger="distnet._threads"):
         pol = _threads._Policy({"mode": "auto", "cap": 2, "small_macs": 123})
     assert pol.small is None and not pol.blas

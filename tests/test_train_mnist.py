@@ -1,5 +1,6 @@
 """scripts/train_mnist.py: trains to >= 95% on Digits as a 2-worker job with either API,
 checkpoints on rank 0 only, and its checkpoints reload (in either API, and to resume)."""
+
 import gzip
 import importlib.util
 import io
@@ -41,16 +42,19 @@ def _accuracy(output, what="Test-accuracy"):
 
 
 def _run_job(api, prefix):
-    job = run_distributed(SCRIPT, num_workers=2, num_servers=1, timeout=240,
-                          args=["--api", api, "--kv-store", "dist_sync", "--seed", "1",
-                                "--model-prefix", prefix])
+    job = run_distributed(
+        SCRIPT,
+        num_workers=2,
+        num_servers=1,
+        timeout=240,
+        args=["--api", api, "--kv-store", "dist_sync", "--seed", "1", "--model-prefix", prefix],
+    )
     job.check()
     return job.workers
 
 
 @pytest.mark.parametrize("api", ["module", "gluon"])
-def test_two_worker_job_reaches_95_percent_and_its_checkpoint_reloads(api, tm, digits,
-                                                                      tmp_path):
+def test_two_worker_job_reaches_95_percent_and_its_checkpoint_reloads(api, tm, digits, tmp_path):
     prefix = str(tmp_path / "ckpt" / api)
     w0, w1 = _run_job(api, prefix)
     acc = _accuracy(w0.output)
@@ -67,8 +71,11 @@ def test_two_worker_job_reaches_95_percent_and_its_checkpoint_reloads(api, tm, d
     # the checkpoint in the Module API: the same test accuracy as the job reported
     _, args, aux = mx.model.load_checkpoint(prefix, 20)
     mod = mx.mod.Module(tm.get_symbol("mlp", 10, 8))
-    mod.bind(data_shapes=[("data", (len(test_x), 1, 8, 8))],
-             label_shapes=[("softmax_label", (len(test_x),))], for_training=False)
+    mod.bind(
+        data_shapes=[("data", (len(test_x), 1, 8, 8))],
+        label_shapes=[("softmax_label", (len(test_x),))],
+        for_training=False,
+    )
     mod.set_params(args, aux)
     pred = mod.predict(mx.io.NDArrayIter(test_x, batch_size=len(test_x))).asnumpy()
     assert abs((pred.argmax(1) == test_y).mean() - acc) < 1e-6
@@ -80,8 +87,13 @@ def test_two_worker_job_reaches_95_percent_and_its_checkpoint_reloads(api, tm, d
 
 def _run_script(*args, env=None):
     full_env = dict(os.environ, PYTHONPATH=REPO, **(env or {}))
-    res = subprocess.run([sys.executable, SCRIPT, *map(str, args)], capture_output=True,
-                         text=True, timeout=120, env=full_env)
+    res = subprocess.run(
+        [sys.executable, SCRIPT, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=full_env,
+    )
     assert res.returncode == 0, res.stderr
     return res.stderr
 
@@ -89,11 +101,9 @@ def _run_script(*args, env=None):
 @pytest.mark.parametrize("api", ["module", "gluon"])
 def test_resume_from_a_checkpoint(api, tmp_path):
     prefix = str(tmp_path / "m")
-    first = _run_script("--api", api, "--num-epochs", 2, "--model-prefix", prefix,
-                        "--seed", 2)
+    first = _run_script("--api", api, "--num-epochs", 2, "--model-prefix", prefix, "--seed", 2)
     assert "Epoch[1] Train-accuracy" in first and os.path.exists(prefix + "-0002.params")
-    log = _run_script("--api", api, "--num-epochs", 3, "--model-prefix", prefix,
-                      "--load-epoch", 2)
+    log = _run_script("--api", api, "--num-epochs", 3, "--model-prefix", prefix, "--load-epoch", 2)
     assert "Loaded model %s-0002.params" % prefix in log
     assert re.findall(r"Epoch\[(\d+)\] Train-accuracy", log) == ["2"]
     assert 'Saved checkpoint to "%s-0003.params"' % prefix in log
@@ -104,6 +114,7 @@ def test_resume_from_a_checkpoint(api, tmp_path):
 def test_mpiexec_directly_uses_mpi_allreduce(tmp_path):
     """README: `mpiexec -n N python scripts/train_mnist.py` trains one model with MPI."""
     from launcher.mpi import find_mpiexec
+
     pytest.importorskip("mpi4py")
     try:
         mpiexec = find_mpiexec()
@@ -111,10 +122,26 @@ def test_mpiexec_directly_uses_mpi_allreduce(tmp_path):
         pytest.skip(str(err))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DMLC_")}
     env["PYTHONPATH"] = REPO
-    res = subprocess.run([mpiexec, "-n", "2", sys.executable, SCRIPT, "--num-epochs", "2",
-                          "--model-prefix", str(tmp_path / "m"), "--seed", "3"],
-                         capture_output=True, text=True, timeout=120, env=env,
-                         stdin=subprocess.DEVNULL)
+    res = subprocess.run(
+        [
+            mpiexec,
+            "-n",
+            "2",
+            sys.executable,
+            SCRIPT,
+            "--num-epochs",
+            "2",
+            "--model-prefix",
+            str(tmp_path / "m"),
+            "--seed",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     log = res.stderr
     assert "kv_store='dist_sync'" in log  # the default in an MPI job
@@ -128,8 +155,7 @@ def test_mpiexec_directly_uses_mpi_allreduce(tmp_path):
 
 def _write_idx(path, array):
     array = np.asarray(array, dtype=np.uint8)
-    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(
-        f">{array.ndim}I", *array.shape)
+    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     with gzip.open(path, "wb") as fout:
         fout.write(header + array.tobytes())
 
@@ -141,12 +167,26 @@ def test_lenet_on_mnist_files(tmp_path):
         labels = np.arange(count) % 10
         images = rng.randint(0, 40, (count, 28, 28))
         for i, c in enumerate(labels):  # a bright bar per class: learnable in 2 epochs
-            images[i, 2 + 2 * c:4 + 2 * c, 4:24] = 255
+            images[i, 2 + 2 * c : 4 + 2 * c, 4:24] = 255
         _write_idx(str(tmp_path / f"{prefix}-images-idx3-ubyte.gz"), images)
         _write_idx(str(tmp_path / f"{prefix}-labels-idx1-ubyte.gz"), labels)
-    log = _run_script("--dataset", "mnist", "--data-dir", tmp_path, "--network", "lenet",
-                      "--num-epochs", 3, "--lr", 0.1, "--seed", 0, "--model-prefix",
-                      tmp_path / "lenet", env={"MXNET_GLUON_REPO": "http://127.0.0.1:9/"})
+    log = _run_script(
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        tmp_path,
+        "--network",
+        "lenet",
+        "--num-epochs",
+        3,
+        "--lr",
+        0.1,
+        "--seed",
+        0,
+        "--model-prefix",
+        tmp_path / "lenet",
+        env={"MXNET_GLUON_REPO": "http://127.0.0.1:9/"},
+    )
     assert "mnist: 256 training samples on this worker (1 workers), 64 test samples" in log
     assert "batch_size=64, lr=0.1" in log and "wd=0.0001" in log  # MXNet's defaults
     assert _accuracy(log) > 0.9
@@ -157,12 +197,15 @@ def test_lenet_on_mnist_files(tmp_path):
 
 def test_flags_and_defaults(tm, monkeypatch):
     args = tm.parse_args([])
-    assert (args.network, args.api, args.dataset, args.num_epochs) == \
-        ("mlp", "module", "digits", 20)
+    assert (args.network, args.api, args.dataset, args.num_epochs) == (
+        "mlp",
+        "module",
+        "digits",
+        20,
+    )
     assert (args.batch_size, args.lr, args.lr_step_epochs, args.wd) == (32, 0.1, "14", 0.001)
     args = tm.parse_args(["--dataset", "fashion-mnist", "--lr", "0.3"])
-    assert (args.batch_size, args.lr, args.lr_step_epochs, args.wd) == \
-        (64, 0.3, "10", 0.0001)
+    assert (args.batch_size, args.lr, args.lr_step_epochs, args.wd) == (64, 0.3, "10", 0.0001)
     with pytest.raises(SystemExit):
         tm.parse_args(["--load-epoch", "3"])
     for name in ("DMLC_ROLE", "DMLC_NUM_WORKER", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):
@@ -192,10 +235,11 @@ def test_progress_bar_keeps_log_lines_whole(tm, monkeypatch):
     class Tty(io.StringIO):
         def isatty(self):
             return True
+
     stream = Tty()
     monkeypatch.setattr(tm.sys, "stderr", stream)
     bar = tm.make_progress(0, 3, 4)
-    assert tm.make_progress(1, 3, 4) is None              # rank 0 only
+    assert tm.make_progress(1, 3, 4) is None  # rank 0 only
     bar._kwargs["mininterval"] = 0
     metric = mx.metric.Accuracy()
     metric.update([mx.nd.array([1, 0])], [mx.nd.array([[0, 1], [0, 1]])])

@@ -6,8 +6,13 @@ import threading
 import pytest
 
 import distnet as mx
-from distnet.base import (MXNetError, NotImplementedForSymbol, NotSupportedForSparseNDArray,
-                          data_dir, py_str)
+from distnet.base import (
+    MXNetError,
+    NotImplementedForSymbol,
+    NotSupportedForSparseNDArray,
+    data_dir,
+    py_str,
+)
 
 
 def test_mxnet_error_is_a_runtime_error_as_in_mxnet():
@@ -19,9 +24,11 @@ def test_mxnet_error_is_a_runtime_error_as_in_mxnet():
 def test_base_helpers():
     assert py_str(b"caf\xc3\xa9") == "café"
     err = NotImplementedForSymbol(len, "shape_array", 1)
-    assert str(err) == ('Function len (namely operator "shape_array") with arguments '
-                        "(<class 'int'>) is not implemented for Symbol and only available "
-                        "in NDArray.")
+    assert str(err) == (
+        'Function len (namely operator "shape_array") with arguments '
+        "(<class 'int'>) is not implemented for Symbol and only available "
+        "in NDArray."
+    )
     assert isinstance(NotSupportedForSparseNDArray(len, None), MXNetError)
 
 
@@ -47,6 +54,7 @@ def test_np_shape_flag_is_per_thread_and_restored():
     @mx.util.use_np_shape
     def inside():
         return mx.util.is_np_shape()
+
     assert inside() and not mx.util.is_np_shape()
 
 
@@ -60,6 +68,7 @@ def test_np_array_mode_is_refused_with_a_clear_error():
     @mx.util.use_np
     def needs_np():
         return 1
+
     with pytest.raises(MXNetError, match="mx.np"):  # decorating works, calling refuses
         needs_np()
 
@@ -115,6 +124,7 @@ def test_top_level_and_internal_names_mxnet_scripts_use():
 def test_amp_and_np_modules_import_and_refuse_when_used():
     from distnet.contrib.amp import amp
     import distnet.numpy as dnp
+
     with pytest.raises(MXNetError, match="mixed precision is not implemented"):
         amp.init()
     with pytest.raises(AttributeError, match="mx.np.ones: the NumPy front end"):

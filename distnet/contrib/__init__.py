@@ -3,6 +3,7 @@ exists so that code importing it loads, and refuses when used).
 
 Submodules load on first use.
 """
+
 import importlib
 
 _SUBMODULES = ("tensorboard", "amp")

@@ -1,6 +1,7 @@
 """``mx.contrib.tensorboard``: MXNet's ``LogMetricsCallback``, writing through tensorboardX
 (MXNet used mxboard, which is no longer maintained): ``pip install 'distnet-mx[tensorboard]'``.
 """
+
 from .._loggers import _require
 
 __all__ = ["LogMetricsCallback"]

@@ -26,6 +26,7 @@ rank 0's values, which the kvstore hands to all).
 Both APIs name the parameters alike (``fc1_weight``, ``conv1_bias``, ...), so a checkpoint
 written with one API loads with the other.
 """
+
 import argparse
 import logging
 import os
@@ -41,48 +42,76 @@ DATASETS = ("digits", "mnist", "fashion-mnist")
 # MXNet's train_mnist.py/fit.py defaults, and those tuned for the small Digits set (1,500
 # training images: smaller batches, a higher rate and more decay to reach ~96%).
 MXNET_DEFAULTS = {"batch_size": 64, "lr": 0.05, "lr_step_epochs": "10", "wd": 0.0001}
-DEFAULTS = {"digits": {"batch_size": 32, "lr": 0.1, "lr_step_epochs": "14", "wd": 0.001},
-            "mnist": MXNET_DEFAULTS, "fashion-mnist": MXNET_DEFAULTS}
+DEFAULTS = {
+    "digits": {"batch_size": 32, "lr": 0.1, "lr_step_epochs": "14", "wd": 0.001},
+    "mnist": MXNET_DEFAULTS,
+    "fashion-mnist": MXNET_DEFAULTS,
+}
 
 
 def parse_args(argv=None):
     """The command line (MXNet's train_mnist/fit.py flags and defaults, plus --api etc.)."""
     p = argparse.ArgumentParser(description="train a digit classifier with distnet")
-    p.add_argument("--network", choices=("mlp", "lenet"), default="mlp",
-                   help="network (default: %(default)s)")
-    p.add_argument("--api", choices=("module", "gluon"), default="module",
-                   help="train through Module.fit or a Gluon Trainer loop "
-                        "(default: %(default)s)")
-    p.add_argument("--dataset", choices=DATASETS, default="digits",
-                   help="digits is embedded (no network); the others are read from "
-                        "$DISTNET_HOME/datasets/<name> or downloaded there "
-                        "(default: %(default)s)")
+    p.add_argument(
+        "--network", choices=("mlp", "lenet"), default="mlp", help="network (default: %(default)s)"
+    )
+    p.add_argument(
+        "--api",
+        choices=("module", "gluon"),
+        default="module",
+        help="train through Module.fit or a Gluon Trainer loop (default: %(default)s)",
+    )
+    p.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="digits",
+        help="digits is embedded (no network); the others are read from "
+        "$DISTNET_HOME/datasets/<name> or downloaded there "
+        "(default: %(default)s)",
+    )
     p.add_argument("--data-dir", help="folder of the MNIST/Fashion-MNIST IDX files")
     p.add_argument("--gpus", help="GPUs to run on, e.g. 0 or 0,1 (default: the CPU)")
-    p.add_argument("--kv-store", default=None,
-                   help="kvstore type (default: dist_sync in a distributed job, else device)")
-    p.add_argument("--num-epochs", type=int, default=20,
-                   help="number of epochs (default: %(default)s)")
-    p.add_argument("--batch-size", type=int,
-                   help="batch size per worker (default: 32 for digits, else 64)")
-    p.add_argument("--lr", type=float,
-                   help="initial learning rate (default: 0.1 for digits, else 0.05)")
-    p.add_argument("--lr-factor", type=float, default=0.1,
-                   help="factor the learning rate is multiplied by at each --lr-step-epochs "
-                        "(default: %(default)s)")
-    p.add_argument("--lr-step-epochs",
-                   help="epochs at which the learning rate drops, e.g. 30,60 (default: 14 "
-                        "for digits, else 10)")
+    p.add_argument(
+        "--kv-store",
+        default=None,
+        help="kvstore type (default: dist_sync in a distributed job, else device)",
+    )
+    p.add_argument(
+        "--num-epochs", type=int, default=20, help="number of epochs (default: %(default)s)"
+    )
+    p.add_argument(
+        "--batch-size", type=int, help="batch size per worker (default: 32 for digits, else 64)"
+    )
+    p.add_argument(
+        "--lr", type=float, help="initial learning rate (default: 0.1 for digits, else 0.05)"
+    )
+    p.add_argument(
+        "--lr-factor",
+        type=float,
+        default=0.1,
+        help="factor the learning rate is multiplied by at each --lr-step-epochs "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--lr-step-epochs",
+        help="epochs at which the learning rate drops, e.g. 30,60 (default: 14 "
+        "for digits, else 10)",
+    )
     p.add_argument("--optimizer", default="sgd", help="optimizer type (default: %(default)s)")
-    p.add_argument("--mom", type=float, default=0.9,
-                   help="momentum for sgd (default: %(default)s)")
-    p.add_argument("--wd", type=float,
-                   help="weight decay (default: 0.001 for digits, else 0.0001)")
-    p.add_argument("--disp-batches", type=int, default=100,
-                   help="log speed and metrics every this many batches (default: %(default)s)")
+    p.add_argument("--mom", type=float, default=0.9, help="momentum for sgd (default: %(default)s)")
+    p.add_argument("--wd", type=float, help="weight decay (default: 0.001 for digits, else 0.0001)")
+    p.add_argument(
+        "--disp-batches",
+        type=int,
+        default=100,
+        help="log speed and metrics every this many batches (default: %(default)s)",
+    )
     p.add_argument("--model-prefix", help="checkpoint prefix (rank 0 saves every epoch)")
-    p.add_argument("--load-epoch", type=int,
-                   help="resume from the checkpoint of this epoch (needs --model-prefix)")
+    p.add_argument(
+        "--load-epoch",
+        type=int,
+        help="resume from the checkpoint of this epoch (needs --model-prefix)",
+    )
     p.add_argument("--seed", type=int, help="seed of the initialisation and shuffling")
     _add_checkpoint_flags(p)
     _add_metric_flags(p)
@@ -102,29 +131,42 @@ def parse_args(argv=None):
 def _add_checkpoint_flags(p):
     """--keep-best and --resume (checkpoints kept by validation accuracy, resumed from the
     newest on disk)."""
-    p.add_argument("--keep-best", action="store_true",
-                   help="also keep the checkpoint of the best validation accuracy as "
-                        "<prefix>-best-NNNN.params (rank 0)")
-    p.add_argument("--resume", action="store_true",
-                   help="resume from the newest <prefix>-NNNN.params (start afresh when "
-                        "there is none; --load-epoch wins when given)")
+    p.add_argument(
+        "--keep-best",
+        action="store_true",
+        help="also keep the checkpoint of the best validation accuracy as "
+        "<prefix>-best-NNNN.params (rank 0)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="resume from the newest <prefix>-NNNN.params (start afresh when "
+        "there is none; --load-epoch wins when given)",
+    )
 
 
 def _add_metric_flags(p):
     """--metrics-csv and --combine-metrics."""
-    p.add_argument("--metrics-csv",
-                   help="append train/validation metrics to this CSV (rank 0; draw it "
-                        "with scripts/plot_metrics.py)")
-    p.add_argument("--combine-metrics", action="store_true",
-                   help="also log each epoch's train metric over all workers")
+    p.add_argument(
+        "--metrics-csv",
+        help="append train/validation metrics to this CSV (rank 0; draw it "
+        "with scripts/plot_metrics.py)",
+    )
+    p.add_argument(
+        "--combine-metrics",
+        action="store_true",
+        help="also log each epoch's train metric over all workers",
+    )
 
 
 def metric_writers(args, kv):
     """(train, validation) mx.callback.CSVLogger of --metrics-csv on rank 0, else Nones."""
     if not args.metrics_csv or kv.rank != 0:
         return None, None
-    return (mx.callback.CSVLogger(args.metrics_csv, "train", frequent=args.disp_batches),
-            mx.callback.CSVLogger(args.metrics_csv, "validation"))
+    return (
+        mx.callback.CSVLogger(args.metrics_csv, "train", frequent=args.disp_batches),
+        mx.callback.CSVLogger(args.metrics_csv, "validation"),
+    )
 
 
 def resume_from_latest(args):
@@ -145,10 +187,12 @@ def best_checkpoint(args, kv):
 def distributed_job():
     """Whether this process is a worker of a multi-process job (launcher or mpiexec)."""
     from distnet.config import in_job
+
     return in_job()
 
 
 # ---------------------------------------------------------------- data -----------------
+
 
 def load_dataset(name, data_dir=None):
     """(train_x, train_y, test_x, test_y): float32 images (N, 1, H, W) in [0, 1], float32
@@ -173,7 +217,7 @@ def shard(x, y, rank, num_workers, seed=0):
     ``len(x) / num_workers`` samples is left out, so every worker runs as many batches)."""
     order = np.random.RandomState(seed).permutation(len(x))
     per = len(x) // num_workers
-    mine = order[rank * per:(rank + 1) * per]
+    mine = order[rank * per : (rank + 1) * per]
     return x[mine], y[mine]
 
 
@@ -213,19 +257,20 @@ class EpochBatches:
         count = (epoch * self._n) % self._bs
         if not count:
             return np.zeros(0, np.int64)
-        return epoch_order(self._n, self._seed, epoch - 1)[self._n - count:]
+        return epoch_order(self._n, self._seed, epoch - 1)[self._n - count :]
 
     def __iter__(self):
         epoch, self._epoch = self._epoch, self._epoch + 1
         order = np.concatenate([self._carried(epoch), epoch_order(self._n, self._seed, epoch)])
         for start in range(0, len(order) - self._bs + 1, self._bs):
-            yield order[start:start + self._bs].tolist()
+            yield order[start : start + self._bs].tolist()
 
     def __len__(self):
         return (self._n + self._bs - 1) // self._bs
 
 
 # -------------------------------------------------------------- networks ---------------
+
 
 def _lenet_pad(image_size):
     """MXNet's LeNet has 5x5 kernels without padding for 28x28 inputs; smaller images
@@ -246,8 +291,9 @@ def get_symbol(network, num_classes=10, image_size=28):
         pad = _lenet_pad(image_size)
         net = data
         for i, filters in enumerate((20, 50), 1):
-            net = mx.sym.Convolution(data=net, name=f"conv{i}", kernel=(5, 5),
-                                     pad=(pad, pad), num_filter=filters)
+            net = mx.sym.Convolution(
+                data=net, name=f"conv{i}", kernel=(5, 5), pad=(pad, pad), num_filter=filters
+            )
             net = mx.sym.Activation(data=net, act_type="tanh")
             net = mx.sym.Pooling(data=net, pool_type="max", kernel=(2, 2), stride=(2, 2))
         net = mx.sym.Flatten(data=net)
@@ -263,23 +309,31 @@ def get_gluon_net(network, num_classes=10, image_size=28):
     net = nn.HybridSequential(prefix="")
     with net.name_scope():
         if network == "mlp":
-            net.add(nn.Flatten(),
-                    nn.Dense(128, activation="relu", prefix="fc1_"),
-                    nn.Dense(64, activation="relu", prefix="fc2_"),
-                    nn.Dense(num_classes, prefix="fc3_"))
+            net.add(
+                nn.Flatten(),
+                nn.Dense(128, activation="relu", prefix="fc1_"),
+                nn.Dense(64, activation="relu", prefix="fc2_"),
+                nn.Dense(num_classes, prefix="fc3_"),
+            )
         else:
             pad = _lenet_pad(image_size)
             for i, filters in enumerate((20, 50), 1):
-                net.add(nn.Conv2D(filters, kernel_size=5, padding=pad, activation="tanh",
-                                  prefix=f"conv{i}_"),
-                        nn.MaxPool2D(pool_size=2, strides=2))
-            net.add(nn.Flatten(),
-                    nn.Dense(500, activation="tanh", prefix="fc1_"),
-                    nn.Dense(num_classes, prefix="fc2_"))
+                net.add(
+                    nn.Conv2D(
+                        filters, kernel_size=5, padding=pad, activation="tanh", prefix=f"conv{i}_"
+                    ),
+                    nn.MaxPool2D(pool_size=2, strides=2),
+                )
+            net.add(
+                nn.Flatten(),
+                nn.Dense(500, activation="tanh", prefix="fc1_"),
+                nn.Dense(num_classes, prefix="fc2_"),
+            )
     return net
 
 
 # -------------------------------------------------------------- training ---------------
+
 
 def contexts(gpus):
     """[mx.gpu(i) ...] for '--gpus 0,1', else [mx.cpu()]."""
@@ -300,8 +354,7 @@ def lr_scheduler(args, num_examples, num_workers, begin_epoch):
     steps = [epoch_size * (s - begin_epoch) for s in steps_at if s - begin_epoch > 0]
     if not steps or args.lr_factor >= 1:
         return lr, None
-    return lr, mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=args.lr_factor,
-                                                    base_lr=lr)
+    return lr, mx.lr_scheduler.MultiFactorScheduler(step=steps, factor=args.lr_factor, base_lr=lr)
 
 
 def optimizer_params(args, lr, scheduler):
@@ -327,8 +380,9 @@ def states_file(prefix, epoch):
 def resumes_states(args):
     """Whether this process restores optimizer states (the checkpoint has them here):
     then the lr schedule continues from the restored update count, as in a straight run."""
-    return args.load_epoch is not None and \
-        os.path.exists(states_file(args.model_prefix, args.load_epoch))
+    return args.load_epoch is not None and os.path.exists(
+        states_file(args.model_prefix, args.load_epoch)
+    )
 
 
 def data_seed(args):
@@ -360,14 +414,22 @@ def _module(args, kv, image_size):
     """The Module to train: loaded with its optimizer states when resuming from files on
     this host (so fit restores them), else fresh (parameters from --load-epoch or rank 0)."""
     if resumes_states(args):
-        mod = mx.mod.Module.load(args.model_prefix, args.load_epoch,
-                                 load_optimizer_states=True, context=contexts(args.gpus))
-        logging.info("Loaded model %s and its optimizer states",
-                     checkpoint_file(args.model_prefix, args.load_epoch))
+        mod = mx.mod.Module.load(
+            args.model_prefix,
+            args.load_epoch,
+            load_optimizer_states=True,
+            context=contexts(args.gpus),
+        )
+        logging.info(
+            "Loaded model %s and its optimizer states",
+            checkpoint_file(args.model_prefix, args.load_epoch),
+        )
         return mod, None, None
     if args.load_epoch is not None:
-        logging.warning("%s is not on this host: the optimizer starts afresh",
-                        states_file(args.model_prefix, args.load_epoch))
+        logging.warning(
+            "%s is not on this host: the optimizer starts afresh",
+            states_file(args.model_prefix, args.load_epoch),
+        )
     arg_params, aux_params = load_checkpoint(args, kv.rank)
     mod = mx.mod.Module(get_symbol(args.network, 10, image_size), context=contexts(args.gpus))
     return mod, arg_params, aux_params
@@ -381,8 +443,9 @@ def fit_module(args, kv, data, progress):
     train = EpochShuffleIter(train_x, train_y, args.batch_size, data_seed(args), begin)
     val = mx.io.NDArrayIter(test_x, test_y, eval_batch_size(len(test_x), args.batch_size))
     mod, arg_params, aux_params = _module(args, kv, train_x.shape[-1])
-    lr, scheduler = lr_scheduler(args, len(train_x) * kv.num_workers, kv.num_workers,
-                                 0 if resumes_states(args) else begin)
+    lr, scheduler = lr_scheduler(
+        args, len(train_x) * kv.num_workers, kv.num_workers, 0 if resumes_states(args) else begin
+    )
     batch_cbs = [mx.callback.Speedometer(args.batch_size, args.disp_batches)]
     train_csv, val_csv = metric_writers(args, kv)
     batch_cbs += [cb for cb in (train_csv,) if cb]
@@ -393,19 +456,29 @@ def fit_module(args, kv, data, progress):
     epoch_cbs = []
     if args.model_prefix and kv.rank == 0:
         _make_dir_of(args.model_prefix)
-        epoch_cbs.append(mx.callback.module_checkpoint(mod, args.model_prefix,
-                                                       save_optimizer_states=True))
+        epoch_cbs.append(
+            mx.callback.module_checkpoint(mod, args.model_prefix, save_optimizer_states=True)
+        )
     if progress:
         epoch_cbs.append(progress.epoch_end)
     best = best_checkpoint(args, kv)
-    mod.fit(train, eval_data=val, eval_metric="acc", kvstore=kvstore_arg(kv),
-            eval_end_callback=[cb for cb in (best, val_csv) if cb],
-            optimizer=args.optimizer,
-            optimizer_params=optimizer_params(args, lr, scheduler),
-            initializer=mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2),
-            arg_params=arg_params, aux_params=aux_params, allow_missing=True,
-            begin_epoch=begin, num_epoch=args.num_epochs,
-            batch_end_callback=batch_cbs, epoch_end_callback=epoch_cbs)
+    mod.fit(
+        train,
+        eval_data=val,
+        eval_metric="acc",
+        kvstore=kvstore_arg(kv),
+        eval_end_callback=[cb for cb in (best, val_csv) if cb],
+        optimizer=args.optimizer,
+        optimizer_params=optimizer_params(args, lr, scheduler),
+        initializer=mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2),
+        arg_params=arg_params,
+        aux_params=aux_params,
+        allow_missing=True,
+        begin_epoch=begin,
+        num_epoch=args.num_epochs,
+        batch_end_callback=batch_cbs,
+        epoch_end_callback=epoch_cbs,
+    )
     # Module.score counts the padding of the last batch (as MXNet does); predict drops it,
     # so this is the accuracy on exactly the test set.
     predicted = mod.predict(val).asnumpy().argmax(axis=1)
@@ -426,8 +499,8 @@ def evaluate(net, x, y, batch_size, ctx):
     """Accuracy of a Gluon net on arrays (batched, on the first context)."""
     metric = mx.metric.Accuracy()
     for start in range(0, len(x), batch_size):
-        data = mx.nd.array(x[start:start + batch_size], ctx=ctx)
-        label = mx.nd.array(y[start:start + batch_size], ctx=ctx)
+        data = mx.nd.array(x[start : start + batch_size], ctx=ctx)
+        label = mx.nd.array(y[start : start + batch_size], ctx=ctx)
         metric.update([label], [net(data)])
     return metric.get()[1]
 
@@ -437,8 +510,7 @@ def _gluon_setup(args, kv, data):
     train_x = data[0]
     ctx = contexts(args.gpus)
     net = get_gluon_net(args.network, 10, train_x.shape[-1])
-    net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2),
-                   ctx=ctx)
+    net.initialize(mx.init.Xavier(rnd_type="gaussian", factor_type="in", magnitude=2), ctx=ctx)
     begin = args.load_epoch or 0
     if args.load_epoch is not None:
         fname = checkpoint_file(args.model_prefix, args.load_epoch)
@@ -447,19 +519,23 @@ def _gluon_setup(args, kv, data):
             logging.info("Loaded model %s", fname)
     net.hybridize()
     resume = resumes_states(args)
-    lr, scheduler = lr_scheduler(args, len(train_x) * kv.num_workers, kv.num_workers,
-                                 0 if resume else begin)
+    lr, scheduler = lr_scheduler(
+        args, len(train_x) * kv.num_workers, kv.num_workers, 0 if resume else begin
+    )
     # a list, in declaration order: the order Module gives its optimizer (a dict would be
     # taken in name order, as MXNet does), so optimizer states of either API resume the other
-    trainer = mx.gluon.Trainer(list(net.collect_params().values()), args.optimizer,
-                               optimizer_params(args, lr, scheduler), kvstore=kvstore_arg(kv))
+    trainer = mx.gluon.Trainer(
+        list(net.collect_params().values()),
+        args.optimizer,
+        optimizer_params(args, lr, scheduler),
+        kvstore=kvstore_arg(kv),
+    )
     if resume:
         # load_states starts the kvstore, which hands the optimizer to the servers in a
         # distributed job: give it now the rescale_grad that step() will set
         trainer.optimizer.rescale_grad = 1.0 / (args.batch_size * kv.num_workers)
         trainer.load_states(states_file(args.model_prefix, args.load_epoch))
-        logging.info("Loaded optimizer states %s",
-                     states_file(args.model_prefix, args.load_epoch))
+        logging.info("Loaded optimizer states %s", states_file(args.model_prefix, args.load_epoch))
     return net, trainer, ctx, begin
 
 
@@ -472,7 +548,8 @@ def fit_gluon(args, kv, data, progress):
     gluon, autograd = mx.gluon, mx.autograd
     loader = gluon.data.DataLoader(
         gluon.data.ArrayDataset(mx.nd.array(train_x), mx.nd.array(train_y)),
-        batch_sampler=EpochBatches(len(train_x), args.batch_size, data_seed(args), begin))
+        batch_sampler=EpochBatches(len(train_x), args.batch_size, data_seed(args), begin),
+    )
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     metric = mx.metric.Accuracy()
     speedometer = mx.callback.Speedometer(args.batch_size, args.disp_batches)
@@ -508,8 +585,9 @@ def _gluon_epoch_extras(args, kv, metric, epoch, accuracy, val_csv):
     """--combine-metrics and --metrics-csv at the end of a Gluon epoch."""
     if args.combine_metrics:
         for name, value in mx.metric.allreduce_metric(metric, kv):
-            logging.info("Epoch[%d] Train-%s=%f (all %d workers)", epoch, name, value,
-                         kv.num_workers)
+            logging.info(
+                "Epoch[%d] Train-%s=%f (all %d workers)", epoch, name, value, kv.num_workers
+            )
     if val_csv:
         val_csv.log(epoch, [("accuracy", accuracy)])
 
@@ -532,10 +610,12 @@ def _end_of_epoch(args, kv, net, trainer, metric, epoch, tic, progress):
 
 # -------------------------------------------------------------- display ----------------
 
+
 def make_progress(rank, num_epochs, batches):
     """mx.callback.TqdmProgress on rank 0 when stderr is a terminal (and tqdm is
     installed: ``pip install 'distnet-mx[progress]'``), else None."""
     from distnet._loggers import progress_wanted
+
     if rank != 0 or not progress_wanted(sys.stderr):
         return None
     try:
@@ -569,8 +649,13 @@ def main(argv=None):
     setup_logging(kv.rank, progress)
     resume_from_latest(args)
     logging.info("start with arguments %s", args)
-    logging.info("%s: %d training samples on this worker (%d workers), %d test samples",
-                 args.dataset, len(data[0]), kv.num_workers, len(data[2]))
+    logging.info(
+        "%s: %d training samples on this worker (%d workers), %d test samples",
+        args.dataset,
+        len(data[0]),
+        kv.num_workers,
+        len(data[2]),
+    )
     fit = fit_module if args.api == "module" else fit_gluon
     accuracy = fit(args, kv, data, progress)
     logging.info("Test-accuracy=%f", accuracy)

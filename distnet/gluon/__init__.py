@@ -8,13 +8,31 @@ the Gluon engineer (parameter.py, block.py, nn/, loss.py, trainer.py) takes it o
 import importlib
 
 # Public name -> submodule that provides it.
-_SUBMODULES = {name: name for name in
-               ("data", "utils", "nn", "loss", "rnn", "model_zoo", "contrib",
-                "parameter", "block", "trainer")}
+_SUBMODULES = {
+    name: name
+    for name in (
+        "data",
+        "utils",
+        "nn",
+        "loss",
+        "rnn",
+        "model_zoo",
+        "contrib",
+        "parameter",
+        "block",
+        "trainer",
+    )
+}
 # Public class -> the submodule that defines it.
-_CLASSES = {"Parameter": "parameter", "ParameterDict": "parameter", "Constant": "parameter",
-            "Block": "block", "HybridBlock": "block", "SymbolBlock": "block",
-            "Trainer": "trainer"}
+_CLASSES = {
+    "Parameter": "parameter",
+    "ParameterDict": "parameter",
+    "Constant": "parameter",
+    "Block": "block",
+    "HybridBlock": "block",
+    "SymbolBlock": "block",
+    "Trainer": "trainer",
+}
 
 
 def __getattr__(name):

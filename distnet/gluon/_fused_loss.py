@@ -33,10 +33,14 @@ def sparse_softmax_ce(pred, label):
     errors and behaviour stay exactly as they were."""
     if not (isinstance(pred, NDArray) and isinstance(label, NDArray)):
         return None
-    data, lab = pred._data, label._data     # shapes and dtypes only: no wait needed
+    data, lab = pred._data, label._data  # shapes and dtypes only: no wait needed
     n = data.shape[0] if data.ndim == 2 else -1
-    if (n < 0 or data.dtype.kind != "f" or lab.shape not in ((n,), (n, 1))
-            or (label._ctx is not pred._ctx and label._ctx != pred._ctx)):
+    if (
+        n < 0
+        or data.dtype.kind != "f"
+        or lab.shape not in ((n,), (n, 1))
+        or (label._ctx is not pred._ctx and label._ctx != pred._ctx)
+    ):
         return None
     data, lab = pred._read(), label._read()
     ctx = pred._ctx
@@ -59,7 +63,7 @@ def _forward(x, lab):
         logp = z - xp.log(xp.exp(z).sum(axis=-1, keepdims=True))
     pos = as_indices(xp, lab.reshape(-1, 1), x.shape[1], "clip", "pick")
     key = (_rows(x.shape[0]), pos) if xp is np else along_axis_key(xp, pos, 1)
-    loss = logp[key]          # a fresh (N, 1) array: advanced indexing copies
+    loss = logp[key]  # a fresh (N, 1) array: advanced indexing copies
     xp.negative(loss, out=loss)
     return loss.reshape(-1), (logp, key)
 
@@ -96,7 +100,7 @@ class _SparseSoftmaxCE:
         = exp(logp)*o`` and at it ``-o + exp(logp)*o``, the same roundings as below
         (IEEE negation is exact; a zero may only change sign)."""
         logp, key = saved
-        if not isinstance(ograds[0], NDArray):   # NDArrays only when create_graph
+        if not isinstance(ograds[0], NDArray):  # NDArrays only when create_graph
             o = ograds[0].reshape(-1, 1)
             grad = F.exp(logp)
             grad *= o

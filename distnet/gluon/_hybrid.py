@@ -14,6 +14,7 @@ __all__ = ["HybridCache"]
 
 def _symbol_type():
     from ..symbol import Symbol
+
     return Symbol
 
 
@@ -39,11 +40,15 @@ def input_context(x, args):
         elif item is not None and not isinstance(item, (int, float)):
             has_sym = has_sym or isinstance(item, _symbol_type())
     if has_nd and has_sym:
-        raise GluonValueError("In HybridBlock, we do not support mixed NDArrays and Symbols "
-                              "types for the input. Please check the type of the args.")
+        raise GluonValueError(
+            "In HybridBlock, we do not support mixed NDArrays and Symbols "
+            "types for the input. Please check the type of the args."
+        )
     if not has_nd and not has_sym:
-        raise GluonValueError("In HybridBlock, there must be one NDArray or one Symbol in the "
-                              "input. Please check the type of the args.")
+        raise GluonValueError(
+            "In HybridBlock, there must be one NDArray or one Symbol in the "
+            "input. Please check the type of the args."
+        )
     return first
 
 
@@ -61,9 +66,11 @@ def flatten(args, inout_str, strict=True):
             return [args], (length if length > 1 else 0)
         if not strict:
             return [args], 0
-        raise GluonValueError(f"When hybridized, the input of HybridBlock {inout_str} must be "
-                              f"(nested) list of Symbol or NDArray, but got {args} of type "
-                              f"{type(args)}")
+        raise GluonValueError(
+            f"When hybridized, the input of HybridBlock {inout_str} must be "
+            f"(nested) list of Symbol or NDArray, but got {args} of type "
+            f"{type(args)}"
+        )
     flat, fmts = [], []
     for item in args:
         part, fmt = flatten(item, inout_str, strict)
@@ -74,6 +81,7 @@ def flatten(args, inout_str, strict=True):
 
 def regroup(args, fmt):
     """Rebuild the nested structure ``fmt`` from the flat list ``args``."""
+
     def merge(args, fmt):
         if isinstance(fmt, int):
             if fmt == 0:
@@ -83,7 +91,8 @@ def regroup(args, fmt):
                     raise GluonValueError(
                         "We do not support passing types that are not None when the initial "
                         "HybridBlock has received NoneType and has been hybridized. Received "
-                        f"arg = {args[0]}, fmt = {fmt}.")
+                        f"arg = {args[0]}, fmt = {fmt}."
+                    )
                 return None, args[1:]
             return args[:fmt], args[fmt:]
         ret = []
@@ -91,6 +100,7 @@ def regroup(args, fmt):
             res, args = merge(args, item)
             ret.append(res)
         return ret, args
+
     return merge(args, fmt)[0]
 
 
@@ -118,11 +128,13 @@ class HybridCache:
         if self.graph:
             return self.graph
         from .. import symbol
+
         flat_args, self.in_format = flatten(args, "input")
         real = sum(a is not None for a in flat_args)
         if real == 0:
-            raise GluonValueError("There must at least one array/symbol in the input of "
-                                  f"HybridBlock {block.name}.")
+            raise GluonValueError(
+                f"There must at least one array/symbol in the input of HybridBlock {block.name}."
+            )
         inputs, flat_inputs = [], []
         for arg in flat_args:
             if arg is None:
@@ -142,6 +154,7 @@ class HybridCache:
     def build(self, block, args):
         """Build the CachedOp and the recipe mapping its inputs to arrays."""
         from ..cached_op import CachedOp
+
         inputs, out = self.get_graph(block, args)
         data_index = {var.name: i for i, var in enumerate(inputs)}
         params = block.collect_params()
@@ -152,14 +165,22 @@ class HybridCache:
         used = set(input_names)
         unused_data = [f"{i}-th" for name, i in data_index.items() if name not in used]
         if unused_data:
-            warnings.warn(f"The {', '.join(unused_data)} input to HybridBlock is not used by "
-                          "any computation. Is this intended?", stacklevel=4)
+            warnings.warn(
+                f"The {', '.join(unused_data)} input to HybridBlock is not used by "
+                "any computation. Is this intended?",
+                stacklevel=4,
+            )
         unused_params = [name for name in params.keys() if name not in used]
         if unused_params:
-            warnings.warn(f"Parameter {', '.join(unused_params)} is not used by any "
-                          "computation. Is this intended?", stacklevel=4)
-        self.op_args = [(True, data_index[name]) if name in data_index
-                        else (False, params[name]) for name in input_names]
+            warnings.warn(
+                f"Parameter {', '.join(unused_params)} is not used by any "
+                "computation. Is this intended?",
+                stacklevel=4,
+            )
+        self.op_args = [
+            (True, data_index[name]) if name in data_index else (False, params[name])
+            for name in input_names
+        ]
         self.op = CachedOp(out, self.flags)
 
     def _op_inputs(self, flat, ctx):
@@ -174,15 +195,18 @@ class HybridCache:
         else:
             flat, fmt = flatten(args, "input")
             if fmt != self.in_format:
-                raise GluonValueError("The argument structure of HybridBlock does not match "
-                                      f"the cached version. Stored format = {self.in_format},"
-                                      f" input format = {fmt}")
+                raise GluonValueError(
+                    "The argument structure of HybridBlock does not match "
+                    f"the cached version. Stored format = {self.in_format},"
+                    f" input format = {fmt}"
+                )
             flat = [a for a in flat if a is not None]
         ctx = flat[0]._ctx
         try:
             cargs = self._op_inputs(flat, ctx)
         except Exception as err:
             from .parameter import DeferredInitializationError
+
             if not isinstance(err, DeferredInitializationError):
                 raise
             block._deferred_infer_shape(*args)
@@ -208,8 +232,9 @@ class HybridCache:
         given = {var.name: getattr(arr, attr) for var, arr in zip(inputs, flat)}
         arg_attrs, _, aux_attrs = getattr(out, infer_fn)(**given)
         if arg_attrs is None:
-            raise GluonValueError(f"{infer_fn} could not complete the Parameters of "
-                                  f"{block.name} from inputs {given}")
+            raise GluonValueError(
+                f"{infer_fn} could not complete the Parameters of {block.name} from inputs {given}"
+            )
         found = dict(zip(out.list_arguments(), arg_attrs))
         found.update(zip(out.list_auxiliary_states(), aux_attrs))
         for param in block.collect_params().values():
@@ -219,6 +244,7 @@ class HybridCache:
     def export(self, block, path, epoch):
         """Write the traced graph and its parameters (``arg:``/``aux:`` keys)."""
         from .. import ndarray
+
         sym = self.graph[1]
         sym.save(f"{path}-symbol.json")
         arg_names = set(sym.list_arguments())

@@ -11,6 +11,7 @@ __all__ = ["HookHandle"]
 def _names():
     """``distnet.name`` (NameManager, Prefix), shared with Symbol's automatic names."""
     from .. import name
+
     return name
 
 
@@ -33,8 +34,9 @@ class _BlockScope:
         if current is None:
             if prefix is None:
                 prefix = _names().current().get(None, hint) + "_"
-            params = ParameterDict(prefix) if params is None else ParameterDict(params.prefix,
-                                                                                params)
+            params = (
+                ParameterDict(prefix) if params is None else ParameterDict(params.prefix, params)
+            )
             return prefix, params
         if prefix is None:
             count = current._counter.get(hint, 0)

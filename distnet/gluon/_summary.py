@@ -13,10 +13,12 @@ _LINE = "{:>20}  {:>42} {:>15}"
 
 def _shape_str(args):
     """Shapes of (nested) outputs as MXNet prints them: ``(1, 4)`` or ``(1, 4), (1, 2)``."""
+
     def shapes(x):
         if isinstance(x, (list, tuple)):
             return [shapes(i) for i in x]
         return x.shape if isinstance(x, NDArray) else x
+
     result = shapes(args)
     return str(result)[1:-1] if isinstance(result, list) else str(result)
 
@@ -24,13 +26,15 @@ def _shape_str(args):
 def _register(block, summary, seen, hooks):
     from .block import HybridBlock
     from .nn.basic_layers import Sequential, HybridSequential
+
     if isinstance(block, HybridBlock) and block._active:
         raise GluonAssertionError(f'"{block.name}" must not be hybridized to print summary.')
 
     def hook(blk, _, outputs):
         key = f"{blk.__class__.__name__}-{len(summary)}"
-        entry = summary[key] = OrderedDict(output_shape=_shape_str(outputs), n_params=0,
-                                           trainable=0, shared=0)
+        entry = summary[key] = OrderedDict(
+            output_shape=_shape_str(outputs), n_params=0, trainable=0, shared=0
+        )
         for param in blk.params.values():
             size = param.data().size
             entry["n_params"] += size
@@ -47,8 +51,9 @@ def _register(block, summary, seen, hooks):
 def print_summary(block, inputs):
     """Run ``block(*inputs)`` with hooks on every layer and print the table."""
     summary = OrderedDict()
-    summary["Input"] = OrderedDict(output_shape=_shape_str(inputs), n_params=0, trainable=0,
-                                   shared=0)
+    summary["Input"] = OrderedDict(
+        output_shape=_shape_str(inputs), n_params=0, trainable=0, shared=0
+    )
     seen, hooks = set(), []
     try:
         block.apply(lambda blk: _register(blk, summary, seen, hooks))

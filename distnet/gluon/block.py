@@ -9,8 +9,14 @@ from collections import OrderedDict, defaultdict
 from ..base import MXNetError
 from ..context import current_context
 from ..ndarray.ndarray import NDArray
-from ._common import (GluonAssertionError, GluonRuntimeError, GluonTypeError,
-                      GluonValueError, indent, brief_print_list)
+from ._common import (
+    GluonAssertionError,
+    GluonRuntimeError,
+    GluonTypeError,
+    GluonValueError,
+    indent,
+    brief_print_list,
+)
 from .parameter import Parameter, ParameterDict, DeferredInitializationError
 from ._scope import _BlockScope, HookHandle
 from . import _hybrid
@@ -45,17 +51,21 @@ class Block:
         self._forward_pre_hooks = OrderedDict()
 
     def __repr__(self):
-        modstr = "\n".join(f"  ({key}): {indent(repr(block), 2)}"
-                           for key, block in self.__dict__.items() if isinstance(block, Block))
+        modstr = "\n".join(
+            f"  ({key}): {indent(repr(block), 2)}"
+            for key, block in self.__dict__.items()
+            if isinstance(block, Block)
+        )
         return f"{self.__class__.__name__}(\n{modstr}\n)"
 
     def __setattr__(self, name, value):
         if hasattr(self, name):
             existing = getattr(self, name)
-            if isinstance(existing, (Parameter, Block)) and not isinstance(value,
-                                                                           type(existing)):
-                raise GluonTypeError(f"Changing attribute type for {name} from "
-                                     f"{type(existing)} to {type(value)} is not allowed.")
+            if isinstance(existing, (Parameter, Block)) and not isinstance(value, type(existing)):
+                raise GluonTypeError(
+                    f"Changing attribute type for {name} from "
+                    f"{type(existing)} to {type(value)} is not allowed."
+                )
         if isinstance(value, Block):
             self.register_child(value, name)
         elif isinstance(value, Parameter):
@@ -63,7 +73,8 @@ class Block:
                 raise GluonAssertionError(
                     f"Overriding Parameter attribute {name} is not allowed. If you want to "
                     "share parameters between blocks, please set 'params' at Block "
-                    "construction instead.")
+                    "construction instead."
+                )
             self._reg_params[name] = value
         super().__setattr__(name, value)
 
@@ -78,14 +89,19 @@ class Block:
             return isinstance(data, Block) and id(data) not in children
 
         for key, value in self.__dict__.items():
-            if isinstance(value, (list, tuple, dict)) and not (
-                    key.startswith("__") or key == "_children") and unregistered(value):
+            if (
+                isinstance(value, (list, tuple, dict))
+                and not (key.startswith("__") or key == "_children")
+                and unregistered(value)
+            ):
                 warnings.warn(
                     f'"{self.__class__.__name__}.{key}" is an unregistered container with '
                     "Blocks. Note that Blocks inside the list, tuple or dict will not be "
                     "registered automatically. Make sure to register them using "
                     "register_child() or switching to nn.Sequential/nn.HybridSequential "
-                    "instead. ", stacklevel=3)
+                    "instead. ",
+                    stacklevel=3,
+                )
 
     def _alias(self):
         return self.__class__.__name__.lower()
@@ -140,6 +156,7 @@ class Block:
         With ``deduplicate`` a shared Parameter is saved once.
         """
         from .. import ndarray
+
         params = self._collect_params_with_prefix()
         if deduplicate:
             first = {}
@@ -148,22 +165,39 @@ class Block:
             params = dict(first.values())
         ndarray.save(filename, {key: param._reduce() for key, param in params.items()})
 
-    def load_parameters(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
-                        cast_dtype=False, dtype_source="current"):
+    def load_parameters(
+        self,
+        filename,
+        ctx=None,
+        allow_missing=False,
+        ignore_extra=False,
+        cast_dtype=False,
+        dtype_source="current",
+    ):
         """Load Parameters saved by ``save_parameters`` (or, for files without structural
         names, by ``collect_params().save`` / ``save_params``)."""
         from .. import ndarray
+
         loaded = ndarray.load(filename)
         if not isinstance(loaded, dict):
-            raise GluonValueError(f"file '{filename}' holds a list of arrays without names; "
-                                  "load_parameters needs a file written by save_parameters")
+            raise GluonValueError(
+                f"file '{filename}' holds a list of arrays without names; "
+                "load_parameters needs a file written by save_parameters"
+            )
         params = self._collect_params_with_prefix()
         if not loaded and not params:
             return
         if not any("." in key for key in loaded):
             # A file of full Parameter names (save_params, collect_params().save).
-            self.collect_params().load(filename, ctx, allow_missing, ignore_extra, self.prefix,
-                                       cast_dtype=cast_dtype, dtype_source=dtype_source)
+            self.collect_params().load(
+                filename,
+                ctx,
+                allow_missing,
+                ignore_extra,
+                self.prefix,
+                cast_dtype=cast_dtype,
+                dtype_source=dtype_source,
+            )
             return
         if not allow_missing:
             names_of = defaultdict(list)
@@ -174,29 +208,33 @@ class Block:
                     raise GluonAssertionError(
                         f"Parameter '{key}' is missing in file '{filename}', which contains "
                         f"parameters: {brief_print_list(loaded.keys())}. Set "
-                        "allow_missing=True to ignore missing parameters.")
+                        "allow_missing=True to ignore missing parameters."
+                    )
         for key, value in loaded.items():
             if key not in params:
                 if not ignore_extra:
                     raise GluonValueError(
                         f"Parameter '{key}' loaded from file '{filename}' is not present in "
                         f"ParameterDict, which contains parameters "
-                        f"{brief_print_list(params.keys())}. Set ignore_extra=True to ignore. ")
+                        f"{brief_print_list(params.keys())}. Set ignore_extra=True to ignore. "
+                    )
                 continue
-            params[key]._load_init(value, ctx, cast_dtype=cast_dtype,
-                                   dtype_source=dtype_source)
+            params[key]._load_init(value, ctx, cast_dtype=cast_dtype, dtype_source=dtype_source)
 
     def save_params(self, filename):
         """Deprecated: save with full names (use ``save_parameters``)."""
-        warnings.warn("save_params is deprecated. Please use save_parameters. Note that if you "
-                      "want load from SymbolBlock later, please use export instead. For "
-                      "details, see https://mxnet.incubator.apache.org/tutorials/gluon/"
-                      "save_load_params.html")
+        warnings.warn(
+            "save_params is deprecated. Please use save_parameters. Note that if you "
+            "want load from SymbolBlock later, please use export instead. For "
+            "details, see https://mxnet.incubator.apache.org/tutorials/gluon/"
+            "save_load_params.html"
+        )
         try:
             self.collect_params().save(filename, strip_prefix=self.prefix)
         except ValueError as err:
-            raise GluonValueError(f"{err}\nsave_params is deprecated. Using save_parameters "
-                                  "may resolve this error.") from err
+            raise GluonValueError(
+                f"{err}\nsave_params is deprecated. Using save_parameters may resolve this error."
+            ) from err
 
     def load_params(self, filename, ctx=None, allow_missing=False, ignore_extra=False):
         """Deprecated: load a file (use ``load_parameters``)."""
@@ -263,6 +301,7 @@ class Block:
         """Print each layer's output shape and parameter count for a forward of ``inputs``
         (the block must be initialized and not hybridized)."""
         from ._summary import print_summary
+
         print_summary(self, inputs)
 
 
@@ -291,33 +330,51 @@ class HybridBlock(Block):
             raise GluonValueError(
                 f"Children of HybridBlock must also be HybridBlock, but {block} has type "
                 f"{type(block)}. If you are using Sequential, please try HybridSequential "
-                "instead.")
+                "instead."
+            )
         super().register_child(block, name)
         self._clear_cached_op()
 
     def _clear_cached_op(self):
         self._hybrid_cache.clear()
 
-    def hybridize(self, active=True, backend=None, clear=True, static_alloc=False,
-                  static_shape=False, inline_limit=2, forward_bulk_size=None,
-                  backward_bulk_size=None, **kwargs):
+    def hybridize(
+        self,
+        active=True,
+        backend=None,
+        clear=True,
+        static_alloc=False,
+        static_shape=False,
+        inline_limit=2,
+        forward_bulk_size=None,
+        backward_bulk_size=None,
+        **kwargs,
+    ):
         """Turn hybrid execution on (or off) for this block and its descendants.
 
         ``static_alloc``/``static_shape`` are passed to the cached op as flags.
         """
         self._active = active
-        self._hybrid_cache.flags = [("static_alloc", static_alloc),
-                                    ("static_shape", static_shape),
-                                    ("inline_limit", inline_limit)]
+        self._hybrid_cache.flags = [
+            ("static_alloc", static_alloc),
+            ("static_shape", static_shape),
+            ("inline_limit", inline_limit),
+        ]
         if clear:
             self._clear_cached_op()
         if active and (self._forward_hooks or self._forward_pre_hooks):
-            warnings.warn(f'"{self}" is being hybridized while still having forward '
-                          f'hook/pre-hook. If "{self}" is a child of HybridBlock, the hooks '
-                          "will not take effect.")
+            warnings.warn(
+                f'"{self}" is being hybridized while still having forward '
+                f'hook/pre-hook. If "{self}" is a child of HybridBlock, the hooks '
+                "will not take effect."
+            )
         for child in self._children.values():
-            child.hybridize(active, static_alloc=static_alloc, static_shape=static_shape,
-                            inline_limit=inline_limit)
+            child.hybridize(
+                active,
+                static_alloc=static_alloc,
+                static_shape=static_shape,
+                inline_limit=inline_limit,
+            )
 
     def cast(self, dtype):
         """Cast the Parameters to ``dtype`` and drop the cached graph."""
@@ -336,8 +393,9 @@ class HybridBlock(Block):
         try:
             self.infer_shape(*args)
         except Exception as err:
-            raise GluonValueError(f"Deferred initialization failed because shape cannot be "
-                                  f"inferred. {err}") from err
+            raise GluonValueError(
+                f"Deferred initialization failed because shape cannot be inferred. {err}"
+            ) from err
 
     def _imperative_params(self, ctx, args):
         reg = self._reg_params
@@ -372,6 +430,7 @@ class HybridBlock(Block):
                 _name_block(err, self)
                 raise
         from .. import symbol
+
         params = {key: param.var() for key, param in self._reg_params.items()}
         with self.name_scope():
             return self.hybrid_forward(symbol, x, *args, **params)
@@ -387,7 +446,8 @@ class HybridBlock(Block):
         if not self._hybrid_cache.graph:
             raise GluonRuntimeError(
                 "Please first call block.hybridize() and then run forward with this block at "
-                "least once before calling export.")
+                "least once before calling export."
+            )
         self._hybrid_cache.export(self, path, epoch)
 
 
@@ -405,6 +465,7 @@ def _nd_module():
     """``distnet.ndarray``, imported once (it is the ``F`` of every imperative call)."""
     if not _ND:
         from .. import ndarray
+
         _ND.append(ndarray)
     return _ND[0]
 
@@ -412,5 +473,6 @@ def _nd_module():
 def __getattr__(name):
     if name == "SymbolBlock":
         from .symbol_block import SymbolBlock
+
         return SymbolBlock
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,10 +8,23 @@ from ._common import GluonAssertionError, GluonValueError
 from .block import HybridBlock
 from . import _fused_loss
 
-__all__ = ["Loss", "L2Loss", "L1Loss", "SigmoidBinaryCrossEntropyLoss", "SigmoidBCELoss",
-           "SoftmaxCrossEntropyLoss", "SoftmaxCELoss", "KLDivLoss", "HuberLoss", "HingeLoss",
-           "SquaredHingeLoss", "LogisticLoss", "TripletLoss", "PoissonNLLLoss",
-           "CosineEmbeddingLoss"]
+__all__ = [
+    "Loss",
+    "L2Loss",
+    "L1Loss",
+    "SigmoidBinaryCrossEntropyLoss",
+    "SigmoidBCELoss",
+    "SoftmaxCrossEntropyLoss",
+    "SoftmaxCELoss",
+    "KLDivLoss",
+    "HuberLoss",
+    "HingeLoss",
+    "SquaredHingeLoss",
+    "LogisticLoss",
+    "TripletLoss",
+    "PoissonNLLLoss",
+    "CosineEmbeddingLoss",
+]
 
 
 def _is_nd(F):
@@ -135,8 +148,9 @@ class SoftmaxCrossEntropyLoss(Loss):
     (``sparse_label``) or with distributions; ``from_logits`` means ``pred`` is already a
     log-probability."""
 
-    def __init__(self, axis=-1, sparse_label=True, from_logits=False, weight=None,
-                 batch_axis=0, **kwargs):
+    def __init__(
+        self, axis=-1, sparse_label=True, from_logits=False, weight=None, batch_axis=0, **kwargs
+    ):
         super().__init__(weight, batch_axis, **kwargs)
         self._axis = axis
         self._sparse_label = sparse_label
@@ -144,9 +158,15 @@ class SoftmaxCrossEntropyLoss(Loss):
 
     def hybrid_forward(self, F, pred, label, sample_weight=None):
         """Per-sample cross entropy."""
-        if (sample_weight is None and self._weight is None and self._sparse_label
-                and not self._from_logits and self._batch_axis == 0
-                and self._axis in (-1, 1) and _is_nd(F)):
+        if (
+            sample_weight is None
+            and self._weight is None
+            and self._sparse_label
+            and not self._from_logits
+            and self._batch_axis == 0
+            and self._axis in (-1, 1)
+            and _is_nd(F)
+        ):
             loss = _fused_loss.sparse_softmax_ce(pred, label)  # one tape node, same values
             if loss is not None:
                 return loss
@@ -193,8 +213,7 @@ class HuberLoss(Loss):
         """Per-sample Huber loss."""
         label = _reshape_like(F, label, pred)
         loss = F.abs(label - pred)
-        loss = F.where(loss > self._rho, loss - 0.5 * self._rho,
-                       (0.5 / self._rho) * F.square(loss))
+        loss = F.where(loss > self._rho, loss - 0.5 * self._rho, (0.5 / self._rho) * F.square(loss))
         loss = _apply_weighting(F, loss, self._weight, sample_weight)
         return self._per_sample_mean(F, loss)
 
@@ -236,8 +255,9 @@ class LogisticLoss(Loss):
     def __init__(self, weight=None, batch_axis=0, label_format="signed", **kwargs):
         super().__init__(weight, batch_axis, **kwargs)
         if label_format not in ("signed", "binary"):
-            raise GluonValueError(f"label_format can only be signed or binary, recieved "
-                                  f"{label_format}.")
+            raise GluonValueError(
+                f"label_format can only be signed or binary, recieved {label_format}."
+            )
         self._label_format = label_format
 
     def hybrid_forward(self, F, pred, label, sample_weight=None):
@@ -261,8 +281,11 @@ class TripletLoss(Loss):
         """Per-sample triplet loss."""
         positive = _reshape_like(F, positive, pred)
         negative = _reshape_like(F, negative, pred)
-        loss = F.sum(F.square(positive - pred) - F.square(negative - pred),
-                     axis=self._batch_axis, exclude=True)
+        loss = F.sum(
+            F.square(positive - pred) - F.square(negative - pred),
+            axis=self._batch_axis,
+            exclude=True,
+        )
         loss = F.relu(loss + self._margin)
         return _apply_weighting(F, loss, self._weight, None)
 
@@ -276,8 +299,7 @@ class PoissonNLLLoss(Loss):
     (MXNet's in-place update of the recorded loss raised there).
     """
 
-    def __init__(self, weight=None, from_logits=True, batch_axis=0, compute_full=False,
-                 **kwargs):
+    def __init__(self, weight=None, from_logits=True, batch_axis=0, compute_full=False, **kwargs):
         super().__init__(weight, batch_axis, **kwargs)
         self._from_logits = from_logits
         self._compute_full = compute_full
@@ -345,14 +367,17 @@ class CTCLoss(Loss):
 
     def __init__(self, layout="NTC", label_layout="NT", weight=None, **kwargs):
         if layout not in ("NTC", "TNC") or label_layout not in ("NT", "TN"):
-            raise GluonValueError(f"CTCLoss: layout must be 'NTC' or 'TNC' and label_layout 'NT' "
-                             f"or 'TN', got {layout!r} and {label_layout!r}")
+            raise GluonValueError(
+                f"CTCLoss: layout must be 'NTC' or 'TNC' and label_layout 'NT' "
+                f"or 'TN', got {layout!r} and {label_layout!r}"
+            )
         self._layout = layout
         self._label_layout = label_layout
         super().__init__(weight, label_layout.find("N"), **kwargs)
 
-    def hybrid_forward(self, F, pred, label, pred_lengths=None, label_lengths=None,
-                       sample_weight=None):
+    def hybrid_forward(
+        self, F, pred, label, pred_lengths=None, label_lengths=None, sample_weight=None
+    ):
         """Per-sequence CTC loss, shape (N,)."""
         if self._layout == "NTC":
             pred = F.swapaxes(pred, dim1=0, dim2=1)
@@ -363,9 +388,14 @@ class CTCLoss(Loss):
             extra["data_lengths"] = pred_lengths
         if label_lengths is not None:
             extra["label_lengths"] = label_lengths
-        loss = F.CTCLoss(pred, label, use_data_lengths=pred_lengths is not None,
-                         use_label_lengths=label_lengths is not None, blank_label="last",
-                         **extra)
+        loss = F.CTCLoss(
+            pred,
+            label,
+            use_data_lengths=pred_lengths is not None,
+            use_label_lengths=label_lengths is not None,
+            blank_label="last",
+            **extra,
+        )
         return _apply_weighting(F, loss, self._weight, sample_weight)
 
 

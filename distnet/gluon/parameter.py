@@ -12,8 +12,14 @@ from .. import autograd
 from ..base import MXNetError
 from ..context import Context, cpu, current_context
 from ..ndarray.ndarray import NDArray, wrap, _to_device, _copy_into
-from ._common import (GluonAssertionError, GluonKeyError, GluonRuntimeError,
-                      GluonValueError, brief_print_list, indent)
+from ._common import (
+    GluonAssertionError,
+    GluonKeyError,
+    GluonRuntimeError,
+    GluonValueError,
+    brief_print_list,
+    indent,
+)
 
 __all__ = ["DeferredInitializationError", "Parameter", "Constant", "ParameterDict"]
 
@@ -27,6 +33,7 @@ _GRAD_REQS = ("write", "add", "null")
 
 def _default_init():
     from .. import initializer
+
     return initializer.Uniform()
 
 
@@ -60,9 +67,20 @@ class Parameter:
         A non-differentiable parameter always has ``grad_req='null'``.
     """
 
-    def __init__(self, name, grad_req="write", shape=None, dtype=np.float32, lr_mult=1.0,
-                 wd_mult=1.0, init=None, allow_deferred_init=False, differentiable=True,
-                 stype="default", grad_stype="default"):
+    def __init__(
+        self,
+        name,
+        grad_req="write",
+        shape=None,
+        dtype=np.float32,
+        lr_mult=1.0,
+        wd_mult=1.0,
+        init=None,
+        allow_deferred_init=False,
+        differentiable=True,
+        stype="default",
+        grad_stype="default",
+    ):
         _check_stypes(name, stype, grad_stype)
         self._var = None
         self._data = None
@@ -74,8 +92,9 @@ class Parameter:
         self._differentiable = differentiable
         self._allow_deferred_init = allow_deferred_init
         self._grad_req = None
-        self._shape = (shape,) if isinstance(shape, int) else (
-            None if shape is None else tuple(shape))
+        self._shape = (
+            (shape,) if isinstance(shape, int) else (None if shape is None else tuple(shape))
+        )
         self.name = name
         self._dtype = dtype
         self.lr_mult = lr_mult
@@ -97,8 +116,9 @@ class Parameter:
     @grad_req.setter
     def grad_req(self, req):
         if req not in _GRAD_REQS:
-            raise GluonAssertionError(f"grad_req must be one of 'write', 'add', or 'null', but "
-                                      f"got '{req}'")
+            raise GluonAssertionError(
+                f"grad_req must be one of 'write', 'add', or 'null', but got '{req}'"
+            )
         if not self._differentiable:
             req = "null"
         if self._grad_req == req:
@@ -131,11 +151,15 @@ class Parameter:
         if self._shape is None:
             self._shape = new_shape
             return
-        if new_shape is None or len(self._shape) != len(new_shape) or not all(
-                j in (-1, 0, i) for i, j in zip(new_shape, self._shape)):
+        if (
+            new_shape is None
+            or len(self._shape) != len(new_shape)
+            or not all(j in (-1, 0, i) for i, j in zip(new_shape, self._shape))
+        ):
             raise GluonAssertionError(
                 f"Expected shape {new_shape} is incompatible with given shape {self._shape} "
-                f"for Parameter '{self.name}'.")
+                f"for Parameter '{self.name}'."
+            )
         self._shape = new_shape
 
     def _shape_known(self):
@@ -158,19 +182,22 @@ class Parameter:
                     return arr_list[i]
             raise GluonRuntimeError(
                 f"Parameter '{self.name}' was not initialized on context {ctx}. It was only "
-                f"initialized on {self._ctx_list}.")
+                f"initialized on {self._ctx_list}."
+            )
         if self._deferred_init:
             raise DeferredInitializationError(
                 f"Parameter '{self.name}' has not been initialized yet because initialization "
                 "was deferred. Actual initialization happens during the first forward pass. "
                 "Please pass one batch of data through the network before accessing "
                 "Parameters. You can also avoid deferred initialization by specifying "
-                "in_units, num_features, etc., for network layers.")
+                "in_units, num_features, etc., for network layers."
+            )
         raise GluonRuntimeError(
             f"Parameter '{self.name}' has not been initialized. Note that you should "
             "initialize parameters and create Trainer with Block.collect_params() instead of "
             "Block.params because the later does not include Parameters of nested child "
-            "Blocks")
+            "Blocks"
+        )
 
     def data(self, ctx=None):
         """This parameter's array on ``ctx`` (the only one when ``ctx`` is None)."""
@@ -195,15 +222,17 @@ class Parameter:
     def grad(self, ctx=None):
         """The gradient buffer on ``ctx``."""
         if self._data is not None and self._grad is None:
-            raise GluonRuntimeError(f"Cannot get gradient array for Parameter '{self.name}' "
-                                    "because grad_req='null'")
+            raise GluonRuntimeError(
+                f"Cannot get gradient array for Parameter '{self.name}' because grad_req='null'"
+            )
         return self._check_and_get(self._grad, ctx)
 
     def list_grad(self):
         """The gradient buffers on all contexts, in the order of ``list_data``."""
         if self._data is not None and self._grad is None:
-            raise GluonRuntimeError(f"Cannot get gradient array for Parameter '{self.name}' "
-                                    "because grad_req='null'")
+            raise GluonRuntimeError(
+                f"Cannot get gradient array for Parameter '{self.name}' because grad_req='null'"
+            )
         return self._check_and_get(self._grad, list)
 
     def list_ctx(self):
@@ -222,7 +251,7 @@ class Parameter:
             if g._sparse:
                 g[:] = 0
                 continue
-            g._read()[...] = 0    # after a push still sending it
+            g._read()[...] = 0  # after a push still sending it
 
     # ---- initialization ----
     def initialize(self, init=None, ctx=None, default_init=None, force_reinit=False):
@@ -233,8 +262,11 @@ class Parameter:
         the work waits for the first forward pass.
         """
         if self._data is not None and not force_reinit:
-            warnings.warn(f"Parameter '{self.name}' is already initialized, ignoring. Set "
-                          "force_reinit=True to re-initialize.", stacklevel=2)
+            warnings.warn(
+                f"Parameter '{self.name}' is already initialized, ignoring. Set "
+                "force_reinit=True to re-initialize.",
+                stacklevel=2,
+            )
             return
         self._data = self._grad = self._ctx_map = None
         ctx = _ctx_list(ctx)
@@ -246,17 +278,19 @@ class Parameter:
             if self._allow_deferred_init:
                 self._deferred_init = (init, ctx, default_init, None)
                 return
-            raise GluonValueError(f"Cannot initialize Parameter '{self.name}' because it has "
-                                  f"invalid shape: {self.shape}.")
+            raise GluonValueError(
+                f"Cannot initialize Parameter '{self.name}' because it has "
+                f"invalid shape: {self.shape}."
+            )
         self._deferred_init = (init, ctx, default_init, None)
         self._finish_deferred_init()
 
     def _initial_value(self, init, default_init):
         """A CPU NDArray holding the initial value drawn from the initializers."""
         from .. import initializer
+
         data = wrap(np.zeros(self._shape, dtype=np.dtype(self.dtype)), cpu())
-        initializer.create(default_init)(initializer.InitDesc(self.name, {"__init__": init}),
-                                         data)
+        initializer.create(default_init)(initializer.InitDesc(self.name, {"__init__": init}), data)
         return data
 
     def _finish_deferred_init(self):
@@ -267,7 +301,8 @@ class Parameter:
         if not self._shape_known():
             raise GluonAssertionError(
                 f"Cannot initialize Parameter '{self.name}' because it has invalid shape: "
-                f"{self.shape}. Please specify in_units, in_channels, etc for `Block`s.")
+                f"{self.shape}. Please specify in_units, in_channels, etc for `Block`s."
+            )
         with autograd.pause():
             if data is None:
                 data = self._initial_value(init, default_init)
@@ -288,9 +323,11 @@ class Parameter:
             self._grad = None
             return
         from ..backend import array_scope
+
         self._grad = []
         if self._grad_stype != "default":  # row_sparse: buffers hold only touched rows
             from ..ndarray.sparse import zeros_like
+
             self._grad = [zeros_like(d, self._grad_stype) for d in self._data]
         for d in self._data if not self._grad else ():
             with array_scope(d._data):  # cupy's zeros_like allocates on the current device
@@ -320,8 +357,10 @@ class Parameter:
             init, _, default_init, data = self._deferred_init
             self._deferred_init = (init, ctx, default_init, data)
         else:
-            raise GluonValueError(f"Cannot reset context for Parameter '{self.name}' because "
-                                  "it has not been initialized.")
+            raise GluonValueError(
+                f"Cannot reset context for Parameter '{self.name}' because "
+                "it has not been initialized."
+            )
 
     def set_data(self, data):
         """Set the value on every context (or the value a deferred init will use)."""
@@ -342,21 +381,25 @@ class Parameter:
     def _load_init(self, data, ctx, cast_dtype=False, dtype_source="current"):
         """(Re)initialize from loaded ``data``, checking shape and dtype."""
         if cast_dtype and dtype_source not in ("current", "saved"):
-            raise GluonAssertionError(f"dtype_source must be 'current' or 'saved', got "
-                                      f"{dtype_source!r}")
+            raise GluonAssertionError(
+                f"dtype_source must be 'current' or 'saved', got {dtype_source!r}"
+            )
         if self.shape:
             if len(self.shape) != len(data.shape) or not all(
-                    s in (0, d) for s, d in zip(self.shape, data.shape)):
+                s in (0, d) for s, d in zip(self.shape, data.shape)
+            ):
                 raise GluonAssertionError(
                     f"Failed loading Parameter '{self.name}' from saved params: shape "
-                    f"incompatible expected {self.shape} vs saved {data.shape}")
+                    f"incompatible expected {self.shape} vs saved {data.shape}"
+                )
             self.shape = tuple(d if s == 0 else s for s, d in zip(self.shape, data.shape))
         if self.dtype is not None and np.dtype(self.dtype) != np.dtype(data.dtype):
             if not cast_dtype:
                 raise GluonAssertionError(
                     f"Failed loading Parameter '{self.name}' from saved params: dtype "
                     f"incompatible expected {self.dtype} vs saved {data.dtype}. Set "
-                    "cast_dtype=True to cast the dtype of saved params.")
+                    "cast_dtype=True to cast the dtype of saved params."
+                )
             if dtype_source == "current":
                 data = data.astype(self.dtype, copy=False)
             else:
@@ -369,7 +412,8 @@ class Parameter:
                 if ctx is not None and set(ctx) != set(self._deferred_init[1]):
                     raise GluonAssertionError(
                         f"Failed to load Parameter '{self.name}' on {ctx} because it was "
-                        f"previous initialized on {self.list_ctx()}.")
+                        f"previous initialized on {self.list_ctx()}."
+                    )
                 ctx = self._deferred_init[1]
             elif ctx is None:
                 ctx = [cpu()]
@@ -378,7 +422,8 @@ class Parameter:
             if ctx is not None and set(ctx) != set(self.list_ctx()):
                 raise GluonAssertionError(
                     f"Failed to load Parameter '{self.name}' on {ctx} because it was previous "
-                    f"initialized on {self.list_ctx()}.")
+                    f"initialized on {self.list_ctx()}."
+                )
             self.set_data(data)
         self._deferred_init = ()
 
@@ -387,9 +432,16 @@ class Parameter:
         """The Symbol variable of this parameter (name, shape, dtype, lr/wd mult, init)."""
         if self._var is None:
             from .. import symbol
-            self._var = symbol.var(self.name, shape=self.shape, dtype=self.dtype,
-                                   lr_mult=self.lr_mult, wd_mult=self.wd_mult,
-                                   init=self.init, stype=self._stype)
+
+            self._var = symbol.var(
+                self.name,
+                shape=self.shape,
+                dtype=self.dtype,
+                lr_mult=self.lr_mult,
+                wd_mult=self.wd_mult,
+                init=self.init,
+                stype=self._stype,
+            )
         return self._var
 
     def cast(self, dtype):
@@ -446,12 +498,16 @@ class Constant(Parameter):
     @grad_req.setter
     def grad_req(self, req):
         if req != "null":
-            warnings.warn(f'Constant parameter "{self.name}" does not support grad_req other '
-                          f'than "null", and new value "{req}" is ignored.')
+            warnings.warn(
+                f'Constant parameter "{self.name}" does not support grad_req other '
+                f'than "null", and new value "{req}" is ignored.'
+            )
 
 
-_NAMING_HELP = ("For more info on naming, please see "
-                "https://mxnet.io/api/python/docs/tutorials/packages/gluon/blocks/naming.html")
+_NAMING_HELP = (
+    "For more info on naming, please see "
+    "https://mxnet.io/api/python/docs/tutorials/packages/gluon/blocks/naming.html"
+)
 
 
 class ParameterDict:
@@ -537,7 +593,8 @@ class ParameterDict:
                 raise GluonAssertionError(
                     f"Cannot retrieve Parameter '{name}' because desired attribute does not "
                     f"match with stored for attribute '{key}': desired '{value}' vs stored "
-                    f"'{existing}'.")
+                    f"'{existing}'."
+                )
         return param
 
     def get_constant(self, name, value=None):
@@ -546,18 +603,22 @@ class ParameterDict:
         param = self._get_impl(name)
         if param is None:
             if value is None:
-                raise GluonKeyError(f"No constant named '{name}'. Please specify value if you "
-                                    "want to create a new constant.")
+                raise GluonKeyError(
+                    f"No constant named '{name}'. Please specify value if you "
+                    "want to create a new constant."
+                )
             param = Constant(name, value)
             self._params[name] = param
         elif value is not None:
             if not isinstance(param, Constant):
-                raise GluonAssertionError(f"Parameter '{name}' already exists but it is not a "
-                                          "constant.")
+                raise GluonAssertionError(
+                    f"Parameter '{name}' already exists but it is not a constant."
+                )
             value = value.asnumpy() if isinstance(value, NDArray) else np.asarray(value)
             if param.shape != value.shape or not (param.value.asnumpy() == value).all():
-                raise GluonAssertionError(f"Constant '{name}' already exists but it's value "
-                                          "doesn't match new value")
+                raise GluonAssertionError(
+                    f"Constant '{name}' already exists but it's value doesn't match new value"
+                )
         return param
 
     def update(self, other):
@@ -566,7 +627,8 @@ class ParameterDict:
             if key in self._params and self._params[key] is not value:
                 raise GluonAssertionError(
                     "Cannot update self with other because they have different Parameters "
-                    f"with the same name '{key}'")
+                    f"with the same name '{key}'"
+                )
         for key, value in other.items():
             self._params[key] = value
 
@@ -575,6 +637,7 @@ class ParameterDict:
         own initializer; ``Uniform()`` when None)."""
         if init is None:
             from .. import initializer
+
             init = initializer.Uniform()
         if verbose and hasattr(init, "set_verbosity"):
             init.set_verbosity(verbose=verbose)
@@ -609,6 +672,7 @@ class ParameterDict:
         """Save the Parameters to ``filename`` (MXNet's .params format), names without
         ``strip_prefix``."""
         from .. import ndarray
+
         arg_dict = {}
         for param in self.values():
             if not param.name.startswith(strip_prefix):
@@ -616,32 +680,62 @@ class ParameterDict:
                     f"Prefix '{strip_prefix}' is to be striped before saving, but Parameter's "
                     f"name '{param.name}' does not start with '{strip_prefix}'. this may be due "
                     "to your Block shares parameters from other Blocks or you forgot to use "
-                    "'with name_scope()' when creating child blocks. " + _NAMING_HELP)
-            arg_dict[param.name[len(strip_prefix):]] = param._reduce()
+                    "'with name_scope()' when creating child blocks. " + _NAMING_HELP
+                )
+            arg_dict[param.name[len(strip_prefix) :]] = param._reduce()
         ndarray.save(filename, arg_dict)
 
-    def load(self, filename, ctx=None, allow_missing=False, ignore_extra=False,
-             restore_prefix="", cast_dtype=False, dtype_source="current"):
+    def load(
+        self,
+        filename,
+        ctx=None,
+        allow_missing=False,
+        ignore_extra=False,
+        restore_prefix="",
+        cast_dtype=False,
+        dtype_source="current",
+    ):
         """Load Parameters from ``filename``; file names get ``restore_prefix`` prepended.
 
         ``arg:``/``aux:`` prefixes of checkpoint files are dropped.
         """
         from .. import ndarray
+
         if restore_prefix:
             for name in self.keys():
                 if not name.startswith(restore_prefix):
                     raise GluonAssertionError(
                         f"restore_prefix is '{restore_prefix}' but Parameters name '{name}' "
-                        f"does not start with '{restore_prefix}'. " + _NAMING_HELP)
+                        f"does not start with '{restore_prefix}'. " + _NAMING_HELP
+                    )
         loaded = ndarray.load(os.fspath(filename))
         if not isinstance(loaded, dict):
-            raise GluonValueError(f"file {filename} holds a list of arrays without names; "
-                                  "ParameterDict.load needs a dict saved by save()")
-        self.load_dict(loaded, ctx, allow_missing, ignore_extra, restore_prefix, filename,
-                       cast_dtype, dtype_source)
+            raise GluonValueError(
+                f"file {filename} holds a list of arrays without names; "
+                "ParameterDict.load needs a dict saved by save()"
+            )
+        self.load_dict(
+            loaded,
+            ctx,
+            allow_missing,
+            ignore_extra,
+            restore_prefix,
+            filename,
+            cast_dtype,
+            dtype_source,
+        )
 
-    def load_dict(self, param_dict, ctx=None, allow_missing=False, ignore_extra=False,
-                  restore_prefix="", filename=None, cast_dtype=False, dtype_source="current"):
+    def load_dict(
+        self,
+        param_dict,
+        ctx=None,
+        allow_missing=False,
+        ignore_extra=False,
+        restore_prefix="",
+        filename=None,
+        cast_dtype=False,
+        dtype_source="current",
+    ):
         """Load Parameters from a dict name -> NDArray (see ``load``)."""
         lprefix = len(restore_prefix)
         arg_dict = {}
@@ -656,7 +750,8 @@ class ParameterDict:
                     raise GluonAssertionError(
                         f"Parameter '{name[lprefix:]}' is missing in {source}, which contains "
                         f"parameters: {brief_print_list(arg_dict.keys())}. Please make sure "
-                        "source and target networks have the same prefix." + _NAMING_HELP)
+                        "source and target networks have the same prefix." + _NAMING_HELP
+                    )
         for name, value in arg_dict.items():
             if name not in self._params:
                 if not ignore_extra:
@@ -664,10 +759,12 @@ class ParameterDict:
                         f"Parameter '{name[lprefix:]}' loaded from {source} is not present in "
                         f"ParameterDict, choices are: {brief_print_list(self._params.keys())}. "
                         "Set ignore_extra to True to ignore. Please make sure source and "
-                        "target networks have the same prefix." + _NAMING_HELP)
+                        "target networks have the same prefix." + _NAMING_HELP
+                    )
                 continue
-            self._params[name]._load_init(value, ctx, cast_dtype=cast_dtype,
-                                          dtype_source=dtype_source)
+            self._params[name]._load_init(
+                value, ctx, cast_dtype=cast_dtype, dtype_source=dtype_source
+            )
 
 
 def _merge_shape(param, shape):
@@ -688,8 +785,12 @@ def _merge_shape(param, shape):
 def _check_stypes(name, stype, grad_stype):
     """Parameter storage types: dense weights; gradients dense or row_sparse."""
     if stype != "default":
-        raise MXNetError(f"stype of Parameter '{name}' is {stype!r}; distnet keeps weights "
-                         "dense ('default'): use grad_stype='row_sparse' for sparse updates")
+        raise MXNetError(
+            f"stype of Parameter '{name}' is {stype!r}; distnet keeps weights "
+            "dense ('default'): use grad_stype='row_sparse' for sparse updates"
+        )
     if grad_stype not in ("default", "row_sparse"):
-        raise MXNetError(f"grad_stype of Parameter '{name}' is {grad_stype!r}, expected "
-                         "'default' or 'row_sparse'")
+        raise MXNetError(
+            f"grad_stype of Parameter '{name}' is {grad_stype!r}, expected "
+            "'default' or 'row_sparse'"
+        )

@@ -48,8 +48,16 @@ def _param_types(inputs, out, n_args, n_aux):
     return arg_types, aux_types
 
 
-_FLAG_DTYPES = {"0": np.float32, "1": np.float64, "2": np.float16, "3": np.uint8,
-                "4": np.int32, "5": np.int8, "6": np.int64, "7": np.bool_}
+_FLAG_DTYPES = {
+    "0": np.float32,
+    "1": np.float64,
+    "2": np.float16,
+    "3": np.uint8,
+    "4": np.int32,
+    "5": np.int8,
+    "6": np.int64,
+    "7": np.bool_,
+}
 
 
 def _dtype_of_flag(value):
@@ -75,6 +83,7 @@ class SymbolBlock(HybridBlock):
         self._prefix = ""
         self._params = ParameterDict("", params)
         from ..symbol import Symbol
+
         if isinstance(inputs, Symbol) and len(inputs.list_outputs()) == 1:
             inputs = [inputs]
         if isinstance(outputs, (list, tuple)) and len(outputs) == 1:
@@ -85,11 +94,13 @@ class SymbolBlock(HybridBlock):
         input_names = set()
         for var in syms:
             if len(var.get_internals().list_outputs()) != 1:
-                raise GluonAssertionError(f"Input symbols must be variable, but {var} is an "
-                                          "output of operators")
+                raise GluonAssertionError(
+                    f"Input symbols must be variable, but {var} is an output of operators"
+                )
             input_names.add(var.name)
         if len(outs) > 1:
             from ..symbol import Group
+
             out = Group(outs)
         else:
             out = outs[0]
@@ -107,8 +118,9 @@ class SymbolBlock(HybridBlock):
         self._reg_params = {key[strip:]: val for key, val in self._params.items()}
 
     @staticmethod
-    def imports(symbol_file, input_names, param_file=None, ctx=None, allow_missing=False,
-                ignore_extra=False):
+    def imports(
+        symbol_file, input_names, param_file=None, ctx=None, allow_missing=False, ignore_extra=False
+    ):
         """Load a model saved by ``HybridBlock.export`` or ``Module.save_checkpoint``.
 
         Parameters
@@ -122,6 +134,7 @@ class SymbolBlock(HybridBlock):
         ctx : Context or list of Context, optional
         """
         from .. import symbol
+
         sym = symbol.load(os.fspath(symbol_file))
         if isinstance(input_names, str):
             input_names = [input_names]
@@ -131,14 +144,17 @@ class SymbolBlock(HybridBlock):
             inputs = [symbol.var(name) for name in input_names]
         block = SymbolBlock(sym, inputs)
         if param_file is not None:
-            block.collect_params().load(param_file, ctx, allow_missing, ignore_extra,
-                                        cast_dtype=True, dtype_source="saved")
+            block.collect_params().load(
+                param_file, ctx, allow_missing, ignore_extra, cast_dtype=True, dtype_source="saved"
+            )
         return block
 
     def __repr__(self):
         graph = self._hybrid_cache.graph
-        return (f"{self.__class__.__name__}(\n{graph[1]} : {len(graph[0])} -> "
-                f"{len(graph[1].list_outputs())}\n)")
+        return (
+            f"{self.__class__.__name__}(\n{graph[1]} : {len(graph[0])} -> "
+            f"{len(graph[1].list_outputs())}\n)"
+        )
 
     def forward(self, x, *args):
         """Run the graph on NDArrays, or compose it with Symbol inputs."""
@@ -154,7 +170,7 @@ class SymbolBlock(HybridBlock):
         return _hybrid.regroup(list(composed), cache.out_format)
 
     def _clear_cached_op(self):
-        graph = self._hybrid_cache.graph   # the graph is the block itself: keep it
+        graph = self._hybrid_cache.graph  # the graph is the block itself: keep it
         super()._clear_cached_op()
         self._hybrid_cache.graph = graph
 
@@ -168,7 +184,7 @@ class SymbolBlock(HybridBlock):
         for node in names:
             for stat, mean in (("running_var", "running_mean"), ("moving_var", "moving_mean")):
                 if node.endswith(stat):
-                    base = node[:-len(stat)]
+                    base = node[: -len(stat)]
                     siblings = [base + t for t in (mean, "gamma", "beta")]
                     if all(s in names for s in siblings):
                         for name in [node] + siblings:

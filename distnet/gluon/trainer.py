@@ -4,11 +4,10 @@ their contexts (and over workers) through a kvstore, as MXNet's Trainer."""
 import math
 
 
-
 from .._sibling import import_sibling
 from ..gradsync import GradientSync, create_kvstore
 from ..optimizer.updater import read_states_file
-from ._common import (GluonAssertionError, GluonRuntimeError, GluonValueError, StaleGradientError)
+from ._common import GluonAssertionError, GluonRuntimeError, GluonValueError, StaleGradientError
 from .parameter import Parameter, ParameterDict
 
 write_atomic = import_sibling("kvstore.atomic").write_atomic  # checked: no user kvstore.py
@@ -36,19 +35,29 @@ class Trainer:
         Whether the kvstore runs the optimizer; chosen by MXNet's rules when None.
     """
 
-    def __init__(self, params, optimizer, optimizer_params=None, kvstore="device",
-                 compression_params=None, update_on_kvstore=None):
+    def __init__(
+        self,
+        params,
+        optimizer,
+        optimizer_params=None,
+        kvstore="device",
+        compression_params=None,
+        update_on_kvstore=None,
+    ):
         if isinstance(params, (dict, ParameterDict)):
             params = [params[key] for key in sorted(params.keys())]
         if not isinstance(params, (list, tuple)):
-            raise GluonValueError(f"First argument must be a list or dict of Parameters, got "
-                                  f"{type(params)}.")
+            raise GluonValueError(
+                f"First argument must be a list or dict of Parameters, got {type(params)}."
+            )
         self._params = []
         self._param2idx = {}
         for i, param in enumerate(params):
             if not isinstance(param, Parameter):
-                raise GluonValueError(f"First argument must be a list or dict of Parameters, "
-                                      f"got list of {type(param)}.")
+                raise GluonValueError(
+                    f"First argument must be a list or dict of Parameters, "
+                    f"got list of {type(param)}."
+                )
             self._param2idx[param.name] = i
             self._params.append(param)
             param._set_trainer(self)
@@ -61,7 +70,7 @@ class Trainer:
         self._kvstore = None
         self._update_on_kvstore = None
         self._distributed = None
-        self._sync = None         # the GradientSync, when a kvstore is used
+        self._sync = None  # the GradientSync, when a kvstore is used
         self._params_to_init = []
         self._reset_kvstore()
 
@@ -73,17 +82,21 @@ class Trainer:
                 raise GluonAssertionError(
                     "All Parameters must be initialized on the same set of contexts, but "
                     f"Parameter {param.name} is initialized on {ctx} while previous "
-                    f"Parameters are initialized on {contexts}.")
+                    f"Parameters are initialized on {contexts}."
+                )
             contexts = ctx
         return contexts
 
     def _init_optimizer(self, optimizer, optimizer_params):
         from .. import optimizer as opt
+
         param_dict = dict(enumerate(self._params))
         if isinstance(optimizer, opt.Optimizer):
             if optimizer_params:
-                raise GluonAssertionError("optimizer_params must be None if optimizer is an "
-                                          "instance of Optimizer instead of str")
+                raise GluonAssertionError(
+                    "optimizer_params must be None if optimizer is an "
+                    "instance of Optimizer instead of str"
+                )
             self._optimizer = optimizer
             self._optimizer.param_dict = param_dict
         else:
@@ -122,11 +135,21 @@ class Trainer:
         config = self._kvstore_params
         hookable = [i for i, p in enumerate(self._params) if p.grad_req == "write"]
         kv, update_on_kvstore = create_kvstore(
-            config["kvstore"], len(self._contexts),
-            (math.prod(p.shape or ()) for p in self._params), config["update_on_kvstore"])
+            config["kvstore"],
+            len(self._contexts),
+            (math.prod(p.shape or ()) for p in self._params),
+            config["update_on_kvstore"],
+        )
         sync = self._sync = kv and GradientSync(
-            kv, update_on_kvstore, list(range(len(self._params))), self._optimizer,
-            len(self._contexts), hookable, self._compression_params, overlap_default=False)
+            kv,
+            update_on_kvstore,
+            list(range(len(self._params))),
+            self._optimizer,
+            len(self._contexts),
+            hookable,
+            self._compression_params,
+            overlap_default=False,
+        )
         self._kvstore = kv
         self._distributed = bool(sync) and sync.distributed
         self._update_on_kvstore = update_on_kvstore if sync else None
@@ -159,7 +182,8 @@ class Trainer:
                     "Possible change in the `batch_size` from previous `step` detected. "
                     "Optimizer gradient normalizing factor will not change w.r.t new "
                     "batch_size when update_on_kvstore=True and when distributed kvstore is "
-                    "used.")
+                    "used."
+                )
         self._optimizer.rescale_grad = scale
 
     def step(self, batch_size, ignore_stale_grad=False):
@@ -187,15 +211,22 @@ class Trainer:
         if self._kvstore and self._update_on_kvstore:
             raise GluonAssertionError(
                 "allreduce_grads() when parameters are updated on kvstore is not supported. "
-                "Try setting `update_on_kvstore` to False when creating trainer.")
+                "Try setting `update_on_kvstore` to False when creating trainer."
+            )
         self._allreduce_grads()
 
     def _allreduce_grads(self):
         sync = self._sync
         if not sync:
             return
-        sync.sync(((i, p.list_grad(), p.list_data()) for i, p in enumerate(self._params)
-                   if p.grad_req != "null"), skip=sync.take_sent())
+        sync.sync(
+            (
+                (i, p.list_grad(), p.list_data())
+                for i, p in enumerate(self._params)
+                if p.grad_req != "null"
+            ),
+            skip=sync.take_sent(),
+        )
         if sync.overlap:
             self._arm_grad_hooks()
 
@@ -205,6 +236,7 @@ class Trainer:
         the first step). Arrays replaced since (cast, re-attached gradients) get a hook
         here."""
         from ..autograd import get_grad_hook, register_grad_hook
+
         not_in_kv = {id(p) for p in self._params_to_init}
         for i in self._sync.hookable:
             param = self._params[i]
@@ -220,6 +252,7 @@ class Trainer:
         def hook(_var, _grad):
             if param.grad_req == "write":
                 sync.grad_final(i, param.list_grad(), param.list_data(), c)
+
         return hook
 
     def update(self, batch_size, ignore_stale_grad=False):
@@ -228,7 +261,8 @@ class Trainer:
         if self._kvstore and self._update_on_kvstore:
             raise GluonAssertionError(
                 "update() when parameters are updated on kvstore is not supported. Try "
-                "setting `update_on_kvstore` to False when creating trainer.")
+                "setting `update_on_kvstore` to False when creating trainer."
+            )
         self._check_and_rescale_grad(self._scale / batch_size)
         self._update(ignore_stale_grad)
 
@@ -266,15 +300,18 @@ class Trainer:
             "updated by backward since last `step`. This could mean a bug in your model that "
             "made it only use a subset of the Parameters (Blocks) for this iteration. If you "
             "are intentionally only using a subset, call step with ignore_stale_grad=True to "
-            "suppress this warning and skip updating of Parameters with stale gradient")
+            "suppress this warning and skip updating of Parameters with stale gradient"
+        )
 
     def save_states(self, fname):
         """Save the optimizer's states (momentum, ...) to ``fname`` (no pickle)."""
         self._ready()
         if self._update_on_kvstore:
             if self._params_to_init:
-                raise GluonAssertionError("Cannot save trainer states when some parameters "
-                                          "are not yet initialized in kvstore.")
+                raise GluonAssertionError(
+                    "Cannot save trainer states when some parameters "
+                    "are not yet initialized in kvstore."
+                )
             self._kvstore.save_optimizer_states(fname, dump_optimizer=True)
             return
         write_atomic(fname, self._updaters[0].get_states(dump_optimizer=True))

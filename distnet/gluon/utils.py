@@ -5,8 +5,15 @@ file next to the target, checks the sha1 there, and renames it into place atomic
 an interrupted or corrupt download never leaves a file that looks complete.
 """
 
-__all__ = ["split_data", "split_and_load", "clip_global_norm", "check_sha1", "download",
-           "replace_file", "data_dir"]
+__all__ = [
+    "split_data",
+    "split_and_load",
+    "clip_global_norm",
+    "check_sha1",
+    "download",
+    "replace_file",
+    "data_dir",
+]
 
 import hashlib
 import math
@@ -61,15 +68,17 @@ def split_data(data, num_slice, batch_axis=0, even_split=True):
         raise SplitError(
             f"data with shape {data.shape} cannot be evenly split into {num_slice} slices "
             f"along axis {batch_axis}. Use a batch size that's multiple of {num_slice} or "
-            "set even_split=False to allow uneven partitioning of data.")
+            "set even_split=False to allow uneven partitioning of data."
+        )
     if size < num_slice:
-        raise SplitError(f"data with shape {data.shape} has {size} elements along axis "
-                         f"{batch_axis}, fewer than the {num_slice} slices asked for")
+        raise SplitError(
+            f"data with shape {data.shape} has {size} elements along axis "
+            f"{batch_axis}, fewer than the {num_slice} slices asked for"
+        )
     each, extras = divmod(size, num_slice)
     bounds = np.cumsum([0] + [each + 1] * extras + [each] * (num_slice - extras))
     lead = (slice(None),) * (batch_axis % data.ndim)
-    return [data[lead + (slice(int(bounds[i]), int(bounds[i + 1])),)]
-            for i in range(num_slice)]
+    return [data[lead + (slice(int(bounds[i]), int(bounds[i + 1])),)] for i in range(num_slice)]
 
 
 def split_and_load(data, ctx_list, batch_axis=0, even_split=True):
@@ -92,6 +101,7 @@ def split_and_load(data, ctx_list, batch_axis=0, even_split=True):
         The slices, each on its context.
     """
     from ..ndarray import NDArray, array
+
     if not isinstance(data, NDArray):
         data = array(data, ctx=ctx_list[0])
     if len(ctx_list) == 1:
@@ -119,6 +129,7 @@ def clip_global_norm(arrays, max_norm, check_isfinite=True):
         shape (1,) on the context of ``arrays[0]``.
     """
     from ..ndarray.ndarray import wrap
+
     if not arrays:
         raise MXNetError("clip_global_norm: arrays must be a non-empty list of NDArrays")
     ctx = arrays[0].context
@@ -127,12 +138,12 @@ def clip_global_norm(arrays, max_norm, check_isfinite=True):
     for arr in arrays:
         flat = arr._read().reshape(-1)  # waits for a pending kvstore pull of the grad
         sq = xp.vdot(flat, flat)  # in the array's dtype, as MXNet's dot
-        total = total + (xp.asarray(sq) if arr.context == ctx else
-                         xp.asarray(float(sq)))
+        total = total + (xp.asarray(sq) if arr.context == ctx else xp.asarray(float(sq)))
     norm = xp.sqrt(total).astype(arrays[0]._data.dtype)
     if check_isfinite and not math.isfinite(float(norm)):
-        warnings.warn(UserWarning("nan or inf is detected. Clipping results will be "
-                                  "undefined."), stacklevel=2)
+        warnings.warn(
+            UserWarning("nan or inf is detected. Clipping results will be undefined."), stacklevel=2
+        )
     scale = xp.minimum(max_norm / (norm + 1e-8), 1.0)
     for arr in arrays:
         data = arr._read()
@@ -162,8 +173,10 @@ def replace_file(src, dst):
         os.replace(src, dst)
     except OSError as err:
         _remove_quietly(src)
-        raise MXNetError(f"Moving downloaded temp file - {src}, to {dst} failed ({err}). "
-                         "Please retry the download.") from err
+        raise MXNetError(
+            f"Moving downloaded temp file - {src}, to {dst} failed ({err}). "
+            "Please retry the download."
+        ) from err
 
 
 def _remove_quietly(path):
@@ -173,8 +186,16 @@ def _remove_quietly(path):
         pass
 
 
-def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_ssl=True,
-             timeout=60, progress=None):
+def download(
+    url,
+    path=None,
+    overwrite=False,
+    sha1_hash=None,
+    retries=5,
+    verify_ssl=True,
+    timeout=60,
+    progress=None,
+):
     """Download ``url`` to a file and return its path.
 
     Parameters
@@ -207,10 +228,11 @@ def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_
     if retries < 0:
         raise MXNetError(f"Number of retries should be at least 0, currently it's {retries}")
     if not verify_ssl:
-        warnings.warn("Unverified HTTPS request is being made (verify_ssl=False). "
-                      "Adding certificate verification is strongly advised.")
-    if not overwrite and os.path.exists(fname) and (
-            not sha1_hash or check_sha1(fname, sha1_hash)):
+        warnings.warn(
+            "Unverified HTTPS request is being made (verify_ssl=False). "
+            "Adding certificate verification is strongly advised."
+        )
+    if not overwrite and os.path.exists(fname) and (not sha1_hash or check_sha1(fname, sha1_hash)):
         return fname
     os.makedirs(os.path.dirname(os.path.abspath(fname)), exist_ok=True)
     attempts = max(1, int(retries))
@@ -223,9 +245,11 @@ def download(url, path=None, overwrite=False, sha1_hash=None, retries=5, verify_
             left = attempts - attempt - 1
             if left == 0:
                 raise _download_error(url, fname, attempts, err) from err
-            print(f"download failed due to {err!r}, retrying, {left} attempt"
-                  f"{'s' if left > 1 else ''} left")
-            time.sleep(min(_RETRY_BACKOFF * 2 ** attempt, 10.0))
+            print(
+                f"download failed due to {err!r}, retrying, {left} attempt"
+                f"{'s' if left > 1 else ''} left"
+            )
+            time.sleep(min(_RETRY_BACKOFF * 2**attempt, 10.0))
     return fname
 
 
@@ -233,8 +257,10 @@ def _target_path(url, path):
     name = url.split("/")[-1]
     if path is None:
         if not name:
-            raise MXNetError(f"Can't construct file-name from this URL ({url}). "
-                             "Please set the `path` option manually.")
+            raise MXNetError(
+                f"Can't construct file-name from this URL ({url}). "
+                "Please set the `path` option manually."
+            )
         return name
     path = os.path.expanduser(path)
     return os.path.join(path, name) if os.path.isdir(path) else path
@@ -248,15 +274,18 @@ def _download_error(url, fname, attempts, err):
     return MXNetError(
         f"Downloading {url} failed after {attempts} attempt{'s' if attempts > 1 else ''} "
         f"({cause}). If this machine is offline, fetch the file elsewhere and place it "
-        f"at {os.path.abspath(fname)}")
+        f"at {os.path.abspath(fname)}"
+    )
 
 
 def _fetch_once(url, fname, sha1_hash, verify_ssl, timeout, progress):
     """One attempt: stream into a temp file beside ``fname``, verify, rename."""
     import urllib.request
+
     context = None
     if not verify_ssl and url.lower().startswith("https"):
         import ssl
+
         context = ssl._create_unverified_context()  # the caller asked for no verification
     tmp = f"{fname}.{uuid.uuid4().hex}.part"
     try:
@@ -270,8 +299,9 @@ def _fetch_once(url, fname, sha1_hash, verify_ssl, timeout, progress):
             raise MXNetError(
                 f"File {fname} is downloaded but the content hash does not match "
                 f"(expected sha1 {sha1_hash}, got {digest}). The repo may be outdated or "
-                "download may be incomplete. If the \"repo_url\" is overridden, consider "
-                "switching to the default repo.")
+                'download may be incomplete. If the "repo_url" is overridden, consider '
+                "switching to the default repo."
+            )
         replace_file(tmp, fname)
     finally:
         _remove_quietly(tmp)
@@ -302,10 +332,9 @@ def _stream_to(resp, tmp, total, show):
 
 
 def _print_progress(done, total):
-    mib = done / 2 ** 20
+    mib = done / 2**20
     if total:
-        sys.stderr.write(f"\r  {mib:8.1f} / {total / 2 ** 20:.1f} MiB "
-                         f"({100.0 * done / total:5.1f}%)")
+        sys.stderr.write(f"\r  {mib:8.1f} / {total / 2**20:.1f} MiB ({100.0 * done / total:5.1f}%)")
     else:
         sys.stderr.write(f"\r  {mib:8.1f} MiB")
     sys.stderr.flush()
@@ -313,8 +342,7 @@ def _print_progress(done, total):
 
 def _get_repo_url():
     """Base URL of the Gluon data set and model repository (``MXNET_GLUON_REPO``)."""
-    repo = (config.get("DISTNET_GLUON_REPO") or config.get("MXNET_GLUON_REPO")
-            or _DEFAULT_REPO)
+    repo = config.get("DISTNET_GLUON_REPO") or config.get("MXNET_GLUON_REPO") or _DEFAULT_REPO
     return repo if repo.endswith("/") else repo + "/"
 
 
@@ -335,8 +363,11 @@ def _brief_print_list(lst, limit=7):
     """``'a', 'b', ..., 'z'``: at most ``limit`` quoted items (for error messages)."""
     lst = list(lst)
     if len(lst) > limit:
-        return (_brief_print_list(lst[:limit // 2], limit) + ", ..., "
-                + _brief_print_list(lst[-limit // 2:], limit))
+        return (
+            _brief_print_list(lst[: limit // 2], limit)
+            + ", ..., "
+            + _brief_print_list(lst[-limit // 2 :], limit)
+        )
     return ", ".join(f"'{item}'" for item in lst)
 
 
@@ -351,5 +382,6 @@ def __getattr__(name):
     # MXNet exposes the hook handle here too; imported lazily (block.py imports this module)
     if name == "HookHandle":
         from ._scope import HookHandle
+
         return HookHandle
     raise AttributeError(f"module 'distnet.gluon.utils' has no attribute {name!r}")

@@ -23,8 +23,10 @@ def pil():
     try:
         from PIL import Image
     except ImportError:
-        raise MXNetError("decoding and encoding images needs Pillow or OpenCV, neither is "
-                         f"installed: {_EXTRA_HINT}") from None
+        raise MXNetError(
+            "decoding and encoding images needs Pillow or OpenCV, neither is "
+            f"installed: {_EXTRA_HINT}"
+        ) from None
     return Image
 
 
@@ -32,6 +34,7 @@ def _cv2():
     """The ``cv2`` module when it is installed and not overridden, else None."""
     if not _BACKEND:
         from ..config import get
+
         choice = get("DISTNET_IMAGE_BACKEND")
         module = None
         if choice != "pil":
@@ -39,8 +42,10 @@ def _cv2():
                 import cv2 as module
             except ImportError:
                 if choice == "cv2":
-                    raise MXNetError("DISTNET_IMAGE_BACKEND=cv2 but OpenCV is not "
-                                     "installed: pip install opencv-python-headless") from None
+                    raise MXNetError(
+                        "DISTNET_IMAGE_BACKEND=cv2 but OpenCV is not "
+                        "installed: pip install opencv-python-headless"
+                    ) from None
         _BACKEND.append(module)
     return _BACKEND[0]
 
@@ -66,8 +71,7 @@ def decode(buf, flag=1):
 
 
 def _decode_error(buf, err):
-    return MXNetError(f"cannot decode image ({len(buf)} bytes, starting "
-                      f"{bytes(buf[:8])!r}): {err}")
+    return MXNetError(f"cannot decode image ({len(buf)} bytes, starting {bytes(buf[:8])!r}): {err}")
 
 
 def _decode_cv2(cv2, buf, flag):
@@ -102,8 +106,9 @@ def encode(img, quality=95, img_fmt=".jpg"):
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-        raise MXNetError(f"encode: expected (H, W), (H, W, 1) or (H, W, 3) image, got "
-                         f"shape {arr.shape}")
+        raise MXNetError(
+            f"encode: expected (H, W), (H, W, 1) or (H, W, 3) image, got shape {arr.shape}"
+        )
     fmt = img_fmt.lower().lstrip(".")
     if fmt not in ("jpg", "jpeg", "png"):
         raise MXNetError(f"encode: img_fmt must be '.jpg' or '.png', got {img_fmt!r}")
@@ -112,8 +117,11 @@ def encode(img, quality=95, img_fmt=".jpg"):
     if cv2 is not None:  # the bytes MXNet's pack_img writes
         if arr.ndim == 3:
             arr = arr[..., [2, 1, 0] + list(range(3, arr.shape[2]))]
-        params = ([cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt != "png"
-                  else [cv2.IMWRITE_PNG_COMPRESSION, level])
+        params = (
+            [cv2.IMWRITE_JPEG_QUALITY, int(quality)]
+            if fmt != "png"
+            else [cv2.IMWRITE_PNG_COMPRESSION, level]
+        )
         ok, out = cv2.imencode("." + fmt, np.ascontiguousarray(arr), params)
         if not ok:
             raise MXNetError(f"encode: OpenCV could not encode a {arr.shape} image as {fmt}")

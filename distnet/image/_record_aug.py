@@ -15,8 +15,9 @@ from ..gluon.data.vision import _imgops
 from . import _codec
 
 _PCA_EIGVAL = np.array([55.46, 4.794, 1.148])
-_PCA_EIGVEC = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
-                        [-0.5836, -0.6948, 0.4203]])
+_PCA_EIGVEC = np.array(
+    [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]]
+)
 _GREY = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
@@ -36,7 +37,7 @@ class Draws:
             self._next += 1
             return float(self._values[self._next - 1])
         if self._more is None:
-            self._more = np.random.default_rng(int(self._values[0] * 2 ** 32))
+            self._more = np.random.default_rng(int(self._values[0] * 2**32))
         return float(self._more.random())
 
     def uniform(self, low, high):
@@ -71,7 +72,7 @@ def augment(buf, p, rng, where):
         pad, (rows, cols, chans) = p["pad"], img.shape
         canvas = np.empty((rows + 2 * pad, cols + 2 * pad, chans), np.uint8)
         canvas[:] = p["fill_value"]
-        canvas[pad:pad + rows, pad:pad + cols] = img
+        canvas[pad : pad + rows, pad : pad + cols] = img
         img = canvas
     img = _crop(img, p, rng, height, width, interp, where)
     if p["random_h"] or p["random_s"] or p["random_l"]:
@@ -90,18 +91,27 @@ def _resize_short(img, size, interp):
 
 
 def _needs_affine(p):
-    return (p["max_rotate_angle"] > 0 or p["max_shear_ratio"] > 0 or p["rotate"] > 0
-            or p["max_random_scale"] != 1 or p["min_random_scale"] != 1
-            or p["max_aspect_ratio"] != 0 or p["max_img_size"] != 1e10
-            or p["min_img_size"] != 0)
+    return (
+        p["max_rotate_angle"] > 0
+        or p["max_shear_ratio"] > 0
+        or p["rotate"] > 0
+        or p["max_random_scale"] != 1
+        or p["min_random_scale"] != 1
+        or p["max_aspect_ratio"] != 0
+        or p["max_img_size"] != 1e10
+        or p["min_img_size"] != 0
+    )
 
 
 def _affine(img, p, rng, interp):
     """Rotate, shear, scale and stretch about the centre into a new canvas filled with
     ``fill_value`` (MXNet's warpAffine step)."""
     shear = rng.uniform(-p["max_shear_ratio"], p["max_shear_ratio"])
-    angle = p["rotate"] if p["rotate"] > 0 else rng.integers(
-        -int(p["max_rotate_angle"]), int(p["max_rotate_angle"]) + 1)
+    angle = (
+        p["rotate"]
+        if p["rotate"] > 0
+        else rng.integers(-int(p["max_rotate_angle"]), int(p["max_rotate_angle"]) + 1)
+    )
     a, b = math.cos(angle / 180.0 * math.pi), math.sin(angle / 180.0 * math.pi)
     scale = rng.uniform(p["min_random_scale"], p["max_random_scale"])
     ratio = rng.uniform(-p["max_aspect_ratio"], p["max_aspect_ratio"]) + 1
@@ -110,8 +120,7 @@ def _affine(img, p, rng, interp):
     rows, cols = img.shape[:2]
     new_w = int(max(p["min_img_size"], min(p["max_img_size"], scale * cols)))
     new_h = int(max(p["min_img_size"], min(p["max_img_size"], scale * rows)))
-    m = np.array([[hs * a - shear * b * ws, hs * b + shear * a * ws, 0.0],
-                  [-b * ws, a * ws, 0.0]])
+    m = np.array([[hs * a - shear * b * ws, hs * b + shear * a * ws, 0.0], [-b * ws, a * ws, 0.0]])
     m[0, 2] = (new_w - (m[0, 0] * cols + m[0, 1] * rows)) / 2
     m[1, 2] = (new_h - (m[1, 0] * cols + m[1, 1] * rows)) / 2
     return _warp(img, m, new_w, new_h, p["fill_value"], interp)
@@ -151,9 +160,11 @@ def _crop(img, p, rng, height, width, interp, where):
         if p["max_crop_size"] > 0 and p["min_crop_size"] > 0:
             crop_h = crop_w = int(rng.integers(p["min_crop_size"], p["max_crop_size"] + 1))
         if rows < crop_h or cols < crop_w:
-            raise MXNetError(f"ImageRecordIter: {where} is {rows}x{cols} (after resize/pad) "
-                             f"but the crop needs {crop_h}x{crop_w}; set resize= to at least "
-                             f"{max(crop_h, crop_w)}")
+            raise MXNetError(
+                f"ImageRecordIter: {where} is {rows}x{cols} (after resize/pad) "
+                f"but the crop needs {crop_h}x{crop_w}; set resize= to at least "
+                f"{max(crop_h, crop_w)}"
+            )
         if p["rand_crop"]:
             y0 = int(rng.integers(0, rows - crop_h + 1))
             x0 = int(rng.integers(0, cols - crop_w + 1))
@@ -161,7 +172,7 @@ def _crop(img, p, rng, height, width, interp, where):
             y0, x0 = (rows - crop_h) // 2, (cols - crop_w) // 2
         box = (y0, x0, crop_h, crop_w)
     y0, x0, h, w = box
-    out = img[y0:y0 + h, x0:x0 + w]
+    out = img[y0 : y0 + h, x0 : x0 + w]
     if (h, w) != (height, width):
         out = _imgops.resize(out, width, height, interp)
     return out
@@ -189,7 +200,7 @@ def _color(img, p, rng):
         arr *= 1.0 + rng.uniform(-p["brightness"], p["brightness"])
     if p["contrast"]:
         alpha = 1.0 + rng.uniform(-p["contrast"], p["contrast"])
-        grey_mean = float((arr[..., :3] * _GREY[:arr.shape[2]]).sum(axis=2).mean())
+        grey_mean = float((arr[..., :3] * _GREY[: arr.shape[2]]).sum(axis=2).mean())
         arr = arr * alpha + (1.0 - alpha) * grey_mean
     if p["saturation"] and arr.shape[2] == 3:
         alpha = 1.0 + rng.uniform(-p["saturation"], p["saturation"])
@@ -206,9 +217,13 @@ def _hls_jitter(img, p, rng):
     drawn from +-random_h/l/s, clamped, in OpenCV's 8-bit HLS space (MXNet's step)."""
     if img.shape[2] != 3:
         return img
-    shift = np.array([int(rng.uniform(-p["random_h"], p["random_h"])),
-                      int(rng.uniform(-p["random_l"], p["random_l"])),
-                      int(rng.uniform(-p["random_s"], p["random_s"]))])
+    shift = np.array(
+        [
+            int(rng.uniform(-p["random_h"], p["random_h"])),
+            int(rng.uniform(-p["random_l"], p["random_l"])),
+            int(rng.uniform(-p["random_s"], p["random_s"])),
+        ]
+    )
     hls = _rgb_to_hls(img).astype(np.int32) + shift
     return _hls_to_rgb(np.clip(hls, 0, [180, 255, 255]).astype(np.uint8))
 
@@ -222,11 +237,17 @@ def _rgb_to_hls(img):
     vmax, vmin = rgb.max(axis=2), rgb.min(axis=2)
     diff, light = vmax - vmin, (vmax + vmin) / 2
     safe = np.where(diff > 0, diff, 1)
-    sat = np.where(light < 0.5, diff / np.where(vmax + vmin > 0, vmax + vmin, 1),
-                   diff / np.where(2 - vmax - vmin > 0, 2 - vmax - vmin, 1))
+    sat = np.where(
+        light < 0.5,
+        diff / np.where(vmax + vmin > 0, vmax + vmin, 1),
+        diff / np.where(2 - vmax - vmin > 0, 2 - vmax - vmin, 1),
+    )
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    hue = np.where(vmax == r, 60 * (g - b) / safe,
-                   np.where(vmax == g, 120 + 60 * (b - r) / safe, 240 + 60 * (r - g) / safe))
+    hue = np.where(
+        vmax == r,
+        60 * (g - b) / safe,
+        np.where(vmax == g, 120 + 60 * (b - r) / safe, 240 + 60 * (r - g) / safe),
+    )
     hue = np.where(diff > 0, np.where(hue < 0, hue + 360, hue), 0)
     out = np.stack([hue / 2, light * 255, np.where(diff > 0, sat, 0) * 255], axis=2)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
@@ -244,8 +265,11 @@ def _hls_to_rgb(hls):
     channels = []
     for offset in (1 / 3, 0, -1 / 3):
         t = (h + offset) % 1.0
-        channels.append(np.where(t < 1 / 6, pp + (q - pp) * 6 * t,
-                                 np.where(t < 1 / 2, q,
-                                          np.where(t < 2 / 3, pp + (q - pp) * (2 / 3 - t) * 6,
-                                                   pp))))
+        channels.append(
+            np.where(
+                t < 1 / 6,
+                pp + (q - pp) * 6 * t,
+                np.where(t < 1 / 2, q, np.where(t < 2 / 3, pp + (q - pp) * (2 / 3 - t) * 6, pp)),
+            )
+        )
     return np.clip(np.rint(np.stack(channels, axis=2) * 255), 0, 255).astype(np.uint8)

@@ -10,14 +10,39 @@ import random
 import numpy as np
 
 from ..base import MXNetError
-from .image import (_interp, _nd, _raw, center_crop, color_normalize, imresize,
-                    random_crop, random_size_crop, resize_short)
+from .image import (
+    _interp,
+    _nd,
+    _raw,
+    center_crop,
+    color_normalize,
+    imresize,
+    random_crop,
+    random_size_crop,
+    resize_short,
+)
 
-__all__ = ["Augmenter", "SequentialAug", "RandomOrderAug", "ResizeAug", "ForceResizeAug",
-           "RandomCropAug", "RandomSizedCropAug", "CenterCropAug", "BrightnessJitterAug",
-           "ContrastJitterAug", "SaturationJitterAug", "HueJitterAug", "ColorJitterAug",
-           "LightingAug", "ColorNormalizeAug", "RandomGrayAug", "HorizontalFlipAug",
-           "CastAug", "CreateAugmenter"]
+__all__ = [
+    "Augmenter",
+    "SequentialAug",
+    "RandomOrderAug",
+    "ResizeAug",
+    "ForceResizeAug",
+    "RandomCropAug",
+    "RandomSizedCropAug",
+    "CenterCropAug",
+    "BrightnessJitterAug",
+    "ContrastJitterAug",
+    "SaturationJitterAug",
+    "HueJitterAug",
+    "ColorJitterAug",
+    "LightingAug",
+    "ColorNormalizeAug",
+    "RandomGrayAug",
+    "HorizontalFlipAug",
+    "CastAug",
+    "CreateAugmenter",
+]
 
 _GREY_COEF = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
@@ -26,8 +51,7 @@ class Augmenter:
     """Base class: ``aug(src) -> NDArray``; ``dumps()`` gives ``[name, kwargs]`` JSON."""
 
     def __init__(self, **kwargs):
-        self._kwargs = {k: (v.tolist() if hasattr(v, "tolist") else v)
-                        for k, v in kwargs.items()}
+        self._kwargs = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in kwargs.items()}
 
     def dumps(self):
         """The augmenter as a JSON string ``[class name (lower case), kwargs]``."""
@@ -104,8 +128,9 @@ class RandomSizedCropAug(Augmenter):
         self.kwargs = kwargs
 
     def __call__(self, src):
-        return random_size_crop(src, self.size, self.area, self.ratio, self.interp,
-                                **self.kwargs)[0]
+        return random_size_crop(src, self.size, self.area, self.ratio, self.interp, **self.kwargs)[
+            0
+        ]
 
 
 class CenterCropAug(Augmenter):
@@ -169,8 +194,7 @@ class SaturationJitterAug(Augmenter):
 class HueJitterAug(Augmenter):
     """Rotate the hue by ``uniform(-hue, hue) * pi`` in YIQ space."""
 
-    _TYIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.321],
-                      [0.211, -0.523, 0.311]])
+    _TYIQ = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.321], [0.211, -0.523, 0.311]])
     _ITYIQ = np.array([[1.0, 0.956, 0.621], [1.0, -0.272, -0.647], [1.0, -1.107, 1.705]])
 
     def __init__(self, hue):
@@ -219,8 +243,10 @@ class ColorNormalizeAug(Augmenter):
     """``(src - mean) / std``."""
 
     def __init__(self, mean, std):
-        super().__init__(mean=_raw(mean) if mean is not None else None,
-                         std=_raw(std) if std is not None else None)
+        super().__init__(
+            mean=_raw(mean) if mean is not None else None,
+            std=_raw(std) if std is not None else None,
+        )
         self.mean = _raw(mean).astype(np.float32) if mean is not None else None
         self.std = _raw(std).astype(np.float32) if std is not None else None
 
@@ -271,13 +297,27 @@ class CastAug(Augmenter):
 _MEAN_RGB = np.array([123.68, 116.28, 103.53])
 _STD_RGB = np.array([58.395, 57.12, 57.375])
 _PCA_EIGVAL = np.array([55.46, 4.794, 1.148])
-_PCA_EIGVEC = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
-                        [-0.5836, -0.6948, 0.4203]])
+_PCA_EIGVEC = np.array(
+    [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]]
+)
 
 
-def CreateAugmenter(data_shape, resize=0, rand_crop=False, rand_resize=False,  # noqa: N802
-                    rand_mirror=False, mean=None, std=None, brightness=0, contrast=0,
-                    saturation=0, hue=0, pca_noise=0, rand_gray=0, inter_method=2):
+def CreateAugmenter(
+    data_shape,
+    resize=0,
+    rand_crop=False,
+    rand_resize=False,  # noqa: N802
+    rand_mirror=False,
+    mean=None,
+    std=None,
+    brightness=0,
+    contrast=0,
+    saturation=0,
+    hue=0,
+    pca_noise=0,
+    rand_gray=0,
+    inter_method=2,
+):
     """MXNet's standard augmenter list for ``data_shape`` (C, H, W): resize, crop
     (random-sized, random or centre), mirror, cast, colour jitters, lighting, grey,
     normalisation (``mean``/``std`` True for ImageNet's values)."""
@@ -288,8 +328,7 @@ def CreateAugmenter(data_shape, resize=0, rand_crop=False, rand_resize=False,  #
     if rand_resize:
         if not rand_crop:
             raise MXNetError("CreateAugmenter: rand_resize needs rand_crop=True")
-        auglist.append(RandomSizedCropAug(crop_size, 0.08, (3.0 / 4.0, 4.0 / 3.0),
-                                          inter_method))
+        auglist.append(RandomSizedCropAug(crop_size, 0.08, (3.0 / 4.0, 4.0 / 3.0), inter_method))
     elif rand_crop:
         auglist.append(RandomCropAug(crop_size, inter_method))
     else:

@@ -14,19 +14,31 @@ from ..base import MXNetError
 from ..gluon.data.vision import _imgops
 from . import _codec
 
-__all__ = ["imread", "imdecode", "imresize", "scale_down", "resize_short", "fixed_crop",
-           "random_crop", "center_crop", "color_normalize", "random_size_crop",
-           "copyMakeBorder"]
+__all__ = [
+    "imread",
+    "imdecode",
+    "imresize",
+    "scale_down",
+    "resize_short",
+    "fixed_crop",
+    "random_crop",
+    "center_crop",
+    "color_normalize",
+    "random_size_crop",
+    "copyMakeBorder",
+]
 
 
 def _raw(src):
     """The numpy array behind an NDArray (or the array itself)."""
     from ..ndarray.ndarray import read_raw
+
     return np.asarray(read_raw(src))
 
 
 def _nd(arr):
     from ..ndarray import NDArray
+
     return NDArray(np.ascontiguousarray(arr))
 
 
@@ -35,8 +47,9 @@ def imdecode(buf, flag=1, to_rgb=True, out=None):
     (grey) for ``flag=0``; BGR order when ``to_rgb`` is False (OpenCV's)."""
     if isinstance(buf, str):
         raise MXNetError("imdecode needs the image's bytes, got a str (use imread for paths)")
-    img = _codec.decode(_raw(buf).tobytes() if not isinstance(buf, (bytes, bytearray))
-                        else buf, 1 if flag else 0)
+    img = _codec.decode(
+        _raw(buf).tobytes() if not isinstance(buf, (bytes, bytearray)) else buf, 1 if flag else 0
+    )
     if flag and not to_rgb:
         img = img[..., ::-1]
     if out is not None:
@@ -102,7 +115,7 @@ def resize_short(src, size, interp=2):
 
 def fixed_crop(src, x0, y0, w, h, size=None, interp=2):
     """The region at (x0, y0) of size (w, h), resized to ``size`` (w, h) if given."""
-    out = _raw(src)[y0:y0 + h, x0:x0 + w]
+    out = _raw(src)[y0 : y0 + h, x0 : x0 + w]
     if size is not None and (w, h) != tuple(size):
         return imresize(out, size[0], size[1], _interp(interp, (h, w, size[1], size[0])))
     return _nd(out)

@@ -40,18 +40,37 @@ class ImageIter(DataIter):
         'discard' drops it, 'roll_over' carries its samples into the next epoch.
     """
 
-    def __init__(self, batch_size, data_shape, label_width=1, path_imgrec=None,
-                 path_imglist=None, path_root=None, path_imgidx=None, shuffle=False,
-                 part_index=0, num_parts=1, aug_list=None, imglist=None, data_name="data",
-                 label_name="softmax_label", dtype="float32", last_batch_handle="pad",
-                 **kwargs):
+    def __init__(
+        self,
+        batch_size,
+        data_shape,
+        label_width=1,
+        path_imgrec=None,
+        path_imglist=None,
+        path_root=None,
+        path_imgidx=None,
+        shuffle=False,
+        part_index=0,
+        num_parts=1,
+        aug_list=None,
+        imglist=None,
+        data_name="data",
+        label_name="softmax_label",
+        dtype="float32",
+        last_batch_handle="pad",
+        **kwargs,
+    ):
         super().__init__(batch_size)
         if len(data_shape) != 3 or data_shape[0] not in (1, 3):
-            raise MXNetError(f"ImageIter: data_shape must be (channels, height, width) "
-                             f"with 1 or 3 channels, got {data_shape}")
+            raise MXNetError(
+                f"ImageIter: data_shape must be (channels, height, width) "
+                f"with 1 or 3 channels, got {data_shape}"
+            )
         if last_batch_handle not in ("pad", "discard", "roll_over"):
-            raise MXNetError(f"ImageIter: last_batch_handle must be 'pad', 'discard' or "
-                             f"'roll_over', got {last_batch_handle!r}")
+            raise MXNetError(
+                f"ImageIter: last_batch_handle must be 'pad', 'discard' or "
+                f"'roll_over', got {last_batch_handle!r}"
+            )
         self.data_shape = tuple(data_shape)
         self.label_width = label_width
         self.shuffle = shuffle
@@ -60,7 +79,7 @@ class ImageIter(DataIter):
         self.path_root = path_root or ""
         self._load_source(path_imgrec, path_imgidx, path_imglist, imglist)
         count = len(self.seq) // num_parts
-        self.seq = self.seq[part_index * count:(part_index + 1) * count]
+        self.seq = self.seq[part_index * count : (part_index + 1) * count]
         self.auglist = CreateAugmenter(data_shape, **kwargs) if aug_list is None else aug_list
         label_shape = (batch_size,) if label_width == 1 else (batch_size, label_width)
         self.provide_data = [DataDesc(data_name, (batch_size,) + self.data_shape, dtype)]
@@ -71,6 +90,7 @@ class ImageIter(DataIter):
 
     def _load_source(self, path_imgrec, path_imgidx, path_imglist, imglist):
         from ..recordio import MXIndexedRecordIO, MXRecordIO
+
         self.imgrec, self.imglist = None, None
         if path_imgrec:
             if path_imgidx:
@@ -86,11 +106,12 @@ class ImageIter(DataIter):
                 for line in fin:
                     fields = line.strip().split("\t")
                     if len(fields) >= 3:
-                        entries[int(fields[0])] = (np.array(fields[1:-1], np.float32),
-                                                   fields[-1])
+                        entries[int(fields[0])] = (np.array(fields[1:-1], np.float32), fields[-1])
         elif imglist is not None:
-            entries = {i: (np.atleast_1d(np.asarray(item[0], np.float32)), item[1])
-                       for i, item in enumerate(imglist)}
+            entries = {
+                i: (np.atleast_1d(np.asarray(item[0], np.float32)), item[1])
+                for i, item in enumerate(imglist)
+            }
         else:
             raise MXNetError("ImageIter: give path_imgrec, path_imglist or imglist")
         self.imglist = entries
@@ -107,6 +128,7 @@ class ImageIter(DataIter):
     def next_sample(self):
         """``(label, encoded image bytes)`` of the next sample; StopIteration at the end."""
         from ..recordio import unpack
+
         if self.seq is None:
             record = self.imgrec.read()
             if record is None:
@@ -158,21 +180,29 @@ class ImageIter(DataIter):
 
     def _batch(self, samples, pad):
         from ..ndarray import NDArray
+
         data = np.stack([s[0] for s in samples]).astype(self.dtype)
         labels = np.zeros((self.batch_size, self.label_width), np.float32)
         for k, (_, label) in enumerate(samples):
-            labels[k] = label[:self.label_width]
+            labels[k] = label[: self.label_width]
         labels = labels[:, 0] if self.label_width == 1 else labels
-        return DataBatch([NDArray(data)], [NDArray(labels)], pad=pad,
-                         provide_data=self.provide_data, provide_label=self.provide_label)
+        return DataBatch(
+            [NDArray(data)],
+            [NDArray(labels)],
+            pad=pad,
+            provide_data=self.provide_data,
+            provide_label=self.provide_label,
+        )
 
     def check_data_shape(self, data_shape):
         """Raise unless an augmented (H, W, C) image fits ``data_shape``."""
         c, h, w = self.data_shape
         if tuple(data_shape) != (h, w, c):
-            raise MXNetError(f"ImageIter: an augmented image has shape {tuple(data_shape)}"
-                             f" but data_shape {self.data_shape} needs ({h}, {w}, {c}); "
-                             "add a crop or resize augmenter")
+            raise MXNetError(
+                f"ImageIter: an augmented image has shape {tuple(data_shape)}"
+                f" but data_shape {self.data_shape} needs ({h}, {w}, {c}); "
+                "add a crop or resize augmenter"
+            )
 
     def augmentation_transform(self, data):
         """Apply every augmenter of ``auglist``."""

@@ -7,5 +7,15 @@ from .wrappers import ResizeIter, PrefetchingIter
 from .files import CSVIter, MNISTIter
 from .image_record import ImageRecordIter, ImageRecordUInt8Iter
 
-__all__ = ["DataDesc", "DataBatch", "DataIter", "NDArrayIter", "ResizeIter",
-           "PrefetchingIter", "CSVIter", "MNISTIter", "ImageRecordIter", "ImageRecordUInt8Iter"]
+__all__ = [
+    "DataDesc",
+    "DataBatch",
+    "DataIter",
+    "NDArrayIter",
+    "ResizeIter",
+    "PrefetchingIter",
+    "CSVIter",
+    "MNISTIter",
+    "ImageRecordIter",
+    "ImageRecordUInt8Iter",
+]

@@ -40,8 +40,16 @@ class DataBatch:
     """One batch: lists of NDArrays ``data`` and ``label``, the number of padding samples
     ``pad`` at its end, sample ``index``, ``bucket_key`` and optional descriptions."""
 
-    def __init__(self, data, label=None, pad=None, index=None, bucket_key=None,
-                 provide_data=None, provide_label=None):
+    def __init__(
+        self,
+        data,
+        label=None,
+        pad=None,
+        index=None,
+        bucket_key=None,
+        provide_data=None,
+        provide_label=None,
+    ):
         if data is not None and not isinstance(data, (list, tuple)):
             raise TypeError("Data must be list of NDArrays")
         if label is not None and not isinstance(label, (list, tuple)):
@@ -57,8 +65,7 @@ class DataBatch:
     def __str__(self):
         data_shapes = [d.shape for d in self.data]
         label_shapes = [lab.shape for lab in self.label] if self.label else None
-        return f"{self.__class__.__name__}: data shapes: {data_shapes} label shapes: " \
-               f"{label_shapes}"
+        return f"{self.__class__.__name__}: data shapes: {data_shapes} label shapes: {label_shapes}"
 
 
 class DataIter:
@@ -79,8 +86,9 @@ class DataIter:
     def next(self):
         """The next DataBatch; raises StopIteration at the end of the epoch."""
         if self.iter_next():
-            return DataBatch(data=self.getdata(), label=self.getlabel(),
-                             pad=self.getpad(), index=self.getindex())
+            return DataBatch(
+                data=self.getdata(), label=self.getlabel(), pad=self.getpad(), index=self.getindex()
+            )
         raise StopIteration
 
     def __next__(self):

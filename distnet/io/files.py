@@ -47,10 +47,12 @@ class _FileBatches(DataIter):
         self._start = 0
         self._cursor = None
         self._rows = None
-        self.provide_data = [DataDesc(data_name, (self.batch_size,) + data.shape[1:],
-                                      data.dtype.type)]
-        self.provide_label = [DataDesc(label_name, (self.batch_size,) + label.shape[1:],
-                                       label.dtype.type)]
+        self.provide_data = [
+            DataDesc(data_name, (self.batch_size,) + data.shape[1:], data.dtype.type)
+        ]
+        self.provide_label = [
+            DataDesc(label_name, (self.batch_size,) + label.shape[1:], label.dtype.type)
+        ]
 
     def reset(self):
         self._cursor = None
@@ -71,6 +73,7 @@ class _FileBatches(DataIter):
 
     def _batch(self, source):
         from ..ndarray import array
+
         return [array(source[self._rows], dtype=source.dtype)]
 
     def getdata(self):
@@ -88,9 +91,14 @@ class _FileBatches(DataIter):
     def next(self):
         if not self.iter_next():
             raise StopIteration
-        return DataBatch(self.getdata(), self.getlabel(), pad=self.getpad(),
-                         index=self.getindex(), provide_data=self.provide_data,
-                         provide_label=self.provide_label)
+        return DataBatch(
+            self.getdata(),
+            self.getlabel(),
+            pad=self.getpad(),
+            index=self.getindex(),
+            provide_data=self.provide_data,
+            provide_label=self.provide_label,
+        )
 
 
 def _read_csv(path, shape, dtype, what):
@@ -102,8 +110,10 @@ def _read_csv(path, shape, dtype, what):
         raise MXNetError(f"CSVIter: cannot parse {what} file {path!r}: {err}") from err
     width = int(np.prod(shape))
     if rows.shape[1] != width:
-        raise MXNetError(f"CSVIter: {what} file {path!r} has {rows.shape[1]} values per row, "
-                         f"but {what}_shape {shape} needs {width}")
+        raise MXNetError(
+            f"CSVIter: {what} file {path!r} has {rows.shape[1]} values per row, "
+            f"but {what}_shape {shape} needs {width}"
+        )
     return rows.reshape((rows.shape[0],) + shape)
 
 
@@ -116,9 +126,20 @@ class CSVIter(_FileBatches):
     ``pad`` says how many samples were added.
     """
 
-    def __init__(self, data_csv, data_shape, label_csv=None, label_shape=(1,), batch_size=1,
-                 round_batch=True, dtype="float32", data_name="data",
-                 label_name="softmax_label", prefetch_buffer=4, ctx=None):
+    def __init__(
+        self,
+        data_csv,
+        data_shape,
+        label_csv=None,
+        label_shape=(1,),
+        batch_size=1,
+        round_batch=True,
+        dtype="float32",
+        data_name="data",
+        label_name="softmax_label",
+        prefetch_buffer=4,
+        ctx=None,
+    ):
         super().__init__(batch_size)
         dtype = np.dtype(dtype or "float32")
         if dtype not in (np.float32, np.int32, np.int64):
@@ -130,8 +151,10 @@ class CSVIter(_FileBatches):
         else:
             label = _read_csv(label_csv, label_shape, dtype, "label")
             if len(label) != len(data):
-                raise MXNetError(f"CSVIter: {len(label)} labels in {label_csv!r} but "
-                                 f"{len(data)} samples in {data_csv!r}")
+                raise MXNetError(
+                    f"CSVIter: {len(label)} labels in {label_csv!r} but "
+                    f"{len(data)} samples in {data_csv!r}"
+                )
         if label_shape == (1,):
             label = label.reshape(len(label))
         self.round_batch = round_batch
@@ -151,8 +174,10 @@ def _idx_header(f, path, magic, prefix):
     head = f.read(4 + 4 * ndim)
     if len(head) < 4 + 4 * ndim or struct.unpack(">I", head[:4])[0] != magic:
         found = head[:4].hex() if len(head) >= 4 else "a short file"
-        raise MXNetError(f"{prefix}{path} is not an IDX file of {ndim} dimension(s): "
-                         f"expected magic number {magic:#010x} ({magic}), found {found}")
+        raise MXNetError(
+            f"{prefix}{path} is not an IDX file of {ndim} dimension(s): "
+            f"expected magic number {magic:#010x} ({magic}), found {found}"
+        )
     return struct.unpack(f">{ndim}I", head[4:])
 
 
@@ -172,17 +197,21 @@ def read_idx(path, magic, prefix=""):
             count = math.prod(shape)
             can_hold = size * _DEFLATE_MAX_RATIO if gz else size - 4 - 4 * len(shape)
             if count > can_hold:
-                raise MXNetError(f"{prefix}{path} is truncated: the header's shape {shape} "
-                                 f"needs {count} bytes, the file can hold at most "
-                                 f"{can_hold}")
+                raise MXNetError(
+                    f"{prefix}{path} is truncated: the header's shape {shape} "
+                    f"needs {count} bytes, the file can hold at most "
+                    f"{can_hold}"
+                )
             body = f.read(count + 1)
     except (OSError, EOFError, zlib.error) as err:
         raise MXNetError(f"{prefix}cannot read {path}: {err}") from None
     if len(body) != count:
         state = "is truncated" if len(body) < count else "has trailing data"
-        raise MXNetError(f"{prefix}{path} {state}: the header's shape {shape} needs "
-                         f"{count} bytes of data, the file holds "
-                         f"{'more' if len(body) > count else len(body)}")
+        raise MXNetError(
+            f"{prefix}{path} {state}: the header's shape {shape} needs "
+            f"{count} bytes of data, the file holds "
+            f"{'more' if len(body) > count else len(body)}"
+        )
     return np.frombuffer(body, np.uint8, count).reshape(shape)
 
 
@@ -200,18 +229,35 @@ class MNISTIter(_FileBatches):
 
     _wrap = False
 
-    def __init__(self, image="./train-images-idx3-ubyte", label="./train-labels-idx1-ubyte",
-                 batch_size=128, shuffle=True, flat=False, seed=0, silent=False,
-                 num_parts=1, part_index=0, data_name="data", label_name="softmax_label",
-                 prefetch_buffer=4, ctx=None, dtype=None, input_shape=None, **kwargs):
+    def __init__(
+        self,
+        image="./train-images-idx3-ubyte",
+        label="./train-labels-idx1-ubyte",
+        batch_size=128,
+        shuffle=True,
+        flat=False,
+        seed=0,
+        silent=False,
+        num_parts=1,
+        part_index=0,
+        data_name="data",
+        label_name="softmax_label",
+        prefetch_buffer=4,
+        ctx=None,
+        dtype=None,
+        input_shape=None,
+        **kwargs,
+    ):
         # **kwargs: MXNet's iterators accept and ignore unknown keys (data_shape= in its
         # Module examples)
         super().__init__(batch_size)
         images = _read_idx(image, 2051, "image")
         labels = _read_idx(label, 2049, "label")
         if len(images) != len(labels):
-            raise MXNetError(f"MNISTIter: {len(images)} images in {image!r} but "
-                             f"{len(labels)} labels in {label!r}")
+            raise MXNetError(
+                f"MNISTIter: {len(images)} images in {image!r} but "
+                f"{len(labels)} labels in {label!r}"
+            )
         if not 0 <= part_index < num_parts:
             raise MXNetError(f"MNISTIter: part_index {part_index} must be in [0, {num_parts})")
         n = len(images)
@@ -220,12 +266,18 @@ class MNISTIter(_FileBatches):
         if shuffle:
             order = np.random.RandomState(seed).permutation(len(images))
             images, labels = images[order], labels[order]
-        shape = (-1, images.shape[1] * images.shape[2]) if flat else \
-            (-1, 1) + images.shape[1:]
+        shape = (-1, images.shape[1] * images.shape[2]) if flat else (-1, 1) + images.shape[1:]
         data = (images.reshape(shape).astype(np.float32)) * np.float32(1.0 / 256)  # MXNet's
         self._setup(data, labels.astype(np.float32), batch_size, data_name, label_name)
         if not silent:
-            dims = f"({batch_size},{shape[1]})" if flat else \
-                "[" + ",".join(str(d) for d in (batch_size,) + data.shape[1:]) + "]"
-            _LOG.info("MNISTIter: load %d images, shuffle=%d, shape=%s", len(data),
-                         int(bool(shuffle)), dims)
+            dims = (
+                f"({batch_size},{shape[1]})"
+                if flat
+                else "[" + ",".join(str(d) for d in (batch_size,) + data.shape[1:]) + "]"
+            )
+            _LOG.info(
+                "MNISTIter: load %d images, shuffle=%d, shape=%s",
+                len(data),
+                int(bool(shuffle)),
+                dims,
+            )

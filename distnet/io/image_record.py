@@ -26,25 +26,70 @@ __all__ = ["ImageRecordIter", "ImageRecordUInt8Iter"]
 
 _DRAWS_PER_IMAGE = 12  # random numbers drawn in advance per image (Draws)
 _DEFAULTS = {
-    "path_imgrec": None, "path_imgidx": None, "path_imglist": None, "data_shape": None,
-    "batch_size": None, "label_width": 1, "shuffle": False, "seed": 0, "num_parts": 1,
-    "part_index": 0, "round_batch": True, "preprocess_threads": 4, "prefetch_buffer": 4,
-    "data_name": "data", "label_name": "softmax_label", "dtype": "float32",
-    "resize": -1, "rand_crop": False, "random_resized_crop": False, "rand_mirror": False,
-    "mirror": False, "max_rotate_angle": 0, "rotate": -1, "max_aspect_ratio": 0.0,
-    "min_aspect_ratio": 0.0, "max_shear_ratio": 0.0, "max_random_scale": 1.0,
-    "min_random_scale": 1.0, "max_random_area": 1.0, "min_random_area": 1.0,
-    "max_crop_size": -1, "min_crop_size": -1, "max_img_size": 1e10, "min_img_size": 0.0,
-    "pad": 0, "fill_value": 255, "inter_method": 1, "brightness": 0.0, "contrast": 0.0,
-    "saturation": 0.0, "pca_noise": 0.0, "random_h": 0, "random_s": 0, "random_l": 0, "mean_r": 0.0, "mean_g": 0.0, "mean_b": 0.0,
-    "mean_a": 0.0, "std_r": 1.0, "std_g": 1.0, "std_b": 1.0, "std_a": 1.0, "scale": 1.0,
-    "verbose": True, "shuffle_chunk_size": 0, "shuffle_chunk_seed": 0, "ctx": None,
+    "path_imgrec": None,
+    "path_imgidx": None,
+    "path_imglist": None,
+    "data_shape": None,
+    "batch_size": None,
+    "label_width": 1,
+    "shuffle": False,
+    "seed": 0,
+    "num_parts": 1,
+    "part_index": 0,
+    "round_batch": True,
+    "preprocess_threads": 4,
+    "prefetch_buffer": 4,
+    "data_name": "data",
+    "label_name": "softmax_label",
+    "dtype": "float32",
+    "resize": -1,
+    "rand_crop": False,
+    "random_resized_crop": False,
+    "rand_mirror": False,
+    "mirror": False,
+    "max_rotate_angle": 0,
+    "rotate": -1,
+    "max_aspect_ratio": 0.0,
+    "min_aspect_ratio": 0.0,
+    "max_shear_ratio": 0.0,
+    "max_random_scale": 1.0,
+    "min_random_scale": 1.0,
+    "max_random_area": 1.0,
+    "min_random_area": 1.0,
+    "max_crop_size": -1,
+    "min_crop_size": -1,
+    "max_img_size": 1e10,
+    "min_img_size": 0.0,
+    "pad": 0,
+    "fill_value": 255,
+    "inter_method": 1,
+    "brightness": 0.0,
+    "contrast": 0.0,
+    "saturation": 0.0,
+    "pca_noise": 0.0,
+    "random_h": 0,
+    "random_s": 0,
+    "random_l": 0,
+    "mean_r": 0.0,
+    "mean_g": 0.0,
+    "mean_b": 0.0,
+    "mean_a": 0.0,
+    "std_r": 1.0,
+    "std_g": 1.0,
+    "std_b": 1.0,
+    "std_a": 1.0,
+    "scale": 1.0,
+    "verbose": True,
+    "shuffle_chunk_size": 0,
+    "shuffle_chunk_seed": 0,
+    "ctx": None,
 }
 
 
 def _record_offsets(path):
     """Byte offset of every record of a .rec file (read from the headers only)."""
     from ..recordio import MXRecordIO
+
     reader = MXRecordIO(path, "r")
     offsets = []
     try:
@@ -79,19 +124,24 @@ class ImageRecordIter(DataIter):
     def __init__(self, **kwargs):
         unknown = sorted(set(kwargs) - set(_DEFAULTS))
         if unknown:
-            raise MXNetError(f"{type(self).__name__}: unknown argument(s) {unknown}; "
-                             f"supported: {sorted(_DEFAULTS)}")
+            raise MXNetError(
+                f"{type(self).__name__}: unknown argument(s) {unknown}; "
+                f"supported: {sorted(_DEFAULTS)}"
+            )
         p = dict(_DEFAULTS, **kwargs)
         for name in ("path_imgrec", "data_shape", "batch_size"):
             if p[name] is None:
                 raise MXNetError(f"{type(self).__name__}: {name} is required")
         p["data_shape"] = tuple(int(d) for d in p["data_shape"])
         if len(p["data_shape"]) != 3 or p["data_shape"][0] not in (1, 3):
-            raise MXNetError(f"{type(self).__name__}: data_shape must be (channels, height, "
-                             f"width) with 1 or 3 channels, got {p['data_shape']}")
+            raise MXNetError(
+                f"{type(self).__name__}: data_shape must be (channels, height, "
+                f"width) with 1 or 3 channels, got {p['data_shape']}"
+            )
         if not 0 <= p["part_index"] < p["num_parts"]:
-            raise MXNetError(f"part_index {p['part_index']} must be in [0, num_parts="
-                             f"{p['num_parts']})")
+            raise MXNetError(
+                f"part_index {p['part_index']} must be in [0, num_parts={p['num_parts']})"
+            )
         super().__init__(int(p["batch_size"]))
         self._p = p
         self._open(p)
@@ -99,16 +149,17 @@ class ImageRecordIter(DataIter):
         self._threads = max(1, int(p["preprocess_threads"]))
         self._pool = ThreadPoolExecutor(self._threads)
         dtype = np.uint8 if self._uint8 else np.dtype(p["dtype"])
-        self.provide_data = [DataDesc(p["data_name"], (self.batch_size,) + p["data_shape"],
-                                      dtype)]
-        label_shape = (self.batch_size,) if p["label_width"] == 1 else (
-            self.batch_size, p["label_width"])
+        self.provide_data = [DataDesc(p["data_name"], (self.batch_size,) + p["data_shape"], dtype)]
+        label_shape = (
+            (self.batch_size,) if p["label_width"] == 1 else (self.batch_size, p["label_width"])
+        )
         self.provide_label = [DataDesc(p["label_name"], label_shape)]
         self._epoch = -1
         self.reset()
 
     def _open(self, p):
         from ..recordio import MXIndexedRecordIO, MXRecordIO
+
         path = p["path_imgrec"]
         if not os.path.exists(path):
             raise MXNetError(f"ImageRecordIter: path_imgrec {path} does not exist")
@@ -124,8 +175,10 @@ class ImageRecordIter(DataIter):
         hi = total * (p["part_index"] + 1) // p["num_parts"]
         self._offsets = offsets[lo:hi]
         if not self._offsets:
-            raise MXNetError(f"ImageRecordIter: part {p['part_index']} of {p['num_parts']} "
-                             f"of {path} holds no records ({total} in the file)")
+            raise MXNetError(
+                f"ImageRecordIter: part {p['part_index']} of {p['num_parts']} "
+                f"of {path} holds no records ({total} in the file)"
+            )
 
     @staticmethod
     def _read_imglist(path):
@@ -135,8 +188,10 @@ class ImageRecordIter(DataIter):
                 fields = line.strip().split("\t")
                 if len(fields) < 3:
                     if line.strip():
-                        raise MXNetError(f"{path}, line {num}: expected 'index<TAB>label"
-                                         f"(s)<TAB>path', got {line.strip()!r}")
+                        raise MXNetError(
+                            f"{path}, line {num}: expected 'index<TAB>label"
+                            f"(s)<TAB>path', got {line.strip()!r}"
+                        )
                     continue
                 labels[int(fields[0])] = np.array(fields[1:-1], dtype=np.float32)
         return labels
@@ -164,24 +219,28 @@ class ImageRecordIter(DataIter):
         n, bs = len(self._order), self.batch_size
         if self._cursor >= n:
             return None
-        picks = list(self._order[self._cursor:self._cursor + bs])
+        picks = list(self._order[self._cursor : self._cursor + bs])
         pad = bs - len(picks)
         if pad and self._p["round_batch"]:
             picks += [self._order[i % n] for i in range(pad)]
-        rng = np.random.default_rng([self._p["seed"], self._epoch, self._p["part_index"],
-                                     self._cursor])
+        rng = np.random.default_rng(
+            [self._p["seed"], self._epoch, self._p["part_index"], self._cursor]
+        )
         draws = rng.random((len(picks), _DRAWS_PER_IMAGE))
         self._cursor += bs
         jobs = [(self._read_at(self._offsets[i]), int(i), d) for i, d in zip(picks, draws)]
         step = -(-len(jobs) // self._threads)
-        futures = [self._pool.submit(self._process_chunk, jobs[k:k + step])
-                   for k in range(0, len(jobs), step)]
+        futures = [
+            self._pool.submit(self._process_chunk, jobs[k : k + step])
+            for k in range(0, len(jobs), step)
+        ]
         return futures, pad
 
     def _process_chunk(self, jobs):
         """Decode and augment ``(record, index, draws)`` jobs (in a pool thread)."""
         from ..image._record_aug import Draws, augment
         from ..recordio import unpack
+
         out = []
         for record, index, draws in jobs:
             header, buf = unpack(record)
@@ -205,6 +264,7 @@ class ImageRecordIter(DataIter):
 
     def _assemble(self, samples, pad):
         from ..ndarray import NDArray
+
         p = self._p
         c, h, w = p["data_shape"]
         lw = p["label_width"]
@@ -213,8 +273,9 @@ class ImageRecordIter(DataIter):
         for k, (img, label) in enumerate(samples):
             pixels[k] = img
             if label.size < lw:
-                raise MXNetError(f"ImageRecordIter: a record has {label.size} label(s) but "
-                                 f"label_width={lw}")
+                raise MXNetError(
+                    f"ImageRecordIter: a record has {label.size} label(s) but label_width={lw}"
+                )
             labels[k] = label[:lw]
         labels = labels[:, 0] if lw == 1 else labels
         data = pixels.transpose(0, 3, 1, 2)
@@ -224,10 +285,9 @@ class ImageRecordIter(DataIter):
     def _normalize(self, batch):
         """``(x - mean) / std * scale`` of the uint8 (N, C, H, W) batch, in one pass."""
         p = self._p
-        keys = ("r", "g", "b")[:batch.shape[1]]
+        keys = ("r", "g", "b")[: batch.shape[1]]
         mean = np.array([p["mean_" + k] for k in keys], np.float32)[:, None, None]
-        factor = np.array([p["scale"] / p["std_" + k] for k in keys],
-                          np.float32)[:, None, None]
+        factor = np.array([p["scale"] / p["std_" + k] for k in keys], np.float32)[:, None, None]
         out = batch.astype(np.dtype(p["dtype"]))
         out -= mean
         out *= factor
@@ -238,8 +298,14 @@ class ImageRecordIter(DataIter):
         if not self.iter_next():
             raise StopIteration
         data, label, pad = self._current
-        return DataBatch(data=data, label=label, pad=pad, index=None,
-                         provide_data=self.provide_data, provide_label=self.provide_label)
+        return DataBatch(
+            data=data,
+            label=label,
+            pad=pad,
+            index=None,
+            provide_data=self.provide_data,
+            provide_label=self.provide_label,
+        )
 
     def getdata(self):
         """The current batch's data."""

@@ -16,6 +16,7 @@ def _init_data(data, allow_empty, default_name):
     """``[(name, NDArray)]`` sorted by name, from an array, a list or a dict of arrays
     (non-NDArrays are copied with ``nd.array``, i.e. to float32, as MXNet does)."""
     from ..ndarray import NDArray, array
+
     if data is None:
         if not allow_empty:
             raise MXNetError(f"NDArrayIter: {default_name} must not be None")
@@ -30,16 +31,20 @@ def _init_data(data, allow_empty, default_name):
         else:
             data = OrderedDict((f"_{i}_{default_name}", d) for i, d in enumerate(data))
     if not isinstance(data, dict):
-        raise TypeError("Input must be NDArray, numpy.ndarray, h5py.Dataset a list of them or "
-                        "dict with them as values")
+        raise TypeError(
+            "Input must be NDArray, numpy.ndarray, h5py.Dataset a list of them or "
+            "dict with them as values"
+        )
     out = {}
     for k, v in data.items():
         if not isinstance(v, NDArray):
             try:
                 v = array(v)
             except Exception as err:
-                raise TypeError(f"Invalid type '{type(v)}' for {k}, should be NDArray, "
-                                "numpy.ndarray or h5py.Dataset") from err
+                raise TypeError(
+                    f"Invalid type '{type(v)}' for {k}, should be NDArray, "
+                    "numpy.ndarray or h5py.Dataset"
+                ) from err
         out[k] = v
     return sorted(out.items())
 
@@ -55,22 +60,32 @@ class NDArrayIter(DataIter):
     changing it never changes the data set.
     """
 
-    def __init__(self, data, label=None, batch_size=1, shuffle=False, last_batch_handle="pad",
-                 data_name="data", label_name="softmax_label", layout="NCHW"):
+    def __init__(
+        self,
+        data,
+        label=None,
+        batch_size=1,
+        shuffle=False,
+        last_batch_handle="pad",
+        data_name="data",
+        label_name="softmax_label",
+        layout="NCHW",
+    ):
         super().__init__(batch_size)
         if last_batch_handle not in _LAST_BATCH:
-            raise MXNetError(f"NDArrayIter: last_batch_handle must be one of {_LAST_BATCH}, "
-                             f"got {last_batch_handle!r}")
+            raise MXNetError(
+                f"NDArrayIter: last_batch_handle must be one of {_LAST_BATCH}, "
+                f"got {last_batch_handle!r}"
+            )
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise MXNetError(f"NDArrayIter: batch_size must be a positive int, got "
-                             f"{batch_size!r}")
+            raise MXNetError(f"NDArrayIter: batch_size must be a positive int, got {batch_size!r}")
         self.layout = layout
         self._axis = DataDesc.get_batch_axis(layout)
         self.data = _init_data(data, allow_empty=False, default_name=data_name)
         self.label = _init_data(label, allow_empty=True, default_name=label_name)
         self.num_data = self._count_samples()
         self.idx = np.arange(self.num_data)
-        self._order = None   # positions of the shuffled data set, None when not shuffled
+        self._order = None  # positions of the shuffled data set, None when not shuffled
         self.shuffle = shuffle
         self.last_batch_handle = last_batch_handle
         self.batch_size = int(batch_size)
@@ -89,8 +104,10 @@ class NDArrayIter(DataIter):
         n = first.shape[axis]
         for name, arr in self.data + self.label:
             if arr.ndim <= axis or arr.shape[axis] != n:
-                raise MXNetError(f"NDArrayIter: {name!r} has shape {arr.shape}, expected "
-                                 f"{n} samples along axis {axis} like {first_name!r}")
+                raise MXNetError(
+                    f"NDArrayIter: {name!r} has shape {arr.shape}, expected "
+                    f"{n} samples along axis {axis} like {first_name!r}"
+                )
         return n
 
     def _describe(self, source):
@@ -122,8 +139,10 @@ class NDArrayIter(DataIter):
     def reset(self):
         if self.shuffle:
             self._shuffle_data()
-        if self.last_batch_handle == "roll_over" and \
-                self.num_data - self.batch_size < self.cursor < self.num_data:
+        if (
+            self.last_batch_handle == "roll_over"
+            and self.num_data - self.batch_size < self.cursor < self.num_data
+        ):
             # MXNet's rule: the cached short batch opens the next epoch
             self.cursor = self.cursor - self.num_data - self.batch_size
         else:
@@ -147,12 +166,19 @@ class NDArrayIter(DataIter):
             self._cache_data = data
             self._cache_label = label
             raise StopIteration
-        return DataBatch(data=data, label=label, pad=self.getpad(), index=None,
-                         provide_data=self.provide_data, provide_label=self.provide_label)
+        return DataBatch(
+            data=data,
+            label=label,
+            pad=self.getpad(),
+            index=None,
+            provide_data=self.provide_data,
+            provide_label=self.provide_label,
+        )
 
     def _rows(self, source, positions):
         """Arrays of ``source`` at sample ``positions`` (a slice or an index array)."""
         from ..ndarray.ndarray import wrap
+
         if self._order is not None:
             positions = self._order[positions]
         out = []
@@ -169,6 +195,7 @@ class NDArrayIter(DataIter):
 
     def _concat(self, first, second):
         from ..ndarray.ndarray import wrap
+
         if not first or not second:
             return first if first else second
         out = []

@@ -59,13 +59,12 @@ class _Worker:
 
     def __init__(self, it):
         self.it = it
-        self.ready = threading.Event()   # a result (batch, None at the end, or an error)
-        self.taken = threading.Event()   # request for the next batch
+        self.ready = threading.Event()  # a result (batch, None at the end, or an error)
+        self.taken = threading.Event()  # request for the next batch
         self.result = None
         self.running = True
         self.taken.set()
-        self.thread = threading.Thread(target=self._loop, daemon=True,
-                                       name="distnet-prefetch")
+        self.thread = threading.Thread(target=self._loop, daemon=True, name="distnet-prefetch")
         self.thread.start()
 
     def _loop(self):
@@ -157,16 +156,18 @@ class PrefetchingIter(DataIter):
                 raise r
         if results[0] is None:
             if any(r is not None for r in results):
-                raise MXNetError("PrefetchingIter: Number of entry mismatches between "
-                                 "iterators")
+                raise MXNetError("PrefetchingIter: Number of entry mismatches between iterators")
             return False
         if any(r is None or r.pad != results[0].pad for r in results):
             raise MXNetError("PrefetchingIter: Number of entry mismatches between iterators")
         self.current_batch = DataBatch(
             sum([list(b.data) for b in results], []),
             sum([list(b.label or []) for b in results], []),
-            results[0].pad, results[0].index,
-            provide_data=self.provide_data, provide_label=self.provide_label)
+            results[0].pad,
+            results[0].index,
+            provide_data=self.provide_data,
+            provide_label=self.provide_label,
+        )
         for w in self._workers:
             w.ready.clear()
             w.taken.set()

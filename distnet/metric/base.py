@@ -8,8 +8,16 @@ import numpy
 from ..base import MXNetError, numeric_types
 from .. import registry as _registry
 
-__all__ = ["EvalMetric", "CompositeEvalMetric", "CustomMetric", "np", "create", "register",
-           "alias", "check_label_shapes"]
+__all__ = [
+    "EvalMetric",
+    "CompositeEvalMetric",
+    "CustomMetric",
+    "np",
+    "create",
+    "register",
+    "alias",
+    "check_label_shapes",
+]
 
 _REGISTRY = {}
 
@@ -27,8 +35,11 @@ def _to_numpy(x):
 
 def _is_array(x):
     """Whether ``x`` is one array (NDArray, numpy or cupy) rather than a list of them."""
-    return hasattr(x, "asnumpy") or isinstance(x, numpy.ndarray) or \
-        hasattr(x, "__cuda_array_interface__")
+    return (
+        hasattr(x, "asnumpy")
+        or isinstance(x, numpy.ndarray)
+        or hasattr(x, "__cuda_array_interface__")
+    )
 
 
 def check_label_shapes(labels, preds, wrap=False, shape=False):
@@ -42,8 +53,9 @@ def check_label_shapes(labels, preds, wrap=False, shape=False):
     else:
         label_shape, pred_shape = labels.shape, preds.shape
     if label_shape != pred_shape:
-        raise ValueError(f"Shape of labels {label_shape} does not match shape of "
-                         f"predictions {pred_shape}")
+        raise ValueError(
+            f"Shape of labels {label_shape} does not match shape of predictions {pred_shape}"
+        )
     return labels, preds
 
 
@@ -65,15 +77,19 @@ def create(metric, *args, **kwargs):
         kwargs = dict(metric, **kwargs)
         return create(kwargs.pop("metric"), *args, **kwargs)
     if not isinstance(metric, str):
-        raise MXNetError(f"metric must be a name, an EvalMetric, a callable or a list, got "
-                         f"{type(metric).__name__}")
+        raise MXNetError(
+            f"metric must be a name, an EvalMetric, a callable or a list, got "
+            f"{type(metric).__name__}"
+        )
     if metric.startswith("["):
         name, kw = json.loads(metric)
         return create(name, **kw)
     klass = _REGISTRY.get(metric.lower())
     if klass is None:
-        raise MXNetError(f"{metric.lower()} is not registered. Please register with "
-                         f"metric.register first (registered: {sorted(_REGISTRY)})")
+        raise MXNetError(
+            f"{metric.lower()} is not registered. Please register with "
+            f"metric.register first (registered: {sorted(_REGISTRY)})"
+        )
     return klass(*args, **kwargs)
 
 
@@ -94,16 +110,28 @@ class EvalMetric:
     def get_config(self):
         """The constructor arguments, ``metric`` (class name) and ``name``."""
         config = self._kwargs.copy()
-        config.update({"metric": self.__class__.__name__, "name": self.name,
-                       "output_names": self.output_names, "label_names": self.label_names})
+        config.update(
+            {
+                "metric": self.__class__.__name__,
+                "name": self.name,
+                "output_names": self.output_names,
+                "label_names": self.label_names,
+            }
+        )
         return config
 
     def update_dict(self, label, pred):
         """Update from dicts of name -> array, selecting ``output_names``/``label_names``."""
-        pred = [pred[n] for n in self.output_names] if self.output_names is not None \
+        pred = (
+            [pred[n] for n in self.output_names]
+            if self.output_names is not None
             else list(pred.values())
-        label = [label[n] for n in self.label_names] if self.label_names is not None \
+        )
+        label = (
+            [label[n] for n in self.label_names]
+            if self.label_names is not None
             else list(label.values())
+        )
         self.update(label, pred)
 
     def update(self, labels, preds):
@@ -169,8 +197,9 @@ class CompositeEvalMetric(EvalMetric):
     """Several metrics updated together; ``get`` returns lists of names and values."""
 
     def __init__(self, metrics=None, name="composite", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(
+            name, output_names=output_names, label_names=label_names, has_global_stats=True
+        )
         self.metrics = [create(m) for m in (metrics or [])]
 
     def add(self, metric):
@@ -182,8 +211,9 @@ class CompositeEvalMetric(EvalMetric):
         try:
             return self.metrics[index]
         except IndexError as err:
-            raise MXNetError(f"Metric index {index} is out of range 0 and "
-                             f"{len(self.metrics)}") from err
+            raise MXNetError(
+                f"Metric index {index} is out of range 0 and {len(self.metrics)}"
+            ) from err
 
     def update_dict(self, labels, preds):
         if self.label_names is not None:
@@ -230,15 +260,21 @@ class CustomMetric(EvalMetric):
     """A metric from ``feval(label, pred)`` on numpy arrays, returning a value (averaged
     over updates) or ``(sum_metric, num_inst)``."""
 
-    def __init__(self, feval, name=None, allow_extra_outputs=False, output_names=None,
-                 label_names=None):
+    def __init__(
+        self, feval, name=None, allow_extra_outputs=False, output_names=None, label_names=None
+    ):
         if name is None:
             name = feval.__name__
             if name.find("<") != -1:
                 name = f"custom({name})"
-        super().__init__(name, feval=feval, allow_extra_outputs=allow_extra_outputs,
-                         output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(
+            name,
+            feval=feval,
+            allow_extra_outputs=allow_extra_outputs,
+            output_names=output_names,
+            label_names=label_names,
+            has_global_stats=True,
+        )
         self._feval = feval
         self._allow_extra_outputs = allow_extra_outputs
 
@@ -258,7 +294,9 @@ class CustomMetric(EvalMetric):
 
 def np(numpy_feval, name=None, allow_extra_outputs=False):  # pylint: disable=invalid-name
     """A CustomMetric from a numpy function ``numpy_feval(label, pred)``."""
+
     def feval(label, pred):
         return numpy_feval(label, pred)
+
     feval.__name__ = numpy_feval.__name__
     return CustomMetric(feval, name, allow_extra_outputs)

@@ -9,8 +9,16 @@ from ..base import MXNetError
 from ..ndarray.ndarray import read_raw
 from .base import EvalMetric, register, alias, check_label_shapes, _to_numpy
 
-__all__ = ["Accuracy", "TopKAccuracy", "F1", "MCC", "PCC", "Perplexity", "CrossEntropy",
-           "NegativeLogLikelihood"]
+__all__ = [
+    "Accuracy",
+    "TopKAccuracy",
+    "F1",
+    "MCC",
+    "PCC",
+    "Perplexity",
+    "CrossEntropy",
+    "NegativeLogLikelihood",
+]
 
 
 def _argmax(pred, axis):
@@ -26,8 +34,13 @@ class Accuracy(EvalMetric):
     prediction has one more dimension than the label)."""
 
     def __init__(self, axis=1, name="accuracy", output_names=None, label_names=None):
-        super().__init__(name, axis=axis, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(
+            name,
+            axis=axis,
+            output_names=output_names,
+            label_names=label_names,
+            has_global_stats=True,
+        )
         self.axis = axis
 
     def update(self, labels, preds):
@@ -48,8 +61,13 @@ class TopKAccuracy(EvalMetric):
     ``top_k_accuracy_<k>``."""
 
     def __init__(self, top_k=1, name="top_k_accuracy", output_names=None, label_names=None):
-        super().__init__(name, top_k=top_k, output_names=output_names,
-                         label_names=label_names, has_global_stats=True)
+        super().__init__(
+            name,
+            top_k=top_k,
+            output_names=output_names,
+            label_names=label_names,
+            has_global_stats=True,
+        )
         self.top_k = top_k
         if self.top_k <= 1:
             raise MXNetError("Please use Accuracy if top_k is no more than 1")
@@ -60,8 +78,9 @@ class TopKAccuracy(EvalMetric):
         for label, pred in zip(labels, preds):
             pred = _to_numpy(pred).astype("float32")
             if pred.ndim > 2:
-                raise MXNetError(f"Predictions should be no more than 2 dims, got shape "
-                                 f"{pred.shape}")
+                raise MXNetError(
+                    f"Predictions should be no more than 2 dims, got shape {pred.shape}"
+                )
             label = _to_numpy(label).astype("int32").ravel()
             check_label_shapes(label, pred)
             if pred.ndim == 1:
@@ -77,7 +96,7 @@ class _BinaryStats:
     """Confusion counts of binary predictions, local and global."""
 
     def __init__(self):
-        self.local = numpy.zeros(4, numpy.int64)    # tp, fp, fn, tn
+        self.local = numpy.zeros(4, numpy.int64)  # tp, fp, fn, tn
         self.glob = numpy.zeros(4, numpy.int64)
 
     def update(self, label, pred):
@@ -88,29 +107,34 @@ class _BinaryStats:
             raise ValueError(f"{self.owner} currently only supports binary classification.")
         pred_true = numpy.argmax(pred, axis=1) == 1
         label_true = label == 1
-        counts = numpy.array([(pred_true & label_true).sum(), (pred_true & ~label_true).sum(),
-                              (~pred_true & label_true).sum(),
-                              (~pred_true & ~label_true).sum()])
+        counts = numpy.array(
+            [
+                (pred_true & label_true).sum(),
+                (pred_true & ~label_true).sum(),
+                (~pred_true & label_true).sum(),
+                (~pred_true & ~label_true).sum(),
+            ]
+        )
         self.local += counts
         self.glob += counts
 
     @staticmethod
     def fscore(c):
         tp, fp, fn, _ = (float(x) for x in c)
-        precision = tp / (tp + fp) if tp + fp > 0 else 0.
-        recall = tp / (tp + fn) if tp + fn > 0 else 0.
+        precision = tp / (tp + fp) if tp + fp > 0 else 0.0
+        recall = tp / (tp + fn) if tp + fn > 0 else 0.0
         if precision + recall > 0:
             return 2 * precision * recall / (precision + recall)
-        return 0.
+        return 0.0
 
     @staticmethod
     def mcc(c):
         if not c.sum():
-            return 0.
+            return 0.0
         tp, fp, fn, tn = (float(x) for x in c)
-        denom = 1.
+        denom = 1.0
         for t in (tp + fp, tp + fn, tn + fp, tn + fn):
-            if t != 0.:
+            if t != 0.0:
                 denom *= t
         return (tp * tn - fp * fn) / math.sqrt(denom)
 
@@ -124,8 +148,9 @@ class _BinaryMetric(EvalMetric):
         self.average = average
         self._stats = _BinaryStats()
         self._stats.owner = type(self).__name__
-        super().__init__(name=name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(
+            name=name, output_names=output_names, label_names=label_names, has_global_stats=True
+        )
 
     def update(self, labels, preds):
         labels, preds = check_label_shapes(labels, preds, True)
@@ -179,25 +204,33 @@ class Perplexity(EvalMetric):
     """``exp`` of the mean negative log-probability of the labels (``ignore_label``
     entries skipped)."""
 
-    def __init__(self, ignore_label, axis=-1, name="perplexity", output_names=None,
-                 label_names=None):
-        super().__init__(name, ignore_label=ignore_label, output_names=output_names,
-                         label_names=label_names, has_global_stats=True)
+    def __init__(
+        self, ignore_label, axis=-1, name="perplexity", output_names=None, label_names=None
+    ):
+        super().__init__(
+            name,
+            ignore_label=ignore_label,
+            output_names=output_names,
+            label_names=label_names,
+            has_global_stats=True,
+        )
         self.ignore_label = ignore_label
         self.axis = axis
 
     def update(self, labels, preds):
         if len(labels) != len(preds):
-            raise ValueError(f"Shape of labels {len(labels)} does not match shape of "
-                             f"predictions {len(preds)}")
-        loss, num = 0., 0
+            raise ValueError(
+                f"Shape of labels {len(labels)} does not match shape of predictions {len(preds)}"
+            )
+        loss, num = 0.0, 0
         for label, pred in zip(labels, preds):
             pred = numpy.moveaxis(_to_numpy(pred), self.axis, -1)
             label = _to_numpy(label).ravel()
             if label.size != pred.size / pred.shape[-1]:
                 raise MXNetError(f"shape mismatch: {label.shape} vs. {pred.shape}")
-            prob = numpy.take_along_axis(pred.reshape(-1, pred.shape[-1]),
-                                         label.astype(numpy.int64)[:, None], 1)[:, 0]
+            prob = numpy.take_along_axis(
+                pred.reshape(-1, pred.shape[-1]), label.astype(numpy.int64)[:, None], 1
+            )[:, 0]
             if self.ignore_label is not None:
                 ignore = label == self.ignore_label
                 num -= float(ignore.sum())
@@ -231,8 +264,9 @@ class CrossEntropy(EvalMetric):
     """Mean of ``-log(p[label] + eps)`` over samples."""
 
     def __init__(self, eps=1e-12, name="cross-entropy", output_names=None, label_names=None):
-        super().__init__(name, eps=eps, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(
+            name, eps=eps, output_names=output_names, label_names=label_names, has_global_stats=True
+        )
         self.eps = eps
 
     def update(self, labels, preds):
@@ -247,19 +281,21 @@ class NegativeLogLikelihood(CrossEntropy):
     """Mean negative log-likelihood of the labels (the same value as CrossEntropy)."""
 
     def __init__(self, eps=1e-12, name="nll-loss", output_names=None, label_names=None):
-        super().__init__(eps=eps, name=name, output_names=output_names,
-                         label_names=label_names)
+        super().__init__(eps=eps, name=name, output_names=output_names, label_names=label_names)
 
 
 @register
 class PCC(EvalMetric):
     """Multi-class Matthews correlation (from the confusion matrix, classes grow as seen)."""
 
-    def __init__(self, name="pcc", output_names=None, label_names=None,
-                 has_global_stats=True):
+    def __init__(self, name="pcc", output_names=None, label_names=None, has_global_stats=True):
         self.k = 2
-        super().__init__(name=name, output_names=output_names, label_names=label_names,
-                         has_global_stats=has_global_stats)
+        super().__init__(
+            name=name,
+            output_names=output_names,
+            label_names=label_names,
+            has_global_stats=has_global_stats,
+        )
 
     def _grow(self, inc):
         self.lcm = numpy.pad(self.lcm, ((0, inc), (0, inc)), "constant")
@@ -309,10 +345,10 @@ class PCC(EvalMetric):
         pass
 
     def reset(self):
-        self.global_num_inst = 0.
+        self.global_num_inst = 0.0
         self.gcm = numpy.zeros((self.k, self.k))
         self.reset_local()
 
     def reset_local(self):
-        self.num_inst = 0.
+        self.num_inst = 0.0
         self.lcm = numpy.zeros((self.k, self.k))

@@ -4,6 +4,7 @@ Each worker's metric sees only its own share of the data; at an epoch's end
 :func:`allreduce_metric` sums every worker's (sum, count) statistics through the job's
 kvstore, so all workers get the metric of the whole epoch. MXNet had no such helper.
 """
+
 import numpy as np
 
 from ..base import MXNetError
@@ -13,16 +14,18 @@ __all__ = ["allreduce_metric"]
 
 # F1/MCC (micro), the correlation metrics: their value is not a ratio of two sums
 _NOT_SUMMABLE = ("F1", "MCC", "PCC", "PearsonCorrelation")
-_SUM_PREFIX = "__sum__:"       # kvstore keys summed as they are, never optimised
+_SUM_PREFIX = "__sum__:"  # kvstore keys summed as they are, never optimised
 
 
 def _leaves(metric):
     if isinstance(metric, CompositeEvalMetric):
         return [leaf for m in metric.metrics for leaf in _leaves(m)]
     if type(metric).__name__ in _NOT_SUMMABLE:
-        raise MXNetError(f"allreduce_metric: metric {metric.name!r} "
-                         f"({type(metric).__name__}) is not a ratio of summed statistics "
-                         "and cannot be combined across workers")
+        raise MXNetError(
+            f"allreduce_metric: metric {metric.name!r} "
+            f"({type(metric).__name__}) is not a ratio of summed statistics "
+            "and cannot be combined across workers"
+        )
     return [metric]
 
 
@@ -62,6 +65,7 @@ def allreduce_metric(metric, kvstore, key="train"):
 
 def _sum_over_workers(kvstore, key, stats):
     from ..ndarray import array
+
     ready = kvstore.__dict__.setdefault("_summed_keys", set())
     buf = array(stats, dtype=np.float64)
     if key not in ready:

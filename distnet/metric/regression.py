@@ -26,8 +26,9 @@ class MAE(EvalMetric):
     """Mean absolute error, averaged over updates."""
 
     def __init__(self, name="mae", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(
+            name, output_names=output_names, label_names=label_names, has_global_stats=True
+        )
 
     def update(self, labels, preds):
         for label, pred in _regression_pairs(labels, preds):
@@ -39,8 +40,9 @@ class MSE(EvalMetric):
     """Mean squared error, averaged over updates."""
 
     def __init__(self, name="mse", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(
+            name, output_names=output_names, label_names=label_names, has_global_stats=True
+        )
 
     def update(self, labels, preds):
         for label, pred in _regression_pairs(labels, preds):
@@ -52,8 +54,9 @@ class RMSE(EvalMetric):
     """Root mean squared error, averaged over updates."""
 
     def __init__(self, name="rmse", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(
+            name, output_names=output_names, label_names=label_names, has_global_stats=True
+        )
 
     def update(self, labels, preds):
         for label, pred in _regression_pairs(labels, preds):
@@ -69,12 +72,13 @@ class PearsonCorrelation(EvalMetric):
 
     def __init__(self, name="pearsonr", output_names=None, label_names=None, average="macro"):
         self.average = average
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(
+            name, output_names=output_names, label_names=label_names, has_global_stats=True
+        )
 
     def reset(self):
         super().reset()
-        self._moments = numpy.zeros(6)    # n, sum_l, sum_p, sum_ll, sum_pp, sum_lp
+        self._moments = numpy.zeros(6)  # n, sum_l, sum_p, sum_ll, sum_pp, sum_lp
 
     def update(self, labels, preds):
         labels, preds = check_label_shapes(labels, preds, True)
@@ -87,8 +91,14 @@ class PearsonCorrelation(EvalMetric):
             else:
                 self.num_inst += 1
                 self.global_num_inst += 1
-                self._moments += (label.size, label.sum(), pred.sum(), (label * label).sum(),
-                                  (pred * pred).sum(), (label * pred).sum())
+                self._moments += (
+                    label.size,
+                    label.sum(),
+                    pred.sum(),
+                    (label * label).sum(),
+                    (pred * pred).sum(),
+                    (label * pred).sum(),
+                )
 
     def _micro(self):
         n, sl, sp, sll, spp, slp = self._moments
@@ -111,8 +121,9 @@ class Loss(EvalMetric):
     """Mean of the outputs themselves (for loss outputs); labels are ignored."""
 
     def __init__(self, name="loss", output_names=None, label_names=None):
-        super().__init__(name, output_names=output_names, label_names=label_names,
-                         has_global_stats=True)
+        super().__init__(
+            name, output_names=output_names, label_names=label_names, has_global_stats=True
+        )
 
     def update(self, _, preds):
         preds = [preds] if _is_array(preds) else preds

@@ -8,5 +8,12 @@ from .sequential_module import SequentialModule
 from .python_module import PythonModule, PythonLossModule
 from .executor_group import DataParallelExecutorGroup
 
-__all__ = ["BaseModule", "Module", "BucketingModule", "SequentialModule", "PythonModule",
-           "PythonLossModule", "DataParallelExecutorGroup"]
+__all__ = [
+    "BaseModule",
+    "Module",
+    "BucketingModule",
+    "SequentialModule",
+    "PythonModule",
+    "PythonLossModule",
+    "DataParallelExecutorGroup",
+]

@@ -1,13 +1,22 @@
 """Binding helpers of the executor group: per-argument grad_req, context groups, and
 binding that shares another executor's parameters (bucketing, reshape)."""
+
 import numpy as np
 
 from ..base import MXNetError
 from ..context import Context
 from .. import ndarray as nd
 
-NP_OF_FLAG = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32,
-               5: np.int8, 6: np.int64, 7: np.bool_}
+NP_OF_FLAG = {
+    0: np.float32,
+    1: np.float64,
+    2: np.float16,
+    3: np.uint8,
+    4: np.int32,
+    5: np.int8,
+    6: np.int64,
+    7: np.bool_,
+}
 
 
 def prepare_group2ctxs(group2ctxs, ctx_len):
@@ -32,25 +41,31 @@ def prepare_group2ctxs(group2ctxs, ctx_len):
             for i in range(ctx_len):
                 ret[i][k] = ctxs[i]
         return ret
-    raise MXNetError("group2ctxs should be a list of dicts of str to Context, or a dict of "
-                     "str to Context or list of Context")
+    raise MXNetError(
+        "group2ctxs should be a list of dicts of str to Context, or a dict of "
+        "str to Context or list of Context"
+    )
 
 
 def grad_req_dict(grad_req, arg_names, param_names, fixed, data_names, inputs_need_grad):
     """MXNet's per-argument grad_req: params get `grad_req` (fixed ones 'null'), data
     inputs get it only when inputs_need_grad, labels and states 'null'."""
+
     def default(k, req):
         if k in param_names:
             return "null" if k in fixed else req
         if k in data_names:
             return req if inputs_need_grad else "null"
         return "null"
+
     if isinstance(grad_req, str):
         return {k: default(k, grad_req) for k in arg_names}
     if isinstance(grad_req, (list, tuple)):
         if len(grad_req) != len(arg_names):
-            raise MXNetError(f"grad_req list has {len(grad_req)} entries for "
-                             f"{len(arg_names)} arguments {arg_names}")
+            raise MXNetError(
+                f"grad_req list has {len(grad_req)} entries for "
+                f"{len(arg_names)} arguments {arg_names}"
+            )
         return dict(zip(arg_names, grad_req))
     if isinstance(grad_req, dict):
         req = {k: default(k, "write") for k in arg_names}
@@ -75,24 +90,31 @@ def bind_shared(symbol, context, input_shapes, input_types, shared, param_names,
             args[name] = _shared_array(shared.arg_dict, name, shape)
             if req != "null":
                 grad = shared.grad_dict.get(name)
-                grads[name] = (_shared_array(shared.grad_dict, name, shape)
-                               if grad is not None else nd.zeros(shape, context, dtype))
+                grads[name] = (
+                    _shared_array(shared.grad_dict, name, shape)
+                    if grad is not None
+                    else nd.zeros(shape, context, dtype)
+                )
         else:
             args[name] = nd.zeros(shape, context, dtype)
             if req != "null":
                 grads[name] = nd.zeros(shape, context, dtype)
     aux = {}
     for name, shape, dtype in zip(symbol.list_auxiliary_states(), aux_shapes, aux_types):
-        aux[name] = (_shared_array(shared.aux_dict, name, shape)
-                     if name in shared.aux_dict else nd.zeros(shape, context, dtype))
-    return symbol.bind(ctx=context, args=args, args_grad=grads, grad_req=grad_req,
-                       aux_states=aux)
+        aux[name] = (
+            _shared_array(shared.aux_dict, name, shape)
+            if name in shared.aux_dict
+            else nd.zeros(shape, context, dtype)
+        )
+    return symbol.bind(ctx=context, args=args, args_grad=grads, grad_req=grad_req, aux_states=aux)
 
 
 def _shared_array(arrays, name, shape):
     """arrays[name], which must have `shape` to be shared."""
     arr = arrays[name]
     if tuple(arr.shape) != tuple(shape):
-        raise MXNetError(f"shared parameter {name!r} has shape {tuple(arr.shape)} but "
-                         f"this graph needs {tuple(shape)}")
+        raise MXNetError(
+            f"shared parameter {name!r} has shape {tuple(arr.shape)} but "
+            f"this graph needs {tuple(shape)}"
+        )
     return arr

@@ -1,4 +1,5 @@
 """Checks of a module's data/label names against its symbol, and DataDesc parsing."""
+
 import warnings
 
 from ..base import MXNetError
@@ -11,11 +12,12 @@ def _check_input_names(symbol, names, typename, throw):
     for name in names:
         if name in args:
             continue
-        candidates = [a for a in args if not a.endswith(("_weight", "_bias", "_gamma",
-                                                          "_beta"))]
-        msg = (f"You created Module with Module(..., {typename}_names={list(names)}) but "
-               f"input with name '{name}' is not found in symbol.list_arguments(). "
-               "Did you mean one of:\n\t" + "\n\t".join(candidates))
+        candidates = [a for a in args if not a.endswith(("_weight", "_bias", "_gamma", "_beta"))]
+        msg = (
+            f"You created Module with Module(..., {typename}_names={list(names)}) but "
+            f"input with name '{name}' is not found in symbol.list_arguments(). "
+            "Did you mean one of:\n\t" + "\n\t".join(candidates)
+        )
         if throw:
             raise MXNetError(msg)
         warnings.warn(msg, stacklevel=3)
@@ -25,8 +27,10 @@ def _check_names_match(data_names, data_shapes, name, throw):
     """The names of the given shapes must be the module's data (or label) names."""
     actual = [x[0] for x in data_shapes]
     if sorted(data_names) != sorted(actual):
-        msg = (f"Data provided by {name}_shapes don't match names specified by "
-               f"{name}_names ({data_shapes} vs. {list(data_names)})")
+        msg = (
+            f"Data provided by {name}_shapes don't match names specified by "
+            f"{name}_names ({data_shapes} vs. {list(data_names)})"
+        )
         if throw:
             raise MXNetError(msg)
         warnings.warn(msg, stacklevel=3)

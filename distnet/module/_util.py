@@ -1,5 +1,6 @@
 """Array helpers of the module package: raw copies, slices and concatenation on the
 numpy/cupy arrays behind NDArrays (no operator dispatch on the per-batch path)."""
+
 import numpy as np
 
 from ..base import MXNetError
@@ -24,8 +25,9 @@ def load_into(dst, src, what):
     s = raw_of(src)
     d = dst._data
     if s.shape != d.shape:
-        raise MXNetError(f"{what} has shape {tuple(s.shape)} but the module is bound to "
-                         f"{tuple(d.shape)}")
+        raise MXNetError(
+            f"{what} has shape {tuple(s.shape)} but the module is bound to {tuple(d.shape)}"
+        )
     if type(d) is np.ndarray and type(s) is np.ndarray:
         np.copyto(d, s, casting="unsafe")
     else:
@@ -73,7 +75,9 @@ def split_input_slice(batch_size, work_load_list):
         begin = int(min(end, batch_size))
         end = int(min(begin + num, batch_size))
         if begin >= end:
-            raise MXNetError(f"Too many slices: batch size {batch_size} split by work load "
-                             f"{list(work_load_list)} leaves a device with no samples")
+            raise MXNetError(
+                f"Too many slices: batch size {batch_size} split by work load "
+                f"{list(work_load_list)} leaves a device with no samples"
+            )
         slices.append(slice(begin, end))
     return slices

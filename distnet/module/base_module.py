@@ -5,6 +5,7 @@ Train-accuracy=0.250000``, ``Epoch[4] Time cost=0.076``, ``Epoch[4]
 Validation-accuracy=0.078125``), ``score``, ``predict`` and ``iter_predict``; subclasses
 provide bind/forward/backward/update and the rest.
 """
+
 import logging
 import time
 import warnings
@@ -21,7 +22,7 @@ from ._util import concat_arrays
 
 # MXNet's default was the logging module (the root logger); a named logger propagates
 # there without configuring it.
-_MODULE_LOG = logging.getLogger('distnet.module')
+_MODULE_LOG = logging.getLogger("distnet.module")
 
 __all__ = ["BaseModule"]
 
@@ -57,8 +58,9 @@ class BaseModule:
         if binded and not self.binded:
             raise MXNetError(f"{what}: the module is not bound; call bind() first")
         if params and not self.params_initialized:
-            raise MXNetError(f"{what}: parameters are not initialized; call init_params() "
-                             "or set_params() first")
+            raise MXNetError(
+                f"{what}: parameters are not initialized; call init_params() or set_params() first"
+            )
         if optimizer and not self.optimizer_initialized:
             raise MXNetError(f"{what}: no optimizer; call init_optimizer() first")
 
@@ -68,8 +70,17 @@ class BaseModule:
         self.forward(data_batch, is_train=True)
         self.backward()
 
-    def score(self, eval_data, eval_metric, num_batch=None, batch_end_callback=None,
-              score_end_callback=None, reset=True, epoch=0, sparse_row_id_fn=None):
+    def score(
+        self,
+        eval_data,
+        eval_metric,
+        num_batch=None,
+        batch_end_callback=None,
+        score_end_callback=None,
+        reset=True,
+        epoch=0,
+        sparse_row_id_fn=None,
+    ):
         """Run prediction on `eval_data` and return ``eval_metric``'s (name, value) pairs.
 
         Parameters
@@ -98,18 +109,24 @@ class BaseModule:
             self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
             self.forward(eval_batch, is_train=False)
             if isinstance(eval_batch, list):
-                self.update_metric(eval_metric, [eb.label for eb in eval_batch],
-                                   pre_sliced=True)
+                self.update_metric(eval_metric, [eb.label for eb in eval_batch], pre_sliced=True)
             else:
                 self.update_metric(eval_metric, eval_batch.label)
             if batch_end_callback is not None:
-                _call_each(batch_end_callback, BatchEndParam(
-                    epoch=epoch, nbatch=nbatch, eval_metric=eval_metric, locals=locals()))
+                _call_each(
+                    batch_end_callback,
+                    BatchEndParam(
+                        epoch=epoch, nbatch=nbatch, eval_metric=eval_metric, locals=locals()
+                    ),
+                )
             actual_num_batch += 1
         if score_end_callback:
-            _call_each(score_end_callback, BatchEndParam(
-                epoch=epoch, nbatch=actual_num_batch, eval_metric=eval_metric,
-                locals=locals()))
+            _call_each(
+                score_end_callback,
+                BatchEndParam(
+                    epoch=epoch, nbatch=actual_num_batch, eval_metric=eval_metric, locals=locals()
+                ),
+            )
         return eval_metric.get_name_value()
 
     def iter_predict(self, eval_data, num_batch=None, reset=True, sparse_row_id_fn=None):
@@ -123,11 +140,18 @@ class BaseModule:
             self.prepare(eval_batch, sparse_row_id_fn=sparse_row_id_fn)
             self.forward(eval_batch, is_train=False)
             pad = eval_batch.pad or 0
-            outputs = [out[0:out.shape[0] - pad] for out in self.get_outputs()]
+            outputs = [out[0 : out.shape[0] - pad] for out in self.get_outputs()]
             yield outputs, nbatch, eval_batch
 
-    def predict(self, eval_data, num_batch=None, merge_batches=True, reset=True,
-                always_output_list=False, sparse_row_id_fn=None):
+    def predict(
+        self,
+        eval_data,
+        num_batch=None,
+        merge_batches=True,
+        reset=True,
+        always_output_list=False,
+        sparse_row_id_fn=None,
+    ):
         """Run prediction and collect the outputs.
 
         Parameters
@@ -154,31 +178,52 @@ class BaseModule:
             self.forward(DataBatch([eval_data]))
             return self.get_outputs()[0]
         if not isinstance(eval_data, DataIter):
-            raise MXNetError("eval_data must be of type NDArray or DataIter, got "
-                             f"{type(eval_data).__name__}")
-        output_list = [[out.copy() for out in outs] for outs, _, _ in
-                       self.iter_predict(eval_data, num_batch, reset, sparse_row_id_fn)]
+            raise MXNetError(
+                f"eval_data must be of type NDArray or DataIter, got {type(eval_data).__name__}"
+            )
+        output_list = [
+            [out.copy() for out in outs]
+            for outs, _, _ in self.iter_predict(eval_data, num_batch, reset, sparse_row_id_fn)
+        ]
         if not output_list:
             return output_list
         if not merge_batches:
             return output_list
         num_outputs = len(output_list[0])
         if any(len(out) != num_outputs for out in output_list):
-            raise MXNetError("Cannot merge batches, as num of outputs is not the same in "
-                             "mini-batches. Maybe bucketing is used?")
-        merged = [concat_arrays([out[i] for out in output_list], 0)
-                  for i in range(num_outputs)]
+            raise MXNetError(
+                "Cannot merge batches, as num of outputs is not the same in "
+                "mini-batches. Maybe bucketing is used?"
+            )
+        merged = [concat_arrays([out[i] for out in output_list], 0) for i in range(num_outputs)]
         if num_outputs == 1 and not always_output_list:
             return merged[0]
         return merged
 
-    def fit(self, train_data, eval_data=None, eval_metric="acc", epoch_end_callback=None,
-            batch_end_callback=None, kvstore="local", optimizer="sgd",
-            optimizer_params=(("learning_rate", 0.01),), eval_end_callback=None,
-            eval_batch_end_callback=None, initializer=Uniform(0.01), arg_params=None,
-            aux_params=None, allow_missing=False, force_rebind=False, force_init=False,
-            begin_epoch=0, num_epoch=None, validation_metric=None, monitor=None,
-            sparse_row_id_fn=None):
+    def fit(
+        self,
+        train_data,
+        eval_data=None,
+        eval_metric="acc",
+        epoch_end_callback=None,
+        batch_end_callback=None,
+        kvstore="local",
+        optimizer="sgd",
+        optimizer_params=(("learning_rate", 0.01),),
+        eval_end_callback=None,
+        eval_batch_end_callback=None,
+        initializer=Uniform(0.01),
+        arg_params=None,
+        aux_params=None,
+        allow_missing=False,
+        force_rebind=False,
+        force_init=False,
+        begin_epoch=0,
+        num_epoch=None,
+        validation_metric=None,
+        monitor=None,
+        sparse_row_id_fn=None,
+    ):
         """Train the module: bind, init_params, init_optimizer, then epochs
         ``begin_epoch .. num_epoch-1`` over `train_data`, logging as MXNet does.
 
@@ -214,15 +259,22 @@ class BaseModule:
         """
         if num_epoch is None:
             raise MXNetError("fit: please specify number of epochs (num_epoch)")
-        self.bind(data_shapes=train_data.provide_data, label_shapes=train_data.provide_label,
-                  for_training=True, force_rebind=force_rebind)
+        self.bind(
+            data_shapes=train_data.provide_data,
+            label_shapes=train_data.provide_label,
+            for_training=True,
+            force_rebind=force_rebind,
+        )
         if monitor is not None:
             self.install_monitor(monitor)
-        self.init_params(initializer=initializer, arg_params=arg_params,
-                         aux_params=aux_params, allow_missing=allow_missing,
-                         force_init=force_init)
-        self.init_optimizer(kvstore=kvstore, optimizer=optimizer,
-                            optimizer_params=optimizer_params)
+        self.init_params(
+            initializer=initializer,
+            arg_params=arg_params,
+            aux_params=aux_params,
+            allow_missing=allow_missing,
+            force_init=force_init,
+        )
+        self.init_optimizer(kvstore=kvstore, optimizer=optimizer, optimizer_params=optimizer_params)
         if validation_metric is None:
             validation_metric = eval_metric
         if not isinstance(eval_metric, _metric.EvalMetric):
@@ -230,8 +282,9 @@ class BaseModule:
         for epoch in range(begin_epoch, num_epoch):
             tic = time.time()
             eval_metric.reset()
-            name_vals = self._fit_epoch(train_data, epoch, eval_metric, batch_end_callback,
-                                        monitor, sparse_row_id_fn)
+            name_vals = self._fit_epoch(
+                train_data, epoch, eval_metric, batch_end_callback, monitor, sparse_row_id_fn
+            )
             for name, val in name_vals:
                 self.logger.info("Epoch[%d] Train-%s=%f", epoch, name, val)
             self.logger.info("Epoch[%d] Time cost=%.3f", epoch, time.time() - tic)
@@ -241,15 +294,20 @@ class BaseModule:
             if epoch_end_callback is not None:
                 _call_each(epoch_end_callback, epoch, self.symbol, arg_params, aux_params)
             if eval_data is not None:
-                res = self.score(eval_data, validation_metric,
-                                 score_end_callback=eval_end_callback,
-                                 batch_end_callback=eval_batch_end_callback, epoch=epoch)
+                res = self.score(
+                    eval_data,
+                    validation_metric,
+                    score_end_callback=eval_end_callback,
+                    batch_end_callback=eval_batch_end_callback,
+                    epoch=epoch,
+                )
                 for name, val in res:
                     self.logger.info("Epoch[%d] Validation-%s=%f", epoch, name, val)
             train_data.reset()
 
-    def _fit_epoch(self, train_data, epoch, eval_metric, batch_end_callback, monitor,
-                   sparse_row_id_fn):
+    def _fit_epoch(
+        self, train_data, epoch, eval_metric, batch_end_callback, monitor, sparse_row_id_fn
+    ):
         """One pass over train_data; returns the metric's global (name, value) pairs.
 
         The next batch is fetched (and prepared) before the callbacks of the current one
@@ -259,11 +317,15 @@ class BaseModule:
         try:
             next_batch = next(data_iter)
         except StopIteration:
-            raise MXNetError(f"fit: train_data gave no batch in epoch {epoch} (was it "
-                             "reset?)") from None
+            raise MXNetError(
+                f"fit: train_data gave no batch in epoch {epoch} (was it reset?)"
+            ) from None
         nbatch, end_of_batch, name_vals = 0, False, []
-        forward_backward, update, update_metric = (self.forward_backward, self.update,
-                                                   self.update_metric)
+        forward_backward, update, update_metric = (
+            self.forward_backward,
+            self.update,
+            self.update_metric,
+        )
         while not end_of_batch:
             data_batch = next_batch
             if monitor is not None:
@@ -284,8 +346,12 @@ class BaseModule:
             if end_of_batch:
                 name_vals = eval_metric.get_global_name_value()
             if batch_end_callback is not None:
-                _call_each(batch_end_callback, BatchEndParam(
-                    epoch=epoch, nbatch=nbatch, eval_metric=eval_metric, locals=locals()))
+                _call_each(
+                    batch_end_callback,
+                    BatchEndParam(
+                        epoch=epoch, nbatch=nbatch, eval_metric=eval_metric, locals=locals()
+                    ),
+                )
             nbatch += 1
         return name_vals
 
@@ -325,13 +391,21 @@ class BaseModule:
         """(arg_params, aux_params): copies of the parameters, on the CPU."""
         raise NotImplementedError()
 
-    def init_params(self, initializer=Uniform(0.01), arg_params=None, aux_params=None,
-                    allow_missing=False, force_init=False, allow_extra=False):
+    def init_params(
+        self,
+        initializer=Uniform(0.01),
+        arg_params=None,
+        aux_params=None,
+        allow_missing=False,
+        force_init=False,
+        allow_extra=False,
+    ):
         """Initialize parameters and auxiliary states."""
         raise NotImplementedError()
 
-    def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True,
-                   allow_extra=False):
+    def set_params(
+        self, arg_params, aux_params, allow_missing=False, force_init=True, allow_extra=False
+    ):
         """Assign parameter and aux state values.
 
         Parameters
@@ -345,9 +419,14 @@ class BaseModule:
             Allow names in the dicts that the module does not have (they are ignored);
             otherwise they raise MXNetError.
         """
-        self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
-                         allow_missing=allow_missing, force_init=force_init,
-                         allow_extra=allow_extra)
+        self.init_params(
+            initializer=None,
+            arg_params=arg_params,
+            aux_params=aux_params,
+            allow_missing=allow_missing,
+            force_init=force_init,
+            allow_extra=allow_extra,
+        )
 
     def save_params(self, fname):
         """Save the parameters to `fname` with ``arg:``/``aux:`` keys (atomically)."""
@@ -406,12 +485,25 @@ class BaseModule:
         """Accumulate `eval_metric` on the last forward's outputs and `labels`."""
         raise NotImplementedError()
 
-    def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False,
-             force_rebind=False, shared_module=None, grad_req="write"):
+    def bind(
+        self,
+        data_shapes,
+        label_shapes=None,
+        for_training=True,
+        inputs_need_grad=False,
+        force_rebind=False,
+        shared_module=None,
+        grad_req="write",
+    ):
         """Allocate executors for the given input shapes."""
         raise NotImplementedError()
 
-    def init_optimizer(self, kvstore="local", optimizer="sgd",
-                       optimizer_params=(("learning_rate", 0.01),), force_init=False):
+    def init_optimizer(
+        self,
+        kvstore="local",
+        optimizer="sgd",
+        optimizer_params=(("learning_rate", 0.01),),
+        force_init=False,
+    ):
         """Install an optimizer (and kvstore)."""
         raise NotImplementedError()

@@ -1,5 +1,6 @@
 """BucketingModule: one Module per bucket key (e.g. sequence length), all sharing the
 default bucket's parameters, gradients and optimizer (MXNet's mx.mod.BucketingModule)."""
+
 import logging
 import warnings
 
@@ -17,7 +18,7 @@ from .module import Module
 
 # MXNet's default was the logging module (the root logger); a named logger propagates
 # there without configuring it.
-_MODULE_LOG = logging.getLogger('distnet.module')
+_MODULE_LOG = logging.getLogger("distnet.module")
 
 __all__ = ["BucketingModule"]
 
@@ -37,9 +38,18 @@ class BucketingModule(BaseModule):
         As for Module.
     """
 
-    def __init__(self, sym_gen, default_bucket_key=None, logger=_MODULE_LOG, context=cpu(),
-                 work_load_list=None, fixed_param_names=None, state_names=None,
-                 group2ctxs=None, compression_params=None):
+    def __init__(
+        self,
+        sym_gen,
+        default_bucket_key=None,
+        logger=_MODULE_LOG,
+        context=cpu(),
+        work_load_list=None,
+        fixed_param_names=None,
+        state_names=None,
+        group2ctxs=None,
+        compression_params=None,
+    ):
         super().__init__(logger=logger)
         if default_bucket_key is None:
             raise MXNetError("BucketingModule needs a default_bucket_key")
@@ -76,15 +86,23 @@ class BucketingModule(BaseModule):
     def _call_sym_gen(self, *args, **kwargs):
         """sym_gen under a fresh NameManager, so auto names match across buckets."""
         from ..name import NameManager
+
         with NameManager():
             return self._sym_gen(*args, **kwargs)
 
     def _new_module(self, symbol, data_names, label_names):
-        return Module(symbol, data_names, label_names, logger=self.logger,
-                      context=self._context, work_load_list=self._work_load_list,
-                      fixed_param_names=self._fixed_param_names,
-                      state_names=self._state_names, group2ctxs=self._group2ctxs,
-                      compression_params=self._compression_params)
+        return Module(
+            symbol,
+            data_names,
+            label_names,
+            logger=self.logger,
+            context=self._context,
+            work_load_list=self._work_load_list,
+            fixed_param_names=self._fixed_param_names,
+            state_names=self._state_names,
+            group2ctxs=self._group2ctxs,
+            compression_params=self._compression_params,
+        )
 
     # ---- names and shapes ----
     @property
@@ -134,32 +152,57 @@ class BucketingModule(BaseModule):
         self._params_dirty = False
         return params
 
-    def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True,
-                   allow_extra=False):
+    def set_params(
+        self, arg_params, aux_params, allow_missing=False, force_init=True, allow_extra=False
+    ):
         """Assign parameters (see Module.set_params)."""
         if not allow_missing:
-            self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
-                             allow_missing=allow_missing, force_init=force_init,
-                             allow_extra=allow_extra)
+            self.init_params(
+                initializer=None,
+                arg_params=arg_params,
+                aux_params=aux_params,
+                allow_missing=allow_missing,
+                force_init=force_init,
+                allow_extra=allow_extra,
+            )
             return
         if self.params_initialized and not force_init:
-            warnings.warn("Parameters already initialized and force_init=False. "
-                          "set_params call ignored.", stacklevel=2)
+            warnings.warn(
+                "Parameters already initialized and force_init=False. set_params call ignored.",
+                stacklevel=2,
+            )
             return
-        self._curr_module.set_params(arg_params, aux_params, allow_missing=allow_missing,
-                                     force_init=force_init, allow_extra=allow_extra)
+        self._curr_module.set_params(
+            arg_params,
+            aux_params,
+            allow_missing=allow_missing,
+            force_init=force_init,
+            allow_extra=allow_extra,
+        )
         self._params_dirty = True
         self.params_initialized = True
 
-    def init_params(self, initializer=Uniform(0.01), arg_params=None, aux_params=None,
-                    allow_missing=False, force_init=False, allow_extra=False):
+    def init_params(
+        self,
+        initializer=Uniform(0.01),
+        arg_params=None,
+        aux_params=None,
+        allow_missing=False,
+        force_init=False,
+        allow_extra=False,
+    ):
         """Initialize the (shared) parameters through the current bucket."""
         if self.params_initialized and not force_init:
             return
         self._require("init_params", params=False)
-        self._curr_module.init_params(initializer=initializer, arg_params=arg_params,
-                                      aux_params=aux_params, allow_missing=allow_missing,
-                                      force_init=force_init, allow_extra=allow_extra)
+        self._curr_module.init_params(
+            initializer=initializer,
+            arg_params=arg_params,
+            aux_params=aux_params,
+            allow_missing=allow_missing,
+            force_init=force_init,
+            allow_extra=allow_extra,
+        )
         self._params_dirty = False
         self.params_initialized = True
 
@@ -174,8 +217,16 @@ class BucketingModule(BaseModule):
         self._curr_module.set_states(states, value)
 
     # ---- binding and buckets ----
-    def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False,
-             force_rebind=False, shared_module=None, grad_req="write"):
+    def bind(
+        self,
+        data_shapes,
+        label_shapes=None,
+        for_training=True,
+        inputs_need_grad=False,
+        force_rebind=False,
+        shared_module=None,
+        grad_req="write",
+    ):
         """Bind the default bucket (other buckets bind when first used)."""
         if self.params_initialized:
             arg_params, aux_params = self.get_params()
@@ -193,8 +244,15 @@ class BucketingModule(BaseModule):
         module = self._buckets.get(self._default_bucket_key)
         if module is None:
             module = self._new_module(*self._call_sym_gen(self._default_bucket_key))
-        module.bind(data_shapes, label_shapes, for_training, inputs_need_grad,
-                    force_rebind=False, shared_module=None, grad_req=self._grad_req)
+        module.bind(
+            data_shapes,
+            label_shapes,
+            for_training,
+            inputs_need_grad,
+            force_rebind=False,
+            shared_module=None,
+            grad_req=self._grad_req,
+        )
         self._curr_module = module
         self._curr_bucket_key = self._default_bucket_key
         self._buckets[self._default_bucket_key] = module
@@ -209,25 +267,36 @@ class BucketingModule(BaseModule):
         if module is None or not module.binded:
             if module is None:
                 module = self._new_module(*self._call_sym_gen(bucket_key))
-            module.bind(data_shapes, label_shapes, self._curr_module.for_training,
-                        self._curr_module.inputs_need_grad, force_rebind=False,
-                        shared_module=self._buckets[self._default_bucket_key],
-                        grad_req=self._grad_req)
+            module.bind(
+                data_shapes,
+                label_shapes,
+                self._curr_module.for_training,
+                self._curr_module.inputs_need_grad,
+                force_rebind=False,
+                shared_module=self._buckets[self._default_bucket_key],
+                grad_req=self._grad_req,
+            )
             if self._monitor is not None:
                 module.install_monitor(self._monitor)
             self._buckets[bucket_key] = module
         self._curr_module = module
         self._curr_bucket_key = bucket_key
 
-    def init_optimizer(self, kvstore="local", optimizer="sgd",
-                       optimizer_params=(("learning_rate", 0.01),), force_init=False):
+    def init_optimizer(
+        self,
+        kvstore="local",
+        optimizer="sgd",
+        optimizer_params=(("learning_rate", 0.01),),
+        force_init=False,
+    ):
         """Install the optimizer on the current bucket; every other bucket borrows it."""
         self._require("init_optimizer")
         if self.optimizer_initialized and not force_init:
             self.logger.warning("optimizer already initialized, ignoring.")
             return
-        self._curr_module.init_optimizer(kvstore, optimizer, optimizer_params,
-                                         force_init=force_init)
+        self._curr_module.init_optimizer(
+            kvstore, optimizer, optimizer_params, force_init=force_init
+        )
         for mod in self._buckets.values():
             if mod is not self._curr_module:
                 mod.borrow_optimizer(self._curr_module)
@@ -237,8 +306,7 @@ class BucketingModule(BaseModule):
         """Bind the batch's bucket ahead of forward."""
         self._require("prepare")
         original_bucket_key = self._curr_bucket_key
-        self.switch_bucket(data_batch.bucket_key, data_batch.provide_data,
-                           data_batch.provide_label)
+        self.switch_bucket(data_batch.bucket_key, data_batch.provide_data, data_batch.provide_label)
         self._curr_module.prepare(data_batch, sparse_row_id_fn=sparse_row_id_fn)
         self.switch_bucket(original_bucket_key, None, None)
 
@@ -293,8 +361,9 @@ class BucketingModule(BaseModule):
             raise MXNetError("Empty BucketingModule cannot be saved")
         keys = list(self._buckets)
         if not all(isinstance(k, (int, np.integer)) for k in keys):
-            raise MXNetError(f"save_checkpoint: bucket keys must be integers to be saved, got "
-                             f"{keys}")
+            raise MXNetError(
+                f"save_checkpoint: bucket keys must be integers to be saved, got {keys}"
+            )
         self.save_params("%s-%04d.params" % (prefix, epoch))
         for key, module in self._buckets.items():
             _write_atomic("%s-%s-symbol.json" % (prefix, key), module.symbol.tojson())
@@ -315,8 +384,9 @@ class BucketingModule(BaseModule):
             symbol = sym.load("%s-%s-symbol.json" % (prefix, key))
             mod._buckets[key] = Module(symbol, data_names, label_names, **kwargs)
         if default_bucket_key not in mod._buckets:
-            raise MXNetError(f"default_bucket_key {default_bucket_key!r} is not among the saved "
-                             f"buckets {keys}")
+            raise MXNetError(
+                f"default_bucket_key {default_bucket_key!r} is not among the saved buckets {keys}"
+            )
         mod._curr_module = mod._buckets[default_bucket_key]
         arg_params, aux_params = load_params(prefix, epoch)
         mod._curr_module._arg_params = arg_params
@@ -326,12 +396,21 @@ class BucketingModule(BaseModule):
         return mod
 
     @staticmethod
-    def load_dict(sym_dict=None, sym_gen=None, default_bucket_key=None, arg_params=None,
-                  aux_params=None, **kwargs):
+    def load_dict(
+        sym_dict=None,
+        sym_gen=None,
+        default_bucket_key=None,
+        arg_params=None,
+        aux_params=None,
+        **kwargs,
+    ):
         """A BucketingModule from {bucket_key: Symbol} and shared parameters."""
-        for what, value in (("sym_dict", sym_dict), ("arg_params", arg_params),
-                            ("aux_params", aux_params),
-                            ("default_bucket_key", default_bucket_key)):
+        for what, value in (
+            ("sym_dict", sym_dict),
+            ("arg_params", arg_params),
+            ("aux_params", aux_params),
+            ("default_bucket_key", default_bucket_key),
+        ):
             if value is None:
                 raise MXNetError(f"{what} needs to be provided for BucketingModule.load_dict")
         mod = BucketingModule(sym_gen, default_bucket_key, **kwargs)

@@ -6,6 +6,7 @@ Parameters live in every executor and are kept identical by Module's update (thr
 the kvstore when there are several contexts).  With one context the batch is copied
 once into the bound arrays and nothing is sliced.
 """
+
 import logging
 
 from ..base import MXNetError
@@ -13,12 +14,11 @@ from ..autograd import register_grad_hook
 from ..io import DataDesc
 from .. import ndarray as nd
 from ._binding import NP_OF_FLAG, grad_req_dict, prepare_group2ctxs, bind_shared
-from ._util import (axis_slice, concat_arrays, load_into, load_slice_into, raw_of,
-                    split_input_slice)
+from ._util import axis_slice, concat_arrays, load_into, load_slice_into, raw_of, split_input_slice
 
 # MXNet's default was the logging module (the root logger); a named logger propagates
 # there without configuring it.
-_MODULE_LOG = logging.getLogger('distnet.module')
+_MODULE_LOG = logging.getLogger("distnet.module")
 
 __all__ = ["DataParallelExecutorGroup"]
 
@@ -44,10 +44,23 @@ class DataParallelExecutorGroup:
     group2ctxs : dict or list, optional
     """
 
-    def __init__(self, symbol, contexts, workload, data_shapes, label_shapes, param_names,
-                 for_training, inputs_need_grad, shared_group=None, logger=_MODULE_LOG,
-                 fixed_param_names=None, grad_req="write", state_names=None,
-                 group2ctxs=None):
+    def __init__(
+        self,
+        symbol,
+        contexts,
+        workload,
+        data_shapes,
+        label_shapes,
+        param_names,
+        for_training,
+        inputs_need_grad,
+        shared_group=None,
+        logger=_MODULE_LOG,
+        fixed_param_names=None,
+        grad_req="write",
+        state_names=None,
+        group2ctxs=None,
+    ):
         self.param_names = param_names
         self.arg_names = symbol.list_arguments()
         self.aux_names = symbol.list_auxiliary_states()
@@ -63,11 +76,15 @@ class DataParallelExecutorGroup:
         self.state_names = list(state_names or [])
         data_shapes = [x if isinstance(x, DataDesc) else DataDesc(*x) for x in data_shapes]
         if label_shapes is not None:
-            label_shapes = [x if isinstance(x, DataDesc) else DataDesc(*x)
-                            for x in label_shapes]
-        self.grad_req = grad_req_dict(grad_req if for_training else "null", self.arg_names,
-                                       set(param_names), set(self.fixed_param_names),
-                                       {x.name for x in data_shapes}, inputs_need_grad)
+            label_shapes = [x if isinstance(x, DataDesc) else DataDesc(*x) for x in label_shapes]
+        self.grad_req = grad_req_dict(
+            grad_req if for_training else "null",
+            self.arg_names,
+            set(param_names),
+            set(self.fixed_param_names),
+            {x.name for x in data_shapes},
+            inputs_need_grad,
+        )
         self.batch_size = None
         self.slices = None
         self.execs = []
@@ -79,8 +96,9 @@ class DataParallelExecutorGroup:
         self.data_layouts = self.label_layouts = None
         self.output_names = symbol.list_outputs()
         self.num_outputs = len(self.output_names)
-        self.output_layouts = [DataDesc.get_batch_axis(symbol[i].attr("__layout__"))
-                               for i in range(self.num_outputs)]
+        self.output_layouts = [
+            DataDesc.get_batch_axis(symbol[i].attr("__layout__")) for i in range(self.num_outputs)
+        ]
         self.bind_exec(data_shapes, label_shapes, shared_group)
 
     # ---- binding ----
@@ -95,9 +113,11 @@ class DataParallelExecutorGroup:
             batch_size = desc.shape[axis]
             if self.batch_size is not None:
                 if batch_size != self.batch_size:
-                    raise MXNetError(f"all data must have the same batch size: batch_size = "
-                                     f"{self.batch_size}, but {desc.name} has shape "
-                                     f"{desc.shape}")
+                    raise MXNetError(
+                        f"all data must have the same batch size: batch_size = "
+                        f"{self.batch_size}, but {desc.name} has shape "
+                        f"{desc.shape}"
+                    )
             else:
                 self.batch_size = batch_size
                 self.slices = split_input_slice(batch_size, self.workload)
@@ -120,8 +140,13 @@ class DataParallelExecutorGroup:
                 shapes_i = self._sliced_shape(data_shapes, i, self.data_layouts)
                 if label_shapes is not None:
                     shapes_i += self._sliced_shape(label_shapes, i, self.label_layouts)
-                shared = (self._default_execs[i] if reshape else
-                          shared_group.execs[i] if shared_group is not None else None)
+                shared = (
+                    self._default_execs[i]
+                    if reshape
+                    else shared_group.execs[i]
+                    if shared_group is not None
+                    else None
+                )
                 execs.append(self._bind_ith_exec(i, shapes_i, shared))
             self._exec_cache[key] = execs
         self.execs = execs
@@ -164,32 +189,51 @@ class DataParallelExecutorGroup:
         input_shapes = {d.name: tuple(d.shape) for d in shapes_i}
         input_types = self._input_types(shapes_i)
         if shared_exec is not None:
-            return bind_shared(self.symbol, context, input_shapes, input_types, shared_exec,
-                               self.param_names, self.grad_req)
+            return bind_shared(
+                self.symbol,
+                context,
+                input_shapes,
+                input_types,
+                shared_exec,
+                self.param_names,
+                self.grad_req,
+            )
         kwargs = {"group2ctx": self.group2ctxs[i]} if self.group2ctxs[i] else {}
-        return self.symbol.simple_bind(ctx=context, grad_req=self.grad_req,
-                                       type_dict=input_types, **kwargs, **input_shapes)
+        return self.symbol.simple_bind(
+            ctx=context, grad_req=self.grad_req, type_dict=input_types, **kwargs, **input_shapes
+        )
 
     def _collect_arrays(self):
         """Per-input lists of (slice, array) and per-parameter lists over the executors."""
         execs = self.execs
         slices = self.slices or [slice(i, i + 1) for i in range(len(execs))]
-        self.data_arrays = [[(slices[i], e.arg_dict[name]) for i, e in enumerate(execs)]
-                            for name in self.data_names]
+        self.data_arrays = [
+            [(slices[i], e.arg_dict[name]) for i, e in enumerate(execs)] for name in self.data_names
+        ]
         self.state_arrays = [[e.arg_dict[name] for e in execs] for name in self.state_names]
-        self.label_arrays = ([[(slices[i], e.arg_dict[name]) for i, e in enumerate(execs)]
-                              for name in self.label_names]
-                             if self.label_shapes is not None else None)
+        self.label_arrays = (
+            [
+                [(slices[i], e.arg_dict[name]) for i, e in enumerate(execs)]
+                for name in self.label_names
+            ]
+            if self.label_shapes is not None
+            else None
+        )
         idx = [i for i, name in enumerate(self.arg_names) if name in self.param_names]
         self.param_arrays = [[e.arg_arrays[i] for e in execs] for i in idx]
-        self.grad_arrays = ([[e.grad_arrays[i] for e in execs] for i in idx]
-                            if self.for_training else None)
+        self.grad_arrays = (
+            [[e.grad_arrays[i] for e in execs] for i in idx] if self.for_training else None
+        )
         self.input_grad_arrays = (
-            [[e.grad_arrays[self.arg_names.index(name)] for e in execs]
-             for name in self.data_names if name in self.arg_names]
-            if self.inputs_need_grad else None)
-        self.aux_arrays = [[e.aux_arrays[i] for e in execs]
-                           for i in range(len(self.aux_names))]
+            [
+                [e.grad_arrays[self.arg_names.index(name)] for e in execs]
+                for name in self.data_names
+                if name in self.arg_names
+            ]
+            if self.inputs_need_grad
+            else None
+        )
+        self.aux_arrays = [[e.aux_arrays[i] for e in execs] for i in range(len(self.aux_names))]
         # the one-context path: bound input arrays in batch order
         self._single = len(execs) == 1
         self._data_dst = [e.arg_dict[name] for e in execs[:1] for name in self.data_names]
@@ -205,8 +249,10 @@ class DataParallelExecutorGroup:
 
     def get_params(self, arg_params, aux_params):
         """Copy the executors' parameters (averaged over contexts) into the given dicts."""
-        for names, blocks, out in ((self.param_names, self.param_arrays, arg_params),
-                                   (self.aux_names, self.aux_arrays, aux_params)):
+        for names, blocks, out in (
+            (self.param_names, self.param_arrays, arg_params),
+            (self.aux_names, self.aux_arrays, aux_params),
+        ):
             for name, block in zip(names, blocks):
                 dst = out[name]
                 if len(block) == 1:
@@ -227,8 +273,10 @@ class DataParallelExecutorGroup:
         if self._single and not isinstance(data_batch, list):
             data = data_batch.data
             if len(data) != len(self._data_dst):
-                raise MXNetError(f"forward: the batch has {len(data)} data arrays but the "
-                                 f"module's data names are {self.data_names}")
+                raise MXNetError(
+                    f"forward: the batch has {len(data)} data arrays but the "
+                    f"module's data names are {self.data_names}"
+                )
             for src, dst, name in zip(data, self._data_dst, self.data_names):
                 if src is not dst:
                     load_into(dst, src, f"data {name!r}")
@@ -241,8 +289,7 @@ class DataParallelExecutorGroup:
             return
         self._load(data_batch, "data", self.data_arrays, self.data_layouts)
         if self.label_arrays is not None:
-            has_label = (data_batch[0].label if isinstance(data_batch, list)
-                         else data_batch.label)
+            has_label = data_batch[0].label if isinstance(data_batch, list) else data_batch.label
             if has_label:
                 self._load(data_batch, "label", self.label_arrays, self.label_layouts)
         for exec_ in self.execs:
@@ -253,16 +300,20 @@ class DataParallelExecutorGroup:
         names = self.data_names if field == "data" else self.label_names
         if isinstance(data_batch, list):  # pre-sliced: one batch per context
             if len(data_batch) != len(self.execs):
-                raise MXNetError(f"forward: got {len(data_batch)} pre-sliced batches for "
-                                 f"{len(self.execs)} contexts")
+                raise MXNetError(
+                    f"forward: got {len(data_batch)} pre-sliced batches for "
+                    f"{len(self.execs)} contexts"
+                )
             for j, (name, target) in enumerate(zip(names, targets)):
                 for batch, (_, dst) in zip(data_batch, target):
                     load_into(dst, getattr(batch, field)[j], f"{field} {name!r}")
             return
         srcs = getattr(data_batch, field)
         if len(srcs) < len(targets):
-            raise MXNetError(f"forward: the batch has {len(srcs)} {field} arrays but the "
-                             f"module's {field} names are {names}")
+            raise MXNetError(
+                f"forward: the batch has {len(srcs)} {field} arrays but the "
+                f"module's {field} names are {names}"
+            )
         for src, target, axis, name in zip(srcs, targets, layouts, names):
             for sl, dst in target:
                 load_slice_into(dst, src, axis, sl, f"{field} {name!r}")
@@ -283,8 +334,7 @@ class DataParallelExecutorGroup:
         elif not isinstance(out_grads, (list, tuple)):
             out_grads = [out_grads]
         last = self.execs[-1]
-        register_grad_hook(last, None if grad_ready is None else
-                           self._param_hook(last, grad_ready))
+        register_grad_hook(last, None if grad_ready is None else self._param_hook(last, grad_ready))
         if self._single:
             last.backward(out_grads=list(out_grads) or None)
             return
@@ -301,22 +351,27 @@ class DataParallelExecutorGroup:
         cached = self._param_index_of_arg
         if cached is None or cached[0] is not exec_:
             where = {name: i for i, name in enumerate(self.param_names)}
-            cached = self._param_index_of_arg = (exec_, {
-                id(arr): where[name] for arr, name in zip(exec_.arg_arrays, self.arg_names)
-                if name in where})
+            cached = self._param_index_of_arg = (
+                exec_,
+                {
+                    id(arr): where[name]
+                    for arr, name in zip(exec_.arg_arrays, self.arg_names)
+                    if name in where
+                },
+            )
         param_at = cached[1]
 
         def hook(var, _grad):
             index = param_at.get(id(var))
             if index is not None:
                 grad_ready(index)
+
         return hook
 
     def get_output_shapes(self):
         """(name, shape) of each output for the whole batch."""
         shapes = []
-        for key, out, axis in zip(self.output_names, self.execs[0].outputs,
-                                  self.output_layouts):
+        for key, out, axis in zip(self.output_names, self.execs[0].outputs, self.output_layouts):
             shape = list(out.shape)
             if axis >= 0:
                 shape[axis] = self.batch_size
@@ -355,7 +410,7 @@ class DataParallelExecutorGroup:
                 raise MXNetError("At least one of states & value must be specified.")
             for dsts in self.state_arrays:
                 for dst in dsts:
-                    dst._read()[...] = value   # after a pull into it, if any
+                    dst._read()[...] = value  # after a pull into it, if any
 
     def get_input_grads(self, merge_multi_context=True):
         """Gradients of the data inputs (bound with inputs_need_grad=True)."""
@@ -368,18 +423,25 @@ class DataParallelExecutorGroup:
     def update_metric(self, eval_metric, labels, pre_sliced):
         """Accumulate `eval_metric` over every context's outputs and its labels."""
         if self._single and not pre_sliced:
-            eval_metric.update_dict(dict(zip(self.label_names, labels)),
-                                    dict(zip(self.output_names, self.execs[0].outputs)))
+            eval_metric.update_dict(
+                dict(zip(self.label_names, labels)),
+                dict(zip(self.output_names, self.execs[0].outputs)),
+            )
             return
         layouts = self.label_layouts or [0] * len(labels)
         for k, (texec, islice) in enumerate(zip(self.execs, self.slices)):
             if pre_sliced:
                 part = labels[k]
             else:
-                part = [nd.NDArray(axis_slice(raw_of(lab), axis, islice), lab.context)
-                        if axis >= 0 else lab for lab, axis in zip(labels, layouts)]
-            eval_metric.update_dict(dict(zip(self.label_names, part)),
-                                    dict(zip(self.output_names, texec.outputs)))
+                part = [
+                    nd.NDArray(axis_slice(raw_of(lab), axis, islice), lab.context)
+                    if axis >= 0
+                    else lab
+                    for lab, axis in zip(labels, layouts)
+                ]
+            eval_metric.update_dict(
+                dict(zip(self.label_names, part)), dict(zip(self.output_names, texec.outputs))
+            )
 
     def install_monitor(self, mon):
         """Install a Monitor on every executor."""
@@ -389,8 +451,10 @@ class DataParallelExecutorGroup:
 
 def _merge_multi_context(outputs, major_axis):
     """Concatenate per-context arrays along their batch axis (axis -1: take the first)."""
-    return [concat_arrays(tensors, axis) if axis >= 0 else tensors[0]
-            for tensors, axis in zip(outputs, major_axis)]
+    return [
+        concat_arrays(tensors, axis) if axis >= 0 else tensors[0]
+        for tensors, axis in zip(outputs, major_axis)
+    ]
 
 
 def _copy_params(targets, params, what, allow_extra):
@@ -400,9 +464,13 @@ def _copy_params(targets, params, what, allow_extra):
         if dst is None:
             if allow_extra:
                 continue
-            raise MXNetError(f'Find name "{name}" that is not in the {what} (pass '
-                             "allow_extra=True to ignore names the module does not have)")
+            raise MXNetError(
+                f'Find name "{name}" that is not in the {what} (pass '
+                "allow_extra=True to ignore names the module does not have)"
+            )
         if tuple(value.shape) != tuple(dst.shape):
-            raise MXNetError(f"parameter {name!r}: the value has shape {tuple(value.shape)} "
-                             f"but the module expects {tuple(dst.shape)}")
+            raise MXNetError(
+                f"parameter {name!r}: the value has shape {tuple(value.shape)} "
+                f"but the module expects {tuple(dst.shape)}"
+            )
         load_into(dst, value, f"parameter {name!r}")

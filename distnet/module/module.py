@@ -2,6 +2,7 @@
 (MXNet's mx.mod.Module), in one place: binding and the forward/backward pass, then the
 parameters (init/get/set with MXNet's rules), then the optimizer, the kvstore (through
 distnet/gradsync.py) and the update."""
+
 import logging
 import warnings
 
@@ -19,7 +20,7 @@ from ._names import _check_input_names, _parse_data_desc
 from ._util import load_into
 from .executor_group import DataParallelExecutorGroup
 
-_LOG = _MODULE_LOG = logging.getLogger('distnet.module')  # named: root is the user's
+_LOG = _MODULE_LOG = logging.getLogger("distnet.module")  # named: root is the user's
 
 __all__ = ["Module"]
 
@@ -49,17 +50,28 @@ class Module(BaseModule):
         Context groups; kvstore gradient compression.
     """
 
-    def __init__(self, symbol, data_names=("data",), label_names=("softmax_label",),
-                 logger=_MODULE_LOG, context=cpu(), work_load_list=None,
-                 fixed_param_names=None, state_names=None, group2ctxs=None,
-                 compression_params=None):
+    def __init__(
+        self,
+        symbol,
+        data_names=("data",),
+        label_names=("softmax_label",),
+        logger=_MODULE_LOG,
+        context=cpu(),
+        work_load_list=None,
+        fixed_param_names=None,
+        state_names=None,
+        group2ctxs=None,
+        compression_params=None,
+    ):
         super().__init__(logger=logger)
         self._context = _context_list(context)
         if work_load_list is None:
             work_load_list = [1] * len(self._context)
         if len(work_load_list) != len(self._context):
-            raise MXNetError(f"work_load_list has {len(work_load_list)} entries for "
-                             f"{len(self._context)} contexts")
+            raise MXNetError(
+                f"work_load_list has {len(work_load_list)} entries for "
+                f"{len(self._context)} contexts"
+            )
         self._work_load_list = list(work_load_list)
         self._group2ctxs = group2ctxs
         self._symbol = symbol
@@ -80,7 +92,8 @@ class Module(BaseModule):
         self._state_names = state_names
         self._output_names = symbol.list_outputs()
         self._labels_bindable = bool(label_names) and all(
-            n in symbol.list_arguments() for n in label_names)
+            n in symbol.list_arguments() for n in label_names
+        )
         self._arg_params = None
         self._aux_params = None
         self._params_dirty = False
@@ -96,7 +109,7 @@ class Module(BaseModule):
         self._label_shapes = None
         self._curr_shapes = None
         self._fast_update = None
-        self._sync = None     # the GradientSync (gradsync.py) when a kvstore is used
+        self._sync = None  # the GradientSync (gradsync.py) when a kvstore is used
 
     @staticmethod
     def load(prefix, epoch, load_optimizer_states=False, **kwargs):
@@ -120,8 +133,7 @@ class Module(BaseModule):
             mod._preload_opt_states = "%s-%04d.states" % (prefix, epoch)
         return mod
 
-    def save_checkpoint(self, prefix, epoch, save_optimizer_states=False,
-                        remove_amp_cast=True):
+    def save_checkpoint(self, prefix, epoch, save_optimizer_states=False, remove_amp_cast=True):
         """Save ``prefix-symbol.json``, ``prefix-%04d.params`` and, optionally, the
         optimizer states as ``prefix-%04d.states`` (all atomically)."""
         _write_atomic("%s-symbol.json" % prefix, self._symbol.tojson())
@@ -176,8 +188,16 @@ class Module(BaseModule):
         return self._exec_group.get_output_shapes()
 
     # ---- binding ----
-    def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False,
-             force_rebind=False, shared_module=None, grad_req="write"):
+    def bind(
+        self,
+        data_shapes,
+        label_shapes=None,
+        for_training=True,
+        inputs_need_grad=False,
+        force_rebind=False,
+        shared_module=None,
+        grad_req="write",
+    ):
         """Bind executors for the given data/label shapes.
 
         Parameters
@@ -206,13 +226,25 @@ class Module(BaseModule):
         self.inputs_need_grad = inputs_need_grad
         self._grad_req = grad_req
         self._data_shapes, self._label_shapes = _parse_data_desc(
-            self.data_names, self.label_names, data_shapes, label_shapes)
+            self.data_names, self.label_names, data_shapes, label_shapes
+        )
         shared_group = self._shared_group(shared_module)
         self._exec_group = DataParallelExecutorGroup(
-            self._symbol, self._context, self._work_load_list, self._data_shapes,
-            self._label_shapes, self._param_names, for_training, inputs_need_grad,
-            shared_group, logger=self.logger, fixed_param_names=self._fixed_param_names,
-            grad_req=grad_req, group2ctxs=self._group2ctxs, state_names=self._state_names)
+            self._symbol,
+            self._context,
+            self._work_load_list,
+            self._data_shapes,
+            self._label_shapes,
+            self._param_names,
+            for_training,
+            inputs_need_grad,
+            shared_group,
+            logger=self.logger,
+            fixed_param_names=self._fixed_param_names,
+            grad_req=grad_req,
+            group2ctxs=self._group2ctxs,
+            state_names=self._state_names,
+        )
         self._curr_shapes = tuple(tuple(d.shape) for d in self._data_shapes)
         self._fast_update = None
         if shared_module is not None:
@@ -223,12 +255,14 @@ class Module(BaseModule):
             self._exec_group.set_params(self._arg_params, self._aux_params)
         else:
             # get_params' arrays live on the CPU, whatever the current context
-            self._arg_params = {name: nd.zeros(b[0].shape, ctx=cpu(), dtype=b[0].dtype)
-                                for name, b in zip(self._param_names,
-                                                   self._exec_group.param_arrays)}
-            self._aux_params = {name: nd.zeros(b[0].shape, ctx=cpu(), dtype=b[0].dtype)
-                                for name, b in zip(self._aux_names,
-                                                   self._exec_group.aux_arrays)}
+            self._arg_params = {
+                name: nd.zeros(b[0].shape, ctx=cpu(), dtype=b[0].dtype)
+                for name, b in zip(self._param_names, self._exec_group.param_arrays)
+            }
+            self._aux_params = {
+                name: nd.zeros(b[0].shape, ctx=cpu(), dtype=b[0].dtype)
+                for name, b in zip(self._aux_names, self._exec_group.aux_arrays)
+            }
         if shared_module is not None and shared_module.optimizer_initialized:
             self.borrow_optimizer(shared_module)
         self.binded = True
@@ -236,21 +270,28 @@ class Module(BaseModule):
     def _shared_group(self, shared_module):
         if shared_module is None:
             return None
-        if not (isinstance(shared_module, Module) and shared_module.binded
-                and shared_module.params_initialized):
-            raise MXNetError("bind: shared_module must be a bound Module with initialized "
-                             "parameters")
+        if not (
+            isinstance(shared_module, Module)
+            and shared_module.binded
+            and shared_module.params_initialized
+        ):
+            raise MXNetError(
+                "bind: shared_module must be a bound Module with initialized parameters"
+            )
         group = shared_module._exec_group
         if len(group.execs) < len(self._context):
-            raise MXNetError(f"bind: shared_module has {len(group.execs)} executors for "
-                             f"{len(self._context)} contexts")
+            raise MXNetError(
+                f"bind: shared_module has {len(group.execs)} executors for "
+                f"{len(self._context)} contexts"
+            )
         return group
 
     def reshape(self, data_shapes, label_shapes=None):
         """Re-bind for new input shapes (e.g. another batch size), sharing parameters."""
         self._require("reshape", params=False)
         self._data_shapes, self._label_shapes = _parse_data_desc(
-            self.data_names, self.label_names, data_shapes, label_shapes)
+            self.data_names, self.label_names, data_shapes, label_shapes
+        )
         self._exec_group.reshape(self._data_shapes, self._label_shapes)
         self._curr_shapes = tuple(tuple(d.shape) for d in self._data_shapes)
 
@@ -266,8 +307,9 @@ class Module(BaseModule):
             new_shapes = tuple(tuple(d.shape) for d in data_batch.data)
             # bound without labels (reshape/predict) but now given some: bind them too,
             # rather than train on whatever the label arrays held (MXNet's behaviour)
-            unbound_labels = (self._labels_bindable and data_batch.label
-                              and self._exec_group.label_arrays is None)
+            unbound_labels = (
+                self._labels_bindable and data_batch.label and self._exec_group.label_arrays is None
+            )
         if new_shapes != self._curr_shapes or unbound_labels:
             self._reshape_for(data_batch, new_shapes)
         self._exec_group.forward(data_batch, is_train)
@@ -275,21 +317,26 @@ class Module(BaseModule):
     def _reshape_for(self, data_batch, new_shapes):
         """Reshape to the batch's shapes (from provide_data/label when it has them)."""
         if len(new_shapes) != len(self._data_shapes):
-            raise MXNetError(f"forward: the batch has {len(new_shapes)} data arrays but the "
-                             f"module's data names are {self._data_names}")
+            raise MXNetError(
+                f"forward: the batch has {len(new_shapes)} data arrays but the "
+                f"module's data names are {self._data_names}"
+            )
         if getattr(data_batch, "provide_data", None):
             new_dshape = data_batch.provide_data
         else:
-            new_dshape = [DataDesc(i.name, shape, i.dtype, i.layout)
-                          for i, shape in zip(self._data_shapes, new_shapes)]
+            new_dshape = [
+                DataDesc(i.name, shape, i.dtype, i.layout)
+                for i, shape in zip(self._data_shapes, new_shapes)
+            ]
         if getattr(data_batch, "provide_label", None):
             new_lshape = data_batch.provide_label
         elif getattr(data_batch, "label", None) and self._label_shapes:
-            new_lshape = [DataDesc(i.name, j.shape, i.dtype, i.layout)
-                          for i, j in zip(self._label_shapes, data_batch.label)]
+            new_lshape = [
+                DataDesc(i.name, j.shape, i.dtype, i.layout)
+                for i, j in zip(self._label_shapes, data_batch.label)
+            ]
         elif getattr(data_batch, "label", None) and self._labels_bindable:
-            new_lshape = [DataDesc(n, j.shape) for n, j in zip(self._label_names,
-                                                              data_batch.label)]
+            new_lshape = [DataDesc(n, j.shape) for n, j in zip(self._label_names, data_batch.label)]
         else:
             new_lshape = self._labels_for(new_dshape)
         self.reshape(new_dshape, new_lshape)
@@ -302,8 +349,7 @@ class Module(BaseModule):
         """
         if not self._label_shapes:
             return None
-        first = data_descs[0] if isinstance(data_descs[0], DataDesc) else DataDesc(
-            *data_descs[0])
+        first = data_descs[0] if isinstance(data_descs[0], DataDesc) else DataDesc(*data_descs[0])
         axis = DataDesc.get_batch_axis(first.layout)
         if axis < 0:
             return self._label_shapes
@@ -358,8 +404,11 @@ class Module(BaseModule):
     def prepare(self, data_batch, sparse_row_id_fn=None):
         """Nothing to prepare for dense parameters (sparse_row_id_fn warns, as MXNet)."""
         if sparse_row_id_fn is not None:
-            warnings.warn(UserWarning("Parameters are not updated in the KVStore. No need to "
-                                      "call sparse_row_id_fn."))
+            warnings.warn(
+                UserWarning(
+                    "Parameters are not updated in the KVStore. No need to call sparse_row_id_fn."
+                )
+            )
 
     # ---- parameters: init/get/set with MXNet's rules, kept in sync with the devices ----
     def get_params(self):
@@ -369,8 +418,15 @@ class Module(BaseModule):
             self._sync_params_from_devices()
         return self._arg_params, self._aux_params
 
-    def init_params(self, initializer=Uniform(0.01), arg_params=None, aux_params=None,
-                    allow_missing=False, force_init=False, allow_extra=False):
+    def init_params(
+        self,
+        initializer=Uniform(0.01),
+        arg_params=None,
+        aux_params=None,
+        allow_missing=False,
+        force_init=False,
+        allow_extra=False,
+    ):
         """Initialize parameters: from arg_params/aux_params where given, else with
         `initializer` (names in sorted order, as MXNet).
 
@@ -387,8 +443,10 @@ class Module(BaseModule):
             Accepted as in MXNet; names the module does not have are ignored on this path.
         """
         if self.params_initialized and not force_init:
-            warnings.warn("Parameters already initialized and force_init=False. "
-                          "init_params call ignored.", stacklevel=2)
+            warnings.warn(
+                "Parameters already initialized and force_init=False. init_params call ignored.",
+                stacklevel=2,
+            )
             return
         if not self.binded:
             raise MXNetError("call bind before initializing the parameters")
@@ -399,8 +457,7 @@ class Module(BaseModule):
                 self._init_one(desc, arr, given, initializer, allow_missing)
         self.params_initialized = True
         self._params_dirty = False
-        self._exec_group.set_params(self._arg_params, self._aux_params,
-                                    allow_extra=allow_extra)
+        self._exec_group.set_params(self._arg_params, self._aux_params, allow_extra=allow_extra)
 
     @staticmethod
     def _init_one(name, arr, given, initializer, allow_missing):
@@ -410,14 +467,18 @@ class Module(BaseModule):
                 value = given[name]
                 if value is not arr:
                     if tuple(value.shape) != tuple(arr.shape):
-                        raise MXNetError(f"parameter {str(name)!r}: the given value has shape "
-                                         f"{tuple(value.shape)} but the module expects "
-                                         f"{tuple(arr.shape)}")
+                        raise MXNetError(
+                            f"parameter {str(name)!r}: the given value has shape "
+                            f"{tuple(value.shape)} but the module expects "
+                            f"{tuple(arr.shape)}"
+                        )
                     load_into(arr, value, f"parameter {str(name)!r}")
                 return
             if not allow_missing:
-                raise MXNetError(f"{name} is not presented (parameter {str(name)!r} is "
-                                 "missing; pass allow_missing=True to initialize it)")
+                raise MXNetError(
+                    f"{name} is not presented (parameter {str(name)!r} is "
+                    "missing; pass allow_missing=True to initialize it)"
+                )
             if initializer is not None:
                 initializer(name, arr)
         else:
@@ -425,8 +486,9 @@ class Module(BaseModule):
                 raise MXNetError(f"init_params: no value and no initializer for {str(name)!r}")
             initializer(name, arr)
 
-    def set_params(self, arg_params, aux_params, allow_missing=False, force_init=True,
-                   allow_extra=False):
+    def set_params(
+        self, arg_params, aux_params, allow_missing=False, force_init=True, allow_extra=False
+    ):
         """Assign parameter and aux state values (see BaseModule.set_params).
 
         With allow_missing=False every parameter must be given (extra names are ignored,
@@ -434,13 +496,20 @@ class Module(BaseModule):
         they are, and names the module lacks raise unless allow_extra=True.
         """
         if not allow_missing:
-            self.init_params(initializer=None, arg_params=arg_params, aux_params=aux_params,
-                             allow_missing=allow_missing, force_init=force_init,
-                             allow_extra=allow_extra)
+            self.init_params(
+                initializer=None,
+                arg_params=arg_params,
+                aux_params=aux_params,
+                allow_missing=allow_missing,
+                force_init=force_init,
+                allow_extra=allow_extra,
+            )
             return
         if self.params_initialized and not force_init:
-            warnings.warn("Parameters already initialized and force_init=False. "
-                          "set_params call ignored.", stacklevel=2)
+            warnings.warn(
+                "Parameters already initialized and force_init=False. set_params call ignored.",
+                stacklevel=2,
+            )
             return
         if not self.binded:
             raise MXNetError("call bind before setting the parameters")
@@ -454,8 +523,13 @@ class Module(BaseModule):
         self._params_dirty = False
 
     # ---- the optimizer, the kvstore (through GradientSync) and the update ----
-    def init_optimizer(self, kvstore="local", optimizer="sgd",
-                       optimizer_params=(("learning_rate", 0.01),), force_init=False):
+    def init_optimizer(
+        self,
+        kvstore="local",
+        optimizer="sgd",
+        optimizer_params=(("learning_rate", 0.01),),
+        force_init=False,
+    ):
         """Install an optimizer (and a kvstore when there are several contexts or a
         distributed job).
 
@@ -474,12 +548,19 @@ class Module(BaseModule):
         if self._params_dirty:
             self._sync_params_from_devices()
         group = self._exec_group
-        kv, update_on_kvstore = create_kvstore(kvstore, len(self._context),
-                                               (p.size for p in self._arg_params.values()))
+        kv, update_on_kvstore = create_kvstore(
+            kvstore, len(self._context), (p.size for p in self._arg_params.values())
+        )
         optimizer = self._make_optimizer(optimizer, optimizer_params, kv, update_on_kvstore)
-        sync = kv and GradientSync(kv, update_on_kvstore, group.param_names, optimizer,
-                                   len(self._context), _write_indices(group),
-                                   self._compression_params)
+        sync = kv and GradientSync(
+            kv,
+            update_on_kvstore,
+            group.param_names,
+            optimizer,
+            len(self._context),
+            _write_indices(group),
+            self._compression_params,
+        )
         self._optimizer = optimizer
         self._sync = sync
         self._kvstore = kv
@@ -500,9 +581,11 @@ class Module(BaseModule):
     def _make_optimizer(self, optimizer, optimizer_params, kvstore, update_on_kvstore):
         """Create (or check) the optimizer with MXNet's rescale_grad and index names."""
         batch_size = self._exec_group.batch_size
-        if kvstore and kvstore.num_workers > 1 and (
-                ("dist" in kvstore.type and "_sync" in kvstore.type)
-                or kvstore.type == "mpi"):
+        if (
+            kvstore
+            and kvstore.num_workers > 1
+            and (("dist" in kvstore.type and "_sync" in kvstore.type) or kvstore.type == "mpi")
+        ):
             batch_size *= kvstore.num_workers
         rescale_grad = 1.0 / batch_size
         names = self._exec_group.param_names
@@ -514,15 +597,20 @@ class Module(BaseModule):
         if isinstance(optimizer, str):
             optimizer_params = dict(optimizer_params)
             optimizer_params.setdefault("rescale_grad", rescale_grad)
-            return opt.create(optimizer, sym=self.symbol, param_idx2name=idx2name,
-                              **optimizer_params)
+            return opt.create(
+                optimizer, sym=self.symbol, param_idx2name=idx2name, **optimizer_params
+            )
         if not isinstance(optimizer, opt.Optimizer):
-            raise MXNetError(f"optimizer must be a str or an Optimizer, got "
-                             f"{type(optimizer).__name__}")
+            raise MXNetError(
+                f"optimizer must be a str or an Optimizer, got {type(optimizer).__name__}"
+            )
         if optimizer.rescale_grad != rescale_grad:
-            warnings.warn("Optimizer created manually outside Module but rescale_grad is not "
-                          "normalized to 1.0/batch_size/num_workers (%s vs. %s). Is this "
-                          "intended?" % (optimizer.rescale_grad, rescale_grad), stacklevel=3)
+            warnings.warn(
+                "Optimizer created manually outside Module but rescale_grad is not "
+                "normalized to 1.0/batch_size/num_workers (%s vs. %s). Is this "
+                "intended?" % (optimizer.rescale_grad, rescale_grad),
+                stacklevel=3,
+            )
         if not optimizer.idx2name:
             optimizer.idx2name = idx2name.copy()
         return optimizer
@@ -536,7 +624,8 @@ class Module(BaseModule):
         self._update_on_kvstore = shared_module._update_on_kvstore
         group = self._exec_group
         self._sync = shared_module._sync and shared_module._sync.for_keys(
-            group.param_names, _write_indices(group))
+            group.param_names, _write_indices(group)
+        )
         self._updater = shared_module._updater
         self._fast_update = None
         self.optimizer_initialized = True
@@ -558,10 +647,12 @@ class Module(BaseModule):
         self._require("load_optimizer_states", optimizer=True)
         data = read_states_file(fname, "load_optimizer_states")
         if data[:1] == bytes([_PICKLE_MAGIC]):
-            raise MXNetError(f"{fname} is a Python pickle (MXNet's .states format); distnet "
-                             "does not unpickle files, as that can run arbitrary code. "
-                             "Re-create the optimizer states with distnet (or start the "
-                             "optimizer fresh).")
+            raise MXNetError(
+                f"{fname} is a Python pickle (MXNet's .states format); distnet "
+                "does not unpickle files, as that can run arbitrary code. "
+                "Re-create the optimizer states with distnet (or start the "
+                "optimizer fresh)."
+            )
         if self._update_on_kvstore:
             self._kvstore.load_optimizer_states(fname)
         else:
@@ -589,8 +680,10 @@ class Module(BaseModule):
         group = self._exec_group
         sync = self._sync
         if sync:
-            sync.sync(zip(range(len(group.param_names)), group.grad_arrays,
-                          group.param_arrays), skip=sync.take_sent())
+            sync.sync(
+                zip(range(len(group.param_names)), group.grad_arrays, group.param_arrays),
+                skip=sync.take_sent(),
+            )
             if self._update_on_kvstore:
                 return
         elif len(self._context) == 1:
@@ -606,8 +699,9 @@ def _context_list(context):
     """A Context or a list of them -> list of Context."""
     contexts = [context] if isinstance(context, Context) else list(context)
     if not contexts or not all(isinstance(c, Context) for c in contexts):
-        raise MXNetError(f"context must be a Context or a non-empty list of Contexts, got "
-                         f"{context!r}")
+        raise MXNetError(
+            f"context must be a Context or a non-empty list of Contexts, got {context!r}"
+        )
     return contexts
 
 
@@ -629,8 +723,7 @@ def _update_on_devices(group, updater, num_device):
     """Run the updater on every device's copy of each trainable parameter (MXNet's
     ``model._update_params`` after the kvstore has summed the gradients)."""
     updates = [[] for _ in range(num_device)]
-    for index, (arg_list, grad_list) in enumerate(zip(group.param_arrays,
-                                                      group.grad_arrays)):
+    for index, (arg_list, grad_list) in enumerate(zip(group.param_arrays, group.grad_arrays)):
         if grad_list[0] is None:
             continue
         for k, (w, g) in enumerate(zip(arg_list, grad_list)):
@@ -643,8 +736,7 @@ def _update_on_devices(group, updater, num_device):
 
 def _write_indices(group):
     """Indices of the parameters whose gradient backward overwrites (may be sent early)."""
-    return [i for i, name in enumerate(group.param_names)
-            if group.grad_req.get(name) == "write"]
+    return [i for i, name in enumerate(group.param_names) if group.grad_req.get(name) == "write"]
 
 
 def _fast_update_lists(group):

@@ -1,5 +1,6 @@
 """PythonModule and PythonLossModule: modules written in Python, with most of the API as
 no-ops to override (MXNet's mx.mod.PythonModule / PythonLossModule)."""
+
 import logging
 
 from ..base import MXNetError
@@ -9,7 +10,7 @@ from .base_module import BaseModule
 
 # MXNet's default was the logging module (the root logger); a named logger propagates
 # there without configuring it.
-_MODULE_LOG = logging.getLogger('distnet.module')
+_MODULE_LOG = logging.getLogger("distnet.module")
 
 __all__ = ["PythonModule", "PythonLossModule"]
 
@@ -29,8 +30,7 @@ class PythonModule(BaseModule):
     def __init__(self, data_names, label_names, output_names, logger=_MODULE_LOG):
         super().__init__(logger=logger)
         self._data_names = list(data_names) if isinstance(data_names, tuple) else data_names
-        self._label_names = (list(label_names) if isinstance(label_names, tuple)
-                             else label_names)
+        self._label_names = list(label_names) if isinstance(label_names, tuple) else label_names
         self._output_names = output_names
         self._data_shapes = None
         self._label_shapes = None
@@ -65,8 +65,15 @@ class PythonModule(BaseModule):
         """No parameters: two empty dicts."""
         return {}, {}
 
-    def init_params(self, initializer=Uniform(0.01), arg_params=None, aux_params=None,
-                    allow_missing=False, force_init=False, allow_extra=False):
+    def init_params(
+        self,
+        initializer=Uniform(0.01),
+        arg_params=None,
+        aux_params=None,
+        allow_missing=False,
+        force_init=False,
+        allow_extra=False,
+    ):
         """Nothing to initialize (the module counts as initialized afterwards)."""
         self.params_initialized = True
 
@@ -81,8 +88,16 @@ class PythonModule(BaseModule):
             raise MXNetError("PythonModule does not support presliced labels")
         eval_metric.update(labels, self.get_outputs())
 
-    def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False,
-             force_rebind=False, shared_module=None, grad_req="write"):
+    def bind(
+        self,
+        data_shapes,
+        label_shapes=None,
+        for_training=True,
+        inputs_need_grad=False,
+        force_rebind=False,
+        shared_module=None,
+        grad_req="write",
+    ):
         """Record the shapes and compute the output shapes."""
         if self.binded and not force_rebind:
             self.logger.warning("Already bound, ignoring bind()")
@@ -91,13 +106,17 @@ class PythonModule(BaseModule):
             raise MXNetError("Python module only support write gradient")
         names = [x[0] for x in data_shapes]
         if names != list(self._data_names):
-            raise MXNetError(f"bind: data shapes are for {names} but the module's data names "
-                             f"are {self._data_names}")
+            raise MXNetError(
+                f"bind: data shapes are for {names} but the module's data names "
+                f"are {self._data_names}"
+            )
         if label_shapes is not None:
             lnames = [x[0] for x in label_shapes]
             if self._label_names is None or lnames != list(self._label_names):
-                raise MXNetError(f"bind: label shapes are for {lnames} but the module's "
-                                 f"label names are {self._label_names}")
+                raise MXNetError(
+                    f"bind: label shapes are for {lnames} but the module's "
+                    f"label names are {self._label_names}"
+                )
         self.for_training = for_training
         self.inputs_need_grad = inputs_need_grad
         self._data_shapes = data_shapes
@@ -109,8 +128,13 @@ class PythonModule(BaseModule):
         """[(name, shape)] of the outputs, from self._data_shapes/_label_shapes."""
         raise NotImplementedError()
 
-    def init_optimizer(self, kvstore="local", optimizer="sgd",
-                       optimizer_params=(("learning_rate", 0.01),), force_init=False):
+    def init_optimizer(
+        self,
+        kvstore="local",
+        optimizer="sgd",
+        optimizer_params=(("learning_rate", 0.01),),
+        force_init=False,
+    ):
         """No parameters, no optimizer needed."""
         self.optimizer_initialized = True
 
@@ -131,8 +155,14 @@ class PythonLossModule(PythonModule):
         ``grad_func(scores, labels) -> gradient`` (NDArray or array-like).
     """
 
-    def __init__(self, name="pyloss", data_names=("data",), label_names=("softmax_label",),
-                 logger=_MODULE_LOG, grad_func=None):
+    def __init__(
+        self,
+        name="pyloss",
+        data_names=("data",),
+        label_names=("softmax_label",),
+        logger=_MODULE_LOG,
+        grad_func=None,
+    ):
         super().__init__(data_names, label_names, [name + "_output"], logger=logger)
         self._name = name
         if len(data_names) != 1 or len(label_names) != 1:
@@ -173,8 +203,9 @@ class PythonLossModule(PythonModule):
     def _backward_impl(self):
         """Override to compute self._scores_grad without a grad_func."""
         if self._grad_func is None:
-            raise NotImplementedError("PythonLossModule needs grad_func or an overridden "
-                                      "_backward_impl")
+            raise NotImplementedError(
+                "PythonLossModule needs grad_func or an overridden _backward_impl"
+            )
         grad = self._grad_func(self._scores, self._labels)
         if not isinstance(grad, nd.NDArray):
             grad = nd.array(grad)

@@ -1,5 +1,6 @@
 """SequentialModule: modules chained so that each one's outputs feed the next one's data
 (MXNet's mx.mod.SequentialModule)."""
+
 import copy
 import logging
 
@@ -9,7 +10,7 @@ from .base_module import BaseModule
 
 # MXNet's default was the logging module (the root logger); a named logger propagates
 # there without configuring it.
-_MODULE_LOG = logging.getLogger('distnet.module')
+_MODULE_LOG = logging.getLogger("distnet.module")
 
 __all__ = ["SequentialModule"]
 
@@ -37,8 +38,9 @@ class SequentialModule(BaseModule):
         auto_wiring."""
         for key in kwargs:
             if key not in self._meta_keys:
-                raise MXNetError(f'Unknown meta "{key}", a typo? (known: '
-                                 f'{sorted(self._meta_keys)})')
+                raise MXNetError(
+                    f'Unknown meta "{key}", a typo? (known: {sorted(self._meta_keys)})'
+                )
         self._modules.append(module)
         self._metas.append(kwargs)
         # a new module invalidates binding and initialization
@@ -88,16 +90,28 @@ class SequentialModule(BaseModule):
             aux_params.update(aux)
         return arg_params, aux_params
 
-    def init_params(self, initializer=Uniform(0.01), arg_params=None, aux_params=None,
-                    allow_missing=False, force_init=False, allow_extra=False):
+    def init_params(
+        self,
+        initializer=Uniform(0.01),
+        arg_params=None,
+        aux_params=None,
+        allow_missing=False,
+        force_init=False,
+        allow_extra=False,
+    ):
         """Initialize every module; parameter names must be unique across modules."""
         if self.params_initialized and not force_init:
             return
         self._require("init_params", params=False)
         for module in self._modules:
-            module.init_params(initializer=initializer, arg_params=arg_params,
-                               aux_params=aux_params, allow_missing=allow_missing,
-                               force_init=force_init, allow_extra=allow_extra)
+            module.init_params(
+                initializer=initializer,
+                arg_params=arg_params,
+                aux_params=aux_params,
+                allow_missing=allow_missing,
+                force_init=force_init,
+                allow_extra=allow_extra,
+            )
         arg_owner, aux_owner = {}, {}
         for i, module in enumerate(self._modules):
             args, auxs = module.get_params()
@@ -109,13 +123,23 @@ class SequentialModule(BaseModule):
         for name in names:
             if name in owner:
                 j = owner[name]
-                raise MXNetError(f'Duplicated parameter names: name "{name}" in layer {i} '
-                                 f"({type(self._modules[i]).__name__}) is already used in "
-                                 f"layer {j} ({type(self._modules[j]).__name__}).")
+                raise MXNetError(
+                    f'Duplicated parameter names: name "{name}" in layer {i} '
+                    f"({type(self._modules[i]).__name__}) is already used in "
+                    f"layer {j} ({type(self._modules[j]).__name__})."
+                )
             owner[name] = i
 
-    def bind(self, data_shapes, label_shapes=None, for_training=True, inputs_need_grad=False,
-             force_rebind=False, shared_module=None, grad_req="write"):
+    def bind(
+        self,
+        data_shapes,
+        label_shapes=None,
+        for_training=True,
+        inputs_need_grad=False,
+        force_rebind=False,
+        shared_module=None,
+        grad_req="write",
+    ):
         """Bind each module on the previous one's output shapes."""
         if self.binded and not force_rebind:
             self.logger.warning("Already bound, ignoring bind()")
@@ -141,27 +165,43 @@ class SequentialModule(BaseModule):
             if self._metas[i].get(self.META_AUTO_WIRING, False):
                 names = module.data_names
                 if len(names) != len(my_data_shapes):
-                    raise MXNetError(f"auto_wiring: layer {i} has data names {names} for "
-                                     f"{len(my_data_shapes)} inputs")
-                my_data_shapes = [(new, shape) for new, (_, shape)
-                                  in zip(names, my_data_shapes)]
-            module.bind(data_shapes=my_data_shapes, label_shapes=my_label_shapes,
-                        for_training=for_training, inputs_need_grad=my_inputs_need_grad,
-                        force_rebind=force_rebind, shared_module=None, grad_req=grad_req)
+                    raise MXNetError(
+                        f"auto_wiring: layer {i} has data names {names} for "
+                        f"{len(my_data_shapes)} inputs"
+                    )
+                my_data_shapes = [(new, shape) for new, (_, shape) in zip(names, my_data_shapes)]
+            module.bind(
+                data_shapes=my_data_shapes,
+                label_shapes=my_label_shapes,
+                for_training=for_training,
+                inputs_need_grad=my_inputs_need_grad,
+                force_rebind=force_rebind,
+                shared_module=None,
+                grad_req=grad_req,
+            )
             my_data_shapes = module.output_shapes
         if not anybody_needs_label:
             self._label_shapes = None
 
-    def init_optimizer(self, kvstore="local", optimizer="sgd",
-                       optimizer_params=(("learning_rate", 0.01),), force_init=False):
+    def init_optimizer(
+        self,
+        kvstore="local",
+        optimizer="sgd",
+        optimizer_params=(("learning_rate", 0.01),),
+        force_init=False,
+    ):
         """Install the optimizer on every module."""
         self._require("init_optimizer")
         if self.optimizer_initialized and not force_init:
             self.logger.warning("optimizer already initialized, ignoring.")
             return
         for module in self._modules:
-            module.init_optimizer(kvstore=kvstore, optimizer=optimizer,
-                                  optimizer_params=optimizer_params, force_init=force_init)
+            module.init_optimizer(
+                kvstore=kvstore,
+                optimizer=optimizer,
+                optimizer_params=optimizer_params,
+                force_init=force_init,
+            )
         self.optimizer_initialized = True
 
     def forward(self, data_batch, is_train=None):
@@ -175,8 +215,9 @@ class SequentialModule(BaseModule):
             data_batch.data = module.get_outputs()
             if hasattr(data_batch, "provide_data"):
                 names = [x[0] for x in module.output_shapes]
-                data_batch.provide_data = [(name, x.shape)
-                                           for name, x in zip(names, data_batch.data)]
+                data_batch.provide_data = [
+                    (name, x.shape) for name, x in zip(names, data_batch.data)
+                ]
 
     def backward(self, out_grads=None):
         """Backward through the chain in reverse, passing input gradients down."""

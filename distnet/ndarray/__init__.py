@@ -18,12 +18,28 @@ from . import random  # noqa: F401 - mx.nd.random
 from . import sparse  # noqa: F401 - mx.nd.sparse
 from .sparse import cast_storage, RowSparseNDArray, CSRNDArray  # noqa: F401
 
-__all__ = ["NDArray", "array", "zeros", "ones", "full", "empty", "arange", "linspace", "eye",
-           "waitall", "save", "load", "load_frombuffer", "concatenate", "moveaxis"]
+__all__ = [
+    "NDArray",
+    "array",
+    "zeros",
+    "ones",
+    "full",
+    "empty",
+    "arange",
+    "linspace",
+    "eye",
+    "waitall",
+    "save",
+    "load",
+    "load_frombuffer",
+    "concatenate",
+    "moveaxis",
+]
 
 
 def _generate():
     from ..ops.registry import all_ops
+
     functions = {}
     for name, op in all_ops().items():
         functions[name] = _gen.make_function(op, name)
@@ -126,8 +142,10 @@ def waitall():
     waited for raises MXNetError here, naming its key."""
     _wait_kvstore()
     from ..backend import _cupy
+
     if _cupy is not None:
         from ..context import _CACHE
+
         # every GPU distnet handed out a context for (syncing others would create
         # CUDA contexts on devices this process never used), and the current one
         count = _cupy.cuda.runtime.getDeviceCount()
@@ -140,18 +158,27 @@ def waitall():
 # Two plain numbers give a plain number, as in MXNet (`nd.power(2, 3)` is 8; comparisons
 # and logical operators give 0 or 1).
 _SCALAR = {
-    "broadcast_add": operator.add, "broadcast_sub": operator.sub,
-    "broadcast_mul": operator.mul, "broadcast_div": operator.truediv,
-    "broadcast_mod": operator.mod, "broadcast_power": operator.pow,
-    "broadcast_maximum": builtins.max, "broadcast_minimum": builtins.min,
+    "broadcast_add": operator.add,
+    "broadcast_sub": operator.sub,
+    "broadcast_mul": operator.mul,
+    "broadcast_div": operator.truediv,
+    "broadcast_mod": operator.mod,
+    "broadcast_power": operator.pow,
+    "broadcast_maximum": builtins.max,
+    "broadcast_minimum": builtins.min,
     "broadcast_hypot": math.hypot,
-    "broadcast_equal": lambda a, b: int(a == b), "broadcast_not_equal": lambda a, b: int(a != b),
-    "broadcast_greater": lambda a, b: int(a > b), "broadcast_greater_equal": lambda a, b: int(a >= b),
-    "broadcast_lesser": lambda a, b: int(a < b), "broadcast_lesser_equal": lambda a, b: int(a <= b),
+    "broadcast_equal": lambda a, b: int(a == b),
+    "broadcast_not_equal": lambda a, b: int(a != b),
+    "broadcast_greater": lambda a, b: int(a > b),
+    "broadcast_greater_equal": lambda a, b: int(a >= b),
+    "broadcast_lesser": lambda a, b: int(a < b),
+    "broadcast_lesser_equal": lambda a, b: int(a <= b),
     "broadcast_logical_and": lambda a, b: int(bool(a) and bool(b)),
     "broadcast_logical_or": lambda a, b: int(bool(a) or bool(b)),
     "broadcast_logical_xor": lambda a, b: int(bool(a) != bool(b)),
 }
+
+
 def _wait_kvstore():
     # only a process that created a dist kvstore has imported its client (and zmq)
     client = sys.modules.get("kvstore.ps.client")
@@ -174,8 +201,11 @@ def _ufunc(bname, sname, rname=None):
             return apply(rhs, lhs, True)
         if isinstance(lhs, numeric_types) and isinstance(rhs, numeric_types):
             return scalar(lhs, rhs)
-        raise MXNetError(f"{bname}: arguments must be NDArrays or numbers, got "
-                         f"{type(lhs).__name__} and {type(rhs).__name__}")
+        raise MXNetError(
+            f"{bname}: arguments must be NDArrays or numbers, got "
+            f"{type(lhs).__name__} and {type(rhs).__name__}"
+        )
+
     fn.__name__ = bname.replace("broadcast_", "")
     fn.__doc__ = f"Elementwise ``{fn.__name__}`` of NDArrays and/or scalars, broadcasting."
     return fn
@@ -194,11 +224,9 @@ hypot = _ufunc("broadcast_hypot", "_hypot_scalar")
 equal = _ufunc("broadcast_equal", "_equal_scalar")
 not_equal = _ufunc("broadcast_not_equal", "_not_equal_scalar")
 greater = _ufunc("broadcast_greater", "_greater_scalar", "_lesser_scalar")
-greater_equal = _ufunc("broadcast_greater_equal", "_greater_equal_scalar",
-                       "_lesser_equal_scalar")
+greater_equal = _ufunc("broadcast_greater_equal", "_greater_equal_scalar", "_lesser_equal_scalar")
 lesser = _ufunc("broadcast_lesser", "_lesser_scalar", "_greater_scalar")
-lesser_equal = _ufunc("broadcast_lesser_equal", "_lesser_equal_scalar",
-                      "_greater_equal_scalar")
+lesser_equal = _ufunc("broadcast_lesser_equal", "_lesser_equal_scalar", "_greater_equal_scalar")
 logical_and = _ufunc("broadcast_logical_and", "_logical_and_scalar")
 logical_or = _ufunc("broadcast_logical_or", "_logical_or_scalar")
 logical_xor = _ufunc("broadcast_logical_xor", "_logical_xor_scalar")
@@ -228,6 +256,7 @@ def histogram(a, bins=10, range=None):  # noqa: A002 - MXNet's argument name
 def split_v2(ary, indices_or_sections, axis=0, squeeze_axis=False):
     """Split ``ary`` into equal sections or at the given indices along ``axis``."""
     from ..ops.index_join import split_v2_attrs
+
     return globals()["_split_v2"](ary, **split_v2_attrs(indices_or_sections, axis, squeeze_axis))
 
 
@@ -237,12 +266,13 @@ class _Namespace:
     def __init__(self, prefix, functions):
         for name, fn in functions.items():
             if name.startswith(prefix):
-                setattr(self, name[len(prefix):], fn)
+                setattr(self, name[len(prefix) :], fn)
 
 
 contrib = _Namespace("_contrib_", _FUNCTIONS)
 linalg = _Namespace("_linalg_", _FUNCTIONS)
 # MXNet's `_internal` namespace: the operators whose names start with "_", by full name
-_internal = type("_internal", (), {k: staticmethod(v) for k, v in _FUNCTIONS.items()
-                                   if k.startswith("_")})
+_internal = type(
+    "_internal", (), {k: staticmethod(v) for k, v in _FUNCTIONS.items() if k.startswith("_")}
+)
 NDArray.split_v2 = lambda self, *args, **kwargs: split_v2(self, *args, **kwargs)

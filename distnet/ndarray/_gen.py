@@ -14,14 +14,14 @@ def _split_args(op, args, kwargs):
     named = {k: kwargs[k] for k in arg_names if k in kwargs}
     attrs = {k: v for k, v in kwargs.items() if k not in named}
     i = 0
-    while i < len(args) and i < len(arg_names) and (
-            isinstance(args[i], NDArray) or args[i] is None):
+    while (
+        i < len(args) and i < len(arg_names) and (isinstance(args[i], NDArray) or args[i] is None)
+    ):
         named[arg_names[i]] = args[i]
         i += 1
     rest = args[i:]
     if len(rest) > len(op.param_order):
-        raise MXNetError(f"operator {op.name}: too many positional arguments "
-                         f"({len(args)} given)")
+        raise MXNetError(f"operator {op.name}: too many positional arguments ({len(args)} given)")
     for key, value in zip(op.param_order, rest):
         attrs[key] = value
     return named, attrs
@@ -35,8 +35,9 @@ def _gather(op, a, named):
         if value is None:
             raise MXNetError(f"operator {op.name}: input {key!r} is missing")
         if not isinstance(value, NDArray):
-            raise MXNetError(f"operator {op.name}: input {key!r} must be an NDArray, got "
-                             f"{type(value).__name__}")
+            raise MXNetError(
+                f"operator {op.name}: input {key!r} must be an NDArray, got {type(value).__name__}"
+            )
         nds.append(value)
     return nds
 
@@ -45,7 +46,7 @@ def make_function(op, fname):
     """The ``nd.<fname>`` function for ``op``: inputs positional or by name, attributes
     positional after the inputs or by keyword, plus ``out=`` and ``name=``."""
     defaults = op.parse({}) if not op.required else None
-    single_input = (not op.variadic and len(op.inputs) == 1 and not op.aux)
+    single_input = not op.variadic and len(op.inputs) == 1 and not op.aux
 
     def fn(*args, out=None, name=None, **kwargs):
         if single_input and len(args) == 1 and not kwargs and defaults is not None:
@@ -57,8 +58,10 @@ def make_function(op, fname):
             nds = [x for x in args if isinstance(x, NDArray)]
             extra = [x for x in args if not isinstance(x, NDArray)]
             if extra:
-                raise MXNetError(f"operator {op.name}: positional arguments must be "
-                                 f"NDArrays, got {type(extra[0]).__name__}")
+                raise MXNetError(
+                    f"operator {op.name}: positional arguments must be "
+                    f"NDArrays, got {type(extra[0]).__name__}"
+                )
             by_name = {k: kwargs.pop(k) for k in list(kwargs) if isinstance(kwargs[k], NDArray)}
             kwargs.setdefault("num_args", len(nds) + len(by_name))
             a = op.parse(kwargs)
@@ -77,14 +80,16 @@ def make_function(op, fname):
 
     fn.__name__ = fname
     fn.__qualname__ = fname
-    fn.__doc__ = (op.__class__.__doc__ or f"The {op.name} operator.")
+    fn.__doc__ = op.__class__.__doc__ or f"The {op.name} operator."
     return fn
 
 
 def make_method(fn):
     """An NDArray method calling ``fn`` with the array as first input."""
+
     def method(self, *args, **kwargs):
         return fn(self, *args, **kwargs)
+
     method.__name__ = fn.__name__
     method.__doc__ = fn.__doc__
     return method

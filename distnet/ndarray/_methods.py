@@ -23,27 +23,37 @@ def _binary(bname, sname, rname=None):
             return invoke(op, [lhs], {"scalar": float(rhs), "is_int": isinstance(rhs, int)})[0]
         if isinstance(rhs, np.ndarray):
             from . import array
+
             rhs = array(rhs, ctx=lhs.context, dtype=rhs.dtype)
             return apply(lhs, rhs, reflected)
         return NotImplemented
+
     return apply
 
 
 def _inplace(apply):
     def method(self, other):
-        if _ag._recording and _ag._state.recording and (
-                self._ag is not None or getattr(other, "_ag", None) is not None):
-            raise MXNetError("in-place operators (+=, -=, ...) on arrays recorded by "
-                             "autograd are not supported; write y = x + v instead")
+        if (
+            _ag._recording
+            and _ag._state.recording
+            and (self._ag is not None or getattr(other, "_ag", None) is not None)
+        ):
+            raise MXNetError(
+                "in-place operators (+=, -=, ...) on arrays recorded by "
+                "autograd are not supported; write y = x + v instead"
+            )
         res = apply(self, other)
         if res is NotImplemented:
             return res
-        self._read()   # a kvstore push/pull may still use the buffer
+        self._read()  # a kvstore push/pull may still use the buffer
         if res.shape != self.shape:
-            raise MXNetError(f"in-place operation: result shape {res.shape} differs from "
-                             f"the array's shape {self.shape}")
+            raise MXNetError(
+                f"in-place operation: result shape {res.shape} differs from "
+                f"the array's shape {self.shape}"
+            )
         self._data[...] = res._data
         return self
+
     return method
 
 
@@ -65,8 +75,22 @@ _COMPARISONS = {
 }
 
 # Names NDArray defines itself or that must not become methods.
-_NOT_METHODS = {"reshape", "astype", "copy", "copyto", "grad", "size", "shape", "dtype",
-                "T", "context", "ctx", "detach", "backward", "attach_grad"}
+_NOT_METHODS = {
+    "reshape",
+    "astype",
+    "copy",
+    "copyto",
+    "grad",
+    "size",
+    "shape",
+    "dtype",
+    "T",
+    "context",
+    "ctx",
+    "detach",
+    "backward",
+    "attach_grad",
+}
 
 
 def attach(functions):

@@ -41,8 +41,12 @@ def encode(arr, v2_magic, dtype_to_flag):
         if flag is None:
             raise MXNetError(f"nd.save: dtype {a.dtype} cannot be stored in MXNet's format")
         flags.append(flag)
-    out = [struct.pack("<Ii", v2_magic, _STYPE_ID[arr.stype]), _shape_bytes(values.shape),
-           _shape_bytes(arr.shape), struct.pack("<iii", 1, 0, flags[0])]
+    out = [
+        struct.pack("<Ii", v2_magic, _STYPE_ID[arr.stype]),
+        _shape_bytes(values.shape),
+        _shape_bytes(arr.shape),
+        struct.pack("<iii", 1, 0, flags[0]),
+    ]
     for a, flag in zip(aux, flags[1:]):
         out.append(struct.pack("<i", flag) + _shape_bytes(a.shape))
     for a in [values] + aux:
@@ -53,8 +57,7 @@ def encode(arr, v2_magic, dtype_to_flag):
 def decode(r, stype_id, magic, read_shape, flag_to_dtype):
     """Read a sparse record after its storage type (``r`` is serialize's ``_Reader``)."""
     if stype_id not in _STYPES:
-        r.fail(f"storage type {stype_id}, expected 0 (dense), 1 (row_sparse) or 2 (csr)",
-               r.pos - 4)
+        r.fail(f"storage type {stype_id}, expected 0 (dense), 1 (row_sparse) or 2 (csr)", r.pos - 4)
     stype, n_aux = _STYPES[stype_id]
     sshape = read_shape(r, magic)
     shape = read_shape(r, magic)
@@ -79,8 +82,10 @@ def _raw(r, flag, shape, flag_to_dtype):
     for d in shape or ():
         count *= d
     if count * dtype.itemsize > r.left:
-        r.fail(f"sparse part of shape {shape} {dtype} needs {count * dtype.itemsize} "
-               f"bytes, {r.left} left (truncated file?)")
+        r.fail(
+            f"sparse part of shape {shape} {dtype} needs {count * dtype.itemsize} "
+            f"bytes, {r.left} left (truncated file?)"
+        )
     raw = r.take(count * dtype.itemsize)
     return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
 
@@ -88,4 +93,5 @@ def _raw(r, flag, shape, flag_to_dtype):
 def to_nd(rec, ctx):
     """The RowSparseNDArray/CSRNDArray of a record, on ``ctx``."""
     from .sparse import _rebuild_sparse
+
     return _rebuild_sparse(rec.stype, [rec.values] + rec.aux, rec.shape, str(ctx))

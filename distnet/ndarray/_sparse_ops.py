@@ -20,36 +20,64 @@ _log = logging.getLogger("distnet.sparse")
 _LOGGED = set()
 
 # unary operators with f(0) == 0: MXNet keeps row_sparse/csr storage for these
-_ZERO_PRESERVING = {"abs", "negative", "sign", "square", "sqrt", "relu", "sin", "tan", "tanh",
-                    "arcsin", "arctan", "sinh", "arcsinh", "arctanh", "expm1", "log1p",
-                    "floor", "ceil", "round", "rint", "fix", "trunc", "degrees", "radians",
-                    "Cast", "_copy", "_mul_scalar", "_div_scalar"}
+_ZERO_PRESERVING = {
+    "abs",
+    "negative",
+    "sign",
+    "square",
+    "sqrt",
+    "relu",
+    "sin",
+    "tan",
+    "tanh",
+    "arcsin",
+    "arctan",
+    "sinh",
+    "arcsinh",
+    "arctanh",
+    "expm1",
+    "log1p",
+    "floor",
+    "ceil",
+    "round",
+    "rint",
+    "fix",
+    "trunc",
+    "degrees",
+    "radians",
+    "Cast",
+    "_copy",
+    "_mul_scalar",
+    "_div_scalar",
+}
 
 
 def fallback_message(op_name, in_stypes, out_stypes, ctx):
     """MXNet's storage fallback text for one operator call."""
     mask = "gpu" if getattr(ctx, "device_typeid", 1) == 2 else "cpu"
-    return ("\nStorage type fallback detected:\n"
-            f"operator = {op_name}\n"
-            f"input storage types = [{', '.join(in_stypes)}, ]\n"
-            f"output storage types = [{', '.join(out_stypes)}, ]\n"
-            "params = {}\n"
-            f"context.dev_mask = {mask}\n"
-            "The operator with default storage type will be dispatched for execution. "
-            "You're seeing this warning message because the operator above is unable to "
-            "process the given ndarrays with specified storage types, context and "
-            "parameter. Temporary dense ndarrays are generated in order to execute the "
-            "operator. This does not affect the correctness of the programme. You can set "
-            "environment variable MXNET_STORAGE_FALLBACK_LOG_VERBOSE to 0 to suppress "
-            "this warning.")
+    return (
+        "\nStorage type fallback detected:\n"
+        f"operator = {op_name}\n"
+        f"input storage types = [{', '.join(in_stypes)}, ]\n"
+        f"output storage types = [{', '.join(out_stypes)}, ]\n"
+        "params = {}\n"
+        f"context.dev_mask = {mask}\n"
+        "The operator with default storage type will be dispatched for execution. "
+        "You're seeing this warning message because the operator above is unable to "
+        "process the given ndarrays with specified storage types, context and "
+        "parameter. Temporary dense ndarrays are generated in order to execute the "
+        "operator. This does not affect the correctness of the programme. You can set "
+        "environment variable MXNET_STORAGE_FALLBACK_LOG_VERBOSE to 0 to suppress "
+        "this warning."
+    )
 
 
 def _warn_fallback(op, args, a, ctx):
     from ..config import get
+
     if not get("MXNET_STORAGE_FALLBACK_LOG_VERBOSE"):
         return
-    msg = fallback_message(op.name, [x.stype for x in args],
-                           ["default"] * op.num_outputs(a), ctx)
+    msg = fallback_message(op.name, [x.stype for x in args], ["default"] * op.num_outputs(a), ctx)
     if msg not in _LOGGED:
         _LOGGED.add(msg)
         _log.warning(msg)
@@ -58,6 +86,7 @@ def _warn_fallback(op, args, a, ctx):
 def dispatch(op, args, a, out):
     """``invoke`` for a call with a sparse input: a sparse rule or the dense fallback."""
     from .ndarray import invoke
+
     rule = _RULES.get(op.name)
     res = rule(op, args, a) if rule is not None else None
     if res is None:
@@ -78,8 +107,13 @@ def dispatch(op, args, a, out):
 def _dense_native(op, args):
     """Calls MXNet runs natively with a dense output (no fallback message): a sparse plus
     or minus a dense array or a scalar."""
-    return op.name in ("broadcast_add", "broadcast_sub", "_plus_scalar", "_minus_scalar",
-                       "_rminus_scalar") and any(x._sparse for x in args)
+    return op.name in (
+        "broadcast_add",
+        "broadcast_sub",
+        "_plus_scalar",
+        "_minus_scalar",
+        "_rminus_scalar",
+    ) and any(x._sparse for x in args)
 
 
 def _same_shape(args):
@@ -145,8 +179,16 @@ def _mul(op, args, a):
 
 
 _RULES = {name: _unary for name in _ZERO_PRESERVING}
-_RULES.update({"broadcast_add": _add_sub, "broadcast_sub": _add_sub, "elemwise_add": _add_sub,
-               "elemwise_sub": _add_sub, "broadcast_mul": _mul, "elemwise_mul": _mul})
+_RULES.update(
+    {
+        "broadcast_add": _add_sub,
+        "broadcast_sub": _add_sub,
+        "elemwise_add": _add_sub,
+        "elemwise_sub": _add_sub,
+        "broadcast_mul": _mul,
+        "elemwise_mul": _mul,
+    }
+)
 
 
 # ---------------------------------------------------------------- dot
@@ -155,6 +197,7 @@ def dot(lhs, rhs, transpose_a=False, transpose_b=False, forward_stype=None):
     row_sparse.T x dense -> row_sparse; other combinations run dense (with the fallback
     message for sparse inputs)."""
     from . import dot as dense_dot
+
     if isinstance(lhs, CSRNDArray) and not rhs._sparse and not transpose_b:
         return _csr_dot(lhs, rhs, transpose_a)
     return dense_dot(lhs, rhs, transpose_a=transpose_a, transpose_b=transpose_b)
@@ -168,9 +211,12 @@ def _csr_dot(lhs, rhs, transpose_a):
     rows, cols, vals = lhs._rows(), lhs._aux[1], lhs._values
     n, k = lhs.shape
     if w.ndim != 2 or w.shape[0] != (n if transpose_a else k):
-        raise MXNetError(f"sparse.dot: shapes {lhs.shape}{'.T' if transpose_a else ''} and "
-                         f"{tuple(w.shape)} do not match")
+        raise MXNetError(
+            f"sparse.dot: shapes {lhs.shape}{'.T' if transpose_a else ''} and "
+            f"{tuple(w.shape)} do not match"
+        )
     from .sparse import _scatter_add
+
     with device_scope(ctx):
         contrib = vals[:, None].astype(w.dtype) * w[rows if transpose_a else cols]
         if not transpose_a:
@@ -186,12 +232,17 @@ def _csr_dot(lhs, rhs, transpose_a):
 def _binary_fn(name):
     def fn(lhs, rhs):
         from . import _methods  # noqa: F401 - operators attached
-        return {"add": lambda: lhs + rhs, "subtract": lambda: lhs - rhs,
-                "multiply": lambda: lhs * rhs, "divide": lambda: lhs / rhs}[name]()
+
+        return {
+            "add": lambda: lhs + rhs,
+            "subtract": lambda: lhs - rhs,
+            "multiply": lambda: lhs * rhs,
+            "divide": lambda: lhs / rhs,
+        }[name]()
+
     fn.__name__ = name
     fn.__doc__ = f"Elementwise {name} with MXNet's sparse output storage rules."
     return fn
 
 
-add, subtract, multiply, divide = (_binary_fn(n) for n in
-                                   ("add", "subtract", "multiply", "divide"))
+add, subtract, multiply, divide = (_binary_fn(n) for n in ("add", "subtract", "multiply", "divide"))

@@ -28,8 +28,11 @@ class NDArray:
         if isinstance(data, NDArray):
             data = data._data
         self._data = data
-        self._ctx = ctx if ctx is not None else (
-            cpu(0) if isinstance(data, np.ndarray) else _gpu_ctx_of(data))
+        self._ctx = (
+            ctx
+            if ctx is not None
+            else (cpu(0) if isinstance(data, np.ndarray) else _gpu_ctx_of(data))
+        )
         self._ag = None
         self._pending = None
 
@@ -136,8 +139,9 @@ class NDArray:
             if other is self:
                 return other
             if other.shape != self.shape:
-                raise MXNetError(f"copyto: shape mismatch, source {self.shape} vs "
-                                 f"target {other.shape}")
+                raise MXNetError(
+                    f"copyto: shape mismatch, source {self.shape} vs target {other.shape}"
+                )
             if other._pending is not None:
                 other._wait()
             _copy_into(other._data, self._data)
@@ -164,6 +168,7 @@ class NDArray:
         if stype == "default":
             return self
         from .sparse import cast_storage
+
         return cast_storage(self, stype)
 
     # ---- shape ----
@@ -202,8 +207,7 @@ class NDArray:
         view sharing memory (MXNet)."""
         if not inplace:
             return _op_fn("_copy")(_op_fn("squeeze")(self, axis=axis))
-        axes = range(self.ndim) if axis is None else \
-            [axis] if isinstance(axis, int) else list(axis)
+        axes = range(self.ndim) if axis is None else [axis] if isinstance(axis, int) else list(axis)
         axes = {ax % self.ndim for ax in axes if self.shape[ax] == 1 or axis is not None}
         shape = tuple(d for i, d in enumerate(self.shape) if i not in axes)
         return self.reshape(shape or (1,))
@@ -222,8 +226,7 @@ class NDArray:
             return bool(self.asnumpy().reshape(()))
         if self.size == 0:
             return False
-        raise ValueError("The truth value of an NDArray with more than one element is "
-                         "ambiguous.")
+        raise ValueError("The truth value of an NDArray with more than one element is ambiguous.")
 
     def __float__(self):
         return float(self.asscalar())
@@ -244,8 +247,10 @@ class NDArray:
 
     def __setitem__(self, key, value):
         if _ag._recording and _ag._state.recording and self._ag is not None:
-            raise MXNetError("in-place assignment (x[...] = v) to an array recorded by "
-                             "autograd is not supported; compute a new array instead")
+            raise MXNetError(
+                "in-place assignment (x[...] = v) to an array recorded by "
+                "autograd is not supported; compute a new array instead"
+            )
         if self._pending is not None:
             self._wait()
         if isinstance(key, NDArray):
@@ -267,6 +272,7 @@ class NDArray:
         (``stype='row_sparse'``: a RowSparseNDArray buffer holding only touched rows)."""
         if stype not in (None, "default"):
             from .sparse import zeros_like
+
             _ag.mark_variables([self], [zeros_like(self, stype)], grad_req)
             return
         with _device_scope(self._ctx):  # cupy's zeros_like allocates on the current device
@@ -298,8 +304,12 @@ class NDArray:
 
     def backward(self, out_grad=None, retain_graph=False, train_mode=True):
         """Compute gradients of this array with respect to the marked variables."""
-        _ag.backward([self], None if out_grad is None else [out_grad],
-                     retain_graph=retain_graph, train_mode=train_mode)
+        _ag.backward(
+            [self],
+            None if out_grad is None else [out_grad],
+            retain_graph=retain_graph,
+            train_mode=train_mode,
+        )
 
     # ---- display ----
     def __repr__(self):
@@ -332,11 +342,13 @@ _STORAGE_TYPE_STR_TO_ID = {"undefined": -1, "default": 0, "row_sparse": 1, "csr"
 
 def _gpu_ctx_of(data):
     from ..context import gpu
+
     return gpu(int(data.device.id))
 
 
 def _synchronize(data):
     from ..backend import require_cupy
+
     with data.device:  # the stream of the array's own device, not of the current one
         require_cupy().cuda.get_current_stream().synchronize()
 
@@ -346,8 +358,11 @@ def _to_device(data, ctx, copy):
     if ctx.device_typeid == 2:
         cp = ctx.xp
         with cp.cuda.Device(ctx.device_id):
-            return cp.array(data, copy=copy) if copy or not isinstance(data, cp.ndarray) \
-                or data.device.id != ctx.device_id else data
+            return (
+                cp.array(data, copy=copy)
+                if copy or not isinstance(data, cp.ndarray) or data.device.id != ctx.device_id
+                else data
+            )
     if isinstance(data, np.ndarray):
         return data.copy() if copy else data
     return data.get()
@@ -365,6 +380,7 @@ def _copy_into(dst, src):
 
 def _to_device_like(dst, src):
     from ..backend import xp_of
+
     return xp_of(dst).asarray(src)
 
 
@@ -402,6 +418,7 @@ def _op(name):
     op = _OPS_CACHE.get(name)
     if op is None:
         from ..ops.registry import get_op
+
         op = _OPS_CACHE[name] = get_op(name)
     return op
 
@@ -410,6 +427,7 @@ def _op_fn(name):
     fn = _FN_CACHE.get(name)
     if fn is None:
         from . import _gen
+
         fn = _FN_CACHE[name] = _gen.make_function(_op(name), name)
     return fn
 
@@ -420,7 +438,8 @@ def invoke(op, args, a, out=None, _traced=False):
     Returns a list of output NDArrays. Records the operation on the autograd tape when
     recording and some input is in a graph.
     """
-    if _prof.ON and not _traced: return _prof.operator(invoke, op, args, a, out)  # noqa: E701
+    if _prof.ON and not _traced:
+        return _prof.operator(invoke, op, args, a, out)  # noqa: E701
     datas = []
     ctx = None
     for x in args:
@@ -430,11 +449,16 @@ def invoke(op, args, a, out=None, _traced=False):
             x._wait()
         if ctx is None:
             ctx = x._ctx
-        elif x._ctx is not ctx and x._ctx != ctx and (
-                ctx.device_typeid == 2 or x._ctx.device_typeid == 2):
+        elif (
+            x._ctx is not ctx
+            and x._ctx != ctx
+            and (ctx.device_typeid == 2 or x._ctx.device_typeid == 2)
+        ):
             # host contexts (cpu(i), cpu_pinned) share memory and mix as in MXNet
-            raise MXNetError(f"operator {op.name}: inputs are on different contexts "
-                             f"({ctx} and {x._ctx}); use as_in_context to move them")
+            raise MXNetError(
+                f"operator {op.name}: inputs are on different contexts "
+                f"({ctx} and {x._ctx}); use as_in_context to move them"
+            )
         datas.append(x._data)
     if ctx is None:
         ctx = a.get("ctx") or current_context()
@@ -470,6 +494,7 @@ def invoke(op, args, a, out=None, _traced=False):
 def _sparse_dispatch(op, args, a, out):
     """An operator call with a sparse input: MXNet's sparse rules or its dense fallback."""
     from ._sparse_ops import dispatch
+
     return dispatch(op, args, a, out)
 
 
@@ -486,8 +511,9 @@ def _write_out(op, res, out):
         raise MXNetError(f"operator {op.name}: {len(res)} outputs but {len(outs)} out arrays")
     for dst, src in zip(outs, res):
         if dst.shape != src.shape:
-            raise MXNetError(f"operator {op.name}: out= has shape {dst.shape}, the result "
-                             f"has shape {src.shape}")
+            raise MXNetError(
+                f"operator {op.name}: out= has shape {dst.shape}, the result has shape {src.shape}"
+            )
         if dst._pending is not None:
             dst._wait()
         _copy_into(dst._data, src._data)

@@ -5,10 +5,26 @@ from ..context import current_context
 from .ndarray import NDArray, invoke
 from ..ops.registry import get_op
 
-__all__ = ["uniform", "normal", "randn", "randint", "exponential", "gamma", "poisson",
-           "negative_binomial", "generalized_negative_binomial", "shuffle", "multinomial",
-           "uniform_like", "normal_like", "gamma_like", "exponential_like", "poisson_like",
-           "negative_binomial_like", "generalized_negative_binomial_like"]
+__all__ = [
+    "uniform",
+    "normal",
+    "randn",
+    "randint",
+    "exponential",
+    "gamma",
+    "poisson",
+    "negative_binomial",
+    "generalized_negative_binomial",
+    "shuffle",
+    "multinomial",
+    "uniform_like",
+    "normal_like",
+    "gamma_like",
+    "exponential_like",
+    "poisson_like",
+    "negative_binomial_like",
+    "generalized_negative_binomial_like",
+]
 
 
 def _sample(opname, shape, ctx, dtype, out, **params):
@@ -65,9 +81,11 @@ def poisson(lam=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):
 
 def _sample_multi(opname, arrays, params, shape, dtype, out):
     if len(arrays) != len(params):
-        raise MXNetError(f"nd.random: the distribution parameters must all be NDArrays or "
-                         f"all numbers, got {sorted(params)} with {len(arrays)} NDArray(s)")
-    op = get_op("_sample_" + opname[len("_random_"):])
+        raise MXNetError(
+            f"nd.random: the distribution parameters must all be NDArrays or "
+            f"all numbers, got {sorted(params)} with {len(arrays)} NDArray(s)"
+        )
+    op = get_op("_sample_" + opname[len("_random_") :])
     a = op.parse({"shape": shape if shape is not None else (), "dtype": dtype})
     res = invoke(op, list(params.values()), a, out)  # in the distribution's order
     return res[0]
@@ -78,11 +96,13 @@ def negative_binomial(k=1, p=1, shape=None, dtype=None, ctx=None, out=None, **kw
     return _sample("_random_negative_binomial", shape, ctx, dtype, out, k=k, p=p)
 
 
-def generalized_negative_binomial(mu=1, alpha=1, shape=None, dtype=None, ctx=None, out=None,
-                                  **kwargs):
+def generalized_negative_binomial(
+    mu=1, alpha=1, shape=None, dtype=None, ctx=None, out=None, **kwargs
+):
     """Generalized negative binomial samples of mean ``mu`` and dispersion ``alpha``."""
-    return _sample("_random_generalized_negative_binomial", shape, ctx, dtype, out, mu=mu,
-                   alpha=alpha)
+    return _sample(
+        "_random_generalized_negative_binomial", shape, ctx, dtype, out, mu=mu, alpha=alpha
+    )
 
 
 def _like(opname, data, out, **params):
@@ -122,8 +142,7 @@ def negative_binomial_like(data=None, k=1, p=1, out=None, **kwargs):
 
 def generalized_negative_binomial_like(data=None, mu=1, alpha=1, out=None, **kwargs):
     """Generalized negative binomial samples with the shape and dtype of ``data``."""
-    return _like("_random_generalized_negative_binomial_like", data, out, mu=mu,
-                 alpha=alpha)
+    return _like("_random_generalized_negative_binomial_like", data, out, mu=mu, alpha=alpha)
 
 
 def shuffle(data, **kwargs):

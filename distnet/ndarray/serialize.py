@@ -23,9 +23,20 @@ __all__ = ["save", "load", "load_frombuffer", "dumps", "loads"]
 
 _FILE_MAGIC = 0x112
 _V1, _V2, _V3 = 0xF993FAC8, 0xF993FAC9, 0xF993FACA
-_FLAG_TO_DTYPE = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32,
-                  5: np.int8, 6: np.int64, 7: np.bool_, 8: np.int16, 9: np.uint16,
-                  10: np.uint32, 11: np.uint64}
+_FLAG_TO_DTYPE = {
+    0: np.float32,
+    1: np.float64,
+    2: np.float16,
+    3: np.uint8,
+    4: np.int32,
+    5: np.int8,
+    6: np.int64,
+    7: np.bool_,
+    8: np.int16,
+    9: np.uint16,
+    10: np.uint32,
+    11: np.uint64,
+}
 _DTYPE_TO_FLAG = {np.dtype(v): k for k, v in _FLAG_TO_DTYPE.items()}
 
 
@@ -34,8 +45,11 @@ def _encode_array(arr):
     flag = _DTYPE_TO_FLAG.get(data.dtype)
     if flag is None:
         raise MXNetError(f"nd.save: dtype {data.dtype} cannot be stored in MXNet's format")
-    parts = [struct.pack("<Ii", _V2, 0), struct.pack("<I", data.ndim),
-             struct.pack(f"<{data.ndim}q", *data.shape)]
+    parts = [
+        struct.pack("<Ii", _V2, 0),
+        struct.pack("<I", data.ndim),
+        struct.pack(f"<{data.ndim}q", *data.shape),
+    ]
     if data.ndim == 0:  # a V2 reader takes ndim 0 as "none": store scalars as (1,)
         parts[1:] = [struct.pack("<I", 1), struct.pack("<q", 1)]
     parts.append(struct.pack("<iii", 1, 0, flag))
@@ -46,6 +60,7 @@ def _encode_array(arr):
 def dumps(data):
     """Serialise an NDArray, a list of NDArrays or a dict of name to NDArray to bytes."""
     from .ndarray import NDArray
+
     if isinstance(data, NDArray):
         data = [data]
     if isinstance(data, dict):
@@ -53,15 +68,16 @@ def dumps(data):
     elif isinstance(data, (list, tuple)):
         names, arrays = [], list(data)
     else:
-        raise MXNetError("nd.save: data must be an NDArray, a list of NDArrays or a dict "
-                         f"of str to NDArray, got {type(data).__name__}")
+        raise MXNetError(
+            "nd.save: data must be an NDArray, a list of NDArrays or a dict "
+            f"of str to NDArray, got {type(data).__name__}"
+        )
     for i, arr in enumerate(arrays):
         if not isinstance(arr, NDArray):
             what = names[i] if names else f"item {i}"
             raise MXNetError(f"nd.save: {what} is a {type(arr).__name__}, not an NDArray")
     out = [struct.pack("<QQQ", _FILE_MAGIC, 0, len(arrays))]
-    out.extend(_encode_sparse(a) if a._sparse else _encode_array(a.asnumpy())
-               for a in arrays)
+    out.extend(_encode_sparse(a) if a._sparse else _encode_array(a.asnumpy()) for a in arrays)
     out.append(struct.pack("<Q", len(names)))
     for name in names:
         if not isinstance(name, str):
@@ -77,9 +93,9 @@ def save(fname, data):
     write_atomic(fname, dumps(data))
 
 
-_MAX_NDIM = 32     # numpy's limit; MXNet files never come near it
-_MIN_ARRAY = 8     # bytes of the smallest array record: magic + ndim of a "none" array
-_MIN_NAME = 8      # bytes of the smallest name record: its uint64 length
+_MAX_NDIM = 32  # numpy's limit; MXNet files never come near it
+_MIN_ARRAY = 8  # bytes of the smallest array record: magic + ndim of a "none" array
+_MIN_NAME = 8  # bytes of the smallest name record: its uint64 length
 
 
 class _Reader:
@@ -105,7 +121,7 @@ class _Reader:
     def take(self, n):
         if n < 0 or n > self.left:
             self.fail(f"needed {n} bytes, {self.left} left (truncated file?)")
-        out = self.buf[self.pos:self.pos + n]
+        out = self.buf[self.pos : self.pos + n]
         self.pos += n
         return out
 
@@ -119,8 +135,11 @@ class _Reader:
         at = self.pos
         (n,) = self.unpack("<Q")
         if n * min_size > self.left:
-            self.fail(f"{what} count {n} needs at least {n * min_size} bytes, "
-                      f"{self.left} left (truncated file?)", at)
+            self.fail(
+                f"{what} count {n} needs at least {n * min_size} bytes, "
+                f"{self.left} left (truncated file?)",
+                at,
+            )
         return n
 
 
@@ -142,8 +161,11 @@ def _decode_array(r):
     at = r.pos
     (magic,) = r.unpack("<I")
     if magic not in (_V1, _V2, _V3):
-        r.fail(f"unknown NDArray magic 0x{magic:X}, expected 0x{_V2:X} (not an MXNet/"
-               "distnet array file?)", at)
+        r.fail(
+            f"unknown NDArray magic 0x{magic:X}, expected 0x{_V2:X} (not an MXNet/"
+            "distnet array file?)",
+            at,
+        )
     if magic != _V1:
         (stype,) = r.unpack("<i")
         if stype != 0:
@@ -154,26 +176,29 @@ def _decode_array(r):
     _dev_type, _dev_id, flag = r.unpack("<iii")
     dtype = _FLAG_TO_DTYPE.get(flag)
     if dtype is None:
-        r.fail(f"unknown type flag {flag}, expected one of {sorted(_FLAG_TO_DTYPE)}",
-               r.pos - 4)
+        r.fail(f"unknown type flag {flag}, expected one of {sorted(_FLAG_TO_DTYPE)}", r.pos - 4)
     dtype = np.dtype(dtype)
     count = 1
     for d in shape:  # Python ints: a product of crafted dims cannot overflow
         count *= d
     if count * dtype.itemsize > r.left:
-        r.fail(f"array of shape {shape} {dtype} needs {count * dtype.itemsize} bytes, "
-               f"{r.left} left (truncated file?)")
+        r.fail(
+            f"array of shape {shape} {dtype} needs {count * dtype.itemsize} bytes, "
+            f"{r.left} left (truncated file?)"
+        )
     raw = r.take(count * dtype.itemsize)
     return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
 
 
 def _encode_sparse(arr):
     from . import _sparse_io
+
     return _sparse_io.encode(arr, _V2, _DTYPE_TO_FLAG)
 
 
 def _decode_sparse(r, stype, magic):
     from . import _sparse_io
+
     return _sparse_io.decode(r, stype, magic, _read_shape, _FLAG_TO_DTYPE)
 
 
@@ -197,8 +222,9 @@ def loads(buf, source="buffer"):
         r.fail(f"{r.left} bytes is too short for the 24-byte header", 0)
     magic, _reserved = r.unpack("<QQ")
     if magic != _FILE_MAGIC:
-        raise MXNetError(f"{source}: not an MXNet NDArray file (magic 0x{magic:X}, "
-                         f"expected 0x{_FILE_MAGIC:X})")
+        raise MXNetError(
+            f"{source}: not an MXNet NDArray file (magic 0x{magic:X}, expected 0x{_FILE_MAGIC:X})"
+        )
     count = r.count("array", _MIN_ARRAY)
     arrays = [_decode_array(r) for _ in range(count)]
     if r.left < 8:
@@ -206,8 +232,9 @@ def loads(buf, source="buffer"):
     n_names = r.count("name", _MIN_NAME)
     names = [_read_name(r) for _ in range(n_names)]
     if names and len(names) != len(arrays):
-        raise MXNetError(f"{source}: invalid NDArray file: {len(names)} names for "
-                         f"{len(arrays)} arrays")
+        raise MXNetError(
+            f"{source}: invalid NDArray file: {len(names)} names for {len(arrays)} arrays"
+        )
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise MXNetError(f"{source}: invalid NDArray file: name {dup!r} appears twice")
@@ -217,6 +244,7 @@ def loads(buf, source="buffer"):
 def _to_nd(arrays, ctx):
     from .ndarray import wrap, _to_device
     from ..context import cpu
+
     ctx = ctx or cpu(0)
 
     def conv(a):
@@ -224,10 +252,12 @@ def _to_nd(arrays, ctx):
             return None
         if not isinstance(a, np.ndarray):  # a sparse record (_sparse_io.SparseRecord)
             from ._sparse_io import to_nd
+
             return to_nd(a, ctx)
         if a.ndim == 0:  # a V3 scalar: distnet, like MXNet's nd, has no 0-d arrays
             a = a.reshape(1)
         return wrap(_to_device(a, ctx, copy=False), ctx)
+
     if isinstance(arrays, dict):
         return {k: conv(v) for k, v in arrays.items()}
     return [conv(v) for v in arrays]

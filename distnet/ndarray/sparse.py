@@ -17,9 +17,23 @@ from ..context import Context, current_context
 from ..backend import device_scope
 from .ndarray import NDArray, wrap, _to_device
 
-__all__ = ["BaseSparseNDArray", "RowSparseNDArray", "CSRNDArray", "row_sparse_array",
-           "csr_matrix", "zeros", "empty", "array", "cast_storage", "retain", "dot",
-           "add", "subtract", "multiply", "divide"]
+__all__ = [
+    "BaseSparseNDArray",
+    "RowSparseNDArray",
+    "CSRNDArray",
+    "row_sparse_array",
+    "csr_matrix",
+    "zeros",
+    "empty",
+    "array",
+    "cast_storage",
+    "retain",
+    "dot",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+]
 
 _IDX = np.int64
 
@@ -128,17 +142,18 @@ class BaseSparseNDArray(NDArray):
         target gets the dense values; a sparse one is converted to its storage type)."""
         self._read_parts()
         if isinstance(other, Context):
-            return type(self)._make(_to_device(self._values, other, copy=True),
-                                    [_to_device(a, other, copy=True) for a in self._aux],
-                                    self._sshape, other)
+            return type(self)._make(
+                _to_device(self._values, other, copy=True),
+                [_to_device(a, other, copy=True) for a in self._aux],
+                self._sshape,
+                other,
+            )
         if not isinstance(other, NDArray):
-            raise MXNetError("copyto: expected an NDArray or Context, got "
-                             f"{type(other).__name__}")
+            raise MXNetError(f"copyto: expected an NDArray or Context, got {type(other).__name__}")
         if other is self:
             return other
         if other.shape != self.shape:
-            raise MXNetError(f"copyto: shape mismatch, source {self.shape} vs target "
-                             f"{other.shape}")
+            raise MXNetError(f"copyto: shape mismatch, source {self.shape} vs target {other.shape}")
         if not other._sparse:
             return NDArray.copyto(wrap(self._dense_xp(), self._ctx), other)
         src = cast_storage(self.copyto(other._ctx), other.stype)
@@ -162,31 +177,34 @@ class BaseSparseNDArray(NDArray):
             raise MXNetError(f"{type(self).__name__} supports only x[:] = value assignment")
         if isinstance(value, NDArray):
             value.copyto(self) if value._sparse else self._assign(
-                cast_storage(value.as_in_context(self._ctx), self.stype))
+                cast_storage(value.as_in_context(self._ctx), self.stype)
+            )
             return
         if isinstance(value, numeric_types) and value == 0:
             self._assign(zeros(self.stype, self.shape, self._ctx, self.dtype))
             return
-        raise MXNetError(f"{type(self).__name__}[:] = value: value must be an NDArray or 0, "
-                         f"got {type(value).__name__}")
+        raise MXNetError(
+            f"{type(self).__name__}[:] = value: value must be an NDArray or 0, "
+            f"got {type(value).__name__}"
+        )
 
     def __repr__(self):
         shape_info = "x".join(str(d) for d in self.shape)
         return f"\n<{type(self).__name__} {shape_info} @{self._ctx}>"
 
     def __reduce__(self):
-        return (_rebuild_sparse, (self.stype, self._host_parts(), self._sshape,
-                                  str(self._ctx)))
+        return (_rebuild_sparse, (self.stype, self._host_parts(), self._sshape, str(self._ctx)))
 
     def _host_parts(self):
         self._read_parts()
-        host = [a if isinstance(a, np.ndarray) else a.get() for a in (self._values,)
-                + self._aux]
+        host = [a if isinstance(a, np.ndarray) else a.get() for a in (self._values,) + self._aux]
         return host
 
     def attach_grad(self, grad_req="write", stype=None):
-        raise MXNetError("attach_grad on a sparse array is not supported; attach the "
-                         "gradient to a dense array with attach_grad(stype='row_sparse')")
+        raise MXNetError(
+            "attach_grad on a sparse array is not supported; attach the "
+            "gradient to a dense array with attach_grad(stype='row_sparse')"
+        )
 
 
 class RowSparseNDArray(BaseSparseNDArray):
@@ -217,8 +235,9 @@ class RowSparseNDArray(BaseSparseNDArray):
     def __getitem__(self, key):
         if isinstance(key, slice) and key == slice(None):
             return self
-        raise MXNetError("RowSparseNDArray supports only x[:] indexing; use retain() or "
-                         "tostype('default') first")
+        raise MXNetError(
+            "RowSparseNDArray supports only x[:] indexing; use retain() or tostype('default') first"
+        )
 
 
 class CSRNDArray(BaseSparseNDArray):
@@ -261,15 +280,21 @@ class CSRNDArray(BaseSparseNDArray):
                 raise MXNetError(f"CSRNDArray index {key} is out of range for {n} rows")
             key = slice(k, k + 1)
         if not isinstance(key, slice) or key.step not in (None, 1):
-            raise MXNetError("CSRNDArray supports only integer and step-1 slice indexing "
-                             f"on the first axis, got {key!r}")
+            raise MXNetError(
+                "CSRNDArray supports only integer and step-1 slice indexing "
+                f"on the first axis, got {key!r}"
+            )
         start, stop, _ = key.indices(n)
         stop = max(stop, start)
         self._read_parts()
-        indptr = self._aux[0][start:stop + 1]
+        indptr = self._aux[0][start : stop + 1]
         lo, hi = int(indptr[0]), int(indptr[-1])
-        return CSRNDArray._make(self._values[lo:hi], (indptr - lo, self._aux[1][lo:hi]),
-                                (stop - start, self._sshape[1]), self._ctx)
+        return CSRNDArray._make(
+            self._values[lo:hi],
+            (indptr - lo, self._aux[1][lo:hi]),
+            (stop - start, self._sshape[1]),
+            self._ctx,
+        )
 
     def asscipy(self):
         """A ``scipy.sparse.csr_matrix`` copy (needs scipy)."""
@@ -282,16 +307,16 @@ def _rebuild_sparse(stype, parts, shape, ctx_str):
     dev, _, rest = ctx_str.partition("(")
     ctx = Context(dev, int(rest.rstrip(")")))
     cls = RowSparseNDArray if stype == "row_sparse" else CSRNDArray
-    return cls._make(_to_device(parts[0], ctx, False),
-                     [_to_device(p, ctx, False) for p in parts[1:]], shape, ctx)
+    return cls._make(
+        _to_device(parts[0], ctx, False), [_to_device(p, ctx, False) for p in parts[1:]], shape, ctx
+    )
 
 
 def _scipy():
     try:
         import scipy.sparse as sp
     except ImportError:
-        raise MXNetError("scipy is needed for scipy sparse matrices: pip install scipy") \
-            from None
+        raise MXNetError("scipy is needed for scipy sparse matrices: pip install scipy") from None
     return sp
 
 
@@ -316,8 +341,10 @@ def row_sparse_array(arg1, shape=None, ctx=None, dtype=None):
         values = _as_xp(data, ctx, dtype)
         idx = _as_xp(indices, ctx, _IDX).reshape(-1)
         if values.ndim < 1 or values.shape[0] != idx.shape[0]:
-            raise MXNetError(f"row_sparse_array: data has {values.shape[0] if values.ndim else 0}"
-                             f" rows but indices has {idx.shape[0]} entries")
+            raise MXNetError(
+                f"row_sparse_array: data has {values.shape[0] if values.ndim else 0}"
+                f" rows but indices has {idx.shape[0]} entries"
+            )
         if shape is None:
             if not idx.size:
                 raise MXNetError("row_sparse_array: shape is needed when indices is empty")
@@ -325,8 +352,10 @@ def row_sparse_array(arg1, shape=None, ctx=None, dtype=None):
         shape = tuple(int(d) for d in shape)
         _check_rows(idx, shape[0], "row_sparse_array")
         if shape[1:] != tuple(values.shape[1:]):
-            raise MXNetError(f"row_sparse_array: data rows have shape {values.shape[1:]}, "
-                             f"shape {shape} needs {shape[1:]}")
+            raise MXNetError(
+                f"row_sparse_array: data rows have shape {values.shape[1:]}, "
+                f"shape {shape} needs {shape[1:]}"
+            )
         return _canonical_rsp(values, idx, shape, ctx)
     if isinstance(arg1, RowSparseNDArray):
         ctx, dtype = _ctx_dtype(ctx or arg1.context, dtype, arg1)
@@ -338,8 +367,9 @@ def row_sparse_array(arg1, shape=None, ctx=None, dtype=None):
 
 def _check_rows(idx, n, what):
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
-        raise MXNetError(f"{what}: row indices must be in [0, {n}), got "
-                         f"[{int(idx.min())}, {int(idx.max())}]")
+        raise MXNetError(
+            f"{what}: row indices must be in [0, {n}), got [{int(idx.min())}, {int(idx.max())}]"
+        )
 
 
 def _canonical_rsp(values, idx, shape, ctx):
@@ -358,6 +388,7 @@ def _scatter_add(xp, out, idx, values):
         np.add.at(out, idx, values)
     else:  # cupy's spelling of add.at
         import cupyx
+
         cupyx.scatter_add(out, idx, values)
 
 
@@ -401,11 +432,14 @@ def _checked_csr(values, ptr, col, shape, ctx):
     if len(shape) != 2:
         raise MXNetError(f"csr_matrix: shape must be 2-D, got {shape}")
     if ptr.shape[0] != shape[0] + 1:
-        raise MXNetError(f"csr_matrix: indptr has {ptr.shape[0]} entries, shape {shape} "
-                         f"needs {shape[0] + 1}")
+        raise MXNetError(
+            f"csr_matrix: indptr has {ptr.shape[0]} entries, shape {shape} needs {shape[0] + 1}"
+        )
     if col.shape[0] != values.shape[0] or (ptr.size and int(ptr[-1]) != values.shape[0]):
-        raise MXNetError(f"csr_matrix: {values.shape[0]} values, {col.shape[0]} column "
-                         f"indices and indptr[-1] = {int(ptr[-1])} must agree")
+        raise MXNetError(
+            f"csr_matrix: {values.shape[0]} values, {col.shape[0]} column "
+            f"indices and indptr[-1] = {int(ptr[-1])} must agree"
+        )
     if col.size and (int(col.min()) < 0 or int(col.max()) >= shape[1]):
         raise MXNetError(f"csr_matrix: column indices must be in [0, {shape[1]})")
     return CSRNDArray._make(values, (ptr, col), shape, ctx)
@@ -418,17 +452,20 @@ def zeros(stype, shape, ctx=None, dtype=None, **kwargs):
     xp = _xp(ctx)
     with device_scope(ctx):
         if stype == "row_sparse":
-            return RowSparseNDArray._make(xp.zeros((0,) + shape[1:], dtype),
-                                          (xp.zeros(0, _IDX),), shape, ctx)
+            return RowSparseNDArray._make(
+                xp.zeros((0,) + shape[1:], dtype), (xp.zeros(0, _IDX),), shape, ctx
+            )
         if stype == "csr":
             if len(shape) != 2:
                 raise MXNetError(f"sparse.zeros: csr needs a 2-D shape, got {shape}")
-            return CSRNDArray._make(xp.zeros(0, dtype), (xp.zeros(shape[0] + 1, _IDX),
-                                                          xp.zeros(0, _IDX)), shape, ctx)
+            return CSRNDArray._make(
+                xp.zeros(0, dtype), (xp.zeros(shape[0] + 1, _IDX), xp.zeros(0, _IDX)), shape, ctx
+            )
         if stype == "default":
             return wrap(xp.zeros(shape, dtype), ctx)
-    raise MXNetError(f"sparse.zeros: unknown storage type {stype!r}, expected "
-                     "'row_sparse', 'csr' or 'default'")
+    raise MXNetError(
+        f"sparse.zeros: unknown storage type {stype!r}, expected 'row_sparse', 'csr' or 'default'"
+    )
 
 
 empty = zeros
@@ -440,16 +477,20 @@ def array(source_array, ctx=None, dtype=None):
         return row_sparse_array(source_array, ctx=ctx, dtype=dtype)
     if isinstance(source_array, CSRNDArray) or _is_scipy(source_array):
         return csr_matrix(source_array, ctx=ctx, dtype=dtype)
-    raise MXNetError("sparse.array: source must be a RowSparseNDArray, a CSRNDArray or a "
-                     f"scipy sparse matrix, got {type(source_array).__name__}")
+    raise MXNetError(
+        "sparse.array: source must be a RowSparseNDArray, a CSRNDArray or a "
+        f"scipy sparse matrix, got {type(source_array).__name__}"
+    )
 
 
 # ---------------------------------------------------------------- conversions
 def cast_storage(data, stype):
     """``data`` converted to storage type ``stype`` ('default', 'row_sparse', 'csr')."""
     if stype not in ("default", "row_sparse", "csr"):
-        raise MXNetError(f"cast_storage: unknown storage type {stype!r}, expected "
-                         "'default', 'row_sparse' or 'csr'")
+        raise MXNetError(
+            f"cast_storage: unknown storage type {stype!r}, expected "
+            "'default', 'row_sparse' or 'csr'"
+        )
     if data.stype == stype:
         return data
     dense = data._read()
@@ -467,8 +508,9 @@ def cast_storage(data, stype):
         if dense.ndim != 2:
             raise MXNetError(f"cast_storage: csr needs a 2-D array, got shape {dense.shape}")
         r, c = xp.nonzero(dense)
-        counts = xp.bincount(r, minlength=dense.shape[0]) if r.size else \
-            xp.zeros(dense.shape[0], _IDX)
+        counts = (
+            xp.bincount(r, minlength=dense.shape[0]) if r.size else xp.zeros(dense.shape[0], _IDX)
+        )
         ptr = xp.concatenate([xp.zeros(1, _IDX), xp.cumsum(counts).astype(_IDX)])
         return CSRNDArray._make(dense[r, c], (ptr, c.astype(_IDX)), dense.shape, ctx)
 
@@ -502,6 +544,7 @@ def write_grad(buf, g, req):
     gradient buffer ``buf`` (RowSparseNDArray or dense NDArray), for grad_req ``req``
     ('write' or 'add'). A row_sparse buffer keeps only the rows the gradient touches."""
     from ..ops.sparse_ops import RowSparseGrad, canonical_rows
+
     ctx = buf.context
     if not buf._sparse:
         dense = g.dense() if isinstance(g, RowSparseGrad) else g
@@ -520,9 +563,11 @@ def write_grad(buf, g, req):
             rsp = cast_storage(wrap(g, ctx), "row_sparse")
             rows, vals = rsp._aux[0], rsp._values
         if req == "add" and buf._aux[0].size:
-            rows, vals = canonical_rows(xp, xp.concatenate([buf._aux[0], rows]),
-                                        xp.concatenate([buf._values, vals.astype(
-                                            buf._values.dtype, copy=False)]))
+            rows, vals = canonical_rows(
+                xp,
+                xp.concatenate([buf._aux[0], rows]),
+                xp.concatenate([buf._values, vals.astype(buf._values.dtype, copy=False)]),
+            )
     buf._values = vals.astype(buf._values.dtype, copy=False)
     buf._aux = (rows,)
 

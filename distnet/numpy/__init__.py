@@ -9,5 +9,7 @@ AttributeError saying that ``mx.np`` is not implemented. Use ``mx.nd`` NDArrays.
 def __getattr__(name):
     if name.startswith("__"):
         raise AttributeError(name)
-    raise AttributeError(f"mx.np.{name}: the NumPy front end (mx.np/mx.npx) is not "
-                         "implemented in distnet; use mx.nd NDArrays")
+    raise AttributeError(
+        f"mx.np.{name}: the NumPy front end (mx.np/mx.npx) is not "
+        "implemented in distnet; use mx.nd NDArrays"
+    )

@@ -43,7 +43,7 @@ def _as_strided(xp, x, shape, strides):
 # (sys.getrefcount: every numpy view keeps its base alive, so a buffer still saved for a
 # backward pass, or viewed anywhere, is never reused). cupy has its own memory pool.
 _POOL_MIN = 1 << 20
-_POOL_CAP = 1 << 30   # the working set of one step (ResNet-20, batch 64: 448 MB); beyond it,
+_POOL_CAP = 1 << 30  # the working set of one step (ResNet-20, batch 64: 448 MB); beyond it,
 #                      buffers are allocated and freed as usual
 _pool = {}
 _pool_lock = threading.Lock()
@@ -116,16 +116,20 @@ class ConvPlan:
         self.interior = tuple(slice(p, p + s) for s, p in zip(self.S, self.pad))
         # windows: one tuple of slices (over the padded canvas) per kernel offset
         self.windows = [
-            tuple(slice(k * dl, k * dl + (o - 1) * st + 1, st)
-                  for k, dl, o, st in zip(ks, self.dilate, self.O, self.stride))
-            for ks in itertools.product(*(range(k) for k in self.K))]
+            tuple(
+                slice(k * dl, k * dl + (o - 1) * st + 1, st)
+                for k, dl, o, st in zip(ks, self.dilate, self.O, self.stride)
+            )
+            for ks in itertools.product(*(range(k) for k in self.K))
+        ]
         # Few channels: copy whole output rows (channels-first); many: channel runs. The
         # crossover was measured on CPU over LeNet/CIFAR/ResNet-like shapes (CPU time of
         # forward + both gradients, ResNet-20 at batch 64: 16@32x32 3x3 37 ms 'cn' vs 43
         # 'cl', 1x1 stride-2 shortcut 1.0 vs 4.1; 32@16x16 and 64@8x8 favour 'cl').
         # A 1x1 kernel needs no copy at all in 'cn'.
-        self.cl = self.KK > 1 and (2 * self.Cg > self.O[-1]
-                                   or (self.stride[-1] > 1 and self.Cg >= 4))
+        self.cl = self.KK > 1 and (
+            2 * self.Cg > self.O[-1] or (self.stride[-1] > 1 and self.Cg >= 4)
+        )
 
     # ---- weights ----
     def weight_matrix(self, xp, w):
@@ -156,8 +160,8 @@ class ConvPlan:
         G, Cg = self.G, self.Cg
         canvas = self._canvas(xp, x)
         st = canvas.strides
-        on = tuple(s * k for s, k in zip(st[1:1 + self.d] if self.cl else st[2:], self.stride))
-        dl = tuple(s * k for s, k in zip(st[1:1 + self.d] if self.cl else st[2:], self.dilate))
+        on = tuple(s * k for s, k in zip(st[1 : 1 + self.d] if self.cl else st[2:], self.stride))
+        dl = tuple(s * k for s, k in zip(st[1 : 1 + self.d] if self.cl else st[2:], self.dilate))
         if self.cl:
             sc = st[-1]
             shape = (self.N,) + self.O + (G,) + self.K + (Cg,)
@@ -189,7 +193,7 @@ class ConvPlan:
                 out = out.transpose(1, 0, 2)
             out = out.reshape(N, P, F).transpose(0, 2, 1)
         else:  # one product per sample writes the output in place, no transpose
-            out = xp.matmul(wm[:, None], cols)                         # (G, N, Fg, P)
+            out = xp.matmul(wm[:, None], cols)  # (G, N, Fg, P)
             out = out[0] if self.G == 1 else out.transpose(1, 0, 2, 3)
         return xp.ascontiguousarray(out).reshape((N, F) + self.O)
 
@@ -198,7 +202,8 @@ class ConvPlan:
         if self.cl:
             g = gy.reshape(self.N, self.F, self.P)
             return xp.ascontiguousarray(g.transpose(0, 2, 1)).reshape(
-                self.N * self.P, self.G, self.Fg)
+                self.N * self.P, self.G, self.Fg
+            )
         return gy.reshape(self.N, self.G, self.Fg, self.P).transpose(1, 0, 2, 3)
 
     def weight_grad(self, xp, gm, cols):
@@ -229,8 +234,9 @@ class ConvPlan:
         flip = (slice(None),) * 3 + (slice(None, None, -1),) * d
         wt = w.reshape((G, Fg, Cg) + self.K)[flip].swapaxes(1, 2)
         wt = wt.reshape((self.C, Fg) + self.K)
-        out = dual.forward(xp, dual.im2col(xp, gy.astype(dtype, copy=False)),
-                           dual.weight_matrix(xp, wt))
+        out = dual.forward(
+            xp, dual.im2col(xp, gy.astype(dtype, copy=False)), dual.weight_matrix(xp, wt)
+        )
         return out.astype(dtype, copy=False)
 
     def dual(self):
@@ -240,8 +246,22 @@ class ConvPlan:
         if not hasattr(self, "_dual"):
             pads = tuple(dl * (k - 1) - p for k, dl, p in zip(self.K, self.dilate, self.pad))
             ok = max(self.stride) == 1 and min(pads) >= 0 and self.Fg <= self.Cg
-            self._dual = ConvPlan(self.N, self.F, self.C, self.G, self.O, self.K,
-                                  self.stride, self.dilate, pads, self.S) if ok else None
+            self._dual = (
+                ConvPlan(
+                    self.N,
+                    self.F,
+                    self.C,
+                    self.G,
+                    self.O,
+                    self.K,
+                    self.stride,
+                    self.dilate,
+                    pads,
+                    self.S,
+                )
+                if ok
+                else None
+            )
         return self._dual
 
     def data_grad(self, xp, gm, w, dtype):
@@ -251,19 +271,20 @@ class ConvPlan:
         self._size_pool(xp)
         if self.cl:
             # one product per kernel offset block keeps each col2im slice contiguous
-            w4 = w.reshape(G, Fg, Cg, KK).transpose(3, 0, 1, 2)          # (KK, G, Fg, Cg)
-            dc = xp.matmul(gm.transpose(1, 0, 2)[None], w4)              # (KK, G, NP, Cg)
+            w4 = w.reshape(G, Fg, Cg, KK).transpose(3, 0, 1, 2)  # (KK, G, Fg, Cg)
+            dc = xp.matmul(gm.transpose(1, 0, 2)[None], w4)  # (KK, G, NP, Cg)
             dc = dc.reshape((KK, G, N) + self.O + (Cg,))
-            dc = xp.moveaxis(dc, 1, -2)                                  # (KK, N, *O, G, Cg)
+            dc = xp.moveaxis(dc, 1, -2)  # (KK, N, *O, G, Cg)
             canvas = xp.zeros((N,) + self.padded + (G, Cg), dtype)
             for k, win in enumerate(self.windows):
                 canvas[lead + win] += dc[k]
             dx = canvas[lead + self.interior].reshape((N,) + self.S + (self.C,))
             return xp.ascontiguousarray(xp.moveaxis(dx, -1, 1))
         wm = self.weight_matrix(xp, w)
-        dc = xp.matmul(wm.transpose(0, 2, 1)[:, None], gm)              # (G, N, KK*Cg, P)
-        dc = dc.reshape((G, N, KK, Cg) + self.O).transpose((1, 0, 2, 3) + tuple(
-            range(4, 4 + self.d)))                                        # (N, G, KK, Cg, *O)
+        dc = xp.matmul(wm.transpose(0, 2, 1)[:, None], gm)  # (G, N, KK*Cg, P)
+        dc = dc.reshape((G, N, KK, Cg) + self.O).transpose(
+            (1, 0, 2, 3) + tuple(range(4, 4 + self.d))
+        )  # (N, G, KK, Cg, *O)
         canvas = xp.zeros((N, G, Cg) + self.padded, dtype)
         for k, win in enumerate(self.windows):
             canvas[(slice(None),) * 3 + win] += dc[:, :, k]
@@ -279,6 +300,8 @@ def check_spatial(op, name, value, nd, allow_empty=True):
     if len(value) == 0 and allow_empty:
         return None
     if len(value) != nd:
-        raise MXNetError(f"operator {op}: {name} {tuple(value)} must have {nd} entries, one "
-                         f"per spatial dimension of kernel")
+        raise MXNetError(
+            f"operator {op}: {name} {tuple(value)} must have {nd} entries, one "
+            f"per spatial dimension of kernel"
+        )
     return tuple(int(v) for v in value)

@@ -32,9 +32,11 @@ def as_indices(xp, idx, n, mode, op="take"):
         return pos % n if n else pos
     if mode == "raise":
         if pos.size and (int(pos.min()) < 0 or int(pos.max()) >= n):
-            raise MXNetError(f"{op} operator contains indices out of bound: valid range is "
-                             f"[0, {n}), got values from {int(pos.min())} to "
-                             f"{int(pos.max())}")
+            raise MXNetError(
+                f"{op} operator contains indices out of bound: valid range is "
+                f"[0, {n}), got values from {int(pos.min())} to "
+                f"{int(pos.max())}"
+            )
         return pos
     # maximum/minimum, not clip: np.clip's Python wrapper costs ~4 us per call (a fresh
     # array first: astype(copy=False) may have returned the caller's own index array)
@@ -48,6 +50,7 @@ def scatter_add(xp, target, key, values):
         np.add.at(target, key, values)
     else:
         import cupyx  # noqa: PLC0415 - only reached with cupy arrays
+
         cupyx.scatter_add(target, key, values)
     return target
 

@@ -26,8 +26,7 @@ _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 # 1 GB of freed heap stays mapped: with 128 MB a ResNet-20 step (batch 64) still faulted
 # ~16,000 pages back in and spent ~17% more CPU (h5's measurement, issue 15). Setting any
 # of these freezes glibc's adaptive thresholds, so all three are set explicitly.
-SETTINGS = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 1 << 30),
-            (_M_TOP_PAD, 16 << 20))
+SETTINGS = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 1 << 30), (_M_TOP_PAD, 16 << 20))
 tuned = False
 
 
@@ -37,9 +36,11 @@ def keep_freed_memory():
     if tuned:
         return False
     tuned = True
-    if (not sys.platform.startswith("linux")
-            or not config.get("DISTNET_KEEP_FREED_MEMORY")
-            or any(key.startswith("MALLOC_") for key in os.environ)):
+    if (
+        not sys.platform.startswith("linux")
+        or not config.get("DISTNET_KEEP_FREED_MEMORY")
+        or any(key.startswith("MALLOC_") for key in os.environ)
+    ):
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -50,5 +51,6 @@ def keep_freed_memory():
     logging.getLogger("distnet").info(
         "glibc malloc tuned to keep freed memory for reuse (mmap threshold 32 MB, trim "
         "threshold 1 GB): %s; DISTNET_KEEP_FREED_MEMORY=0 turns this off",
-        "done" if done else "refused by the allocator")
+        "done" if done else "refused by the allocator",
+    )
     return done

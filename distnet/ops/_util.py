@@ -23,7 +23,8 @@ def unbroadcast(F, g, shape):
         return g
     extra = len(gshape) - len(shape)
     axes = tuple(range(extra)) + tuple(
-        i + extra for i, s in enumerate(shape) if s == 1 and gshape[i + extra] != 1)
+        i + extra for i, s in enumerate(shape) if s == 1 and gshape[i + extra] != 1
+    )
     if axes:
         g = F.sum(g, axis=axes, keepdims=True)
     return g.reshape(shape)
@@ -52,12 +53,36 @@ def erf(xp, x):
     |error| < 1.2e-7, Numerical Recipes erfc)."""
     if xp is not np:
         from cupyx.scipy.special import erf as cp_erf
+
         return cp_erf(x)
     z = np.abs(x)
     t = 1.0 / (1.0 + 0.5 * z)
-    poly = -z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (
-        0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (
-            1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))
+    poly = (
+        -z * z
+        - 1.26551223
+        + t
+        * (
+            1.00002368
+            + t
+            * (
+                0.37409196
+                + t
+                * (
+                    0.09678418
+                    + t
+                    * (
+                        -0.18628806
+                        + t
+                        * (
+                            0.27886807
+                            + t
+                            * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))
+                        )
+                    )
+                )
+            )
+        )
+    )
     ans = 1.0 - t * np.exp(poly)
     return (np.where(x >= 0, ans, -ans)).astype(x.dtype, copy=False)
 
@@ -88,5 +113,5 @@ def relu(xp, x):
     flat_x, flat_out = x.reshape(-1), out.reshape(-1)
     for i in range(0, n, _ZERO_BLOCK):
         j = min(i + _ZERO_BLOCK, n)
-        np.maximum(flat_x[i:j], zeros[:j - i], out=flat_out[i:j])
+        np.maximum(flat_x[i:j], zeros[: j - i], out=flat_out[i:j])
     return out

@@ -71,6 +71,7 @@ def _optional(parser):
         if v is None or (isinstance(v, str) and v.strip() in ("None", "")):
             return None
         return parser(v)
+
     return parse
 
 
@@ -123,11 +124,13 @@ def _axis(v):
 
 def enum(*choices):
     """A parser accepting one of ``choices`` (strings)."""
+
     def parse(v):
         s = str(v)
         if s not in choices:
             raise ValueError(f"expected one of {list(choices)}, got {v!r}")
         return s
+
     return parse
 
 
@@ -155,13 +158,15 @@ def parse_attrs(op, kwargs):
         if attr is None:
             if key.startswith("__") or key in ("name", "ctx", "out"):
                 continue
-            raise MXNetError(f"operator {op.name}: unknown argument {key!r}; "
-                             f"it takes {sorted(spec)}")
+            raise MXNetError(
+                f"operator {op.name}: unknown argument {key!r}; it takes {sorted(spec)}"
+            )
         try:
             out[key] = attr.parse(value)
         except (ValueError, TypeError) as err:
-            raise MXNetError(f"operator {op.name}: invalid value {value!r} for argument "
-                             f"{key!r}: {err}") from None
+            raise MXNetError(
+                f"operator {op.name}: invalid value {value!r} for argument {key!r}: {err}"
+            ) from None
     for key in op.required:
         if key not in kwargs:
             raise MXNetError(f"operator {op.name}: required argument {key!r} is missing")

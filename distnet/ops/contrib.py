@@ -27,15 +27,18 @@ class _Predicate(Op):
 
 
 def _predicate(name, test, doc):
-    register(type(name, (_Predicate,), {"name": name, "test": staticmethod(test),
-                                        "__doc__": doc}))
+    register(type(name, (_Predicate,), {"name": name, "test": staticmethod(test), "__doc__": doc}))
 
 
 _predicate("_contrib_isnan", lambda xp, x: x != x, "1 where ``data`` is NaN, else 0.")
-_predicate("_contrib_isinf", lambda xp, x: xp.abs(x) == np.inf,
-           "1 where ``data`` is +inf or -inf, else 0.")
-_predicate("_contrib_isfinite", lambda xp, x: (x == x) & (xp.abs(x) != np.inf),
-           "1 where ``data`` is neither NaN nor infinite, else 0.")
+_predicate(
+    "_contrib_isinf", lambda xp, x: xp.abs(x) == np.inf, "1 where ``data`` is +inf or -inf, else 0."
+)
+_predicate(
+    "_contrib_isfinite",
+    lambda xp, x: (x == x) & (xp.abs(x) != np.inf),
+    "1 where ``data`` is neither NaN nor infinite, else 0.",
+)
 
 
 class _AllFinite(Op):
@@ -71,8 +74,7 @@ class multi_all_finite(_AllFinite):
     name = "multi_all_finite"
     variadic = True
     # num_args: the count distnet's variadic calls fill in; MXNet's own is num_arrays
-    params = {"num_arrays": Attr(Int, 1), "init_output": Attr(Bool, True),
-              "num_args": Attr(Int, 0)}
+    params = {"num_arrays": Attr(Int, 1), "init_output": Attr(Bool, True), "num_args": Attr(Int, 0)}
 
 
 @register
@@ -83,8 +85,7 @@ class _contrib_allclose(Op):
     name = "_contrib_allclose"
     inputs = ("a", "b")
     zero_d = True  # MXNet: shape ()
-    params = {"rtol": Attr(Float, 1e-5), "atol": Attr(Float, 1e-8),
-              "equal_nan": Attr(Bool, True)}
+    params = {"rtol": Attr(Float, 1e-5), "atol": Attr(Float, 1e-8), "equal_nan": Attr(Bool, True)}
 
     def forward(self, a, ins, aux, is_train):
         x, y = ins
@@ -116,8 +117,7 @@ class _contrib_index_array(Op):
         axes = range(x.ndim) if a["axes"] is None else a["axes"]
         axes = [ax + x.ndim if ax < 0 else ax for ax in axes]
         if any(not 0 <= ax < x.ndim for ax in axes):
-            raise MXNetError(f"index_array: axes {a['axes']} out of range for "
-                             f"{x.ndim}-d data")
+            raise MXNetError(f"index_array: axes {a['axes']} out of range for {x.ndim}-d data")
         grids = xp.indices(x.shape, dtype=np.int64)
         return (xp.stack([grids[ax] for ax in axes], axis=-1),), None
 
@@ -137,8 +137,10 @@ class _contrib_index_copy(Op):
         old, idx, new = ins
         rows = idx.astype(np.int64).reshape(-1)
         if new.shape != (rows.size,) + tuple(old.shape[1:]):
-            raise MXNetError(f"index_copy: new_tensor has shape {tuple(new.shape)}, "
-                             f"expected {(rows.size,) + tuple(old.shape[1:])}")
+            raise MXNetError(
+                f"index_copy: new_tensor has shape {tuple(new.shape)}, "
+                f"expected {(rows.size,) + tuple(old.shape[1:])}"
+            )
         out = old.copy()
         out[rows] = new
         return (out,), rows
@@ -156,8 +158,13 @@ class _contrib_arange_like(Op):
     repeated ``repeat`` times."""
 
     name = "_contrib_arange_like"
-    params = {"start": Attr(Float, 0.0), "step": Attr(Float, 1.0), "repeat": Attr(Int, 1),
-              "ctx": Attr(lambda c: c, None), "axis": Attr(OptInt, None)}
+    params = {
+        "start": Attr(Float, 0.0),
+        "step": Attr(Float, 1.0),
+        "repeat": Attr(Int, 1),
+        "ctx": Attr(lambda c: c, None),
+        "axis": Attr(OptInt, None),
+    }
 
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
@@ -252,18 +259,36 @@ class _contrib_BilinearResize2D(_Separable2D):
 
     name = "_contrib_BilinearResize2D"
     inputs = ("data", "like")
-    params = {"height": Attr(Int, 1), "width": Attr(Int, 1),
-              "scale_height": Attr(OptFloat, None), "scale_width": Attr(OptFloat, None),
-              "mode": Attr(enum("size", "like", "odd_scale", "to_even_down", "to_even_up",
-                                "to_odd_down", "to_odd_up"), "size"),
-              "align_corners": Attr(Bool, True)}
+    params = {
+        "height": Attr(Int, 1),
+        "width": Attr(Int, 1),
+        "scale_height": Attr(OptFloat, None),
+        "scale_width": Attr(OptFloat, None),
+        "mode": Attr(
+            enum(
+                "size",
+                "like",
+                "odd_scale",
+                "to_even_down",
+                "to_even_up",
+                "to_odd_down",
+                "to_odd_up",
+            ),
+            "size",
+        ),
+        "align_corners": Attr(Bool, True),
+    }
 
     def input_names(self, a):
         return ("data", "like") if a["mode"] == "like" else ("data",)
 
     # to_even/to_odd modes: (parity kept, step) per input size
-    _PARITY = {"to_even_down": (0, -1), "to_even_up": (0, 1), "to_odd_down": (1, -1),
-               "to_odd_up": (1, 1)}
+    _PARITY = {
+        "to_even_down": (0, -1),
+        "to_even_up": (0, 1),
+        "to_odd_down": (1, -1),
+        "to_odd_up": (1, 1),
+    }
 
     def _size(self, a, shape, like):
         h, w = shape[-2:]
@@ -276,8 +301,9 @@ class _contrib_BilinearResize2D(_Separable2D):
         sh = a["scale_height"]
         sw = a["scale_width"] if a["scale_width"] is not None else sh
         if mode == "odd_scale":  # odd sizes keep their end points: (n - 1) * scale + 1
-            return tuple(int((n - 1) * sc + 1) if n % 2 else int(n * sc)
-                         for n, sc in ((h, sh), (w, sw)))
+            return tuple(
+                int((n - 1) * sc + 1) if n % 2 else int(n * sc) for n, sc in ((h, sh), (w, sw))
+            )
         if mode != "size":
             raise MXNetError(f"BilinearResize2D: unknown mode {mode!r}")
         if sh is not None:
@@ -287,8 +313,10 @@ class _contrib_BilinearResize2D(_Separable2D):
     def matrices(self, xp, a, ins):
         x = ins[0]
         oh, ow = self._size(a, x.shape, ins[1].shape if len(ins) > 1 else None)
-        return (_resize_matrix(xp, x.shape[-2], oh, a["align_corners"], x.dtype),
-                _resize_matrix(xp, x.shape[-1], ow, a["align_corners"], x.dtype))
+        return (
+            _resize_matrix(xp, x.shape[-2], oh, a["align_corners"], x.dtype),
+            _resize_matrix(xp, x.shape[-1], ow, a["align_corners"], x.dtype),
+        )
 
 
 @register
@@ -302,5 +330,7 @@ class _contrib_AdaptiveAvgPooling2D(_Separable2D):
         x = ins[0]
         size = tuple(a["output_size"]) or (1,)
         oh, ow = size if len(size) == 2 else (size[0], size[0])
-        return (_pool_matrix(xp, x.shape[-2], oh, x.dtype),
-                _pool_matrix(xp, x.shape[-1], ow, x.dtype))
+        return (
+            _pool_matrix(xp, x.shape[-2], oh, x.dtype),
+            _pool_matrix(xp, x.shape[-1], ow, x.dtype),
+        )

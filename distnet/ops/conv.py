@@ -35,8 +35,10 @@ def _spatial_attrs(op, a, d):
     dilate = check_spatial(op, "dilate", a["dilate"], d) or (1,) * d
     pad = check_spatial(op, "pad", a["pad"], d) or (0,) * d
     if min(stride) < 1 or min(dilate) < 1 or min(pad) < 0:
-        raise MXNetError(f"operator {op}: stride and dilate must be >= 1 and pad >= 0, got "
-                         f"stride={stride}, dilate={dilate}, pad={pad}")
+        raise MXNetError(
+            f"operator {op}: stride and dilate must be >= 1 and pad >= 0, got "
+            f"stride={stride}, dilate={dilate}, pad={pad}"
+        )
     return stride, dilate, pad
 
 
@@ -46,12 +48,16 @@ def _check_data(op, a, dshape):
     if d not in (1, 2, 3):
         raise MXNetError(f"operator {op}: kernel must have 1, 2 or 3 dimensions, got {kernel}")
     if len(dshape) != d + 2:
-        raise MXNetError(f"operator {op}: data must be {d + 2}-D (batch, channel, {d} spatial) "
-                         f"for kernel {kernel}, got shape {tuple(dshape)}")
+        raise MXNetError(
+            f"operator {op}: data must be {d + 2}-D (batch, channel, {d} spatial) "
+            f"for kernel {kernel}, got shape {tuple(dshape)}"
+        )
     g = a["num_group"]
     if g < 1 or a["num_filter"] < 1 or a["num_filter"] % g or dshape[1] % g:
-        raise MXNetError(f"operator {op}: num_filter ({a['num_filter']}) and the data channels "
-                         f"({dshape[1]}) must be positive multiples of num_group ({g})")
+        raise MXNetError(
+            f"operator {op}: num_filter ({a['num_filter']}) and the data channels "
+            f"({dshape[1]}) must be positive multiples of num_group ({g})"
+        )
     return d
 
 
@@ -134,11 +140,18 @@ class _ConvBase(Op):
 
 
 _CONV_PARAMS = {
-    "kernel": Attr(Shape), "stride": Attr(Shape, ()), "dilate": Attr(Shape, ()),
-    "pad": Attr(Shape, ()), "num_filter": Attr(Int), "num_group": Attr(Int, 1),
-    "workspace": Attr(Int, 1024), "no_bias": Attr(Bool, False),
-    "cudnn_tune": Attr(_TUNE, None), "cudnn_off": Attr(Bool, False),
-    "layout": Attr(_LAYOUT, None)}
+    "kernel": Attr(Shape),
+    "stride": Attr(Shape, ()),
+    "dilate": Attr(Shape, ()),
+    "pad": Attr(Shape, ()),
+    "num_filter": Attr(Int),
+    "num_group": Attr(Int, 1),
+    "workspace": Attr(Int, 1024),
+    "no_bias": Attr(Bool, False),
+    "cudnn_tune": Attr(_TUNE, None),
+    "cudnn_off": Attr(Bool, False),
+    "layout": Attr(_LAYOUT, None),
+}
 
 
 @register
@@ -151,21 +164,43 @@ class Convolution(_ConvBase):
 
     def plan(self, a, dshape):
         """The (cached) ConvPlan for channels-first data of shape ``dshape``."""
-        key = (self.name, tuple(dshape), a["kernel"], a["stride"], a["dilate"], a["pad"],
-               a["num_filter"], a["num_group"])
+        key = (
+            self.name,
+            tuple(dshape),
+            a["kernel"],
+            a["stride"],
+            a["dilate"],
+            a["pad"],
+            a["num_filter"],
+            a["num_group"],
+        )
         return _cached_plan(key, lambda: self._make_plan(a, dshape))
 
     def _make_plan(self, a, dshape):
         d = _check_data(self.name, a, dshape)
         stride, dilate, pad = _spatial_attrs(self.name, a, d)
         kernel = a["kernel"]
-        out = tuple(conv_out_size(s, k, st, dl, p)
-                    for s, k, st, dl, p in zip(dshape[2:], kernel, stride, dilate, pad))
+        out = tuple(
+            conv_out_size(s, k, st, dl, p)
+            for s, k, st, dl, p in zip(dshape[2:], kernel, stride, dilate, pad)
+        )
         if min(out) < 1:
-            raise MXNetError(f"operator {self.name}: kernel {kernel} (dilate {dilate}) does not "
-                             f"fit data of shape {tuple(dshape)} with pad {pad}")
-        return ConvPlan(dshape[0], dshape[1], a["num_filter"], a["num_group"], dshape[2:],
-                        kernel, stride, dilate, pad, out)
+            raise MXNetError(
+                f"operator {self.name}: kernel {kernel} (dilate {dilate}) does not "
+                f"fit data of shape {tuple(dshape)} with pad {pad}"
+            )
+        return ConvPlan(
+            dshape[0],
+            dshape[1],
+            a["num_filter"],
+            a["num_group"],
+            dshape[2:],
+            kernel,
+            stride,
+            dilate,
+            pad,
+            out,
+        )
 
     def weight_shape(self, a, plan):
         return (plan.F, plan.Cg) + plan.K
@@ -202,16 +237,35 @@ class Deconvolution(_ConvBase):
 
     name = "Deconvolution"
     params = {
-        "kernel": Attr(Shape), "stride": Attr(Shape, ()), "dilate": Attr(Shape, ()),
-        "pad": Attr(Shape, ()), "adj": Attr(Shape, ()), "target_shape": Attr(Shape, ()),
-        "num_filter": Attr(Int), "num_group": Attr(Int, 1), "workspace": Attr(Int, 512),
-        "no_bias": Attr(Bool, True), "cudnn_tune": Attr(_TUNE, None),
-        "cudnn_off": Attr(Bool, False), "layout": Attr(_LAYOUT, None)}
+        "kernel": Attr(Shape),
+        "stride": Attr(Shape, ()),
+        "dilate": Attr(Shape, ()),
+        "pad": Attr(Shape, ()),
+        "adj": Attr(Shape, ()),
+        "target_shape": Attr(Shape, ()),
+        "num_filter": Attr(Int),
+        "num_group": Attr(Int, 1),
+        "workspace": Attr(Int, 512),
+        "no_bias": Attr(Bool, True),
+        "cudnn_tune": Attr(_TUNE, None),
+        "cudnn_off": Attr(Bool, False),
+        "layout": Attr(_LAYOUT, None),
+    }
 
     def plan(self, a, dshape):
         """The ConvPlan of the convolution this deconvolution transposes."""
-        key = (self.name, tuple(dshape), a["kernel"], a["stride"], a["dilate"], a["pad"],
-               a["adj"], a["target_shape"], a["num_filter"], a["num_group"])
+        key = (
+            self.name,
+            tuple(dshape),
+            a["kernel"],
+            a["stride"],
+            a["dilate"],
+            a["pad"],
+            a["adj"],
+            a["target_shape"],
+            a["num_filter"],
+            a["num_group"],
+        )
         return _cached_plan(key, lambda: self._make_plan(a, dshape))
 
     def _make_plan(self, a, dshape):
@@ -220,26 +274,42 @@ class Deconvolution(_ConvBase):
         adj = check_spatial(self.name, "adj", a["adj"], d) or (0,) * d
         target = check_spatial(self.name, "target_shape", a["target_shape"], d)
         kernel, ins = a["kernel"], dshape[2:]
-        spans = [st * (n - 1) + dl * (k - 1) + 1
-                 for n, k, st, dl in zip(ins, kernel, stride, dilate)]
+        spans = [
+            st * (n - 1) + dl * (k - 1) + 1 for n, k, st, dl in zip(ins, kernel, stride, dilate)
+        ]
         if target is not None and any(target):
             for t, span in zip(target, spans):
                 if t > span:
-                    raise MXNetError(f"operator {self.name}: target_shape {target} is too big "
-                                     f"for data of shape {tuple(dshape)} (at most {span})")
+                    raise MXNetError(
+                        f"operator {self.name}: target_shape {target} is too big "
+                        f"for data of shape {tuple(dshape)} (at most {span})"
+                    )
             pad = tuple((span - t + 1) // 2 for span, t in zip(spans, target))
             adj = tuple((span - t) % 2 for span, t in zip(spans, target))
         for j, st in zip(adj, stride):
             if j >= st or j < 0:
-                raise MXNetError(f"operator {self.name}: adj {adj} must be smaller than stride "
-                                 f"{stride}")
+                raise MXNetError(
+                    f"operator {self.name}: adj {adj} must be smaller than stride {stride}"
+                )
         out = tuple(span - 2 * p + j for span, p, j in zip(spans, pad, adj))
         if min(out) < 1:
-            raise MXNetError(f"operator {self.name}: pad {pad} leaves no output for data of "
-                             f"shape {tuple(dshape)}")
+            raise MXNetError(
+                f"operator {self.name}: pad {pad} leaves no output for data of "
+                f"shape {tuple(dshape)}"
+            )
         # the convolution from our output (num_filter channels) back to our input
-        return ConvPlan(dshape[0], a["num_filter"], dshape[1], a["num_group"], out, kernel,
-                        stride, dilate, pad, ins)
+        return ConvPlan(
+            dshape[0],
+            a["num_filter"],
+            dshape[1],
+            a["num_group"],
+            out,
+            kernel,
+            stride,
+            dilate,
+            pad,
+            ins,
+        )
 
     def weight_shape(self, a, plan):
         return (plan.F, plan.Cg) + plan.K

@@ -107,8 +107,16 @@ class _full(_Filled):
 
 
 # MXNet's type flags, used by _zeros_without_dtype's integer dtype attribute.
-_TYPE_FLAGS = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32,
-               5: np.int8, 6: np.int64, 7: np.bool_}
+_TYPE_FLAGS = {
+    0: np.float32,
+    1: np.float64,
+    2: np.float16,
+    3: np.uint8,
+    4: np.int32,
+    5: np.int8,
+    6: np.int64,
+    7: np.bool_,
+}
 
 
 @register
@@ -141,8 +149,9 @@ def _arange_size(a):
     if step == 0:
         raise MXNetError("_arange: step must not be 0")
     if (stop - start) / step <= 0:
-        raise MXNetError(f"_arange: invalid range (start, stop, step) = "
-                         f"({start:g}, {stop:g}, {step:g})")
+        raise MXNetError(
+            f"_arange: invalid range (start, stop, step) = ({start:g}, {stop:g}, {step:g})"
+        )
     if a["repeat"] < 1:
         raise MXNetError(f"_arange: repeat must be positive, got {a['repeat']}")
     return start, step, int(np.ceil((stop - start) / step)) * a["repeat"]
@@ -155,13 +164,21 @@ class _arange(_Creator):
     dtype truncates ``start`` and ``step`` first."""
 
     name = "_arange"
-    params = dict(start=Attr(Float), stop=Attr(OptFloat, None), step=Attr(Float, 1.0),
-                  repeat=Attr(Int, 1), infer_range=Attr(Bool, False), **_COMMON)
+    params = dict(
+        start=Attr(Float),
+        stop=Attr(OptFloat, None),
+        step=Attr(Float, 1.0),
+        repeat=Attr(Int, 1),
+        infer_range=Attr(Bool, False),
+        **_COMMON,
+    )
 
     def shape(self, a):
         if a["infer_range"]:
-            raise MXNetError("_arange: infer_range=True (a length taken from the graph) is "
-                             "not supported by distnet; give stop explicitly")
+            raise MXNetError(
+                "_arange: infer_range=True (a length taken from the graph) is "
+                "not supported by distnet; give stop explicitly"
+            )
         return (_arange_size(a)[2],)
 
     def make(self, a, shape):
@@ -181,8 +198,9 @@ class _linspace(_Creator):
     ``endpoint``)."""
 
     name = "_linspace"
-    params = dict(start=Attr(Float), stop=Attr(Float), num=Attr(Int),
-                  endpoint=Attr(Bool, True), **_COMMON)
+    params = dict(
+        start=Attr(Float), stop=Attr(Float), num=Attr(Int), endpoint=Attr(Bool, True), **_COMMON
+    )
 
     def shape(self, a):
         if a["num"] < 0:

@@ -89,12 +89,18 @@ class CTCLoss(Op):
     name = "CTCLoss"
     aliases = ("ctc_loss", "_contrib_CTCLoss", "_contrib_ctc_loss")
     inputs = ("data", "label", "data_lengths", "label_lengths")
-    params = {"use_data_lengths": Attr(Bool, False), "use_label_lengths": Attr(Bool, False),
-              "blank_label": Attr(enum("first", "last"), "first")}
+    params = {
+        "use_data_lengths": Attr(Bool, False),
+        "use_label_lengths": Attr(Bool, False),
+        "blank_label": Attr(enum("first", "last"), "first"),
+    }
 
     def input_names(self, a):
-        return (("data", "label") + ("data_lengths",) * a["use_data_lengths"]
-                + ("label_lengths",) * a["use_label_lengths"])
+        return (
+            ("data", "label")
+            + ("data_lengths",) * a["use_data_lengths"]
+            + ("label_lengths",) * a["use_label_lengths"]
+        )
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         d = in_shapes[0]
@@ -104,11 +110,13 @@ class CTCLoss(Op):
         data, label = ins[0], ins[1]
         n = data.shape[1]
         if label.ndim != 2 or label.shape[0] != n:
-            raise MXNetError(f"CTCLoss: label must be (batch={n}, max_label_length), got "
-                             f"{tuple(label.shape)}")
+            raise MXNetError(
+                f"CTCLoss: label must be (batch={n}, max_label_length), got {tuple(label.shape)}"
+            )
         rest = list(ins[2:])
-        seq_len = rest.pop(0).astype(np.int64) if a["use_data_lengths"] else \
-            xp.full((n,), T, np.int64)
+        seq_len = (
+            rest.pop(0).astype(np.int64) if a["use_data_lengths"] else xp.full((n,), T, np.int64)
+        )
         blank = 0 if a["blank_label"] == "first" else C - 1
         lab = label.astype(np.int64)
         if a["use_label_lengths"]:
@@ -126,8 +134,7 @@ class CTCLoss(Op):
         T, n, C = data.shape
         seq_len, lab, lab_len, blank = self._lengths(xp, a, ins, T, C)
         if int(seq_len.max()) > T or int(seq_len.min()) < 1:
-            raise MXNetError(f"CTCLoss: data_lengths must lie in [1, {T}], got "
-                             f"{seq_len.tolist()}")
+            raise MXNetError(f"CTCLoss: data_lengths must lie in [1, {T}], got {seq_len.tolist()}")
         lp = _log_softmax(xp, data.astype(np.float64))
         ext, S, skip = _extended(xp, a, lab, lab_len, blank)
         lp_ext = xp.take_along_axis(lp, xp.broadcast_to(ext[None], (T,) + ext.shape), axis=2)
@@ -155,6 +162,7 @@ class CTCLoss(Op):
             np.add.at(occ, (t_i, b_i, idx), post)
         else:
             import cupyx
+
             cupyx.scatter_add(occ, (t_i, b_i, idx), post)
         grad = xp.exp(lp) - occ
         grad *= (xp.arange(T)[:, None] < seq_len[None, :])[:, :, None]

@@ -27,9 +27,11 @@ def _prop(a):
         op_type = a["op_type"]
         cls = PROPS.get(op_type)
         if cls is None:
-            raise MXNetError(f"operator Custom: op_type {op_type!r} is not registered; "
-                             f"register a CustomOpProp with mx.operator.register("
-                             f"{op_type!r}) (registered: {sorted(PROPS)})")
+            raise MXNetError(
+                f"operator Custom: op_type {op_type!r} is not registered; "
+                f"register a CustomOpProp with mx.operator.register("
+                f"{op_type!r}) (registered: {sorted(PROPS)})"
+            )
         kwargs = {k: v for k, v in a.items() if k not in ("op_type", "__key__")}
         prop = cls(**kwargs)
         _INSTANCES[key] = prop
@@ -49,8 +51,11 @@ class Custom(Op):
 
     def parse(self, kwargs):
         """``op_type`` (required) and the user's attributes, every value as a string."""
-        attrs = {k: (v if isinstance(v, str) else str(v)) for k, v in kwargs.items()
-                 if k not in ("name", "num_args", "ctx", "out") and not k.startswith("__")}
+        attrs = {
+            k: (v if isinstance(v, str) else str(v))
+            for k, v in kwargs.items()
+            if k not in ("name", "num_args", "ctx", "out") and not k.startswith("__")
+        }
         if "op_type" not in attrs:
             raise MXNetError("operator Custom: required argument 'op_type' is missing")
         attrs["__key__"] = tuple(sorted(attrs.items()))
@@ -79,14 +84,14 @@ class Custom(Op):
         known = next((t for t in in_types if t is not None), np.dtype(np.float32))
         in_types = [known if t is None else t for t in in_types]
         result = _prop(a).infer_type([np.dtype(t).type for t in in_types])
-        return ([np.dtype(t) for t in result[0]], [np.dtype(t) for t in result[1]],
-                aux_types)
+        return ([np.dtype(t) for t in result[0]], [np.dtype(t) for t in result[1]], aux_types)
 
     def forward(self, a, ins, aux, is_train):
         """Make the user's operator and run its ``forward`` into fresh outputs."""
         from ..ndarray.ndarray import wrap
         from ..context import cpu
         from .. import autograd
+
         prop = _prop(a)
         shapes = [list(x.shape) for x in ins]
         dtypes = [x.dtype.type for x in ins]
@@ -98,37 +103,54 @@ class Custom(Op):
         in_nd = [wrap(x, ctx) for x in ins]
         out_nd = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
         with autograd.pause(train_mode=is_train):
-            user_op.forward(is_train=is_train, req=["write"] * len(out_nd), in_data=in_nd,
-                            out_data=out_nd, aux=[])
+            user_op.forward(
+                is_train=is_train,
+                req=["write"] * len(out_nd),
+                in_data=in_nd,
+                out_data=out_nd,
+                aux=[],
+            )
         return [o._data for o in out_nd], (user_op, in_nd, out_nd, ctx)
 
     def backward(self, F, a, ins, outs, saved, ograds):
         """The user's ``backward``, writing into zero-filled input gradients."""
         from ..ndarray.ndarray import wrap
         from .. import autograd
+
         user_op, in_nd, out_nd, ctx = saved
         xp = _xp_of(ins)
-        out_grad = [wrap(g if g is not None else xp.zeros_like(o), ctx)
-                    for g, o in zip(ograds, outs)]
+        out_grad = [
+            wrap(g if g is not None else xp.zeros_like(o), ctx) for g, o in zip(ograds, outs)
+        ]
         in_grad = [wrap(xp.zeros_like(x), ctx) for x in ins]
         with autograd.pause():
-            user_op.backward(req=["write"] * len(in_grad), out_grad=out_grad, in_data=in_nd,
-                             out_data=out_nd, in_grad=in_grad, aux=[])
+            user_op.backward(
+                req=["write"] * len(in_grad),
+                out_grad=out_grad,
+                in_data=in_nd,
+                out_data=out_nd,
+                in_grad=in_grad,
+                aux=[],
+            )
         return [g._data for g in in_grad]
 
 
 def _no_aux(prop, aux_shapes):
     if prop.list_auxiliary_states() or aux_shapes:
-        raise MXNetError(f"operator Custom: {type(prop).__name__} declares auxiliary states "
-                         f"{prop.list_auxiliary_states()}; custom operators with auxiliary "
-                         "states are not supported by distnet yet")
+        raise MXNetError(
+            f"operator Custom: {type(prop).__name__} declares auxiliary states "
+            f"{prop.list_auxiliary_states()}; custom operators with auxiliary "
+            "states are not supported by distnet yet"
+        )
 
 
 def _xp_of(arrays):
     from ..backend import xp_of
+
     return xp_of(arrays[0]) if arrays else np
 
 
 def _gpu_ctx(array):
     from ..context import gpu
+
     return gpu(array.device.id)

@@ -33,9 +33,13 @@ class _Unary(Op):
 
 
 def _unary(name, fn, grad, aliases=(), doc=None):
-    attrs = {"name": name, "aliases": tuple(aliases), "fn": staticmethod(fn),
-             "grad": None if grad is None else staticmethod(grad),
-             "__doc__": doc or f"Elementwise ``{name}``."}
+    attrs = {
+        "name": name,
+        "aliases": tuple(aliases),
+        "fn": staticmethod(fn),
+        "grad": None if grad is None else staticmethod(grad),
+        "__doc__": doc or f"Elementwise ``{name}``.",
+    }
     register(type(name, (_Unary,), attrs))
 
 
@@ -54,10 +58,17 @@ _unary("relu", _relu, lambda F, x, y, g: g * (x > 0))
 _unary("sigmoid", _sigmoid, lambda F, x, y, g: g * y * (1 - y))
 _unary("log_sigmoid", lambda xp, x: -_softrelu(xp, -x), lambda F, x, y, g: g * (1 - F.exp(y)))
 _unary("tanh", lambda xp, x: xp.tanh(x), lambda F, x, y, g: g * (1 - y * y))
-_unary("softsign", lambda xp, x: x / (1 + xp.abs(x)),
-       lambda F, x, y, g: g / ((1 + F.abs(x)) * (1 + F.abs(x))))
-_unary("softrelu", _softrelu, lambda F, x, y, g: g * (1 - F.exp(-y)),
-       doc="``log(1 + exp(x))`` (Activation's softrelu).")
+_unary(
+    "softsign",
+    lambda xp, x: x / (1 + xp.abs(x)),
+    lambda F, x, y, g: g / ((1 + F.abs(x)) * (1 + F.abs(x))),
+)
+_unary(
+    "softrelu",
+    _softrelu,
+    lambda F, x, y, g: g * (1 - F.exp(-y)),
+    doc="``log(1 + exp(x))`` (Activation's softrelu).",
+)
 _unary("exp", lambda xp, x: xp.exp(x), lambda F, x, y, g: g * y)
 _unary("expm1", lambda xp, x: xp.expm1(x), lambda F, x, y, g: g * (y + 1))
 _unary("log", lambda xp, x: xp.log(x), lambda F, x, y, g: g / x)
@@ -86,12 +97,18 @@ _unary("arccosh", lambda xp, x: xp.arccosh(x), lambda F, x, y, g: g / F.sqrt(x *
 _unary("arctanh", lambda xp, x: xp.arctanh(x), lambda F, x, y, g: g / (1 - x * x))
 _unary("degrees", lambda xp, x: xp.degrees(x), lambda F, x, y, g: g * (180 / math.pi))
 _unary("radians", lambda xp, x: xp.radians(x), lambda F, x, y, g: g * (math.pi / 180))
-_unary("erf", lambda xp, x: erf(xp, x),
-       lambda F, x, y, g: g * (2 / math.sqrt(math.pi)) * F.exp(-(x * x)))
+_unary(
+    "erf",
+    lambda xp, x: erf(xp, x),
+    lambda F, x, y, g: g * (2 / math.sqrt(math.pi)) * F.exp(-(x * x)),
+)
 _unary("floor", lambda xp, x: xp.floor(x), None)
 _unary("ceil", lambda xp, x: xp.ceil(x), None)
-_unary("round", lambda xp, x: xp.where(x >= 0, xp.floor(x + 0.5), xp.ceil(x - 0.5))
-       .astype(x.dtype, copy=False), None)
+_unary(
+    "round",
+    lambda xp, x: xp.where(x >= 0, xp.floor(x + 0.5), xp.ceil(x - 0.5)).astype(x.dtype, copy=False),
+    None,
+)
 _unary("rint", lambda xp, x: xp.rint(x), None)
 _unary("trunc", lambda xp, x: xp.trunc(x), None)
 # round toward zero; numpy 2.5 deprecates numpy.fix, which is trunc under another name
@@ -142,43 +159,103 @@ def _binary(base, fn, grad, elem_names=(), bcast_aliases=()):
     """Register ``broadcast_<base>`` and, when ``elem_names`` is given, the same-shape
     operator ``elem_names[0]`` with aliases ``elem_names[1:]``."""
     doc = f"Elementwise ``{base}`` of two arrays."
-    register(type(f"broadcast_{base}", (_Binary,), {
-        "name": f"broadcast_{base}", "aliases": tuple(bcast_aliases), "fn": staticmethod(fn),
-        "grad": None if grad is None else staticmethod(grad), "__doc__": doc + " Broadcasts."}))
+    register(
+        type(
+            f"broadcast_{base}",
+            (_Binary,),
+            {
+                "name": f"broadcast_{base}",
+                "aliases": tuple(bcast_aliases),
+                "fn": staticmethod(fn),
+                "grad": None if grad is None else staticmethod(grad),
+                "__doc__": doc + " Broadcasts.",
+            },
+        )
+    )
     if elem_names:
-        register(type(elem_names[0], (_Binary,), {
-            "name": elem_names[0], "aliases": tuple(elem_names[1:]), "fn": staticmethod(fn),
-            "grad": None if grad is None else staticmethod(grad), "broadcast": False,
-            "__doc__": doc + " Shapes must match."}))
+        register(
+            type(
+                elem_names[0],
+                (_Binary,),
+                {
+                    "name": elem_names[0],
+                    "aliases": tuple(elem_names[1:]),
+                    "fn": staticmethod(fn),
+                    "grad": None if grad is None else staticmethod(grad),
+                    "broadcast": False,
+                    "__doc__": doc + " Shapes must match.",
+                },
+            )
+        )
 
 
-_binary("add", lambda xp, l, r: l + r, lambda F, l, r, y, g: (g, g),
-        ("elemwise_add", "_plus", "_Plus", "_add"), ("broadcast_plus",))
-_binary("sub", lambda xp, l, r: l - r, lambda F, l, r, y, g: (g, -g),
-        ("elemwise_sub", "_minus", "_Minus", "_sub"), ("broadcast_minus",))
-_binary("mul", lambda xp, l, r: l * r, lambda F, l, r, y, g: (g * r, g * l),
-        ("elemwise_mul", "_mul", "_Mul"))
-_binary("div", lambda xp, l, r: l / r, lambda F, l, r, y, g: (g / r, -g * y / r),
-        ("elemwise_div", "_div", "_Div"))
-_binary("mod", lambda xp, l, r: xp.mod(l, r),
-        lambda F, l, r, y, g: (g, -g * F.floor(l / r)), ("_mod", "_Mod"))
-_binary("power", lambda xp, l, r: xp.power(l, r),
-        lambda F, l, r, y, g: (g * r * l ** (r - 1), g * y * F.log(l)), ("_power", "_Power"))
-_binary("maximum", lambda xp, l, r: xp.maximum(l, r),
-        lambda F, l, r, y, g: (g * (l >= r), g * (l < r)), ("_maximum", "_Maximum"))
-_binary("minimum", lambda xp, l, r: xp.minimum(l, r),
-        lambda F, l, r, y, g: (g * (l <= r), g * (l > r)), ("_minimum", "_Minimum"))
-_binary("hypot", lambda xp, l, r: xp.hypot(l, r),
-        lambda F, l, r, y, g: (g * l / y, g * r / y), ("_hypot",))
-for _name, _fn in (("equal", lambda xp, l, r: l == r),
-                   ("not_equal", lambda xp, l, r: l != r),
-                   ("greater", lambda xp, l, r: l > r),
-                   ("greater_equal", lambda xp, l, r: l >= r),
-                   ("lesser", lambda xp, l, r: l < r),
-                   ("lesser_equal", lambda xp, l, r: l <= r),
-                   ("logical_and", lambda xp, l, r: (l != 0) & (r != 0)),
-                   ("logical_or", lambda xp, l, r: (l != 0) | (r != 0)),
-                   ("logical_xor", lambda xp, l, r: (l != 0) ^ (r != 0))):
+_binary(
+    "add",
+    lambda xp, l, r: l + r,
+    lambda F, l, r, y, g: (g, g),
+    ("elemwise_add", "_plus", "_Plus", "_add"),
+    ("broadcast_plus",),
+)
+_binary(
+    "sub",
+    lambda xp, l, r: l - r,
+    lambda F, l, r, y, g: (g, -g),
+    ("elemwise_sub", "_minus", "_Minus", "_sub"),
+    ("broadcast_minus",),
+)
+_binary(
+    "mul",
+    lambda xp, l, r: l * r,
+    lambda F, l, r, y, g: (g * r, g * l),
+    ("elemwise_mul", "_mul", "_Mul"),
+)
+_binary(
+    "div",
+    lambda xp, l, r: l / r,
+    lambda F, l, r, y, g: (g / r, -g * y / r),
+    ("elemwise_div", "_div", "_Div"),
+)
+_binary(
+    "mod",
+    lambda xp, l, r: xp.mod(l, r),
+    lambda F, l, r, y, g: (g, -g * F.floor(l / r)),
+    ("_mod", "_Mod"),
+)
+_binary(
+    "power",
+    lambda xp, l, r: xp.power(l, r),
+    lambda F, l, r, y, g: (g * r * l ** (r - 1), g * y * F.log(l)),
+    ("_power", "_Power"),
+)
+_binary(
+    "maximum",
+    lambda xp, l, r: xp.maximum(l, r),
+    lambda F, l, r, y, g: (g * (l >= r), g * (l < r)),
+    ("_maximum", "_Maximum"),
+)
+_binary(
+    "minimum",
+    lambda xp, l, r: xp.minimum(l, r),
+    lambda F, l, r, y, g: (g * (l <= r), g * (l > r)),
+    ("_minimum", "_Minimum"),
+)
+_binary(
+    "hypot",
+    lambda xp, l, r: xp.hypot(l, r),
+    lambda F, l, r, y, g: (g * l / y, g * r / y),
+    ("_hypot",),
+)
+for _name, _fn in (
+    ("equal", lambda xp, l, r: l == r),
+    ("not_equal", lambda xp, l, r: l != r),
+    ("greater", lambda xp, l, r: l > r),
+    ("greater_equal", lambda xp, l, r: l >= r),
+    ("lesser", lambda xp, l, r: l < r),
+    ("lesser_equal", lambda xp, l, r: l <= r),
+    ("logical_and", lambda xp, l, r: (l != 0) & (r != 0)),
+    ("logical_or", lambda xp, l, r: (l != 0) | (r != 0)),
+    ("logical_xor", lambda xp, l, r: (l != 0) ^ (r != 0)),
+):
     _binary(_name, _fn, None, (f"_{_name}",))
 
 
@@ -211,43 +288,75 @@ class _Scalar(Op):
 
 
 def _scalar(name, fn, grad, aliases=()):
-    register(type(name, (_Scalar,), {
-        "name": name, "aliases": tuple(aliases), "fn": staticmethod(fn),
-        "grad": None if grad is None else staticmethod(grad),
-        "__doc__": f"``{name}``: elementwise with the attribute ``scalar``."}))
+    register(
+        type(
+            name,
+            (_Scalar,),
+            {
+                "name": name,
+                "aliases": tuple(aliases),
+                "fn": staticmethod(fn),
+                "grad": None if grad is None else staticmethod(grad),
+                "__doc__": f"``{name}``: elementwise with the attribute ``scalar``.",
+            },
+        )
+    )
 
 
 _scalar("_plus_scalar", lambda xp, x, s: x + s, lambda F, x, s, y, g: g, ("_PlusScalar",))
 _scalar("_minus_scalar", lambda xp, x, s: x - s, lambda F, x, s, y, g: g, ("_MinusScalar",))
-_scalar("_rminus_scalar", lambda xp, x, s: s - x, lambda F, x, s, y, g: -g,
-        ("_RMinusScalar",))
+_scalar("_rminus_scalar", lambda xp, x, s: s - x, lambda F, x, s, y, g: -g, ("_RMinusScalar",))
 _scalar("_mul_scalar", lambda xp, x, s: x * s, lambda F, x, s, y, g: g * s, ("_MulScalar",))
 _scalar("_div_scalar", lambda xp, x, s: x / s, lambda F, x, s, y, g: g / s, ("_DivScalar",))
-_scalar("_rdiv_scalar", lambda xp, x, s: s / x, lambda F, x, s, y, g: -g * y / x,
-        ("_RDivScalar",))
-_scalar("_mod_scalar", lambda xp, x, s: xp.mod(x, s), lambda F, x, s, y, g: g,
-        ("_ModScalar",))
-_scalar("_rmod_scalar", lambda xp, x, s: xp.mod(s, x),
-        lambda F, x, s, y, g: -g * F.floor(s / x), ("_RModScalar",))
-_scalar("_power_scalar", lambda xp, x, s: x ** s,
-        lambda F, x, s, y, g: g * s * x ** (s - 1), ("_PowerScalar",))
-_scalar("_rpower_scalar", lambda xp, x, s: xp.power(s, x),
-        lambda F, x, s, y, g: g * y * math.log(s), ("_RPowerScalar",))
-_scalar("_maximum_scalar", lambda xp, x, s: xp.maximum(x, s),
-        lambda F, x, s, y, g: g * (x >= s), ("_MaximumScalar",))
-_scalar("_minimum_scalar", lambda xp, x, s: xp.minimum(x, s),
-        lambda F, x, s, y, g: g * (x <= s), ("_MinimumScalar",))
-_scalar("_hypot_scalar", lambda xp, x, s: xp.hypot(x, s), lambda F, x, s, y, g: g * x / y,
-        ("_HypotScalar",))
-for _name, _fn in (("_equal_scalar", lambda xp, x, s: x == s),
-                   ("_not_equal_scalar", lambda xp, x, s: x != s),
-                   ("_greater_scalar", lambda xp, x, s: x > s),
-                   ("_greater_equal_scalar", lambda xp, x, s: x >= s),
-                   ("_lesser_scalar", lambda xp, x, s: x < s),
-                   ("_lesser_equal_scalar", lambda xp, x, s: x <= s),
-                   ("_logical_and_scalar", lambda xp, x, s: (x != 0) & (s != 0)),
-                   ("_logical_or_scalar", lambda xp, x, s: (x != 0) | (s != 0)),
-                   ("_logical_xor_scalar", lambda xp, x, s: (x != 0) ^ (s != 0))):
+_scalar("_rdiv_scalar", lambda xp, x, s: s / x, lambda F, x, s, y, g: -g * y / x, ("_RDivScalar",))
+_scalar("_mod_scalar", lambda xp, x, s: xp.mod(x, s), lambda F, x, s, y, g: g, ("_ModScalar",))
+_scalar(
+    "_rmod_scalar",
+    lambda xp, x, s: xp.mod(s, x),
+    lambda F, x, s, y, g: -g * F.floor(s / x),
+    ("_RModScalar",),
+)
+_scalar(
+    "_power_scalar",
+    lambda xp, x, s: x**s,
+    lambda F, x, s, y, g: g * s * x ** (s - 1),
+    ("_PowerScalar",),
+)
+_scalar(
+    "_rpower_scalar",
+    lambda xp, x, s: xp.power(s, x),
+    lambda F, x, s, y, g: g * y * math.log(s),
+    ("_RPowerScalar",),
+)
+_scalar(
+    "_maximum_scalar",
+    lambda xp, x, s: xp.maximum(x, s),
+    lambda F, x, s, y, g: g * (x >= s),
+    ("_MaximumScalar",),
+)
+_scalar(
+    "_minimum_scalar",
+    lambda xp, x, s: xp.minimum(x, s),
+    lambda F, x, s, y, g: g * (x <= s),
+    ("_MinimumScalar",),
+)
+_scalar(
+    "_hypot_scalar",
+    lambda xp, x, s: xp.hypot(x, s),
+    lambda F, x, s, y, g: g * x / y,
+    ("_HypotScalar",),
+)
+for _name, _fn in (
+    ("_equal_scalar", lambda xp, x, s: x == s),
+    ("_not_equal_scalar", lambda xp, x, s: x != s),
+    ("_greater_scalar", lambda xp, x, s: x > s),
+    ("_greater_equal_scalar", lambda xp, x, s: x >= s),
+    ("_lesser_scalar", lambda xp, x, s: x < s),
+    ("_lesser_equal_scalar", lambda xp, x, s: x <= s),
+    ("_logical_and_scalar", lambda xp, x, s: (x != 0) & (s != 0)),
+    ("_logical_or_scalar", lambda xp, x, s: (x != 0) | (s != 0)),
+    ("_logical_xor_scalar", lambda xp, x, s: (x != 0) ^ (s != 0)),
+):
     _scalar(_name, _fn, None)
 
 
@@ -276,10 +385,6 @@ class add_n(Op):
         return tuple(ograds[0] for _ in ins)
 
 
-
-
-
-
 # ---------------------------------------------------------------- h9 additions ------
 class _ScaledUnary(_Unary):
     """Elementwise function with attributes: ``fn(xp, x, a)`` and ``grad(F, x, y, g, a)``."""
@@ -303,11 +408,20 @@ def _smooth_l1_grad(F, x, y, g, a):
     return g * (inside * (s2 * x) + (1 - inside) * F.sign(x))
 
 
-register(type("smooth_l1", (_ScaledUnary,), {
-    "name": "smooth_l1", "params": {"scalar": Attr(Float, 1.0)},
-    "fn": staticmethod(_smooth_l1), "grad": staticmethod(_smooth_l1_grad),
-    "__doc__": "Smooth L1 (Huber-like, Fast R-CNN): ``0.5*(scalar*x)^2`` where "
-               "``|x| < 1/scalar^2``, else ``|x| - 0.5/scalar^2``."}))
+register(
+    type(
+        "smooth_l1",
+        (_ScaledUnary,),
+        {
+            "name": "smooth_l1",
+            "params": {"scalar": Attr(Float, 1.0)},
+            "fn": staticmethod(_smooth_l1),
+            "grad": staticmethod(_smooth_l1_grad),
+            "__doc__": "Smooth L1 (Huber-like, Fast R-CNN): ``0.5*(scalar*x)^2`` where "
+            "``|x| < 1/scalar^2``, else ``|x| - 0.5/scalar^2``.",
+        },
+    )
+)
 
 
 def _hard_sigmoid(xp, x, a):
@@ -318,8 +432,16 @@ def _hard_sigmoid_grad(F, x, y, g, a):
     return g * ((y > 0) * (y < 1)) * a["alpha"]
 
 
-register(type("hard_sigmoid", (_ScaledUnary,), {
-    "name": "hard_sigmoid",
-    "params": {"alpha": Attr(Float, 0.2), "beta": Attr(Float, 0.5)},
-    "fn": staticmethod(_hard_sigmoid), "grad": staticmethod(_hard_sigmoid_grad),
-    "__doc__": "``max(0, min(1, alpha*x + beta))``, elementwise."}))
+register(
+    type(
+        "hard_sigmoid",
+        (_ScaledUnary,),
+        {
+            "name": "hard_sigmoid",
+            "params": {"alpha": Attr(Float, 0.2), "beta": Attr(Float, 0.5)},
+            "fn": staticmethod(_hard_sigmoid),
+            "grad": staticmethod(_hard_sigmoid_grad),
+            "__doc__": "``max(0, min(1, alpha*x + beta))``, elementwise.",
+        },
+    )
+)

@@ -10,8 +10,12 @@ from .attrs import Attr, Shape
 from .registry import Op, register
 from ._util import xp_of
 
-_GEOMETRY = {"kernel": Attr(Shape), "stride": Attr(Shape, ()), "dilate": Attr(Shape, ()),
-             "pad": Attr(Shape, ())}
+_GEOMETRY = {
+    "kernel": Attr(Shape),
+    "stride": Attr(Shape, ()),
+    "dilate": Attr(Shape, ()),
+    "pad": Attr(Shape, ()),
+}
 
 
 def _geometry(a, spatial, name):
@@ -19,23 +23,32 @@ def _geometry(a, spatial, name):
     k = tuple(a["kernel"])
     nd = len(k)
     if len(spatial) != nd:
-        raise MXNetError(f"{name}: kernel {k} is {nd}-d but the data has {len(spatial)} "
-                         f"spatial axes")
+        raise MXNetError(
+            f"{name}: kernel {k} is {nd}-d but the data has {len(spatial)} spatial axes"
+        )
     s, d = (tuple(a[key]) or (1,) * nd for key in ("stride", "dilate"))
     p = tuple(a["pad"]) or (0,) * nd
-    out = tuple((n + 2 * pp - dd * (kk - 1) - 1) // ss + 1
-                for n, kk, ss, dd, pp in zip(spatial, k, s, d, p))
+    out = tuple(
+        (n + 2 * pp - dd * (kk - 1) - 1) // ss + 1 for n, kk, ss, dd, pp in zip(spatial, k, s, d, p)
+    )
     if any(o <= 0 for o in out):
-        raise MXNetError(f"{name}: kernel {k} (dilate {d}) does not fit the padded input "
-                         f"{tuple(spatial)} (pad {p})")
+        raise MXNetError(
+            f"{name}: kernel {k} (dilate {d}) does not fit the padded input "
+            f"{tuple(spatial)} (pad {p})"
+        )
     return k, s, d, p, out
 
 
 def _blocks(k, s, d, out):
     """(column index, tuple of slices into the padded input) for every kernel offset."""
     for idx, offs in enumerate(itertools.product(*(range(kk) for kk in k))):
-        yield idx, tuple(slice(o * dd, o * dd + ss * (n - 1) + 1, ss)
-                         for o, dd, ss, n in zip(offs, d, s, out))
+        yield (
+            idx,
+            tuple(
+                slice(o * dd, o * dd + ss * (n - 1) + 1, ss)
+                for o, dd, ss, n in zip(offs, d, s, out)
+            ),
+        )
 
 
 def _im2col(xp, x, a, name="im2col"):
@@ -52,8 +65,10 @@ def _col2im(xp, cols, a, spatial, name="col2im"):
     k, s, d, p, out = _geometry(a, spatial, name)
     n, ck = cols.shape[0], cols.shape[1]
     if ck % math.prod(k) or cols.shape[2] != math.prod(out):
-        raise MXNetError(f"{name}: data of shape {tuple(cols.shape)} does not hold blocks "
-                         f"of kernel {k} at {math.prod(out)} positions")
+        raise MXNetError(
+            f"{name}: data of shape {tuple(cols.shape)} does not hold blocks "
+            f"of kernel {k} at {math.prod(out)} positions"
+        )
     c = ck // math.prod(k)
     blocks = cols.reshape((n, c, math.prod(k)) + out)
     padded = xp.zeros((n, c) + tuple(m + 2 * pp for m, pp in zip(spatial, p)), cols.dtype)

@@ -45,13 +45,15 @@ class _Slice(IndexingOp):
 
     name = "slice"
     aliases = ("crop",)
-    params = {"begin": Attr(IntOrNoneTuple), "end": Attr(IntOrNoneTuple),
-              "step": Attr(IntOrNoneTuple, ())}
+    params = {
+        "begin": Attr(IntOrNoneTuple),
+        "end": Attr(IntOrNoneTuple),
+        "step": Attr(IntOrNoneTuple, ()),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         s = in_shapes[0]
-        return in_shapes, [None if s is None else _sliced_shape(_slice_key(a, s), s)], \
-            aux_shapes
+        return in_shapes, [None if s is None else _sliced_shape(_slice_key(a, s), s)], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
@@ -72,13 +74,13 @@ def _axis_range(a, shape):
     begin = begin + n if begin < 0 else begin
     end = n if end is None else (end + n if end < 0 else end)
     if begin < 0:
-        raise MXNetError(f"slice_axis: invalid begin={a['begin']} for axis {axis} of "
-                         f"size {n}")
+        raise MXNetError(f"slice_axis: invalid begin={a['begin']} for axis {axis} of size {n}")
     if end > n:
         raise MXNetError(f"slice_axis: invalid end={a['end']}: axis {axis} has size {n}")
     if begin >= end:
-        raise MXNetError(f"slice_axis: invalid begin, end: begin={begin} must be smaller "
-                         f"than end={end}")
+        raise MXNetError(
+            f"slice_axis: invalid begin, end: begin={begin} must be smaller than end={end}"
+        )
     return axis, begin, end
 
 
@@ -94,7 +96,7 @@ class slice_axis(IndexingOp):
         if s is None:
             return in_shapes, [None], aux_shapes
         axis, b, e = _axis_range(a, s)
-        return in_shapes, [tuple(s[:axis]) + (e - b,) + tuple(s[axis + 1:])], aux_shapes
+        return in_shapes, [tuple(s[:axis]) + (e - b,) + tuple(s[axis + 1 :])], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
@@ -113,17 +115,20 @@ def _like_key(a, shape, like):
     axes = a["axes"]
     if not axes:
         if len(shape) != len(like):
-            raise MXNetError(f"slice_like: without axes the inputs need the same number of "
-                             f"dimensions, got data {shape} and shape_like {like}")
+            raise MXNetError(
+                f"slice_like: without axes the inputs need the same number of "
+                f"dimensions, got data {shape} and shape_like {like}"
+            )
         axes = range(len(shape))
     key = [np.s_[:]] * len(shape)
     for ax in axes:
         i = check_axis("slice_like", ax, len(shape))
         j = check_axis("slice_like", ax, len(like), "axis of shape_like")
         if like[j] > shape[i]:
-            raise MXNetError(f"slice_like: shape_like {like} is larger than data {shape} "
-                             f"on axis {ax}")
-        key[i] = np.s_[:like[j]]
+            raise MXNetError(
+                f"slice_like: shape_like {like} is larger than data {shape} on axis {ax}"
+            )
+        key[i] = np.s_[: like[j]]
     return tuple(key)
 
 
@@ -169,7 +174,7 @@ class take(IndexingOp):
         if s is None or idx is None:
             return in_shapes, [None], aux_shapes
         axis = check_axis("take", a["axis"], len(s))
-        return in_shapes, [tuple(s[:axis]) + tuple(idx) + tuple(s[axis + 1:])], aux_shapes
+        return in_shapes, [tuple(s[:axis]) + tuple(idx) + tuple(s[axis + 1 :])], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
         x, idx = ins
@@ -192,11 +197,13 @@ def _pick_positions(xp, a, x, idx):
     if a["axis"] is None:
         raise MXNetError("pick: axis=None is not supported by pick yet. Must specify an axis.")
     axis = check_axis("pick", a["axis"], x.ndim)
-    reduced = x.shape[:axis] + x.shape[axis + 1:]
-    kept = x.shape[:axis] + (1,) + x.shape[axis + 1:]
+    reduced = x.shape[:axis] + x.shape[axis + 1 :]
+    kept = x.shape[:axis] + (1,) + x.shape[axis + 1 :]
     if tuple(idx.shape) not in (reduced, kept):
-        raise MXNetError(f"pick: index has shape {tuple(idx.shape)}, expected {reduced} "
-                         f"for data of shape {x.shape} and axis={a['axis']}")
+        raise MXNetError(
+            f"pick: index has shape {tuple(idx.shape)}, expected {reduced} "
+            f"for data of shape {x.shape} and axis={a['axis']}"
+        )
     pos = as_indices(xp, idx.reshape(kept), x.shape[axis], a["mode"], "pick")
     return axis, pos
 
@@ -204,8 +211,8 @@ def _pick_positions(xp, a, x, idx):
 def _pick_shape(a, s):
     axis = check_axis("pick", a["axis"], len(s)) if a["axis"] is not None else 0
     if a["keepdims"]:
-        return tuple(s[:axis]) + (1,) + tuple(s[axis + 1:])
-    return (tuple(s[:axis]) + tuple(s[axis + 1:])) or (1,)
+        return tuple(s[:axis]) + (1,) + tuple(s[axis + 1 :])
+    return (tuple(s[:axis]) + tuple(s[axis + 1 :])) or (1,)
 
 
 @register
@@ -216,8 +223,11 @@ class pick(IndexingOp):
     name = "pick"
     aliases = ("choose_element_0index",)
     inputs = ("data", "index")
-    params = {"axis": Attr(OptInt, -1), "keepdims": Attr(Bool, False),
-              "mode": Attr(enum("clip", "wrap"), "clip")}
+    params = {
+        "axis": Attr(OptInt, -1),
+        "keepdims": Attr(Bool, False),
+        "mode": Attr(enum("clip", "wrap"), "clip"),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         s = in_shapes[0]
@@ -246,8 +256,12 @@ class one_hot(Op):
 
     name = "one_hot"
     inputs = ("indices",)
-    params = {"depth": Attr(Int), "on_value": Attr(Float, 1.0), "off_value": Attr(Float, 0.0),
-              "dtype": Attr(Dtype, np.dtype(np.float32))}
+    params = {
+        "depth": Attr(Int),
+        "on_value": Attr(Float, 1.0),
+        "off_value": Attr(Float, 0.0),
+        "dtype": Attr(Dtype, np.dtype(np.float32)),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         s = in_shapes[0]
@@ -271,11 +285,14 @@ class one_hot(Op):
 
 def _nd_key(op, indices, data_ndim):
     if indices.ndim < 2:
-        raise MXNetError(f"{op}: indices need at least 2 dimensions (M, ...), got shape "
-                         f"{tuple(indices.shape)}")
+        raise MXNetError(
+            f"{op}: indices need at least 2 dimensions (M, ...), got shape {tuple(indices.shape)}"
+        )
     if indices.shape[0] > data_ndim:
-        raise MXNetError(f"{op}: indices.shape[0]={indices.shape[0]} exceeds the number of "
-                         f"dimensions of the data ({data_ndim})")
+        raise MXNetError(
+            f"{op}: indices.shape[0]={indices.shape[0]} exceeds the number of "
+            f"dimensions of the data ({data_ndim})"
+        )
     pos = indices.astype(np.int64, copy=False)
     return tuple(pos[i] for i in range(indices.shape[0]))
 
@@ -292,7 +309,7 @@ class gather_nd(IndexingOp):
         s, idx = in_shapes
         if s is None or idx is None:
             return in_shapes, [None], aux_shapes
-        return in_shapes, [tuple(idx[1:]) + tuple(s[idx[0]:])], aux_shapes
+        return in_shapes, [tuple(idx[1:]) + tuple(s[idx[0] :])], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
         x, idx = ins
@@ -324,10 +341,12 @@ class scatter_nd(IndexingOp):
         x, idx = ins
         shape = tuple(a["shape"])
         key = _nd_key("scatter_nd", idx, len(shape))
-        want = tuple(idx.shape[1:]) + shape[idx.shape[0]:]
+        want = tuple(idx.shape[1:]) + shape[idx.shape[0] :]
         if tuple(x.shape) != want:
-            raise MXNetError(f"scatter_nd: data has shape {tuple(x.shape)}, expected {want} "
-                             f"for indices {tuple(idx.shape)} and shape {shape}")
+            raise MXNetError(
+                f"scatter_nd: data has shape {tuple(x.shape)}, expected {want} "
+                f"for indices {tuple(idx.shape)} and shape {shape}"
+            )
         out = xp_of(x).zeros(shape, dtype=x.dtype)
         try:
             out[key] = x

@@ -99,11 +99,13 @@ class ravel_multi_index(Op):
         x = ins[0]
         shape = tuple(a["shape"])
         if x.shape[0] != len(shape):
-            raise MXNetError(f"ravel_multi_index: data has {x.shape[0]} rows of coordinates "
-                             f"for a shape of {len(shape)} dimensions {shape}")
+            raise MXNetError(
+                f"ravel_multi_index: data has {x.shape[0]} rows of coordinates "
+                f"for a shape of {len(shape)} dimensions {shape}"
+            )
         strides = np.cumprod((1,) + shape[:0:-1])[::-1].astype(np.float64)
         xp = xp_of(x)
-        out = (x.astype(np.float64) * xp.asarray(strides).reshape((-1,) + (1,) * (x.ndim - 1)))
+        out = x.astype(np.float64) * xp.asarray(strides).reshape((-1,) + (1,) * (x.ndim - 1))
         return (out.sum(axis=0).astype(x.dtype),), None
 
     def backward(self, F, a, ins, outs, saved, ograds):

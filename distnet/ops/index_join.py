@@ -19,11 +19,14 @@ def _check_same(op, shapes, skip_axis=None):
     for i, s in enumerate(shapes[1:], 1):
         s = tuple(s)
         same = len(s) == len(first) and all(
-            d == e for j, (d, e) in enumerate(zip(s, first)) if j != skip_axis)
+            d == e for j, (d, e) in enumerate(zip(s, first)) if j != skip_axis
+        )
         if not same:
             what = f"except on axis {skip_axis}" if skip_axis is not None else "exactly"
-            raise MXNetError(f"{op}: input arg{i} has shape {s} but arg0 has shape {first}; "
-                             f"the shapes must agree {what}")
+            raise MXNetError(
+                f"{op}: input arg{i} has shape {s} but arg0 has shape {first}; "
+                f"the shapes must agree {what}"
+            )
 
 
 @register
@@ -120,14 +123,18 @@ class SliceChannel(Op):
         axis = _split_axis("SliceChannel", a, shape)
         n, parts = shape[axis], a["num_outputs"]
         if parts < 1 or n % parts:
-            raise MXNetError(f"SliceChannel: cannot split axis {axis} of shape {tuple(shape)} "
-                             f"into num_outputs={parts} evenly sized parts")
+            raise MXNetError(
+                f"SliceChannel: cannot split axis {axis} of shape {tuple(shape)} "
+                f"into num_outputs={parts} evenly sized parts"
+            )
         if a["squeeze_axis"]:
             if n != parts:
-                raise MXNetError(f"SliceChannel: squeeze_axis=True needs shape[axis] == "
-                                 f"num_outputs, got {n} and {parts}")
-            return axis, tuple(shape[:axis]) + tuple(shape[axis + 1:])
-        return axis, tuple(shape[:axis]) + (n // parts,) + tuple(shape[axis + 1:])
+                raise MXNetError(
+                    f"SliceChannel: squeeze_axis=True needs shape[axis] == "
+                    f"num_outputs, got {n} and {parts}"
+                )
+            return axis, tuple(shape[:axis]) + tuple(shape[axis + 1 :])
+        return axis, tuple(shape[:axis]) + (n // parts,) + tuple(shape[axis + 1 :])
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         s = in_shapes[0]
@@ -140,8 +147,10 @@ class SliceChannel(Op):
         x = ins[0]
         axis, part = self._part_shape(a, x.shape)
         step = x.shape[axis] // a["num_outputs"]
-        outs = tuple(fresh(x[axis_slice(axis, i * step, (i + 1) * step)]).reshape(part)
-                     for i in range(a["num_outputs"]))
+        outs = tuple(
+            fresh(x[axis_slice(axis, i * step, (i + 1) * step)]).reshape(part)
+            for i in range(a["num_outputs"])
+        )
         return outs, None
 
     def backward(self, F, a, ins, outs, saved, ograds):
@@ -155,19 +164,24 @@ def _v2_bounds(a, shape):
     n = shape[axis]
     if a["sections"] > 0:
         if n % a["sections"]:
-            raise MXNetError(f"split_v2: axis {axis} of shape {tuple(shape)} cannot be split "
-                             f"into {a['sections']} equal sections")
+            raise MXNetError(
+                f"split_v2: axis {axis} of shape {tuple(shape)} cannot be split "
+                f"into {a['sections']} equal sections"
+            )
         step = n // a["sections"]
         return axis, [(i * step, (i + 1) * step) for i in range(a["sections"])]
     starts = list(a["indices"])
     if not starts or starts[0] != 0:
-        raise MXNetError(f"_split_v2: indices must start with 0 (split_v2 adds it), got "
-                         f"{tuple(starts)}")
+        raise MXNetError(
+            f"_split_v2: indices must start with 0 (split_v2 adds it), got {tuple(starts)}"
+        )
     stops = starts[1:] + [n]
     for b, e in zip(starts, stops):
         if e > n or b > e:
-            raise MXNetError(f"split_v2: indices {tuple(starts[1:])} must be increasing and "
-                             f"at most the size {n} of axis {axis}")
+            raise MXNetError(
+                f"split_v2: indices {tuple(starts[1:])} must be increasing and "
+                f"at most the size {n} of axis {axis}"
+            )
     return axis, list(zip(starts, stops))
 
 
@@ -178,8 +192,12 @@ class _split_v2(Op):
     indices_or_sections, axis=0)`` maps onto it with ``split_v2_attrs``."""
 
     name = "_split_v2"
-    params = {"indices": Attr(Shape), "axis": Attr(Int, 1), "squeeze_axis": Attr(Bool, False),
-              "sections": Attr(Int, 0)}
+    params = {
+        "indices": Attr(Shape),
+        "axis": Attr(Int, 1),
+        "squeeze_axis": Attr(Bool, False),
+        "sections": Attr(Int, 0),
+    }
 
     def output_names(self, a):
         count = a["sections"] if a["sections"] > 0 else len(a["indices"])
@@ -191,11 +209,13 @@ class _split_v2(Op):
         for b, e in bounds:
             if a["squeeze_axis"]:
                 if e - b != 1:
-                    raise MXNetError(f"split_v2: squeeze_axis=True needs parts of length 1 "
-                                     f"along axis {axis}, got {e - b}")
-                out.append(tuple(shape[:axis]) + tuple(shape[axis + 1:]))
+                    raise MXNetError(
+                        f"split_v2: squeeze_axis=True needs parts of length 1 "
+                        f"along axis {axis}, got {e - b}"
+                    )
+                out.append(tuple(shape[:axis]) + tuple(shape[axis + 1 :]))
             else:
-                out.append(tuple(shape[:axis]) + (e - b,) + tuple(shape[axis + 1:]))
+                out.append(tuple(shape[:axis]) + (e - b,) + tuple(shape[axis + 1 :]))
         return axis, bounds, out
 
     def infer_shape(self, a, in_shapes, aux_shapes):
@@ -207,8 +227,9 @@ class _split_v2(Op):
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
         axis, bounds, shapes = self._shapes(a, x.shape)
-        return tuple(fresh(x[axis_slice(axis, b, e)]).reshape(s)
-                     for (b, e), s in zip(bounds, shapes)), None
+        return tuple(
+            fresh(x[axis_slice(axis, b, e)]).reshape(s) for (b, e), s in zip(bounds, shapes)
+        ), None
 
     def backward(self, F, a, ins, outs, saved, ograds):
         x = ins[0]
@@ -228,10 +249,20 @@ def split_v2_attrs(indices_or_sections, axis=0, squeeze_axis=False):
         nd._split_v2(x, **split_v2_attrs((2, 3), axis=0))  # x[:2], x[2:3], x[3:]
     """
     if isinstance(indices_or_sections, (int, np.integer)):
-        return {"indices": (), "sections": int(indices_or_sections), "axis": axis,
-                "squeeze_axis": squeeze_axis}
+        return {
+            "indices": (),
+            "sections": int(indices_or_sections),
+            "axis": axis,
+            "squeeze_axis": squeeze_axis,
+        }
     if isinstance(indices_or_sections, (tuple, list)):
-        return {"indices": (0,) + tuple(int(i) for i in indices_or_sections), "sections": 0,
-                "axis": axis, "squeeze_axis": squeeze_axis}
-    raise MXNetError("split_v2: indices_or_sections must either int or tuple of ints, got "
-                     f"{indices_or_sections!r}")
+        return {
+            "indices": (0,) + tuple(int(i) for i in indices_or_sections),
+            "sections": 0,
+            "axis": axis,
+            "squeeze_axis": squeeze_axis,
+        }
+    raise MXNetError(
+        "split_v2: indices_or_sections must either int or tuple of ints, got "
+        f"{indices_or_sections!r}"
+    )

@@ -89,7 +89,7 @@ class repeat(Op):
         if axis is None:
             g = ograds[0].reshape((int(np.prod(shape, dtype=np.int64)), r))
             return (F.sum(g, axis=1).reshape(shape),)
-        g = ograds[0].reshape(shape[:axis + 1] + (r,) + shape[axis + 1:])
+        g = ograds[0].reshape(shape[: axis + 1] + (r,) + shape[axis + 1 :])
         return (F.sum(g, axis=axis + 1).reshape(shape),)
 
 
@@ -127,8 +127,10 @@ class SwapAxis(Op):
     nd_backward = True
 
     def _dims(self, a, ndim):
-        return (check_axis("SwapAxis", a["dim1"], ndim, "dim1"),
-                check_axis("SwapAxis", a["dim2"], ndim, "dim2"))
+        return (
+            check_axis("SwapAxis", a["dim1"], ndim, "dim1"),
+            check_axis("SwapAxis", a["dim2"], ndim, "dim2"),
+        )
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         s = in_shapes[0]
@@ -151,8 +153,9 @@ class SwapAxis(Op):
 def _pad_pairs(a, ndim):
     width = tuple(a["pad_width"])
     if len(width) != 2 * ndim:
-        raise MXNetError(f"Pad: pad_width {width} must have 2 entries per axis "
-                         f"({2 * ndim} for a {ndim}-D input)")
+        raise MXNetError(
+            f"Pad: pad_width {width} must have 2 entries per axis ({2 * ndim} for a {ndim}-D input)"
+        )
     if any(w < 0 for w in width):
         raise MXNetError(f"Pad: pad_width {width} must not be negative")
     return [(width[2 * i], width[2 * i + 1]) for i in range(ndim)]
@@ -164,8 +167,10 @@ def _source_index(n, before, after, mode):
     if mode == "edge":
         return np.clip(p, 0, n - 1)
     if before >= n or after >= n:
-        raise MXNetError(f"Pad: reflect padding ({before}, {after}) must be smaller than "
-                         f"the input size {n} along each axis")
+        raise MXNetError(
+            f"Pad: reflect padding ({before}, {after}) must be smaller than "
+            f"the input size {n} along each axis"
+        )
     period = 2 * (n - 1)
     m = np.mod(p, period) if period else np.zeros_like(p)
     return np.where(m < n, m, period - m)
@@ -179,8 +184,11 @@ class Pad(Op):
 
     name = "Pad"
     aliases = ("pad",)
-    params = {"mode": Attr(enum("constant", "edge", "reflect")), "pad_width": Attr(Shape),
-              "constant_value": Attr(Float, 0.0)}
+    params = {
+        "mode": Attr(enum("constant", "edge", "reflect")),
+        "pad_width": Attr(Shape),
+        "constant_value": Attr(Float, 0.0),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         s = in_shapes[0]
@@ -224,9 +232,11 @@ class Pad(Op):
 def _up_scales(a, shapes):
     """Per input, the integer (height, width) factor reaching the output size."""
     if a["sample_type"] != "nearest":
-        raise MXNetError("UpSampling: sample_type='bilinear' is not supported by distnet; "
-                         "use sample_type='nearest' or a Deconvolution with a bilinear "
-                         "weight")
+        raise MXNetError(
+            "UpSampling: sample_type='bilinear' is not supported by distnet; "
+            "use sample_type='nearest' or a Deconvolution with a bilinear "
+            "weight"
+        )
     for i, s in enumerate(shapes):
         if len(s) != 4:
             raise MXNetError(f"UpSampling: input arg{i} must be 4-D (N, C, H, W), got {s}")
@@ -234,12 +244,16 @@ def _up_scales(a, shapes):
     scales = []
     for i, s in enumerate(shapes):
         if oh % s[2] or ow % s[3]:
-            raise MXNetError(f"UpSampling: input arg{i} of shape {s} does not scale to the "
-                             f"output size ({oh}, {ow}) by an integer factor")
+            raise MXNetError(
+                f"UpSampling: input arg{i} of shape {s} does not scale to the "
+                f"output size ({oh}, {ow}) by an integer factor"
+            )
         scales.append((oh // s[2], ow // s[3]))
     if a["multi_input_mode"] == "sum" and any(s[1] != shapes[0][1] for s in shapes):
-        raise MXNetError(f"UpSampling: multi_input_mode='sum' needs the same number of "
-                         f"channels in every input, got {[s[1] for s in shapes]}")
+        raise MXNetError(
+            f"UpSampling: multi_input_mode='sum' needs the same number of "
+            f"channels in every input, got {[s[1] for s in shapes]}"
+        )
     return (oh, ow), scales
 
 
@@ -256,10 +270,14 @@ class UpSampling(Op):
 
     name = "UpSampling"
     variadic = True
-    params = {"scale": Attr(Int), "num_filter": Attr(Int, 0),
-              "sample_type": Attr(enum("bilinear", "nearest")),
-              "multi_input_mode": Attr(enum("concat", "sum"), "concat"),
-              "num_args": Attr(Int), "workspace": Attr(Int, 512)}
+    params = {
+        "scale": Attr(Int),
+        "num_filter": Attr(Int, 0),
+        "sample_type": Attr(enum("bilinear", "nearest")),
+        "multi_input_mode": Attr(enum("concat", "sum"), "concat"),
+        "num_args": Attr(Int),
+        "workspace": Attr(Int, 512),
+    }
 
     def input_names(self, a):
         if a["sample_type"] == "bilinear":
@@ -306,11 +324,13 @@ def _check_block(op, shape, b, space):
     if b < 1:
         raise MXNetError(f"{op}: block_size must be positive, got {b}")
     if space and (shape[2] % b or shape[3] % b):
-        raise MXNetError(f"{op}: height and width of {tuple(shape)} must be multiples of "
-                         f"block_size={b}")
+        raise MXNetError(
+            f"{op}: height and width of {tuple(shape)} must be multiples of block_size={b}"
+        )
     if not space and shape[1] % (b * b):
-        raise MXNetError(f"{op}: channels of {tuple(shape)} must be a multiple of "
-                         f"block_size^2={b * b}")
+        raise MXNetError(
+            f"{op}: channels of {tuple(shape)} must be a multiple of block_size^2={b * b}"
+        )
 
 
 def _d2s(xp, x, b):

@@ -17,8 +17,10 @@ def _where_mask(xp, cond, shape):
         return cond != 0
     if cond.ndim == 1 and len(shape) and cond.shape[0] == shape[0]:
         return (cond != 0).reshape((-1,) + (1,) * (len(shape) - 1))
-    raise MXNetError(f"where: condition has shape {tuple(cond.shape)}; expected the shape "
-                     f"of x and y {tuple(shape)} or ({shape[0] if shape else 0},)")
+    raise MXNetError(
+        f"where: condition has shape {tuple(cond.shape)}; expected the shape "
+        f"of x and y {tuple(shape)} or ({shape[0] if shape else 0},)"
+    )
 
 
 @register
@@ -42,8 +44,10 @@ class where(Op):
     def forward(self, a, ins, aux, is_train):
         cond, x, y = ins
         if tuple(x.shape) != tuple(y.shape):
-            raise MXNetError(f"where: x and y must have the same shape, got {tuple(x.shape)} "
-                             f"and {tuple(y.shape)}")
+            raise MXNetError(
+                f"where: x and y must have the same shape, got {tuple(x.shape)} "
+                f"and {tuple(y.shape)}"
+            )
         xp = xp_of(x)
         mask = _where_mask(xp, cond, x.shape)
         return (xp.where(mask, x, y.astype(x.dtype, copy=False)),), mask
@@ -100,8 +104,10 @@ def _sequence_keep(xp, a, x, lengths):
         raise MXNetError(f"SequenceMask: data needs at least 2 dimensions, got {x.shape}")
     steps, batch = (x.shape[0], x.shape[1]) if axis == 0 else (x.shape[1], x.shape[0])
     if tuple(lengths.shape) != (batch,):
-        raise MXNetError(f"SequenceMask: sequence_length has shape {tuple(lengths.shape)}, "
-                         f"expected ({batch},) for data {x.shape} and axis={axis}")
+        raise MXNetError(
+            f"SequenceMask: sequence_length has shape {tuple(lengths.shape)}, "
+            f"expected ({batch},) for data {x.shape} and axis={axis}"
+        )
     length = lengths.astype(np.int64, copy=False)
     t = xp.arange(steps)
     keep = t[:, None] < length[None, :] if axis == 0 else t[None, :] < length[:, None]
@@ -116,8 +122,11 @@ class SequenceMask(IndexingOp):
 
     name = "SequenceMask"
     inputs = ("data", "sequence_length")
-    params = {"use_sequence_length": Attr(Bool, False), "value": Attr(Float, 0.0),
-              "axis": Attr(Int, 0)}
+    params = {
+        "use_sequence_length": Attr(Bool, False),
+        "value": Attr(Float, 0.0),
+        "axis": Attr(Int, 0),
+    }
 
     def input_names(self, a):
         return self.inputs if a["use_sequence_length"] else ("data",)
@@ -213,8 +222,10 @@ class _contrib_boolean_mask(IndexingOp):
     def _key(self, a, x, idx):
         axis = check_axis("boolean_mask", a["axis"], x.ndim)
         if idx.ndim != 1 or idx.shape[0] != x.shape[axis]:
-            raise MXNetError(f"boolean_mask: index must be 1-D of length {x.shape[axis]} "
-                             f"(axis {axis} of data {x.shape}), got shape {tuple(idx.shape)}")
+            raise MXNetError(
+                f"boolean_mask: index must be 1-D of length {x.shape[axis]} "
+                f"(axis {axis} of data {x.shape}), got shape {tuple(idx.shape)}"
+            )
         return (np.s_[:],) * axis + (idx != 0,)
 
     def forward(self, a, ins, aux, is_train):

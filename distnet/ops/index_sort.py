@@ -44,14 +44,13 @@ def _out_shape(op, a, shape, k=None):
         n = int(np.prod(shape, dtype=np.int64))
         return (n if k is None else k,)
     axis = check_axis(op, a["axis"], len(shape))
-    return tuple(shape[:axis]) + ((shape[axis] if k is None else k),) + tuple(shape[axis + 1:])
+    return tuple(shape[:axis]) + ((shape[axis] if k is None else k),) + tuple(shape[axis + 1 :])
 
 
 def _topk_k(a, n):
     k = a["k"]
     if k > n:
-        raise MXNetError(f"topk: k must be at most {n} (the length of the sorted axis), "
-                         f"got k={k}")
+        raise MXNetError(f"topk: k must be at most {n} (the length of the sorted axis), got k={k}")
     return n if k < 1 else k  # MXNet: k <= 0 means the whole axis
 
 
@@ -61,9 +60,13 @@ class topk(Op):
     None): their indices (``dtype``), values, both (values first) or a 0/1 mask."""
 
     name = "topk"
-    params = {"axis": Attr(OptInt, -1), "k": Attr(Int, 1),
-              "ret_typ": Attr(enum("both", "indices", "mask", "value"), "indices"),
-              "is_ascend": Attr(Bool, False), "dtype": _INDEX_DTYPE}
+    params = {
+        "axis": Attr(OptInt, -1),
+        "k": Attr(Int, 1),
+        "ret_typ": Attr(enum("both", "indices", "mask", "value"), "indices"),
+        "is_ascend": Attr(Bool, False),
+        "dtype": _INDEX_DTYPE,
+    }
 
     def output_names(self, a):
         return ("output0", "output1") if a["ret_typ"] == "both" else ("output",)
@@ -81,8 +84,9 @@ class topk(Op):
 
     def infer_type(self, a, in_types, aux_types):
         t = in_types[0] or np.dtype(np.float32)
-        outs = {"value": [t], "indices": [a["dtype"]], "mask": [t],
-                "both": [t, a["dtype"]]}[a["ret_typ"]]
+        outs = {"value": [t], "indices": [a["dtype"]], "mask": [t], "both": [t, a["dtype"]]}[
+            a["ret_typ"]
+        ]
         return [t], outs, aux_types
 
     def forward(self, a, ins, aux, is_train):

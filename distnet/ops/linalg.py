@@ -32,8 +32,11 @@ class dot(Op):
 
     name = "dot"
     inputs = ("lhs", "rhs")
-    params = {"transpose_a": Attr(Bool, False), "transpose_b": Attr(Bool, False),
-              "forward_stype": Attr(Str, "None")}
+    params = {
+        "transpose_a": Attr(Bool, False),
+        "transpose_b": Attr(Bool, False),
+        "forward_stype": Attr(Str, "None"),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         l, r = in_shapes
@@ -45,12 +48,16 @@ class dot(Op):
         return in_shapes, [out if out else (1,)], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
-        (lm, ldims), (rm, rdims) = _lhs_view(ins[0], a["transpose_a"]), \
-            _rhs_view(ins[1], a["transpose_b"])
+        (lm, ldims), (rm, rdims) = (
+            _lhs_view(ins[0], a["transpose_a"]),
+            _rhs_view(ins[1], a["transpose_b"]),
+        )
         if lm.shape[1] != rm.shape[0]:
-            raise MXNetError(f"dot: shapes {tuple(ins[0].shape)} and {tuple(ins[1].shape)} "
-                             f"do not match (transpose_a={a['transpose_a']}, "
-                             f"transpose_b={a['transpose_b']})")
+            raise MXNetError(
+                f"dot: shapes {tuple(ins[0].shape)} and {tuple(ins[1].shape)} "
+                f"do not match (transpose_a={a['transpose_a']}, "
+                f"transpose_b={a['transpose_b']})"
+            )
         out = xp_of(lm).dot(lm, rm)
         return (out.reshape((ldims + rdims) or (1,)),), None
 
@@ -72,8 +79,11 @@ class batch_dot(Op):
 
     name = "batch_dot"
     inputs = ("lhs", "rhs")
-    params = {"transpose_a": Attr(Bool, False), "transpose_b": Attr(Bool, False),
-              "forward_stype": Attr(Str, "None")}
+    params = {
+        "transpose_a": Attr(Bool, False),
+        "transpose_b": Attr(Bool, False),
+        "forward_stype": Attr(Str, "None"),
+    }
 
     def forward(self, a, ins, aux, is_train):
         l, r = ins
@@ -103,6 +113,7 @@ class batch_dot(Op):
 # attributes and output names, and gradients that follow MXNet's formulas (so the symmetric
 # and triangular conventions match: potrf's gradient is symmetric, trsm's is triangular).
 
+
 def _T(x):  # noqa: N802 (matrix transpose, as in the formulas)
     return x.swapaxes(-1, -2)
 
@@ -129,8 +140,11 @@ def _solve_right(b, a):
 def _check_square(name, shape):
     if len(shape) < 2 or shape[-1] != shape[-2]:
         from ..base import MXNetError
-        raise MXNetError(f"operator {name}: expected a (batch of) square matrices on the last "
-                         f"two axes, got shape {tuple(shape)}")
+
+        raise MXNetError(
+            f"operator {name}: expected a (batch of) square matrices on the last "
+            f"two axes, got shape {tuple(shape)}"
+        )
 
 
 class _La(Op):
@@ -172,8 +186,12 @@ class _linalg_gemm2(_La):
     name = "_linalg_gemm2"
     aliases = ("linalg_gemm2",)
     inputs = ("A", "B")
-    params = {"transpose_a": Attr(Bool, False), "transpose_b": Attr(Bool, False),
-              "alpha": Attr(float, 1.0), "axis": Attr(int, -2)}
+    params = {
+        "transpose_a": Attr(Bool, False),
+        "transpose_b": Attr(Bool, False),
+        "alpha": Attr(float, 1.0),
+        "axis": Attr(int, -2),
+    }
 
     def out_shapes(self, a, shapes):
         ax = a["axis"]
@@ -198,8 +216,10 @@ class _linalg_gemm2(_La):
         mm = xp_of(A).matmul
         dA = alpha * (mm(_op(B, tb), _T(g)) if ta else mm(g, _T(_op(B, tb))))
         dB = alpha * (mm(_T(g), _op(A, ta)) if tb else mm(_T(_op(A, ta)), g))
-        return (_rows_back(dA.astype(A.dtype, copy=False), ax),
-                _rows_back(dB.astype(B.dtype, copy=False), ax))
+        return (
+            _rows_back(dA.astype(A.dtype, copy=False), ax),
+            _rows_back(dB.astype(B.dtype, copy=False), ax),
+        )
 
 
 @register
@@ -273,8 +293,12 @@ class _Triangular(_La):
     """trmm/trsm: a triangular ``A`` (only its ``lower``/upper triangle is read) with B."""
 
     inputs = ("A", "B")
-    params = {"transpose": Attr(Bool, False), "rightside": Attr(Bool, False),
-              "lower": Attr(Bool, True), "alpha": Attr(float, 1.0)}
+    params = {
+        "transpose": Attr(Bool, False),
+        "rightside": Attr(Bool, False),
+        "lower": Attr(Bool, True),
+        "alpha": Attr(float, 1.0),
+    }
 
     def out_shapes(self, a, shapes):
         _check_square(self.name, shapes[0])
@@ -493,8 +517,11 @@ class _linalg_maketrian(_La):
         n, exact = _trian_size(shapes[0][-1], a["offset"])
         if not exact:
             from ..base import MXNetError
-            raise MXNetError(f"operator {self.name}: the last axis ({shapes[0][-1]}) is not a "
-                             "triangular number n*(n+1)/2")
+
+            raise MXNetError(
+                f"operator {self.name}: the last axis ({shapes[0][-1]}) is not a "
+                "triangular number n*(n+1)/2"
+            )
         return [list(shapes[0][:-1]) + [n, n]]
 
     def forward(self, a, ins, aux, is_train):
@@ -573,8 +600,10 @@ class _linalg_slogdet(_Det):
         A = ins[0]
         sign, logdet = xp_of(A).linalg.slogdet(A)
         shape = tuple(A.shape[:-2]) or (1,)
-        return (sign.reshape(shape).astype(A.dtype, copy=False),
-                logdet.reshape(shape).astype(A.dtype, copy=False)), None
+        return (
+            sign.reshape(shape).astype(A.dtype, copy=False),
+            logdet.reshape(shape).astype(A.dtype, copy=False),
+        ), None
 
     def backward(self, F, a, ins, outs, saved, ograds):
         A = ins[0]
@@ -601,8 +630,11 @@ class _linalg_gelqf(_La):
         s = list(shapes[0])
         if len(s) < 2 or s[-2] > s[-1]:
             from ..base import MXNetError
-            raise MXNetError(f"operator {self.name}: needs rows <= columns on the last two "
-                             f"axes, got shape {tuple(s)}")
+
+            raise MXNetError(
+                f"operator {self.name}: needs rows <= columns on the last two "
+                f"axes, got shape {tuple(s)}"
+            )
         return [s, s[:-1] + [s[-2]]]
 
     def forward(self, a, ins, aux, is_train):

@@ -24,15 +24,19 @@ def _int_labels(xp, op, label, k, ignore=None):
         bad &= lab != int(ignore)
     if bool(bad.any()):
         first = label.reshape(-1)[int(xp.argmax(bad.reshape(-1)))]
-        raise MXNetError(f"operator {op}: label {float(first):g} is out of range for {k} "
-                         f"classes (expected 0..{k - 1})")
+        raise MXNetError(
+            f"operator {op}: label {float(first):g} is out of range for {k} "
+            f"classes (expected 0..{k - 1})"
+        )
     return lab
 
 
 def _check_size(op, label, want_size, data_shape):
     if label.size < want_size:
-        raise MXNetError(f"operator {op}: label has shape {tuple(label.shape)}, expected "
-                         f"{want_size} entries for data of shape {tuple(data_shape)}")
+        raise MXNetError(
+            f"operator {op}: label has shape {tuple(label.shape)}, expected "
+            f"{want_size} entries for data of shape {tuple(data_shape)}"
+        )
 
 
 @register
@@ -53,11 +57,16 @@ class SoftmaxOutput(Op):
     aliases = ("Softmax",)
     inputs = ("data", "label")
     loss_output = True
-    params = {"grad_scale": Attr(Float, 1.0), "ignore_label": Attr(Float, -1.0),
-              "multi_output": Attr(Bool, False), "use_ignore": Attr(Bool, False),
-              "preserve_shape": Attr(Bool, False),
-              "normalization": Attr(enum("batch", "null", "valid"), "null"),
-              "out_grad": Attr(Bool, False), "smooth_alpha": Attr(Float, 0.0)}
+    params = {
+        "grad_scale": Attr(Float, 1.0),
+        "ignore_label": Attr(Float, -1.0),
+        "multi_output": Attr(Bool, False),
+        "use_ignore": Attr(Bool, False),
+        "preserve_shape": Attr(Bool, False),
+        "normalization": Attr(enum("batch", "null", "valid"), "null"),
+        "out_grad": Attr(Bool, False),
+        "smooth_alpha": Attr(Float, 0.0),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         d = in_shapes[0]
@@ -71,10 +80,13 @@ class SoftmaxOutput(Op):
         lab = in_shapes[1]
         if lab is None:
             lab = want
-        elif tuple(lab) != d and \
-                int(np.prod(lab, dtype=np.int64)) != int(np.prod(want, dtype=np.int64)):
-            raise MXNetError(f"operator {self.name}: label has shape {tuple(lab)}, expected "
-                             f"{want} for data of shape {d}")
+        elif tuple(lab) != d and int(np.prod(lab, dtype=np.int64)) != int(
+            np.prod(want, dtype=np.int64)
+        ):
+            raise MXNetError(
+                f"operator {self.name}: label has shape {tuple(lab)}, expected "
+                f"{want} for data of shape {d}"
+            )
         return [d, tuple(lab)], [d], aux_shapes
 
     @staticmethod
@@ -165,10 +177,11 @@ class _Regression(Op):
         want = (d[0],) if len(d) == 2 and d[1] == 1 else d
         if lab is None:
             lab = want
-        elif (lab[0] != d[0] or int(np.prod(lab, dtype=np.int64))
-              != int(np.prod(d, dtype=np.int64))):
-            raise MXNetError(f"operator {self.name}: label has shape {tuple(lab)}, expected "
-                             f"{want} for data of shape {d}")
+        elif lab[0] != d[0] or int(np.prod(lab, dtype=np.int64)) != int(np.prod(d, dtype=np.int64)):
+            raise MXNetError(
+                f"operator {self.name}: label has shape {tuple(lab)}, expected "
+                f"{want} for data of shape {d}"
+            )
         return [d, tuple(lab)], [d], aux_shapes
 
     def link(self, xp, x):
@@ -182,8 +195,10 @@ class _Regression(Op):
         x, label = ins
         y = outs[0]
         if label.size != y.size:
-            raise MXNetError(f"operator {self.name}: label has shape {tuple(label.shape)}, "
-                             f"expected {tuple(y.shape)}")
+            raise MXNetError(
+                f"operator {self.name}: label has shape {tuple(label.shape)}, "
+                f"expected {tuple(y.shape)}"
+            )
         diff = y - label.reshape(y.shape).astype(y.dtype, copy=False)
         num_output = label.size // label.shape[0]
         grad = self.dloss(xp_of(x), diff) * y.dtype.type(a["grad_scale"] / num_output)
@@ -230,8 +245,11 @@ class MakeLoss(Op):
 
     name = "MakeLoss"
     loss_output = True
-    params = {"grad_scale": Attr(Float, 1.0), "valid_thresh": Attr(Float, 0.0),
-              "normalization": Attr(enum("batch", "null", "valid"), "null")}
+    params = {
+        "grad_scale": Attr(Float, 1.0),
+        "valid_thresh": Attr(Float, 0.0),
+        "normalization": Attr(enum("batch", "null", "valid"), "null"),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         return in_shapes, [in_shapes[0]], aux_shapes
@@ -290,8 +308,10 @@ class softmax_cross_entropy(Op):
         x, label = ins
         xp = xp_of(x)
         if x.ndim != 2 or label.shape != (x.shape[0],):
-            raise MXNetError(f"operator softmax_cross_entropy: expected data (N, classes) and "
-                             f"label (N,), got {tuple(x.shape)} and {tuple(label.shape)}")
+            raise MXNetError(
+                f"operator softmax_cross_entropy: expected data (N, classes) and "
+                f"label (N,), got {tuple(x.shape)} and {tuple(label.shape)}"
+            )
         lab = _int_labels(xp, self.name, label, x.shape[1])
         z = x - x.max(axis=1, keepdims=True)
         logp = z - xp.log(xp.exp(z).sum(axis=1, keepdims=True))
@@ -315,8 +335,11 @@ class SVMOutput(Op):
     name = "SVMOutput"
     inputs = ("data", "label")
     loss_output = True
-    params = {"margin": Attr(Float, 1.0), "regularization_coefficient": Attr(Float, 1.0),
-              "use_linear": Attr(Bool, False)}
+    params = {
+        "margin": Attr(Float, 1.0),
+        "regularization_coefficient": Attr(Float, 1.0),
+        "use_linear": Attr(Bool, False),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         d = in_shapes[0]
@@ -333,13 +356,18 @@ class SVMOutput(Op):
         x2 = x.reshape(x.shape[0], -1)
         k = label.reshape(-1).astype(np.int64)
         if k.size != x2.shape[0] or (k.size and (k.min() < 0 or k.max() >= x2.shape[1])):
-            raise MXNetError(f"SVMOutput: label must hold {x2.shape[0]} class indices in "
-                             f"[0, {x2.shape[1]}), got shape {tuple(label.shape)}")
+            raise MXNetError(
+                f"SVMOutput: label must hold {x2.shape[0]} class indices in "
+                f"[0, {x2.shape[1]}), got shape {tuple(label.shape)}"
+            )
         m, c = a["margin"], a["regularization_coefficient"]
         is_label = xp.arange(x2.shape[1])[None, :] == k[:, None]
         if a["use_linear"]:
             grad = xp.where(is_label, xp.where(m > x2, -c, 0.0), xp.where(m > -x2, c, 0.0))
         else:
-            grad = xp.where(is_label, -c * xp.where(m > x2, 2 * (m - x2), 0),
-                            c * xp.where(m > -x2, 2 * (m + x2), 0))
+            grad = xp.where(
+                is_label,
+                -c * xp.where(m > x2, 2 * (m - x2), 0),
+                c * xp.where(m > -x2, 2 * (m + x2), 0),
+            )
         return (grad.reshape(x.shape).astype(x.dtype), None)

@@ -26,8 +26,7 @@ class FullyConnected(Op):
 
     name = "FullyConnected"
     inputs = ("data", "weight", "bias")
-    params = {"num_hidden": Attr(Int), "no_bias": Attr(Bool, False),
-              "flatten": Attr(Bool, True)}
+    params = {"num_hidden": Attr(Int), "no_bias": Attr(Bool, False), "flatten": Attr(Bool, True)}
 
     def input_names(self, a):
         return ("data", "weight") if a["no_bias"] else self.inputs
@@ -55,11 +54,11 @@ class FullyConnected(Op):
         x, w = ins[0], ins[1]
         nh = a["num_hidden"]
         shape = x.shape
-        if a["flatten"] and len(shape) == 2:   # _in_units' common case, inline
+        if a["flatten"] and len(shape) == 2:  # _in_units' common case, inline
             units, out_shape = shape[1], (shape[0], nh)
         else:
             units, out_shape = self._in_units(a, shape)
-        if w.shape != (nh, units):   # shape checks inline: this runs for every layer
+        if w.shape != (nh, units):  # shape checks inline: this runs for every layer
             _check_shape(self.name, "weight", w.shape, (nh, units))
         x2 = x if x.ndim == 2 and x.shape[1] == units else x.reshape(-1, units)
         if w.dtype != x.dtype:
@@ -114,8 +113,14 @@ def _transposed_gemm(x2, w):
     is added, so callers see the same C-contiguous array, equal within float32 rounding
     (the two BLAS calls sum in different orders)."""
     n, k = x2.shape
-    return (type(x2) is np.ndarray and k >= 256 and w.shape[0] >= 2 * n
-            and x2.dtype == np.float32 and x2.flags.c_contiguous and w.flags.c_contiguous)
+    return (
+        type(x2) is np.ndarray
+        and k >= 256
+        and w.shape[0] >= 2 * n
+        and x2.dtype == np.float32
+        and x2.flags.c_contiguous
+        and w.flags.c_contiguous
+    )
 
 
 def _transposed_product(x2, w, bias):
@@ -165,9 +170,12 @@ class LeakyReLU(Op):
 
     name = "LeakyReLU"
     inputs = ("data", "gamma")
-    params = {"act_type": Attr(enum("elu", "gelu", "leaky", "prelu", "rrelu", "selu"), "leaky"),
-              "slope": Attr(Float, 0.25), "lower_bound": Attr(Float, 0.125),
-              "upper_bound": Attr(Float, 0.334)}
+    params = {
+        "act_type": Attr(enum("elu", "gelu", "leaky", "prelu", "rrelu", "selu"), "leaky"),
+        "slope": Attr(Float, 0.25),
+        "lower_bound": Attr(Float, 0.125),
+        "upper_bound": Attr(Float, 0.334),
+    }
 
     def input_names(self, a):
         return self.inputs if a["act_type"] == "prelu" else ("data",)
@@ -188,8 +196,10 @@ class LeakyReLU(Op):
         if gamma.size == 1 or x.ndim < 2:
             return gamma.reshape((1,) * x.ndim)
         if gamma.shape[0] != x.shape[1]:
-            raise MXNetError(f"operator LeakyReLU: gamma has shape {tuple(gamma.shape)}, "
-                             f"expected ({x.shape[1]},) for data of shape {tuple(x.shape)}")
+            raise MXNetError(
+                f"operator LeakyReLU: gamma has shape {tuple(gamma.shape)}, "
+                f"expected ({x.shape[1]},) for data of shape {tuple(x.shape)}"
+            )
         return gamma.reshape((1, -1) + (1,) * (x.ndim - 2))
 
     def forward(self, a, ins, aux, is_train):
@@ -215,6 +225,7 @@ class LeakyReLU(Op):
         lo, hi = a["lower_bound"], a["upper_bound"]
         if is_train:
             from .. import random as _random
+
             u = _uniform(_random.generator(xp), x.shape, x.dtype)
             slope = u * x.dtype.type(hi - lo) + x.dtype.type(lo)
         else:
@@ -287,8 +298,12 @@ class Dropout(Op):
     mask draw along those axes (variational dropout)."""
 
     name = "Dropout"
-    params = {"p": Attr(Float, 0.5), "mode": Attr(enum("always", "training"), "training"),
-              "axes": Attr(Shape, ()), "cudnn_off": Attr(_optional(Bool), False)}
+    params = {
+        "p": Attr(Float, 0.5),
+        "mode": Attr(enum("always", "training"), "training"),
+        "axes": Attr(Shape, ()),
+        "cudnn_off": Attr(_optional(Bool), False),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         return in_shapes, [in_shapes[0]], aux_shapes
@@ -305,6 +320,7 @@ class Dropout(Op):
         for ax in a["axes"]:
             shape[ax % x.ndim] = 1
         from .. import random as _random
+
         keep = _uniform(_random.generator(xp), tuple(shape), x.dtype) >= x.dtype.type(p)
         scale = 0.0 if p >= 1 else 1.0 / (1.0 - p)
         mask = keep.astype(x.dtype) * x.dtype.type(scale)
@@ -322,8 +338,12 @@ class Embedding(Op):
 
     name = "Embedding"
     inputs = ("data", "weight")
-    params = {"input_dim": Attr(Int), "output_dim": Attr(Int),
-              "dtype": Attr(Dtype, np.dtype(np.float32)), "sparse_grad": Attr(Bool, False)}
+    params = {
+        "input_dim": Attr(Int),
+        "output_dim": Attr(Int),
+        "dtype": Attr(Dtype, np.dtype(np.float32)),
+        "sparse_grad": Attr(Bool, False),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         in_shapes = list(in_shapes)
@@ -353,12 +373,13 @@ class Embedding(Op):
         g = ograds[0].reshape(-1, a["output_dim"])
         if a["sparse_grad"]:  # row_sparse: only the looked-up rows, never the table
             from .sparse_ops import RowSparseGrad
-            return None, RowSparseGrad(saved.reshape(-1), g.astype(w.dtype, copy=False),
-                                       w.shape)
+
+            return None, RowSparseGrad(saved.reshape(-1), g.astype(w.dtype, copy=False), w.shape)
         dw = xp.zeros(w.shape, g.dtype)
         if xp is np:
             np.add.at(dw, saved.reshape(-1), g)
         else:  # cupy's ufunc.at support varies by version; scatter_add is its spelling
             import cupyx
+
             cupyx.scatter_add(dw, saved.reshape(-1), g)
         return None, dw.astype(w.dtype, copy=False)

@@ -9,8 +9,9 @@ from ._util import xp_of, as_dtype
 def _channel_shape(op, shape, axis):
     """``(C,)`` for the normalised axis of ``shape``; MXNetError for a bad axis."""
     if not -len(shape) <= axis < len(shape):
-        raise MXNetError(f"operator {op}: axis {axis} is out of range for data of shape "
-                         f"{tuple(shape)}")
+        raise MXNetError(
+            f"operator {op}: axis {axis} is out of range for data of shape {tuple(shape)}"
+        )
     return (shape[axis],)
 
 
@@ -20,8 +21,10 @@ def _fill_params(op, in_shapes, aux_shapes, want):
     for shapes, first, names in ((in_shapes, 1, op.inputs), (aux_shapes, 0, op.aux)):
         for i in range(first, len(shapes)):
             if shapes[i] is not None and tuple(shapes[i]) != tuple(want):
-                raise MXNetError(f"operator {op.name}: {names[i]} has shape "
-                                 f"{tuple(shapes[i])}, expected {tuple(want)}")
+                raise MXNetError(
+                    f"operator {op.name}: {names[i]} has shape "
+                    f"{tuple(shapes[i])}, expected {tuple(want)}"
+                )
             shapes[i] = tuple(want)
     return in_shapes, aux_shapes
 
@@ -49,11 +52,17 @@ class BatchNorm(Op):
     name = "BatchNorm"
     inputs = ("data", "gamma", "beta")
     aux = ("moving_mean", "moving_var")
-    params = {"eps": Attr(Float, 1e-3), "momentum": Attr(Float, 0.9),
-              "fix_gamma": Attr(Bool, True), "use_global_stats": Attr(Bool, False),
-              "output_mean_var": Attr(Bool, False), "axis": Attr(Int, 1),
-              "cudnn_off": Attr(Bool, False), "min_calib_range": Attr(OptFloat, None),
-              "max_calib_range": Attr(OptFloat, None)}
+    params = {
+        "eps": Attr(Float, 1e-3),
+        "momentum": Attr(Float, 0.9),
+        "fix_gamma": Attr(Bool, True),
+        "use_global_stats": Attr(Bool, False),
+        "output_mean_var": Attr(Bool, False),
+        "axis": Attr(Int, 1),
+        "cudnn_off": Attr(Bool, False),
+        "min_calib_range": Attr(OptFloat, None),
+        "max_calib_range": Attr(OptFloat, None),
+    }
 
     def output_names(self, a):
         return ("output", "mean", "var") if a["output_mean_var"] else ("output",)
@@ -64,18 +73,20 @@ class BatchNorm(Op):
             return in_shapes, [None] * self.num_outputs(a), aux_shapes
         c = _channel_shape(self.name, d, a["axis"])
         in_shapes, aux_shapes = _fill_params(self, in_shapes, aux_shapes, c)
-        return in_shapes, [tuple(d), c, c][:self.num_outputs(a)], aux_shapes
+        return in_shapes, [tuple(d), c, c][: self.num_outputs(a)], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
         x, gamma, beta = ins
         xp = xp_of(x)
         axis = a["axis"] % x.ndim
         c = _channel_shape(self.name, x.shape, axis)
-        for name, arr in zip(("gamma", "beta", "moving_mean", "moving_var"),
-                             (gamma, beta) + tuple(aux)):
+        for name, arr in zip(
+            ("gamma", "beta", "moving_mean", "moving_var"), (gamma, beta) + tuple(aux)
+        ):
             if tuple(arr.shape) != c:
-                raise MXNetError(f"operator BatchNorm: {name} has shape {tuple(arr.shape)}, "
-                                 f"expected {c}")
+                raise MXNetError(
+                    f"operator BatchNorm: {name} has shape {tuple(arr.shape)}, expected {c}"
+                )
         bs = _bshape(x.ndim, axis, c[0])
         axes = tuple(i for i in range(x.ndim) if i != axis)
         batch = is_train and not a["use_global_stats"]
@@ -131,8 +142,7 @@ class LayerNorm(Op):
 
     name = "LayerNorm"
     inputs = ("data", "gamma", "beta")
-    params = {"axis": Attr(Int, -1), "eps": Attr(Float, 1e-5),
-              "output_mean_var": Attr(Bool, False)}
+    params = {"axis": Attr(Int, -1), "eps": Attr(Float, 1e-5), "output_mean_var": Attr(Bool, False)}
 
     def output_names(self, a):
         return ("output", "mean", "std") if a["output_mean_var"] else ("output",)
@@ -145,7 +155,7 @@ class LayerNorm(Op):
         in_shapes, aux_shapes = _fill_params(self, in_shapes, aux_shapes, c)
         red = list(d)
         red[a["axis"] % len(d)] = 1
-        return in_shapes, [tuple(d), tuple(red), tuple(red)][:self.num_outputs(a)], aux_shapes
+        return in_shapes, [tuple(d), tuple(red), tuple(red)][: self.num_outputs(a)], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
         x, gamma, beta = ins
@@ -154,8 +164,9 @@ class LayerNorm(Op):
         c = _channel_shape(self.name, x.shape, axis)
         for name, arr in (("gamma", gamma), ("beta", beta)):
             if tuple(arr.shape) != c:
-                raise MXNetError(f"operator LayerNorm: {name} has shape {tuple(arr.shape)}, "
-                                 f"expected {c}")
+                raise MXNetError(
+                    f"operator LayerNorm: {name} has shape {tuple(arr.shape)}, expected {c}"
+                )
         bs = _bshape(x.ndim, axis, c[0])
         mean = x.mean(axis=axis, keepdims=True)
         xc = x - mean
@@ -175,8 +186,11 @@ class LayerNorm(Op):
         dgamma = (g * xhat).sum(axis=others)
         dbeta = g.sum(axis=others)
         dxhat = g * as_dtype(gamma, g.dtype).reshape(bs)
-        dx = (dxhat - dxhat.mean(axis=axis, keepdims=True)
-              - xhat * (dxhat * xhat).mean(axis=axis, keepdims=True)) / std
+        dx = (
+            dxhat
+            - dxhat.mean(axis=axis, keepdims=True)
+            - xhat * (dxhat * xhat).mean(axis=axis, keepdims=True)
+        ) / std
         return dx, dgamma.astype(gamma.dtype, copy=False), dbeta.astype(ins[2].dtype, copy=False)
 
 
@@ -200,12 +214,16 @@ class InstanceNorm(Op):
         x, gamma, beta = ins
         xp = xp_of(x)
         if x.ndim < 3:
-            raise MXNetError(f"operator InstanceNorm: data must have at least 3 dimensions "
-                             f"(batch, channel, spatial...), got shape {tuple(x.shape)}")
+            raise MXNetError(
+                f"operator InstanceNorm: data must have at least 3 dimensions "
+                f"(batch, channel, spatial...), got shape {tuple(x.shape)}"
+            )
         if tuple(gamma.shape) != (x.shape[1],) or tuple(beta.shape) != (x.shape[1],):
-            raise MXNetError(f"operator InstanceNorm: gamma and beta must have shape "
-                             f"({x.shape[1]},), got {tuple(gamma.shape)} and "
-                             f"{tuple(beta.shape)}")
+            raise MXNetError(
+                f"operator InstanceNorm: gamma and beta must have shape "
+                f"({x.shape[1]},), got {tuple(gamma.shape)} and "
+                f"{tuple(beta.shape)}"
+            )
         axes = tuple(range(2, x.ndim))
         bs = _bshape(x.ndim, 1, x.shape[1])
         xc = x - x.mean(axis=axes, keepdims=True)
@@ -223,8 +241,11 @@ class InstanceNorm(Op):
         dgamma = (g * xhat).sum(axis=(0,) + axes)
         dbeta = g.sum(axis=(0,) + axes)
         dxhat = g * as_dtype(gamma, g.dtype).reshape(bs)
-        dx = (dxhat - dxhat.mean(axis=axes, keepdims=True)
-              - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)) / std
+        dx = (
+            dxhat
+            - dxhat.mean(axis=axes, keepdims=True)
+            - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True)
+        ) / std
         return dx, dgamma.astype(gamma.dtype, copy=False), dbeta.astype(ins[2].dtype, copy=False)
 
 
@@ -234,8 +255,10 @@ class L2Normalization(Op):
     axis 1 (``channel``) or over the spatial axes (``spatial``)."""
 
     name = "L2Normalization"
-    params = {"eps": Attr(Float, 1e-10),
-              "mode": Attr(enum("channel", "instance", "spatial"), "instance")}
+    params = {
+        "eps": Attr(Float, 1e-10),
+        "mode": Attr(enum("channel", "instance", "spatial"), "instance"),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         return in_shapes, [in_shapes[0]], aux_shapes
@@ -252,10 +275,13 @@ class L2Normalization(Op):
         x = ins[0]
         xp = xp_of(x)
         if x.ndim < (3 if a["mode"] == "spatial" else 2):
-            raise MXNetError(f"operator L2Normalization: data of shape {tuple(x.shape)} has "
-                             f"too few dimensions for mode {a['mode']!r}")
-        norm = xp.sqrt((x * x).sum(axis=self._axes(a, x.ndim), keepdims=True)
-                       + x.dtype.type(a["eps"]))
+            raise MXNetError(
+                f"operator L2Normalization: data of shape {tuple(x.shape)} has "
+                f"too few dimensions for mode {a['mode']!r}"
+            )
+        norm = xp.sqrt(
+            (x * x).sum(axis=self._axes(a, x.ndim), keepdims=True) + x.dtype.type(a["eps"])
+        )
         return (x / norm,), norm
 
     def backward(self, F, a, ins, outs, saved, ograds):
@@ -273,8 +299,11 @@ class GroupNorm(Op):
 
     name = "GroupNorm"
     inputs = ("data", "gamma", "beta")
-    params = {"num_groups": Attr(Int, 1), "eps": Attr(Float, 1e-5),
-              "output_mean_var": Attr(Bool, False)}
+    params = {
+        "num_groups": Attr(Int, 1),
+        "eps": Attr(Float, 1e-5),
+        "output_mean_var": Attr(Bool, False),
+    }
 
     def output_names(self, a):
         return ("output", "mean", "std") if a["output_mean_var"] else ("output",)
@@ -286,25 +315,31 @@ class GroupNorm(Op):
         g = a["num_groups"]
         in_shapes, aux_shapes = _fill_params(self, in_shapes, aux_shapes, (g,))
         stats = (d[0], g)
-        return in_shapes, [tuple(d), stats, stats][:self.num_outputs(a)], aux_shapes
+        return in_shapes, [tuple(d), stats, stats][: self.num_outputs(a)], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
         x, gamma, beta = ins
         xp = xp_of(x)
         g = a["num_groups"]
         if x.ndim < 2 or g < 1 or x.shape[1] % g:
-            raise MXNetError(f"operator GroupNorm: the channels of data {tuple(x.shape)} must "
-                             f"be a multiple of num_groups ({g})")
+            raise MXNetError(
+                f"operator GroupNorm: the channels of data {tuple(x.shape)} must "
+                f"be a multiple of num_groups ({g})"
+            )
         if tuple(gamma.shape) != (g,) or tuple(beta.shape) != (g,):
-            raise MXNetError(f"operator GroupNorm: gamma and beta must have shape ({g},), "
-                             f"got {tuple(gamma.shape)} and {tuple(beta.shape)}")
+            raise MXNetError(
+                f"operator GroupNorm: gamma and beta must have shape ({g},), "
+                f"got {tuple(gamma.shape)} and {tuple(beta.shape)}"
+            )
         xg = x.reshape(x.shape[0], g, -1)
         mean = xg.mean(axis=-1, keepdims=True)
         xc = xg - mean
         std = xp.sqrt((xc * xc).mean(axis=-1, keepdims=True) + x.dtype.type(a["eps"]))
         xhat = xc / std
-        y = (xhat * as_dtype(gamma, x.dtype).reshape(1, g, 1)
-             + as_dtype(beta, x.dtype).reshape(1, g, 1)).reshape(x.shape)
+        y = (
+            xhat * as_dtype(gamma, x.dtype).reshape(1, g, 1)
+            + as_dtype(beta, x.dtype).reshape(1, g, 1)
+        ).reshape(x.shape)
         outs = (y, mean[..., 0], std[..., 0]) if a["output_mean_var"] else (y,)
         return outs, (xhat, std)
 
@@ -315,20 +350,26 @@ class GroupNorm(Op):
         dgamma = (g * xhat).sum(axis=(0, 2))
         dbeta = g.sum(axis=(0, 2))
         dxhat = g * as_dtype(gamma, g.dtype).reshape(1, -1, 1)
-        dx = (dxhat - dxhat.mean(axis=-1, keepdims=True)
-              - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True)) / std
-        return (dx.reshape(x.shape), dgamma.astype(gamma.dtype, copy=False),
-                dbeta.astype(ins[2].dtype, copy=False))
+        dx = (
+            dxhat
+            - dxhat.mean(axis=-1, keepdims=True)
+            - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True)
+        ) / std
+        return (
+            dx.reshape(x.shape),
+            dgamma.astype(gamma.dtype, copy=False),
+            dbeta.astype(ins[2].dtype, copy=False),
+        )
 
 
 def _channel_window_sum(xp, v, before, after):
     """``out[:, c] = sum(v[:, c-before : c+after+1])`` along axis 1, zero outside."""
     c = v.shape[1]
     padded = xp.zeros((v.shape[0], c + before + after) + v.shape[2:], v.dtype)
-    padded[:, before:before + c] = v
+    padded[:, before : before + c] = v
     out = padded[:, :c].copy()
     for k in range(1, before + after + 1):
-        out += padded[:, k:k + c]
+        out += padded[:, k : k + c]
     return out
 
 
@@ -338,8 +379,12 @@ class LRN(Op):
     ``x / (knorm + alpha/nsize * sum(x**2 over nsize neighbouring channels))**beta``."""
 
     name = "LRN"
-    params = {"alpha": Attr(Float, 1e-4), "beta": Attr(Float, 0.75),
-              "knorm": Attr(Float, 2.0), "nsize": Attr(Int)}
+    params = {
+        "alpha": Attr(Float, 1e-4),
+        "beta": Attr(Float, 0.75),
+        "knorm": Attr(Float, 2.0),
+        "nsize": Attr(Int),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         return in_shapes, [in_shapes[0]], aux_shapes
@@ -367,4 +412,4 @@ class LRN(Op):
         inner = g * x * scale ** (-beta - 1)
         back = _channel_window_sum(xp, inner, after, before)  # the transposed window
         coef = x.dtype.type(2 * a["alpha"] * a["beta"] / a["nsize"])
-        return (g * scale ** -beta - coef * x * back,)
+        return (g * scale**-beta - coef * x * back,)

@@ -13,8 +13,12 @@ from ._util import xp_of
 
 
 def _common(clip_name="clip_gradient"):
-    return {"lr": Attr(Float, REQUIRED), "wd": Attr(Float, 0.0),
-            "rescale_grad": Attr(Float, 1.0), clip_name: Attr(Float, -1.0)}
+    return {
+        "lr": Attr(Float, REQUIRED),
+        "wd": Attr(Float, 0.0),
+        "rescale_grad": Attr(Float, 1.0),
+        clip_name: Attr(Float, -1.0),
+    }
 
 
 def _clip(xp, g, bound):
@@ -52,8 +56,9 @@ class sgd_update(_Update):
     params = dict(**_common(), lazy_update=Attr(Bool, True))
 
     def update(self, xp, a, w, g):
-        return (1 - a["lr"] * a["wd"]) * w - a["lr"] * _clip(xp, a["rescale_grad"] * g,
-                                                             a["clip_gradient"])
+        return (1 - a["lr"] * a["wd"]) * w - a["lr"] * _clip(
+            xp, a["rescale_grad"] * g, a["clip_gradient"]
+        )
 
 
 @register
@@ -128,10 +133,16 @@ class adam_update(_Update):
 
     name = "adam_update"
     aux = ("mean", "var")
-    params = dict(lr=Attr(Float, REQUIRED), beta1=Attr(Float, 0.9), beta2=Attr(Float, 0.999),
-                  epsilon=Attr(Float, 1e-8), wd=Attr(Float, 0.0),
-                  rescale_grad=Attr(Float, 1.0), clip_gradient=Attr(Float, -1.0),
-                  lazy_update=Attr(Bool, True))
+    params = dict(
+        lr=Attr(Float, REQUIRED),
+        beta1=Attr(Float, 0.9),
+        beta2=Attr(Float, 0.999),
+        epsilon=Attr(Float, 1e-8),
+        wd=Attr(Float, 0.0),
+        rescale_grad=Attr(Float, 1.0),
+        clip_gradient=Attr(Float, -1.0),
+        lazy_update=Attr(Bool, True),
+    )
 
     def update(self, xp, a, w, g, mean, var):
         g = _rescaled(xp, a, w, g)
@@ -144,9 +155,15 @@ def _clip_weights(xp, w, bound):
     return xp.clip(w, -bound, bound) if bound >= 0 else w
 
 
-_RMS = dict(lr=Attr(Float, REQUIRED), gamma1=Attr(Float, 0.95), epsilon=Attr(Float, 1e-8),
-            wd=Attr(Float, 0.0), rescale_grad=Attr(Float, 1.0),
-            clip_gradient=Attr(Float, -1.0), clip_weights=Attr(Float, -1.0))
+_RMS = dict(
+    lr=Attr(Float, REQUIRED),
+    gamma1=Attr(Float, 0.95),
+    epsilon=Attr(Float, 1e-8),
+    wd=Attr(Float, 0.0),
+    rescale_grad=Attr(Float, 1.0),
+    clip_gradient=Attr(Float, -1.0),
+    clip_weights=Attr(Float, -1.0),
+)
 
 
 @register
@@ -161,8 +178,7 @@ class rmsprop_update(_Update):
     def update(self, xp, a, w, g, n):
         g = _rescaled(xp, a, w, g)
         _set(n, (1 - a["gamma1"]) * g * g + a["gamma1"] * n)
-        return _clip_weights(xp, w - a["lr"] * g / xp.sqrt(n + a["epsilon"]),
-                             a["clip_weights"])
+        return _clip_weights(xp, w - a["lr"] * g / xp.sqrt(n + a["epsilon"]), a["clip_weights"])
 
 
 @register
@@ -178,8 +194,7 @@ class rmspropalex_update(_Update):
         g1 = a["gamma1"]
         _set(n, (1 - g1) * grad * grad + g1 * n)
         _set(g, (1 - g1) * grad + g1 * g)
-        _set(delta, a["gamma2"] * delta
-             - a["lr"] * grad / xp.sqrt(n - g * g + a["epsilon"]))
+        _set(delta, a["gamma2"] * delta - a["lr"] * grad / xp.sqrt(n - g * g + a["epsilon"]))
         return _clip_weights(xp, w + delta, a["clip_weights"])
 
 
@@ -189,9 +204,14 @@ class ftrl_update(_Update):
 
     name = "ftrl_update"
     aux = ("z", "n")
-    params = dict(lr=Attr(Float, REQUIRED), lamda1=Attr(Float, 0.01), beta=Attr(Float, 1.0),
-                  wd=Attr(Float, 0.0), rescale_grad=Attr(Float, 1.0),
-                  clip_gradient=Attr(Float, -1.0))
+    params = dict(
+        lr=Attr(Float, REQUIRED),
+        lamda1=Attr(Float, 0.01),
+        beta=Attr(Float, 1.0),
+        wd=Attr(Float, 0.0),
+        rescale_grad=Attr(Float, 1.0),
+        clip_gradient=Attr(Float, -1.0),
+    )
 
     def update(self, xp, a, w, g, z, n):
         g = _clip(xp, a["rescale_grad"] * g, a["clip_gradient"])
@@ -208,15 +228,22 @@ class ftml_update(_Update):
 
     name = "ftml_update"
     aux = ("d", "v", "z")
-    params = dict(lr=Attr(Float, REQUIRED), beta1=Attr(Float, 0.6), beta2=Attr(Float, 0.999),
-                  epsilon=Attr(Float, 1e-8), t=Attr(Int, REQUIRED), wd=Attr(Float, 0.0),
-                  rescale_grad=Attr(Float, 1.0), clip_grad=Attr(Float, -1.0))
+    params = dict(
+        lr=Attr(Float, REQUIRED),
+        beta1=Attr(Float, 0.6),
+        beta2=Attr(Float, 0.999),
+        epsilon=Attr(Float, 1e-8),
+        t=Attr(Int, REQUIRED),
+        wd=Attr(Float, 0.0),
+        rescale_grad=Attr(Float, 1.0),
+        clip_grad=Attr(Float, -1.0),
+    )
 
     def update(self, xp, a, w, g, d, v, z):
         g = _rescaled(xp, a, w, g, "clip_grad")
         b1, b2, t = a["beta1"], a["beta2"], a["t"]
         _set(v, b2 * v + (1 - b2) * g * g)
-        d_t = (1 - b1 ** t) / a["lr"] * (xp.sqrt(v / (1 - b2 ** t)) + a["epsilon"])
+        d_t = (1 - b1**t) / a["lr"] * (xp.sqrt(v / (1 - b2**t)) + a["epsilon"])
         _set(z, b1 * z + (1 - b1) * g - (d_t - b1 * d) * w)
         _set(d, d_t)
         return -z / d_t
@@ -257,10 +284,16 @@ class lamb_update_phase1(_Update):
 
     name = "lamb_update_phase1"
     aux = ("mean", "var")
-    params = dict(beta1=Attr(Float, 0.9), beta2=Attr(Float, 0.999), epsilon=Attr(Float, 1e-6),
-                  t=Attr(Int, REQUIRED), bias_correction=Attr(Bool, True),
-                  wd=Attr(Float, REQUIRED), rescale_grad=Attr(Float, 1.0),
-                  clip_gradient=Attr(Float, -1.0))
+    params = dict(
+        beta1=Attr(Float, 0.9),
+        beta2=Attr(Float, 0.999),
+        epsilon=Attr(Float, 1e-6),
+        t=Attr(Int, REQUIRED),
+        bias_correction=Attr(Bool, True),
+        wd=Attr(Float, REQUIRED),
+        rescale_grad=Attr(Float, 1.0),
+        clip_gradient=Attr(Float, -1.0),
+    )
 
     def update(self, xp, a, w, g, mean, var):
         b1, b2 = a["beta1"], a["beta2"]
@@ -281,8 +314,9 @@ class lamb_update_phase2(Op):
 
     name = "lamb_update_phase2"
     inputs = ("weight", "g", "r1", "r2")
-    params = dict(lr=Attr(Float, REQUIRED), lower_bound=Attr(Float, -1.0),
-                  upper_bound=Attr(Float, -1.0))
+    params = dict(
+        lr=Attr(Float, REQUIRED), lower_bound=Attr(Float, -1.0), upper_bound=Attr(Float, -1.0)
+    )
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         return in_shapes, [in_shapes[0]], aux_shapes

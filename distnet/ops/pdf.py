@@ -36,8 +36,11 @@ def _uniform(xp, x, low, high):
 def _gamma(xp, x, alpha, beta):
     """``beta`` is the rate, as MXNet's pdf (its sampler takes a scale)."""
     logp = alpha * xp.log(beta) + (alpha - 1) * xp.log(x) - beta * x - _gammaln(xp, alpha)
-    return logp, ((alpha - 1) / x - beta,
-                  xp.log(beta) + xp.log(x) - digamma(xp, alpha), alpha / beta - x)
+    return logp, (
+        (alpha - 1) / x - beta,
+        xp.log(beta) + xp.log(x) - digamma(xp, alpha),
+        alpha / beta - x,
+    )
 
 
 def _exponential(xp, x, lam):
@@ -50,8 +53,13 @@ def _poisson(xp, x, lam):
 
 
 def _nb_terms(xp, x, k, p):
-    logp = (_gammaln(xp, x + k) - _gammaln(xp, x + 1) - _gammaln(xp, k)
-            + k * xp.log(p) + x * xp.log1p(-p))
+    logp = (
+        _gammaln(xp, x + k)
+        - _gammaln(xp, x + 1)
+        - _gammaln(xp, k)
+        + k * xp.log(p)
+        + x * xp.log1p(-p)
+    )
     dk = digamma(xp, x + k) - digamma(xp, k) + xp.log(p)
     dp = k / p - x / (1 - p)
     return logp, dk, dp
@@ -67,14 +75,17 @@ def _generalized_negative_binomial(xp, x, mu, alpha):
     k, p = 1 / alpha, 1 / (mu * alpha + 1)
     logp, dk, dp = _nb_terms(xp, x, k, p)
     q = (mu * alpha + 1) ** 2
-    return logp, (xp.zeros_like(x), dp * (-alpha / q), dk * (-1 / alpha ** 2) + dp * (-mu / q))
+    return logp, (xp.zeros_like(x), dp * (-alpha / q), dk * (-1 / alpha**2) + dp * (-mu / q))
 
 
 def _dirichlet(xp, x, alpha):
     """Categories on the last axis; the log-density sums over it."""
     total = alpha.sum(axis=-1, keepdims=True)
-    logp = (((alpha - 1) * xp.log(x)).sum(axis=-1) + _gammaln(xp, total)[..., 0]
-            - _gammaln(xp, alpha).sum(axis=-1))
+    logp = (
+        ((alpha - 1) * xp.log(x)).sum(axis=-1)
+        + _gammaln(xp, total)[..., 0]
+        - _gammaln(xp, alpha).sum(axis=-1)
+    )
     return logp, ((alpha - 1) / x, xp.log(x) + digamma(xp, total) - digamma(xp, alpha))
 
 
@@ -95,8 +106,8 @@ class _Pdf(Op):
         """Parameter ``p`` reshaped to broadcast against the samples ``x``."""
         cat = 1 if self.category_axis else 0
         extra = x.ndim - p.ndim
-        lead = p.shape[:p.ndim - cat]
-        return p.reshape(lead + (1,) * extra + p.shape[p.ndim - cat:])
+        lead = p.shape[: p.ndim - cat]
+        return p.reshape(lead + (1,) * extra + p.shape[p.ndim - cat :])
 
     def _terms(self, ins):
         x = ins[0]
@@ -135,20 +146,48 @@ class _Pdf(Op):
 
 def _pdf(dist, inputs, fn, doc, category_axis=False):
     name = f"_random_pdf_{dist}"
-    register(type(name, (_Pdf,), {
-        "name": name, "aliases": (f"random_pdf_{dist}",), "inputs": ("sample",) + inputs,
-        "logpdf": staticmethod(fn), "category_axis": category_axis, "__doc__": doc}))
+    register(
+        type(
+            name,
+            (_Pdf,),
+            {
+                "name": name,
+                "aliases": (f"random_pdf_{dist}",),
+                "inputs": ("sample",) + inputs,
+                "logpdf": staticmethod(fn),
+                "category_axis": category_axis,
+                "__doc__": doc,
+            },
+        )
+    )
 
 
 _pdf("normal", ("mu", "sigma"), _normal, "Normal density of ``sample``.")
 _pdf("uniform", ("low", "high"), _uniform, "Uniform density of ``sample`` on [low, high].")
-_pdf("gamma", ("alpha", "beta"), _gamma,
-     "Gamma density of ``sample`` with shape ``alpha`` and rate ``beta``.")
+_pdf(
+    "gamma",
+    ("alpha", "beta"),
+    _gamma,
+    "Gamma density of ``sample`` with shape ``alpha`` and rate ``beta``.",
+)
 _pdf("exponential", ("lam",), _exponential, "Exponential density with rate ``lam``.")
 _pdf("poisson", ("lam",), _poisson, "Poisson probability of the counts ``sample``.")
-_pdf("negative_binomial", ("k", "p"), _negative_binomial,
-     "Negative binomial probability: ``sample`` failures before ``k`` successes.")
-_pdf("generalized_negative_binomial", ("mu", "alpha"), _generalized_negative_binomial,
-     "Generalized negative binomial probability with mean ``mu``, dispersion ``alpha``.")
-_pdf("dirichlet", ("alpha",), _dirichlet,
-     "Dirichlet density of ``sample`` (categories on the last axis).", category_axis=True)
+_pdf(
+    "negative_binomial",
+    ("k", "p"),
+    _negative_binomial,
+    "Negative binomial probability: ``sample`` failures before ``k`` successes.",
+)
+_pdf(
+    "generalized_negative_binomial",
+    ("mu", "alpha"),
+    _generalized_negative_binomial,
+    "Generalized negative binomial probability with mean ``mu``, dispersion ``alpha``.",
+)
+_pdf(
+    "dirichlet",
+    ("alpha",),
+    _dirichlet,
+    "Dirichlet density of ``sample`` (categories on the last axis).",
+    category_axis=True,
+)

@@ -24,25 +24,38 @@ class _PoolPlan:
         d = len(shape) - 2
         spatial = tuple(shape[2:])
         if d not in (1, 2, 3):
-            raise MXNetError(f"operator Pooling: data must be 3-, 4- or 5-D, got shape "
-                             f"{tuple(shape)}")
+            raise MXNetError(
+                f"operator Pooling: data must be 3-, 4- or 5-D, got shape {tuple(shape)}"
+            )
         if a["global_pool"]:
             kernel, stride, pad, out = spatial, (1,) * d, (0,) * d, (1,) * d
         else:
             kernel, stride, pad = self._attrs(a, d, shape)
-            out = tuple(self._out(a["pooling_convention"], n, k, s, p)
-                        for n, k, s, p in zip(spatial, kernel, stride, pad))
+            out = tuple(
+                self._out(a["pooling_convention"], n, k, s, p)
+                for n, k, s, p in zip(spatial, kernel, stride, pad)
+            )
             if min(out) < 1:
-                raise MXNetError(f"operator Pooling: kernel {kernel} is larger than the "
-                                 f"padded data of shape {tuple(shape)} (pad {pad})")
+                raise MXNetError(
+                    f"operator Pooling: kernel {kernel} is larger than the "
+                    f"padded data of shape {tuple(shape)} (pad {pad})"
+                )
         self.spatial, self.kernel, self.stride, self.pad, self.out = (
-            spatial, kernel, stride, pad, out)
-        self.canvas = tuple(max(n + 2 * p, (o - 1) * s + k)
-                            for n, p, o, s, k in zip(spatial, pad, out, stride, kernel))
+            spatial,
+            kernel,
+            stride,
+            pad,
+            out,
+        )
+        self.canvas = tuple(
+            max(n + 2 * p, (o - 1) * s + k)
+            for n, p, o, s, k in zip(spatial, pad, out, stride, kernel)
+        )
         self.interior = tuple(slice(p, p + n) for n, p in zip(spatial, pad))
-        self.windows = [tuple(slice(k, k + (o - 1) * s + 1, s)
-                              for k, o, s in zip(ks, out, stride))
-                        for ks in itertools.product(*(range(k) for k in kernel))]
+        self.windows = [
+            tuple(slice(k, k + (o - 1) * s + 1, s) for k, o, s in zip(ks, out, stride))
+            for ks in itertools.product(*(range(k) for k in kernel))
+        ]
         self.is_global = all(k == n for k, n in zip(kernel, spatial)) and not any(pad)
         self._divisors = {}
 
@@ -50,16 +63,22 @@ class _PoolPlan:
     def _attrs(a, d, shape):
         kernel = a["kernel"]
         if len(kernel) != d:
-            raise MXNetError(f"operator Pooling: kernel {kernel} must have {d} entries for "
-                             f"data of shape {tuple(shape)}")
+            raise MXNetError(
+                f"operator Pooling: kernel {kernel} must have {d} entries for "
+                f"data of shape {tuple(shape)}"
+            )
         stride = a["stride"] or (1,) * d
         pad = a["pad"] or (0,) * d
         if len(stride) != d or len(pad) != d:
-            raise MXNetError(f"operator Pooling: stride {stride} and pad {pad} must have {d} "
-                             f"entries like kernel {kernel}")
+            raise MXNetError(
+                f"operator Pooling: stride {stride} and pad {pad} must have {d} "
+                f"entries like kernel {kernel}"
+            )
         if min(kernel) < 1 or min(stride) < 1 or min(pad) < 0:
-            raise MXNetError(f"operator Pooling: kernel and stride must be >= 1, pad >= 0; "
-                             f"got kernel={kernel}, stride={stride}, pad={pad}")
+            raise MXNetError(
+                f"operator Pooling: kernel and stride must be >= 1, pad >= 0; "
+                f"got kernel={kernel}, stride={stride}, pad={pad}"
+            )
         return tuple(kernel), tuple(stride), tuple(pad)
 
     @staticmethod
@@ -74,12 +93,15 @@ class _PoolPlan:
         """Per-window element counts for avg pooling, as MXNet counts them: with
         ``count_include_pad`` the padding counts but not the part beyond it."""
         # per device: a cupy array is usable only on the GPU it was made on
-        key = (xp.__name__, include_pad, np.dtype(dtype).str,
-               -1 if xp is np else xp.cuda.Device().id)
+        key = (
+            xp.__name__,
+            include_pad,
+            np.dtype(dtype).str,
+            -1 if xp is np else xp.cuda.Device().id,
+        )
         if key not in self._divisors:
             div = np.ones((1,), np.float64)
-            for n, k, s, p, o in zip(self.spatial, self.kernel, self.stride, self.pad,
-                                     self.out):
+            for n, k, s, p, o in zip(self.spatial, self.kernel, self.stride, self.pad, self.out):
                 start = np.arange(o) * s - p
                 end = np.minimum(start + k, n + p)
                 if not include_pad:
@@ -93,8 +115,14 @@ _PLANS = {}
 
 
 def _plan(a, shape):
-    key = (tuple(shape), a["kernel"], a["stride"], a["pad"], a["global_pool"],
-           a["pooling_convention"])
+    key = (
+        tuple(shape),
+        a["kernel"],
+        a["stride"],
+        a["pad"],
+        a["global_pool"],
+        a["pooling_convention"],
+    )
     plan = _PLANS.get(key)
     if plan is None:
         if len(_PLANS) > 256:
@@ -104,7 +132,7 @@ def _plan(a, shape):
 
 
 def _lp_power(x, p):
-    return x if p == 1 else x * x if p == 2 else x * x * x if p == 3 else x ** p
+    return x if p == 1 else x * x if p == 2 else x * x * x if p == 3 else x**p
 
 
 def _lp_root(xp, s, p):
@@ -122,11 +150,17 @@ class Pooling(Op):
 
     name = "Pooling"
     params = {
-        "kernel": Attr(Shape, ()), "pool_type": Attr(enum("max", "avg", "sum", "lp"), "max"),
-        "global_pool": Attr(Bool, False), "cudnn_off": Attr(Bool, False),
+        "kernel": Attr(Shape, ()),
+        "pool_type": Attr(enum("max", "avg", "sum", "lp"), "max"),
+        "global_pool": Attr(Bool, False),
+        "cudnn_off": Attr(Bool, False),
         "pooling_convention": Attr(enum("valid", "full", "same"), "valid"),
-        "stride": Attr(Shape, ()), "pad": Attr(Shape, ()), "p_value": Attr(OptInt, None),
-        "count_include_pad": Attr(_optional(Bool), None), "layout": Attr(_LAYOUT, None)}
+        "stride": Attr(Shape, ()),
+        "pad": Attr(Shape, ()),
+        "p_value": Attr(OptInt, None),
+        "count_include_pad": Attr(_optional(Bool), None),
+        "layout": Attr(_LAYOUT, None),
+    }
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         shape = in_shapes[0]
@@ -186,7 +220,8 @@ class Pooling(Op):
         if kind == "max":
             idx = flat.argmax(axis=-1)
             return xp.take_along_axis(flat, idx[..., None], -1).reshape(
-                x.shape[:2] + (1,) * len(axes)), idx
+                x.shape[:2] + (1,) * len(axes)
+            ), idx
         if kind == "lp":
             p = self._p(a)
             return _lp_root(xp, _lp_power(x, p).sum(axis=axes, keepdims=True), p), x
@@ -241,8 +276,10 @@ class Pooling(Op):
         # disjoint windows (stride >= kernel) are written, overlapping ones accumulated
         disjoint = all(s >= k for s, k in zip(plan.stride, plan.kernel))
         # windows that tile the canvas exactly write every element: no zero fill needed
-        tiled = disjoint and all(s == k and o * s == c for s, k, o, c in zip(
-            plan.stride, plan.kernel, plan.out, plan.canvas))
+        tiled = disjoint and all(
+            s == k and o * s == c
+            for s, k, o, c in zip(plan.stride, plan.kernel, plan.out, plan.canvas)
+        )
         dcanvas = (xp.empty if tiled else xp.zeros)(x.shape[:2] + plan.canvas, g.dtype)
         if kind == "max":
             self._route_max(xp, plan, dcanvas, aux, y, g, disjoint)

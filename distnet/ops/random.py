@@ -43,8 +43,7 @@ def _place(out, a):
     return out
 
 
-_COMMON = {"shape": Attr(Shape, ()), "ctx": Attr(lambda c: c, None),
-           "dtype": Attr(Dtype, None)}
+_COMMON = {"shape": Attr(Shape, ()), "ctx": Attr(lambda c: c, None), "dtype": Attr(Dtype, None)}
 
 
 @register
@@ -178,16 +177,30 @@ class _LikeSampler(Op):
 def _like(base):
     """Register the ``_like`` variant of the sampler ``base`` (same distribution params)."""
     params = {k: v for k, v in base.params.items() if k not in _COMMON}
-    short = base.name[len("_random_"):]
-    cls = type(f"{base.name}_like", (_LikeSampler,), dict(
-        name=f"{base.name}_like", aliases=(), params=params, base=base,
-        __doc__=f"Samples of the {short} distribution shaped like ``data``."))
+    short = base.name[len("_random_") :]
+    cls = type(
+        f"{base.name}_like",
+        (_LikeSampler,),
+        dict(
+            name=f"{base.name}_like",
+            aliases=(),
+            params=params,
+            base=base,
+            __doc__=f"Samples of the {short} distribution shaped like ``data``.",
+        ),
+    )
     return register(cls)
 
 
-for _base in (_random_uniform, _random_normal, _random_gamma, _random_exponential,
-              _random_poisson, _random_negative_binomial,
-              _random_generalized_negative_binomial):
+for _base in (
+    _random_uniform,
+    _random_normal,
+    _random_gamma,
+    _random_exponential,
+    _random_poisson,
+    _random_negative_binomial,
+    _random_generalized_negative_binomial,
+):
     _like(_base)
 
 
@@ -210,12 +223,19 @@ class _MultiSampler(Op):
 
     def forward(self, a, ins, aux, is_train):
         from ..base import MXNetError
+
         if any(x.shape != ins[0].shape for x in ins[1:]):
-            raise MXNetError(f"{self.name}: the parameter arrays must have one shape, got "
-                             f"{[tuple(x.shape) for x in ins]}")
+            raise MXNetError(
+                f"{self.name}: the parameter arrays must have one shape, got "
+                f"{[tuple(x.shape) for x in ins]}"
+            )
         extra = tuple(a["shape"])
-        host = [np.asarray(x.get() if hasattr(x, "get") else x, np.float64).reshape(
-            x.shape + (1,) * len(extra)) for x in ins]
+        host = [
+            np.asarray(x.get() if hasattr(x, "get") else x, np.float64).reshape(
+                x.shape + (1,) * len(extra)
+            )
+            for x in ins
+        ]
         out = self.draw(_random.generator(np), *host, tuple(ins[0].shape) + extra)
         out = out.astype(a["dtype"] if a["dtype"] is not None else np.float32)
         xp = xp_of(ins[0])
@@ -226,27 +246,56 @@ class _MultiSampler(Op):
 
 
 def _multi(name, inputs, draw, doc):
-    cls = type(name, (_MultiSampler,), dict(
-        name=name, aliases=(name[1:],), inputs=inputs, draw=staticmethod(draw),
-        __doc__=doc))
+    cls = type(
+        name,
+        (_MultiSampler,),
+        dict(name=name, aliases=(name[1:],), inputs=inputs, draw=staticmethod(draw), __doc__=doc),
+    )
     return register(cls)
 
 
-_multi("_sample_uniform", ("low", "high"), lambda r, lo, hi, s: r.uniform(lo, hi, s),
-       "Uniform samples in ``[low, high)`` per element of ``low``/``high``.")
-_multi("_sample_normal", ("mu", "sigma"), lambda r, mu, sd, s: r.normal(mu, sd, s),
-       "Normal samples per element of the mean ``mu`` and deviation ``sigma``.")
-_multi("_sample_gamma", ("alpha", "beta"), lambda r, al, be, s: r.gamma(al, be, s),
-       "Gamma samples per element of the shape ``alpha`` and scale ``beta``.")
-_multi("_sample_exponential", ("lam",), lambda r, lam, s: r.exponential(1.0 / lam, s),
-       "Exponential samples per element of the rate ``lam``.")
-_multi("_sample_poisson", ("lam",), lambda r, lam, s: r.poisson(lam, s),
-       "Poisson samples per element of the rate ``lam``.")
-_multi("_sample_negative_binomial", ("k", "p"), _negative_binomial,
-       "Negative binomial samples per element of ``k`` (successes) and ``p``.")
-_multi("_sample_generalized_negative_binomial", ("mu", "alpha"),
-       _generalized_negative_binomial,
-       "Generalized negative binomial samples per element of ``mu`` and ``alpha``.")
+_multi(
+    "_sample_uniform",
+    ("low", "high"),
+    lambda r, lo, hi, s: r.uniform(lo, hi, s),
+    "Uniform samples in ``[low, high)`` per element of ``low``/``high``.",
+)
+_multi(
+    "_sample_normal",
+    ("mu", "sigma"),
+    lambda r, mu, sd, s: r.normal(mu, sd, s),
+    "Normal samples per element of the mean ``mu`` and deviation ``sigma``.",
+)
+_multi(
+    "_sample_gamma",
+    ("alpha", "beta"),
+    lambda r, al, be, s: r.gamma(al, be, s),
+    "Gamma samples per element of the shape ``alpha`` and scale ``beta``.",
+)
+_multi(
+    "_sample_exponential",
+    ("lam",),
+    lambda r, lam, s: r.exponential(1.0 / lam, s),
+    "Exponential samples per element of the rate ``lam``.",
+)
+_multi(
+    "_sample_poisson",
+    ("lam",),
+    lambda r, lam, s: r.poisson(lam, s),
+    "Poisson samples per element of the rate ``lam``.",
+)
+_multi(
+    "_sample_negative_binomial",
+    ("k", "p"),
+    _negative_binomial,
+    "Negative binomial samples per element of ``k`` (successes) and ``p``.",
+)
+_multi(
+    "_sample_generalized_negative_binomial",
+    ("mu", "alpha"),
+    _generalized_negative_binomial,
+    "Generalized negative binomial samples per element of ``mu`` and ``alpha``.",
+)
 
 
 @register
@@ -264,5 +313,3 @@ class _shuffle(Op):
 
     def backward(self, F, a, ins, outs, saved, ograds):
         return (None,)
-
-

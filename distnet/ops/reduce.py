@@ -6,8 +6,11 @@ from .attrs import Attr, Axis, Bool, Int, OptInt, Str
 from .registry import Op, register
 from ._util import xp_of, normalize_axis
 
-_REDUCE_PARAMS = {"axis": Attr(Axis, None), "keepdims": Attr(Bool, False),
-                  "exclude": Attr(Bool, False)}
+_REDUCE_PARAMS = {
+    "axis": Attr(Axis, None),
+    "keepdims": Attr(Bool, False),
+    "exclude": Attr(Bool, False),
+}
 
 
 def _kept_shape(shape, axes):
@@ -56,9 +59,20 @@ def _reduce(name, fn, grad, aliases=(), doc=""):
         x = ins[0]
         g, axes = self._spread(F, a, x, ograds[0])
         return (grad(F, x, outs[0], g, axes, self),)
-    register(type(name, (_Reduce,), {
-        "name": name, "aliases": tuple(aliases), "fn": staticmethod(fn),
-        "backward": backward, "__doc__": doc}))
+
+    register(
+        type(
+            name,
+            (_Reduce,),
+            {
+                "name": name,
+                "aliases": tuple(aliases),
+                "fn": staticmethod(fn),
+                "backward": backward,
+                "__doc__": doc,
+            },
+        )
+    )
 
 
 def _count(x, axes):
@@ -74,22 +88,50 @@ def _arg_mask(F, x, y, axes, op, a):
     return x == F.broadcast_to(yk, x.shape)
 
 
-_reduce("sum", lambda xp, x, ax: x.sum(axis=ax), lambda F, x, y, g, ax, op: g,
-        ("sum_axis",), "Sum over ``axis``.")
-_reduce("mean", lambda xp, x, ax: x.mean(axis=ax, dtype=x.dtype) if x.dtype.kind == "f"
-        else x.mean(axis=ax).astype(x.dtype),
-        lambda F, x, y, g, ax, op: g / _count(x, ax), (), "Mean over ``axis``.")
-_reduce("prod", lambda xp, x, ax: x.prod(axis=ax),
-        lambda F, x, y, g, ax, op: g * F.broadcast_to(
-            y.reshape(_kept_shape(x.shape, ax)), x.shape) / x, (), "Product over ``axis``.")
-_reduce("nansum", lambda xp, x, ax: xp.nansum(x, axis=ax),
-        lambda F, x, y, g, ax, op: g * (x == x), (), "Sum treating NaN as zero.")
-_reduce("max", lambda xp, x, ax: x.max(axis=ax),
-        lambda F, x, y, g, ax, op: g * _arg_mask(F, x, y, ax, op, None), ("max_axis",),
-        "Maximum over ``axis``.")
-_reduce("min", lambda xp, x, ax: x.min(axis=ax),
-        lambda F, x, y, g, ax, op: g * _arg_mask(F, x, y, ax, op, None), ("min_axis",),
-        "Minimum over ``axis``.")
+_reduce(
+    "sum",
+    lambda xp, x, ax: x.sum(axis=ax),
+    lambda F, x, y, g, ax, op: g,
+    ("sum_axis",),
+    "Sum over ``axis``.",
+)
+_reduce(
+    "mean",
+    lambda xp, x, ax: (
+        x.mean(axis=ax, dtype=x.dtype) if x.dtype.kind == "f" else x.mean(axis=ax).astype(x.dtype)
+    ),
+    lambda F, x, y, g, ax, op: g / _count(x, ax),
+    (),
+    "Mean over ``axis``.",
+)
+_reduce(
+    "prod",
+    lambda xp, x, ax: x.prod(axis=ax),
+    lambda F, x, y, g, ax, op: g * F.broadcast_to(y.reshape(_kept_shape(x.shape, ax)), x.shape) / x,
+    (),
+    "Product over ``axis``.",
+)
+_reduce(
+    "nansum",
+    lambda xp, x, ax: xp.nansum(x, axis=ax),
+    lambda F, x, y, g, ax, op: g * (x == x),
+    (),
+    "Sum treating NaN as zero.",
+)
+_reduce(
+    "max",
+    lambda xp, x, ax: x.max(axis=ax),
+    lambda F, x, y, g, ax, op: g * _arg_mask(F, x, y, ax, op, None),
+    ("max_axis",),
+    "Maximum over ``axis``.",
+)
+_reduce(
+    "min",
+    lambda xp, x, ax: x.min(axis=ax),
+    lambda F, x, y, g, ax, op: g * _arg_mask(F, x, y, ax, op, None),
+    ("min_axis",),
+    "Minimum over ``axis``.",
+)
 
 
 @register
@@ -97,8 +139,12 @@ class norm(_Reduce):
     """L2 (``ord=2``, default) or L1 norm over ``axis`` (all elements by default)."""
 
     name = "norm"
-    params = {"ord": Attr(Int, 2), "axis": Attr(Axis, None), "out_dtype": Attr(Str, "None"),
-              "keepdims": Attr(Bool, False)}
+    params = {
+        "ord": Attr(Int, 2),
+        "axis": Attr(Axis, None),
+        "out_dtype": Attr(Str, "None"),
+        "keepdims": Attr(Bool, False),
+    }
 
     def _axes(self, a, ndim):
         return normalize_axis(a["axis"], ndim)
@@ -178,8 +224,13 @@ def _nanprod_grad(F, x, y, g, axes, op):
     return g * F.where(ok, full / F.where(ok, x, F.ones_like(x)), F.zeros_like(x))
 
 
-_reduce("nanprod", lambda xp, x, ax: xp.nanprod(x, axis=ax), _nanprod_grad, (),
-        "Product treating NaN as one.")
+_reduce(
+    "nanprod",
+    lambda xp, x, ax: xp.nanprod(x, axis=ax),
+    _nanprod_grad,
+    (),
+    "Product treating NaN as one.",
+)
 
 
 @register

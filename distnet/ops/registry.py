@@ -17,10 +17,32 @@ _OPS = {}
 _LOADED = False
 # Modules holding operator definitions; imported on first registry lookup so that
 # `import distnet` stays cheap.
-_OP_MODULES = ("elemwise", "reduce", "shape", "broadcast", "linalg", "softmax", "index",
-               "creation", "random", "nn", "conv", "pooling", "norm", "loss", "custom", "rnn",
-               "ctc", "sequence", "optimizer_ops", "special", "contrib", "pdf", "index_extra",
-               "im2col_ops")
+_OP_MODULES = (
+    "elemwise",
+    "reduce",
+    "shape",
+    "broadcast",
+    "linalg",
+    "softmax",
+    "index",
+    "creation",
+    "random",
+    "nn",
+    "conv",
+    "pooling",
+    "norm",
+    "loss",
+    "custom",
+    "rnn",
+    "ctc",
+    "sequence",
+    "optimizer_ops",
+    "special",
+    "contrib",
+    "pdf",
+    "index_extra",
+    "im2col_ops",
+)
 
 
 class Op:

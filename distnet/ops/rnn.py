@@ -26,32 +26,36 @@ from ._util import xp_of
 _GATES = {"rnn_relu": 1, "rnn_tanh": 1, "lstm": 4, "gru": 3}
 
 
-def param_size(mode, num_layers, input_size, state_size, bidirectional,
-               projection_size=None):
+def param_size(mode, num_layers, input_size, state_size, bidirectional, projection_size=None):
     """Length of the packed parameter vector (MXNet's ``GetRnnParamSize``)."""
-    return sum(int(np.prod(s)) for s in packed_shapes(
-        mode, num_layers, input_size, state_size, bidirectional, projection_size))
+    return sum(
+        int(np.prod(s))
+        for s in packed_shapes(
+            mode, num_layers, input_size, state_size, bidirectional, projection_size
+        )
+    )
 
 
-def unpack(xp, params, mode, num_layers, input_size, state_size, bidirectional,
-           projection_size=None):
+def unpack(
+    xp, params, mode, num_layers, input_size, state_size, bidirectional, projection_size=None
+):
     """Views into the packed vector: ``[wx, wh, bx, bh, wr]`` per layer and direction,
     in order ``l0 fwd, l0 bwd, l1 fwd, ...`` (``wr``, the LSTMP projection, is None
     without ``projection_size``)."""
-    shapes = packed_shapes(mode, num_layers, input_size, state_size, bidirectional,
-                           projection_size)
+    shapes = packed_shapes(mode, num_layers, input_size, state_size, bidirectional, projection_size)
     flat, off = [], 0
     for shape in shapes:
         n = int(np.prod(shape))
-        flat.append(params[off:off + n].reshape(shape))
+        flat.append(params[off : off + n].reshape(shape))
         off += n
     per = 3 if projection_size else 2
     nw = len(shapes) - 2 * num_layers * (2 if bidirectional else 1)
     views = []
     for k in range(nw // per):
-        w = flat[k * per:(k + 1) * per]
-        views.append([w[0], w[1], flat[nw + 2 * k], flat[nw + 2 * k + 1],
-                      w[2] if projection_size else None])
+        w = flat[k * per : (k + 1) * per]
+        views.append(
+            [w[0], w[1], flat[nw + 2 * k], flat[nw + 2 * k + 1], w[2] if projection_size else None]
+        )
     return views
 
 
@@ -76,22 +80,22 @@ def _lstm_fwd(xp, a, proj, wh, bh, h, c, y, rev, wr=None):
     tcs = xp.empty_like(cs)
     hs = None if wr is None else xp.empty_like(cs)  # unprojected h, for wr's gradient
     lo, hi = a["lstm_state_clip_min"], a["lstm_state_clip_max"]
-    for t in (range(T - 1, -1, -1) if rev else range(T)):
+    for t in range(T - 1, -1, -1) if rev else range(T):
         gt = proj[t]
         gt += xp.matmul(h, whT)
-        _sigmoid_(xp, gt[:, :2 * H])
-        xp.tanh(gt[:, 2 * H:3 * H], out=gt[:, 2 * H:3 * H])
-        _sigmoid_(xp, gt[:, 3 * H:])
+        _sigmoid_(xp, gt[:, : 2 * H])
+        xp.tanh(gt[:, 2 * H : 3 * H], out=gt[:, 2 * H : 3 * H])
+        _sigmoid_(xp, gt[:, 3 * H :])
         ct = cs[t]
-        xp.multiply(gt[:, H:2 * H], c, out=ct)
-        ct += gt[:, :H] * gt[:, 2 * H:3 * H]
+        xp.multiply(gt[:, H : 2 * H], c, out=ct)
+        ct += gt[:, :H] * gt[:, 2 * H : 3 * H]
         if lo is not None and hi is not None:
             xp.clip(ct, lo, hi, out=ct)
         xp.tanh(ct, out=tcs[t])
         if wr is None:
-            h = xp.multiply(gt[:, 3 * H:], tcs[t], out=y[t])
+            h = xp.multiply(gt[:, 3 * H :], tcs[t], out=y[t])
         else:
-            xp.multiply(gt[:, 3 * H:], tcs[t], out=hs[t])
+            xp.multiply(gt[:, 3 * H :], tcs[t], out=hs[t])
             y[t] = xp.matmul(hs[t], wr.T)
             h = y[t]
         c = ct
@@ -104,17 +108,17 @@ def _gru_fwd(xp, a, proj, wh, bh, h, c, y, rev, wr=None):
     T, H = proj.shape[0], wh.shape[1]
     whT = wh.T
     hn = xp.empty((T,) + h.shape, h.dtype)
-    for t in (range(T - 1, -1, -1) if rev else range(T)):
+    for t in range(T - 1, -1, -1) if rev else range(T):
         gt = proj[t]
         hh = xp.matmul(h, whT)
         hh += bh
-        gt[:, :2 * H] += hh[:, :2 * H]
-        _sigmoid_(xp, gt[:, :2 * H])
-        hn[t] = hh[:, 2 * H:]
-        n = gt[:, 2 * H:]
+        gt[:, : 2 * H] += hh[:, : 2 * H]
+        _sigmoid_(xp, gt[:, : 2 * H])
+        hn[t] = hh[:, 2 * H :]
+        n = gt[:, 2 * H :]
         n += gt[:, :H] * hn[t]
         xp.tanh(n, out=n)
-        z = gt[:, H:2 * H]
+        z = gt[:, H : 2 * H]
         # h' = n + z * (h - n)
         out = y[t]
         xp.subtract(h, n, out=out)
@@ -130,7 +134,7 @@ def _plain_fwd(xp, a, proj, wh, bh, h, c, y, rev, wr=None):
     T = proj.shape[0]
     whT = wh.T
     relu = a["mode"] == "rnn_relu"
-    for t in (range(T - 1, -1, -1) if rev else range(T)):
+    for t in range(T - 1, -1, -1) if rev else range(T):
         gt = proj[t]
         gt += xp.matmul(h, whT)
         if relu:
@@ -219,15 +223,15 @@ def _gru_bwd(xp, a, fw, wh, dy, dh, dc, wr=None):
     dGh = xp.empty_like(gates)
     for t, p in _steps(T, rev):
         g = gates[t]
-        r, z, n = g[:, :H], g[:, H:2 * H], g[:, 2 * H:]
+        r, z, n = g[:, :H], g[:, H : 2 * H], g[:, 2 * H :]
         hprev = y[p] if 0 <= p < T else h0
         dht = dy[t] + dh
         dn = dht * (1 - z) * (1 - n * n)
-        dGx[t, :, H:2 * H] = dht * (hprev - n) * z * (1 - z)
+        dGx[t, :, H : 2 * H] = dht * (hprev - n) * z * (1 - z)
         dGx[t, :, :H] = dn * hn[t] * r * (1 - r)
-        dGx[t, :, 2 * H:] = dn
-        dGh[t, :, :2 * H] = dGx[t, :, :2 * H]
-        dGh[t, :, 2 * H:] = dn * r
+        dGx[t, :, 2 * H :] = dn
+        dGh[t, :, : 2 * H] = dGx[t, :, : 2 * H]
+        dGh[t, :, 2 * H :] = dn * r
         dh = dht * z + xp.matmul(dGh[t], wh)
     return dGx, dGh, dh, None, None
 
@@ -266,15 +270,19 @@ class RNN(Op):
 
     name = "RNN"
     inputs = ("data", "parameters", "state", "state_cell", "sequence_length")
-    params = {"state_size": Attr(Int), "num_layers": Attr(Int),
-              "bidirectional": Attr(Bool, False),
-              "mode": Attr(enum("rnn_relu", "rnn_tanh", "lstm", "gru")),
-              "p": Attr(Float, 0.0), "state_outputs": Attr(Bool, False),
-              "projection_size": Attr(OptInt, None),
-              "lstm_state_clip_min": Attr(OptFloat, None),
-              "lstm_state_clip_max": Attr(OptFloat, None),
-              "lstm_state_clip_nan": Attr(Bool, False),
-              "use_sequence_length": Attr(Bool, False)}
+    params = {
+        "state_size": Attr(Int),
+        "num_layers": Attr(Int),
+        "bidirectional": Attr(Bool, False),
+        "mode": Attr(enum("rnn_relu", "rnn_tanh", "lstm", "gru")),
+        "p": Attr(Float, 0.0),
+        "state_outputs": Attr(Bool, False),
+        "projection_size": Attr(OptInt, None),
+        "lstm_state_clip_min": Attr(OptFloat, None),
+        "lstm_state_clip_max": Attr(OptFloat, None),
+        "lstm_state_clip_nan": Attr(Bool, False),
+        "use_sequence_length": Attr(Bool, False),
+    }
 
     def input_names(self, a):
         names = ("data", "parameters", "state")
@@ -292,11 +300,15 @@ class RNN(Op):
     def _check(self, a):
         proj = a["projection_size"]
         if proj is not None and (a["mode"] != "lstm" or proj <= 0):
-            raise MXNetError(f"operator RNN: projection_size={proj} needs mode='lstm' and "
-                             f"a positive size, got mode={a['mode']!r}")
+            raise MXNetError(
+                f"operator RNN: projection_size={proj} needs mode='lstm' and "
+                f"a positive size, got mode={a['mode']!r}"
+            )
         if a["use_sequence_length"]:
-            raise MXNetError("operator RNN: use_sequence_length is not supported by distnet "
-                             "(MXNet supports it only with cuDNN); mask with SequenceMask")
+            raise MXNetError(
+                "operator RNN: use_sequence_length is not supported by distnet "
+                "(MXNet supports it only with cuDNN); mask with SequenceMask"
+            )
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         self._check(a)
@@ -305,22 +317,28 @@ class RNN(Op):
         if d is None:
             return in_shapes, [None] * n_out, aux_shapes
         if len(d) != 3:
-            raise MXNetError(f"operator RNN: data must be (seq_len, batch, input_size), "
-                             f"got shape {tuple(d)}")
+            raise MXNetError(
+                f"operator RNN: data must be (seq_len, batch, input_size), got shape {tuple(d)}"
+            )
         T, N, C = d
         L, H, P = a["num_layers"], a["state_size"], a["projection_size"]
         D, R = 2 if a["bidirectional"] else 1, P or H
-        want = [tuple(d), (param_size(a["mode"], L, C, H, a["bidirectional"], P),),
-                (L * D, N, R)] + [(L * D, N, H)] * (a["mode"] == "lstm")
+        want = [
+            tuple(d),
+            (param_size(a["mode"], L, C, H, a["bidirectional"], P),),
+            (L * D, N, R),
+        ] + [(L * D, N, H)] * (a["mode"] == "lstm")
         names = self.input_names(a)
-        for i, shape in enumerate(in_shapes[1:len(want)], 1):
+        for i, shape in enumerate(in_shapes[1 : len(want)], 1):
             if shape is not None and not _fits(shape, want[i]):
-                raise MXNetError(f"operator RNN: {names[i]} has shape {tuple(shape)}, "
-                                 f"expected {want[i]} for data {tuple(d)}, mode={a['mode']}, "
-                                 f"num_layers={L}, state_size={H}, bidirectional={D == 2}"
-                                 + (f", projection_size={P}" if P else ""))
+                raise MXNetError(
+                    f"operator RNN: {names[i]} has shape {tuple(shape)}, "
+                    f"expected {want[i]} for data {tuple(d)}, mode={a['mode']}, "
+                    f"num_layers={L}, state_size={H}, bidirectional={D == 2}"
+                    + (f", projection_size={P}" if P else "")
+                )
         outs = [(T, N, D * R), (L * D, N, R), (L * D, N, H)][:n_out]
-        return want + list(in_shapes[len(want):]), outs, aux_shapes
+        return want + list(in_shapes[len(want) :]), outs, aux_shapes
 
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
@@ -328,18 +346,17 @@ class RNN(Op):
         self.infer_shape(a, [tuple(s.shape) for s in ins], [])
         mode, L, H, P = a["mode"], a["num_layers"], a["state_size"], a["projection_size"]
         D = 2 if a["bidirectional"] else 1
-        views = unpack(xp, ins[1].astype(x.dtype, copy=False), mode, L, x.shape[2], H, D == 2,
-                       P)
+        views = unpack(xp, ins[1].astype(x.dtype, copy=False), mode, L, x.shape[2], H, D == 2, P)
         hx = _zero_fill(xp, ins[2], (L * D, x.shape[1], P or H), x.dtype)
-        cx = (_zero_fill(xp, ins[3], (L * D, x.shape[1], H), x.dtype) if mode == "lstm"
-              else None)
+        cx = _zero_fill(xp, ins[3], (L * D, x.shape[1], H), x.dtype) if mode == "lstm" else None
         layers, hy, cy, inp = [], [], [], x
         for layer in range(L):
             fws = []
             for d in range(D):
                 k = layer * D + d
-                fw = self._direction(xp, a, inp, views[k], hx[k], None if cx is None else cx[k],
-                                     rev=d == 1)
+                fw = self._direction(
+                    xp, a, inp, views[k], hx[k], None if cx is None else cx[k], rev=d == 1
+                )
                 fws.append(fw)
                 hy.append(fw["hT"])
                 cy.append(fw["cT"])
@@ -369,8 +386,16 @@ class RNN(Op):
         proj = proj.reshape(T, N, -1)
         y = xp.empty((T, N, wh.shape[1]), inp.dtype)  # h2h's columns: P with LSTMP, else H
         saved, hT, cT = _FWD[a["mode"]](xp, a, proj, wh, bh, h0, c0, y, rev, wr)
-        return {"gates": proj, "y": y, "h0": h0, "c0": c0, "rev": rev, "saved": saved,
-                "hT": hT, "cT": cT}
+        return {
+            "gates": proj,
+            "y": y,
+            "h0": h0,
+            "c0": c0,
+            "rev": rev,
+            "saved": saved,
+            "hT": hT,
+            "cT": cT,
+        }
 
     def backward(self, F, a, ins, outs, saved, ograds):
         x = ins[0]
@@ -395,23 +420,31 @@ class RNN(Op):
             for d in range(D):
                 k = layer * D + d
                 fw = rec["dirs"][d]
-                dy = dout[:, :, d * R:(d + 1) * R]
-                dgx, dgh, dh0, dc0, dwr = _BWD[mode](xp, a, fw, views[k][1], dy, dhy[k],
-                                                     dcy[k], views[k][4])
+                dy = dout[:, :, d * R : (d + 1) * R]
+                dgx, dgh, dh0, dc0, dwr = _BWD[mode](
+                    xp, a, fw, views[k][1], dy, dhy[k], dcy[k], views[k][4]
+                )
                 dhx[k] = dh0
                 if dc0 is not None:
                     dcx[k] = dc0
                 gx2 = dgx.reshape(T * N, -1)
                 hprev = _prev_h(xp, fw["y"], fw["h0"], fw["rev"]).reshape(T * N, R)
-                dparams[k] = [xp.matmul(gx2.T, inp.reshape(T * N, C)),
-                              xp.matmul(dgh.reshape(T * N, -1).T, hprev),
-                              gx2.sum(axis=0), dgh.reshape(T * N, -1).sum(axis=0), dwr]
+                dparams[k] = [
+                    xp.matmul(gx2.T, inp.reshape(T * N, C)),
+                    xp.matmul(dgh.reshape(T * N, -1).T, hprev),
+                    gx2.sum(axis=0),
+                    dgh.reshape(T * N, -1).sum(axis=0),
+                    dwr,
+                ]
                 part = xp.matmul(gx2, views[k][0]).reshape(T, N, C)
                 dinp = part if dinp is None else dinp + part
             dout = dinp
         dp = xp.concatenate([g.reshape(-1) for g in _packed_order(dparams)])
-        grads = [dout, dp.astype(ins[1].dtype, copy=False),
-                 dhx if ins[2].size else None]  # an empty (unknown-batch) state: no grad
+        grads = [
+            dout,
+            dp.astype(ins[1].dtype, copy=False),
+            dhx if ins[2].size else None,
+        ]  # an empty (unknown-batch) state: no grad
         if mode == "lstm":
             grads.append(dcx if ins[3].size else None)
         return tuple(grads) + (None,) * (len(ins) - len(grads))
@@ -439,14 +472,14 @@ def _dropout_mask(xp, shape, dtype, p):
     """Inverted-dropout mask (kept / (1 - p)) drawn from distnet's seeded generator."""
     from .. import random as _random
     from .nn import _uniform
+
     if p >= 1:
         return xp.zeros(shape, dtype)
     keep = _uniform(_random.generator(xp), shape, dtype) >= dtype.type(p)
     return keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
 
 
-def packed_shapes(mode, num_layers, input_size, state_size, bidirectional,
-                  projection_size=None):
+def packed_shapes(mode, num_layers, input_size, state_size, bidirectional, projection_size=None):
     """Shapes of the separate weights and biases in the packed vector's order (with
     ``projection_size`` P each direction's ``h2r`` ``(P, H)`` follows its ``h2h``)."""
     g, h, d = _GATES[mode], state_size, 2 if bidirectional else 1
@@ -468,26 +501,40 @@ class _rnn_param_pack(Op):
 
     name = "_rnn_param_pack"
     variadic = True
-    params = {"num_args": Attr(Int), "state_size": Attr(Int), "num_layers": Attr(Int),
-              "bidirectional": Attr(Bool, False),
-              "mode": Attr(enum("rnn_relu", "rnn_tanh", "lstm", "gru")),
-              "layout_axis": Attr(Int, 2), "projection_size": Attr(OptInt, None)}
+    params = {
+        "num_args": Attr(Int),
+        "state_size": Attr(Int),
+        "num_layers": Attr(Int),
+        "bidirectional": Attr(Bool, False),
+        "mode": Attr(enum("rnn_relu", "rnn_tanh", "lstm", "gru")),
+        "layout_axis": Attr(Int, 2),
+        "projection_size": Attr(OptInt, None),
+    }
 
     def _shapes(self, a, data_shape):
-        return packed_shapes(a["mode"], a["num_layers"], data_shape[a["layout_axis"]],
-                             a["state_size"], a["bidirectional"], a["projection_size"])
+        return packed_shapes(
+            a["mode"],
+            a["num_layers"],
+            data_shape[a["layout_axis"]],
+            a["state_size"],
+            a["bidirectional"],
+            a["projection_size"],
+        )
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         if in_shapes[0] is None:
             return in_shapes, [None], aux_shapes
         want = self._shapes(a, in_shapes[0])
         if len(want) != len(in_shapes) - 1:
-            raise MXNetError(f"_rnn_param_pack: expected {len(want)} parameters, got "
-                             f"{len(in_shapes) - 1}")
+            raise MXNetError(
+                f"_rnn_param_pack: expected {len(want)} parameters, got {len(in_shapes) - 1}"
+            )
         for i, (got, exp) in enumerate(zip(in_shapes[1:], want)):
             if got is not None and tuple(got) != exp:
-                raise MXNetError(f"RNN layer: parameter {i} has shape {tuple(got)}, expected "
-                                 f"{exp} for input {tuple(in_shapes[0])}")
+                raise MXNetError(
+                    f"RNN layer: parameter {i} has shape {tuple(got)}, expected "
+                    f"{exp} for input {tuple(in_shapes[0])}"
+                )
         total = sum(int(np.prod(s)) for s in want)
         return [in_shapes[0]] + want, [(total,)], aux_shapes
 
@@ -502,7 +549,7 @@ class _rnn_param_pack(Op):
     def backward(self, F, a, ins, outs, saved, ograds):
         g, off, grads = ograds[0], 0, [None]
         for p in ins[1:]:
-            grads.append(g[off:off + p.size].reshape(p.shape))
+            grads.append(g[off : off + p.size].reshape(p.shape))
             off += p.size
         return tuple(grads)
 
@@ -527,6 +574,6 @@ class _rnn_param_concat(Op):
     def backward(self, F, a, ins, outs, saved, ograds):
         g, off, grads = ograds[0], 0, []
         for p in ins:
-            grads.append(g[off:off + p.size].reshape(p.shape))
+            grads.append(g[off : off + p.size].reshape(p.shape))
             off += p.size
         return tuple(grads)

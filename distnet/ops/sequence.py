@@ -17,19 +17,22 @@ def _lengths(name, xp, a, x, ins):
     """Per-batch lengths (int64), or the full length when none are used."""
     axis = a["axis"]
     if axis not in (0, 1) or x.ndim < 2:
-        raise MXNetError(f"{name}: data needs axis 0 or 1 and at least 2 dimensions; got "
-                         f"axis={axis}, data shape {tuple(x.shape)}")
+        raise MXNetError(
+            f"{name}: data needs axis 0 or 1 and at least 2 dimensions; got "
+            f"axis={axis}, data shape {tuple(x.shape)}"
+        )
     steps, batch = (x.shape[0], x.shape[1]) if axis == 0 else (x.shape[1], x.shape[0])
     if not a["use_sequence_length"]:
         return xp.full((batch,), steps, np.int64)
     lens = ins[1]
     if tuple(lens.shape) != (batch,):
-        raise MXNetError(f"{name}: sequence_length has shape {tuple(lens.shape)}, expected "
-                         f"({batch},) for data {tuple(x.shape)} and axis={axis}")
+        raise MXNetError(
+            f"{name}: sequence_length has shape {tuple(lens.shape)}, expected "
+            f"({batch},) for data {tuple(x.shape)} and axis={axis}"
+        )
     lens = lens.astype(np.int64)
     if int(lens.min()) < 1 or int(lens.max()) > steps:
-        raise MXNetError(f"{name}: sequence_length must lie in [1, {steps}], got "
-                         f"{lens.tolist()}")
+        raise MXNetError(f"{name}: sequence_length must lie in [1, {steps}], got {lens.tolist()}")
     return lens
 
 
@@ -54,8 +57,7 @@ class SequenceLast(_SeqOp):
         d = in_shapes[0]
         if d is None:
             return in_shapes, [None], aux_shapes
-        return in_shapes, [tuple(d[1:]) if a["axis"] == 0 else (d[0],) + tuple(d[2:])], \
-            aux_shapes
+        return in_shapes, [tuple(d[1:]) if a["axis"] == 0 else (d[0],) + tuple(d[2:])], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
@@ -90,8 +92,9 @@ class SequenceReverse(_SeqOp):
     @staticmethod
     def _index(xp, a, x, lens):
         if a["axis"] != 0:
-            raise MXNetError(f"SequenceReverse: only axis=0 is supported (as in MXNet), got "
-                             f"axis={a['axis']}")
+            raise MXNetError(
+                f"SequenceReverse: only axis=0 is supported (as in MXNet), got axis={a['axis']}"
+            )
         t = xp.arange(x.shape[0])[:, None]
         src = xp.where(t < lens[None, :], lens[None, :] - 1 - t, t)
         return src, xp.arange(x.shape[1])[None, :]
@@ -116,8 +119,11 @@ class _sample_multinomial(Op):
 
     name = "_sample_multinomial"
     aliases = ("sample_multinomial", "_random_multinomial")
-    params = {"shape": Attr(Shape, ()), "get_prob": Attr(Bool, False),
-              "dtype": Attr(Dtype, np.dtype(np.int32))}
+    params = {
+        "shape": Attr(Shape, ()),
+        "get_prob": Attr(Bool, False),
+        "dtype": Attr(Dtype, np.dtype(np.int32)),
+    }
 
     def output_names(self, a):
         return ("output", "prob") if a["get_prob"] else ("output",)
@@ -129,11 +135,12 @@ class _sample_multinomial(Op):
 
     def infer_type(self, a, in_types, aux_types):
         dt = in_types[0] or np.dtype(np.float32)
-        return [dt], [np.dtype(a["dtype"]), dt][:self.num_outputs(a)], aux_types
+        return [dt], [np.dtype(a["dtype"]), dt][: self.num_outputs(a)], aux_types
 
     def forward(self, a, ins, aux, is_train):
         from .. import random as _random
         from .nn import _uniform
+
         p = ins[0]
         xp = xp_of(p)
         k = p.shape[-1]
@@ -163,5 +170,6 @@ class _sample_multinomial(Op):
                 np.add.at(dp, (rows, saved), g)
             else:
                 import cupyx
+
                 cupyx.scatter_add(dp, (rows, saved), g)
         return (dp.reshape(p.shape),)

@@ -59,8 +59,10 @@ def _fill_unknown(src, out, target):
             raise MXNetError(f"Reshape: cannot reshape array of shape {src} into {target}")
         out = tuple(total // known if d == -1 else d for d in out)
     if int(np.prod(out, dtype=np.int64)) != total:
-        raise MXNetError(f"Reshape: cannot reshape array of shape {src} into {target} "
-                         f"(gives {out}, a different size)")
+        raise MXNetError(
+            f"Reshape: cannot reshape array of shape {src} into {target} "
+            f"(gives {out}, a different size)"
+        )
     return out
 
 
@@ -91,8 +93,12 @@ class Reshape(_ShapeOnly):
 
     name = "Reshape"
     aliases = ("reshape",)
-    params = {"shape": Attr(Shape, ()), "reverse": Attr(Bool, False),
-              "target_shape": Attr(Shape, ()), "keep_highest": Attr(Bool, False)}
+    params = {
+        "shape": Attr(Shape, ()),
+        "reverse": Attr(Bool, False),
+        "target_shape": Attr(Shape, ()),
+        "keep_highest": Attr(Bool, False),
+    }
 
     def out_shape(self, a, shape):
         return _infer_reshape(shape, a["shape"] or a["target_shape"], a["reverse"])
@@ -132,8 +138,11 @@ class squeeze(_ShapeOnly):
     params = {"axis": Attr(Axis, None)}
 
     def out_shape(self, a, shape):
-        axes = normalize_axis(a["axis"], len(shape)) if a["axis"] is not None else tuple(
-            i for i, d in enumerate(shape) if d == 1)
+        axes = (
+            normalize_axis(a["axis"], len(shape))
+            if a["axis"] is not None
+            else tuple(i for i, d in enumerate(shape) if d == 1)
+        )
         for i in axes:
             if shape[i] != 1:
                 raise MXNetError(f"squeeze: axis {i} of shape {shape} is not of length 1")
@@ -149,8 +158,12 @@ class reshape_like(_ShapeOnly):
 
     name = "reshape_like"
     inputs = ("lhs", "rhs")
-    params = {"lhs_begin": Attr(OptInt, None), "lhs_end": Attr(OptInt, None),
-              "rhs_begin": Attr(OptInt, None), "rhs_end": Attr(OptInt, None)}
+    params = {
+        "lhs_begin": Attr(OptInt, None),
+        "lhs_end": Attr(OptInt, None),
+        "rhs_begin": Attr(OptInt, None),
+        "rhs_end": Attr(OptInt, None),
+    }
 
     @staticmethod
     def _range(begin, end, ndim):
@@ -163,8 +176,10 @@ class reshape_like(_ShapeOnly):
         rb, re = self._range(a["rhs_begin"], a["rhs_end"], len(rhs))
         shape = tuple(lhs[:lb]) + tuple(rhs[rb:re]) + tuple(lhs[le:])
         if int(np.prod(shape)) != int(np.prod(lhs)):
-            raise MXNetError(f"reshape_like: cannot reshape lhs {tuple(lhs)} to {shape} "
-                             f"(lhs[{lb}:{le}] and rhs[{rb}:{re}] differ in size)")
+            raise MXNetError(
+                f"reshape_like: cannot reshape lhs {tuple(lhs)} to {shape} "
+                f"(lhs[{lb}:{le}] and rhs[{rb}:{re}] differ in size)"
+            )
         return shape
 
     def infer_shape(self, a, in_shapes, aux_shapes):
@@ -332,8 +347,10 @@ class _getitem(Op):
 
 def _is_basic(key):
     parts = key if isinstance(key, tuple) else (key,)
-    return all(isinstance(k, (int, slice, type(None), type(Ellipsis))) or
-               isinstance(k, np.integer) for k in parts)
+    return all(
+        isinstance(k, (int, slice, type(None), type(Ellipsis))) or isinstance(k, np.integer)
+        for k in parts
+    )
 
 
 @register
@@ -355,5 +372,3 @@ class _copyto(Op):
             return (g,)
         with x.device:  # cupy's asarray copies onto the current device: x's
             return (xp_of(x).asarray(g),)
-
-

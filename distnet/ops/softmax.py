@@ -6,8 +6,12 @@ from .attrs import Attr, Int, OptFloat, Bool, Dtype
 from .registry import Op, register
 from ._util import xp_of
 
-_PARAMS = {"axis": Attr(Int, -1), "temperature": Attr(OptFloat, None),
-           "dtype": Attr(Dtype, None), "use_length": Attr(Bool, False)}
+_PARAMS = {
+    "axis": Attr(Int, -1),
+    "temperature": Attr(OptFloat, None),
+    "dtype": Attr(Dtype, None),
+    "use_length": Attr(Bool, False),
+}
 
 
 def _softmax(xp, x, axis, t):

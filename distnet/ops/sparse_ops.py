@@ -22,6 +22,7 @@ def canonical_rows(xp, rows, values):
         np.add.at(out, inv.reshape(-1), values)
     else:  # cupy's spelling of add.at
         import cupyx
+
         cupyx.scatter_add(out, inv.reshape(-1), values)
     return uniq.astype(np.int64, copy=False), out
 
@@ -56,8 +57,11 @@ class RowSparseGrad:
     def __add__(self, other):
         if isinstance(other, RowSparseGrad):
             xp = xp_of(self.values)
-            return RowSparseGrad(xp.concatenate([self.rows, other.rows]),
-                                 xp.concatenate([self.values, other.values]), self.shape)
+            return RowSparseGrad(
+                xp.concatenate([self.rows, other.rows]),
+                xp.concatenate([self.values, other.values]),
+                self.shape,
+            )
         return self.dense() + other
 
     __radd__ = __add__

@@ -15,9 +15,17 @@ from .registry import register
 _erf64 = np.vectorize(math.erf, otypes=[np.float64])
 
 # Lanczos approximation, g = 7, 9 terms (|relative error| < 1e-13 for x > 0.5)
-_LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028,
-            771.32342877765313, -176.61502916214059, 12.507343278686905,
-            -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7)
+_LANCZOS = (
+    0.99999999999980993,
+    676.5203681218851,
+    -1259.1392167224028,
+    771.32342877765313,
+    -176.61502916214059,
+    12.507343278686905,
+    -0.13857109526572012,
+    9.9843695780195716e-6,
+    1.5056327351493116e-7,
+)
 
 
 def _lgamma_pos(x):
@@ -34,6 +42,7 @@ def _gammaln(xp, x):
     """log |Gamma(x)|, with the reflection formula below 0.5."""
     if xp is not np:
         from cupyx.scipy.special import gammaln
+
         return gammaln(x)
     z = np.asarray(x, np.float64)
     small = z < 0.5
@@ -47,6 +56,7 @@ def _gamma(xp, x):
     """Gamma(x): exp of gammaln with the sign of Gamma (negative on (-2k-1, -2k))."""
     if xp is not np:
         from cupyx.scipy.special import gamma
+
         return gamma(x)
     z = np.asarray(x, np.float64)
     sign = np.where((z < 0) & (np.floor(z) % 2 == 1), -1.0, 1.0)
@@ -58,6 +68,7 @@ def digamma(xp, x):
     reflection for x < 0."""
     if xp is not np:
         from cupyx.scipy.special import digamma as cp_digamma
+
         return cp_digamma(x)
     z = np.asarray(x, np.float64)
     neg = z < 0
@@ -78,19 +89,36 @@ def _erfinv(xp, x):
     """Inverse error function: Giles' (2010) approximation, then two Newton steps."""
     if xp is not np:
         from cupyx.scipy.special import erfinv
+
         return erfinv(x)
     z = np.asarray(x, np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         w = -np.log((1.0 - z) * (1.0 + z))
         a = w - 2.5
         p = 2.81022636e-08
-        for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-                  -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
+        for c in (
+            3.43273939e-07,
+            -3.5233877e-06,
+            -4.39150654e-06,
+            0.00021858087,
+            -0.00125372503,
+            -0.00417768164,
+            0.246640727,
+            1.50140941,
+        ):
             p = c + p * a
         b = np.sqrt(np.maximum(w, 5.0)) - 3.0
         q = -0.000200214257
-        for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-                  -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
+        for c in (
+            0.000100950558,
+            0.00134934322,
+            -0.00367342844,
+            0.00573950773,
+            -0.0076224613,
+            0.00943887047,
+            1.00167406,
+            2.83297682,
+        ):
             q = c + q * b
         y = np.where(w < 5.0, p, q) * z
         for _ in range(2):  # Newton on erf(y) = z
@@ -103,15 +131,34 @@ def _erfinv(xp, x):
 
 def _special(name, fn, grad, doc):
     # nd_backward off: ``F`` in ``grad`` is numpy or cupy, which digamma needs
-    register(type(name, (_Unary,), {
-        "name": name, "aliases": (), "fn": staticmethod(fn), "grad": staticmethod(grad),
-        "nd_backward": False, "__doc__": doc}))
+    register(
+        type(
+            name,
+            (_Unary,),
+            {
+                "name": name,
+                "aliases": (),
+                "fn": staticmethod(fn),
+                "grad": staticmethod(grad),
+                "nd_backward": False,
+                "__doc__": doc,
+            },
+        )
+    )
 
 
-_special("gamma", _gamma, lambda F, x, y, g: g * y * digamma(F, x),
-         "The gamma function, elementwise.")
-_special("gammaln", _gammaln, lambda F, x, y, g: g * digamma(F, x),
-         "The log of the absolute value of the gamma function, elementwise.")
-_special("erfinv", _erfinv,
-         lambda F, x, y, g: g * (math.sqrt(math.pi) / 2) * F.exp(y * y),
-         "The inverse error function, elementwise.")
+_special(
+    "gamma", _gamma, lambda F, x, y, g: g * y * digamma(F, x), "The gamma function, elementwise."
+)
+_special(
+    "gammaln",
+    _gammaln,
+    lambda F, x, y, g: g * digamma(F, x),
+    "The log of the absolute value of the gamma function, elementwise.",
+)
+_special(
+    "erfinv",
+    _erfinv,
+    lambda F, x, y, g: g * (math.sqrt(math.pi) / 2) * F.exp(y * y),
+    "The inverse error function, elementwise.",
+)

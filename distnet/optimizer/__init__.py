@@ -10,13 +10,34 @@ Interface used by kvstores and parameter servers::
     updater.set_states(blob)
 """
 
-from .optimizer import (Optimizer, UnknownOptimizerError, register, create,
-                        from_description)
+from .optimizer import Optimizer, UnknownOptimizerError, register, create, from_description
 from .sgd import SGD, ccSGD, NAG, Signum, SGLD, LARS, DCASGD, Test
 from .adaptive import Adam, AdaGrad, RMSProp, AdaDelta, Adamax, Nadam, Ftrl, FTML, LAMB
 from .updater import Updater, get_updater
 
-__all__ = ["Optimizer", "register", "create", "from_description", "Updater", "get_updater",
-           "SGD", "ccSGD", "NAG", "Signum", "SGLD", "LARS", "DCASGD", "Test", "Adam",
-           "AdaGrad", "RMSProp", "AdaDelta", "Adamax", "Nadam", "Ftrl", "FTML", "LAMB",
-           "UnknownOptimizerError"]
+__all__ = [
+    "Optimizer",
+    "register",
+    "create",
+    "from_description",
+    "Updater",
+    "get_updater",
+    "SGD",
+    "ccSGD",
+    "NAG",
+    "Signum",
+    "SGLD",
+    "LARS",
+    "DCASGD",
+    "Test",
+    "Adam",
+    "AdaGrad",
+    "RMSProp",
+    "AdaDelta",
+    "Adamax",
+    "Nadam",
+    "Ftrl",
+    "FTML",
+    "LAMB",
+    "UnknownOptimizerError",
+]

@@ -17,7 +17,7 @@ def raw(arr):
     """``read_raw(arr)``: the numpy/cupy array under an NDArray once its pending transfer
     is done, or ``arr`` itself (a server's optimizer gets raw arrays)."""
     nd_type = _NDArray[0] or _ndarray_type()
-    if type(arr) is nd_type:   # inline NDArray._read() (hot path: the optimizer's step)
+    if type(arr) is nd_type:  # inline NDArray._read() (hot path: the optimizer's step)
         if arr._pending is not None:
             arr._wait()
         return arr._data
@@ -26,6 +26,7 @@ def raw(arr):
 
 def _ndarray_type():
     from ..ndarray.ndarray import NDArray  # lazily: kvstore servers import optimizers alone
+
     _NDArray[0] = NDArray
     return NDArray
 
@@ -45,6 +46,7 @@ def raw_state(state):
 def zeros_like_state(weight, dtype=None):
     """A zero NDArray shaped like ``weight`` on its context (``dtype`` or the weight's)."""
     from ..ndarray import zeros
+
     return zeros(weight.shape, weight.context, dtype=dtype or weight.dtype)
 
 
@@ -53,11 +55,13 @@ def xp_of(arr):
     if type(arr) is np.ndarray:
         return np
     from ..backend import xp_of as _xp_of
+
     return _xp_of(arr)
 
 
 def _step_sparse(opt, xp, index, w, grad, state, lr, wd):
     from .lazy import step_sparse
+
     step_sparse(opt, xp, index, w, grad, state, lr, wd)
 
 
@@ -89,10 +93,25 @@ class Builtin(Optimizer):
         self._update_count(index)
         w = raw(weight)
         if getattr(grad, "_sparse", False):  # row_sparse: MXNet's lazy update (lazy.py)
-            return _step_sparse(self, xp_of(w), index, w, grad, raw_state(state),
-                                self._get_lr(index), self._get_wd(index))
-        self._step(xp_of(w), index, w, raw(grad), raw_state(state),
-                   self._get_lr(index), self._get_wd(index))
+            return _step_sparse(
+                self,
+                xp_of(w),
+                index,
+                w,
+                grad,
+                raw_state(state),
+                self._get_lr(index),
+                self._get_wd(index),
+            )
+        self._step(
+            xp_of(w),
+            index,
+            w,
+            raw(grad),
+            raw_state(state),
+            self._get_lr(index),
+            self._get_wd(index),
+        )
 
     def update_multi_precision(self, index, weight, grad, state):
         if not type(self)._fused_ok:
@@ -101,8 +120,14 @@ class Builtin(Optimizer):
             return self.update_multi(index, weight, grad, state)
         if self.multi_precision and weight.dtype == np.float16:
             self._update_count(index)
-            self._mp_step(index, raw(weight), raw(grad), raw_state(state),
-                          self._get_lr(index), self._get_wd(index))
+            self._mp_step(
+                index,
+                raw(weight),
+                raw(grad),
+                raw_state(state),
+                self._get_lr(index),
+                self._get_wd(index),
+            )
         else:
             self.update(index, weight, grad, state)
 

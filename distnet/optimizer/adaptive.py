@@ -9,21 +9,21 @@ import numpy as np
 from .optimizer import register
 from ._builtin import Builtin, zeros_like_state
 
-__all__ = ["Adam", "AdaGrad", "RMSProp", "AdaDelta", "Adamax", "Nadam", "Ftrl", "FTML",
-           "LAMB"]
+__all__ = ["Adam", "AdaGrad", "RMSProp", "AdaDelta", "Adamax", "Nadam", "Ftrl", "FTML", "LAMB"]
 
 
 @register
 class Adam(Builtin):
     """Adam (https://arxiv.org/abs/1412.6980)::
 
-        g = clip(rescale_grad * grad + wd * weight)
-        m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g**2
-        weight -= lr * sqrt(1 - beta2**t) / (1 - beta1**t) * m / (sqrt(v) + epsilon)
+    g = clip(rescale_grad * grad + wd * weight)
+    m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g**2
+    weight -= lr * sqrt(1 - beta2**t) / (1 - beta1**t) * m / (sqrt(v) + epsilon)
     """
 
-    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
-                 lazy_update=True, **kwargs):
+    def __init__(
+        self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, lazy_update=True, **kwargs
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta1 = beta1
         self.beta2 = beta2
@@ -36,7 +36,7 @@ class Adam(Builtin):
     def _step(self, xp, index, w, g, state, lr, wd):
         mean, var = state
         t = self._index_update_count[index]
-        lr *= math.sqrt(1.0 - self.beta2 ** t) / (1.0 - self.beta1 ** t)
+        lr *= math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
         grad = self._rescaled(xp, w, g, wd)
         tmp = self._tmp(w, 1)
         mean *= self.beta1
@@ -57,8 +57,8 @@ class Adam(Builtin):
 class AdaGrad(Builtin):
     """AdaGrad::
 
-        g = clip(rescale_grad * grad);  history += g**2
-        weight -= lr * (g / sqrt(history + eps) + wd * weight)
+    g = clip(rescale_grad * grad);  history += g**2
+    weight -= lr * (g / sqrt(history + eps) + wd * weight)
     """
 
     _arg_attrs = {"eps": "float_stable_eps"}
@@ -101,8 +101,16 @@ class RMSProp(Builtin):
     with the weight clipped to ``[-clip_weights, clip_weights]`` when set.
     """
 
-    def __init__(self, learning_rate=0.001, gamma1=0.9, gamma2=0.9, epsilon=1e-8,
-                 centered=False, clip_weights=None, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        gamma1=0.9,
+        gamma2=0.9,
+        epsilon=1e-8,
+        centered=False,
+        clip_weights=None,
+        **kwargs,
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.gamma1 = gamma1
         self.gamma2 = gamma2
@@ -178,10 +186,10 @@ class AdaDelta(Builtin):
         acc_g += tmp
         xp.add(acc_delta, self.epsilon, out=tmp)
         xp.sqrt(tmp, out=tmp)
-        grad *= tmp                      # grad now holds sqrt(acc_delta+eps) * g
+        grad *= tmp  # grad now holds sqrt(acc_delta+eps) * g
         xp.add(acc_g, self.epsilon, out=tmp)
         xp.sqrt(tmp, out=tmp)
-        xp.divide(grad, tmp, out=grad)   # delta
+        xp.divide(grad, tmp, out=grad)  # delta
         acc_delta *= self.rho
         xp.square(grad, out=tmp)
         tmp *= 1.0 - self.rho
@@ -196,9 +204,9 @@ class AdaDelta(Builtin):
 class Adamax(Builtin):
     """AdaMax, Adam with the infinity norm::
 
-        g = clip(rescale_grad * grad + wd * weight)
-        m = beta1 * m + (1 - beta1) * g;  u = maximum(beta2 * u, |g|)
-        weight -= lr / (1 - beta1**t) * m / u
+    g = clip(rescale_grad * grad + wd * weight)
+    m = beta1 * m + (1 - beta1) * g;  u = maximum(beta2 * u, |g|)
+    weight -= lr / (1 - beta1**t) * m / u
     """
 
     def __init__(self, learning_rate=0.002, beta1=0.9, beta2=0.999, **kwargs):
@@ -212,7 +220,7 @@ class Adamax(Builtin):
     def _step(self, xp, index, w, g, state, lr, wd):
         m, u = state
         t = self._index_update_count[index]
-        lr /= 1.0 - self.beta1 ** t
+        lr /= 1.0 - self.beta1**t
         grad = self._rescaled(xp, w, g, wd)
         tmp = self._tmp(w, 1)
         m *= self.beta1
@@ -234,14 +242,21 @@ class Nadam(Builtin):
 
     _runtime_attrs = ("m_schedule",)
 
-    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8,
-                 schedule_decay=0.004, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta1=0.9,
+        beta2=0.999,
+        epsilon=1e-8,
+        schedule_decay=0.004,
+        **kwargs,
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
         self.schedule_decay = schedule_decay
-        self.m_schedule = 1.
+        self.m_schedule = 1.0
 
     def create_state(self, index, weight):
         return (zeros_like_state(weight), zeros_like_state(weight))
@@ -249,24 +264,24 @@ class Nadam(Builtin):
     def _step(self, xp, index, w, g, state, lr, wd):
         m, v = state
         t = self._index_update_count[index]
-        mom_t = self.beta1 * (1. - 0.5 * pow(0.96, t * self.schedule_decay))
-        mom_t1 = self.beta1 * (1. - 0.5 * pow(0.96, (t + 1) * self.schedule_decay))
+        mom_t = self.beta1 * (1.0 - 0.5 * pow(0.96, t * self.schedule_decay))
+        mom_t1 = self.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * self.schedule_decay))
         self.m_schedule = self.m_schedule * mom_t
         m_schedule_next = self.m_schedule * mom_t1
         grad = self._rescaled(xp, w, g, wd)
         tmp, tmp2 = self._tmp(w, 1), self._tmp(w, 2)
         m *= self.beta1
-        xp.multiply(grad, 1. - self.beta1, out=tmp)
+        xp.multiply(grad, 1.0 - self.beta1, out=tmp)
         m += tmp
         v *= self.beta2
         xp.square(grad, out=tmp)
-        tmp *= 1. - self.beta2
+        tmp *= 1.0 - self.beta2
         v += tmp
         # m_bar = (1 - mom_t) * g / (1 - m_schedule) + mom_t1 * m / (1 - m_schedule_next)
-        grad *= (1. - mom_t) / (1. - self.m_schedule)
-        xp.multiply(m, mom_t1 / (1. - m_schedule_next), out=tmp)
+        grad *= (1.0 - mom_t) / (1.0 - self.m_schedule)
+        xp.multiply(m, mom_t1 / (1.0 - m_schedule_next), out=tmp)
         grad += tmp
-        xp.multiply(v, 1. / (1. - pow(self.beta2, t)), out=tmp2)
+        xp.multiply(v, 1.0 / (1.0 - pow(self.beta2, t)), out=tmp2)
         xp.sqrt(tmp2, out=tmp2)
         tmp2 += self.epsilon
         xp.divide(grad, tmp2, out=grad)
@@ -278,9 +293,9 @@ class Nadam(Builtin):
 class Ftrl(Builtin):
     """FTRL-Proximal (McMahan et al., "Ad Click Prediction")::
 
-        g = clip(rescale_grad * grad)
-        z += g - (sqrt(n + g**2) - sqrt(n)) * weight / lr;  n += g**2
-        weight = (sign(z) * lamda1 - z) / ((beta + sqrt(n)) / lr + wd) * (|z| > lamda1)
+    g = clip(rescale_grad * grad)
+    z += g - (sqrt(n + g**2) - sqrt(n)) * weight / lr;  n += g**2
+    weight = (sign(z) * lamda1 - z) / ((beta + sqrt(n)) / lr + wd) * (|z| > lamda1)
     """
 
     def __init__(self, lamda1=0.01, learning_rate=0.1, beta=1, **kwargs):
@@ -300,7 +315,7 @@ class Ftrl(Builtin):
         xp.square(grad, out=tmp)
         n += tmp
         xp.sqrt(n, out=tmp)
-        tmp -= tmp2                       # sqrt(n_new) - sqrt(n_old)
+        tmp -= tmp2  # sqrt(n_new) - sqrt(n_old)
         tmp *= w
         tmp *= 1.0 / lr
         z += grad
@@ -324,11 +339,11 @@ class Ftrl(Builtin):
 class FTML(Builtin):
     """FTML, Follow the Moving Leader (http://proceedings.mlr.press/v70/zheng17a)::
 
-        g = clip(rescale_grad * grad + wd * weight)
-        v = beta2 * v + (1 - beta2) * g**2
-        d_t = (1 - beta1**t) / lr * (sqrt(v / (1 - beta2**t)) + epsilon)
-        z = beta1 * z + (1 - beta1) * g - (d_t - beta1 * d_prev) * weight
-        weight = -z / d_t
+    g = clip(rescale_grad * grad + wd * weight)
+    v = beta2 * v + (1 - beta2) * g**2
+    d_t = (1 - beta1**t) / lr * (sqrt(v / (1 - beta2**t)) + epsilon)
+    z = beta1 * z + (1 - beta1) * g - (d_t - beta1 * d_prev) * weight
+    weight = -z / d_t
     """
 
     def __init__(self, beta1=0.6, beta2=0.999, epsilon=1e-8, **kwargs):
@@ -349,12 +364,12 @@ class FTML(Builtin):
         xp.square(grad, out=tmp)
         tmp *= 1.0 - self.beta2
         v += tmp
-        xp.multiply(v, 1.0 / (1.0 - self.beta2 ** t), out=tmp)
+        xp.multiply(v, 1.0 / (1.0 - self.beta2**t), out=tmp)
         xp.sqrt(tmp, out=tmp)
         tmp += self.epsilon
-        tmp *= (1.0 - self.beta1 ** t) / lr          # d_t
+        tmp *= (1.0 - self.beta1**t) / lr  # d_t
         d *= -self.beta1
-        d += tmp                                      # d_t - beta1 * d_prev
+        d += tmp  # d_t - beta1 * d_prev
         d *= w
         z *= self.beta1
         grad *= 1.0 - self.beta1
@@ -369,15 +384,24 @@ class FTML(Builtin):
 class LAMB(Builtin):
     """LAMB (https://arxiv.org/abs/1904.00962)::
 
-        g = clip(rescale_grad * grad)
-        m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g**2
-        r = m_hat / (sqrt(v_hat) + epsilon) + wd * weight   (bias-corrected when asked)
-        r1 = clip(|weight|, lower_bound, upper_bound);  r2 = |r|
-        weight -= lr * (r1 / r2 if r1 and r2 else 1) * r
+    g = clip(rescale_grad * grad)
+    m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g**2
+    r = m_hat / (sqrt(v_hat) + epsilon) + wd * weight   (bias-corrected when asked)
+    r1 = clip(|weight|, lower_bound, upper_bound);  r2 = |r|
+    weight -= lr * (r1 / r2 if r1 and r2 else 1) * r
     """
 
-    def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-6,
-                 lower_bound=None, upper_bound=None, bias_correction=True, **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta1=0.9,
+        beta2=0.999,
+        epsilon=1e-6,
+        lower_bound=None,
+        upper_bound=None,
+        bias_correction=True,
+        **kwargs,
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta1 = beta1
         self.beta2 = beta2
@@ -403,10 +427,10 @@ class LAMB(Builtin):
         tmp *= 1.0 - self.beta2
         var += tmp
         if self.bias_correction:
-            xp.multiply(var, 1.0 / (1.0 - self.beta2 ** t), out=tmp)
+            xp.multiply(var, 1.0 / (1.0 - self.beta2**t), out=tmp)
             xp.sqrt(tmp, out=tmp)
             tmp += self.epsilon
-            xp.multiply(mean, 1.0 / (1.0 - self.beta1 ** t), out=grad)
+            xp.multiply(mean, 1.0 / (1.0 - self.beta1**t), out=grad)
         else:
             xp.sqrt(var, out=tmp)
             tmp += self.epsilon

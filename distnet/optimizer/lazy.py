@@ -79,4 +79,3 @@ def step_sparse(opt, xp, index, w, grad, state, lr, wd):
         lazy_step(opt, xp, index, w, rows, values, state, lr, wd)
     else:
         opt._step(xp, index, w, dense_grad(xp, w, rows, values), state, lr, wd)
-

@@ -69,19 +69,38 @@ class Optimizer:
     # SGD/NAG/LARS use (state, master)
     _master_first = True
 
-    def __init__(self, rescale_grad=1., param_idx2name=None, wd=0., clip_gradient=None,
-                 learning_rate=None, lr_scheduler=None, sym=None, begin_num_update=0,
-                 multi_precision=False, param_dict=None, lr_mult=None, wd_mult=None):
+    def __init__(
+        self,
+        rescale_grad=1.0,
+        param_idx2name=None,
+        wd=0.0,
+        clip_gradient=None,
+        learning_rate=None,
+        lr_scheduler=None,
+        sym=None,
+        begin_num_update=0,
+        multi_precision=False,
+        param_dict=None,
+        lr_mult=None,
+        wd_mult=None,
+    ):
         self.rescale_grad = rescale_grad
         if lr_scheduler is not None and not isinstance(lr_scheduler, _lrs.LRScheduler):
             # a description is restored as it was: its base_lr already is the optimizer's
             self.lr_scheduler = _lrs.from_description(lr_scheduler)
         else:
             self.lr_scheduler = lr_scheduler
-            if lr_scheduler is not None and learning_rate is not None \
-                    and lr_scheduler.base_lr != learning_rate:
-                warnings.warn("learning rate from ``lr_scheduler`` has been overwritten by "
-                              "``learning_rate`` in optimizer.", UserWarning, stacklevel=2)
+            if (
+                lr_scheduler is not None
+                and learning_rate is not None
+                and lr_scheduler.base_lr != learning_rate
+            ):
+                warnings.warn(
+                    "learning rate from ``lr_scheduler`` has been overwritten by "
+                    "``learning_rate`` in optimizer.",
+                    UserWarning,
+                    stacklevel=2,
+                )
                 lr_scheduler.base_lr = learning_rate
         if self.lr_scheduler is None and learning_rate is None:
             learning_rate = 0.01
@@ -97,8 +116,10 @@ class Optimizer:
         if param_idx2name is None:
             param_idx2name = {}
         if not isinstance(param_idx2name, dict):
-            raise MXNetError("param_idx2name should be a dict of param indexes to names, "
-                             f"got {type(param_idx2name).__name__}")
+            raise MXNetError(
+                "param_idx2name should be a dict of param indexes to names, "
+                f"got {type(param_idx2name).__name__}"
+            )
         self.idx2name = _int_keys(param_idx2name)
         self.sym_info = (sym.attr_dict(), sym.list_arguments()) if sym is not None else ()
         self.param_dict = param_dict if param_dict else {}
@@ -116,8 +137,10 @@ class Optimizer:
         name = klass.__name__.lower()
         old = Optimizer.opt_registry.get(name)
         if old is not None and old is not klass:
-            warnings.warn(f"WARNING: New optimizer {klass.__module__}.{klass.__name__} is "
-                          f"overriding existing optimizer {old.__module__}.{old.__name__}")
+            warnings.warn(
+                f"WARNING: New optimizer {klass.__module__}.{klass.__name__} is "
+                f"overriding existing optimizer {old.__module__}.{old.__name__}"
+            )
         Optimizer.opt_registry[name] = klass
         return klass
 
@@ -130,7 +153,8 @@ class Optimizer:
         if klass is None:
             raise UnknownOptimizerError(
                 f"Cannot find optimizer {name}; registered optimizers: "
-                f"{sorted(Optimizer.opt_registry)}")
+                f"{sorted(Optimizer.opt_registry)}"
+            )
         return klass(**kwargs)
 
     # ---- descriptions ----
@@ -139,17 +163,21 @@ class Optimizer:
         arguments that rebuild this optimizer with ``create(name, **hyperparams)``."""
         name = type(self).__name__.lower()
         if Optimizer.opt_registry.get(name) is not type(self):
-            raise MXNetError(f"cannot describe optimizer {type(self).__name__}: it is not "
-                             "registered (decorate it with mx.optimizer.register)")
+            raise MXNetError(
+                f"cannot describe optimizer {type(self).__name__}: it is not "
+                "registered (decorate it with mx.optimizer.register)"
+            )
         params = {}
         for arg in _lrs._ctor_args(type(self)):
             if arg in _NOT_DESCRIBED:
                 continue
             attr = self._arg_attrs.get(arg) or _BASE_ARG_ATTRS.get(arg, arg)
             if not hasattr(self, attr):
-                raise MXNetError(f"cannot describe optimizer {name}: constructor argument "
-                                 f"{arg!r} is not stored as attribute {attr!r}; store it "
-                                 "or override describe()")
+                raise MXNetError(
+                    f"cannot describe optimizer {name}: constructor argument "
+                    f"{arg!r} is not stored as attribute {attr!r}; store it "
+                    "or override describe()"
+                )
             value = getattr(self, attr)
             if arg == "lr_scheduler" and value is not None:
                 value = list(value.describe())
@@ -159,10 +187,10 @@ class Optimizer:
     @staticmethod
     def from_description(desc):
         """Rebuild an optimizer from ``describe()``'s ``(name, hyperparams)``."""
-        if not (isinstance(desc, (list, tuple)) and len(desc) == 2
-                and isinstance(desc[1], dict)):
-            raise MXNetError(f"optimizer description must be a (name, hyperparams) pair, "
-                             f"got {desc!r}")
+        if not (isinstance(desc, (list, tuple)) and len(desc) == 2 and isinstance(desc[1], dict)):
+            raise MXNetError(
+                f"optimizer description must be a (name, hyperparams) pair, got {desc!r}"
+            )
         return Optimizer.create_optimizer(desc[0], **desc[1])
 
     # ---- learning rate and multipliers ----
@@ -176,10 +204,12 @@ class Optimizer:
     def set_learning_rate(self, lr):
         """Set the learning rate (not allowed when an lr_scheduler drives it)."""
         if self.lr_scheduler is not None:
-            raise UserWarning("LRScheduler of the optimizer has already been defined. Note "
-                              "that set_learning_rate can mutate the value of the learning "
-                              "rate of the optimizer only when the LRScheduler of the "
-                              "optimizer is undefined.")
+            raise UserWarning(
+                "LRScheduler of the optimizer has already been defined. Note "
+                "that set_learning_rate can mutate the value of the learning "
+                "rate of the optimizer only when the LRScheduler of the "
+                "optimizer is undefined."
+            )
         self.lr = lr
 
     def set_lr_scale(self, args_lrscale):
@@ -226,7 +256,7 @@ class Optimizer:
     def _update_count(self, index):
         """Count one more update of ``index`` (an index or a list of them)."""
         counts = self._index_update_count
-        for idx in (index if isinstance(index, (list, tuple)) else (index,)):
+        for idx in index if isinstance(index, (list, tuple)) else (index,):
             n = counts.get(idx, self.begin_num_update) + 1
             counts[idx] = n
             if n > self.num_update:
@@ -268,9 +298,11 @@ class Optimizer:
             inner = self.create_state(index, master)
             return (master, inner) if self._master_first else (inner, master)
         if weight.dtype == np.float16 and not self.multi_precision:
-            warnings.warn("Accumulating with float16 in optimizer can lead to poor accuracy "
-                          "or slow convergence. Consider using multi_precision=True option "
-                          f"of the {type(self).__name__} optimizer")
+            warnings.warn(
+                "Accumulating with float16 in optimizer can lead to poor accuracy "
+                "or slow convergence. Consider using multi_precision=True option "
+                f"of the {type(self).__name__} optimizer"
+            )
         return self.create_state(index, weight)
 
     def update(self, index, weight, grad, state):
@@ -295,14 +327,19 @@ class Optimizer:
     def _tmp(self, like, slot=0):
         """A scratch array shaped like ``like``, reused across updates (never a state)."""
         # host arrays have no device: skip _device_of's lookups (a step calls this per weight)
-        key = (like.shape, like.dtype.char, slot,
-               None if type(like) is np.ndarray else _device_of(like))
+        key = (
+            like.shape,
+            like.dtype.char,
+            slot,
+            None if type(like) is np.ndarray else _device_of(like),
+        )
         scratch = self.__dict__.get("_scratch")
         if scratch is None:
             scratch = self.__dict__.setdefault("_scratch", {})
         buf = scratch.get(key)
         if buf is None:
             from ..backend import array_scope
+
             xp = np if isinstance(like, np.ndarray) else _xp(like)
             with array_scope(like):  # cupy allocates on its current device: like's
                 buf = scratch[key] = xp.empty(like.shape, like.dtype)
@@ -325,6 +362,7 @@ def _device_of(arr):
 
 def _xp(arr):
     from ..backend import xp_of
+
     return xp_of(arr)
 
 

@@ -122,8 +122,8 @@ class NAG(Builtin):
 class Signum(Builtin):
     """Sign of the momentum (signSGD when ``momentum=0``)::
 
-        state = momentum * state - (1 - momentum) * (wd * weight + clip(rescale_grad * grad))
-        weight = (1 - lr * wd_lh) * weight + lr * sign(state)
+    state = momentum * state - (1 - momentum) * (wd * weight + clip(rescale_grad * grad))
+    weight = (1 - lr * wd_lh) * weight + lr * sign(state)
     """
 
     def __init__(self, learning_rate=0.01, momentum=0.9, wd_lh=0.0, **kwargs):
@@ -168,6 +168,7 @@ class SGLD(Builtin):
 
     def _step(self, xp, index, w, g, state, lr, wd):
         from ..random import generator
+
         tmp = self._rescaled(xp, w, g)
         if wd:
             tmp2 = self._tmp(w, 1)
@@ -193,8 +194,9 @@ class LARS(Builtin):
     _master_first = False
     _runtime_attrs = ("last_lr", "cur_lr")
 
-    def __init__(self, momentum=0.0, lazy_update=True, eta=0.001, eps=0,
-                 momentum_correction=True, **kwargs):
+    def __init__(
+        self, momentum=0.0, lazy_update=True, eta=0.001, eps=0, momentum_correction=True, **kwargs
+    ):
         super().__init__(**kwargs)
         self.momentum = momentum
         self.momentum_correction = momentum_correction
@@ -226,8 +228,9 @@ class LARS(Builtin):
         name = self.idx2name.get(index, str(index))
         if not name.endswith(("gamma", "beta", "bias")):
             w_norm = float(xp.linalg.norm(w.reshape(-1).astype(np.float32, copy=False)))
-            g_norm = float(xp.linalg.norm(g.reshape(-1).astype(np.float32, copy=False))) \
-                * abs(self.rescale_grad)
+            g_norm = float(xp.linalg.norm(g.reshape(-1).astype(np.float32, copy=False))) * abs(
+                self.rescale_grad
+            )
             if w_norm > 0.0 and g_norm > 0.0:
                 lr *= self.eta * w_norm / (g_norm + wd * w_norm + self.eps)
         momentum = self.momentum
@@ -286,6 +289,7 @@ class Test(Optimizer):
 
     def create_state(self, index, weight):
         from ..ndarray import zeros
+
         return zeros(weight.shape, weight.context)
 
     def update(self, index, weight, grad, state):

@@ -56,8 +56,10 @@ class Updater:
             return
         indices = [i.decode() if isinstance(i, bytes) else i for i in index]
         if len(indices) != len(grad) or len(indices) != len(weight):
-            raise MXNetError(f"updater: {len(indices)} indices but {len(grad)} gradients "
-                             f"and {len(weight)} weights")
+            raise MXNetError(
+                f"updater: {len(indices)} indices but {len(grad)} gradients "
+                f"and {len(weight)} weights"
+            )
         if not indices:
             return
         opt._set_current_context(weight[0].context.device_id)
@@ -67,8 +69,7 @@ class Updater:
     def _state(self, index, weight):
         state = self.states.get(index, _MISSING)
         if state is _MISSING:
-            state = self.states[index] = \
-                self.optimizer.create_state_multi_precision(index, weight)
+            state = self.states[index] = self.optimizer.create_state_multi_precision(index, weight)
             self.states_synced[index] = True
         elif not self.states_synced.get(index, True):
             state = self.states[index] = self.sync_state_context(state, weight.context)
@@ -89,7 +90,8 @@ class Updater:
         ``dump_optimizer``) as msgpack bytes; see the module docstring."""
         opt = self.optimizer
         blob = {
-            "format": FORMAT, "version": VERSION,
+            "format": FORMAT,
+            "version": VERSION,
             "states": [[_key(k), _encode(v, k)] for k, v in _sorted(self.states)],
             "counters": _counters(opt),
             "optimizer": list(opt.describe()) if dump_optimizer else None,
@@ -110,8 +112,9 @@ class Updater:
         decoded = {}
         for entry in blob["states"]:
             if not (isinstance(entry, list) and len(entry) == 2):
-                raise MXNetError(f"optimizer states: bad entry {entry!r:.80}; expected "
-                                 "[key, state]")
+                raise MXNetError(
+                    f"optimizer states: bad entry {entry!r:.80}; expected [key, state]"
+                )
             key = entry[0]
             if not isinstance(key, (int, str)) or isinstance(key, bool):
                 raise MXNetError(f"optimizer states: key {key!r} is not an int or str")
@@ -166,8 +169,10 @@ def _encode(state, key):
     if data is None and isinstance(state, np.ndarray):
         data = state
     if data is None:
-        raise MXNetError(f"optimizer states: cannot save state of key {key!r}: type "
-                         f"{type(state).__name__} (expected NDArrays, tuples, numbers)")
+        raise MXNetError(
+            f"optimizer states: cannot save state of key {key!r}: type "
+            f"{type(state).__name__} (expected NDArrays, tuples, numbers)"
+        )
     arr = state.asnumpy() if hasattr(state, "asnumpy") else np.asarray(data)
     arr = np.ascontiguousarray(arr)
     dt = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
@@ -182,8 +187,10 @@ def _rebuild(desc):
     except MXNetError as err:
         raise MXNetError(f"optimizer states: cannot rebuild the optimizer: {err}") from None
     except Exception as err:  # a constructor given wrong types raises anything
-        raise MXNetError(f"optimizer states: cannot rebuild optimizer {desc[0]!r:.40} "
-                         f"from its hyperparameters: {type(err).__name__}: {err}") from None
+        raise MXNetError(
+            f"optimizer states: cannot rebuild optimizer {desc[0]!r:.40} "
+            f"from its hyperparameters: {type(err).__name__}: {err}"
+        ) from None
 
 
 _MAX_DEPTH = 8  # states are arrays, or tuples of them (multi-precision: two levels)
@@ -191,13 +198,15 @@ _MAX_DEPTH = 8  # states are arrays, or tuples of them (multi-precision: two lev
 
 def _decode(obj, key, depth=0):
     if depth > _MAX_DEPTH:
-        raise MXNetError(f"optimizer states: state of key {key!r} is nested more than "
-                         f"{_MAX_DEPTH} levels deep")
+        raise MXNetError(
+            f"optimizer states: state of key {key!r} is nested more than {_MAX_DEPTH} levels deep"
+        )
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if not (isinstance(obj, list) and obj and isinstance(obj[0], str)):
-        raise MXNetError(f"optimizer states: state of key {key!r} is malformed "
-                         f"({type(obj).__name__})")
+        raise MXNetError(
+            f"optimizer states: state of key {key!r} is malformed ({type(obj).__name__})"
+        )
     tag = obj[0]
     if tag in ("tuple", "list") and len(obj) == 2 and isinstance(obj[1], list):
         items = [_decode(s, key, depth + 1) for s in obj[1]]
@@ -209,21 +218,28 @@ def _decode(obj, key, depth=0):
 
 def _decode_array(obj, key):
     from ..ndarray import array
+
     _, dtype, shape, buf = obj
     try:
         dt = np.dtype(dtype)
     except TypeError as err:
         raise MXNetError(f"optimizer states: key {key!r} has bad dtype {dtype!r}") from err
     if dt.kind not in _ALLOWED_KINDS or not isinstance(buf, bytes):
-        raise MXNetError(f"optimizer states: key {key!r} has unsupported dtype {dtype!r} "
-                         "or non-binary data")
-    if not (isinstance(shape, list) and len(shape) <= 32 and
-            all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+        raise MXNetError(
+            f"optimizer states: key {key!r} has unsupported dtype {dtype!r} or non-binary data"
+        )
+    if not (
+        isinstance(shape, list)
+        and len(shape) <= 32
+        and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+    ):
         raise MXNetError(f"optimizer states: key {key!r} has bad shape {shape!r:.80}")
     expected = math.prod(shape) * dt.itemsize  # Python ints: crafted dims cannot wrap
     if len(buf) != expected:
-        raise MXNetError(f"optimizer states: key {key!r} shape {tuple(shape)} {dt} needs "
-                         f"{expected} bytes, got {len(buf)}")
+        raise MXNetError(
+            f"optimizer states: key {key!r} shape {tuple(shape)} {dt} needs "
+            f"{expected} bytes, got {len(buf)}"
+        )
     return array(np.frombuffer(buf, dt).reshape(shape), dtype=dt.newbyteorder("="))
 
 
@@ -234,8 +250,10 @@ def _sorted(table):
 
 
 def _counters(opt):
-    devices = [[dev, [[_key(k), int(c)] for k, c in _sorted(counts)]]
-               for dev, counts in sorted(opt._all_index_update_counts.items())]
+    devices = [
+        [dev, [[_key(k), int(c)] for k, c in _sorted(counts)]]
+        for dev, counts in sorted(opt._all_index_update_counts.items())
+    ]
     runtime = {k: _plain_runtime(v) for k, v in opt._runtime_state().items()}
     return {"num_update": int(opt.num_update), "devices": devices, "runtime": runtime}
 
@@ -251,16 +269,24 @@ def _parse_counters(opt, counters):
         return None
     try:
         num_update = int(counters["num_update"])
-        devices = {int(dev): {_key(k): int(c) for k, c in pairs}
-                   for dev, pairs in counters["devices"]}
+        devices = {
+            int(dev): {_key(k): int(c) for k, c in pairs} for dev, pairs in counters["devices"]
+        }
         runtime = dict(counters.get("runtime") or {})
     except (KeyError, TypeError, ValueError, AttributeError, MXNetError) as err:
         raise MXNetError(f"optimizer states: malformed 'counters' section ({err})") from None
-    bad = [k for k, v in runtime.items() if not isinstance(v, (int, float, type(None))) or
-           isinstance(v, bool) or k not in opt._runtime_attrs]
+    bad = [
+        k
+        for k, v in runtime.items()
+        if not isinstance(v, (int, float, type(None)))
+        or isinstance(v, bool)
+        or k not in opt._runtime_attrs
+    ]
     if bad:
-        raise MXNetError(f"optimizer states: 'counters.runtime' entries {bad!r:.80} are not "
-                         f"numeric runtime state of {type(opt).__name__}")
+        raise MXNetError(
+            f"optimizer states: 'counters.runtime' entries {bad!r:.80} are not "
+            f"numeric runtime state of {type(opt).__name__}"
+        )
     return num_update, devices, runtime
 
 
@@ -277,20 +303,28 @@ def _unpack(data):
     if not isinstance(data, bytes):
         raise MXNetError(f"optimizer states must be bytes, got {type(data).__name__}")
     if data[:1] == b"\x80":
-        raise MXNetError("optimizer states: this looks like a Python pickle (as MXNet's "
-                         ".states files are); distnet never loads pickles - re-save the "
-                         "states with distnet")
+        raise MXNetError(
+            "optimizer states: this looks like a Python pickle (as MXNet's "
+            ".states files are); distnet never loads pickles - re-save the "
+            "states with distnet"
+        )
     try:
         blob = msgpack.unpackb(data, raw=False, strict_map_key=False)
     except Exception as err:  # msgpack raises several unrelated types on garbage
-        raise MXNetError(f"optimizer states: not a distnet optimizer states blob "
-                         f"(msgpack: {type(err).__name__}: {err})") from err
+        raise MXNetError(
+            f"optimizer states: not a distnet optimizer states blob "
+            f"(msgpack: {type(err).__name__}: {err})"
+        ) from err
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise MXNetError("optimizer states: not a distnet optimizer states blob (missing "
-                         f"format marker {FORMAT!r})")
+        raise MXNetError(
+            "optimizer states: not a distnet optimizer states blob (missing "
+            f"format marker {FORMAT!r})"
+        )
     if blob.get("version") != VERSION:
-        raise MXNetError(f"optimizer states: unsupported version {blob.get('version')!r}; "
-                         f"this distnet reads version {VERSION}")
+        raise MXNetError(
+            f"optimizer states: unsupported version {blob.get('version')!r}; "
+            f"this distnet reads version {VERSION}"
+        )
     if not isinstance(blob.get("states"), list):
         raise MXNetError("optimizer states: 'states' must be a list of [key, state]")
     blob.setdefault("optimizer", None)

@@ -4,12 +4,19 @@ from ..base import MXNetError
 from .. import symbol
 from .rnn_cell import BaseRNNCell
 
-__all__ = ["SequentialRNNCell", "BidirectionalCell", "DropoutCell", "ModifierCell",
-           "ZoneoutCell", "ResidualCell"]
+__all__ = [
+    "SequentialRNNCell",
+    "BidirectionalCell",
+    "DropoutCell",
+    "ModifierCell",
+    "ZoneoutCell",
+    "ResidualCell",
+]
 
 
 def _seq():
     from ..gluon.rnn import _seq
+
     return _seq
 
 
@@ -58,10 +65,11 @@ class SequentialRNNCell(_CellList):
         next_states, p = [], 0
         for cell in self._cells:
             if isinstance(cell, BidirectionalCell):
-                raise MXNetError("a stack holding a BidirectionalCell cannot be stepped; "
-                                 "use unroll")
+                raise MXNetError(
+                    "a stack holding a BidirectionalCell cannot be stepped; use unroll"
+                )
             n = len(cell.state_info)
-            inputs, state = cell(inputs, states[p:p + n])
+            inputs, state = cell(inputs, states[p : p + n])
             p += n
             next_states.extend(state)
         return inputs, next_states
@@ -74,10 +82,13 @@ class SequentialRNNCell(_CellList):
         p, next_states = 0, []
         for i, cell in enumerate(self._cells):
             n = len(cell.state_info)
-            inputs, states = cell.unroll(length, inputs=inputs, begin_state=begin_state[p:p + n],
-                                         layout=layout,
-                                         merge_outputs=merge_outputs
-                                         if i == len(self._cells) - 1 else None)
+            inputs, states = cell.unroll(
+                length,
+                inputs=inputs,
+                begin_state=begin_state[p : p + n],
+                layout=layout,
+                merge_outputs=merge_outputs if i == len(self._cells) - 1 else None,
+            )
             p += n
             next_states.extend(states)
         return inputs, next_states
@@ -105,22 +116,34 @@ class BidirectionalCell(_CellList):
         states = seq.begin_state_for(self, F, begin_state, inputs, batch)
         l_cell, r_cell = self._cells
         nl = len(l_cell.state_info)
-        l_out, l_states = l_cell.unroll(length, inputs=inputs, begin_state=states[:nl],
-                                        layout=layout, merge_outputs=merge_outputs)
-        r_out, r_states = r_cell.unroll(length, inputs=list(reversed(inputs)),
-                                        begin_state=states[nl:], layout=layout,
-                                        merge_outputs=merge_outputs)
+        l_out, l_states = l_cell.unroll(
+            length,
+            inputs=inputs,
+            begin_state=states[:nl],
+            layout=layout,
+            merge_outputs=merge_outputs,
+        )
+        r_out, r_states = r_cell.unroll(
+            length,
+            inputs=list(reversed(inputs)),
+            begin_state=states[nl:],
+            layout=layout,
+            merge_outputs=merge_outputs,
+        )
         if merge_outputs is None:
             merge_outputs = seq.is_tensor(l_out) and seq.is_tensor(r_out)
             if not merge_outputs:
                 l_out = seq.format_sequence(length, l_out, layout, False)[0]
                 r_out = seq.format_sequence(length, r_out, layout, False)[0]
         if merge_outputs:
-            outputs = symbol.Concat(l_out, symbol.reverse(r_out, axis=axis), dim=2,
-                                    name=f"{self._output_prefix}out")
+            outputs = symbol.Concat(
+                l_out, symbol.reverse(r_out, axis=axis), dim=2, name=f"{self._output_prefix}out"
+            )
         else:
-            outputs = [symbol.Concat(lo, ro, dim=1, name=f"{self._output_prefix}t{i}")
-                       for i, (lo, ro) in enumerate(zip(l_out, reversed(r_out)))]
+            outputs = [
+                symbol.Concat(lo, ro, dim=1, name=f"{self._output_prefix}t{i}")
+                for i, (lo, ro) in enumerate(zip(l_out, reversed(r_out)))
+            ]
         return outputs, [l_states, r_states]
 
 
@@ -147,8 +170,9 @@ class DropoutCell(BaseRNNCell):
         inputs, _, _, _ = _seq().format_sequence(length, inputs, layout, merge_outputs)
         if _seq().is_tensor(inputs):
             return self(inputs, begin_state or [])
-        return super().unroll(length, inputs, begin_state=begin_state, layout=layout,
-                              merge_outputs=merge_outputs)
+        return super().unroll(
+            length, inputs, begin_state=begin_state, layout=layout, merge_outputs=merge_outputs
+        )
 
 
 class ModifierCell(BaseRNNCell):
@@ -193,7 +217,7 @@ class ModifierCell(BaseRNNCell):
 class ZoneoutCell(ModifierCell):
     """Zoneout on outputs and/or states (keep the previous value with probability p)."""
 
-    def __init__(self, base_cell, zoneout_outputs=0., zoneout_states=0.):
+    def __init__(self, base_cell, zoneout_outputs=0.0, zoneout_states=0.0):
         if isinstance(base_cell, BidirectionalCell):
             raise MXNetError(_seq().NO_BIDIRECTIONAL_ZONEOUT)
         super().__init__(base_cell)
@@ -207,8 +231,15 @@ class ZoneoutCell(ModifierCell):
 
     def __call__(self, inputs, states):
         out, next_states = self.base_cell(inputs, states)
-        out, next_states = _seq().zoneout(symbol, out, next_states, states, self.prev_output,
-                                          self.zoneout_outputs, self.zoneout_states)
+        out, next_states = _seq().zoneout(
+            symbol,
+            out,
+            next_states,
+            states,
+            self.prev_output,
+            self.zoneout_outputs,
+            self.zoneout_states,
+        )
         self.prev_output = out
         return out, next_states
 
@@ -225,18 +256,23 @@ class ResidualCell(ModifierCell):
         self.reset()
         self.base_cell._modified = False
         try:
-            outputs, states = self.base_cell.unroll(length, inputs=inputs,
-                                                    begin_state=begin_state, layout=layout,
-                                                    merge_outputs=merge_outputs)
+            outputs, states = self.base_cell.unroll(
+                length,
+                inputs=inputs,
+                begin_state=begin_state,
+                layout=layout,
+                merge_outputs=merge_outputs,
+            )
         finally:
             self.base_cell._modified = True
         seq = _seq()
         merge = seq.is_tensor(outputs) if merge_outputs is None else merge_outputs
         inputs = seq.format_sequence(length, inputs, layout, merge)[0]
         if merge:
-            return symbol.elemwise_add(outputs, inputs,
-                                       name=f"{outputs.name}_plus_residual"), states
-        return [symbol.elemwise_add(o, i, name=f"{o.name}_plus_residual")
-                for o, i in zip(outputs, inputs)], states
-
-
+            return symbol.elemwise_add(
+                outputs, inputs, name=f"{outputs.name}_plus_residual"
+            ), states
+        return [
+            symbol.elemwise_add(o, i, name=f"{o.name}_plus_residual")
+            for o, i in zip(outputs, inputs)
+        ], states

@@ -12,8 +12,9 @@ from ..io import DataIter, DataBatch, DataDesc
 __all__ = ["encode_sentences", "BucketSentenceIter"]
 
 
-def encode_sentences(sentences, vocab=None, invalid_label=-1, invalid_key="\n",
-                     start_label=0, unknown_token=None):
+def encode_sentences(
+    sentences, vocab=None, invalid_label=-1, invalid_key="\n", start_label=0, unknown_token=None
+):
     """Map each word of each sentence to an integer id.
 
     Returns ``(encoded sentences, vocab)``. Without ``vocab`` a new one is built (ids from
@@ -60,15 +61,27 @@ class BucketSentenceIter(DataIter):
     layout : {'NT', 'TN'}, default 'NT'
     """
 
-    def __init__(self, sentences, batch_size, buckets=None, invalid_label=-1,
-                 data_name="data", label_name="softmax_label", dtype="float32", layout="NT"):
+    def __init__(
+        self,
+        sentences,
+        batch_size,
+        buckets=None,
+        invalid_label=-1,
+        data_name="data",
+        label_name="softmax_label",
+        dtype="float32",
+        layout="NT",
+    ):
         super().__init__(batch_size)
         if not buckets:
-            buckets = [i for i, j in enumerate(np.bincount([len(s) for s in sentences]))
-                       if j >= batch_size]
+            buckets = [
+                i for i, j in enumerate(np.bincount([len(s) for s in sentences])) if j >= batch_size
+            ]
         if not buckets:
-            raise MXNetError(f"BucketSentenceIter: no sentence length occurs batch_size="
-                             f"{batch_size} times; pass buckets explicitly")
+            raise MXNetError(
+                f"BucketSentenceIter: no sentence length occurs batch_size="
+                f"{batch_size} times; pass buckets explicitly"
+            )
         buckets = sorted(buckets)
         rows = [[] for _ in buckets]
         ndiscard = 0
@@ -78,7 +91,7 @@ class BucketSentenceIter(DataIter):
                 ndiscard += 1
                 continue
             buff = np.full((buckets[buck],), invalid_label, dtype=dtype)
-            buff[:len(sent)] = sent
+            buff[: len(sent)] = sent
             rows[buck].append(buff)
         # an empty bucket keeps its 2-D shape (MXNet crashed on it in reset)
         self.data = [np.asarray(r, dtype=dtype).reshape(len(r), b) for r, b in zip(rows, buckets)]
@@ -89,14 +102,21 @@ class BucketSentenceIter(DataIter):
         self.layout, self.major_axis = layout, layout.find("N")
         self.default_bucket_key = max(buckets)
         if self.major_axis not in (0, 1):
-            raise MXNetError(f"Invalid layout {layout}: Must by NT (batch major) or TN "
-                             "(time major)")
-        shape = ((batch_size, self.default_bucket_key) if self.major_axis == 0
-                 else (self.default_bucket_key, batch_size))
+            raise MXNetError(
+                f"Invalid layout {layout}: Must by NT (batch major) or TN (time major)"
+            )
+        shape = (
+            (batch_size, self.default_bucket_key)
+            if self.major_axis == 0
+            else (self.default_bucket_key, batch_size)
+        )
         self.provide_data = [DataDesc(data_name, shape, layout=layout)]
         self.provide_label = [DataDesc(label_name, shape, layout=layout)]
-        self.idx = [(i, j) for i, buck in enumerate(self.data)
-                    for j in range(0, len(buck) - batch_size + 1, batch_size)]
+        self.idx = [
+            (i, j)
+            for i, buck in enumerate(self.data)
+            for j in range(0, len(buck) - batch_size + 1, batch_size)
+        ]
         self.curr_idx = 0
         self.nddata, self.ndlabel = [], []
         self.reset()
@@ -104,6 +124,7 @@ class BucketSentenceIter(DataIter):
     def reset(self):
         """Shuffle the batch order and the sentences within each bucket."""
         from .. import ndarray
+
         self.curr_idx = 0
         random.shuffle(self.idx)
         for buck in self.data:
@@ -122,12 +143,15 @@ class BucketSentenceIter(DataIter):
             raise StopIteration
         i, j = self.idx[self.curr_idx]
         self.curr_idx += 1
-        data = self.nddata[i][j:j + self.batch_size]
-        label = self.ndlabel[i][j:j + self.batch_size]
+        data = self.nddata[i][j : j + self.batch_size]
+        label = self.ndlabel[i][j : j + self.batch_size]
         if self.major_axis == 1:
             data, label = data.T, label.T
-        return DataBatch([data], [label], pad=0, bucket_key=self.buckets[i],
-                         provide_data=[DataDesc(self.data_name, data.shape,
-                                                layout=self.layout)],
-                         provide_label=[DataDesc(self.label_name, label.shape,
-                                                 layout=self.layout)])
+        return DataBatch(
+            [data],
+            [label],
+            pad=0,
+            bucket_key=self.buckets[i],
+            provide_data=[DataDesc(self.data_name, data.shape, layout=self.layout)],
+            provide_label=[DataDesc(self.label_name, label.shape, layout=self.layout)],
+        )

@@ -34,4 +34,5 @@ def do_rnn_checkpoint(cells, prefix, period=1):
     def _callback(iter_no, sym=None, arg=None, aux=None):
         if (iter_no + 1) % period == 0:
             save_rnn_checkpoint(cells, prefix, iter_no + 1, sym, arg, aux)
+
     return _callback

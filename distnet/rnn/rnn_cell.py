@@ -77,8 +77,10 @@ class BaseRNNCell:
         """Initial states made by ``func`` (``sym.zeros``), named
         ``<prefix>begin_state_<n>``."""
         if self._modified:
-            raise MXNetError("After applying modifier cells (e.g. DropoutCell) the base cell "
-                             "cannot be called directly. Call the modifier cell instead.")
+            raise MXNetError(
+                "After applying modifier cells (e.g. DropoutCell) the base cell "
+                "cannot be called directly. Call the modifier cell instead."
+            )
         func = func or symbol.zeros
         states = []
         for info in self.state_info:
@@ -99,26 +101,29 @@ class BaseRNNCell:
             weight = args.pop(f"{self._prefix}{group}_weight")
             bias = args.pop(f"{self._prefix}{group}_bias")
             for j, gate in enumerate(self._gate_names):
-                args[f"{self._prefix}{group}{gate}_weight"] = weight[j * h:(j + 1) * h].copy()
-                args[f"{self._prefix}{group}{gate}_bias"] = bias[j * h:(j + 1) * h].copy()
+                args[f"{self._prefix}{group}{gate}_weight"] = weight[j * h : (j + 1) * h].copy()
+                args[f"{self._prefix}{group}{gate}_bias"] = bias[j * h : (j + 1) * h].copy()
         return args
 
     def pack_weights(self, args):
         """Inverse of ``unpack_weights``."""
         from .. import ndarray as nd
+
         args = dict(args)
         if not self._gate_names:
             return args
         for group in ("i2h", "h2h"):
             for kind in ("weight", "bias"):
-                parts = [args.pop(f"{self._prefix}{group}{gate}_{kind}")
-                         for gate in self._gate_names]
+                parts = [
+                    args.pop(f"{self._prefix}{group}{gate}_{kind}") for gate in self._gate_names
+                ]
                 args[f"{self._prefix}{group}_{kind}"] = nd.concat(*parts, dim=0)
         return args
 
     def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None):
         """Unroll ``length`` steps; returns ``(outputs, states)`` (see gluon's unroll)."""
         from ..gluon.rnn._seq import format_sequence, begin_state_for
+
         self.reset()
         inputs, _, F, batch = format_sequence(length, inputs, layout, False)
         states = begin_state_for(self, F, begin_state, inputs, batch)
@@ -136,10 +141,12 @@ class BaseRNNCell:
 
     def _projections(self, inputs, h, n):
         name = f"{self._prefix}t{self._counter}_"
-        i2h = symbol.FullyConnected(data=inputs, weight=self._iW, bias=self._iB,
-                                    num_hidden=n, name=f"{name}i2h")
-        h2h = symbol.FullyConnected(data=h, weight=self._hW, bias=self._hB, num_hidden=n,
-                                    name=f"{name}h2h")
+        i2h = symbol.FullyConnected(
+            data=inputs, weight=self._iW, bias=self._iB, num_hidden=n, name=f"{name}i2h"
+        )
+        h2h = symbol.FullyConnected(
+            data=h, weight=self._hW, bias=self._hB, num_hidden=n, name=f"{name}h2h"
+        )
         return name, i2h, h2h
 
 
@@ -159,8 +166,10 @@ class _Cell(BaseRNNCell):
     @property
     def state_info(self):
         """``(batch, num_hidden)`` states."""
-        return [{"shape": (0, self._num_hidden), "__layout__": "NC"}
-                for _ in range(2 if self._ngates == 4 else 1)]
+        return [
+            {"shape": (0, self._num_hidden), "__layout__": "NC"}
+            for _ in range(2 if self._ngates == 4 else 1)
+        ]
 
 
 class RNNCell(_Cell):
@@ -227,5 +236,5 @@ class GRUCell(_Cell):
         r = symbol.Activation(i_r + h_r, act_type="sigmoid", name=f"{name}_r_act")
         z = symbol.Activation(i_z + h_z, act_type="sigmoid", name=f"{name}_z_act")
         n = symbol.Activation(i_n + r * h_n, act_type="tanh", name=f"{name}_h_act")
-        out = symbol.elemwise_add((1. - z) * n, z * h, name=f"{name}out")
+        out = symbol.elemwise_add((1.0 - z) * n, z * h, name=f"{name}out")
         return out, [out]

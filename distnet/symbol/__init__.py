@@ -8,13 +8,33 @@ from ._arith import maximum, minimum, pow, power, hypot
 from .creation import zeros, ones, full, arange, linspace, eye, split_v2
 from . import _gen, _arith
 
-__all__ = ["Symbol", "Variable", "var", "Group", "load", "load_json", "zeros", "ones",
-           "full", "arange", "linspace", "eye", "split_v2", "maximum", "minimum", "pow",
-           "power", "hypot", "contrib", "linalg"]
+__all__ = [
+    "Symbol",
+    "Variable",
+    "var",
+    "Group",
+    "load",
+    "load_json",
+    "zeros",
+    "ones",
+    "full",
+    "arange",
+    "linspace",
+    "eye",
+    "split_v2",
+    "maximum",
+    "minimum",
+    "pow",
+    "power",
+    "hypot",
+    "contrib",
+    "linalg",
+]
 
 
 def _generate():
     from ..ops.registry import all_ops
+
     return {name: _gen.make_function(op, name) for name, op in all_ops().items()}
 
 
@@ -30,14 +50,15 @@ class _Namespace:
     def __init__(self, prefix, functions):
         for name, fn in functions.items():
             if name.startswith(prefix):
-                setattr(self, name[len(prefix):], fn)
+                setattr(self, name[len(prefix) :], fn)
 
 
 contrib = _Namespace("_contrib_", _FUNCTIONS)
 linalg = _Namespace("_linalg_", _FUNCTIONS)
 # MXNet's `_internal` namespace: the operators whose names start with "_", by full name
-_internal = type("_internal", (), {k: staticmethod(v) for k, v in _FUNCTIONS.items()
-                                   if k.startswith("_")})
+_internal = type(
+    "_internal", (), {k: staticmethod(v) for k, v in _FUNCTIONS.items() if k.startswith("_")}
+)
 
 
 def histogram(a, bins=10, range=None, **kwargs):  # noqa: A002 - MXNet's argument name
@@ -51,6 +72,6 @@ def histogram(a, bins=10, range=None, **kwargs):  # noqa: A002 - MXNet's argumen
 def __getattr__(name):
     if name == "random":  # importlib: `from . import random` would re-enter __getattr__
         import importlib
+
         return importlib.import_module(f"{__name__}.random")
     raise AttributeError(f"module 'distnet.symbol' has no attribute {name!r}")
-

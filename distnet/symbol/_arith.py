@@ -20,6 +20,7 @@ def _op(name):
     op = _OPS.get(name)
     if op is None:
         from ..ops.registry import get_op
+
         op = _OPS[name] = get_op(name)
     return op
 
@@ -31,17 +32,28 @@ def _make(op_name, hint, args, **attrs):
 # python name -> ((op, hint) with a Symbol, (op, hint) with a scalar, reflected scalar)
 _BINARY = {
     "add": (("_Plus", "_plus"), ("_PlusScalar", "_plusscalar"), None),
-    "sub": (("_Minus", "_minus"), ("_MinusScalar", "_minusscalar"),
-            ("_RMinusScalar", "_rminusscalar")),
+    "sub": (
+        ("_Minus", "_minus"),
+        ("_MinusScalar", "_minusscalar"),
+        ("_RMinusScalar", "_rminusscalar"),
+    ),
     "mul": (("_Mul", "_mul"), ("_MulScalar", "_mulscalar"), None),
-    "truediv": (("_Div", "_div"), ("_DivScalar", "_divscalar"),
-                ("_RDivScalar", "_rdivscalar")),
+    "truediv": (("_Div", "_div"), ("_DivScalar", "_divscalar"), ("_RDivScalar", "_rdivscalar")),
     "mod": (("_Mod", "_mod"), ("_ModScalar", "_modscalar"), ("_RModScalar", "_rmodscalar")),
-    "pow": (("_Power", "_power"), ("_PowerScalar", "_powerscalar"),
-            ("_rpower_scalar", "_rpower_scalar")),
+    "pow": (
+        ("_Power", "_power"),
+        ("_PowerScalar", "_powerscalar"),
+        ("_rpower_scalar", "_rpower_scalar"),
+    ),
 }
-_COMPARE = {"eq": "_equal", "ne": "_not_equal", "gt": "_greater", "ge": "_greater_equal",
-            "lt": "_lesser", "le": "_lesser_equal"}
+_COMPARE = {
+    "eq": "_equal",
+    "ne": "_not_equal",
+    "gt": "_greater",
+    "ge": "_greater_equal",
+    "lt": "_lesser",
+    "le": "_lesser_equal",
+}
 
 
 def _binary(with_sym, with_scalar, reflected):
@@ -57,6 +69,7 @@ def _binary(with_sym, with_scalar, reflected):
             op, hint = reflected or with_scalar
             return _make(op, hint, (self,), scalar=other)
         return NotImplemented
+
     return forward, backward
 
 
@@ -67,6 +80,7 @@ def _compare(name):
         if isinstance(other, numbers.Number):
             return _make(f"{name}_scalar", f"{name}_scalar", (self,), scalar=other)
         return NotImplemented
+
     return method
 
 
@@ -82,6 +96,7 @@ _NOT_METHODS = {"astype", "name", "attr", "bind", "save", "load", "eval", "grad"
 def attach(functions):
     """Attach Python operators and the operator methods (``name -> sym function``)."""
     from ._gen import make_method
+
     for name, (with_sym, with_scalar, reflected) in _BINARY.items():
         fwd, bwd = _binary(with_sym, with_scalar, reflected)
         setattr(Symbol, f"__{name}__", fwd)
@@ -112,8 +127,9 @@ def _pair(left, right, sym_op, scalar_op, rscalar_op, fallback):
         return _make(rscalar_op, rscalar_op.lower(), (right,), scalar=left)
     if isinstance(left, numbers.Number) and isinstance(right, numbers.Number):
         return fallback(left, right)
-    raise MXNetError(f"expected Symbols or numbers, got {type(left).__name__} and "
-                     f"{type(right).__name__}")
+    raise MXNetError(
+        f"expected Symbols or numbers, got {type(left).__name__} and {type(right).__name__}"
+    )
 
 
 def maximum(left, right):
@@ -128,7 +144,7 @@ def minimum(left, right):
 
 def pow(base, exp):  # noqa: A001 - MXNet's name
     """``base ** exp`` for Symbols and/or scalars."""
-    return _pair(base, exp, "_Power", "_PowerScalar", "_RPowerScalar", lambda a, b: a ** b)
+    return _pair(base, exp, "_Power", "_PowerScalar", "_RPowerScalar", lambda a, b: a**b)
 
 
 power = pow
@@ -136,5 +152,6 @@ power = pow
 
 def hypot(left, right):
     """``sqrt(left**2 + right**2)`` for Symbols and/or scalars."""
-    return _pair(left, right, "_hypot", "_HypotScalar", "_HypotScalar",
-                 lambda a, b: (a * a + b * b) ** 0.5)
+    return _pair(
+        left, right, "_hypot", "_HypotScalar", "_HypotScalar", lambda a, b: (a * a + b * b) ** 0.5
+    )

@@ -21,6 +21,7 @@ def make_function(op, fname):
 
     fn.__name__ = fname
     fn.__qualname__ = fname
-    fn.__doc__ = (op.__class__.__doc__ or f"The {op.name} operator.") + \
-        "\n\nReturns a Symbol (the symbolic form of ``nd.%s``)." % fname
+    fn.__doc__ = (
+        op.__class__.__doc__ or f"The {op.name} operator."
+    ) + "\n\nReturns a Symbol (the symbolic form of ``nd.%s``)." % fname
     return fn

@@ -20,12 +20,12 @@ def arrays_in_order(values, names, what, required):
     else:
         out = list(values)
         if len(out) != len(names):
-            raise MXNetError(f"bind: {what} has {len(out)} arrays, the symbol needs "
-                             f"{len(names)}: {names}")
+            raise MXNetError(
+                f"bind: {what} has {len(out)} arrays, the symbol needs {len(names)}: {names}"
+            )
     for name, arr in zip(names, out):
         if arr is not None and not isinstance(arr, NDArray):
-            raise MXNetError(f"bind: {what}[{name!r}] must be an NDArray, got "
-                             f"{type(arr).__name__}")
+            raise MXNetError(f"bind: {what}[{name!r}] must be an NDArray, got {type(arr).__name__}")
         if arr is None and required:
             raise MXNetError(f"bind: {what} has no array for {name!r}")
     return out
@@ -33,8 +33,10 @@ def arrays_in_order(values, names, what, required):
 
 def _check_ctx(ctx, name, arr):
     if arr is not None and arr.context != ctx:
-        raise MXNetError(f"bind: array {name!r} is on {arr.context}, the executor on {ctx}; "
-                         "use as_in_context to move it")
+        raise MXNetError(
+            f"bind: array {name!r} is on {arr.context}, the executor on {ctx}; "
+            "use as_in_context to move it"
+        )
 
 
 def _out_signature(symbol, shapes, types):
@@ -56,8 +58,10 @@ def check_bound(symbol, ctx, args, grads, aux):
         _check_ctx(ctx, name, arr)
         _check_ctx(ctx, name, grad)
         if grad is not None and grad.shape != arr.shape:
-            raise MXNetError(f"bind: gradient array of {name!r} has shape {grad.shape}, the "
-                             f"argument has shape {arr.shape}")
+            raise MXNetError(
+                f"bind: gradient array of {name!r} has shape {grad.shape}, the "
+                f"argument has shape {arr.shape}"
+            )
     for name, arr in zip(aux_names, aux):
         _check_ctx(ctx, name, arr)
     shapes = {n: a.shape for n, a in zip(arg_names + aux_names, list(args) + list(aux))}
@@ -69,18 +73,21 @@ def _unknown(shape):
     return not shape or 0 in shape
 
 
-def allocate(symbol, ctx, grad_req, type_dict, shared_arg_names, shared_exec,
-             shared_buffer, shapes):
+def allocate(
+    symbol, ctx, grad_req, type_dict, shared_arg_names, shared_exec, shared_buffer, shapes
+):
     """``simple_bind``: infer shapes and dtypes, allocate (or share) arrays, bind."""
     from ..executor import Executor, grad_reqs
+
     arg_names = symbol.list_arguments()
     aux_names = symbol.list_auxiliary_states()
     arg_shapes, out_shapes, aux_shapes = symbol.infer_shape_partial(**shapes)
-    missing = [n for n, s in zip(arg_names + aux_names, arg_shapes + aux_shapes)
-               if _unknown(s)]
+    missing = [n for n, s in zip(arg_names + aux_names, arg_shapes + aux_shapes) if _unknown(s)]
     if missing or any(_unknown(s) for s in out_shapes):
-        raise MXNetError(f"simple_bind: cannot infer the shapes of {missing or 'the outputs'}"
-                         f" from the given shapes {shapes}; give them as keyword arguments")
+        raise MXNetError(
+            f"simple_bind: cannot infer the shapes of {missing or 'the outputs'}"
+            f" from the given shapes {shapes}; give them as keyword arguments"
+        )
     arg_types, out_types, aux_types = symbol.infer_type_partial(**type_dict)
     reqs = grad_reqs(grad_req, arg_names)
     shared = set(shared_arg_names or ())
@@ -117,8 +124,10 @@ def allocate(symbol, ctx, grad_req, type_dict, shared_arg_names, shared_exec,
 
 def _shared(arr, name, shape, ctx):
     if arr.shape != tuple(shape):
-        raise MXNetError(f"simple_bind: shared argument {name!r} has shape {arr.shape}, this "
-                         f"executor needs {tuple(shape)}")
+        raise MXNetError(
+            f"simple_bind: shared argument {name!r} has shape {arr.shape}, this "
+            f"executor needs {tuple(shape)}"
+        )
     _check_ctx(ctx, name, arr)
     return arr
 
@@ -128,8 +137,12 @@ def _from_buffer(buffer, name, shape, dtype, ctx):
     (bucketing executors share data arrays this way); a new one otherwise."""
     old = buffer.get(name)
     size = int(np.prod(shape, dtype=np.int64))
-    if old is not None and old.size >= size and old.dtype == np.dtype(dtype).type \
-            and old.context == ctx:
+    if (
+        old is not None
+        and old.size >= size
+        and old.dtype == np.dtype(dtype).type
+        and old.context == ctx
+    ):
         return wrap(old._data.reshape(-1)[:size].reshape(shape), ctx)
     arr = wrap(ctx.xp.zeros(shape, dtype), ctx)
     buffer[name] = arr
@@ -144,9 +157,11 @@ def _resized(old, shape, allow_up_sizing, name):
     if size <= old.size:
         return wrap(old._data.reshape(-1)[:size].reshape(shape), old.context)
     if not allow_up_sizing:
-        raise MXNetError(f"reshape: new shape {tuple(shape)} of {name!r} is larger than the "
-                         f"original {old.shape}; pass allow_up_sizing=True to allocate new "
-                         "arrays (making a big executor and shrinking it is cheaper)")
+        raise MXNetError(
+            f"reshape: new shape {tuple(shape)} of {name!r} is larger than the "
+            f"original {old.shape}; pass allow_up_sizing=True to allocate new "
+            "arrays (making a big executor and shrinking it is cheaper)"
+        )
     return wrap(old.context.xp.zeros(shape, old._data.dtype), old.context)
 
 
@@ -154,6 +169,7 @@ def reshape(exe, partial_shaping, allow_up_sizing, kwargs):
     """``Executor.reshape``: new shapes for the inputs in ``kwargs``; arrays whose shape
     does not change are shared, the others view the old memory or are new."""
     from ..executor import Executor
+
     sym = exe._symbol
     arg_shapes, out_shapes, aux_shapes = sym.infer_shape_partial(**kwargs)
     names = exe._arg_names + exe._aux_names
@@ -161,8 +177,7 @@ def reshape(exe, partial_shaping, allow_up_sizing, kwargs):
     if missing:
         raise MXNetError(f"reshape: cannot infer the shapes of {missing} from {kwargs}")
     args, grads, aux = [], [], []
-    for name, shape, arr, grad in zip(exe._arg_names, arg_shapes, exe.arg_arrays,
-                                      exe.grad_arrays):
+    for name, shape, arr, grad in zip(exe._arg_names, arg_shapes, exe.arg_arrays, exe.grad_arrays):
         if arr.shape == tuple(shape):
             args.append(arr)
             grads.append(grad)
@@ -183,6 +198,8 @@ def reshape(exe, partial_shaping, allow_up_sizing, kwargs):
 
 def _check_partial(name, kwargs, partial_shaping, old, new):
     if name not in kwargs and not partial_shaping:
-        raise MXNetError(f"reshape: the shape of {name!r}, which was not given, changes "
-                         f"from {old} to {tuple(new)}; this would stop it sharing memory "
-                         "with the original executor. Pass partial_shaping=True if intended")
+        raise MXNetError(
+            f"reshape: the shape of {name!r}, which was not given, changes "
+            f"from {old} to {tuple(new)}; this would stop it sharing memory "
+            "with the original executor. Pass partial_shaping=True if intended"
+        )

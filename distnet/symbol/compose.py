@@ -50,11 +50,14 @@ def _split_inputs(op, args, kwargs):
     rest = args[i:]
     if rest:
         if op.variadic:
-            raise MXNetError(f"operator {op.name}: positional arguments must be Symbols, "
-                             f"got {type(rest[0]).__name__}")
+            raise MXNetError(
+                f"operator {op.name}: positional arguments must be Symbols, "
+                f"got {type(rest[0]).__name__}"
+            )
         if len(rest) > len(op.param_order):
-            raise MXNetError(f"operator {op.name}: too many positional arguments "
-                             f"({len(args)} given)")
+            raise MXNetError(
+                f"operator {op.name}: too many positional arguments ({len(args)} given)"
+            )
         attrs.update(zip(op.param_order, rest))
     named = {}
     for key, value in kwargs.items():
@@ -74,8 +77,10 @@ def _string_attrs(attrs):
 
 def _single(op, key, sym):
     if len(sym._outputs) != 1:
-        raise MXNetError(f"operator {op.name}: input {key!r} must be a single-output Symbol, "
-                         f"got {len(sym._outputs)} outputs {sym.list_outputs()}")
+        raise MXNetError(
+            f"operator {op.name}: input {key!r} must be a single-output Symbol, "
+            f"got {len(sym._outputs)} outputs {sym.list_outputs()}"
+        )
     return sym._outputs[0]
 
 
@@ -85,34 +90,45 @@ def _resolve_inputs(op, name, parsed, attrs, positional, named):
     all_names = in_names + tuple(op.aux)
     if op.variadic:
         if named and "num_args" in op.params:
-            raise MXNetError(f"operator {op.name} takes its inputs as positional Symbols, "
-                             f"got keyword inputs {sorted(named)}")
+            raise MXNetError(
+                f"operator {op.name} takes its inputs as positional Symbols, "
+                f"got keyword inputs {sorted(named)}"
+            )
         if named:  # by name (Custom's list_arguments): positional ones first, in order
             unknown = set(named) - set(in_names)
             if unknown or len(positional) > len(in_names):
-                raise MXNetError(f"operator {op.name}: inputs {sorted(unknown)} are not among "
-                                 f"its inputs {list(in_names)}")
-            positional = list(positional) + [named.get(k) for k in in_names[len(positional):]]
+                raise MXNetError(
+                    f"operator {op.name}: inputs {sorted(unknown)} are not among "
+                    f"its inputs {list(in_names)}"
+                )
+            positional = list(positional) + [named.get(k) for k in in_names[len(positional) :]]
         if "num_args" not in op.params:  # named inputs: missing ones become variables
             positional = list(positional) + [None] * (len(in_names) - len(positional))
         srcs = list(positional)
         if len(srcs) != len(in_names):
-            raise MXNetError(f"operator {op.name}: num_args={len(in_names)} but "
-                             f"{len(srcs)} inputs were given")
+            raise MXNetError(
+                f"operator {op.name}: num_args={len(in_names)} but {len(srcs)} inputs were given"
+            )
         srcs += [None] * len(op.aux)
     else:
         positional = list(positional)
         while len(positional) > len(all_names) and positional[-1] is None:
             positional.pop()  # an optional input left out as None (bias with no_bias=True)
         if len(positional) > len(all_names):
-            raise MXNetError(f"operator {op.name}: {len(positional)} positional inputs given, "
-                             f"it takes {list(all_names)}")
+            raise MXNetError(
+                f"operator {op.name}: {len(positional)} positional inputs given, "
+                f"it takes {list(all_names)}"
+            )
         unknown = set(named) - set(all_names)
         if unknown:
-            raise MXNetError(f"operator {op.name}: unknown input(s) {sorted(unknown)}; its "
-                             f"inputs are {list(all_names)}")
-        srcs = [positional[i] if i < len(positional) and positional[i] is not None
-                else named.get(key) for i, key in enumerate(all_names)]
+            raise MXNetError(
+                f"operator {op.name}: unknown input(s) {sorted(unknown)}; its "
+                f"inputs are {list(all_names)}"
+            )
+        srcs = [
+            positional[i] if i < len(positional) and positional[i] is not None else named.get(key)
+            for i, key in enumerate(all_names)
+        ]
     entries = []
     for i, (key, src) in enumerate(zip(all_names, srcs)):
         is_aux = i >= len(in_names)
@@ -148,8 +164,18 @@ def create(op, hint, args=(), kwargs=None, name=None, attr=None):
     return Symbol([(node, i) for i in range(len(node.out_names))])
 
 
-def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None, init=None,
-             stype=None, profiler_scope=None, **kwargs):
+def Variable(
+    name,
+    attr=None,
+    shape=None,
+    lr_mult=None,
+    wd_mult=None,
+    dtype=None,
+    init=None,
+    stype=None,
+    profiler_scope=None,
+    **kwargs,
+):
     """A symbolic variable (an input, parameter or auxiliary state) named ``name``.
 
     Parameters
@@ -169,19 +195,25 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
         Further attributes, which must be written ``__key__``.
     """
     from ..ndarray.serialize import _DTYPE_TO_FLAG
+
     if not isinstance(name, str):
         raise MXNetError(f"Variable: name must be a string, got {type(name).__name__}")
     attrs = _attribute.current().get(attr)
-    extra = {"__shape__": shape, "__lr_mult__": lr_mult, "__wd_mult__": wd_mult,
-             "__profiler_scope__": profiler_scope}
+    extra = {
+        "__shape__": shape,
+        "__lr_mult__": lr_mult,
+        "__wd_mult__": wd_mult,
+        "__profiler_scope__": profiler_scope,
+    }
     for key, value in extra.items():
         if value is not None:
             attrs[key] = str(_plain(value))
     if dtype is not None:
         flag = _DTYPE_TO_FLAG.get(np.dtype(dtype))
         if flag is None:
-            raise MXNetError(f"Variable {name!r}: dtype {np.dtype(dtype).name} has no MXNet "
-                             "type flag")
+            raise MXNetError(
+                f"Variable {name!r}: dtype {np.dtype(dtype).name} has no MXNet type flag"
+            )
         attrs["__dtype__"] = str(flag)
     if init is not None:
         attrs["__init__"] = init if isinstance(init, str) else init.dumps()
@@ -191,9 +223,11 @@ def Variable(name, attr=None, shape=None, lr_mult=None, wd_mult=None, dtype=None
         attrs["__storage_type__"] = str(_STYPE_ID[stype])
     for key, value in kwargs.items():
         if not (key.startswith("__") and key.endswith("__")):
-            raise MXNetError(f"Variable {name!r}: attribute name={key} is not supported; "
-                             "additional attributes must start and end with double "
-                             "underscores, e.g. __yourattr__")
+            raise MXNetError(
+                f"Variable {name!r}: attribute name={key} is not supported; "
+                "additional attributes must start and end with double "
+                "underscores, e.g. __yourattr__"
+            )
         attrs[key] = str(value)
     node = variable_node(name)
     sym = Symbol([(node, 0)])
@@ -220,11 +254,12 @@ def compose(sym, name=None, **kwargs):
     inputs = sym.list_inputs()
     for key, value in kwargs.items():
         if key not in inputs:
-            raise MXNetError(f"Symbol.compose: keyword argument {key!r} is not an input of "
-                             f"the symbol; its inputs are {inputs}")
+            raise MXNetError(
+                f"Symbol.compose: keyword argument {key!r} is not an input of "
+                f"the symbol; its inputs are {inputs}"
+            )
         if not isinstance(value, Symbol) or len(value._outputs) != 1:
-            raise MXNetError(f"Symbol.compose: argument {key!r} must be a single-output "
-                             "Symbol")
+            raise MXNetError(f"Symbol.compose: argument {key!r} must be a single-output Symbol")
     subst = {key: value._outputs[0] for key, value in kwargs.items()}
     memo = _copy_graph(sym._outputs, subst)
     heads = [(memo[id(e[0])][0], memo[id(e[0])][1] + e[1]) for e in sym._outputs]
@@ -253,7 +288,8 @@ def _copy_graph(heads, subst):
         for e in node.inputs:
             src, offset = memo[id(e[0])]
             inputs.append((src, offset + e[1], e[2] if src.op is None else 0))
-        copy = Node(node.op, node.name, dict(node.attrs), node.parsed, inputs,
-                    node.out_names, node.n_total)
+        copy = Node(
+            node.op, node.name, dict(node.attrs), node.parsed, inputs, node.out_names, node.n_total
+        )
         memo[id(node)] = (copy, 0)
     return memo

@@ -37,8 +37,17 @@ class Node:
         Outputs including hidden ones (informational, for ``node_row_ptr``).
     """
 
-    __slots__ = ("op", "name", "attrs", "parsed", "inputs", "out_names", "version",
-                 "n_total", "__weakref__")
+    __slots__ = (
+        "op",
+        "name",
+        "attrs",
+        "parsed",
+        "inputs",
+        "out_names",
+        "version",
+        "n_total",
+        "__weakref__",
+    )
 
     def __init__(self, op, name, attrs, parsed, inputs, out_names, n_total=None):
         self.op = op
@@ -131,7 +140,7 @@ class Indexed:
         for node in self.nodes:
             n_aux = node.n_aux
             if n_aux:
-                for e in node.inputs[len(node.inputs) - n_aux:]:
+                for e in node.inputs[len(node.inputs) - n_aux :]:
                     if e[0].op is None:
                         mutable.add(self.index[id(e[0])])
         self.mutable = mutable

@@ -28,14 +28,14 @@ def _steps(ix):
 def _given(sym, ix, args, kwargs, what):
     """{variable node index: value} from positional (argument order) or keyword values."""
     if args and kwargs:
-        raise MXNetError(f"{what}: give known values either positionally or by keyword, "
-                         "not both")
+        raise MXNetError(f"{what}: give known values either positionally or by keyword, not both")
     given = {}
     if args:
         arg_nodes = ix.arguments()
         if len(args) > len(arg_nodes):
-            raise MXNetError(f"{what}: {len(args)} positional values for "
-                             f"{len(arg_nodes)} arguments")
+            raise MXNetError(
+                f"{what}: {len(args)} positional values for {len(arg_nodes)} arguments"
+            )
         for i, value in zip(arg_nodes, args):
             if value is not None:
                 given[i] = value
@@ -45,8 +45,10 @@ def _given(sym, ix, args, kwargs, what):
         by_name.setdefault(ix.nodes[i].name, []).append(i)
     for key, value in kwargs.items():
         if key not in by_name:
-            raise MXNetError(f"{what}: keyword argument {key!r} is not an input of the "
-                             f"symbol; its inputs are {sym.list_inputs()}")
+            raise MXNetError(
+                f"{what}: keyword argument {key!r} is not an input of the "
+                f"symbol; its inputs are {sym.list_inputs()}"
+            )
         if value is not None:
             for i in by_name[key]:
                 given[i] = value
@@ -60,8 +62,9 @@ def _as_shape(value, where):
             return (int(value),)
         return tuple(int(d) for d in value)
     except (TypeError, ValueError):
-        raise MXNetError(f"infer_shape: shape of {where} must be a tuple of ints, got "
-                         f"{value!r}") from None
+        raise MXNetError(
+            f"infer_shape: shape of {where} must be a tuple of ints, got {value!r}"
+        ) from None
 
 
 def _hint(node):
@@ -69,11 +72,11 @@ def _hint(node):
     if not text:
         return None
     from ..ops.attrs import Shape
+
     try:
         return Shape(text)
     except (ValueError, TypeError, SyntaxError):
-        raise MXNetError(f"variable {node.name!r}: invalid __shape__ attribute {text!r}") \
-            from None
+        raise MXNetError(f"variable {node.name!r}: invalid __shape__ attribute {text!r}") from None
 
 
 def _compatible(hint, shape):
@@ -150,11 +153,12 @@ class _Solver:
 
     def _conflict(self, node, e, old, new, what):
         name = self.ix.entry_names()[e]
-        kind = "argument" if name in (n.name for n in self.ix.nodes if n.op is None) \
-            else "entry"
-        return MXNetError(f"infer_shape: error in operator {node.name!r} ({node.op.name}): "
-                          f"{what} {kind} {name!r} has shape {old}, but the operator "
-                          f"infers {new}")
+        kind = "argument" if name in (n.name for n in self.ix.nodes if n.op is None) else "entry"
+        return MXNetError(
+            f"infer_shape: error in operator {node.name!r} ({node.op.name}): "
+            f"{what} {kind} {name!r} has shape {old}, but the operator "
+            f"infers {new}"
+        )
 
     def _visit(self, node, in_e, o0):
         shapes = self.shapes
@@ -163,19 +167,21 @@ class _Solver:
         ins = [shapes[e] for e in in_e[:n_in]]
         aux = [shapes[e] for e in in_e[n_in:]]
         n_out = len(node.out_names)
-        if None not in ins and None not in aux and None not in shapes[o0:o0 + n_out]:
+        if None not in ins and None not in aux and None not in shapes[o0 : o0 + n_out]:
             return False
         try:
             new_in, new_out, new_aux = node.op.infer_shape(node.parsed, ins, aux)
         except MXNetError as err:  # the operator's own check names what is wrong
-            raise MXNetError(f"infer_shape: error in operator {node.name!r} "
-                             f"({node.op.name}): {err}") from None
+            raise MXNetError(
+                f"infer_shape: error in operator {node.name!r} ({node.op.name}): {err}"
+            ) from None
         except Exception as err:  # e.g. numpy on shapes that do not fit
             if None in ins or None in aux:
                 return False  # cannot tell yet; a later pass may know more
-            raise MXNetError(f"infer_shape: error in operator {node.name!r} "
-                             f"({node.op.name}) with input shapes {ins + aux}: {err}") \
-                from None
+            raise MXNetError(
+                f"infer_shape: error in operator {node.name!r} "
+                f"({node.op.name}) with input shapes {ins + aux}: {err}"
+            ) from None
         changed = False
         for e, s in zip(in_e, list(new_in) + list(new_aux)):
             changed |= self._assign(node, e, s, "input")
@@ -212,8 +218,9 @@ class _Solver:
             if all(self.shapes[e] is not None for e in entries):
                 continue
             n_in = len(in_e) - node.n_aux
-            known = [self.shapes[e] if self.shapes[e] is not None else self.hints.get(e)
-                     for e in in_e]
+            known = [
+                self.shapes[e] if self.shapes[e] is not None else self.hints.get(e) for e in in_e
+            ]
             if all(self.shapes[e] is None and e not in self.hints for e in in_e):
                 continue
             shapes = _infer_with_unknowns(node, known, n_in)
@@ -232,8 +239,7 @@ class _Solver:
             self.shapes[e] = shape
             return True
         old = self.hints.get(e)
-        if old is None or (len(old) == len(shape) and sum(map(bool, shape)) >
-                           sum(map(bool, old))):
+        if old is None or (len(old) == len(shape) and sum(map(bool, shape)) > sum(map(bool, old))):
             self.hints[e] = shape
         return False
 
@@ -246,20 +252,28 @@ def solve_shapes(ix, given):
 
 def _result(ix, sym, values, hints, partial, what, unknown):
     """(arg, out, aux) lists; unknowns are ``unknown`` when partial, else a warning."""
+
     def pick(e):
         v = values[e]
         return v if v is not None else hints.get(e, unknown)
+
     arg = [pick(ix.row_ptr[i]) for i in ix.arguments()]
     aux = [pick(ix.row_ptr[i]) for i in ix.auxiliary()]
     out = [pick(e) for e in ix.heads]
     if not partial:
-        missing = [(ix.nodes[i].name, pick(ix.row_ptr[i])) for i in ix.variables
-                   if values[ix.row_ptr[i]] is None]
+        missing = [
+            (ix.nodes[i].name, pick(ix.row_ptr[i]))
+            for i in ix.variables
+            if values[ix.row_ptr[i]] is None
+        ]
         if missing or any(values[e] is None for e in ix.heads):
             lines = "".join(f"\n\t{n}: {v}" for n, v in missing)
             note = " (0s in shape means unknown dimensions)" if what == "shape" else ""
-            warnings.warn(f"Cannot decide {what} for the following arguments{note}. "
-                          f"Consider providing them as input:{lines}", stacklevel=4)
+            warnings.warn(
+                f"Cannot decide {what} for the following arguments{note}. "
+                f"Consider providing them as input:{lines}",
+                stacklevel=4,
+            )
             return None, None, None
     return arg, out, aux
 
@@ -276,8 +290,7 @@ def _as_dtype(value, where):
     try:
         return np.dtype(value)
     except TypeError:
-        raise MXNetError(f"infer_type: dtype of {where} is not a data type: {value!r}") \
-            from None
+        raise MXNetError(f"infer_type: dtype of {where} is not a data type: {value!r}") from None
 
 
 def _type_hint(node):
@@ -285,6 +298,7 @@ def _type_hint(node):
     if text is None or text in ("-1", ""):
         return None
     from ..ndarray.serialize import _FLAG_TO_DTYPE
+
     flag = int(text)
     if flag not in _FLAG_TO_DTYPE:
         raise MXNetError(f"variable {node.name!r}: unknown __dtype__ type flag {text}")
@@ -297,8 +311,9 @@ def solve_types(ix, given):
     for i in ix.variables:
         node = ix.nodes[i]
         value = given.get(i)
-        types[ix.row_ptr[i]] = _as_dtype(value, repr(node.name)) if value is not None \
-            else _type_hint(node)
+        types[ix.row_ptr[i]] = (
+            _as_dtype(value, repr(node.name)) if value is not None else _type_hint(node)
+        )
     steps = _steps(ix)
     for _ in range(len(steps) + 1):
         changed = False
@@ -315,14 +330,14 @@ def _visit_type(ix, types, node, in_e, o0):
     aux = [types[e] for e in in_e[n_in:]]
     n_out = len(node.out_names)
     known = [t for t in ins + aux if t is not None]
-    if (in_e and not known) or (len(known) == len(in_e) and
-                                None not in types[o0:o0 + n_out]):
+    if (in_e and not known) or (len(known) == len(in_e) and None not in types[o0 : o0 + n_out]):
         return False
     new_in, new_out, new_aux = node.op.infer_type(node.parsed, ins, aux)
     changed = False
     names = None
-    for e, t in list(zip(in_e, list(new_in) + list(new_aux))) + \
-            [(o0 + j, t) for j, t in enumerate(list(new_out)[:n_out])]:
+    for e, t in list(zip(in_e, list(new_in) + list(new_aux))) + [
+        (o0 + j, t) for j, t in enumerate(list(new_out)[:n_out])
+    ]:
         if t is None:
             continue
         t = np.dtype(t)
@@ -331,9 +346,11 @@ def _visit_type(ix, types, node, in_e, o0):
             changed = True
         elif types[e] != t:
             names = names or ix.entry_names()
-            raise MXNetError(f"infer_type: error in operator {node.name!r} "
-                             f"({node.op.name}): {names[e]!r} has dtype {types[e].name}, "
-                             f"but the operator infers {t.name}")
+            raise MXNetError(
+                f"infer_type: error in operator {node.name!r} "
+                f"({node.op.name}): {names[e]!r} has dtype {types[e].name}, "
+                f"but the operator infers {t.name}"
+            )
     return changed
 
 

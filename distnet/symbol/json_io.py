@@ -61,16 +61,21 @@ def _total_outputs(node):
         return max(3, visible)
     if name in ("Dropout", "LRN"):
         return max(2, visible)
-    if name == "Pooling" and node.parsed.get("pool_type") == "max" and \
-            node.parsed.get("layout") in (None, "NCW", "NCHW", "NCDHW"):
+    if (
+        name == "Pooling"
+        and node.parsed.get("pool_type") == "max"
+        and node.parsed.get("layout") in (None, "NCW", "NCHW", "NCDHW")
+    ):
         return 2  # the oneDNN max-pooling workspace
     return visible
 
 
 def _node_json(node, index, depth):
     pad = "\n" + "  " * (depth + 1)
-    fields = [f'"op": {_str("null" if node.op is None else node.op.name)}',
-              f'"name": {_str(node.name)}']
+    fields = [
+        f'"op": {_str("null" if node.op is None else node.op.name)}',
+        f'"name": {_str(node.name)}',
+    ]
     if node.attrs:
         items = [f"{_str(k)}: {_str(v)}" for k, v in sorted(node.attrs.items())]
         fields.append('"attrs": ' + _object(items, depth + 1))
@@ -111,10 +116,24 @@ def save_file(sym, fname):
 # recurses on the file's nesting, and attributes are checked at least as MXNet checks them
 # (MXNet's ``int`` parameters are 32-bit; sizes such as ``num_hidden`` must be positive),
 # so a crafted file cannot make bind allocate terabytes.
-_INT32 = (-2 ** 31, 2 ** 31 - 1)
-_POSITIVE = frozenset(("num_hidden", "num_filter", "num_group", "num_groups", "num_args",
-                       "num_outputs", "input_dim", "output_dim", "depth", "block_size",
-                       "nsize", "state_size", "num_layers"))
+_INT32 = (-(2**31), 2**31 - 1)
+_POSITIVE = frozenset(
+    (
+        "num_hidden",
+        "num_filter",
+        "num_group",
+        "num_groups",
+        "num_args",
+        "num_outputs",
+        "input_dim",
+        "output_dim",
+        "depth",
+        "block_size",
+        "nsize",
+        "state_size",
+        "num_layers",
+    )
+)
 _TUPLE_MIN = {"kernel": 1, "stride": 1, "dilate": 1, "pad": 0, "adj": 0}
 _MAX_OUTPUTS = 1 << 16  # node_row_ptr steps beyond this are not believed
 
@@ -143,8 +162,7 @@ def _node_attrs(raw):
             raise _Bad(f"'{field}' must be an object, got {type(table).__name__}")
         for key, value in table.items():
             if not isinstance(value, (str, int, float)):
-                raise _Bad(f"{field}[{key!r}] must be a string, got "
-                           f"{type(value).__name__}")
+                raise _Bad(f"{field}[{key!r}] must be a string, got {type(value).__name__}")
             attrs[_attribute.hidden_key(key) if field == "attr" else key] = str(value)
     return attrs
 
@@ -153,6 +171,7 @@ def _check_parsed(op, parsed):
     """Range checks the parsers leave out: MXNet's 32-bit ints, positive sizes, kernel,
     stride and dilate of at least 1, pad and adj of at least 0."""
     from ..ops import attrs as A
+
     for key, value in parsed.items():
         spec = op.params.get(key)
         if spec is None or value is None:
@@ -160,13 +179,17 @@ def _check_parsed(op, parsed):
         if spec.parse_value in (A.Int, A.OptInt):
             lo = 1 if key in _POSITIVE else _INT32[0]
             if isinstance(value, int) and not lo <= value <= _INT32[1]:
-                raise _Bad(f"attribute {key}={value} is out of range: expected an int in "
-                           f"[{lo}, {_INT32[1]}]")
+                raise _Bad(
+                    f"attribute {key}={value} is out of range: expected an int in "
+                    f"[{lo}, {_INT32[1]}]"
+                )
         elif key in _TUPLE_MIN and isinstance(value, tuple):
             lo = _TUPLE_MIN[key]
             if any(not lo <= v <= _INT32[1] for v in value if isinstance(v, int)):
-                raise _Bad(f"attribute {key}={value} is out of range: every entry must be "
-                           f"in [{lo}, {_INT32[1]}]")
+                raise _Bad(
+                    f"attribute {key}={value} is out of range: every entry must be "
+                    f"in [{lo}, {_INT32[1]}]"
+                )
 
 
 def _entry_of(e, nodes, limit, what):
@@ -185,6 +208,7 @@ def _entry_of(e, nodes, limit, what):
 
 def _make_node(i, raw, nodes, n_total):
     from ..ops.registry import get_op
+
     if not isinstance(raw, dict):
         raise _Bad(f"must be an object, got {type(raw).__name__}")
     name, op_name = raw.get("name"), raw.get("op", "null")
@@ -210,8 +234,10 @@ def _make_node(i, raw, nodes, n_total):
     except (MXNetError, _Bad) as err:
         raise _Bad(f"({name!r}, operator {op_name}): {err}") from None
     if expected != len(inputs):
-        raise _Bad(f"({name!r}, operator {op_name}) has {len(inputs)} inputs, the "
-                   f"operator takes {expected}")
+        raise _Bad(
+            f"({name!r}, operator {op_name}) has {len(inputs)} inputs, the "
+            f"operator takes {expected}"
+        )
     return Node(op, name, attrs, parsed, inputs, out_names, n_total)
 
 
@@ -219,8 +245,11 @@ def _row_counts(graph, n_nodes):
     """Per-node output counts from ``node_row_ptr`` when it is well formed, else Nones
     (it is informational: MXNet recomputes it)."""
     ptr = graph.get("node_row_ptr")
-    if not (isinstance(ptr, list) and len(ptr) == n_nodes + 1 and
-            all(isinstance(v, int) and not isinstance(v, bool) for v in ptr)):
+    if not (
+        isinstance(ptr, list)
+        and len(ptr) == n_nodes + 1
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in ptr)
+    ):
         return [None] * n_nodes
     steps = [b - a for a, b in zip(ptr, ptr[1:])]
     if any(not 0 <= s <= _MAX_OUTPUTS for s in steps):

@@ -44,8 +44,16 @@ class GraphPlan:
                 continue
             slots = [ix.entry(e) for e in node.inputs]
             n_in = len(slots) - node.n_aux
-            steps.append((node.op, node.parsed, tuple(slots[:n_in]), tuple(slots[n_in:]),
-                          ix.row_ptr[i], len(node.out_names)))
+            steps.append(
+                (
+                    node.op,
+                    node.parsed,
+                    tuple(slots[:n_in]),
+                    tuple(slots[n_in:]),
+                    ix.row_ptr[i],
+                    len(node.out_names),
+                )
+            )
             names.append(node)
         self.steps = steps
         self.step_nodes = names
@@ -54,8 +62,7 @@ class GraphPlan:
             for j in range(step[5]):
                 owner[step[4] + j] = step[0]
         self.head_loss = [getattr(owner.get(e), "loss_output", False) for e in self.heads]
-        self.head_blocked = [getattr(owner.get(e), "name", None) == "BlockGrad"
-                             for e in self.heads]
+        self.head_blocked = [getattr(owner.get(e), "name", None) == "BlockGrad" for e in self.heads]
         self._bwd_cache = {}
 
     # ---------------------------------------------------------------- forward -------
@@ -71,15 +78,15 @@ class GraphPlan:
         k = -1
         try:
             for k, (op, a, ins, aux, o0, n_out) in enumerate(self.steps):
-                outs, saved[k] = op.forward(a, [vals[i] for i in ins],
-                                            [vals[i] for i in aux], is_train)
+                outs, saved[k] = op.forward(
+                    a, [vals[i] for i in ins], [vals[i] for i in aux], is_train
+                )
                 if len(outs) != n_out:
                     raise MXNetError(f"returned {len(outs)} outputs, expected {n_out}")
                 for j, out in enumerate(outs):
                     vals[o0 + j] = out if out.ndim else out.reshape(1)
                 if monitor is not None:
-                    monitor(self.step_nodes[k], [vals[i] for i in ins + aux],
-                            vals[o0:o0 + n_out])
+                    monitor(self.step_nodes[k], [vals[i] for i in ins + aux], vals[o0 : o0 + n_out])
         except Exception as err:
             if k < 0:
                 raise
@@ -92,8 +99,9 @@ class GraphPlan:
         shapes = [None if vals[i] is None else tuple(vals[i].shape) for i in ins + aux]
         names = [e[0].output_name(e[1]) for e in node.inputs]
         where = ", ".join(f"{n}: {s}" for n, s in zip(names, shapes))
-        return MXNetError(f"{phase} of operator {node.name!r} ({op.name}) failed with inputs "
-                          f"({where}): {err}")
+        return MXNetError(
+            f"{phase} of operator {node.name!r} ({op.name}) failed with inputs ({where}): {err}"
+        )
 
     # ---------------------------------------------------------------- backward ------
     def needs(self, need_vars):
@@ -122,8 +130,10 @@ class GraphPlan:
         """Per backward step, the variable positions whose gradient is final after it
         (the step is the last one that adds to that gradient; distnet/_last_user.py)."""
         pos_of = {e: p for p, e in enumerate(self.variables)}
-        adds = [[pos_of[i] for i, flag in zip(ins, in_need) if flag and i in pos_of]
-                for _, _, _, ins, _, _, in_need in bsteps]
+        adds = [
+            [pos_of[i] for i, flag in zip(ins, in_need) if flag and i in pos_of]
+            for _, _, _, ins, _, _, in_need in bsteps
+        ]
         final_at = last_users(adds)
         return [tuple(final_at.get(j, ())) for j in range(len(bsteps))]
 
@@ -153,16 +163,15 @@ class GraphPlan:
                     og = [g0]
                     skip = g0 is None and not op.loss_output
                 elif op.loss_output:
-                    og, skip = grads[o0:o0 + n_out], False
+                    og, skip = grads[o0 : o0 + n_out], False
                 else:
-                    og, skip = _fill_missing(grads[o0:o0 + n_out], vals, o0, xp)
+                    og, skip = _fill_missing(grads[o0 : o0 + n_out], vals, o0, xp)
                 if skip:  # no gradient reaches this node
                     if on_ready is not None and ready[j]:
                         self._report_ready(ready[j], grads, on_ready)
                     continue
-                args = (xp, a, [vals[i] for i in ins], vals[o0:o0 + n_out], saved[k], og)
-                igrads = (op.backward(*args, req=in_need) if op.backward_req
-                          else op.backward(*args))
+                args = (xp, a, [vals[i] for i in ins], vals[o0 : o0 + n_out], saved[k], og)
+                igrads = op.backward(*args, req=in_need) if op.backward_req else op.backward(*args)
                 for i, g, flag in zip(ins, igrads, in_need):
                     if flag and g is not None:
                         cur = grads[i]
@@ -208,4 +217,3 @@ def plan_of(sym):
     if plan is None:
         plan = sym._plan = GraphPlan(sym._indexed())
     return plan
-

@@ -86,20 +86,25 @@ class Symbol:
             names = self.list_outputs()
             hits = [i for i, n in enumerate(names) if n == index]
             if not hits:
-                raise MXNetError(f"Cannot find output that matches name {index!r}; "
-                                 f"outputs are {names}")
+                raise MXNetError(
+                    f"Cannot find output that matches name {index!r}; outputs are {names}"
+                )
             if len(hits) > 1:
                 raise MXNetError(f"There are multiple outputs with name {index!r}")
             index = hits[0]
         if isinstance(index, slice):
             from .compose import Group
+
             return Group([self[i] for i in range(*index.indices(len(self._outputs)))])
         if not isinstance(index, int):
-            raise MXNetError(f"Symbol index must be an int, a slice or an output name, "
-                             f"got {type(index).__name__}")
+            raise MXNetError(
+                f"Symbol index must be an int, a slice or an output name, "
+                f"got {type(index).__name__}"
+            )
         if not -len(self._outputs) <= index < len(self._outputs):
-            raise IndexError(f"Symbol index {index} out of range: the symbol has "
-                             f"{len(self._outputs)} outputs")
+            raise IndexError(
+                f"Symbol index {index} out of range: the symbol has {len(self._outputs)} outputs"
+            )
         return Symbol([self._outputs[index]])
 
     def __repr__(self):
@@ -109,8 +114,9 @@ class Symbol:
         return f"<Symbol group [{', '.join(node.name for node, _ in self._outputs)}]>"
 
     def __bool__(self):
-        raise MXNetError("the truth value of a Symbol is undefined; a Symbol is a graph, "
-                         "not a value")
+        raise MXNetError(
+            "the truth value of a Symbol is undefined; a Symbol is a graph, not a value"
+        )
 
     def __hash__(self):
         return id(self)
@@ -118,6 +124,7 @@ class Symbol:
     # ---- copying and composition ----
     def __copy__(self):
         from .compose import _copy_graph
+
         memo = _copy_graph(self._outputs, {})
         return Symbol([(memo[id(n)][0], i) for n, i in self._outputs])
 
@@ -127,9 +134,12 @@ class Symbol:
     def __call__(self, *args, **kwargs):
         """Compose: a copy with variables replaced, ``net(data=other_symbol)``."""
         from .compose import compose
+
         if args:
-            raise MXNetError("Symbol composition takes keyword arguments only "
-                             "(net(data=other)), as MXNet's general composition")
+            raise MXNetError(
+                "Symbol composition takes keyword arguments only "
+                "(net(data=other)), as MXNet's general composition"
+            )
         name = kwargs.pop("name", None)
         return compose(self, name=name, **kwargs)
 
@@ -171,8 +181,9 @@ class Symbol:
         node = self._head_node("_set_attr")
         for key, value in kwargs.items():
             if not isinstance(value, str):
-                raise MXNetError(f"_set_attr: attribute {key!r} must be a string, got "
-                                 f"{type(value).__name__}")
+                raise MXNetError(
+                    f"_set_attr: attribute {key!r} must be a string, got {type(value).__name__}"
+                )
         new = dict(node.attrs)
         new.update({_attribute.hidden_key(k): v for k, v in kwargs.items()})
         if node.op is not None:
@@ -184,11 +195,13 @@ class Symbol:
     def tojson(self, remove_amp_cast=True):
         """MXNet's graph JSON of this symbol (a string MXNet 1.9.1 loads)."""
         from .json_io import to_json
+
         return to_json(self)
 
     def save(self, fname, remove_amp_cast=True):
         """Write ``tojson()`` to ``fname`` (atomically)."""
         from .json_io import save_file
+
         save_file(self, fname)
 
     def debug_str(self):
@@ -216,41 +229,66 @@ class Symbol:
         Returns ``(None, None, None)`` with a warning when some shape stays unknown.
         """
         from .infer import infer_shape
+
         return infer_shape(self, args, kwargs, partial=False)
 
     def infer_shape_partial(self, *args, **kwargs):
         """As ``infer_shape``, but unknown shapes are ``()`` instead of failing."""
         from .infer import infer_shape
+
         return infer_shape(self, args, kwargs, partial=True)
 
     def infer_type(self, *args, **kwargs):
         """Infer dtypes (numpy types) from known input dtypes."""
         from .infer import infer_type
+
         return infer_type(self, args, kwargs, partial=False)
 
     def infer_type_partial(self, *args, **kwargs):
         """As ``infer_type``, but unknown dtypes are None instead of failing."""
         from .infer import infer_type
+
         return infer_type(self, args, kwargs, partial=True)
 
     # ---- execution ----
-    def simple_bind(self, ctx, grad_req="write", type_dict=None, stype_dict=None,
-                    group2ctx=None, shared_arg_names=None, shared_exec=None,
-                    shared_buffer=None, **kwargs):
+    def simple_bind(
+        self,
+        ctx,
+        grad_req="write",
+        type_dict=None,
+        stype_dict=None,
+        group2ctx=None,
+        shared_arg_names=None,
+        shared_exec=None,
+        shared_buffer=None,
+        **kwargs,
+    ):
         """Bind to new arrays whose shapes are inferred from ``kwargs`` (input shapes)."""
         from ..executor import simple_bind
-        return simple_bind(self, ctx, grad_req, type_dict, shared_arg_names, shared_exec,
-                           shared_buffer, kwargs)
 
-    def bind(self, ctx, args, args_grad=None, grad_req="write", aux_states=None,
-             group2ctx=None, shared_exec=None):
+        return simple_bind(
+            self, ctx, grad_req, type_dict, shared_arg_names, shared_exec, shared_buffer, kwargs
+        )
+
+    def bind(
+        self,
+        ctx,
+        args,
+        args_grad=None,
+        grad_req="write",
+        aux_states=None,
+        group2ctx=None,
+        shared_exec=None,
+    ):
         """Bind to the given argument (and gradient, auxiliary) arrays."""
         from ..executor import bind
+
         return bind(self, ctx, args, args_grad, grad_req, aux_states)
 
     def eval(self, ctx=None, **kwargs):
         """Bind to ``kwargs`` (every argument), run forward, return the output list."""
         from ..context import current_context
+
         exe = self.bind(ctx or current_context(), kwargs, grad_req="null")
         return exe.forward()
 
@@ -262,8 +300,6 @@ def _with_plain_keys(attrs):
     ``__lr_mult__``), as MXNet's attribute listings show them."""
     out = dict(attrs)
     for key, value in attrs.items():
-        if key.startswith("__") and key.endswith("__") and \
-                key[2:-2] in _attribute.HIDDEN_KEYS:
+        if key.startswith("__") and key.endswith("__") and key[2:-2] in _attribute.HIDDEN_KEYS:
             out[key[2:-2]] = value
     return out
-

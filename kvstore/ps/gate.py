@@ -6,6 +6,7 @@ message, and its address is logged (rate-limited). The token in each message hea
 as a second check. zmq's PLAIN sends the password in clear, like the header does: this
 keeps other jobs and strangers out, it does not hide the token from someone on the path.
 """
+
 import hmac
 import os
 import threading
@@ -15,7 +16,7 @@ import zmq
 from .protocol import ZAP_USER, DropLog
 
 #: Where libzmq sends its authentication requests (fixed by the ZAP specification).
-ZAP_ENDPOINT = 'inproc://zeromq.zap.01'
+ZAP_ENDPOINT = "inproc://zeromq.zap.01"
 
 
 class Gate(threading.Thread):
@@ -30,12 +31,12 @@ class Gate(threading.Thread):
     _lock = threading.Lock()
 
     def __init__(self, ctx, token):
-        super().__init__(name='kvstore-zap', daemon=True)
+        super().__init__(name="kvstore-zap", daemon=True)
         self.token = token.encode()
         self.sock = ctx.socket(zmq.REP)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.bind(ZAP_ENDPOINT)
-        self.refused = DropLog(os.environ.get('DMLC_ROLE', 'kvstore'), 'refused connection')
+        self.refused = DropLog(os.environ.get("DMLC_ROLE", "kvstore"), "refused connection")
         self._closing = False
 
     @classmethod
@@ -50,14 +51,25 @@ class Gate(threading.Thread):
 
     def verdict(self, request):
         """The ZAP reply frames for one request (RFC 27: version, id, code, text, user, meta)."""
-        version, rid = request[0], request[1] if len(request) > 1 else b''
-        ok = (len(request) >= 8 and version == b'1.0' and request[5] == b'PLAIN'
-              and request[6] == ZAP_USER and hmac.compare_digest(request[7], self.token))
+        version, rid = request[0], request[1] if len(request) > 1 else b""
+        ok = (
+            len(request) >= 8
+            and version == b"1.0"
+            and request[5] == b"PLAIN"
+            and request[6] == ZAP_USER
+            and hmac.compare_digest(request[7], self.token)
+        )
         if not ok:
-            addr = request[3].decode(errors='replace') if len(request) > 3 else '?'
-            self.refused(f'from {addr}: wrong or missing job token')
-        return [b'1.0', rid, b'200' if ok else b'400', b'OK' if ok else b'wrong job token',
-                b'', b'']
+            addr = request[3].decode(errors="replace") if len(request) > 3 else "?"
+            self.refused(f"from {addr}: wrong or missing job token")
+        return [
+            b"1.0",
+            rid,
+            b"200" if ok else b"400",
+            b"OK" if ok else b"wrong job token",
+            b"",
+            b"",
+        ]
 
     def run(self):
         try:
@@ -65,7 +77,7 @@ class Gate(threading.Thread):
                 if self.sock.poll(100):
                     self.sock.send_multipart(self.verdict(self.sock.recv_multipart()))
         except zmq.ZMQError:
-            pass    # the context is being destroyed
+            pass  # the context is being destroyed
         finally:
             self.sock.close()
 

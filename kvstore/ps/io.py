@@ -5,6 +5,7 @@ sends them highest priority first, routes replies to their callbacks, heartbeats
 scheduler, and fails every pending request with a message naming the peer and the
 operation when the job aborts or the scheduler goes silent.
 """
+
 import heapq
 import itertools
 import logging
@@ -19,7 +20,7 @@ from zmq.utils.monitor import recv_monitor_message
 from . import protocol as P
 from ..base import KVStoreError
 
-log = logging.getLogger('kvstore')
+log = logging.getLogger("kvstore")
 SCHED = -1  # target index of the scheduler; servers are 0..S-1
 
 
@@ -54,8 +55,9 @@ class Handle:
     def wait(self):
         """Block until complete; raise KVStoreError on failure or after the timeout."""
         if not self._event.wait(self._timeout):
-            raise KVStoreError(f'{self.what}: no answer within {self._timeout:g} s '
-                               f'(DISTNET_KVSTORE_TIMEOUT)')
+            raise KVStoreError(
+                f"{self.what}: no answer within {self._timeout:g} s (DISTNET_KVSTORE_TIMEOUT)"
+            )
         if self.error:
             raise KVStoreError(self.error)
 
@@ -76,11 +78,11 @@ class Group:
 
 
 class _Req:
-    __slots__ = ('handle', 'on_reply', 'on_fail', 'peer', 'frames')
+    __slots__ = ("handle", "on_reply", "on_fail", "peer", "frames")
 
     def __init__(self, handle, on_reply, on_fail, peer):
         self.handle, self.on_reply, self.on_fail, self.peer = handle, on_reply, on_fail, peer
-        self.frames = None      # kept once sent, to send again after a reconnection
+        self.frames = None  # kept once sent, to send again after a reconnection
 
     def fail(self, error):
         if self.on_fail is not None:
@@ -92,31 +94,31 @@ class IOThread(threading.Thread):
     """Owns the scheduler and server sockets of one worker."""
 
     def __init__(self, cfg, token, on_registered, on_shm_free=None):
-        super().__init__(name='kvstore-io', daemon=True)
+        super().__init__(name="kvstore-io", daemon=True)
         self.cfg, self.token = cfg, token
         self.ctx = zmq.Context.instance()
         self._on_registered = on_registered
-        self._on_shm_free = on_shm_free     # a server has summed a push from shared memory
-        self._queue = []            # heap of (-priority, seq, target, frames, rid, req)
+        self._on_shm_free = on_shm_free  # a server has summed a push from shared memory
+        self._queue = []  # heap of (-priority, seq, target, frames, rid, req)
         self._qlock = threading.Lock()
         self._seq = itertools.count()
         self._rid = itertools.count(1)
-        self._reqs = {}             # rid -> _Req
-        self._wake_addr = f'inproc://kvstore-io-{id(self)}'
+        self._reqs = {}  # rid -> _Req
+        self._wake_addr = f"inproc://kvstore-io-{id(self)}"
         self._wake_rx = self.ctx.socket(zmq.PULL)
         self._wake_rx.bind(self._wake_addr)
         self._wake_tx = self.ctx.socket(zmq.PUSH)
         self._wake_tx.connect(self._wake_addr)
         self._stopping = False
-        self.broken = None          # why the job can no longer be used
-        self.peers = {SCHED: f'the scheduler ({cfg.scheduler_addr})'}
+        self.broken = None  # why the job can no longer be used
+        self.peers = {SCHED: f"the scheduler ({cfg.scheduler_addr})"}
         # Frame caps of the peers (a server's arrives with the registration): a frame
         # over one would make the peer drop the connection without an answer.
         self.limits = {SCHED: P.SCHEDULER_MAX_MESSAGE}
         self.sockets = {}
-        self._route_id = P.new_ident('worker')    # the same on every connection and reconnection
-        self._monitors = {}         # monitor socket -> target
-        self._down = {}             # target -> when its connection dropped (zmq reconnects)
+        self._route_id = P.new_ident("worker")  # the same on every connection and reconnection
+        self._monitors = {}  # monitor socket -> target
+        self._down = {}  # target -> when its connection dropped (zmq reconnects)
 
     def next_rid(self):
         return next(self._rid)
@@ -125,14 +127,18 @@ class IOThread(threading.Thread):
         """Queue frames for `target`; replies with `rid` go to on_reply(msg) then the handle;
         on_fail() runs if the request fails instead."""
         req = _Req(handle, on_reply, on_fail, target)
-        too_big = P.frame_limit_error(frames, self.limits.get(target, float('inf')),
-                                      handle.what, self.peers.get(target, 'the peer'))
+        too_big = P.frame_limit_error(
+            frames,
+            self.limits.get(target, float("inf")),
+            handle.what,
+            self.peers.get(target, "the peer"),
+        )
         if self.broken or too_big:
-            req.fail(too_big or f'{handle.what}: {self.broken}')
+            req.fail(too_big or f"{handle.what}: {self.broken}")
             return handle
         with self._qlock:
-            if not self._queue:     # else a wake-up is on its way and _flush empties it all
-                self._wake_tx.send(b'')
+            if not self._queue:  # else a wake-up is on its way and _flush empties it all
+                self._wake_tx.send(b"")
             heapq.heappush(self._queue, (-priority, next(self._seq), target, frames, rid, req))
         return handle
 
@@ -144,7 +150,7 @@ class IOThread(threading.Thread):
     def stop(self):
         self._stopping = True
         with self._qlock:
-            self._wake_tx.send(b'')
+            self._wake_tx.send(b"")
 
     # ---- inside the thread -----------------------------------------------------------
     def _connect(self, target, addr):
@@ -163,17 +169,24 @@ class IOThread(threading.Thread):
         it dropped are lost. The peer answers a duplicate as the first one."""
         target = self._monitors[mon]
         while mon.poll(0):
-            event = recv_monitor_message(mon)['event']
-            if event == zmq.EVENT_DISCONNECTED:   # not logged: a peer ending the job also
+            event = recv_monitor_message(mon)["event"]
+            if event == zmq.EVENT_DISCONNECTED:  # not logged: a peer ending the job also
                 self._down.setdefault(target, time.monotonic())
             elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED and target in self._down:
                 took = time.monotonic() - self._down.pop(target)
                 with self._qlock:
-                    frames = [r.frames for r in self._reqs.values()
-                              if r.peer == target and r.frames is not None]
-                log.warning('worker: the connection to %s dropped and was made again after '
-                            '%.1f s; %d unanswered requests sent again',
-                            self.peers.get(target), took, len(frames))
+                    frames = [
+                        r.frames
+                        for r in self._reqs.values()
+                        if r.peer == target and r.frames is not None
+                    ]
+                log.warning(
+                    "worker: the connection to %s dropped and was made again after "
+                    "%.1f s; %d unanswered requests sent again",
+                    self.peers.get(target),
+                    took,
+                    len(frames),
+                )
                 for f in frames:
                     P.send(self.sockets[target], P.again(f))
 
@@ -190,7 +203,7 @@ class IOThread(threading.Thread):
             by_target.setdefault(item[2], []).append(item[3])
         for target, messages in by_target.items():
             sock, run = self.sockets[target], []
-            for frames in messages:     # in order: runs of small ones go as one batch
+            for frames in messages:  # in order: runs of small ones go as one batch
                 if target != SCHED and P.small(frames):
                     run.append(frames)
                     continue
@@ -210,39 +223,39 @@ class IOThread(threading.Thread):
             self._reqs.clear()
             self._queue.clear()
         for req in reqs:
-            req.fail(f'{req.handle.what}: {why}')
+            req.fail(f"{req.handle.what}: {why}")
 
     def _on_message(self, target, msg):
-        if msg.op == 'registered':
-            limits = msg.meta.get('max_message') or []
-            for i, addr in enumerate(msg.meta['servers']):
+        if msg.op == "registered":
+            limits = msg.meta.get("max_message") or []
+            for i, addr in enumerate(msg.meta["servers"]):
                 self._connect(i, addr)
-                self.peers[i] = f'server {i} ({addr})'
+                self.peers[i] = f"server {i} ({addr})"
                 if i < len(limits) and isinstance(limits[i], int):
                     self.limits[i] = limits[i]
             self._on_registered(msg.meta)
             return
-        if msg.op == 'abort':
-            return self._fail_all(f'the job was aborted: {msg.meta.get("reason")}')
-        if msg.op == 'heartbeat_ack':
+        if msg.op == "abort":
+            return self._fail_all(f"the job was aborted: {msg.meta.get('reason')}")
+        if msg.op == "heartbeat_ack":
             return
-        if msg.op == 'shm_free':
+        if msg.op == "shm_free":
             if self._on_shm_free is not None:
-                self._on_shm_free(msg.meta.get('name'))
+                self._on_shm_free(msg.meta.get("name"))
             return
         with self._qlock:
             req = self._reqs.pop(msg.rid, None)
         if req is None:
             return
-        if msg.op == 'error':
-            req.fail(str(msg.meta.get('msg')))
+        if msg.op == "error":
+            req.fail(str(msg.meta.get("msg")))
             return
         try:
             if req.on_reply is not None:
                 req.on_reply(msg)
             req.handle.part_done()
         except Exception as e:  # noqa: BLE001 - e.g. a reply that does not fit the output
-            req.fail(f'{req.handle.what}: {type(e).__name__}: {e}')
+            req.fail(f"{req.handle.what}: {type(e).__name__}: {e}")
 
     def _receive(self, sock, target):
         while True:
@@ -252,13 +265,14 @@ class IOThread(threading.Thread):
                 return
             try:
                 msg = P.decode(frames, self.token)
-                subs = P.unbatch(msg, self.token) if msg.op == 'batch' else [msg]
+                subs = P.unbatch(msg, self.token) if msg.op == "batch" else [msg]
             except P.ProtocolError as e:
                 subs = [e]
             for sub in subs:
                 if isinstance(sub, P.ProtocolError):
-                    log.warning('worker: dropped a message from %s: %s',
-                                self.peers.get(target), sub)
+                    log.warning(
+                        "worker: dropped a message from %s: %s", self.peers.get(target), sub
+                    )
                 else:
                     self._on_message(target, sub)
 
@@ -266,8 +280,8 @@ class IOThread(threading.Thread):
         try:
             self._loop()
         except Exception as e:  # noqa: BLE001 - never leave callers waiting
-            log.exception('kvstore I/O thread failed')
-            self._fail_all(f'the kvstore I/O thread failed: {type(e).__name__}: {e}')
+            log.exception("kvstore I/O thread failed")
+            self._fail_all(f"the kvstore I/O thread failed: {type(e).__name__}: {e}")
 
     def _loop(self):
         sched = self._connect(SCHED, self.cfg.scheduler_addr)
@@ -296,11 +310,13 @@ class IOThread(threading.Thread):
             self._flush()
             now = time.monotonic()
             if now >= next_beat and not self.broken:
-                P.send(sched, P.encode('heartbeat', self.token, self.sender))
+                P.send(sched, P.encode("heartbeat", self.token, self.sender))
                 next_beat = now + self.cfg.heartbeat
             if now - last_seen > self.cfg.heartbeat_timeout and not self.broken:
-                self._fail_all(f'{self.peers[SCHED]} stopped responding (no heartbeat answer '
-                               f'for {self.cfg.heartbeat_timeout:g} s)')
+                self._fail_all(
+                    f"{self.peers[SCHED]} stopped responding (no heartbeat answer "
+                    f"for {self.cfg.heartbeat_timeout:g} s)"
+                )
         for s in self.sockets.values():
             s.disable_monitor()
             s.close()
@@ -309,22 +325,34 @@ class IOThread(threading.Thread):
         self._wake_rx.close()
 
     def _register(self, sched):
-        self.sender = f'worker:{self.cfg.worker_id}'
-        P.send(sched, P.encode('register', self.token, self.sender,
-                               meta={'role': 'worker', 'rank': self.cfg.worker_id,
-                                     'host': socket.gethostname(), 'pid': os.getpid()}))
+        self.sender = f"worker:{self.cfg.worker_id}"
+        P.send(
+            sched,
+            P.encode(
+                "register",
+                self.token,
+                self.sender,
+                meta={
+                    "role": "worker",
+                    "rank": self.cfg.worker_id,
+                    "host": socket.gethostname(),
+                    "pid": os.getpid(),
+                },
+            ),
+        )
         deadline = time.monotonic() + self.cfg.start_timeout
         while not self._stopping and time.monotonic() < deadline:
             if sched.poll(200):
                 try:
                     msg = P.decode(sched.recv_multipart(copy=False), self.token)
                 except P.ProtocolError as e:
-                    log.warning('worker: dropped a message from the scheduler: %s', e)
+                    log.warning("worker: dropped a message from the scheduler: %s", e)
                     continue
-                if msg.op == 'registered':
-                    self.sender = f'worker:{msg.meta["rank"]}'
+                if msg.op == "registered":
+                    self.sender = f"worker:{msg.meta['rank']}"
                     return self._on_message(SCHED, msg)
-                if msg.op == 'abort':
-                    return self._fail_all(f'the job was aborted: {msg.meta.get("reason")}')
-        self._fail_all(f'{self.peers[SCHED]} did not answer registration within '
-                       f'{self.cfg.start_timeout:g} s')
+                if msg.op == "abort":
+                    return self._fail_all(f"the job was aborted: {msg.meta.get('reason')}")
+        self._fail_all(
+            f"{self.peers[SCHED]} did not answer registration within {self.cfg.start_timeout:g} s"
+        )

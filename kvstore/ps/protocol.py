@@ -16,6 +16,7 @@ socket caps a frame's size (ZMQ_MAXMSGSIZE): a peer without the token is dropped
 its handshake, and until then it can make a process hold at most one capped frame.
 The token in each header is kept as a second check.
 """
+
 import hmac
 import logging
 import math
@@ -28,29 +29,52 @@ import zmq
 from ..base import KVStoreError
 
 VERSION = 1
-OPS = frozenset([
-    'register', 'registered', 'heartbeat', 'heartbeat_ack', 'barrier', 'barrier_done',
-    'close', 'close_ack', 'worker_left', 'shutdown', 'abort', 'init', 'push', 'pull',
-    'pushpull',
-    'reply', 'error', 'set_optimizer', 'set_compression', 'get_states', 'set_states',
-    'shm_hello', 'shm_free', 'batch', 'push_rows', 'pull_rows', 'init_rows',
-])
-DTYPES = frozenset(['float16', 'float32', 'float64', 'int8', 'uint8', 'int32', 'int64',
-                    'bool'])
+OPS = frozenset(
+    [
+        "register",
+        "registered",
+        "heartbeat",
+        "heartbeat_ack",
+        "barrier",
+        "barrier_done",
+        "close",
+        "close_ack",
+        "worker_left",
+        "shutdown",
+        "abort",
+        "init",
+        "push",
+        "pull",
+        "pushpull",
+        "reply",
+        "error",
+        "set_optimizer",
+        "set_compression",
+        "get_states",
+        "set_states",
+        "shm_hello",
+        "shm_free",
+        "batch",
+        "push_rows",
+        "pull_rows",
+        "init_rows",
+    ]
+)
+DTYPES = frozenset(["float16", "float32", "float64", "int8", "uint8", "int32", "int64", "bool"])
 MAX_HEADER = 1 << 20
 MAX_DIMS = 32
-MAX_BATCH = 4096    # messages in one batch
+MAX_BATCH = 4096  # messages in one batch
 #: Bytes a frame may hold beyond its array: the header's limit.
 HEADER_SLACK = MAX_HEADER
 #: Frame cap of the scheduler's socket: it only ever receives registrations, heartbeats,
 #: barriers and closes (a few hundred bytes each).
 SCHEDULER_MAX_MESSAGE = 64 << 10
 #: The PLAIN user name every peer of a job gives (the password is the job token).
-ZAP_USER = b'distnet'
+ZAP_USER = b"distnet"
 # pyzmq copies frames below this size anyway; above it arrays go out without a copy.
 ZERO_COPY_MIN = zmq.COPY_THRESHOLD
 
-log = logging.getLogger('kvstore')
+log = logging.getLogger("kvstore")
 
 
 class ProtocolError(KVStoreError):
@@ -59,12 +83,13 @@ class ProtocolError(KVStoreError):
 
 def job_token():
     """The job's shared secret (DISTNET_JOB_TOKEN; empty outside launched jobs)."""
-    return os.environ.get('DISTNET_JOB_TOKEN', '')
+    return os.environ.get("DISTNET_JOB_TOKEN", "")
 
 
 class Message:
     """A decoded message: header fields as attributes via `h`, the array (or None)."""
-    __slots__ = ('h', 'array', 'frames')
+
+    __slots__ = ("h", "array", "frames")
 
     def __init__(self, h, array, frames):
         self.h = h
@@ -91,13 +116,24 @@ def _dtype_name(dt):
 
 def encode(op, token, sender, key=None, part=0, rnd=0, rid=0, array=None, meta=None):
     """Return the frames of one message; the array frame is the array itself (no copy)."""
-    h = {'v': VERSION, 'op': op, 'key': key, 'part': part, 'round': rnd, 'rid': rid,
-         'sender': sender, 'token': token, 'dtype': None, 'shape': None, 'meta': meta or {}}
+    h = {
+        "v": VERSION,
+        "op": op,
+        "key": key,
+        "part": part,
+        "round": rnd,
+        "rid": rid,
+        "sender": sender,
+        "token": token,
+        "dtype": None,
+        "shape": None,
+        "meta": meta or {},
+    }
     frames = [None]
     if array is not None:
         array = np.ascontiguousarray(array)
-        h['dtype'] = _dtype_name(array.dtype)
-        h['shape'] = list(array.shape)
+        h["dtype"] = _dtype_name(array.dtype)
+        h["shape"] = list(array.shape)
         frames.append(array.reshape(-1).view(np.uint8))
     frames[0] = msgpack.packb(h, use_bin_type=True)
     return frames
@@ -111,25 +147,29 @@ def send(sock, frames, ident=None, track=False):
     """
     if ident is not None:
         frames = [ident] + frames
-    big = any(getattr(f, 'nbytes', 0) >= ZERO_COPY_MIN for f in frames[1:])
+    big = any(getattr(f, "nbytes", 0) >= ZERO_COPY_MIN for f in frames[1:])
     if not big:
         sock.send_multipart([bytes(f) if not isinstance(f, bytes) else f for f in frames])
         return None
-    return sock.send_multipart(frames, copy=False, track=track) if track else \
-        sock.send_multipart(frames, copy=False)
+    return (
+        sock.send_multipart(frames, copy=False, track=track)
+        if track
+        else sock.send_multipart(frames, copy=False)
+    )
 
 
 def small(frames):
     """Whether a message is small enough to be copied into a batch."""
-    return all(getattr(f, 'nbytes', len(f)) < ZERO_COPY_MIN for f in frames)
+    return all(getattr(f, "nbytes", len(f)) < ZERO_COPY_MIN for f in frames)
 
 
 def encode_batch(token, sender, messages):
     """One 'batch' message carrying small `messages` (lists of frames) in order: a header
     whose meta 'lens' gives each message's frame lengths, then all frames in one frame."""
-    lens = [[getattr(f, 'nbytes', len(f)) for f in m] for m in messages]
-    return encode('batch', token, sender, meta={'lens': lens}) + \
-        [b''.join(f for m in messages for f in m)]
+    lens = [[getattr(f, "nbytes", len(f)) for f in m] for m in messages]
+    return encode("batch", token, sender, meta={"lens": lens}) + [
+        b"".join(f for m in messages for f in m)
+    ]
 
 
 def pack(token, sender, messages, most_bytes=4 << 20):
@@ -137,7 +177,7 @@ def pack(token, sender, messages, most_bytes=4 << 20):
     MAX_BATCH messages and about `most_bytes`, a lone message as it is."""
     out, run, size = [], [], 0
     for m in messages:
-        n = sum(getattr(f, 'nbytes', len(f)) for f in m)
+        n = sum(getattr(f, "nbytes", len(f)) for f in m)
         if run and (len(run) == MAX_BATCH or size + n > most_bytes):
             out.append(run[0] if len(run) == 1 else encode_batch(token, sender, run))
             run, size = [], 0
@@ -151,26 +191,33 @@ def pack(token, sender, messages, most_bytes=4 << 20):
 def unbatch(msg, token):
     """The messages of a decoded 'batch' message: a Message each (its array a view of the
     batch frame), or the ProtocolError of one that is malformed (the others are good)."""
-    lens = msg.meta.get('lens')
-    if (len(msg.frames) != 2 or not isinstance(lens, list) or not 0 < len(lens) <= MAX_BATCH
-            or not all(isinstance(m, list) and 0 < len(m) <= 2 and all(
-                isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in m)
-                for m in lens)):
-        _fail('malformed batch')
+    lens = msg.meta.get("lens")
+    if (
+        len(msg.frames) != 2
+        or not isinstance(lens, list)
+        or not 0 < len(lens) <= MAX_BATCH
+        or not all(
+            isinstance(m, list)
+            and 0 < len(m) <= 2
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in m)
+            for m in lens
+        )
+    ):
+        _fail("malformed batch")
     blob = msg.frames[1]
-    blob = blob.buffer if hasattr(blob, 'buffer') else memoryview(blob)
+    blob = blob.buffer if hasattr(blob, "buffer") else memoryview(blob)
     if sum(n for m in lens for n in m) != blob.nbytes:
-        _fail('batch lengths do not match its frame')
+        _fail("batch lengths do not match its frame")
     out, at = [], 0
     for m in lens:
         frames = []
         for n in m:
-            frames.append(blob[at:at + n])
+            frames.append(blob[at : at + n])
             at += n
         try:
             sub = decode(frames, token)
-            if sub.op == 'batch':
-                _fail('batch inside a batch')
+            if sub.op == "batch":
+                _fail("batch inside a batch")
             out.append(sub)
         except ProtocolError as e:
             out.append(e)
@@ -183,61 +230,65 @@ def _fail(why):
 
 def _check_header(h, token):
     if not isinstance(h, dict):
-        _fail('header is not a map')
-    if not hmac.compare_digest(str(h.get('token', '')).encode(), token.encode()) \
-            or not isinstance(h.get('token'), str):
-        _fail(f'wrong or missing job token from {str(h.get("sender"))[:64]!r}')
-    if h.get('v') != VERSION:
-        _fail(f'protocol version {h.get("v")!r}, expected {VERSION}')
-    if not isinstance(h.get('op'), str) or h['op'] not in OPS:
-        _fail(f'unknown op {str(h.get("op"))[:32]!r}')
-    key = h.get('key')
+        _fail("header is not a map")
+    if not hmac.compare_digest(str(h.get("token", "")).encode(), token.encode()) or not isinstance(
+        h.get("token"), str
+    ):
+        _fail(f"wrong or missing job token from {str(h.get('sender'))[:64]!r}")
+    if h.get("v") != VERSION:
+        _fail(f"protocol version {h.get('v')!r}, expected {VERSION}")
+    if not isinstance(h.get("op"), str) or h["op"] not in OPS:
+        _fail(f"unknown op {str(h.get('op'))[:32]!r}")
+    key = h.get("key")
     if key is not None and (isinstance(key, bool) or not isinstance(key, (int, str))):
-        _fail('key is not an int or str')
-    for name in ('part', 'round', 'rid'):
+        _fail("key is not an int or str")
+    for name in ("part", "round", "rid"):
         v = h.get(name)
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-            _fail(f'{name} is not a non-negative int')
-    if not isinstance(h.get('sender'), str):
-        _fail('sender is not a str')
-    if not isinstance(h.get('meta'), dict):
-        _fail('meta is not a map')
+            _fail(f"{name} is not a non-negative int")
+    if not isinstance(h.get("sender"), str):
+        _fail("sender is not a str")
+    if not isinstance(h.get("meta"), dict):
+        _fail("meta is not a map")
 
 
 def _check_array(h, frames):
-    dtype, shape = h.get('dtype'), h.get('shape')
+    dtype, shape = h.get("dtype"), h.get("shape")
     if dtype is None and shape is None:
         if frames:
-            _fail('array frame without dtype/shape')
+            _fail("array frame without dtype/shape")
         return None
     if not isinstance(dtype, str) or dtype not in DTYPES:
-        _fail(f'dtype {str(dtype)[:32]!r} not allowed')
-    if (not isinstance(shape, list) or len(shape) > MAX_DIMS
-            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
-        _fail('shape is not a list of non-negative ints')
+        _fail(f"dtype {str(dtype)[:32]!r} not allowed")
+    if (
+        not isinstance(shape, list)
+        or len(shape) > MAX_DIMS
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)
+    ):
+        _fail("shape is not a list of non-negative ints")
     if len(frames) != 1:
-        _fail(f'{len(frames)} array frames, expected 1')
-    buf = frames[0].buffer if hasattr(frames[0], 'buffer') else memoryview(frames[0])
+        _fail(f"{len(frames)} array frames, expected 1")
+    buf = frames[0].buffer if hasattr(frames[0], "buffer") else memoryview(frames[0])
     dt = np.dtype(dtype)
     count = math.prod(shape)
     if count * dt.itemsize != buf.nbytes:
-        _fail(f'array frame of {buf.nbytes} bytes does not hold {dtype} {tuple(shape)}')
+        _fail(f"array frame of {buf.nbytes} bytes does not hold {dtype} {tuple(shape)}")
     return np.frombuffer(buf, dtype=dt).reshape(shape)
 
 
 def decode(frames, token):
     """Validate frames (without a ROUTER identity) and return a Message."""
     if not frames:
-        _fail('empty message')
-    head = frames[0].bytes if hasattr(frames[0], 'bytes') else bytes(frames[0])
+        _fail("empty message")
+    head = frames[0].bytes if hasattr(frames[0], "bytes") else bytes(frames[0])
     if len(head) > MAX_HEADER:
-        _fail('header too large')
+        _fail("header too large")
     try:
         h = msgpack.unpackb(head, raw=False, strict_map_key=False)
     except Exception as e:  # msgpack raises many types on garbage
-        _fail(f'header is not msgpack ({type(e).__name__})')
+        _fail(f"header is not msgpack ({type(e).__name__})")
     _check_header(h, token)
-    if h['op'] == 'batch':   # its frames are whole messages: see unbatch
+    if h["op"] == "batch":  # its frames are whole messages: see unbatch
         return Message(h, None, frames)
     return Message(h, _check_array(h, frames[1:]), frames)
 
@@ -249,7 +300,7 @@ def listen(sock, max_message):
     connection when it reconnects (a link flap keeps its place)."""
     sock.setsockopt(zmq.MAXMSGSIZE, int(max_message))
     sock.setsockopt(zmq.ROUTER_HANDOVER, 1)
-    sock.setsockopt(zmq.ZAP_DOMAIN, b'distnet')
+    sock.setsockopt(zmq.ZAP_DOMAIN, b"distnet")
     sock.setsockopt(zmq.PLAIN_SERVER, 1)
 
 
@@ -264,38 +315,40 @@ def dial(sock, token, ident=None):
 
 def new_ident(role):
     """A routing identity unique to this process and role ('worker:1234:9f2c...')."""
-    return f'{role}:{os.getpid()}:{os.urandom(6).hex()}'.encode()
+    return f"{role}:{os.getpid()}:{os.urandom(6).hex()}".encode()
 
 
 def again(frames):
     """`frames` re-sent after a reconnection: meta 'again' tells the receiver it may have
     had it already (it answers a duplicate instead of refusing it)."""
     h = msgpack.unpackb(bytes(frames[0]), raw=False, strict_map_key=False)
-    h['meta']['again'] = True
+    h["meta"]["again"] = True
     return [msgpack.packb(h, use_bin_type=True)] + list(frames[1:])
 
 
 def frame_limit_error(frames, limit, what, peer):
     """The error text if a frame of `frames` is over `limit` bytes (the peer would drop
     the connection without a word), else None."""
-    size = max(getattr(f, 'nbytes', None) or len(f) for f in frames)
+    size = max(getattr(f, "nbytes", None) or len(f) for f in frames)
     if size <= limit:
         return None
-    return (f'{what}: a frame of {size} bytes is over the message limit of {limit} bytes of '
-            f'{peer}; set DISTNET_KVSTORE_MAX_MESSAGE={size + HEADER_SLACK} (or more) for the '
-            f'servers, e.g. distnet-launch --env DISTNET_KVSTORE_MAX_MESSAGE=..., or use more '
-            f'servers (arrays over DISTNET_KVSTORE_BIGARRAY_BOUND elements are split across them)')
+    return (
+        f"{what}: a frame of {size} bytes is over the message limit of {limit} bytes of "
+        f"{peer}; set DISTNET_KVSTORE_MAX_MESSAGE={size + HEADER_SLACK} (or more) for the "
+        f"servers, e.g. distnet-launch --env DISTNET_KVSTORE_MAX_MESSAGE=..., or use more "
+        f"servers (arrays over DISTNET_KVSTORE_BIGARRAY_BOUND elements are split across them)"
+    )
 
 
 class DropLog:
     """Logs dropped messages (or refused connections) without flooding: the first few,
     then every 100th."""
 
-    def __init__(self, who, what='dropped message'):
+    def __init__(self, who, what="dropped message"):
         self.who, self.what = who, what
         self.count = 0
 
     def __call__(self, err):
         self.count += 1
         if self.count <= 5 or self.count % 100 == 0:
-            log.warning('%s: %s #%d: %s', self.who, self.what, self.count, err)
+            log.warning("%s: %s #%d: %s", self.who, self.what, self.count, err)

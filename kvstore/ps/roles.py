@@ -4,6 +4,7 @@
 script started in the server or scheduler role (MXNet's tools/launch.py starts the same
 script in every role) serves that role from `kvstore.create` and exits when the job ends.
 """
+
 import logging
 import os
 import signal
@@ -17,24 +18,26 @@ def install_sigterm():
 
 def setup_logging():
     """Log kvstore messages to stderr, prefixed with the role, unless the app configured logging."""
-    logger = logging.getLogger('kvstore')
+    logger = logging.getLogger("kvstore")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        role = os.environ.get('DMLC_ROLE', 'worker')
-        handler.setFormatter(logging.Formatter(f'[%(asctime)s {role}] %(message)s'))
+        role = os.environ.get("DMLC_ROLE", "worker")
+        handler.setFormatter(logging.Formatter(f"[%(asctime)s {role}] %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
-        logger.propagate = False  # a root handler (basicConfig in the user's script) would repeat each line
+        logger.propagate = (
+            False  # a root handler (basicConfig in the user's script) would repeat each line
+        )
 
 
 def run_role(role):
     """Run the scheduler or server role to the end of the job; return its exit status."""
-    if role == 'scheduler':
+    if role == "scheduler":
         from .scheduler import main
-    elif role == 'server':
+    elif role == "server":
         from .server import main
     else:
-        raise ValueError(f'DMLC_ROLE={role!r} is neither scheduler nor server')
+        raise ValueError(f"DMLC_ROLE={role!r} is neither scheduler nor server")
     return main()
 
 

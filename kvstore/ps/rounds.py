@@ -8,16 +8,17 @@ happens before the last worker's push arrives.  A received zmq frame the server 
 becomes the accumulator itself (no copy); an array the server only borrows (a worker's
 shared-memory segment) is released as soon as it has been added into a recycled buffer.
 """
+
 import numpy as np
 
 
 class _Round:
-    __slots__ = ('arrays', 'folded', 'first', 'acc')
+    __slots__ = ("arrays", "folded", "first", "acc")
 
     def __init__(self):
-        self.arrays = {}    # rank -> (array, owned, release) not yet added
+        self.arrays = {}  # rank -> (array, owned, release) not yet added
         self.folded = set()
-        self.first = None   # the lowest rank's push, added to the next one in one pass
+        self.first = None  # the lowest rank's push, added to the next one in one pass
         self.acc = None
 
     def fold(self, item, slot):
@@ -30,7 +31,7 @@ class _Round:
             a0, owned0, release0 = self.first
             self.first = None
             self.acc = a0 if owned0 else array if owned else slot.buffer()
-            np.add(a0, array, out=self.acc)     # a0 + a1 == a1 + a0 exactly
+            np.add(a0, array, out=self.acc)  # a0 + a1 == a1 + a0 exactly
             if release0 is not None:
                 release0()
         else:
@@ -54,18 +55,28 @@ def _done(trackers):
 
 class Slot:
     """One key (or one part of a split key) held by a server."""
-    __slots__ = ('value', 'master', 'round', 'rounds', 'waiting', 'trackers', 'retired',
-                 'pool', 'error')
+
+    __slots__ = (
+        "value",
+        "master",
+        "round",
+        "rounds",
+        "waiting",
+        "trackers",
+        "retired",
+        "pool",
+        "error",
+    )
 
     def __init__(self, value):
         self.value = value
-        self.master = None      # fp32 master copy of an fp16 value (updaters asking for it)
-        self.round = 0          # sync rounds applied so far
-        self.rounds = {}        # round number -> _Round received but not yet applied
-        self.waiting = []       # (round, ident, rid, segment) of pulls waiting for a round
-        self.trackers = []      # zmq trackers of zero-copy sends of `value`
-        self.retired = None     # (array, trackers): an old value still being sent
-        self.pool = None        # a free buffer shaped like value
+        self.master = None  # fp32 master copy of an fp16 value (updaters asking for it)
+        self.round = 0  # sync rounds applied so far
+        self.rounds = {}  # round number -> _Round received but not yet applied
+        self.waiting = []  # (round, ident, rid, segment) of pulls waiting for a round
+        self.trackers = []  # zmq trackers of zero-copy sends of `value`
+        self.retired = None  # (array, trackers): an old value still being sent
+        self.pool = None  # a free buffer shaped like value
         self.error = None
 
     # ---- buffers ----------------------------------------------------------------------
@@ -132,7 +143,7 @@ class Slot:
         while rnd.arrays:
             rank = min(rnd.arrays)
             if any(q < rank and q not in rnd.folded for q in active):
-                break   # a lower rank has yet to push: adding now would change the order
+                break  # a lower rank has yet to push: adding now would change the order
             rnd.fold(rnd.arrays.pop(rank), self)
             rnd.folded.add(rank)
         if rnd.arrays or not rnd.folded or not active.issubset(rnd.folded):

@@ -7,6 +7,7 @@ workers on this host may come and go through shared memory (see shm.py).
 The data socket admits only peers holding the job token and takes frames of at most
 DISTNET_KVSTORE_MAX_MESSAGE bytes (see config.max_message and protocol.listen).
 """
+
 import collections
 import logging
 import os
@@ -26,8 +27,8 @@ from .config import Config
 from .rounds import Slot
 from .shm import Maps
 
-log = logging.getLogger('kvstore')
-_RECENT = 4096   # request ids per worker remembered to spot copies sent again
+log = logging.getLogger("kvstore")
+_RECENT = 4096  # request ids per worker remembered to spot copies sent again
 
 
 class Server:
@@ -41,30 +42,30 @@ class Server:
         self.data = ctx.socket(zmq.ROUTER)
         self.data.setsockopt(zmq.LINGER, 1000)
         P.listen(self.data, self.cfg.max_message)
-        port = self.data.bind_to_random_port(f'tcp://{self.cfg.node_host}')
-        self.addr = f'tcp://{self.cfg.node_host}:{port}'
+        port = self.data.bind_to_random_port(f"tcp://{self.cfg.node_host}")
+        self.addr = f"tcp://{self.cfg.node_host}:{port}"
         self.sched = ctx.socket(zmq.DEALER)
         self.sched.setsockopt(zmq.LINGER, 1000)
-        P.dial(self.sched, self.token, P.new_ident('server'))
+        P.dial(self.sched, self.token, P.new_ident("server"))
         self.sched.connect(self.cfg.scheduler_addr)
         self.rank = -1
-        self.slots = {}         # (key, part) -> Slot
-        self.active = set()     # ranks of workers that have not closed
+        self.slots = {}  # (key, part) -> Slot
+        self.active = set()  # ranks of workers that have not closed
         self.updater = None
-        self.drop = P.DropLog(f'server {self.addr}')
-        self.maps = Maps()      # workers' shared-memory segments
-        self._outbox = None     # ident -> [frames] waiting to leave at the end of a drain
-        self._recent = {}       # ident -> (set, deque) of the request ids handled lately
+        self.drop = P.DropLog(f"server {self.addr}")
+        self.maps = Maps()  # workers' shared-memory segments
+        self._outbox = None  # ident -> [frames] waiting to leave at the end of a drain
+        self._recent = {}  # ident -> (set, deque) of the request ids handled lately
         self._name = None
 
     def name(self):
         """'server R (tcp://host:port)', as messages and logs name this server."""
         if self._name is None or self._name[0] != self.rank:
-            self._name = (self.rank, f'server {self.rank} ({self.addr})')
+            self._name = (self.rank, f"server {self.rank} ({self.addr})")
         return self._name[1]
 
     def _to_sched(self, op, meta=None):
-        P.send(self.sched, P.encode(op, self.token, f'server:{self.rank}', meta=meta))
+        P.send(self.sched, P.encode(op, self.token, f"server:{self.rank}", meta=meta))
 
     def _send(self, ident, frames, track=None):
         """Send to a worker.  While a drain is handling requests, messages wait in the
@@ -85,41 +86,59 @@ class Server:
             P.send(self.data, frames, ident)
 
     def _reply(self, ident, rid, array=None, track=None, meta=None):
-        self._send(ident, P.encode('reply', self.token, self.name(), rid=rid, array=array,
-                                   meta=meta), track)
+        self._send(
+            ident,
+            P.encode("reply", self.token, self.name(), rid=rid, array=array, meta=meta),
+            track,
+        )
 
     def _error(self, ident, rid, text):
-        self._send(ident, P.encode('error', self.token, self.name(), rid=rid,
-                                   meta={'msg': f'{self.name()}: {text}'}))
+        self._send(
+            ident,
+            P.encode(
+                "error", self.token, self.name(), rid=rid, meta={"msg": f"{self.name()}: {text}"}
+            ),
+        )
 
     # ---- registration -------------------------------------------------------------
     def register(self):
         """Register with the scheduler and wait (bounded) for rank and worker count."""
-        self._to_sched('register', {'role': 'server', 'rank': self.cfg.server_id,
-                                    'addr': self.addr, 'max_message': self.cfg.max_message,
-                                    'host': socket.gethostname(), 'pid': os.getpid()})
+        self._to_sched(
+            "register",
+            {
+                "role": "server",
+                "rank": self.cfg.server_id,
+                "addr": self.addr,
+                "max_message": self.cfg.max_message,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+            },
+        )
         if not self.sched.poll(int(self.cfg.start_timeout * 1000)):
-            raise KVStoreError(f'{self.name()}: the scheduler at {self.cfg.scheduler_addr} '
-                               f'did not answer registration within {self.cfg.start_timeout:g} s')
+            raise KVStoreError(
+                f"{self.name()}: the scheduler at {self.cfg.scheduler_addr} "
+                f"did not answer registration within {self.cfg.start_timeout:g} s"
+            )
         msg = P.decode(self.sched.recv_multipart(), self.token)
-        if msg.op != 'registered':
-            raise KVStoreError(f'{self.name()}: expected registration, got {msg.op}')
-        self.rank = msg.meta['rank']
-        self.active = set(range(msg.meta['num_workers']))
+        if msg.op != "registered":
+            raise KVStoreError(f"{self.name()}: expected registration, got {msg.op}")
+        self.rank = msg.meta["rank"]
+        self.active = set(range(msg.meta["num_workers"]))
         self.drop.who = self.name()
 
     # ---- data requests ------------------------------------------------------------
     def _slot(self, msg, op):
         slot = self.slots.get((msg.key, msg.part))
         if slot is None:
-            raise KVStoreError(f'{op} of key {msg.key!r} (part {msg.part}): the key was not '
-                               f'initialised')
+            raise KVStoreError(
+                f"{op} of key {msg.key!r} (part {msg.part}): the key was not initialised"
+            )
         return slot
 
     def _on_init(self, ident, msg):
         if msg.array is None:
-            raise KVStoreError(f'init of key {msg.key!r}: no value')
-        if (msg.key, msg.part) in self.slots and msg.meta.get('rank') != 0:
+            raise KVStoreError(f"init of key {msg.key!r}: no value")
+        if (msg.key, msg.part) in self.slots and msg.meta.get("rank") != 0:
             return self._reply(ident, msg.rid)  # rank 0's value wins
         self.slots[(msg.key, msg.part)] = Slot(msg.array.copy())
         self._reply(ident, msg.rid)
@@ -128,42 +147,45 @@ class Server:
         """(array, owned): the pushed array (dequantised if 2-bit compressed, read from the
         worker's segment if sent through shared memory), checked against the slot."""
         arr, v = msg.array, slot.value
-        comp, seg = msg.meta.get('compressed'), msg.meta.get('shm')
+        comp, seg = msg.meta.get("compressed"), msg.meta.get("shm")
         if seg is not None and arr is None:
             view = self.maps.view(ident, seg, v.nbytes)
             return view.view(v.dtype).reshape(v.shape), False
         if comp is not None and arr is not None:
-            thr = comp.get('threshold') if isinstance(comp, dict) else None
+            thr = comp.get("threshold") if isinstance(comp, dict) else None
             if not isinstance(thr, (int, float)) or arr.dtype != np.uint8:
-                raise KVStoreError(f'push of key {msg.key!r}: malformed 2bit payload')
+                raise KVStoreError(f"push of key {msg.key!r}: malformed 2bit payload")
             arr = dequantize(arr.reshape(-1), v.size, thr, v.dtype).reshape(v.shape)
         if arr is None or arr.shape != v.shape or arr.dtype != v.dtype:
-            given = 'nothing' if arr is None else f'shape {arr.shape} dtype {arr.dtype}'
-            raise KVStoreError(f'push of key {msg.key!r}: stored shape {v.shape} dtype '
-                               f'{v.dtype}, given {given}')
+            given = "nothing" if arr is None else f"shape {arr.shape} dtype {arr.dtype}"
+            raise KVStoreError(
+                f"push of key {msg.key!r}: stored shape {v.shape} dtype {v.dtype}, given {given}"
+            )
         return arr, arr.flags.writeable
 
     def _freer(self, ident, msg):
         """A callback telling the worker its segment is free again (None without one)."""
-        seg = msg.meta.get('shm')
+        seg = msg.meta.get("shm")
         if seg is None:
             return None
-        frames = P.encode('shm_free', self.token, self.name(), meta={'name': seg})
+        frames = P.encode("shm_free", self.token, self.name(), meta={"name": seg})
         return lambda: self._send(ident, frames)
 
     def _on_push(self, ident, msg):
-        slot = self._slot(msg, 'push')
+        slot = self._slot(msg, "push")
         arr, owned = self._payload(ident, slot, msg)
-        rank, release = msg.meta.get('rank'), self._freer(ident, msg)
-        if not msg.meta.get('sync', True):
+        rank, release = msg.meta.get("rank"), self._freer(ident, msg)
+        if not msg.meta.get("sync", True):
             self._reply(ident, msg.rid)
             acc = slot.own(arr, owned)
             if release is not None:
                 release()
             return self._apply(msg.key, slot, acc)
         if slot.seen(msg.round, rank):
-            raise KVStoreError(f'push of key {msg.key!r}: round {msg.round} from worker '
-                               f'{rank} was already applied or received')
+            raise KVStoreError(
+                f"push of key {msg.key!r}: round {msg.round} from worker "
+                f"{rank} was already applied or received"
+            )
         slot.add(msg.round, rank, arr, owned, release)
         self._reply(ident, msg.rid)
         self._try_rounds(msg.key, slot)
@@ -171,15 +193,17 @@ class Server:
     def _on_pushpull(self, ident, msg):
         """A push whose reply is the pull of its round (one request instead of two).  A
         segment lent for it is freed by that reply, so the push does not send shm_free."""
-        slot = self._slot(msg, 'pushpull')
+        slot = self._slot(msg, "pushpull")
         arr, owned = self._payload(ident, slot, msg)
-        rank, seg = msg.meta.get('rank'), msg.meta.get('shm')
-        if not msg.meta.get('sync', True):
+        rank, seg = msg.meta.get("rank"), msg.meta.get("shm")
+        if not msg.meta.get("sync", True):
             self._apply(msg.key, slot, slot.own(arr, owned))
             return self._send_value(slot, ident, msg.rid, seg)
         if slot.seen(msg.round, rank):
-            raise KVStoreError(f'push of key {msg.key!r}: round {msg.round} from worker '
-                               f'{rank} was already applied or received')
+            raise KVStoreError(
+                f"push of key {msg.key!r}: round {msg.round} from worker "
+                f"{rank} was already applied or received"
+            )
         slot.add(msg.round, rank, arr, owned)
         slot.waiting.append((msg.round, ident, msg.rid, seg))
         self._try_rounds(msg.key, slot)
@@ -206,7 +230,7 @@ class Server:
             return slot.set_value(acc)
         weight = slot.writable_value()
         try:
-            if weight.dtype == np.float16 and getattr(self.updater, 'multi_precision', False):
+            if weight.dtype == np.float16 and getattr(self.updater, "multi_precision", False):
                 if slot.master is None:
                     slot.master = weight.astype(np.float32)
                 self.updater(key, acc.astype(np.float32), slot.master)
@@ -214,8 +238,8 @@ class Server:
             else:
                 self.updater(key, acc, weight)
         except Exception as e:  # noqa: BLE001 - reported to the pullers, server serves on
-            log.exception('%s: optimizer update of key %r failed', self.name(), key)
-            slot.error = f'optimizer update of key {key!r} failed: {type(e).__name__}: {e}'
+            log.exception("%s: optimizer update of key %r failed", self.name(), key)
+            slot.error = f"optimizer update of key {key!r} failed: {type(e).__name__}: {e}"
         slot.give_back(acc)
 
     def _send_value(self, slot, ident, rid, seg):
@@ -226,58 +250,59 @@ class Server:
             try:
                 view = self.maps.view(ident, seg, slot.value.nbytes)
             except KVStoreError as e:
-                self.drop(e)    # the array goes over zmq instead
+                self.drop(e)  # the array goes over zmq instead
             else:
                 np.copyto(view, slot.value.reshape(-1).view(np.uint8))
-                return self._reply(ident, rid, meta={'shm': seg})
+                return self._reply(ident, rid, meta={"shm": seg})
         self._reply(ident, rid, slot.value, track=slot)
 
     def _on_pull(self, ident, msg):
-        slot = self._slot(msg, 'pull')
-        seg = msg.meta.get('shm')
-        if msg.meta.get('sync', True) and msg.round > slot.round:
+        slot = self._slot(msg, "pull")
+        seg = msg.meta.get("shm")
+        if msg.meta.get("sync", True) and msg.round > slot.round:
             slot.waiting.append((msg.round, ident, msg.rid, seg))
         else:
             self._send_value(slot, ident, msg.rid, seg)
 
     def _on_rows(self, ident, msg):
         """Row-sparse push or pull (kvstore/ps/sparse.py)."""
-        handler = {'push_rows': sparse.on_push_rows, 'init_rows': sparse.on_init_rows}
+        handler = {"push_rows": sparse.on_push_rows, "init_rows": sparse.on_init_rows}
         return handler.get(msg.op, sparse.on_pull_rows)(self, ident, msg)
 
     def _on_shm_hello(self, ident, msg):
-        ok = self.maps.hello(ident, msg.meta.get('rank'), msg.meta.get('dir'),
-                             msg.meta.get('nonce'))
-        self._reply(ident, msg.rid, meta={'ok': ok})
+        ok = self.maps.hello(
+            ident, msg.meta.get("rank"), msg.meta.get("dir"), msg.meta.get("nonce")
+        )
+        self._reply(ident, msg.rid, meta={"ok": ok})
 
     def _on_set_optimizer(self, ident, msg):
-        name, params = msg.meta.get('name'), msg.meta.get('params', {})
+        name, params = msg.meta.get("name"), msg.meta.get("params", {})
         if not isinstance(name, str) or not isinstance(params, dict):
-            raise KVStoreError('set_optimizer needs a name and a map of hyperparameters')
+            raise KVStoreError("set_optimizer needs a name and a map of hyperparameters")
         self.updater = make_updater(name, params)
-        log.info('%s: optimizer %s %s', self.name(), name, params)
+        log.info("%s: optimizer %s %s", self.name(), name, params)
         self._reply(ident, msg.rid)
 
     def _on_states(self, ident, msg):
         if self.updater is None:
-            raise KVStoreError(f'{msg.op}: no optimizer is set on the servers')
-        if msg.op == 'get_states':
+            raise KVStoreError(f"{msg.op}: no optimizer is set on the servers")
+        if msg.op == "get_states":
             data = self.updater.get_states(False)
             return self._reply(ident, msg.rid, np.frombuffer(data, dtype=np.uint8))
         if msg.array is None or msg.array.dtype != np.uint8:
-            raise KVStoreError('set_states needs a uint8 payload')
+            raise KVStoreError("set_states needs a uint8 payload")
         try:
             self.updater.set_states(msg.array.tobytes())
         except Exception as e:  # noqa: BLE001 - a bad states file is the sender's error
-            raise KVStoreError(f'set_states on {self.name()}: {e}') from None
+            raise KVStoreError(f"set_states on {self.name()}: {e}") from None
         self._reply(ident, msg.rid)
 
     def _handle_data(self, frames):
         if len(frames) < 2:
-            raise P.ProtocolError('message without identity and header')
+            raise P.ProtocolError("message without identity and header")
         ident = frames[0].bytes
         msg = P.decode(frames[1:], self.token)
-        if msg.op != 'batch':
+        if msg.op != "batch":
             return self._handle_msg(ident, msg)
         for sub in P.unbatch(msg, self.token):
             if isinstance(sub, P.ProtocolError):
@@ -286,21 +311,34 @@ class Server:
                 self._handle_msg(ident, sub)
 
     def _handle_msg(self, ident, msg):
-        handler = {'init': self._on_init, 'push': self._on_push, 'pull': self._on_pull,
-                   'pushpull': self._on_pushpull,
-                   'set_optimizer': self._on_set_optimizer, 'get_states': self._on_states,
-                   'set_states': self._on_states, 'shm_hello': self._on_shm_hello,
-                   'push_rows': self._on_rows, 'pull_rows': self._on_rows,
-                   'init_rows': self._on_rows}.get(msg.op)
+        handler = {
+            "init": self._on_init,
+            "push": self._on_push,
+            "pull": self._on_pull,
+            "pushpull": self._on_pushpull,
+            "set_optimizer": self._on_set_optimizer,
+            "get_states": self._on_states,
+            "set_states": self._on_states,
+            "shm_hello": self._on_shm_hello,
+            "push_rows": self._on_rows,
+            "pull_rows": self._on_rows,
+            "init_rows": self._on_rows,
+        }.get(msg.op)
         if handler is None:
-            raise P.ProtocolError(f'op {msg.op} is not served by a server')
+            raise P.ProtocolError(f"op {msg.op} is not served by a server")
         try:
-            if msg.op in ('push', 'pull', 'pushpull', 'init', 'push_rows', 'pull_rows',
-                               'init_rows') and (
-                    msg.key is None or not isinstance(msg.meta.get('rank', 0), int)):
-                raise KVStoreError(f'{msg.op} without a key or worker rank')
-            if self._handled(ident, msg) and msg.op not in ('get_states', 'shm_hello'):
-                return self._on_duplicate(ident, msg)   # those two are safe to repeat
+            if msg.op in (
+                "push",
+                "pull",
+                "pushpull",
+                "init",
+                "push_rows",
+                "pull_rows",
+                "init_rows",
+            ) and (msg.key is None or not isinstance(msg.meta.get("rank", 0), int)):
+                raise KVStoreError(f"{msg.op} without a key or worker rank")
+            if self._handled(ident, msg) and msg.op not in ("get_states", "shm_hello"):
+                return self._on_duplicate(ident, msg)  # those two are safe to repeat
             handler(ident, msg)
             self._remember(ident, msg.rid)  # not after an error: a copy gets it again
         except KVStoreError as e:
@@ -310,7 +348,7 @@ class Server:
         """Whether `msg` is a worker's copy, sent again after its connection dropped, of
         a request handled already (the answer may have been lost)."""
         seen = self._recent.get(ident)
-        return bool(msg.meta.get('again')) and seen is not None and msg.rid in seen[0]
+        return bool(msg.meta.get("again")) and seen is not None and msg.rid in seen[0]
 
     def _remember(self, ident, rid):
         """Note a handled request id of this worker (the last _RECENT of them)."""
@@ -324,29 +362,33 @@ class Server:
         """Answer a request again without doing it twice: a push (or init, optimizer,
         states) is acknowledged, a pull or pushpull answered with the value over zmq (its
         shared-memory segment may have been handed back and reused already)."""
-        if msg.op in ('pull', 'pushpull'):
-            msg.meta.pop('shm', None)
+        if msg.op in ("pull", "pushpull"):
+            msg.meta.pop("shm", None)
             return self._on_pull(ident, msg)
-        if msg.op == 'pull_rows':
+        if msg.op == "pull_rows":
             return self._on_rows(ident, msg)
         self._reply(ident, msg.rid)
 
     # ---- scheduler messages -------------------------------------------------------
     def _handle_sched(self, msg):
         """Returns an exit status when the job is over, else None."""
-        if msg.op == 'worker_left':
-            rank = msg.meta.get('rank')
+        if msg.op == "worker_left":
+            rank = msg.meta.get("rank")
             self.active.discard(rank)
             self.maps.forget(rank)
-            log.info('%s: worker %s closed its kvstore; %d workers remain', self.name(),
-                     rank, len(self.active))
+            log.info(
+                "%s: worker %s closed its kvstore; %d workers remain",
+                self.name(),
+                rank,
+                len(self.active),
+            )
             for (key, _), slot in self.slots.items():
                 self._try_rounds(key, slot)
             sparse.on_worker_left(self)
-        elif msg.op == 'shutdown':
+        elif msg.op == "shutdown":
             return 0
-        elif msg.op == 'abort':
-            log.error('%s: job aborted: %s', self.name(), msg.meta.get('reason'))
+        elif msg.op == "abort":
+            log.error("%s: job aborted: %s", self.name(), msg.meta.get("reason"))
             return 1
         return None
 
@@ -392,11 +434,14 @@ class Server:
             if self.data in events:
                 self._drain()
             if now >= next_beat:
-                self._to_sched('heartbeat')
+                self._to_sched("heartbeat")
                 next_beat = now + self.cfg.heartbeat
             if now - last_seen > self.cfg.heartbeat_timeout:
-                log.error('%s: the scheduler at %s stopped responding', self.name(),
-                          self.cfg.scheduler_addr)
+                log.error(
+                    "%s: the scheduler at %s stopped responding",
+                    self.name(),
+                    self.cfg.scheduler_addr,
+                )
                 return 1
 
     def close(self):
@@ -405,12 +450,13 @@ class Server:
         self.data.close()
         self.sched.close()
         self.gate.close()
-        zmq.Context.instance().destroy(linger=1000)   # bounded, other sockets or not
+        zmq.Context.instance().destroy(linger=1000)  # bounded, other sockets or not
 
 
 def main():
     """Entry point of `python -m kvstore.server`."""
     from .roles import install_sigterm, setup_logging
+
     install_sigterm()
     setup_logging()
     server = Server()

@@ -20,6 +20,7 @@ an error up front, never SIGBUS later).  The server maps a segment once and unli
 file, so nothing is left behind after the first use; the worker removes its directory
 when it closes.  DISTNET_KVSTORE_SHM=0 turns the path off.
 """
+
 import mmap
 import os
 import re
@@ -34,11 +35,11 @@ import numpy as np
 from ..base import KVStoreError
 
 MIN_BYTES = 1 << 18
-SHM_DIR = '/dev/shm'
-PREFIX = 'distnet-kv-'
-PROBE = 'probe'
-_NAME = re.compile(r'^s[0-9]{1,9}$')
-_HEADROOM = 64 << 20   # bytes of /dev/shm left to everyone else
+SHM_DIR = "/dev/shm"
+PREFIX = "distnet-kv-"
+PROBE = "probe"
+_NAME = re.compile(r"^s[0-9]{1,9}$")
+_HEADROOM = 64 << 20  # bytes of /dev/shm left to everyone else
 
 
 def available():
@@ -48,7 +49,8 @@ def available():
 
 class Segment:
     """A worker's shared buffer for one key part, with its outstanding users."""
-    __slots__ = ('name', 'view', 'pushes', 'pulls', '_lock')
+
+    __slots__ = ("name", "view", "pushes", "pulls", "_lock")
 
     def __init__(self, name, view):
         self.name, self.view = name, view
@@ -94,12 +96,12 @@ class Arena:
         self._pid = os.getpid()
         self.dir = tempfile.mkdtemp(prefix=PREFIX, dir=SHM_DIR)
         self.nonce = secrets.token_hex(16)
-        self._segments = {}     # (key, part) -> Segment, or None where creation failed
+        self._segments = {}  # (key, part) -> Segment, or None where creation failed
         self._by_name = {}
         self._lock = threading.Lock()
         path = os.path.join(self.dir, PROBE)
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, 'w') as f:
+        with os.fdopen(fd, "w") as f:
             f.write(self.nonce)
 
     def segment(self, key, part, nbytes):
@@ -108,7 +110,7 @@ class Arena:
             return None
         with self._lock:
             if (key, part) not in self._segments:
-                seg = self._create(f's{len(self._by_name)}', nbytes)
+                seg = self._create(f"s{len(self._by_name)}", nbytes)
                 self._segments[(key, part)] = seg
                 if seg is not None:
                     self._by_name[seg.name] = seg
@@ -153,7 +155,7 @@ def _open_checked(path, flags):
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode) or st.st_uid != os.getuid():
         os.close(fd)
-        raise KVStoreError(f'{path} is not a regular file of this user')
+        raise KVStoreError(f"{path} is not a regular file of this user")
     return fd, st
 
 
@@ -161,15 +163,18 @@ class Maps:
     """A server's view of its workers' segments, by sender (the zmq identity)."""
 
     def __init__(self):
-        self._dirs = {}     # sender -> the worker's directory, once its probe matched
-        self._ranks = {}    # sender -> worker rank
-        self._views = {}    # (sender, name) -> uint8 array over the mapping
+        self._dirs = {}  # sender -> the worker's directory, once its probe matched
+        self._ranks = {}  # sender -> worker rank
+        self._views = {}  # (sender, name) -> uint8 array over the mapping
 
     def hello(self, sender, rank, directory, nonce):
         """Accept `directory` for `sender` if we can read its probe with `nonce`."""
-        if not (isinstance(directory, str) and isinstance(nonce, str)
-                and os.path.dirname(directory) == SHM_DIR
-                and os.path.basename(directory).startswith(PREFIX)):
+        if not (
+            isinstance(directory, str)
+            and isinstance(nonce, str)
+            and os.path.dirname(directory) == SHM_DIR
+            and os.path.basename(directory).startswith(PREFIX)
+        ):
             return False
         try:
             st = os.lstat(directory)
@@ -191,24 +196,27 @@ class Maps:
         if v is None:
             directory = self._dirs.get(sender)
             if directory is None or not isinstance(name, str) or not _NAME.match(name):
-                raise KVStoreError(f'shared-memory segment {str(name)[:40]!r} is not usable')
+                raise KVStoreError(f"shared-memory segment {str(name)[:40]!r} is not usable")
             path = os.path.join(directory, name)
             try:
                 fd, st = _open_checked(path, os.O_RDWR)
                 try:
                     if st.st_size < nbytes:
-                        raise KVStoreError(f'shared-memory segment {name} holds '
-                                           f'{st.st_size} bytes, {nbytes} needed')
+                        raise KVStoreError(
+                            f"shared-memory segment {name} holds "
+                            f"{st.st_size} bytes, {nbytes} needed"
+                        )
                     v = np.frombuffer(mmap.mmap(fd, st.st_size), dtype=np.uint8)
                 finally:
                     os.close(fd)
                 os.unlink(path)
             except OSError as e:
-                raise KVStoreError(f'cannot map shared-memory segment {name}: {e}') from None
+                raise KVStoreError(f"cannot map shared-memory segment {name}: {e}") from None
             self._views[(sender, name)] = v
         if v.size < nbytes:
-            raise KVStoreError(f'shared-memory segment {name} holds {v.size} bytes, '
-                               f'{nbytes} needed')
+            raise KVStoreError(
+                f"shared-memory segment {name} holds {v.size} bytes, {nbytes} needed"
+            )
         return v[:nbytes]
 
     def forget(self, rank):

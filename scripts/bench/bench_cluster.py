@@ -18,6 +18,7 @@ Figures (medians over --runs fresh jobs, interleaved: raw, distnet, MXNet per ru
   TCP round trip of 4 KB.
 MXNet 1.9.1's ps-lite runs the same layout when --mxnet names its interpreter.
 """
+
 import argparse
 import os
 import secrets
@@ -82,8 +83,9 @@ def _run_pair(cluster, server_argv, client_argv, env=None, timeout=300):
     """Server side on host 1, client on host 2; the client's last output token."""
     srv = subprocess.Popen(cluster.argv(1, server_argv), env=env, stdout=subprocess.DEVNULL)
     try:
-        out = subprocess.run(cluster.argv(2, client_argv), env=env, capture_output=True,
-                             text=True, timeout=timeout)
+        out = subprocess.run(
+            cluster.argv(2, client_argv), env=env, capture_output=True, text=True, timeout=timeout
+        )
         if out.returncode:
             raise RuntimeError(f"client failed: {out.stderr[-2000:]}")
         srv.wait(timeout=60)
@@ -97,29 +99,61 @@ def _run_pair(cluster, server_argv, client_argv, env=None, timeout=300):
 def bench_raw(cluster, nbytes, iters):
     """Raw TCP request/reply of `nbytes`, client on host 2, server on host 1."""
     me = [sys.executable, os.path.abspath(__file__)]
-    return _run_pair(cluster, me + ["--raw-server", f"{nbytes},{iters + 3}"],
-                     me + ["--raw-client", f"{cluster.addrs[1]},{nbytes},{iters}"])
+    return _run_pair(
+        cluster,
+        me + ["--raw-server", f"{nbytes},{iters + 3}"],
+        me + ["--raw-client", f"{cluster.addrs[1]},{nbytes},{iters}"],
+    )
 
 
 def bench_dist(cluster, python, impl, iters, size, keys=1):
     """One job: scheduler + server on host 1, worker on host 2; the worker's figure."""
-    env = dict(os.environ, DMLC_PS_ROOT_URI=cluster.addrs[1], DMLC_PS_ROOT_PORT=str(PORT),
-               DMLC_NUM_WORKER="1", DMLC_NUM_SERVER="1", DISTNET_KVSTORE_SHM="0",
-               DISTNET_JOB_TOKEN=secrets.token_hex(8), PYTHONPATH=ROOT)
-    me = [python, KV_BENCH, "--impl", impl, "--dist-worker", str(iters), "--size", str(size),
-          "--keys", str(keys)]
+    env = dict(
+        os.environ,
+        DMLC_PS_ROOT_URI=cluster.addrs[1],
+        DMLC_PS_ROOT_PORT=str(PORT),
+        DMLC_NUM_WORKER="1",
+        DMLC_NUM_SERVER="1",
+        DISTNET_KVSTORE_SHM="0",
+        DISTNET_JOB_TOKEN=secrets.token_hex(8),
+        PYTHONPATH=ROOT,
+    )
+    me = [
+        python,
+        KV_BENCH,
+        "--impl",
+        impl,
+        "--dist-worker",
+        str(iters),
+        "--size",
+        str(size),
+        "--keys",
+        str(keys),
+    ]
     if impl == "mxnet":  # ps-lite starts the roles inside `import mxnet`
         roles = [(me, {"DMLC_ROLE": "scheduler"}), (me, {"DMLC_ROLE": "server"})]
     else:
-        roles = [([python, "-m", "kvstore.scheduler"], {"DMLC_ROLE": "scheduler"}),
-                 ([python, "-m", "kvstore.server"], {"DMLC_ROLE": "server",
-                                                     "DMLC_SERVER_ID": "0"})]
-    infra = [subprocess.Popen(cluster.argv(1, argv), env=dict(env, **extra),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for argv, extra in roles]
+        roles = [
+            ([python, "-m", "kvstore.scheduler"], {"DMLC_ROLE": "scheduler"}),
+            ([python, "-m", "kvstore.server"], {"DMLC_ROLE": "server", "DMLC_SERVER_ID": "0"}),
+        ]
+    infra = [
+        subprocess.Popen(
+            cluster.argv(1, argv),
+            env=dict(env, **extra),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for argv, extra in roles
+    ]
     try:
-        out = subprocess.run(cluster.argv(2, me), capture_output=True, text=True, timeout=600,
-                             env=dict(env, DMLC_ROLE="worker", DMLC_WORKER_ID="0"))
+        out = subprocess.run(
+            cluster.argv(2, me),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=dict(env, DMLC_ROLE="worker", DMLC_WORKER_ID="0"),
+        )
         if out.returncode:
             raise RuntimeError(f"{impl} worker failed: {out.stderr[-2000:]}")
         return float(out.stdout.split()[-1])
@@ -140,9 +174,11 @@ def measure(cluster, impls, runs, iters):
         res.setdefault("raw 4KB us", []).append(bench_raw(cluster, 4096, 200))
         for impl, python in impls:
             res.setdefault(f"{impl} 16MB", []).append(
-                bench_dist(cluster, python, impl, iters, SIZE))
+                bench_dist(cluster, python, impl, iters, SIZE)
+            )
             res.setdefault(f"{impl} 1000 us", []).append(  # keys > 1: us per key
-                bench_dist(cluster, python, impl, 200, 1000, keys=2))
+                bench_dist(cluster, python, impl, 200, 1000, keys=2)
+            )
     return res
 
 
@@ -151,6 +187,7 @@ def scaling_worker(steps, compression):
     sys.path.insert(0, HERE)
     import bench_overlap
     import distnet as mx
+
     kv = mx.kv.create("dist_sync")
     if compression == "2bit":
         kv.set_gradient_compression({"type": "2bit", "threshold": 0.5})
@@ -161,20 +198,44 @@ def scaling_worker(steps, compression):
 
 def scaling_job(cluster, workers, compression, overlap, steps):
     """ms per step on worker 0: `workers` servers on hosts 0.., as many workers after."""
-    env = dict(os.environ, DMLC_PS_ROOT_URI=cluster.addrs[0], DMLC_PS_ROOT_PORT=str(PORT),
-               DMLC_NUM_WORKER=str(workers), DMLC_NUM_SERVER=str(workers),
-               DISTNET_KVSTORE_SHM="0", DISTNET_GRAD_OVERLAP=overlap, OMP_NUM_THREADS="1",
-               DISTNET_JOB_TOKEN=secrets.token_hex(8), PYTHONPATH=ROOT)
+    env = dict(
+        os.environ,
+        DMLC_PS_ROOT_URI=cluster.addrs[0],
+        DMLC_PS_ROOT_PORT=str(PORT),
+        DMLC_NUM_WORKER=str(workers),
+        DMLC_NUM_SERVER=str(workers),
+        DISTNET_KVSTORE_SHM="0",
+        DISTNET_GRAD_OVERLAP=overlap,
+        OMP_NUM_THREADS="1",
+        DISTNET_JOB_TOKEN=secrets.token_hex(8),
+        PYTHONPATH=ROOT,
+    )
     py = sys.executable
-    infra = [subprocess.Popen(cluster.argv(0, [py, "-m", "kvstore.scheduler"]),
-                              env=dict(env, DMLC_ROLE="scheduler"), stderr=subprocess.DEVNULL)]
-    infra += [subprocess.Popen(cluster.argv(s, [py, "-m", "kvstore.server"]),
-                               env=dict(env, DMLC_ROLE="server", DMLC_SERVER_ID=str(s)),
-                               stderr=subprocess.DEVNULL) for s in range(workers)]
+    infra = [
+        subprocess.Popen(
+            cluster.argv(0, [py, "-m", "kvstore.scheduler"]),
+            env=dict(env, DMLC_ROLE="scheduler"),
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    infra += [
+        subprocess.Popen(
+            cluster.argv(s, [py, "-m", "kvstore.server"]),
+            env=dict(env, DMLC_ROLE="server", DMLC_SERVER_ID=str(s)),
+            stderr=subprocess.DEVNULL,
+        )
+        for s in range(workers)
+    ]
     me = [py, os.path.abspath(__file__), "--scaling-worker", f"{steps},{compression}"]
-    procs = [subprocess.Popen(cluster.argv(workers + r, me), stdout=subprocess.PIPE, text=True,
-                              env=dict(env, DMLC_ROLE="worker", DMLC_WORKER_ID=str(r)))
-             for r in range(workers)]
+    procs = [
+        subprocess.Popen(
+            cluster.argv(workers + r, me),
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(env, DMLC_ROLE="worker", DMLC_WORKER_ID=str(r)),
+        )
+        for r in range(workers)
+    ]
     try:
         outs = [p.communicate(timeout=600)[0] for p in procs]
         if any(p.returncode for p in procs):
@@ -193,6 +254,7 @@ def scaling(rate, runs, steps):
     """Print ms per step and efficiency t1/tW per setting, interleaved run by run."""
     sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
     import netns
+
     settings = [(c, o) for c in ("none", "2bit") for o in ("1", "0")]
     times = {}
     with netns.Cluster(4, rate=None if rate == "none" else rate, sshd=False) as cluster:
@@ -200,12 +262,16 @@ def scaling(rate, runs, steps):
             for c, o in settings:
                 for w in (1, 2):
                     times.setdefault((c, o, w), []).append(scaling_job(cluster, w, c, o, steps))
-    print(f"[{rate}] MLP 784-1024-1024-10 (7.4 MB of gradients), batch 64 per worker, "
-          f"Module, W servers on their own hosts:")
+    print(
+        f"[{rate}] MLP 784-1024-1024-10 (7.4 MB of gradients), batch 64 per worker, "
+        f"Module, W servers on their own hosts:"
+    )
     for c, o in settings:
         t1, t2 = (statistics.median(times[(c, o, w)]) for w in (1, 2))
-        print(f"  compression {c:4s} overlap {'on ' if o == '1' else 'off'}: 1 worker "
-              f"{t1:7.1f} ms/step, 2 workers {t2:7.1f} ms/step, efficiency {t1 / t2:.2f}")
+        print(
+            f"  compression {c:4s} overlap {'on ' if o == '1' else 'off'}: 1 worker "
+            f"{t1:7.1f} ms/step, 2 workers {t2:7.1f} ms/step, efficiency {t1 / t2:.2f}"
+        )
 
 
 def bench_mpi(rate, runs):
@@ -214,22 +280,46 @@ def bench_mpi(rate, runs):
     sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
     import json
     import netns
+
     with netns.Cluster(3, rate=None if rate == "none" else rate) as cluster:
         hosts = os.path.join(cluster.tmp, "hosts")
         with open(hosts, "w", encoding="ascii") as f:
             f.write(f"{cluster.addrs[1]}\n{cluster.addrs[2]}\n")
         env = cluster.env({k: v for k, v in os.environ.items() if not k.startswith("DMLC_")})
-        env.update(HYDRA_IFACE="eth0",
-                   HYDRA_LAUNCHER_EXEC=os.path.join(cluster.bindir, "ssh"), PYTHONPATH=ROOT)
+        env.update(
+            HYDRA_IFACE="eth0",
+            HYDRA_LAUNCHER_EXEC=os.path.join(cluster.bindir, "ssh"),
+            PYTHONPATH=ROOT,
+        )
         mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-        out = subprocess.run(cluster.argv(0, [mpiexec, "-f", hosts, "-n", "2", sys.executable,
-                                              KV_BENCH, "--mpi-worker", "--runs", str(runs)]),
-                             env=env, capture_output=True, text=True, timeout=600)
+        out = subprocess.run(
+            cluster.argv(
+                0,
+                [
+                    mpiexec,
+                    "-f",
+                    hosts,
+                    "-n",
+                    "2",
+                    sys.executable,
+                    KV_BENCH,
+                    "--mpi-worker",
+                    "--runs",
+                    str(runs),
+                ],
+            ),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if out.returncode:
             raise RuntimeError(f"mpi benchmark failed: {out.stderr[-2000:]}")
         res = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"[{rate}] MPI store 16 MB allreduce, 2 ranks on 2 hosts: {res['store']:.3f} GB/s, "
-          f"raw mpi4py {res['raw']:.3f} GB/s ({res['store'] / res['raw']:.2f})")
+    print(
+        f"[{rate}] MPI store 16 MB allreduce, 2 ranks on 2 hosts: {res['store']:.3f} GB/s, "
+        f"raw mpi4py {res['raw']:.3f} GB/s ({res['store'] / res['raw']:.2f})"
+    )
 
 
 def main():
@@ -241,11 +331,15 @@ def main():
     ap.add_argument("--mxnet", metavar="PYTHON", help="an interpreter with MXNet 1.9.1")
     ap.add_argument("--raw-server", help=argparse.SUPPRESS)
     ap.add_argument("--raw-client", help=argparse.SUPPRESS)
-    ap.add_argument("--scaling", action="store_true",
-                    help="instead: time per step with 1 and 2 workers (MLP), per --rates")
+    ap.add_argument(
+        "--scaling",
+        action="store_true",
+        help="instead: time per step with 1 and 2 workers (MLP), per --rates",
+    )
     ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--mpi", action="store_true",
-                    help="instead: the MPI store across two hosts, per --rates")
+    ap.add_argument(
+        "--mpi", action="store_true", help="instead: the MPI store across two hosts, per --rates"
+    )
     ap.add_argument("--scaling-worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.scaling_worker:
@@ -261,6 +355,7 @@ def main():
         return
     sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
     import netns
+
     reason = netns.available()
     if reason:
         sys.exit(f"bench_cluster: {reason}")
@@ -278,16 +373,21 @@ def main():
     print("load average %.2f %.2f %.2f on %d cores" % (os.getloadavg() + (os.cpu_count(),)))
     for rate in a.rates.split(","):
         with netns.Cluster(3, rate=None if rate == "none" else rate, sshd=False) as cluster:
-            res = {k: statistics.median(v) for k, v in
-                   measure(cluster, impls, a.runs, a.iters).items()}
+            res = {
+                k: statistics.median(v) for k, v in measure(cluster, impls, a.runs, a.iters).items()
+            }
         link = "unshaped veth" if rate == "none" else f"{rate} tbf"
-        print(f"[{link}] raw TCP request/reply 16 MB: {res['raw 16MB']:.3f} GB/s; "
-              f"4 KB round trip {res['raw 4KB us']:.0f} us")
+        print(
+            f"[{link}] raw TCP request/reply 16 MB: {res['raw 16MB']:.3f} GB/s; "
+            f"4 KB round trip {res['raw 4KB us']:.0f} us"
+        )
         for impl, _ in impls:
             gbs = res[f"{impl} 16MB"]
-            print(f"[{link}] {impl:8s} dist_sync 1 worker/1 server on another host, 16 MB key: "
-                  f"{gbs:.3f} GB/s per worker ({gbs / res['raw 16MB']:.2f} of raw TCP); "
-                  f"pushpull of 2 keys x 1000 float32: {res[f'{impl} 1000 us']:.0f} us per key")
+            print(
+                f"[{link}] {impl:8s} dist_sync 1 worker/1 server on another host, 16 MB key: "
+                f"{gbs:.3f} GB/s per worker ({gbs / res['raw 16MB']:.2f} of raw TCP); "
+                f"pushpull of 2 keys x 1000 float32: {res[f'{impl} 1000 us']:.0f} us per key"
+            )
     print("load average %.2f %.2f %.2f" % os.getloadavg())
 
 

@@ -33,6 +33,7 @@ BATCH = 64
 
 # ------------------------------------------------------------------ networks ----------
 
+
 def _resnet20(mx):
     """CIFAR ResNet v1 with 20 layers, built from gluon.nn layers (no model zoo)."""
     nn = mx.gluon.nn
@@ -42,14 +43,17 @@ def _resnet20(mx):
             super().__init__(**kw)
             with self.name_scope():
                 self.body = nn.HybridSequential(prefix="")
-                self.body.add(nn.Conv2D(channels, 3, stride, 1, use_bias=False),
-                              nn.BatchNorm(), nn.Activation("relu"),
-                              nn.Conv2D(channels, 3, 1, 1, use_bias=False), nn.BatchNorm())
+                self.body.add(
+                    nn.Conv2D(channels, 3, stride, 1, use_bias=False),
+                    nn.BatchNorm(),
+                    nn.Activation("relu"),
+                    nn.Conv2D(channels, 3, 1, 1, use_bias=False),
+                    nn.BatchNorm(),
+                )
                 self.down = None
                 if down:
                     self.down = nn.HybridSequential(prefix="")
-                    self.down.add(nn.Conv2D(channels, 1, stride, use_bias=False),
-                                  nn.BatchNorm())
+                    self.down.add(nn.Conv2D(channels, 1, stride, use_bias=False), nn.BatchNorm())
 
         def hybrid_forward(self, F, x):
             res = x if self.down is None else self.down(x)
@@ -71,11 +75,13 @@ def _lenet_sym(mx):
     sym = mx.sym
     data = sym.Variable("data")
     h = sym.Convolution(data, kernel=(5, 5), num_filter=20)
-    h = sym.Pooling(sym.Activation(h, act_type="tanh"), pool_type="max", kernel=(2, 2),
-                    stride=(2, 2))
+    h = sym.Pooling(
+        sym.Activation(h, act_type="tanh"), pool_type="max", kernel=(2, 2), stride=(2, 2)
+    )
     h = sym.Convolution(h, kernel=(5, 5), num_filter=50)
-    h = sym.Pooling(sym.Activation(h, act_type="tanh"), pool_type="max", kernel=(2, 2),
-                    stride=(2, 2))
+    h = sym.Pooling(
+        sym.Activation(h, act_type="tanh"), pool_type="max", kernel=(2, 2), stride=(2, 2)
+    )
     h = sym.Activation(sym.FullyConnected(sym.Flatten(h), num_hidden=500), act_type="tanh")
     return sym.SoftmaxOutput(sym.FullyConnected(h, num_hidden=10), name="softmax")
 
@@ -83,19 +89,36 @@ def _lenet_sym(mx):
 def _torch_net(torch, model):
     nn = torch.nn
     if model == "lenet_tanh":
-        return nn.Sequential(nn.Conv2d(1, 20, 5), nn.Tanh(), nn.MaxPool2d(2, 2),
-                             nn.Conv2d(20, 50, 5), nn.Tanh(), nn.MaxPool2d(2, 2), nn.Flatten(),
-                             nn.Linear(800, 500), nn.Tanh(), nn.Linear(500, 10))
+        return nn.Sequential(
+            nn.Conv2d(1, 20, 5),
+            nn.Tanh(),
+            nn.MaxPool2d(2, 2),
+            nn.Conv2d(20, 50, 5),
+            nn.Tanh(),
+            nn.MaxPool2d(2, 2),
+            nn.Flatten(),
+            nn.Linear(800, 500),
+            nn.Tanh(),
+            nn.Linear(500, 10),
+        )
 
     class Block(nn.Module):
         def __init__(self, cin, cout, stride):
             super().__init__()
-            self.body = nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
-                                      nn.BatchNorm2d(cout), nn.ReLU(),
-                                      nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
-                                      nn.BatchNorm2d(cout))
-            self.down = None if cin == cout else nn.Sequential(
-                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            self.body = nn.Sequential(
+                nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+                nn.BatchNorm2d(cout),
+                nn.ReLU(),
+                nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(cout),
+            )
+            self.down = (
+                None
+                if cin == cout
+                else nn.Sequential(
+                    nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+                )
+            )
 
         def forward(self, x):
             res = x if self.down is None else self.down(x)
@@ -114,11 +137,11 @@ def _torch_net(torch, model):
 def _data(model, n=4):
     rng = np.random.RandomState(0)
     shape = (BATCH, 3, 32, 32) if model == "resnet20" else (BATCH, 1, 28, 28)
-    return [(rng.rand(*shape).astype(np.float32), rng.randint(0, 10, BATCH))
-            for _ in range(n)]
+    return [(rng.rand(*shape).astype(np.float32), rng.randint(0, 10, BATCH)) for _ in range(n)]
 
 
 # ------------------------------------------------------------------ steps --------------
+
 
 def _gluon_step(mx, batches):
     gluon = mx.gluon
@@ -126,8 +149,7 @@ def _gluon_step(mx, batches):
     net.initialize(mx.init.Xavier())
     net.hybridize()
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.05,
-                                                          "momentum": 0.9})
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.05, "momentum": 0.9})
     arrays = [(mx.nd.array(x), mx.nd.array(y)) for x, y in batches]
 
     def step(i):
@@ -137,13 +159,13 @@ def _gluon_step(mx, batches):
         loss.backward()
         trainer.step(BATCH)
         loss.wait_to_read()
+
     return step
 
 
 def _module_step(mx, batches):
     mod = mx.mod.Module(_lenet_sym(mx), context=mx.cpu())
-    mod.bind(data_shapes=[("data", (BATCH, 1, 28, 28))],
-             label_shapes=[("softmax_label", (BATCH,))])
+    mod.bind(data_shapes=[("data", (BATCH, 1, 28, 28))], label_shapes=[("softmax_label", (BATCH,))])
     mod.init_params(mx.init.Xavier())
     mod.init_optimizer(optimizer="sgd", optimizer_params={"learning_rate": 0.05})
     data = [mx.io.DataBatch([mx.nd.array(x)], [mx.nd.array(y)]) for x, y in batches]
@@ -155,14 +177,15 @@ def _module_step(mx, batches):
         mod.update()
         mod.update_metric(metric, b.label)
         mx.nd.waitall()
+
     return step
 
 
 def _torch_step(model, batches):
     import torch
+
     net = _torch_net(torch, model)
-    opt = torch.optim.SGD(net.parameters(), lr=0.05,
-                          momentum=0.9 if model == "resnet20" else 0.0)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9 if model == "resnet20" else 0.0)
     loss_fn = torch.nn.CrossEntropyLoss()
     tensors = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches]
 
@@ -171,6 +194,7 @@ def _torch_step(model, batches):
         opt.zero_grad()
         loss_fn(net(x), y).backward()
         opt.step()
+
     return step
 
 
@@ -197,6 +221,7 @@ def run(lib, model, steps):
 
 # ------------------------------------------------------------------ contention ---------
 
+
 def start_busy_loops(n=2):
     """``n`` busy-loop processes (the "two other processes" of issue 15); kill them with
     ``stop_busy_loops``."""
@@ -219,9 +244,21 @@ def _one(python, lib, model, steps, threads):
     if threads:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(threads)
-    out = subprocess.check_output([python, os.path.abspath(__file__), "--worker", lib,
-                                   "--only", model, "--steps", str(steps)], env=env,
-                                  text=True, timeout=1800)
+    out = subprocess.check_output(
+        [
+            python,
+            os.path.abspath(__file__),
+            "--worker",
+            lib,
+            "--only",
+            model,
+            "--steps",
+            str(steps),
+        ],
+        env=env,
+        text=True,
+        timeout=1800,
+    )
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -233,10 +270,17 @@ def main(argv=None):
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--only", default=",".join(MODELS))
-    p.add_argument("--threads", type=int, default=0,
-                   help="BLAS/OpenMP threads for every library (0: each one's default)")
-    p.add_argument("--contended", action="store_true",
-                   help="run two busy-loop processes during the measurement")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="BLAS/OpenMP threads for every library (0: each one's default)",
+    )
+    p.add_argument(
+        "--contended",
+        action="store_true",
+        help="run two busy-loop processes during the measurement",
+    )
     p.add_argument("--worker", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     models = [m for m in args.only.split(",") if m]
@@ -255,13 +299,18 @@ def main(argv=None):
                     got = _one(py, lib, model, args.steps, args.threads)[model]
                     for unit, value in got.items():
                         res.setdefault((lib, model, unit), []).append(value)
-                    print(f"{model} {lib}: {got['ms']:.1f} ms, CPU {got['cpu_ms']:.1f} ms",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"{model} {lib}: {got['ms']:.1f} ms, CPU {got['cpu_ms']:.1f} ms",
+                        file=sys.stderr,
+                        flush=True,
+                    )
     finally:
         stop_busy_loops(busy)
-    print(f"load average {load:.2f} at start, {os.getloadavg()[0]:.2f} at end"
-          + (" (+2 busy loops)" if busy else "")
-          + f"; BLAS/OpenMP threads: {args.threads or 'each library default'}")
+    print(
+        f"load average {load:.2f} at start, {os.getloadavg()[0]:.2f} at end"
+        + (" (+2 busy loops)" if busy else "")
+        + f"; BLAS/OpenMP threads: {args.threads or 'each library default'}"
+    )
     _table(res, models, list(pythons))
     return 0
 

@@ -30,8 +30,16 @@ def _timeit(fn, repeat):
 
 def _lenet_params(mx, rng):
     nd = mx.nd
-    shapes = {"c1w": (20, 1, 5, 5), "c1b": (20,), "c2w": (50, 20, 5, 5), "c2b": (50,),
-              "f1w": (128, 800), "f1b": (128,), "f2w": (10, 128), "f2b": (10,)}
+    shapes = {
+        "c1w": (20, 1, 5, 5),
+        "c1b": (20,),
+        "c2w": (50, 20, 5, 5),
+        "c2b": (50,),
+        "f1w": (128, 800),
+        "f1b": (128,),
+        "f2w": (10, 128),
+        "f2b": (10,),
+    }
     params = {k: nd.array(rng.normal(0, 0.05, s).astype("float32")) for k, s in shapes.items()}
     for p in params.values():
         p.attach_grad()
@@ -52,6 +60,7 @@ def _lenet(mx, p, x, y):
 def run(lib, batch, steps, repeat):
     """Return {'convs': {name: (min_ms, median_ms)}, 'lenet_samples_per_s': (best, median)}."""
     import numpy as np
+
     mx = __import__(lib)
     nd = mx.nd
     rng = np.random.default_rng(0)
@@ -68,6 +77,7 @@ def run(lib, batch, steps, repeat):
                 out = nd.Convolution(x, w, b, kernel=(5, 5), num_filter=f)
             out.backward()
             w.grad.wait_to_read()
+
         best, med = _timeit(step, repeat)
         convs[name] = (best * 1e3, med * 1e3)
     params = _lenet_params(mx, rng)
@@ -81,20 +91,24 @@ def run(lib, batch, steps, repeat):
         for p in params.values():
             p[:] = p - 0.01 * p.grad
         params["f2b"].wait_to_read()
+
     times = []
     train_step()
     for _ in range(steps):
         start = time.perf_counter()
         train_step()
         times.append(time.perf_counter() - start)
-    return {"convs": convs,
-            "lenet_samples_per_s": (batch / min(times), batch / statistics.median(times))}
+    return {
+        "convs": convs,
+        "lenet_samples_per_s": (batch / min(times), batch / statistics.median(times)),
+    }
 
 
 def main():
     """Run the benchmark (optionally also under MXNet) and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mxnet", help="python of an MXNet install to compare with")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=30)
@@ -108,8 +122,20 @@ def main():
     results = {"distnet": res}
     if args.mxnet:
         out = subprocess.check_output(
-            [args.mxnet, __file__, "--lib", "mxnet", "--batch", str(args.batch),
-             "--steps", str(args.steps), "--repeat", str(args.repeat)], text=True)
+            [
+                args.mxnet,
+                __file__,
+                "--lib",
+                "mxnet",
+                "--batch",
+                str(args.batch),
+                "--steps",
+                str(args.steps),
+                "--repeat",
+                str(args.repeat),
+            ],
+            text=True,
+        )
         results["mxnet"] = json.loads(out.strip().splitlines()[-1])
     for lib, r in results.items():
         print(f"[{lib}] batch {args.batch}")

@@ -45,11 +45,16 @@ def seed_mlp(mx):
 
 def params(batch, seed=0):
     rng = np.random.RandomState(seed)
-    p = {"data": rng.uniform(-1, 1, (batch, 784)),
-         "fc1_weight": rng.normal(0, 0.05, (128, 784)), "fc1_bias": np.zeros(128),
-         "fc2_weight": rng.normal(0, 0.1, (64, 128)), "fc2_bias": np.zeros(64),
-         "fc3_weight": rng.normal(0, 0.1, (10, 64)), "fc3_bias": np.zeros(10),
-         "softmax_label": rng.randint(0, 10, batch)}
+    p = {
+        "data": rng.uniform(-1, 1, (batch, 784)),
+        "fc1_weight": rng.normal(0, 0.05, (128, 784)),
+        "fc1_bias": np.zeros(128),
+        "fc2_weight": rng.normal(0, 0.1, (64, 128)),
+        "fc2_bias": np.zeros(64),
+        "fc3_weight": rng.normal(0, 0.1, (10, 64)),
+        "fc3_bias": np.zeros(10),
+        "softmax_label": rng.randint(0, 10, batch),
+    }
     return {k: v.astype(np.float32) for k, v in p.items()}
 
 
@@ -76,6 +81,7 @@ def numpy_step(p):
 def ops_step(mx, p):
     """The registry operators called directly, no graph runner."""
     from distnet.ops.registry import get_op
+
     fc, act, sm = get_op("FullyConnected"), get_op("Activation"), get_op("SoftmaxOutput")
     a_fc = [fc.parse({"num_hidden": str(n)}) for n in (128, 64, 10)]
     a_act = act.parse({"act_type": "relu"})
@@ -99,6 +105,7 @@ def ops_step(mx, p):
             grads = op.backward(np, a, ins, outs, s, g)
             g = [grads[0]]
         return prob
+
     return step
 
 
@@ -121,6 +128,7 @@ def chain_overhead(mx, n=100, iters=200, runs=5):
     """Executor vs direct operator calls on a chain of ``n`` cheap nodes (``x * 1.0``
     on a 1-element array): the graph runner's own cost per node, forward + backward."""
     from distnet.ops.registry import get_op
+
     x = mx.sym.var("x")
     y = x
     for _ in range(n):
@@ -145,6 +153,7 @@ def chain_overhead(mx, n=100, iters=200, runs=5):
     def executor():
         exe.forward(is_train=True)
         exe.backward()
+
     res = time_all({"direct": direct, "executor": executor}, iters, runs)
     return (res["executor"][0] - res["direct"][0]) / (n + 1)
 
@@ -157,6 +166,7 @@ def executor_step(mx, p, batch):
     def step():
         exe.forward(is_train=True)
         exe.backward()
+
     return step, exe
 
 
@@ -176,24 +186,35 @@ def main():
     parser.add_argument("--mxnet", action="store_true", help="also time MXNet's executor")
     args = parser.parse_args()
     import distnet as mx
+
     p = params(args.batch)
     step, exe = executor_step(mx, p, args.batch)
     step()
     check(exe, p)
     n_nodes = 6
-    res = time_all({"numpy": lambda: numpy_step(p), "ops": ops_step(mx, p),
-                    "executor": step}, args.iters, args.runs)
-    print(f"seed MLP 784-128-64-10, batch {args.batch}, forward+backward, "
-          f"{args.runs} x {args.iters} steps, us/step (min / median)")
-    for name, label in (("numpy", "numpy by hand"), ("ops", "registry ops"),
-                        ("executor", "executor")):
+    res = time_all(
+        {"numpy": lambda: numpy_step(p), "ops": ops_step(mx, p), "executor": step},
+        args.iters,
+        args.runs,
+    )
+    print(
+        f"seed MLP 784-128-64-10, batch {args.batch}, forward+backward, "
+        f"{args.runs} x {args.iters} steps, us/step (min / median)"
+    )
+    for name, label in (
+        ("numpy", "numpy by hand"),
+        ("ops", "registry ops"),
+        ("executor", "executor"),
+    ):
         print(f"  {label:16s}{res[name][0]:9.1f} / {res[name][1]:9.1f}")
     t_np, t_ops, t_exe = res["numpy"][0], res["ops"][0], res["executor"][0]
-    print(f"  overhead vs numpy per operator node: {(t_exe - t_np) / n_nodes:7.1f} us "
-          f"(target <= 50)")
+    print(
+        f"  overhead vs numpy per operator node: {(t_exe - t_np) / n_nodes:7.1f} us (target <= 50)"
+    )
     print(f"  executor's own share per node:       {(t_exe - t_ops) / n_nodes:7.1f} us")
-    print(f"  graph runner per node (chain of 100 cheap nodes, fwd+bwd): "
-          f"{chain_overhead(mx):5.1f} us")
+    print(
+        f"  graph runner per node (chain of 100 cheap nodes, fwd+bwd): {chain_overhead(mx):5.1f} us"
+    )
     if args.mxnet:
         bench_mxnet(p, args)
 
@@ -201,6 +222,7 @@ def main():
 def bench_mxnet(p, args):
     """MXNet's executor on the same step, for comparison (needs mxnet importable)."""
     import mxnet
+
     exe = seed_mlp(mxnet).simple_bind(mxnet.cpu(), data=(args.batch, 784))
     for k, v in p.items():
         exe.arg_dict[k][:] = v
@@ -209,6 +231,7 @@ def bench_mxnet(p, args):
         exe.forward(is_train=True)
         exe.backward()
         mxnet.nd.waitall()
+
     best, median = time_all({"mxnet": step}, args.iters, args.runs)["mxnet"]
     print(f"  mxnet executor  {best:9.1f} / {median:9.1f}")
 

@@ -27,19 +27,27 @@ _TARGETS = {"mlp_hybrid": 1.5, "mlp_imperative": 1.0, "lenet_hybrid": 1.0}
 def _mlp(nn):
     net = nn.HybridSequential()
     with net.name_scope():
-        net.add(nn.Flatten(), nn.Dense(128, activation="relu"),
-                nn.Dense(64, activation="relu"), nn.Dense(10))
+        net.add(
+            nn.Flatten(),
+            nn.Dense(128, activation="relu"),
+            nn.Dense(64, activation="relu"),
+            nn.Dense(10),
+        )
     return net
 
 
 def _lenet(nn):
     net = nn.HybridSequential()
     with net.name_scope():
-        net.add(nn.Conv2D(channels=20, kernel_size=5, activation="relu"),
-                nn.MaxPool2D(pool_size=2, strides=2),
-                nn.Conv2D(channels=50, kernel_size=5, activation="relu"),
-                nn.MaxPool2D(pool_size=2, strides=2),
-                nn.Flatten(), nn.Dense(128, activation="relu"), nn.Dense(10))
+        net.add(
+            nn.Conv2D(channels=20, kernel_size=5, activation="relu"),
+            nn.MaxPool2D(pool_size=2, strides=2),
+            nn.Conv2D(channels=50, kernel_size=5, activation="relu"),
+            nn.MaxPool2D(pool_size=2, strides=2),
+            nn.Flatten(),
+            nn.Dense(128, activation="relu"),
+            nn.Dense(10),
+        )
     return net
 
 
@@ -53,8 +61,10 @@ def _throughput(mx, make, hybridize, batch, seconds):
     loss_fn = from_lib.loss.SoftmaxCrossEntropyLoss()
     trainer = from_lib.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.05})
     rng = np.random.RandomState(0)
-    batches = [(mx.nd.array(rng.rand(batch, 1, 28, 28)),
-                mx.nd.array(rng.randint(0, 10, batch))) for _ in range(8)]
+    batches = [
+        (mx.nd.array(rng.rand(batch, 1, 28, 28)), mx.nd.array(rng.randint(0, 10, batch)))
+        for _ in range(8)
+    ]
 
     def step(i):
         data, label = batches[i % len(batches)]
@@ -79,9 +89,11 @@ def _throughput(mx, make, hybridize, batch, seconds):
 def run(lib, batch, seconds):
     """{case: samples/s} for ``lib`` ('distnet' or 'mxnet')."""
     mx = importlib.import_module(lib)
-    return {"mlp_hybrid": _throughput(mx, _mlp, True, batch, seconds),
-            "mlp_imperative": _throughput(mx, _mlp, False, batch, seconds),
-            "lenet_hybrid": _throughput(mx, _lenet, True, batch, seconds)}
+    return {
+        "mlp_hybrid": _throughput(mx, _mlp, True, batch, seconds),
+        "mlp_imperative": _throughput(mx, _mlp, False, batch, seconds),
+        "lenet_hybrid": _throughput(mx, _lenet, True, batch, seconds),
+    }
 
 
 def _measure(python, lib, args):
@@ -90,24 +102,48 @@ def _measure(python, lib, args):
     if lib == "distnet" and args.blas_threads:
         env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = str(args.blas_threads)
     out = subprocess.check_output(
-        [python, __file__, "--lib", lib, "--json", "--seconds", str(args.seconds),
-         "--batch", str(args.batch)], text=True, stderr=subprocess.DEVNULL, env=env)
+        [
+            python,
+            __file__,
+            "--lib",
+            lib,
+            "--json",
+            "--seconds",
+            str(args.seconds),
+            "--batch",
+            str(args.batch),
+        ],
+        text=True,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     return json.loads(out.strip().splitlines()[-1])
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mxnet", metavar="PYTHON",
-                        help="a Python with MXNet 1.9.1 to run the same loops side by side")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--mxnet",
+        metavar="PYTHON",
+        help="a Python with MXNet 1.9.1 to run the same loops side by side",
+    )
     parser.add_argument("--seconds", type=float, default=3.0, help="timed seconds per case")
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="alternating rounds of fresh processes; the best is reported "
-                             "(shared machines are noisy)")
-    parser.add_argument("--blas-threads", type=int,
-                        help="OPENBLAS_NUM_THREADS for the distnet runs (numpy's BLAS); "
-                             "1 avoids OpenBLAS's spinning threads on a busy machine")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="alternating rounds of fresh processes; the best is reported "
+        "(shared machines are noisy)",
+    )
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        help="OPENBLAS_NUM_THREADS for the distnet runs (numpy's BLAS); "
+        "1 avoids OpenBLAS's spinning threads on a busy machine",
+    )
     parser.add_argument("--lib", default="distnet", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
@@ -120,14 +156,22 @@ def main():
         if args.mxnet:
             runs["mxnet"].append(_measure(args.mxnet, "mxnet", args))
     ours = {case: max(r[case] for r in runs["distnet"]) for case in _TARGETS}
-    theirs = {case: max(r[case] for r in runs["mxnet"]) for case in _TARGETS} \
-        if args.mxnet else None
-    blas = os.environ.get("OPENBLAS_NUM_THREADS", "default") if not args.blas_threads \
+    theirs = (
+        {case: max(r[case] for r in runs["mxnet"]) for case in _TARGETS} if args.mxnet else None
+    )
+    blas = (
+        os.environ.get("OPENBLAS_NUM_THREADS", "default")
+        if not args.blas_threads
         else args.blas_threads
-    print(f"batch {args.batch}, best of {args.rounds} rounds of {args.seconds:g} s, "
-          f"samples/s; distnet's OpenBLAS threads: {blas}")
-    print(f"{'case':<16}{'distnet':>12}" + (f"{'mxnet':>12}{'ratio':>8}{'target':>8}"
-                                           if theirs else ""))
+    )
+    print(
+        f"batch {args.batch}, best of {args.rounds} rounds of {args.seconds:g} s, "
+        f"samples/s; distnet's OpenBLAS threads: {blas}"
+    )
+    print(
+        f"{'case':<16}{'distnet':>12}"
+        + (f"{'mxnet':>12}{'ratio':>8}{'target':>8}" if theirs else "")
+    )
     for case, value in ours.items():
         line = f"{case:<16}{value:>12.0f}"
         if theirs:
@@ -149,6 +193,7 @@ def _print_medians(runs):
             theirs = statistics.median(r[case] for r in runs["mxnet"])
             line += f"{theirs:>12.0f}{ours / theirs:>8.2f}"
         print(line)
+
 
 if __name__ == "__main__":
     sys.exit(main())

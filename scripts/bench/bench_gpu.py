@@ -32,11 +32,14 @@ APIS = ("gluon", "module")
 def _gpu_problem(device):
     """Why the benchmark cannot run on GPU ``device`` (None when it can)."""
     from distnet import backend
+
     cp = backend.cupy_or_none()
     if cp is None:
-        return (f"no usable CUDA GPU: cupy is unavailable ({backend._cupy_error}). Install "
-                "GPU support with pip install -e '.[gpu]' (cupy-cuda12x; cupy-cuda13x for "
-                "CUDA 13) on a machine with an NVIDIA GPU; see docs/gpu.md")
+        return (
+            f"no usable CUDA GPU: cupy is unavailable ({backend._cupy_error}). Install "
+            "GPU support with pip install -e '.[gpu]' (cupy-cuda12x; cupy-cuda13x for "
+            "CUDA 13) on a machine with an NVIDIA GPU; see docs/gpu.md"
+        )
     count = cp.cuda.runtime.getDeviceCount()
     if not 0 <= device < count:
         return f"GPU {device} was asked for but {count} GPU(s) are visible"
@@ -45,6 +48,7 @@ def _gpu_problem(device):
 
 def _device_name(device):
     from distnet import backend
+
     props = backend.require_cupy().cuda.runtime.getDeviceProperties(device)
     name = props["name"]
     return name.decode() if isinstance(name, bytes) else str(name)
@@ -52,8 +56,10 @@ def _device_name(device):
 
 def _batch(batch):
     rs = np.random.RandomState(0)
-    return (rs.rand(batch, 1, 28, 28).astype(np.float32),
-            rs.randint(0, 10, batch).astype(np.float32))
+    return (
+        rs.rand(batch, 1, 28, 28).astype(np.float32),
+        rs.randint(0, 10, batch).astype(np.float32),
+    )
 
 
 def _timed(step, sync, steps, runs, warmup):
@@ -76,14 +82,22 @@ def _gluon_net(nn, model):
     net = nn.HybridSequential()
     with net.name_scope():
         if model == "mlp":
-            net.add(nn.Flatten(), nn.Dense(128, activation="relu"),
-                    nn.Dense(64, activation="relu"), nn.Dense(10))
+            net.add(
+                nn.Flatten(),
+                nn.Dense(128, activation="relu"),
+                nn.Dense(64, activation="relu"),
+                nn.Dense(10),
+            )
         else:
-            net.add(nn.Conv2D(channels=20, kernel_size=5, activation="relu"),
-                    nn.MaxPool2D(pool_size=2, strides=2),
-                    nn.Conv2D(channels=50, kernel_size=5, activation="relu"),
-                    nn.MaxPool2D(pool_size=2, strides=2),
-                    nn.Flatten(), nn.Dense(128, activation="relu"), nn.Dense(10))
+            net.add(
+                nn.Conv2D(channels=20, kernel_size=5, activation="relu"),
+                nn.MaxPool2D(pool_size=2, strides=2),
+                nn.Conv2D(channels=50, kernel_size=5, activation="relu"),
+                nn.MaxPool2D(pool_size=2, strides=2),
+                nn.Flatten(),
+                nn.Dense(128, activation="relu"),
+                nn.Dense(10),
+            )
     return net
 
 
@@ -93,8 +107,7 @@ def _symbol(mx, model):
         for i, filters in enumerate((20, 50)):
             x = mx.sym.Convolution(x, kernel=(5, 5), num_filter=filters, name=f"conv{i}")
             x = mx.sym.Activation(x, act_type="relu", name=f"relu_c{i}")
-            x = mx.sym.Pooling(x, pool_type="max", kernel=(2, 2), stride=(2, 2),
-                               name=f"pool{i}")
+            x = mx.sym.Pooling(x, pool_type="max", kernel=(2, 2), stride=(2, 2), name=f"pool{i}")
         x = mx.sym.Flatten(x, name="flatten")
         hidden = (128,)
     else:
@@ -109,6 +122,7 @@ def _symbol(mx, model):
 def _distnet_step(api, model, batch, ctx):
     """A function running one distnet training step on ``ctx``."""
     import distnet as mx
+
     x, y = _batch(batch)
     data, label = mx.nd.array(x, ctx=ctx), mx.nd.array(y, ctx=ctx)
     if api == "gluon":
@@ -123,6 +137,7 @@ def _distnet_step(api, model, batch, ctx):
                 loss = loss_fn(net(data), label)
             loss.backward()
             trainer.step(batch)
+
         return step
     mod = mx.mod.Module(_symbol(mx, model), context=ctx)
     mod.bind(data_shapes=[("data", data.shape)], label_shapes=[("softmax_label", (batch,))])
@@ -133,18 +148,21 @@ def _distnet_step(api, model, batch, ctx):
     def step():
         mod.forward_backward(data_batch)
         mod.update()
+
     return step
 
 
 def _distnet_rates(args, ctx):
     import distnet as mx
+
     out = {}
     for model in MODELS:
         for api in APIS:
             for batch in args.batch:
                 step = _distnet_step(api, model, batch, ctx)
-                out[(model, api, batch)] = batch * _timed(step, mx.nd.waitall, args.steps,
-                                                          args.runs, args.warmup)
+                out[(model, api, batch)] = batch * _timed(
+                    step, mx.nd.waitall, args.steps, args.runs, args.warmup
+                )
     return out
 
 
@@ -152,11 +170,26 @@ def _distnet_rates(args, ctx):
 def _torch_net(torch, model):
     nn = torch.nn
     if model == "mlp":
-        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64),
-                             nn.ReLU(), nn.Linear(64, 10))
-    return nn.Sequential(nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
-                         nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
-                         nn.Linear(800, 128), nn.ReLU(), nn.Linear(128, 10))
+        return nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(784, 128),
+            nn.ReLU(),
+            nn.Linear(128, 64),
+            nn.ReLU(),
+            nn.Linear(64, 10),
+        )
+    return nn.Sequential(
+        nn.Conv2d(1, 20, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Conv2d(20, 50, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(800, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
 
 
 def _torch_rates(args, cpu):
@@ -172,6 +205,7 @@ def _torch_rates(args, cpu):
     def sync():
         if not cpu:
             torch.cuda.synchronize(device)
+
     out = {}
     for model in MODELS:
         for batch in args.batch:
@@ -187,8 +221,8 @@ def _torch_rates(args, cpu):
                 opt.zero_grad(set_to_none=True)
                 loss_fn(net(data), label).backward()
                 opt.step()
-            out[(model, batch)] = batch * _timed(step, sync, args.steps, args.runs,
-                                                 args.warmup)
+
+            out[(model, batch)] = batch * _timed(step, sync, args.steps, args.runs, args.warmup)
     return out
 
 
@@ -198,8 +232,12 @@ def _rows(ours, theirs, batches):
     for model in MODELS:
         for api in APIS:
             for batch in batches:
-                row = {"model": model, "api": api, "batch": batch,
-                       "distnet": ours[(model, api, batch)]}
+                row = {
+                    "model": model,
+                    "api": api,
+                    "batch": batch,
+                    "distnet": ours[(model, api, batch)],
+                }
                 if theirs is not None:
                     row["torch"] = theirs[(model, batch)]
                     row["ratio"] = row["distnet"] / row["torch"]
@@ -208,8 +246,7 @@ def _rows(ours, theirs, batches):
 
 
 def _print_table(rows, device, with_torch):
-    names = {"mlp": "MLP", "lenet": "LeNet", "gluon": "Gluon hybridized",
-             "module": "Module"}
+    names = {"mlp": "MLP", "lenet": "LeNet", "gluon": "Gluon hybridized", "module": "Module"}
     print(f"Training steps on {device}, samples/s (median)\n")
     head = "| model | API | batch | distnet |"
     head += " PyTorch eager | ratio | target |" if with_torch else ""
@@ -226,8 +263,9 @@ def _print_table(rows, device, with_torch):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--batch", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--runs", type=int, default=5, help="timed runs per case (median)")
     parser.add_argument("--steps", type=int, default=50, help="training steps per run")
@@ -239,6 +277,7 @@ def main(argv=None):
     parser.add_argument("--cpu-dry-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     import distnet as mx
+
     if args.cpu_dry_run:
         ctx, device = mx.cpu(), "the CPU (dry run)"
     else:

@@ -11,6 +11,7 @@ epoch in a fresh process after one warm-up batch; figures are medians of --runs 
 interleaved between the frameworks, for 1 and 2 decoding threads (preprocess_threads).
 The load average is printed before and after: the figures depend on it.
 """
+
 import argparse
 import json
 import os
@@ -21,12 +22,34 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CASES = {
-    "jpeg224": dict(count=512, batch_size=32, data_shape=(3, 224, 224), rand_crop=True,
-                    rand_mirror=True, mean_r=123.68, mean_g=116.28, mean_b=103.53,
-                    std_r=58.395, std_g=57.12, std_b=57.375),
-    "cifar32": dict(count=8192, batch_size=128, data_shape=(3, 32, 32), rand_crop=True,
-                    rand_mirror=True, pad=4, fill_value=0, mean_r=125.3, mean_g=123.0,
-                    mean_b=113.9, std_r=63.0, std_g=62.1, std_b=66.7),
+    "jpeg224": dict(
+        count=512,
+        batch_size=32,
+        data_shape=(3, 224, 224),
+        rand_crop=True,
+        rand_mirror=True,
+        mean_r=123.68,
+        mean_g=116.28,
+        mean_b=103.53,
+        std_r=58.395,
+        std_g=57.12,
+        std_b=57.375,
+    ),
+    "cifar32": dict(
+        count=8192,
+        batch_size=128,
+        data_shape=(3, 32, 32),
+        rand_crop=True,
+        rand_mirror=True,
+        pad=4,
+        fill_value=0,
+        mean_r=125.3,
+        mean_g=123.0,
+        mean_b=113.9,
+        std_r=63.0,
+        std_g=62.1,
+        std_b=66.7,
+    ),
 }
 
 
@@ -36,6 +59,7 @@ def make_data(folder):
     import numpy as np
     from distnet import recordio
     from distnet.image import _codec
+
     os.makedirs(folder, exist_ok=True)
     rng = np.random.default_rng(0)
     for case, spec in CASES.items():
@@ -63,23 +87,42 @@ def run_one(framework, folder, case, threads):
     spec = dict(CASES[case])
     spec.pop("count")
     path = os.path.join(folder, case)
-    it = mx.io.ImageRecordIter(path_imgrec=path + ".rec", path_imgidx=path + ".idx",
-                               preprocess_threads=threads, **spec)
+    it = mx.io.ImageRecordIter(
+        path_imgrec=path + ".rec", path_imgidx=path + ".idx", preprocess_threads=threads, **spec
+    )
     next(it)
     tic = time.perf_counter()
     seen = spec["batch_size"]
     for batch in it:
         batch.data[0].asnumpy()  # MXNet's arrays are asynchronous: wait for the data
         seen += spec["batch_size"] - batch.pad
-    return (seen - spec["batch_size"]) / (time.perf_counter() - tic) if seen > spec[
-        "batch_size"] else float("nan")
+    return (
+        (seen - spec["batch_size"]) / (time.perf_counter() - tic)
+        if seen > spec["batch_size"]
+        else float("nan")
+    )
 
 
 def measure(python, framework, folder, case, threads):
     """Run ``run_one`` in a fresh process of ``python``; its images/s."""
-    out = subprocess.run([python, os.path.abspath(__file__), "--one", framework, "--data",
-                          folder, "--case", case, "--threads", str(threads)],
-                         capture_output=True, text=True, check=True, timeout=900)
+    out = subprocess.run(
+        [
+            python,
+            os.path.abspath(__file__),
+            "--one",
+            framework,
+            "--data",
+            folder,
+            "--case",
+            case,
+            "--threads",
+            str(threads),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])["images_per_s"]
 
 
@@ -108,10 +151,13 @@ def main(argv=None):
                     rates[name].append(measure(python, name, args.data, case, threads))
             line = f"{case:8s} threads={threads}: " + ", ".join(
                 f"{name} {statistics.median(r):8.1f} images/s (runs {', '.join(f'{x:.0f}' for x in r)})"
-                for name, r in rates.items())
+                for name, r in rates.items()
+            )
             if args.mxnet:
-                line += (f"; distnet/MXNet = "
-                         f"{statistics.median(rates['distnet']) / statistics.median(rates['mxnet']):.2f}")
+                line += (
+                    f"; distnet/MXNet = "
+                    f"{statistics.median(rates['distnet']) / statistics.median(rates['mxnet']):.2f}"
+                )
             print(line, flush=True)
     print(f"load average after: {open('/proc/loadavg').read().strip()}", flush=True)
     return 0

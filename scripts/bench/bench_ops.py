@@ -43,16 +43,22 @@ def _time_snippet(lib, stmt, recorded, repeat, number):
 
 def _import_time(python, lib, repeat):
     code = f"import time; t=time.perf_counter(); import {lib}; print(time.perf_counter()-t)"
-    runs = [float(subprocess.check_output([python, "-c", code], text=True).strip())
-            for _ in range(repeat)]
+    runs = [
+        float(subprocess.check_output([python, "-c", code], text=True).strip())
+        for _ in range(repeat)
+    ]
     return statistics.median(runs)
 
 
 def run(lib, repeat, number):
     """Return {'ops': {stmt: (unrecorded_us, recorded_us)}, 'import_s': seconds}."""
-    ops = {name: (_time_snippet(lib, stmt, False, repeat, number),
-                  _time_snippet(lib, stmt, True, repeat, number))
-           for name, stmt in _OPS.items()}
+    ops = {
+        name: (
+            _time_snippet(lib, stmt, False, repeat, number),
+            _time_snippet(lib, stmt, True, repeat, number),
+        )
+        for name, stmt in _OPS.items()
+    }
     return {"ops": ops, "import_s": _import_time(sys.executable, lib, repeat)}
 
 
@@ -69,9 +75,19 @@ def main():
         return
     results = {"distnet": run("distnet", args.repeat, args.number)}
     if args.mxnet:
-        out = subprocess.check_output([args.mxnet, __file__, "--worker", "mxnet", "--repeat",
-                                       str(args.repeat), "--number", str(args.number // 4)],
-                                      text=True)
+        out = subprocess.check_output(
+            [
+                args.mxnet,
+                __file__,
+                "--worker",
+                "mxnet",
+                "--repeat",
+                str(args.repeat),
+                "--number",
+                str(args.number // 4),
+            ],
+            text=True,
+        )
         results["mxnet"] = json.loads(out.strip().splitlines()[-1])
     if args.json:
         print(json.dumps(results))
@@ -80,8 +96,9 @@ def main():
     print("| op (8x8 float32) | " + " | ".join(f"{l} µs | {l} recorded µs" for l in libs) + " |")
     print("|---|" + "---|---|" * len(libs))
     for name in _OPS:
-        cells = " | ".join(f"{results[l]['ops'][name][0]:.1f} | {results[l]['ops'][name][1]:.1f}"
-                           for l in libs)
+        cells = " | ".join(
+            f"{results[l]['ops'][name][0]:.1f} | {results[l]['ops'][name][1]:.1f}" for l in libs
+        )
         print(f"| `{name}` | {cells} |")
     print("| import (s) | " + " | ".join(f"{results[l]['import_s']:.3f} | " for l in libs) + "|")
 

@@ -33,6 +33,7 @@ parser.add_argument("--hidden", type=int, default=200)
 def measure(args):
     """tokens/s of ``args.steps`` training steps after 3 warm-up steps."""
     import numpy as np
+
     if args.one == "mxnet":
         import mxnet as mx
     else:
@@ -70,6 +71,7 @@ def measure(args):
         from_gluon.utils.clip_global_norm([p.grad() for p in params.values()], 0.25 * T * N)
         trainer.step(N)
         return hidden
+
     for _ in range(3):
         hidden = step(hidden)
     mx.nd.waitall()
@@ -85,21 +87,37 @@ def main():
     if args.one:
         print(json.dumps(measure(args)))
         return
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
-               OPENBLAS_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    env = dict(
+        os.environ,
+        OMP_NUM_THREADS=str(args.threads),
+        OPENBLAS_NUM_THREADS=str(args.threads),
+        MKL_NUM_THREADS=str(args.threads),
+    )
     res = {"distnet": [], "mxnet": []}
     for r in range(args.rounds):
         for fw, py in (("distnet", sys.executable), ("mxnet", MXNET_PY)):
-            cmd = [py, os.path.abspath(__file__), "--one", fw, "--steps", str(args.steps),
-                   "--vocab", str(args.vocab), "--hidden", str(args.hidden)]
+            cmd = [
+                py,
+                os.path.abspath(__file__),
+                "--one",
+                fw,
+                "--steps",
+                str(args.steps),
+                "--vocab",
+                str(args.vocab),
+                "--hidden",
+                str(args.hidden),
+            ]
             out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
             res[fw].append(float(out.stdout.strip().splitlines()[-1]))
             print(f"round {r} {fw}: {res[fw][-1]:.0f} tokens/s", flush=True)
     d, m = statistics.median(res["distnet"]), statistics.median(res["mxnet"])
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
-    print(f"median distnet {d:.0f} tokens/s, MXNet {m:.0f} tokens/s, ratio {d / m:.2f} "
-          f"(vocab {args.vocab}, {args.threads} thread(s), load average {' '.join(load)})")
+    print(
+        f"median distnet {d:.0f} tokens/s, MXNet {m:.0f} tokens/s, ratio {d / m:.2f} "
+        f"(vocab {args.vocab}, {args.threads} thread(s), load average {' '.join(load)})"
+    )
 
 
 if __name__ == "__main__":

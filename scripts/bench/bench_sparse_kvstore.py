@@ -11,6 +11,7 @@ Prints one JSON line: median step time (s), payload bytes per step (distnet: mea
 ids + rows of every frame; mxnet: the same payload computed, ps-lite has no counter), the
 worker's peak RSS and the table's size.
 """
+
 import argparse
 import json
 import os
@@ -44,29 +45,39 @@ def worker(a):
     kv = mx.kv.create("dist_sync")
     shape = (a.rows, a.dim)
     # one stored row: MXNet's servers refuse an empty row_sparse init
-    kv.init("emb", mx.nd.sparse.row_sparse_array(
-        (np.ones((1, a.dim), "float32"), np.array([0])), shape=shape))
+    kv.init(
+        "emb",
+        mx.nd.sparse.row_sparse_array((np.ones((1, a.dim), "float32"), np.array([0])), shape=shape),
+    )
     kv.set_optimizer(mx.optimizer.create("sgd", learning_rate=0.1))
     rng = np.random.RandomState(kv.rank)
     k = max(1, int(a.rows * a.frac))
     times = []
-    for _ in range(a.steps + 2):   # two warm-up steps
+    for _ in range(a.steps + 2):  # two warm-up steps
         ids = np.unique(rng.randint(0, a.rows, k))
         t0 = time.perf_counter()
         out = mx.nd.sparse.zeros("row_sparse", shape)
         kv.row_sparse_pull("emb", out=out, row_ids=mx.nd.array(ids))
         out.data.wait_to_read()
         grad = mx.nd.sparse.row_sparse_array(
-            (rng.standard_normal((ids.size, a.dim)).astype("float32"), ids), shape=shape)
+            (rng.standard_normal((ids.size, a.dim)).astype("float32"), ids), shape=shape
+        )
         kv.push("emb", grad)
         times.append(time.perf_counter() - t0)
     mx.nd.waitall()
-    res = {"framework": a.framework, "rows": a.rows, "dim": a.dim, "frac": a.frac,
-           "rows_per_step": k, "median_step_s": float(np.median(times[2:])),
-           "table_bytes": a.rows * a.dim * 4,
-           "worker_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    res = {
+        "framework": a.framework,
+        "rows": a.rows,
+        "dim": a.dim,
+        "frac": a.frac,
+        "rows_per_step": k,
+        "median_step_s": float(np.median(times[2:])),
+        "table_bytes": a.rows * a.dim * 4,
+        "worker_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
     if a.framework == "distnet":
         from kvstore.ps.sparse import WIRE
+
         res["wire_bytes_per_step"] = (WIRE["sent"] + WIRE["received"]) / (a.steps + 2)
     else:  # ps-lite counts nothing: the same payload (int64 ids + float32 rows, both ways)
         res["wire_bytes_per_step"] = float(ids.size * (8 + 4 * a.dim) * 2)
@@ -82,19 +93,30 @@ def _free_port():
 
 def launch_mxnet(a, argv):
     """Scheduler, one server and one worker of MXNet 1.9.1 (its server starts at import)."""
-    env = dict(os.environ, DMLC_PS_ROOT_URI="127.0.0.1", DMLC_PS_ROOT_PORT=str(_free_port()),
-               DMLC_NUM_SERVER="1", DMLC_NUM_WORKER="1", PS_VERBOSE="0")
-    procs = [subprocess.Popen([a.mxnet_python, "-c", "import mxnet"],
-                              env=dict(env, DMLC_ROLE=role)) for role in ("scheduler", "server")]
+    env = dict(
+        os.environ,
+        DMLC_PS_ROOT_URI="127.0.0.1",
+        DMLC_PS_ROOT_PORT=str(_free_port()),
+        DMLC_NUM_SERVER="1",
+        DMLC_NUM_WORKER="1",
+        PS_VERBOSE="0",
+    )
+    procs = [
+        subprocess.Popen([a.mxnet_python, "-c", "import mxnet"], env=dict(env, DMLC_ROLE=role))
+        for role in ("scheduler", "server")
+    ]
     try:
-        return subprocess.call([a.mxnet_python, __file__, *argv, "--worker"],
-                               env=dict(env, DMLC_ROLE="worker"), timeout=1800)
+        return subprocess.call(
+            [a.mxnet_python, __file__, *argv, "--worker"],
+            env=dict(env, DMLC_ROLE="worker"),
+            timeout=1800,
+        )
     finally:
         for p in procs:
             try:
                 p.wait(30)
             except subprocess.TimeoutExpired:
-                p.kill()   # a ps-lite server that crashed leaves the others waiting
+                p.kill()  # a ps-lite server that crashed leaves the others waiting
 
 
 def main(argv=None):
@@ -104,8 +126,20 @@ def main(argv=None):
         return worker(a)
     if a.framework == "mxnet":
         return launch_mxnet(a, argv)
-    cmd = [sys.executable, "-m", "launcher", "-n", "1", "-s", "1", "--",
-           sys.executable, __file__, *argv, "--worker"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "launcher",
+        "-n",
+        "1",
+        "-s",
+        "1",
+        "--",
+        sys.executable,
+        __file__,
+        *argv,
+        "--worker",
+    ]
     return subprocess.call(cmd)
 
 

@@ -21,6 +21,7 @@ busy-loop processes and adds those columns (the shared-machine case of issue 15)
 ``--threads`` (default 1) sets every library's BLAS/OpenMP threads: on a small shared
 machine, threaded BLAS spinning against other processes makes figures swing by 50x.
 """
+
 import argparse
 import datetime
 import json
@@ -45,25 +46,42 @@ ROWS = [
     ("ops", "add", "`a + b` on 8x8 float32, one call", "µs", False),
     ("ops", "add_rec", "`a + b` under `autograd.record()`", "µs", False),
     ("gluon", "mlp_hybrid", "MLP training, Gluon hybridized, batch 64", "samples/s", True),
-    ("gluon", "mlp_imperative", "MLP training, Gluon imperative (PyTorch eager)",
-     "samples/s", True),
-    ("gluon", "lenet_hybrid", "LeNet training, Gluon hybridized (PyTorch eager)",
-     "samples/s", True),
+    (
+        "gluon",
+        "mlp_imperative",
+        "MLP training, Gluon imperative (PyTorch eager)",
+        "samples/s",
+        True,
+    ),
+    (
+        "gluon",
+        "lenet_hybrid",
+        "LeNet training, Gluon hybridized (PyTorch eager)",
+        "samples/s",
+        True,
+    ),
     ("module", "fit64", "MLP `Module.fit`, batch 64", "samples/s", True),
     ("module", "fit256", "MLP `Module.fit`, batch 256", "samples/s", True),
     ("executor", "step", "MLP executor forward+backward, batch 64", "µs", False),
-    ("conv", "lenet_nd", "LeNet training step through `nd.*` ops, batch 64", "samples/s",
-     True),
-    ("cnn", "resnet20", "ResNet-20 (CIFAR) training, Gluon hybridized, batch 64 of 3x32x32",
-     "ms/batch", False),
-    ("cnn", "lenet_tanh", "`train_mnist.py` LeNet (tanh) through Module, batch 64",
-     "ms/batch", False),
+    ("conv", "lenet_nd", "LeNet training step through `nd.*` ops, batch 64", "samples/s", True),
+    (
+        "cnn",
+        "resnet20",
+        "ResNet-20 (CIFAR) training, Gluon hybridized, batch 64 of 3x32x32",
+        "ms/batch",
+        False,
+    ),
+    (
+        "cnn",
+        "lenet_tanh",
+        "`train_mnist.py` LeNet (tanh) through Module, batch 64",
+        "ms/batch",
+        False,
+    ),
     ("kvstore", "local", "kvstore `local` push+pull, 10 x 1M float32", "GB/s", True),
-    ("kvstore", "dist", "`dist_sync` 2 workers + 1 server, 16 MB key, per worker", "GB/s",
-     True),
+    ("kvstore", "dist", "`dist_sync` 2 workers + 1 server, 16 MB key, per worker", "GB/s", True),
     ("kvstore", "mpi", "MPI store allreduce, 2 ranks, 16 MB", "GB/s", True),
-    ("train_mnist", "seconds", "`train_mnist.py` on Digits, `-n 2 -s 1`, 20 epochs", "s",
-     False),
+    ("train_mnist", "seconds", "`train_mnist.py` on Digits, `-n 2 -s 1`, 20 epochs", "s", False),
     ("train_mnist", "accuracy", "... its test accuracy", "%", True),
 ]
 FAMILIES = list(dict.fromkeys(row[0] for row in ROWS))
@@ -80,6 +98,7 @@ def _bench(name):
 # Each probe runs in a fresh process of the library's interpreter and returns
 # {row key: value}; `quick` shrinks the work.
 
+
 def probe_import(lib, quick):
     """Seconds to import the library (median of fresh interpreters)."""
     return {"import": _bench("bench_ops")._import_time(sys.executable, lib, 3 if quick else 5)}
@@ -90,45 +109,77 @@ def probe_ops(lib, quick):
     number = 200 if quick else 2000
     if lib == "torch":
         import timeit
+
         setup = "import torch; a = torch.ones(8, 8); b = torch.ones(8, 8){}"
         plain = min(timeit.repeat("a + b", setup.format(""), repeat=5, number=number))
-        rec = min(timeit.repeat("a + b", setup.format(
-            "; a.requires_grad_(); b.requires_grad_()"), repeat=5, number=number))
+        rec = min(
+            timeit.repeat(
+                "a + b",
+                setup.format("; a.requires_grad_(); b.requires_grad_()"),
+                repeat=5,
+                number=number,
+            )
+        )
         return {"add": plain / number * 1e6, "add_rec": rec / number * 1e6}
     ops = _bench("bench_ops")
-    return {"add": ops._time_snippet(lib, "a + b", False, 5, number),
-            "add_rec": ops._time_snippet(lib, "a + b", True, 5, number)}
+    return {
+        "add": ops._time_snippet(lib, "a + b", False, 5, number),
+        "add_rec": ops._time_snippet(lib, "a + b", True, 5, number),
+    }
 
 
 def probe_gluon(lib, quick):
     """Training samples/s of bench_gluon.py's cases (PyTorch: the same nets, eager)."""
     seconds = 0.3 if quick else 3.0
     if lib == "torch":
-        return {"mlp_imperative": _torch_train("mlp", 64, seconds),
-                "lenet_hybrid": _torch_train("lenet", 64, seconds)}
+        return {
+            "mlp_imperative": _torch_train("mlp", 64, seconds),
+            "lenet_hybrid": _torch_train("lenet", 64, seconds),
+        }
     return _bench("bench_gluon").run(lib, 64, seconds)
 
 
 def _torch_net(torch, kind):
     nn = torch.nn
     if kind == "mlp":
-        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(),
-                             nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
-    return nn.Sequential(nn.Conv2d(1, 20, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
-                         nn.Conv2d(20, 50, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
-                         nn.Linear(800, 128), nn.ReLU(), nn.Linear(128, 10))
+        return nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(784, 128),
+            nn.ReLU(),
+            nn.Linear(128, 64),
+            nn.ReLU(),
+            nn.Linear(64, 10),
+        )
+    return nn.Sequential(
+        nn.Conv2d(1, 20, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Conv2d(20, 50, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(800, 128),
+        nn.ReLU(),
+        nn.Linear(128, 10),
+    )
 
 
 def _torch_train(kind, batch, seconds):
     """Samples/s of an eager PyTorch training loop (SGD, cross-entropy) on the CPU."""
     import numpy as np
     import torch
+
     net = _torch_net(torch, kind)
     opt = torch.optim.SGD(net.parameters(), lr=0.05)
     loss_fn = torch.nn.CrossEntropyLoss()
     rng = np.random.RandomState(0)
-    batches = [(torch.tensor(rng.rand(batch, 1, 28, 28), dtype=torch.float32),
-                torch.tensor(rng.randint(0, 10, batch))) for _ in range(8)]
+    batches = [
+        (
+            torch.tensor(rng.rand(batch, 1, 28, 28), dtype=torch.float32),
+            torch.tensor(rng.randint(0, 10, batch)),
+        )
+        for _ in range(8)
+    ]
 
     def step(i):
         data, label = batches[i % len(batches)]
@@ -149,8 +200,10 @@ def probe_module(lib, quick):
     """Samples/s of one Module.fit epoch (bench_module.py) at batch 64 and 256."""
     samples = 6400 if quick else 60000
     run = _bench("bench_module").run
-    return {"fit64": run(lib, 64, 1, samples)["rates"][0],
-            "fit256": run(lib, 256, 1, samples)["rates"][0]}
+    return {
+        "fit64": run(lib, 64, 1, samples)["rates"][0],
+        "fit256": run(lib, 256, 1, samples)["rates"][0],
+    }
 
 
 def probe_executor(lib, quick):
@@ -165,6 +218,7 @@ def probe_executor(lib, quick):
         exe.forward(is_train=True)
         exe.backward()
         mx.nd.waitall()
+
     iters = 30 if quick else 300
     return {"step": ex.time_all({"step": step}, iters, 3)["step"][1]}
 
@@ -186,8 +240,10 @@ def probe_kvstore(lib, quick):
     """GB/s of bench_kvstore.py's local, dist_sync and MPI cases (MPI: distnet only); a
     case that fails is reported under "_skipped" and the others still count."""
     kv = _bench("bench_kvstore")
-    cases = {"local": lambda: kv.bench_local(lib, 1),
-             "dist": lambda: kv.bench_dist(sys.executable, lib, 1, 1)}
+    cases = {
+        "local": lambda: kv.bench_local(lib, 1),
+        "dist": lambda: kv.bench_dist(sys.executable, lib, 1, 1),
+    }
     if lib == "distnet":
         cases["mpi"] = lambda: kv.bench_mpi(1)["store"]
     out, skipped = {}, {}
@@ -206,11 +262,31 @@ def probe_train_mnist(lib, quick):
     """Wall seconds and test accuracy (%) of the README's distributed job, 2 workers."""
     epochs = "3" if quick else "20"
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "launcher", "-n", "2", "-s", "1", "--",
-                          sys.executable, os.path.join(ROOT, "scripts", "train_mnist.py"),
-                          "--kv-store", "dist_sync", "--num-epochs", epochs, "--seed", "1"],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         timeout=600, cwd=ROOT)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "launcher",
+            "-n",
+            "2",
+            "-s",
+            "1",
+            "--",
+            sys.executable,
+            os.path.join(ROOT, "scripts", "train_mnist.py"),
+            "--kv-store",
+            "dist_sync",
+            "--num-epochs",
+            epochs,
+            "--seed",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     seconds = time.perf_counter() - start
     if out.returncode:
         raise RuntimeError(f"train_mnist.py job failed:\n{out.stdout[-2000:]}")
@@ -218,13 +294,29 @@ def probe_train_mnist(lib, quick):
     return {"seconds": seconds, "accuracy": 100 * float(acc[-1].split("=")[-1])}
 
 
-PROBES = {"import": probe_import, "ops": probe_ops, "gluon": probe_gluon,
-          "module": probe_module, "executor": probe_executor, "conv": probe_conv, "cnn": probe_cnn,
-          "kvstore": probe_kvstore, "train_mnist": probe_train_mnist}
+PROBES = {
+    "import": probe_import,
+    "ops": probe_ops,
+    "gluon": probe_gluon,
+    "module": probe_module,
+    "executor": probe_executor,
+    "conv": probe_conv,
+    "cnn": probe_cnn,
+    "kvstore": probe_kvstore,
+    "train_mnist": probe_train_mnist,
+}
 # Which libraries have each family's workloads.
-SUPPORTED = {"import": LIBS, "ops": LIBS, "gluon": LIBS, "module": ("distnet", "mxnet"),
-             "executor": ("distnet", "mxnet"), "conv": ("distnet", "mxnet"),
-             "cnn": LIBS, "kvstore": ("distnet", "mxnet"), "train_mnist": ("distnet",)}
+SUPPORTED = {
+    "import": LIBS,
+    "ops": LIBS,
+    "gluon": LIBS,
+    "module": ("distnet", "mxnet"),
+    "executor": ("distnet", "mxnet"),
+    "conv": ("distnet", "mxnet"),
+    "cnn": LIBS,
+    "kvstore": ("distnet", "mxnet"),
+    "train_mnist": ("distnet",),
+}
 
 
 # ------------------------------------------------------------------ driver -------------
@@ -245,8 +337,14 @@ def _probe_once(python, family, lib, quick, threads=1, timeout=1800):
         env.update({var: str(threads) for var in THREAD_VARS})
     cmd = [python, os.path.abspath(__file__), "--probe", family, "--lib", lib]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd + (["--quick"] if quick else []), stdout=out,
-                                stderr=err, env=env, cwd=ROOT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd + (["--quick"] if quick else []),
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+        )
         try:
             code = proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -302,8 +400,12 @@ def measure(pythons, families, runs, quick, threads=1, log=print, contended=()):
 def _version(python, lib):
     code = f"import {lib}; print({lib}.__version__)"
     try:
-        return subprocess.run([python, "-c", code], capture_output=True, text=True,
-                              timeout=120).stdout.strip() or None
+        return (
+            subprocess.run(
+                [python, "-c", code], capture_output=True, text=True, timeout=120
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         return None
 
@@ -323,7 +425,7 @@ def _memory_gib():
     try:
         with open("/proc/meminfo", encoding="utf-8") as f:
             kib = int(f.readline().split()[1])
-        return f"{kib / 2 ** 20:.0f} GiB RAM"
+        return f"{kib / 2**20:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         return "RAM unknown"
 
@@ -331,6 +433,7 @@ def _memory_gib():
 def _blas():
     """numpy's BLAS as numpy reports it ('scipy-openblas 0.3.27'), or ''."""
     import numpy as np
+
     try:
         deps = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         return f"{deps.get('name', '')} {deps.get('version', '')}".strip()
@@ -341,15 +444,19 @@ def _blas():
 def describe_machine(load_before, load_after):
     """One paragraph: CPU, cores, memory, OS, Python, numpy/BLAS, date, load."""
     import numpy as np
+
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    cores = f"{os.cpu_count()} cores" + (f" ({usable} usable)" if usable and
-                                           usable != os.cpu_count() else "")
+    cores = f"{os.cpu_count()} cores" + (
+        f" ({usable} usable)" if usable and usable != os.cpu_count() else ""
+    )
     blas = _blas()
-    return (f"{_cpu_model()}, {cores}, {_memory_gib()}; {platform.system()} "
-            f"{platform.release()}; Python {platform.python_version()}, numpy "
-            f"{np.__version__}{' (' + blas + ')' if blas else ''}. Measured "
-            f"{datetime.date.today().isoformat()}; load average {load_before:.2f} before, "
-            f"{load_after:.2f} after.")
+    return (
+        f"{_cpu_model()}, {cores}, {_memory_gib()}; {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}, numpy "
+        f"{np.__version__}{' (' + blas + ')' if blas else ''}. Measured "
+        f"{datetime.date.today().isoformat()}; load average {load_before:.2f} before, "
+        f"{load_after:.2f} after."
+    )
 
 
 def _fmt(value):
@@ -369,9 +476,11 @@ def _ratio(ours, theirs, higher):
 def render(values, versions, machine, runs, errors, quick, threads=1):
     """The markdown: header paragraph, the table, notes."""
     have = [lib for lib in LIBS if versions.get(lib)]
-    names = {"distnet": f"distnet {versions['distnet']}",
-             "mxnet": f"MXNet {versions.get('mxnet')}",
-             "torch": f"PyTorch {versions.get('torch')} (CPU)"}
+    names = {
+        "distnet": f"distnet {versions['distnet']}",
+        "mxnet": f"MXNet {versions.get('mxnet')}",
+        "torch": f"PyTorch {versions.get('torch')} (CPU)",
+    }
     head = ["benchmark", "unit"] + [names[lib] for lib in have]
     if "mxnet" in have:
         head.insert(4, "distnet vs MXNet")
@@ -379,13 +488,20 @@ def render(values, versions, machine, runs, errors, quick, threads=1):
     head += [f"{names[lib]}, 2 busy loops" for lib in busy]
     if busy:
         head += ["busy: distnet vs MXNet"] * ("mxnet" in busy) + ["distnet busy / quiet"]
-    pools = f"{threads} BLAS/OpenMP thread(s) per process" if threads else \
-        "the libraries' default BLAS/OpenMP threads"
-    lines = [f"Machine: {machine} Each figure is the median of {runs} run(s), every run "
-             f"a fresh process with {pools}"
-             + (" (--quick: sizes too small to publish)" if quick else "")
-             + ". \"distnet vs MXNet\" is how many times faster distnet is (> 1: faster).",
-             "", "| " + " | ".join(head) + " |", "|---|---|" + "--:|" * (len(head) - 2)]
+    pools = (
+        f"{threads} BLAS/OpenMP thread(s) per process"
+        if threads
+        else "the libraries' default BLAS/OpenMP threads"
+    )
+    lines = [
+        f"Machine: {machine} Each figure is the median of {runs} run(s), every run "
+        f"a fresh process with {pools}"
+        + (" (--quick: sizes too small to publish)" if quick else "")
+        + '. "distnet vs MXNet" is how many times faster distnet is (> 1: faster).',
+        "",
+        "| " + " | ".join(head) + " |",
+        "|---|---|" + "--:|" * (len(head) - 2),
+    ]
     for family, row, label, unit, higher in ROWS:
         cells = {lib: values.get((lib, row)) for lib in have}
         med = {lib: statistics.median(v) if v else None for lib, v in cells.items()}
@@ -395,18 +511,25 @@ def render(values, versions, machine, runs, errors, quick, threads=1):
         if "mxnet" in have:
             out.insert(4, _ratio(med["distnet"], med["mxnet"], higher))
         if busy:
-            bmed = {lib: statistics.median(values[(lib + "@busy", row)])
-                    if values.get((lib + "@busy", row)) else None for lib in busy}
+            bmed = {
+                lib: statistics.median(values[(lib + "@busy", row)])
+                if values.get((lib + "@busy", row))
+                else None
+                for lib in busy
+            }
             out += [_fmt(bmed[lib]) for lib in busy]
             if "mxnet" in busy:
                 out.append(_ratio(bmed["distnet"], bmed.get("mxnet"), higher))
             out.append(_ratio(bmed.get("distnet"), med["distnet"], higher))
         lines.append("| " + " | ".join(out) + " |")
-    lines += ["", "MLP: 784-128-64-10 (ReLU); LeNet: conv 20@5x5, pool, conv 50@5x5, pool, "
-              "dense 128, dense 10; SGD; 28x28 inputs. ResNet-20 and the tanh LeNet: "
-              "`scripts/bench/bench_cnn.py`. \"2 busy loops\": the same probe next to two "
-              "`while True: pass` processes (`--contended`). Produced by "
-              "`scripts/bench/run_all.py`."]
+    lines += [
+        "",
+        "MLP: 784-128-64-10 (ReLU); LeNet: conv 20@5x5, pool, conv 50@5x5, pool, "
+        "dense 128, dense 10; SGD; 28x28 inputs. ResNet-20 and the tanh LeNet: "
+        '`scripts/bench/bench_cnn.py`. "2 busy loops": the same probe next to two '
+        "`while True: pass` processes (`--contended`). Produced by "
+        "`scripts/bench/run_all.py`.",
+    ]
     lines += [f"Not measured: {e}" for e in dict.fromkeys(errors)]
     return "\n".join(lines) + "\n"
 
@@ -431,7 +554,7 @@ def update_readme(path, table):
     start, end = text.find(BEGIN), text.find(END)
     if start < 0 or end < start:
         raise SystemExit(f"{path}: no '{BEGIN}' ... '{END}' section to update")
-    write_atomic(path, text[:start + len(BEGIN)] + "\n" + table + text[end:])
+    write_atomic(path, text[: start + len(BEGIN)] + "\n" + table + text[end:])
 
 
 def _torch_python(arg):
@@ -448,16 +571,28 @@ def main(argv=None):
     p.add_argument("--mxnet", metavar="PYTHON", help="an interpreter with MXNet 1.9.1")
     p.add_argument("--torch", metavar="PYTHON", help="an interpreter with PyTorch (CPU)")
     p.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
-    p.add_argument("--only", default=",".join(FAMILIES),
-                   help="families to run (default: all): " + ",".join(FAMILIES))
+    p.add_argument(
+        "--only",
+        default=",".join(FAMILIES),
+        help="families to run (default: all): " + ",".join(FAMILIES),
+    )
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke test")
-    p.add_argument("--threads", type=int, default=1,
-                   help="BLAS/OpenMP threads per process (default 1: stable figures on a "
-                        "shared machine; 0: each library's default)")
-    p.add_argument("--contended", nargs="?", const="gluon,module,cnn", default="",
-                   metavar="FAMILIES",
-                   help="also run these families (default gluon,module,cnn) next to two "
-                        "busy-loop processes, in extra columns")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="BLAS/OpenMP threads per process (default 1: stable figures on a "
+        "shared machine; 0: each library's default)",
+    )
+    p.add_argument(
+        "--contended",
+        nargs="?",
+        const="gluon,module,cnn",
+        default="",
+        metavar="FAMILIES",
+        help="also run these families (default gluon,module,cnn) next to two "
+        "busy-loop processes, in extra columns",
+    )
     p.add_argument("--out", help="write the table to this file")
     p.add_argument("--readme", help="update the bench section of this README")
     p.add_argument("--probe", help=argparse.SUPPRESS)
@@ -470,8 +605,7 @@ def main(argv=None):
     unknown = sorted(set(families) - set(FAMILIES))
     if unknown:
         p.error(f"unknown families {unknown}; choose from {FAMILIES}")
-    pythons = {"distnet": sys.executable, "mxnet": args.mxnet,
-               "torch": _torch_python(args.torch)}
+    pythons = {"distnet": sys.executable, "mxnet": args.mxnet, "torch": _torch_python(args.torch)}
     pythons = {lib: py for lib, py in pythons.items() if py}
     versions = {lib: _version(py, lib) for lib, py in pythons.items()}
     missing = [lib for lib in pythons if not versions[lib]]
@@ -480,10 +614,18 @@ def main(argv=None):
     load_before = os.getloadavg()[0]
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     contended = [f for f in args.contended.split(",") if f]
-    values, errors = measure(pythons, families, max(args.runs, 1), args.quick, args.threads,
-                             log, contended)
-    table = render(values, versions, describe_machine(load_before, os.getloadavg()[0]),
-                   max(args.runs, 1), errors, args.quick, args.threads)
+    values, errors = measure(
+        pythons, families, max(args.runs, 1), args.quick, args.threads, log, contended
+    )
+    table = render(
+        values,
+        versions,
+        describe_machine(load_before, os.getloadavg()[0]),
+        max(args.runs, 1),
+        errors,
+        args.quick,
+        args.threads,
+    )
     if args.out:
         write_atomic(args.out, table)
     if args.readme:

@@ -1,13 +1,14 @@
 """Counts and comparisons for run_upstream.sh (JUnit XML from pytest in, plain text out).
 
-    compare.py counts FILE.xml NAME        one line of per-file counts
-    compare.py collect DIR                 DIR/*.xml -> DIR/outcomes.json {test id: outcome}
-    compare.py diff MXNET.json DISTNET.json [--list]
-        how many of the tests MXNet passes also pass on distnet, per file (--list: the others)
-    compare.py report MXNET_DIR DISTNET_DIR
-        docs/compatibility.md's tables (markdown): per-file counts, and every test MXNet
-        passes that distnet does not, with the first line of its failure and a category
+compare.py counts FILE.xml NAME        one line of per-file counts
+compare.py collect DIR                 DIR/*.xml -> DIR/outcomes.json {test id: outcome}
+compare.py diff MXNET.json DISTNET.json [--list]
+    how many of the tests MXNet passes also pass on distnet, per file (--list: the others)
+compare.py report MXNET_DIR DISTNET_DIR
+    docs/compatibility.md's tables (markdown): per-file counts, and every test MXNet
+    passes that distnet does not, with the first line of its failure and a category
 """
+
 import glob
 import json
 import os
@@ -20,8 +21,10 @@ CATEGORIES = (
     (r"row_sparse|csr|sparse|stype", "sparse storage (issue #18)"),
     (r"mx\.np|npx|NumPy array mode|numpy_extension|np_array", "mx.np/npx front end (not planned)"),
     (r"Name or service not known|URLError|download", "needs the network"),
-    (r"has no attribute|cannot import name|No module named|is not registered",
-     "missing API or operator"),
+    (
+        r"has no attribute|cannot import name|No module named|is not registered",
+        "missing API or operator",
+    ),
     (r"unknown argument|unexpected keyword|takes .* positional", "missing operator argument"),
     (r"AssertionError|Items are not equal|assert ", "different result"),
 )
@@ -29,6 +32,7 @@ CATEGORIES = (
 
 def _category(message):
     import re
+
     for pattern, name in CATEGORIES:
         if re.search(pattern, message or ""):
             return name
@@ -44,8 +48,9 @@ def messages(xml_path):
         for child in case:
             if child.tag in ("failure", "error"):
                 text = (child.get("message") or child.text or "").strip().splitlines()
-                found[f"{case.get('classname')}::{case.get('name')}"] = \
-                    (text[0] if text else child.tag)[:160]
+                found[f"{case.get('classname')}::{case.get('name')}"] = (
+                    text[0] if text else child.tag
+                )[:160]
     return found
 
 
@@ -111,10 +116,14 @@ def outcomes(xml_path):
 
 def _counts(xml_path, name):
     got = outcomes(xml_path)
-    tally = {k: sum(1 for v in got.values() if v == k) for k in ("passed", "failed", "skipped", "error")}
+    tally = {
+        k: sum(1 for v in got.values() if v == k) for k in ("passed", "failed", "skipped", "error")
+    }
     note = "" if got else "  (no results: collection failed, see the .log)"
-    print(f"{name:<22} {tally['passed']:7d} {tally['failed']:7d} {tally['skipped']:7d} "
-          f"{tally['error']:7d}{note}")
+    print(
+        f"{name:<22} {tally['passed']:7d} {tally['failed']:7d} {tally['skipped']:7d} "
+        f"{tally['error']:7d}{note}"
+    )
 
 
 def _collect(folder):

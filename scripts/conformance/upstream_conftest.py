@@ -3,6 +3,7 @@
 CONFORMANCE_TARGET=mxnet leaves a real MXNet in place (reference run). MXNet's tests seed numpy,
 python and mxnet per test through their own fixtures (common.py); nothing else is changed here.
 """
+
 import os
 import sys
 

@@ -6,8 +6,15 @@ import random
 
 _SUBJECTS = ["the cat", "a dog", "the old man", "my sister", "the bird", "a child"]
 _VERBS = ["sees", "likes", "chases", "finds", "helps", "watches"]
-_OBJECTS = ["the ball", "a red fish", "the small house", "her friend", "the tree",
-            "a green apple", "the river"]
+_OBJECTS = [
+    "the ball",
+    "a red fish",
+    "the small house",
+    "her friend",
+    "the tree",
+    "a green apple",
+    "the river",
+]
 _TAILS = ["", "today", "in the park", "every morning", "again and again"]
 
 
@@ -16,8 +23,9 @@ def sentences(count, seed=0):
     rng = random.Random(seed)
     out = []
     for _ in range(count):
-        words = " ".join([rng.choice(_SUBJECTS), rng.choice(_VERBS), rng.choice(_OBJECTS),
-                          rng.choice(_TAILS)]).split()
+        words = " ".join(
+            [rng.choice(_SUBJECTS), rng.choice(_VERBS), rng.choice(_OBJECTS), rng.choice(_TAILS)]
+        ).split()
         out.append(words)
     return out
 

@@ -18,6 +18,7 @@ whole validation file after each epoch. The networks are
 blocks, 16/32/64 channels, a 3x3 stem) or any ``gluon.model_zoo.vision`` name (built with
 ``thumbnail=True`` for the ResNets).
 """
+
 import argparse
 import logging
 import time
@@ -25,8 +26,14 @@ import time
 import distnet as mx
 from distnet import autograd, gluon
 
-MEAN_STD = {"mean_r": 125.3, "mean_g": 123.0, "mean_b": 113.9, "std_r": 63.0,
-            "std_g": 62.1, "std_b": 66.7}
+MEAN_STD = {
+    "mean_r": 125.3,
+    "mean_g": 123.0,
+    "mean_b": 113.9,
+    "std_r": 63.0,
+    "std_g": 62.1,
+    "std_b": 66.7,
+}
 
 
 def parse_args(argv=None):
@@ -38,8 +45,12 @@ def parse_args(argv=None):
     p.add_argument("--num-classes", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=64, help="per worker")
     p.add_argument("--num-epochs", type=int, default=1)
-    p.add_argument("--max-batches", type=int, default=0,
-                   help="stop each epoch after this many batches (0: the whole part)")
+    p.add_argument(
+        "--max-batches",
+        type=int,
+        default=0,
+        help="stop each epoch after this many batches (0: the whole part)",
+    )
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--wd", type=float, default=1e-4)
     p.add_argument("--kv-store", default="dist_sync")
@@ -53,19 +64,38 @@ def get_net(name, classes):
     """The network: the CIFAR ResNet-20, or a model-zoo network."""
     vision = gluon.model_zoo.vision
     if name == "resnet20":
-        return vision.ResNetV1(vision.BasicBlockV1, [3, 3, 3], [16, 16, 32, 64],
-                               classes=classes, thumbnail=True)
+        return vision.ResNetV1(
+            vision.BasicBlockV1, [3, 3, 3], [16, 16, 32, 64], classes=classes, thumbnail=True
+        )
     kwargs = {"thumbnail": True} if name.startswith("resnet") else {}
     return vision.get_model(name, classes=classes, **kwargs)
 
 
 def data_iter(path, batch_size, kv, train, threads, seed):
     """For training, this worker's part of ``path``, augmented; for scoring, all of it."""
-    aug = dict(rand_crop=True, rand_mirror=True, pad=4, fill_value=0, shuffle=True,
-               num_parts=kv.num_workers, part_index=kv.rank) if train else {}
+    aug = (
+        dict(
+            rand_crop=True,
+            rand_mirror=True,
+            pad=4,
+            fill_value=0,
+            shuffle=True,
+            num_parts=kv.num_workers,
+            part_index=kv.rank,
+        )
+        if train
+        else {}
+    )
     return mx.io.ImageRecordIter(
-        path_imgrec=path, path_imgidx=path[:-4] + ".idx", data_shape=(3, 32, 32),
-        batch_size=batch_size, seed=seed, preprocess_threads=threads, **MEAN_STD, **aug)
+        path_imgrec=path,
+        path_imgidx=path[:-4] + ".idx",
+        data_shape=(3, 32, 32),
+        batch_size=batch_size,
+        seed=seed,
+        preprocess_threads=threads,
+        **MEAN_STD,
+        **aug,
+    )
 
 
 def evaluate(net, val_iter):
@@ -99,9 +129,14 @@ def train_epoch(args, net, trainer, train_iter, epoch):
         metric.update([label], [output])
         if (nbatch + 1) % args.disp_batches == 0:
             speed = args.disp_batches * args.batch_size / (time.time() - tic)
-            logging.info("Epoch[%d] Batch [%d-%d]\tSpeed: %.2f samples/sec\taccuracy=%f",
-                         epoch, nbatch + 1 - args.disp_batches, nbatch + 1, speed,
-                         metric.get()[1])
+            logging.info(
+                "Epoch[%d] Batch [%d-%d]\tSpeed: %.2f samples/sec\taccuracy=%f",
+                epoch,
+                nbatch + 1 - args.disp_batches,
+                nbatch + 1,
+                speed,
+                metric.get()[1],
+            )
             tic = time.time()
     return metric.get()[1]
 
@@ -110,19 +145,26 @@ def main(argv=None):
     """Train and score; returns the validation accuracy."""
     args = parse_args(argv)
     kv = mx.kv.create(args.kv_store)
-    logging.basicConfig(level=logging.INFO, force=True,
-                        format="%(asctime)-15s Node[" + str(kv.rank) + "] %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        force=True,
+        format="%(asctime)-15s Node[" + str(kv.rank) + "] %(message)s",
+    )
     logging.info("start with arguments %s", args)
     mx.random.seed(args.seed)
     net = get_net(args.network, args.num_classes)
     net.initialize(mx.init.Xavier(magnitude=2))
     net.hybridize()
-    trainer = gluon.Trainer(net.collect_params(), "sgd",
-                            {"learning_rate": args.lr, "momentum": 0.9, "wd": args.wd},
-                            kvstore=kv)
+    trainer = gluon.Trainer(
+        net.collect_params(),
+        "sgd",
+        {"learning_rate": args.lr, "momentum": 0.9, "wd": args.wd},
+        kvstore=kv,
+    )
     train_iter = data_iter(args.rec_train, args.batch_size, kv, True, args.threads, args.seed)
-    val_iter = data_iter(args.rec_val or args.rec_train, args.batch_size, kv, False,
-                         args.threads, args.seed)
+    val_iter = data_iter(
+        args.rec_val or args.rec_train, args.batch_size, kv, False, args.threads, args.seed
+    )
     accuracy = 0.0
     for epoch in range(args.num_epochs):
         tic = time.time()
@@ -132,8 +174,11 @@ def main(argv=None):
         accuracy = evaluate(net, val_iter)
         logging.info("Epoch[%d] Validation-accuracy=%f", epoch, accuracy)
     # the trained weights' sum: equal on every worker of a dist_sync job
-    total = sum(float(p.data().abs().sum().asscalar())
-                for p in net.collect_params().values() if p.grad_req != "null")
+    total = sum(
+        float(p.data().abs().sum().asscalar())
+        for p in net.collect_params().values()
+        if p.grad_req != "null"
+    )
     logging.info("Trained weights: sum of |w| = %.6f", total)
     return accuracy
 

@@ -4,6 +4,7 @@ import SyntheticData``): a learnable toy set of Gaussian blobs, one per class.
 Kept next to the example scripts so ``python scripts/examples/module_tutorial.py`` finds
 it, as the tutorial's notebook found its ``data_iter.py``.
 """
+
 import numpy as np
 
 import distnet as mx

@@ -10,6 +10,7 @@ when missing).
 
     python scripts/examples/gluon_for_tensorflow_users.py
 """
+
 import distnet as mx
 from distnet import gluon, init, autograd
 from distnet.gluon import nn
@@ -21,7 +22,7 @@ mx_fashion_mnist_test = mx.gluon.data.vision.datasets.FashionMNIST(train=False)
 
 # ### Data preprocessing and transformation
 def transformer(data):
-    return data.astype('float32')/255
+    return data.astype("float32") / 255
 
 
 mx_fashion_mnist_train = mx_fashion_mnist_train.transform_first(transformer)
@@ -30,18 +31,13 @@ mx_fashion_mnist_test = mx_fashion_mnist_test.transform_first(transformer)
 # ### Model definition
 net = nn.HybridSequential()
 with net.name_scope():
-    net.add(
-        nn.Flatten(),
-        nn.Dense(120, activation="relu"),
-        nn.Dense(10)
-    )
+    net.add(nn.Flatten(), nn.Dense(120, activation="relu"), nn.Dense(10))
 net.initialize(init=init.Xavier())
 net.hybridize()
 
 # ### Loss and optimizer
 softmax_cross_entropy = gluon.loss.SoftmaxCrossEntropyLoss()
-trainer = gluon.Trainer(net.collect_params(),
-                        'adam')
+trainer = gluon.Trainer(net.collect_params(), "adam")
 
 # ### Train the model
 import time
@@ -57,7 +53,7 @@ test_data = gluon.data.DataLoader(mx_fashion_mnist_test, batch_size=batch_size)
 def acc(output, label):
     # output: (batch, num_output) float32 ndarray
     # label: (batch, ) int32 ndarray
-    acc = (output.argmax(axis=1) == label.astype('float32'))
+    acc = output.argmax(axis=1) == label.astype("float32")
     return acc.mean().asscalar()
 
 
@@ -74,11 +70,16 @@ for e in range(epochs):  # fixed: xrange
         total_loss += loss.mean().asscalar()
         accuracy += acc(output, label)
     # fixed: print statements; averages over the i + 1 batches seen (the cell had i)
-    print('Epoch %d/%d' % (e+1, epochs))
-    print('%ds %dus/sample - loss: %.4f - acc: %.4f' % ((time.time()-tic),
-                                                       (time.time()-tic)*10**6//data_size,
-                                                       total_loss/(i + 1),
-                                                       accuracy/(i + 1)))
+    print("Epoch %d/%d" % (e + 1, epochs))
+    print(
+        "%ds %dus/sample - loss: %.4f - acc: %.4f"
+        % (
+            (time.time() - tic),
+            (time.time() - tic) * 10**6 // data_size,
+            total_loss / (i + 1),
+            accuracy / (i + 1),
+        )
+    )
 
 # ### Validate model on test data
 total_accuracy = 0
@@ -87,4 +88,4 @@ for i, (data, label) in enumerate(test_data):
         output = net(data)
     total_accuracy += acc(output, label)
 # fixed: the cell printed an undefined `test_accuracy`, over i batches where there were i + 1
-print('Test accuracy:', total_accuracy/(i + 1))
+print("Test accuracy:", total_accuracy / (i + 1))

@@ -10,6 +10,7 @@ into the current folder.
 
     python scripts/examples/gluon_intro.py
 """
+
 import distnet as mx
 import distnet.ndarray as nd
 from distnet import gluon
@@ -21,17 +22,19 @@ ctx = mx.gpu() if mx.num_gpus() > 0 else mx.cpu()
 
 # ## 数据的读取 (reading the data)
 def transform(data, label):
-    return data.astype('float32') / 255, label.astype('float32')
+    return data.astype("float32") / 255, label.astype("float32")
 
 
 minist_train_dataset = gluon.data.vision.MNIST(train=True, transform=transform)
 minist_test_dataset = gluon.data.vision.MNIST(train=False, transform=transform)
 
 batch_size = 64
-train_data = gluon.data.DataLoader(dataset=minist_train_dataset, shuffle=True,
-                                   batch_size=batch_size)
-test_data = gluon.data.DataLoader(dataset=minist_train_dataset, shuffle=False,
-                                  batch_size=batch_size)
+train_data = gluon.data.DataLoader(
+    dataset=minist_train_dataset, shuffle=True, batch_size=batch_size
+)
+test_data = gluon.data.DataLoader(
+    dataset=minist_train_dataset, shuffle=False, batch_size=batch_size
+)
 
 num_examples = len(train_data)
 print(num_examples)
@@ -40,19 +43,19 @@ print(num_examples)
 # Step1 定义模型
 lenet = nn.Sequential()
 with lenet.name_scope():
-    lenet.add(nn.Conv2D(channels=20, kernel_size=5, activation='relu'))
+    lenet.add(nn.Conv2D(channels=20, kernel_size=5, activation="relu"))
     lenet.add(nn.MaxPool2D(pool_size=2, strides=2))
-    lenet.add(nn.Conv2D(channels=50, kernel_size=5, activation='relu'))
+    lenet.add(nn.Conv2D(channels=50, kernel_size=5, activation="relu"))
     lenet.add(nn.MaxPool2D(pool_size=2, strides=2))
     lenet.add(nn.Flatten())
-    lenet.add(nn.Dense(128, activation='relu'))
+    lenet.add(nn.Dense(128, activation="relu"))
     lenet.add(nn.Dense(10))
 # Step2 初始化模型参数
 lenet.initialize(ctx=ctx)
 # Step3 定义loss
 softmax_loss = gluon.loss.SoftmaxCrossEntropyLoss()
 # Step4 优化
-trainer = gluon.Trainer(lenet.collect_params(), 'sgd', {'learning_rate': 0.5})
+trainer = gluon.Trainer(lenet.collect_params(), "sgd", {"learning_rate": 0.5})
 
 
 def accuracy(output, label):
@@ -71,6 +74,7 @@ def evaluate_accuracy(net, data_iter):
 
 
 import distnet.autograd as ag
+
 epochs = 5
 for e in range(epochs):
     total_loss = 0
@@ -84,8 +88,10 @@ for e in range(epochs):
         loss.backward()
         trainer.step(batch_size)
         total_loss += nd.mean(loss).asscalar()
-    print("Epoch %d, test accuracy: %f, average loss: %f" % (
-        e, evaluate_accuracy(lenet, test_data), total_loss/num_examples))
+    print(
+        "Epoch %d, test accuracy: %f, average loss: %f"
+        % (e, evaluate_accuracy(lenet, test_data), total_loss / num_examples)
+    )
 
 
 # ## 背后的英雄 nn.Block (the Block behind it all)
@@ -102,12 +108,12 @@ class Sequential(nn.Block):
         return x
 
 
-my_param = gluon.Parameter('my_params', shape=(3, 3))
+my_param = gluon.Parameter("my_params", shape=(3, 3))
 my_param.initialize()
 print((my_param.data(), my_param.grad()))
 
-pd = gluon.ParameterDict(prefix='custom_layer_name')
-print(pd.get('custom_layer_param1', shape=(3, 3)))
+pd = gluon.ParameterDict(prefix="custom_layer_name")
+print(pd.get("custom_layer_param1", shape=(3, 3)))
 print(pd)
 
 
@@ -116,9 +122,8 @@ class MyDense(nn.Block):
     def __init__(self, units, in_units, **kwargs):
         super(MyDense, self).__init__(**kwargs)
         with self.name_scope():
-            self.weight = self.params.get(
-                'weight', shape=(in_units, units))
-            self.bias = self.params.get('bias', shape=(units,))
+            self.weight = self.params.get("weight", shape=(in_units, units))
+            self.bias = self.params.get("bias", shape=(units,))
 
     def forward(self, x):
         linear = nd.dot(x, self.weight.data()) + self.bias.data()
@@ -129,7 +134,7 @@ class MyDense(nn.Block):
 def get_net():
     net = nn.Sequential()
     with net.name_scope():
-        net.add(nn.Dense(4, activation='relu'))
+        net.add(nn.Dense(4, activation="relu"))
         net.add(nn.Dense(2))
     return net
 
@@ -143,16 +148,16 @@ print(net(x))
 
 w = net[0].weight
 b = net[0].bias
-print('weight:', w.data())
-print('weight gradient', w.grad())
-print('bias:', b.data())
-print('bias gradient', b.grad())
+print("weight:", w.data())
+print("weight gradient", w.grad())
+print("bias:", b.data())
+print("bias gradient", b.grad())
 
 params = net.collect_params()
 print(params)
 # The tutorial's net was 'sequential18_' in its notebook; this one's prefix is its own.
-print(params[net.prefix + 'dense0_weight'].data())
-print(params.get('dense0_bias').data())  # 不需要名字的前缀 (no prefix needed)
+print(params[net.prefix + "dense0_weight"].data())
+print(params.get("dense0_bias").data())  # 不需要名字的前缀 (no prefix needed)
 
 # ## 延后的初始化 (deferred initialisation)
 net = get_net()
@@ -175,11 +180,7 @@ net2.load_params(filename, mx.cpu())
 def get_net():
     net = nn.HybridSequential()
     with net.name_scope():
-        net.add(
-            nn.Dense(256, activation="relu"),
-            nn.Dense(128, activation="relu"),
-            nn.Dense(2)
-        )
+        net.add(nn.Dense(256, activation="relu"), nn.Dense(128, activation="relu"), nn.Dense(2))
     net.initialize()
     return net
 
@@ -191,6 +192,6 @@ print(net(x))
 net.hybridize()
 print(net(x))
 
-x = mx.sym.var('data')
+x = mx.sym.var("data")
 y = net(x)
 print(y.tojson())

@@ -43,20 +43,24 @@ INVALID = 0
 
 def load(args, kv):
     """Encoded train/validation sentences of this worker and the vocabulary."""
-    sents = (_toy_corpus.read_lines(args.data) if args.data
-             else _toy_corpus.sentences(args.num_sentences, seed=args.seed))
+    sents = (
+        _toy_corpus.read_lines(args.data)
+        if args.data
+        else _toy_corpus.sentences(args.num_sentences, seed=args.seed)
+    )
     # id 0 is the padding label ('\n'), so real words start at 1
     encoded, vocab = mx.rnn.encode_sentences(sents, invalid_label=INVALID, start_label=1)
     split = len(encoded) * 9 // 10
     train, val = encoded[:split], encoded[split:]
-    return train[kv.rank::kv.num_workers], val, vocab
+    return train[kv.rank :: kv.num_workers], val, vocab
 
 
 def sym_gen_factory(args, vocab_size):
     """The BucketingModule's ``sym_gen``: one unrolled LSTM graph per bucket length."""
     if args.fused:
-        cell = mx.rnn.FusedRNNCell(args.num_hidden, num_layers=args.num_layers, mode="lstm",
-                                   prefix="lstm_")
+        cell = mx.rnn.FusedRNNCell(
+            args.num_hidden, num_layers=args.num_layers, mode="lstm", prefix="lstm_"
+        )
     else:
         cell = mx.rnn.SequentialRNNCell()
         for i in range(args.num_layers):
@@ -65,8 +69,9 @@ def sym_gen_factory(args, vocab_size):
     def sym_gen(seq_len):
         data = mx.sym.Variable("data")
         label = mx.sym.Variable("softmax_label")
-        embed = mx.sym.Embedding(data=data, input_dim=vocab_size, output_dim=args.num_embed,
-                                 name="embed")
+        embed = mx.sym.Embedding(
+            data=data, input_dim=vocab_size, output_dim=args.num_embed, name="embed"
+        )
         cell.reset()
         outputs, _ = cell.unroll(seq_len, inputs=embed, merge_outputs=True)
         pred = mx.sym.Reshape(outputs, shape=(-1, args.num_hidden))
@@ -74,6 +79,7 @@ def sym_gen_factory(args, vocab_size):
         label = mx.sym.Reshape(label, shape=(-1,))
         pred = mx.sym.SoftmaxOutput(data=pred, label=label, name="softmax")
         return pred, ("data",), ("softmax_label",)
+
     return cell, sym_gen
 
 
@@ -104,29 +110,41 @@ def main():
     mx.random.seed(args.seed)
     kv = mx.kv.create(args.kv_store)
     train, val, vocab = load(args, kv)
-    logging.info("%d training sentences on this worker (%d workers), vocabulary %d",
-                 len(train), kv.num_workers, len(vocab))
-    data_train = mx.rnn.BucketSentenceIter(train, args.batch_size, buckets=BUCKETS,
-                                           invalid_label=INVALID)
-    data_val = mx.rnn.BucketSentenceIter(val, args.batch_size, buckets=BUCKETS,
-                                         invalid_label=INVALID)
+    logging.info(
+        "%d training sentences on this worker (%d workers), vocabulary %d",
+        len(train),
+        kv.num_workers,
+        len(vocab),
+    )
+    data_train = mx.rnn.BucketSentenceIter(
+        train, args.batch_size, buckets=BUCKETS, invalid_label=INVALID
+    )
+    data_val = mx.rnn.BucketSentenceIter(
+        val, args.batch_size, buckets=BUCKETS, invalid_label=INVALID
+    )
     cell, sym_gen = sym_gen_factory(args, len(vocab) + 1)
-    model = mx.mod.BucketingModule(sym_gen=sym_gen,
-                                   default_bucket_key=data_train.default_bucket_key,
-                                   context=mx.cpu())
-    model.fit(train_data=_Limited(data_train, args.max_batches),
-              eval_data=_Limited(data_val, args.max_batches),
-              eval_metric=mx.metric.Perplexity(INVALID), kvstore=kv,
-              optimizer=args.optimizer, optimizer_params={"learning_rate": args.lr},
-              initializer=mx.init.Xavier(factor_type="in", magnitude=2.34),
-              num_epoch=args.num_epochs,
-              batch_end_callback=mx.callback.Speedometer(args.batch_size, args.disp_batches,
-                                                         auto_reset=False))
+    model = mx.mod.BucketingModule(
+        sym_gen=sym_gen, default_bucket_key=data_train.default_bucket_key, context=mx.cpu()
+    )
+    model.fit(
+        train_data=_Limited(data_train, args.max_batches),
+        eval_data=_Limited(data_val, args.max_batches),
+        eval_metric=mx.metric.Perplexity(INVALID),
+        kvstore=kv,
+        optimizer=args.optimizer,
+        optimizer_params={"learning_rate": args.lr},
+        initializer=mx.init.Xavier(factor_type="in", magnitude=2.34),
+        num_epoch=args.num_epochs,
+        batch_end_callback=mx.callback.Speedometer(
+            args.batch_size, args.disp_batches, auto_reset=False
+        ),
+    )
     if args.model_prefix and kv.rank == 0:
         arg_params, aux_params = model.get_params()
         sym, _, _ = sym_gen(data_train.default_bucket_key)
-        mx.rnn.save_rnn_checkpoint(cell, args.model_prefix, args.num_epochs, sym,
-                                   arg_params, aux_params)
+        mx.rnn.save_rnn_checkpoint(
+            cell, args.model_prefix, args.num_epochs, sym, arg_params, aux_params
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ before it. Writes the ``mymodel-*`` checkpoints into the current folder.
 
     python scripts/examples/module_howto.py [--epochs 5]
 """
+
 import argparse
 import logging
 
@@ -28,7 +29,7 @@ def _digits(train):
     inputs scaled to [0, 1] the MLP stays at chance, in MXNet 1.9.1 as here.)"""
     ds = mx.gluon.data.vision.Digits(train=train)
     images, labels = next(iter(mx.gluon.data.DataLoader(ds, batch_size=len(ds))))
-    return images.reshape((len(ds), 64)).astype('float32') / 16, labels.astype('float32')
+    return images.reshape((len(ds), 64)).astype("float32") / 16, labels.astype("float32")
 
 
 train_dataiter = mx.io.NDArrayIter(*_digits(True), batch_size=32, shuffle=True)
@@ -38,59 +39,68 @@ metric = mx.metric.Accuracy()
 
 # ## Preparing a module for computation
 # construct a simple MLP
-data = mx.symbol.Variable('data')
-fc1 = mx.symbol.FullyConnected(data, name='fc1', num_hidden=128)
-act1 = mx.symbol.Activation(fc1, name='relu1', act_type="relu")
-fc2 = mx.symbol.FullyConnected(act1, name='fc2', num_hidden=64)
-act2 = mx.symbol.Activation(fc2, name='relu2', act_type="relu")
-fc3 = mx.symbol.FullyConnected(act2, name='fc3', num_hidden=10)
-out = mx.symbol.SoftmaxOutput(fc3, name='softmax')
+data = mx.symbol.Variable("data")
+fc1 = mx.symbol.FullyConnected(data, name="fc1", num_hidden=128)
+act1 = mx.symbol.Activation(fc1, name="relu1", act_type="relu")
+fc2 = mx.symbol.FullyConnected(act1, name="fc2", num_hidden=64)
+act2 = mx.symbol.Activation(fc2, name="relu2", act_type="relu")
+fc3 = mx.symbol.FullyConnected(act2, name="fc3", num_hidden=10)
+out = mx.symbol.SoftmaxOutput(fc3, name="softmax")
 
 # construct the module
 mod = mx.mod.Module(out)
 
-mod.bind(data_shapes=train_dataiter.provide_data,
-         label_shapes=train_dataiter.provide_label)
+mod.bind(data_shapes=train_dataiter.provide_data, label_shapes=train_dataiter.provide_label)
 mod.init_params()
 
 # ## Training, Predicting, and Evaluating
 softmax = out  # the how-to's name for the network in this snippet
 mod = mx.mod.Module(softmax)
-mod.fit(train_dataiter, eval_data=val_dataiter,
-        optimizer_params={'learning_rate': 0.01, 'momentum': 0.9},
-        num_epoch=n_epoch)
+mod.fit(
+    train_dataiter,
+    eval_data=val_dataiter,
+    optimizer_params={"learning_rate": 0.01, "momentum": 0.9},
+    num_epoch=n_epoch,
+)
 
-print('predict:', mod.predict(val_dataiter).shape)
+print("predict:", mod.predict(val_dataiter).shape)
 
 correct = total = 0
 for preds, i_batch, batch in mod.iter_predict(val_dataiter):
     pred_label = preds[0].asnumpy().argmax(axis=1)
-    label = batch.label[0].asnumpy().astype('int32')
+    label = batch.label[0].asnumpy().astype("int32")
     # do something...
     keep = len(label) - batch.pad
     correct += int((pred_label[:keep] == label[:keep]).sum())
     total += keep
-print('iter_predict: %d of %d correct' % (correct, total))
+print("iter_predict: %d of %d correct" % (correct, total))
 
 mod.score(val_dataiter, metric)
-print('score:', metric.get())
+print("score:", metric.get())
 
 # ## Saving and Loading Module Parameters
-model_prefix = 'mymodel'
+model_prefix = "mymodel"
 checkpoint = mx.callback.do_checkpoint(model_prefix)
 
-mod.fit(train_dataiter, eval_data=val_dataiter,
-        optimizer_params={'learning_rate': 0.01, 'momentum': 0.9},
-        num_epoch=n_epoch, epoch_end_callback=checkpoint)
+mod.fit(
+    train_dataiter,
+    eval_data=val_dataiter,
+    optimizer_params={"learning_rate": 0.01, "momentum": 0.9},
+    num_epoch=n_epoch,
+    epoch_end_callback=checkpoint,
+)
 
-sym, arg_params, aux_params = \
-    mx.model.load_checkpoint(model_prefix, n_epoch_load)
+sym, arg_params, aux_params = mx.model.load_checkpoint(model_prefix, n_epoch_load)
 
 # assign parameters
 mod.set_params(arg_params, aux_params)
 
-mod.fit(train_dataiter, eval_data=val_dataiter,
-        optimizer_params={'learning_rate': 0.01, 'momentum': 0.9},
-        num_epoch=n_epoch,
-        arg_params=arg_params, aux_params=aux_params,
-        begin_epoch=n_epoch_load)
+mod.fit(
+    train_dataiter,
+    eval_data=val_dataiter,
+    optimizer_params={"learning_rate": 0.01, "momentum": 0.9},
+    num_epoch=n_epoch,
+    arg_params=arg_params,
+    aux_params=aux_params,
+    begin_epoch=n_epoch_load,
+)

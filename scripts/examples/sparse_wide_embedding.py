@@ -11,6 +11,7 @@ large the table. Run it in one process or as a job:
 
 Each worker trains on its own shard of the data and logs the loss and accuracy per epoch.
 """
+
 import argparse
 import logging
 import os
@@ -33,8 +34,7 @@ def make_data(vocab, fields, n, seed=0):
 def build(vocab, dim):
     """Embedding (row_sparse gradient) -> flatten -> Dense(1)."""
     net = gluon.nn.HybridSequential()
-    net.add(gluon.nn.Embedding(vocab, dim, sparse_grad=True), gluon.nn.Flatten(),
-            gluon.nn.Dense(1))
+    net.add(gluon.nn.Embedding(vocab, dim, sparse_grad=True), gluon.nn.Flatten(), gluon.nn.Dense(1))
     return net
 
 
@@ -42,12 +42,11 @@ def train(args):
     """Train; returns the per-epoch (loss, accuracy) of this worker's shard."""
     kv = mx.kv.create(args.kvstore)
     ids, labels = make_data(args.vocab, args.fields, args.samples)
-    ids, labels = ids[kv.rank::kv.num_workers], labels[kv.rank::kv.num_workers]
+    ids, labels = ids[kv.rank :: kv.num_workers], labels[kv.rank :: kv.num_workers]
     mx.random.seed(42)
     net = build(args.vocab, args.dim)
     net.initialize(mx.init.Normal(0.01))
-    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": args.lr},
-                            kvstore=kv)
+    trainer = gluon.Trainer(net.collect_params(), "adam", {"learning_rate": args.lr}, kvstore=kv)
     loss_fn = gluon.loss.SigmoidBinaryCrossEntropyLoss()
     it = mx.io.NDArrayIter(ids, labels, args.batch_size, shuffle=True)
     history = []
@@ -65,8 +64,7 @@ def train(args):
             correct += int(((out > 0) == y).sum().asscalar())
             count += x.shape[0]
         history.append((total / count, correct / count))
-        logging.info("worker %d epoch %d: loss %.4f accuracy %.3f", kv.rank, epoch,
-                     *history[-1])
+        logging.info("worker %d epoch %d: loss %.4f accuracy %.3f", kv.rank, epoch, *history[-1])
     return history
 
 

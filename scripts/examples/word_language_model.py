@@ -52,8 +52,7 @@ class RNNModel(gluon.Block):
         with self.name_scope():
             self.drop = nn.Dropout(dropout)
             self.encoder = nn.Embedding(vocab_size, num_embed)
-            self.rnn = rnn.LSTM(num_hidden, num_layers, dropout=dropout,
-                                input_size=num_embed)
+            self.rnn = rnn.LSTM(num_hidden, num_layers, dropout=dropout, input_size=num_embed)
             self.decoder = nn.Dense(vocab_size, in_units=num_hidden)
         self.num_hidden = num_hidden
 
@@ -69,20 +68,23 @@ class RNNModel(gluon.Block):
 
 def corpus(args, kv):
     """(train ids, validation ids, vocabulary size): this worker's share of the tokens."""
-    sents = (_toy_corpus.read_lines(args.data) if args.data
-             else _toy_corpus.sentences(args.num_sentences, seed=args.seed))
+    sents = (
+        _toy_corpus.read_lines(args.data)
+        if args.data
+        else _toy_corpus.sentences(args.num_sentences, seed=args.seed)
+    )
     vocab = {}
     ids = [vocab.setdefault(w, len(vocab)) for s in sents for w in s + ["<eos>"]]
     split = len(ids) * 9 // 10
     train, val = np.array(ids[:split]), np.array(ids[split:])
     share = len(train) // kv.num_workers
-    return train[kv.rank * share:(kv.rank + 1) * share], val, len(vocab)
+    return train[kv.rank * share : (kv.rank + 1) * share], val, len(vocab)
 
 
 def batchify(ids, batch_size):
     """``(T, batch)`` NDArray: the stream cut into ``batch_size`` columns."""
     nbatch = len(ids) // batch_size
-    return mx.nd.array(ids[:nbatch * batch_size].reshape(batch_size, nbatch).T)
+    return mx.nd.array(ids[: nbatch * batch_size].reshape(batch_size, nbatch).T)
 
 
 def batches(source, bptt, limit=0):
@@ -91,7 +93,7 @@ def batches(source, bptt, limit=0):
         if limit and n >= limit:
             return
         seq_len = min(bptt, source.shape[0] - 1 - i)
-        yield source[i:i + seq_len], source[i + 1:i + 1 + seq_len].reshape((-1,))
+        yield source[i : i + seq_len], source[i + 1 : i + 1 + seq_len].reshape((-1,))
 
 
 def evaluate(model, source, args, loss_fn):
@@ -125,8 +127,14 @@ def train_epoch(model, trainer, train_data, args, loss_fn, epoch, workers):
         tokens += target.size
         if (i + 1) % args.log_interval == 0:
             cur = total / count
-            logging.info("[Epoch %d Batch %d] loss %.2f, ppl %.2f, %.0f tokens/s", epoch, i + 1,
-                         cur, math.exp(cur), tokens / (time.time() - start))
+            logging.info(
+                "[Epoch %d Batch %d] loss %.2f, ppl %.2f, %.0f tokens/s",
+                epoch,
+                i + 1,
+                cur,
+                math.exp(cur),
+                tokens / (time.time() - start),
+            )
             total, count = 0.0, 0
     return tokens / (time.time() - start)
 
@@ -147,17 +155,30 @@ def main():
     # update_on_kvstore=False: the gradients are clipped between backward and step, so
     # the update must run here on the clipped sum, not on the servers (which in distnet
     # may receive the gradients while backward still runs)
-    trainer = gluon.Trainer(model.collect_params(), "sgd",
-                            {"learning_rate": args.lr, "momentum": 0, "wd": 0}, kvstore=kv,
-                            update_on_kvstore=False)
+    trainer = gluon.Trainer(
+        model.collect_params(),
+        "sgd",
+        {"learning_rate": args.lr, "momentum": 0, "wd": 0},
+        kvstore=kv,
+        update_on_kvstore=False,
+    )
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-    logging.info("%d training tokens on this worker (%d workers), vocabulary %d",
-                 train.size, kv.num_workers, vocab_size)
+    logging.info(
+        "%d training tokens on this worker (%d workers), vocabulary %d",
+        train.size,
+        kv.num_workers,
+        vocab_size,
+    )
     for epoch in range(args.epochs):
         speed = train_epoch(model, trainer, train_data, args, loss_fn, epoch, kv.num_workers)
         val_loss = evaluate(model, val_data, args, loss_fn)
-        logging.info("[Epoch %d] %.0f tokens/s, validation loss %.2f, validation ppl %.2f",
-                     epoch, speed, val_loss, math.exp(val_loss))
+        logging.info(
+            "[Epoch %d] %.0f tokens/s, validation loss %.2f, validation ppl %.2f",
+            epoch,
+            speed,
+            val_loss,
+            math.exp(val_loss),
+        )
     if args.save and kv.rank == 0:
         model.save_parameters(args.save)
 

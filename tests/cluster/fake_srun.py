@@ -10,6 +10,7 @@ first task to exit non-zero ends the step (the others get SIGTERM) with its code
 SIGTERM/SIGINT to srun go to every task. Every task inherits srun's environment
 (--export=ALL, Slurm's default).
 """
+
 import os
 import signal
 import subprocess
@@ -29,17 +30,25 @@ def main(argv):
     nodes = os.environ["SLURM_JOB_NODELIST"].split(",")
     per_node = [int(n) for n in os.environ["SLURM_TASKS_PER_NODE"].split(",")]
     if ntasks is None or ntasks != sum(per_node):
-        print(f"srun: error: --ntasks={ntasks} does not match the allocation {per_node}",
-              file=sys.stderr)
+        print(
+            f"srun: error: --ntasks={ntasks} does not match the allocation {per_node}",
+            file=sys.stderr,
+        )
         return 1
     netns = dict(p.split("=", 1) for p in os.environ.get("FAKE_SRUN_NETNS", "").split(",") if p)
     procs, task = [], 0
     for node_id, (node, count) in enumerate(zip(nodes, per_node)):
         for local in range(count):
-            env = dict(os.environ, SLURM_PROCID=str(task), SLURM_LOCALID=str(local),
-                       SLURM_NODEID=str(node_id), SLURM_NTASKS=str(ntasks),
-                       SLURM_STEP_NODELIST=",".join(nodes), SLURMD_NODENAME=node,
-                       SLURM_STEP_TASKS_PER_NODE=",".join(map(str, per_node)))
+            env = dict(
+                os.environ,
+                SLURM_PROCID=str(task),
+                SLURM_LOCALID=str(local),
+                SLURM_NODEID=str(node_id),
+                SLURM_NTASKS=str(ntasks),
+                SLURM_STEP_NODELIST=",".join(nodes),
+                SLURMD_NODENAME=node,
+                SLURM_STEP_TASKS_PER_NODE=",".join(map(str, per_node)),
+            )
             cmd = (["ip", "netns", "exec", netns[node]] if node in netns else []) + argv
             procs.append(subprocess.Popen(cmd, env=env))
             task += 1
@@ -49,8 +58,9 @@ def main(argv):
     while any(p.poll() is None for p in procs):
         bad = [(i, p.returncode) for i, p in enumerate(procs) if p.returncode not in (None, 0)]
         if bad and kill_bad:
-            print(f"srun: error: task {bad[0][0]}: Exited with exit code {bad[0][1]}",
-                  file=sys.stderr)
+            print(
+                f"srun: error: task {bad[0][0]}: Exited with exit code {bad[0][1]}", file=sys.stderr
+            )
             stop(signal.SIGTERM, None)
             for p in procs:
                 p.wait()

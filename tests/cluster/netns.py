@@ -25,6 +25,7 @@ it runs from a `finally`, and from atexit should the test process end another wa
 `available()` says in one line why no cluster can be made here (not root, no `ip`, no
 sshd, `ip netns add` refused), so the tests skip with that reason.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -41,8 +42,7 @@ SSHD = "/usr/sbin/sshd"
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(("ip",) + args, capture_output=True, text=True, check=check,
-                          timeout=30)
+    return subprocess.run(("ip",) + args, capture_output=True, text=True, check=check, timeout=30)
 
 
 def available() -> Optional[str]:
@@ -64,8 +64,13 @@ def available() -> Optional[str]:
 class Cluster:
     """`n` virtual hosts; use as a context manager (teardown whatever happens)."""
 
-    def __init__(self, n: int, rate: Optional[str] = None, sshd: bool = True,
-                 names: Optional[Dict[str, int]] = None):
+    def __init__(
+        self,
+        n: int,
+        rate: Optional[str] = None,
+        sshd: bool = True,
+        names: Optional[Dict[str, int]] = None,
+    ):
         self.n = n
         self.prefix = f"dn-{os.getpid()}-{int(time.monotonic() * 1000) % 100000}"
         self.switch = f"{self.prefix}-sw"
@@ -95,8 +100,20 @@ class Cluster:
         _ip("-n", self.switch, "link", "set", "br0", "up")
         for i, ns in enumerate(self.names):
             # Both ends are created straight inside their namespaces: nothing in ours.
-            _ip("-n", self.switch, "link", "add", f"p{i}", "type", "veth",
-                "peer", "name", "eth0", "netns", ns)
+            _ip(
+                "-n",
+                self.switch,
+                "link",
+                "add",
+                f"p{i}",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                ns,
+            )
             _ip("-n", self.switch, "link", "set", f"p{i}", "master", "br0", "up")
             _ip("-n", ns, "addr", "add", f"{self.addrs[i]}/24", "dev", "eth0")
             _ip("-n", ns, "link", "set", "eth0", "up")
@@ -108,8 +125,9 @@ class Cluster:
         `ip netns exec` mounts /etc/netns/<ns>/hosts over /etc/hosts."""
         if not names:
             return
-        lines = "127.0.0.1 localhost\n" + "".join(f"{self.addrs[i]} {name}\n"
-                                                   for name, i in names.items())
+        lines = "127.0.0.1 localhost\n" + "".join(
+            f"{self.addrs[i]} {name}\n" for name, i in names.items()
+        )
         for ns in self.names:
             os.makedirs(f"/etc/netns/{ns}", exist_ok=True)
             with open(f"/etc/netns/{ns}/hosts", "w", encoding="ascii") as f:
@@ -119,21 +137,47 @@ class Cluster:
         """Limit every link to `rate` (tc syntax, e.g. '1gbit') in both directions."""
         for i, ns in enumerate(self.names):
             for where, dev in ((ns, "eth0"), (self.switch, f"p{i}")):
-                subprocess.run(["ip", "netns", "exec", where, "tc", "qdisc", "replace", "dev",
-                                dev, "root", "tbf", "rate", rate, "burst", "512kb",
-                                "latency", "50ms"], check=True, capture_output=True,
-                               timeout=30)
+                subprocess.run(
+                    [
+                        "ip",
+                        "netns",
+                        "exec",
+                        where,
+                        "tc",
+                        "qdisc",
+                        "replace",
+                        "dev",
+                        dev,
+                        "root",
+                        "tbf",
+                        "rate",
+                        rate,
+                        "burst",
+                        "512kb",
+                        "latency",
+                        "50ms",
+                    ],
+                    check=True,
+                    capture_output=True,
+                    timeout=30,
+                )
 
     def _keys(self) -> None:
         key = os.path.join(self.tmp, "id")
         for path in (key, os.path.join(self.tmp, "host_key")):
-            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path],
-                           check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
         shutil.copy(key + ".pub", os.path.join(self.tmp, "authorized_keys"))
         with open(os.path.join(self.tmp, "ssh_config"), "w", encoding="ascii") as f:
-            f.write(f"Host *\n  User root\n  IdentityFile {key}\n  IdentitiesOnly yes\n"
-                    "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
-                    "  LogLevel ERROR\n  ConnectTimeout 10\n  ServerAliveInterval 5\n")
+            f.write(
+                f"Host *\n  User root\n  IdentityFile {key}\n  IdentitiesOnly yes\n"
+                "  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
+                "  LogLevel ERROR\n  ConnectTimeout 10\n  ServerAliveInterval 5\n"
+            )
         os.makedirs(self.bindir)
         wrapper = os.path.join(self.bindir, "ssh")
         with open(wrapper, "w", encoding="ascii") as f:
@@ -146,19 +190,39 @@ class Cluster:
         for i, ns in enumerate(self.names):
             cfg = os.path.join(self.tmp, f"sshd_config.{i}")
             with open(cfg, "w", encoding="ascii") as f:
-                f.write(f"ListenAddress {self.addrs[i]}\nHostKey {self.tmp}/host_key\n"
-                        f"AuthorizedKeysFile {self.tmp}/authorized_keys\n"
-                        "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
-                        "KbdInteractiveAuthentication no\nStrictModes no\nUsePAM no\n"
-                        f"UseDNS no\nPidFile {self.tmp}/sshd.{i}.pid\nMaxStartups 100\n"
-                        "MaxSessions 100\nClientAliveInterval 2\nClientAliveCountMax 2\n")
-            boot = (f"mount -t tmpfs -o size=1g tmpfs /dev/shm && hostname dn-host{i} && "
-                    f"exec {SSHD} -D -e -f {cfg}")
-            self._sshd.append(subprocess.Popen(
-                ["ip", "netns", "exec", ns, "unshare", "--uts", "--ipc", "--mount",
-                 "--propagation", "private", "sh", "-c", boot],
-                stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.tmp, f"sshd.{i}.log"),
-                                                       "w")))
+                f.write(
+                    f"ListenAddress {self.addrs[i]}\nHostKey {self.tmp}/host_key\n"
+                    f"AuthorizedKeysFile {self.tmp}/authorized_keys\n"
+                    "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
+                    "KbdInteractiveAuthentication no\nStrictModes no\nUsePAM no\n"
+                    f"UseDNS no\nPidFile {self.tmp}/sshd.{i}.pid\nMaxStartups 100\n"
+                    "MaxSessions 100\nClientAliveInterval 2\nClientAliveCountMax 2\n"
+                )
+            boot = (
+                f"mount -t tmpfs -o size=1g tmpfs /dev/shm && hostname dn-host{i} && "
+                f"exec {SSHD} -D -e -f {cfg}"
+            )
+            self._sshd.append(
+                subprocess.Popen(
+                    [
+                        "ip",
+                        "netns",
+                        "exec",
+                        ns,
+                        "unshare",
+                        "--uts",
+                        "--ipc",
+                        "--mount",
+                        "--propagation",
+                        "private",
+                        "sh",
+                        "-c",
+                        boot,
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=open(os.path.join(self.tmp, f"sshd.{i}.log"), "w"),
+                )
+            )
         deadline = time.monotonic() + 30
         for i in range(self.n):
             while self.ssh(i, ["true"], check=False).returncode != 0:
@@ -178,13 +242,21 @@ class Cluster:
         """`argv` run inside host i's network namespace."""
         return ["ip", "netns", "exec", self.names[i]] + list(argv)
 
-    def ssh(self, i: int, argv: Sequence[str], check: bool = True,
-            timeout: float = 30) -> subprocess.CompletedProcess:
+    def ssh(
+        self, i: int, argv: Sequence[str], check: bool = True, timeout: float = 30
+    ) -> subprocess.CompletedProcess:
         """Run a command on host i over ssh from host 0 (what the launcher does)."""
-        cmd = self.argv(0, [os.path.join(self.bindir, "ssh"), "-o", "BatchMode=yes",
-                            self.addrs[i]] + list(argv))
-        return subprocess.run(cmd, capture_output=True, text=True, check=check,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+        cmd = self.argv(
+            0, [os.path.join(self.bindir, "ssh"), "-o", "BatchMode=yes", self.addrs[i]] + list(argv)
+        )
+        return subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
 
     def link(self, i: int, up: bool) -> None:
         """Set host i's link down or up (its end of the cable)."""
@@ -225,4 +297,3 @@ class Cluster:
 
     def __exit__(self, *exc) -> None:
         self.close()
-

@@ -5,6 +5,7 @@ server 0 and worker 0 on host 1, server 1 and worker 1 on host 2 (ssh), so every
 talks to one server across the link. Each test also checks that no process of the job is
 left on any host and that the job token never appears on a command line.
 """
+
 import os
 import subprocess
 import sys
@@ -22,8 +23,10 @@ MNIST = os.path.join(REPO, "scripts", "train_mnist.py")
 WIRE_JOB = os.path.join(REPO, "tests", "reliability", "wire_job.py")
 
 _REASON = netns.available()
-pytestmark = [pytest.mark.skipif(_REASON is not None, reason=str(_REASON)),
-              pytest.mark.timeout(120)]
+pytestmark = [
+    pytest.mark.skipif(_REASON is not None, reason=str(_REASON)),
+    pytest.mark.timeout(120),
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +49,9 @@ class TokenWatch(threading.Thread):
             for i in range(self.cluster.n):
                 for pid in self.cluster.pids(i):
                     env = _read(f"/proc/{pid}/environ").split(b"\0")
-                    self.tokens.update(e.split(b"=", 1)[1] for e in env
-                                       if e.startswith(b"DISTNET_JOB_TOKEN="))
+                    self.tokens.update(
+                        e.split(b"=", 1)[1] for e in env if e.startswith(b"DISTNET_JOB_TOKEN=")
+                    )
             for pid in filter(str.isdigit, os.listdir("/proc")):
                 self.cmdlines.add(_read(f"/proc/{pid}/cmdline"))
 
@@ -82,10 +86,33 @@ def start(cluster, tmp_path, launcher, argv, env=(), opts=()):
     if launcher == "mpi":  # hydra: ranks call back on eth0, reach hosts through our ssh
         e.update(HYDRA_IFACE="eth0", HYDRA_LAUNCHER_EXEC=os.path.join(cluster.bindir, "ssh"))
     e.update(env)
-    cmd = [LAUNCH, "--launcher", launcher, "-H", hostfile(cluster, tmp_path, launcher),
-           "-n", "2", "-s", "2", "--grace", "2"] + list(opts) + argv
-    return Job(subprocess.Popen(cluster.argv(0, cmd), env=e, cwd=REPO, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    cmd = (
+        [
+            LAUNCH,
+            "--launcher",
+            launcher,
+            "-H",
+            hostfile(cluster, tmp_path, launcher),
+            "-n",
+            "2",
+            "-s",
+            "2",
+            "--grace",
+            "2",
+        ]
+        + list(opts)
+        + argv
+    )
+    return Job(
+        subprocess.Popen(
+            cluster.argv(0, cmd),
+            env=e,
+            cwd=REPO,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    )
 
 
 class Job:
@@ -93,8 +120,9 @@ class Job:
 
     def __init__(self, popen):
         self.popen, self.lines = popen, {"stdout": [], "stderr": []}
-        self.pumps = [threading.Thread(target=self._pump, args=(name,), daemon=True)
-                      for name in self.lines]
+        self.pumps = [
+            threading.Thread(target=self._pump, args=(name,), daemon=True) for name in self.lines
+        ]
         for t in self.pumps:
             t.start()
 
@@ -106,8 +134,9 @@ class Job:
         """Block until a line of stdout contains `text` (the job is under way)."""
         deadline = time.monotonic() + timeout
         while not any(text in line for line in self.lines["stdout"]):
-            assert time.monotonic() < deadline and self.popen.poll() is None, \
-                "".join(self.lines["stderr"])[-3000:]
+            assert time.monotonic() < deadline and self.popen.poll() is None, "".join(
+                self.lines["stderr"]
+            )[-3000:]
             time.sleep(0.05)
 
 
@@ -123,24 +152,28 @@ def assert_nothing_left(cluster, within=20.0):
     deadline = time.monotonic() + within
     while cluster.job_pids() and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert cluster.job_pids() == {}, [(h, [_read(f"/proc/{p}/cmdline") for p in pids])
-                                      for h, pids in cluster.job_pids().items()]
+    assert cluster.job_pids() == {}, [
+        (h, [_read(f"/proc/{p}/cmdline") for p in pids]) for h, pids in cluster.job_pids().items()
+    ]
 
 
 @pytest.mark.parametrize("launcher", ["ssh", "mpi"])
 def test_mnist_across_hosts_reaches_usual_accuracy(cluster, tmp_path, launcher):
-    if launcher == "mpi" and not os.access(os.path.join(os.path.dirname(sys.executable),
-                                                        "mpiexec"), os.X_OK):
+    if launcher == "mpi" and not os.access(
+        os.path.join(os.path.dirname(sys.executable), "mpiexec"), os.X_OK
+    ):
         pytest.skip("mpiexec not installed (pip install 'distnet[mpi]')")
     watch = TokenWatch(cluster)
     watch.start()
-    proc = start(cluster, tmp_path, launcher,
-                 [MNIST, "--kv-store", "dist_sync", "--seed", "1"])
+    proc = start(cluster, tmp_path, launcher, [MNIST, "--kv-store", "dist_sync", "--seed", "1"])
     code, out, err = finish(proc)
     watch.check()
     assert code == 0, err[-3000:]
-    acc = [float(line.rsplit("=", 1)[1]) for line in (out + err).splitlines()
-           if "Test-accuracy=" in line]
+    acc = [
+        float(line.rsplit("=", 1)[1])
+        for line in (out + err).splitlines()
+        if "Test-accuracy=" in line
+    ]
     assert len(acc) == 2 and acc[0] == acc[1] and acc[0] >= 0.95, acc
     # the servers bound the address of their own host, not the scheduler's
     text = out + err
@@ -155,8 +188,7 @@ def _wait_role(cluster, host, role, timeout=60.0):
     while time.monotonic() < deadline:
         for pid in cluster.pids(host):
             env = _read(f"/proc/{pid}/environ").split(b"\0")
-            if f"DMLC_ROLE={role}".encode() in env and b"python" in _read(
-                    f"/proc/{pid}/cmdline"):
+            if f"DMLC_ROLE={role}".encode() in env and b"python" in _read(f"/proc/{pid}/cmdline"):
                 return pid
         time.sleep(0.1)
     raise AssertionError(f"no {role} on host {host}")
@@ -177,8 +209,13 @@ def test_remote_process_killed_ends_job_naming_it_and_its_host(cluster, tmp_path
 
 def test_host_link_down_ends_job_naming_the_host(cluster, tmp_path):
     go = tmp_path / "go"
-    proc = start(cluster, tmp_path, "ssh", [WIRE_JOB, "--go-file", str(go)],
-                 opts=["--env", "DISTNET_KVSTORE_HEARTBEAT_TIMEOUT=4"])
+    proc = start(
+        cluster,
+        tmp_path,
+        "ssh",
+        [WIRE_JOB, "--go-file", str(go)],
+        opts=["--env", "DISTNET_KVSTORE_HEARTBEAT_TIMEOUT=4"],
+    )
     proc.wait_for("ADDR")  # a host lost while the job starts is a start timeout instead
     cluster.link(2, up=False)
     try:

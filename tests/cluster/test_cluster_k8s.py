@@ -3,6 +3,7 @@ of the virtual cluster (its own address; the headless Service's name resolving t
 scheduler pod, as cluster DNS does) running the container's command with exactly the
 variables the manifest sets (secretKeyRef and the completion-index fieldRef resolved as
 Kubernetes does), PATH and HOME. No launcher is involved."""
+
 import os
 import subprocess
 import sys
@@ -18,8 +19,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 MANIFEST = os.path.join(REPO, "docs", "kubernetes", "distnet-job.yaml")
 _INDEX = "metadata.annotations['batch.kubernetes.io/job-completion-index']"
 _REASON = netns.available()
-pytestmark = [pytest.mark.skipif(_REASON is not None, reason=str(_REASON)),
-              pytest.mark.timeout(120)]
+pytestmark = [
+    pytest.mark.skipif(_REASON is not None, reason=str(_REASON)),
+    pytest.mark.timeout(120),
+]
 
 
 def _docs():
@@ -82,9 +85,17 @@ def test_every_role_runs_with_exactly_the_manifests_variables(tmp_path):
     svc = pods[0][2]["DMLC_PS_ROOT_URI"]
     base = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
     with netns.Cluster(len(pods), sshd=False, names={svc: 0}) as cluster:
-        procs = [subprocess.Popen(cluster.argv(i, cmd), env={**base, **env}, cwd=tmp_path,
-                                  text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                 for i, (_, cmd, env) in enumerate(pods)]
+        procs = [
+            subprocess.Popen(
+                cluster.argv(i, cmd),
+                env={**base, **env},
+                cwd=tmp_path,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            for i, (_, cmd, env) in enumerate(pods)
+        ]
         try:
             outs = [p.communicate(timeout=100)[0] for p in procs]
         finally:
@@ -93,8 +104,12 @@ def test_every_role_runs_with_exactly_the_manifests_variables(tmp_path):
                     p.kill()
         for (name, _, _), p, out in zip(pods, procs, outs):
             assert p.returncode == 0, f"{name}:\n{out[-3000:]}"
-        acc = [float(line.rsplit("=", 1)[1]) for out in outs[3:] for line in out.splitlines()
-               if "Test-accuracy=" in line]
+        acc = [
+            float(line.rsplit("=", 1)[1])
+            for out in outs[3:]
+            for line in out.splitlines()
+            if "Test-accuracy=" in line
+        ]
         assert len(acc) == 2 and acc[0] == acc[1] >= 0.95, acc
         for s in (0, 1):  # each server bound its own pod's address
             assert f"server {s} (tcp://{cluster.addrs[1 + s]}:" in outs[1 + s], outs[1 + s]

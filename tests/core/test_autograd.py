@@ -27,8 +27,7 @@ def test_backward_writes_gradients():
     with autograd.record():
         y = (x * x * 2 + nd.exp(x)).sum()
     y.backward()
-    np.testing.assert_allclose(x.grad.asnumpy(), 4 * x.asnumpy() + np.exp(x.asnumpy()),
-                               rtol=1e-6)
+    np.testing.assert_allclose(x.grad.asnumpy(), 4 * x.asnumpy() + np.exp(x.asnumpy()), rtol=1e-6)
 
 
 def test_paused_ops_are_constants():
@@ -106,8 +105,8 @@ def test_grad_second_order():
         dy = autograd.grad(y, [x], create_graph=True)[0]
     dy.backward()
     xv = x.asnumpy().astype(np.float64)
-    first = np.cos(xv) * xv ** 2 + 2 * xv * np.sin(xv)
-    second = -np.sin(xv) * xv ** 2 + 4 * xv * np.cos(xv) + 2 * np.sin(xv)
+    first = np.cos(xv) * xv**2 + 2 * xv * np.sin(xv)
+    second = -np.sin(xv) * xv**2 + 4 * xv * np.cos(xv) + 2 * np.sin(xv)
     np.testing.assert_allclose(dy.asnumpy(), first, rtol=1e-5)
     np.testing.assert_allclose(x.grad.asnumpy(), second, rtol=1e-5)
 
@@ -180,6 +179,7 @@ def test_copy_to_other_context_is_differentiable():
 
 def _spy_req(monkeypatch, opname):
     from distnet.ops.registry import get_op
+
     op = get_op(opname)
     seen = []
     original = op.backward
@@ -187,6 +187,7 @@ def _spy_req(monkeypatch, opname):
     def spy(*args, **kwargs):
         seen.append(kwargs.get("req"))
         return original(*args, **kwargs)
+
     monkeypatch.setattr(op, "backward", spy)
     return seen
 
@@ -209,8 +210,9 @@ def test_executor_passes_the_same_mask(monkeypatch):
     seen = _spy_req(monkeypatch, "Convolution")
     data = mx.sym.var("data")
     net = mx.sym.Convolution(data, kernel=(3, 3), num_filter=2, name="c")
-    exe = net.simple_bind(mx.cpu(), data=(1, 1, 5, 5), grad_req={"c_weight": "write",
-                                                                  "c_bias": "write"})
+    exe = net.simple_bind(
+        mx.cpu(), data=(1, 1, 5, 5), grad_req={"c_weight": "write", "c_bias": "write"}
+    )
     exe.forward(is_train=True)
     exe.backward([nd.ones((1, 2, 3, 3))])
     assert seen == [(False, True, True)]
@@ -219,6 +221,7 @@ def test_executor_passes_the_same_mask(monkeypatch):
 
 def test_get_symbol_rebuilds_the_recorded_graph():
     from distnet.autograd import get_symbol
+
     x, z = mx.nd.array([3.0]), mx.nd.array([2.0])
     x.attach_grad()
     z.attach_grad()
@@ -226,8 +229,10 @@ def test_get_symbol_rebuilds_the_recorded_graph():
         y = x * x + 2 * z - 1
     sym = get_symbol(y)
     assert len(sym.list_arguments()) == 2  # x used twice is one variable
-    values = {name: (mx.nd.array([3.0]) if name == "var1" else mx.nd.array([2.0]))
-              for name in sym.list_arguments()}
+    values = {
+        name: (mx.nd.array([3.0]) if name == "var1" else mx.nd.array([2.0]))
+        for name in sym.list_arguments()
+    }
     got = sym.eval(**values)[0].asscalar()
     assert got in (3 * 3 + 2 * 2 - 1, 2 * 2 + 2 * 3 - 1)  # which var is x: tape order
     with mx.autograd.record():

@@ -10,9 +10,11 @@ from distnet.base import MXNetError
 
 def _record_calls(var, log, *others):
     """Hook logging (name, gradient buffer, freshness of `others`) at call time."""
+
     def hook(v, g):
         assert v is var and g is var.grad
         log.append((var, var.grad.asnumpy().copy(), [o._ag.fresh for o in others]))
+
     autograd.register_grad_hook(var, hook)
 
 
@@ -40,19 +42,18 @@ def test_hook_fires_once_with_the_complete_sum_before_earlier_layers():
     _record_calls(w, log, x)
     _record_calls(x, log, w)
     with autograd.record():
-        p = _Probe(log)(x)                          # the deepest node: its backward runs last
-        h = p * p * 2 + nd.exp(p) + x * 3           # x feeds two nodes
-        y = (w * w + nd.tanh(h) * w).sum()          # w feeds two nodes, late in the graph
+        p = _Probe(log)(x)  # the deepest node: its backward runs last
+        h = p * p * 2 + nd.exp(p) + x * 3  # x feeds two nodes
+        y = (w * w + nd.tanh(h) * w).sum()  # w feeds two nodes, late in the graph
     y.backward()
     xv, wv = x.asnumpy(), w.asnumpy()
     hv = xv * xv * 2 + np.exp(xv) + xv * 3
     want_w = np.tanh(hv) + 2 * wv
     want_x = wv * (1 - np.tanh(hv) ** 2) * (4 * xv + np.exp(xv) + 3)
     # w's hook ran while backward went on (before the deepest node), once; x's at the end
-    assert [e[0] if isinstance(e[0], str) else e[0] is w for e in log] == [True, "probe",
-                                                                           False]
+    assert [e[0] if isinstance(e[0], str) else e[0] is w for e in log] == [True, "probe", False]
     np.testing.assert_allclose(log[0][1], want_w, rtol=1e-6)  # complete when the hook ran
-    assert log[0][2] == [False]             # x's gradient was not computed yet
+    assert log[0][2] == [False]  # x's gradient was not computed yet
     np.testing.assert_allclose(log[2][1], want_x, rtol=1e-5)
     assert log[2][2] == [True]
     np.testing.assert_allclose(x.grad.asnumpy(), want_x, rtol=1e-5)
@@ -80,13 +81,13 @@ def test_head_leaf_unreached_leaf_grad_and_removal():
     log = []
     _record_calls(x, log)
     _record_calls(unused, log)
-    x.backward(nd.array([2.0, 3.0]))               # the head is the variable itself
+    x.backward(nd.array([2.0, 3.0]))  # the head is the variable itself
     assert len(log) == 1 and log[0][0] is x
     np.testing.assert_allclose(log[0][1], [2.0, 3.0])
-    assert not unused._ag.fresh                    # no gradient reached it: no hook
+    assert not unused._ag.fresh  # no gradient reached it: no hook
     with autograd.record():
         y = (x * 4).sum()
-    g = autograd.grad(y, x)                        # grad() leaves buffers and hooks alone
+    g = autograd.grad(y, x)  # grad() leaves buffers and hooks alone
     np.testing.assert_allclose(g.asnumpy(), [4.0, 4.0])
     assert len(log) == 1
     autograd.register_grad_hook(x, None)
@@ -95,7 +96,7 @@ def test_head_leaf_unreached_leaf_grad_and_removal():
     y.backward()
     assert len(log) == 1
     np.testing.assert_allclose(x.grad.asnumpy(), [4.0, 4.0])
-    x.attach_grad()                                # re-marking drops the hook
+    x.attach_grad()  # re-marking drops the hook
     assert x._ag.hook is None
     with pytest.raises(MXNetError, match="not marked with attach_grad"):
         autograd.register_grad_hook(nd.array([1.0]), print)

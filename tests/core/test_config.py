@@ -1,6 +1,7 @@
 """distnet/config.py is the one home of distnet's settings, and the README's table of
 environment variables is checked against it and against the settings the framework-free
 packages (kvstore/, launcher/) read themselves."""
+
 import os
 import re
 
@@ -12,11 +13,13 @@ from distnet.base import MXNetError
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VAR = re.compile(r"""["']((?:DISTNET|DMLC|MXNET)_[A-Z0-9_]+)["']""")
 # Set by the launcher for the processes it starts, not by users.
-PLUMBING = {"DISTNET_SCHEDULER_PORT_FILE": "the scheduler's port, launcher -> roles",
-            "DISTNET_RESULT_DIR": "distnet.testing's result folder",
-            "DISTNET_SCHEDULER_CMD": "the launcher's scheduler command",
-            "DISTNET_SERVER_CMD": "the launcher's server command",
-            "DMLC_SERVER_ID": "a server's index, set by the launcher"}
+PLUMBING = {
+    "DISTNET_SCHEDULER_PORT_FILE": "the scheduler's port, launcher -> roles",
+    "DISTNET_RESULT_DIR": "distnet.testing's result folder",
+    "DISTNET_SCHEDULER_CMD": "the launcher's scheduler command",
+    "DISTNET_SERVER_CMD": "the launcher's server command",
+    "DMLC_SERVER_ID": "a server's index, set by the launcher",
+}
 
 
 def _readme():
@@ -50,13 +53,19 @@ def test_every_variable_the_packages_read_is_documented():
 
 
 def test_only_the_settings_module_reads_the_environment_in_distnet():
-    readers = {path for path, text in _sources("distnet")
-               if re.search(r"os\.(environ|getenv)\b", text)}
+    readers = {
+        path for path, text in _sources("distnet") if re.search(r"os\.(environ|getenv)\b", text)
+    }
     # testing.py builds the environment of the jobs it starts; _memory.py looks for any
     # MALLOC_* variable (the user tuning malloc) before tuning it itself; util.getenv/setenv
     # and test_utils.environment are MXNet's API for reading and setting variables.
-    assert readers == {"distnet/config.py", "distnet/testing.py", "distnet/ops/_memory.py",
-                       "distnet/util.py", "distnet/test_utils.py"}
+    assert readers == {
+        "distnet/config.py",
+        "distnet/testing.py",
+        "distnet/ops/_memory.py",
+        "distnet/util.py",
+        "distnet/test_utils.py",
+    }
 
 
 def test_get_parses_by_declaration(monkeypatch):
@@ -65,12 +74,11 @@ def test_get_parses_by_declaration(monkeypatch):
     monkeypatch.setenv("DISTNET_GRAD_OVERLAP", "0")
     assert config.get("DISTNET_GRAD_OVERLAP") is False
     monkeypatch.setenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "")
-    assert config.get("MXNET_OPTIMIZER_AGGREGATION_SIZE") == 4   # empty: the default
+    assert config.get("MXNET_OPTIMIZER_AGGREGATION_SIZE") == 4  # empty: the default
     monkeypatch.setenv("MXNET_OPTIMIZER_AGGREGATION_SIZE", "7")
     assert config.get("MXNET_OPTIMIZER_AGGREGATION_SIZE") == 7
     monkeypatch.setenv("DISTNET_KEEP_FREED_MEMORY", "yes")
-    with pytest.raises(MXNetError, match="DISTNET_KEEP_FREED_MEMORY='yes': expected an "
-                                         "integer"):
+    with pytest.raises(MXNetError, match="DISTNET_KEEP_FREED_MEMORY='yes': expected an integer"):
         config.get("DISTNET_KEEP_FREED_MEMORY")
     with pytest.raises(MXNetError, match="unknown distnet setting 'DISTNET_NOPE'"):
         config.get("DISTNET_NOPE")

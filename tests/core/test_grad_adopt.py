@@ -33,10 +33,10 @@ def test_gradient_is_adopted_without_copy_and_keeps_its_ndarray():
     w = nd.array(np.ones((3, 4), np.float32))
     w.attach_grad()
     grad = w.grad
-    old = weakref.ref(grad._data)   # a weak reference does not count as a holder
+    old = weakref.ref(grad._data)  # a weak reference does not count as a holder
     _linear(x, w).backward()
-    assert w.grad is grad                         # users' handle on the gradient survives
-    assert old() is None                          # the old array was dropped, not written
+    assert w.grad is grad  # users' handle on the gradient survives
+    assert old() is None  # the old array was dropped, not written
     np.testing.assert_array_equal(grad.asnumpy(), np.tile(x.asnumpy().sum(0), (4, 1)).T)
 
 
@@ -44,8 +44,8 @@ def test_views_and_raw_handles_of_the_gradient_see_new_values():
     x = nd.array(np.arange(6, dtype=np.float32).reshape(2, 3))
     w = nd.array(np.ones((3, 4), np.float32))
     w.attach_grad()
-    view = w.grad[1:3]       # an NDArray sharing the gradient's memory (MXNet semantics)
-    raw = w.grad.handle      # the numpy array itself
+    view = w.grad[1:3]  # an NDArray sharing the gradient's memory (MXNet semantics)
+    raw = w.grad.handle  # the numpy array itself
     for k in (1, 2):
         _linear(x * k, w).backward()
         want = np.tile((x * k).asnumpy().sum(0), (4, 1)).T
@@ -81,7 +81,7 @@ def test_head_gradient_passed_through_is_copied_not_taken():
     x.attach_grad()
     head = nd.array([5.0, 6.0, 7.0])
     with autograd.record():
-        y = x.copy()          # copy's backward returns the head gradient itself
+        y = x.copy()  # copy's backward returns the head gradient itself
     y.backward(head)
     assert not np.shares_memory(x.grad.handle, head.handle)
     head[:] = 0
@@ -105,7 +105,7 @@ class _Pending:
         self.buf, self.waited = buf, False
 
     def wait(self):
-        self.buf._data[...] = -1   # the write in flight lands before backward's
+        self.buf._data[...] = -1  # the write in flight lands before backward's
         self.waited = True
 
 
@@ -144,6 +144,7 @@ def test_a_view_of_an_array_someone_holds_is_copied_not_taken():
 
 def test_without_reference_counts_gradients_are_copied(monkeypatch):
     from distnet import _grad_adopt
+
     monkeypatch.setattr(_grad_adopt, "_ADOPT_REFS", [False])
     x = nd.array([1.0, 2.0])
     x.attach_grad()
@@ -151,12 +152,13 @@ def test_without_reference_counts_gradients_are_copied(monkeypatch):
     with autograd.record():
         y = x * 3
     y.backward()
-    assert old() is x.grad._data      # written in place
+    assert old() is x.grad._data  # written in place
     np.testing.assert_array_equal(x.grad.asnumpy(), [3, 3])
 
 
 def test_trainer_sees_the_adopted_gradients_through_the_same_ndarrays():
     from distnet import gluon, init
+
     net = gluon.nn.Dense(3, in_units=4)
     net.initialize(init.Constant(0.5))
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})

@@ -33,7 +33,14 @@ def test_mnist_iter_ignores_mxnet_extra_keywords(tmp_path):
     ipath, lpath = tmp_path / "img", tmp_path / "lab"
     ipath.write_bytes(struct.pack(">IIII", 2051, n, 28, 28) + bytes(n * 784))
     lpath.write_bytes(struct.pack(">II", 2049, n) + bytes(range(n)))
-    it = mx.io.MNISTIter(image=str(ipath), label=str(lpath), batch_size=2, shuffle=False,
-                         silent=True, data_shape=(784,), flat=True)
+    it = mx.io.MNISTIter(
+        image=str(ipath),
+        label=str(lpath),
+        batch_size=2,
+        shuffle=False,
+        silent=True,
+        data_shape=(784,),
+        flat=True,
+    )
     assert it.provide_data[0].shape == (2, 784)
     assert [b.label[0].asnumpy().tolist() for b in it] == [[0, 1], [2, 3]]

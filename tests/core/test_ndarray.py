@@ -20,11 +20,16 @@ def strings():
 
 def test_repr_matches_mxnet(strings):
     assert repr(nd.array([[1, 2], [3, 4]])) == strings["repr(nd.array([[1,2],[3,4]]))"]
-    assert repr(nd.array([1, 2, 3], dtype="int32")) == strings["repr(nd.array([1,2,3], dtype='int32'))"]
+    assert (
+        repr(nd.array([1, 2, 3], dtype="int32"))
+        == strings["repr(nd.array([1,2,3], dtype='int32'))"]
+    )
     assert repr(nd.array([7])) == strings["repr(nd.array([7]))"]
     assert repr(nd.zeros((2, 3, 4))) == strings["repr(nd.zeros((2,3,4)))"]
-    assert repr(nd.array([1.5, 2.25], dtype="float64")) == \
-        strings["repr(nd.array([1.5,2.25], dtype='float64'))"]
+    assert (
+        repr(nd.array([1.5, 2.25], dtype="float64"))
+        == strings["repr(nd.array([1.5,2.25], dtype='float64'))"]
+    )
 
 
 def test_default_dtypes_match_mxnet():
@@ -59,8 +64,8 @@ def test_operators_and_reflected_forms():
     x = nd.array([1.0, 2.0, 4.0])
     np.testing.assert_allclose((2 - x).asnumpy(), [1, 0, -2])
     np.testing.assert_allclose((8 / x).asnumpy(), [8, 4, 2])
-    np.testing.assert_allclose((x ** 2).asnumpy(), [1, 4, 16])
-    np.testing.assert_allclose((2 ** x).asnumpy(), [2, 4, 16])
+    np.testing.assert_allclose((x**2).asnumpy(), [1, 4, 16])
+    np.testing.assert_allclose((2**x).asnumpy(), [2, 4, 16])
     np.testing.assert_allclose((-x).asnumpy(), [-1, -2, -4])
     np.testing.assert_allclose((x % 3).asnumpy(), [1, 2, 1])
     np.testing.assert_allclose((x > 1.5).asnumpy(), [0, 1, 1])
@@ -183,6 +188,7 @@ def test_context_basics():
 
 def test_gpu_context_without_cupy_says_how_to_install():
     from distnet import backend
+
     if backend.cupy_or_none() is not None:
         pytest.skip("a GPU is present; the error path is for machines without one")
     assert mx.num_gpus() == 0
@@ -201,6 +207,7 @@ def test_array_library_errors_name_the_operator_and_shapes():
 def test_copy_deepcopy_and_pickle_keep_dtype_values_and_context(dtype):
     import copy
     import pickle
+
     a = nd.array([[1, 2], [3, 4]], dtype=dtype)
     for dup in (copy.copy(a), copy.deepcopy(a), pickle.loads(pickle.dumps(a))):
         assert dup.dtype == np.dtype(dtype) and dup.context == a.context

@@ -1,5 +1,6 @@
 """Process-wide effects MXNet does not have: autograd's state is per thread, and
 ``mx.random.seed`` leaves numpy's global generator alone."""
+
 import threading
 
 import numpy as np
@@ -14,12 +15,12 @@ def test_record_and_train_mode_are_per_thread():
 
     def other():
         seen["before"] = (autograd.is_recording(), autograd.is_training())
-        with autograd.predict_mode():   # does not leak into the main thread
+        with autograd.predict_mode():  # does not leak into the main thread
             started.set()
             release.wait(10)
         x = mx.nd.ones((2,))
         x.attach_grad()
-        y = x * 2                       # not recorded: this thread is not recording
+        y = x * 2  # not recorded: this thread is not recording
         seen["graph"] = y._ag is not None
 
     with autograd.record():

@@ -21,10 +21,12 @@ print("after fc, tuned:", _memory.tuned)
 
 def _run(env_extra):
     import os
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     env.update(env_extra)
-    return subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True,
-                          timeout=120, env=env).stdout
+    return subprocess.run(
+        [sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=120, env=env
+    ).stdout
 
 
 def test_malloc_tuning_happens_once_on_the_first_product_and_is_logged():

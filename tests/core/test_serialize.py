@@ -71,9 +71,12 @@ def test_v3_file_loads_scalars_as_shape_1():
 
 
 def test_roundtrip_all_dtypes(tmp_path):
-    arrays = {f"a{i}": nd.array(np.arange(6).reshape(2, 3), dtype=dt)
-              for i, dt in enumerate(["float32", "float64", "float16", "uint8", "int32",
-                                      "int8", "int64", "bool"])}
+    arrays = {
+        f"a{i}": nd.array(np.arange(6).reshape(2, 3), dtype=dt)
+        for i, dt in enumerate(
+            ["float32", "float64", "float16", "uint8", "int32", "int8", "int64", "bool"]
+        )
+    }
     path = tmp_path / "x.params"
     nd.save(path, arrays)
     back = nd.load(path)

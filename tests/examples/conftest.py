@@ -1,5 +1,6 @@
 """Fixtures of the example-script tests: a temporary DISTNET_HOME with small, learnable
 MNIST and Fashion-MNIST IDX files."""
+
 import pytest
 
 from examples_helpers import write_set

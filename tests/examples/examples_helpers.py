@@ -1,5 +1,6 @@
 """Helpers of the example-script tests: small learnable MNIST-format files and a runner
 for the scripts (a module of its own: several test folders have a conftest.py)."""
+
 import gzip
 import os
 import struct
@@ -30,7 +31,7 @@ def learnable_digits(count, seed):
     images = rng.randint(0, 60, (count, 28, 28)).astype(np.uint8)
     for i, c in enumerate(labels):
         row, col = 3 + 13 * (c // 5), 1 + 5 * (c % 5)
-        images[i, row:row + 6, col:col + 5] = 255
+        images[i, row : row + 6, col : col + 5] = 255
     return images, labels
 
 
@@ -48,6 +49,11 @@ def run_example(name, cwd, *args, timeout=120):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([REPO] + [p for p in [env.get("PYTHONPATH")] if p])
     env.setdefault("PYTHONHASHSEED", "0")
-    return subprocess.run([sys.executable, os.path.join(EXAMPLES, name), *map(str, args)],
-                          cwd=str(cwd), env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, os.path.join(EXAMPLES, name), *map(str, args)],
+        cwd=str(cwd),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -1,6 +1,7 @@
 """Every seed's example script runs as a user runs it (``python scripts/examples/X.py`` in
 a folder of their own) and does what its tutorial says: it learns, logs MXNet's lines,
 writes the files the tutorial names, and those files load back."""
+
 import importlib.util
 import json
 import os
@@ -27,18 +28,29 @@ def test_module_to_gluon_seed_000(tmp_path):
     # the three data cells print a (5, 28, 28) batch and its 5 labels
     assert out.count("(5, 28, 28)") == 3 and out.count("<NDArray 5 @cpu(0)>") == 3
     assert sorted(_epoch_values(log, "Validation-accuracy")) == [0, 1, 2, 3, 4]
-    assert [int(e) for e in re.findall(r"training metrics at epoch (\d): accuracy=", out)] \
-        == [0, 1, 2, 3, 4]
+    assert [int(e) for e in re.findall(r"training metrics at epoch (\d): accuracy=", out)] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
     assert 'Saved checkpoint to "module-model-0005.params"' in log
     # the three exports load back and name what the tutorial says they hold
     sym, args, aux = mx.model.load_checkpoint(str(tmp_path / "module-model"), 5)
     assert sym.list_outputs() == ["softmax_output"] and aux == {}
-    assert sorted(args) == sorted(n for n in sym.list_arguments()
-                                  if n not in ("data", "softmax_label"))
+    assert sorted(args) == sorted(
+        n for n in sym.list_arguments() if n not in ("data", "softmax_label")
+    )
     saved = mx.nd.load(str(tmp_path / "gluon-model.params"))
     assert {k: v.shape for k, v in saved.items()} == {
-        "1.weight": (128, 784), "1.bias": (128,), "2.weight": (64, 128), "2.bias": (64,),
-        "3.weight": (10, 64), "3.bias": (10,)}
+        "1.weight": (128, 784),
+        "1.bias": (128,),
+        "2.weight": (64, 128),
+        "2.bias": (64,),
+        "3.weight": (10, 64),
+        "3.bias": (10,),
+    }
     graph = json.loads((tmp_path / "gluon-model-hybrid-symbol.json").read_text())
     assert [n["op"] for n in graph["nodes"]].count("FullyConnected") == 3
     exported = mx.nd.load(str(tmp_path / "gluon-model-hybrid-0005.params"))
@@ -60,7 +72,7 @@ def test_module_tutorial_seed_001(tmp_path):
     assert all((tmp_path / name).exists() for name in saved)
     assert "\nTrue\n" in out  # load_checkpoint(3) gives back the same symbol
     # the resumed fit runs epochs 3 and 4 only, after the checkpointing fit's 0..4
-    after = log[log.rindex('Saved checkpoint to "mx_mlp-0005.params"'):]
+    after = log[log.rindex('Saved checkpoint to "mx_mlp-0005.params"') :]
     assert re.findall(r"Epoch\[(\d)\] Time cost", after) == ["3", "4"]
     assert "[DataDesc[data,(32, 128),<class 'numpy.float32'>,NCHW]]" in out
     assert "[('softmax_output', (32, 10))]" in out
@@ -77,12 +89,17 @@ def test_module_howto_seed_002(tmp_path):
     saved = re.findall(r'Saved checkpoint to "(mymodel-\d{4}\.params)"', log)
     assert saved == ["mymodel-%04d.params" % i for i in range(1, 6)]
     # resuming from n_epoch_load = 4 trains epoch 4 only
-    after = log[log.rindex("mymodel-0005.params"):]
+    after = log[log.rindex("mymodel-0005.params") :]
     assert re.findall(r"Epoch\[(\d)\] Train-accuracy", after) == ["4"]
     _, args, _ = mx.model.load_checkpoint(str(tmp_path / "mymodel"), 4)
     assert {k: v.shape for k, v in args.items()} == {
-        "fc1_weight": (128, 64), "fc1_bias": (128,), "fc2_weight": (64, 128),
-        "fc2_bias": (64,), "fc3_weight": (10, 64), "fc3_bias": (10,)}
+        "fc1_weight": (128, 64),
+        "fc1_bias": (128,),
+        "fc2_weight": (64, 128),
+        "fc2_bias": (64,),
+        "fc3_weight": (10, 64),
+        "fc3_bias": (10,),
+    }
 
 
 def test_gluon_for_tensorflow_users_seed_003(tmp_path, distnet_home):
@@ -105,15 +122,16 @@ def test_gluon_intro_seed_004(tmp_path, distnet_home):
     assert "sequential2_dense0_weight (shape=(4, 4)" in out
     saved = mx.nd.load(str(tmp_path / "mynet.params"))
     assert sorted(saved) == ["dense0_bias", "dense0_weight", "dense1_bias", "dense1_weight"]
-    graph = json.loads(out[out.index('{\n  "nodes"'):])
+    graph = json.loads(out[out.index('{\n  "nodes"') :])
     assert graph["nodes"][0]["name"] == "data"
     assert [n["op"] for n in graph["nodes"]].count("FullyConnected") == 3
 
 
 def test_synthetic_data_helper():
     # loaded from its file: tests/module has a data_iter.py of its own
-    spec = importlib.util.spec_from_file_location("examples_data_iter",
-                                                  os.path.join(EXAMPLES, "data_iter.py"))
+    spec = importlib.util.spec_from_file_location(
+        "examples_data_iter", os.path.join(EXAMPLES, "data_iter.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     SyntheticData = module.SyntheticData

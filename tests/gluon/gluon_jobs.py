@@ -14,8 +14,13 @@ def trainer_first_step(update_on_kvstore):
     np.random.seed(100 + kv.rank)
     net = gluon.nn.Dense(2, in_units=3)
     net.initialize(mx.init.Uniform(1.0))
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.5},
-                            kvstore=kv, update_on_kvstore=update_on_kvstore)
+    trainer = gluon.Trainer(
+        net.collect_params(),
+        "sgd",
+        {"learning_rate": 0.5},
+        kvstore=kv,
+        update_on_kvstore=update_on_kvstore,
+    )
     x = nd.array(np.arange(12).reshape(4, 3) / 10.0)
     out = {"init": net.weight.data().asnumpy().tolist(), "lr": 0.5, "batch": 4}
     for step in ("after", "second"):

@@ -36,8 +36,12 @@ def mlp(prefix=None):
     """Seed 000's MLP: Flatten, Dense 128 relu, Dense 64 relu, Dense 10."""
     net = nn.HybridSequential(prefix=prefix)
     with net.name_scope():
-        net.add(nn.Flatten(), nn.Dense(128, activation="relu"),
-                nn.Dense(64, activation="relu"), nn.Dense(10))
+        net.add(
+            nn.Flatten(),
+            nn.Dense(128, activation="relu"),
+            nn.Dense(64, activation="relu"),
+            nn.Dense(10),
+        )
     return net
 
 
@@ -45,11 +49,15 @@ def lenet(container=nn.HybridSequential):
     """Seed 004's LeNet."""
     net = container()
     with net.name_scope():
-        net.add(nn.Conv2D(channels=20, kernel_size=5, activation="relu"),
-                nn.MaxPool2D(pool_size=2, strides=2),
-                nn.Conv2D(channels=50, kernel_size=5, activation="relu"),
-                nn.MaxPool2D(pool_size=2, strides=2),
-                nn.Flatten(), nn.Dense(128, activation="relu"), nn.Dense(10))
+        net.add(
+            nn.Conv2D(channels=20, kernel_size=5, activation="relu"),
+            nn.MaxPool2D(pool_size=2, strides=2),
+            nn.Conv2D(channels=50, kernel_size=5, activation="relu"),
+            nn.MaxPool2D(pool_size=2, strides=2),
+            nn.Flatten(),
+            nn.Dense(128, activation="relu"),
+            nn.Dense(10),
+        )
     return net
 
 

@@ -3,7 +3,7 @@ blocks, in document order; cell numbers count all code blocks). Kept: seed 000 w
 Module/DataIter cells, seed 003 without its TensorFlow cells, all of seed 004."""
 
 SEED000 = {
-    0: '''\
+    0: """\
 import logging
 logging.basicConfig(level=logging.INFO)
 
@@ -15,22 +15,22 @@ from mxnet import gluon
 
 batch_size = 5
 dataset_length = 200
-''',
-    1: '''\
+""",
+    1: """\
 train_data = np.random.rand(dataset_length, 28,28).astype('float32')
 train_label = np.random.randint(0, 10, (dataset_length,)).astype('float32')
-''',
-    3: '''\
+""",
+    3: """\
 dataset = ArrayDataset(train_data, train_label)
 dataloader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
 for data, label in dataloader:
     print(data.shape, label)
     break
-''',
-    6: '''\
+""",
+    6: """\
 ctx = mx.gpu()
-''',
-    8: '''\
+""",
+    8: """\
 net = nn.HybridSequential()
 with net.name_scope():
     net.add(
@@ -39,12 +39,12 @@ with net.name_scope():
         nn.Dense(units=64, activation="relu"),
         nn.Dense(units=10)
     )
-''',
-    10: '''\
+""",
+    10: """\
 # We simply create a loss function we will use in our training loop
 loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
-''',
-    12: '''\
+""",
+    12: """\
 # Initialize network and trainer
 net.initialize(mx.init.Xavier(magnitude=2.24), ctx=ctx)
 trainer = gluon.Trainer(net.collect_params(), 'sgd', {'learning_rate': 0.1})
@@ -70,40 +70,40 @@ for e in range(5): # start of epoch
     print('training metrics at epoch %d: %s=%f'%(e, name, acc))
     metric.reset()
     # end of epoch
-''',
-    14: '''\
+""",
+    14: """\
 # save only the parameters
 net.save_parameters('gluon-model.params')
 # gluon-model.params
-''',
-    15: '''\
+""",
+    15: """\
 # save the parameters and the symbolic representation
 net.hybridize()
 net(mx.nd.ones((1,1,28,28), ctx))
 
 net.export('gluon-model-hybrid', epoch=5)
 # gluon-model-hybrid-symbol.json gluon-model-hybrid-0005.params
-''',
+""",
 }
 
 SEED003 = {
-    3: '''\
+    3: """\
 import mxnet as mx
 from mxnet import nd, gluon, init, autograd
 from mxnet.gluon import nn
-''',
-    5: '''\
+""",
+    5: """\
 mx_fashion_mnist_train = mx.gluon.data.vision.datasets.FashionMNIST(train=True)
 mx_fashion_mnist_test = mx.gluon.data.vision.datasets.FashionMNIST(train=False)
-''',
-    7: '''\
+""",
+    7: """\
 def transformer(data):
     return data.astype('float32')/255
 
 mx_fashion_mnist_train = mx_fashion_mnist_train.transform_first(transformer)
 mx_fashion_mnist_test = mx_fashion_mnist_test.transform_first(transformer)
-''',
-    9: '''\
+""",
+    9: """\
 net = nn.HybridSequential()
 with net.name_scope():
     net.add(
@@ -113,13 +113,13 @@ with net.name_scope():
     )
 net.initialize(init=init.Xavier())
 net.hybridize()
-''',
-    11: '''\
+""",
+    11: """\
 softmax_cross_entropy = gluon.loss.SoftmaxCrossEntropyLoss()
 trainer = gluon.Trainer(net.collect_params(),
                         'adam')
-''',
-    13: '''\
+""",
+    13: """\
 import time
 from __future__ import division
 
@@ -153,41 +153,41 @@ for e in xrange(epochs):
                                                       total_loss/i,
                                                       accuracy/i)
     
-''',
-    15: '''\
+""",
+    15: """\
 total_accuracy = 0
 for i, (data, label) in enumerate(test_data):
         with autograd.record():
             output = net(data)
         total_accuracy += acc(output, label)
 print('Test accuracy:', test_accuracy/i)
-''',
+""",
 }
 
 SEED004 = {
-    0: '''\
+    0: """\
 import mxnet as mx
 import mxnet.ndarray as nd
 from mxnet import gluon
 import mxnet.gluon.nn as nn
-''',
-    1: '''\
+""",
+    1: """\
 def transform(data, label):
     return data.astype('float32') / 255, label.astype('float32')
 
 minist_train_dataset = gluon.data.vision.MNIST(train=True, transform=transform)
 minist_test_dataset = gluon.data.vision.MNIST(train=False, transform=transform)
-''',
-    2: '''\
+""",
+    2: """\
 batch_size = 64
 train_data = gluon.data.DataLoader(dataset=minist_train_dataset, shuffle=True, batch_size=batch_size)
 test_data = gluon.data.DataLoader(dataset=minist_train_dataset, shuffle=False, batch_size=batch_size)
-''',
-    3: '''\
+""",
+    3: """\
 num_examples = len(train_data)
 print(num_examples)
-''',
-    4: '''\
+""",
+    4: """\
 # Step1 定义模型
 lenet = nn.Sequential()
 with lenet.name_scope():
@@ -204,8 +204,8 @@ lenet.initialize(ctx=mx.gpu())
 softmax_loss = gluon.loss.SoftmaxCrossEntropyLoss()
 # Step4 优化
 trainer = gluon.Trainer(lenet.collect_params(), 'sgd', {'learning_rate': 0.5})
-''',
-    5: '''\
+""",
+    5: """\
 def accuracy(output, label):
      return nd.mean(output.argmax(axis=1)==label).asscalar()
 def evaluate_accuracy(net, data_iter):
@@ -217,8 +217,8 @@ def evaluate_accuracy(net, data_iter):
         output = net(data)
         acc += accuracy(output, label)
     return acc / len(data_iter)
-''',
-    6: '''\
+""",
+    6: """\
 import mxnet.autograd as ag
 epochs = 5
 for e in range(epochs):
@@ -234,8 +234,8 @@ for e in range(epochs):
         trainer.step(batch_size)
         total_loss += nd.mean(loss).asscalar()
     print("Epoch %d, test accuracy: %f, average loss: %f" % (e, evaluate_accuracy(lenet, test_data), total_loss/num_examples))
-''',
-    7: '''\
+""",
+    7: """\
 class Sequential(nn.Block):
     def __init__(self, **kwargs):
         super(Sequential, self).__init__(**kwargs)
@@ -245,18 +245,18 @@ class Sequential(nn.Block):
         for block in self._children:
             x = block(x)
         return x
-''',
-    8: '''\
+""",
+    8: """\
 my_param = gluon.Parameter('my_params', shape=(3,3))
 my_param.initialize()
 (my_param.data(), my_param.grad())
-''',
-    9: '''\
+""",
+    9: """\
 pd = gluon.ParameterDict(prefix='custom_layer_name')
 pd.get('custom_layer_param1', shape=(3,3))
 pd
-''',
-    10: '''\
+""",
+    10: """\
 class MyDense(nn.Block):
     def __init__(self, units, in_units, **kwargs):
         super(MyDense, self).__init__(**kwargs)
@@ -268,8 +268,8 @@ class MyDense(nn.Block):
     def forward(self, x):
         linear = nd.dot(x, self.weight.data()) + self.bias.data()
         return nd.relu(linear)
-''',
-    11: '''\
+""",
+    11: """\
 def get_net():
     net = nn.Sequential()
     with net.name_scope():
@@ -278,45 +278,45 @@ def get_net():
     return net
 net = get_net()
 net.initialize()
-''',
-    12: '''\
+""",
+    12: """\
 #net.initialize(init=mx.init.Xavier())
 x = nd.random.normal(shape=(3,4))
 net(x)
-''',
-    13: '''\
+""",
+    13: """\
 w = net[0].weight
 b = net[0].bias
 print('weight:', w.data())
 print('weight gradient', w.grad())
 print('bias:', b.data())
 print('bias gradient', b.grad())
-''',
-    14: '''\
+""",
+    14: """\
 params = net.collect_params()
 print(params)
 print(params['sequential18_dense0_weight'].data())
 print(params.get('dense0_bias').data()) #不需要名字的前缀
-''',
-    15: '''\
+""",
+    15: """\
 net = get_net()
 net.collect_params()
-''',
-    16: '''\
+""",
+    16: """\
 net.initialize()
 net.collect_params()
-''',
-    17: '''\
+""",
+    17: """\
 net(x)
 net.collect_params()
-''',
-    18: '''\
+""",
+    18: """\
 filename = "mynet.params"
 net.save_params(filename)
 net2 = get_net()
 net2.load_params(filename, mx.cpu())
-''',
-    19: '''\
+""",
+    19: """\
 def get_net():
     net = nn.HybridSequential()
     with net.name_scope():
@@ -331,14 +331,14 @@ def get_net():
 x = nd.random.normal(shape=(1, 512))
 net = get_net()
 net(x)
-''',
-    20: '''\
+""",
+    20: """\
 net.hybridize()
 net(x)
-''',
-    21: '''\
+""",
+    21: """\
 x = mx.sym.var('data')
 y = net(x)
 print(y.tojson())
-''',
+""",
 }

@@ -23,8 +23,9 @@ def test_prefixes_nest_and_count_per_class():
     with fresh_names():
         net = mlp()
         assert net.prefix == "hybridsequential0_" and net.name == "hybridsequential0"
-        assert [c.prefix for c in net._children.values()] == \
-            load_json("gluon_mlp_meta.json")["child_prefixes"]
+        assert [c.prefix for c in net._children.values()] == load_json("gluon_mlp_meta.json")[
+            "child_prefixes"
+        ]
         assert nn.HybridSequential().prefix == "hybridsequential1_"
         assert nn.Dense(3).prefix == "dense0_"
         assert nn.Dense(3, prefix="mine_").prefix == "mine_"
@@ -35,8 +36,7 @@ def test_seed_004_deferred_initialization_shapes_and_reprs():
     with fresh_names():
         net = _get_net()
         assert net.prefix == strings["004 get_net prefix"]
-        assert repr(net.collect_params()) == \
-            strings["repr(collect_params()) before initialize"]
+        assert repr(net.collect_params()) == strings["repr(collect_params()) before initialize"]
         net.initialize()
         assert repr(net.collect_params()) == strings["repr(collect_params()) after initialize"]
         assert net[0].weight.shape == (4, 0)
@@ -82,10 +82,12 @@ def test_attribute_assignment_registers_children_and_parameters():
 
     net = Net()
     assert list(net._children) == ["fc"] and list(net._reg_params) == ["scale"]
-    assert list(net.collect_params().keys()) == ["net_scale", "net_dense0_weight",
-                                                 "net_dense0_bias"]
-    assert list(net.collect_params(".*weight|.*scale").keys()) == ["net_scale",
-                                                                   "net_dense0_weight"]
+    assert list(net.collect_params().keys()) == [
+        "net_scale",
+        "net_dense0_weight",
+        "net_dense0_bias",
+    ]
+    assert list(net.collect_params(".*weight|.*scale").keys()) == ["net_scale", "net_dense0_weight"]
     with pytest.raises(TypeError, match="Changing attribute type for fc"):
         net.fc = 3
     with pytest.raises(AssertionError, match="Overriding Parameter attribute scale"):
@@ -122,8 +124,7 @@ def test_load_parameters_from_mxnet_files_runs_like_mxnet():
             net.collect_params().load(fixture(name))
         else:
             net.load_parameters(fixture(name))
-        assert_close(net(nd.array(io["input"])), io["output"], rtol=1e-5, atol=1e-6,
-                     msg=name)
+        assert_close(net(nd.array(io["input"])), io["output"], rtol=1e-5, atol=1e-6, msg=name)
 
 
 def test_load_parameters_errors(tmp_path):
@@ -135,8 +136,7 @@ def test_load_parameters_errors(tmp_path):
     fresh = mlp()
     with pytest.raises(AssertionError, match="Parameter '1.bias' is missing in file"):
         fresh.load_parameters(fname)
-    with pytest.raises(ValueError, match="Parameter '9.weight' loaded from file .* is not "
-                                         "present"):
+    with pytest.raises(ValueError, match="Parameter '9.weight' loaded from file .* is not present"):
         fresh.load_parameters(fname, allow_missing=True)
     fresh.load_parameters(fname, allow_missing=True, ignore_extra=True)
     assert fresh[1].weight.shape == (128, 4)
@@ -150,8 +150,12 @@ def test_save_params_load_params_deprecated_aliases_seed_004(tmp_path):
     fname = str(tmp_path / "mynet.params")
     with pytest.warns(UserWarning, match="save_params is deprecated"):
         net.save_params(fname)
-    assert sorted(nd.load(fname)) == ["dense0_bias", "dense0_weight", "dense1_bias",
-                                      "dense1_weight"]
+    assert sorted(nd.load(fname)) == [
+        "dense0_bias",
+        "dense0_weight",
+        "dense1_bias",
+        "dense1_weight",
+    ]
     net2 = _get_net()
     with pytest.warns(UserWarning, match="load_params is deprecated"):
         net2.load_params(fname, mx.cpu())
@@ -163,8 +167,7 @@ def test_hooks_apply_and_cast():
     net.initialize()
     seen = []
     pre = net[1].register_forward_pre_hook(lambda blk, inp: seen.append(("pre", blk.name)))
-    post = net[1].register_forward_hook(
-        lambda blk, inp, out: seen.append(("post", out.shape)))
+    post = net[1].register_forward_hook(lambda blk, inp, out: seen.append(("post", out.shape)))
     net(nd.ones((2, 3)))
     assert seen == [("pre", net[1].name), ("post", (2, 128))]
     pre.detach()

@@ -83,7 +83,7 @@ def test_unfused_cases_keep_their_errors_and_values(shape, label):
         with pytest.raises(MXNetError, match="pick: index has shape"):
             fn(x, nd.array(label))
         return
-    got = fn(x, nd.array(label * 2))   # 3-D predictions run the composition
+    got = fn(x, nd.array(label * 2))  # 3-D predictions run the composition
     np.testing.assert_array_equal(got.asnumpy(), _composed(x, nd.array(label * 2)).asnumpy())
 
 
@@ -91,8 +91,10 @@ def test_the_generic_array_module_path_gives_the_same_values(monkeypatch):
     # cupy takes the generic branch (array methods, along_axis_key); run it on numpy
     import types
     from distnet.gluon import _fused_loss
-    generic = types.SimpleNamespace(**{k: getattr(np, k) for k in dir(np)
-                                       if not k.startswith("__")})
+
+    generic = types.SimpleNamespace(
+        **{k: getattr(np, k) for k in dir(np) if not k.startswith("__")}
+    )
     rng = np.random.RandomState(5)
     pred, label = rng.randn(9, 6).astype(np.float32), rng.randint(-1, 8, 9).astype(np.float32)
     fast = _loss_and_grad(gloss.SoftmaxCrossEntropyLoss(), pred, label)

@@ -11,16 +11,24 @@ from distnet.gluon import nn
 
 from .helpers import assert_close, fixture, load_json, mlp
 
-_PREFIX = {"gluon_mlp": "hybridsequential0_", "gluon_lenet": "hybridsequential1_",
-           "gluon_bn": "hybridsequential2_"}
+_PREFIX = {
+    "gluon_mlp": "hybridsequential0_",
+    "gluon_lenet": "hybridsequential1_",
+    "gluon_bn": "hybridsequential2_",
+}
 _EPOCH = {"gluon_mlp": 5, "gluon_lenet": 0, "gluon_bn": 1}
 
 
 def _bn_net(prefix=None):
     net = nn.HybridSequential(prefix=prefix)
     with net.name_scope():
-        net.add(nn.Conv2D(4, 3, padding=1), nn.BatchNorm(), nn.Activation("relu"),
-                nn.GlobalAvgPool2D(), nn.Dense(3))
+        net.add(
+            nn.Conv2D(4, 3, padding=1),
+            nn.BatchNorm(),
+            nn.Activation("relu"),
+            nn.GlobalAvgPool2D(),
+            nn.Dense(3),
+        )
     return net
 
 
@@ -36,11 +44,15 @@ def _build(name):
 def _lenet_with_prefix(prefix):
     net = nn.HybridSequential(prefix=prefix)
     with net.name_scope():
-        net.add(nn.Conv2D(channels=20, kernel_size=5, activation="relu"),
-                nn.MaxPool2D(pool_size=2, strides=2),
-                nn.Conv2D(channels=50, kernel_size=5, activation="relu"),
-                nn.MaxPool2D(pool_size=2, strides=2),
-                nn.Flatten(), nn.Dense(128, activation="relu"), nn.Dense(10))
+        net.add(
+            nn.Conv2D(channels=20, kernel_size=5, activation="relu"),
+            nn.MaxPool2D(pool_size=2, strides=2),
+            nn.Conv2D(channels=50, kernel_size=5, activation="relu"),
+            nn.MaxPool2D(pool_size=2, strides=2),
+            nn.Flatten(),
+            nn.Dense(128, activation="relu"),
+            nn.Dense(10),
+        )
     return net
 
 
@@ -75,8 +87,7 @@ def test_export_writes_mxnet_files(name, tmp_path):
 @pytest.mark.parametrize("name", ["gluon_mlp", "gluon_lenet", "gluon_bn"])
 def test_imports_mxnet_exports(name):
     io = np.load(fixture(f"{name}_io.npz"))
-    block = gluon.SymbolBlock.imports(fixture(f"{name}-symbol.json"), ["data"],
-                                      _params_file(name))
+    block = gluon.SymbolBlock.imports(fixture(f"{name}-symbol.json"), ["data"], _params_file(name))
     assert_close(block(nd.array(io["input"])), io["output"], rtol=1e-4, atol=1e-5)
     keys = [k[4:] for k in nd.load(_params_file(name))]
     assert sorted(block.collect_params().keys()) == sorted(keys)
@@ -93,8 +104,9 @@ def test_export_import_roundtrip_and_finetune(tmp_path):
     x = nd.array(np.random.RandomState(0).rand(4, 1, 28, 28))
     out = net(x)
     net.export(str(tmp_path / "model"), epoch=3)
-    block = gluon.SymbolBlock.imports(str(tmp_path / "model-symbol.json"), "data",
-                                      str(tmp_path / "model-0003.params"))
+    block = gluon.SymbolBlock.imports(
+        str(tmp_path / "model-symbol.json"), "data", str(tmp_path / "model-0003.params")
+    )
     assert_close(block(x), out, rtol=1e-6, atol=1e-7)
     params = block.collect_params()
     trainer = gluon.Trainer(params, "sgd", {"learning_rate": 0.1})
@@ -108,16 +120,16 @@ def test_export_import_roundtrip_and_finetune(tmp_path):
 def test_export_needs_a_forward_first():
     net = mlp()
     net.initialize()
-    with pytest.raises(RuntimeError, match="Please first call block.hybridize\\(\\) and then "
-                                           "run forward"):
+    with pytest.raises(
+        RuntimeError, match="Please first call block.hybridize\\(\\) and then run forward"
+    ):
         net.export("nowhere")
 
 
 def test_symbol_input_gives_mxnet_graph_seed_004():
     net = nn.HybridSequential(prefix="hybridsequential3_")
     with net.name_scope():
-        net.add(nn.Dense(256, activation="relu"), nn.Dense(128, activation="relu"),
-                nn.Dense(2))
+        net.add(nn.Dense(256, activation="relu"), nn.Dense(128, activation="relu"), nn.Dense(2))
     net.initialize()
     y = net(mx.sym.var("data"))
     assert isinstance(y, mx.sym.Symbol)

@@ -14,12 +14,22 @@ from .helpers import assert_close, lenet, load_json, mxnet_strings
 # (id, constructor, input shape, training mode, integer input)
 LAYERS = [
     ("dense_relu", lambda: nn.Dense(5, activation="relu"), (3, 7), True, False),
-    ("dense_noflat_nobias", lambda: nn.Dense(5, flatten=False, use_bias=False), (2, 3, 7),
-     True, False),
+    (
+        "dense_noflat_nobias",
+        lambda: nn.Dense(5, flatten=False, use_bias=False),
+        (2, 3, 7),
+        True,
+        False,
+    ),
     ("dropout_predict", lambda: nn.Dropout(0.3), (4, 6), False, False),
     ("batchnorm_train", lambda: nn.BatchNorm(), (4, 3, 5, 5), True, False),
-    ("batchnorm_global", lambda: nn.BatchNorm(scale=False, use_global_stats=True),
-     (4, 3, 5), True, False),
+    (
+        "batchnorm_global",
+        lambda: nn.BatchNorm(scale=False, use_global_stats=True),
+        (4, 3, 5),
+        True,
+        False,
+    ),
     ("batchnorm_predict", lambda: nn.BatchNorm(axis=-1), (4, 5, 3), False, False),
     ("instancenorm", lambda: nn.InstanceNorm(scale=True), (2, 3, 6), True, False),
     ("instancenorm_axis2", lambda: nn.InstanceNorm(axis=2), (2, 3, 4, 5), True, False),
@@ -27,8 +37,7 @@ LAYERS = [
     ("layernorm_axis1", lambda: nn.LayerNorm(axis=1), (3, 4, 2), True, False),
     ("embedding", lambda: nn.Embedding(10, 4), (2, 5), True, True),
     ("flatten", lambda: nn.Flatten(), (2, 3, 4), True, False),
-    ("hybridlambda_fn", lambda: nn.HybridLambda(lambda F, x: F.tanh(x) * 2), (3, 4), True,
-     False),
+    ("hybridlambda_fn", lambda: nn.HybridLambda(lambda F, x: F.tanh(x) * 2), (3, 4), True, False),
     ("hybridlambda_name", lambda: nn.HybridLambda("relu"), (3, 4), True, False),
     ("act_relu", lambda: nn.Activation("relu"), (3, 4), True, False),
     ("act_sigmoid", lambda: nn.Activation("sigmoid"), (3, 4), True, False),
@@ -43,23 +52,47 @@ LAYERS = [
     ("gelu", lambda: nn.GELU(), (3, 4), True, False),
     ("swish", lambda: nn.Swish(1.5), (3, 4), True, False),
     ("conv1d", lambda: nn.Conv1D(4, 3, padding=1), (2, 3, 9), True, False),
-    ("conv2d_groups", lambda: nn.Conv2D(4, 3, strides=2, groups=2, activation="tanh"),
-     (2, 4, 7, 7), True, False),
-    ("conv2d_dilate_nobias", lambda: nn.Conv2D(3, (3, 2), dilation=2, use_bias=False),
-     (1, 2, 8, 8), True, False),
+    (
+        "conv2d_groups",
+        lambda: nn.Conv2D(4, 3, strides=2, groups=2, activation="tanh"),
+        (2, 4, 7, 7),
+        True,
+        False,
+    ),
+    (
+        "conv2d_dilate_nobias",
+        lambda: nn.Conv2D(3, (3, 2), dilation=2, use_bias=False),
+        (1, 2, 8, 8),
+        True,
+        False,
+    ),
     ("conv3d", lambda: nn.Conv3D(2, 2), (1, 2, 4, 4, 4), True, False),
-    ("conv1d_t", lambda: nn.Conv1DTranspose(3, 3, strides=2, output_padding=1), (2, 4, 5),
-     True, False),
-    ("conv2d_t", lambda: nn.Conv2DTranspose(3, (3, 2), strides=2, padding=1), (2, 2, 4, 4),
-     True, False),
+    (
+        "conv1d_t",
+        lambda: nn.Conv1DTranspose(3, 3, strides=2, output_padding=1),
+        (2, 4, 5),
+        True,
+        False,
+    ),
+    (
+        "conv2d_t",
+        lambda: nn.Conv2DTranspose(3, (3, 2), strides=2, padding=1),
+        (2, 2, 4, 4),
+        True,
+        False,
+    ),
     ("conv3d_t", lambda: nn.Conv3DTranspose(2, 2), (1, 2, 3, 3, 3), True, False),
     ("maxpool1d", lambda: nn.MaxPool1D(2), (2, 3, 8), True, False),
-    ("maxpool2d_ceil", lambda: nn.MaxPool2D(3, 2, 1, ceil_mode=True), (2, 3, 7, 7), True,
-     False),
+    ("maxpool2d_ceil", lambda: nn.MaxPool2D(3, 2, 1, ceil_mode=True), (2, 3, 7, 7), True, False),
     ("maxpool3d", lambda: nn.MaxPool3D(), (1, 2, 4, 4, 4), True, False),
     ("avgpool1d", lambda: nn.AvgPool1D(3, 1), (2, 3, 8), True, False),
-    ("avgpool2d_nopad_count", lambda: nn.AvgPool2D(3, 2, 1, count_include_pad=False),
-     (2, 3, 6, 6), True, False),
+    (
+        "avgpool2d_nopad_count",
+        lambda: nn.AvgPool2D(3, 2, 1, count_include_pad=False),
+        (2, 3, 6, 6),
+        True,
+        False,
+    ),
     ("avgpool3d", lambda: nn.AvgPool3D(), (1, 2, 4, 4, 4), True, False),
     ("globalmax1d", lambda: nn.GlobalMaxPool1D(), (2, 3, 5), True, False),
     ("globalmax2d", lambda: nn.GlobalMaxPool2D(), (2, 3, 5, 4), True, False),
@@ -89,8 +122,11 @@ def _run(layer, x_np, train):
 @pytest.mark.parametrize("name,make,shape,train,integer", LAYERS, ids=[c[0] for c in LAYERS])
 def test_hybridized_layer_equals_imperative(name, make, shape, train, integer):
     rng = np.random.RandomState(0)
-    x_np = rng.randint(0, 10, shape).astype(np.float32) if integer else \
-        rng.uniform(-1, 1, shape).astype(np.float32)
+    x_np = (
+        rng.randint(0, 10, shape).astype(np.float32)
+        if integer
+        else rng.uniform(-1, 1, shape).astype(np.float32)
+    )
     layer = make()
     layer.initialize(mx.init.Xavier())
     with autograd.pause():
@@ -106,11 +142,13 @@ def test_hybridized_layer_equals_imperative(name, make, shape, train, integer):
     if not integer:
         assert_close(hybrid[1], imperative[1], rtol=1e-5, atol=1e-6, msg=f"{name} dx")
     for key in imperative[2]:
-        assert_close(hybrid[2][key], imperative[2][key], rtol=1e-5, atol=1e-6,
-                     msg=f"{name} {key} value")
+        assert_close(
+            hybrid[2][key], imperative[2][key], rtol=1e-5, atol=1e-6, msg=f"{name} {key} value"
+        )
     for key in imperative[3]:
-        assert_close(hybrid[3][key], imperative[3][key], rtol=1e-5, atol=1e-6,
-                     msg=f"{name} {key} grad")
+        assert_close(
+            hybrid[3][key], imperative[3][key], rtol=1e-5, atol=1e-6, msg=f"{name} {key} grad"
+        )
 
 
 def test_dense_values_against_numpy():
@@ -150,8 +188,9 @@ def test_batchnorm_running_stats_follow_momentum():
     var = x.var(axis=(0, 2))
     assert_close(layer.running_mean.data(), 0.1 * mean, rtol=1e-5, atol=1e-6)
     assert_close(layer.running_var.data(), 0.9 + 0.1 * var, rtol=1e-4, atol=1e-6)
-    assert_close(y, (x - mean[None, :, None]) / np.sqrt(var[None, :, None] + 1e-5),
-                 rtol=1e-4, atol=1e-5)
+    assert_close(
+        y, (x - mean[None, :, None]) / np.sqrt(var[None, :, None] + 1e-5), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_deferred_shapes_of_conv_and_norm_layers():
@@ -175,13 +214,24 @@ def test_reprs_match_mxnet():
         net = lenet(nn.Sequential)
     assert repr(net) == strings["repr(lenet) seed 004 (Sequential)"]
     assert list(net.collect_params().keys()) == [
-        k.replace("sequential1_", "sequential0_") for k in strings["lenet collect_params keys"]]
+        k.replace("sequential1_", "sequential0_") for k in strings["lenet collect_params keys"]
+    ]
     misc = nn.HybridSequential()
     with misc.name_scope():
-        misc.add(nn.BatchNorm(), nn.Dropout(0.5), nn.Embedding(10, 3), nn.Conv2DTranspose(4, 3),
-                 nn.AvgPool2D(), nn.GlobalMaxPool2D(), nn.LayerNorm(), nn.Activation("tanh"),
-                 nn.LeakyReLU(0.1), nn.HybridLambda("relu"),
-                 nn.Conv1D(2, 3, strides=2, padding=1, use_bias=False), nn.Dense(5, in_units=3))
+        misc.add(
+            nn.BatchNorm(),
+            nn.Dropout(0.5),
+            nn.Embedding(10, 3),
+            nn.Conv2DTranspose(4, 3),
+            nn.AvgPool2D(),
+            nn.GlobalMaxPool2D(),
+            nn.LayerNorm(),
+            nn.Activation("tanh"),
+            nn.LeakyReLU(0.1),
+            nn.HybridLambda("relu"),
+            nn.Conv1D(2, 3, strides=2, padding=1, use_bias=False),
+            nn.Dense(5, in_units=3),
+        )
     assert repr(misc) == strings["repr(misc layers)"]
 
 
@@ -228,8 +278,11 @@ def test_operator_errors_name_the_layer():
     with net.name_scope():
         net.add(nn.Dense(3, in_units=4), nn.Dense(2, in_units=3))
     net.initialize()
-    with pytest.raises(mx.base.MXNetError, match=r"weight has shape \(3, 4\), expected "
-                                                 r"\(3, 5\) \(in block net_dense0\)$"):
+    with pytest.raises(
+        mx.base.MXNetError,
+        match=r"weight has shape \(3, 4\), expected "
+        r"\(3, 5\) \(in block net_dense0\)$",
+    ):
         net(nd.ones((2, 5)))
 
 

@@ -50,8 +50,9 @@ def test_loss_value_and_gradient_match_mxnet(case):
     assert out.shape == tuple(spec["loss_shape"])
     assert_close(out, _DATA[f"{case}:loss"], rtol=1e-5, atol=1e-6, msg=case)
     for i, arr in enumerate(wrt):
-        assert_close(arr.grad, _DATA[f"{case}:grad{i}"], rtol=1e-4, atol=1e-6,
-                     msg=f"{case} grad{i}")
+        assert_close(
+            arr.grad, _DATA[f"{case}:grad{i}"], rtol=1e-4, atol=1e-6, msg=f"{case} grad{i}"
+        )
 
 
 def test_poisson_full_is_finite_and_differentiable_unlike_mxnet():
@@ -78,9 +79,18 @@ def test_loss_repr_and_label_format_error():
         gloss.LogisticLoss(label_format="other")
 
 
-@pytest.mark.parametrize("case", ["SoftmaxCE_sparse_sw", "L2Loss_sw", "Huber_rho05_sw",
-                                  "SigmoidBCE", "KLDiv_not_from_logits", "Triplet",
-                                  "CosineEmbedding_m"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "SoftmaxCE_sparse_sw",
+        "L2Loss_sw",
+        "Huber_rho05_sw",
+        "SigmoidBCE",
+        "KLDiv_not_from_logits",
+        "Triplet",
+        "CosineEmbedding_m",
+    ],
+)
 def test_hybridized_loss_equals_imperative(case):
     spec = _CASES[case]
     fn = _make(spec["ctor"])

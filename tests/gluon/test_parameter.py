@@ -62,8 +62,9 @@ def test_uninitialized_and_deferred_errors_name_the_parameter():
     assert d.list_ctx() == [mx.cpu(0)]
     with pytest.raises(DeferredInitializationError, match="'late'.*deferred"):
         d.data()
-    with pytest.raises(ValueError, match="Cannot initialize Parameter 'bad' because it has "
-                                         "invalid shape"):
+    with pytest.raises(
+        ValueError, match="Cannot initialize Parameter 'bad' because it has invalid shape"
+    ):
         gluon.Parameter("bad", shape=(4, 0)).initialize()
     d.shape = (4, 5)
     d._finish_deferred_init()
@@ -152,6 +153,7 @@ def test_constant():
 
 
 # ---- ParameterDict ----
+
 
 def test_parameter_dict_repr_and_prefix_seed_004():
     strings = mxnet_strings()
@@ -242,8 +244,9 @@ def test_load_missing_extra_and_dtype_errors(tmp_path):
     pd.load(fname, restore_prefix="m_", allow_missing=True, cast_dtype=True)
     assert pd["m_w"].data().dtype == np.float32
     nd.save(fname, {"w": nd.ones((3,))})
-    with pytest.raises(AssertionError, match="shape incompatible expected \\(2,\\) vs saved "
-                                             "\\(3,\\)"):
+    with pytest.raises(
+        AssertionError, match="shape incompatible expected \\(2,\\) vs saved \\(3,\\)"
+    ):
         pd.load(fname, restore_prefix="m_", allow_missing=True)
 
 

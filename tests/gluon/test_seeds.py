@@ -18,17 +18,24 @@ import pytest
 from .data.files import write_idx
 from .seed_cells import SEED000, SEED003, SEED004
 
-_PY2_PRINT = ("    print 'Epoch %d/%d' % (e+1, epochs)\n"
-              "    print '%ds %dus/sample - loss: %.4f - acc: %.4f'%((time.time()-tic),\n"
-              "                                                      (time.time()-tic)*10**6//data_size,\n"
-              "                                                      total_loss/i,\n"
-              "                                                      accuracy/i)\n")
-_PY3_PRINT = ("    print('Epoch %d/%d' % (e+1, epochs))\n"
-              "    print('%ds %dus/sample - loss: %.4f - acc: %.4f'%((time.time()-tic),\n"
-              "          (time.time()-tic)*10**6//data_size, total_loss/i, accuracy/i))\n")
+_PY2_PRINT = (
+    "    print 'Epoch %d/%d' % (e+1, epochs)\n"
+    "    print '%ds %dus/sample - loss: %.4f - acc: %.4f'%((time.time()-tic),\n"
+    "                                                      (time.time()-tic)*10**6//data_size,\n"
+    "                                                      total_loss/i,\n"
+    "                                                      accuracy/i)\n"
+)
+_PY3_PRINT = (
+    "    print('Epoch %d/%d' % (e+1, epochs))\n"
+    "    print('%ds %dus/sample - loss: %.4f - acc: %.4f'%((time.time()-tic),\n"
+    "          (time.time()-tic)*10**6//data_size, total_loss/i, accuracy/i))\n"
+)
 _EDITS = {
-    ("003", 13): [("from __future__ import division\n", ""), ("xrange(", "range("),
-                  (_PY2_PRINT, _PY3_PRINT)],
+    ("003", 13): [
+        ("from __future__ import division\n", ""),
+        ("xrange(", "range("),
+        (_PY2_PRINT, _PY3_PRINT),
+    ],
     ("003", 15): [("test_accuracy/i", "total_accuracy/i")],
 }
 
@@ -47,17 +54,19 @@ def _write_digits(folder, n_train, n_test, offset):
     """MNIST-format files of real handwritten digits: the 8x8 UCI digits bundled with
     distnet (values 0..16), scaled to 24x24 and centred in 28x28 like MNIST."""
     import distnet.gluon.data.vision as vision
+
     bundled = np.load(os.path.join(os.path.dirname(vision.__file__), "_digits.npz"))
     images = np.kron(bundled["images"].astype(np.int64) * 255 // 16, np.ones((3, 3)))
     images = np.pad(images, ((0, 0), (2, 2), (2, 2))).astype(np.uint8)
     labels = bundled["labels"]
     os.makedirs(folder, exist_ok=True)
-    for prefix, start, count in (("train", offset, n_train),
-                                 ("t10k", offset + n_train, n_test)):
-        write_idx(os.path.join(folder, f"{prefix}-images-idx3-ubyte.gz"),
-                  images[start:start + count])
-        write_idx(os.path.join(folder, f"{prefix}-labels-idx1-ubyte.gz"),
-                  labels[start:start + count])
+    for prefix, start, count in (("train", offset, n_train), ("t10k", offset + n_train, n_test)):
+        write_idx(
+            os.path.join(folder, f"{prefix}-images-idx3-ubyte.gz"), images[start : start + count]
+        )
+        write_idx(
+            os.path.join(folder, f"{prefix}-labels-idx1-ubyte.gz"), labels[start : start + count]
+        )
 
 
 def _write_bars(folder, n_train, n_test, seed):
@@ -72,8 +81,8 @@ def _write_bars(folder, n_train, n_test, seed):
         for i, c in enumerate(labels):
             row = 3 + 2 * c + rng.randint(0, 2)
             col = 4 + 2 * ((3 * c) % 10) + rng.randint(0, 2)
-            images[i, row:row + 2, 4:24] = 255
-            images[i, 4:24, col:col + 2] = 255
+            images[i, row : row + 2, 4:24] = 255
+            images[i, 4:24, col : col + 2] = 255
         write_idx(os.path.join(folder, f"{prefix}-images-idx3-ubyte.gz"), images)
         write_idx(os.path.join(folder, f"{prefix}-labels-idx1-ubyte.gz"), labels)
 
@@ -104,6 +113,7 @@ def _mean_loss(mx, net, loader, values=None):
 
 def test_seed_000_gluon_cells(seed_home, capsys):
     import distnet as mx
+
     mx.random.seed(0)  # random data and labels: keep the run reproducible
     np.random.seed(0)
     ns = {}
@@ -127,17 +137,24 @@ def test_seed_000_gluon_cells(seed_home, capsys):
     assert after < before
     run_cell("000", 14, SEED000, ns)
     run_cell("000", 15, SEED000, ns)
-    assert sorted(os.listdir(seed_home)) == ["gluon-model-hybrid-0005.params",
-                                             "gluon-model-hybrid-symbol.json",
-                                             "gluon-model.params"]
-    block = mx.gluon.SymbolBlock.imports("gluon-model-hybrid-symbol.json", ["data"],
-                                         "gluon-model-hybrid-0005.params")
+    assert sorted(os.listdir(seed_home)) == [
+        "gluon-model-hybrid-0005.params",
+        "gluon-model-hybrid-symbol.json",
+        "gluon-model.params",
+    ]
+    block = mx.gluon.SymbolBlock.imports(
+        "gluon-model-hybrid-symbol.json", ["data"], "gluon-model-hybrid-0005.params"
+    )
     x = mx.nd.array(np.random.RandomState(0).rand(3, 1, 28, 28))
     np.testing.assert_allclose(block(x).asnumpy(), net(x).asnumpy(), rtol=1e-5, atol=1e-6)
     again = ns["nn"].HybridSequential()
     with again.name_scope():
-        again.add(ns["nn"].Flatten(), ns["nn"].Dense(128, activation="relu"),
-                  ns["nn"].Dense(64, activation="relu"), ns["nn"].Dense(10))
+        again.add(
+            ns["nn"].Flatten(),
+            ns["nn"].Dense(128, activation="relu"),
+            ns["nn"].Dense(64, activation="relu"),
+            ns["nn"].Dense(10),
+        )
     again.load_parameters("gluon-model.params")
     np.testing.assert_allclose(again(x).asnumpy(), net(x).asnumpy(), rtol=1e-5, atol=1e-6)
 
@@ -151,13 +168,17 @@ def test_seed_003_fashion_mnist_learns(seed_home, capsys):
     assert re.findall(r"Epoch (\d)/5", out) == ["1", "2", "3", "4", "5"]
     assert accs[-1] > accs[0] and accs[-1] > 0.8, out
     run_cell("003", 15, SEED003, ns)
-    test_acc = float(re.search(r"Test accuracy:', ([0-9.]+)|Test accuracy: ([0-9.]+)",
-                               capsys.readouterr().out).group(2))
+    test_acc = float(
+        re.search(
+            r"Test accuracy:', ([0-9.]+)|Test accuracy: ([0-9.]+)", capsys.readouterr().out
+        ).group(2)
+    )
     assert test_acc > 0.8
 
 
 def test_seed_004_walkthrough(seed_home, capsys):
     import distnet as mx
+
     mx.random.seed(0)  # lr 0.5 on 20 steps: keep the run reproducible
     np.random.seed(0)
     ns = {}
@@ -186,4 +207,4 @@ def test_seed_004_walkthrough(seed_home, capsys):
     for number in (19, 20, 21):
         run_cell("004", number, SEED004, ns)
     text = capsys.readouterr().out
-    assert '"op": "FullyConnected"' in text and '_dense2_fwd' in text
+    assert '"op": "FullyConnected"' in text and "_dense2_fwd" in text

@@ -37,8 +37,10 @@ def _train(ctxs, steps=3, hybridize=False, **trainer_kw):
     ys = np.array_split(_Y, len(ctxs))
     for _ in range(steps):
         with autograd.record():
-            losses = [loss_fn(net(nd.array(x, ctx=c)), nd.array(y, ctx=c))
-                      for x, y, c in zip(xs, ys, ctxs)]
+            losses = [
+                loss_fn(net(nd.array(x, ctx=c)), nd.array(y, ctx=c))
+                for x, y, c in zip(xs, ys, ctxs)
+            ]
         for loss in losses:
             loss.backward()
         trainer.step(len(_X))
@@ -62,9 +64,11 @@ def test_sgd_step_is_lr_times_mean_gradient():
         assert_close(w, w0[key] - 0.1 * grads[key] / 8, rtol=1e-5, atol=1e-7, msg=key)
 
 
-@pytest.mark.parametrize("kw", [{}, {"update_on_kvstore": False}, {"kvstore": "local"},
-                                {"hybridize": True}],
-                         ids=["device_on_kvstore", "device_local_update", "local", "hybrid"])
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"update_on_kvstore": False}, {"kvstore": "local"}, {"hybridize": True}],
+    ids=["device_on_kvstore", "device_local_update", "local", "hybrid"],
+)
 def test_two_contexts_equal_one(kw):
     single, _ = _train([mx.cpu(0)])
     double, trainer = _train([mx.cpu(0), mx.cpu(1)], **kw)
@@ -82,11 +86,14 @@ def test_single_context_uses_no_kvstore_and_rules_raise_value_errors():
     with pytest.raises(ValueError, match="Please set update_on_kvstore=False"):
         _train([mx.cpu(0)], steps=1, update_on_kvstore=True)
     _, multi = _train([mx.cpu(0), mx.cpu(1)], steps=1)
-    with pytest.raises(AssertionError, match="allreduce_grads\\(\\) when parameters are "
-                                             "updated on kvstore is not supported"):
+    with pytest.raises(
+        AssertionError,
+        match="allreduce_grads\\(\\) when parameters are updated on kvstore is not supported",
+    ):
         multi.allreduce_grads()
-    with pytest.raises(AssertionError, match="update\\(\\) when parameters are updated on "
-                                             "kvstore is not supported"):
+    with pytest.raises(
+        AssertionError, match="update\\(\\) when parameters are updated on kvstore is not supported"
+    ):
         multi.update(8)
 
 
@@ -97,12 +104,18 @@ def test_env_turns_update_on_kvstore_off(monkeypatch):
 
 
 def test_allreduce_grads_then_update_allows_clipping():
-    net, trainer = _train([mx.cpu(0), mx.cpu(1)], steps=0, update_on_kvstore=False,
-                          optimizer_params={"learning_rate": 1.0})
+    net, trainer = _train(
+        [mx.cpu(0), mx.cpu(1)],
+        steps=0,
+        update_on_kvstore=False,
+        optimizer_params={"learning_rate": 1.0},
+    )
     loss_fn = gluon.loss.L2Loss()
     with autograd.record():
-        losses = [loss_fn(net(nd.ones((1, 5), ctx=c)), nd.zeros((1, 3), ctx=c))
-                  for c in (mx.cpu(0), mx.cpu(1))]
+        losses = [
+            loss_fn(net(nd.ones((1, 5), ctx=c)), nd.zeros((1, 3), ctx=c))
+            for c in (mx.cpu(0), mx.cpu(1))
+        ]
     for loss in losses:
         loss.backward()
     before = _weights(net, mx.cpu(1))
@@ -124,8 +137,10 @@ def test_stale_gradient_is_an_error_naming_the_parameter():
     with autograd.record():
         out = net[0](nd.array(_X))  # only the first layer gets a gradient
     out.backward()
-    with pytest.raises(UserWarning, match="Gradient of Parameter `t_dense1_bias` on "
-                                          "context cpu\\(0\\) has not been updated"):
+    with pytest.raises(
+        UserWarning,
+        match="Gradient of Parameter `t_dense1_bias` on context cpu\\(0\\) has not been updated",
+    ):
         trainer.step(8)
     w1 = net[1].weight.data().asnumpy()
     with autograd.record():
@@ -154,23 +169,27 @@ def test_learning_rate_and_constructor_checks():
     other = nn.Dense(2, in_units=2)
     other.initialize(ctx=mx.cpu(1))
     params = list(net.collect_params().values()) + list(other.collect_params().values())
-    with pytest.raises(AssertionError, match="All Parameters must be initialized on the same "
-                                             "set of contexts"):
+    with pytest.raises(
+        AssertionError, match="All Parameters must be initialized on the same set of contexts"
+    ):
         gluon.Trainer(params, "sgd")
 
 
 def _step_on(net, trainer, ctxs):
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     with autograd.record():
-        losses = [loss_fn(net(nd.array(x, ctx=c)), nd.array(y, ctx=c)) for x, y, c in
-                  zip(np.array_split(_X, len(ctxs)), np.array_split(_Y, len(ctxs)), ctxs)]
+        losses = [
+            loss_fn(net(nd.array(x, ctx=c)), nd.array(y, ctx=c))
+            for x, y, c in zip(np.array_split(_X, len(ctxs)), np.array_split(_Y, len(ctxs)), ctxs)
+        ]
     for loss in losses:
         loss.backward()
     trainer.step(len(_X))
 
 
-@pytest.mark.parametrize("ctxs", [[mx.cpu(0)], [mx.cpu(0), mx.cpu(1)]],
-                         ids=["one_context", "kvstore_updates"])
+@pytest.mark.parametrize(
+    "ctxs", [[mx.cpu(0)], [mx.cpu(0), mx.cpu(1)]], ids=["one_context", "kvstore_updates"]
+)
 def test_save_load_states_resume_training(tmp_path, ctxs):
     fname = str(tmp_path / "trainer.states")
     ref_net, net = _net(ctxs), _net(ctxs)
@@ -195,8 +214,14 @@ def test_save_load_states_resume_training(tmp_path, ctxs):
 @pytest.mark.parametrize("on_kvstore", [True, False], ids=["server_update", "worker_update"])
 def test_dist_sync_workers_start_from_rank_0(run_distributed, on_kvstore):
     here = os.path.dirname(__file__)
-    job = run_distributed("gluon_jobs:trainer_first_step", num_workers=2, num_servers=1,
-                          timeout=90, env={"PYTHONPATH": here}, args=[on_kvstore])
+    job = run_distributed(
+        "gluon_jobs:trainer_first_step",
+        num_workers=2,
+        num_servers=1,
+        timeout=90,
+        env={"PYTHONPATH": here},
+        args=[on_kvstore],
+    )
     job.check()
     a, b = (w.result for w in job.workers)
     assert a["update_on_kvstore"] is b["update_on_kvstore"] is on_kvstore
@@ -209,8 +234,12 @@ def test_dist_sync_workers_start_from_rank_0(run_distributed, on_kvstore):
 
 
 def test_compression_params_reach_the_kvstore():
-    net, trainer = _train([mx.cpu(0), mx.cpu(1)], steps=0, update_on_kvstore=False,
-                          compression_params={"type": "2bit", "threshold": 0.5})
+    net, trainer = _train(
+        [mx.cpu(0), mx.cpu(1)],
+        steps=0,
+        update_on_kvstore=False,
+        compression_params={"type": "2bit", "threshold": 0.5},
+    )
     with autograd.record():
         losses = [(net(nd.array(_X, ctx=c)) * 10).sum() for c in (mx.cpu(0), mx.cpu(1))]
     for loss in losses:
@@ -225,12 +254,18 @@ def test_compression_params_reach_the_kvstore():
 
 def test_dist_async_rules(run_distributed):
     here = os.path.dirname(__file__)
-    job = run_distributed("gluon_jobs:trainer_async_rules", num_workers=2, num_servers=1,
-                          timeout=90, env={"PYTHONPATH": here})
+    job = run_distributed(
+        "gluon_jobs:trainer_async_rules",
+        num_workers=2,
+        num_servers=1,
+        timeout=90,
+        env={"PYTHONPATH": here},
+    )
     job.check()
     for result in (w.result for w in job.workers):
-        assert result["refused"] == "Please set update_on_kvstore=True when training in " \
-                                    "async mode."
+        assert result["refused"] == "Please set update_on_kvstore=True when training in async mode."
         assert result["update_on_kvstore"] is True
-        assert "Possible change in the `batch_size` from previous `step` detected" in \
-            result["batch_change"]
+        assert (
+            "Possible change in the `batch_size` from previous `step` detected"
+            in result["batch_change"]
+        )

@@ -55,6 +55,7 @@ class _Recorder:
             finally:
                 self.early += sum(n < self.nodes for n in pushed_at)
                 self.inside = False
+
         kv.pushpull = pushpull
         monkeypatch.setattr(autograd, "backward", backward)
         monkeypatch.setattr(autograd, "_node_backward", node_backward)
@@ -69,8 +70,13 @@ def _train(monkeypatch, steps=3, manual=False, req="write", backwards=1, **train
     net = _net()
     kv = mx.kv.create("device")
     rec = _Recorder(monkeypatch, kv, net)
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.5,
-                            "momentum": 0.9}, kvstore=kv, **trainer_kw)
+    trainer = gluon.Trainer(
+        net.collect_params(),
+        "sgd",
+        {"learning_rate": 0.5, "momentum": 0.9},
+        kvstore=kv,
+        **trainer_kw,
+    )
     net.collect_params().setattr("grad_req", req)
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     xs, ys = np.array_split(_X, 2), np.array_split(_Y, 2)
@@ -78,8 +84,10 @@ def _train(monkeypatch, steps=3, manual=False, req="write", backwards=1, **train
     for _ in range(steps):
         for _ in range(backwards):
             with autograd.record():
-                losses = [loss_fn(net(nd.array(x, ctx=c)), nd.array(y, ctx=c))
-                          for x, y, c in zip(xs, ys, CTXS)]
+                losses = [
+                    loss_fn(net(nd.array(x, ctx=c)), nd.array(y, ctx=c))
+                    for x, y, c in zip(xs, ys, CTXS)
+                ]
             for loss in losses:
                 loss.backward()
         if manual:
@@ -91,8 +99,7 @@ def _train(monkeypatch, steps=3, manual=False, req="write", backwards=1, **train
             net.collect_params().zero_grad()
         logs.append(rec.take())
     logs.append(rec.early)
-    weights = {k[3:]: [p.data(c).asnumpy() for c in CTXS]
-               for k, p in net.collect_params().items()}
+    weights = {k[3:]: [p.data(c).asnumpy() for c in CTXS] for k, p in net.collect_params().items()}
     return weights, logs, trainer
 
 
@@ -119,8 +126,8 @@ def test_gradients_are_pushed_during_backward_with_the_same_result(monkeypatch, 
     assert logs[0] == [(i, False, True) for i in range(4)]
     for log in logs[1:]:
         keys = [key for key, _, _ in log]
-        assert sorted(keys) == [0, 1, 2, 3]           # once each, none again in step
-        assert all(inside for _, inside, _ in log)     # all while backward ran
+        assert sorted(keys) == [0, 1, 2, 3]  # once each, none again in step
+        assert all(inside for _, inside, _ in log)  # all while backward ran
         # the last layer (keys 2, 3) went out before the first layer's gradient existed
         assert sorted(keys[:2]) == [2, 3]
         assert [fresh for _, _, fresh in log[:2]] == [False, False]
@@ -139,20 +146,20 @@ def test_local_update_on_kvstore_and_the_switch_keep_communication_in_step(monke
     assert all(not inside for log in off_logs for _, inside, _ in log)
 
 
-@pytest.mark.parametrize("req,backwards", [("add", 2), ("write", 2)],
-                         ids=["accumulate_add", "backward_twice"])
+@pytest.mark.parametrize(
+    "req,backwards", [("add", 2), ("write", 2)], ids=["accumulate_add", "backward_twice"]
+)
 def test_accumulation_and_repeated_backward_match_no_overlap(monkeypatch, req, backwards):
     monkeypatch.setenv("DISTNET_GRAD_OVERLAP", "0")
     plain, _, _ = _train(monkeypatch, req=req, backwards=backwards, update_on_kvstore=False)
     monkeypatch.setenv("DISTNET_GRAD_OVERLAP", "1")
-    weights, logs, _ = _train(monkeypatch, req=req, backwards=backwards,
-                              update_on_kvstore=False)
+    weights, logs, _ = _train(monkeypatch, req=req, backwards=backwards, update_on_kvstore=False)
     early = logs.pop()
     _assert_same(weights, plain)
     if req == "add":  # accumulated gradients are only complete at step: no early push
         assert early == 0 and all(not inside for log in logs for _, inside, _ in log)
-    else:             # the second backward's gradients are pushed again, step adds none
-        assert early == 2 * 2 * 2   # steps 2-3, 2 backwards, 2 keys
+    else:  # the second backward's gradients are pushed again, step adds none
+        assert early == 2 * 2 * 2  # steps 2-3, 2 backwards, 2 keys
         assert all(len(log) == 8 and all(inside for _, inside, _ in log) for log in logs[1:])
 
 

@@ -30,9 +30,12 @@ def test_split_data_even_and_uneven():
 
 def test_split_data_error_matches_mxnet():
     x = mx.nd.zeros((10, 3))
-    with pytest.raises(ValueError, match=r"data with shape \(10, 3\) cannot be evenly split "
-                                         r"into 3 slices along axis 0. Use a batch size "
-                                         r"that's multiple of 3 or set even_split=False"):
+    with pytest.raises(
+        ValueError,
+        match=r"data with shape \(10, 3\) cannot be evenly split "
+        r"into 3 slices along axis 0. Use a batch size "
+        r"that's multiple of 3 or set even_split=False",
+    ):
         utils.split_data(x, 3)
     with pytest.raises(MXNetError, match="fewer than the 11 slices"):
         utils.split_data(x, 11, even_split=False)
@@ -118,10 +121,12 @@ class _FlakyServer:
 
             def log_message(self, *args):
                 pass
+
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def close(self):
         self.httpd.shutdown()
@@ -135,6 +140,7 @@ def server():
     def make(files, failures=0):
         servers.append(_FlakyServer(files, failures))
         return servers[-1]
+
     yield make
     for s in servers:
         s.close()
@@ -148,14 +154,16 @@ def _no_backoff(monkeypatch):
 def test_download_writes_the_file_atomically(tmp_path, server, capsys):
     body = os.urandom(3 * 1024 * 1024 + 5)  # several chunks
     srv = server({"data/blob.bin": body})
-    out = utils.download(srv.url + "data/blob.bin", path=str(tmp_path),
-                         sha1_hash=hashlib.sha1(body).hexdigest())
+    out = utils.download(
+        srv.url + "data/blob.bin", path=str(tmp_path), sha1_hash=hashlib.sha1(body).hexdigest()
+    )
     assert out == str(tmp_path / "blob.bin") and (tmp_path / "blob.bin").read_bytes() == body
     assert os.listdir(tmp_path) == ["blob.bin"]  # no temp file left
     assert f"Downloading {out} from {srv.url}data/blob.bin..." in capsys.readouterr().out
     # present and matching: not fetched again
-    utils.download(srv.url + "data/blob.bin", path=str(tmp_path),
-                   sha1_hash=hashlib.sha1(body).hexdigest())
+    utils.download(
+        srv.url + "data/blob.bin", path=str(tmp_path), sha1_hash=hashlib.sha1(body).hexdigest()
+    )
     assert srv.requests == 1
     # a file path (not a folder) names the target
     target = tmp_path / "sub" / "renamed.bin"
@@ -166,8 +174,9 @@ def test_download_writes_the_file_atomically(tmp_path, server, capsys):
 def test_download_replaces_a_stale_file_and_honours_overwrite(tmp_path, server):
     srv = server({"a.txt": b"new"})
     (tmp_path / "a.txt").write_bytes(b"old")
-    utils.download(srv.url + "a.txt", path=str(tmp_path),
-                   sha1_hash=hashlib.sha1(b"new").hexdigest())
+    utils.download(
+        srv.url + "a.txt", path=str(tmp_path), sha1_hash=hashlib.sha1(b"new").hexdigest()
+    )
     assert (tmp_path / "a.txt").read_bytes() == b"new"
     (tmp_path / "a.txt").write_bytes(b"old")
     utils.download(srv.url + "a.txt", path=str(tmp_path))
@@ -181,17 +190,22 @@ def test_download_retries_then_succeeds(tmp_path, server, capsys):
     utils.download(srv.url + "x.bin", path=str(tmp_path), retries=3)
     assert (tmp_path / "x.bin").read_bytes() == b"payload" and srv.requests == 3
     out = capsys.readouterr().out
-    assert "download failed due to <HTTPError 503: 'Service Unavailable'>" in out and "retrying, 2 attempts left" in out
+    assert (
+        "download failed due to <HTTPError 503: 'Service Unavailable'>" in out
+        and "retrying, 2 attempts left" in out
+    )
     assert "retrying, 1 attempt left" in out
 
 
 def test_download_sha1_mismatch_fails_after_retries(tmp_path, server):
     srv = server({"x.bin": b"payload"})
-    with pytest.raises(MXNetError, match=r"failed after 2 attempts \(File .*x.bin is "
-                                         r"downloaded but the content hash does not match "
-                                         r"\(expected sha1 0{40}, got "):
-        utils.download(srv.url + "x.bin", path=str(tmp_path), sha1_hash="0" * 40,
-                       retries=2)
+    with pytest.raises(
+        MXNetError,
+        match=r"failed after 2 attempts \(File .*x.bin is "
+        r"downloaded but the content hash does not match "
+        r"\(expected sha1 0{40}, got ",
+    ):
+        utils.download(srv.url + "x.bin", path=str(tmp_path), sha1_hash="0" * 40, retries=2)
     assert srv.requests == 2 and os.listdir(tmp_path) == []
 
 
@@ -201,8 +215,10 @@ def test_download_offline_error_names_url_and_target(tmp_path):
         utils.download(url, path=str(tmp_path), retries=1, timeout=2)
     msg = str(info.value)
     assert msg.startswith(f"Downloading {url} failed after 1 attempt (URLError")
-    assert msg.endswith("If this machine is offline, fetch the file elsewhere and place it "
-                        f"at {tmp_path / 't10k-labels-idx1-ubyte.gz'}")
+    assert msg.endswith(
+        "If this machine is offline, fetch the file elsewhere and place it "
+        f"at {tmp_path / 't10k-labels-idx1-ubyte.gz'}"
+    )
     assert os.listdir(tmp_path) == []
 
 
@@ -224,7 +240,9 @@ def test_download_verify_ssl_false_warns(tmp_path, server):
 
 def test_brief_print_list_and_indent():
     assert utils._brief_print_list(["a", "b"]) == "'a', 'b'"
-    assert utils._brief_print_list(list("abcdefghij")) == "'a', 'b', 'c', ..., 'g', 'h', 'i', 'j'"  # as MXNet
+    assert (
+        utils._brief_print_list(list("abcdefghij")) == "'a', 'b', 'c', ..., 'g', 'h', 'i', 'j'"
+    )  # as MXNet
     assert utils._indent("x(\n  y\n)", 2) == "x(\n    y\n  )"
 
 
@@ -239,10 +257,14 @@ def test_download_progress_display(tmp_path, server, capsys):
 def test_gluon_namespace_loads_submodules_on_first_use():
     import subprocess
     import sys
-    code = ("import sys, distnet.gluon as g; "
-            "print('distnet.gluon.data' in sys.modules, 'distnet.gluon.utils' in sys.modules); "
-            "g.data.DataLoader; g.utils.split_data; "
-            "print('distnet.gluon.data' in sys.modules, g.data.vision.MNIST.__name__)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, check=True).stdout.split("\n")
+
+    code = (
+        "import sys, distnet.gluon as g; "
+        "print('distnet.gluon.data' in sys.modules, 'distnet.gluon.utils' in sys.modules); "
+        "g.data.DataLoader; g.utils.split_data; "
+        "print('distnet.gluon.data' in sys.modules, g.data.vision.MNIST.__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split("\n")
     assert out[:2] == ["False False", "True MNIST"]

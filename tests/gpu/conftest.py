@@ -15,16 +15,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "gpu: needs a CUDA GPU and cupy (tests/gpu); skipped without one")
+        "markers", "gpu: needs a CUDA GPU and cupy (tests/gpu); skipped without one"
+    )
 
 
 def _skip_reason():
     from distnet import backend
     from .gpu_util import AS_CPU
+
     if AS_CPU or backend.cupy_or_none() is not None:
         return None
-    return (f"no usable CUDA GPU (cupy: {backend._cupy_error}); "
-            "install with pip install -e '.[test,gpu]' on a GPU machine")
+    return (
+        f"no usable CUDA GPU (cupy: {backend._cupy_error}); "
+        "install with pip install -e '.[test,gpu]' on a GPU machine"
+    )
 
 
 def pytest_collection_modifyitems(config, items):

@@ -35,7 +35,6 @@ def assert_on(arr, ctx):
     data = arr._data
     if ctx.device_type == "gpu":
         assert is_device_array(data), f"{ctx} array holds a {type(data).__module__} array"
-        assert data.device.id == ctx.device_id, \
-            f"{ctx} array's data is on GPU {data.device.id}"
+        assert data.device.id == ctx.device_id, f"{ctx} array's data is on GPU {data.device.id}"
     else:
         assert isinstance(data, np.ndarray), f"{ctx} array holds {type(data).__name__}"

@@ -24,6 +24,7 @@ def _real_gpu():
     if AS_CPU:
         pytest.skip("checks cupy itself (not in the CPU dry run)")
     from distnet import backend
+
     return backend.cupy_or_none()
 
 
@@ -34,17 +35,23 @@ def test_num_gpus_is_cupys_device_count():
     assert mx.gpu(0).xp is cp
 
 
-@pytest.mark.parametrize("make, want", [
-    (lambda c: nd.zeros((2, 3), ctx=c), np.zeros((2, 3), np.float32)),
-    (lambda c: nd.ones((2, 3), ctx=c, dtype="float64"), np.ones((2, 3))),
-    (lambda c: nd.full((2, 3), 7, ctx=c), np.full((2, 3), 7, np.float32)),
-    (lambda c: nd.eye(3, k=1, ctx=c), np.eye(3, k=1, dtype=np.float32)),
-    (lambda c: nd.arange(0, 6, 2, ctx=c), np.arange(0, 6, 2, dtype=np.float32)),
-    (lambda c: nd.linspace(0, 1, 5, ctx=c), np.linspace(0, 1, 5, dtype=np.float32)),
-    (lambda c: nd.array(X, ctx=c), X),
-    (lambda c: nd.array([[1, 2], [3, 4]], ctx=c, dtype="int32"),
-     np.array([[1, 2], [3, 4]], np.int32)),
-], ids=["zeros", "ones_f64", "full", "eye", "arange", "linspace", "array", "array_int"])
+@pytest.mark.parametrize(
+    "make, want",
+    [
+        (lambda c: nd.zeros((2, 3), ctx=c), np.zeros((2, 3), np.float32)),
+        (lambda c: nd.ones((2, 3), ctx=c, dtype="float64"), np.ones((2, 3))),
+        (lambda c: nd.full((2, 3), 7, ctx=c), np.full((2, 3), 7, np.float32)),
+        (lambda c: nd.eye(3, k=1, ctx=c), np.eye(3, k=1, dtype=np.float32)),
+        (lambda c: nd.arange(0, 6, 2, ctx=c), np.arange(0, 6, 2, dtype=np.float32)),
+        (lambda c: nd.linspace(0, 1, 5, ctx=c), np.linspace(0, 1, 5, dtype=np.float32)),
+        (lambda c: nd.array(X, ctx=c), X),
+        (
+            lambda c: nd.array([[1, 2], [3, 4]], ctx=c, dtype="int32"),
+            np.array([[1, 2], [3, 4]], np.int32),
+        ),
+    ],
+    ids=["zeros", "ones_f64", "full", "eye", "arange", "linspace", "array", "array_int"],
+)
 def test_creation_puts_arrays_on_the_gpu(make, want):
     ctx = dev(0)
     arr = make(ctx)
@@ -68,11 +75,11 @@ def test_copies_between_cpu_and_gpu():
     assert_on(back, mx.cpu())
     np.testing.assert_array_equal(back.asnumpy(), X + 1)
     into = nd.zeros(X.shape, ctx=dev(0))
-    assert host.copyto(into) is into          # CPU -> existing GPU array
+    assert host.copyto(into) is into  # CPU -> existing GPU array
     assert_on(into, dev(0))
     np.testing.assert_array_equal(into.asnumpy(), X)
     target = nd.zeros(X.shape)
-    gpu.copyto(target)                        # GPU -> existing CPU array
+    gpu.copyto(target)  # GPU -> existing CPU array
     np.testing.assert_array_equal(target.asnumpy(), X + 1)
     dup = gpu.copy()
     assert_on(dup, dev(0))
@@ -80,7 +87,7 @@ def test_copies_between_cpu_and_gpu():
     np.testing.assert_array_equal(gpu.asnumpy(), X + 1)
     got = gpu.asnumpy()
     assert isinstance(got, np.ndarray)
-    got[:] = 5                                # asnumpy is a host copy
+    got[:] = 5  # asnumpy is a host copy
     np.testing.assert_array_equal(gpu.asnumpy(), X + 1)
     with pytest.raises(MXNetError, match="shape mismatch"):
         gpu.copyto(nd.zeros((2, 2), ctx=dev(0)))
@@ -88,7 +95,7 @@ def test_copies_between_cpu_and_gpu():
 
 def test_setitem_and_slices_on_the_gpu():
     arr = nd.array(X, ctx=dev(0))
-    arr[1] = nd.array(np.arange(5), ctx=mx.cpu())     # a host value is copied over
+    arr[1] = nd.array(np.arange(5), ctx=mx.cpu())  # a host value is copied over
     arr[2:4, 1] = 9
     want = X.copy()
     want[1] = np.arange(5)
@@ -145,14 +152,14 @@ def test_wait_to_read_and_waitall_finish_the_gpu_work():
     a = nd.array(rng.standard_normal((N, N)), ctx=dev(0))
     y = a
     for _ in range(20):
-        y = nd.dot(y, a) * (N ** -0.5)
+        y = nd.dot(y, a) * (N**-0.5)
     y.wait_to_read()
     if not AS_CPU:
         cp = _real_gpu()
         with cp.cuda.Device(dev(0).device_id):
             assert cp.cuda.get_current_stream().done
     for _ in range(20):
-        y = nd.dot(y, a) * (N ** -0.5)
+        y = nd.dot(y, a) * (N**-0.5)
     nd.waitall()
     if not AS_CPU:
         with cp.cuda.Device(dev(0).device_id):
@@ -165,7 +172,7 @@ def test_wait_to_read_syncs_the_arrays_own_gpu():
     b = nd.array(rng.standard_normal((N, N)), ctx=dev(1))
     y = b
     for _ in range(20):
-        y = nd.dot(y, b) * (N ** -0.5)
+        y = nd.dot(y, b) * (N**-0.5)
     y.wait_to_read()  # while cupy's current device is gpu(0)
     if not AS_CPU:
         cp = _real_gpu()
@@ -184,8 +191,10 @@ def test_arrays_made_by_cupy_are_accepted():
 
 
 def test_save_and_load_from_the_gpu(tmp_path):
-    arrays = {"arg:w": nd.array(X, ctx=dev(0)),
-              "aux:m": nd.array(np.arange(3), ctx=dev(0), dtype="int64")}
+    arrays = {
+        "arg:w": nd.array(X, ctx=dev(0)),
+        "aux:m": nd.array(np.arange(3), ctx=dev(0), dtype="int64"),
+    }
     gpu_file, cpu_file = tmp_path / "g.params", tmp_path / "c.params"
     nd.save(str(gpu_file), arrays)
     nd.save(str(cpu_file), {k: v.as_in_context(mx.cpu()) for k, v in arrays.items()})
@@ -269,9 +278,10 @@ def test_random_numbers_on_the_gpu_are_seeded():
     def dropout():
         with mx.autograd.train_mode():
             return nd.Dropout(x, p=0.3).asnumpy()
+
     mx.random.seed(5)
     first = dropout()
     mx.random.seed(5)
-    np.testing.assert_array_equal(dropout(), first)          # the GPU generator is seeded
+    np.testing.assert_array_equal(dropout(), first)  # the GPU generator is seeded
     assert set(np.unique(first)) <= {0.0, np.float32(1 / 0.7)}
     assert abs((first == 0).mean() - 0.3) < 0.03

@@ -41,15 +41,19 @@ def _listed(module, name):
     return getattr(module, name, [])
 
 
-_DECONV = ([test_nn_conv._deconv_case(*c) for c in test_nn_conv.DECONV]
-           if hasattr(test_nn_conv, "_deconv_case") and hasattr(test_nn_conv, "DECONV")
-           else [])
-LISTED = (_params("core", _listed(test_core_ops, "CASES"))
-          + _params("index", _listed(test_index_ops, "CASES"))
-          + _params("nn", _listed(test_nn_ops, "CASES"))
-          + _params("conv", _listed(test_nn_conv, "CONV_CASES"))
-          + _params("pool", _listed(test_nn_conv, "POOL_CASES"))
-          + _params("deconv", _DECONV))
+_DECONV = (
+    [test_nn_conv._deconv_case(*c) for c in test_nn_conv.DECONV]
+    if hasattr(test_nn_conv, "_deconv_case") and hasattr(test_nn_conv, "DECONV")
+    else []
+)
+LISTED = (
+    _params("core", _listed(test_core_ops, "CASES"))
+    + _params("index", _listed(test_index_ops, "CASES"))
+    + _params("nn", _listed(test_nn_ops, "CASES"))
+    + _params("conv", _listed(test_nn_conv, "CONV_CASES"))
+    + _params("pool", _listed(test_nn_conv, "POOL_CASES"))
+    + _params("deconv", _DECONV)
+)
 
 # Operators the tests/ops lists do not cover (checked against the CPU only; the CPU
 # results are checked against references and MXNet fixtures in tests/ops).
@@ -58,17 +62,46 @@ EVEN = np.round(A * 2), np.round(B * 2)
 LABELS = np.array([0, 3, 4, 1], np.float32)
 NAN_X = _r(3, 4)
 NAN_X[1, 2] = np.nan
-EXTRA = [OpCase(n, list(EVEN), grad=False, id=n) for n in (
-    "_equal", "_not_equal", "_greater", "_greater_equal", "_lesser", "_lesser_equal",
-    "_logical_and", "_logical_or", "_logical_xor")]
+EXTRA = [
+    OpCase(n, list(EVEN), grad=False, id=n)
+    for n in (
+        "_equal",
+        "_not_equal",
+        "_greater",
+        "_greater_equal",
+        "_lesser",
+        "_lesser_equal",
+        "_logical_and",
+        "_logical_or",
+        "_logical_xor",
+    )
+]
 EXTRA += [OpCase(n, [A, B], id=n) for n in ("_maximum", "_minimum", "_mod", "_power", "_hypot")]
-EXTRA += [OpCase(n, [EVEN[0], np.round(BCOL * 2)], grad=False, id=n) for n in (
-    "broadcast_greater_equal", "broadcast_lesser", "broadcast_not_equal",
-    "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor")]
-EXTRA += [OpCase(n, [EVEN[0]], {"scalar": 2.0}, grad=False, id=n) for n in (
-    "_equal_scalar", "_not_equal_scalar", "_greater_scalar", "_greater_equal_scalar",
-    "_lesser_scalar", "_lesser_equal_scalar", "_logical_and_scalar", "_logical_or_scalar",
-    "_logical_xor_scalar")]
+EXTRA += [
+    OpCase(n, [EVEN[0], np.round(BCOL * 2)], grad=False, id=n)
+    for n in (
+        "broadcast_greater_equal",
+        "broadcast_lesser",
+        "broadcast_not_equal",
+        "broadcast_logical_and",
+        "broadcast_logical_or",
+        "broadcast_logical_xor",
+    )
+]
+EXTRA += [
+    OpCase(n, [EVEN[0]], {"scalar": 2.0}, grad=False, id=n)
+    for n in (
+        "_equal_scalar",
+        "_not_equal_scalar",
+        "_greater_scalar",
+        "_greater_equal_scalar",
+        "_lesser_scalar",
+        "_lesser_equal_scalar",
+        "_logical_and_scalar",
+        "_logical_or_scalar",
+        "_logical_xor_scalar",
+    )
+]
 EXTRA += [
     OpCase("_hypot_scalar", [A], {"scalar": 1.3}, id="hypot_scalar"),
     OpCase("_mod_scalar", [A], {"scalar": 0.7}, id="mod_scalar"),
@@ -78,27 +111,58 @@ EXTRA += [
     OpCase("reshape_like", [_r(3, 4), _r(2, 6)], wrt=[0], id="reshape_like"),
     OpCase("shape_array", [_r(2, 3, 4)], grad=False, id="shape_array"),
     OpCase("size_array", [_r(2, 3, 4)], grad=False, id="size_array"),
-    OpCase("_zeros_without_dtype", [], {"shape": (2, 3), "dtype": 1}, grad=False,
-           id="zeros_without_dtype"),
-    OpCase("Embedding", [np.array([[0, 2], [2, 0], [3, 3]], np.float32), _r(4, 5)],
-           {"input_dim": 4, "output_dim": 5}, wrt=[1], id="embedding_repeated_rows"),
+    OpCase(
+        "_zeros_without_dtype",
+        [],
+        {"shape": (2, 3), "dtype": 1},
+        grad=False,
+        id="zeros_without_dtype",
+    ),
+    OpCase(
+        "Embedding",
+        [np.array([[0, 2], [2, 0], [3, 3]], np.float32), _r(4, 5)],
+        {"input_dim": 4, "output_dim": 5},
+        wrt=[1],
+        id="embedding_repeated_rows",
+    ),
     OpCase("SoftmaxOutput", [_r(4, 5), LABELS], wrt=[0], id="softmax_output"),
-    OpCase("SoftmaxOutput", [_r(4, 5), np.array([0, -1, 4, -1], np.float32)],
-           {"use_ignore": True, "normalization": "valid"}, wrt=[0], id="softmax_output_ignore"),
-    OpCase("SoftmaxOutput", [_r(2, 3, 4), np.array([[0, 1, 2, 1], [2, 2, 0, 1]], np.float32)],
-           {"multi_output": True}, wrt=[0], id="softmax_output_multi"),
+    OpCase(
+        "SoftmaxOutput",
+        [_r(4, 5), np.array([0, -1, 4, -1], np.float32)],
+        {"use_ignore": True, "normalization": "valid"},
+        wrt=[0],
+        id="softmax_output_ignore",
+    ),
+    OpCase(
+        "SoftmaxOutput",
+        [_r(2, 3, 4), np.array([[0, 1, 2, 1], [2, 2, 0, 1]], np.float32)],
+        {"multi_output": True},
+        wrt=[0],
+        id="softmax_output_multi",
+    ),
     OpCase("softmax_cross_entropy", [_r(4, 5), LABELS], wrt=[0], id="softmax_cross_entropy"),
     OpCase("LinearRegressionOutput", [_r(4, 3), _r(4, 3)], wrt=[0], id="linear_regression"),
-    OpCase("LogisticRegressionOutput", [_r(4, 3), _pos(4, 3) / 2], wrt=[0],
-           id="logistic_regression"),
+    OpCase(
+        "LogisticRegressionOutput", [_r(4, 3), _pos(4, 3) / 2], wrt=[0], id="logistic_regression"
+    ),
     OpCase("MAERegressionOutput", [_r(4, 3), _r(4, 3)], wrt=[0], id="mae_regression"),
     OpCase("MakeLoss", [_pos(3, 4)], {"normalization": "batch"}, id="MakeLoss"),
     OpCase("make_loss", [_pos(3, 4)], id="make_loss"),
 ]
 
 # Operators with their own tests below or in test_ndarray_gpu.py.
-SEPARATE = {"_random_uniform", "_random_normal", "_random_randint", "_random_exponential",
-            "_random_gamma", "_random_poisson", "_shuffle", "Dropout", "_getitem", "_copyto"}
+SEPARATE = {
+    "_random_uniform",
+    "_random_normal",
+    "_random_randint",
+    "_random_exponential",
+    "_random_gamma",
+    "_random_poisson",
+    "_shuffle",
+    "Dropout",
+    "_getitem",
+    "_copyto",
+}
 
 
 def _on_gpu(case):
@@ -143,15 +207,14 @@ def _run(case, ctx, seed=0):
             total = term if total is None else total + term
     if wrt:
         total.backward()
-    aux = arrays[len(arrays) - case.n_aux:] if case.n_aux else []
+    aux = arrays[len(arrays) - case.n_aux :] if case.n_aux else []
     return outs, [arrays[i].grad for i in wrt], aux
 
 
 def _random(case):
     """Whether the case draws random numbers (its CPU outputs depend on the seed)."""
     a, b = _run(case, mx.cpu(), seed=1)[0], _run(case, mx.cpu(), seed=2)[0]
-    return any(not np.array_equal(x.asnumpy(), y.asnumpy(), equal_nan=True)
-               for x, y in zip(a, b))
+    return any(not np.array_equal(x.asnumpy(), y.asnumpy(), equal_nan=True) for x, y in zip(a, b))
 
 
 @pytest.mark.parametrize("case", LISTED + _params("extra", EXTRA))
@@ -165,8 +228,9 @@ def test_gpu_matches_cpu(case):
         assert got.shape == want.shape and got.dtype == want.dtype
         if random:  # a GPU draws other numbers than the CPU: shapes and types only
             continue
-        np.testing.assert_allclose(got.asnumpy(), want.asnumpy(), rtol=1e-4, atol=1e-5,
-                                   err_msg=str(case))
+        np.testing.assert_allclose(
+            got.asnumpy(), want.asnumpy(), rtol=1e-4, atol=1e-5, err_msg=str(case)
+        )
 
 
 def test_indexing_and_its_gradient_on_the_gpu():
@@ -185,14 +249,17 @@ def test_indexing_and_its_gradient_on_the_gpu():
     np.testing.assert_allclose(x.grad.asnumpy(), want, rtol=1e-6)
 
 
-@pytest.mark.parametrize("name, attrs, mean, std", [
-    ("_random_uniform", {"low": -2.0, "high": 3.0}, 0.5, 5 / 12 ** 0.5),
-    ("_random_normal", {"loc": 1.0, "scale": 2.0}, 1.0, 2.0),
-    ("_random_exponential", {"lam": 2.0}, 0.5, 0.5),
-    ("_random_gamma", {"alpha": 2.0, "beta": 3.0}, 6.0, 18 ** 0.5),
-    ("_random_poisson", {"lam": 4.0}, 4.0, 2.0),
-    ("_random_randint", {"low": 0, "high": 10}, 4.5, (99 / 12) ** 0.5),
-])
+@pytest.mark.parametrize(
+    "name, attrs, mean, std",
+    [
+        ("_random_uniform", {"low": -2.0, "high": 3.0}, 0.5, 5 / 12**0.5),
+        ("_random_normal", {"loc": 1.0, "scale": 2.0}, 1.0, 2.0),
+        ("_random_exponential", {"lam": 2.0}, 0.5, 0.5),
+        ("_random_gamma", {"alpha": 2.0, "beta": 3.0}, 6.0, 18**0.5),
+        ("_random_poisson", {"lam": 4.0}, 4.0, 2.0),
+        ("_random_randint", {"low": 0, "high": 10}, 4.5, (99 / 12) ** 0.5),
+    ],
+)
 def test_random_samplers_on_the_gpu(name, attrs, mean, std):
     ctx = dev(0)
     mx.random.seed(3)

@@ -26,6 +26,7 @@ def _run(seed, number, cells, namespace):
 
 def test_seed_004_lenet_trains_on_the_gpu(seed_home, capsys):
     import distnet as mx
+
     mx.random.seed(0)
     np.random.seed(0)
     ns = {}

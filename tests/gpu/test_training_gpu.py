@@ -35,25 +35,37 @@ def _mlp_symbol():
 
 def _initial_params():
     r = np.random.default_rng(0)
-    shapes = {"fc1_weight": (16, FEATURES), "fc1_bias": (16,),
-              "fc2_weight": (CLASSES, 16), "fc2_bias": (CLASSES,)}
+    shapes = {
+        "fc1_weight": (16, FEATURES),
+        "fc1_bias": (16,),
+        "fc2_weight": (CLASSES, 16),
+        "fc2_bias": (CLASSES,),
+    }
     return {k: nd.array(r.uniform(-0.3, 0.3, s)) for k, s in shapes.items()}
 
 
 def _module_fit(contexts, kvstore="device"):
     it = mx.io.NDArrayIter(XDATA, Y, batch_size=24, shuffle=False)
     mod = mx.mod.Module(_mlp_symbol(), context=contexts)
-    mod.fit(it, num_epoch=3, optimizer="sgd", kvstore=kvstore,
-            optimizer_params={"learning_rate": 0.2, "momentum": 0.9},
-            arg_params=_initial_params(), aux_params={}, force_init=True)
+    mod.fit(
+        it,
+        num_epoch=3,
+        optimizer="sgd",
+        kvstore=kvstore,
+        optimizer_params={"learning_rate": 0.2, "momentum": 0.9},
+        arg_params=_initial_params(),
+        aux_params={},
+        force_init=True,
+    )
     return mod
 
 
 def _assert_same_params(got, want):
     assert sorted(got) == sorted(want)
     for name in want:
-        np.testing.assert_allclose(got[name].asnumpy(), want[name].asnumpy(), rtol=1e-4,
-                                   atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(
+            got[name].asnumpy(), want[name].asnumpy(), rtol=1e-4, atol=1e-5, err_msg=name
+        )
 
 
 def _check_module(contexts, cpu_contexts):
@@ -61,8 +73,9 @@ def _check_module(contexts, cpu_contexts):
     mod = _module_fit(contexts)
     got = mod.get_params()[0]
     _assert_same_params(got, want)
-    assert not np.allclose(got["fc1_weight"].asnumpy(),
-                           _initial_params()["fc1_weight"].asnumpy())  # it trained
+    assert not np.allclose(
+        got["fc1_weight"].asnumpy(), _initial_params()["fc1_weight"].asnumpy()
+    )  # it trained
     for i, ctx in enumerate(contexts):  # one executor and parameter copy per device
         exe = mod._exec_group.execs[i]
         assert_on(exe.arg_dict["fc1_weight"], ctx)
@@ -89,8 +102,9 @@ def _gluon_train(contexts, hybridize, steps=4):
     net.initialize(mx.init.Xavier(), ctx=contexts)
     if hybridize:
         net.hybridize()
-    trainer = mx.gluon.Trainer(net.collect_params(), "sgd",
-                               {"learning_rate": 0.1, "momentum": 0.9}, kvstore="device")
+    trainer = mx.gluon.Trainer(
+        net.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.9}, kvstore="device"
+    )
     loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
     x, y = nd.array(XDATA[:48]), nd.array(Y[:48])
     for _ in range(steps):
@@ -109,14 +123,18 @@ def _gluon_train(contexts, hybridize, steps=4):
 def _check_gluon(contexts, cpu_contexts, hybridize):
     want = _gluon_train(cpu_contexts, hybridize)
     net = _gluon_train(contexts, hybridize)
-    for (name, p), (_, q) in zip(net.collect_params().items(),
-                                 want.collect_params().items()):
+    for (name, p), (_, q) in zip(net.collect_params().items(), want.collect_params().items()):
         assert p.list_ctx() == contexts
         for ctx in contexts:
             assert_on(p.data(ctx), ctx)
             assert_on(p.grad(ctx), ctx)
-            np.testing.assert_allclose(p.data(ctx).asnumpy(), q.data(cpu_contexts[0]).asnumpy(),
-                                       rtol=1e-4, atol=1e-5, err_msg=name)
+            np.testing.assert_allclose(
+                p.data(ctx).asnumpy(),
+                q.data(cpu_contexts[0]).asnumpy(),
+                rtol=1e-4,
+                atol=1e-5,
+                err_msg=name,
+            )
     out = net(nd.array(XDATA[:5], ctx=contexts[0]))
     assert_on(out, contexts[0])
 
@@ -136,9 +154,14 @@ def test_hybridized_lenet_step_on_the_gpu_matches_the_cpu():
         mx.random.seed(2)
         net = nn.HybridSequential()
         with net.name_scope():
-            net.add(nn.Conv2D(6, 5, activation="relu"), nn.MaxPool2D(2, 2),
-                    nn.Conv2D(8, 3, activation="relu"), nn.AvgPool2D(2, 2),
-                    nn.Flatten(), nn.Dense(10))
+            net.add(
+                nn.Conv2D(6, 5, activation="relu"),
+                nn.MaxPool2D(2, 2),
+                nn.Conv2D(8, 3, activation="relu"),
+                nn.AvgPool2D(2, 2),
+                nn.Flatten(),
+                nn.Dense(10),
+            )
         net.initialize(mx.init.Xavier(), ctx=ctx)
         net.hybridize()
         trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1})
@@ -151,15 +174,16 @@ def test_hybridized_lenet_step_on_the_gpu_matches_the_cpu():
             loss.backward()
             trainer.step(8)
         return loss, net
+
     want_loss, want = step(mx.cpu())
     loss, net = step(dev(0))
     assert_on(loss, dev(0))
     np.testing.assert_allclose(loss.asnumpy(), want_loss.asnumpy(), rtol=1e-4, atol=1e-5)
-    for (name, p), (_, q) in zip(net.collect_params().items(),
-                                 want.collect_params().items()):
+    for (name, p), (_, q) in zip(net.collect_params().items(), want.collect_params().items()):
         assert_on(p.data(), dev(0))
-        np.testing.assert_allclose(p.data().asnumpy(), q.data().asnumpy(), rtol=1e-3,
-                                   atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(
+            p.data().asnumpy(), q.data().asnumpy(), rtol=1e-3, atol=1e-5, err_msg=name
+        )
 
 
 # ---------------------------------------------------------------- kvstore --------------
@@ -181,7 +205,7 @@ def test_device_kvstore_reduces_gpu_arrays_on_the_gpus():
     kv2.set_optimizer(mx.optimizer.SGD(learning_rate=0.5))
     weights = [nd.ones(shape, ctx=c) for c in ctxs]
     kv2.init(0, weights[0])
-    kv2.push(0, grads)                     # the updater runs where the store lives
+    kv2.push(0, grads)  # the updater runs where the store lives
     kv2.pull(0, out=weights)
     for w, c in zip(weights, ctxs):
         assert_on(w, c)

@@ -1,4 +1,5 @@
 """Jobs run under ``mpiexec -n 2`` by test_gradsync_mpi.py; each rank writes a JSON file."""
+
 import json
 import os
 import sys
@@ -10,7 +11,7 @@ from distnet import autograd, gluon
 
 
 def _data(rank):
-    rng = np.random.RandomState(100 + rank)   # every rank its own half batch
+    rng = np.random.RandomState(100 + rank)  # every rank its own half batch
     return rng.rand(4, 3).astype(np.float32), rng.rand(4, 2).astype(np.float32)
 
 
@@ -30,9 +31,13 @@ def trainer(kvstore):
         tr.step(4)
     out = {k: p.data().asnumpy().tolist() for k, p in net.collect_params().items()}
     kv = tr._kvstore
-    return {"store": kv.type if kv else None, "n": kv.num_workers if kv else 1,
-            "rank": rank,
-            "init": init, "weights": out}
+    return {
+        "store": kv.type if kv else None,
+        "n": kv.num_workers if kv else 1,
+        "rank": rank,
+        "init": init,
+        "weights": out,
+    }
 
 
 def module(kvstore):
@@ -41,16 +46,26 @@ def module(kvstore):
     mx.random.seed(7 + rank)
     x, y = _data(rank)
     data = mx.sym.Variable("data")
-    net = mx.sym.LinearRegressionOutput(mx.sym.FullyConnected(data, num_hidden=2, name="fc"),
-                                        name="out")
+    net = mx.sym.LinearRegressionOutput(
+        mx.sym.FullyConnected(data, num_hidden=2, name="fc"), name="out"
+    )
     mod = mx.mod.Module(net, label_names=["out_label"])
     it = mx.io.NDArrayIter(x, y, batch_size=2, label_name="out_label")
-    mod.fit(it, num_epoch=1, kvstore=kvstore, optimizer="sgd",
-            optimizer_params={"learning_rate": 0.5}, initializer=mx.init.Uniform(1.0))
+    mod.fit(
+        it,
+        num_epoch=1,
+        kvstore=kvstore,
+        optimizer="sgd",
+        optimizer_params={"learning_rate": 0.5},
+        initializer=mx.init.Uniform(1.0),
+    )
     args, _ = mod.get_params()
     kv = mod._kvstore
-    return {"store": kv.type if kv else None, "rank": rank,
-            "weights": {k: v.asnumpy().tolist() for k, v in args.items()}}
+    return {
+        "store": kv.type if kv else None,
+        "rank": rank,
+        "weights": {k: v.asnumpy().tolist() for k, v in args.items()},
+    }
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """GradientSync: MXNet's kvstore rule (plus 'mpi'), the update-on-kvstore choice, the
 overlap policy and the hook target that sends a gradient once every context's is final."""
+
 import numpy as np
 import pytest
 
@@ -36,13 +37,16 @@ def test_mxnet_rule_for_names_devices_and_the_environment(monkeypatch):
     assert create_kvstore(None, 4, [4]) == (None, False)
     kv, on_kv = create_kvstore("local", 2, [4])
     assert kv.type == "local" and on_kv is True
-    assert create_kvstore("local", 2, [16 * 2 ** 20 + 1])[1] is False  # big: on devices
+    assert create_kvstore("local", 2, [16 * 2**20 + 1])[1] is False  # big: on devices
     monkeypatch.setenv("MXNET_UPDATE_ON_KVSTORE", "0")
     assert create_kvstore("device", 2, [4])[1] is False
     with pytest.raises(TypeError, match="kvstore must be a KVStore, a str or None, got int"):
         create_kvstore(3, 2, [4])
-    with pytest.raises(MXNetError, match="=False when training with <class 'NoneType'> "
-                                         r"\(no kvstore is used for a single context"):
+    with pytest.raises(
+        MXNetError,
+        match="=False when training with <class 'NoneType'> "
+        r"\(no kvstore is used for a single context",
+    ):
         create_kvstore("device", 1, [4], update_on_kvstore=True)
     with pytest.raises(MXNetError, match="MXNET_UPDATE_ON_KVSTORE='x': expected an integer"):
         monkeypatch.setenv("MXNET_UPDATE_ON_KVSTORE", "x")
@@ -69,7 +73,7 @@ def test_hook_target_sends_once_all_contexts_are_final_and_step_skips_it():
     sync = GradientSync(kv, False, ["a", "b"], "sgd", 2, hookable=[0, 1])
     assert sync.overlap and kv.optimizer is None
     sync.grad_final(1, ["g0", "g1"], ["w0", "w1"], context=0)
-    assert kv.calls == []                            # context 1 not final yet
+    assert kv.calls == []  # context 1 not final yet
     sync.grad_final(1, ["g0", "g1"], ["w0", "w1"], context=1)
     assert kv.calls == [("pushpull", "b", -1, False)]
     sent = sync.take_sent()
@@ -86,12 +90,12 @@ def test_repeated_backward_resends_unless_the_store_updated():
     assert kv.optimizer == "sgd"
     for _ in range(2):
         sync.grad_final(0, ["g"], ["w"], context=0)
-    assert kv.calls == [("pushpull", 7, 0, True)]     # applied once: not a second round
+    assert kv.calls == [("pushpull", 7, 0, True)]  # applied once: not a second round
     kv2 = _Store("device")
     sync2 = GradientSync(kv2, False, [7], "sgd", 1, hookable=[0])
     for _ in range(2):
         sync2.grad_final(0, ["g"], ["w"], context=0)
-    assert len(kv2.calls) == 2                        # the new gradient is sent again
+    assert len(kv2.calls) == 2  # the new gradient is sent again
 
 
 def test_overlap_policy(monkeypatch):
@@ -99,7 +103,7 @@ def test_overlap_policy(monkeypatch):
     assert not GradientSync(_Store("device"), True, [0], None, 1, [0]).overlap
     assert GradientSync(_Store("dist_sync"), True, [0], None, 1, [0]).overlap
     not_write = GradientSync(_Store("dist_sync"), False, [0, 1], None, 1, hookable=[1])
-    not_write.grad_final(0, ["g"], ["w"])             # grad_req 'add': never early
+    not_write.grad_final(0, ["g"], ["w"])  # grad_req 'add': never early
     assert not_write.kvstore.calls == []
     monkeypatch.setenv("DISTNET_GRAD_OVERLAP", "0")
     off = GradientSync(_Store("dist_sync"), False, [0], None, 1, [0])

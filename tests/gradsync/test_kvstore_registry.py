@@ -1,6 +1,7 @@
 """``kvstore.register`` (MXNet's ``KVStoreBase.register``) and MXNet's store-name rules:
 a user's store class is selectable by name through ``mx.kv.create`` and used by Trainer
 and Module; every name MXNet accepts selects the same kind of store."""
+
 import warnings
 
 import numpy as np
@@ -24,8 +25,9 @@ def registry():
 
 def _summing_store(log):
     """A store in MXNet's KVStoreBase style: broadcast + pushpull on NDArrays."""
+
     class SumStore(mx.kv.KVStoreBase):
-        def __init__(self):   # MXNet creates registered stores with no arguments
+        def __init__(self):  # MXNet creates registered stores with no arguments
             pass
 
         def broadcast(self, key, value, out, priority=0):
@@ -41,13 +43,14 @@ def _summing_store(log):
 
         @staticmethod
         def is_capable(capability):
-            return False      # the optimizer runs in the trainer
+            return False  # the optimizer runs in the trainer
 
         @property
         def type(self):
             return "sumstore"
 
         rank, num_workers = 0, 1
+
     return SumStore
 
 
@@ -56,7 +59,7 @@ def test_registered_store_is_created_by_lowercased_name(registry):
     cls = mx.kv.KVStoreBase.register(_summing_store(log))
     assert registry["sumstore"] is cls
     kv = mx.kv.create("SumStore")
-    assert type(kv) is cls and kv.type == "sumstore"   # the user's object, not wrapped
+    assert type(kv) is cls and kv.type == "sumstore"  # the user's object, not wrapped
     assert type(mx.kv.create("local")) is mx.kv.KVStore
     assert mx.kv.register is kvstore.register
 
@@ -76,8 +79,9 @@ def test_trainer_uses_a_registered_store_on_two_contexts(registry):
     ctxs = [mx.cpu(0), mx.cpu(1)]
     net = mx.gluon.nn.Dense(1, in_units=2)
     net.initialize(mx.init.Constant(0.5), ctx=ctxs)
-    trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1},
-                               kvstore="sumstore")
+    trainer = mx.gluon.Trainer(
+        net.collect_params(), "sgd", {"learning_rate": 0.1}, kvstore="sumstore"
+    )
     for ctx in ctxs:
         with mx.autograd.record():
             loss = net(mx.nd.array([[1.0, 2.0]], ctx=ctx)).sum()
@@ -93,30 +97,55 @@ def test_module_uses_a_registered_store_object(registry):
     log = []
     store = mx.kv.KVStoreBase.register(_summing_store(log))()
     data = mx.sym.Variable("data")
-    net = mx.sym.LinearRegressionOutput(mx.sym.FullyConnected(data, num_hidden=1,
-                                                              name="fc"), name="out")
+    net = mx.sym.LinearRegressionOutput(
+        mx.sym.FullyConnected(data, num_hidden=1, name="fc"), name="out"
+    )
     mod = mx.mod.Module(net, label_names=["out_label"], context=[mx.cpu(0), mx.cpu(1)])
-    it = mx.io.NDArrayIter(np.ones((4, 2), np.float32), np.zeros((4, 1), np.float32),
-                           batch_size=4, label_name="out_label")
-    mod.fit(it, num_epoch=1, kvstore=store, optimizer="sgd",
-            optimizer_params={"learning_rate": 0.1}, initializer=mx.init.Constant(0.5))
+    it = mx.io.NDArrayIter(
+        np.ones((4, 2), np.float32),
+        np.zeros((4, 1), np.float32),
+        batch_size=4,
+        label_name="out_label",
+    )
+    mod.fit(
+        it,
+        num_epoch=1,
+        kvstore=store,
+        optimizer="sgd",
+        optimizer_params={"learning_rate": 0.1},
+        initializer=mx.init.Constant(0.5),
+    )
     assert ("broadcast", "fc_weight") in log and ("pushpull", "fc_weight") in log
     # bias 0 (initializers leave biases at zero): out = 1.0, gradient [1, 1] per sample,
     # summed over the two contexts' halves and scaled by 1/4
-    np.testing.assert_allclose(mod.get_params()[0]["fc_weight"].asnumpy(),
-                               [[0.5 - 0.1, 0.5 - 0.1]], rtol=1e-6)
+    np.testing.assert_allclose(
+        mod.get_params()[0]["fc_weight"].asnumpy(), [[0.5 - 0.1, 0.5 - 0.1]], rtol=1e-6
+    )
 
 
-@pytest.mark.parametrize("name, backend", [
-    ("local", "local"), ("Local", "local"), ("local_update_cpu", "local"),
-    ("local_allreduce_cpu", "local"), ("device", "device"),
-    ("local_allreduce_device", "device"), ("nccl", "device"), ("mpi", "mpi"),
-    ("dist", "dist_sync"), ("dist_sync", "dist_sync"), ("DIST_SYNC", "dist_sync"),
-    ("dist_async", "dist_async"), ("dist_async_device", "dist_async"),
-    ("dist_device_sync", "dist_device_sync"), ("dist_sync_device", "dist_device_sync")])
+@pytest.mark.parametrize(
+    "name, backend",
+    [
+        ("local", "local"),
+        ("Local", "local"),
+        ("local_update_cpu", "local"),
+        ("local_allreduce_cpu", "local"),
+        ("device", "device"),
+        ("local_allreduce_device", "device"),
+        ("nccl", "device"),
+        ("mpi", "mpi"),
+        ("dist", "dist_sync"),
+        ("dist_sync", "dist_sync"),
+        ("DIST_SYNC", "dist_sync"),
+        ("dist_async", "dist_async"),
+        ("dist_async_device", "dist_async"),
+        ("dist_device_sync", "dist_device_sync"),
+        ("dist_sync_device", "dist_device_sync"),
+    ],
+)
 def test_mxnet_store_names_select_the_same_backend(name, backend):
     with warnings.catch_warnings():
-        warnings.simplefilter("error")   # no "unknown name" warning for these
+        warnings.simplefilter("error")  # no "unknown name" warning for these
         assert canonical_name(name) == backend
 
 
@@ -132,10 +161,9 @@ def test_in_process_names_create_working_stores():
 
 def test_unknown_and_unsupported_names():
     with pytest.warns(UserWarning, match="'mystery' is not a known name"):
-        assert canonical_name("mystery") == "local"   # MXNet makes a local store too
+        assert canonical_name("mystery") == "local"  # MXNet makes a local store too
     for name, what in [("horovod", "Horovod"), ("BytePS", "BytePS")]:
-        with pytest.raises(MXNetError, match=f"kvstore '{name.lower()}' needs {what}.*"
-                                             "'dist_sync'"):
+        with pytest.raises(MXNetError, match=f"kvstore '{name.lower()}' needs {what}.*'dist_sync'"):
             mx.kv.create(name)
     with pytest.raises(MXNetError, match="name must be a string"):
         mx.kv.create(3)
@@ -143,14 +171,23 @@ def test_unknown_and_unsupported_names():
 
 def test_mxnet_dist_names_make_working_dist_stores(run_distributed):
     import os
+
     here = os.path.dirname(os.path.abspath(__file__))
-    names = ["dist", "dist_sync_device"]   # worker r uses names[r], in one job
-    job = run_distributed("registry_jobs:dist_names", num_workers=2, num_servers=1,
-                          timeout=60, env={"PYTHONPATH": here}, args=[names])
+    names = ["dist", "dist_sync_device"]  # worker r uses names[r], in one job
+    job = run_distributed(
+        "registry_jobs:dist_names",
+        num_workers=2,
+        num_servers=1,
+        timeout=60,
+        env={"PYTHONPATH": here},
+        args=[names],
+    )
     assert all(p.returncode == 0 for p in job), [p.output for p in job]
     results = sorted((p.result for p in job if p.result), key=lambda r: r["rank"])
     assert [(r["type"], r["n"], r["sum"]) for r in results] == [
-        ("dist_sync", 2, [3.0] * 3), ("dist_device_sync", 2, [3.0] * 3)]
+        ("dist_sync", 2, [3.0] * 3),
+        ("dist_device_sync", 2, [3.0] * 3),
+    ]
 
 
 def test_mxnets_teststore_is_registered_and_behaves_as_mxnets():

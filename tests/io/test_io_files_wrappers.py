@@ -1,4 +1,5 @@
 """CSVIter, MNISTIter (on small IDX files written here), ResizeIter, PrefetchingIter."""
+
 import gzip
 import logging
 import struct
@@ -28,17 +29,20 @@ def test_mnist_batches_like_mxnet(tmp_path, caplog):
     ipath, lpath, img, _ = _write_mnist(tmp_path)
     with caplog.at_level(logging.INFO):
         it = mx.io.MNISTIter(image=ipath, label=lpath, batch_size=4, shuffle=False)
-    assert caplog.records[-1].getMessage() == \
-        "MNISTIter: load 10 images, shuffle=0, shape=[4,1,28,28]"
+    assert (
+        caplog.records[-1].getMessage() == "MNISTIter: load 10 images, shuffle=0, shape=[4,1,28,28]"
+    )
     assert repr(it.provide_data) == "[DataDesc[data,(4, 1, 28, 28),<class 'numpy.float32'>,NCHW]]"
     assert repr(it.provide_label) == "[DataDesc[softmax_label,(4,),<class 'numpy.float32'>,NCHW]]"
     batches = list(it)
-    assert len(batches) == 2                      # the short last batch is dropped
+    assert len(batches) == 2  # the short last batch is dropped
     assert batches[1].label[0].asnumpy().tolist() == [4, 5, 6, 7]
-    np.testing.assert_allclose(batches[0].data[0].asnumpy().ravel()[:3],
-                               [0, 0.00390625, 0.0078125])   # MXNet divides by 256
-    np.testing.assert_allclose(batches[1].data[0].asnumpy(),
-                               img[4:8, None].astype(np.float32) / 256)
+    np.testing.assert_allclose(
+        batches[0].data[0].asnumpy().ravel()[:3], [0, 0.00390625, 0.0078125]
+    )  # MXNet divides by 256
+    np.testing.assert_allclose(
+        batches[1].data[0].asnumpy(), img[4:8, None].astype(np.float32) / 256
+    )
     assert batches[0].pad == 0
     it.reset()
     assert len(list(it)) == 2
@@ -51,14 +55,25 @@ def test_mnist_flat_shuffle_parts_and_gzip(tmp_path):
     first = [b.label[0].asnumpy().tolist() for b in it]
     assert sorted(sum(first, [])) == sorted(lab.tolist()) and sum(first, []) != lab.tolist()
     it.reset()
-    assert [b.label[0].asnumpy().tolist() for b in it] == first     # shuffled once
-    for b in mx.io.MNISTIter(image=ipath, label=lpath, batch_size=3, flat=True, seed=1,
-                             silent=True):
+    assert [b.label[0].asnumpy().tolist() for b in it] == first  # shuffled once
+    for b in mx.io.MNISTIter(
+        image=ipath, label=lpath, batch_size=3, flat=True, seed=1, silent=True
+    ):
         idx = b.index.astype(np.int64)
-        np.testing.assert_allclose(b.data[0].asnumpy(), img.reshape(12, -1)[
-            np.random.RandomState(1).permutation(12)][idx] / 256.0, rtol=1e-6)
-    part = mx.io.MNISTIter(image=ipath, label=lpath, batch_size=2, shuffle=False,
-                           num_parts=2, part_index=1, silent=True)
+        np.testing.assert_allclose(
+            b.data[0].asnumpy(),
+            img.reshape(12, -1)[np.random.RandomState(1).permutation(12)][idx] / 256.0,
+            rtol=1e-6,
+        )
+    part = mx.io.MNISTIter(
+        image=ipath,
+        label=lpath,
+        batch_size=2,
+        shuffle=False,
+        num_parts=2,
+        part_index=1,
+        silent=True,
+    )
     assert [b.label[0].asnumpy().tolist() for b in part] == [[6, 7], [8, 9], [0, 1]]
 
 
@@ -66,7 +81,10 @@ def test_mnist_errors_name_the_file(tmp_path):
     ipath, lpath, _, _ = _write_mnist(tmp_path)
     with pytest.raises(MXNetError, match="does not exist"):
         mx.io.MNISTIter(image=str(tmp_path / "nope"), label=lpath)
-    with pytest.raises(MXNetError, match=r"not an IDX file of 3 dimension\(s\): expected magic number 0x00000803 \(2051\), found 00000801"):
+    with pytest.raises(
+        MXNetError,
+        match=r"not an IDX file of 3 dimension\(s\): expected magic number 0x00000803 \(2051\), found 00000801",
+    ):
         mx.io.MNISTIter(image=lpath, label=lpath)
     bad = tmp_path / "short"
     bad.write_bytes(struct.pack(">IIII", 2051, 5, 28, 28) + b"\0" * 10)
@@ -96,9 +114,11 @@ def test_csv_round_batch_like_mxnet(csv_files):
         epochs.append([(b.label[0].asnumpy().tolist(), b.pad) for b in it])
         it.reset()
     # MXNet 1.9.1: the next epoch skips the two samples that completed the last batch
-    assert epochs == [[([0, 1, 2, 3], 0), ([4, 5, 6, 7], 0), ([8, 9, 0, 1], 2)],
-                      [([2, 3, 4, 5], 0), ([6, 7, 8, 9], 0)],
-                      [([0, 1, 2, 3], 0), ([4, 5, 6, 7], 0), ([8, 9, 0, 1], 2)]]
+    assert epochs == [
+        [([0, 1, 2, 3], 0), ([4, 5, 6, 7], 0), ([8, 9, 0, 1], 2)],
+        [([2, 3, 4, 5], 0), ([6, 7, 8, 9], 0)],
+        [([0, 1, 2, 3], 0), ([4, 5, 6, 7], 0), ([8, 9, 0, 1], 2)],
+    ]
     batch = mx.io.CSVIter(data_csv=data, data_shape=(2,), batch_size=4).next()
     assert batch.data[0].asnumpy().tolist() == [[0, 1], [2, 3], [4, 5], [6, 7]]
     assert batch.label[0].asnumpy().tolist() == [0, 0, 0, 0]
@@ -106,8 +126,15 @@ def test_csv_round_batch_like_mxnet(csv_files):
 
 def test_csv_shapes_no_round_batch_and_dtype(csv_files):
     data, label = csv_files
-    it = mx.io.CSVIter(data_csv=data, data_shape=(1, 2), label_csv=data, label_shape=(2,),
-                       batch_size=3, round_batch=False, dtype="int32")
+    it = mx.io.CSVIter(
+        data_csv=data,
+        data_shape=(1, 2),
+        label_csv=data,
+        label_shape=(2,),
+        batch_size=3,
+        round_batch=False,
+        dtype="int32",
+    )
     assert it.provide_data[0].shape == (3, 1, 2) and it.provide_label[0].shape == (3, 2)
     pads = []
     for _ in range(2):
@@ -141,8 +168,13 @@ def test_resize_iter_cycles_the_inner_iterator():
 
 def test_prefetching_iter_joins_and_renames():
     a = mx.io.NDArrayIter(np.arange(8).reshape(4, 2), np.arange(4), batch_size=2)
-    b = mx.io.NDArrayIter(np.arange(4).reshape(4, 1), np.arange(4) * 10, batch_size=2,
-                          data_name="extra", label_name="lab2")
+    b = mx.io.NDArrayIter(
+        np.arange(4).reshape(4, 1),
+        np.arange(4) * 10,
+        batch_size=2,
+        data_name="extra",
+        label_name="lab2",
+    )
     it = mx.io.PrefetchingIter([a, b], rename_data=[{"data": "x"}, {"extra": "y"}])
     try:
         assert [d.name for d in it.provide_data] == ["x", "y"]

@@ -1,13 +1,14 @@
 """Worker functions of the multi-process tests that use distnet itself (mx.kv, the real
 optimizers on the servers, gluon's Trainer); run by distnet.testing.run_distributed."""
+
 import zlib
 
 import numpy as np
 
 # key -> (shape, dtype); 'big' is split over both servers (the tests set the bound to 20)
-OPT_KEYS = {3: ((4, 5), 'float32'), 'big': ((30,), 'float32'), 'h': ((6,), 'float16')}
+OPT_KEYS = {3: ((4, 5), "float32"), "big": ((30,), "float32"), "h": ((6,), "float16")}
 OPT_STEPS = 4
-SAVE_AT, LOAD_AT = 2, 3   # states saved before step 2's push, loaded before step 3's
+SAVE_AT, LOAD_AT = 2, 3  # states saved before step 2's push, loaded before step 3's
 
 
 def initial(key):
@@ -29,7 +30,8 @@ def server_optimizer(name, params, states_file):
     pulls the weights; rank 0 saves the servers' states before step SAVE_AT and loads them
     back before step LOAD_AT.  Returns the weights after every step."""
     import distnet as mx
-    kv = mx.kv.create('dist_sync')
+
+    kv = mx.kv.create("dist_sync")
     rank, keys = kv.rank, list(OPT_KEYS)
     kv.set_optimizer(mx.optimizer.create(name, **params))
     kv.init(keys, [mx.nd.array(initial(k), dtype=OPT_KEYS[k][1]) for k in keys])
@@ -43,12 +45,11 @@ def server_optimizer(name, params, states_file):
             if rank == 0 and step == LOAD_AT:
                 kv.load_optimizer_states(states_file)
             kv.barrier()
-        kv.push(keys, [mx.nd.array(gradient(rank, step, k), dtype=OPT_KEYS[k][1])
-                       for k in keys])
+        kv.push(keys, [mx.nd.array(gradient(rank, step, k), dtype=OPT_KEYS[k][1]) for k in keys])
         kv.pull(keys, out=outs)
         hist.append({str(k): o.asnumpy().tolist() for k, o in zip(keys, outs)})
     kv.close()
-    return {'rank': rank, 'hist': hist}
+    return {"rank": rank, "hist": hist}
 
 
 # ---- gluon Trainer: 2 workers on halves of a batch == one process on the whole batch ----
@@ -68,14 +69,20 @@ def train(kvstore, update_on_kvstore, optimizer, params, part=None):
     Returns the parameters by name (as lists)."""
     import distnet as mx
     from distnet import autograd, gluon
+
     mx.random.seed(42)
-    net = gluon.nn.HybridSequential(prefix='mlp_')
+    net = gluon.nn.HybridSequential(prefix="mlp_")
     with net.name_scope():
-        net.add(gluon.nn.Dense(5, in_units=IN_UNITS, activation='relu'))
+        net.add(gluon.nn.Dense(5, in_units=IN_UNITS, activation="relu"))
         net.add(gluon.nn.Dense(CLASSES, in_units=5))
     net.initialize(mx.init.Xavier())
-    trainer = gluon.Trainer(net.collect_params(), optimizer, dict(params), kvstore=kvstore,
-                            update_on_kvstore=update_on_kvstore)
+    trainer = gluon.Trainer(
+        net.collect_params(),
+        optimizer,
+        dict(params),
+        kvstore=kvstore,
+        update_on_kvstore=update_on_kvstore,
+    )
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     x, y = batch()
     rows = slice(None) if part is None else slice(*part)
@@ -86,14 +93,16 @@ def train(kvstore, update_on_kvstore, optimizer, params, part=None):
         loss.backward()
         trainer.step(BATCH)
     out = {name: p.data().asnumpy().tolist() for name, p in net.collect_params().items()}
-    out['update_on_kvstore'] = trainer._update_on_kvstore
+    out["update_on_kvstore"] = trainer._update_on_kvstore
     return out
 
 
 def trainer_half_batch(update_on_kvstore, optimizer, params):
     """Worker r of 2 trains on half r of the batch through a dist_sync kvstore."""
     import os
-    rank = int(os.environ['DMLC_WORKER_ID'])
+
+    rank = int(os.environ["DMLC_WORKER_ID"])
     half = BATCH // 2
-    return train('dist_sync', update_on_kvstore, optimizer, params,
-                 (rank * half, (rank + 1) * half))
+    return train(
+        "dist_sync", update_on_kvstore, optimizer, params, (rank * half, (rank + 1) * half)
+    )

@@ -1,4 +1,5 @@
 """Shared helpers of the launcher tests: run distnet-launch, read what the job printed."""
+
 import json
 import os
 import re
@@ -16,16 +17,24 @@ _LINE = re.compile(r"^\[(\w+)(?: (\d+))?\] (ENV|PID|PORT) (.*)$")
 def standin_env(scheduler_args="", server_args=""):
     """Environment replacing the kvstore roles with tests/launcher/standin_role.py."""
     py = shlex.quote(sys.executable)
-    return {"DISTNET_SCHEDULER_CMD": f"{py} {shlex.quote(STANDIN)} scheduler {scheduler_args}",
-            "DISTNET_SERVER_CMD": f"{py} {shlex.quote(STANDIN)} server {server_args}"}
+    return {
+        "DISTNET_SCHEDULER_CMD": f"{py} {shlex.quote(STANDIN)} scheduler {scheduler_args}",
+        "DISTNET_SERVER_CMD": f"{py} {shlex.quote(STANDIN)} server {server_args}",
+    }
 
 
 def launch(args, env=None, timeout=30, cwd=None):
     """Run `python -m launcher ARGS` to its end with a hard timeout; CompletedProcess."""
     full_env = dict(os.environ, **(env or {}))
-    proc = subprocess.Popen([sys.executable, "-m", "launcher", *args], env=full_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, cwd=cwd)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "launcher", *args],
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        cwd=cwd,
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

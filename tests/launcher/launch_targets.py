@@ -1,4 +1,5 @@
 """Importable functions that `run_distributed` tests call in every worker."""
+
 import os
 import time
 

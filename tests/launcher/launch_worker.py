@@ -1,4 +1,5 @@
 """Worker script for launcher tests: reports its environment, then does as told."""
+
 import argparse
 import json
 import os
@@ -17,7 +18,9 @@ args = p.parse_args()
 rank = int(os.environ.get("RANK", "-1"))
 if args.ignore_term:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # forces the launcher's SIGKILL
-keys = [k for k in os.environ if k.startswith(("DMLC_", "DISTNET_", "RANK", "WORLD_SIZE", "LOCAL_"))]
+keys = [
+    k for k in os.environ if k.startswith(("DMLC_", "DISTNET_", "RANK", "WORLD_SIZE", "LOCAL_"))
+]
 print("ENV " + json.dumps({k: os.environ[k] for k in sorted(keys)}))
 print(f"PID {os.getpid()} {os.getpgid(0)} CWD {os.getcwd()}")
 print(f"to stderr from {rank}", file=sys.stderr)

@@ -5,6 +5,7 @@ usage: standin_role.py scheduler [--timeout-after S] [--no-port]
 The scheduler binds DMLC_PS_ROOT_URI:DMLC_PS_ROOT_PORT (0: any) and writes the bound
 port to DISTNET_SCHEDULER_PORT_FILE atomically, as the real one does.
 """
+
 import argparse
 import json
 import os
@@ -36,7 +37,10 @@ if args.role == "scheduler" and not args.no_port:
 if args.timeout_after is not None:
     time.sleep(args.timeout_after)
     n = os.environ["DMLC_NUM_WORKER"]
-    print(f"distnet scheduler: the job did not start within {args.timeout_after:g} s: "
-          f"waiting for {n} workers, {int(n) - 1} registered", file=sys.stderr)
+    print(
+        f"distnet scheduler: the job did not start within {args.timeout_after:g} s: "
+        f"waiting for {n} workers, {int(n) - 1} registered",
+        file=sys.stderr,
+    )
     sys.exit(1)
 time.sleep(args.sleep)

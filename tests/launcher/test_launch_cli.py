@@ -1,4 +1,5 @@
 """Command-line parsing and the pure planning helpers (no processes started)."""
+
 import dataclasses
 import shlex
 import sys
@@ -23,10 +24,29 @@ def test_defaults_follow_mxnet_launch_py():
 
 
 def test_options_env_pairs_and_role_overrides():
-    cfg = parse_args(["-n", "2", "-s", "0", "--env", "A=1=2", "--env", "B=", "--env-worker",
-                      "W=x", "--env-server", "S=y", "--log-dir", "d", "--", "./run", "-s", "9"],
-                     environ={"DISTNET_SCHEDULER_CMD": "sched --fast",
-                              "DISTNET_SERVER_CMD": "'my server'"})
+    cfg = parse_args(
+        [
+            "-n",
+            "2",
+            "-s",
+            "0",
+            "--env",
+            "A=1=2",
+            "--env",
+            "B=",
+            "--env-worker",
+            "W=x",
+            "--env-server",
+            "S=y",
+            "--log-dir",
+            "d",
+            "--",
+            "./run",
+            "-s",
+            "9",
+        ],
+        environ={"DISTNET_SCHEDULER_CMD": "sched --fast", "DISTNET_SERVER_CMD": "'my server'"},
+    )
     assert cfg.num_servers == 0 and cfg.log_dir == "d"
     assert cfg.env == (("A", "1=2"), ("B", "")) and cfg.env_worker == (("W", "x"),)
     assert cfg.env_server == (("S", "y"),)
@@ -34,8 +54,16 @@ def test_options_env_pairs_and_role_overrides():
     assert cfg.scheduler_cmd == ("sched", "--fast") and cfg.server_cmd == ("my server",)
 
 
-@pytest.mark.parametrize("argv", [["-n", "2"], ["-n", "0", "x.py"], ["-n", "1", "--env", "X", "a"],
-                                  ["-n", "1", "--launcher", "ssh", "a.py"], ["-n", "1", "-s", "-1", "a"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["-n", "2"],
+        ["-n", "0", "x.py"],
+        ["-n", "1", "--env", "X", "a"],
+        ["-n", "1", "--launcher", "ssh", "a.py"],
+        ["-n", "1", "-s", "-1", "a"],
+    ],
+)
 def test_bad_usage_exits_2(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         parse_args(argv, environ={})
@@ -47,16 +75,21 @@ def test_hostfile_and_worker_placement(tmp_path):
     hostfile.write_text("# cluster\nnode-a:2\n\nnode-b  # one slot\n")
     hosts = parse_hostfile(str(hostfile))
     assert hosts == [("node-a", 2), ("node-b", 1)]
-    assert assign_workers(hosts, 4) == [("node-a", 0, 3), ("node-a", 1, 3), ("node-b", 0, 1),
-                                        ("node-a", 2, 3)]
+    assert assign_workers(hosts, 4) == [
+        ("node-a", 0, 3),
+        ("node-a", 1, 3),
+        ("node-b", 0, 1),
+        ("node-a", 2, 3),
+    ]
     hostfile.write_text("node-a:x\n")
     with pytest.raises(ValueError, match="hosts:1"):
         parse_hostfile(str(hostfile))
 
 
 def test_remote_command_quotes_env_and_argv():
-    spec = ProcSpec("worker", 0, ("python", "my script.py", "a'b"),
-                    {"K": "v w", "DISTNET_JOB_TOKEN": "f00d"})
+    spec = ProcSpec(
+        "worker", 0, ("python", "my script.py", "a'b"), {"K": "v w", "DISTNET_JOB_TOKEN": "f00d"}
+    )
     cmd = remote_command(spec, "/work dir")
     assert cmd.startswith("cd '/work dir' && exec sh -c ")
     assert shlex.split(cmd)[-3:] == ["python", "my script.py", "a'b"]
@@ -65,7 +98,12 @@ def test_remote_command_quotes_env_and_argv():
 
 def test_mpi_rank_to_role():
     assert [role_of(r, 2) for r in range(5)] == [
-        ("scheduler", None), ("server", 0), ("server", 1), ("worker", 0), ("worker", 1)]
+        ("scheduler", None),
+        ("server", 0),
+        ("server", 1),
+        ("worker", 0),
+        ("worker", 1),
+    ]
     assert role_of(3, 0) == ("worker", 3)
     assert mpi_rank({"OMPI_COMM_WORLD_RANK": "5"}) == 5 and mpi_rank({"PMI_RANK": "2"}) == 2
     with pytest.raises(ValueError, match="PMI_RANK"):

@@ -1,4 +1,5 @@
 """Module tests: `from data_iter import SyntheticData` works as in MXNet's tutorial."""
+
 import os
 import sys
 

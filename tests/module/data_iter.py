@@ -4,6 +4,7 @@ as ``from data_iter import SyntheticData``.
 Each class is a Gaussian blob around its own random centre; samples are shuffled so a
 batch mixes the classes, and an MLP separates them within a few epochs.
 """
+
 import numpy as np
 
 import distnet as mx

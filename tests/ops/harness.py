@@ -67,8 +67,9 @@ def check_forward(case, ctx=None):
     for i, (got, want) in enumerate(zip(outs, expected)):
         want = np.asarray(want)
         assert got.shape == want.shape, f"{case} output {i}: shape {got.shape} != {want.shape}"
-        np.testing.assert_allclose(got.asnumpy(), want, rtol=case.rtol, atol=case.atol,
-                                   err_msg=f"{case} output {i}")
+        np.testing.assert_allclose(
+            got.asnumpy(), want, rtol=case.rtol, atol=case.atol, err_msg=f"{case} output {i}"
+        )
 
 
 def _loss_and_grads(case, values, wrt, heads, ctx=None):
@@ -97,8 +98,11 @@ def check_backward(case, eps=1e-6, rtol=1e-4, atol=1e-6, seed=0, ctx=None):
     rng = np.random.default_rng(seed)
     values = [x.astype(np.float64) if x.dtype.kind == "f" else x for x in case.inputs]
     n_in = len(values) - case.n_aux
-    wrt = case.wrt if case.wrt is not None else [
-        i for i in range(n_in) if values[i].dtype.kind == "f"]
+    wrt = (
+        case.wrt
+        if case.wrt is not None
+        else [i for i in range(n_in) if values[i].dtype.kind == "f"]
+    )
     probe = [_nd(v, ctx) for v in values]
     with mx.autograd.train_mode() if case.train else mx.autograd.predict_mode():
         outs = _outputs(_call(case, probe))
@@ -116,8 +120,9 @@ def check_backward(case, eps=1e-6, rtol=1e-4, atol=1e-6, seed=0, ctx=None):
             minus = _scalar_loss(case, [v.copy() for v in values], heads, ctx)
             flat[j] = old
             num.reshape(-1)[j] = (plus - minus) / (2 * eps)
-        np.testing.assert_allclose(got[k], num, rtol=rtol, atol=atol,
-                                   err_msg=f"{case}: gradient of input {i}")
+        np.testing.assert_allclose(
+            got[k], num, rtol=rtol, atol=atol, err_msg=f"{case}: gradient of input {i}"
+        )
 
 
 def run_case(case, ctx=None):

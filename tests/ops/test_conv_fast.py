@@ -10,22 +10,22 @@ rng = np.random.default_rng(11)
 
 DUAL = [  # data shape (N, C, *S), filters, groups, kernel, dilate, pad
     ((2, 4, 9), 4, 1, (3,), (1,), (1,)),
-    ((2, 6, 7, 8), 6, 1, (3, 3), (1, 1), (1, 1)),          # ResNet's 3x3 'same'
-    ((2, 6, 7, 8), 3, 1, (3, 3), (1, 1), (0, 0)),          # valid, fewer filters
-    ((2, 6, 7, 8), 6, 1, (3, 3), (1, 1), (2, 2)),          # padding as wide as the kernel
-    ((2, 6, 9, 9), 4, 2, (3, 2), (2, 1), (1, 0)),          # groups, dilation, asymmetry
-    ((2, 5, 6, 6), 5, 5, (3, 3), (1, 1), (1, 1)),          # depthwise
-    ((3, 16, 8, 8), 16, 1, (1, 1), (1, 1), (0, 0)),        # 1x1
+    ((2, 6, 7, 8), 6, 1, (3, 3), (1, 1), (1, 1)),  # ResNet's 3x3 'same'
+    ((2, 6, 7, 8), 3, 1, (3, 3), (1, 1), (0, 0)),  # valid, fewer filters
+    ((2, 6, 7, 8), 6, 1, (3, 3), (1, 1), (2, 2)),  # padding as wide as the kernel
+    ((2, 6, 9, 9), 4, 2, (3, 2), (2, 1), (1, 0)),  # groups, dilation, asymmetry
+    ((2, 5, 6, 6), 5, 5, (3, 3), (1, 1), (1, 1)),  # depthwise
+    ((3, 16, 8, 8), 16, 1, (1, 1), (1, 1), (0, 0)),  # 1x1
     ((1, 4, 4, 5, 4), 4, 2, (2, 3, 2), (1, 1, 2), (1, 0, 1)),
 ]
 
 
 def _plan(shape, nf, groups, kernel, dilate, pad, cl):
     d = len(kernel)
-    out = tuple(conv_out_size(s, k, 1, dl, p)
-                for s, k, dl, p in zip(shape[2:], kernel, dilate, pad))
-    plan = ConvPlan(shape[0], shape[1], nf, groups, shape[2:], kernel, (1,) * d, dilate,
-                    pad, out)
+    out = tuple(
+        conv_out_size(s, k, 1, dl, p) for s, k, dl, p in zip(shape[2:], kernel, dilate, pad)
+    )
+    plan = ConvPlan(shape[0], shape[1], nf, groups, shape[2:], kernel, (1,) * d, dilate, pad, out)
     plan.cl = cl
     return plan
 
@@ -56,17 +56,18 @@ def test_dual_is_not_used_where_it_would_cost_more():
 
 def test_large_column_buffers_are_reused_only_when_free():
     from distnet.ops import _im2col
+
     _im2col.release_buffers()
-    shape = (4, 1 << 18)                                   # 4 MB of float32
+    shape = (4, 1 << 18)  # 4 MB of float32
     a = _im2col._buffer(np, shape, np.float32)
-    view = a.reshape(-1)                                   # a saved view keeps it in use
+    view = a.reshape(-1)  # a saved view keeps it in use
     del a
     b = _im2col._buffer(np, shape, np.float32)
     assert not np.shares_memory(view, b)
     del view
-    c = _im2col._buffer(np, shape, np.float32)             # the first one is free again
+    c = _im2col._buffer(np, shape, np.float32)  # the first one is free again
     assert sum(np.shares_memory(c, arr) for arr in _im2col._pool[(("cols",), shape, "<f4")]) == 1
-    assert _im2col._buffer(np, (3, 3), np.float32).size == 9   # small: not pooled
+    assert _im2col._buffer(np, (3, 3), np.float32).size == 9  # small: not pooled
     assert (("cols",), (3, 3), "<f4") not in _im2col._pool
     _im2col.release_buffers()
     assert _im2col.pooled_bytes() == 0
@@ -74,6 +75,7 @@ def test_large_column_buffers_are_reused_only_when_free():
 
 def test_reused_padded_canvas_keeps_a_zero_border():
     from distnet.ops import _im2col
+
     _im2col.release_buffers()
     plan = _plan((16, 16, 32, 32), 16, 1, (3, 3), (1, 1), (1, 1), False)
     for _ in range(3):
@@ -84,12 +86,16 @@ def test_reused_padded_canvas_keeps_a_zero_border():
     assert _im2col.pooled_bytes() > 0
 
 
-@pytest.mark.parametrize("first,second", [
-    ((16, 34, 32, 32), (16, 34, 30, 30)),   # same padded canvas, pad 1 then pad 2
-    ((16, 34, 32, 32), (16, 34, 32, 32)),   # 34 channels, 34x34 canvas: both layouts
-])
+@pytest.mark.parametrize(
+    "first,second",
+    [
+        ((16, 34, 32, 32), (16, 34, 30, 30)),  # same padded canvas, pad 1 then pad 2
+        ((16, 34, 32, 32), (16, 34, 32, 32)),  # 34 channels, 34x34 canvas: both layouts
+    ],
+)
 def test_pooled_canvases_never_leak_one_layers_data_into_anothers_border(first, second):
     from distnet.ops import _im2col
+
     _im2col.release_buffers()
     pads = [(1, 1), (2, 2) if first != second else (1, 1)]
     cls = [False, False] if first != second else [False, True]
@@ -108,6 +114,7 @@ def test_training_steps_reuse_their_column_buffers():
     step no new buffer is needed, and each step's columns are the previous step's."""
     from distnet import autograd, nd
     from distnet.ops import _im2col
+
     _im2col.release_buffers()
     x = nd.array(rng.standard_normal((16, 16, 32, 32)).astype(np.float32))
     ws = [nd.array(rng.standard_normal((16, 16, 3, 3)).astype(np.float32)) for _ in "ab"]
@@ -118,10 +125,10 @@ def test_training_steps_reuse_their_column_buffers():
         with autograd.record():
             y = x
             for w in ws:
-                y = nd.Convolution(y, w, kernel=(3, 3), pad=(1, 1), num_filter=16,
-                                   no_bias=True)
+                y = nd.Convolution(y, w, kernel=(3, 3), pad=(1, 1), num_filter=16, no_bias=True)
         y.backward()
         return y.asnumpy(), x.grad.asnumpy()
+
     first = step()
     held = {key: [id(a) for a in arrs] for key, arrs in _im2col._pool.items()}
     assert held and _im2col.pooled_bytes() > 0

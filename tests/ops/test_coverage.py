@@ -29,8 +29,9 @@ def _case_names():
 
 def _called_in_text():
     root = _HERE.parent
-    return "\n".join(p.read_text() for suite in ("ops", "core", "symbol")
-                     for p in (root / suite).glob("*.py"))
+    return "\n".join(
+        p.read_text() for suite in ("ops", "core", "symbol") for p in (root / suite).glob("*.py")
+    )
 
 
 def test_every_operator_is_tested():
@@ -38,7 +39,11 @@ def test_every_operator_is_tested():
     by_op = {}
     for name, op in all_ops().items():
         by_op.setdefault(op.name, set()).add(name)
-    missing = [canonical for canonical, names in sorted(by_op.items())
-               if canonical not in _ELSEWHERE and not names & cases
-               and not any(re.search(rf"[\"'.]{re.escape(n)}[\"'(]", text) for n in names)]
+    missing = [
+        canonical
+        for canonical, names in sorted(by_op.items())
+        if canonical not in _ELSEWHERE
+        and not names & cases
+        and not any(re.search(rf"[\"'.]{re.escape(n)}[\"'(]", text) for n in names)
+    ]
     assert not missing, f"operators no test calls: {missing}"

@@ -32,8 +32,8 @@ def test_ctc_loss_and_gradient_match_mxnet(ref, lengths):
 def test_ctc_first_blank_equals_last_blank_shifted(ref):
     """'first' (blank 0, labels 1-based, pad 0) is 'last' with the classes rotated."""
     pred = ref["pred"].transpose(1, 0, 2)  # TNC
-    rolled = np.roll(pred, 1, axis=2)       # blank (last class) moves to class 0
-    label = ref["label"] + 1                # pad -1 -> 0, labels shift by one
+    rolled = np.roll(pred, 1, axis=2)  # blank (last class) moves to class 0
+    label = ref["label"] + 1  # pad -1 -> 0, labels shift by one
     got = nd.ctc_loss(nd.array(rolled), nd.array(label))
     np.testing.assert_allclose(got.asnumpy(), ref["loss"], rtol=1e-4)
 

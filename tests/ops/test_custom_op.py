@@ -68,42 +68,49 @@ def test_nd_custom_forward_backward_and_string_attributes():
     y.backward(mx.nd.array([1.0, 1.0, 2.0]))
     np.testing.assert_allclose(y.asnumpy(), [3.0, 12.0, 27.0])
     np.testing.assert_allclose(x.grad.asnumpy(), [6.0, 12.0, 36.0])
-    np.testing.assert_allclose(mx.nd.Custom(data=x, op_type="test_scaled_square").asnumpy(),
-                               [1.0, 4.0, 9.0])
+    np.testing.assert_allclose(
+        mx.nd.Custom(data=x, op_type="test_scaled_square").asnumpy(), [1.0, 4.0, 9.0]
+    )
 
 
 def test_two_inputs_two_outputs_by_name():
     a, b = mx.nd.array([5.0, 7.0]), mx.nd.array([1.0, 2.0])
     total, diff = mx.nd.Custom(lhs=a, rhs=b, op_type="test_add_sub")
     assert total.asnumpy().tolist() == [6.0, 9.0] and diff.asnumpy().tolist() == [4.0, 5.0]
-    sym = mx.sym.Custom(mx.sym.Variable("a"), mx.sym.Variable("b"), op_type="test_add_sub",
-                        name="as")
+    sym = mx.sym.Custom(
+        mx.sym.Variable("a"), mx.sym.Variable("b"), op_type="test_add_sub", name="as"
+    )
     assert sym.list_outputs() == ["as_sum", "as_diff"]
     assert sym.infer_shape(a=(2, 3), b=(2, 3))[1] == [(2, 3), (2, 3)]
-    check_numeric_gradient(sym[0] * 2 + sym[1] * 3, [np.random.rand(2, 3),
-                                                     np.random.rand(2, 3)], rtol=1e-2, atol=1e-3)
+    check_numeric_gradient(
+        sym[0] * 2 + sym[1] * 3, [np.random.rand(2, 3), np.random.rand(2, 3)], rtol=1e-2, atol=1e-3
+    )
 
 
 def test_symbol_json_keeps_op_type_and_attributes_and_round_trips():
     data = mx.sym.Variable("data")
     sym = mx.sym.Custom(data, op_type="test_scaled_square", factor=2, name="sq")
     node = json.loads(sym.tojson())["nodes"][1]
-    assert node["op"] == "Custom" and node["attrs"] == {"factor": "2",
-                                                        "op_type": "test_scaled_square"}
+    assert node["op"] == "Custom" and node["attrs"] == {
+        "factor": "2",
+        "op_type": "test_scaled_square",
+    }
     again = mx.sym.load_json(sym.tojson())
     exe = again.simple_bind(mx.cpu(), data=(2,))
     exe.forward(is_train=True, data=mx.nd.array([1.0, -2.0]))
     exe.backward(mx.nd.ones(2))
     assert exe.outputs[0].asnumpy().tolist() == [2.0, 8.0]
     assert exe.grad_arrays[0].asnumpy().tolist() == [4.0, -8.0]
-    assert mx.sym.Custom(op_type="test_scaled_square", name="auto").list_arguments() == \
-        ["auto_data"]
+    assert mx.sym.Custom(op_type="test_scaled_square", name="auto").list_arguments() == [
+        "auto_data"
+    ]
 
 
 def test_hybridized_block_and_module_train_through_a_custom_op():
     class Net(HybridBlock):
         def hybrid_forward(self, F, x):
             return F.Custom(x, op_type="test_scaled_square", factor=0.5)
+
     net = Net()
     net.hybridize()
     x = mx.nd.array([[2.0, 4.0]])
@@ -152,6 +159,7 @@ def test_errors_name_the_problem():
     class BrokenProp(mx.operator.CustomOpProp):
         def create_operator(self, ctx, shapes, dtypes):
             return Broken()
+
     with pytest.raises(Exception, match="user code failed"):
         mx.nd.Custom(mx.nd.ones(2), op_type="test_broken")
 
@@ -159,6 +167,7 @@ def test_errors_name_the_problem():
     class AuxProp(mx.operator.CustomOpProp):
         def list_auxiliary_states(self):
             return ["state"]
+
     with pytest.raises(MXNetError, match="auxiliary states"):
         mx.sym.Custom(mx.sym.Variable("d"), op_type="test_with_aux").infer_shape(d=(2,))
 

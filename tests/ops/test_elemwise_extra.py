@@ -48,10 +48,12 @@ def test_value_and_gradient_match_mxnet(case, name, attrs, rtol):
 
 def test_special_functions_at_known_points():
     x = nd.array([1.0, 2.0, 5.0, 0.5, -1.5], dtype="float64")
-    np.testing.assert_allclose(nd.gamma(x).asnumpy(),
-                               [1, 1, 24, np.sqrt(np.pi), 4 * np.sqrt(np.pi) / 3], rtol=1e-10)
-    np.testing.assert_allclose(nd.erfinv(nd.array([0.0, 0.999])).asnumpy(),
-                               [0.0, 2.326753765513524], rtol=1e-5)
+    np.testing.assert_allclose(
+        nd.gamma(x).asnumpy(), [1, 1, 24, np.sqrt(np.pi), 4 * np.sqrt(np.pi) / 3], rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        nd.erfinv(nd.array([0.0, 0.999])).asnumpy(), [0.0, 2.326753765513524], rtol=1e-5
+    )
     assert np.isinf(nd.erfinv(nd.array([1.0])).asnumpy()).all()
 
 
@@ -64,8 +66,7 @@ def test_moments_match_mxnet():
     loss.backward()
     np.testing.assert_allclose(mean.asnumpy(), _FIX["moments/out0"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(var.asnumpy(), _FIX["moments/out1"], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(x.grad.asnumpy(), _FIX["moments/grad0"], rtol=1e-4,
-                               atol=1e-6)
+    np.testing.assert_allclose(x.grad.asnumpy(), _FIX["moments/grad0"], rtol=1e-4, atol=1e-6)
     assert nd.moments(x, axes=1, keepdims=True)[0].shape == (3, 1, 5)
 
 
@@ -105,23 +106,33 @@ def test_allclose_index_array_arange_like():
     idx = nd.contrib.index_array(a)
     assert idx.shape == (2, 3, 2) and idx.dtype == np.int64
     np.testing.assert_array_equal(idx.asnumpy()[1], [[1, 0], [1, 1], [1, 2]])
-    np.testing.assert_array_equal(nd.contrib.index_array(a, axes=(-1,)).asnumpy()[1, :, 0],
-                                  [0, 1, 2])
-    np.testing.assert_array_equal(nd.contrib.arange_like(a).asnumpy(),
-                                  [[0, 1, 2], [3, 4, 5]])
     np.testing.assert_array_equal(
-        nd.contrib.arange_like(a, start=1, step=2, axis=1).asnumpy(), [1, 3, 5])
+        nd.contrib.index_array(a, axes=(-1,)).asnumpy()[1, :, 0], [0, 1, 2]
+    )
+    np.testing.assert_array_equal(nd.contrib.arange_like(a).asnumpy(), [[0, 1, 2], [3, 4, 5]])
     np.testing.assert_array_equal(
-        nd.contrib.arange_like(nd.ones((4,)), repeat=2).asnumpy(), [0, 0, 1, 1])
+        nd.contrib.arange_like(a, start=1, step=2, axis=1).asnumpy(), [1, 3, 5]
+    )
+    np.testing.assert_array_equal(
+        nd.contrib.arange_like(nd.ones((4,)), repeat=2).asnumpy(), [0, 0, 1, 1]
+    )
 
 
 def test_contrib_operators_under_mxnet_names():
     x = nd.array([[1.0, np.nan], [4.0, 9.0]])
-    for name in ("_contrib_isnan", "_contrib_isinf", "_contrib_isfinite", "_contrib_div_sqrt_dim",
-                 "_contrib_quadratic", "_contrib_index_array", "_contrib_arange_like"):
-        short = name[len("_contrib_"):]
-        np.testing.assert_array_equal(getattr(nd, name)(x).asnumpy(),
-                                      getattr(nd.contrib, short)(x).asnumpy())
+    for name in (
+        "_contrib_isnan",
+        "_contrib_isinf",
+        "_contrib_isfinite",
+        "_contrib_div_sqrt_dim",
+        "_contrib_quadratic",
+        "_contrib_index_array",
+        "_contrib_arange_like",
+    ):
+        short = name[len("_contrib_") :]
+        np.testing.assert_array_equal(
+            getattr(nd, name)(x).asnumpy(), getattr(nd.contrib, short)(x).asnumpy()
+        )
     assert nd._contrib_allclose(x, x).asscalar() == 1  # NaNs equal by default
     assert nd._contrib_allclose(x, x, equal_nan=False).asscalar() == 0
     out = nd._contrib_index_copy(nd.zeros((3, 2)), nd.array([2]), nd.ones((1, 2)))
@@ -137,14 +148,21 @@ def test_group_norm_matches_mxnet():
     y.backward(nd.array(_FIX["group_norm/head"]))
     np.testing.assert_allclose(y.asnumpy(), _FIX["group_norm/out0"], rtol=1e-4, atol=1e-5)
     for i, x in enumerate(ins):
-        np.testing.assert_allclose(x.grad.asnumpy(), _FIX[f"group_norm/grad{i}"], rtol=1e-4,
-                                   atol=1e-4, err_msg=f"gradient {i}")
+        np.testing.assert_allclose(
+            x.grad.asnumpy(),
+            _FIX[f"group_norm/grad{i}"],
+            rtol=1e-4,
+            atol=1e-4,
+            err_msg=f"gradient {i}",
+        )
     _, mean, std = nd.GroupNorm(*ins, num_groups=3, eps=1e-4, output_mean_var=True)
     np.testing.assert_allclose(mean.asnumpy(), _FIX["group_norm/out1"], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(std.asnumpy(), _FIX["group_norm/out2"], rtol=1e-4)
     s = mx.sym.GroupNorm(mx.sym.var("x"), num_groups=2)
-    assert s.list_arguments() == ["x", "groupnorm0_gamma", "groupnorm0_beta"] or \
-        s.list_arguments()[0] == "x"
+    assert (
+        s.list_arguments() == ["x", "groupnorm0_gamma", "groupnorm0_beta"]
+        or s.list_arguments()[0] == "x"
+    )
     assert s.infer_shape(x=(2, 4, 3, 3))[0] == [(2, 4, 3, 3), (2,), (2,)]
     with pytest.raises(MXNetError, match=r"multiple of num_groups \(3\)"):
         nd.GroupNorm(nd.ones((2, 4, 3)), nd.ones((3,)), nd.ones((3,)), num_groups=3)
@@ -167,8 +185,7 @@ def test_resize_and_adaptive_pooling_match_mxnet(case, fn, attrs):
         y = getattr(nd.contrib, fn)(x, **attrs)
     y.backward(nd.array(_FIX[f"{case}/head"]))
     np.testing.assert_allclose(y.asnumpy(), _FIX[f"{case}/out0"], rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(x.grad.asnumpy(), _FIX[f"{case}/grad0"], rtol=1e-5,
-                               atol=1e-5)
+    np.testing.assert_allclose(x.grad.asnumpy(), _FIX[f"{case}/grad0"], rtol=1e-5, atol=1e-5)
 
 
 def test_resize_like_and_names():
@@ -182,12 +199,18 @@ def test_resize_like_and_names():
     assert s.infer_shape(x=(1, 2, 5, 7))[1] == [(1, 2, 3, 4)]
     # output sizes of the other modes, as MXNet 1.9.1 gives them
     x = nd.ones((1, 1, 5, 6))
-    for mode, shape in (("to_even_down", (4, 6)), ("to_even_up", (6, 6)),
-                        ("to_odd_down", (5, 5)), ("to_odd_up", (5, 7))):
+    for mode, shape in (
+        ("to_even_down", (4, 6)),
+        ("to_even_up", (6, 6)),
+        ("to_odd_down", (5, 5)),
+        ("to_odd_up", (5, 7)),
+    ):
         assert nd.contrib.BilinearResize2D(x, mode=mode).shape[2:] == shape, mode
-    assert nd.contrib.BilinearResize2D(x, mode="odd_scale", scale_height=2,
-                                       scale_width=0.5).shape[2:] == (9, 3)
-    assert nd.contrib.BilinearResize2D(nd.ones((1, 1, 6, 7)), mode="odd_scale",
-                                       scale_height=0.5, scale_width=3).shape[2:] == (3, 19)
+    assert nd.contrib.BilinearResize2D(x, mode="odd_scale", scale_height=2, scale_width=0.5).shape[
+        2:
+    ] == (9, 3)
+    assert nd.contrib.BilinearResize2D(
+        nd.ones((1, 1, 6, 7)), mode="odd_scale", scale_height=0.5, scale_width=3
+    ).shape[2:] == (3, 19)
     with pytest.raises(MXNetError, match="mode"):
         nd.contrib.BilinearResize2D(x, mode="simple")

@@ -65,6 +65,7 @@ def test_histogram():
 
 def test_im2col_col2im_match_mxnet():
     import pathlib
+
     fix = np.load(pathlib.Path(__file__).resolve().parents[1] / "fixtures/mxnet/ops_extra.npz")
     attrs = dict(kernel=(2, 3), stride=(1, 2), dilate=(2, 1), pad=(1, 1))
     x = nd.array(fix["im2col/in0"])
@@ -85,8 +86,9 @@ def test_unravel_leading_axis_unwrapped_and_sym_histogram():
     # a leading size of -1 (or one too small) does not wrap the first coordinate
     assert nd.unravel_index(flat, shape=(-1, 6)).asnumpy().tolist() == [[3, 6, 6], [4, 5, 1]]
     assert nd.unravel_index(flat, shape=(-1,)).asnumpy().tolist() == [[22, 41, 37]]
-    assert nd.ravel_multi_index(nd.array([[3, 6, 6], [4, 5, 1]]), shape=(-1, 6)
-                                ).asnumpy().tolist() == [22, 41, 37]
+    assert nd.ravel_multi_index(
+        nd.array([[3, 6, 6], [4, 5, 1]]), shape=(-1, 6)
+    ).asnumpy().tolist() == [22, 41, 37]
     s = mx.sym.histogram(mx.sym.var("x"), bins=3, range=(0, 6))
     counts, edges = s.eval(x=nd.array([0, 1, 2, 3, 4, 5.5]))
     assert counts.asnumpy().tolist() == [2, 2, 2] and edges.asnumpy().tolist() == [0, 2, 4, 6]

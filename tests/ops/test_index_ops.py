@@ -21,8 +21,11 @@ rng = np.random.default_rng(7)
 def _r(*shape):
     """Distinct values (no ties), so sorting and clipping are differentiable."""
     n = int(np.prod(shape))
-    return (rng.permutation(n) / n * 2 - 1 + rng.uniform(0, 0.3 / n, n)).astype(
-        np.float32).reshape(shape)
+    return (
+        (rng.permutation(n) / n * 2 - 1 + rng.uniform(0, 0.3 / n, n))
+        .astype(np.float32)
+        .reshape(shape)
+    )
 
 
 def _f(values):
@@ -51,6 +54,7 @@ def _topk_ref(k, ret, axis=-1, ascend=False):
         mask = np.zeros_like(x)
         np.put_along_axis(mask, idx, 1, axis)
         return mask
+
     return ref
 
 
@@ -58,6 +62,7 @@ def _split_ref(n, axis, squeeze=False):
     def ref(x):
         parts = np.split(x, n, axis=axis)
         return [p.squeeze(axis) if squeeze else p for p in parts]
+
     return ref
 
 
@@ -73,177 +78,450 @@ def _seqmask_ref(lengths, axis, value):
         out = x.copy()
         for b, n in enumerate(lengths):
             if axis == 0:
-                out[int(n):, b] = value
+                out[int(n) :, b] = value
             else:
-                out[b, int(n):] = value
+                out[b, int(n) :] = value
         return out
+
     return ref
 
 
-IDX = _f([[0, 5, -1, 1], [2, 1, 0, 3]])          # out-of-range entries on purpose
+IDX = _f([[0, 5, -1, 1], [2, 1, 0, 3]])  # out-of-range entries on purpose
 TAKE_IDX = _f([[0, 5], [-1, 2]])
-GATHER_IDX = _f([[0, 1, 1], [2, 0, 2]])          # (M=2, 3 points), point 0 and 2 repeat
+GATHER_IDX = _f([[0, 1, 1], [2, 0, 2]])  # (M=2, 3 points), point 0 and 2 repeat
 COND = _f([[1, 0, 2, 0], [0, 0, 3, 1], [1, 1, 0, 0]])
 
 CASES = [
     # ---- joining and splitting
-    OpCase("concat", [_r(2, 3), _r(2, 2)], ref=lambda a, b: np.concatenate([a, b], 1),
-           id="concat_dim1"),
-    OpCase("Concat", [_r(1, 3), _r(2, 3), _r(1, 3)], {"dim": 0},
-           ref=lambda a, b, c: np.concatenate([a, b, c], 0), id="Concat_dim0_3args"),
-    OpCase("concat", [_r(2, 2, 1), _r(2, 2, 3)], {"dim": -1},
-           ref=lambda a, b: np.concatenate([a, b], -1), id="concat_neg_dim"),
+    OpCase(
+        "concat", [_r(2, 3), _r(2, 2)], ref=lambda a, b: np.concatenate([a, b], 1), id="concat_dim1"
+    ),
+    OpCase(
+        "Concat",
+        [_r(1, 3), _r(2, 3), _r(1, 3)],
+        {"dim": 0},
+        ref=lambda a, b, c: np.concatenate([a, b, c], 0),
+        id="Concat_dim0_3args",
+    ),
+    OpCase(
+        "concat",
+        [_r(2, 2, 1), _r(2, 2, 3)],
+        {"dim": -1},
+        ref=lambda a, b: np.concatenate([a, b], -1),
+        id="concat_neg_dim",
+    ),
     OpCase("stack", [_r(2, 3), _r(2, 3)], ref=lambda a, b: np.stack([a, b]), id="stack"),
-    OpCase("stack", [_r(2, 3), _r(2, 3), _r(2, 3)], {"axis": -1},
-           ref=lambda a, b, c: np.stack([a, b, c], -1), id="stack_neg_axis"),
+    OpCase(
+        "stack",
+        [_r(2, 3), _r(2, 3), _r(2, 3)],
+        {"axis": -1},
+        ref=lambda a, b, c: np.stack([a, b, c], -1),
+        id="stack_neg_axis",
+    ),
     OpCase("split", [X], {"num_outputs": 3}, ref=_split_ref(3, 1), id="split_axis1"),
-    OpCase("SliceChannel", [X], {"num_outputs": 3, "axis": 1, "squeeze_axis": True},
-           ref=_split_ref(3, 1, True), id="split_squeeze"),
-    OpCase("split", [X], {"num_outputs": 2, "axis": -1}, ref=_split_ref(2, -1),
-           id="split_last_axis"),
-    OpCase("_split_v2", [X], {"indices": (0, 1, 3), "axis": 2},
-           ref=lambda x: [x[..., :1], x[..., 1:3], x[..., 3:]], id="split_v2_indices"),
-    OpCase("_split_v2", [X], {"indices": (), "sections": 2, "axis": 0},
-           ref=lambda x: [x[:1], x[1:]], id="split_v2_sections"),
-    OpCase("_split_v2", [X], {"indices": (0, 1, 2), "axis": 1, "squeeze_axis": True},
-           ref=lambda x: [x[:, 0], x[:, 1], x[:, 2]], id="split_v2_squeeze"),
+    OpCase(
+        "SliceChannel",
+        [X],
+        {"num_outputs": 3, "axis": 1, "squeeze_axis": True},
+        ref=_split_ref(3, 1, True),
+        id="split_squeeze",
+    ),
+    OpCase(
+        "split", [X], {"num_outputs": 2, "axis": -1}, ref=_split_ref(2, -1), id="split_last_axis"
+    ),
+    OpCase(
+        "_split_v2",
+        [X],
+        {"indices": (0, 1, 3), "axis": 2},
+        ref=lambda x: [x[..., :1], x[..., 1:3], x[..., 3:]],
+        id="split_v2_indices",
+    ),
+    OpCase(
+        "_split_v2",
+        [X],
+        {"indices": (), "sections": 2, "axis": 0},
+        ref=lambda x: [x[:1], x[1:]],
+        id="split_v2_sections",
+    ),
+    OpCase(
+        "_split_v2",
+        [X],
+        {"indices": (0, 1, 2), "axis": 1, "squeeze_axis": True},
+        ref=lambda x: [x[:, 0], x[:, 1], x[:, 2]],
+        id="split_v2_squeeze",
+    ),
     # ---- slicing
-    OpCase("slice", [X], {"begin": (None, 2), "end": (None, 0), "step": (None, -1)},
-           ref=lambda x: x[:, 2:0:-1], id="slice_none_negstep"),
-    OpCase("slice", [X], {"begin": (1, -2, None), "end": (2, None, None),
-                          "step": (1, 1, -2)},
-           ref=lambda x: x[1:2, -2:, ::-2], id="slice_neg_begin"),
+    OpCase(
+        "slice",
+        [X],
+        {"begin": (None, 2), "end": (None, 0), "step": (None, -1)},
+        ref=lambda x: x[:, 2:0:-1],
+        id="slice_none_negstep",
+    ),
+    OpCase(
+        "slice",
+        [X],
+        {"begin": (1, -2, None), "end": (2, None, None), "step": (1, 1, -2)},
+        ref=lambda x: x[1:2, -2:, ::-2],
+        id="slice_neg_begin",
+    ),
     OpCase("crop", [X], {"begin": (0,), "end": (1,)}, ref=lambda x: x[0:1], id="crop_alias"),
-    OpCase("slice_axis", [X], {"axis": -1, "begin": -3, "end": None},
-           ref=lambda x: x[..., -3:], id="slice_axis_none"),
-    OpCase("slice_axis", [X], {"axis": 1, "begin": 0, "end": -1}, ref=lambda x: x[:, :-1],
-           id="slice_axis_neg_end"),
-    OpCase("slice_like", [X, _r(1, 2, 3)], ref=lambda x, s: x[:1, :2, :3], wrt=[0],
-           id="slice_like_all"),
-    OpCase("slice_like", [X, _r(1, 5, 2)], {"axes": (0, -1)}, ref=lambda x, s: x[:1, :, :2],
-           wrt=[0], id="slice_like_axes"),
+    OpCase(
+        "slice_axis",
+        [X],
+        {"axis": -1, "begin": -3, "end": None},
+        ref=lambda x: x[..., -3:],
+        id="slice_axis_none",
+    ),
+    OpCase(
+        "slice_axis",
+        [X],
+        {"axis": 1, "begin": 0, "end": -1},
+        ref=lambda x: x[:, :-1],
+        id="slice_axis_neg_end",
+    ),
+    OpCase(
+        "slice_like", [X, _r(1, 2, 3)], ref=lambda x, s: x[:1, :2, :3], wrt=[0], id="slice_like_all"
+    ),
+    OpCase(
+        "slice_like",
+        [X, _r(1, 5, 2)],
+        {"axes": (0, -1)},
+        ref=lambda x, s: x[:1, :, :2],
+        wrt=[0],
+        id="slice_like_axes",
+    ),
     # ---- gathering
-    OpCase("take", [_r(3, 4), TAKE_IDX], ref=lambda a, i: a[np.clip(i.astype(int), 0, 2)],
-           wrt=[0], id="take_clip"),
-    OpCase("take", [X, TAKE_IDX], {"axis": 1, "mode": "wrap"},
-           ref=lambda a, i: np.take(a, i.astype(int) % 3, axis=1), wrt=[0], id="take_wrap"),
-    OpCase("take", [X, _f([3, 0, 3])], {"axis": -1, "mode": "raise"},
-           ref=lambda a, i: np.take(a, i.astype(int), axis=-1), wrt=[0], id="take_repeated"),
-    OpCase("pick", [X, IDX], {"axis": 1},
-           ref=lambda x, i: np.take_along_axis(x, np.clip(i, 0, 2).astype(int)[:, None], 1)[:, 0],
-           wrt=[0], id="pick_clip"),
-    OpCase("pick", [X, IDX], {"axis": 1, "keepdims": True, "mode": "wrap"},
-           ref=lambda x, i: np.take_along_axis(x, (i.astype(int) % 3)[:, None], 1),
-           wrt=[0], id="pick_wrap_keepdims"),
-    OpCase("pick", [_r(3, 4), _f([[3], [0], [2]])],
-           ref=lambda x, i: np.take_along_axis(x, i.astype(int), -1)[:, 0], wrt=[0],
-           id="pick_index_kept_shape"),
-    OpCase("one_hot", [_f([0, 2, -1, 5, 1.7])], {"depth": 3, "on_value": 5, "off_value": -1},
-           ref=lambda i: _f([[5, -1, -1], [-1, -1, 5], [-1] * 3, [-1] * 3, [-1, 5, -1]]),
-           grad=False, id="one_hot_on_off"),
-    OpCase("one_hot", [_f([[0, 1], [2, 0]])], {"depth": 3, "dtype": "int32"},
-           ref=lambda i: np.eye(3, dtype=np.int32)[i.astype(int)], grad=False,
-           id="one_hot_int32"),
-    OpCase("gather_nd", [X, GATHER_IDX], ref=lambda x, i: x[i[0].astype(int), i[1].astype(int)],
-           wrt=[0], id="gather_nd"),
-    OpCase("gather_nd", [X, _f([[1, -1]])], ref=lambda x, i: x[i[0].astype(int)], wrt=[0],
-           id="gather_nd_negative"),
-    OpCase("scatter_nd", [_r(2, 4), _f([[1, 0], [2, 0]])], {"shape": (2, 3, 4)},
-           ref=lambda d, i: _scatter(d, i, (2, 3, 4)), wrt=[0], id="scatter_nd"),
+    OpCase(
+        "take",
+        [_r(3, 4), TAKE_IDX],
+        ref=lambda a, i: a[np.clip(i.astype(int), 0, 2)],
+        wrt=[0],
+        id="take_clip",
+    ),
+    OpCase(
+        "take",
+        [X, TAKE_IDX],
+        {"axis": 1, "mode": "wrap"},
+        ref=lambda a, i: np.take(a, i.astype(int) % 3, axis=1),
+        wrt=[0],
+        id="take_wrap",
+    ),
+    OpCase(
+        "take",
+        [X, _f([3, 0, 3])],
+        {"axis": -1, "mode": "raise"},
+        ref=lambda a, i: np.take(a, i.astype(int), axis=-1),
+        wrt=[0],
+        id="take_repeated",
+    ),
+    OpCase(
+        "pick",
+        [X, IDX],
+        {"axis": 1},
+        ref=lambda x, i: np.take_along_axis(x, np.clip(i, 0, 2).astype(int)[:, None], 1)[:, 0],
+        wrt=[0],
+        id="pick_clip",
+    ),
+    OpCase(
+        "pick",
+        [X, IDX],
+        {"axis": 1, "keepdims": True, "mode": "wrap"},
+        ref=lambda x, i: np.take_along_axis(x, (i.astype(int) % 3)[:, None], 1),
+        wrt=[0],
+        id="pick_wrap_keepdims",
+    ),
+    OpCase(
+        "pick",
+        [_r(3, 4), _f([[3], [0], [2]])],
+        ref=lambda x, i: np.take_along_axis(x, i.astype(int), -1)[:, 0],
+        wrt=[0],
+        id="pick_index_kept_shape",
+    ),
+    OpCase(
+        "one_hot",
+        [_f([0, 2, -1, 5, 1.7])],
+        {"depth": 3, "on_value": 5, "off_value": -1},
+        ref=lambda i: _f([[5, -1, -1], [-1, -1, 5], [-1] * 3, [-1] * 3, [-1, 5, -1]]),
+        grad=False,
+        id="one_hot_on_off",
+    ),
+    OpCase(
+        "one_hot",
+        [_f([[0, 1], [2, 0]])],
+        {"depth": 3, "dtype": "int32"},
+        ref=lambda i: np.eye(3, dtype=np.int32)[i.astype(int)],
+        grad=False,
+        id="one_hot_int32",
+    ),
+    OpCase(
+        "gather_nd",
+        [X, GATHER_IDX],
+        ref=lambda x, i: x[i[0].astype(int), i[1].astype(int)],
+        wrt=[0],
+        id="gather_nd",
+    ),
+    OpCase(
+        "gather_nd",
+        [X, _f([[1, -1]])],
+        ref=lambda x, i: x[i[0].astype(int)],
+        wrt=[0],
+        id="gather_nd_negative",
+    ),
+    OpCase(
+        "scatter_nd",
+        [_r(2, 4), _f([[1, 0], [2, 0]])],
+        {"shape": (2, 3, 4)},
+        ref=lambda d, i: _scatter(d, i, (2, 3, 4)),
+        wrt=[0],
+        id="scatter_nd",
+    ),
     # ---- masking
-    OpCase("where", [COND, _r(3, 4), _r(3, 4)], ref=lambda c, x, y: np.where(c != 0, x, y),
-           wrt=[1, 2], id="where"),
-    OpCase("where", [_f([1, 0]), _r(2, 3), _r(2, 3)],
-           ref=lambda c, x, y: np.where(c[:, None] != 0, x, y), wrt=[1, 2], id="where_1d_cond"),
-    OpCase("clip", [X], {"a_min": -0.5, "a_max": 0.3}, ref=lambda x: np.clip(x, -0.5, 0.3),
-           id="clip"),
-    OpCase("SequenceMask", [X, _f([1, 2, 0])], {"use_sequence_length": True, "value": -1.0},
-           ref=_seqmask_ref([1, 2, 0], 0, -1.0), wrt=[0], id="sequence_mask_axis0"),
-    OpCase("SequenceMask", [X, _f([1, 3])], {"use_sequence_length": True, "axis": 1},
-           ref=_seqmask_ref([1, 3], 1, 0.0), wrt=[0], id="sequence_mask_axis1"),
+    OpCase(
+        "where",
+        [COND, _r(3, 4), _r(3, 4)],
+        ref=lambda c, x, y: np.where(c != 0, x, y),
+        wrt=[1, 2],
+        id="where",
+    ),
+    OpCase(
+        "where",
+        [_f([1, 0]), _r(2, 3), _r(2, 3)],
+        ref=lambda c, x, y: np.where(c[:, None] != 0, x, y),
+        wrt=[1, 2],
+        id="where_1d_cond",
+    ),
+    OpCase(
+        "clip", [X], {"a_min": -0.5, "a_max": 0.3}, ref=lambda x: np.clip(x, -0.5, 0.3), id="clip"
+    ),
+    OpCase(
+        "SequenceMask",
+        [X, _f([1, 2, 0])],
+        {"use_sequence_length": True, "value": -1.0},
+        ref=_seqmask_ref([1, 2, 0], 0, -1.0),
+        wrt=[0],
+        id="sequence_mask_axis0",
+    ),
+    OpCase(
+        "SequenceMask",
+        [X, _f([1, 3])],
+        {"use_sequence_length": True, "axis": 1},
+        ref=_seqmask_ref([1, 3], 1, 0.0),
+        wrt=[0],
+        id="sequence_mask_axis1",
+    ),
     OpCase("SequenceMask", [X], ref=lambda x: x, id="sequence_mask_off"),
-    OpCase("_contrib_boolean_mask", [_r(3, 2), _f([1, 0, 1])], ref=lambda x, m: x[[0, 2]],
-           wrt=[0], id="boolean_mask"),
+    OpCase(
+        "_contrib_boolean_mask",
+        [_r(3, 2), _f([1, 0, 1])],
+        ref=lambda x, m: x[[0, 2]],
+        wrt=[0],
+        id="boolean_mask",
+    ),
     OpCase("diag", [_r(3)], {"k": 1}, ref=lambda v: np.diag(v, 1), id="diag_1d"),
     OpCase("diag", [_r(3, 4)], {"k": -1}, ref=lambda m: np.diag(m, -1), id="diag_2d"),
-    OpCase("diag", [X], {"k": 1, "axis1": -1, "axis2": 0},
-           ref=lambda x: np.diagonal(x, 1, 2, 0), id="diag_3d_axes"),
+    OpCase(
+        "diag",
+        [X],
+        {"k": 1, "axis1": -1, "axis2": 0},
+        ref=lambda x: np.diagonal(x, 1, 2, 0),
+        id="diag_3d_axes",
+    ),
     # ---- layout
     OpCase("tile", [_r(2, 3)], {"reps": (2,)}, ref=lambda x: np.tile(x, 2), id="tile_short"),
-    OpCase("tile", [_r(2, 3)], {"reps": (2, 1, 2)}, ref=lambda x: np.tile(x, (2, 1, 2)),
-           id="tile_long"),
-    OpCase("repeat", [_r(2, 3)], {"repeats": 2}, ref=lambda x: np.repeat(x, 2),
-           id="repeat_flat"),
-    OpCase("repeat", [_r(2, 3)], {"repeats": 3, "axis": -1},
-           ref=lambda x: np.repeat(x, 3, axis=-1), id="repeat_axis"),
+    OpCase(
+        "tile", [_r(2, 3)], {"reps": (2, 1, 2)}, ref=lambda x: np.tile(x, (2, 1, 2)), id="tile_long"
+    ),
+    OpCase("repeat", [_r(2, 3)], {"repeats": 2}, ref=lambda x: np.repeat(x, 2), id="repeat_flat"),
+    OpCase(
+        "repeat",
+        [_r(2, 3)],
+        {"repeats": 3, "axis": -1},
+        ref=lambda x: np.repeat(x, 3, axis=-1),
+        id="repeat_axis",
+    ),
     OpCase("flip", [X], {"axis": (0, 2)}, ref=lambda x: x[::-1, :, ::-1], id="flip"),
     OpCase("reverse", [X], {"axis": -2}, ref=lambda x: x[:, ::-1], id="reverse_neg_axis"),
-    OpCase("SwapAxis", [X], {"dim1": 0, "dim2": 2}, ref=lambda x: x.swapaxes(0, 2),
-           id="swapaxis"),
-    OpCase("swapaxes", [X], {"dim1": -1, "dim2": 1}, ref=lambda x: x.swapaxes(-1, 1),
-           id="swapaxes_neg"),
-    OpCase("Pad", [IMG], {"mode": "constant", "pad_width": (0, 0, 0, 0, 1, 2, 2, 0),
-                          "constant_value": 1.5},
-           ref=_pad_ref("constant", (0, 0, 0, 0, 1, 2, 2, 0), 1.5), id="pad_constant"),
-    OpCase("pad", [IMG], {"mode": "edge", "pad_width": (0, 0, 0, 0, 2, 1, 0, 2)},
-           ref=_pad_ref("edge", (0, 0, 0, 0, 2, 1, 0, 2)), id="pad_edge"),
-    OpCase("pad", [IMG], {"mode": "reflect", "pad_width": (0, 0, 0, 0, 2, 1, 1, 2)},
-           ref=_pad_ref("reflect", (0, 0, 0, 0, 2, 1, 1, 2)), id="pad_reflect"),
-    OpCase("pad", [_r(1, 1, 2, 2, 3)], {"mode": "reflect",
-                                        "pad_width": (0, 0, 0, 0, 1, 1, 1, 0, 0, 2)},
-           ref=_pad_ref("reflect", (0, 0, 0, 0, 1, 1, 1, 0, 0, 2)), id="pad_reflect_5d"),
-    OpCase("UpSampling", [IMG], {"scale": 2, "sample_type": "nearest"},
-           ref=lambda x: x.repeat(2, 2).repeat(2, 3), id="upsampling"),
-    OpCase("UpSampling", [IMG, _r(1, 1, 1, 1)], {"scale": 2, "sample_type": "nearest"},
-           ref=lambda x, y: np.concatenate([x.repeat(2, 2).repeat(2, 3),
-                                            np.broadcast_to(y, (1, 1, 6, 6))], 1),
-           id="upsampling_concat"),
-    OpCase("UpSampling", [_r(1, 2, 2, 2), _r(1, 2, 4, 4)],
-           {"scale": 2, "sample_type": "nearest", "multi_input_mode": "sum"},
-           ref=lambda x, y: x.repeat(2, 2).repeat(2, 3) + y, id="upsampling_sum"),
-    OpCase("depth_to_space", [_r(1, 8, 2, 3)], {"block_size": 2},
-           ref=lambda x: x.reshape(1, 2, 2, 2, 2, 3).transpose(0, 3, 4, 1, 5, 2)
-           .reshape(1, 2, 4, 6), id="depth_to_space"),
-    OpCase("space_to_depth", [_r(1, 2, 4, 2)], {"block_size": 2},
-           ref=lambda x: x.reshape(1, 2, 2, 2, 1, 2).transpose(0, 3, 5, 1, 2, 4)
-           .reshape(1, 8, 2, 1), id="space_to_depth"),
+    OpCase("SwapAxis", [X], {"dim1": 0, "dim2": 2}, ref=lambda x: x.swapaxes(0, 2), id="swapaxis"),
+    OpCase(
+        "swapaxes", [X], {"dim1": -1, "dim2": 1}, ref=lambda x: x.swapaxes(-1, 1), id="swapaxes_neg"
+    ),
+    OpCase(
+        "Pad",
+        [IMG],
+        {"mode": "constant", "pad_width": (0, 0, 0, 0, 1, 2, 2, 0), "constant_value": 1.5},
+        ref=_pad_ref("constant", (0, 0, 0, 0, 1, 2, 2, 0), 1.5),
+        id="pad_constant",
+    ),
+    OpCase(
+        "pad",
+        [IMG],
+        {"mode": "edge", "pad_width": (0, 0, 0, 0, 2, 1, 0, 2)},
+        ref=_pad_ref("edge", (0, 0, 0, 0, 2, 1, 0, 2)),
+        id="pad_edge",
+    ),
+    OpCase(
+        "pad",
+        [IMG],
+        {"mode": "reflect", "pad_width": (0, 0, 0, 0, 2, 1, 1, 2)},
+        ref=_pad_ref("reflect", (0, 0, 0, 0, 2, 1, 1, 2)),
+        id="pad_reflect",
+    ),
+    OpCase(
+        "pad",
+        [_r(1, 1, 2, 2, 3)],
+        {"mode": "reflect", "pad_width": (0, 0, 0, 0, 1, 1, 1, 0, 0, 2)},
+        ref=_pad_ref("reflect", (0, 0, 0, 0, 1, 1, 1, 0, 0, 2)),
+        id="pad_reflect_5d",
+    ),
+    OpCase(
+        "UpSampling",
+        [IMG],
+        {"scale": 2, "sample_type": "nearest"},
+        ref=lambda x: x.repeat(2, 2).repeat(2, 3),
+        id="upsampling",
+    ),
+    OpCase(
+        "UpSampling",
+        [IMG, _r(1, 1, 1, 1)],
+        {"scale": 2, "sample_type": "nearest"},
+        ref=lambda x, y: np.concatenate(
+            [x.repeat(2, 2).repeat(2, 3), np.broadcast_to(y, (1, 1, 6, 6))], 1
+        ),
+        id="upsampling_concat",
+    ),
+    OpCase(
+        "UpSampling",
+        [_r(1, 2, 2, 2), _r(1, 2, 4, 4)],
+        {"scale": 2, "sample_type": "nearest", "multi_input_mode": "sum"},
+        ref=lambda x, y: x.repeat(2, 2).repeat(2, 3) + y,
+        id="upsampling_sum",
+    ),
+    OpCase(
+        "depth_to_space",
+        [_r(1, 8, 2, 3)],
+        {"block_size": 2},
+        ref=lambda x: x.reshape(1, 2, 2, 2, 2, 3).transpose(0, 3, 4, 1, 5, 2).reshape(1, 2, 4, 6),
+        id="depth_to_space",
+    ),
+    OpCase(
+        "space_to_depth",
+        [_r(1, 2, 4, 2)],
+        {"block_size": 2},
+        ref=lambda x: x.reshape(1, 2, 2, 2, 1, 2).transpose(0, 3, 5, 1, 2, 4).reshape(1, 8, 2, 1),
+        id="space_to_depth",
+    ),
     # ---- sorting
-    OpCase("topk", [X], {"k": 2, "ret_typ": "value"}, ref=_topk_ref(2, "value"),
-           id="topk_value"),
-    OpCase("topk", [X], {"k": 2, "ret_typ": "both", "axis": 1},
-           ref=_topk_ref(2, "both", axis=1), id="topk_both"),
+    OpCase("topk", [X], {"k": 2, "ret_typ": "value"}, ref=_topk_ref(2, "value"), id="topk_value"),
+    OpCase(
+        "topk",
+        [X],
+        {"k": 2, "ret_typ": "both", "axis": 1},
+        ref=_topk_ref(2, "both", axis=1),
+        id="topk_both",
+    ),
     OpCase("topk", [X], {"k": 3}, ref=_topk_ref(3, "indices"), id="topk_indices"),
-    OpCase("topk", [X], {"k": 2, "ret_typ": "mask", "is_ascend": True, "axis": 0},
-           ref=_topk_ref(2, "mask", axis=0, ascend=True), id="topk_mask_ascend"),
-    OpCase("topk", [X], {"k": 3, "axis": None, "ret_typ": "value"},
-           ref=lambda x: np.sort(x.ravel())[::-1][:3], id="topk_flat"),
+    OpCase(
+        "topk",
+        [X],
+        {"k": 2, "ret_typ": "mask", "is_ascend": True, "axis": 0},
+        ref=_topk_ref(2, "mask", axis=0, ascend=True),
+        id="topk_mask_ascend",
+    ),
+    OpCase(
+        "topk",
+        [X],
+        {"k": 3, "axis": None, "ret_typ": "value"},
+        ref=lambda x: np.sort(x.ravel())[::-1][:3],
+        id="topk_flat",
+    ),
     OpCase("sort", [X], ref=lambda x: np.sort(x, -1), id="sort"),
-    OpCase("sort", [X], {"axis": 0, "is_ascend": False}, ref=lambda x: -np.sort(-x, 0),
-           id="sort_desc"),
+    OpCase(
+        "sort", [X], {"axis": 0, "is_ascend": False}, ref=lambda x: -np.sort(-x, 0), id="sort_desc"
+    ),
     OpCase("sort", [X], {"axis": None}, ref=lambda x: np.sort(x.ravel()), id="sort_flat"),
-    OpCase("argsort", [X], {"axis": 1, "is_ascend": False},
-           ref=lambda x: _desc_order(x, 1).astype(np.float32), grad=False, id="argsort_desc"),
-    OpCase("argsort", [X], {"dtype": "int64"}, ref=lambda x: np.argsort(x, -1), grad=False,
-           id="argsort_int64"),
+    OpCase(
+        "argsort",
+        [X],
+        {"axis": 1, "is_ascend": False},
+        ref=lambda x: _desc_order(x, 1).astype(np.float32),
+        grad=False,
+        id="argsort_desc",
+    ),
+    OpCase(
+        "argsort",
+        [X],
+        {"dtype": "int64"},
+        ref=lambda x: np.argsort(x, -1),
+        grad=False,
+        id="argsort_int64",
+    ),
     # ---- creation (no inputs)
-    OpCase("_zeros", [], {"shape": (2, 3)}, ref=lambda: np.zeros((2, 3), np.float32),
-           grad=False, id="zeros"),
-    OpCase("_ones", [], {"shape": (2,), "dtype": "int64"}, ref=lambda: np.ones(2, np.int64),
-           grad=False, id="ones_int64"),
-    OpCase("_full", [], {"shape": (2, 2), "value": 3.5}, ref=lambda: np.full((2, 2), 3.5),
-           grad=False, id="full"),
-    OpCase("_arange", [], {"start": 1, "stop": 3, "step": 0.5, "repeat": 2},
-           ref=lambda: _f([1, 1, 1.5, 1.5, 2, 2, 2.5, 2.5]), grad=False, id="arange_repeat"),
-    OpCase("_arange", [], {"start": 5, "dtype": "int32"},
-           ref=lambda: np.arange(5, dtype=np.int32), grad=False, id="arange_stop_none"),
-    OpCase("_arange", [], {"start": 3, "stop": 0, "step": -1}, ref=lambda: _f([3, 2, 1]),
-           grad=False, id="arange_negative_step"),
-    OpCase("_linspace", [], {"start": 0, "stop": 1, "num": 4, "endpoint": False},
-           ref=lambda: _f([0, 0.25, 0.5, 0.75]), grad=False, id="linspace"),
-    OpCase("_eye", [], {"N": 2, "M": 3, "k": 1}, ref=lambda: np.eye(2, 3, 1), grad=False,
-           id="eye"),
-    OpCase("_eye", [], {"N": 3, "k": -1, "dtype": "int32"},
-           ref=lambda: np.eye(3, k=-1, dtype=np.int32), grad=False, id="eye_square"),
+    OpCase(
+        "_zeros",
+        [],
+        {"shape": (2, 3)},
+        ref=lambda: np.zeros((2, 3), np.float32),
+        grad=False,
+        id="zeros",
+    ),
+    OpCase(
+        "_ones",
+        [],
+        {"shape": (2,), "dtype": "int64"},
+        ref=lambda: np.ones(2, np.int64),
+        grad=False,
+        id="ones_int64",
+    ),
+    OpCase(
+        "_full",
+        [],
+        {"shape": (2, 2), "value": 3.5},
+        ref=lambda: np.full((2, 2), 3.5),
+        grad=False,
+        id="full",
+    ),
+    OpCase(
+        "_arange",
+        [],
+        {"start": 1, "stop": 3, "step": 0.5, "repeat": 2},
+        ref=lambda: _f([1, 1, 1.5, 1.5, 2, 2, 2.5, 2.5]),
+        grad=False,
+        id="arange_repeat",
+    ),
+    OpCase(
+        "_arange",
+        [],
+        {"start": 5, "dtype": "int32"},
+        ref=lambda: np.arange(5, dtype=np.int32),
+        grad=False,
+        id="arange_stop_none",
+    ),
+    OpCase(
+        "_arange",
+        [],
+        {"start": 3, "stop": 0, "step": -1},
+        ref=lambda: _f([3, 2, 1]),
+        grad=False,
+        id="arange_negative_step",
+    ),
+    OpCase(
+        "_linspace",
+        [],
+        {"start": 0, "stop": 1, "num": 4, "endpoint": False},
+        ref=lambda: _f([0, 0.25, 0.5, 0.75]),
+        grad=False,
+        id="linspace",
+    ),
+    OpCase("_eye", [], {"N": 2, "M": 3, "k": 1}, ref=lambda: np.eye(2, 3, 1), grad=False, id="eye"),
+    OpCase(
+        "_eye",
+        [],
+        {"N": 3, "k": -1, "dtype": "int32"},
+        ref=lambda: np.eye(3, k=-1, dtype=np.int32),
+        grad=False,
+        id="eye_square",
+    ),
 ]
 
 
@@ -267,13 +545,11 @@ def _parsed(case):
     return op, op.parse(attrs)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.name != "_contrib_boolean_mask"],
-                         ids=str)
+@pytest.mark.parametrize("case", [c for c in CASES if c.name != "_contrib_boolean_mask"], ids=str)
 def test_infer_shape_and_type_match_forward(case):
     """Graph inference (Module, hybridize) must predict what the operator produces."""
     op, a = _parsed(case)
-    outs = nd.__dict__[case.name](*[nd.array(x, dtype=x.dtype) for x in case.inputs],
-                                  **case.attrs)
+    outs = nd.__dict__[case.name](*[nd.array(x, dtype=x.dtype) for x in case.inputs], **case.attrs)
     outs = outs if isinstance(outs, (list, tuple)) else [outs]
     _, shapes, _ = op.infer_shape(a, [x.shape for x in case.inputs], [])
     assert [tuple(s) for s in shapes] == [o.shape for o in outs]
@@ -302,8 +578,7 @@ def test_partial_inference():
 
 def test_output_and_input_names():
     split = get_op("split")
-    assert split.output_names(split.parse({"num_outputs": 3})) == (
-        "output0", "output1", "output2")
+    assert split.output_names(split.parse({"num_outputs": 3})) == ("output0", "output1", "output2")
     assert split.output_names(split.parse({"num_outputs": 1})) == ("output0",)
     topk = get_op("topk")
     assert topk.output_names(topk.parse({"ret_typ": "both"})) == ("output0", "output1")
@@ -313,7 +588,9 @@ def test_output_and_input_names():
     seq = get_op("SequenceMask")
     assert seq.input_names(seq.parse({})) == ("data",)
     assert seq.input_names(seq.parse({"use_sequence_length": "True"})) == (
-        "data", "sequence_length")
+        "data",
+        "sequence_length",
+    )
     up = get_op("UpSampling")
     a = up.parse({"scale": 2, "sample_type": "nearest", "num_args": 2})
     assert up.input_names(a) == ("arg0", "arg1")
@@ -328,18 +605,26 @@ def test_attributes_parse_from_graph_json_strings():
     assert a["begin"] == (None, 2) and a["step"] == (None, -1)
     x = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
     np.testing.assert_array_equal(op.forward(a, [x], [], False)[0][0], x[:, 2:0:-1])
-    topk = get_op("topk").parse({"axis": "None", "k": "2", "ret_typ": "both",
-                                 "is_ascend": "False", "dtype": "int32"})
+    topk = get_op("topk").parse(
+        {"axis": "None", "k": "2", "ret_typ": "both", "is_ascend": "False", "dtype": "int32"}
+    )
     assert topk["axis"] is None and topk["dtype"] == np.dtype("int32")
-    ar = get_op("_arange").parse({"start": "0", "stop": "None", "step": "1.0",
-                                  "repeat": "1", "infer_range": "False", "dtype": "float32"})
+    ar = get_op("_arange").parse(
+        {
+            "start": "0",
+            "stop": "None",
+            "step": "1.0",
+            "repeat": "1",
+            "infer_range": "False",
+            "dtype": "float32",
+        }
+    )
     assert ar["stop"] is None and ar["dtype"] == np.dtype("float32")
 
 
 # ---------------------------------------------------------------- MXNet 1.9.1 fixtures
 FIXTURES = os.path.join(os.path.dirname(__file__), os.pardir, "fixtures", "mxnet")
-MINE = {"pick", "take", "one_hot", "topk", "sort", "argsort", "slice", "slice_axis",
-        "SliceChannel"}
+MINE = {"pick", "take", "one_hot", "topk", "sort", "argsort", "slice", "slice_axis", "SliceChannel"}
 
 
 def _load_fixtures():
@@ -349,8 +634,13 @@ def _load_fixtures():
     with open(path) as f:
         meta = json.load(f)
     arrays = np.load(os.path.join(FIXTURES, "ops.npz"), allow_pickle=False)
-    return {k: v for k, v in meta.items() if isinstance(v, dict) and v.get("op") in MINE
-            and (f"{k}:x" in arrays.files or f"{k}:index" in arrays.files)}, arrays
+    return {
+        k: v
+        for k, v in meta.items()
+        if isinstance(v, dict)
+        and v.get("op") in MINE
+        and (f"{k}:x" in arrays.files or f"{k}:index" in arrays.files)
+    }, arrays
 
 
 FIX_META, FIX_ARRAYS = _load_fixtures()
@@ -378,7 +668,7 @@ def test_matches_mxnet_fixture(key):
     for got, name in zip(res, names):
         np.testing.assert_allclose(got.asnumpy(), _fix(key, name), rtol=1e-6, err_msg=key)
     dtypes = meta.get("dtypes") or ([meta["dtype"]] if "dtype" in meta else [])
-    assert [np.dtype(r.dtype).name for r in res[:len(dtypes)]] == dtypes
+    assert [np.dtype(r.dtype).name for r in res[: len(dtypes)]] == dtypes
     if f"{key}:y_keepdims" in files:
         kept = getattr(nd, op)(*ins, keepdims=True, **attrs)
         np.testing.assert_allclose(kept.asnumpy(), _fix(key, "y_keepdims"))
@@ -456,9 +746,14 @@ def test_arange_values_are_computed_in_the_output_dtype():
 def test_outputs_do_not_alias_inputs():
     x = nd.array(X)
     before = x.asnumpy()
-    outs = [nd.slice(x, begin=(0,), end=(1,)), nd.slice_axis(x, axis=0, begin=0, end=1),
-            nd.flip(x, axis=1), nd.swapaxes(x, 0, 0), nd.SequenceMask(x),
-            nd.Pad(nd.array(IMG), mode="edge", pad_width=(0,) * 8)]
+    outs = [
+        nd.slice(x, begin=(0,), end=(1,)),
+        nd.slice_axis(x, axis=0, begin=0, end=1),
+        nd.flip(x, axis=1),
+        nd.swapaxes(x, 0, 0),
+        nd.SequenceMask(x),
+        nd.Pad(nd.array(IMG), mode="edge", pad_width=(0,) * 8),
+    ]
     outs += nd.split(x, num_outputs=2, axis=0)
     for o in outs:
         o[:] = 7
@@ -485,7 +780,7 @@ def test_second_order_gradients_through_shape_operators():
         z = nd.tile(nd.stack(parts[0], parts[1]), reps=(2,)).sum()
         g = mx.autograd.grad(z, x, create_graph=True)  # dz/dx = 8x
         total = g.sum()
-    total.backward()                                  # d(sum 8x)/dx = 8
+    total.backward()  # d(sum 8x)/dx = 8
     np.testing.assert_allclose(g.asnumpy(), 8 * x.asnumpy())
     np.testing.assert_allclose(x.grad.asnumpy(), [8, 8, 8, 8])
 
@@ -549,19 +844,27 @@ ERRORS = [
     (lambda x: nd.scatter_nd(x, nd.array([[0]]), shape=(2, 2)), "scatter_nd: data has shape"),
     (lambda x: nd.where(nd.ones((3,)), x, x), r"condition has shape \(3,\)"),
     (lambda x: nd.where(nd.ones((2,)), x, x[0]), "x and y must have the same shape"),
-    (lambda x: nd.SequenceMask(x, nd.array([1, 2]), use_sequence_length=True),
-     r"sequence_length has shape \(2,\), expected \(3,\)"),
+    (
+        lambda x: nd.SequenceMask(x, nd.array([1, 2]), use_sequence_length=True),
+        r"sequence_length has shape \(2,\), expected \(3,\)",
+    ),
     (lambda x: nd.diag(x[0], k=5), "diagonal k=5 does not exist"),
     (lambda x: nd.tile(x, reps=(0, 1)), "reps must be positive"),
     (lambda x: nd.repeat(x, repeats=-1), "repeats cannot be a negative number"),
     (lambda x: nd.swapaxes(x, 3, 0), "dim1 3 is out of bounds for array of ndim 3"),
     (lambda x: nd.pad(x, mode="constant", pad_width=(0, 0, 1, 1)), "2 entries per axis"),
-    (lambda x: nd.pad(x, mode="reflect", pad_width=(0, 0, 0, 0, 4, 4)),
-     "must be smaller than the input size"),
+    (
+        lambda x: nd.pad(x, mode="reflect", pad_width=(0, 0, 0, 0, 4, 4)),
+        "must be smaller than the input size",
+    ),
     (lambda x: nd.pad(x, mode="wrap", pad_width=(0,) * 6), "invalid value 'wrap'"),
     (lambda x: nd.UpSampling(x, scale=2, sample_type="nearest"), "must be 4-D"),
-    (lambda x: nd.UpSampling(x.reshape((1, 2, 3, 4)), scale=2, sample_type="bilinear",
-                             num_filter=2), "bilinear' is not supported"),
+    (
+        lambda x: nd.UpSampling(
+            x.reshape((1, 2, 3, 4)), scale=2, sample_type="bilinear", num_filter=2
+        ),
+        "bilinear' is not supported",
+    ),
     (lambda x: nd.depth_to_space(x.reshape((1, 2, 3, 4)), 2), "multiple of block_size"),
     (lambda x: nd.space_to_depth(x.reshape((1, 2, 3, 4)), 2), "multiples of block_size"),
     (lambda x: nd._contrib_boolean_mask(x, nd.array([1, 0, 1])), "must be 1-D of length 2"),

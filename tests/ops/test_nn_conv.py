@@ -32,12 +32,13 @@ def naive_conv(x, w, b, stride, dilate, pad, groups):
     kernel = w.shape[2:]
     d = len(kernel)
     xp = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in pad])
-    out = [(x.shape[2 + i] + 2 * pad[i] - dilate[i] * (kernel[i] - 1) - 1) // stride[i] + 1
-           for i in range(d)]
+    out = [
+        (x.shape[2 + i] + 2 * pad[i] - dilate[i] * (kernel[i] - 1) - 1) // stride[i] + 1
+        for i in range(d)
+    ]
     y = np.zeros((n_, f) + tuple(out))
     fg = f // groups
-    for n, o, oc in itertools.product(range(n_), itertools.product(*map(range, out)),
-                                      range(f)):
+    for n, o, oc in itertools.product(range(n_), itertools.product(*map(range, out)), range(f)):
         g = oc // fg
         acc = 0.0
         for k in itertools.product(*map(range, kernel)):
@@ -54,11 +55,14 @@ def naive_deconv(x, w, b, stride, dilate, pad, adj, groups):
     kernel = w.shape[2:]
     d = len(kernel)
     cg = c // groups
-    full = [(x.shape[2 + i] - 1) * stride[i] + dilate[i] * (kernel[i] - 1) + 1 + adj[i]
-            for i in range(d)]
+    full = [
+        (x.shape[2 + i] - 1) * stride[i] + dilate[i] * (kernel[i] - 1) + 1 + adj[i]
+        for i in range(d)
+    ]
     canvas = np.zeros((n_, fg * groups) + tuple(full))
-    for n, ic, i in itertools.product(range(n_), range(c),
-                                      itertools.product(*map(range, x.shape[2:]))):
+    for n, ic, i in itertools.product(
+        range(n_), range(c), itertools.product(*map(range, x.shape[2:]))
+    ):
         g = ic // cg
         for f, k in itertools.product(range(fg), itertools.product(*map(range, kernel))):
             pos = tuple(i[j] * stride[j] + k[j] * dilate[j] for j in range(d))
@@ -75,8 +79,9 @@ def naive_pool(x, kernel, stride, pad, kind, convention="valid", include_pad=Tru
     if convention == "valid":
         out = [(spatial[i] + 2 * pad[i] - kernel[i]) // stride[i] + 1 for i in range(d)]
     else:
-        out = [int(np.ceil((spatial[i] + 2 * pad[i] - kernel[i]) / stride[i])) + 1
-               for i in range(d)]
+        out = [
+            int(np.ceil((spatial[i] + 2 * pad[i] - kernel[i]) / stride[i])) + 1 for i in range(d)
+        ]
     y = np.zeros(x.shape[:2] + tuple(out))
     for o in itertools.product(*map(range, out)):
         start = [o[i] * stride[i] - pad[i] for i in range(d)]
@@ -91,7 +96,7 @@ def naive_pool(x, kernel, stride, pad, kind, convention="valid", include_pad=Tru
         elif kind == "sum":
             val = win.sum(-1)
         elif kind == "lp":
-            val = (win ** p).sum(-1) ** (1.0 / p)
+            val = (win**p).sum(-1) ** (1.0 / p)
         else:
             count = size if include_pad else max(win.shape[-1], 1)
             val = win.sum(-1) / count
@@ -117,20 +122,41 @@ CONV = [  # id, data shape, kernel, stride, dilate, pad, filters, groups
 def _conv_case(cid, shape, kernel, stride, dilate, pad, nf, groups, no_bias=False):
     x = _r(*shape)
     w = _r(nf, shape[1] // groups, *kernel)
-    attrs = dict(kernel=kernel, stride=stride, dilate=dilate, pad=pad, num_filter=nf,
-                 num_group=groups, no_bias=no_bias)
+    attrs = dict(
+        kernel=kernel,
+        stride=stride,
+        dilate=dilate,
+        pad=pad,
+        num_filter=nf,
+        num_group=groups,
+        no_bias=no_bias,
+    )
     if no_bias:
-        return OpCase("Convolution", [x, w], attrs, id=f"conv_{cid}_nobias", rtol=1e-4,
-                      atol=1e-5, ref=lambda x, w: naive_conv(x, w, None, stride, dilate, pad,
-                                                             groups))
+        return OpCase(
+            "Convolution",
+            [x, w],
+            attrs,
+            id=f"conv_{cid}_nobias",
+            rtol=1e-4,
+            atol=1e-5,
+            ref=lambda x, w: naive_conv(x, w, None, stride, dilate, pad, groups),
+        )
     b = _r(nf)
-    return OpCase("Convolution", [x, w, b], attrs, id=f"conv_{cid}", rtol=1e-4, atol=1e-5,
-                  ref=lambda x, w, b: naive_conv(x, w, b, stride, dilate, pad, groups))
+    return OpCase(
+        "Convolution",
+        [x, w, b],
+        attrs,
+        id=f"conv_{cid}",
+        rtol=1e-4,
+        atol=1e-5,
+        ref=lambda x, w, b: naive_conv(x, w, b, stride, dilate, pad, groups),
+    )
 
 
 CONV_CASES = [_conv_case(*c) for c in CONV]
-CONV_CASES.append(_conv_case("2d_basic", (1, 2, 5, 5), (3, 3), (1, 1), (1, 1), (1, 1), 2, 1,
-                             no_bias=True))
+CONV_CASES.append(
+    _conv_case("2d_basic", (1, 2, 5, 5), (3, 3), (1, 1), (1, 1), (1, 1), 2, 1, no_bias=True)
+)
 
 
 @pytest.mark.parametrize("case", CONV_CASES, ids=str)
@@ -142,8 +168,16 @@ def test_both_column_layouts_are_exercised():
     conv = get_op("Convolution")
     layouts = set()
     for _, shape, kernel, stride, dilate, pad, nf, groups in CONV:
-        a = conv.parse(dict(kernel=kernel, stride=stride, dilate=dilate, pad=pad,
-                            num_filter=nf, num_group=groups))
+        a = conv.parse(
+            dict(
+                kernel=kernel,
+                stride=stride,
+                dilate=dilate,
+                pad=pad,
+                num_filter=nf,
+                num_group=groups,
+            )
+        )
         layouts.add(conv.plan(a, shape).cl)
     assert layouts == {True, False}
 
@@ -151,6 +185,7 @@ def test_both_column_layouts_are_exercised():
 def test_weight_gradient_without_per_sample_stack(monkeypatch):
     """Big filters take the single-product weight gradient instead of a per-sample stack."""
     from distnet.ops import _im2col
+
     monkeypatch.setattr(_im2col, "_BATCHED_BYTES", 0)
     for cid in ("2d_group", "2d_dilate"):
         run_case(_conv_case(*next(c for c in CONV if c[0] == cid)))
@@ -158,15 +193,28 @@ def test_weight_gradient_without_per_sample_stack(monkeypatch):
 
 def test_convolution_nhwc_layout():
     x, w, b = _r(2, 5, 6, 3), _r(4, 3, 3, 3), _r(4)  # weight (F, kh, kw, C) as MXNet
-    y = nd.Convolution(nd.array(x), nd.array(w), nd.array(b), kernel=(3, 3), num_filter=4,
-                       pad=(1, 1), layout="NHWC")
-    want = naive_conv(x.transpose(0, 3, 1, 2), w.transpose(0, 3, 1, 2), b, (1, 1), (1, 1),
-                      (1, 1), 1).transpose(0, 2, 3, 1)
+    y = nd.Convolution(
+        nd.array(x),
+        nd.array(w),
+        nd.array(b),
+        kernel=(3, 3),
+        num_filter=4,
+        pad=(1, 1),
+        layout="NHWC",
+    )
+    want = naive_conv(
+        x.transpose(0, 3, 1, 2), w.transpose(0, 3, 1, 2), b, (1, 1), (1, 1), (1, 1), 1
+    ).transpose(0, 2, 3, 1)
     assert y.shape == (2, 5, 6, 4)
     np.testing.assert_allclose(y.asnumpy(), want, rtol=1e-4, atol=1e-5)
-    run_case(OpCase("Convolution", [_r(1, 3, 4, 2), _r(2, 2, 2, 2)],
-                    dict(kernel=(2, 2), num_filter=2, no_bias=True, layout="NHWC"),
-                    id="conv_nhwc_grad"))
+    run_case(
+        OpCase(
+            "Convolution",
+            [_r(1, 3, 4, 2), _r(2, 2, 2, 2)],
+            dict(kernel=(2, 2), num_filter=2, no_bias=True, layout="NHWC"),
+            id="conv_nhwc_grad",
+        )
+    )
 
 
 def test_convolution_infer_shape_and_names():
@@ -176,23 +224,30 @@ def test_convolution_infer_shape_and_names():
     assert ins == [(8, 4, 28, 28), (20, 2, 5, 5), (20,)]
     assert outs == [(8, 20, 26, 26)]
     assert conv.input_names(conv.parse(dict(kernel=(3,), num_filter=2, no_bias=True))) == (
-        "data", "weight")
+        "data",
+        "weight",
+    )
     assert conv.input_names(a) == ("data", "weight", "bias")
 
 
 def test_convolution_errors_name_the_problem():
     x, w = nd.array(_r(1, 3, 5, 5)), nd.array(_r(4, 2, 3, 3))
-    with pytest.raises(MXNetError, match=r"weight has shape \(4, 2, 3, 3\), expected "
-                                         r"\(4, 3, 3, 3\)"):
+    with pytest.raises(
+        MXNetError,
+        match=r"weight has shape \(4, 2, 3, 3\), expected "
+        r"\(4, 3, 3, 3\)",
+    ):
         nd.Convolution(x, w, kernel=(3, 3), num_filter=4, no_bias=True)
     with pytest.raises(MXNetError, match="data must be 4-D"):
         nd.Convolution(nd.array(_r(3, 5, 5)), w, kernel=(3, 3), num_filter=4, no_bias=True)
     with pytest.raises(MXNetError, match="num_group"):
-        nd.Convolution(x, nd.array(_r(4, 1, 3, 3)), kernel=(3, 3), num_filter=4, num_group=2,
-                       no_bias=True)
+        nd.Convolution(
+            x, nd.array(_r(4, 1, 3, 3)), kernel=(3, 3), num_filter=4, num_group=2, no_bias=True
+        )
     with pytest.raises(MXNetError, match="stride"):
-        nd.Convolution(x, nd.array(_r(4, 3, 3, 3)), kernel=(3, 3), stride=(1, 1, 1),
-                       num_filter=4, no_bias=True)
+        nd.Convolution(
+            x, nd.array(_r(4, 3, 3, 3)), kernel=(3, 3), stride=(1, 1, 1), num_filter=4, no_bias=True
+        )
     with pytest.raises(MXNetError, match="does not fit"):
         nd.Convolution(x, nd.array(_r(4, 3, 7, 7)), kernel=(7, 7), num_filter=4, no_bias=True)
 
@@ -212,10 +267,25 @@ def _deconv_case(cid, shape, kernel, stride, dilate, pad, adj, nf, groups):
     x = _r(*shape)
     w = _r(shape[1], nf // groups, *kernel)
     b = _r(nf)
-    attrs = dict(kernel=kernel, stride=stride, dilate=dilate, pad=pad, adj=adj, num_filter=nf,
-                 num_group=groups, no_bias=False)
-    return OpCase("Deconvolution", [x, w, b], attrs, id=f"deconv_{cid}", rtol=1e-4, atol=1e-5,
-                  ref=lambda x, w, b: naive_deconv(x, w, b, stride, dilate, pad, adj, groups))
+    attrs = dict(
+        kernel=kernel,
+        stride=stride,
+        dilate=dilate,
+        pad=pad,
+        adj=adj,
+        num_filter=nf,
+        num_group=groups,
+        no_bias=False,
+    )
+    return OpCase(
+        "Deconvolution",
+        [x, w, b],
+        attrs,
+        id=f"deconv_{cid}",
+        rtol=1e-4,
+        atol=1e-5,
+        ref=lambda x, w, b: naive_deconv(x, w, b, stride, dilate, pad, adj, groups),
+    )
 
 
 @pytest.mark.parametrize("case", [_deconv_case(*c) for c in DECONV], ids=str)
@@ -233,8 +303,14 @@ def test_deconvolution_defaults_and_target_shape():
     t = deconv.parse(dict(kernel=(3, 3), stride=(2, 2), target_shape=(8, 8), num_filter=2))
     assert deconv.infer_shape(t, [(1, 3, 4, 4), None], [])[1] == [(1, 2, 8, 8)]
     with pytest.raises(MXNetError, match="adj"):
-        nd.Deconvolution(nd.array(_r(1, 3, 4, 4)), nd.array(_r(3, 2, 3, 3)), kernel=(3, 3),
-                         stride=(2, 2), adj=(2, 2), num_filter=2)
+        nd.Deconvolution(
+            nd.array(_r(1, 3, 4, 4)),
+            nd.array(_r(3, 2, 3, 3)),
+            kernel=(3, 3),
+            stride=(2, 2),
+            adj=(2, 2),
+            num_filter=2,
+        )
 
 
 # ---------------------------------------------------------------- MXNet fixtures -----
@@ -262,8 +338,9 @@ def test_convolutions_match_mxnet(case):
         y.backward(nd.array(get("head_grad")))
         names = ["dx", "dw"] + (["db"] if has_bias else [])
         for arr, name in zip(args, names):
-            np.testing.assert_allclose(arr.grad.asnumpy(), get(name), rtol=1e-5, atol=1e-5,
-                                       err_msg=f"{case} {name}")
+            np.testing.assert_allclose(
+                arr.grad.asnumpy(), get(name), rtol=1e-5, atol=1e-5, err_msg=f"{case} {name}"
+            )
 
 
 @pytest.mark.parametrize("case", _fixture_cases("pool"))
@@ -300,19 +377,35 @@ def _pool_case(cid, shape, kernel, stride, pad, kind, conv, include):
     x = _distinct(*shape) if kind == "max" else _r(*shape)
     if kind == "lp":
         x = np.abs(x) + 0.1
-    attrs = dict(kernel=kernel, stride=stride, pad=pad, pool_type=kind,
-                 pooling_convention=conv, count_include_pad=include)
-    return OpCase("Pooling", [x], attrs, id=f"pool_{cid}",
-                  ref=lambda x: naive_pool(x, kernel, stride, pad, kind, conv, include))
+    attrs = dict(
+        kernel=kernel,
+        stride=stride,
+        pad=pad,
+        pool_type=kind,
+        pooling_convention=conv,
+        count_include_pad=include,
+    )
+    return OpCase(
+        "Pooling",
+        [x],
+        attrs,
+        id=f"pool_{cid}",
+        ref=lambda x: naive_pool(x, kernel, stride, pad, kind, conv, include),
+    )
 
 
 POOL_CASES = [_pool_case(*c) for c in POOL]
 for _kind in ("max", "avg", "sum", "lp"):
     _x = _distinct(2, 3, 3, 4) if _kind == "max" else np.abs(_r(2, 3, 3, 4)) + 0.1
-    POOL_CASES.append(OpCase(
-        "Pooling", [_x], dict(global_pool=True, pool_type=_kind, kernel=(1, 1)),
-        id=f"pool_global_{_kind}",
-        ref=lambda x, k=_kind: naive_pool(x, (3, 4), (1, 1), (0, 0), k)))
+    POOL_CASES.append(
+        OpCase(
+            "Pooling",
+            [_x],
+            dict(global_pool=True, pool_type=_kind, kernel=(1, 1)),
+            id=f"pool_global_{_kind}",
+            ref=lambda x, k=_kind: naive_pool(x, (3, 4), (1, 1), (0, 0), k),
+        )
+    )
 
 
 @pytest.mark.parametrize("case", POOL_CASES, ids=str)
@@ -354,12 +447,16 @@ def test_pooling_layout_shapes_and_errors():
         nd.Pooling(nd.array(_r(1, 1, 2, 2)), kernel=(3, 3))
 
 
-@pytest.mark.skipif(not hasattr(__import__("resource"), "getrusage") or any(
-    k.startswith("MALLOC_") for k in __import__("os").environ), reason="needs glibc defaults")
+@pytest.mark.skipif(
+    not hasattr(__import__("resource"), "getrusage")
+    or any(k.startswith("MALLOC_") for k in __import__("os").environ),
+    reason="needs glibc defaults",
+)
 def test_training_steps_do_not_fault_memory_back_in():
     """Freed temporaries stay in the process (see ops/_memory.py): repeated convolution
     steps must not page their buffers back in from the OS every time."""
     import resource
+
     x = nd.array(_r(64, 1, 28, 28))
     w, b = nd.array(_r(20, 1, 5, 5)), nd.zeros((20,))
     for arr in (x, w, b):
@@ -369,6 +466,7 @@ def test_training_steps_do_not_fault_memory_back_in():
         with mx.autograd.record():
             y = nd.Convolution(x, w, b, kernel=(5, 5), num_filter=20)
         y.backward()
+
     for _ in range(3):
         step()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -54,14 +54,19 @@ LABEL = np.array([0, 3, 3, 1], np.float32)
 ONEHOT = np.eye(5, dtype=np.float32)[LABEL.astype(int)]
 
 
-@pytest.mark.parametrize("attrs,scale", [
-    ({}, np.ones((4, 1))),
-    ({"normalization": "batch", "grad_scale": 3.0}, np.full((4, 1), 3 / 4)),
-    ({"normalization": "valid", "ignore_label": 3}, np.full((4, 1), 1 / 2)),
-    ({"normalization": "valid", "ignore_label": 3, "use_ignore": True},
-     np.array([[0.5], [0], [0], [0.5]])),
-    ({"use_ignore": True, "ignore_label": 0}, np.array([[0], [1], [1], [1]])),
-])
+@pytest.mark.parametrize(
+    "attrs,scale",
+    [
+        ({}, np.ones((4, 1))),
+        ({"normalization": "batch", "grad_scale": 3.0}, np.full((4, 1), 3 / 4)),
+        ({"normalization": "valid", "ignore_label": 3}, np.full((4, 1), 1 / 2)),
+        (
+            {"normalization": "valid", "ignore_label": 3, "use_ignore": True},
+            np.array([[0.5], [0], [0], [0.5]]),
+        ),
+        ({"use_ignore": True, "ignore_label": 0}, np.array([[0], [1], [1], [1]])),
+    ],
+)
 def test_softmax_output_gradient_formula(attrs, scale):
     # the head gradient is ignored: SoftmaxOutput is a loss output
     y, dx = _loss_grad("SoftmaxOutput", X, LABEL, head=np.full((4, 5), 7.0), **attrs)
@@ -113,11 +118,14 @@ REG_X = rng.standard_normal((4, 3)).astype(np.float32)
 REG_L = rng.standard_normal((4, 3)).astype(np.float32)
 
 
-@pytest.mark.parametrize("op,link,dloss", [
-    ("LinearRegressionOutput", lambda x: x, lambda d: d),
-    ("LogisticRegressionOutput", lambda x: 1 / (1 + np.exp(-x)), lambda d: d),
-    ("MAERegressionOutput", lambda x: x, np.sign),
-])
+@pytest.mark.parametrize(
+    "op,link,dloss",
+    [
+        ("LinearRegressionOutput", lambda x: x, lambda d: d),
+        ("LogisticRegressionOutput", lambda x: 1 / (1 + np.exp(-x)), lambda d: d),
+        ("MAERegressionOutput", lambda x: x, np.sign),
+    ],
+)
 def test_regression_outputs(op, link, dloss):
     y, dx = _loss_grad(op, REG_X, REG_L, head=np.full((4, 3), 5.0), grad_scale=2.0)
     np.testing.assert_allclose(y, link(REG_X), rtol=1e-6)
@@ -166,8 +174,16 @@ def _sce_ref(x, label):
 
 
 def test_softmax_cross_entropy():
-    run_case(OpCase("softmax_cross_entropy", [X, LABEL], ref=_sce_ref, wrt=[0],
-                    id="softmax_cross_entropy", rtol=1e-5))
+    run_case(
+        OpCase(
+            "softmax_cross_entropy",
+            [X, LABEL],
+            ref=_sce_ref,
+            wrt=[0],
+            id="softmax_cross_entropy",
+            rtol=1e-5,
+        )
+    )
     case = "softmax_cross_entropy"
     y, dx = _loss_grad(case, _DATA[f"{case}:x"], _DATA[f"{case}:label"])
     assert y.shape == (1,)
@@ -186,10 +202,15 @@ def test_softmax_output_with_probability_labels_shaped_like_the_data():
     with mx.autograd.record():
         out = mx.nd.SoftmaxOutput(x, label, normalization="batch", grad_scale=2)
     out.backward()
-    np.testing.assert_allclose(out.asnumpy(), [[0.09003057, 0.24472848, 0.66524094],
-                                               [0.66524094, 0.24472848, 0.09003057]], rtol=1e-6)
-    np.testing.assert_allclose(x.grad.asnumpy(), [[-0.21993886, -0.11054307, 0.3304819],
-                                                  [-0.6695181, 0.48945695, 0.18006115]],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        out.asnumpy(),
+        [[0.09003057, 0.24472848, 0.66524094], [0.66524094, 0.24472848, 0.09003057]],
+        rtol=1e-6,
+    )
+    np.testing.assert_allclose(
+        x.grad.asnumpy(),
+        [[-0.21993886, -0.11054307, 0.3304819], [-0.6695181, 0.48945695, 0.18006115]],
+        rtol=1e-5,
+    )
     sym = mx.sym.SoftmaxOutput(mx.sym.var("d"), mx.sym.var("l"))
     assert sym.infer_shape(d=(2, 3), l=(2, 3))[0] == [(2, 3), (2, 3)]

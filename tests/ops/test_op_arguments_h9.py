@@ -14,13 +14,16 @@ def test_reshape_like_ranges():
     lhs, rhs = nd.ones((30, 7)), nd.ones((15, 2, 4))
     out = nd.reshape_like(lhs, rhs, lhs_begin=0, lhs_end=1, rhs_begin=0, rhs_end=2)
     assert out.shape == (15, 2, 7)  # MXNet 1.9.1
-    assert lhs.reshape_like(rhs, lhs_begin=0, lhs_end=1, rhs_begin=0, rhs_end=2).shape == \
-        (15, 2, 7)
-    assert nd.reshape_like(nd.ones((2, 12)), nd.ones((3, 4)), lhs_begin=1, rhs_begin=0
-                           ).shape == (2, 3, 4)
+    assert lhs.reshape_like(rhs, lhs_begin=0, lhs_end=1, rhs_begin=0, rhs_end=2).shape == (15, 2, 7)
+    assert nd.reshape_like(nd.ones((2, 12)), nd.ones((3, 4)), lhs_begin=1, rhs_begin=0).shape == (
+        2,
+        3,
+        4,
+    )
     assert nd.reshape_like(nd.ones((6,)), nd.ones((2, 3))).shape == (2, 3)
-    s = mx.sym.reshape_like(mx.sym.var("l"), mx.sym.var("r"), lhs_begin=0, lhs_end=1,
-                            rhs_begin=0, rhs_end=2)
+    s = mx.sym.reshape_like(
+        mx.sym.var("l"), mx.sym.var("r"), lhs_begin=0, lhs_end=1, rhs_begin=0, rhs_end=2
+    )
     assert s.infer_shape(l=(30, 7), r=(15, 2, 4))[1] == [(15, 2, 7)]
     with pytest.raises(MXNetError, match="reshape_like"):
         nd.reshape_like(lhs, rhs, lhs_begin=0, lhs_end=1, rhs_begin=1, rhs_end=3)
@@ -32,24 +35,30 @@ def test_softmax_with_length_matches_mxnet():
     with mx.autograd.record():
         y = nd.softmax(x, nd.array([2, 3], dtype="int32"), use_length=True, axis=-1)
     y.backward(nd.array([[1, 2, 3, 4], [4, 3, 2, 1]]))
-    np.testing.assert_allclose(y.asnumpy(), [[0.26894143, 0.7310586, 0, 0],
-                                             [1 / 3, 1 / 3, 1 / 3, 0]], rtol=1e-6)
-    np.testing.assert_allclose(x.grad.asnumpy(), [[-0.19661194, 0.19661193, 0, 0],
-                                                  [1 / 3, 0, -1 / 3, 0]], atol=1e-6)
-    y0 = nd.softmax(nd.ones((3, 2)), length=nd.array([1, 2], dtype="int32"),
-                    use_length=True, axis=0)
+    np.testing.assert_allclose(
+        y.asnumpy(), [[0.26894143, 0.7310586, 0, 0], [1 / 3, 1 / 3, 1 / 3, 0]], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        x.grad.asnumpy(), [[-0.19661194, 0.19661193, 0, 0], [1 / 3, 0, -1 / 3, 0]], atol=1e-6
+    )
+    y0 = nd.softmax(
+        nd.ones((3, 2)), length=nd.array([1, 2], dtype="int32"), use_length=True, axis=0
+    )
     np.testing.assert_allclose(y0.asnumpy(), [[1, 0.5], [0, 0.5], [0, 0]])
     s = mx.sym.softmax(mx.sym.var("d"), mx.sym.var("l"), use_length=True)
     assert s.list_arguments() == ["d", "l"]
     assert mx.sym.softmax(mx.sym.var("d")).list_arguments() == ["d"]
 
 
-@pytest.mark.parametrize("lshape,rshape,ta,tb,out", [
-    ((3, 2, 4), (3, 5), True, False, (2, 4, 5)),
-    ((2, 3), (4, 5, 3), False, True, (2, 4, 5)),
-    ((3, 2, 4), (5, 3), True, True, (2, 4, 5)),
-    ((2, 3, 4), (4, 5), False, False, (2, 3, 5)),
-])
+@pytest.mark.parametrize(
+    "lshape,rshape,ta,tb,out",
+    [
+        ((3, 2, 4), (3, 5), True, False, (2, 4, 5)),
+        ((2, 3), (4, 5, 3), False, True, (2, 4, 5)),
+        ((3, 2, 4), (5, 3), True, True, (2, 4, 5)),
+        ((2, 3, 4), (4, 5), False, False, (2, 3, 5)),
+    ],
+)
 def test_dot_transposes_nd_inputs_as_2d_views(lshape, rshape, ta, tb, out):
     rng = np.random.RandomState(0)
     l, r = rng.randn(*lshape), rng.randn(*rshape)

@@ -15,30 +15,95 @@ _FIX = np.load(pathlib.Path(__file__).resolve().parents[1] / "fixtures/mxnet/ops
 CASES = [
     ("sgd", "sgd_update", dict(lr=0.1, wd=0.01, rescale_grad=0.5, clip_gradient=0.3)),
     ("sgd_noclip", "sgd_update", dict(lr=0.1, wd=0.01)),
-    ("sgd_mom", "sgd_mom_update", dict(lr=0.1, momentum=0.9, wd=0.01, rescale_grad=0.5,
-                                       clip_gradient=0.3)),
-    ("nag_mom", "nag_mom_update", dict(lr=0.1, momentum=0.9, wd=0.01, rescale_grad=0.5,
-                                       clip_gradient=0.3)),
-    ("adam", "adam_update", dict(lr=0.01, beta1=0.8, beta2=0.99, epsilon=1e-6, wd=0.01,
-                                 rescale_grad=0.5, clip_gradient=0.3)),
-    ("rmsprop", "rmsprop_update", dict(lr=0.01, gamma1=0.9, epsilon=1e-6, wd=0.01,
-                                       rescale_grad=0.5, clip_gradient=0.3, clip_weights=0.8)),
-    ("rmspropalex", "rmspropalex_update", dict(lr=0.01, gamma1=0.9, gamma2=0.8, epsilon=1e-6,
-                                               wd=0.01, rescale_grad=0.5, clip_gradient=0.3,
-                                               clip_weights=0.8)),
-    ("ftrl", "ftrl_update", dict(lr=0.1, lamda1=0.01, beta=1.5, wd=0.01, rescale_grad=0.5,
-                                 clip_gradient=0.3)),
-    ("ftml", "ftml_update", dict(lr=0.1, beta1=0.6, beta2=0.99, epsilon=1e-6, t=3, wd=0.01,
-                                 rescale_grad=0.5, clip_grad=0.3)),
+    (
+        "sgd_mom",
+        "sgd_mom_update",
+        dict(lr=0.1, momentum=0.9, wd=0.01, rescale_grad=0.5, clip_gradient=0.3),
+    ),
+    (
+        "nag_mom",
+        "nag_mom_update",
+        dict(lr=0.1, momentum=0.9, wd=0.01, rescale_grad=0.5, clip_gradient=0.3),
+    ),
+    (
+        "adam",
+        "adam_update",
+        dict(
+            lr=0.01,
+            beta1=0.8,
+            beta2=0.99,
+            epsilon=1e-6,
+            wd=0.01,
+            rescale_grad=0.5,
+            clip_gradient=0.3,
+        ),
+    ),
+    (
+        "rmsprop",
+        "rmsprop_update",
+        dict(
+            lr=0.01,
+            gamma1=0.9,
+            epsilon=1e-6,
+            wd=0.01,
+            rescale_grad=0.5,
+            clip_gradient=0.3,
+            clip_weights=0.8,
+        ),
+    ),
+    (
+        "rmspropalex",
+        "rmspropalex_update",
+        dict(
+            lr=0.01,
+            gamma1=0.9,
+            gamma2=0.8,
+            epsilon=1e-6,
+            wd=0.01,
+            rescale_grad=0.5,
+            clip_gradient=0.3,
+            clip_weights=0.8,
+        ),
+    ),
+    (
+        "ftrl",
+        "ftrl_update",
+        dict(lr=0.1, lamda1=0.01, beta=1.5, wd=0.01, rescale_grad=0.5, clip_gradient=0.3),
+    ),
+    (
+        "ftml",
+        "ftml_update",
+        dict(
+            lr=0.1,
+            beta1=0.6,
+            beta2=0.99,
+            epsilon=1e-6,
+            t=3,
+            wd=0.01,
+            rescale_grad=0.5,
+            clip_grad=0.3,
+        ),
+    ),
     ("signsgd", "signsgd_update", dict(lr=0.1, wd=0.01, rescale_grad=0.5)),
-    ("lamb1", "lamb_update_phase1", dict(beta1=0.8, beta2=0.99, epsilon=1e-6, t=3, wd=0.01,
-                                         rescale_grad=0.5, clip_gradient=0.3)),
+    (
+        "lamb1",
+        "lamb_update_phase1",
+        dict(
+            beta1=0.8, beta2=0.99, epsilon=1e-6, t=3, wd=0.01, rescale_grad=0.5, clip_gradient=0.3
+        ),
+    ),
     ("lamb1_nobc", "lamb_update_phase1", dict(t=2, wd=0.0, bias_correction=False)),
-    ("signum", "signum_update", dict(lr=0.1, momentum=0.9, wd=0.01, rescale_grad=0.5,
-                                     clip_gradient=0.3, wd_lh=0.02)),
+    (
+        "signum",
+        "signum_update",
+        dict(lr=0.1, momentum=0.9, wd=0.01, rescale_grad=0.5, clip_gradient=0.3, wd_lh=0.02),
+    ),
     ("mp_sgd", "mp_sgd_update", dict(lr=0.1, wd=0.01, rescale_grad=0.5, clip_gradient=0.3)),
-    ("mp_sgd_mom", "mp_sgd_mom_update", dict(lr=0.1, momentum=0.9, wd=0.01, rescale_grad=0.5,
-                                             clip_gradient=0.3)),
+    (
+        "mp_sgd_mom",
+        "mp_sgd_mom_update",
+        dict(lr=0.1, momentum=0.9, wd=0.01, rescale_grad=0.5, clip_gradient=0.3),
+    ),
 ]
 
 
@@ -60,13 +125,19 @@ def test_update_matches_mxnet(case, name, attrs):
     assert len(got) == len(want)
     for i, (g, w) in enumerate(zip(got, want)):
         assert g.dtype == w.dtype, f"{case} output {i}"
-        np.testing.assert_allclose(g.asnumpy(), w, rtol=1e-5, atol=1e-6,
-                                   err_msg=f"{case} output {i}")
+        np.testing.assert_allclose(
+            g.asnumpy(), w, rtol=1e-5, atol=1e-6, err_msg=f"{case} output {i}"
+        )
 
 
-@pytest.mark.parametrize("case,attrs", [
-    ("lamb2", dict(lr=0.1)), ("lamb2_bounds", dict(lr=0.1, lower_bound=0.1, upper_bound=1.5)),
-    ("lamb2_zero", dict(lr=0.1))])
+@pytest.mark.parametrize(
+    "case,attrs",
+    [
+        ("lamb2", dict(lr=0.1)),
+        ("lamb2_bounds", dict(lr=0.1, lower_bound=0.1, upper_bound=1.5)),
+        ("lamb2_zero", dict(lr=0.1)),
+    ],
+)
 def test_lamb_phase2_matches_mxnet(case, attrs):
     ins = [nd.array(x) for x in _arrays(case, "in")]
     out = nd.lamb_update_phase2(*ins, **attrs)

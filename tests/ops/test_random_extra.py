@@ -41,11 +41,16 @@ def test_like_samplers_take_shape_and_dtype_of_data(fname, params, mean, var):
 
 def test_like_operator_names_as_mxnet():
     x = mx.sym.var("x")
-    for name in ("_random_uniform_like", "_random_normal_like", "_random_gamma_like",
-                 "_random_exponential_like", "_random_poisson_like",
-                 "_random_negative_binomial_like",
-                 "_random_generalized_negative_binomial_like"):
-        short = name[len("_random_"):]
+    for name in (
+        "_random_uniform_like",
+        "_random_normal_like",
+        "_random_gamma_like",
+        "_random_exponential_like",
+        "_random_poisson_like",
+        "_random_negative_binomial_like",
+        "_random_generalized_negative_binomial_like",
+    ):
+        short = name[len("_random_") :]
         s = getattr(mx.sym.random, short)(x)
         assert f'"op": "{name}"' in s.tojson()
         out = s.eval(x=nd.ones((3, 4)))[0]
@@ -58,7 +63,8 @@ def test_negative_binomial_samplers():
     _check_moments(x.asnumpy(), 4.5, 11.25, "negative_binomial")
     mx.random.seed(3)
     np.testing.assert_array_equal(
-        nd.random_negative_binomial(k=3, p=0.4, shape=(20000,)).asnumpy(), x.asnumpy())
+        nd.random_negative_binomial(k=3, p=0.4, shape=(20000,)).asnumpy(), x.asnumpy()
+    )
     x = nd.random_generalized_negative_binomial(mu=2.0, alpha=0.0, shape=(20000,))
     _check_moments(x.asnumpy(), 2.0, 2.0, "generalized_negative_binomial(alpha=0)")
     assert x.dtype == np.float32
@@ -72,8 +78,12 @@ MULTI = [
     ("exponential", dict(scale=[1.0, 0.25]), [1.0, 0.25], [1.0, 1 / 16]),
     ("poisson", dict(lam=[1.0, 6.0]), [1.0, 6.0], [1.0, 6.0]),
     ("negative_binomial", dict(k=[2.0, 5.0], p=[0.5, 0.8]), [2.0, 1.25], [4.0, 1.5625]),
-    ("generalized_negative_binomial", dict(mu=[1.0, 3.0], alpha=[0.0, 0.5]), [1.0, 3.0],
-     [1.0, 7.5]),
+    (
+        "generalized_negative_binomial",
+        dict(mu=[1.0, 3.0], alpha=[0.0, 0.5]),
+        [1.0, 3.0],
+        [1.0, 7.5],
+    ),
 ]
 
 
@@ -96,9 +106,14 @@ def test_sample_operators_by_name():
     assert out.shape == (2, 2, 3) and out.dtype == np.float64
     got = out.asnumpy()
     assert (got >= lo.asnumpy()[..., None]).all() and (got < hi.asnumpy()[..., None]).all()
-    for name, n_in in (("_sample_normal", 2), ("_sample_gamma", 2), ("_sample_exponential", 1),
-                       ("_sample_poisson", 1), ("_sample_negative_binomial", 2),
-                       ("_sample_generalized_negative_binomial", 2)):
+    for name, n_in in (
+        ("_sample_normal", 2),
+        ("_sample_gamma", 2),
+        ("_sample_exponential", 1),
+        ("_sample_poisson", 1),
+        ("_sample_negative_binomial", 2),
+        ("_sample_generalized_negative_binomial", 2),
+    ):
         res = getattr(nd, name)(*[nd.ones((2, 2)) * 0.5] * n_in)
         assert res.shape == (2, 2), name
 

@@ -29,9 +29,10 @@ def test_relu_in_blocks_and_on_views(monkeypatch):
     monkeypatch.setattr(_util, "_ZERO_BLOCK", 1000)
     monkeypatch.setattr(_util, "_ZEROS", {})
     x = _special(np.random.RandomState(1).randn(7, 11, 37).astype(np.float32))  # 2849 > 1000
-    np.testing.assert_array_equal(_util.relu(np, x).view(np.uint32),
-                                  np.maximum(x, 0).view(np.uint32))
-    t = x.transpose(2, 0, 1)   # not C-contiguous: the scalar form, same layout as numpy's
+    np.testing.assert_array_equal(
+        _util.relu(np, x).view(np.uint32), np.maximum(x, 0).view(np.uint32)
+    )
+    t = x.transpose(2, 0, 1)  # not C-contiguous: the scalar form, same layout as numpy's
     np.testing.assert_array_equal(_util.relu(np, t), np.maximum(t, 0))
     zeros = _util._ZEROS[np.dtype(np.float32)]
     assert not zeros.flags.writeable and not zeros.any()
@@ -41,6 +42,7 @@ def test_relu_operator_values_and_gradient():
     x = nd.array([[-1.0, 0.0, 2.5], [3.0, -0.5, 1e-30]])
     x.attach_grad()
     from distnet import autograd
+
     with autograd.record():
         y = nd.relu(x)
     y.backward(nd.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]))

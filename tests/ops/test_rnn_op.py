@@ -27,22 +27,40 @@ def test_rnn_matches_mxnet(ref, mode, bi):
     for x in ins:
         x.attach_grad()
     with autograd.record():
-        outs = nd.RNN(*ins, state_size=5, num_layers=2, bidirectional=bi == "bi", mode=mode,
-                      state_outputs=True)
+        outs = nd.RNN(
+            *ins,
+            state_size=5,
+            num_layers=2,
+            bidirectional=bi == "bi",
+            mode=mode,
+            state_outputs=True,
+        )
     assert len(outs) == n_in - 1
     autograd.backward(list(outs), [nd.array(ref[f"{key}_head{i}"]) for i in range(len(outs))])
     for i, o in enumerate(outs):
         np.testing.assert_allclose(o.asnumpy(), ref[f"{key}_out{i}"], rtol=1e-4, atol=1e-5)
     for i, x in enumerate(ins):
-        np.testing.assert_allclose(x.grad.asnumpy(), ref[f"{key}_grad{i}"], rtol=1e-4,
-                                   atol=1e-5, err_msg=f"gradient of input {i}")
+        np.testing.assert_allclose(
+            x.grad.asnumpy(),
+            ref[f"{key}_grad{i}"],
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=f"gradient of input {i}",
+        )
 
 
 def test_rnn_symbol_shapes_and_single_output():
     data = mx.sym.var("data")
-    out = mx.sym.RNN(data=data, parameters=mx.sym.var("p"), state=mx.sym.var("s"),
-                     state_cell=mx.sym.var("c"), state_size=8, num_layers=2, mode="lstm",
-                     name="rnn")
+    out = mx.sym.RNN(
+        data=data,
+        parameters=mx.sym.var("p"),
+        state=mx.sym.var("s"),
+        state_cell=mx.sym.var("c"),
+        state_size=8,
+        num_layers=2,
+        mode="lstm",
+        name="rnn",
+    )
     args, outs, _ = out.infer_shape(data=(7, 3, 4))
     shapes = dict(zip(out.list_arguments(), args))
     # 4 gates * 8 * (4 + 8 + 2) for layer 0, 4 * 8 * (8 + 8 + 2) for layer 1
@@ -54,8 +72,7 @@ def test_rnn_symbol_shapes_and_single_output():
 def test_rnn_bad_parameter_length_names_it():
     x = nd.zeros((2, 1, 3))
     with pytest.raises(MXNetError, match="parameters has shape"):
-        nd.RNN(x, nd.zeros((10,)), nd.zeros((1, 1, 4)), state_size=4, num_layers=1,
-               mode="rnn_tanh")
+        nd.RNN(x, nd.zeros((10,)), nd.zeros((1, 1, 4)), state_size=4, num_layers=1, mode="rnn_tanh")
 
 
 def test_rnn_dropout_only_between_layers_and_only_training():
@@ -74,12 +91,21 @@ def test_rnn_dropout_only_between_layers_and_only_training():
 def test_param_pack_infers_every_parameter_shape_from_the_data():
     data = mx.sym.var("data")
     weights = [mx.sym.var(f"w{i}") for i in range(8)]
-    packed = mx.sym._rnn_param_pack(data, *weights, num_args=9, state_size=3, num_layers=1,
-                                    bidirectional=True, mode="gru")
+    packed = mx.sym._rnn_param_pack(
+        data, *weights, num_args=9, state_size=3, num_layers=1, bidirectional=True, mode="gru"
+    )
     args, outs, _ = packed.infer_shape(data=(5, 2, 4))
     shapes = dict(zip(packed.list_arguments(), args))
-    assert [shapes[f"w{i}"] for i in range(8)] == [(9, 4), (9, 3), (9, 4), (9, 3),
-                                                   (9,), (9,), (9,), (9,)]
+    assert [shapes[f"w{i}"] for i in range(8)] == [
+        (9, 4),
+        (9, 3),
+        (9, 4),
+        (9, 3),
+        (9,),
+        (9,),
+        (9,),
+        (9,),
+    ]
     assert outs == [(2 * 9 * (4 + 3 + 2),)]
 
 
@@ -94,15 +120,15 @@ def test_param_packing_values_and_gradients(opname):
     with autograd.record():
         packed = getattr(nd, opname)(*(extra + parts), num_args=len(extra + parts), **kw)
         (packed * nd.arange(packed.size)).sum().backward()
-    np.testing.assert_array_equal(packed.asnumpy(),
-                                  np.concatenate([p.asnumpy().ravel() for p in parts]))
+    np.testing.assert_array_equal(
+        packed.asnumpy(), np.concatenate([p.asnumpy().ravel() for p in parts])
+    )
     np.testing.assert_array_equal(parts[1].grad.asnumpy().ravel(), np.arange(8, 12))
 
 
 def test_lstm_state_clip_bounds_the_cell_state():
     rs = np.random.RandomState(0)
-    args = [nd.array(rs.uniform(-2, 2, s)) for s in [(4, 2, 2), (4 * 3 * 7,), (1, 2, 3),
-                                                     (1, 2, 3)]]
+    args = [nd.array(rs.uniform(-2, 2, s)) for s in [(4, 2, 2), (4 * 3 * 7,), (1, 2, 3), (1, 2, 3)]]
     kw = dict(state_size=3, num_layers=1, mode="lstm", state_outputs=True)
     free = nd.RNN(*args, **kw)[2].asnumpy()
     clipped = nd.RNN(*args, lstm_state_clip_min=-0.3, lstm_state_clip_max=0.3, **kw)
@@ -127,24 +153,46 @@ def test_lstmp_matches_mxnet(lstmp_ref, layers, bi):
     for x in ins:
         x.attach_grad()
     with autograd.record():
-        outs = nd.RNN(*ins, state_size=5, projection_size=2, num_layers=layers,
-                      bidirectional=bi == "bi", mode="lstm", state_outputs=True)
+        outs = nd.RNN(
+            *ins,
+            state_size=5,
+            projection_size=2,
+            num_layers=layers,
+            bidirectional=bi == "bi",
+            mode="lstm",
+            state_outputs=True,
+        )
     d = 2 if bi == "bi" else 1
     assert [o.shape for o in outs] == [(4, 2, 2 * d), (layers * d, 2, 2), (layers * d, 2, 5)]
     autograd.backward(list(outs), [nd.array(lstmp_ref[f"{key}_head{i}"]) for i in range(3)])
     for i, o in enumerate(outs):
-        np.testing.assert_allclose(o.asnumpy(), lstmp_ref[f"{key}_out{i}"], rtol=1e-4,
-                                   atol=1e-5, err_msg=f"output {i}")
+        np.testing.assert_allclose(
+            o.asnumpy(), lstmp_ref[f"{key}_out{i}"], rtol=1e-4, atol=1e-5, err_msg=f"output {i}"
+        )
     for i, x in enumerate(ins):
-        np.testing.assert_allclose(x.grad.asnumpy(), lstmp_ref[f"{key}_grad{i}"], rtol=1e-4,
-                                   atol=1e-5, err_msg=f"gradient of input {i}")
+        np.testing.assert_allclose(
+            x.grad.asnumpy(),
+            lstmp_ref[f"{key}_grad{i}"],
+            rtol=1e-4,
+            atol=1e-5,
+            err_msg=f"gradient of input {i}",
+        )
 
 
 def test_lstmp_symbol_infers_packed_and_state_shapes():
-    out = mx.sym.RNN(data=mx.sym.var("data"), parameters=mx.sym.var("p"),
-                     state=mx.sym.var("s"), state_cell=mx.sym.var("c"), state_size=8,
-                     projection_size=3, num_layers=2, bidirectional=True, mode="lstm",
-                     state_outputs=True, name="rnn")
+    out = mx.sym.RNN(
+        data=mx.sym.var("data"),
+        parameters=mx.sym.var("p"),
+        state=mx.sym.var("s"),
+        state_cell=mx.sym.var("c"),
+        state_size=8,
+        projection_size=3,
+        num_layers=2,
+        bidirectional=True,
+        mode="lstm",
+        state_outputs=True,
+        name="rnn",
+    )
     args, outs, _ = out.infer_shape(data=(7, 4, 6))
     shapes = dict(zip(out.list_arguments(), args))
     # per direction: layer 0 i2h 32x6, h2h 32x3, h2r 3x8, two biases of 32;
@@ -157,9 +205,24 @@ def test_lstmp_symbol_infers_packed_and_state_shapes():
 def test_lstmp_needs_lstm_mode_and_checks_the_state_shape():
     x = nd.zeros((2, 1, 3))
     with pytest.raises(MXNetError, match="projection_size=2 needs mode='lstm'"):
-        nd.RNN(x, nd.zeros((10,)), nd.zeros((1, 1, 2)), state_size=4, projection_size=2,
-               num_layers=1, mode="gru")
+        nd.RNN(
+            x,
+            nd.zeros((10,)),
+            nd.zeros((1, 1, 2)),
+            state_size=4,
+            projection_size=2,
+            num_layers=1,
+            mode="gru",
+        )
     p = nd.zeros((4 * 4 * (3 + 2 + 2) + 2 * 4,))
     with pytest.raises(MXNetError, match=r"state has shape \(1, 1, 4\), expected \(1, 1, 2\)"):
-        nd.RNN(x, p, nd.zeros((1, 1, 4)), nd.zeros((1, 1, 4)), state_size=4,
-               projection_size=2, num_layers=1, mode="lstm")
+        nd.RNN(
+            x,
+            p,
+            nd.zeros((1, 1, 4)),
+            nd.zeros((1, 1, 4)),
+            state_size=4,
+            projection_size=2,
+            num_layers=1,
+            mode="lstm",
+        )

@@ -17,8 +17,9 @@ def seq():
     return np.load(os.path.join(FIX, "sequence.npz"), allow_pickle=False)
 
 
-@pytest.mark.parametrize("opname,use", [("SequenceLast", True), ("SequenceReverse", False),
-                                        ("SequenceReverse", True)])
+@pytest.mark.parametrize(
+    "opname,use", [("SequenceLast", True), ("SequenceReverse", False), ("SequenceReverse", True)]
+)
 def test_sequence_ops_match_mxnet(seq, opname, use):
     x = nd.array(seq["x"])
     x.attach_grad()
@@ -55,8 +56,9 @@ def test_multinomial_log_prob_gradient_matches_mxnet():
     # MXNet's own draws satisfy the same formula distnet uses: d logp / d p_k = n_k / p_k
     counts = np.stack([(ref["samples"] == k).sum(axis=1) for k in range(3)], axis=1)
     np.testing.assert_allclose(ref["grad"], 2 * counts / probs, rtol=1e-5)
-    np.testing.assert_allclose(ref["logp"], np.log(np.take_along_axis(probs, ref["samples"], 1)),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        ref["logp"], np.log(np.take_along_axis(probs, ref["samples"], 1)), rtol=1e-5
+    )
     d = nd.array(probs)
     d.attach_grad()
     mx.random.seed(4)
@@ -67,8 +69,7 @@ def test_multinomial_log_prob_gradient_matches_mxnet():
     assert s.shape == (2, 5) and s.dtype == np.int32
     counts = np.stack([(s == k).sum(axis=1) for k in range(3)], axis=1)
     np.testing.assert_allclose(d.grad.asnumpy(), 2 * counts / probs, rtol=1e-5)
-    np.testing.assert_allclose(logp.asnumpy(), np.log(np.take_along_axis(probs, s, 1)),
-                               rtol=1e-6)
+    np.testing.assert_allclose(logp.asnumpy(), np.log(np.take_along_axis(probs, s, 1)), rtol=1e-6)
 
 
 def test_multinomial_frequencies_follow_probabilities():

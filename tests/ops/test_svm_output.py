@@ -10,10 +10,12 @@ from distnet.base import MXNetError
 
 _X = np.random.RandomState(0).randn(4, 3).astype(np.float32)
 _LABEL = np.array([0, 2, 1, 2], np.float32)
-_L2 = [[0.0, 1.2602200508117676, 2.0702333450317383],
-       [3.837250232696533, 3.3145811557769775, -2.0681889057159424],
-       [2.0301239490509033, -0.9119000434875488, 0.5554935932159424],
-       [1.274837851524353, 0.9016609787940979, 0.0]]
+_L2 = [
+    [0.0, 1.2602200508117676, 2.0702333450317383],
+    [3.837250232696533, 3.3145811557769775, -2.0681889057159424],
+    [2.0301239490509033, -0.9119000434875488, 0.5554935932159424],
+    [1.274837851524353, 0.9016609787940979, 0.0],
+]
 _L1 = [[0.0, 0.7, 0.7], [0.7, 0.7, -0.7], [0.7, -0.7, 0.7], [0.7, 0.7, 0.0]]
 
 
@@ -22,8 +24,9 @@ def test_svm_output_gradient_matches_mxnet(use_linear, want):
     x = nd.array(_X)
     x.attach_grad()
     with mx.autograd.record():
-        y = nd.SVMOutput(x, nd.array(_LABEL), margin=0.5, regularization_coefficient=0.7,
-                         use_linear=use_linear)
+        y = nd.SVMOutput(
+            x, nd.array(_LABEL), margin=0.5, regularization_coefficient=0.7, use_linear=use_linear
+        )
     y.backward()
     np.testing.assert_allclose(y.asnumpy(), _X)
     np.testing.assert_allclose(x.grad.asnumpy(), want, rtol=1e-5, atol=1e-6)

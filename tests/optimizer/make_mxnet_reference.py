@@ -5,6 +5,7 @@ Covers what tests/fixtures/mxnet/optimizers.* does not: weight decay, clipping a
 rescaling on every optimizer, lr/wd multipliers by name, float16 multi_precision, a
 learning-rate scheduler, and lists of parameters through one updater call.
 """
+
 import json
 import os
 import warnings
@@ -27,8 +28,10 @@ CASES = {
     "adam": ("adam", dict(learning_rate=0.05, **COMMON)),
     "adagrad": ("adagrad", dict(learning_rate=0.1, **COMMON)),
     "rmsprop": ("rmsprop", dict(learning_rate=0.01, **COMMON)),
-    "rmsprop_centered": ("rmsprop", dict(learning_rate=0.01, centered=True,
-                                         clip_weights=0.8, **COMMON)),
+    "rmsprop_centered": (
+        "rmsprop",
+        dict(learning_rate=0.01, centered=True, clip_weights=0.8, **COMMON),
+    ),
     "adadelta": ("adadelta", dict(**COMMON)),
     "adamax": ("adamax", dict(learning_rate=0.01, **COMMON)),
     "nadam": ("nadam", dict(learning_rate=0.01, **COMMON)),
@@ -39,9 +42,14 @@ CASES = {
     "lamb": ("lamb", dict(learning_rate=0.01, **COMMON)),
     "lamb_nobias": ("lamb", dict(learning_rate=0.01, bias_correction=False, **COMMON)),
     "lars": ("lars", dict(learning_rate=0.1, momentum=0.9, eta=0.01, **COMMON)),
-    "sgd_sched": ("sgd", dict(learning_rate=0.1, momentum=0.5,
-                              lr_scheduler=mx.lr_scheduler.FactorScheduler(step=1, factor=0.5,
-                                                                           base_lr=0.1))),
+    "sgd_sched": (
+        "sgd",
+        dict(
+            learning_rate=0.1,
+            momentum=0.5,
+            lr_scheduler=mx.lr_scheduler.FactorScheduler(step=1, factor=0.5, base_lr=0.1),
+        ),
+    ),
 }
 
 
@@ -59,8 +67,9 @@ def run_case(name, kwargs):
 def run_multi():
     """Two named parameters through list calls, with lr/wd multipliers and idx2name."""
     idx2name = {0: "fc_weight", 1: "fc_bias"}
-    opt = mx.optimizer.create("sgd", learning_rate=0.1, momentum=0.9, wd=0.1,
-                              param_idx2name=idx2name)
+    opt = mx.optimizer.create(
+        "sgd", learning_rate=0.1, momentum=0.9, wd=0.1, param_idx2name=idx2name
+    )
     opt.set_lr_mult({"fc_bias": 2.0})
     up = mx.optimizer.get_updater(opt)
     ws = [mx.nd.array(W0), mx.nd.array(W0[0])]
@@ -88,15 +97,21 @@ def main():
     meta = {}
     for key, (name, kwargs) in CASES.items():
         arrays[key] = run_case(name, kwargs)
-        meta[key] = {"name": name,
-                     "kwargs": {k: v for k, v in kwargs.items() if k != "lr_scheduler"}}
+        meta[key] = {
+            "name": name,
+            "kwargs": {k: v for k, v in kwargs.items() if k != "lr_scheduler"},
+        }
     meta["sgd_sched"]["scheduler"] = {"step": 1, "factor": 0.5, "base_lr": 0.1}
     arrays["multi_w"], arrays["multi_b"] = run_multi()
     arrays["fp16_w"], arrays["fp16_master"] = run_fp16()
     np.savez(os.path.join(HERE, "mxnet_reference.npz"), **arrays)
     with open(os.path.join(HERE, "mxnet_reference.json"), "w") as f:
-        json.dump({"mxnet_version": mx.__version__, "steps": STEPS, "cases": meta}, f,
-                  indent=1, sort_keys=True)
+        json.dump(
+            {"mxnet_version": mx.__version__, "steps": STEPS, "cases": meta},
+            f,
+            indent=1,
+            sort_keys=True,
+        )
 
 
 if __name__ == "__main__":

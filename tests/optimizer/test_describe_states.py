@@ -1,5 +1,6 @@
 """Optimizer descriptions (name + msgpack-safe hyperparameters, rebuilt with create) and
 the Updater's states format (msgpack, versioned, no pickle)."""
+
 import pickle
 
 import msgpack
@@ -24,8 +25,14 @@ def _wire(desc):
 
 @pytest.mark.parametrize("name", ALL)
 def test_every_optimizer_describes_and_rebuilds(name):
-    opt = mx.optimizer.create(name, learning_rate=0.05, wd=0.01, rescale_grad=0.5,
-                              clip_gradient=2.0, param_idx2name={0: "a_weight", 1: "a_bias"})
+    opt = mx.optimizer.create(
+        name,
+        learning_rate=0.05,
+        wd=0.01,
+        rescale_grad=0.5,
+        clip_gradient=2.0,
+        param_idx2name={0: "a_weight", 1: "a_bias"},
+    )
     desc = opt.describe()
     assert desc[0] == name
     wire_name, params = _wire(desc)
@@ -38,8 +45,11 @@ def test_every_optimizer_describes_and_rebuilds(name):
 
 @pytest.mark.parametrize("name", ["sgd", "nag", "adam", "rmsprop", "ftrl", "lamb", "signum"])
 def test_rebuilt_optimizer_updates_identically(name):
-    kwargs = {"learning_rate": 0.05, "wd": 0.01, "momentum": 0.9} if name in (
-        "sgd", "nag", "signum") else {"learning_rate": 0.05, "wd": 0.01}
+    kwargs = (
+        {"learning_rate": 0.05, "wd": 0.01, "momentum": 0.9}
+        if name in ("sgd", "nag", "signum")
+        else {"learning_rate": 0.05, "wd": 0.01}
+    )
     opt = mx.optimizer.create(name, **kwargs)
     clone = mx.optimizer.Optimizer.from_description(_wire(opt.describe()))
     ws = []
@@ -54,9 +64,15 @@ def test_rebuilt_optimizer_updates_identically(name):
 
 def test_description_contents():
     sched = mx.lr_scheduler.MultiFactorScheduler(step=[2, 4], factor=0.5, base_lr=0.1)
-    opt = mx.optimizer.create("sgd", learning_rate=0.1, momentum=0.9, lr_scheduler=sched,
-                              param_idx2name={0: "fc_weight", 3: "fc_bias"},
-                              multi_precision=True, begin_num_update=2)
+    opt = mx.optimizer.create(
+        "sgd",
+        learning_rate=0.1,
+        momentum=0.9,
+        lr_scheduler=sched,
+        param_idx2name={0: "fc_weight", 3: "fc_bias"},
+        multi_precision=True,
+        begin_num_update=2,
+    )
     opt.set_lr_mult({"fc_weight": 2.0, 3: 0.5})
     name, params = opt.describe()
     assert name == "sgd"
@@ -70,7 +86,7 @@ def test_description_contents():
     assert "sym" not in params and "param_dict" not in params
     wire_name, wire_params = _wire((name, params))
     clone = mx.optimizer.create(wire_name, **wire_params)
-    assert clone.lr_mult == {"fc_weight": 2.0, 3: 0.5}      # digit keys are indices again
+    assert clone.lr_mult == {"fc_weight": 2.0, 3: 0.5}  # digit keys are indices again
     assert isinstance(clone.lr_scheduler, mx.lr_scheduler.MultiFactorScheduler)
 
 
@@ -97,6 +113,7 @@ def test_describe_refuses_values_that_do_not_travel():
 def test_describe_needs_registration_and_stored_args():
     class Unregistered(mx.optimizer.SGD):
         pass
+
     with pytest.raises(MXNetError, match="not registered"):
         Unregistered().describe()
 
@@ -104,6 +121,7 @@ def test_describe_needs_registration_and_stored_args():
     class Forgetful(mx.optimizer.Optimizer):
         def __init__(self, alpha=1.0, **kwargs):
             super().__init__(**kwargs)
+
     try:
         with pytest.raises(MXNetError, match="'alpha' is not stored"):
             Forgetful().describe()
@@ -117,14 +135,17 @@ def _train(updater, ws, grads, keys):
             updater(k, nd.array(g), w)
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("adam", {"learning_rate": 0.05}),
-    ("sgd", {"learning_rate": 0.1, "momentum": 0.9}),
-    ("rmsprop", {"centered": True}),
-    ("nadam", {}),
-    ("dcasgd", {"momentum": 0.5}),
-    ("sgd", {"momentum": 0.9, "multi_precision": True}),
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("adam", {"learning_rate": 0.05}),
+        ("sgd", {"learning_rate": 0.1, "momentum": 0.9}),
+        ("rmsprop", {"centered": True}),
+        ("nadam", {}),
+        ("dcasgd", {"momentum": 0.5}),
+        ("sgd", {"momentum": 0.9, "multi_precision": True}),
+    ],
+)
 def test_states_roundtrip_continues_training_exactly(name, kwargs):
     dtype = "float16" if kwargs.get("multi_precision") else None
     keys = [0, "fc1_bias"]
@@ -178,22 +199,45 @@ def test_states_blob_is_versioned_msgpack():
     assert blob["optimizer"] is None
 
 
-@pytest.mark.parametrize("blob,match", [
-    (b"garbage!", "not a distnet optimizer states blob"),
-    (pickle.dumps({0: None}), "pickle"),
-    (msgpack.packb({"format": "other"}), "format marker"),
-    (msgpack.packb({"format": "distnet-optimizer-states", "version": 99, "states": []}),
-     "unsupported version 99"),
-    (msgpack.packb({"format": "distnet-optimizer-states", "version": 1,
-                    "states": [[0, ["nd", "<f4", [2, 2], b"\0" * 3]]]}),
-     "needs 16 bytes, got 3"),
-    (msgpack.packb({"format": "distnet-optimizer-states", "version": 1,
-                    "states": [[0, ["nd", "|O", [1], b"\0" * 8]]]}),
-     "unsupported dtype"),
-    (msgpack.packb({"format": "distnet-optimizer-states", "version": 1,
-                    "states": [[0, ["bogus", 1]]]}), "unknown tag 'bogus'"),
-    ("text", "must be bytes"),
-])
+@pytest.mark.parametrize(
+    "blob,match",
+    [
+        (b"garbage!", "not a distnet optimizer states blob"),
+        (pickle.dumps({0: None}), "pickle"),
+        (msgpack.packb({"format": "other"}), "format marker"),
+        (
+            msgpack.packb({"format": "distnet-optimizer-states", "version": 99, "states": []}),
+            "unsupported version 99",
+        ),
+        (
+            msgpack.packb(
+                {
+                    "format": "distnet-optimizer-states",
+                    "version": 1,
+                    "states": [[0, ["nd", "<f4", [2, 2], b"\0" * 3]]],
+                }
+            ),
+            "needs 16 bytes, got 3",
+        ),
+        (
+            msgpack.packb(
+                {
+                    "format": "distnet-optimizer-states",
+                    "version": 1,
+                    "states": [[0, ["nd", "|O", [1], b"\0" * 8]]],
+                }
+            ),
+            "unsupported dtype",
+        ),
+        (
+            msgpack.packb(
+                {"format": "distnet-optimizer-states", "version": 1, "states": [[0, ["bogus", 1]]]}
+            ),
+            "unknown tag 'bogus'",
+        ),
+        ("text", "must be bytes"),
+    ],
+)
 def test_garbage_states_raise_mxneterror(blob, match):
     up = mx.optimizer.get_updater(mx.optimizer.create("sgd"))
     with pytest.raises(MXNetError, match=match):

@@ -1,5 +1,6 @@
 """Every optimizer against a float64 numpy reference and against real MXNet 1.9.1 numbers;
 multipliers, multi-precision, in-place updates, registry and errors."""
+
 import json
 import os
 import warnings
@@ -29,8 +30,10 @@ NUMPY_CASES = [
     ("adam", {"learning_rate": 0.01, **COMMON}),
     ("adagrad", {"learning_rate": 0.1, "eps": 1e-6, **COMMON}),
     ("rmsprop", {"learning_rate": 0.01, **COMMON}),
-    ("rmsprop", {"learning_rate": 0.01, "centered": True, "gamma1": 0.95,
-                 "clip_weights": 0.9, **COMMON}),
+    (
+        "rmsprop",
+        {"learning_rate": 0.01, "centered": True, "gamma1": 0.95, "clip_weights": 0.9, **COMMON},
+    ),
     ("adadelta", {"rho": 0.8, **COMMON}),
     ("adamax", {"learning_rate": 0.01, **COMMON}),
     ("nadam", {"learning_rate": 0.01, **COMMON}),
@@ -39,8 +42,16 @@ NUMPY_CASES = [
     ("signum", {"learning_rate": 0.01, "momentum": 0.8, "wd_lh": 0.05, **COMMON}),
     ("signum", {"learning_rate": 0.01, "momentum": 0.0, **COMMON}),
     ("lamb", {"learning_rate": 0.01, **COMMON}),
-    ("lamb", {"learning_rate": 0.01, "bias_correction": False, "lower_bound": 0.5,
-              "upper_bound": 1.5, **COMMON}),
+    (
+        "lamb",
+        {
+            "learning_rate": 0.01,
+            "bias_correction": False,
+            "lower_bound": 0.5,
+            "upper_bound": 1.5,
+            **COMMON,
+        },
+    ),
     ("lars", {"learning_rate": 0.1, "momentum": 0.9, "eta": 0.01, **COMMON}),
     ("dcasgd", {"learning_rate": 0.1, "momentum": 0.9, "lamda": 0.1, **COMMON}),
     ("dcasgd", {"learning_rate": 0.1, **COMMON}),
@@ -65,8 +76,9 @@ def _ref_kwargs(kwargs):
     return kw
 
 
-@pytest.mark.parametrize("name,kwargs", NUMPY_CASES,
-                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(NUMPY_CASES)])
+@pytest.mark.parametrize(
+    "name,kwargs", NUMPY_CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(NUMPY_CASES)]
+)
 def test_matches_numpy_reference(name, kwargs):
     got, _ = _run(name, kwargs)
     want = REFERENCES[name](W0, GRADS, **_ref_kwargs(kwargs))
@@ -81,12 +93,14 @@ def _load_cases(stem):
     return [(stem, k, v) for k, v in sorted(meta["cases"].items()) if "error" not in v]
 
 
-FIXTURE_CASES = _load_cases(os.path.join(FIX, "optimizers")) + \
-    _load_cases(os.path.join(HERE, "mxnet_reference"))
+FIXTURE_CASES = _load_cases(os.path.join(FIX, "optimizers")) + _load_cases(
+    os.path.join(HERE, "mxnet_reference")
+)
 
 
-@pytest.mark.parametrize("stem,case,meta", FIXTURE_CASES,
-                         ids=[f"{os.path.basename(s)}-{c}" for s, c, _ in FIXTURE_CASES])
+@pytest.mark.parametrize(
+    "stem,case,meta", FIXTURE_CASES, ids=[f"{os.path.basename(s)}-{c}" for s, c, _ in FIXTURE_CASES]
+)
 def test_matches_mxnet(stem, case, meta):
     data = np.load(stem + ".npz")
     kwargs = dict(meta["kwargs"])
@@ -98,8 +112,13 @@ def test_matches_mxnet(stem, case, meta):
 
 def test_mxnet_list_call_with_names_and_multipliers():
     data = np.load(os.path.join(HERE, "mxnet_reference.npz"))
-    opt = mx.optimizer.create("sgd", learning_rate=0.1, momentum=0.9, wd=0.1,
-                              param_idx2name={0: "fc_weight", 1: "fc_bias"})
+    opt = mx.optimizer.create(
+        "sgd",
+        learning_rate=0.1,
+        momentum=0.9,
+        wd=0.1,
+        param_idx2name={0: "fc_weight", 1: "fc_bias"},
+    )
     opt.set_lr_mult({"fc_bias": 2.0})
     assert opt.wd_mult == {"fc_bias": 0.0}
     updater = mx.optimizer.get_updater(opt)
@@ -113,8 +132,13 @@ def test_mxnet_list_call_with_names_and_multipliers():
 
 def test_float16_multi_precision_matches_mxnet():
     data = np.load(os.path.join(HERE, "mxnet_reference.npz"))
-    got, updater = _run("sgd", {"learning_rate": 0.1, "momentum": 0.9,
-                                "multi_precision": True}, data["w0"], data["grads"], "float16")
+    got, updater = _run(
+        "sgd",
+        {"learning_rate": 0.1, "momentum": 0.9, "multi_precision": True},
+        data["w0"],
+        data["grads"],
+        "float16",
+    )
     assert got.dtype == np.float16
     np.testing.assert_allclose(got.astype(np.float32), data["fp16_w"], rtol=1e-3, atol=1e-3)
     mom, master = updater.states[0]
@@ -146,9 +170,12 @@ def test_updates_in_place_and_keeps_the_array_object():
 
 
 def test_wd_mult_defaults_from_param_names():
-    opt = mx.optimizer.create("sgd", learning_rate=1.0, wd=0.5,
-                              param_idx2name={0: "fc1_weight", 1: "fc1_bias",
-                                              2: "bn_gamma", 3: "bn_beta"})
+    opt = mx.optimizer.create(
+        "sgd",
+        learning_rate=1.0,
+        wd=0.5,
+        param_idx2name={0: "fc1_weight", 1: "fc1_bias", 2: "bn_gamma", 3: "bn_beta"},
+    )
     assert opt._get_wds([0, 1, 2, 3]) == [0.5, 0.0, 0.5, 0.0]
     lars = mx.optimizer.create("lars", wd=0.5, param_idx2name={2: "bn_gamma"})
     assert lars._get_wds([2]) == [0.0]  # LARS decays only *_weight
@@ -158,21 +185,28 @@ def test_wd_mult_defaults_from_param_names():
 
 class _FakeSym:
     def attr_dict(self):
-        return {"fc1_weight": {"__lr_mult__": "0.5", "__wd_mult__": "3"},
-                "fc1_bias": {"num_hidden": "4"}}
+        return {
+            "fc1_weight": {"__lr_mult__": "0.5", "__wd_mult__": "3"},
+            "fc1_bias": {"num_hidden": "4"},
+        }
 
     def list_arguments(self):
         return ["data", "fc1_weight", "fc1_bias"]
 
 
 def test_multipliers_from_symbol_attributes():
-    opt = mx.optimizer.create("sgd", learning_rate=0.2, wd=0.1, sym=_FakeSym(),
-                              param_idx2name={0: "fc1_weight", 1: "fc1_bias"})
+    opt = mx.optimizer.create(
+        "sgd",
+        learning_rate=0.2,
+        wd=0.1,
+        sym=_FakeSym(),
+        param_idx2name={0: "fc1_weight", 1: "fc1_bias"},
+    )
     assert opt.lr_mult == {"fc1_weight": 0.5}
     assert opt.wd_mult == {"fc1_bias": 0.0, "fc1_weight": 3.0}
     assert opt._get_lrs([0, 1]) == pytest.approx([0.1, 0.2])
     assert opt._get_wds([0, 1]) == pytest.approx([0.3, 0.0])
-    opt.set_lr_mult({"fc1_bias": 4.0})   # symbol attributes stay the defaults
+    opt.set_lr_mult({"fc1_bias": 4.0})  # symbol attributes stay the defaults
     assert opt.lr_mult == {"fc1_weight": 0.5, "fc1_bias": 4.0}
 
 
@@ -190,6 +224,7 @@ def test_multipliers_from_real_symbol():
 def test_gluon_param_dict_multipliers_are_read_live():
     class P:
         lr_mult, wd_mult = 1.0, 1.0
+
     p = P()
     opt = mx.optimizer.create("sgd", learning_rate=0.5, wd=0.1, param_dict={0: p})
     p.lr_mult, p.wd_mult = 0.2, 0.0
@@ -283,12 +318,12 @@ def test_sgld_noise_statistics():
     opt.update(0, w, nd.zeros((200, 100)), None)
     vals = w.asnumpy()
     assert abs(vals.mean()) < 0.005
-    assert vals.std() == pytest.approx(0.2, rel=0.02)   # sqrt(lr)
+    assert vals.std() == pytest.approx(0.2, rel=0.02)  # sqrt(lr)
     opt2 = mx.optimizer.create("sgld", learning_rate=0.04)
     w2 = nd.zeros((2,))
     mx.random.seed(5)
     opt2.update(0, w2, nd.ones((2,)) * 1000, None)
-    assert (w2.asnumpy() < -10).all()    # the -lr/2 * grad drift dominates
+    assert (w2.asnumpy() < -10).all()  # the -lr/2 * grad drift dominates
 
 
 def test_update_accepts_lists_like_mxnet_sgd():
@@ -310,7 +345,7 @@ def test_adam_counts_steps_per_index_and_per_device():
     updater = mx.optimizer.get_updater(opt)
     a, b = nd.ones((2,)), nd.ones((2,), ctx=mx.cpu(1))
     updater(0, nd.ones((2,)), a)
-    updater(1, nd.ones((2,), ctx=mx.cpu(1)), b)   # Module keys devices apart
+    updater(1, nd.ones((2,), ctx=mx.cpu(1)), b)  # Module keys devices apart
     assert opt._all_index_update_counts == {0: {0: 1}, 1: {1: 1}}
     np.testing.assert_allclose(a.asnumpy(), b.asnumpy())
 
@@ -328,6 +363,7 @@ def test_waits_for_pending_writes_into_the_gradient():
     grad, weight = nd.zeros((2,)), nd.ones((2,))
     grad._pending = Pending(grad)
     mx.optimizer.get_updater(mx.optimizer.create("sgd", learning_rate=0.25))(
-        np.int64(0), grad, weight)
+        np.int64(0), grad, weight
+    )
     np.testing.assert_allclose(weight.asnumpy(), [0.5, 0.5])
     assert grad._pending is None

@@ -31,9 +31,16 @@ def _run(opt, ws, gs, steps=3, as_list=True):
     return [w.asnumpy() for w in weights]
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"wd": 0.01}, {"wd": 0.01, "rescale_grad": 0.3},
-                                    {"momentum": 0.9, "wd": 0.01},
-                                    {"clip_gradient": 0.5, "wd": 0.01}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"wd": 0.01},
+        {"wd": 0.01, "rescale_grad": 0.3},
+        {"momentum": 0.9, "wd": 0.01},
+        {"clip_gradient": 0.5, "wd": 0.01},
+    ],
+)
 def test_list_update_is_bitwise_the_per_weight_step(kwargs):
     ws, gs = _arrays(0)
     names = {0: "fc_weight", 1: "fc_bias", 2: "conv_weight"}  # bias: wd_mult 0
@@ -49,7 +56,7 @@ def test_list_update_is_bitwise_the_per_weight_step(kwargs):
     want = _run(plain, ws, gs, as_list=False)
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
-    w0 = ws[1] - 3 * 0.05 * kwargs.get("rescale_grad", 1.0) * gs[1]   # the bias: no wd
+    w0 = ws[1] - 3 * 0.05 * kwargs.get("rescale_grad", 1.0) * gs[1]  # the bias: no wd
     if not kwargs.get("momentum") and not kwargs.get("clip_gradient"):
         np.testing.assert_allclose(got[1], w0, rtol=1e-5, atol=1e-6)
     assert fused.num_update == 3 and fused._index_update_count == {0: 3, 1: 3, 2: 3}

@@ -4,6 +4,7 @@ A writer killed (SIGKILL) at random moments while saving must never leave a part
 under the final name; the temp files it leaves are removed by the next save of the same
 target, while a live writer's temp files are kept.
 """
+
 import os
 import random
 import signal
@@ -29,6 +30,7 @@ def test_write_is_durable_and_leaves_nothing(tmp_path, monkeypatch):
     def fsync(fd):
         synced.append(os.path.isdir(f"/proc/self/fd/{fd}"))
         real_fsync(fd)
+
     monkeypatch.setattr(os, "fsync", fsync)
     target = tmp_path / "w.params"
     mx.nd.save(str(target), {"w": mx.nd.ones((3,))})
@@ -45,6 +47,7 @@ def test_failed_write_removes_its_temp_and_keeps_the_old_file(tmp_path, monkeypa
 
     def broken_replace(src, dst):
         raise OSError(28, "No space left on device")
+
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="No space"):
         mx.nd.save(str(target), {"w": mx.nd.zeros((3,))})

@@ -1,6 +1,7 @@
 """Optimizer states in checkpoints: Module's ``save_optimizer_states``, Trainer's
 ``save_states``, the servers' states in a dist job; bad files fail with a clear error and
 change nothing."""
+
 import msgpack
 import numpy as np
 import pytest
@@ -25,8 +26,7 @@ def _module(states_from=None):
 
 def _step(mod, seed):
     rng = np.random.RandomState(seed)
-    batch = mx.io.DataBatch([mx.nd.array(rng.rand(4, 5))],
-                            [mx.nd.array(rng.randint(0, 3, 4))])
+    batch = mx.io.DataBatch([mx.nd.array(rng.rand(4, 5))], [mx.nd.array(rng.randint(0, 3, 4))])
     mod.forward_backward(batch)
     mod.update()
 
@@ -60,8 +60,11 @@ def test_bad_states_file_changes_nothing(tmp_path):
     bad = tmp_path / "bad.states"
     bad.write_bytes(msgpack.packb(doc, use_bin_type=True))
     before = mod._updater.get_states()
-    with pytest.raises(MXNetError, match=r"key \d+ shape \(3, 5\) float32 needs 60 bytes, "
-                                         r"got 5"):
+    with pytest.raises(
+        MXNetError,
+        match=r"key \d+ shape \(3, 5\) float32 needs 60 bytes, "
+        r"got 5",
+    ):
         mod.load_optimizer_states(str(bad))
     assert mod._updater.get_states() == before  # validated in full before any change
     with pytest.raises(MXNetError, match=r"load_optimizer_states: cannot read .*missing"):
@@ -71,8 +74,7 @@ def test_bad_states_file_changes_nothing(tmp_path):
 def test_trainer_states_round_trip(tmp_path):
     net = mx.gluon.nn.Dense(2, in_units=3)
     net.initialize(mx.init.Constant(0.5))
-    trainer = mx.gluon.Trainer(net.collect_params(), "sgd",
-                               {"learning_rate": 0.1, "momentum": 0.9})
+    trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1, "momentum": 0.9})
     with mx.autograd.record():
         loss = net(mx.nd.ones((2, 3))).sum()
     loss.backward()
@@ -90,6 +92,7 @@ def corrupt_server_states(path):
     """Job: rank 0 saves the servers' states, corrupts its copy and loads it back; the
     servers refuse it with an error the worker sees (no hang), and keep serving."""
     import distnet as mx
+
     kv = mx.kv.create("dist_sync")
     kv.set_optimizer(mx.optimizer.create("sgd", learning_rate=0.1, momentum=0.9))
     kv.init("w", mx.nd.ones((4,)))
@@ -116,8 +119,13 @@ def corrupt_server_states(path):
 
 
 def test_servers_refuse_a_corrupt_states_file(tmp_path):
-    job = run_distributed(corrupt_server_states, num_workers=2, num_servers=1, timeout=90,
-                          args=[str(tmp_path / "kv.states")])
+    job = run_distributed(
+        corrupt_server_states,
+        num_workers=2,
+        num_servers=1,
+        timeout=90,
+        args=[str(tmp_path / "kv.states")],
+    )
     job.check()
     r0, r1 = (w.result for w in job.workers)
     assert r0["error"] and "set_states" in r0["error"] and "optimizer states" in r0["error"]

@@ -4,6 +4,7 @@ Crafted headers must fail at once with an MXNetError naming the file (never read
 allocate what the file cannot hold); hundreds of mutated optimizer-state blobs must load
 or fail with MXNetError, never another exception.
 """
+
 import gzip
 import random
 import struct
@@ -39,11 +40,14 @@ def test_idx_header_claiming_more_than_the_file_holds(tmp_path, suffix):
     path = str(tmp_path / f"huge{suffix}")
     opener = gzip.open if suffix else open
     with opener(path, "wb") as f:  # 4 GiB x 4 GiB x 4 GiB claimed by a tiny file
-        f.write(struct.pack(">IIII", 2051, 2 ** 32 - 1, 2 ** 32 - 1, 2 ** 32 - 1) + b"\0" * 64)
+        f.write(struct.pack(">IIII", 2051, 2**32 - 1, 2**32 - 1, 2**32 - 1) + b"\0" * 64)
     tracemalloc.start()
     tic = time.perf_counter()
-    with pytest.raises(MXNetError, match=rf"huge{suffix} is truncated: the header's shape "
-                                         r"\(4294967295, 4294967295, 4294967295\) needs"):
+    with pytest.raises(
+        MXNetError,
+        match=rf"huge{suffix} is truncated: the header's shape "
+        r"\(4294967295, 4294967295, 4294967295\) needs",
+    ):
         read_idx(path, 2051)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -55,8 +59,11 @@ def test_idx_short_trailing_and_corrupt_gzip(tmp_path):
     _idx(tmp_path / "lab", labels, 2049)
     raw = (tmp_path / "lab").read_bytes()
     (tmp_path / "short").write_bytes(raw[:-3])
-    with pytest.raises(MXNetError, match=r"short is truncated.*needs 10 bytes, "
-                                         r"the file can hold at most 7"):
+    with pytest.raises(
+        MXNetError,
+        match=r"short is truncated.*needs 10 bytes, "
+        r"the file can hold at most 7",
+    ):
         read_idx(str(tmp_path / "short"), 2049)
     (tmp_path / "long").write_bytes(raw + b"x")
     with pytest.raises(MXNetError, match="long has trailing data"):
@@ -76,7 +83,7 @@ def test_mutated_idx_files(tmp_path):
     for i in range(150):
         buf = bytearray(raw)
         if i % 2:
-            del buf[rng.randrange(len(buf)):]
+            del buf[rng.randrange(len(buf)) :]
         else:
             buf[rng.randrange(16)] = rng.randrange(256)
         path = tmp_path / f"m{i}"
@@ -98,9 +105,22 @@ def _states_blob(optimizer="adam"):
 
 def _structural_mutants(blob, rng, n):
     doc = msgpack.unpackb(blob, raw=False, strict_map_key=False)
-    weird = [None, -1, 2 ** 63, "x", b"\0" * 3, [], {}, [["nd", "<f4", [2 ** 40], b""]],
-             ["tuple", [["tuple", [["tuple", []]]]]], 1.5, True,
-             ["nd", "O", [1], b"\0" * 8], ["nd", "<f4", [-1], b""], ["nd", "V8", [1], b"x"]]
+    weird = [
+        None,
+        -1,
+        2**63,
+        "x",
+        b"\0" * 3,
+        [],
+        {},
+        [["nd", "<f4", [2**40], b""]],
+        ["tuple", [["tuple", [["tuple", []]]]]],
+        1.5,
+        True,
+        ["nd", "O", [1], b"\0" * 8],
+        ["nd", "<f4", [-1], b""],
+        ["nd", "V8", [1], b"x"],
+    ]
     for _ in range(n):
         d = msgpack.unpackb(blob, raw=False, strict_map_key=False)
         where = rng.choice(["top", "state", "counters", "optimizer"])
@@ -110,11 +130,14 @@ def _structural_mutants(blob, rng, n):
             entry = rng.choice(d["states"])
             entry[rng.randrange(2)] = rng.choice(weird)
         elif where == "counters":
-            d["counters"][rng.choice(["num_update", "devices", "runtime"])] = \
-                rng.choice(weird + [{"m_schedule": "x"}, [[0, [[0, "x"]]]]])
+            d["counters"][rng.choice(["num_update", "devices", "runtime"])] = rng.choice(
+                weird + [{"m_schedule": "x"}, [[0, [[0, "x"]]]]]
+            )
         else:
-            d["optimizer"] = rng.choice(weird + [["adam", {"learning_rate": "fast"}],
-                                                 ["adam", {"no_such": 1}], ["nope", {}]])
+            d["optimizer"] = rng.choice(
+                weird
+                + [["adam", {"learning_rate": "fast"}], ["adam", {"no_such": 1}], ["nope", {}]]
+            )
         yield msgpack.packb(d, use_bin_type=True)
 
 
@@ -125,13 +148,20 @@ def test_mutated_optimizer_states_raise_only_mxneterror():
     for i in range(200):
         buf = bytearray(blob)
         if i % 2:
-            del buf[rng.randrange(len(buf)):]
+            del buf[rng.randrange(len(buf)) :]
         else:
             buf[rng.randrange(len(buf))] ^= 1 << rng.randrange(8)
         bytewise.append(bytes(buf))
     outcomes = {"ok": 0, "error": 0}
-    deep = msgpack.packb({"format": "distnet-optimizer-states", "version": 1, "counters": None,
-                          "optimizer": None, "states": [[0, _nest(500)]]})
+    deep = msgpack.packb(
+        {
+            "format": "distnet-optimizer-states",
+            "version": 1,
+            "counters": None,
+            "optimizer": None,
+            "states": [[0, _nest(500)]],
+        }
+    )
     for mutant in bytewise + list(_structural_mutants(blob, rng, 200)) + [deep]:
         updater = mx.optimizer.get_updater(mx.optimizer.create("adam"))
         try:

@@ -6,6 +6,7 @@ That needs the optimizer states in the checkpoint (momentum, Adam's moments, upd
 the lr schedule's position; the servers' states in a dist job) and a sample order that is a
 function of (seed, epoch) - an lr step at epoch 3 makes the schedule cross the resume.
 """
+
 import os
 import runpy
 import subprocess
@@ -31,15 +32,21 @@ def tm():
 
 def _local(*args):
     env = dict(os.environ, PYTHONPATH=REPO)
-    res = subprocess.run([sys.executable, SCRIPT, *map(str, args)], capture_output=True,
-                         text=True, timeout=120, env=env)
+    res = subprocess.run(
+        [sys.executable, SCRIPT, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return res.stderr
 
 
 def _dist(*args):
-    job = run_distributed(SCRIPT, num_workers=2, num_servers=1, timeout=180,
-                          args=[str(a) for a in args])
+    job = run_distributed(
+        SCRIPT, num_workers=2, num_servers=1, timeout=180, args=[str(a) for a in args]
+    )
     job.check()
     return job.workers[0].output
 
@@ -50,9 +57,15 @@ def _same_bytes(a, b):
             assert fa.read() == fb.read(), f"{suffix} differ"
 
 
-@pytest.mark.parametrize("api,optimizer,run", [
-    ("module", "sgd", _local), ("gluon", "sgd", _local),
-    ("module", "adam", _dist), ("gluon", "adam", _dist)])
+@pytest.mark.parametrize(
+    "api,optimizer,run",
+    [
+        ("module", "sgd", _local),
+        ("gluon", "sgd", _local),
+        ("module", "adam", _dist),
+        ("gluon", "adam", _dist),
+    ],
+)
 def test_two_plus_two_epochs_equal_four(tmp_path, api, optimizer, run):
     flags = ["--api", api, "--optimizer", optimizer] + COMMON
     if optimizer == "adam":

@@ -1,5 +1,6 @@
 """A brief link flap must not kill a job: a dropped connection is re-made within the
 heartbeat budget, the peer keeps its identity, and what was in flight is sent again."""
+
 import os
 import socket
 import sys
@@ -11,7 +12,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wire_helpers import HERE, ROOT  # noqa: E402
 
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'kvstore'))
+sys.path.insert(0, os.path.join(ROOT, "tests", "kvstore"))
 import kv_harness as harness  # noqa: E402
 
 pytestmark = pytest.mark.timeout(120)
@@ -21,8 +22,8 @@ class Proxy:
     """A TCP forwarder to `port` whose links can be cut (reset) and kept down a while."""
 
     def __init__(self, port):
-        self.target = ('127.0.0.1', port)
-        self.lsock = socket.create_server(('127.0.0.1', 0))
+        self.target = ("127.0.0.1", port)
+        self.lsock = socket.create_server(("127.0.0.1", 0))
         self.port = self.lsock.getsockname()[1]
         self.links, self.down_until, self.cuts = [], 0.0, 0
         self.lock = threading.Lock()
@@ -59,7 +60,7 @@ class Proxy:
 
 def _reset(sock):
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\1\0\0\0\0\0\0\0')
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
         sock.close()
     except OSError:
         pass
@@ -78,14 +79,17 @@ def _pump(src, dst):
 
 
 def test_flapping_link_to_the_scheduler_does_not_kill_the_job():
-    env, infra = harness.start_job(2, 1)       # heartbeat timeout 3 s
-    proxy = Proxy(int(env['DMLC_PS_ROOT_PORT']))
+    env, infra = harness.start_job(2, 1)  # heartbeat timeout 3 s
+    proxy = Proxy(int(env["DMLC_PS_ROOT_PORT"]))
     workers = harness.start_workers(
-        dict(env, DMLC_PS_ROOT_PORT=str(proxy.port)), 'wire_targets:flap_worker', 2,
-        extra={'PYTHONPATH': os.pathsep.join([ROOT, HERE])})
+        dict(env, DMLC_PS_ROOT_PORT=str(proxy.port)),
+        "wire_targets:flap_worker",
+        2,
+        extra={"PYTHONPATH": os.pathsep.join([ROOT, HERE])},
+    )
     try:
         time.sleep(3.0)
-        for _ in range(3):      # each link down for 1 s, well inside the 3 s budget
+        for _ in range(3):  # each link down for 1 s, well inside the 3 s budget
             proxy.cut(1.0)
             time.sleep(1.5)
         deadline = time.monotonic() + 60
@@ -96,20 +100,25 @@ def test_flapping_link_to_the_scheduler_does_not_kill_the_job():
     procs = workers + infra
     assert all(p.code == 0 for p in procs), harness.explain(procs)
     for w in workers:
-        assert w.result['ok'] and w.result['rounds'] > 10, w.result
-        assert w.err.count('worker: the connection to the scheduler (tcp://127.0.0.1:') == 3
-        assert ') dropped and was made again after ' in w.err
-    assert workers[0].result['rounds'] == workers[1].result['rounds']
+        assert w.result["ok"] and w.result["rounds"] > 10, w.result
+        assert w.err.count("worker: the connection to the scheduler (tcp://127.0.0.1:") == 3
+        assert ") dropped and was made again after " in w.err
+    assert workers[0].result["rounds"] == workers[1].result["rounds"]
 
 
 def test_requests_sent_again_are_answered_but_not_done_twice():
-    workers, infra = harness.run_job('wire_targets:resent_requests', 1, 1, timeout=60,
-                                     extra={'PYTHONPATH': os.pathsep.join([ROOT, HERE])})
+    workers, infra = harness.run_job(
+        "wire_targets:resent_requests",
+        1,
+        1,
+        timeout=60,
+        extra={"PYTHONPATH": os.pathsep.join([ROOT, HERE])},
+    )
     procs = workers + infra
     assert all(p.code == 0 for p in procs), harness.explain(procs)
-    push, push_again, pp, pp_again, bad, bad_again = workers[0].result['answers']
-    assert push[0] == push_again[0] == 'reply'
-    assert pp == pp_again == ['reply', [-2.0] * 4, None]      # applied once: 0 - 1 - 1
-    assert bad[0] == bad_again[0] == 'error' and bad[2] == bad_again[2]
-    assert 'push of key 5: stored shape (4,)' in bad[2]
-    assert workers[0].result['final'] == [-2.0] * 4
+    push, push_again, pp, pp_again, bad, bad_again = workers[0].result["answers"]
+    assert push[0] == push_again[0] == "reply"
+    assert pp == pp_again == ["reply", [-2.0] * 4, None]  # applied once: 0 - 1 - 1
+    assert bad[0] == bad_again[0] == "error" and bad[2] == bad_again[2]
+    assert "push of key 5: stored shape (4,)" in bad[2]
+    assert workers[0].result["final"] == [-2.0] * 4

@@ -4,6 +4,7 @@ prints where its servers and scheduler listen, waits for the test's attack, trai
 With --key-elems N it instead inits one float32 key of N elements and prints the
 error the kvstore raises (or OK).
 """
+
 import argparse
 import os
 import sys
@@ -15,27 +16,27 @@ from kvstore import create
 from kvstore.base import KVStoreError
 
 p = argparse.ArgumentParser()
-p.add_argument('--go-file', help='keep training until this file exists (bounded)')
-p.add_argument('--key-elems', type=int, default=0)
+p.add_argument("--go-file", help="keep training until this file exists (bounded)")
+p.add_argument("--key-elems", type=int, default=0)
 args = p.parse_args()
 
-kv = create('dist_sync')
+kv = create("dist_sync")
 if args.key_elems:
     try:
-        kv.init('big', np.ones(args.key_elems, np.float32))
-        print('INIT OK', flush=True)
+        kv.init("big", np.ones(args.key_elems, np.float32))
+        print("INIT OK", flush=True)
     except KVStoreError as e:
-        print(f'INIT ERROR {e}', flush=True)
+        print(f"INIT ERROR {e}", flush=True)
     kv.close()
     sys.exit(0)
 
 x = np.arange(1000, dtype=np.float32)
 kv.init(3, x * 0)
-kv.init(4, np.zeros(1, np.float32))   # the stop vote: every worker stops at the same round
+kv.init(4, np.zeros(1, np.float32))  # the stop vote: every worker stops at the same round
 out, vote = np.empty_like(x), np.empty(1, np.float32)
 if kv.rank == 0:
-    servers = [kv._io.peers[s].split('(')[1].rstrip(')') for s in range(kv.num_servers)]
-    print('ADDR', kv.cfg.scheduler_addr, *servers, flush=True)
+    servers = [kv._io.peers[s].split("(")[1].rstrip(")") for s in range(kv.num_servers)]
+    print("ADDR", kv.cfg.scheduler_addr, *servers, flush=True)
 rounds = 0
 deadline = time.monotonic() + 60
 while time.monotonic() < deadline:
@@ -48,5 +49,5 @@ while time.monotonic() < deadline:
         break
     time.sleep(0.01)
 kv.barrier()
-print(f'TRAINED {rounds} rounds', flush=True)
+print(f"TRAINED {rounds} rounds", flush=True)
 kv.close()

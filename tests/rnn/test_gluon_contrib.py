@@ -27,8 +27,12 @@ def test_hybrid_concurrent_concatenates_children_and_identity():
 def test_sync_batch_norm_is_batch_norm_with_mxnet_names():
     bn = gluon.contrib.nn.SyncBatchNorm(in_channels=3)
     assert bn.prefix.startswith("syncbatchnorm")
-    assert sorted(k.split("_", 1)[1] for k in bn.collect_params()) == \
-        ["beta", "gamma", "running_mean", "running_var"]
+    assert sorted(k.split("_", 1)[1] for k in bn.collect_params()) == [
+        "beta",
+        "gamma",
+        "running_mean",
+        "running_var",
+    ]
     bn.initialize()
     x = nd.array(np.random.RandomState(1).rand(4, 3, 2, 2))
     with autograd.record():
@@ -40,16 +44,22 @@ def test_sync_batch_norm_is_batch_norm_with_mxnet_names():
 
 def test_lstmp_cell_shapes_and_names():
     cell = gluon.contrib.rnn.LSTMPCell(5, 3, prefix="p_")
-    assert list(cell.collect_params().keys()) == ["p_i2h_weight", "p_h2h_weight",
-                                                  "p_h2r_weight", "p_i2h_bias", "p_h2h_bias"]
+    assert list(cell.collect_params().keys()) == [
+        "p_i2h_weight",
+        "p_h2h_weight",
+        "p_h2r_weight",
+        "p_i2h_bias",
+        "p_h2h_bias",
+    ]
     cell.initialize()
     outs, states = cell.unroll(4, nd.ones((2, 4, 6)), layout="NTC", merge_outputs=True)
     assert outs.shape == (2, 4, 3) and [s.shape for s in states] == [(2, 3), (2, 5)]
 
 
 def test_variational_dropout_reuses_one_mask_per_sequence():
-    base = gluon.rnn.RNNCell(4, activation="relu", i2h_weight_initializer="ones",
-                             h2h_weight_initializer="zeros")
+    base = gluon.rnn.RNNCell(
+        4, activation="relu", i2h_weight_initializer="ones", h2h_weight_initializer="zeros"
+    )
     cell = gluon.contrib.rnn.VariationalDropoutCell(base, drop_outputs=0.5)
     cell.initialize()
     x = nd.ones((3, 5, 2))

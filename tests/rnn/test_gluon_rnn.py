@@ -41,15 +41,15 @@ def test_cell_unroll_matches_mxnet(cells_ref, names_ref, kind):
     loss.backward()
     np.testing.assert_allclose(outs.asnumpy(), cells_ref[f"{kind}_out"], rtol=1e-4, atol=1e-6)
     for i, s in enumerate(states):
-        np.testing.assert_allclose(s.asnumpy(), cells_ref[f"{kind}_state{i}"], rtol=1e-4,
-                                   atol=1e-6)
+        np.testing.assert_allclose(s.asnumpy(), cells_ref[f"{kind}_state{i}"], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(x.grad.asnumpy(), cells_ref[f"{kind}_dx"], rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_layer_parameter_names_match_mxnet(names_ref, kind):
-    layer = getattr(gluon.rnn, kind)(5, num_layers=2, bidirectional=True, prefix=kind.lower()
-                                     + "0_")
+    layer = getattr(gluon.rnn, kind)(
+        5, num_layers=2, bidirectional=True, prefix=kind.lower() + "0_"
+    )
     assert list(layer.collect_params().keys()) == names_ref[kind]
 
 
@@ -57,11 +57,15 @@ def test_layer_parameter_names_match_mxnet(names_ref, kind):
 def test_fused_layer_equals_its_cells(mode):
     """2-layer bidirectional fused layer == a stack of BidirectionalCells sharing its
     parameters (the packed layout and gate orders agree)."""
-    kind, cell_kind = {"lstm": ("LSTM", "LSTMCell"), "gru": ("GRU", "GRUCell"),
-                       "rnn_tanh": ("RNN", "RNNCell")}[mode]
+    kind, cell_kind = {
+        "lstm": ("LSTM", "LSTMCell"),
+        "gru": ("GRU", "GRUCell"),
+        "rnn_tanh": ("RNN", "RNNCell"),
+    }[mode]
     extra = {"activation": "tanh"} if mode == "rnn_tanh" else {}
-    layer = getattr(gluon.rnn, kind)(4, num_layers=2, bidirectional=True, layout="NTC",
-                                     prefix="f_", **extra)
+    layer = getattr(gluon.rnn, kind)(
+        4, num_layers=2, bidirectional=True, layout="NTC", prefix="f_", **extra
+    )
     layer.initialize(mx.init.Uniform(0.5))
     x = nd.array(np.random.RandomState(0).uniform(-1, 1, (3, 5, 2)))
     fused = layer(x)
@@ -69,8 +73,11 @@ def test_fused_layer_equals_its_cells(mode):
     make = getattr(gluon.rnn, cell_kind)
     with stack.name_scope():
         for i in range(2):
-            stack.add(gluon.rnn.BidirectionalCell(make(4, prefix=f"l{i}_", **extra),
-                                                  make(4, prefix=f"r{i}_", **extra)))
+            stack.add(
+                gluon.rnn.BidirectionalCell(
+                    make(4, prefix=f"l{i}_", **extra), make(4, prefix=f"r{i}_", **extra)
+                )
+            )
     unfused, _ = stack.unroll(5, x, layout="NTC", merge_outputs=True)
     np.testing.assert_allclose(fused.asnumpy(), unfused.asnumpy(), rtol=1e-5, atol=1e-6)
 
@@ -121,8 +128,11 @@ def _assert_learns_next_token(net):
 def test_rnn_layer_inside_hybridized_network_trains():
     net = gluon.nn.HybridSequential()
     with net.name_scope():
-        net.add(gluon.nn.Embedding(10, 8), gluon.rnn.GRU(8, layout="NTC"),
-                gluon.nn.Dense(10, flatten=False))
+        net.add(
+            gluon.nn.Embedding(10, 8),
+            gluon.rnn.GRU(8, layout="NTC"),
+            gluon.nn.Dense(10, flatten=False),
+        )
     _assert_learns_next_token(net)
 
 
@@ -162,9 +172,9 @@ def test_bidirectional_cell_valid_length_and_modifiers():
 def test_cell_unroll_symbolic():
     cell = gluon.rnn.LSTMCell(4, prefix="lstm_")
     outs, states = cell.unroll(3, mx.sym.var("data"), layout="NTC", merge_outputs=True)
-    assert sorted(outs.list_arguments()) == sorted(["data", "lstm_i2h_weight",
-                                                    "lstm_i2h_bias", "lstm_h2h_weight",
-                                                    "lstm_h2h_bias"])
+    assert sorted(outs.list_arguments()) == sorted(
+        ["data", "lstm_i2h_weight", "lstm_i2h_bias", "lstm_h2h_weight", "lstm_h2h_bias"]
+    )
     _, shapes, _ = outs.infer_shape(data=(2, 3, 5))
     assert shapes == [(2, 3, 4)]
 
@@ -174,8 +184,11 @@ def test_mxnet_exported_lstm_network_loads_and_trains():
     (_rnn_param_concat, begin states _zeros (4, 0, 4)) runs in distnet with its numbers,
     and its parameters train."""
     io = np.load(os.path.join(FIX, "lstm_net_io.npz"), allow_pickle=False)
-    net = gluon.SymbolBlock.imports(os.path.join(FIX, "lstm_net-symbol.json"), ["data"],
-                                    os.path.join(FIX, "lstm_net-0000.params"))
+    net = gluon.SymbolBlock.imports(
+        os.path.join(FIX, "lstm_net-symbol.json"),
+        ["data"],
+        os.path.join(FIX, "lstm_net-0000.params"),
+    )
     x = nd.array(io["x"])
     np.testing.assert_allclose(net(x).asnumpy(), io["y"], rtol=1e-5, atol=1e-6)
     weight = net.collect_params()["net_lstm0_l1_h2h_weight"]
@@ -207,22 +220,28 @@ def test_symbolic_unroll_names_and_reprs_as_mxnet():
     for i in range(2):
         stack.add(gluon.rnn.LSTMCell(100, prefix=f"rnn_stack{i}_"))
     assert mx.sym.Group(stack.unroll(3, inputs)[0]).list_outputs() == [
-        f"rnn_stack1_t{i}_out_output" for i in range(3)]
-    bi = gluon.rnn.BidirectionalCell(gluon.rnn.LSTMCell(100, prefix="rnn_l0_"),
-                                     gluon.rnn.LSTMCell(100, prefix="rnn_r0_"),
-                                     output_prefix="rnn_bi_")
+        f"rnn_stack1_t{i}_out_output" for i in range(3)
+    ]
+    bi = gluon.rnn.BidirectionalCell(
+        gluon.rnn.LSTMCell(100, prefix="rnn_l0_"),
+        gluon.rnn.LSTMCell(100, prefix="rnn_r0_"),
+        output_prefix="rnn_bi_",
+    )
     assert mx.sym.Group(bi.unroll(3, inputs)[0]).list_outputs() == [
-        f"rnn_bi_t{i}_output" for i in range(3)]
+        f"rnn_bi_t{i}_output" for i in range(3)
+    ]
     drop = gluon.rnn.DropoutCell(0.5, prefix="dropout0_")
     assert mx.sym.Group(drop.unroll(3, inputs)[0]).list_outputs() == [
-        f"dropout0_t{i}_fwd_output" for i in range(3)]
+        f"dropout0_t{i}_fwd_output" for i in range(3)
+    ]
     cell = gluon.rnn.LSTMCell(10, input_size=7)
     assert repr(cell) == "LSTMCell(7 -> 40)"
     seq = gluon.rnn.HybridSequentialRNNCell()
     seq.add(gluon.rnn.LSTMCell(4))
     seq.add(gluon.rnn.GRUCell(3))
-    assert repr(seq) == ("HybridSequentialRNNCell(\n(0): LSTMCell(None -> 16)\n"
-                         "(1): GRUCell(None -> 9)\n)")
+    assert repr(seq) == (
+        "HybridSequentialRNNCell(\n(0): LSTMCell(None -> 16)\n(1): GRUCell(None -> 9)\n)"
+    )
 
 
 def test_export_with_known_shapes_uses_mxnets_nodes(tmp_path):
@@ -231,8 +250,7 @@ def test_export_with_known_shapes_uses_mxnets_nodes(tmp_path):
     ``_rnn_param_concat`` (checked to load in MXNet 1.9.1 by hand), and loads back."""
     net = gluon.nn.HybridSequential(prefix="n_")
     with net.name_scope():
-        net.add(gluon.rnn.GRU(4, num_layers=2, bidirectional=True, layout="NTC",
-                              input_size=3))
+        net.add(gluon.rnn.GRU(4, num_layers=2, bidirectional=True, layout="NTC", input_size=3))
         net.add(gluon.nn.Dense(2, flatten=False))
     net.initialize(mx.init.Uniform(0.5))
     net.hybridize()
@@ -241,8 +259,9 @@ def test_export_with_known_shapes_uses_mxnets_nodes(tmp_path):
     net.export(str(tmp_path / "gru"), 0)
     ops = [n["op"] for n in json.loads((tmp_path / "gru-symbol.json").read_text())["nodes"]]
     assert "_rnn_param_concat" in ops and "_rnn_param_pack" not in ops
-    back = gluon.SymbolBlock.imports(str(tmp_path / "gru-symbol.json"), ["data"],
-                                     str(tmp_path / "gru-0000.params"))
+    back = gluon.SymbolBlock.imports(
+        str(tmp_path / "gru-symbol.json"), ["data"], str(tmp_path / "gru-0000.params")
+    )
     np.testing.assert_allclose(back(x).asnumpy(), y.asnumpy(), rtol=1e-6)
 
 
@@ -258,8 +277,9 @@ def test_lstmp_layer_matches_mxnet(lstmp_ref):
     """Parameter names and order, repr, begin_state shapes and the forward pass with
     MXNet's parameter values, imperative and hybridized."""
     ref, names = lstmp_ref
-    layer = gluon.rnn.LSTM(5, num_layers=2, bidirectional=True, projection_size=2,
-                           layout="NTC", prefix="lstmp_")
+    layer = gluon.rnn.LSTM(
+        5, num_layers=2, bidirectional=True, projection_size=2, layout="NTC", prefix="lstmp_"
+    )
     assert list(layer.collect_params().keys()) == names["layer"]
     assert [list(s.shape) for s in layer.begin_state(2)] == names["begin_state"]
     assert layer.l1_i2h_weight.shape == (20, 4)  # layer 1 takes both directions' P
@@ -276,33 +296,43 @@ def test_lstmp_layer_matches_mxnet(lstmp_ref):
         out, new = layer(x, states)
         np.testing.assert_allclose(out.asnumpy(), ref["layer_out"], rtol=1e-4, atol=1e-6)
         for i, s in enumerate(new):
-            np.testing.assert_allclose(s.asnumpy(), ref[f"layer_state{i}"], rtol=1e-4,
-                                       atol=1e-6)
+            np.testing.assert_allclose(s.asnumpy(), ref[f"layer_state{i}"], rtol=1e-4, atol=1e-6)
 
 
 def test_lstmp_layer_gradients_equal_lstmp_cells():
     """The fused LSTMP layer and a stack of contrib ``LSTMPCell``s sharing its parameters
     give the same outputs and the same gradients for every parameter and the input."""
-    layer = gluon.rnn.LSTM(4, num_layers=2, bidirectional=True, projection_size=3,
-                           layout="NTC", prefix="p_")
+    layer = gluon.rnn.LSTM(
+        4, num_layers=2, bidirectional=True, projection_size=3, layout="NTC", prefix="p_"
+    )
     layer.initialize(mx.init.Uniform(0.5))
     x = nd.array(np.random.RandomState(0).uniform(-1, 1, (3, 5, 2)))
     stack = gluon.rnn.SequentialRNNCell(prefix="p_", params=layer.params)
     with stack.name_scope():
         for i in range(2):
-            stack.add(gluon.rnn.BidirectionalCell(
-                gluon.contrib.rnn.LSTMPCell(4, 3, prefix=f"l{i}_"),
-                gluon.contrib.rnn.LSTMPCell(4, 3, prefix=f"r{i}_")))
+            stack.add(
+                gluon.rnn.BidirectionalCell(
+                    gluon.contrib.rnn.LSTMPCell(4, 3, prefix=f"l{i}_"),
+                    gluon.contrib.rnn.LSTMPCell(4, 3, prefix=f"r{i}_"),
+                )
+            )
     results = []
-    for run in (lambda v: layer(v), lambda v: stack.unroll(5, v, layout="NTC",
-                                                           merge_outputs=True)[0]):
+    for run in (
+        lambda v: layer(v),
+        lambda v: stack.unroll(5, v, layout="NTC", merge_outputs=True)[0],
+    ):
         v = x.copy()
         v.attach_grad()
         with autograd.record():
             out = run(v)
             (out * out * out).sum().backward()
-        results.append((out.asnumpy(), v.grad.asnumpy(),
-                        {k: p.grad().asnumpy().copy() for k, p in layer.params.items()}))
+        results.append(
+            (
+                out.asnumpy(),
+                v.grad.asnumpy(),
+                {k: p.grad().asnumpy().copy() for k, p in layer.params.items()},
+            )
+        )
     (o1, dx1, g1), (o2, dx2, g2) = results
     assert o1.shape == (3, 5, 6)
     np.testing.assert_allclose(o1, o2, rtol=1e-5, atol=1e-6)
@@ -321,9 +351,11 @@ def test_lstmp_layer_deferred_shapes_and_training():
     assert layer.l0_h2r_weight.shape == (5, 10) and layer.l0_h2h_weight.shape == (40, 5)
     net = gluon.nn.HybridSequential()
     with net.name_scope():
-        net.add(gluon.nn.Embedding(10, 8),
-                gluon.rnn.LSTM(12, projection_size=6, num_layers=2, layout="NTC"),
-                gluon.nn.Dense(10, flatten=False))
+        net.add(
+            gluon.nn.Embedding(10, 8),
+            gluon.rnn.LSTM(12, projection_size=6, num_layers=2, layout="NTC"),
+            gluon.nn.Dense(10, flatten=False),
+        )
     _assert_learns_next_token(net)
 
 
@@ -331,8 +363,9 @@ def test_lstmp_export_uses_mxnets_nodes_and_loads_back(tmp_path):
     """A hybridized LSTMP layer with known shapes exports ``RNN`` with
     ``projection_size`` over MXNet's ``_rnn_param_concat`` (h2r after each h2h; the file
     was checked by hand to load in MXNet 1.9.1 with the same outputs) and loads back."""
-    layer = gluon.rnn.LSTM(5, num_layers=2, bidirectional=True, projection_size=3,
-                           input_size=4, prefix="lstmp_")
+    layer = gluon.rnn.LSTM(
+        5, num_layers=2, bidirectional=True, projection_size=3, input_size=4, prefix="lstmp_"
+    )
     layer.initialize(mx.init.Uniform(0.5))
     layer.hybridize()
     x = nd.array(np.random.RandomState(0).rand(6, 2, 4))
@@ -343,12 +376,19 @@ def test_lstmp_export_uses_mxnets_nodes_and_loads_back(tmp_path):
     assert rnn["attrs"]["projection_size"] == "3"
     concat = next(n for n in nodes if n["op"] == "_rnn_param_concat")
     packed = [nodes[nodes[i[0]]["inputs"][0][0]]["name"] for i in concat["inputs"]]
-    assert packed[:4] == ["lstmp_l0_i2h_weight", "lstmp_l0_h2h_weight",
-                          "lstmp_l0_h2r_weight", "lstmp_r0_i2h_weight"]
-    assert packed[12:] == [f"lstmp_{d}{i}_{g}_bias" for i in range(2) for d in "lr"
-                           for g in ("i2h", "h2h")]
-    back = gluon.SymbolBlock.imports(str(tmp_path / "lstmp-symbol.json"),
-                                     ["data0", "data1", "data2"],
-                                     str(tmp_path / "lstmp-0000.params"))
+    assert packed[:4] == [
+        "lstmp_l0_i2h_weight",
+        "lstmp_l0_h2h_weight",
+        "lstmp_l0_h2r_weight",
+        "lstmp_r0_i2h_weight",
+    ]
+    assert packed[12:] == [
+        f"lstmp_{d}{i}_{g}_bias" for i in range(2) for d in "lr" for g in ("i2h", "h2h")
+    ]
+    back = gluon.SymbolBlock.imports(
+        str(tmp_path / "lstmp-symbol.json"),
+        ["data0", "data1", "data2"],
+        str(tmp_path / "lstmp-0000.params"),
+    )
     out = back(x, nd.zeros((4, 2, 3)), nd.zeros((4, 2, 5)))
     np.testing.assert_allclose(out.asnumpy(), y.asnumpy(), rtol=1e-6)

@@ -43,8 +43,9 @@ def test_wikitext2_matches_mxnet(tmp_path, ref):
     data, label = train[0]
     assert data.shape == (5,) and data.dtype == np.int32 and label.dtype == np.int32
     assert _samples(train) == ref["train"]
-    valid = text.WikiText2(root=str(tmp_path), segment="validation",
-                           vocab=train.vocabulary, seq_len=5)
+    valid = text.WikiText2(
+        root=str(tmp_path), segment="validation", vocab=train.vocabulary, seq_len=5
+    )
     assert valid.vocabulary is train.vocabulary and valid.frequencies is None
     assert _samples(valid) == ref["valid"]
 
@@ -71,8 +72,11 @@ def test_wikitext_from_a_local_zip_and_default_root(tmp_path, ref, monkeypatch):
     monkeypatch.setenv("DISTNET_HOME", str(home))
     train = text.WikiText2(seq_len=5)
     assert _samples(train) == ref["train"]
-    assert sorted(os.listdir(folder)) == ["wiki.train.tokens", "wiki.valid.tokens",
-                                          "wikitext-2-v1.zip"]
+    assert sorted(os.listdir(folder)) == [
+        "wiki.train.tokens",
+        "wiki.valid.tokens",
+        "wikitext-2-v1.zip",
+    ]
     with pytest.raises(MXNetError, match="holds no wiki.test.tokens"):
         text.WikiText2(segment="test")
 
@@ -89,8 +93,11 @@ def test_wikitext_offline_error_names_the_archive(tmp_path, monkeypatch):
 
 
 def test_wikitext_bad_arguments(tmp_path):
-    with pytest.raises(MXNetError, match=r"segment must be one of \['test', 'train', "
-                                         r"'validation'\], got 'valid'"):
+    with pytest.raises(
+        MXNetError,
+        match=r"segment must be one of \['test', 'train', "
+        r"'validation'\], got 'valid'",
+    ):
         text.WikiText2(root=str(tmp_path), segment="valid")
     with pytest.raises(MXNetError, match="seq_len must be positive, got 0"):
         text.WikiText2(root=str(tmp_path), seq_len=0)
@@ -100,6 +107,7 @@ def test_vocabulary_rules_as_mxnet():
     """Values from MXNet 1.9.1's ``contrib.text.vocab.Vocabulary`` on the same counter."""
     import collections
     from distnet.gluon.contrib.data._vocab import Vocabulary
+
     counter = collections.Counter({"b": 3, "a": 3, "c": 1, "<unk>": 5, "d": 2})
     v = Vocabulary(counter, most_freq_count=2, reserved_tokens=["<eos>"])
     assert v.idx_to_token == ["<unk>", "<eos>", "a", "b"] and len(v) == 4

@@ -56,8 +56,9 @@ def test_sparse_push_errors_name_key_and_problem():
     with pytest.raises(MXNetError, match="out must be a RowSparseNDArray"):
         kv.row_sparse_pull("w", out=mx.nd.zeros(SHAPE), row_ids=mx.nd.array([1]))
     kv.set_gradient_compression({"type": "2bit", "threshold": 0.5})
-    with pytest.raises(MXNetError, match="Gradient compression for row sparse storage type "
-                                         "is not supported"):
+    with pytest.raises(
+        MXNetError, match="Gradient compression for row sparse storage type is not supported"
+    ):
         kv.push("w", _rsp_rows([1], 1.0))
 
 
@@ -66,15 +67,22 @@ def _train(sparse, kvstore, update_on_kvstore, ctxs, steps=3):
     net = gluon.nn.HybridSequential()
     net.add(gluon.nn.Embedding(40, 4, sparse_grad=sparse), gluon.nn.Dense(1, flatten=True))
     net.initialize(mx.init.Uniform(0.5), ctx=ctxs)
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.1},
-                            kvstore=kvstore, update_on_kvstore=update_on_kvstore)
+    trainer = gluon.Trainer(
+        net.collect_params(),
+        "sgd",
+        {"learning_rate": 0.1},
+        kvstore=kvstore,
+        update_on_kvstore=update_on_kvstore,
+    )
     rng = np.random.RandomState(1)
     for _ in range(steps):
         x = rng.randint(0, 40, (8, 3))
         y = rng.rand(8, 1)
         with autograd.record():
-            losses = [((net(mx.nd.array(x[i::2], ctx=c)) - mx.nd.array(y[i::2], ctx=c)) ** 2)
-                      .sum() for i, c in enumerate(ctxs)]
+            losses = [
+                ((net(mx.nd.array(x[i::2], ctx=c)) - mx.nd.array(y[i::2], ctx=c)) ** 2).sum()
+                for i, c in enumerate(ctxs)
+            ]
         autograd.backward(losses)
         trainer.step(8)
     return [p.data(ctxs[0]).asnumpy() for p in net.collect_params().values()]
@@ -90,13 +98,15 @@ def test_trainer_sparse_grads_through_local_kvstore_equal_dense(update_on_kvstor
 
 
 def test_store_without_row_sparse_path_says_so():
-    class _MpiLike:   # kvstore.mpi.MPIStore has no init_rows/push_rows/pull_rows
+    class _MpiLike:  # kvstore.mpi.MPIStore has no init_rows/push_rows/pull_rows
         type = "mpi"
+
     kv = mx.kvstore.KVStore(_MpiLike())
     with pytest.raises(MXNetError, match="'mpi' kvstore has no row_sparse support"):
         kv.push("w", _rsp_rows([1], 1.0))
     with pytest.raises(MXNetError, match="'mpi' kvstore has no row_sparse support"):
         kv.init("w", _rsp_rows([1], 1.0))
     with pytest.raises(MXNetError, match="'mpi' kvstore has no row_sparse support"):
-        kv.row_sparse_pull("w", out=mx.nd.zeros(SHAPE, stype="row_sparse"),
-                           row_ids=mx.nd.array([1]))
+        kv.row_sparse_pull(
+            "w", out=mx.nd.zeros(SHAPE, stype="row_sparse"), row_ids=mx.nd.array([1])
+        )

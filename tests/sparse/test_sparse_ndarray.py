@@ -17,13 +17,15 @@ FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "mxnet", "sparse
 
 def _rsp():
     return mx.nd.sparse.row_sparse_array(
-        (np.array([[1, 2], [3, 4]], dtype="float32"), np.array([1, 3])), shape=(5, 2))
+        (np.array([[1, 2], [3, 4]], dtype="float32"), np.array([1, 3])), shape=(5, 2)
+    )
 
 
 def _csr():
     return mx.nd.sparse.csr_matrix(
-        (np.array([1., 2, 3], dtype="float32"), np.array([0, 2, 1]), np.array([0, 2, 2, 3])),
-        shape=(3, 4))
+        (np.array([1.0, 2, 3], dtype="float32"), np.array([0, 2, 1]), np.array([0, 2, 2, 3])),
+        shape=(3, 4),
+    )
 
 
 RSP_DENSE = np.array([[0, 0], [1, 2], [0, 0], [3, 4], [0, 0]], dtype=np.float32)
@@ -54,7 +56,7 @@ def test_csr_parts_slicing_and_scipy():
     assert s.stype == "csr" and s.indptr.asnumpy().tolist() == [0, 0, 1]
     np.testing.assert_array_equal(s.asnumpy(), CSR_DENSE[1:3])
     np.testing.assert_array_equal(m[2].asnumpy(), CSR_DENSE[2:3])
-    coo = mx.nd.sparse.csr_matrix(([5., 6.], ([0, 2], [3, 1])), shape=(3, 4))
+    coo = mx.nd.sparse.csr_matrix(([5.0, 6.0], ([0, 2], [3, 1])), shape=(3, 4))
     assert coo.asnumpy()[0, 3] == 5 and coo.asnumpy()[2, 1] == 6
 
 
@@ -102,24 +104,33 @@ def test_bad_input_errors_name_the_problem():
     with pytest.raises(MXNetError, match=r"row indices must be in \[0, 2\)"):
         mx.nd.sparse.row_sparse_array((np.ones((1, 2)), [5]), shape=(2, 2))
     with pytest.raises(MXNetError, match="indptr has 3 entries"):
-        mx.nd.sparse.csr_matrix(([1.], [0], [0, 1, 1]), shape=(3, 2))
+        mx.nd.sparse.csr_matrix(([1.0], [0], [0, 1, 1]), shape=(3, 2))
     with pytest.raises(MXNetError, match="only x\\[:\\]"):
         _rsp()[1]
 
 
-@pytest.mark.parametrize("expr,stype", [
-    (lambda a, d: a + a, "row_sparse"), (lambda a, d: a - a, "row_sparse"),
-    (lambda a, d: a * a, "row_sparse"), (lambda a, d: a * 2, "row_sparse"),
-    (lambda a, d: a / 2, "row_sparse"), (lambda a, d: a + 1, "default"),
-    (lambda a, d: a + d, "default"), (lambda a, d: a * d, "row_sparse"),
-    (lambda a, d: mx.nd.sqrt(a), "row_sparse"), (lambda a, d: mx.nd.square(a), "row_sparse"),
-    (lambda a, d: a.astype("float64"), "row_sparse"), (lambda a, d: mx.nd.exp(a), "default")])
+@pytest.mark.parametrize(
+    "expr,stype",
+    [
+        (lambda a, d: a + a, "row_sparse"),
+        (lambda a, d: a - a, "row_sparse"),
+        (lambda a, d: a * a, "row_sparse"),
+        (lambda a, d: a * 2, "row_sparse"),
+        (lambda a, d: a / 2, "row_sparse"),
+        (lambda a, d: a + 1, "default"),
+        (lambda a, d: a + d, "default"),
+        (lambda a, d: a * d, "row_sparse"),
+        (lambda a, d: mx.nd.sqrt(a), "row_sparse"),
+        (lambda a, d: mx.nd.square(a), "row_sparse"),
+        (lambda a, d: a.astype("float64"), "row_sparse"),
+        (lambda a, d: mx.nd.exp(a), "default"),
+    ],
+)
 def test_operator_output_storage_types_match_mxnet(expr, stype):
     a, d = _rsp(), mx.nd.array(np.arange(10).reshape(5, 2))
     out = expr(a, d)
     assert out.stype == stype
-    np.testing.assert_allclose(out.asnumpy(), expr(mx.nd.array(RSP_DENSE), d).asnumpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(out.asnumpy(), expr(mx.nd.array(RSP_DENSE), d).asnumpy(), rtol=1e-6)
 
 
 def test_csr_operator_storage_types():
@@ -137,8 +148,10 @@ def test_fallback_logs_mxnet_message_once(caplog):
     np.testing.assert_allclose(out.asnumpy(), 1 / (1 + np.exp(-RSP_DENSE)), rtol=1e-6)
     msgs = [r.getMessage() for r in caplog.records if "fallback" in r.getMessage()]
     assert len(msgs) == 1
-    assert "Storage type fallback detected:\noperator = sigmoid\ninput storage types = " \
-           "[row_sparse, ]\noutput storage types = [default, ]" in msgs[0]
+    assert (
+        "Storage type fallback detected:\noperator = sigmoid\ninput storage types = "
+        "[row_sparse, ]\noutput storage types = [default, ]" in msgs[0]
+    )
     assert "MXNET_STORAGE_FALLBACK_LOG_VERBOSE" in msgs[0]
 
 

@@ -12,7 +12,7 @@ import distnet as mx
 from distnet import autograd, gluon
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "mxnet", "sparse", "optim.npz")
-CASES = json.loads(str(np.load(FIX)["cases"]))   # as gen_sparse_optim.py ran them
+CASES = json.loads(str(np.load(FIX)["cases"]))  # as gen_sparse_optim.py ran them
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -25,8 +25,9 @@ def test_lazy_updates_match_mxnet(case):
     for k in range(2):
         g = mx.nd.sparse.row_sparse_array((ref[f"vals{k}"], ref[f"rows{k}"]), shape=w.shape)
         upd(0, g, w)
-        np.testing.assert_allclose(w.asnumpy(), ref[f"{case}_step{k}"], rtol=1e-5, atol=1e-6,
-                                   err_msg=f"{case} step {k}")
+        np.testing.assert_allclose(
+            w.asnumpy(), ref[f"{case}_step{k}"], rtol=1e-5, atol=1e-6, err_msg=f"{case} step {k}"
+        )
 
 
 def test_lazy_sgd_leaves_untouched_rows_and_their_momentum_alone():
@@ -36,7 +37,7 @@ def test_lazy_sgd_leaves_untouched_rows_and_their_momentum_alone():
     g = mx.nd.sparse.row_sparse_array((np.ones((1, 2), "float32"), [2]), shape=(4, 2))
     opt.update(0, w, g, state)
     got = w.asnumpy()
-    np.testing.assert_array_equal(got[[0, 1, 3]], 1.0)       # no weight decay either
+    np.testing.assert_array_equal(got[[0, 1, 3]], 1.0)  # no weight decay either
     np.testing.assert_allclose(got[2], 1.0 - (1.0 + 0.1), rtol=1e-6)
     assert state.asnumpy()[[0, 1, 3]].sum() == 0
 
@@ -92,12 +93,20 @@ def _module_weights(sparse):
     fc = mx.sym.FullyConnected(mx.sym.flatten(emb), num_hidden=1, name="fc")
     out = mx.sym.LinearRegressionOutput(fc, name="lro")
     rng = np.random.RandomState(0)
-    it = mx.io.NDArrayIter(rng.randint(0, 20, (16, 3)).astype("float32"),
-                           rng.rand(16, 1).astype("float32"), batch_size=4,
-                           label_name="lro_label")
+    it = mx.io.NDArrayIter(
+        rng.randint(0, 20, (16, 3)).astype("float32"),
+        rng.rand(16, 1).astype("float32"),
+        batch_size=4,
+        label_name="lro_label",
+    )
     mod = mx.mod.Module(out, label_names=["lro_label"])
-    mod.fit(it, num_epoch=2, optimizer="sgd", optimizer_params={"learning_rate": 0.1},
-            initializer=mx.init.Uniform(0.5))
+    mod.fit(
+        it,
+        num_epoch=2,
+        optimizer="sgd",
+        optimizer_params={"learning_rate": 0.1},
+        initializer=mx.init.Uniform(0.5),
+    )
     return {k: v.asnumpy() for k, v in mod.get_params()[0].items()}
 
 
@@ -108,10 +117,14 @@ def test_module_with_sparse_grad_embedding_trains_as_dense():
         np.testing.assert_allclose(sparse[k], dense[k], rtol=1e-5, atol=1e-6, err_msg=k)
 
 
-
 def test_compare_optimizer_accepts_row_sparse_gradients():
     from distnet.test_utils import compare_optimizer
+
     np.random.seed(0)
-    compare_optimizer(mx.optimizer.create("sgd", learning_rate=0.1, momentum=0.9),
-                      mx.optimizer.create("sgd", learning_rate=0.1, momentum=0.9),
-                      (6, 3), np.float32, g_stype="row_sparse")
+    compare_optimizer(
+        mx.optimizer.create("sgd", learning_rate=0.1, momentum=0.9),
+        mx.optimizer.create("sgd", learning_rate=0.1, momentum=0.9),
+        (6, 3),
+        np.float32,
+        g_stype="row_sparse",
+    )

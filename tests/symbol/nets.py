@@ -65,8 +65,9 @@ def mlp_auto():
 
 def attrs_net(init=XAVIER):
     """Variable attributes, an AttrScope, a name Prefix and a Group."""
-    w = mx.sym.Variable("fc_weight", shape=(5, 3), dtype="float32", lr_mult=2.0,
-                        wd_mult=0.0, init=init)
+    w = mx.sym.Variable(
+        "fc_weight", shape=(5, 3), dtype="float32", lr_mult=2.0, wd_mult=0.0, init=init
+    )
     d = mx.sym.Variable("data", shape=(4, 3))
     with mx.AttrScope(ctx_group="dev1", lr_mult="0.5", __mood__="happy"):
         fc = mx.sym.FullyConnected(d, weight=w, num_hidden=5, name="fc")
@@ -92,4 +93,4 @@ def arith_net():
     a = x * 2 + y
     b = 1 - x
     c = x / y
-    return mx.sym.Group([a, b, c, x ** 2, 2 ** x, -x, x - y, x * y, 3 / x])
+    return mx.sym.Group([a, b, c, x**2, 2**x, -x, x - y, x * y, 3 / x])

@@ -18,10 +18,12 @@ def _net():
 
 
 def _imperative(a, data):
-    c = mx.nd.Convolution(data, a["conv_weight"], a["conv_bias"], kernel=(3, 3),
-                          pad=(1, 1), num_filter=3)
-    b = mx.nd.BatchNorm(c, a["bn_gamma"], a["bn_beta"], a["bn_moving_mean"],
-                        a["bn_moving_var"], fix_gamma=False)
+    c = mx.nd.Convolution(
+        data, a["conv_weight"], a["conv_bias"], kernel=(3, 3), pad=(1, 1), num_filter=3
+    )
+    b = mx.nd.BatchNorm(
+        c, a["bn_gamma"], a["bn_beta"], a["bn_moving_mean"], a["bn_moving_var"], fix_gamma=False
+    )
     r = mx.nd.Activation(b, act_type="relu")
     return mx.nd.FullyConnected(r, a["fc_weight"], a["fc_bias"], num_hidden=4)
 
@@ -44,8 +46,17 @@ def test_interface_and_input_order():
     sym = _net()
     op = CachedOp(sym, flags=[("static_alloc", True), ("static_shape", False)])
     assert op.symbol is sym
-    assert sym.list_inputs() == ["data", "conv_weight", "conv_bias", "bn_gamma", "bn_beta",
-                                 "bn_moving_mean", "bn_moving_var", "fc_weight", "fc_bias"]
+    assert sym.list_inputs() == [
+        "data",
+        "conv_weight",
+        "conv_bias",
+        "bn_gamma",
+        "bn_beta",
+        "bn_moving_mean",
+        "bn_moving_var",
+        "fc_weight",
+        "fc_bias",
+    ]
 
 
 def test_gradients_and_aux_updates_equal_imperative_autograd():
@@ -65,8 +76,9 @@ def test_gradients_and_aux_updates_equal_imperative_autograd():
     loss2.backward()
     np.testing.assert_allclose(y.asnumpy(), y2.asnumpy(), rtol=1e-5)
     for k in sym.list_arguments():
-        np.testing.assert_allclose(a[k].grad.asnumpy(), b[k].grad.asnumpy(), rtol=1e-4,
-                                   atol=1e-5, err_msg=k)
+        np.testing.assert_allclose(
+            a[k].grad.asnumpy(), b[k].grad.asnumpy(), rtol=1e-4, atol=1e-5, err_msg=k
+        )
     for k in sym.list_auxiliary_states():  # moved in the caller's own arrays
         np.testing.assert_allclose(a[k].asnumpy(), b[k].asnumpy(), rtol=1e-5)
         assert not np.allclose(a[k].asnumpy(), values[k])

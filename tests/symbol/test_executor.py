@@ -59,11 +59,15 @@ def _close(a, b, scale=1.0):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * max(scale, 1e-3))
 
 
-@pytest.mark.parametrize("build,shape", [
-    (lambda: nets.seed_mlp(h1=16), (4, 20)),
-    (lambda: nets.lenet(4, 6, 16), (2, 1, 16, 16)),
-    (lambda: nets.bn_net(4), (2, 3, 6, 6)),
-], ids=["mlp", "lenet", "batchnorm"])
+@pytest.mark.parametrize(
+    "build,shape",
+    [
+        (lambda: nets.seed_mlp(h1=16), (4, 20)),
+        (lambda: nets.lenet(4, 6, 16), (2, 1, 16, 16)),
+        (lambda: nets.bn_net(4), (2, 3, 6, 6)),
+    ],
+    ids=["mlp", "lenet", "batchnorm"],
+)
 def test_gradients_equal_autograd(build, shape):
     sym = build()
     exe = sym.simple_bind(mx.cpu(), data=shape)
@@ -94,9 +98,13 @@ def _concat_net():
     return mx.sym.FullyConnected(c, num_hidden=3, name="out")
 
 
-BUILDERS = {"mlp": nets.seed_mlp, "mlp_add": nets.seed_mlp,
-            "lenet": lambda: nets.lenet(4, 6, 16), "bn": lambda: nets.bn_net(4),
-            "concat_head": _concat_net}
+BUILDERS = {
+    "mlp": nets.seed_mlp,
+    "mlp_add": nets.seed_mlp,
+    "lenet": lambda: nets.lenet(4, 6, 16),
+    "bn": lambda: nets.bn_net(4),
+    "concat_head": _concat_net,
+}
 
 
 @pytest.mark.parametrize("case", sorted(MX_CASES))
@@ -105,22 +113,27 @@ def test_executor_matches_mxnet(case):
     ref = np.load(os.path.join(HERE, "executor.npz"))
     sym = BUILDERS[case]()
     assert sym.list_arguments() == meta["arguments"]
-    exe = sym.simple_bind(mx.cpu(), grad_req=meta["grad_req"],
-                          **{k: tuple(v) for k, v in meta["shapes"].items()})
+    exe = sym.simple_bind(
+        mx.cpu(), grad_req=meta["grad_req"], **{k: tuple(v) for k, v in meta["shapes"].items()}
+    )
     for name, arr in exe.arg_dict.items():
         arr[:] = ref[f"{case}:arg:{name}"]
     for name, arr in exe.aux_dict.items():
         arr[:] = ref[f"{case}:aux:{name}"]
-    heads = [mx.nd.array(ref[f"{case}:head{i}"]) for i in range(len(exe.outputs))] \
-        if meta["head_grads"] else None
+    heads = (
+        [mx.nd.array(ref[f"{case}:head{i}"]) for i in range(len(exe.outputs))]
+        if meta["head_grads"]
+        else None
+    )
     for _ in range(meta["steps"]):
         exe.forward(is_train=True)
         exe.backward(heads)
     for i, out in enumerate(exe.outputs):
         _close(out.asnumpy(), ref[f"{case}:out{i}"])
     grads = {k: v for k, v in exe.grad_dict.items() if v is not None}
-    assert sorted(grads) == sorted(k.split(":")[2] for k in ref.files
-                                   if k.startswith(f"{case}:grad:"))
+    assert sorted(grads) == sorted(
+        k.split(":")[2] for k in ref.files if k.startswith(f"{case}:grad:")
+    )
     scale = max(np.abs(ref[f"{case}:grad:{k}"]).max() for k in grads)
     for name, grad in grads.items():
         _close(grad.asnumpy(), ref[f"{case}:grad:{name}"], scale)
@@ -130,10 +143,10 @@ def test_executor_matches_mxnet(case):
 
 def test_grad_req_add_accumulates_and_null_gives_no_array():
     sym = nets.seed_mlp(h1=8)
-    exe = sym.simple_bind(mx.cpu(), grad_req={"fc1_weight": "add", "fc2_weight": "write"},
-                          data=(3, 5))
-    assert [k for k, v in exe.grad_dict.items() if v is not None] == ["fc1_weight",
-                                                                     "fc2_weight"]
+    exe = sym.simple_bind(
+        mx.cpu(), grad_req={"fc1_weight": "add", "fc2_weight": "write"}, data=(3, 5)
+    )
+    assert [k for k, v in exe.grad_dict.items() if v is not None] == ["fc1_weight", "fc2_weight"]
     _fill(exe)
     exe.forward(is_train=True)
     exe.backward()
@@ -141,8 +154,9 @@ def test_grad_req_add_accumulates_and_null_gives_no_array():
     exe.backward()
     exe.forward(is_train=True)
     exe.backward()
-    np.testing.assert_allclose(exe.grad_dict["fc1_weight"].asnumpy(), 3 * once["fc1_weight"],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        exe.grad_dict["fc1_weight"].asnumpy(), 3 * once["fc1_weight"], rtol=1e-5
+    )
     np.testing.assert_allclose(exe.grad_dict["fc2_weight"].asnumpy(), once["fc2_weight"])
     null = sym.simple_bind(mx.cpu(), grad_req="null", data=(3, 5))
     assert set(null.grad_dict.values()) == {None}
@@ -171,8 +185,11 @@ def test_forward_kwargs_copy_inputs():
     data = np.arange(15, dtype=np.float32).reshape(3, 5)
     exe.forward(data=mx.nd.array(data))
     np.testing.assert_array_equal(exe.arg_dict["data"].asnumpy(), data)
-    with pytest.raises(MXNetError, match=r"'data' has shape \(3, 5\), got an array of "
-                                         r"shape \(4, 5\)"):
+    with pytest.raises(
+        MXNetError,
+        match=r"'data' has shape \(3, 5\), got an array of "
+        r"shape \(4, 5\)",
+    ):
         exe.forward(data=mx.nd.zeros((4, 5)))
     with pytest.raises(MXNetError, match="unknown argument 'nope'"):
         exe.forward(nope=mx.nd.zeros((3, 5)))
@@ -212,8 +229,9 @@ def test_batchnorm_statistics_move_only_in_training():
     values = _fill(exe)
     exe.forward(is_train=False)
     exe.forward(is_train=True)  # MXNet updates them in backward
-    np.testing.assert_array_equal(exe.aux_dict["bn1_moving_mean"].asnumpy(),
-                                  values["bn1_moving_mean"])
+    np.testing.assert_array_equal(
+        exe.aux_dict["bn1_moving_mean"].asnumpy(), values["bn1_moving_mean"]
+    )
     exe.backward()
     moved = exe.aux_dict["bn1_moving_mean"].asnumpy()
     assert not np.allclose(moved, values["bn1_moving_mean"])
@@ -228,13 +246,13 @@ def test_reshape_keeps_parameters():
         assert small.arg_dict[name] is exe.arg_dict[name]
         assert small.grad_dict[name] is exe.grad_dict[name]
     assert small.arg_dict["data"].shape == (2, 5) and small.outputs[0].shape == (2, 10)
-    np.testing.assert_array_equal(small.arg_dict["data"].asnumpy().ravel(),
-                                  exe.arg_dict["data"].asnumpy().ravel()[:10])
+    np.testing.assert_array_equal(
+        small.arg_dict["data"].asnumpy().ravel(), exe.arg_dict["data"].asnumpy().ravel()[:10]
+    )
     small.forward(is_train=True)
     small.backward()
     exe.forward()
-    np.testing.assert_allclose(exe.outputs[0].asnumpy()[:2], small.outputs[0].asnumpy(),
-                               rtol=1e-6)
+    np.testing.assert_allclose(exe.outputs[0].asnumpy()[:2], small.outputs[0].asnumpy(), rtol=1e-6)
     with pytest.raises(MXNetError, match="'softmax_label'.*partial_shaping=True"):
         exe.reshape(data=(2, 5))
     with pytest.raises(MXNetError, match="larger than the original.*allow_up_sizing"):
@@ -249,8 +267,9 @@ def test_bind_uses_the_callers_arrays():
     args = {k: mx.nd.ones(s) for k, s in shapes.items()}
     grads = {"fc1_weight": mx.nd.zeros(shapes["fc1_weight"])}
     exe = sym.bind(mx.cpu(), args, args_grad=grads)
-    assert exe.arg_dict["data"] is args["data"] and exe.grad_dict["fc1_weight"] is \
-        grads["fc1_weight"]
+    assert (
+        exe.arg_dict["data"] is args["data"] and exe.grad_dict["fc1_weight"] is grads["fc1_weight"]
+    )
     assert exe.grad_dict["fc2_weight"] is None
     exe.forward(is_train=True)
     exe.backward()
@@ -279,8 +298,13 @@ def test_simple_bind_errors_and_sharing():
         sym.simple_bind(mx.cpu())
     first = sym.simple_bind(mx.cpu(), data=(4, 3))
     buffer = {}
-    second = sym.simple_bind(mx.cpu(), shared_arg_names=["fc1_weight", "fc1_bias"],
-                             shared_exec=first, shared_buffer=buffer, data=(2, 3))
+    second = sym.simple_bind(
+        mx.cpu(),
+        shared_arg_names=["fc1_weight", "fc1_bias"],
+        shared_exec=first,
+        shared_buffer=buffer,
+        data=(2, 3),
+    )
     assert second.arg_dict["fc1_weight"] is first.arg_dict["fc1_weight"]
     assert second.grad_dict["fc1_weight"] is first.grad_dict["fc1_weight"]
     assert second.arg_dict["fc2_weight"] is not first.arg_dict["fc2_weight"]
@@ -294,8 +318,9 @@ def test_simple_bind_errors_and_sharing():
 
 def test_copy_params_from():
     exe = nets.seed_mlp(h1=4).simple_bind(mx.cpu(), data=(2, 3))
-    exe.copy_params_from({"fc1_weight": mx.nd.ones((4, 3)),
-                          "fc1_bias": np.full((4,), 2.0, np.float64)})
+    exe.copy_params_from(
+        {"fc1_weight": mx.nd.ones((4, 3)), "fc1_bias": np.full((4,), 2.0, np.float64)}
+    )
     assert exe.arg_dict["fc1_weight"].asnumpy().sum() == 12
     assert exe.arg_dict["fc1_bias"].asnumpy().tolist() == [2, 2, 2, 2]
     with pytest.raises(MXNetError, match="'zzz' is not in the arguments"):
@@ -311,8 +336,12 @@ def test_monitor_and_eval():
     seen = []
     exe.set_monitor_callback(lambda name, arr: seen.append((name, arr.shape)))
     exe.forward()
-    assert seen == [("fc1_output", (2, 4)), ("relu1_output", (2, 4)),
-                    ("fc2_output", (2, 10)), ("softmax_output", (2, 10))]
+    assert seen == [
+        ("fc1_output", (2, 4)),
+        ("relu1_output", (2, 4)),
+        ("fc2_output", (2, 10)),
+        ("softmax_output", (2, 10)),
+    ]
     x = mx.sym.var("x")
     res = (x * 2 + 1).eval(x=mx.nd.array([1, 2]))
     assert res[0].asnumpy().tolist() == [3, 5]
@@ -322,6 +351,9 @@ def test_operator_failure_names_the_node():
     sym = mx.sym.dot(mx.sym.var("a"), mx.sym.var("b"), name="prod")
     exe = sym.bind(mx.cpu(), {"a": mx.nd.ones((2, 3)), "b": mx.nd.ones((3, 2))})
     exe.arg_arrays[1]._data = np.ones((4, 2), np.float32)  # bypasses bind's checks
-    with pytest.raises(MXNetError, match=r"forward of operator 'prod' \(dot\).*"
-                                         r"b: \(4, 2\)"):
+    with pytest.raises(
+        MXNetError,
+        match=r"forward of operator 'prod' \(dot\).*"
+        r"b: \(4, 2\)",
+    ):
         exe.forward()

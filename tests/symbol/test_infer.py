@@ -18,11 +18,18 @@ MXNET = os.path.join(os.path.dirname(__file__), "..", "fixtures", "mxnet")
 def _nets():
     with mx.name.NameManager():
         parts, grp, sq = nets.split_nets()
-        return {"sym_mlp": nets.seed_mlp(), "sym_mlp002": nets.seed002_mlp(),
-                "sym_mlp_auto": nets.mlp_auto(), "sym_lenet": nets.lenet(),
-                "sym_bn": nets.bn_net(), "sym_attrs": nets.attrs_net(),
-                "sym_split": parts, "sym_split_group": grp, "sym_split_squeeze_auto": sq,
-                "sym_arith": nets.arith_net()}
+        return {
+            "sym_mlp": nets.seed_mlp(),
+            "sym_mlp002": nets.seed002_mlp(),
+            "sym_mlp_auto": nets.mlp_auto(),
+            "sym_lenet": nets.lenet(),
+            "sym_bn": nets.bn_net(),
+            "sym_attrs": nets.attrs_net(),
+            "sym_split": parts,
+            "sym_split_group": grp,
+            "sym_split_squeeze_auto": sq,
+            "sym_arith": nets.arith_net(),
+        }
 
 
 def _lists(shapes):
@@ -41,20 +48,28 @@ def test_infer_shape_and_type_match_mxnet(name):
     assert dict(zip(sym.list_outputs(), _lists(out))) == want["out_shapes"]
     assert dict(zip(sym.list_auxiliary_states(), _lists(aux))) == (want["aux_shapes"] or {})
     partial = sym.infer_shape_partial(**kwargs)
-    assert [_lists(p) for p in partial] == [meta["infer_shape_partial"][k] for k in
-                                            ("arg_shapes", "out_shapes", "aux_shapes")]
+    assert [_lists(p) for p in partial] == [
+        meta["infer_shape_partial"][k] for k in ("arg_shapes", "out_shapes", "aux_shapes")
+    ]
     arg_t, out_t, _ = sym.infer_type(**meta["infer_type_kwargs"])
     assert all(t is np.float32 for t in arg_t + out_t)
-    assert dict(zip(sym.list_outputs(), [np.dtype(t).name for t in out_t])) == \
-        meta["infer_type"]["out_types"]
+    assert (
+        dict(zip(sym.list_outputs(), [np.dtype(t).name for t in out_t]))
+        == meta["infer_type"]["out_types"]
+    )
 
 
 def test_seed_mlp_weight_shapes_follow_the_data_shape():
     net = nets.seed_mlp(h1=128)
     arg, out, aux = net.infer_shape(data=(64, 784))
     assert dict(zip(net.list_arguments(), arg)) == {
-        "data": (64, 784), "fc1_weight": (128, 784), "fc1_bias": (128,),
-        "fc2_weight": (10, 128), "fc2_bias": (10,), "softmax_label": (64,)}
+        "data": (64, 784),
+        "fc1_weight": (128, 784),
+        "fc1_bias": (128,),
+        "fc2_weight": (10, 128),
+        "fc2_bias": (10,),
+        "softmax_label": (64,),
+    }
     assert out == [(64, 10)] and aux == []
     # positionally, in list_arguments order (MXNet 1.9.1 crashes on this; distnet does not)
     assert net.infer_shape((64, 784))[1] == [(64, 10)]
@@ -82,8 +97,9 @@ def test_partial_shape_hints_are_completed_and_checked():
     fc = mx.sym.FullyConnected(mx.sym.var("x"), w, num_hidden=4, name="fc")
     assert fc.infer_shape_partial()[0][1] == (4, 0)
     assert fc.infer_shape(x=(2, 7))[0][1] == (4, 7)
-    bad = mx.sym.FullyConnected(mx.sym.var("x"), mx.sym.var("w", shape=(5, 0)),
-                                num_hidden=4, name="fc")
+    bad = mx.sym.FullyConnected(
+        mx.sym.var("x"), mx.sym.var("w", shape=(5, 0)), num_hidden=4, name="fc"
+    )
     with pytest.raises(MXNetError, match="'fc'"):
         bad.infer_shape(x=(2, 7))
 

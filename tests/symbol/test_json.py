@@ -15,8 +15,9 @@ from . import nets
 
 MXNET = os.path.join(os.path.dirname(__file__), "..", "fixtures", "mxnet")
 HERE = os.path.join(os.path.dirname(__file__), "fixtures")
-SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "fixtures",
-                      "make_symbol_fixtures.py")
+SCRIPT = os.path.join(
+    os.path.dirname(__file__), "..", "..", "scripts", "fixtures", "make_symbol_fixtures.py"
+)
 
 
 def _text(name):
@@ -28,11 +29,18 @@ def _built():
     """The fixture networks built with distnet, as the fixture script builds them."""
     with mx.name.NameManager():
         parts, grp, sq = nets.split_nets()
-        return {"sym_mlp": nets.seed_mlp(), "sym_mlp002": nets.seed002_mlp(),
-                "sym_mlp_auto": nets.mlp_auto(), "sym_lenet": nets.lenet(),
-                "sym_bn": nets.bn_net(), "sym_attrs": nets.attrs_net(),
-                "sym_split": parts, "sym_split_group": grp, "sym_split_squeeze_auto": sq,
-                "sym_arith": nets.arith_net()}
+        return {
+            "sym_mlp": nets.seed_mlp(),
+            "sym_mlp002": nets.seed002_mlp(),
+            "sym_mlp_auto": nets.mlp_auto(),
+            "sym_lenet": nets.lenet(),
+            "sym_bn": nets.bn_net(),
+            "sym_attrs": nets.attrs_net(),
+            "sym_split": parts,
+            "sym_split_group": grp,
+            "sym_split_squeeze_auto": sq,
+            "sym_arith": nets.arith_net(),
+        }
 
 
 @pytest.mark.parametrize("name", sorted(_built()))
@@ -40,9 +48,11 @@ def test_tojson_is_byte_identical_to_mxnet(name):
     assert _built()[name].tojson() == _text(name)
 
 
-MXNET_FILES = sorted(os.path.basename(p)[:-len("-symbol.json")]
-                     for p in glob.glob(os.path.join(MXNET, "*-symbol.json"))
-                     if "legacy_v09-" not in p)
+MXNET_FILES = sorted(
+    os.path.basename(p)[: -len("-symbol.json")]
+    for p in glob.glob(os.path.join(MXNET, "*-symbol.json"))
+    if "legacy_v09-" not in p
+)
 
 
 @pytest.mark.parametrize("name", MXNET_FILES)
@@ -68,8 +78,14 @@ def test_loaded_graph_matches_mxnet_listing(name):
 def test_legacy_param_format_is_upgraded_as_mxnet_does():
     sym = mx.sym.load(os.path.join(MXNET, "sym_legacy_v09-symbol.json"))
     assert sym.tojson() == _text("sym_legacy_v09_resaved")
-    assert sym.list_arguments() == ["data", "fc1_weight", "fc1_bias", "fc2_weight",
-                                    "fc2_bias", "softmax_label"]
+    assert sym.list_arguments() == [
+        "data",
+        "fc1_weight",
+        "fc1_bias",
+        "fc2_weight",
+        "fc2_bias",
+        "softmax_label",
+    ]
     assert sym.get_internals()["fc1_weight"].attr("lr_mult") == "2.0"
     assert sym.infer_shape(data=(3, 7))[0][1] == (16, 7)
 
@@ -78,11 +94,12 @@ def _compose_cases():
     """The compose cases of the fixture script, run with distnet."""
     with open(SCRIPT, encoding="utf-8") as f:
         src = f.read()
-    code = src[src.index("def compose_cases"):src.index("def sec_compose")]
+    code = src[src.index("def compose_cases") : src.index("def sec_compose")]
 
     class Uniform:  # stands in for mx.init.Uniform(0.1), which only needs dumps()
         def dumps(self):
             return '["uniform", {"scale": 0.1}]'
+
     scope = {"mx": mx, "np": np, "seed_mlp": nets.seed_mlp, "Uniform": Uniform}
     exec(code.replace("mx.init.Uniform(0.1)", "Uniform()"), scope)  # noqa: S102
     return scope["compose_cases"]()

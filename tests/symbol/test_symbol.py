@@ -13,8 +13,14 @@ from . import nets
 
 def test_seed_001_network_lists():
     net = nets.seed_mlp()
-    assert net.list_arguments() == ["data", "fc1_weight", "fc1_bias", "fc2_weight",
-                                    "fc2_bias", "softmax_label"]
+    assert net.list_arguments() == [
+        "data",
+        "fc1_weight",
+        "fc1_bias",
+        "fc2_weight",
+        "fc2_bias",
+        "softmax_label",
+    ]
     assert net.list_outputs() == ["softmax_output"]
     assert net.list_auxiliary_states() == []
     assert net.name == "softmax"
@@ -33,8 +39,7 @@ def test_automatic_names_count_per_operator():
     a = mx.sym.FullyConnected(data, num_hidden=3)
     b = mx.sym.FullyConnected(a, num_hidden=3)
     act = mx.sym.Activation(b, act_type="relu")
-    assert (a.name, b.name, act.name) == ("fullyconnected0", "fullyconnected1",
-                                          "activation0")
+    assert (a.name, b.name, act.name) == ("fullyconnected0", "fullyconnected1", "activation0")
     assert b.list_arguments()[-2:] == ["fullyconnected1_weight", "fullyconnected1_bias"]
     # the function's own name is the hint: flatten vs Flatten, split vs SliceChannel
     assert mx.sym.flatten(data).name == "flatten0"
@@ -54,8 +59,11 @@ def test_name_manager_scopes_and_prefix():
     assert act.name == "net_activation0"
     assert var.name == "v"  # variables are not prefixed, as in MXNet
     manager = mx.name.NameManager()
-    assert [manager.get(None, "fc"), manager.get(None, "fc"), manager.get("x", "fc")] == \
-        ["fc0", "fc1", "x"]
+    assert [manager.get(None, "fc"), manager.get(None, "fc"), manager.get("x", "fc")] == [
+        "fc0",
+        "fc1",
+        "x",
+    ]
     assert mx.name.Prefix("a_").get("n", "fc") == "a_n"
 
 
@@ -74,8 +82,7 @@ def test_inputs_given_by_keyword_and_position():
     w = mx.sym.var("w")
     fc = mx.sym.FullyConnected(mx.sym.var("x"), w, num_hidden=2, name="fc")
     assert fc.list_arguments() == ["x", "w", "fc_bias"]
-    fc = mx.sym.FullyConnected(data=mx.sym.var("x"), bias=mx.sym.var("b"), num_hidden=2,
-                               name="fc")
+    fc = mx.sym.FullyConnected(data=mx.sym.var("x"), bias=mx.sym.var("b"), num_hidden=2, name="fc")
     assert fc.list_arguments() == ["x", "fc_weight", "b"]
     # positional attributes follow the inputs, in declaration order
     clip = mx.sym.clip(mx.sym.var("x"), 0.5, 2.0)
@@ -86,8 +93,7 @@ def test_batchnorm_aux_states_and_multi_output_names():
     bn = mx.sym.BatchNorm(mx.sym.var("x"), name="bn")
     assert bn.list_arguments() == ["x", "bn_gamma", "bn_beta"]
     assert bn.list_auxiliary_states() == ["bn_moving_mean", "bn_moving_var"]
-    assert bn.list_inputs() == ["x", "bn_gamma", "bn_beta", "bn_moving_mean",
-                                "bn_moving_var"]
+    assert bn.list_inputs() == ["x", "bn_gamma", "bn_beta", "bn_moving_mean", "bn_moving_var"]
     both = mx.sym.BatchNorm(mx.sym.var("x"), output_mean_var=True, name="b2")
     assert both.list_outputs() == ["b2_output", "b2_mean", "b2_var"]
     split = mx.sym.SliceChannel(mx.sym.var("x"), num_outputs=3, name="sp")
@@ -101,8 +107,7 @@ def test_indexing_by_position_name_and_slice():
     assert split["sp_output2"].list_outputs() == ["sp_output2"]
     assert split[-1].list_outputs() == ["sp_output2"]
     assert split[0:2].list_outputs() == ["sp_output0", "sp_output1"]
-    assert [s.list_outputs()[0] for s in split] == ["sp_output0", "sp_output1",
-                                                    "sp_output2"]
+    assert [s.list_outputs()[0] for s in split] == ["sp_output0", "sp_output1", "sp_output2"]
     with pytest.raises(MXNetError, match="Cannot find output that matches name 'nope'"):
         split["nope"]
     with pytest.raises(IndexError, match="out of range"):
@@ -113,8 +118,17 @@ def test_internals_children_and_group():
     net = nets.seed_mlp()
     internals = net.get_internals()
     assert internals.list_outputs() == [
-        "data", "fc1_weight", "fc1_bias", "fc1_output", "relu1_output", "fc2_weight",
-        "fc2_bias", "fc2_output", "softmax_label", "softmax_output"]
+        "data",
+        "fc1_weight",
+        "fc1_bias",
+        "fc1_output",
+        "relu1_output",
+        "fc2_weight",
+        "fc2_bias",
+        "fc2_output",
+        "softmax_label",
+        "softmax_output",
+    ]
     fc1 = internals["fc1_output"]
     assert fc1.list_arguments() == ["data", "fc1_weight", "fc1_bias"]
     children = fc1.get_children()
@@ -130,20 +144,37 @@ def test_internals_children_and_group():
 
 def test_variable_attributes_and_attr_dict():
     init = nets.XAVIER
-    w = mx.sym.Variable("w", shape=(5, 3), dtype="float16", lr_mult=2.0, wd_mult=0.0,
-                        init=init, __extra__="yes", attr={"lr_mult": "9", "k": "v"})
+    w = mx.sym.Variable(
+        "w",
+        shape=(5, 3),
+        dtype="float16",
+        lr_mult=2.0,
+        wd_mult=0.0,
+        init=init,
+        __extra__="yes",
+        attr={"lr_mult": "9", "k": "v"},
+    )
     assert w.attr("__shape__") == "(5, 3)"
     assert w.attr("__dtype__") == "2"  # MXNet's type flag of float16
     assert w.attr("lr_mult") == "2.0" and w.attr("__lr_mult__") == "2.0"
     assert w.attr("__init__") == init
-    assert w.list_attr() == {"__shape__": "(5, 3)", "__dtype__": "2", "__lr_mult__": "2.0",
-                             "lr_mult": "2.0", "__wd_mult__": "0.0", "wd_mult": "0.0",
-                             "__init__": init, "__extra__": "yes", "k": "v"}
+    assert w.list_attr() == {
+        "__shape__": "(5, 3)",
+        "__dtype__": "2",
+        "__lr_mult__": "2.0",
+        "lr_mult": "2.0",
+        "__wd_mult__": "0.0",
+        "wd_mult": "0.0",
+        "__init__": init,
+        "__extra__": "yes",
+        "k": "v",
+    }
     assert w.attr("nope") is None
 
     class Init:
         def dumps(self):
             return '["one", {}]'
+
     assert mx.sym.var("z", init=Init()).attr("__init__") == '["one", {}]'
     with pytest.raises(MXNetError, match="double underscores"):
         mx.sym.var("v", foo=3)
@@ -155,9 +186,14 @@ def test_attr_scope_and_hidden_keys():
     with mx.AttrScope(ctx_group="dev1", lr_mult="0.5", __mood__="happy"):
         fc = mx.sym.FullyConnected(mx.sym.var("d"), num_hidden=5, name="fc")
     assert fc.attr("ctx_group") == "dev1"
-    assert fc.list_attr() == {"num_hidden": "5", "__ctx_group__": "dev1",
-                              "ctx_group": "dev1", "__lr_mult__": "0.5", "lr_mult": "0.5",
-                              "__mood__": "happy"}
+    assert fc.list_attr() == {
+        "num_hidden": "5",
+        "__ctx_group__": "dev1",
+        "ctx_group": "dev1",
+        "__lr_mult__": "0.5",
+        "lr_mult": "0.5",
+        "__mood__": "happy",
+    }
     # auto-created parameters inherit the node's attributes, as in MXNet
     assert fc.attr_dict()["fc_weight"]["__ctx_group__"] == "dev1"
     with mx.AttrScope(a="1"):
@@ -201,16 +237,22 @@ def test_bad_operator_arguments_name_the_attribute():
 
 def test_arithmetic_operators_map_to_mxnet_operators():
     x, y = mx.sym.var("x"), mx.sym.var("y")
-    cases = [(x + y, "elemwise_add", "_plus0", None), (x + 1, "_plus_scalar", "_plusscalar0", "1"),
-             (1 + x, "_plus_scalar", "_plusscalar1", "1"),
-             (x - 1, "_minus_scalar", "_minusscalar0", "1"),
-             (1 - x, "_rminus_scalar", "_rminusscalar0", "1"),
-             (x * y, "elemwise_mul", "_mul0", None), (x / 2, "_div_scalar", "_divscalar0", "2"),
-             (2 / x, "_rdiv_scalar", "_rdivscalar0", "2"), (x ** y, "_power", "_power0", None),
-             (2 ** x, "_rpower_scalar", "_rpower_scalar0", "2"),
-             (-x, "_mul_scalar", "_mulscalar0", "-1.0"), (x == 1, "_equal_scalar",
-                                                          "_equal_scalar0", "1"),
-             (x < y, "_lesser", "_lesser0", None), (abs(x), "abs", "abs0", None)]
+    cases = [
+        (x + y, "elemwise_add", "_plus0", None),
+        (x + 1, "_plus_scalar", "_plusscalar0", "1"),
+        (1 + x, "_plus_scalar", "_plusscalar1", "1"),
+        (x - 1, "_minus_scalar", "_minusscalar0", "1"),
+        (1 - x, "_rminus_scalar", "_rminusscalar0", "1"),
+        (x * y, "elemwise_mul", "_mul0", None),
+        (x / 2, "_div_scalar", "_divscalar0", "2"),
+        (2 / x, "_rdiv_scalar", "_rdivscalar0", "2"),
+        (x**y, "_power", "_power0", None),
+        (2**x, "_rpower_scalar", "_rpower_scalar0", "2"),
+        (-x, "_mul_scalar", "_mulscalar0", "-1.0"),
+        (x == 1, "_equal_scalar", "_equal_scalar0", "1"),
+        (x < y, "_lesser", "_lesser0", None),
+        (abs(x), "abs", "abs0", None),
+    ]
     for sym, op, name, scalar in cases:
         node = json.loads(sym.tojson())["nodes"][-1]
         assert (node["op"], node["name"]) == (op, name)

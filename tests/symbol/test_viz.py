@@ -40,18 +40,25 @@ def _summary(sym, shape):
 def test_print_summary_matches_mxnet_strings():
     with open(os.path.join(MXNET, "strings.json"), encoding="utf-8") as f:
         strings = json.load(f)
-    assert _summary(nets.seed_mlp(), {"data": (1, 784)}) == \
-        strings["print_summary(seed mlp, shape={'data':(1,784)})"]
-    assert _summary(nets.bn_net(), {"data": (1, 3, 8, 8)}) == \
-        strings["print_summary(bn net, shape={'data':(1,3,8,8)})"]
+    assert (
+        _summary(nets.seed_mlp(), {"data": (1, 784)})
+        == strings["print_summary(seed mlp, shape={'data':(1,784)})"]
+    )
+    assert (
+        _summary(nets.bn_net(), {"data": (1, 3, 8, 8)})
+        == strings["print_summary(bn net, shape={'data':(1,3,8,8)})"]
+    )
 
 
-@pytest.mark.parametrize("case,build,shape", [
-    ("lenet", nets.lenet, {"data": (1, 1, 28, 28)}),
-    ("mlp_noshape", nets.seed_mlp, None),
-    ("bn_noshape", nets.bn_net, None),
-    ("concat", _concat_net, {"a": (2, 5), "b": (2, 7)}),
-])
+@pytest.mark.parametrize(
+    "case,build,shape",
+    [
+        ("lenet", nets.lenet, {"data": (1, 1, 28, 28)}),
+        ("mlp_noshape", nets.seed_mlp, None),
+        ("bn_noshape", nets.bn_net, None),
+        ("concat", _concat_net, {"a": (2, 5), "b": (2, 7)}),
+    ],
+)
 def test_print_summary_matches_mxnet(case, build, shape):
     assert _summary(build(), shape) == VIZ["print_summary"][case]
 
@@ -59,8 +66,10 @@ def test_print_summary_matches_mxnet(case, build, shape):
 def test_print_summary_errors():
     with pytest.raises(MXNetError, match="must be a Symbol"):
         mx.viz.print_summary("net")
-    with pytest.raises(MXNetError, match="Input shape is incomplete"), \
-            pytest.warns(UserWarning, match="Cannot decide shape"):
+    with (
+        pytest.raises(MXNetError, match="Input shape is incomplete"),
+        pytest.warns(UserWarning, match="Cannot decide shape"),
+    ):
         mx.viz.print_summary(nets.seed_mlp(), shape={"softmax_label": (2,)})
 
 
@@ -82,15 +91,29 @@ def recording_graphviz(monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", types.SimpleNamespace(Digraph=_Digraph))
 
 
-@pytest.mark.parametrize("case,call", [
-    ("mlp_shape", lambda: mx.viz.plot_network(nets.seed_mlp(), shape={"data": (1, 784)})),
-    ("lenet_weights", lambda: mx.viz.plot_network(
-        nets.lenet(), title="lenet", save_format="png", shape={"data": (1, 1, 28, 28)},
-        hide_weights=False)),
-    ("bn_dtype", lambda: mx.viz.plot_network(nets.bn_net(), dtype={"data": np.float32},
-                                             node_attrs={"shape": "oval"})),
-    ("concat", lambda: mx.viz.plot_network(_concat_net())),
-])
+@pytest.mark.parametrize(
+    "case,call",
+    [
+        ("mlp_shape", lambda: mx.viz.plot_network(nets.seed_mlp(), shape={"data": (1, 784)})),
+        (
+            "lenet_weights",
+            lambda: mx.viz.plot_network(
+                nets.lenet(),
+                title="lenet",
+                save_format="png",
+                shape={"data": (1, 1, 28, 28)},
+                hide_weights=False,
+            ),
+        ),
+        (
+            "bn_dtype",
+            lambda: mx.viz.plot_network(
+                nets.bn_net(), dtype={"data": np.float32}, node_attrs={"shape": "oval"}
+            ),
+        ),
+        ("concat", lambda: mx.viz.plot_network(_concat_net())),
+    ],
+)
 def test_plot_network_draws_what_mxnet_draws(recording_graphviz, case, call):
     assert call().calls == VIZ["plot_network"][case]
 

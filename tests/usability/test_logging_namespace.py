@@ -1,5 +1,6 @@
 """The library logs through named loggers only and never configures the root logger; the
 ``mx`` namespace answers attribute probes as Python modules do."""
+
 import subprocess
 import sys
 import textwrap
@@ -38,8 +39,9 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_user_basic_config_after_library_calls_shows_mxnet_lines(tmp_path):
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True,
-                         text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert "ROOT-UNTOUCHED" in out.stdout
     lines = out.stderr.splitlines()
@@ -47,15 +49,14 @@ def test_user_basic_config_after_library_calls_shows_mxnet_lines(tmp_path):
     assert not any("early" in line for line in lines), lines
     for epoch in (0, 1):
         assert f"distnet.module|Epoch[{epoch}] Train-accuracy=" in out.stderr
-        assert any(line.startswith(f"distnet.module|Epoch[{epoch}] Time cost=")
-                   for line in lines)
+        assert any(line.startswith(f"distnet.module|Epoch[{epoch}] Time cost=") for line in lines)
     assert "distnet.callback|Epoch[0] Batch [0-2]\tSpeed: " in out.stderr
-    assert 'distnet.model|Saved checkpoint to "%s"' % (tmp_path / "late-0002.params") \
-        in out.stderr
+    assert 'distnet.model|Saved checkpoint to "%s"' % (tmp_path / "late-0002.params") in out.stderr
 
 
 def test_module_logger_argument_is_kept():
     import logging
+
     custom = logging.getLogger("my.training")
     net = mx.sym.Variable("data")
     assert mx.mod.Module(net, label_names=None, logger=custom).logger is custom
@@ -82,10 +83,13 @@ def test_dir_lists_only_names_that_resolve():
 
 
 def test_import_is_cheap_and_loads_no_submodule():
-    code = ("import sys, time; t = time.perf_counter(); import distnet; "
-            "print(time.perf_counter() - t); "
-            "print(sorted(m for m in sys.modules if m.startswith('distnet.')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, check=True).stdout.splitlines()
-    assert float(out[0]) < 1.0       # ~0.05 s unloaded; generous for a shared machine
+    code = (
+        "import sys, time; t = time.perf_counter(); import distnet; "
+        "print(time.perf_counter() - t); "
+        "print(sorted(m for m in sys.modules if m.startswith('distnet.')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.splitlines()
+    assert float(out[0]) < 1.0  # ~0.05 s unloaded; generous for a shared machine
     assert "distnet.ndarray" not in out[1] and "distnet.profiler" not in out[1]

@@ -4,6 +4,7 @@ environments, and work there (the main job from the wheel, the sdist's own tests
 Slow (several minutes: fresh venvs and installs from the package index):
 ``pytest -m slow tests/usability/test_packaging.py``.
 """
+
 import glob
 import os
 import subprocess
@@ -33,8 +34,7 @@ def artefacts(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dist")
     python = _venv(tmp / "buildenv")
     _run([python, "-m", "pip", "install", "-q", "build"], cwd=str(tmp))
-    _run([python, "-m", "build", "--sdist", "--wheel", "-o", str(tmp / "out"), ROOT],
-         cwd=str(tmp))
+    _run([python, "-m", "build", "--sdist", "--wheel", "-o", str(tmp / "out"), ROOT], cwd=str(tmp))
     (sdist,) = glob.glob(str(tmp / "out" / "distnet_mx-*.tar.gz"))
     (wheel,) = glob.glob(str(tmp / "out" / "distnet_mx-*-py3-none-any.whl"))
     return sdist, wheel
@@ -52,8 +52,13 @@ def test_metadata_name_licence_and_contents(artefacts):
     assert {"kvstore/__init__.py", "launcher/__init__.py"} <= set(names)
     with tarfile.open(sdist) as tar:
         members = {m.name.split("/", 1)[1] for m in tar.getmembers() if "/" in m.name}
-    for needed in ("LICENSE", "tests/conftest.py", "scripts/train_mnist.py",
-                   "tests/fixtures/mxnet/logs.txt", "tests/usability/usability_targets.py"):
+    for needed in (
+        "LICENSE",
+        "tests/conftest.py",
+        "scripts/train_mnist.py",
+        "tests/fixtures/mxnet/logs.txt",
+        "tests/usability/usability_targets.py",
+    ):
         assert needed in members
 
 
@@ -63,12 +68,26 @@ def test_wheel_runs_the_main_job_outside_a_clone(artefacts, tmp_path):
     _run([python, "-m", "pip", "install", "-q", artefacts[1]], cwd=str(tmp_path))
     work = tmp_path / "elsewhere"
     work.mkdir()
-    alone = _run([python, "-m", "distnet.examples.train_mnist", "--num-epochs", "2"],
-                 cwd=str(work))
+    alone = _run([python, "-m", "distnet.examples.train_mnist", "--num-epochs", "2"], cwd=str(work))
     assert "Epoch[1] Validation-accuracy=" in alone.stderr
     launch = str(tmp_path / "env" / "bin" / "distnet-launch")
-    job = _run([launch, "-n", "2", "-s", "1", python, "-m", "distnet.examples.train_mnist",
-                "--kv-store", "dist_sync", "--num-epochs", "2"], cwd=str(work))
+    job = _run(
+        [
+            launch,
+            "-n",
+            "2",
+            "-s",
+            "1",
+            python,
+            "-m",
+            "distnet.examples.train_mnist",
+            "--kv-store",
+            "dist_sync",
+            "--num-epochs",
+            "2",
+        ],
+        cwd=str(work),
+    )
     text = job.stdout + job.stderr
     assert "[worker 1]" in text and "Node[1] Test-accuracy=" in text
 
@@ -80,9 +99,19 @@ def test_sdist_installs_and_its_tests_pass(artefacts, tmp_path):
     with tarfile.open(artefacts[0]) as tar:
         tar.extractall(tmp_path / "src")
     (src,) = glob.glob(str(tmp_path / "src" / "distnet_mx-*"))
-    pytest_bin = str(tmp_path / "env" / "bin" / "pytest")   # the installed distnet, not ./
-    out = _run([pytest_bin, "-q", "-p", "no:cacheprovider", "tests/test_callback.py",
-                "tests/module/test_checkpoint.py", "tests/usability/test_best_resume.py",
-                "tests/usability/test_logging_namespace.py",
-                "tests/usability/test_profiler.py"], cwd=src)
+    pytest_bin = str(tmp_path / "env" / "bin" / "pytest")  # the installed distnet, not ./
+    out = _run(
+        [
+            pytest_bin,
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_callback.py",
+            "tests/module/test_checkpoint.py",
+            "tests/usability/test_best_resume.py",
+            "tests/usability/test_logging_namespace.py",
+            "tests/usability/test_profiler.py",
+        ],
+        cwd=src,
+    )
     assert " passed" in out.stdout and "failed" not in out.stdout

@@ -1,5 +1,6 @@
 """scripts/plot_metrics.py: learning curves from a CSVLogger file; train_mnist.py writes
 one with --metrics-csv."""
+
 import csv
 import os
 import subprocess
@@ -17,6 +18,7 @@ SCRIPTS = os.path.join(ROOT, "scripts")
 def plot_metrics(monkeypatch):
     monkeypatch.syspath_prepend(SCRIPTS)
     import plot_metrics
+
     return plot_metrics
 
 
@@ -25,8 +27,9 @@ def _write(fname):
     for epoch in range(2):
         for nbatch in (1, 3):
             log.log(epoch, [("accuracy", 0.5 + epoch / 4 + nbatch / 40)], nbatch=nbatch)
-        log.log(epoch, [("accuracy", 0.6 + epoch / 10), ("ce", 1.0 - epoch / 2)],
-                phase="validation")
+        log.log(
+            epoch, [("accuracy", 0.6 + epoch / 10), ("ce", 1.0 - epoch / 2)], phase="validation"
+        )
     log.close()
 
 
@@ -45,7 +48,7 @@ def test_read_curves_places_batches_within_their_epoch(tmp_path, plot_metrics):
 
 
 def test_plot_writes_an_image(tmp_path, plot_metrics):
-    pytest.importorskip("matplotlib")   # the [plot] extra
+    pytest.importorskip("matplotlib")  # the [plot] extra
     fname = str(tmp_path / "m.csv")
     _write(fname)
     out = str(tmp_path / "curves.png")
@@ -56,9 +59,22 @@ def test_plot_writes_an_image(tmp_path, plot_metrics):
 
 def test_train_mnist_metrics_csv(tmp_path):
     fname = str(tmp_path / "m.csv")
-    subprocess.run([sys.executable, os.path.join(SCRIPTS, "train_mnist.py"),
-                    "--num-epochs", "2", "--metrics-csv", fname, "--disp-batches", "10",
-                    "--combine-metrics"], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            os.path.join(SCRIPTS, "train_mnist.py"),
+            "--num-epochs",
+            "2",
+            "--metrics-csv",
+            fname,
+            "--disp-batches",
+            "10",
+            "--combine-metrics",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     rows = list(csv.DictReader(open(fname)))
     phases = [(r["phase"], r["epoch"], r["batch"]) for r in rows]
     assert ("validation", "0", "") in phases and ("validation", "1", "") in phases

@@ -1,5 +1,6 @@
 """mx.profiler: MXNet's API, the Chrome trace-event JSON MXNet writes, the aggregate
 table, per-worker files under the launcher."""
+
 import json
 
 import numpy as np
@@ -34,8 +35,9 @@ def _workload():
     kv.push(3, mx.nd.ones((2,)))
     out = mx.nd.zeros((2,))
     kv.pull(3, out=out)
-    net = mx.sym.SoftmaxOutput(mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=2,
-                                                     name="fc"), name="softmax")
+    net = mx.sym.SoftmaxOutput(
+        mx.sym.FullyConnected(mx.sym.Variable("data"), num_hidden=2, name="fc"), name="softmax"
+    )
     mod = mx.mod.Module(net)
     mod.fit(mx.io.NDArrayIter(np.ones((8, 3), "f"), np.zeros(8, "f"), 4), num_epoch=1)
 
@@ -61,22 +63,29 @@ def test_trace_has_operator_autograd_executor_and_kvstore_events(tmp_path):
     assert mx.profiler.get_state() == "run"
     _workload()
     mx.profiler.set_state("stop")
-    mx.nd.ones((2,)) * 3                                  # not recorded
+    mx.nd.ones((2,)) * 3  # not recorded
     assert mx.profiler.dump() == fname
     trace = json.load(open(fname))
     assert trace["displayTimeUnit"] == "ms"
     events = trace["traceEvents"]
-    assert {"ph": "M", "args": {"name": "distnet"}, "pid": 0,
-            "name": "process_name"} in events
+    assert {"ph": "M", "args": {"name": "distnet"}, "pid": 0, "name": "process_name"} in events
     names = _pairs(events)
-    for expected in [("operator", "FullyConnected"), ("operator", "_mul_scalar"),
-                     ("operator", "sum"), ("operator", "_backward_FullyConnected"),
-                     ("operator", "_backward_mul_scalar"), ("operator", "_backward_sum"),
-                     ("autograd", "MXAutogradBackwardEx"), ("executor", "MXExecutorForward"),
-                     ("executor", "MXExecutorBackwardEx"), ("kvstore", "MXKVStoreInit"),
-                     ("kvstore", "MXKVStorePush"), ("kvstore", "MXKVStorePull")]:
+    for expected in [
+        ("operator", "FullyConnected"),
+        ("operator", "_mul_scalar"),
+        ("operator", "sum"),
+        ("operator", "_backward_FullyConnected"),
+        ("operator", "_backward_mul_scalar"),
+        ("operator", "_backward_sum"),
+        ("autograd", "MXAutogradBackwardEx"),
+        ("executor", "MXExecutorForward"),
+        ("executor", "MXExecutorBackwardEx"),
+        ("kvstore", "MXKVStoreInit"),
+        ("kvstore", "MXKVStorePush"),
+        ("kvstore", "MXKVStorePull"),
+    ]:
         assert expected in names
-    assert names.count(("executor", "MXExecutorForward")) == 2      # two batches
+    assert names.count(("executor", "MXExecutorForward")) == 2  # two batches
     assert ("operator", "_mul_scalar") in names and names.count(("operator", "_mul_scalar")) == 1
     assert all(isinstance(e["ts"], int) and e["ts"] > 1.7e15 for e in events if "ts" in e)
 
@@ -114,7 +123,9 @@ def test_pause_resume_and_user_objects(tmp_path):
     assert by_name[("mytask", "b")]["cat"] == "mydomain"
     assert by_name[("mytask", "b")]["id"] == by_name[("mytask", "e")]["id"]
     assert [e["args"] for e in events if e["name"] == "mycounter"] == [
-        {"mycounter": 5}, {"mycounter": 7}]
+        {"mycounter": 5},
+        {"mycounter": 7},
+    ]
     assert by_name[("mymarker", "i")]["cat"] == "mydomain,instant_marker"
     assert by_name[("myevent", "B")]["cat"] == "event"
 
@@ -127,17 +138,21 @@ def test_dumps_table_json_reset_and_bad_arguments(tmp_path):
     mx.profiler.set_state("stop")
     table = mx.profiler.dumps()
     lines = table.splitlines()
-    assert lines[1:3] == ["Profile Statistics:",
-                          "\tNote the difference in units for different entries."]
+    assert lines[1:3] == [
+        "Profile Statistics:",
+        "\tNote the difference in units for different entries.",
+    ]
     at = lines.index("operator")
     assert lines[at + 1] == "================="
-    assert lines[at + 2] == ("Name                          Total Count        Time (ms)"
-                             "    Min Time (ms)    Max Time (ms)    Avg Time (ms)")
+    assert lines[at + 2] == (
+        "Name                          Total Count        Time (ms)"
+        "    Min Time (ms)    Max Time (ms)    Avg Time (ms)"
+    )
     row = lines[at + 4]
     assert row.startswith("_mul_scalar") and row.split()[1] == "3" and len(row) == 109
     stats = json.loads(mx.profiler.dumps(format="json", reset=True))
     assert stats["Time"]["operator"]["_mul_scalar"]["Count"] == 3
-    assert "operator" not in mx.profiler.dumps()                    # reset
+    assert "operator" not in mx.profiler.dumps()  # reset
     with pytest.raises(mx.MXNetError, match="format"):
         mx.profiler.dumps(format="csv")
     with pytest.raises(mx.MXNetError, match="profile_everything"):
@@ -147,15 +162,24 @@ def test_dumps_table_json_reset_and_bad_arguments(tmp_path):
 
 
 def test_each_worker_writes_its_own_trace_with_kvstore_waits(tmp_path, run_distributed):
-    job = run_distributed(usability_targets.profile_worker, num_workers=2, num_servers=1,
-                          timeout=60, args=(str(tmp_path),))
+    job = run_distributed(
+        usability_targets.profile_worker,
+        num_workers=2,
+        num_servers=1,
+        timeout=60,
+        args=(str(tmp_path),),
+    )
     job.check()
     files = sorted(w.result for w in job.workers)
     assert files == [str(tmp_path / "prof-rank0.json"), str(tmp_path / "prof-rank1.json")]
     for rank, fname in enumerate(files):
         events = json.load(open(fname))["traceEvents"]
-        assert {"ph": "M", "args": {"name": f"worker {rank}"}, "pid": rank,
-                "name": "process_name"} in events
+        assert {
+            "ph": "M",
+            "args": {"name": f"worker {rank}"},
+            "pid": rank,
+            "name": "process_name",
+        } in events
         names = _pairs(events)
         assert names.count(("kvstore", "MXKVStorePush")) == 3
         assert names.count(("kvstore", "MXKVStorePull")) == 3

@@ -48,8 +48,9 @@ def _run_in_terminal(argv, timeout=90):
 def test_rank0_bar_reaches_the_launchers_terminal(tmp_path):
     script = tmp_path / "bar.py"
     script.write_text(_WORKER)
-    out = _run_in_terminal([sys.executable, "-m", "launcher", "-n", "2", "-s", "0",
-                            sys.executable, str(script)])
+    out = _run_in_terminal(
+        [sys.executable, "-m", "launcher", "-n", "2", "-s", "0", sys.executable, str(script)]
+    )
     assert "[worker 0] rank 0 done True" in out and "[worker 1] rank 0 done False" in out
     redraws = [seg for seg in out.split("\r") if seg.startswith("[worker 0] Epoch 1/1")]
     assert redraws and any("5/5" in seg for seg in redraws), out

@@ -1,5 +1,6 @@
 """A user's own kvstore.py / launcher.py in the working folder: a clear MXNetError naming
 it, before any of it runs, instead of an AttributeError deep inside mx.kv."""
+
 import os
 import subprocess
 import sys
@@ -15,8 +16,9 @@ def _run(cwd, code):
     # the installed/checked-out distnet must come from elsewhere than the user's folder
     root = os.path.dirname(os.path.dirname(os.path.abspath(mx.__file__)))
     env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True,
-                          text=True, timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60, env=env
+    )
 
 
 @pytest.mark.parametrize("shadow", ["kvstore.py", "kvstore/__init__.py"])
@@ -34,7 +36,7 @@ def test_user_kvstore_shadowing_names_the_file(tmp_path, shadow):
 
 
 def test_kvstore_works_from_a_clean_folder(tmp_path):
-    (tmp_path / "kvstore").mkdir()     # a bare folder (namespace package) loses to ours
+    (tmp_path / "kvstore").mkdir()  # a bare folder (namespace package) loses to ours
     out = _run(tmp_path, "import distnet as mx\nprint(mx.kv.create('local').type)")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "local"

@@ -1,5 +1,6 @@
 """Small usability fixes: numpy.fix no longer called; DataLoader's start method in
 threaded processes; the [viz] extra names Graphviz's dot."""
+
 import os
 import threading
 import warnings
@@ -14,7 +15,7 @@ from distnet.gluon.data import _workers
 def test_fix_rounds_toward_zero_keeps_dtype_and_calls_no_deprecated_numpy():
     x = [-2.7, -0.5, 0.5, 2.7, 3.0]
     with warnings.catch_warnings():
-        warnings.simplefilter("error")           # numpy 2.5's DeprecationWarning for fix
+        warnings.simplefilter("error")  # numpy 2.5's DeprecationWarning for fix
         for dtype in ("float16", "float32", "float64", "int32"):
             out = mx.nd.fix(mx.nd.array(x, dtype=dtype))
             assert out.dtype == np.dtype(dtype)
@@ -51,8 +52,9 @@ def test_start_method_keeps_fork_without_threads(monkeypatch):
 
 def test_dataloader_runs_under_forkserver(monkeypatch):
     monkeypatch.setenv("DISTNET_DATALOADER_START_METHOD", "forkserver")
-    data = mx.gluon.data.ArrayDataset(np.arange(20, dtype="float32").reshape(10, 2),
-                                      np.arange(10, dtype="float32"))
+    data = mx.gluon.data.ArrayDataset(
+        np.arange(20, dtype="float32").reshape(10, 2), np.arange(10, dtype="float32")
+    )
     loader = mx.gluon.data.DataLoader(data, batch_size=4, num_workers=2)
     labels = np.concatenate([y.asnumpy() for _, y in loader])
     np.testing.assert_array_equal(labels, np.arange(10))

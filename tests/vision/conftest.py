@@ -7,6 +7,7 @@ import pytest
 def backend(request, monkeypatch):
     """Run with OpenCV, then with Pillow, as the decoder."""
     from distnet.image import _codec
+
     pytest.importorskip("cv2" if request.param == "cv2" else "PIL")
     monkeypatch.setenv("DISTNET_IMAGE_BACKEND", request.param)
     monkeypatch.setattr(_codec, "_BACKEND", [])

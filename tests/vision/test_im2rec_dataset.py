@@ -16,6 +16,7 @@ FIX = os.path.join(ROOT, "tests", "fixtures", "mxnet", "vision")
 
 def _write_images(folder, per_class=3):
     from PIL import Image
+
     rng = np.random.default_rng(0)
     for label, name in enumerate(["cat", "dog"]):
         os.makedirs(folder / name)
@@ -26,8 +27,13 @@ def _write_images(folder, per_class=3):
 
 
 def _im2rec(*args):
-    subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "im2rec.py"), *args],
-                   check=True, capture_output=True, text=True, timeout=120)
+    subprocess.run(
+        [sys.executable, os.path.join(ROOT, "scripts", "im2rec.py"), *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_im2rec_lists_and_packs_a_folder_tree(tmp_path):
@@ -36,15 +42,20 @@ def test_im2rec_lists_and_packs_a_folder_tree(tmp_path):
     _im2rec("--list", "--recursive", "--no-shuffle", prefix, str(tmp_path / "img"))
     lines = (tmp_path / "data.lst").read_text().splitlines()
     assert lines[0] == "0\t0.000000\tcat/0.png" and lines[5] == "5\t1.000000\tdog/2.png"
-    _im2rec("--resize", "16", "--encoding", ".png", "--num-thread", "2", prefix,
-            str(tmp_path / "img"))
+    _im2rec(
+        "--resize", "16", "--encoding", ".png", "--num-thread", "2", prefix, str(tmp_path / "img")
+    )
     ds = mx.gluon.data.vision.ImageRecordDataset(prefix + ".rec")
     assert len(ds) == 6
     img, label = ds[4]
     assert label == 1.0 and img.shape == (16, 22, 3) and img.dtype == np.uint8
     assert abs(float(img.asnumpy().mean()) - 129.5) < 6  # 120 + noise in [0, 20)
-    it = mx.io.ImageRecordIter(path_imgrec=prefix + ".rec", path_imgidx=prefix + ".idx",
-                               data_shape=(3, 16, 16), batch_size=6)
+    it = mx.io.ImageRecordIter(
+        path_imgrec=prefix + ".rec",
+        path_imgidx=prefix + ".idx",
+        data_shape=(3, 16, 16),
+        batch_size=6,
+    )
     assert next(it).label[0].asnumpy().tolist() == [0, 0, 0, 1, 1, 1]
 
 
@@ -71,7 +82,8 @@ def test_image_record_dataset_reads_mxnet_files_with_transform_and_loader():
     np.testing.assert_array_equal(grey[2][0].asnumpy(), decoded["img2.jpg_grey"])
     crop = mx.gluon.data.vision.transforms.CenterCrop(16)
     tds = mx.gluon.data.vision.ImageRecordDataset(
-        os.path.join(FIX, "images.rec"), transform=lambda d, l: (crop(d), l))
+        os.path.join(FIX, "images.rec"), transform=lambda d, l: (crop(d), l)
+    )
     loader = mx.gluon.data.DataLoader(tds, batch_size=3, num_workers=2)
     batches = list(loader)
     assert [b[0].shape for b in batches] == [(3, 16, 16, 3)] * 2

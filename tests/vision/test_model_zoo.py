@@ -15,12 +15,20 @@ from distnet.gluon.model_zoo import model_store, vision
 from .model_zoo_helpers import param_values
 
 FIX = os.path.join(os.path.dirname(__file__), "..", "fixtures", "mxnet", "model_zoo")
-INPUTS = {"resnet18_v1": (2, 3, 32, 32), "resnet18_v2": (2, 3, 32, 32),
-          "resnet50_v1": (1, 3, 32, 32), "resnet50_v2": (1, 3, 32, 32),
-          "mobilenet0.25": (2, 3, 32, 32), "mobilenetv2_0.25": (2, 3, 32, 32),
-          "squeezenet1.0": (1, 3, 224, 224), "squeezenet1.1": (1, 3, 224, 224),
-          "densenet121": (1, 3, 224, 224), "alexnet": (1, 3, 224, 224),
-          "vgg11_bn": (1, 3, 224, 224), "inceptionv3": (1, 3, 299, 299)}
+INPUTS = {
+    "resnet18_v1": (2, 3, 32, 32),
+    "resnet18_v2": (2, 3, 32, 32),
+    "resnet50_v1": (1, 3, 32, 32),
+    "resnet50_v2": (1, 3, 32, 32),
+    "mobilenet0.25": (2, 3, 32, 32),
+    "mobilenetv2_0.25": (2, 3, 32, 32),
+    "squeezenet1.0": (1, 3, 224, 224),
+    "squeezenet1.1": (1, 3, 224, 224),
+    "densenet121": (1, 3, 224, 224),
+    "alexnet": (1, 3, 224, 224),
+    "vgg11_bn": (1, 3, 224, 224),
+    "inceptionv3": (1, 3, 299, 299),
+}
 # the rest (bigger nets, slow on a loaded 2-core machine) run with -m slow
 FAST = ["resnet18_v1", "mobilenet0.25", "mobilenetv2_0.25", "squeezenet1.1"]
 SLOW = [name for name in INPUTS if name not in FAST]
@@ -94,8 +102,9 @@ def test_pretrained_loads_mxnets_file_name_from_root(tmp_path, monkeypatch):
     (tmp_path / f"mobilenet0.25-{sha1[:8]}.params").write_bytes(data)
     net = vision.get_model("mobilenet0.25", pretrained=True, root=str(tmp_path), classes=10)
     expected = np.load(os.path.join(FIX, "model_zoo_outputs.npz"))["mobilenet0.25_const_y"]
-    np.testing.assert_allclose(net(_input("mobilenet0.25")).asnumpy(), expected, rtol=1e-4,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        net(_input("mobilenet0.25")).asnumpy(), expected, rtol=1e-4, atol=1e-5
+    )
     monkeypatch.delenv("DISTNET_HOME", raising=False)
     monkeypatch.setenv("MXNET_HOME", str(tmp_path.parent))
     assert model_store.default_root() == os.path.join(str(tmp_path.parent), "models")

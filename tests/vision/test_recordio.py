@@ -32,8 +32,9 @@ def test_reads_mxnet_written_records_sequentially_and_by_key():
     assert got == payloads
     assert reader.read() is None
     reader.close()
-    indexed = mx.recordio.MXIndexedRecordIO(os.path.join(FIX, "raw.idx"),
-                                            os.path.join(FIX, "raw.rec"), "r")
+    indexed = mx.recordio.MXIndexedRecordIO(
+        os.path.join(FIX, "raw.idx"), os.path.join(FIX, "raw.rec"), "r"
+    )
     assert indexed.keys == meta["keys"]
     for key, payload in reversed(list(zip(meta["keys"], payloads))):
         assert indexed.read_idx(key) == payload
@@ -50,8 +51,9 @@ def test_writes_files_byte_identical_to_mxnet(tmp_path):
 
 
 def test_image_records_roundtrip_bytes_identical(tmp_path):
-    reader = mx.recordio.MXIndexedRecordIO(os.path.join(FIX, "images_lw2.idx"),
-                                           os.path.join(FIX, "images_lw2.rec"), "r")
+    reader = mx.recordio.MXIndexedRecordIO(
+        os.path.join(FIX, "images_lw2.idx"), os.path.join(FIX, "images_lw2.rec"), "r"
+    )
     writer = mx.recordio.MXIndexedRecordIO(str(tmp_path / "c.idx"), str(tmp_path / "c.rec"), "w")
     for key in reader.keys:
         header, body = mx.recordio.unpack(reader.read_idx(key))
@@ -65,23 +67,27 @@ def test_image_records_roundtrip_bytes_identical(tmp_path):
 
 def test_pack_matches_mxnet_and_unpack_inverts():
     packed = _meta()["packed"]
-    cases = {"scalar": (mx.recordio.IRHeader(0, 3.5, 7, 9), b"payload"),
-             "array": (mx.recordio.IRHeader(0, [1.0, 2.5, -3.0], 11, 0), b"xyz"),
-             "big_id": (mx.recordio.IRHeader(0, 1.0, 2 ** 40 + 5, 2 ** 33), b"")}
+    cases = {
+        "scalar": (mx.recordio.IRHeader(0, 3.5, 7, 9), b"payload"),
+        "array": (mx.recordio.IRHeader(0, [1.0, 2.5, -3.0], 11, 0), b"xyz"),
+        "big_id": (mx.recordio.IRHeader(0, 1.0, 2**40 + 5, 2**33), b""),
+    }
     for name, (header, body) in cases.items():
         blob = mx.recordio.pack(header, body)
         assert blob.hex() == packed[name], name
         back, rest = mx.recordio.unpack(blob)
         assert rest == body and back.id == header.id and back.id2 == header.id2
-        np.testing.assert_array_equal(np.asarray(back.label, np.float32),
-                                      np.asarray(header.label, np.float32))
+        np.testing.assert_array_equal(
+            np.asarray(back.label, np.float32), np.asarray(header.label, np.float32)
+        )
 
 
 def test_pack_img_unpack_img_keep_opencv_bgr_order():
     img = np.zeros((8, 8, 3), np.uint8)
     img[..., 0] = 200  # blue in OpenCV's order
     header, back = mx.recordio.unpack_img(
-        mx.recordio.pack_img(mx.recordio.IRHeader(0, 1, 0, 0), img, img_fmt=".png"))
+        mx.recordio.pack_img(mx.recordio.IRHeader(0, 1, 0, 0), img, img_fmt=".png")
+    )
     np.testing.assert_array_equal(back, img)
     _, grey = mx.recordio.unpack_img(mx.recordio.pack_img((0, 1, 0, 0), img), iscolor=0)
     assert grey.shape == (8, 8)
@@ -100,13 +106,15 @@ def test_corrupt_and_truncated_files_name_the_offset(tmp_path):
     with pytest.raises(MXNetError, match="missing.rec"):
         mx.recordio.MXRecordIO(str(tmp_path / "missing.rec"), "r")
     with pytest.raises(MXNetError, match="key 99 is not in the index"):
-        mx.recordio.MXIndexedRecordIO(os.path.join(FIX, "raw.idx"),
-                                      os.path.join(FIX, "raw.rec"), "r").read_idx(99)
+        mx.recordio.MXIndexedRecordIO(
+            os.path.join(FIX, "raw.idx"), os.path.join(FIX, "raw.rec"), "r"
+        ).read_idx(99)
 
 
 def test_reader_pickles_and_reset_restarts():
-    reader = mx.recordio.MXIndexedRecordIO(os.path.join(FIX, "raw.idx"),
-                                           os.path.join(FIX, "raw.rec"), "r")
+    reader = mx.recordio.MXIndexedRecordIO(
+        os.path.join(FIX, "raw.idx"), os.path.join(FIX, "raw.rec"), "r"
+    )
     first = reader.read()
     clone = pickle.loads(pickle.dumps(reader))
     assert clone.read() == first and clone.keys == reader.keys

@@ -28,7 +28,8 @@ def test_crop_resize_and_random_resized_crop_match_mxnet(ref, img):
     np.testing.assert_array_equal(T.CropResize(5, 3, 20, 15)(img).asnumpy(), ref["cropresize"])
     np.testing.assert_array_equal(
         T.CropResize(5, 3, 20, 15, size=(10, 8), interpolation=1)(img).asnumpy(),
-        ref["cropresize_size"])
+        ref["cropresize_size"],
+    )
     batch = mx.nd.array(np.stack([img.asnumpy()] * 2), dtype="uint8")
     assert T.CropResize(5, 3, 20, 15)(batch).shape == (2, 15, 20, 3)
     random.seed(4)
@@ -40,10 +41,12 @@ def test_crop_resize_and_random_resized_crop_match_mxnet(ref, img):
 def test_rotate_matches_mxnet(ref, img):
     tensor = T.ToTensor()(img)
     np.testing.assert_allclose(T.Rotate(30)(tensor).asnumpy(), ref["rot30"], atol=1e-5)
-    np.testing.assert_allclose(T.Rotate(30, zoom_in=True)(tensor).asnumpy(), ref["rot30_in"],
-                               atol=1e-5)
-    np.testing.assert_allclose(T.Rotate(30, zoom_out=True)(tensor).asnumpy(),
-                               ref["rot30_out"], atol=1e-5)
+    np.testing.assert_allclose(
+        T.Rotate(30, zoom_in=True)(tensor).asnumpy(), ref["rot30_in"], atol=1e-5
+    )
+    np.testing.assert_allclose(
+        T.Rotate(30, zoom_out=True)(tensor).asnumpy(), ref["rot30_out"], atol=1e-5
+    )
     batch = mx.nd.array(tensor.asnumpy()[None])
     np.testing.assert_allclose(T.Rotate(-45)(batch).asnumpy(), ref["rot_m45_batch"], atol=1e-5)
     with pytest.raises(MXNetError, match="apply ToTensor first"):
@@ -60,11 +63,13 @@ def test_random_rotation_draws_angles_within_limits(img):
     mx.random.seed(3)
     np.testing.assert_array_equal(T.RandomRotation((-20, 20))(tensor).asnumpy(), out)
     np.testing.assert_array_equal(
-        T.RandomRotation((-20, 20), rotate_with_proba=0.0)(tensor).asnumpy(), tensor.asnumpy())
+        T.RandomRotation((-20, 20), rotate_with_proba=0.0)(tensor).asnumpy(), tensor.asnumpy()
+    )
 
 
-@pytest.mark.parametrize("name", ["RandomBrightness", "RandomContrast", "RandomSaturation",
-                                  "RandomHue"])
+@pytest.mark.parametrize(
+    "name", ["RandomBrightness", "RandomContrast", "RandomSaturation", "RandomHue"]
+)
 def test_colour_jitters_keep_dtype_and_vary_with_the_seed(img, name):
     t = getattr(T, name)(0.4)
     mx.random.seed(1)
@@ -82,6 +87,7 @@ def test_colour_jitters_keep_dtype_and_vary_with_the_seed(img, name):
 def test_saturation_zero_factor_is_grey_and_contrast_keeps_mean_grey(img):
     fimg = img.astype("float32").asnumpy()
     from distnet.gluon.data.vision._transforms_more import _contrast, _saturation
+
     grey = _saturation(fimg, np.float32(0.0))
     assert np.allclose(grey[..., 0], grey[..., 1]) and np.allclose(grey[..., 1], grey[..., 2])
     luma = np.array([0.299, 0.587, 0.114], np.float32)
@@ -104,9 +110,16 @@ def test_color_jitter_lighting_and_gray(img):
 
 
 def test_compose_with_new_transforms_runs_a_training_pipeline(img):
-    pipeline = T.Compose([T.RandomResizedCrop(24), T.RandomFlipTopBottom(),
-                          T.RandomColorJitter(0.1, 0.1, 0.1), T.RandomLighting(0.05),
-                          T.ToTensor(), T.RandomRotation((-5, 5)),
-                          T.Normalize((0.5, 0.5, 0.5), (0.2, 0.2, 0.2))])
+    pipeline = T.Compose(
+        [
+            T.RandomResizedCrop(24),
+            T.RandomFlipTopBottom(),
+            T.RandomColorJitter(0.1, 0.1, 0.1),
+            T.RandomLighting(0.05),
+            T.ToTensor(),
+            T.RandomRotation((-5, 5)),
+            T.Normalize((0.5, 0.5, 0.5), (0.2, 0.2, 0.2)),
+        ]
+    )
     out = pipeline(img)
     assert out.shape == (3, 24, 24) and out.dtype == np.float32

@@ -6,5 +6,16 @@ from .dataloader import DataLoader
 from . import vision
 from .vision._record import RecordFileDataset  # MXNet's gluon.data.RecordFileDataset
 
-__all__ = ["Dataset", "SimpleDataset", "ArrayDataset", "Sampler", "SequentialSampler",
-           "RandomSampler", "FilterSampler", "BatchSampler", "DataLoader", "vision", "RecordFileDataset"]
+__all__ = [
+    "Dataset",
+    "SimpleDataset",
+    "ArrayDataset",
+    "Sampler",
+    "SequentialSampler",
+    "RandomSampler",
+    "FilterSampler",
+    "BatchSampler",
+    "DataLoader",
+    "vision",
+    "RecordFileDataset",
+]

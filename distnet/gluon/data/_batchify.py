@@ -14,6 +14,7 @@ def default_batchify_fn(data):
     floats become float64).
     """
     from ...ndarray import NDArray, array
+
     first = data[0]
     if isinstance(first, NDArray):
         return _stack(data)
@@ -22,12 +23,16 @@ def default_batchify_fn(data):
     try:
         arr = np.asarray(data)
     except ValueError as err:
-        raise MXNetError(f"default_batchify_fn: samples of different shapes cannot be "
-                         f"batched ({err}); pass a batchify_fn that pads them") from None
+        raise MXNetError(
+            f"default_batchify_fn: samples of different shapes cannot be "
+            f"batched ({err}); pass a batchify_fn that pads them"
+        ) from None
     if arr.dtype.kind not in "biufc":
-        raise MXNetError(f"default_batchify_fn: cannot batch samples of type "
-                         f"{type(first).__name__} (numpy dtype {arr.dtype}); pass a "
-                         "batchify_fn")
+        raise MXNetError(
+            f"default_batchify_fn: cannot batch samples of type "
+            f"{type(first).__name__} (numpy dtype {arr.dtype}); pass a "
+            "batchify_fn"
+        )
     return array(arr, dtype=arr.dtype)
 
 
@@ -38,17 +43,21 @@ default_mp_batchify_fn = default_batchify_fn
 def _stack(arrays):
     """Stack same-shape NDArrays of one context along a new first axis."""
     from ...ndarray.ndarray import wrap
+
     ctx = arrays[0].context
     shape = arrays[0].shape
     datas = []
     for i, arr in enumerate(arrays):
         if arr.shape != shape:
-            raise MXNetError(f"default_batchify_fn: sample {i} has shape {arr.shape} but "
-                             f"sample 0 has shape {shape}; resize the samples or pass a "
-                             "batchify_fn")
+            raise MXNetError(
+                f"default_batchify_fn: sample {i} has shape {arr.shape} but "
+                f"sample 0 has shape {shape}; resize the samples or pass a "
+                "batchify_fn"
+            )
         if arr.context != ctx:
-            raise MXNetError(f"default_batchify_fn: sample {i} is on {arr.context} but "
-                             f"sample 0 is on {ctx}")
+            raise MXNetError(
+                f"default_batchify_fn: sample {i} is on {arr.context} but sample 0 is on {ctx}"
+            )
         datas.append(arr._read())
     return wrap(ctx.xp.stack(datas), ctx)
 
@@ -64,14 +73,17 @@ def make_fetcher(dataset, batchify_fn):
     if batchify_fn is None or batchify_fn is default_batchify_fn:
         fast = getattr(dataset, "_fetch_batch", None)
         if fast is not None:
+
             def fetch_fast(indices):
                 batch = fast(indices)
                 if batch is None:
                     return default_batchify_fn([dataset[i] for i in indices])
                 return batch
+
             return fetch_fast
         batchify_fn = default_batchify_fn
 
     def fetch(indices):
         return batchify_fn([dataset[i] for i in indices])
+
     return fetch

@@ -30,8 +30,7 @@ def send_batch(conn, batch_idx, batch):
     arrays = []
     tree = _flatten(batch, arrays)
     meta = [[arr.dtype.str, list(arr.shape)] for arr in arrays]
-    header = msgpack.packb({"i": batch_idx, "tree": tree, "arrays": meta},
-                           use_bin_type=True)
+    header = msgpack.packb({"i": batch_idx, "tree": tree, "arrays": meta}, use_bin_type=True)
     conn.send_bytes(header)
     for arr in arrays:
         conn.send_bytes(np.ascontiguousarray(arr).reshape(-1).view(np.uint8))
@@ -39,8 +38,9 @@ def send_batch(conn, batch_idx, batch):
 
 def send_error(conn, batch_idx, summary, trace):
     """Tell the reader that batch ``batch_idx`` failed (``summary``: 'Type: message')."""
-    conn.send_bytes(msgpack.packb({"i": batch_idx, "error": summary, "trace": trace},
-                                  use_bin_type=True))
+    conn.send_bytes(
+        msgpack.packb({"i": batch_idx, "error": summary, "trace": trace}, use_bin_type=True)
+    )
 
 
 def recv_batch(conn, ctx):
@@ -64,13 +64,16 @@ def recv_batch(conn, ctx):
 def _flatten(obj, arrays):
     """A msgpack-able description of ``obj``; arrays are appended to ``arrays``."""
     from ...ndarray import NDArray
+
     if isinstance(obj, NDArray):
         arrays.append(_numpy_of(obj))
         return ["n", len(arrays) - 1]
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind not in _ARRAY_KINDS:
-            raise MXNetError(f"a DataLoader worker cannot send a numpy array of dtype "
-                             f"{obj.dtype}; return numeric arrays from batchify_fn")
+            raise MXNetError(
+                f"a DataLoader worker cannot send a numpy array of dtype "
+                f"{obj.dtype}; return numeric arrays from batchify_fn"
+            )
         arrays.append(obj)
         return ["a", len(arrays) - 1]
     if isinstance(obj, np.generic):
@@ -81,9 +84,11 @@ def _flatten(obj, arrays):
         return ["d", [[_flatten(k, arrays), _flatten(v, arrays)] for k, v in obj.items()]]
     if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
         return ["p", obj]
-    raise MXNetError(f"a DataLoader worker cannot send an object of type "
-                     f"{type(obj).__name__}; batchify_fn must return NDArrays, numpy "
-                     "arrays, scalars, or lists/tuples/dicts of them")
+    raise MXNetError(
+        f"a DataLoader worker cannot send an object of type "
+        f"{type(obj).__name__}; batchify_fn must return NDArrays, numpy "
+        "arrays, scalars, or lists/tuples/dicts of them"
+    )
 
 
 def _numpy_of(arr):
@@ -93,6 +98,7 @@ def _numpy_of(arr):
 
 def _rebuild(tree, arrays, ctx):
     from ...ndarray.ndarray import wrap
+
     tag = tree[0]
     if tag == "n":
         return wrap(arrays[tree[1]], ctx)

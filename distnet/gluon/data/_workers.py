@@ -50,8 +50,7 @@ def start_method():
     methods = multiprocessing.get_all_start_methods()
     if "fork" not in methods:
         return "spawn"
-    if sys.version_info >= (3, 12) and threading.active_count() > 1 \
-            and "forkserver" in methods:
+    if sys.version_info >= (3, 12) and threading.active_count() > 1 and "forkserver" in methods:
         return "forkserver"
     return "fork"
 
@@ -61,6 +60,7 @@ def worker_seeds(num):
     different for every pass, and taken from distnet's generator state without drawing
     from it (so turning workers on does not change the main process's random stream)."""
     from ... import random as _random
+
     gen = _random.generator()
     if _PASSES["generator"] is not gen:  # mx.random.seed installs a new generator
         _PASSES["generator"], _PASSES["count"] = gen, 0
@@ -74,16 +74,18 @@ def _timeout_error(timeout, batch_idx, who):
     return DataLoaderTimeoutError(
         f"DataLoader {who} timed out after {timeout} seconds waiting for batch "
         f"{batch_idx}. This might be caused by a slow transform: increase `timeout` to "
-        "allow slower data loading in each worker.")
+        "allow slower data loading in each worker."
+    )
 
 
 def _worker_main(wid, dataset, batchify_fn, tasks, results, seed):
     """A worker process: read tasks, load and collate, send the batch (or the error)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's business
     from ... import random as _random, context
+
     _random.seed(seed, ctx=context.cpu())
     random.seed(seed)
-    np.random.seed(seed % (2 ** 32))  # augmentations drawing from numpy's global generator
+    np.random.seed(seed % (2**32))  # augmentations drawing from numpy's global generator
     fetch = make_fetcher(dataset, batchify_fn)
     while True:
         try:
@@ -148,8 +150,7 @@ def _stop_workers(procs, tasks, results, pending, feeder, graceful):
 class ProcessIter:
     """One pass over a data set with ``num_workers`` worker processes."""
 
-    def __init__(self, dataset, batchify_fn, batch_sampler, num_workers, prefetch,
-                 timeout, ctx):
+    def __init__(self, dataset, batchify_fn, batch_sampler, num_workers, prefetch, timeout, ctx):
         self._timeout = timeout
         self._ctx = ctx
         self._batch_sampler = batch_sampler
@@ -158,8 +159,9 @@ class ProcessIter:
         self._procs, tasks, results = self._start(dataset, batchify_fn, num_workers)
         self._results = results
         self._pending = queue.SimpleQueue()
-        feeder = threading.Thread(target=_feed, args=(tasks, self._pending), daemon=True,
-                                  name="DataLoaderFeeder")
+        feeder = threading.Thread(
+            target=_feed, args=(tasks, self._pending), daemon=True, name="DataLoaderFeeder"
+        )
         feeder.start()
         self._stop_state = (self._procs, tasks, results, self._pending, feeder)
         self._stopper = weakref.finalize(self, _stop_workers, *self._stop_state, False)
@@ -177,22 +179,30 @@ class ProcessIter:
                 res_r, res_w = mp.Pipe(duplex=False)
                 tasks.append(task_w)
                 results.append(res_r)
-                proc = mp.Process(target=_worker_main, name=f"DataLoaderWorker-{wid}",
-                                  args=(wid, dataset, batchify_fn, task_r, res_w, seed),
-                                  daemon=True)
+                proc = mp.Process(
+                    target=_worker_main,
+                    name=f"DataLoaderWorker-{wid}",
+                    args=(wid, dataset, batchify_fn, task_r, res_w, seed),
+                    daemon=True,
+                )
                 try:
                     proc.start()
                 finally:
                     task_r.close()  # the child's ends: closing ours lets EOF reach
-                    res_w.close()   # each side when the other goes away
+                    res_w.close()  # each side when the other goes away
                 procs.append(proc)
         except Exception as err:
             pending = queue.SimpleQueue()
             _stop_workers(procs, tasks, results, pending, None, False)
-            hint = (" (with the 'spawn' start method the data set and batchify_fn must be "
-                    "picklable: define them at module level)" if method != "fork" else "")
-            raise MXNetError(f"cannot start DataLoader workers{hint}: "
-                             f"{type(err).__name__}: {err}") from err
+            hint = (
+                " (with the 'spawn' start method the data set and batchify_fn must be "
+                "picklable: define them at module level)"
+                if method != "fork"
+                else ""
+            )
+            raise MXNetError(
+                f"cannot start DataLoader workers{hint}: {type(err).__name__}: {err}"
+            ) from err
         return procs, tasks, results
 
     def __iter__(self):
@@ -205,8 +215,7 @@ class ProcessIter:
         indices = next(self._iter, None)
         if indices is None:
             return
-        self._pending.put((self._sent % len(self._procs),
-                           _ipc.pack_task(self._sent, indices)))
+        self._pending.put((self._sent % len(self._procs), _ipc.pack_task(self._sent, indices)))
         self._sent += 1
 
     def __next__(self):
@@ -235,11 +244,15 @@ class ProcessIter:
             proc.join(timeout=1.0)
             raise self._death_error(wid, proc) from None
         if error is not None:
-            raise MXNetError(f"DataLoader worker {wid} failed to load batch {batch_idx}: "
-                             f"{error[0]}\nWorker traceback:\n{error[1]}")
+            raise MXNetError(
+                f"DataLoader worker {wid} failed to load batch {batch_idx}: "
+                f"{error[0]}\nWorker traceback:\n{error[1]}"
+            )
         if batch_idx != self._rcvd:
-            raise MXNetError(f"DataLoader worker {wid} sent batch {batch_idx} where batch "
-                             f"{self._rcvd} was expected")
+            raise MXNetError(
+                f"DataLoader worker {wid} sent batch {batch_idx} where batch "
+                f"{self._rcvd} was expected"
+            )
         return batch
 
     def _death_error(self, wid, proc):
@@ -250,9 +263,11 @@ class ProcessIter:
                 how = f"signal {signal.Signals(-code).name}"
             except ValueError:
                 how = f"signal {-code}"
-        return MXNetError(f"DataLoader worker {wid} (pid {proc.pid}) exited unexpectedly "
-                          f"({how}) while loading batch {self._rcvd}; if it was killed "
-                          "for memory, use fewer workers or a smaller prefetch")
+        return MXNetError(
+            f"DataLoader worker {wid} (pid {proc.pid}) exited unexpectedly "
+            f"({how}) while loading batch {self._rcvd}; if it was killed "
+            "for memory, use fewer workers or a smaller prefetch"
+        )
 
     def shutdown(self, graceful=False):
         """Stop the workers now (idempotent); ``graceful`` lets idle workers exit by
@@ -265,17 +280,14 @@ class ThreadIter:
     """One pass with ``num_workers`` threads (``thread_pool=True``): no copies, no
     pickling; best when loading releases the GIL (file reads, numpy)."""
 
-    def __init__(self, dataset, batchify_fn, batch_sampler, num_workers, prefetch,
-                 timeout):
+    def __init__(self, dataset, batchify_fn, batch_sampler, num_workers, prefetch, timeout):
         self._fetch = make_fetcher(dataset, batchify_fn)
         self._timeout = timeout
         self._iter = iter(batch_sampler)
         self._futures = collections.deque()
         self._rcvd = 0
-        self._pool = futures.ThreadPoolExecutor(num_workers,
-                                                thread_name_prefix="DataLoaderThread")
-        self._stopper = weakref.finalize(self, self._pool.shutdown, wait=False,
-                                         cancel_futures=True)
+        self._pool = futures.ThreadPoolExecutor(num_workers, thread_name_prefix="DataLoaderThread")
+        self._stopper = weakref.finalize(self, self._pool.shutdown, wait=False, cancel_futures=True)
         for _ in range(prefetch):
             self._push()
 

@@ -1,8 +1,7 @@
 """DataLoader: mini-batches from a data set, in the main process, worker processes or
 threads."""
 
-__all__ = ["DataLoader", "DataLoaderTimeoutError", "default_batchify_fn",
-           "default_mp_batchify_fn"]
+__all__ = ["DataLoader", "DataLoaderTimeoutError", "default_batchify_fn", "default_mp_batchify_fn"]
 
 from ...base import MXNetError
 from . import sampler as _sampler
@@ -53,19 +52,32 @@ class DataLoader:
         Accepted for compatibility; prefetching starts when a pass begins.
     """
 
-    def __init__(self, dataset, batch_size=None, shuffle=False, sampler=None,
-                 last_batch=None, batch_sampler=None, batchify_fn=None, num_workers=0,
-                 pin_memory=False, pin_device_id=0, prefetch=None, thread_pool=False,
-                 timeout=120, auto_reload=False):
+    def __init__(
+        self,
+        dataset,
+        batch_size=None,
+        shuffle=False,
+        sampler=None,
+        last_batch=None,
+        batch_sampler=None,
+        batchify_fn=None,
+        num_workers=0,
+        pin_memory=False,
+        pin_device_id=0,
+        prefetch=None,
+        thread_pool=False,
+        timeout=120,
+        auto_reload=False,
+    ):
         if not timeout > 0:
             raise _ArgumentError(f"timeout must be positive, given {timeout}")
         self._dataset = dataset
         self._batch_sampler = self._make_batch_sampler(
-            dataset, batch_size, shuffle, sampler, last_batch, batch_sampler)
+            dataset, batch_size, shuffle, sampler, last_batch, batch_sampler
+        )
         self._batchify_fn = batchify_fn
         self._num_workers = max(0, int(num_workers))
-        self._prefetch = max(0, int(prefetch) if prefetch is not None
-                             else 2 * self._num_workers)
+        self._prefetch = max(0, int(prefetch) if prefetch is not None else 2 * self._num_workers)
         self._thread_pool = bool(thread_pool)
         self._timeout = timeout
         self._pin_memory = pin_memory
@@ -73,20 +85,22 @@ class DataLoader:
         self.auto_reload = auto_reload
 
     @staticmethod
-    def _make_batch_sampler(dataset, batch_size, shuffle, sampler, last_batch,
-                            batch_sampler):
+    def _make_batch_sampler(dataset, batch_size, shuffle, sampler, last_batch, batch_sampler):
         if batch_sampler is not None:
-            if batch_size is not None or shuffle or sampler is not None or \
-                    last_batch is not None:
-                raise _ArgumentError("batch_size, shuffle, sampler and last_batch must "
-                                     "not be specified if batch_sampler is specified.")
+            if batch_size is not None or shuffle or sampler is not None or last_batch is not None:
+                raise _ArgumentError(
+                    "batch_size, shuffle, sampler and last_batch must "
+                    "not be specified if batch_sampler is specified."
+                )
             return batch_sampler
         if batch_size is None:
-            raise _ArgumentError("batch_size must be specified unless batch_sampler is "
-                                 "specified")
+            raise _ArgumentError("batch_size must be specified unless batch_sampler is specified")
         if sampler is None:
-            sampler = (_sampler.RandomSampler(len(dataset)) if shuffle
-                       else _sampler.SequentialSampler(len(dataset)))
+            sampler = (
+                _sampler.RandomSampler(len(dataset))
+                if shuffle
+                else _sampler.SequentialSampler(len(dataset))
+            )
         elif shuffle:
             raise _ArgumentError("shuffle must not be specified if sampler is specified")
         return _sampler.BatchSampler(sampler, batch_size, last_batch or "keep")
@@ -95,11 +109,25 @@ class DataLoader:
         if self._num_workers == 0:
             return self._same_process_iter()
         if self._thread_pool:
-            return ThreadIter(self._dataset, self._batchify_fn, self._batch_sampler,
-                              self._num_workers, self._prefetch, self._timeout)
+            return ThreadIter(
+                self._dataset,
+                self._batchify_fn,
+                self._batch_sampler,
+                self._num_workers,
+                self._prefetch,
+                self._timeout,
+            )
         from ... import context
-        return ProcessIter(self._dataset, self._batchify_fn, self._batch_sampler,
-                           self._num_workers, self._prefetch, self._timeout, context.cpu(0))
+
+        return ProcessIter(
+            self._dataset,
+            self._batchify_fn,
+            self._batch_sampler,
+            self._num_workers,
+            self._prefetch,
+            self._timeout,
+            context.cpu(0),
+        )
 
     def _same_process_iter(self):
         fetch = make_fetcher(self._dataset, self._batchify_fn)
@@ -114,4 +142,3 @@ class DataLoader:
 
     def clean(self):
         """Compatibility no-op: nothing is prefetched between passes."""
-

@@ -23,6 +23,7 @@ class Dataset:
     def filter(self, fn):
         """A data set of the samples for which ``fn(sample)`` is true (decided now)."""
         from .sampler import FilterSampler
+
         return _SampledDataset(self, FilterSampler(fn, self))
 
     def shard(self, num_shards, index):
@@ -38,6 +39,7 @@ class Dataset:
         each, rest = divmod(len(self), num_shards)
         start = each * index + min(index, rest)
         from .sampler import SequentialSampler
+
         return _SampledDataset(self, SequentialSampler(each + (index < rest), start))
 
     def take(self, count):
@@ -45,14 +47,17 @@ class Dataset:
         if count is None or count > len(self):
             count = len(self)
         from .sampler import SequentialSampler
+
         return _SampledDataset(self, SequentialSampler(count))
 
     def sample(self, sampler):
         """The samples at the indices ``sampler`` yields (drawn once, now)."""
         from .sampler import Sampler
+
         if not isinstance(sampler, Sampler):
-            raise TypeError(f"Invalid sampler type: {type(sampler)}. Expected "
-                            "gluon.data.Sampler instead.")
+            raise TypeError(
+                f"Invalid sampler type: {type(sampler)}. Expected gluon.data.Sampler instead."
+            )
         return _SampledDataset(self, sampler)
 
     def transform(self, fn, lazy=True):
@@ -96,13 +101,15 @@ class ArrayDataset(Dataset):
         if not args:
             raise MXNetError("ArrayDataset needs at least 1 array")
         from ...ndarray import NDArray
+
         self._length = len(args[0])
         self._data = []
         for i, data in enumerate(args):
             if len(data) != self._length:
                 raise MXNetError(
                     f"All arrays must have the same length; array[0] has length "
-                    f"{self._length} while array[{i}] has {len(data)}.")
+                    f"{self._length} while array[{i}] has {len(data)}."
+                )
             if isinstance(data, NDArray) and data.ndim == 1:
                 data = data.asnumpy()
             self._data.append(data)
@@ -128,11 +135,13 @@ def _take_rows(data, indices):
     """``data[indices]`` as an NDArray batch, for numeric numpy arrays and NDArrays."""
     from ...ndarray import NDArray
     from ...ndarray.ndarray import wrap
+
     if isinstance(data, NDArray):
         xp = data.context.xp
         return wrap(data._read()[xp.asarray(indices)], data.context)
     if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
         from ... import context
+
         return wrap(data[np.asarray(indices, dtype=np.int64)], context.cpu(0))
     return None
 

@@ -57,6 +57,7 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         from ... import random as _random
+
         return iter(_random.generator().permutation(self._length).tolist())
 
     def __len__(self):
@@ -107,11 +108,13 @@ class BatchSampler(Sampler):
 
     def __init__(self, sampler, batch_size, last_batch="keep"):
         if int(batch_size) < 1:
-            raise MXNetError(f"BatchSampler: batch_size must be a positive integer, "
-                             f"got {batch_size!r}")
+            raise MXNetError(
+                f"BatchSampler: batch_size must be a positive integer, got {batch_size!r}"
+            )
         if last_batch not in _LAST_BATCH:
-            raise MXNetError("last_batch must be one of 'keep', 'discard', or 'rollover', "
-                             f"but got {last_batch}")
+            raise MXNetError(
+                f"last_batch must be one of 'keep', 'discard', or 'rollover', but got {last_batch}"
+            )
         self._sampler = sampler
         self._batch_size = int(batch_size)
         self._last_batch = last_batch

@@ -64,6 +64,7 @@ class PReLU(HybridBlock):
         super().__init__(**kwargs)
         if alpha_initializer is None:
             from ... import initializer
+
             alpha_initializer = initializer.Constant(0.25)
         with self.name_scope():
             self.alpha = self.params.get("alpha", shape=(in_channels,), init=alpha_initializer)

@@ -10,8 +10,19 @@ from .._common import GluonAssertionError, GluonValueError, indent
 from ..block import Block, HybridBlock
 from .activations import Activation
 
-__all__ = ["Sequential", "HybridSequential", "Dense", "Dropout", "Embedding", "BatchNorm",
-           "InstanceNorm", "LayerNorm", "Flatten", "Lambda", "HybridLambda"]
+__all__ = [
+    "Sequential",
+    "HybridSequential",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "BatchNorm",
+    "InstanceNorm",
+    "LayerNorm",
+    "Flatten",
+    "Lambda",
+    "HybridLambda",
+]
 
 
 class _SequentialMixin:
@@ -23,8 +34,9 @@ class _SequentialMixin:
             self.register_child(block)
 
     def __repr__(self):
-        modstr = "\n".join(f"  ({key}): {indent(repr(block), 2)}"
-                           for key, block in self._children.items())
+        modstr = "\n".join(
+            f"  ({key}): {indent(repr(block), 2)}" for key, block in self._children.items()
+        )
         return f"{self.__class__.__name__}(\n{modstr}\n)"
 
     def __getitem__(self, key):
@@ -56,9 +68,12 @@ class Sequential(_SequentialMixin, Block):
         """Hybridize the children (warns that HybridSequential would be faster when all
         children are HybridBlocks)."""
         if self._children and all(isinstance(c, HybridBlock) for c in self._children.values()):
-            warnings.warn(f"All children of this Sequential layer '{self.prefix}' are "
-                          "HybridBlocks. Consider using HybridSequential for the best "
-                          "performance.", stacklevel=2)
+            warnings.warn(
+                f"All children of this Sequential layer '{self.prefix}' are "
+                "HybridBlocks. Consider using HybridSequential for the best "
+                "performance.",
+                stacklevel=2,
+            )
         super().hybridize(active, **kwargs)
 
 
@@ -93,32 +108,60 @@ class Dense(HybridBlock):
         Input size; 0 defers it to the first forward.
     """
 
-    def __init__(self, units, activation=None, use_bias=True, flatten=True, dtype="float32",
-                 weight_initializer=None, bias_initializer="zeros", in_units=0, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        flatten=True,
+        dtype="float32",
+        weight_initializer=None,
+        bias_initializer="zeros",
+        in_units=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self._flatten = flatten
         with self.name_scope():
             self._units = units
             self._in_units = in_units
-            self.weight = self.params.get("weight", shape=(units, in_units),
-                                          init=weight_initializer, dtype=dtype,
-                                          allow_deferred_init=True)
+            self.weight = self.params.get(
+                "weight",
+                shape=(units, in_units),
+                init=weight_initializer,
+                dtype=dtype,
+                allow_deferred_init=True,
+            )
             if use_bias:
-                self.bias = self.params.get("bias", shape=(units,), init=bias_initializer,
-                                            dtype=dtype, allow_deferred_init=True)
+                self.bias = self.params.get(
+                    "bias",
+                    shape=(units,),
+                    init=bias_initializer,
+                    dtype=dtype,
+                    allow_deferred_init=True,
+                )
             else:
                 self.bias = None
-            self.act = Activation(activation, prefix=activation + "_") \
-                if activation is not None else None
+            self.act = (
+                Activation(activation, prefix=activation + "_") if activation is not None else None
+            )
 
     def hybrid_forward(self, F, x, weight, bias=None):
         """``FullyConnected`` (named ``fwd``) then the activation."""
         if bias is None:
-            out = F.FullyConnected(x, weight, no_bias=True, num_hidden=self._units,
-                                   flatten=self._flatten, name="fwd")
+            out = F.FullyConnected(
+                x, weight, no_bias=True, num_hidden=self._units, flatten=self._flatten, name="fwd"
+            )
         else:
-            out = F.FullyConnected(x, weight, bias, no_bias=False, num_hidden=self._units,
-                                   flatten=self._flatten, name="fwd")
+            out = F.FullyConnected(
+                x,
+                weight,
+                bias,
+                no_bias=False,
+                num_hidden=self._units,
+                flatten=self._flatten,
+                name="fwd",
+            )
         if self.act is not None:
             out = self.act(out)
         return out
@@ -155,17 +198,28 @@ class _NormBase(HybridBlock):
 
     _none_if_unknown = False
 
-    def _gamma_beta(self, center, scale, in_channels, beta_init, gamma_init,
-                    tie_differentiable=False):
+    def _gamma_beta(
+        self, center, scale, in_channels, beta_init, gamma_init, tie_differentiable=False
+    ):
         # BatchNorm makes an unused gamma/beta non-differentiable; the others do not.
         g_extra = {"differentiable": scale} if tie_differentiable else {}
         b_extra = {"differentiable": center} if tie_differentiable else {}
-        self.gamma = self.params.get("gamma", grad_req="write" if scale else "null",
-                                     shape=(in_channels,), init=gamma_init,
-                                     allow_deferred_init=True, **g_extra)
-        self.beta = self.params.get("beta", grad_req="write" if center else "null",
-                                    shape=(in_channels,), init=beta_init,
-                                    allow_deferred_init=True, **b_extra)
+        self.gamma = self.params.get(
+            "gamma",
+            grad_req="write" if scale else "null",
+            shape=(in_channels,),
+            init=gamma_init,
+            allow_deferred_init=True,
+            **g_extra,
+        )
+        self.beta = self.params.get(
+            "beta",
+            grad_req="write" if center else "null",
+            shape=(in_channels,),
+            init=beta_init,
+            allow_deferred_init=True,
+            **b_extra,
+        )
 
     def __repr__(self):
         content = ", ".join(f"{k}={v!r}" for k, v in self._kwargs.items())
@@ -194,25 +248,50 @@ class BatchNorm(_NormBase):
 
     _none_if_unknown = True
 
-    def __init__(self, axis=1, momentum=0.9, epsilon=1e-5, center=True, scale=True,
-                 use_global_stats=False, beta_initializer="zeros", gamma_initializer="ones",
-                 running_mean_initializer="zeros", running_variance_initializer="ones",
-                 in_channels=0, **kwargs):
+    def __init__(
+        self,
+        axis=1,
+        momentum=0.9,
+        epsilon=1e-5,
+        center=True,
+        scale=True,
+        use_global_stats=False,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        running_mean_initializer="zeros",
+        running_variance_initializer="ones",
+        in_channels=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        self._kwargs = {"axis": axis, "eps": epsilon, "momentum": momentum,
-                        "fix_gamma": not scale, "use_global_stats": use_global_stats}
+        self._kwargs = {
+            "axis": axis,
+            "eps": epsilon,
+            "momentum": momentum,
+            "fix_gamma": not scale,
+            "use_global_stats": use_global_stats,
+        }
         if in_channels != 0:
             self.in_channels = in_channels
-        self._gamma_beta(center, scale, in_channels, beta_initializer, gamma_initializer,
-                         tie_differentiable=True)
-        self.running_mean = self.params.get("running_mean", grad_req="null",
-                                            shape=(in_channels,),
-                                            init=running_mean_initializer,
-                                            allow_deferred_init=True, differentiable=False)
-        self.running_var = self.params.get("running_var", grad_req="null",
-                                           shape=(in_channels,),
-                                           init=running_variance_initializer,
-                                           allow_deferred_init=True, differentiable=False)
+        self._gamma_beta(
+            center, scale, in_channels, beta_initializer, gamma_initializer, tie_differentiable=True
+        )
+        self.running_mean = self.params.get(
+            "running_mean",
+            grad_req="null",
+            shape=(in_channels,),
+            init=running_mean_initializer,
+            allow_deferred_init=True,
+            differentiable=False,
+        )
+        self.running_var = self.params.get(
+            "running_var",
+            grad_req="null",
+            shape=(in_channels,),
+            init=running_variance_initializer,
+            allow_deferred_init=True,
+            differentiable=False,
+        )
 
     def cast(self, dtype):
         """Cast; float16 keeps float32 statistics (as MXNet)."""
@@ -222,8 +301,7 @@ class BatchNorm(_NormBase):
 
     def hybrid_forward(self, F, x, gamma, beta, running_mean, running_var):
         """``BatchNorm`` (named ``fwd``); updates the running statistics in training."""
-        return F.BatchNorm(x, gamma, beta, running_mean, running_var, name="fwd",
-                           **self._kwargs)
+        return F.BatchNorm(x, gamma, beta, running_mean, running_var, name="fwd", **self._kwargs)
 
 
 class InstanceNorm(_NormBase):
@@ -239,8 +317,17 @@ class InstanceNorm(_NormBase):
     in_channels : int, default 0
     """
 
-    def __init__(self, axis=1, epsilon=1e-5, center=True, scale=False,
-                 beta_initializer="zeros", gamma_initializer="ones", in_channels=0, **kwargs):
+    def __init__(
+        self,
+        axis=1,
+        epsilon=1e-5,
+        center=True,
+        scale=False,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        in_channels=0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
         self._axis = axis
@@ -267,9 +354,18 @@ class LayerNorm(_NormBase):
     in_channels : int, default 0
     """
 
-    def __init__(self, axis=-1, epsilon=1e-5, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones", in_channels=0,
-                 prefix=None, params=None):
+    def __init__(
+        self,
+        axis=-1,
+        epsilon=1e-5,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        in_channels=0,
+        prefix=None,
+        params=None,
+    ):
         super().__init__(prefix=prefix, params=params)
         self._kwargs = {"eps": epsilon, "axis": axis, "center": center, "scale": scale}
         self._axis = axis
@@ -294,15 +390,30 @@ class Embedding(HybridBlock):
     weight_initializer : Initializer, optional
     """
 
-    def __init__(self, input_dim, output_dim, dtype="float32", weight_initializer=None,
-                 sparse_grad=False, **kwargs):
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        dtype="float32",
+        weight_initializer=None,
+        sparse_grad=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        self._kwargs = {"input_dim": input_dim, "output_dim": output_dim, "dtype": dtype,
-                        "sparse_grad": sparse_grad}
-        self.weight = self.params.get("weight", shape=(input_dim, output_dim),
-                                      init=weight_initializer, dtype=dtype,
-                                      allow_deferred_init=True,
-                                      grad_stype="row_sparse" if sparse_grad else "default")
+        self._kwargs = {
+            "input_dim": input_dim,
+            "output_dim": output_dim,
+            "dtype": dtype,
+            "sparse_grad": sparse_grad,
+        }
+        self.weight = self.params.get(
+            "weight",
+            shape=(input_dim, output_dim),
+            init=weight_initializer,
+            dtype=dtype,
+            allow_deferred_init=True,
+            grad_stype="row_sparse" if sparse_grad else "default",
+        )
 
     def hybrid_forward(self, F, x, weight):
         """``Embedding`` lookup of ``x`` in ``weight``."""
@@ -310,8 +421,7 @@ class Embedding(HybridBlock):
 
     def __repr__(self):
         kw = self._kwargs
-        return (f"{self.__class__.__name__}({kw['input_dim']} -> {kw['output_dim']}, "
-                f"{kw['dtype']})")
+        return f"{self.__class__.__name__}({kw['input_dim']} -> {kw['output_dim']}, {kw['dtype']})"
 
 
 class Flatten(HybridBlock):
@@ -334,6 +444,7 @@ class Lambda(Block):
     def __init__(self, function, prefix=None):
         super().__init__(prefix=prefix)
         from ... import ndarray as nd
+
         if isinstance(function, str):
             if not hasattr(nd, function):
                 raise GluonAssertionError(f"Function name {function} is not found in ndarray.")
@@ -341,8 +452,9 @@ class Lambda(Block):
         elif callable(function):
             self._func_impl = function
         else:
-            raise GluonValueError(f"Unrecognized function in lambda: {function} of type "
-                                  f"{type(function)}")
+            raise GluonValueError(
+                f"Unrecognized function in lambda: {function} of type {type(function)}"
+            )
 
     def forward(self, *args):
         """Call the function."""
@@ -363,15 +475,18 @@ class HybridLambda(HybridBlock):
             self._func = lambda F, *args: getattr(F, name)(*args)
             self._func_name = function
             from ... import ndarray as nd
+
             if not hasattr(nd, function):
-                raise GluonAssertionError(f"Function name {function} is not found in "
-                                          "symbol/ndarray.")
+                raise GluonAssertionError(
+                    f"Function name {function} is not found in symbol/ndarray."
+                )
         elif callable(function):
             self._func = function
             self._func_name = function.__name__
         else:
-            raise GluonValueError(f"Unrecognized function in lambda: {function} of type "
-                                  f"{type(function)}")
+            raise GluonValueError(
+                f"Unrecognized function in lambda: {function} of type {type(function)}"
+            )
 
     def hybrid_forward(self, F, x, *args):
         """Call the function with ``F``."""

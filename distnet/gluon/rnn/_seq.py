@@ -4,24 +4,30 @@ length, reversing, default begin states."""
 from ...base import MXNetError
 
 
-NO_BIDIRECTIONAL_ZONEOUT = ("BidirectionalCell doesn't support zoneout since it doesn't "
-                            "support step. Please add ZoneoutCell to the cells underneath "
-                            "instead.")
+NO_BIDIRECTIONAL_ZONEOUT = (
+    "BidirectionalCell doesn't support zoneout since it doesn't "
+    "support step. Please add ZoneoutCell to the cells underneath "
+    "instead."
+)
 
 
 def is_tensor(x):
     """Whether ``x`` is one NDArray or Symbol (not a list of steps)."""
     from ...ndarray.ndarray import NDArray
     from ...symbol.symbol import Symbol
+
     return isinstance(x, (NDArray, Symbol))
 
 
 def _namespace(x):
     from ...symbol.symbol import Symbol
+
     if isinstance(x, Symbol):
         from ... import symbol
+
         return symbol
     from ... import ndarray
+
     return ndarray
 
 
@@ -29,8 +35,9 @@ def format_sequence(length, inputs, layout, merge, in_layout=None):
     """``(inputs, time_axis, F, batch_size)``: ``inputs`` as a list of steps
     (``merge=False``), one tensor (``merge=True``) or as given (``None``)."""
     if inputs is None:
-        raise MXNetError("unroll(inputs=None) is not supported: create the input variables "
-                         "outside unroll")
+        raise MXNetError(
+            "unroll(inputs=None) is not supported: create the input variables outside unroll"
+        )
     axis, batch_axis = layout.find("T"), layout.find("N")
     in_axis = in_layout.find("T") if in_layout is not None else axis
     batch = 0
@@ -40,8 +47,10 @@ def format_sequence(length, inputs, layout, merge, in_layout=None):
             batch = inputs.shape[batch_axis]
             steps = inputs.shape[in_axis]
             if length is not None and length != steps:
-                raise MXNetError(f"unroll: length={length} but the input has {steps} steps "
-                                 f"on axis {in_axis} (layout {layout})")
+                raise MXNetError(
+                    f"unroll: length={length} but the input has {steps} steps "
+                    f"on axis {in_axis} (layout {layout})"
+                )
         else:
             steps = length
         if merge is False:
@@ -95,8 +104,7 @@ def begin_state_for(cell, F, begin_state, inputs, batch, axis=1):
     # when the graph is bound
     if is_tensor(inputs):
         first = F.slice_axis(inputs, axis=axis, begin=0, end=1)
-    column = F.reshape(F.zeros_like(F.slice_axis(first, axis=-1, begin=0, end=1)),
-                       shape=(-1, 1))
+    column = F.reshape(F.zeros_like(F.slice_axis(first, axis=-1, begin=0, end=1)), shape=(-1, 1))
     info = cell.state_info(0) if callable(cell.state_info) else cell.state_info
     return [F.tile(column, reps=(1, i["shape"][-1])) for i in info]
 
@@ -104,13 +112,14 @@ def begin_state_for(cell, F, begin_state, inputs, batch, axis=1):
 def zoneout(F, out, new_states, old_states, prev_out, p_outputs, p_states):
     """One zoneout step: where a dropout mask of ones is zero, keep the previous output
     (``prev_out``, or zeros) and the previous states. Returns ``(out, states)``."""
+
     def keep_new(p, like):
         return F.Dropout(F.ones_like(like), p=p)
+
     if prev_out is None:
         prev_out = F.zeros_like(out)
-    if p_outputs != 0.:
+    if p_outputs != 0.0:
         out = F.where(keep_new(p_outputs, out), out, prev_out)
-    if p_states != 0.:
-        new_states = [F.where(keep_new(p_states, n), n, o)
-                      for n, o in zip(new_states, old_states)]
+    if p_states != 0.0:
+        new_states = [F.where(keep_new(p_states, n), n, o) for n, o in zip(new_states, old_states)]
     return out, new_states

@@ -15,6 +15,7 @@ __all__ = ["RecurrentCell", "HybridRecurrentCell", "RNNCell", "LSTMCell", "GRUCe
 
 def _zeros():
     from ... import ndarray
+
     return ndarray.zeros
 
 
@@ -41,8 +42,10 @@ class RecurrentCell(Block):
         """Initial states made by ``func`` (``nd.zeros`` by default), named
         ``<prefix>begin_state_<n>``."""
         if self._modified:
-            raise MXNetError("After applying modifier cells (e.g. ZoneoutCell) the base cell "
-                             "cannot be called directly. Call the modifier cell instead.")
+            raise MXNetError(
+                "After applying modifier cells (e.g. ZoneoutCell) the base cell "
+                "cannot be called directly. Call the modifier cell instead."
+            )
         func = func or _zeros()
         states = []
         for info in self.state_info(batch_size):
@@ -51,8 +54,9 @@ class RecurrentCell(Block):
             states.append(func(name=f"{self._prefix}begin_state_{self._init_counter}", **info))
         return states
 
-    def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None,
-               valid_length=None):
+    def unroll(
+        self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None, valid_length=None
+    ):
         """Run ``length`` steps over ``inputs`` (a tensor in ``layout`` or a list of
         per-step tensors); returns ``(outputs, states)``. With ``valid_length`` the
         outputs past each sequence's end are zero and the states are those at its end."""
@@ -66,9 +70,12 @@ class RecurrentCell(Block):
             if valid_length is not None:
                 all_states.append(states)
         if valid_length is not None:
-            states = [F.SequenceLast(F.stack(*steps, axis=0), valid_length,
-                                     use_sequence_length=True, axis=0)
-                      for steps in zip(*all_states)]
+            states = [
+                F.SequenceLast(
+                    F.stack(*steps, axis=0), valid_length, use_sequence_length=True, axis=0
+                )
+                for steps in zip(*all_states)
+            ]
             outputs = mask_variable_length(F, outputs, length, valid_length, axis, True)
         outputs, _, _, _ = format_sequence(length, outputs, layout, merge_outputs)
         return outputs, states
@@ -98,22 +105,36 @@ class _GatedCell(HybridRecurrentCell):
 
     _ngates = 1
 
-    def __init__(self, hidden_size, i2h_weight_initializer, h2h_weight_initializer,
-                 i2h_bias_initializer, h2h_bias_initializer, input_size, prefix, params):
+    def __init__(
+        self,
+        hidden_size,
+        i2h_weight_initializer,
+        h2h_weight_initializer,
+        i2h_bias_initializer,
+        h2h_bias_initializer,
+        input_size,
+        prefix,
+        params,
+    ):
         super().__init__(prefix=prefix, params=params)
         self._hidden_size, self._input_size = hidden_size, input_size
         g = self._ngates * hidden_size
-        for name, shape, init in (("i2h_weight", (g, input_size), i2h_weight_initializer),
-                                  ("h2h_weight", (g, hidden_size), h2h_weight_initializer),
-                                  ("i2h_bias", (g,), i2h_bias_initializer),
-                                  ("h2h_bias", (g,), h2h_bias_initializer)):
-            setattr(self, name, self.params.get(name, shape=shape, init=init,
-                                                allow_deferred_init=True))
+        for name, shape, init in (
+            ("i2h_weight", (g, input_size), i2h_weight_initializer),
+            ("h2h_weight", (g, hidden_size), h2h_weight_initializer),
+            ("i2h_bias", (g,), i2h_bias_initializer),
+            ("h2h_bias", (g,), h2h_bias_initializer),
+        ):
+            setattr(
+                self, name, self.params.get(name, shape=shape, init=init, allow_deferred_init=True)
+            )
 
     def state_info(self, batch_size=0):
         """One ``(batch, hidden)`` state per entry of ``_nstates``."""
-        return [{"shape": (batch_size, self._hidden_size), "__layout__": "NC"}
-                for _ in range(self._nstates)]
+        return [
+            {"shape": (batch_size, self._hidden_size), "__layout__": "NC"}
+            for _ in range(self._nstates)
+        ]
 
     _nstates = 1
 
@@ -125,10 +146,12 @@ class _GatedCell(HybridRecurrentCell):
     def _projections(self, F, inputs, h, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
         prefix = f"t{self._counter}_"
         n = self._hidden_size * self._ngates
-        i2h = F.FullyConnected(data=inputs, weight=i2h_weight, bias=i2h_bias, num_hidden=n,
-                               name=prefix + "i2h")
-        h2h = F.FullyConnected(data=h, weight=h2h_weight, bias=h2h_bias, num_hidden=n,
-                               name=prefix + "h2h")
+        i2h = F.FullyConnected(
+            data=inputs, weight=i2h_weight, bias=i2h_bias, num_hidden=n, name=prefix + "i2h"
+        )
+        h2h = F.FullyConnected(
+            data=h, weight=h2h_weight, bias=h2h_bias, num_hidden=n, name=prefix + "h2h"
+        )
         return prefix, i2h, h2h
 
 
@@ -145,11 +168,28 @@ class RNNCell(_GatedCell):
     prefix, params : as for any Block
     """
 
-    def __init__(self, hidden_size, activation="tanh", i2h_weight_initializer=None,
-                 h2h_weight_initializer=None, i2h_bias_initializer="zeros",
-                 h2h_bias_initializer="zeros", input_size=0, prefix=None, params=None):
-        super().__init__(hidden_size, i2h_weight_initializer, h2h_weight_initializer,
-                         i2h_bias_initializer, h2h_bias_initializer, input_size, prefix, params)
+    def __init__(
+        self,
+        hidden_size,
+        activation="tanh",
+        i2h_weight_initializer=None,
+        h2h_weight_initializer=None,
+        i2h_bias_initializer="zeros",
+        h2h_bias_initializer="zeros",
+        input_size=0,
+        prefix=None,
+        params=None,
+    ):
+        super().__init__(
+            hidden_size,
+            i2h_weight_initializer,
+            h2h_weight_initializer,
+            i2h_bias_initializer,
+            h2h_bias_initializer,
+            input_size,
+            prefix,
+            params,
+        )
         self._activation = activation
 
     def _alias(self):
@@ -157,10 +197,15 @@ class RNNCell(_GatedCell):
 
     def hybrid_forward(self, F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
         """One step; the output is the new state."""
-        prefix, i2h, h2h = self._projections(F, inputs, states[0], i2h_weight, h2h_weight,
-                                             i2h_bias, h2h_bias)
-        out = self._get_activation(F, F.elemwise_add(i2h, h2h, name=prefix + "plus0"),
-                                   self._activation, name=prefix + "out")
+        prefix, i2h, h2h = self._projections(
+            F, inputs, states[0], i2h_weight, h2h_weight, i2h_bias, h2h_bias
+        )
+        out = self._get_activation(
+            F,
+            F.elemwise_add(i2h, h2h, name=prefix + "plus0"),
+            self._activation,
+            name=prefix + "out",
+        )
         return out, [out]
 
 
@@ -171,11 +216,29 @@ class LSTMCell(_GatedCell):
 
     _ngates, _nstates = 4, 2
 
-    def __init__(self, hidden_size, i2h_weight_initializer=None, h2h_weight_initializer=None,
-                 i2h_bias_initializer="zeros", h2h_bias_initializer="zeros", input_size=0,
-                 prefix=None, params=None, activation="tanh", recurrent_activation="sigmoid"):
-        super().__init__(hidden_size, i2h_weight_initializer, h2h_weight_initializer,
-                         i2h_bias_initializer, h2h_bias_initializer, input_size, prefix, params)
+    def __init__(
+        self,
+        hidden_size,
+        i2h_weight_initializer=None,
+        h2h_weight_initializer=None,
+        i2h_bias_initializer="zeros",
+        h2h_bias_initializer="zeros",
+        input_size=0,
+        prefix=None,
+        params=None,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+    ):
+        super().__init__(
+            hidden_size,
+            i2h_weight_initializer,
+            h2h_weight_initializer,
+            i2h_bias_initializer,
+            h2h_bias_initializer,
+            input_size,
+            prefix,
+            params,
+        )
         self._activation = activation
         self._recurrent_activation = recurrent_activation
 
@@ -184,19 +247,25 @@ class LSTMCell(_GatedCell):
 
     def hybrid_forward(self, F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
         """One step: ``c' = f*c + i*g``, ``h' = o * act(c')``."""
-        prefix, i2h, h2h = self._projections(F, inputs, states[0], i2h_weight, h2h_weight,
-                                             i2h_bias, h2h_bias)
-        gates = F.SliceChannel(F.elemwise_add(i2h, h2h, name=prefix + "plus0"), num_outputs=4,
-                               name=prefix + "slice")
+        prefix, i2h, h2h = self._projections(
+            F, inputs, states[0], i2h_weight, h2h_weight, i2h_bias, h2h_bias
+        )
+        gates = F.SliceChannel(
+            F.elemwise_add(i2h, h2h, name=prefix + "plus0"), num_outputs=4, name=prefix + "slice"
+        )
         rec, act = self._recurrent_activation, self._activation
         i = self._get_activation(F, gates[0], rec, name=prefix + "i")
         f = self._get_activation(F, gates[1], rec, name=prefix + "f")
         g = self._get_activation(F, gates[2], act, name=prefix + "c")
         o = self._get_activation(F, gates[3], rec, name=prefix + "o")
-        c = F.elemwise_add(F.elemwise_mul(f, states[1], name=prefix + "mul0"),
-                           F.elemwise_mul(i, g, name=prefix + "mul1"), name=prefix + "state")
-        h = F.elemwise_mul(o, F.Activation(c, act_type=act, name=prefix + "activation0"),
-                           name=prefix + "out")
+        c = F.elemwise_add(
+            F.elemwise_mul(f, states[1], name=prefix + "mul0"),
+            F.elemwise_mul(i, g, name=prefix + "mul1"),
+            name=prefix + "state",
+        )
+        h = F.elemwise_mul(
+            o, F.Activation(c, act_type=act, name=prefix + "activation0"), name=prefix + "out"
+        )
         return h, [h, c]
 
 
@@ -207,11 +276,27 @@ class GRUCell(_GatedCell):
 
     _ngates = 3
 
-    def __init__(self, hidden_size, i2h_weight_initializer=None, h2h_weight_initializer=None,
-                 i2h_bias_initializer="zeros", h2h_bias_initializer="zeros", input_size=0,
-                 prefix=None, params=None):
-        super().__init__(hidden_size, i2h_weight_initializer, h2h_weight_initializer,
-                         i2h_bias_initializer, h2h_bias_initializer, input_size, prefix, params)
+    def __init__(
+        self,
+        hidden_size,
+        i2h_weight_initializer=None,
+        h2h_weight_initializer=None,
+        i2h_bias_initializer="zeros",
+        h2h_bias_initializer="zeros",
+        input_size=0,
+        prefix=None,
+        params=None,
+    ):
+        super().__init__(
+            hidden_size,
+            i2h_weight_initializer,
+            h2h_weight_initializer,
+            i2h_bias_initializer,
+            h2h_bias_initializer,
+            input_size,
+            prefix,
+            params,
+        )
 
     def _alias(self):
         return "gru"
@@ -219,14 +304,19 @@ class GRUCell(_GatedCell):
     def hybrid_forward(self, F, inputs, states, i2h_weight, h2h_weight, i2h_bias, h2h_bias):
         """One step."""
         h = states[0]
-        prefix, i2h, h2h = self._projections(F, inputs, h, i2h_weight, h2h_weight, i2h_bias,
-                                             h2h_bias)
+        prefix, i2h, h2h = self._projections(
+            F, inputs, h, i2h_weight, h2h_weight, i2h_bias, h2h_bias
+        )
         i_r, i_z, i_n = F.SliceChannel(i2h, num_outputs=3, name=prefix + "i2h_slice")
         h_r, h_z, h_n = F.SliceChannel(h2h, num_outputs=3, name=prefix + "h2h_slice")
         r = F.Activation(F.elemwise_add(i_r, h_r), act_type="sigmoid", name=prefix + "r_act")
         z = F.Activation(F.elemwise_add(i_z, h_z), act_type="sigmoid", name=prefix + "z_act")
-        n = F.Activation(F.elemwise_add(i_n, F.elemwise_mul(r, h_n)), act_type="tanh",
-                         name=prefix + "h_act")
-        out = F.elemwise_add(F.elemwise_mul(F.elemwise_sub(F.ones_like(z), z), n),
-                             F.elemwise_mul(z, h), name=prefix + "out")
+        n = F.Activation(
+            F.elemwise_add(i_n, F.elemwise_mul(r, h_n)), act_type="tanh", name=prefix + "h_act"
+        )
+        out = F.elemwise_add(
+            F.elemwise_mul(F.elemwise_sub(F.ones_like(z), z), n),
+            F.elemwise_mul(z, h),
+            name=prefix + "out",
+        )
         return out, [out]

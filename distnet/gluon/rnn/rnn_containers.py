@@ -6,11 +6,25 @@ from numbers import Number
 from ...base import MXNetError
 from .._common import indent
 from .rnn_cell import RecurrentCell, HybridRecurrentCell
-from ._seq import (format_sequence, mask_variable_length, reverse_sequences, is_tensor,
-                   begin_state_for, zoneout, NO_BIDIRECTIONAL_ZONEOUT)
+from ._seq import (
+    format_sequence,
+    mask_variable_length,
+    reverse_sequences,
+    is_tensor,
+    begin_state_for,
+    zoneout,
+    NO_BIDIRECTIONAL_ZONEOUT,
+)
 
-__all__ = ["SequentialRNNCell", "HybridSequentialRNNCell", "DropoutCell", "ModifierCell",
-           "ZoneoutCell", "ResidualCell", "BidirectionalCell"]
+__all__ = [
+    "SequentialRNNCell",
+    "HybridSequentialRNNCell",
+    "DropoutCell",
+    "ModifierCell",
+    "ZoneoutCell",
+    "ResidualCell",
+    "BidirectionalCell",
+]
 
 
 def _state_info(cells, batch_size):
@@ -39,8 +53,10 @@ class _StackMixin:
     def begin_state(self, **kwargs):
         """The begin states of every cell, in order."""
         if self._modified:
-            raise MXNetError("After applying modifier cells (e.g. ZoneoutCell) the base cell "
-                             "cannot be called directly. Call the modifier cell instead.")
+            raise MXNetError(
+                "After applying modifier cells (e.g. ZoneoutCell) the base cell "
+                "cannot be called directly. Call the modifier cell instead."
+            )
         return _begin_state(self._children.values(), **kwargs)
 
     def _step(self, inputs, states):
@@ -48,16 +64,18 @@ class _StackMixin:
         next_states, p = [], 0
         for cell in self._children.values():
             if isinstance(cell, BidirectionalCell):
-                raise MXNetError("a stack holding a BidirectionalCell cannot be stepped; "
-                                 "use unroll")
+                raise MXNetError(
+                    "a stack holding a BidirectionalCell cannot be stepped; use unroll"
+                )
             n = len(cell.state_info())
-            inputs, state = cell(inputs, states[p:p + n])
+            inputs, state = cell(inputs, states[p : p + n])
             p += n
             next_states.extend(state)
         return inputs, next_states
 
-    def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None,
-               valid_length=None):
+    def unroll(
+        self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None, valid_length=None
+    ):
         """Unroll every cell in turn over the whole sequence."""
         self.reset()
         inputs, axis, F, batch = format_sequence(length, inputs, layout, None)
@@ -66,10 +84,14 @@ class _StackMixin:
         p, next_states = 0, []
         for i, cell in enumerate(cells):
             n = len(cell.state_info())
-            inputs, states = cell.unroll(length, inputs=inputs, begin_state=begin_state[p:p + n],
-                                         layout=layout,
-                                         merge_outputs=merge_outputs if i == len(cells) - 1
-                                         else None, valid_length=valid_length)
+            inputs, states = cell.unroll(
+                length,
+                inputs=inputs,
+                begin_state=begin_state[p : p + n],
+                layout=layout,
+                merge_outputs=merge_outputs if i == len(cells) - 1 else None,
+                valid_length=valid_length,
+            )
             p += n
             next_states.extend(states)
         return inputs, next_states
@@ -121,19 +143,27 @@ class DropoutCell(HybridRecurrentCell):
     def hybrid_forward(self, F, inputs, states):
         """Dropout on ``inputs``; states pass through."""
         if self._rate > 0:
-            inputs = F.Dropout(data=inputs, p=self._rate, axes=self._axes,
-                               name=f"t{self._counter}_fwd")
+            inputs = F.Dropout(
+                data=inputs, p=self._rate, axes=self._axes, name=f"t{self._counter}_fwd"
+            )
         return inputs, states
 
-    def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None,
-               valid_length=None):
+    def unroll(
+        self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None, valid_length=None
+    ):
         """Dropout over the whole sequence at once when it comes as one tensor."""
         self.reset()
         inputs, _, F, _ = format_sequence(length, inputs, layout, merge_outputs)
         if is_tensor(inputs):
             return self.hybrid_forward(F, inputs, begin_state if begin_state else [])
-        return super().unroll(length, inputs, begin_state=begin_state, layout=layout,
-                              merge_outputs=merge_outputs, valid_length=None)
+        return super().unroll(
+            length,
+            inputs,
+            begin_state=begin_state,
+            layout=layout,
+            merge_outputs=merge_outputs,
+            valid_length=None,
+        )
 
 
 class ModifierCell(HybridRecurrentCell):
@@ -141,8 +171,9 @@ class ModifierCell(HybridRecurrentCell):
 
     def __init__(self, base_cell):
         if base_cell._modified:
-            raise MXNetError(f"Cell {base_cell.name} is already modified. One cell cannot be "
-                             "modified twice")
+            raise MXNetError(
+                f"Cell {base_cell.name} is already modified. One cell cannot be modified twice"
+            )
         base_cell._modified = True
         super().__init__(prefix=base_cell.prefix + self._alias(), params=None)
         self.base_cell = base_cell
@@ -176,7 +207,7 @@ class ZoneoutCell(ModifierCell):
     """Zoneout (Krueger et al. 2016): while training, each output/state unit keeps its
     previous value with probability ``zoneout_outputs``/``zoneout_states``."""
 
-    def __init__(self, base_cell, zoneout_outputs=0., zoneout_states=0.):
+    def __init__(self, base_cell, zoneout_outputs=0.0, zoneout_states=0.0):
         if isinstance(base_cell, BidirectionalCell):
             raise MXNetError(NO_BIDIRECTIONAL_ZONEOUT)
         super().__init__(base_cell)
@@ -184,8 +215,10 @@ class ZoneoutCell(ModifierCell):
         self._prev_output = None
 
     def __repr__(self):
-        return (f"{self.__class__.__name__}(p_out={self.zoneout_outputs}, "
-                f"p_state={self.zoneout_states}, {self.base_cell})")
+        return (
+            f"{self.__class__.__name__}(p_out={self.zoneout_outputs}, "
+            f"p_state={self.zoneout_states}, {self.base_cell})"
+        )
 
     def _alias(self):
         return "zoneout"
@@ -198,8 +231,9 @@ class ZoneoutCell(ModifierCell):
     def hybrid_forward(self, F, inputs, states):
         """One step of the base cell, then keep old values where the mask is zero."""
         out, new_states = self.base_cell(inputs, states)
-        out, new_states = zoneout(F, out, new_states, states, self._prev_output,
-                                  self.zoneout_outputs, self.zoneout_states)
+        out, new_states = zoneout(
+            F, out, new_states, states, self._prev_output, self.zoneout_outputs, self.zoneout_states
+        )
         self._prev_output = out
         return out, new_states
 
@@ -212,16 +246,21 @@ class ResidualCell(ModifierCell):
         out, states = self.base_cell(inputs, states)
         return F.elemwise_add(out, inputs, name=f"t{self._counter}_fwd"), states
 
-    def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None,
-               valid_length=None):
+    def unroll(
+        self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None, valid_length=None
+    ):
         """Unroll the base cell, then add the (masked) inputs."""
         self.reset()
         self.base_cell._modified = False
         try:
-            outputs, states = self.base_cell.unroll(length, inputs=inputs,
-                                                    begin_state=begin_state, layout=layout,
-                                                    merge_outputs=merge_outputs,
-                                                    valid_length=valid_length)
+            outputs, states = self.base_cell.unroll(
+                length,
+                inputs=inputs,
+                begin_state=begin_state,
+                layout=layout,
+                merge_outputs=merge_outputs,
+                valid_length=valid_length,
+            )
         finally:
             self.base_cell._modified = True
         merge = is_tensor(outputs) if merge_outputs is None else merge_outputs
@@ -247,8 +286,10 @@ class BidirectionalCell(HybridRecurrentCell):
         raise NotImplementedError("Bidirectional cannot be stepped. Please use unroll")
 
     def __repr__(self):
-        return (f"{self.__class__.__name__}(forward={self._children['l_cell']}, "
-                f"backward={self._children['r_cell']})")
+        return (
+            f"{self.__class__.__name__}(forward={self._children['l_cell']}, "
+            f"backward={self._children['r_cell']})"
+        )
 
     def state_info(self, batch_size=0):
         """Forward cell's states, then backward cell's."""
@@ -258,8 +299,9 @@ class BidirectionalCell(HybridRecurrentCell):
         """Forward cell's begin states, then backward cell's."""
         return _begin_state(self._children.values(), **kwargs)
 
-    def unroll(self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None,
-               valid_length=None):
+    def unroll(
+        self, length, inputs, begin_state=None, layout="NTC", merge_outputs=None, valid_length=None
+    ):
         """Unroll both directions; outputs concatenated on the feature axis."""
         self.reset()
         inputs, axis, F, batch = format_sequence(length, inputs, layout, False)
@@ -267,12 +309,22 @@ class BidirectionalCell(HybridRecurrentCell):
         states = begin_state_for(self, F, begin_state, inputs, batch)
         l_cell, r_cell = self._children.values()
         nl = len(l_cell.state_info(batch))
-        l_out, l_states = l_cell.unroll(length, inputs=inputs, begin_state=states[:nl],
-                                        layout=layout, merge_outputs=merge_outputs,
-                                        valid_length=valid_length)
-        r_out, r_states = r_cell.unroll(length, inputs=reversed_inputs,
-                                        begin_state=states[nl:], layout=layout,
-                                        merge_outputs=False, valid_length=valid_length)
+        l_out, l_states = l_cell.unroll(
+            length,
+            inputs=inputs,
+            begin_state=states[:nl],
+            layout=layout,
+            merge_outputs=merge_outputs,
+            valid_length=valid_length,
+        )
+        r_out, r_states = r_cell.unroll(
+            length,
+            inputs=reversed_inputs,
+            begin_state=states[nl:],
+            layout=layout,
+            merge_outputs=False,
+            valid_length=valid_length,
+        )
         r_out = reverse_sequences(r_out, length, valid_length)
         if merge_outputs is None:
             merge_outputs = is_tensor(l_out)
@@ -283,9 +335,10 @@ class BidirectionalCell(HybridRecurrentCell):
                 r_out = F.stack(*r_out, axis=axis)
             outputs = F.concat(l_out, r_out, dim=2, name=f"{self._output_prefix}out")
         else:
-            outputs = [F.concat(lo, ro, dim=1, name=f"{self._output_prefix}t{i}")
-                       for i, (lo, ro) in enumerate(zip(l_out, r_out))]
+            outputs = [
+                F.concat(lo, ro, dim=1, name=f"{self._output_prefix}t{i}")
+                for i, (lo, ro) in enumerate(zip(l_out, r_out))
+            ]
         if valid_length is not None:
-            outputs = mask_variable_length(F, outputs, length, valid_length, axis,
-                                           merge_outputs)
+            outputs = mask_variable_length(F, outputs, length, valid_length, axis, merge_outputs)
         return outputs, l_states + r_states

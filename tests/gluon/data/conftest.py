@@ -1,7 +1,6 @@
 """Fixtures: a temporary DISTNET_HOME holding small MNIST/FashionMNIST data sets, and a
 guard that no data set test reaches the network."""
 
-
 import pytest
 
 from .files import write_mnist
@@ -25,6 +24,7 @@ def distnet_home(tmp_path, monkeypatch):
 def offline(monkeypatch):
     """Point the Gluon repository at a closed local port; one quick attempt."""
     from distnet.gluon.data.vision import datasets
+
     monkeypatch.setenv("MXNET_GLUON_REPO", "http://127.0.0.1:9/")
     monkeypatch.delenv("DISTNET_GLUON_REPO", raising=False)
     monkeypatch.setattr(datasets, "_DOWNLOAD_RETRIES", 1)
@@ -36,6 +36,7 @@ def offline(monkeypatch):
 def _no_leaked_workers():
     """Every test must leave no DataLoader worker process behind."""
     import multiprocessing
+
     before = {p.pid for p in multiprocessing.active_children()}
     yield
     left = [p for p in multiprocessing.active_children() if p.pid not in before]

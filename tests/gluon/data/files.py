@@ -11,8 +11,7 @@ import numpy as np
 def write_idx(path, array):
     """Write ``array`` (uint8) as an IDX file, gzipped when the name ends in .gz."""
     array = np.asarray(array, dtype=np.uint8)
-    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(
-        f">{array.ndim}I", *array.shape)
+    header = struct.pack(">I", 0x0800 | array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "wb") as fout:
         fout.write(header + array.tobytes())
@@ -41,8 +40,9 @@ def write_cifar(folder, files, label_bytes, per_file=10, seed=0):
     out = {}
     for k, name in enumerate(files):
         images = rng.randint(0, 256, (per_file, 32, 32, 3)).astype(np.uint8)
-        labels = ((np.arange(per_file * label_bytes).reshape(per_file, label_bytes) * 3
-                   + k) % 20).astype(np.uint8)
+        labels = (
+            (np.arange(per_file * label_bytes).reshape(per_file, label_bytes) * 3 + k) % 20
+        ).astype(np.uint8)
         planar = images.transpose(0, 3, 1, 2).reshape(per_file, 3072)
         with open(os.path.join(folder, name), "wb") as fout:
             fout.write(np.concatenate([labels, planar], axis=1).tobytes())
@@ -69,12 +69,21 @@ def write_png(path, image, filters=(0, 1, 2, 3, 4)):
         prev = rows[y]
 
     def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
     with open(path, "wb") as fout:
-        fout.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-                   + chunk(b"IDAT", zlib.compress(bytes(body))) + chunk(b"IEND", b""))
+        fout.write(
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", ihdr)
+            + chunk(b"IDAT", zlib.compress(bytes(body)))
+            + chunk(b"IEND", b"")
+        )
 
 
 def _filter(row, prev, bpp, kind):
@@ -96,12 +105,17 @@ def _filter(row, prev, bpp, kind):
 
 def write_png_raw(path, rows, width, height, depth, color_type, palette=None):
     """Write a PNG from already packed ``rows`` (bytes per row, filter type 0)."""
+
     def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     body = b"".join(b"\x00" + bytes(row) for row in rows)
-    parts = [chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type,
-                                        0, 0, 0))]
+    parts = [chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color_type, 0, 0, 0))]
     if palette is not None:
         parts.append(chunk(b"PLTE", np.asarray(palette, dtype=np.uint8).tobytes()))
     parts.append(chunk(b"IDAT", zlib.compress(body)))

@@ -17,8 +17,10 @@ from distnet.gluon.data.dataloader import DataLoaderTimeoutError, default_batchi
 
 def _images(n=37, seed=0):
     rng = np.random.RandomState(seed)
-    return (rng.randint(0, 256, (n, 6, 5, 1)).astype(np.uint8),
-            (np.arange(n) % 10).astype(np.int32))
+    return (
+        rng.randint(0, 256, (n, 6, 5, 1)).astype(np.uint8),
+        (np.arange(n) % 10).astype(np.int32),
+    )
 
 
 class _ImageSet(gdata.Dataset):
@@ -102,8 +104,9 @@ def _assert_same_batches(got, want):
 def test_seed000_array_dataset_batches():
     data = np.random.RandomState(0).rand(200, 28, 28).astype("float32")
     label = np.random.RandomState(1).randint(0, 10, (200,)).astype("float32")
-    loader = gdata.DataLoader(gdata.ArrayDataset(data, label), batch_size=5,
-                              shuffle=False, num_workers=0)
+    loader = gdata.DataLoader(
+        gdata.ArrayDataset(data, label), batch_size=5, shuffle=False, num_workers=0
+    )
     assert len(loader) == 40
     batches = list(loader)
     assert len(batches) == 40
@@ -126,8 +129,11 @@ def test_default_batchify_keeps_dtypes_like_mxnet():
 
 
 def test_default_batchify_shape_mismatch_names_samples():
-    with pytest.raises(MXNetError, match=r"sample 1 has shape \(3,\) but sample 0 has "
-                                         r"shape \(2,\)"):
+    with pytest.raises(
+        MXNetError,
+        match=r"sample 1 has shape \(3,\) but sample 0 has "
+        r"shape \(2,\)",
+    ):
         default_batchify_fn([mx.nd.ones((2,)), mx.nd.ones((3,))])
     with pytest.raises(MXNetError, match="cannot batch samples of type str"):
         default_batchify_fn(["a", "b"])
@@ -137,18 +143,19 @@ def test_fast_path_batches_equal_per_sample_batches():
     images, labels = _images(23)
     arrays = gdata.ArrayDataset(images, labels)
     fast = list(gdata.DataLoader(arrays, batch_size=4, shuffle=False))
-    slow = list(gdata.DataLoader(arrays, batch_size=4, batchify_fn=lambda s:
-                                 default_batchify_fn(s)))
+    slow = list(
+        gdata.DataLoader(arrays, batch_size=4, batchify_fn=lambda s: default_batchify_fn(s))
+    )
     _assert_same_batches([_as_numpy(b) for b in fast], [_as_numpy(b) for b in slow])
     sharded = list(gdata.DataLoader(arrays.shard(2, 1), batch_size=5))
     np.testing.assert_array_equal(sharded[0][0].asnumpy(), images[12:17])
 
 
-@pytest.mark.parametrize("mode,sizes", [("keep", [4, 4, 2]), ("discard", [4, 4]),
-                                        ("rollover", [4, 4])])
+@pytest.mark.parametrize(
+    "mode,sizes", [("keep", [4, 4, 2]), ("discard", [4, 4]), ("rollover", [4, 4])]
+)
 def test_last_batch_modes(mode, sizes):
-    loader = gdata.DataLoader(gdata.ArrayDataset(np.arange(10)), batch_size=4,
-                              last_batch=mode)
+    loader = gdata.DataLoader(gdata.ArrayDataset(np.arange(10)), batch_size=4, last_batch=mode)
     assert [b.shape[0] for b in loader] == sizes
     if mode == "rollover":  # the 2 left over open the next pass
         assert len(loader) == 3
@@ -161,8 +168,7 @@ def test_argument_errors_are_value_errors_like_mxnet():
     with pytest.raises(ValueError, match="batch_size must be specified"):
         gdata.DataLoader(ds)
     with pytest.raises(ValueError, match="shuffle must not be specified"):
-        gdata.DataLoader(ds, batch_size=2, shuffle=True,
-                         sampler=gdata.SequentialSampler(4))
+        gdata.DataLoader(ds, batch_size=2, shuffle=True, sampler=gdata.SequentialSampler(4))
     with pytest.raises(MXNetError, match="must not be specified if batch_sampler"):
         gdata.DataLoader(ds, batch_size=2, batch_sampler=[[0, 1]])
     with pytest.raises(MXNetError, match="timeout must be positive"):
@@ -170,13 +176,18 @@ def test_argument_errors_are_value_errors_like_mxnet():
 
 
 def test_batch_sampler_argument():
-    loader = gdata.DataLoader(gdata.ArrayDataset(np.arange(10)),
-                              batch_sampler=[[3, 1], [0, 2, 9]])
+    loader = gdata.DataLoader(gdata.ArrayDataset(np.arange(10)), batch_sampler=[[3, 1], [0, 2, 9]])
     assert [b.asnumpy().tolist() for b in loader] == [[3, 1], [0, 2, 9]]
 
 
-@pytest.mark.parametrize("kwargs", [{"num_workers": 2}, {"num_workers": 3, "prefetch": 0},
-                                    {"num_workers": 2, "thread_pool": True}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"num_workers": 2},
+        {"num_workers": 3, "prefetch": 0},
+        {"num_workers": 2, "thread_pool": True},
+    ],
+)
 def test_workers_return_the_same_batches(kwargs):
     dataset = _ImageSet(37).transform(_to_float)
     want = _epoch(gdata.DataLoader(dataset, batch_size=4, shuffle=True), seed=3)
@@ -204,8 +215,13 @@ def test_workers_keep_order_when_an_early_batch_is_slow():
 def test_custom_batchify_structures_cross_processes():
     def batchify(samples):
         arr = np.array(samples, dtype=np.float32)
-        return {"x": mx.nd.array(arr), "n": len(samples), "s": np.int16(7),
-                "t": (arr * 2, None, "tag")}
+        return {
+            "x": mx.nd.array(arr),
+            "n": len(samples),
+            "s": np.int16(7),
+            "t": (arr * 2, None, "tag"),
+        }
+
     ds = gdata.SimpleDataset(list(range(6)))
     want = list(gdata.DataLoader(ds, batch_size=4, batchify_fn=batchify))
     got = list(gdata.DataLoader(ds, batch_size=4, batchify_fn=batchify, num_workers=2))
@@ -218,26 +234,30 @@ def test_custom_batchify_structures_cross_processes():
 
 
 def test_unsendable_batch_is_a_clear_error():
-    loader = gdata.DataLoader(gdata.SimpleDataset([1, 2]), batch_size=2, num_workers=1,
-                              batchify_fn=lambda s: object())
+    loader = gdata.DataLoader(
+        gdata.SimpleDataset([1, 2]), batch_size=2, num_workers=1, batchify_fn=lambda s: object()
+    )
     with pytest.raises(MXNetError, match="cannot send an object of type object"):
         list(loader)
 
 
 def test_worker_timeout_raises_timeout_error():
-    loader = gdata.DataLoader(_SlowAt(at=1, delay=3.0), batch_size=2, num_workers=1,
-                              timeout=0.3)
+    loader = gdata.DataLoader(_SlowAt(at=1, delay=3.0), batch_size=2, num_workers=1, timeout=0.3)
     start = time.time()
-    with pytest.raises(DataLoaderTimeoutError, match=r"timed out after 0.3 seconds "
-                                                     r"waiting for batch 0") as info:
+    with pytest.raises(
+        DataLoaderTimeoutError,
+        match=r"timed out after 0.3 seconds "
+        r"waiting for batch 0",
+    ) as info:
         list(loader)
     assert isinstance(info.value, multiprocessing.TimeoutError)  # MXNet's type
     assert time.time() - start < 2.5  # the stuck worker is terminated, not awaited
 
 
 def test_thread_pool_timeout():
-    loader = gdata.DataLoader(_SlowAt(at=0, delay=1.0), batch_size=2, num_workers=1,
-                              thread_pool=True, timeout=0.2)
+    loader = gdata.DataLoader(
+        _SlowAt(at=0, delay=1.0), batch_size=2, num_workers=1, thread_pool=True, timeout=0.2
+    )
     with pytest.raises(DataLoaderTimeoutError, match="thread timed out after 0.2"):
         list(loader)
 
@@ -247,23 +267,30 @@ def test_worker_death_is_reported_with_the_signal():
     it = iter(loader)
     assert next(it).asnumpy().tolist() == [0, 1]
     assert next(it).asnumpy().tolist() == [2, 3]
-    with pytest.raises(MXNetError, match=r"DataLoader worker 0 \(pid \d+\) exited "
-                                         r"unexpectedly \(signal SIGKILL\) while loading "
-                                         r"batch 2"):
+    with pytest.raises(
+        MXNetError,
+        match=r"DataLoader worker 0 \(pid \d+\) exited "
+        r"unexpectedly \(signal SIGKILL\) while loading "
+        r"batch 2",
+    ):
         next(it)
 
 
 def test_worker_exception_carries_the_traceback():
     loader = gdata.DataLoader(_RaisesAt(at=3, delay=0), batch_size=2, num_workers=2)
-    with pytest.raises(MXNetError, match=r"worker 1 failed to load batch 1: ValueError: "
-                                         r"bad sample 3") as info:
+    with pytest.raises(
+        MXNetError,
+        match=r"worker 1 failed to load batch 1: ValueError: "
+        r"bad sample 3",
+    ) as info:
         list(loader)
     assert "Worker traceback" in str(info.value) and "__getitem__" in str(info.value)
 
 
 def test_thread_pool_exception_propagates_as_is():
-    loader = gdata.DataLoader(_RaisesAt(at=3, delay=0), batch_size=2, num_workers=2,
-                              thread_pool=True)
+    loader = gdata.DataLoader(
+        _RaisesAt(at=3, delay=0), batch_size=2, num_workers=2, thread_pool=True
+    )
     with pytest.raises(ValueError, match="bad sample 3"):
         list(loader)
 
@@ -303,8 +330,7 @@ def _epoch_batches(loader, seed):
 def test_spawn_start_method(monkeypatch):
     monkeypatch.setenv("DISTNET_DATALOADER_START_METHOD", "spawn")
     images, labels = _images(10)
-    loader = gdata.DataLoader(gdata.ArrayDataset(images, labels), batch_size=4,
-                              num_workers=1)
+    loader = gdata.DataLoader(gdata.ArrayDataset(images, labels), batch_size=4, num_workers=1)
     got = list(loader)
     assert [x.shape[0] for x, _ in got] == [4, 4, 2]
     np.testing.assert_array_equal(got[2][0].asnumpy(), images[8:])

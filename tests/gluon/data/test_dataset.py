@@ -95,8 +95,9 @@ def test_batch_sampler_last_batch_modes():
 
 
 def test_batch_sampler_rejects_bad_arguments():
-    with pytest.raises(MXNetError, match="last_batch must be one of 'keep', 'discard', "
-                                         "or 'rollover', but got drop"):
+    with pytest.raises(
+        MXNetError, match="last_batch must be one of 'keep', 'discard', or 'rollover', but got drop"
+    ):
         gdata.BatchSampler(gdata.SequentialSampler(3), 2, "drop")
     with pytest.raises(MXNetError, match="batch_size must be a positive integer"):
         gdata.BatchSampler(gdata.SequentialSampler(3), 0)

@@ -10,8 +10,10 @@ import pytest
 # Import lines naming parts other engineers are still building: while the module is
 # missing the line runs without that name (everything else in the cell is verbatim).
 _PENDING_IMPORTS = {
-    "from distnet import nd, gluon, init, autograd":
-        ("distnet.initializer", "from distnet import nd, gluon, autograd"),
+    "from distnet import nd, gluon, init, autograd": (
+        "distnet.initializer",
+        "from distnet import nd, gluon, autograd",
+    ),
     "from distnet.gluon import nn": ("distnet.gluon.nn", ""),
     "import distnet.gluon.nn as nn": ("distnet.gluon.nn", ""),
 }
@@ -26,8 +28,7 @@ def _available(module):
 
 def run_cell(source, namespace):
     """Execute a notebook cell the way the seed README says: distnet for mxnet."""
-    code = textwrap.dedent(source).replace("mxnet", "distnet").replace("mx.gpu()",
-                                                                       "mx.cpu()")
+    code = textwrap.dedent(source).replace("mxnet", "distnet").replace("mx.gpu()", "mx.cpu()")
     lines = []
     for line in code.splitlines():
         pending = _PENDING_IMPORTS.get(line.strip())
@@ -38,7 +39,7 @@ def run_cell(source, namespace):
     return namespace
 
 
-SEED000_IMPORTS = '''
+SEED000_IMPORTS = """
 import logging
 logging.basicConfig(level=logging.INFO)
 
@@ -50,25 +51,25 @@ from mxnet import gluon
 
 batch_size = 5
 dataset_length = 200
-'''
-SEED000_RANDOM_DATA = '''
+"""
+SEED000_RANDOM_DATA = """
 train_data = np.random.rand(dataset_length, 28,28).astype('float32')
 train_label = np.random.randint(0, 10, (dataset_length,)).astype('float32')
-'''
-SEED000_DATALOADER = '''
+"""
+SEED000_DATALOADER = """
 dataset = ArrayDataset(train_data, train_label)
 dataloader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
 for data, label in dataloader:
     print(data.shape, label)
     break
-'''
-SEED000_NDARRAYITER = '''
+"""
+SEED000_NDARRAYITER = """
 data_iter = mx.io.NDArrayIter(data=train_data, label=train_label, batch_size=batch_size, shuffle=False, data_name='data', label_name='softmax_label')
 for batch in data_iter:
     print(batch.data[0].shape, batch.label[0])
     break;
-'''
-SEED000_ITER_LOADER = '''
+"""
+SEED000_ITER_LOADER = """
 class DataIterLoader():
     def __init__(self, data_iter):
         self.data_iter = data_iter
@@ -86,14 +87,14 @@ class DataIterLoader():
 
     def next(self):
         return self.__next__() # for Python 2
-'''
-SEED000_ITER_LOADER_USE = '''
+"""
+SEED000_ITER_LOADER_USE = """
 data_iter = mx.io.NDArrayIter(data=train_data, label=train_label, batch_size=batch_size)
 data_iter_loader = DataIterLoader(data_iter)
 for data, label in data_iter_loader:
     print(data.shape, label)
     break
-'''
+"""
 
 
 def test_seed000_gluon_data_loading(capsys):
@@ -122,25 +123,25 @@ def test_seed000_dataiter_cells(capsys):
     assert out.count("(5, 28, 28) \n[") == 2
 
 
-SEED003_IMPORTS = '''
+SEED003_IMPORTS = """
 import mxnet as mx
 from mxnet import nd, gluon, init, autograd
 from mxnet.gluon import nn
-'''
-SEED003_DATASETS = '''
+"""
+SEED003_DATASETS = """
 mx_fashion_mnist_train = mx.gluon.data.vision.datasets.FashionMNIST(train=True)
 mx_fashion_mnist_test = mx.gluon.data.vision.datasets.FashionMNIST(train=False)
-'''
-SEED003_TRANSFORM = '''
+"""
+SEED003_TRANSFORM = """
 def transformer(data):
     return data.astype('float32')/255
 
 mx_fashion_mnist_train = mx_fashion_mnist_train.transform_first(transformer)
 mx_fashion_mnist_test = mx_fashion_mnist_test.transform_first(transformer)
-'''
+"""
 # The data-loading lines of the training cell (the rest of it is Python 2: print
 # statements, xrange, a late `from __future__` import, and needs the model).
-SEED003_LOADERS = '''
+SEED003_LOADERS = """
 batch_size = 64
 data_size = len(mx_fashion_mnist_train)
 epochs = 5
@@ -152,7 +153,7 @@ def acc(output, label):
     # label: (batch, ) int32 ndarray
     acc = (output.argmax(axis=1) == label.astype('float32'))
     return acc.mean().asscalar()
-'''
+"""
 
 
 def test_seed003_fashion_mnist_pipeline(distnet_home):
@@ -173,34 +174,33 @@ def test_seed003_fashion_mnist_pipeline(distnet_home):
     sizes = [d.shape[0] for d, _ in ns["test_data"]]
     assert sizes == [64, 36]
     first = next(iter(ns["test_data"]))[0].asnumpy()[..., 0]
-    np.testing.assert_allclose(first, distnet_home["fashion"]["test"][0][:64] / 255,
-                               rtol=1e-6)
+    np.testing.assert_allclose(first, distnet_home["fashion"]["test"][0][:64] / 255, rtol=1e-6)
     assert isinstance(mx.gluon.data.vision.datasets.FashionMNIST, type)
 
 
-SEED004_IMPORTS = '''
+SEED004_IMPORTS = """
 import mxnet as mx
 import mxnet.ndarray as nd
 from mxnet import gluon
 import mxnet.gluon.nn as nn
-'''
-SEED004_DATASETS = '''
+"""
+SEED004_DATASETS = """
 def transform(data, label):
     return data.astype('float32') / 255, label.astype('float32')
 
 minist_train_dataset = gluon.data.vision.MNIST(train=True, transform=transform)
 minist_test_dataset = gluon.data.vision.MNIST(train=False, transform=transform)
-'''
-SEED004_LOADERS = '''
+"""
+SEED004_LOADERS = """
 batch_size = 64
 train_data = gluon.data.DataLoader(dataset=minist_train_dataset, shuffle=True, batch_size=batch_size)
 test_data = gluon.data.DataLoader(dataset=minist_train_dataset, shuffle=False, batch_size=batch_size)
-'''
-SEED004_LEN = '''
+"""
+SEED004_LEN = """
 num_examples = len(train_data)
 print(num_examples)
-'''
-SEED004_ACCURACY = '''
+"""
+SEED004_ACCURACY = """
 def accuracy(output, label):
      return nd.mean(output.argmax(axis=1)==label).asscalar()
 def evaluate_accuracy(net, data_iter):
@@ -212,7 +212,7 @@ def evaluate_accuracy(net, data_iter):
         output = net(data)
         acc += accuracy(output, label)
     return acc / len(data_iter)
-'''
+"""
 
 
 def test_seed004_mnist_pipeline(distnet_home, capsys):
@@ -228,9 +228,10 @@ def test_seed004_mnist_pipeline(distnet_home, capsys):
     def net(x):  # a stand-in model that always answers class 0
         shapes.append(x.shape)
         return nd.ones((x.shape[0], 10)) * nd.array(np.eye(10)[0])
+
     got = ns["evaluate_accuracy"](net, ns["test_data"])
     labels = distnet_home["mnist"]["train"][1]
-    per_batch = [np.mean(labels[i:i + 64] == 0) for i in range(0, 200, 64)]
+    per_batch = [np.mean(labels[i : i + 64] == 0) for i in range(0, 200, 64)]
     assert got == pytest.approx(np.mean(per_batch), rel=1e-6)
     assert shapes == [(64, 1, 28, 28)] * 3 + [(8, 1, 28, 28)]
     data, label = next(iter(ns["train_data"]))

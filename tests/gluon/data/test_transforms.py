@@ -27,8 +27,9 @@ def _check(out, want, atol=0):
     assert isinstance(out, mx.nd.NDArray)
     got = out.asnumpy()
     assert got.shape == want.shape and got.dtype == want.dtype
-    np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), atol=atol,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        got.astype(np.float64), want.astype(np.float64), atol=atol, rtol=1e-6
+    )
 
 
 def test_to_tensor_and_normalize_match_mxnet(img, ref):
@@ -67,8 +68,9 @@ def test_compose_and_cast_match_mxnet(img, ref):
 
 def test_reprs_match_mxnet(ref):
     assert repr(T.ToTensor()) == str(ref["repr_to_tensor"])
-    assert repr(T.Compose([T.CenterCrop(3), T.ToTensor(), T.Normalize(0, 1)])) == \
-        str(ref["repr_compose"])
+    assert repr(T.Compose([T.CenterCrop(3), T.ToTensor(), T.Normalize(0, 1)])) == str(
+        ref["repr_compose"]
+    )
     assert repr(T.Compose([T.Cast(), T.CenterCrop(3)])) == str(ref["repr_compose_single"])
 
 
@@ -94,24 +96,32 @@ def test_random_flip_left_right_flips_width_reproducibly():
     out = flip(batch).asnumpy()
     assert all(np.array_equal(o, src) or np.array_equal(o, src[:, ::-1]) for o in out)
     top = T.RandomFlipTopBottom()
-    assert all(np.array_equal(o, src) or np.array_equal(o, src[::-1])
-               for o in (top(img).asnumpy() for _ in range(6)))
+    assert all(
+        np.array_equal(o, src) or np.array_equal(o, src[::-1])
+        for o in (top(img).asnumpy() for _ in range(6))
+    )
 
 
 def test_transforms_apply_to_a_dataset_through_transform_first():
     from distnet.gluon.data import ArrayDataset
+
     images = np.random.RandomState(0).randint(0, 256, (3, 8, 8, 1)).astype(np.uint8)
     ds = ArrayDataset(mx.nd.array(images, dtype="uint8"), np.arange(3)).transform_first(
-        T.Compose([T.ToTensor(), T.Normalize(0.5, 0.5)]))
+        T.Compose([T.ToTensor(), T.Normalize(0.5, 0.5)])
+    )
     x, y = ds[2]
     assert x.shape == (1, 8, 8) and x.dtype == np.float32 and y == 2
-    np.testing.assert_allclose(x.asnumpy()[0], (images[2, :, :, 0] / 255 - 0.5) / 0.5,
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        x.asnumpy()[0], (images[2, :, :, 0] / 255 - 0.5) / 0.5, rtol=1e-6, atol=1e-6
+    )
 
 
 def test_bad_inputs_name_the_shape():
-    with pytest.raises(MXNetError, match=r"ToTensor: input image must have shape .* but "
-                                         r"got \(5, 7\)"):
+    with pytest.raises(
+        MXNetError,
+        match=r"ToTensor: input image must have shape .* but "
+        r"got \(5, 7\)",
+    ):
         T.ToTensor()(mx.nd.ones((5, 7)))
     with pytest.raises(MXNetError, match="mean has 2 values but the input has 3 channels"):
         T.Normalize((0.1, 0.2), 1.0)(mx.nd.ones((3, 4, 4)))

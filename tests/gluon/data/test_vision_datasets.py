@@ -28,8 +28,9 @@ def test_mnist_reads_distnet_home_like_mxnet(distnet_home):
     images, labels = distnet_home["mnist"]["train"]
     np.testing.assert_array_equal(data.asnumpy()[..., 0], images[3])
     assert label == labels[3]
-    np.testing.assert_array_equal(test[99][0].asnumpy()[..., 0],
-                                  distnet_home["mnist"]["test"][0][99])
+    np.testing.assert_array_equal(
+        test[99][0].asnumpy()[..., 0], distnet_home["mnist"]["test"][0][99]
+    )
 
 
 def test_fashion_mnist_uses_its_own_folder_and_transform(distnet_home):
@@ -38,6 +39,7 @@ def test_fashion_mnist_uses_its_own_folder_and_transform(distnet_home):
     def transform(data, label):
         seen.append(label)
         return data.astype("float32") / 255, label.astype("float32")
+
     ds = vision.datasets.FashionMNIST(train=False, transform=transform)
     data, label = ds[7]
     images, labels = distnet_home["fashion"]["test"]
@@ -58,9 +60,12 @@ def test_root_override_and_unzipped_files(tmp_path):
 def test_corrupt_idx_file_is_named(tmp_path):
     write_idx(str(tmp_path / "t10k-images-idx3-ubyte.gz"), np.zeros((2, 28, 28)))
     write_idx(str(tmp_path / "t10k-labels-idx1-ubyte.gz"), np.zeros((2, 3)))  # 2-d
-    with pytest.raises(MXNetError, match=r"t10k-labels-idx1-ubyte.gz is not an IDX file "
-                                         r"of 1 dimension\(s\): expected magic number "
-                                         r"0x00000801 \(2049\), found 00000802"):
+    with pytest.raises(
+        MXNetError,
+        match=r"t10k-labels-idx1-ubyte.gz is not an IDX file "
+        r"of 1 dimension\(s\): expected magic number "
+        r"0x00000801 \(2049\), found 00000802",
+    ):
         vision.MNIST(root=str(tmp_path), train=False)
 
 
@@ -96,10 +101,12 @@ class _Server:
 
             def log_message(self, *args):
                 pass
+
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                         daemon=True).start()
+        threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def close(self):
         self.httpd.shutdown()
@@ -112,8 +119,10 @@ def mnist_server(tmp_path, monkeypatch):
     arrays = write_mnist(str(src), n_train=20, n_test=10, seed=4)
     files = {name: (src / name).read_bytes() for name in os.listdir(src)}
     sha1 = {name: hashlib.sha1(body).hexdigest() for name, body in files.items()}
-    table = {train: tuple((name, sha1[name]) for name, _ in pairs)
-             for train, pairs in vision.MNIST._files.items()}
+    table = {
+        train: tuple((name, sha1[name]) for name, _ in pairs)
+        for train, pairs in vision.MNIST._files.items()
+    }
     monkeypatch.setattr(vision.MNIST, "_files", table)
     server = _Server(files)
     monkeypatch.setenv("MXNET_GLUON_REPO", server.url)
@@ -127,11 +136,11 @@ def test_missing_files_are_downloaded_and_verified(tmp_path, mnist_server, capsy
     root = tmp_path / "home" / "mnist"
     ds = vision.MNIST(root=str(root), train=False)
     np.testing.assert_array_equal(ds[4][0].asnumpy()[..., 0], arrays["test"][0][4])
-    assert sorted(os.listdir(root)) == ["t10k-images-idx3-ubyte.gz",
-                                        "t10k-labels-idx1-ubyte.gz"]
+    assert sorted(os.listdir(root)) == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
     assert "/gluon/dataset/mnist/t10k-images-idx3-ubyte.gz" in server.requests
-    assert f"Downloading {root}/t10k-labels-idx1-ubyte.gz from {server.url}" in \
-        capsys.readouterr().out
+    assert (
+        f"Downloading {root}/t10k-labels-idx1-ubyte.gz from {server.url}" in capsys.readouterr().out
+    )
     vision.MNIST(root=str(root), train=False)  # second time: the files are used as they are
     assert len(server.requests) == 2
 
@@ -140,10 +149,12 @@ def test_sha1_mismatch_is_an_error_and_leaves_no_file(tmp_path, mnist_server):
     server, _ = mnist_server
     server.files["t10k-labels-idx1-ubyte.gz"] = b"tampered"
     root = tmp_path / "bad"
-    with pytest.raises(MXNetError, match=r"t10k-labels-idx1-ubyte.gz is downloaded but the "
-                                         r"content hash does not match \(expected sha1 "
-                                         r"[0-9a-f]{40}, got "
-                                         + hashlib.sha1(b"tampered").hexdigest()):
+    with pytest.raises(
+        MXNetError,
+        match=r"t10k-labels-idx1-ubyte.gz is downloaded but the "
+        r"content hash does not match \(expected sha1 "
+        r"[0-9a-f]{40}, got " + hashlib.sha1(b"tampered").hexdigest(),
+    ):
         vision.MNIST(root=str(root), train=False)
     assert os.listdir(root) == []
 
@@ -207,8 +218,9 @@ def test_digits_needs_no_network():
 def test_mnist_loader_with_workers_equals_without(distnet_home):
     ds = vision.MNIST(train=True).transform_first(vision.transforms.ToTensor())
     want = [(x.asnumpy(), y.asnumpy()) for x, y in gdata.DataLoader(ds, batch_size=32)]
-    got = [(x.asnumpy(), y.asnumpy()) for x, y in gdata.DataLoader(ds, batch_size=32,
-                                                                    num_workers=2)]
+    got = [
+        (x.asnumpy(), y.asnumpy()) for x, y in gdata.DataLoader(ds, batch_size=32, num_workers=2)
+    ]
     assert len(got) == len(want) == 7
     for (gx, gy), (wx, wy) in zip(got, want):
         assert gx.dtype == np.float32 and gy.dtype == np.int32
@@ -231,8 +243,7 @@ def test_image_folder_dataset_reads_png(tmp_path):
     with pytest.warns(UserWarning) as record:
         ds = vision.ImageFolderDataset(str(tmp_path))
     messages = " | ".join(str(w.message) for w in record)
-    assert "README, which is not a directory" in messages and "notes.txt of type .txt" in \
-        messages
+    assert "README, which is not a directory" in messages and "notes.txt of type .txt" in messages
     os.remove(tmp_path / "README")
     os.remove(tmp_path / "dog" / "notes.txt")
     assert ds.synsets == ["cat", "dog"] and len(ds) == 3
@@ -242,17 +253,20 @@ def test_image_folder_dataset_reads_png(tmp_path):
     np.testing.assert_array_equal(img.asnumpy(), rgb)
     np.testing.assert_array_equal(ds[0][0].asnumpy(), np.repeat(grey[..., None], 3, 2))
     np.testing.assert_array_equal(ds[2][0].asnumpy(), rgba[..., :3])  # alpha dropped
-    grey_ds = vision.ImageFolderDataset(str(tmp_path / "."), flag=0,
-                                        transform=lambda d, l: (d.shape, l))
+    grey_ds = vision.ImageFolderDataset(
+        str(tmp_path / "."), flag=0, transform=lambda d, l: (d.shape, l)
+    )
     want = (rgb.astype(np.uint32) @ np.array([4899, 9617, 1868]) + 8192) >> 14
-    np.testing.assert_array_equal(vision.ImageFolderDataset(str(tmp_path), flag=0)[1][0]
-                                  .asnumpy()[..., 0], want)
+    np.testing.assert_array_equal(
+        vision.ImageFolderDataset(str(tmp_path), flag=0)[1][0].asnumpy()[..., 0], want
+    )
     assert grey_ds[2] == ((3, 9, 1), 1)
 
 
 def test_jpeg_without_pillow_says_what_to_install(tmp_path):
     try:
         import PIL  # noqa: F401
+
         pytest.skip("Pillow is installed: it decodes JPEG")
     except ImportError:
         pass
@@ -276,18 +290,21 @@ def test_cifar_archive_without_the_batches_is_named(tmp_path):
     (tmp_path / "other.bin").write_bytes(b"x" * 3073)
     with tarfile.open(root / "cifar-10-binary.tar.gz", "w:gz") as tar:
         tar.add(str(tmp_path / "other.bin"), arcname="other.bin")
-    with pytest.raises(MXNetError, match=r"cifar-10-binary.tar.gz does not contain "
-                                         r"test_batch.bin"):
+    with pytest.raises(
+        MXNetError,
+        match=r"cifar-10-binary.tar.gz does not contain "
+        r"test_batch.bin",
+    ):
         vision.CIFAR10(root=str(root), train=False)
 
 
 def test_png_decoder_palette_low_depth_and_16_bit(tmp_path):
     from distnet.gluon.data.vision._imageio import imread
     from .files import write_png_raw
+
     palette = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [9, 9, 9]]
     # 4-bit palette indices: row 0 = 0 1 2, row 1 = 3 0 1 (high nibble first, padded)
-    write_png_raw(str(tmp_path / "p.png"), [[0x01, 0x20], [0x30, 0x10]], 3, 2, 4, 3,
-                  palette)
+    write_png_raw(str(tmp_path / "p.png"), [[0x01, 0x20], [0x30, 0x10]], 3, 2, 4, 3, palette)
     img = imread(str(tmp_path / "p.png"))
     assert img.shape == (2, 3, 3)
     np.testing.assert_array_equal(img, np.array(palette)[[[0, 1, 2], [3, 0, 1]]])
@@ -297,6 +314,8 @@ def test_png_decoder_palette_low_depth_and_16_bit(tmp_path):
     # 16-bit grey keeps the high byte
     write_png_raw(str(tmp_path / "w.png"), [[0x12, 0x34, 0xFF, 0x00]], 2, 1, 16, 0)
     assert imread(str(tmp_path / "w.png"), 1)[0].tolist() == [[0x12] * 3, [0xFF] * 3]
-    with pytest.raises(MXNetError, match="is not a PNG file|reads PNG files only|cannot decode .*bad.png"):
+    with pytest.raises(
+        MXNetError, match="is not a PNG file|reads PNG files only|cannot decode .*bad.png"
+    ):
         (tmp_path / "bad.png").write_bytes(b"GIF89a....")
         imread(str(tmp_path / "bad.png"))

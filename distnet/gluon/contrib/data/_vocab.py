@@ -9,8 +9,9 @@ from ....base import MXNetError
 __all__ = ["Vocabulary", "count_tokens_from_str"]
 
 
-def count_tokens_from_str(source_str, token_delim=" ", seq_delim="\n", to_lower=False,
-                          counter_to_update=None):
+def count_tokens_from_str(
+    source_str, token_delim=" ", seq_delim="\n", to_lower=False, counter_to_update=None
+):
     """A ``collections.Counter`` of the tokens of ``source_str`` split at the regular
     expressions ``token_delim`` and ``seq_delim`` (empty tokens dropped), or
     ``counter_to_update`` updated with them."""
@@ -28,15 +29,24 @@ class Vocabulary:
     then the keys of ``counter`` by descending frequency (ties alphabetical), at most
     ``most_freq_count`` of them, none rarer than ``min_freq``. Unknown tokens map to 0."""
 
-    def __init__(self, counter=None, most_freq_count=None, min_freq=1, unknown_token="<unk>",
-                 reserved_tokens=None):
+    def __init__(
+        self,
+        counter=None,
+        most_freq_count=None,
+        min_freq=1,
+        unknown_token="<unk>",
+        reserved_tokens=None,
+    ):
         if min_freq <= 0:
             raise MXNetError(f"Vocabulary: min_freq must be positive, got {min_freq}")
         reserved = list(reserved_tokens) if reserved_tokens is not None else None
-        if reserved is not None and (unknown_token in reserved
-                                     or len(set(reserved)) != len(reserved)):
-            raise MXNetError(f"Vocabulary: reserved_tokens {reserved} must be distinct and "
-                             f"must not contain the unknown token {unknown_token!r}")
+        if reserved is not None and (
+            unknown_token in reserved or len(set(reserved)) != len(reserved)
+        ):
+            raise MXNetError(
+                f"Vocabulary: reserved_tokens {reserved} must be distinct and "
+                f"must not contain the unknown token {unknown_token!r}"
+            )
         self._unknown_token, self._reserved_tokens = unknown_token, reserved
         self._idx_to_token = [unknown_token] + (reserved or [])
         self._token_to_idx = {t: i for i, t in enumerate(self._idx_to_token)}

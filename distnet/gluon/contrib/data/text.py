@@ -36,12 +36,15 @@ class _WikiText(Dataset):
 
     def __init__(self, root, segment, vocab, seq_len):
         if segment not in self._files:
-            raise MXNetError(f"{type(self).__name__}: segment must be one of "
-                             f"{sorted(self._files)}, got {segment!r}")
+            raise MXNetError(
+                f"{type(self).__name__}: segment must be one of "
+                f"{sorted(self._files)}, got {segment!r}"
+            )
         if int(seq_len) <= 0:
             raise MXNetError(f"{type(self).__name__}: seq_len must be positive, got {seq_len}")
         if root is None:
             from ...data.vision.datasets import home_dir
+
             root = os.path.join(home_dir(), "datasets", self._namespace)
         self._root = os.path.expanduser(root)
         self._segment, self._seq_len = segment, int(seq_len)
@@ -75,6 +78,7 @@ class _WikiText(Dataset):
 
     def _get_data(self):
         from ....ndarray.ndarray import NDArray
+
         path = self._segment_file()
         data, label = self._read_batch(path)
         n = len(data) // self._seq_len * self._seq_len
@@ -98,18 +102,25 @@ class _WikiText(Dataset):
     def _download(self):
         from ...utils import download, _get_repo_file_url
         from ...data.vision import datasets as _policy  # the shared retry/timeout policy
+
         name, sha1 = self._archive
         url = _get_repo_file_url("gluon/dataset/" + self._namespace, name)
         try:
-            return download(url, path=self._root, sha1_hash=sha1,
-                            retries=_policy._DOWNLOAD_RETRIES, timeout=_policy._DOWNLOAD_TIMEOUT)
+            return download(
+                url,
+                path=self._root,
+                sha1_hash=sha1,
+                retries=_policy._DOWNLOAD_RETRIES,
+                timeout=_policy._DOWNLOAD_TIMEOUT,
+            )
         except MXNetError as err:
             files = ", ".join(n for n, _ in self._files.values())
             raise MXNetError(
                 f"{type(self).__name__}: {self._files[self._segment][0]} is not in "
                 f"{self._root} and {name} could not be downloaded: {err}\nTo use the data "
                 f"set offline, place {name} (from {url}) or its extracted {files} in "
-                f"{self._root}, or pass root= a folder that holds them.") from None
+                f"{self._root}, or pass root= a folder that holds them."
+            ) from None
 
     def __getitem__(self, idx):
         return self._data[idx], self._label[idx]
@@ -120,6 +131,7 @@ class _WikiText(Dataset):
     def _fetch_batch(self, indices):
         """[data, label] rows at ``indices`` at once (for the DataLoader)."""
         from ....ndarray.ndarray import wrap
+
         idx = np.asarray(indices, dtype=np.int64)
         ctx = self._data.context
         return [wrap(self._data._read()[idx], ctx), wrap(self._label._read()[idx], ctx)]
@@ -162,9 +174,11 @@ class WikiText2(_WikiText):
 
     _namespace = "wikitext-2"
     _archive = ("wikitext-2-v1.zip", "3c914d17d80b1459be871a5039ac23e752a53cbe")
-    _files = {"train": ("wiki.train.tokens", "863f29c46ef9d167fff4940ec821195882fe29d1"),
-              "validation": ("wiki.valid.tokens", "0418625c8b4da6e4b5c7a0b9e78d4ae8f7ee5422"),
-              "test": ("wiki.test.tokens", "c7b8ce0aa086fb34dab808c5c49224211eb2b172")}
+    _files = {
+        "train": ("wiki.train.tokens", "863f29c46ef9d167fff4940ec821195882fe29d1"),
+        "validation": ("wiki.valid.tokens", "0418625c8b4da6e4b5c7a0b9e78d4ae8f7ee5422"),
+        "test": ("wiki.test.tokens", "c7b8ce0aa086fb34dab808c5c49224211eb2b172"),
+    }
 
     def __init__(self, root=None, segment="train", vocab=None, seq_len=35):
         super().__init__(root, segment, vocab, seq_len)
@@ -177,9 +191,11 @@ class WikiText103(_WikiText):
 
     _namespace = "wikitext-103"
     _archive = ("wikitext-103-v1.zip", "0aec09a7537b58d4bb65362fee27650eeaba625a")
-    _files = {"train": ("wiki.train.tokens", "b7497e2dfe77e72cfef5e3dbc61b7b53712ac211"),
-              "validation": ("wiki.valid.tokens", "c326ac59dc587676d58c422eb8a03e119582f92b"),
-              "test": ("wiki.test.tokens", "8a5befc548865cec54ed4273cf87dbbad60d1e47")}
+    _files = {
+        "train": ("wiki.train.tokens", "b7497e2dfe77e72cfef5e3dbc61b7b53712ac211"),
+        "validation": ("wiki.valid.tokens", "c326ac59dc587676d58c422eb8a03e119582f92b"),
+        "test": ("wiki.test.tokens", "8a5befc548865cec54ed4273cf87dbbad60d1e47"),
+    }
 
     def __init__(self, root=None, segment="train", vocab=None, seq_len=35):
         super().__init__(root, segment, vocab, seq_len)

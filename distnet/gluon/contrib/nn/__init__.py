@@ -19,6 +19,7 @@ class Concurrent(Sequential):
     def forward(self, x):
         """Concatenation of every child's output."""
         from .... import ndarray
+
         return ndarray.concat(*[block(x) for block in self._children.values()], dim=self.axis)
 
 
@@ -51,22 +52,41 @@ class SyncBatchNorm(BatchNorm):
     plain BatchNorm in MXNet.
     """
 
-    def __init__(self, in_channels=0, num_devices=None, momentum=0.9, epsilon=1e-5,
-                 center=True, scale=True, use_global_stats=False, beta_initializer="zeros",
-                 gamma_initializer="ones", running_mean_initializer="zeros",
-                 running_variance_initializer="ones", **kwargs):
+    def __init__(
+        self,
+        in_channels=0,
+        num_devices=None,
+        momentum=0.9,
+        epsilon=1e-5,
+        center=True,
+        scale=True,
+        use_global_stats=False,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        running_mean_initializer="zeros",
+        running_variance_initializer="ones",
+        **kwargs,
+    ):
         if num_devices is not None and num_devices > 1:
-            warnings.warn("SyncBatchNorm: distnet normalises with each device's own batch "
-                          f"statistics (num_devices={num_devices} is ignored)", stacklevel=2)
-        super().__init__(axis=1, momentum=momentum, epsilon=epsilon, center=center,
-                         scale=scale, use_global_stats=use_global_stats,
-                         beta_initializer=beta_initializer,
-                         gamma_initializer=gamma_initializer,
-                         running_mean_initializer=running_mean_initializer,
-                         running_variance_initializer=running_variance_initializer,
-                         in_channels=in_channels, **kwargs)
+            warnings.warn(
+                "SyncBatchNorm: distnet normalises with each device's own batch "
+                f"statistics (num_devices={num_devices} is ignored)",
+                stacklevel=2,
+            )
+        super().__init__(
+            axis=1,
+            momentum=momentum,
+            epsilon=epsilon,
+            center=center,
+            scale=scale,
+            use_global_stats=use_global_stats,
+            beta_initializer=beta_initializer,
+            gamma_initializer=gamma_initializer,
+            running_mean_initializer=running_mean_initializer,
+            running_variance_initializer=running_variance_initializer,
+            in_channels=in_channels,
+            **kwargs,
+        )
 
     def _alias(self):
         return "syncbatchnorm"
-
-

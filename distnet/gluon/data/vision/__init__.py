@@ -4,5 +4,15 @@ from .datasets import MNIST, FashionMNIST, CIFAR10, CIFAR100, Digits, ImageFolde
 from ._record import RecordFileDataset, ImageRecordDataset
 from . import datasets, transforms
 
-__all__ = ["MNIST", "FashionMNIST", "CIFAR10", "CIFAR100", "Digits", "ImageFolderDataset",
-           "ImageRecordDataset", "RecordFileDataset", "datasets", "transforms"]
+__all__ = [
+    "MNIST",
+    "FashionMNIST",
+    "CIFAR10",
+    "CIFAR100",
+    "Digits",
+    "ImageFolderDataset",
+    "ImageRecordDataset",
+    "RecordFileDataset",
+    "datasets",
+    "transforms",
+]

@@ -49,14 +49,16 @@ class ImageFolderDataset(Dataset):
                 filename = os.path.join(path, filename)
                 ext = os.path.splitext(filename)[1]
                 if ext.lower() not in self._exts:
-                    warnings.warn(f"Ignoring {filename} of type {ext}. Only support "
-                                  f"{', '.join(self._exts)}")
+                    warnings.warn(
+                        f"Ignoring {filename} of type {ext}. Only support {', '.join(self._exts)}"
+                    )
                     continue
                 self.items.append((filename, label))
 
     def __getitem__(self, idx):
         from ....ndarray import NDArray
         from ._imageio import imread
+
         path, label = self.items[idx]
         img = NDArray(imread(path, self._flag))
         if self._transform is not None:

@@ -38,12 +38,15 @@ def imread(path, flag=1):
         head = fin.read(8)
     if head != _PNG_SIGNATURE:
         from ....image import _codec
+
         if _codec._cv2() is not None:  # OpenCV (the 'image' extra) without Pillow
             with open(path, "rb") as fin:
                 return _codec.decode(fin.read(), 1 if flag else 0)
-        raise MXNetError(f"cannot decode {path}: without Pillow distnet reads PNG files "
-                         "only; install Pillow (pip install Pillow) or OpenCV "
-                         "(pip install 'distnet[image]') for JPEG and others")
+        raise MXNetError(
+            f"cannot decode {path}: without Pillow distnet reads PNG files "
+            "only; install Pillow (pip install Pillow) or OpenCV "
+            "(pip install 'distnet[image]') for JPEG and others"
+        )
     return _convert(*decode_png(path), flag=flag, path=path)
 
 
@@ -81,8 +84,8 @@ def decode_png(path):
     header, palette, idat = None, None, []
     pos = 8
     while pos + 8 <= len(raw):
-        length, kind = struct.unpack(">I4s", raw[pos:pos + 8])
-        body = raw[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", raw[pos : pos + 8])
+        body = raw[pos + 8 : pos + 8 + length]
         pos += 12 + length
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", body)
@@ -95,10 +98,16 @@ def decode_png(path):
     if header is None or not idat:
         raise MXNetError(f"{path}: truncated PNG (no IHDR or IDAT chunk)")
     width, height, depth, color_type, _, _, interlace = header
-    if color_type not in _CHANNELS or interlace or depth not in (1, 2, 4, 8, 16) or (
-            depth < 8 and color_type not in (0, 3)):
-        raise MXNetError(f"{path}: unsupported PNG (colour type {color_type}, bit depth "
-                         f"{depth}, interlace {interlace}); install Pillow to read it")
+    if (
+        color_type not in _CHANNELS
+        or interlace
+        or depth not in (1, 2, 4, 8, 16)
+        or (depth < 8 and color_type not in (0, 3))
+    ):
+        raise MXNetError(
+            f"{path}: unsupported PNG (colour type {color_type}, bit depth "
+            f"{depth}, interlace {interlace}); install Pillow to read it"
+        )
     try:
         data = zlib.decompress(b"".join(idat))
     except zlib.error as err:
@@ -128,7 +137,7 @@ def _samples(rows, width, samples, depth, color_type):
 
 def _unfilter(data, height, stride, bpp, path):
     """Undo PNG's per-row filters (none, sub, up, average, paeth)."""
-    buf = np.frombuffer(data, dtype=np.uint8)[:height * (stride + 1)].reshape(height, -1)
+    buf = np.frombuffer(data, dtype=np.uint8)[: height * (stride + 1)].reshape(height, -1)
     out = np.zeros((height, stride), dtype=np.uint8)
     prev = np.zeros(stride, dtype=np.uint8)
     for y in range(height):

@@ -27,20 +27,24 @@ def _linear_taps(out_size, in_size):
 
 
 def _nearest_taps(out_size, in_size):
-    return np.minimum(np.floor(np.arange(out_size) * (in_size / out_size)).astype(np.int64),
-                      in_size - 1)
+    return np.minimum(
+        np.floor(np.arange(out_size) * (in_size / out_size)).astype(np.int64), in_size - 1
+    )
 
 
 def resize(img, width, height, interp=BILINEAR):
     """``img`` (H, W, C) or (N, H, W, C) resized to ``height`` x ``width``."""
     from ....backend import xp_of
+
     xp = xp_of(img)
     if img.ndim not in (3, 4):
-        raise MXNetError(f"Input image dimension should be 3 or 4 but got {img.ndim} "
-                         f"(shape {img.shape})")
+        raise MXNetError(
+            f"Input image dimension should be 3 or 4 but got {img.ndim} (shape {img.shape})"
+        )
     if width <= 0 or height <= 0:
-        raise MXNetError(f"resize: output size must be positive, got width {width}, "
-                         f"height {height}")
+        raise MXNetError(
+            f"resize: output size must be positive, got width {width}, height {height}"
+        )
     h_axis = img.ndim - 3
     in_h, in_w = img.shape[h_axis], img.shape[h_axis + 1]
     if (in_h, in_w) == (height, width):
@@ -52,8 +56,10 @@ def resize(img, width, height, interp=BILINEAR):
     if interp in (BICUBIC, AREA, LANCZOS):
         return _resize_weighted(xp, img, width, height, interp, h_axis)
     if interp != BILINEAR:
-        raise MXNetError(f"resize: interpolation={interp} is not supported; use 0 "
-                         "(nearest), 1 (bilinear), 2 (bicubic), 3 (area) or 4 (Lanczos)")
+        raise MXNetError(
+            f"resize: interpolation={interp} is not supported; use 0 "
+            "(nearest), 1 (bilinear), 2 (bicubic), 3 (area) or 4 (Lanczos)"
+        )
     if img.dtype == np.uint8:
         return _linear_u8(xp, img, width, height, h_axis)
     work = img.astype(np.float32) if img.dtype != np.float64 else img
@@ -73,8 +79,7 @@ def _fixed_taps(out_size, in_size, vertical=False):
         pos = ((np.arange(out_size) + 0.5) * (in_size / out_size) - 0.5).astype(np.float32)
         i0 = np.floor(pos).astype(np.int64)
         frac = pos - i0
-        return (np.clip(i0, 0, in_size - 1), np.clip(i0 + 1, 0, in_size - 1),
-                *_split_weight(frac))
+        return (np.clip(i0, 0, in_size - 1), np.clip(i0 + 1, 0, in_size - 1), *_split_weight(frac))
     i0, i1, frac = _linear_taps(out_size, in_size)
     return (i0, i1, *_split_weight(frac))
 
@@ -93,8 +98,10 @@ def _linear_u8(xp, img, width, height, h_axis):
     shape = [1] * img.ndim
     shape[h_axis + 1] = -1
     src = img.astype(np.int32)
-    rows = (xp.take(src, x0, axis=h_axis + 1) * ax0.reshape(shape)
-            + xp.take(src, x1, axis=h_axis + 1) * ax1.reshape(shape)) >> 4
+    rows = (
+        xp.take(src, x0, axis=h_axis + 1) * ax0.reshape(shape)
+        + xp.take(src, x1, axis=h_axis + 1) * ax1.reshape(shape)
+    ) >> 4
     shape[h_axis + 1], shape[h_axis] = 1, -1
     top = (xp.take(rows, y0, axis=h_axis) * by0.reshape(shape)) >> 16
     bottom = (xp.take(rows, y1, axis=h_axis) * by1.reshape(shape)) >> 16
@@ -104,8 +111,11 @@ def _linear_u8(xp, img, width, height, h_axis):
 def _cubic(t):
     """OpenCV's bicubic kernel (a = -0.75)."""
     a, t = -0.75, np.abs(t)
-    return np.where(t <= 1, ((a + 2) * t - (a + 3)) * t * t + 1,
-                    np.where(t < 2, ((a * t - 5 * a) * t + 8 * a) * t - 4 * a, 0.0))
+    return np.where(
+        t <= 1,
+        ((a + 2) * t - (a + 3)) * t * t + 1,
+        np.where(t < 2, ((a * t - 5 * a) * t + 8 * a) * t - 4 * a, 0.0),
+    )
 
 
 def _lanczos4(t):
@@ -133,8 +143,7 @@ def _weights(out_size, in_size, interp):
     base = np.floor(pos).astype(np.int64)
     for k in range(1 - support, support + 1):
         taps = base + k
-        np.add.at(matrix, (np.arange(out_size), np.clip(taps, 0, in_size - 1)),
-                  kernel(pos - taps))
+        np.add.at(matrix, (np.arange(out_size), np.clip(taps, 0, in_size - 1)), kernel(pos - taps))
     return matrix / matrix.sum(axis=1, keepdims=True)
 
 

@@ -15,12 +15,15 @@ class RecordFileDataset(Dataset):
 
     def __init__(self, filename):
         from .... import recordio
+
         self.idx_file = os.path.splitext(filename)[0] + ".idx"
         self.filename = filename
         if not os.path.exists(self.idx_file):
-            raise MXNetError(f"RecordFileDataset: {self.idx_file} (the index of {filename}) "
-                             "does not exist; make it with scripts/im2rec.py or "
-                             "MXIndexedRecordIO")
+            raise MXNetError(
+                f"RecordFileDataset: {self.idx_file} (the index of {filename}) "
+                "does not exist; make it with scripts/im2rec.py or "
+                "MXIndexedRecordIO"
+            )
         self._record = recordio.MXIndexedRecordIO(self.idx_file, self.filename, "r")
 
     def __getitem__(self, idx):
@@ -54,6 +57,7 @@ class ImageRecordDataset(RecordFileDataset):
 
     def __getitem__(self, idx):
         from .... import image, recordio
+
         header, img = recordio.unpack(super().__getitem__(idx))
         data = image.imdecode(img, self._flag)
         if self._transform is not None:

@@ -18,9 +18,19 @@ from ....base import MXNetError
 from . import _imgops
 from .transforms import Transform, _unwrap, _wrap
 
-__all__ = ["RandomResizedCrop", "CropResize", "RandomBrightness", "RandomContrast",
-           "RandomSaturation", "RandomHue", "RandomColorJitter", "RandomLighting",
-           "RandomGray", "Rotate", "RandomRotation"]
+__all__ = [
+    "RandomResizedCrop",
+    "CropResize",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomSaturation",
+    "RandomHue",
+    "RandomColorJitter",
+    "RandomLighting",
+    "RandomGray",
+    "Rotate",
+    "RandomRotation",
+]
 
 
 def _size_pair(size):
@@ -33,12 +43,12 @@ class RandomResizedCrop(Transform):
 
     _hybrid = False
 
-    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
-                 interpolation=1):
+    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0), interpolation=1):
         self._args = (_size_pair(size), scale, ratio, interpolation)
 
     def forward(self, x):
         from ....image import random_size_crop
+
         data, ctx = _unwrap(x)
         if data.ndim != 3:
             raise MXNetError(f"RandomResizedCrop: input must be (H, W, C), got {data.shape}")
@@ -57,14 +67,17 @@ class CropResize(Transform):
     def forward(self, x):
         data, ctx = _unwrap(x)
         if data.ndim not in (3, 4):
-            raise MXNetError(f"CropResize: input must be (H, W, C) or (N, H, W, C), got "
-                             f"{data.shape}")
+            raise MXNetError(
+                f"CropResize: input must be (H, W, C) or (N, H, W, C), got {data.shape}"
+            )
         x0, y0, w, h = self._box
         rows, cols = data.shape[-3], data.shape[-2]
         if x0 < 0 or y0 < 0 or x0 + w > cols or y0 + h > rows:
-            raise MXNetError(f"CropResize: region x={x0}, y={y0}, width={w}, height={h} "
-                             f"is outside the {rows}x{cols} image")
-        out = data[..., y0:y0 + h, x0:x0 + w, :]
+            raise MXNetError(
+                f"CropResize: region x={x0}, y={y0}, width={w}, height={h} "
+                f"is outside the {rows}x{cols} image"
+            )
+        out = data[..., y0 : y0 + h, x0 : x0 + w, :]
         if self._size is not None:
             out = _imgops.resize(out, self._size[0], self._size[1], self._interpolation)
         return _wrap(out.copy(), ctx)
@@ -72,14 +85,14 @@ class CropResize(Transform):
 
 def _uniform(low, high, n=None):
     from .... import random as _random
+
     return _random.generator().uniform(low, high, n)
 
 
 def _color_input(x, name):
     data, ctx = _unwrap(x)
     if data.ndim not in (3, 4) or data.shape[-1] != 3:
-        raise MXNetError(f"{name}: input must be RGB (H, W, 3) or (N, H, W, 3), got "
-                         f"{data.shape}")
+        raise MXNetError(f"{name}: input must be RGB (H, W, 3) or (N, H, W, 3), got {data.shape}")
     return data, ctx
 
 
@@ -164,12 +177,20 @@ class RandomColorJitter(Transform):
     """Brightness, contrast, saturation and hue jitters, in a random order."""
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
-        self._children = [cls(amount) for cls, amount in
-                          ((RandomBrightness, brightness), (RandomContrast, contrast),
-                           (RandomSaturation, saturation), (RandomHue, hue)) if amount > 0]
+        self._children = [
+            cls(amount)
+            for cls, amount in (
+                (RandomBrightness, brightness),
+                (RandomContrast, contrast),
+                (RandomSaturation, saturation),
+                (RandomHue, hue),
+            )
+            if amount > 0
+        ]
 
     def forward(self, x):
         from .... import random as _random
+
         order = _random.generator().permutation(len(self._children))
         for i in order:
             x = self._children[i](x)
@@ -180,14 +201,16 @@ class RandomLighting(Transform):
     """AlexNet's PCA lighting noise: add ``eigvec @ (normal(0, alpha) * eigval)``."""
 
     _EIGVAL = np.array([55.46, 4.794, 1.148])
-    _EIGVEC = np.array([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140],
-                        [-0.5836, -0.6948, 0.4203]])
+    _EIGVEC = np.array(
+        [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]]
+    )
 
     def __init__(self, alpha):
         self._alpha = float(alpha)
 
     def forward(self, x):
         from .... import random as _random
+
         data, ctx = _color_input(x, "RandomLighting")
         noise = _random.generator().normal(0, self._alpha, 3)
         rgb = (self._EIGVEC @ (noise * self._EIGVAL)).astype(np.float32)
@@ -205,8 +228,9 @@ class RandomGray(Transform):
         data, ctx = _color_input(x, "RandomGray")
         if _uniform(0.0, 1.0) >= self._p:
             return _wrap(data.copy(), ctx)
-        grey = (np.asarray(data, dtype=np.float32)
-                @ np.array([0.21, 0.72, 0.07], dtype=np.float32))[..., None]
+        grey = (
+            np.asarray(data, dtype=np.float32) @ np.array([0.21, 0.72, 0.07], dtype=np.float32)
+        )[..., None]
         return _finish(np.repeat(grey, 3, axis=-1), data.dtype, ctx)
 
 
@@ -233,15 +257,21 @@ def _rotate(chw, degrees, zoom_in, zoom_out):
         inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
         return chw[:, np.clip(yy, 0, h - 1), np.clip(xx, 0, w - 1)] * inside
 
-    return (tap(y0, x0) * (1 - fx) * (1 - fy) + tap(y0, x0 + 1) * fx * (1 - fy)
-            + tap(y0 + 1, x0) * (1 - fx) * fy + tap(y0 + 1, x0 + 1) * fx * fy)
+    return (
+        tap(y0, x0) * (1 - fx) * (1 - fy)
+        + tap(y0, x0 + 1) * fx * (1 - fy)
+        + tap(y0 + 1, x0) * (1 - fx) * fy
+        + tap(y0 + 1, x0 + 1) * fx * fy
+    )
 
 
 def _rotate_batch(x, angles, zoom_in, zoom_out, name):
     data, ctx = _unwrap(x)
     if data.ndim not in (3, 4) or data.dtype != np.float32:
-        raise MXNetError(f"{name}: input must be a float32 (C, H, W) or (N, C, H, W) "
-                         f"tensor (apply ToTensor first), got {data.dtype} {data.shape}")
+        raise MXNetError(
+            f"{name}: input must be a float32 (C, H, W) or (N, C, H, W) "
+            f"tensor (apply ToTensor first), got {data.dtype} {data.shape}"
+        )
     if zoom_in and zoom_out:
         raise MXNetError(f"{name}: zoom_in and zoom_out cannot both be set")
     arr = np.asarray(data)
@@ -272,8 +302,9 @@ class RandomRotation(Transform):
     def __init__(self, angle_limits, zoom_in=False, zoom_out=False, rotate_with_proba=1.0):
         low, high = angle_limits
         if low > high:
-            raise MXNetError(f"RandomRotation: angle_limits must be (low, high), got "
-                             f"{angle_limits}")
+            raise MXNetError(
+                f"RandomRotation: angle_limits must be (low, high), got {angle_limits}"
+            )
         if not 0 <= rotate_with_proba <= 1:
             raise MXNetError("RandomRotation: rotate_with_proba must be in [0, 1]")
         self._limits = (float(low), float(high))

@@ -38,6 +38,7 @@ _DOWNLOAD_TIMEOUT = 60
 def home_dir():
     """``$DISTNET_HOME``, else ``$MXNET_HOME``, else ``~/.distnet``."""
     from ....config import get
+
     for name in ("DISTNET_HOME", "MXNET_HOME"):
         if get(name):
             return os.path.expanduser(get(name))
@@ -49,6 +50,7 @@ class _ImageArrayDataset(Dataset):
 
     def __init__(self, images, labels, transform):
         from ....ndarray import NDArray
+
         self._transform = transform
         # a writable copy when needed (IDX data arrives as a read-only buffer), as MXNet's
         # data sets hold ordinary arrays a transform may write into
@@ -57,6 +59,7 @@ class _ImageArrayDataset(Dataset):
 
     def __getitem__(self, idx):
         from ....ndarray.ndarray import wrap
+
         data = wrap(self._data._data[idx], self._data.context)
         label = self._label[idx]
         if self._transform is not None:
@@ -71,6 +74,7 @@ class _ImageArrayDataset(Dataset):
         if self._transform is not None:
             return None
         from ....ndarray.ndarray import wrap
+
         idx = np.asarray(indices, dtype=np.int64)
         ctx = self._data.context
         return [wrap(self._data._data[idx], ctx), wrap(self._label[idx], ctx)]
@@ -94,12 +98,14 @@ class _DownloadedDataset(_ImageArrayDataset):
 
     def _missing_error(self, name, err):
         from ...utils import _get_repo_file_url
+
         names = ", ".join(self._all_file_names())
         return MXNetError(
             f"{type(self).__name__}: {name} is not in {self._root} and could not be "
             f"downloaded: {err}\nTo use the data set offline, place {names} (from "
             f"{_get_repo_file_url('gluon/dataset/' + self._namespace, '')}) in "
-            f"{self._root}, or pass root= a folder that holds them.")
+            f"{self._root}, or pass root= a folder that holds them."
+        )
 
     def _all_file_names(self):
         raise NotImplementedError
@@ -107,10 +113,16 @@ class _DownloadedDataset(_ImageArrayDataset):
     def _fetch(self, name, sha1):
         """Download ``name`` into root (verified against ``sha1``); return its path."""
         from ...utils import download, _get_repo_file_url
+
         url = _get_repo_file_url("gluon/dataset/" + self._namespace, name)
         try:
-            return download(url, path=self._root, sha1_hash=sha1,
-                            retries=_DOWNLOAD_RETRIES, timeout=_DOWNLOAD_TIMEOUT)
+            return download(
+                url,
+                path=self._root,
+                sha1_hash=sha1,
+                retries=_DOWNLOAD_RETRIES,
+                timeout=_DOWNLOAD_TIMEOUT,
+            )
         except MXNetError as err:
             raise self._missing_error(name, err) from None
 
@@ -133,10 +145,14 @@ class MNIST(_DownloadedDataset):
 
     _namespace = "mnist"
     _files = {
-        True: (("train-images-idx3-ubyte.gz", "6c95f4b05d2bf285e1bfb0e7960c31bd3b3f8a7d"),
-               ("train-labels-idx1-ubyte.gz", "2a80914081dc54586dbdf242f9805a6b8d2a15fc")),
-        False: (("t10k-images-idx3-ubyte.gz", "c3a25af1f52dad7f726cce8cacb138654b760d48"),
-                ("t10k-labels-idx1-ubyte.gz", "763e7fa3757d93b0cdec073cef058b2004252c17")),
+        True: (
+            ("train-images-idx3-ubyte.gz", "6c95f4b05d2bf285e1bfb0e7960c31bd3b3f8a7d"),
+            ("train-labels-idx1-ubyte.gz", "2a80914081dc54586dbdf242f9805a6b8d2a15fc"),
+        ),
+        False: (
+            ("t10k-images-idx3-ubyte.gz", "c3a25af1f52dad7f726cce8cacb138654b760d48"),
+            ("t10k-labels-idx1-ubyte.gz", "763e7fa3757d93b0cdec073cef058b2004252c17"),
+        ),
     }
 
     def __init__(self, root=None, train=True, transform=None):
@@ -158,8 +174,10 @@ class MNIST(_DownloadedDataset):
         labels = _read_idx(self._path(lbl_name, lbl_sha1), 2049)
         images = _read_idx(self._path(img_name, img_sha1), 2051)
         if len(images) != len(labels):
-            raise MXNetError(f"{type(self).__name__}: {img_name} holds {len(images)} "
-                             f"images but {lbl_name} holds {len(labels)} labels")
+            raise MXNetError(
+                f"{type(self).__name__}: {img_name} holds {len(images)} "
+                f"images but {lbl_name} holds {len(labels)} labels"
+            )
         return images[..., None], labels
 
 
@@ -179,10 +197,14 @@ class FashionMNIST(MNIST):
 
     _namespace = "fashion-mnist"
     _files = {
-        True: (("train-images-idx3-ubyte.gz", "0cf37b0d40ed5169c6b3aba31069a9770ac9043d"),
-               ("train-labels-idx1-ubyte.gz", "236021d52f1e40852b06a4c3008d8de8aef1e40b")),
-        False: (("t10k-images-idx3-ubyte.gz", "626ed6a7c06dd17c0eec72fa3be1740f146a2863"),
-                ("t10k-labels-idx1-ubyte.gz", "17f9ab60e7257a1620f4ad76bbbaf857c3920701")),
+        True: (
+            ("train-images-idx3-ubyte.gz", "0cf37b0d40ed5169c6b3aba31069a9770ac9043d"),
+            ("train-labels-idx1-ubyte.gz", "236021d52f1e40852b06a4c3008d8de8aef1e40b"),
+        ),
+        False: (
+            ("t10k-images-idx3-ubyte.gz", "626ed6a7c06dd17c0eec72fa3be1740f146a2863"),
+            ("t10k-labels-idx1-ubyte.gz", "17f9ab60e7257a1620f4ad76bbbaf857c3920701"),
+        ),
     }
 
 
@@ -190,6 +212,7 @@ def _read_idx(path, magic):
     """The array in an IDX file (gzipped if the name ends in .gz) with ``magic``; the
     header is validated against the file's size (distnet.io.files.read_idx)."""
     from ....io.files import read_idx
+
     return read_idx(path, magic)
 
 
@@ -216,12 +239,14 @@ class CIFAR10(_DownloadedDataset):
     _test_files = ("test_batch.bin",)
     _label_bytes = 1
     # MXNet's published sha1 of each batch file: a local file that differs is reported
-    _sha1 = {"data_batch_1.bin": "aadd24acce27caa71bf4b10992e9e7b2d74c2540",
-             "data_batch_2.bin": "c0ba65cce70568cd57b4e03e9ac8d2a5367c1795",
-             "data_batch_3.bin": "1dd00a74ab1d17a6e7d73e185b69dbf31242f295",
-             "data_batch_4.bin": "aab85764eb3584312d3c7f65fd2fd016e36a258e",
-             "data_batch_5.bin": "26e2849e66a845b7f1e4614ae70f4889ae604628",
-             "test_batch.bin": "67eb016db431130d61cd03c7ad570b013799c88c"}
+    _sha1 = {
+        "data_batch_1.bin": "aadd24acce27caa71bf4b10992e9e7b2d74c2540",
+        "data_batch_2.bin": "c0ba65cce70568cd57b4e03e9ac8d2a5367c1795",
+        "data_batch_3.bin": "1dd00a74ab1d17a6e7d73e185b69dbf31242f295",
+        "data_batch_4.bin": "aab85764eb3584312d3c7f65fd2fd016e36a258e",
+        "data_batch_5.bin": "26e2849e66a845b7f1e4614ae70f4889ae604628",
+        "test_batch.bin": "67eb016db431130d61cd03c7ad570b013799c88c",
+    }
 
     def __init__(self, root=None, train=True, transform=None):
         self._train = bool(train)
@@ -234,8 +259,7 @@ class CIFAR10(_DownloadedDataset):
         return 0
 
     def _find(self, name):
-        for path in (os.path.join(self._root, name),
-                     os.path.join(self._root, self._subdir, name)):
+        for path in (os.path.join(self._root, name), os.path.join(self._root, self._subdir, name)):
             if os.path.exists(path):
                 return path
         return None
@@ -249,31 +273,39 @@ class CIFAR10(_DownloadedDataset):
             _extract_members(archive, self._train_files + self._test_files, self._root)
             missing = [name for name in names if self._find(name) is None]
             if missing:
-                raise MXNetError(f"{type(self).__name__}: {archive} does not contain "
-                                 f"{', '.join(missing)}")
+                raise MXNetError(
+                    f"{type(self).__name__}: {archive} does not contain {', '.join(missing)}"
+                )
         self._check_sha1([self._find(name) for name in names])
         parts = [self._read_batch(self._find(name)) for name in names]
-        return (np.concatenate([images for images, _ in parts]),
-                np.concatenate([labels for _, labels in parts]))
+        return (
+            np.concatenate([images for images, _ in parts]),
+            np.concatenate([labels for _, labels in parts]),
+        )
 
     def _check_sha1(self, paths):
         """Warn (once per file) when a batch file differs from MXNet's published one:
         a local or re-packed copy is used as it is, a truncated one fails when read."""
         from ...utils import check_sha1
+
         for path in paths:
             name = os.path.basename(path)
             if name in self._sha1 and not check_sha1(path, self._sha1[name]):
-                warnings.warn(f"{path} does not match the sha1 of MXNet's {name} "
-                              f"({self._sha1[name]}); using it as it is", stacklevel=4)
+                warnings.warn(
+                    f"{path} does not match the sha1 of MXNet's {name} "
+                    f"({self._sha1[name]}); using it as it is",
+                    stacklevel=4,
+                )
 
     def _read_batch(self, path):
         record = self._label_bytes + 3072
         raw = np.fromfile(path, dtype=np.uint8)
         if raw.size % record:
-            raise MXNetError(f"{path}: {raw.size} bytes is not a whole number of "
-                             f"{record}-byte CIFAR records")
+            raise MXNetError(
+                f"{path}: {raw.size} bytes is not a whole number of {record}-byte CIFAR records"
+            )
         raw = raw.reshape(-1, record)
-        images = raw[:, self._label_bytes:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+        images = raw[:, self._label_bytes :].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
         return images, raw[:, self._label_column()].astype(np.int32)
 
 
@@ -298,8 +330,10 @@ class CIFAR100(CIFAR10):
     _train_files = ("train.bin",)
     _test_files = ("test.bin",)
     _label_bytes = 2
-    _sha1 = {"train.bin": "e207cd2e05b73b1393c74c7f5e7bea451d63e08e",
-             "test.bin": "8fb6623e830365ff53cf14adec797474f5478006"}
+    _sha1 = {
+        "train.bin": "e207cd2e05b73b1393c74c7f5e7bea451d63e08e",
+        "test.bin": "8fb6623e830365ff53cf14adec797474f5478006",
+    }
 
     def __init__(self, root=None, fine_label=False, train=True, transform=None):
         self._fine_label = bool(fine_label)
@@ -356,7 +390,7 @@ class Digits(_ImageArrayDataset):
         with np.load(path, allow_pickle=False) as archive:
             images, labels = archive["images"], archive["labels"]
         test = np.zeros(len(labels), dtype=bool)
-        test[np.arange(5, len(labels), 6)[:len(labels) - self.num_train]] = True
+        test[np.arange(5, len(labels), 6)[: len(labels) - self.num_train]] = True
         part = ~test if train else test
         images = np.minimum(images[part].astype(np.uint16) * 16, 255).astype(np.uint8)
         self._train = bool(train)

@@ -9,8 +9,16 @@ or cupy arrays and accept numpy arrays too. Images are (H, W, C) before ``ToTens
 (C, H, W) after; most also take a batch with a leading N axis.
 """
 
-__all__ = ["Compose", "Cast", "ToTensor", "Normalize", "Resize", "CenterCrop",
-           "RandomFlipLeftRight", "RandomFlipTopBottom"]
+__all__ = [
+    "Compose",
+    "Cast",
+    "ToTensor",
+    "Normalize",
+    "Resize",
+    "CenterCrop",
+    "RandomFlipLeftRight",
+    "RandomFlipTopBottom",
+]
 
 import numbers
 
@@ -24,6 +32,7 @@ def _unwrap(x):
     """(array, context) of an NDArray or array-like input."""
     from ....ndarray import NDArray
     from .... import context
+
     if isinstance(x, NDArray):
         return x._read(), x.context
     return np.asarray(x), context.cpu(0)
@@ -31,6 +40,7 @@ def _unwrap(x):
 
 def _wrap(data, ctx):
     from ....ndarray.ndarray import wrap
+
     return wrap(data, ctx)
 
 
@@ -135,9 +145,11 @@ class ToTensor(Transform):
     def forward(self, x):
         data, ctx = _unwrap(x)
         if data.ndim not in (3, 4):
-            raise MXNetError(f"ToTensor: input image must have shape (height, width, "
-                             f"channels) or (N, height, width, channels), but got "
-                             f"{data.shape}")
+            raise MXNetError(
+                f"ToTensor: input image must have shape (height, width, "
+                f"channels) or (N, height, width, channels), but got "
+                f"{data.shape}"
+            )
         axes = (2, 0, 1) if data.ndim == 3 else (0, 3, 1, 2)
         out = data.transpose(axes).astype(np.float32) / np.float32(255.0)
         return _wrap(out, ctx)
@@ -161,8 +173,9 @@ class Normalize(Transform):
     def forward(self, x):
         data, ctx = _unwrap(x)
         if data.ndim not in (3, 4):
-            raise MXNetError(f"Normalize: input must have shape (C, H, W) or "
-                             f"(N, C, H, W), but got {data.shape}")
+            raise MXNetError(
+                f"Normalize: input must have shape (C, H, W) or (N, C, H, W), but got {data.shape}"
+            )
         xp = ctx.xp
         dtype = data.dtype if data.dtype.kind == "f" else np.dtype(np.float32)
         channels = data.shape[-3]
@@ -175,9 +188,11 @@ class Normalize(Transform):
     def _per_channel(value, channels, name, dtype):
         vals = np.atleast_1d(np.asarray(value, dtype=dtype))
         if vals.ndim != 1 or vals.size not in (1, channels):
-            raise MXNetError(f"Normalize: {name} has {vals.size} values but the input "
-                             f"has {channels} channels (axis -3); give one value or "
-                             f"{channels}")
+            raise MXNetError(
+                f"Normalize: {name} has {vals.size} values but the input "
+                f"has {channels} channels (axis -3); give one value or "
+                f"{channels}"
+            )
         return vals.reshape(-1, 1, 1)
 
 
@@ -202,8 +217,10 @@ class Resize(Transform):
     def forward(self, x):
         data, ctx = _unwrap(x)
         if data.ndim not in (3, 4):
-            raise MXNetError(f"Resize: input image dimension should be 3 or 4 but got "
-                             f"{data.ndim} (shape {data.shape})")
+            raise MXNetError(
+                f"Resize: input image dimension should be 3 or 4 but got "
+                f"{data.ndim} (shape {data.shape})"
+            )
         in_h, in_w = data.shape[-3], data.shape[-2]
         height, width = _imgops.output_size(in_h, in_w, self._size, self._keep)
         return _wrap(_imgops.resize(data, width, height, self._interpolation), ctx)
@@ -231,8 +248,9 @@ class CenterCrop(Transform):
     def forward(self, x):
         data, ctx = _unwrap(x)
         if data.ndim not in (3, 4):
-            raise MXNetError(f"CenterCrop: input must have shape (H, W, C) or "
-                             f"(N, H, W, C), but got {data.shape}")
+            raise MXNetError(
+                f"CenterCrop: input must have shape (H, W, C) or (N, H, W, C), but got {data.shape}"
+            )
         width, height = self._size
         return _wrap(_imgops.center_crop(data, width, height, self._interpolation), ctx)
 
@@ -245,11 +263,14 @@ class _RandomFlip(Transform):
 
     def forward(self, x):
         from .... import random as _random
+
         data, ctx = _unwrap(x)
         if data.ndim not in (3, 4):
-            raise MXNetError(f"{type(self).__name__}: input image must have shape "
-                             f"(height, width, channels) or (N, height, width, channels), "
-                             f"but got {data.shape}")
+            raise MXNetError(
+                f"{type(self).__name__}: input image must have shape "
+                f"(height, width, channels) or (N, height, width, channels), "
+                f"but got {data.shape}"
+            )
         xp = ctx.xp
         axis = self._axis + data.ndim - 3
         flips = _random.generator().random(1 if data.ndim == 3 else data.shape[0]) < 0.5

@@ -16,8 +16,14 @@ def _models():
     names = {f"resnet{n}_v{v}": f"resnet{n}_v{v}" for v in (1, 2) for n in (18, 34, 50, 101, 152)}
     names.update({f"vgg{n}{bn}": f"vgg{n}{bn}" for n in (11, 13, 16, 19) for bn in ("", "_bn")})
     names.update({f"densenet{n}": f"densenet{n}" for n in (121, 161, 169, 201)})
-    names.update({"alexnet": "alexnet", "squeezenet1.0": "squeezenet1_0",
-                  "squeezenet1.1": "squeezenet1_1", "inceptionv3": "inception_v3"})
+    names.update(
+        {
+            "alexnet": "alexnet",
+            "squeezenet1.0": "squeezenet1_0",
+            "squeezenet1.1": "squeezenet1_1",
+            "inceptionv3": "inception_v3",
+        }
+    )
     for m in ("1.0", "0.75", "0.5", "0.25"):
         names[f"mobilenet{m}"] = f"mobilenet{m.replace('.', '_')}"
         names[f"mobilenetv2_{m}"] = f"mobilenet_v2_{m.replace('.', '_')}"
@@ -43,6 +49,8 @@ def get_model(name, **kwargs):
     models = _models()
     name = name.lower()
     if name not in models:
-        raise ValueError("Model %s is not supported. Available options are\n\t%s"
-                         % (name, "\n\t".join(sorted(models))))
+        raise ValueError(
+            "Model %s is not supported. Available options are\n\t%s"
+            % (name, "\n\t".join(sorted(models)))
+        )
     return models[name](**kwargs)

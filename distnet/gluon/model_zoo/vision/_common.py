@@ -29,5 +29,6 @@ def load_pretrained(net, name, ctx, root):
     """Load MXNet's published parameters of model ``name`` into ``net``."""
     from ..model_store import get_model_file
     from ....context import cpu
+
     net.load_parameters(get_model_file(name, root=root), ctx=ctx or cpu())
     return net

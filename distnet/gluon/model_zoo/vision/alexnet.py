@@ -29,9 +29,13 @@ class AlexNet(HybridBlock):
                     nn.Conv2D(384, kernel_size=3, padding=1, activation="relu"),
                     nn.Conv2D(256, kernel_size=3, padding=1, activation="relu"),
                     nn.Conv2D(256, kernel_size=3, padding=1, activation="relu"),
-                    nn.MaxPool2D(pool_size=3, strides=2), nn.Flatten(),
-                    nn.Dense(4096, activation="relu"), nn.Dropout(0.5),
-                    nn.Dense(4096, activation="relu"), nn.Dropout(0.5))
+                    nn.MaxPool2D(pool_size=3, strides=2),
+                    nn.Flatten(),
+                    nn.Dense(4096, activation="relu"),
+                    nn.Dropout(0.5),
+                    nn.Dense(4096, activation="relu"),
+                    nn.Dropout(0.5),
+                )
             self.output = nn.Dense(classes)
 
     def hybrid_forward(self, F, x):

@@ -9,8 +9,7 @@ from ._common import Concurrent, load_pretrained
 
 def _make_basic_conv(**kwargs):
     out = nn.HybridSequential(prefix="")
-    out.add(nn.Conv2D(use_bias=False, **kwargs), nn.BatchNorm(epsilon=0.001),
-            nn.Activation("relu"))
+    out.add(nn.Conv2D(use_bias=False, **kwargs), nn.BatchNorm(epsilon=0.001), nn.Activation("relu"))
     return out
 
 
@@ -52,11 +51,21 @@ def _make_C(channels_7x7, prefix):
     out = Concurrent(axis=1, prefix=prefix)
     with out.name_scope():
         out.add(_make_branch(None, (192, 1, None, None)))
-        out.add(_make_branch(None, (c7, 1, None, None), (c7, (1, 7), None, (0, 3)),
-                             (192, (7, 1), None, (3, 0))))
-        out.add(_make_branch(None, (c7, 1, None, None), (c7, (7, 1), None, (3, 0)),
-                             (c7, (1, 7), None, (0, 3)), (c7, (7, 1), None, (3, 0)),
-                             (192, (1, 7), None, (0, 3))))
+        out.add(
+            _make_branch(
+                None, (c7, 1, None, None), (c7, (1, 7), None, (0, 3)), (192, (7, 1), None, (3, 0))
+            )
+        )
+        out.add(
+            _make_branch(
+                None,
+                (c7, 1, None, None),
+                (c7, (7, 1), None, (3, 0)),
+                (c7, (1, 7), None, (0, 3)),
+                (c7, (7, 1), None, (3, 0)),
+                (192, (1, 7), None, (0, 3)),
+            )
+        )
         out.add(_make_branch("avg", (192, 1, None, None)))
     return out
 
@@ -65,8 +74,15 @@ def _make_D(prefix):
     out = Concurrent(axis=1, prefix=prefix)
     with out.name_scope():
         out.add(_make_branch(None, (192, 1, None, None), (320, 3, 2, None)))
-        out.add(_make_branch(None, (192, 1, None, None), (192, (1, 7), None, (0, 3)),
-                             (192, (7, 1), None, (3, 0)), (192, 3, 2, None)))
+        out.add(
+            _make_branch(
+                None,
+                (192, 1, None, None),
+                (192, (1, 7), None, (0, 3)),
+                (192, (7, 1), None, (3, 0)),
+                (192, 3, 2, None),
+            )
+        )
         out.add(_make_branch("max"))
     return out
 
@@ -107,19 +123,28 @@ class Inception3(HybridBlock):
         super().__init__(**kwargs)
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="")
-            self.features.add(_make_basic_conv(channels=32, kernel_size=3, strides=2),
-                              _make_basic_conv(channels=32, kernel_size=3),
-                              _make_basic_conv(channels=64, kernel_size=3, padding=1),
-                              nn.MaxPool2D(pool_size=3, strides=2),
-                              _make_basic_conv(channels=80, kernel_size=1),
-                              _make_basic_conv(channels=192, kernel_size=3),
-                              nn.MaxPool2D(pool_size=3, strides=2))
-            self.features.add(_make_A(32, "A1_"), _make_A(64, "A2_"), _make_A(64, "A3_"),
-                              _make_B("B_"))
-            self.features.add(*(_make_C(c, f"C{i}_") for i, c in
-                                enumerate((128, 160, 160, 192), 1)))
-            self.features.add(_make_D("D_"), _make_E("E1_"), _make_E("E2_"),
-                              nn.AvgPool2D(pool_size=8), nn.Dropout(0.5))
+            self.features.add(
+                _make_basic_conv(channels=32, kernel_size=3, strides=2),
+                _make_basic_conv(channels=32, kernel_size=3),
+                _make_basic_conv(channels=64, kernel_size=3, padding=1),
+                nn.MaxPool2D(pool_size=3, strides=2),
+                _make_basic_conv(channels=80, kernel_size=1),
+                _make_basic_conv(channels=192, kernel_size=3),
+                nn.MaxPool2D(pool_size=3, strides=2),
+            )
+            self.features.add(
+                _make_A(32, "A1_"), _make_A(64, "A2_"), _make_A(64, "A3_"), _make_B("B_")
+            )
+            self.features.add(
+                *(_make_C(c, f"C{i}_") for i, c in enumerate((128, 160, 160, 192), 1))
+            )
+            self.features.add(
+                _make_D("D_"),
+                _make_E("E1_"),
+                _make_E("E2_"),
+                nn.AvgPool2D(pool_size=8),
+                nn.Dropout(0.5),
+            )
             self.output = nn.Dense(classes)
 
     def hybrid_forward(self, F, x):

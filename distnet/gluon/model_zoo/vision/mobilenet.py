@@ -1,10 +1,22 @@
 """MobileNet v1 (Howard et al., 2017) and v2 (Sandler et al., 2018) with width
 multipliers 1.0, 0.75, 0.5 and 0.25, as MXNet 1.9.1's model zoo builds them."""
 
-__all__ = ["MobileNet", "MobileNetV2", "RELU6", "LinearBottleneck", "mobilenet1_0",
-           "mobilenet0_75", "mobilenet0_5", "mobilenet0_25", "mobilenet_v2_1_0",
-           "mobilenet_v2_0_75", "mobilenet_v2_0_5", "mobilenet_v2_0_25", "get_mobilenet",
-           "get_mobilenet_v2"]
+__all__ = [
+    "MobileNet",
+    "MobileNetV2",
+    "RELU6",
+    "LinearBottleneck",
+    "mobilenet1_0",
+    "mobilenet0_75",
+    "mobilenet0_5",
+    "mobilenet0_25",
+    "mobilenet_v2_1_0",
+    "mobilenet_v2_0_75",
+    "mobilenet_v2_0_5",
+    "mobilenet_v2_0_25",
+    "get_mobilenet",
+    "get_mobilenet_v2",
+]
 
 from ...block import HybridBlock
 from ... import nn
@@ -19,8 +31,7 @@ class RELU6(HybridBlock):
         return F.clip(x, 0, 6, name="relu6")
 
 
-def _add_conv(out, channels=1, kernel=1, stride=1, pad=0, num_group=1, active=True,
-              relu6=False):
+def _add_conv(out, channels=1, kernel=1, stride=1, pad=0, num_group=1, active=True, relu6=False):
     out.add(nn.Conv2D(channels, kernel, stride, pad, groups=num_group, use_bias=False))
     out.add(nn.BatchNorm(scale=True))
     if active:
@@ -28,8 +39,15 @@ def _add_conv(out, channels=1, kernel=1, stride=1, pad=0, num_group=1, active=Tr
 
 
 def _add_conv_dw(out, dw_channels, channels, stride, relu6=False):
-    _add_conv(out, channels=dw_channels, kernel=3, stride=stride, pad=1,
-              num_group=dw_channels, relu6=relu6)
+    _add_conv(
+        out,
+        channels=dw_channels,
+        kernel=3,
+        stride=stride,
+        pad=1,
+        num_group=dw_channels,
+        relu6=relu6,
+    )
     _add_conv(out, channels=channels, relu6=relu6)
 
 
@@ -43,8 +61,15 @@ class LinearBottleneck(HybridBlock):
         with self.name_scope():
             self.out = nn.HybridSequential()
             _add_conv(self.out, in_channels * t, relu6=True)
-            _add_conv(self.out, in_channels * t, kernel=3, stride=stride, pad=1,
-                      num_group=in_channels * t, relu6=True)
+            _add_conv(
+                self.out,
+                in_channels * t,
+                kernel=3,
+                stride=stride,
+                pad=1,
+                num_group=in_channels * t,
+                relu6=True,
+            )
             _add_conv(self.out, channels, active=False, relu6=True)
 
     def hybrid_forward(self, F, x):
@@ -69,12 +94,15 @@ class MobileNet(HybridBlock):
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="")
             with self.features.name_scope():
-                _add_conv(self.features, channels=int(32 * multiplier), kernel=3, pad=1,
-                          stride=2)
-                dw_channels = [int(x * multiplier) for x in
-                               [32, 64] + [128] * 2 + [256] * 2 + [512] * 6 + [1024]]
-                channels = [int(x * multiplier) for x in
-                            [64] + [128] * 2 + [256] * 2 + [512] * 6 + [1024] * 2]
+                _add_conv(self.features, channels=int(32 * multiplier), kernel=3, pad=1, stride=2)
+                dw_channels = [
+                    int(x * multiplier)
+                    for x in [32, 64] + [128] * 2 + [256] * 2 + [512] * 6 + [1024]
+                ]
+                channels = [
+                    int(x * multiplier)
+                    for x in [64] + [128] * 2 + [256] * 2 + [512] * 6 + [1024] * 2
+                ]
                 strides = [1, 2] * 3 + [1] * 5 + [2, 1]
                 for dwc, c, s in zip(dw_channels, channels, strides):
                     _add_conv_dw(self.features, dw_channels=dwc, channels=c, stride=s)
@@ -102,24 +130,27 @@ class MobileNetV2(HybridBlock):
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="features_")
             with self.features.name_scope():
-                _add_conv(self.features, int(32 * multiplier), kernel=3, stride=2, pad=1,
-                          relu6=True)
-                in_group = [int(x * multiplier) for x in
-                            [32] + [16] + [24] * 2 + [32] * 3 + [64] * 4 + [96] * 3 + [160] * 3]
-                out_group = [int(x * multiplier) for x in
-                             [16] + [24] * 2 + [32] * 3 + [64] * 4 + [96] * 3 + [160] * 3 + [320]]
+                _add_conv(
+                    self.features, int(32 * multiplier), kernel=3, stride=2, pad=1, relu6=True
+                )
+                in_group = [
+                    int(x * multiplier)
+                    for x in [32] + [16] + [24] * 2 + [32] * 3 + [64] * 4 + [96] * 3 + [160] * 3
+                ]
+                out_group = [
+                    int(x * multiplier)
+                    for x in [16] + [24] * 2 + [32] * 3 + [64] * 4 + [96] * 3 + [160] * 3 + [320]
+                ]
                 ts = [1] + [6] * 16
                 strides = [1, 2] * 2 + [1, 1, 2] + [1] * 6 + [2] + [1] * 3
                 for in_c, c, t, s in zip(in_group, out_group, ts, strides):
-                    self.features.add(LinearBottleneck(in_channels=in_c, channels=c, t=t,
-                                                       stride=s))
+                    self.features.add(LinearBottleneck(in_channels=in_c, channels=c, t=t, stride=s))
                 last_channels = int(1280 * multiplier) if multiplier > 1.0 else 1280
                 _add_conv(self.features, last_channels, relu6=True)
                 self.features.add(nn.GlobalAvgPool2D())
             self.output = nn.HybridSequential(prefix="output_")
             with self.output.name_scope():
-                self.output.add(nn.Conv2D(classes, 1, use_bias=False, prefix="pred_"),
-                                nn.Flatten())
+                self.output.add(nn.Conv2D(classes, 1, use_bias=False, prefix="pred_"), nn.Flatten())
 
     def hybrid_forward(self, F, x):
         """Class scores (N, classes)."""
@@ -151,6 +182,7 @@ def get_mobilenet_v2(multiplier, pretrained=False, ctx=None, root=None, **kwargs
 def _factory(getter, multiplier, name):
     def make(**kwargs):
         return getter(multiplier, **kwargs)
+
     make.__name__ = name
     make.__doc__ = f"{getter.__name__}({multiplier}); keyword arguments as {getter.__name__}."
     return make
@@ -158,7 +190,9 @@ def _factory(getter, multiplier, name):
 
 mobilenet1_0, mobilenet0_75, mobilenet0_5, mobilenet0_25 = (
     _factory(get_mobilenet, m, f"mobilenet{_suffix(m).replace('.', '_')}")
-    for m in (1.0, 0.75, 0.5, 0.25))
+    for m in (1.0, 0.75, 0.5, 0.25)
+)
 mobilenet_v2_1_0, mobilenet_v2_0_75, mobilenet_v2_0_5, mobilenet_v2_0_25 = (
     _factory(get_mobilenet_v2, m, f"mobilenet_v2_{_suffix(m).replace('.', '_')}")
-    for m in (1.0, 0.75, 0.5, 0.25))
+    for m in (1.0, 0.75, 0.5, 0.25)
+)

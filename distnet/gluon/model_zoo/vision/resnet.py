@@ -2,10 +2,25 @@
 layers, block for block as MXNet 1.9.1's model zoo builds them, so parameter names
 (``resnetv10_stage1_conv0_weight``) and ``save_parameters`` keys match."""
 
-__all__ = ["ResNetV1", "ResNetV2", "BasicBlockV1", "BasicBlockV2", "BottleneckV1",
-           "BottleneckV2", "resnet18_v1", "resnet34_v1", "resnet50_v1", "resnet101_v1",
-           "resnet152_v1", "resnet18_v2", "resnet34_v2", "resnet50_v2", "resnet101_v2",
-           "resnet152_v2", "get_resnet"]
+__all__ = [
+    "ResNetV1",
+    "ResNetV2",
+    "BasicBlockV1",
+    "BasicBlockV2",
+    "BottleneckV1",
+    "BottleneckV2",
+    "resnet18_v1",
+    "resnet34_v1",
+    "resnet50_v1",
+    "resnet101_v1",
+    "resnet152_v1",
+    "resnet18_v2",
+    "resnet34_v2",
+    "resnet50_v2",
+    "resnet101_v2",
+    "resnet152_v2",
+    "get_resnet",
+]
 
 from ...block import HybridBlock
 from ... import nn
@@ -13,8 +28,9 @@ from ._common import load_pretrained
 
 
 def _conv3x3(channels, stride, in_channels):
-    return nn.Conv2D(channels, kernel_size=3, strides=stride, padding=1, use_bias=False,
-                     in_channels=in_channels)
+    return nn.Conv2D(
+        channels, kernel_size=3, strides=stride, padding=1, use_bias=False, in_channels=in_channels
+    )
 
 
 class BasicBlockV1(HybridBlock):
@@ -23,8 +39,13 @@ class BasicBlockV1(HybridBlock):
     def __init__(self, channels, stride, downsample=False, in_channels=0, **kwargs):
         super().__init__(**kwargs)
         self.body = nn.HybridSequential(prefix="")
-        self.body.add(_conv3x3(channels, stride, in_channels), nn.BatchNorm(),
-                      nn.Activation("relu"), _conv3x3(channels, 1, channels), nn.BatchNorm())
+        self.body.add(
+            _conv3x3(channels, stride, in_channels),
+            nn.BatchNorm(),
+            nn.Activation("relu"),
+            _conv3x3(channels, 1, channels),
+            nn.BatchNorm(),
+        )
         self.downsample = _downsample_v1(channels, stride, in_channels) if downsample else None
 
     def hybrid_forward(self, F, x):
@@ -35,8 +56,10 @@ class BasicBlockV1(HybridBlock):
 
 def _downsample_v1(channels, stride, in_channels):
     out = nn.HybridSequential(prefix="")
-    out.add(nn.Conv2D(channels, kernel_size=1, strides=stride, use_bias=False,
-                      in_channels=in_channels), nn.BatchNorm())
+    out.add(
+        nn.Conv2D(channels, kernel_size=1, strides=stride, use_bias=False, in_channels=in_channels),
+        nn.BatchNorm(),
+    )
     return out
 
 
@@ -46,10 +69,16 @@ class BottleneckV1(BasicBlockV1):
     def __init__(self, channels, stride, downsample=False, in_channels=0, **kwargs):
         HybridBlock.__init__(self, **kwargs)
         self.body = nn.HybridSequential(prefix="")
-        self.body.add(nn.Conv2D(channels // 4, kernel_size=1, strides=stride), nn.BatchNorm(),
-                      nn.Activation("relu"), _conv3x3(channels // 4, 1, channels // 4),
-                      nn.BatchNorm(), nn.Activation("relu"),
-                      nn.Conv2D(channels, kernel_size=1, strides=1), nn.BatchNorm())
+        self.body.add(
+            nn.Conv2D(channels // 4, kernel_size=1, strides=stride),
+            nn.BatchNorm(),
+            nn.Activation("relu"),
+            _conv3x3(channels // 4, 1, channels // 4),
+            nn.BatchNorm(),
+            nn.Activation("relu"),
+            nn.Conv2D(channels, kernel_size=1, strides=1),
+            nn.BatchNorm(),
+        )
         self.downsample = _downsample_v1(channels, stride, in_channels) if downsample else None
 
 
@@ -108,8 +137,9 @@ class BottleneckV2(HybridBlock):
 def _make_stage(block, layers, channels, stride, stage_index, in_channels):
     stage = nn.HybridSequential(prefix=f"stage{stage_index}_")
     with stage.name_scope():
-        stage.add(block(channels, stride, channels != in_channels, in_channels=in_channels,
-                        prefix=""))
+        stage.add(
+            block(channels, stride, channels != in_channels, in_channels=in_channels, prefix="")
+        )
         for _ in range(layers - 1):
             stage.add(block(channels, 1, False, in_channels=channels, prefix=""))
     return stage
@@ -119,8 +149,12 @@ def _stem(features, channels, thumbnail):
     if thumbnail:
         features.add(_conv3x3(channels, 1, 0))
     else:
-        features.add(nn.Conv2D(channels, 7, 2, 3, use_bias=False), nn.BatchNorm(),
-                     nn.Activation("relu"), nn.MaxPool2D(3, 2, 1))
+        features.add(
+            nn.Conv2D(channels, 7, 2, 3, use_bias=False),
+            nn.BatchNorm(),
+            nn.Activation("relu"),
+            nn.MaxPool2D(3, 2, 1),
+        )
 
 
 class ResNetV1(HybridBlock):
@@ -143,14 +177,19 @@ class ResNetV1(HybridBlock):
     def __init__(self, block, layers, channels, classes=1000, thumbnail=False, **kwargs):
         super().__init__(**kwargs)
         if len(layers) != len(channels) - 1:
-            raise ValueError(f"ResNetV1: channels must have len(layers) + 1 = "
-                             f"{len(layers) + 1} entries, got {len(channels)}")
+            raise ValueError(
+                f"ResNetV1: channels must have len(layers) + 1 = "
+                f"{len(layers) + 1} entries, got {len(channels)}"
+            )
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="")
             _stem(self.features, channels[0], thumbnail)
             for i, num_layer in enumerate(layers):
-                self.features.add(_make_stage(block, num_layer, channels[i + 1],
-                                              1 if i == 0 else 2, i + 1, channels[i]))
+                self.features.add(
+                    _make_stage(
+                        block, num_layer, channels[i + 1], 1 if i == 0 else 2, i + 1, channels[i]
+                    )
+                )
             self.features.add(nn.GlobalAvgPool2D())
             self.output = nn.Dense(classes, in_units=channels[-1])
 
@@ -165,19 +204,25 @@ class ResNetV2(HybridBlock):
     def __init__(self, block, layers, channels, classes=1000, thumbnail=False, **kwargs):
         super().__init__(**kwargs)
         if len(layers) != len(channels) - 1:
-            raise ValueError(f"ResNetV2: channels must have len(layers) + 1 = "
-                             f"{len(layers) + 1} entries, got {len(channels)}")
+            raise ValueError(
+                f"ResNetV2: channels must have len(layers) + 1 = "
+                f"{len(layers) + 1} entries, got {len(channels)}"
+            )
         with self.name_scope():
             self.features = nn.HybridSequential(prefix="")
             self.features.add(nn.BatchNorm(scale=False, center=False))
             _stem(self.features, channels[0], thumbnail)
             in_channels = channels[0]
             for i, num_layer in enumerate(layers):
-                self.features.add(_make_stage(block, num_layer, channels[i + 1],
-                                              1 if i == 0 else 2, i + 1, in_channels))
+                self.features.add(
+                    _make_stage(
+                        block, num_layer, channels[i + 1], 1 if i == 0 else 2, i + 1, in_channels
+                    )
+                )
                 in_channels = channels[i + 1]
-            self.features.add(nn.BatchNorm(), nn.Activation("relu"), nn.GlobalAvgPool2D(),
-                              nn.Flatten())
+            self.features.add(
+                nn.BatchNorm(), nn.Activation("relu"), nn.GlobalAvgPool2D(), nn.Flatten()
+            )
             self.output = nn.Dense(classes, in_units=in_channels)
 
     def hybrid_forward(self, F, x):
@@ -185,27 +230,33 @@ class ResNetV2(HybridBlock):
         return self.output(self.features(x))
 
 
-resnet_spec = {18: ("basic_block", [2, 2, 2, 2], [64, 64, 128, 256, 512]),
-               34: ("basic_block", [3, 4, 6, 3], [64, 64, 128, 256, 512]),
-               50: ("bottle_neck", [3, 4, 6, 3], [64, 256, 512, 1024, 2048]),
-               101: ("bottle_neck", [3, 4, 23, 3], [64, 256, 512, 1024, 2048]),
-               152: ("bottle_neck", [3, 8, 36, 3], [64, 256, 512, 1024, 2048])}
+resnet_spec = {
+    18: ("basic_block", [2, 2, 2, 2], [64, 64, 128, 256, 512]),
+    34: ("basic_block", [3, 4, 6, 3], [64, 64, 128, 256, 512]),
+    50: ("bottle_neck", [3, 4, 6, 3], [64, 256, 512, 1024, 2048]),
+    101: ("bottle_neck", [3, 4, 23, 3], [64, 256, 512, 1024, 2048]),
+    152: ("bottle_neck", [3, 8, 36, 3], [64, 256, 512, 1024, 2048]),
+}
 resnet_net_versions = [ResNetV1, ResNetV2]
-resnet_block_versions = [{"basic_block": BasicBlockV1, "bottle_neck": BottleneckV1},
-                         {"basic_block": BasicBlockV2, "bottle_neck": BottleneckV2}]
+resnet_block_versions = [
+    {"basic_block": BasicBlockV1, "bottle_neck": BottleneckV1},
+    {"basic_block": BasicBlockV2, "bottle_neck": BottleneckV2},
+]
 
 
 def get_resnet(version, num_layers, pretrained=False, ctx=None, root=None, **kwargs):
     """ResNet ``version`` (1 or 2) with ``num_layers`` (18, 34, 50, 101, 152) layers;
     ``pretrained`` loads MXNet's ImageNet parameters (see ``model_store``)."""
     if num_layers not in resnet_spec:
-        raise ValueError(f"Invalid number of layers: {num_layers}. Options are "
-                         f"{sorted(resnet_spec)}")
+        raise ValueError(
+            f"Invalid number of layers: {num_layers}. Options are {sorted(resnet_spec)}"
+        )
     if version not in (1, 2):
         raise ValueError(f"Invalid resnet version: {version}. Options are 1 and 2.")
     block_type, layers, channels = resnet_spec[num_layers]
-    net = resnet_net_versions[version - 1](resnet_block_versions[version - 1][block_type],
-                                           layers, channels, **kwargs)
+    net = resnet_net_versions[version - 1](
+        resnet_block_versions[version - 1][block_type], layers, channels, **kwargs
+    )
     if pretrained:
         load_pretrained(net, f"resnet{num_layers}_v{version}", ctx, root)
     return net
@@ -214,13 +265,18 @@ def get_resnet(version, num_layers, pretrained=False, ctx=None, root=None, **kwa
 def _factory(version, num_layers):
     def make(**kwargs):
         return get_resnet(version, num_layers, **kwargs)
+
     make.__name__ = f"resnet{num_layers}_v{version}"
-    make.__doc__ = (f"ResNet-{num_layers} v{version}; keyword arguments as get_resnet "
-                    "(pretrained, ctx, root, classes, thumbnail).")
+    make.__doc__ = (
+        f"ResNet-{num_layers} v{version}; keyword arguments as get_resnet "
+        "(pretrained, ctx, root, classes, thumbnail)."
+    )
     return make
 
 
 resnet18_v1, resnet34_v1, resnet50_v1, resnet101_v1, resnet152_v1 = (
-    _factory(1, n) for n in (18, 34, 50, 101, 152))
+    _factory(1, n) for n in (18, 34, 50, 101, 152)
+)
 resnet18_v2, resnet34_v2, resnet50_v2, resnet101_v2, resnet152_v2 = (
-    _factory(2, n) for n in (18, 34, 50, 101, 152))
+    _factory(2, n) for n in (18, 34, 50, 101, 152)
+)

@@ -23,10 +23,32 @@ def _make_fire_conv(channels, kernel_size, padding=0):
     return out
 
 
-_FIRES = {"1.0": [(16, 64, 64), (16, 64, 64), (32, 128, 128), "pool", (32, 128, 128),
-                  (48, 192, 192), (48, 192, 192), (64, 256, 256), "pool", (64, 256, 256)],
-          "1.1": [(16, 64, 64), (16, 64, 64), "pool", (32, 128, 128), (32, 128, 128), "pool",
-                  (48, 192, 192), (48, 192, 192), (64, 256, 256), (64, 256, 256)]}
+_FIRES = {
+    "1.0": [
+        (16, 64, 64),
+        (16, 64, 64),
+        (32, 128, 128),
+        "pool",
+        (32, 128, 128),
+        (48, 192, 192),
+        (48, 192, 192),
+        (64, 256, 256),
+        "pool",
+        (64, 256, 256),
+    ],
+    "1.1": [
+        (16, 64, 64),
+        (16, 64, 64),
+        "pool",
+        (32, 128, 128),
+        (32, 128, 128),
+        "pool",
+        (48, 192, 192),
+        (48, 192, 192),
+        (64, 256, 256),
+        (64, 256, 256),
+    ],
+}
 
 
 class SqueezeNet(HybridBlock):
@@ -59,8 +81,12 @@ class SqueezeNet(HybridBlock):
                     self.features.add(_make_fire(*fire))
             self.features.add(nn.Dropout(0.5))
             self.output = nn.HybridSequential(prefix="")
-            self.output.add(nn.Conv2D(classes, kernel_size=1), nn.Activation("relu"),
-                            nn.AvgPool2D(13), nn.Flatten())
+            self.output.add(
+                nn.Conv2D(classes, kernel_size=1),
+                nn.Activation("relu"),
+                nn.AvgPool2D(13),
+                nn.Flatten(),
+            )
 
     def hybrid_forward(self, F, x):
         """Class scores (N, classes)."""

@@ -1,8 +1,18 @@
 """VGG 11/13/16/19 with and without BatchNorm (Simonyan and Zisserman, 2014), as MXNet
 1.9.1's model zoo builds them."""
 
-__all__ = ["VGG", "vgg11", "vgg13", "vgg16", "vgg19", "vgg11_bn", "vgg13_bn", "vgg16_bn",
-           "vgg19_bn", "get_vgg"]
+__all__ = [
+    "VGG",
+    "vgg11",
+    "vgg13",
+    "vgg16",
+    "vgg19",
+    "vgg11_bn",
+    "vgg13_bn",
+    "vgg16_bn",
+    "vgg19_bn",
+    "get_vgg",
+]
 
 from ....initializer import Xavier
 from ...block import HybridBlock
@@ -28,27 +38,39 @@ class VGG(HybridBlock):
     def __init__(self, layers, filters, classes=1000, batch_norm=False, **kwargs):
         super().__init__(**kwargs)
         if len(layers) != len(filters):
-            raise ValueError(f"VGG: layers and filters differ in length ({len(layers)} "
-                             f"and {len(filters)})")
+            raise ValueError(
+                f"VGG: layers and filters differ in length ({len(layers)} and {len(filters)})"
+            )
         with self.name_scope():
             self.features = self._make_features(layers, filters, batch_norm)
             for _ in range(2):
-                self.features.add(nn.Dense(4096, activation="relu",
-                                           weight_initializer="normal",
-                                           bias_initializer="zeros"), nn.Dropout(rate=0.5))
-            self.output = nn.Dense(classes, weight_initializer="normal",
-                                   bias_initializer="zeros")
+                self.features.add(
+                    nn.Dense(
+                        4096,
+                        activation="relu",
+                        weight_initializer="normal",
+                        bias_initializer="zeros",
+                    ),
+                    nn.Dropout(rate=0.5),
+                )
+            self.output = nn.Dense(classes, weight_initializer="normal", bias_initializer="zeros")
 
     @staticmethod
     def _make_features(layers, filters, batch_norm):
         featurizer = nn.HybridSequential(prefix="")
         for num, channels in zip(layers, filters):
             for _ in range(num):
-                featurizer.add(nn.Conv2D(channels, kernel_size=3, padding=1,
-                                         weight_initializer=Xavier(rnd_type="gaussian",
-                                                                   factor_type="out",
-                                                                   magnitude=2),
-                                         bias_initializer="zeros"))
+                featurizer.add(
+                    nn.Conv2D(
+                        channels,
+                        kernel_size=3,
+                        padding=1,
+                        weight_initializer=Xavier(
+                            rnd_type="gaussian", factor_type="out", magnitude=2
+                        ),
+                        bias_initializer="zeros",
+                    )
+                )
                 if batch_norm:
                     featurizer.add(nn.BatchNorm())
                 featurizer.add(nn.Activation("relu"))
@@ -60,17 +82,18 @@ class VGG(HybridBlock):
         return self.output(self.features(x))
 
 
-vgg_spec = {11: ([1, 1, 2, 2, 2], [64, 128, 256, 512, 512]),
-            13: ([2, 2, 2, 2, 2], [64, 128, 256, 512, 512]),
-            16: ([2, 2, 3, 3, 3], [64, 128, 256, 512, 512]),
-            19: ([2, 2, 4, 4, 4], [64, 128, 256, 512, 512])}
+vgg_spec = {
+    11: ([1, 1, 2, 2, 2], [64, 128, 256, 512, 512]),
+    13: ([2, 2, 2, 2, 2], [64, 128, 256, 512, 512]),
+    16: ([2, 2, 3, 3, 3], [64, 128, 256, 512, 512]),
+    19: ([2, 2, 4, 4, 4], [64, 128, 256, 512, 512]),
+}
 
 
 def get_vgg(num_layers, pretrained=False, ctx=None, root=None, **kwargs):
     """VGG with ``num_layers`` (11, 13, 16, 19); ``batch_norm=True`` for the _bn nets."""
     if num_layers not in vgg_spec:
-        raise ValueError(f"Invalid number of layers: {num_layers}. Options are "
-                         f"{sorted(vgg_spec)}")
+        raise ValueError(f"Invalid number of layers: {num_layers}. Options are {sorted(vgg_spec)}")
     layers, filters = vgg_spec[num_layers]
     net = VGG(layers, filters, **kwargs)
     if pretrained:
@@ -84,9 +107,11 @@ def _factory(num_layers, batch_norm):
         if batch_norm:
             kwargs["batch_norm"] = True
         return get_vgg(num_layers, **kwargs)
+
     make.__name__ = f"vgg{num_layers}{'_bn' if batch_norm else ''}"
-    make.__doc__ = (f"VGG-{num_layers}{' with BatchNorm' if batch_norm else ''}; keyword "
-                    "arguments as get_vgg.")
+    make.__doc__ = (
+        f"VGG-{num_layers}{' with BatchNorm' if batch_norm else ''}; keyword arguments as get_vgg."
+    )
     return make
 
 
