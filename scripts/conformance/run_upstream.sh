@@ -9,7 +9,7 @@
 # PYTHON picks the interpreter (default: python3 on PATH, which must have distnet, pytest and nose
 # installed: `pip install -e '.[test]' nose`). CONFORMANCE_TARGET=mxnet runs the same files against a
 # real MXNet in that interpreter instead, to get the reference outcomes to compare with
-# (scripts/conformance/compare.py).
+# (scripts/conformance/compare.py). CONFORMANCE_FILES="ndarray symbol" runs only those files.
 set -euo pipefail
 src=${1:?usage: run_upstream.sh PATH_TO_MXNET_SOURCE [RESULTS_DIR]}
 out=${2:-$(mktemp -d)}
@@ -18,9 +18,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 unit="$src/tests/python/unittest"
 [ -f "$unit/common.py" ] || { echo "no MXNet unit tests under $unit" >&2; exit 2; }
 
-files="module gluon gluon_trainer autograd kvstore kvstore_custom optimizer metric init io loss
-gluon_data gluon_data_vision ndarray symbol executor infer_shape attr random viz engine base
-gluon_utils test_utils model_parallel thread_local exc_handling operator"
+files=${CONFORMANCE_FILES:-"module gluon gluon_trainer autograd kvstore kvstore_custom optimizer metric
+init io loss gluon_data gluon_data_vision ndarray symbol executor infer_shape attr random viz engine
+base gluon_utils test_utils model_parallel thread_local exc_handling operator"}
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
