@@ -535,6 +535,9 @@ def get_symbol(x):
         )
     for node in _topo_order([x]):
         args = [entry(a) for a in node.inputs]
+        if hasattr(node.op, "to_symbol"):  # a hybridized block's CachedOp call
+            made[id(node)] = node.op.to_symbol(args)
+            continue
         attrs = {k: v for k, v in node.attrs.items() if not k.startswith("__")}
         made[id(node)] = create(node.op, node.op.name.lower(), args, attrs)
     return entry(x)

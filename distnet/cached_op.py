@@ -13,9 +13,12 @@ unlike MXNet there is nothing to rebind per input signature: every call runs the
 """
 
 from .base import MXNetError
+from .ops.attrs import Attr, Int
+from .ops.registry import Op
 from . import autograd as _ag
 from .context import current_context
 from .ndarray.ndarray import NDArray, wrap
+from .symbol.graph import dfs_order
 
 __all__ = ["CachedOp"]
 
@@ -43,6 +46,35 @@ class CachedOp:
         self._is_aux = tuple(i in ix.mutable for i in ix.variables)
         self._single = len(self._plan.heads) == 1
         self._fn = _CachedOpFunction(self)
+        # MXNet inlines a small graph into the recording (autograd.get_symbol shows its
+        # operators) unless static_alloc; a larger one is one _CachedOp node.
+        n_ops = sum(1 for node in dfs_order(sym._outputs) if node.op is not None)
+        limit = self._flags.get("inline_limit", 2)
+        self._fn.inline = not self._flags.get("static_alloc", False) and n_ops <= int(limit)
+
+    _monitor = None
+
+    def register_op_hook(self, callback, monitor_all=False):
+        """Call ``callback(node_name, op_name, array)`` for every node output of each call
+        (with ``monitor_all`` first for every node input too). Names are UTF-8 bytes as
+        MXNet's (``b'dense0_fwd_output'``, ``b'FullyConnected'``); ``array`` is an NDArray
+        (MXNet passed a raw handle). ``callback=None`` removes the hook."""
+        if callback is None:
+            self._monitor = None
+            return
+
+        def for_context(ctx):
+            def monitor(node, ins, outs):
+                op_name = node.op.name.encode()
+                if monitor_all:
+                    for name, arr in zip(monitor_input_names(node), ins):
+                        callback(f"{node.name}_{name}".encode(), op_name, wrap(arr, ctx))
+                for j, out in enumerate(outs):
+                    callback(node.output_name(j).encode(), op_name, wrap(out, ctx))
+
+            return monitor
+
+        self._monitor = for_context
 
     @property
     def symbol(self):
@@ -74,11 +106,12 @@ class CachedOp:
                 recorded = True
         if ctx is None:
             ctx = default_ctx or current_context()
+        monitor = self._monitor and self._monitor(ctx)
         if current_context() is ctx:  # already inside `with ctx:` (or the default cpu(0))
-            state = self._plan.forward(datas, _ag._training and _ag._state.training)
+            state = self._plan.forward(datas, _ag._training and _ag._state.training, monitor)
         else:
             with ctx:  # creation/random nodes and cupy kernels go to the inputs' device
-                state = self._plan.forward(datas, _ag._training and _ag._state.training)
+                state = self._plan.forward(datas, _ag._training and _ag._state.training, monitor)
         vals = state[0]
         outs = [vals[e] for e in self._plan.heads]
         res = [wrap(o, ctx) for o in outs]
@@ -94,6 +127,23 @@ class CachedOp:
         return f"<CachedOp of {self._symbol!r}>"
 
 
+# Single-input operators that MXNet registers with their input's name; other single-input
+# operators (relu, Activation, Reshape, Cast, ...) have no input names and show "input0".
+_NAMED_SINGLE = frozenset(
+    "LeakyReLU Dropout softmax log_softmax softmin SoftmaxActivation SliceChannel SwapAxis "
+    "Pooling Pooling_v1 LRN UpSampling".split()
+)
+
+
+def monitor_input_names(node):
+    """The names MXNet's monitors give ``node``'s inputs (``data``, ``weight``; ``lhs``,
+    ``rhs``; ``input0`` for single-input operators without declared input names)."""
+    names = tuple(node.op.input_names(node.parsed)) + tuple(node.op.aux)
+    if len(names) == 1 and not node.op.variadic and node.op.name not in _NAMED_SINGLE:
+        return ("input0",)
+    return names
+
+
 class _CachedOpFunction:
     """The tape's view of a CachedOp call: ``backward`` runs the plan's backward.
 
@@ -103,10 +153,21 @@ class _CachedOpFunction:
 
     loss_output = False
     nd_backward = False
+    inline = False
 
     def __init__(self, cached_op):
         self.cached_op = cached_op
         self.name = "_CachedOp"
+
+    def to_symbol(self, args):
+        """This call as a Symbol on the input Symbols ``args`` (``autograd.get_symbol``):
+        the graph itself when inlined, else one ``_CachedOp`` node running it."""
+        from .symbol.compose import compose, create
+
+        sym = self.cached_op.symbol
+        if self.inline:
+            return compose(sym, **dict(zip(self.cached_op._input_names, args)))
+        return create(_CachedOpNode(self.cached_op), "_cachedop", args)
 
     def backward(self, F, need, ins, outs, state, ograds):
         """Input gradients (one per CachedOp input, None where not needed)."""
@@ -130,3 +191,44 @@ def _write_out(res, out):
         dst[:] = src
         dst._ag = src._ag
     return out
+
+
+class _CachedOpNode(Op):
+    """The ``_CachedOp`` operator of a Symbol from ``autograd.get_symbol``: one node whose
+    inputs are the CachedOp's and which runs its graph (forward, backward, inference).
+    Not registered: like MXNet's, such a node cannot be loaded back from JSON."""
+
+    name = "_CachedOp"
+    variadic = True
+    params = {"num_args": Attr(Int, 0)}
+
+    def __init__(self, cached_op):
+        self.cached_op = cached_op
+        self.defaults, self.required, self.param_order = {"num_args": 0}, (), ("num_args",)
+        self._cache = {}
+
+    def output_names(self, a):
+        return tuple(self.cached_op.symbol.list_outputs())
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return self._infer("infer_shape_partial", in_shapes, aux_shapes)
+
+    def infer_type(self, a, in_types, aux_types):
+        return self._infer("infer_type_partial", in_types, aux_types)
+
+    def _infer(self, method, ins, aux_in):
+        sym = self.cached_op.symbol
+        known = {n: v for n, v in zip(self.cached_op._input_names, ins) if v is not None}
+        args, outs, aux = getattr(sym, method)(**known)
+        found = dict(zip(sym.list_arguments(), args or ()))
+        found.update(zip(sym.list_auxiliary_states(), aux or ()))
+        filled = [found.get(n, v) for n, v in zip(self.cached_op._input_names, ins)]
+        return filled, list(outs or [None] * len(self.output_names(None))), aux_in
+
+    def forward(self, a, ins, aux, is_train):
+        plan = self.cached_op._plan
+        state = plan.forward(list(ins), is_train)
+        return [state[0][e] for e in plan.heads], state
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return self.cached_op._plan.backward(saved, list(ograds), (True,) * len(ins), F)

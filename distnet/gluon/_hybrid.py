@@ -104,17 +104,40 @@ def regroup(args, fmt):
     return merge(args, fmt)[0]
 
 
+def _same_but_trailing_none(fmt, stored):
+    """Whether two top-level input formats differ only by trailing None arguments (a
+    keyword default of None given or left out), which select the same traced graph."""
+    short, long_ = (fmt, stored) if len(fmt) < len(stored) else (stored, fmt)
+    n = len(short)
+    return long_[:n] == short and all(f == -1 for f in long_[n:])
+
+
+def _check_one_context(flat):
+    """A hybridized block runs one graph on one device: all its NDArray inputs must share a
+    context (MXNet raised ValueError here too; the graph would otherwise copy silently)."""
+    ctx = flat[0]._ctx
+    for arr in flat[1:]:
+        if isinstance(arr, NDArray) and arr._ctx != ctx:
+            found = sorted({str(a._ctx) for a in flat if isinstance(a, NDArray)})
+            raise GluonValueError(
+                "Find multiple contexts in the input, After hybridized, the HybridBlock only "
+                "supports one input context. You can print the ele.ctx in the input arguments "
+                f"to inspect their contexts. Find all contexts = {{{', '.join(found)}}}"
+            )
+
+
 class HybridCache:
     """What a HybridBlock keeps for hybrid execution: the traced graph ``(input variables,
     output Symbol)``, the CachedOp built from it, the recipe mapping the CachedOp's inputs
     to data and Parameter arrays, the nesting formats of inputs and outputs, and the
     CachedOp flags. `clear` drops what depends on the children and the Parameters."""
 
-    __slots__ = ("graph", "op", "op_args", "in_format", "out_format", "flags")
+    __slots__ = ("graph", "op", "op_args", "in_format", "out_format", "flags", "op_hook")
 
     def __init__(self):
         self.in_format = self.out_format = None
         self.flags = []
+        self.op_hook = None  # (callback, monitor_all) from register_op_hook
         self.clear()
 
     def clear(self):
@@ -182,6 +205,8 @@ class HybridCache:
             for name in input_names
         ]
         self.op = CachedOp(out, self.flags)
+        if self.op_hook is not None:
+            self.op.register_op_hook(*self.op_hook)
 
     def _op_inputs(self, flat, ctx):
         return [flat[ref] if is_arg else ref.data(ctx) for is_arg, ref in self.op_args]
@@ -194,13 +219,14 @@ class HybridCache:
             flat = args
         else:
             flat, fmt = flatten(args, "input")
-            if fmt != self.in_format:
+            if fmt != self.in_format and not _same_but_trailing_none(fmt, self.in_format):
                 raise GluonValueError(
                     "The argument structure of HybridBlock does not match "
                     f"the cached version. Stored format = {self.in_format},"
                     f" input format = {fmt}"
                 )
             flat = [a for a in flat if a is not None]
+            _check_one_context(flat)
         ctx = flat[0]._ctx
         try:
             cargs = self._op_inputs(flat, ctx)

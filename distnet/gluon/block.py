@@ -259,6 +259,13 @@ class Block:
         handle.attach(self._forward_hooks, hook)
         return handle
 
+    def register_op_hook(self, callback, monitor_all=False):
+        """Install ``callback(node_name, op_name, array)`` on every hybridized descendant:
+        it sees each operator output (with ``monitor_all`` also each input) of their
+        cached graphs. See ``HybridBlock.register_op_hook``."""
+        for child in self._children.values():
+            child.register_op_hook(callback, monitor_all)
+
     def apply(self, fn):
         """Apply ``fn(block)`` to every descendant and then to this block; return self."""
         for child in self._children.values():
@@ -375,6 +382,17 @@ class HybridBlock(Block):
                 static_shape=static_shape,
                 inline_limit=inline_limit,
             )
+
+    def register_op_hook(self, callback, monitor_all=False):
+        """Call ``callback(node_name, op_name, array)`` for every operator output of the
+        hybridized graph (with ``monitor_all`` first for each operator input too), as
+        MXNet's: names are UTF-8 bytes (``b'dense0_fwd_output'``, ``b'FullyConnected'``);
+        ``array`` is the NDArray itself (MXNet passed a raw handle). A block that is not
+        hybridized runs no graph, so the hook sees nothing until ``hybridize()``."""
+        self._hybrid_cache.op_hook = (callback, monitor_all)
+        if self._hybrid_cache.op is not None:
+            self._hybrid_cache.op.register_op_hook(callback, monitor_all)
+        super().register_op_hook(callback, monitor_all)
 
     def cast(self, dtype):
         """Cast the Parameters to ``dtype`` and drop the cached graph."""

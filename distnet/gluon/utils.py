@@ -136,22 +136,32 @@ def clip_global_norm(arrays, max_norm, check_isfinite=True):
     xp = ctx.xp
     total = xp.zeros((), dtype=np.float64)
     for arr in arrays:
-        flat = arr._read().reshape(-1)  # waits for a pending kvstore pull of the grad
+        flat = _stored_values(arr).reshape(-1)
         sq = xp.vdot(flat, flat)  # in the array's dtype, as MXNet's dot
         total = total + (xp.asarray(sq) if arr.context == ctx else xp.asarray(float(sq)))
-    norm = xp.sqrt(total).astype(arrays[0]._data.dtype)
+    norm = xp.sqrt(total).astype(arrays[0].dtype)
     if check_isfinite and not math.isfinite(float(norm)):
         warnings.warn(
             UserWarning("nan or inf is detected. Clipping results will be undefined."), stacklevel=2
         )
     scale = xp.minimum(max_norm / (norm + 1e-8), 1.0)
     for arr in arrays:
-        data = arr._read()
+        data = _stored_values(arr)
         factor = scale if arr.context == ctx else arr.context.xp.asarray(float(scale))
         data *= factor.astype(data.dtype)
     if check_isfinite:
         return float(norm)
     return wrap(norm.reshape(1), ctx)
+
+
+def _stored_values(arr):
+    """The buffer holding ``arr``'s values, to scale in place: a dense array's memory (after
+    any pending kvstore pull), or a sparse array's stored values (rows/non-zeros only, whose
+    squares are the whole norm's)."""
+    if arr._sparse:
+        arr._read_parts()
+        return arr._values
+    return arr._read()
 
 
 def check_sha1(filename, sha1_hash):

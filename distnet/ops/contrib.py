@@ -1,6 +1,6 @@
 """Small operators of MXNet's ``contrib`` namespace and the finiteness checks used by
 mixed-precision training: ``isnan``/``isinf``/``isfinite``, ``all_finite``,
-``multi_all_finite``, ``allclose``, ``index_array``, ``index_copy``, ``arange_like``,
+``multi_all_finite``, ``reset_arrays``, ``allclose``, ``index_array``, ``index_copy``, ``arange_like``,
 ``div_sqrt_dim``, ``quadratic``."""
 
 import math
@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..base import MXNetError
-from .attrs import Attr, Bool, Float, Int, OptFloat, OptInt, OptShape, Shape, enum
+from .attrs import REQUIRED, Attr, Bool, Float, Int, OptFloat, OptInt, OptShape, Shape, enum
 from .registry import Op, register
 from ._util import xp_of
 
@@ -75,6 +75,37 @@ class multi_all_finite(_AllFinite):
     variadic = True
     # num_args: the count distnet's variadic calls fill in; MXNet's own is num_arrays
     params = {"num_arrays": Attr(Int, 1), "init_output": Attr(Bool, True), "num_args": Attr(Int, 0)}
+
+
+@register
+class reset_arrays(Op):
+    """Set every input array to zero in place (``nd.reset_arrays(*grads, num_arrays=n)``,
+    what ``ParameterDict.zero_grad`` does); no outputs. Where MXNet crashed on a wrong
+    ``num_arrays``, this raises an MXNetError naming both counts."""
+
+    name = "reset_arrays"
+    variadic = True
+    # num_args: the count distnet's variadic calls fill in; MXNet's own is num_arrays
+    params = {"num_arrays": Attr(Int, REQUIRED), "num_args": Attr(Int, 0)}
+
+    def output_names(self, a):
+        return ()
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return in_shapes, [], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        if a["num_arrays"] != len(ins):
+            raise MXNetError(
+                f"operator reset_arrays: num_arrays={a['num_arrays']} but {len(ins)} "
+                "arrays were given"
+            )
+        for x in ins:
+            x[...] = 0
+        return (), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (None,) * len(ins)
 
 
 @register

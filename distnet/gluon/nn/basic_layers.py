@@ -19,6 +19,7 @@ __all__ = [
     "BatchNorm",
     "InstanceNorm",
     "LayerNorm",
+    "GroupNorm",
     "Flatten",
     "Lambda",
     "HybridLambda",
@@ -375,6 +376,65 @@ class LayerNorm(_NormBase):
     def hybrid_forward(self, F, data, gamma, beta):
         """``LayerNorm`` over ``axis``."""
         return F.LayerNorm(data, gamma=gamma, beta=beta, axis=self._axis, eps=self._epsilon)
+
+
+class GroupNorm(HybridBlock):
+    """Group normalization (Wu & He, 2018): split the channels (axis 1) of each sample into
+    ``num_groups`` groups and normalize each group over its channels and spatial axes.
+
+    ``gamma`` and ``beta`` hold one value per group, shape ``(num_groups,)``, as in MXNet
+    1.9.1; ``center=False``/``scale=False`` only freeze them (``grad_req='null'``).
+
+    Parameters
+    ----------
+    num_groups : int, default 1
+        Number of groups; the channel count must be a multiple of it.
+    epsilon : float, default 1e-5
+        Added to the variance to avoid dividing by zero.
+    center, scale : bool, default True
+        Whether ``beta`` / ``gamma`` are learned.
+    beta_initializer, gamma_initializer : str or Initializer, default 'zeros' / 'ones'
+    """
+
+    def __init__(
+        self,
+        num_groups=1,
+        epsilon=1e-5,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        prefix=None,
+        params=None,
+    ):
+        super().__init__(prefix=prefix, params=params)
+        self._kwargs = {"eps": epsilon, "num_groups": num_groups, "center": center, "scale": scale}
+        self._num_groups = num_groups
+        self._epsilon = epsilon
+        self.gamma = self.params.get(
+            "gamma",
+            grad_req="write" if scale else "null",
+            shape=(num_groups,),
+            init=gamma_initializer,
+            allow_deferred_init=True,
+        )
+        self.beta = self.params.get(
+            "beta",
+            grad_req="write" if center else "null",
+            shape=(num_groups,),
+            init=beta_initializer,
+            allow_deferred_init=True,
+        )
+
+    def hybrid_forward(self, F, data, gamma, beta):
+        """``GroupNorm`` with this block's groups and epsilon."""
+        return F.GroupNorm(
+            data, gamma=gamma, beta=beta, num_groups=self._num_groups, eps=self._epsilon
+        )
+
+    def __repr__(self):
+        content = ", ".join(f"{k}={v!r}" for k, v in self._kwargs.items())
+        return f"{self.__class__.__name__}({content})"
 
 
 class Embedding(HybridBlock):
