@@ -177,6 +177,8 @@ class Parameter:
                 if len(arr_list) == 1:
                     return arr_list[0]
                 ctx = current_context()
+            if ctx.device_typeid == 3:  # cpu_pinned(i) reads cpu(i)'s copy, as in MXNet
+                ctx = Context("cpu", ctx.device_id)
             for i, c in enumerate(self._ctx_list):
                 if c == ctx:
                     return arr_list[i]

@@ -1,8 +1,9 @@
 """``gluon.utils``: splitting batches across devices, gradient clipping, downloads.
 
-``download`` fetches with the standard library (no ``requests``): it writes to a temporary
-file next to the target, checks the sha1 there, and renames it into place atomically, so
-an interrupted or corrupt download never leaves a file that looks complete.
+``download`` fetches with ``requests`` when it is installed (as MXNet; the ``download``
+extra), else with the standard library: it writes to a temporary file next to the target,
+checks the sha1 there, and renames it into place atomically, so an interrupted or corrupt
+download never leaves a file that looks complete.
 """
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "data_dir",
 ]
 
+import contextlib
 import hashlib
 import math
 import os
@@ -288,23 +290,23 @@ def _download_error(url, fname, attempts, err):
     )
 
 
+def _requests():
+    """The ``requests`` module, or None when it is not installed (then urllib is used)."""
+    try:
+        import requests
+    except ImportError:
+        return None
+    return requests
+
+
 def _fetch_once(url, fname, sha1_hash, verify_ssl, timeout, progress):
     """One attempt: stream into a temp file beside ``fname``, verify, rename."""
-    import urllib.request
-
-    context = None
-    if not verify_ssl and url.lower().startswith("https"):
-        import ssl
-
-        context = ssl._create_unverified_context()  # the caller asked for no verification
     tmp = f"{fname}.{uuid.uuid4().hex}.part"
     try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as resp:
-            status = getattr(resp, "status", 200)
-            if status != 200:
-                raise MXNetError(f"Failed downloading url {url}: HTTP status {status}")
-            total = int(resp.headers.get("Content-Length") or 0)
-            digest = _stream_to(resp, tmp, total, _show_progress(progress))
+        requests = _requests()
+        opener = _open_urllib if requests is None else _open_requests
+        with opener(url, verify_ssl, timeout) as (chunks, total):
+            digest = _stream_to(chunks, tmp, total, _show_progress(progress))
         if sha1_hash and digest != sha1_hash:
             raise MXNetError(
                 f"File {fname} is downloaded but the content hash does not match "
@@ -317,18 +319,51 @@ def _fetch_once(url, fname, sha1_hash, verify_ssl, timeout, progress):
         _remove_quietly(tmp)
 
 
+@contextlib.contextmanager
+def _open_requests(url, verify_ssl, timeout):
+    """(chunks of the body, Content-Length or 0) of a GET through ``requests``."""
+    import requests
+
+    resp = requests.get(url, stream=True, verify=verify_ssl, timeout=timeout)
+    try:
+        if resp.status_code != 200:
+            raise MXNetError(f"Failed downloading url {url}: HTTP status {resp.status_code}")
+        total = int(resp.headers.get("Content-Length") or 0)
+        yield resp.iter_content(chunk_size=_CHUNK), total
+    finally:
+        resp.close()
+
+
+@contextlib.contextmanager
+def _open_urllib(url, verify_ssl, timeout):
+    """(chunks of the body, Content-Length or 0) of a GET through urllib."""
+    import urllib.request
+
+    context = None
+    if not verify_ssl and url.lower().startswith("https"):
+        import ssl
+
+        context = ssl._create_unverified_context()  # the caller asked for no verification
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as resp:
+        status = getattr(resp, "status", 200)
+        if status != 200:
+            raise MXNetError(f"Failed downloading url {url}: HTTP status {status}")
+        total = int(resp.headers.get("Content-Length") or 0)
+        yield iter(lambda: resp.read(_CHUNK), b""), total
+
+
 def _show_progress(progress):
     if progress is None:
         return bool(getattr(sys.stderr, "isatty", lambda: False)())
     return bool(progress)
 
 
-def _stream_to(resp, tmp, total, show):
-    """Copy the response body to ``tmp`` (created, never truncating another file)."""
+def _stream_to(chunks, tmp, total, show):
+    """Copy the body's ``chunks`` to ``tmp`` (created, never truncating another file)."""
     sha1 = hashlib.sha1()
     done = 0
     with open(tmp, "xb") as fout:
-        for chunk in iter(lambda: resp.read(_CHUNK), b""):
+        for chunk in chunks:
             fout.write(chunk)
             sha1.update(chunk)
             done += len(chunk)

@@ -133,8 +133,19 @@ class _FlakyServer:
         self.httpd.server_close()
 
 
+@pytest.fixture(params=["requests", "urllib"])
+def fetcher(request, monkeypatch):
+    """Each download test runs through requests (as MXNet) and through urllib (the
+    fallback when requests is not installed)."""
+    if request.param == "urllib":
+        monkeypatch.setattr(utils, "_requests", lambda: None)
+    else:
+        pytest.importorskip("requests")  # in the test extra; absent only outside it
+    return request.param
+
+
 @pytest.fixture
-def server():
+def server(fetcher):
     servers = []
 
     def make(files, failures=0):
@@ -185,15 +196,17 @@ def test_download_replaces_a_stale_file_and_honours_overwrite(tmp_path, server):
     assert (tmp_path / "a.txt").read_bytes() == b"new"
 
 
-def test_download_retries_then_succeeds(tmp_path, server, capsys):
+def test_download_retries_then_succeeds(tmp_path, server, fetcher, capsys):
     srv = server({"x.bin": b"payload"}, failures=2)
     utils.download(srv.url + "x.bin", path=str(tmp_path), retries=3)
     assert (tmp_path / "x.bin").read_bytes() == b"payload" and srv.requests == 3
     out = capsys.readouterr().out
-    assert (
-        "download failed due to <HTTPError 503: 'Service Unavailable'>" in out
-        and "retrying, 2 attempts left" in out
+    cause = (
+        "<HTTPError 503: 'Service Unavailable'>"
+        if fetcher == "urllib"
+        else f"MXNetError('Failed downloading url {srv.url}x.bin: HTTP status 503')"
     )
+    assert f"download failed due to {cause}" in out and "retrying, 2 attempts left" in out
     assert "retrying, 1 attempt left" in out
 
 
@@ -209,12 +222,13 @@ def test_download_sha1_mismatch_fails_after_retries(tmp_path, server):
     assert srv.requests == 2 and os.listdir(tmp_path) == []
 
 
-def test_download_offline_error_names_url_and_target(tmp_path):
+def test_download_offline_error_names_url_and_target(tmp_path, fetcher):
     url = "http://127.0.0.1:9/gluon/dataset/mnist/t10k-labels-idx1-ubyte.gz"
     with pytest.raises(MXNetError) as info:
         utils.download(url, path=str(tmp_path), retries=1, timeout=2)
     msg = str(info.value)
-    assert msg.startswith(f"Downloading {url} failed after 1 attempt (URLError")
+    cause = "URLError" if fetcher == "urllib" else "ConnectionError"
+    assert msg.startswith(f"Downloading {url} failed after 1 attempt ({cause}")
     assert msg.endswith(
         "If this machine is offline, fetch the file elsewhere and place it "
         f"at {tmp_path / 't10k-labels-idx1-ubyte.gz'}"
@@ -268,3 +282,42 @@ def test_gluon_namespace_loads_submodules_on_first_use():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     ).stdout.split("\n")
     assert out[:2] == ["False False", "True MNIST"]
+
+
+class _MockResponse:
+    """What ``requests.get(..., stream=True)`` returns, for a body held in memory."""
+
+    def __init__(self, body, status=200):
+        self.status_code, self.body, self.headers, self.closed = status, body, {}, False
+
+    def iter_content(self, chunk_size):
+        return (self.body[i : i + chunk_size] for i in range(0, len(self.body), chunk_size))
+
+    def close(self):
+        self.closed = True
+
+
+def test_download_goes_through_requests_as_mxnet(tmp_path, monkeypatch):
+    requests = pytest.importorskip("requests")
+    calls, made = [], []
+
+    def get(url, **kwargs):
+        calls.append((url, kwargs))
+        made.append(_MockResponse(b"MOCK CONTENT" * 100))
+        return made[-1]
+
+    monkeypatch.setattr(requests, "get", get)
+    with pytest.warns(UserWarning, match="^Unverified HTTPS request"):
+        out = utils.download("https://example.org/README.md", path=str(tmp_path), verify_ssl=False)
+    assert (tmp_path / "README.md").read_bytes() == b"MOCK CONTENT" * 100 == open(out, "rb").read()
+    assert calls == [
+        ("https://example.org/README.md", {"stream": True, "verify": False, "timeout": 60})
+    ]
+    assert made[0].closed and os.listdir(tmp_path) == ["README.md"]
+
+    def refuse(url, **kwargs):
+        raise requests.exceptions.ConnectionError("refused")
+
+    monkeypatch.setattr(requests, "get", refuse)
+    with pytest.raises(MXNetError, match=r"failed after 3 attempts \(ConnectionError: refused\)"):
+        utils.download("https://example.org/other.md", path=str(tmp_path), retries=3)

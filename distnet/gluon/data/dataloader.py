@@ -38,10 +38,12 @@ class DataLoader:
         Worker processes (or threads with ``thread_pool``) that load batches in parallel;
         batches still arrive in the sampler's order.
     pin_memory : bool, default False
-        Accepted for compatibility. Pinned host memory does not apply to numpy arrays, so
-        batches stay on ``cpu(0)`` (MXNet returned them on ``cpu_pinned``).
+        Return the batches' NDArrays on context ``cpu_pinned(pin_device_id)``, as MXNet.
+        They share the host buffers they were made in (numpy has no page-locked memory);
+        a ``cpu_pinned(i)`` array mixes with ``cpu`` arrays and Parameters read their
+        ``cpu(i)`` copy for it.
     pin_device_id : int, default 0
-        Accepted for compatibility.
+        The device id of the pinned context.
     prefetch : int, optional
         Batches requested ahead of the one being read (default ``2 * num_workers``).
     thread_pool : bool, default False
@@ -106,6 +108,15 @@ class DataLoader:
         return _sampler.BatchSampler(sampler, batch_size, last_batch or "keep")
 
     def __iter__(self):
+        batches = self._batches()
+        if not self._pin_memory:
+            return batches
+        from ... import context
+
+        ctx = context.cpu_pinned(self._pin_device_id)
+        return (_on_context(batch, ctx) for batch in batches)
+
+    def _batches(self):
         if self._num_workers == 0:
             return self._same_process_iter()
         if self._thread_pool:
@@ -142,3 +153,15 @@ class DataLoader:
 
     def clean(self):
         """Compatibility no-op: nothing is prefetched between passes."""
+
+
+def _on_context(batch, ctx):
+    """``batch`` (NDArrays, nested in lists/tuples) with its arrays on host context
+    ``ctx``; dense arrays keep their buffers (relabelled, not copied)."""
+    from ...ndarray.ndarray import NDArray, wrap
+
+    if isinstance(batch, NDArray):
+        return batch.as_in_context(ctx) if batch._sparse else wrap(batch._read(), ctx)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_on_context(item, ctx) for item in batch)
+    return batch

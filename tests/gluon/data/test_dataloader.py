@@ -341,3 +341,18 @@ def test_spawn_with_an_unpicklable_dataset_says_why(monkeypatch):
     ds = gdata.SimpleDataset([1, 2, 3]).transform(lambda x: x)
     with pytest.raises(MXNetError, match="the data set and batchify_fn must be picklable"):
         list(gdata.DataLoader(ds, batch_size=2, num_workers=2))
+
+
+def test_pin_memory_returns_batches_on_cpu_pinned():
+    data = np.arange(20, dtype=np.float32).reshape(10, 2)
+    dataset = gdata.ArrayDataset(data, np.arange(10))
+    plain = [x.context for x, _ in gdata.DataLoader(dataset, 4)]
+    assert plain == [mx.cpu(0)] * 3
+    loader = gdata.DataLoader(dataset, 4, pin_memory=True, pin_device_id=1)
+    batches = list(loader)
+    assert [(x.context, y.context) for x, y in batches] == [(mx.cpu_pinned(1),) * 2] * 3
+    np.testing.assert_array_equal(batches[0][0].asnumpy(), data[:4])
+    # a pinned batch feeds a layer whose Parameters live on cpu(1)
+    dense = mx.gluon.nn.Dense(3, in_units=2)
+    dense.initialize(ctx=mx.cpu(1))
+    assert dense(batches[0][0]).shape == (4, 3)
