@@ -24,6 +24,7 @@ __all__ = [
     "TripletLoss",
     "PoissonNLLLoss",
     "CosineEmbeddingLoss",
+    "SDMLLoss",
 ]
 
 
@@ -347,6 +348,50 @@ class CosineEmbeddingLoss(Loss):
         y_norm = F.reshape(F.norm(y, axis=axis), shape=(-1, 1))
         x_dot_y = F.reshape(F.sum(x * y, axis=axis), shape=(-1, 1))
         return x_dot_y / F._maximum_scalar(x_norm * y_norm, scalar=1e-12)
+
+
+class SDMLLoss(Loss):
+    """Smoothed Deep Metric Learning loss (Bonadiman et al., arXiv:1905.12786): for
+    batches ``x1``, ``x2`` of shape (batch_size, dim) where ``x2[i]`` is the positive
+    partner of ``x1[i]`` and every other row a negative, the KL divergence between the
+    softmax over negative squared distances ``-|x1[i] - x2[j]|**2`` and the identity
+    matrix smoothed by ``smoothing_parameter``. One value per sample, as MXNet 1.9.1.
+
+    Unlike MXNet's, which reads ``x1.shape``, it also works on Symbols (hybridized).
+
+    Parameters
+    ----------
+    smoothing_parameter : float, default 0.3
+        Probability mass spread evenly over the other ``batch_size - 1`` rows (< 1).
+    weight : float or None, default 1.0
+        Global scalar weight of the loss.
+    batch_axis : int, default 0
+    """
+
+    def __init__(self, smoothing_parameter=0.3, weight=1.0, batch_axis=0, **kwargs):
+        super().__init__(weight, batch_axis, **kwargs)
+        self.kl_loss = KLDivLoss(from_logits=True)
+        self.smoothing_parameter = smoothing_parameter
+
+    def _labels(self, F, distances):
+        """The identity over the batch, smoothed: ``1 - s`` on the diagonal, ``s / (n-1)``
+        elsewhere."""
+        idx = F.contrib.arange_like(distances, axis=0)
+        gold = F.broadcast_equal(F.expand_dims(idx, 1), F.expand_dims(idx, 0))
+        others = F.sum(F.ones_like(idx)) - 1
+        off = F.broadcast_div((1 - gold) * self.smoothing_parameter, others)
+        return gold * (1 - self.smoothing_parameter) + off
+
+    def hybrid_forward(self, F, x1, x2):
+        """Per-sample SDML loss of aligned batches ``x1`` and ``x2``."""
+        if _is_nd(F) and x1.shape != x2.shape:
+            raise GluonValueError(
+                f"SDMLLoss: x1 and x2 must have the same shape, got {x1.shape} and {x2.shape}"
+            )
+        diffs = F.broadcast_sub(F.expand_dims(x1, 1), F.expand_dims(x2, 0))
+        distances = F.sum(F.square(diffs), axis=2)
+        log_probabilities = F.log_softmax(-distances, axis=1)
+        return self.kl_loss(log_probabilities, self._labels(F, distances))
 
 
 class CTCLoss(Loss):

@@ -1,6 +1,7 @@
 """Typed operator attributes: parsed from Python values or from the strings of MXNet JSON."""
 
 import ast
+import warnings
 
 import numpy as np
 
@@ -149,6 +150,20 @@ OptShape = _optional(_shape)
 OptStr = _optional(_str)
 
 
+_WARNED = set()
+
+
+def _ignored(op, key):
+    """MXNet ignores any argument given to an operator that takes none (its test suite
+    calls ``broadcast_maximum(a, b, axis=1)``); so does distnet, but it says so, once."""
+    if (op.name, key) not in _WARNED:
+        _WARNED.add((op.name, key))
+        warnings.warn(
+            f"operator {op.name} takes no arguments; {key!r} is ignored (as in MXNet)",
+            stacklevel=4,
+        )
+
+
 def parse_attrs(op, kwargs):
     """Fill ``op``'s defaults and parse ``kwargs``; errors name the operator and attribute."""
     spec = op.params
@@ -157,6 +172,9 @@ def parse_attrs(op, kwargs):
         attr = spec.get(key)
         if attr is None:
             if key.startswith("__") or key in ("name", "ctx", "out"):
+                continue
+            if not spec:
+                _ignored(op, key)
                 continue
             raise MXNetError(
                 f"operator {op.name}: unknown argument {key!r}; it takes {sorted(spec)}"

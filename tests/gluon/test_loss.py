@@ -6,7 +6,9 @@ import math
 import numpy as np
 import pytest
 
+import distnet as mx
 from distnet import autograd, nd
+from distnet.base import MXNetError
 from distnet.gluon import loss as gloss
 
 from .helpers import assert_close, fixture, load_json
@@ -102,3 +104,43 @@ def test_hybridized_loss_equals_imperative(case):
     out.backward()
     assert_close(out, _DATA[f"{case}:loss"], rtol=1e-5, atol=1e-6)
     assert_close(args[0].grad, _DATA[f"{case}:grad0"], rtol=1e-4, atol=1e-6)
+
+
+def _sdml_inputs():
+    x1 = mx.nd.array(np.random.RandomState(0).uniform(-1, 1, (4, 3)))
+    x2 = mx.nd.array(np.random.RandomState(1).uniform(-1, 1, (4, 3)))
+    return x1, x2
+
+
+def test_sdml_loss_matches_mxnet_values_and_gradient():
+    x1, x2 = _sdml_inputs()
+    loss = mx.gluon.loss.SDMLLoss()
+    # MXNet 1.9.1 on the same inputs
+    np.testing.assert_allclose(
+        loss(x1, x2).asnumpy(), [0.7825125, 1.1408840, 1.0440410, 0.2589835], rtol=1e-4
+    )
+    weighted = mx.gluon.loss.SDMLLoss(smoothing_parameter=0.1, weight=2.0)(x1, x2)
+    np.testing.assert_allclose(
+        weighted.asnumpy(), [1.3126360, 1.8079914, 1.4020109, 0.6065388], rtol=1e-4
+    )
+    x1.attach_grad()
+    with mx.autograd.record():
+        out = loss(x1, x2)
+    out.backward()
+    np.testing.assert_allclose(
+        x1.grad.asnumpy()[0], [0.1150054, -0.6298257, 1.3945005], rtol=1e-4, atol=1e-6
+    )
+    hybrid = mx.gluon.loss.SDMLLoss()
+    hybrid.hybridize()  # works on Symbols too (MXNet's read x1.shape)
+    np.testing.assert_allclose(hybrid(x1, x2).asnumpy(), out.asnumpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match="same shape"):
+        loss(x1, x2[:3])
+
+
+def test_argument_to_an_operator_without_arguments_is_ignored_with_a_warning():
+    # MXNet ignores it (its own test of CosineEmbeddingLoss passes axis= to broadcast_maximum)
+    with pytest.warns(UserWarning, match="broadcast_minimum takes no arguments; 'axis'"):
+        out = mx.nd.broadcast_minimum(mx.nd.array([0]), mx.nd.array([[1, -2]]), axis=1)
+    assert out.asnumpy().tolist() == [[0, -2]]
+    with pytest.raises(MXNetError, match="unknown argument 'axes'"):
+        mx.nd.sum(mx.nd.ones((2,)), axes=0)
