@@ -13,6 +13,7 @@ _HERE = pathlib.Path(__file__).resolve().parent
 _ELSEWHERE = {
     "_getitem": "tests/core/test_ndarray.py (indexing) and test_autograd.py (slicing grads)",
     "_copyto": "tests/core/test_autograd.py (copy to another context)",
+    "reset_arrays": "tests/gluon/test_block_semantics.py (in place, num_arrays check, zero_grad)",
 }
 
 
