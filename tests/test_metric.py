@@ -175,3 +175,22 @@ def test_loss_metric_accepts_single_array_and_perplexity_axis():
     probs = np.array([[[0.5], [0.5]], [[0.25], [0.75]]], np.float32)  # (2, 2, 1): axis 1
     ppl.update([nd.array([[0], [1]])], [nd.array(probs)])
     assert ppl.get()[1] == pytest.approx(np.exp(-(np.log(0.5) + np.log(0.75)) / 2))
+
+
+@pytest.mark.parametrize("spec", [("acc", {"axis": 0}), ("perplexity", {"ignore_label": -1})])
+def test_create_from_json_config_round_trips(spec):
+    name, kwargs = spec
+    metric = mx.metric.create(name, **kwargs)
+    again = mx.metric.create(json.dumps(metric.get_config()))
+    assert type(again) is type(metric) and again.get_config() == metric.get_config()
+    composite = mx.metric.create(["acc", "f1"])
+    again = mx.metric.create(json.dumps(composite.get_config()))
+    assert [type(m).__name__ for m in again.metrics] == ["Accuracy", "F1"]
+    assert again.get_config() == composite.get_config()
+
+
+def test_create_from_bad_json_config_names_the_problem():
+    with pytest.raises(MXNetError, match="not valid JSON"):
+        mx.metric.create("{nope")
+    with pytest.raises(MXNetError, match="with a 'metric' key"):
+        mx.metric.create('{"name": "acc"}')

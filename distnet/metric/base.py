@@ -81,9 +81,11 @@ def create(metric, *args, **kwargs):
             f"metric must be a name, an EvalMetric, a callable or a list, got "
             f"{type(metric).__name__}"
         )
-    if metric.startswith("["):
+    if metric.startswith("["):  # '["acc", {"axis": 0}]'
         name, kw = json.loads(metric)
         return create(name, **kw)
+    if metric.startswith("{"):  # json.dumps(metric.get_config()), as MXNet's registry reads
+        return create(_json_config(metric), *args, **kwargs)
     klass = _REGISTRY.get(metric.lower())
     if klass is None:
         raise MXNetError(
@@ -91,6 +93,20 @@ def create(metric, *args, **kwargs):
             f"metric.register first (registered: {sorted(_REGISTRY)})"
         )
     return klass(*args, **kwargs)
+
+
+def _json_config(text):
+    """The dict of a metric's JSON config (``get_config()`` dumped), checked."""
+    try:
+        config = json.loads(text)
+    except ValueError as err:
+        raise MXNetError(f"metric config {text[:80]!r} is not valid JSON: {err}") from None
+    if not isinstance(config, dict) or "metric" not in config:
+        raise MXNetError(
+            f"metric config {text[:80]!r} must be a JSON object with a 'metric' key "
+            "(as metric.get_config() gives)"
+        )
+    return config
 
 
 class EvalMetric:
