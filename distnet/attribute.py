@@ -30,10 +30,27 @@ def hidden_key(key):
     return f"__{key}__" if key in HIDDEN_KEYS else key
 
 
-class AttrScope:
+class _AttrScopeMeta(type):
+    """Gives ``AttrScope`` MXNet's class property ``AttrScope.current`` (per thread)."""
+
+    @property
+    def current(cls):
+        """The attribute scope in effect on this thread."""
+        return current()
+
+    @current.setter
+    def current(cls, scope):
+        if not isinstance(scope, AttrScope):
+            raise MXNetError(f"AttrScope.current must be an AttrScope, got {scope!r}")
+        _local.value = scope
+
+
+class AttrScope(metaclass=_AttrScopeMeta):
     """Attribute scope: string attributes for all symbols created in a ``with`` block.
 
     Scopes nest; an inner scope adds to (and overrides) the outer one's attributes.
+    ``AttrScope.current`` reads or replaces this thread's scope, as in MXNet; other
+    threads keep theirs.
     """
 
     def __init__(self, **kwargs):

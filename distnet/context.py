@@ -11,12 +11,35 @@ _DEVTYPE2STR = {1: "cpu", 2: "gpu", 3: "cpu_pinned", 5: "cpu_shared"}
 _DEVSTR2TYPE = {v: k for k, v in _DEVTYPE2STR.items()}
 
 
-class Context:
+class _ContextMeta(type):
+    """Gives ``Context`` MXNet's class property ``Context.default_ctx``: this thread's
+    current context, settable (``Context.default_ctx = mx.cpu(1)``)."""
+
+    @property
+    def default_ctx(cls):
+        """This thread's current context (``current_context()``)."""
+        return current_context()
+
+    @default_ctx.setter
+    def default_ctx(cls, ctx):
+        if not isinstance(ctx, Context):
+            raise MXNetError(f"Context.default_ctx must be a Context, got {ctx!r}")
+        # as MXNet: it replaces the current context; an open `with ctx:` block restores
+        # its outer context when it ends; other threads are not affected
+        stack = _stack()
+        if stack:
+            stack[-1] = ctx
+        else:
+            stack.append(ctx)
+
+
+class Context(metaclass=_ContextMeta):
     """A device: its type (``cpu``, ``gpu``, ``cpu_pinned``) and id.
 
     Distinct CPU ids are distinct devices for data parallelism (each holds its own copy of
     parameters and executors), although all CPU arrays live in host memory. Usable as a
-    ``with`` block to set the default context.
+    ``with`` block to set the default context. ``Context.default_ctx`` reads or sets this
+    thread's current context, as in MXNet.
     """
 
     _default = threading.local()

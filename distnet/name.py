@@ -13,23 +13,32 @@ __all__ = ["NameManager", "Prefix", "current"]
 _local = threading.local()
 
 
-class NameManager:
+class _NameManagerMeta(type):
+    """Gives ``NameManager`` MXNet's class property ``NameManager.current`` (per thread)."""
+
+    @property
+    def current(cls):
+        """The name manager in effect on this thread."""
+        return current()
+
+    @current.setter
+    def current(cls, manager):
+        if not isinstance(manager, NameManager):
+            raise TypeError(f"NameManager.current must be a NameManager, got {manager!r}")
+        _local.value = manager
+
+
+class NameManager(metaclass=_NameManagerMeta):
     """Gives names to symbols: the user's name if there is one, else ``<hint><count>``.
 
     Use as ``with mx.name.NameManager():`` to start fresh counters for a block of code.
+    ``NameManager.current`` reads or replaces this thread's manager, as in MXNet; other
+    threads keep theirs.
     """
 
     def __init__(self):
         self._counter = {}
         self._old_manager = None
-
-    class _Current:
-        """``NameManager.current``: the manager in effect on this thread (MXNet's spelling)."""
-
-        def __get__(self, obj, owner):
-            return current()
-
-    current = _Current()
 
     def get(self, name, hint):
         """Return ``name`` if given, else the next automatic name for ``hint``."""
