@@ -139,7 +139,8 @@ def eye(N, M=0, k=0, ctx=None, dtype=None):
 def waitall():
     """Wait for all pending work: GPU streams and every kvstore transfer in flight (pushes
     and pulls of the parameter server, on CPU too).  A transfer that failed and was not
-    waited for raises MXNetError here, naming its key."""
+    waited for raises MXNetError here, naming its key; so does an operator that failed
+    while running and whose result no read has reported yet (as MXNet)."""
     _wait_kvstore()
     from ..backend import _cupy
 
@@ -153,6 +154,9 @@ def waitall():
         ids.add(_cupy.cuda.Device().id)
         for i in sorted(ids):
             _cupy.cuda.Device(i).synchronize()
+    from ._failed import raise_unreported
+
+    raise_unreported()
 
 
 # Two plain numbers give a plain number, as in MXNet (`nd.power(2, 3)` is 8; comparisons

@@ -7,6 +7,8 @@ from ..context import Context, current_context, cpu
 from ..backend import device_scope as _device_scope
 from .. import autograd as _ag
 from .. import profiler as _prof
+from ..ops.registry import OpRuntimeError
+from ._failed import Failure, failed_copy, failed_result
 
 __all__ = ["NDArray", "invoke", "wrap", "read_raw"]
 
@@ -134,6 +136,8 @@ class NDArray:
     def copyto(self, other):
         """Copy into ``other`` (an NDArray, returned) or to a new array on context ``other``."""
         if self._pending is not None:
+            if type(self._pending) is Failure:  # the copy carries the error on
+                return failed_copy(self, other)
             self._wait()
         if isinstance(other, NDArray):
             if other is self:
@@ -446,6 +450,8 @@ def invoke(op, args, a, out=None, _traced=False):
         if x._sparse:
             return _sparse_dispatch(op, args, a, out)
         if x._pending is not None:
+            if type(x._pending) is Failure:  # an input of a failed call: pass it on
+                return failed_result(op, a, args, x._pending, out)
             x._wait()
         if ctx is None:
             ctx = x._ctx
@@ -473,6 +479,8 @@ def invoke(op, args, a, out=None, _traced=False):
                 outs, saved = op.forward(a, ins, aux, _ag._training and _ag._state.training)
         else:
             outs, saved = op.forward(a, ins, aux, _ag._training and _ag._state.training)
+    except OpRuntimeError as err:  # reported at the next read, as MXNet's engine does
+        return failed_result(op, a, args, Failure(err), out)
     except (ValueError, TypeError, IndexError) as err:
         raise _op_error(op, datas, err) from err
     res = []

@@ -36,11 +36,10 @@ def _sample(opname, shape, ctx, dtype, out, **params):
         shape = (1,) if out is None else out.shape
     params.update(shape=shape, ctx=ctx or current_context(), dtype=dtype)
     a = op.parse(params)
-    res = invoke(op, [], a)[0]
     if out is not None:
-        out[:] = res
+        invoke(op, [], a, out)  # a failed draw leaves its error on `out`
         return out
-    return res
+    return invoke(op, [], a)[0]
 
 
 def uniform(low=0, high=1, shape=None, dtype=None, ctx=None, out=None, **kwargs):

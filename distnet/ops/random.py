@@ -7,7 +7,7 @@ reproducible.
 import numpy as np
 
 from .attrs import Attr, Float, Shape, Dtype, Int
-from .registry import Op, register
+from .registry import Op, OpRuntimeError, register
 from ._util import xp_of
 from .. import random as _random
 from ..context import current_context
@@ -28,7 +28,22 @@ class _Sampler(Op):
     def infer_type(self, a, in_types, aux_types):
         return in_types, [self._dtype(a)], aux_types
 
+    # (param, strict, text): MXNet's run-time checks, `param > 0` (strict) or `>= 0`
+    checks = ()
+
+    def check(self, a):
+        """Raise OpRuntimeError (reported at the next read) when a distribution
+        parameter is out of range, with MXNet's message."""
+        for key, strict, text in self.checks:
+            value = a[key]
+            if value < 0 or (strict and value == 0):
+                raise OpRuntimeError(
+                    f"operator {self.name}: Check failed: param.{key} {'>' if strict else '>='} "
+                    f"0 ({value:g} vs. 0) : {text}"
+                )
+
     def forward(self, a, ins, aux, is_train):
+        self.check(a)
         rng = _random.generator(np)
         out = self.sample(rng, a, tuple(a["shape"]) or (1,)).astype(self._dtype(a))
         return (_place(out, a),), None
@@ -54,6 +69,14 @@ class _random_uniform(_Sampler):
     aliases = ("random_uniform", "uniform")
     params = dict(low=Attr(Float, 0.0), high=Attr(Float, 1.0), **_COMMON)
 
+    def check(self, a):
+        if a["high"] < a["low"]:
+            raise OpRuntimeError(
+                f"operator {self.name}: Check failed: param.high >= param.low "
+                f"({a['high']:g} vs. {a['low']:g}) : low must be less or equal to high in "
+                "uniform distribution"
+            )
+
     def sample(self, rng, a, shape):
         return rng.uniform(a["low"], a["high"], shape)
 
@@ -65,6 +88,8 @@ class _random_normal(_Sampler):
     name = "_random_normal"
     aliases = ("random_normal", "normal")
     params = dict(loc=Attr(Float, 0.0), scale=Attr(Float, 1.0), **_COMMON)
+
+    checks = (("scale", True, "scale parameter in gaussian has to be positive"),)
 
     def sample(self, rng, a, shape):
         return rng.normal(a["loc"], a["scale"], shape)
@@ -91,6 +116,8 @@ class _random_exponential(_Sampler):
     aliases = ("random_exponential", "exponential")
     params = dict(lam=Attr(Float, 1.0), **_COMMON)
 
+    checks = (("lam", True, "lambda parameter in exponential distribution has to be positive"),)
+
     def sample(self, rng, a, shape):
         return rng.exponential(1.0 / a["lam"], shape)
 
@@ -103,6 +130,11 @@ class _random_gamma(_Sampler):
     aliases = ("random_gamma",)  # MXNet's `gamma` is the gamma function
     params = dict(alpha=Attr(Float, 1.0), beta=Attr(Float, 1.0), **_COMMON)
 
+    checks = (
+        ("alpha", True, "alpha parameter in gamma distribution has to be positive"),
+        ("beta", True, "beta parameter in gamma distribution has to be positive"),
+    )
+
     def sample(self, rng, a, shape):
         return rng.gamma(a["alpha"], a["beta"], shape)
 
@@ -114,6 +146,8 @@ class _random_poisson(_Sampler):
     name = "_random_poisson"
     aliases = ("random_poisson", "poisson")
     params = dict(lam=Attr(Float, 1.0), **_COMMON)
+
+    checks = (("lam", False, "lambda parameter in poisson distribution has to be non-negative"),)
 
     def sample(self, rng, a, shape):
         return rng.poisson(a["lam"], shape)
@@ -142,6 +176,8 @@ class _random_negative_binomial(_Sampler):
     aliases = ("random_negative_binomial",)
     params = dict(k=Attr(Int, 1), p=Attr(Float, 1.0), **_COMMON)
 
+    checks = (("k", False, "k parameter in negative binomial distribution has to be non-negative"),)
+
     def sample(self, rng, a, shape):
         return _negative_binomial(rng, a["k"], a["p"], shape)
 
@@ -154,6 +190,19 @@ class _random_generalized_negative_binomial(_Sampler):
     aliases = ("random_generalized_negative_binomial",)
     params = dict(mu=Attr(Float, 1.0), alpha=Attr(Float, 1.0), **_COMMON)
 
+    checks = (
+        (
+            "mu",
+            False,
+            "mu parameter in generalized negative binomial distribution has to be non-negative",
+        ),
+        (
+            "alpha",
+            False,
+            "alpha parameter in generalized negative binomial distribution has to be non-negative",
+        ),
+    )
+
     def sample(self, rng, a, shape):
         return _generalized_negative_binomial(rng, a["mu"], a["alpha"], shape)
 
@@ -163,8 +212,15 @@ class _LikeSampler(Op):
 
     base = None
 
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return in_shapes, [in_shapes[0]], aux_shapes
+
+    def infer_type(self, a, in_types, aux_types):
+        return in_types, [in_types[0]], aux_types
+
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
+        self.base.check(self, a)
         out = self.base.sample(self, _random.generator(np), a, tuple(x.shape))
         out = out.astype(x.dtype)
         xp = xp_of(x)
@@ -186,6 +242,7 @@ def _like(base):
             aliases=(),
             params=params,
             base=base,
+            checks=base.checks,
             __doc__=f"Samples of the {short} distribution shaped like ``data``.",
         ),
     )

@@ -45,6 +45,13 @@ _OP_MODULES = (
 )
 
 
+class OpRuntimeError(MXNetError):
+    """A check an operator makes on its data or arguments while running (a sampler's
+    ``scale > 0``). As in MXNet, whose kernels run asynchronously, ``nd.*`` calls report
+    it at the next read of the result (``asnumpy``, ``wait_to_read``, ``nd.waitall``);
+    see ``distnet/ndarray/_failed.py``."""
+
+
 class Op:
     """Base class of an operator. Subclasses set the class attributes and override methods.
 
