@@ -9,7 +9,7 @@ does not know must be written ``__key__`` themselves, as in MXNet.
 
 import threading
 
-from .base import MXNetError
+from .base import MXNetError, _thread_state_meta
 
 __all__ = ["AttrScope", "HIDDEN_KEYS", "hidden_key", "current"]
 
@@ -30,22 +30,7 @@ def hidden_key(key):
     return f"__{key}__" if key in HIDDEN_KEYS else key
 
 
-class _AttrScopeMeta(type):
-    """Gives ``AttrScope`` MXNet's class property ``AttrScope.current`` (per thread)."""
-
-    @property
-    def current(cls):
-        """The attribute scope in effect on this thread."""
-        return current()
-
-    @current.setter
-    def current(cls, scope):
-        if not isinstance(scope, AttrScope):
-            raise MXNetError(f"AttrScope.current must be an AttrScope, got {scope!r}")
-        _local.value = scope
-
-
-class AttrScope(metaclass=_AttrScopeMeta):
+class AttrScope(metaclass=_thread_state_meta("current", lambda: current(), lambda s: _set(s))):
     """Attribute scope: string attributes for all symbols created in a ``with`` block.
 
     Scopes nest; an inner scope adds to (and overrides) the outer one's attributes.
@@ -83,6 +68,12 @@ class AttrScope(metaclass=_AttrScopeMeta):
     def __exit__(self, *exc):
         _local.value = self._old_scope
         self._old_scope = None
+
+
+def _set(scope):
+    if not isinstance(scope, AttrScope):
+        raise MXNetError(f"AttrScope.current must be an AttrScope, got {scope!r}")
+    _local.value = scope
 
 
 def current():

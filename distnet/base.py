@@ -88,3 +88,11 @@ def _as_list(obj):
     if isinstance(obj, (list, tuple)):
         return list(obj)
     return [obj]
+
+
+def _thread_state_meta(attr, getter, setter):
+    """A metaclass giving its classes a class-level property ``attr`` read with
+    ``getter()`` and assigned with ``setter(value)`` (MXNet's per-thread class properties
+    ``Context.default_ctx``, ``AttrScope.current``, ``NameManager.current``)."""
+    prop = property(lambda cls: getter(), lambda cls, value: setter(value))
+    return type(f"_{attr}_meta", (type,), {attr: prop})

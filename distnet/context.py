@@ -2,7 +2,7 @@
 
 import threading
 
-from .base import MXNetError
+from .base import MXNetError, _thread_state_meta
 from . import backend
 
 __all__ = ["Context", "cpu", "gpu", "cpu_pinned", "current_context", "num_gpus"]
@@ -11,29 +11,11 @@ _DEVTYPE2STR = {1: "cpu", 2: "gpu", 3: "cpu_pinned", 5: "cpu_shared"}
 _DEVSTR2TYPE = {v: k for k, v in _DEVTYPE2STR.items()}
 
 
-class _ContextMeta(type):
-    """Gives ``Context`` MXNet's class property ``Context.default_ctx``: this thread's
-    current context, settable (``Context.default_ctx = mx.cpu(1)``)."""
-
-    @property
-    def default_ctx(cls):
-        """This thread's current context (``current_context()``)."""
-        return current_context()
-
-    @default_ctx.setter
-    def default_ctx(cls, ctx):
-        if not isinstance(ctx, Context):
-            raise MXNetError(f"Context.default_ctx must be a Context, got {ctx!r}")
-        # as MXNet: it replaces the current context; an open `with ctx:` block restores
-        # its outer context when it ends; other threads are not affected
-        stack = _stack()
-        if stack:
-            stack[-1] = ctx
-        else:
-            stack.append(ctx)
-
-
-class Context(metaclass=_ContextMeta):
+class Context(
+    metaclass=_thread_state_meta(
+        "default_ctx", lambda: current_context(), lambda c: _set_current(c)
+    )
+):
     """A device: its type (``cpu``, ``gpu``, ``cpu_pinned``) and id.
 
     Distinct CPU ids are distinct devices for data parallelism (each holds its own copy of
@@ -147,6 +129,18 @@ def gpu(device_id=0):
 def cpu_pinned(device_id=0):
     """Page-locked host memory context; behaves as a CPU context here."""
     return _interned("cpu_pinned", device_id)
+
+
+def _set_current(ctx):
+    """``Context.default_ctx = ctx``: as MXNet, it replaces this thread's current context;
+    an open ``with ctx:`` block restores its outer context when it ends."""
+    if not isinstance(ctx, Context):
+        raise MXNetError(f"Context.default_ctx must be a Context, got {ctx!r}")
+    stack = _stack()
+    if stack:
+        stack[-1] = ctx
+    else:
+        stack.append(ctx)
 
 
 def current_context():

@@ -8,27 +8,14 @@ its own default manager, as in MXNet.
 
 import threading
 
+from .base import _thread_state_meta
+
 __all__ = ["NameManager", "Prefix", "current"]
 
 _local = threading.local()
 
 
-class _NameManagerMeta(type):
-    """Gives ``NameManager`` MXNet's class property ``NameManager.current`` (per thread)."""
-
-    @property
-    def current(cls):
-        """The name manager in effect on this thread."""
-        return current()
-
-    @current.setter
-    def current(cls, manager):
-        if not isinstance(manager, NameManager):
-            raise TypeError(f"NameManager.current must be a NameManager, got {manager!r}")
-        _local.value = manager
-
-
-class NameManager(metaclass=_NameManagerMeta):
+class NameManager(metaclass=_thread_state_meta("current", lambda: current(), lambda m: _set(m))):
     """Gives names to symbols: the user's name if there is one, else ``<hint><count>``.
 
     Use as ``with mx.name.NameManager():`` to start fresh counters for a block of code.
@@ -74,6 +61,12 @@ class Prefix(NameManager):
     def get(self, name, hint):
         """Return the prefixed user name, or the prefixed automatic name."""
         return self._prefix + super().get(name, hint)
+
+
+def _set(manager):
+    if not isinstance(manager, NameManager):
+        raise TypeError(f"NameManager.current must be a NameManager, got {manager!r}")
+    _local.value = manager
 
 
 def current():

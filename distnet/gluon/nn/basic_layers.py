@@ -378,7 +378,7 @@ class LayerNorm(_NormBase):
         return F.LayerNorm(data, gamma=gamma, beta=beta, axis=self._axis, eps=self._epsilon)
 
 
-class GroupNorm(HybridBlock):
+class GroupNorm(_NormBase):
     """Group normalization (Wu & He, 2018): split the channels (axis 1) of each sample into
     ``num_groups`` groups and normalize each group over its channels and spatial axes.
 
@@ -411,20 +411,7 @@ class GroupNorm(HybridBlock):
         self._kwargs = {"eps": epsilon, "num_groups": num_groups, "center": center, "scale": scale}
         self._num_groups = num_groups
         self._epsilon = epsilon
-        self.gamma = self.params.get(
-            "gamma",
-            grad_req="write" if scale else "null",
-            shape=(num_groups,),
-            init=gamma_initializer,
-            allow_deferred_init=True,
-        )
-        self.beta = self.params.get(
-            "beta",
-            grad_req="write" if center else "null",
-            shape=(num_groups,),
-            init=beta_initializer,
-            allow_deferred_init=True,
-        )
+        self._gamma_beta(center, scale, num_groups, beta_initializer, gamma_initializer)
 
     def hybrid_forward(self, F, data, gamma, beta):
         """``GroupNorm`` with this block's groups and epsilon."""
