@@ -72,16 +72,29 @@ def get_cuda_compute_capability(ctx):
     return int(_cupy.cuda.Device(ctx.device_id).compute_capability)
 
 
+_NP_SHAPE_GLOBAL = [False]  # set_np_shape(2): on for every thread
+
+
 def set_np_shape(active):
-    """Turn NumPy shape semantics on or off for this thread; returns the previous state."""
+    """Turn NumPy shape semantics on or off, as MXNet: ``1``/``True`` for this thread,
+    ``2`` for every thread, ``0``/``False`` off (here and globally). Returns the previous
+    state of this thread."""
     previous = is_np_shape()
-    _FLAGS.np_shape = bool(active)
+    level = int(active)
+    if level not in (0, 1, 2):
+        raise MXNetError(
+            f"set_np_shape: expected 0 (off), 1 (this thread) or 2 (global), got {active!r}"
+        )
+    _FLAGS.np_shape = level > 0
+    if level != 1:
+        _NP_SHAPE_GLOBAL[0] = level == 2
     return previous
 
 
 def is_np_shape():
-    """Whether NumPy shape semantics are on in this thread (off by default, as MXNet)."""
-    return getattr(_FLAGS, "np_shape", False)
+    """Whether NumPy shape semantics are on in this thread, or globally (off by default,
+    as MXNet)."""
+    return _NP_SHAPE_GLOBAL[0] or getattr(_FLAGS, "np_shape", False)
 
 
 @contextlib.contextmanager

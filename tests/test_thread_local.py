@@ -121,3 +121,20 @@ def test_block_scope_is_per_thread():
     assert seen == ("spawned_hello0", "spawned_hello1")
     layer = _in_thread(lambda: mx.gluon.nn.Dense(2, prefix="t_"))
     assert layer.weight.name == "t_weight"
+
+
+def test_np_shape_thread_and_global_levels():
+    from distnet.util import is_np_shape, set_np_shape
+
+    try:
+        assert set_np_shape(1) is False and is_np_shape()
+        assert _in_thread(is_np_shape) is False  # 1: this thread only
+        assert set_np_shape(2) is True
+        assert _in_thread(is_np_shape) is True  # 2: every thread
+        assert _in_thread(lambda: set_np_shape(1)) is True and is_np_shape()
+        assert set_np_shape(0) is True  # 0: off here and globally
+        assert not is_np_shape() and _in_thread(is_np_shape) is False
+        with pytest.raises(MXNetError, match="expected 0 .off., 1 .this thread. or 2"):
+            set_np_shape(3)
+    finally:
+        set_np_shape(0)
