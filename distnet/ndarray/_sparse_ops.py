@@ -87,12 +87,17 @@ def dispatch(op, args, a, out):
     """``invoke`` for a call with a sparse input: a sparse rule or the dense fallback."""
     from .ndarray import invoke
 
-    rule = _RULES.get(op.name)
+    from .. import autograd
+
+    # While recording with a sparse variable, run dense so the tape holds the operator;
+    # the sparse variable's gradient comes back through its dense copy (``_dense_var``).
+    taped = autograd.is_recording() and any(x._ag is not None for x in args)
+    rule = None if taped else _RULES.get(op.name)
     res = rule(op, args, a) if rule is not None else None
     if res is None:
-        if not _dense_native(op, args):
+        if not (taped or _dense_native(op, args)):
             _warn_fallback(op, args, a, args[0].context)
-        dense = [wrap(x._read(), x.context) if x._sparse else x for x in args]
+        dense = [_dense_input(x) if x._sparse else x for x in args]
         res = invoke(op, dense, a)
     else:
         res = [res]
@@ -102,6 +107,11 @@ def dispatch(op, args, a, out):
     for dst, src in zip(outs, res):
         src.copyto(dst)
     return list(outs)
+
+
+def _dense_input(x):
+    """A dense copy of the sparse input ``x``; an autograd variable keeps its identity."""
+    return wrap(x._read(), x.context) if x._ag is None else x._dense_var()
 
 
 def _dense_native(op, args):

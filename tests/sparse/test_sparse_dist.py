@@ -49,3 +49,22 @@ def test_dist_trainer_sparse_grads_equal_one_process(run_distributed, optimizer)
     for w in job.workers:
         for got, exp in zip(w.result, want):
             np.testing.assert_allclose(np.asarray(got), np.asarray(exp), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_dist_trainer_row_sparse_weight_equals_one_process(run_distributed, optimizer):
+    """SparseEmbedding (a row_sparse weight held by the servers, rows pulled per batch) on
+    two dist_sync workers == one process with a dense table and lazy updates."""
+    job = run_distributed(
+        jobs.trainer_half_batch,
+        num_workers=2,
+        num_servers=1,
+        timeout=120,
+        args=[optimizer, "weight"],
+        env=ENV,
+    )
+    job.check()
+    want = jobs.train_embedding(None, True, optimizer=optimizer)
+    for w in job.workers:
+        for got, exp in zip(w.result, want):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(exp), rtol=1e-5, atol=1e-6)
