@@ -59,6 +59,15 @@ def xp_of(arr):
     return _xp_of(arr)
 
 
+def _through_dense(update, index, weight, grad, state):
+    """``update`` of a sparse weight (row_sparse/csr NDArray): on a dense copy written
+    back in the weight's storage type (rows the gradient does not touch keep their
+    values, as MXNet's sparse kernels)."""
+    dense = weight.tostype("default")
+    update(index, dense, grad, state)
+    weight[:] = dense
+
+
 def _step_sparse(opt, xp, index, w, grad, state, lr, wd):
     from .lazy import step_sparse
 
@@ -90,6 +99,8 @@ class Builtin(Optimizer):
             for i, w, g, s in zip(index, weight, grad, state):
                 self.update(i, w, g, s)
             return
+        if weight._sparse:
+            return _through_dense(self.update, index, weight, grad, state)
         self._update_count(index)
         w = raw(weight)
         if getattr(grad, "_sparse", False):  # row_sparse: MXNet's lazy update (lazy.py)
@@ -118,6 +129,8 @@ class Builtin(Optimizer):
             return Optimizer.update_multi_precision(self, index, weight, grad, state)
         if isinstance(index, (list, tuple)):
             return self.update_multi(index, weight, grad, state)
+        if weight._sparse:
+            return _through_dense(self.update_multi_precision, index, weight, grad, state)
         if self.multi_precision and weight.dtype == np.float16:
             self._update_count(index)
             self._mp_step(

@@ -73,7 +73,10 @@ def dense_grad(xp, w, rows, values):
 
 
 def step_sparse(opt, xp, index, w, grad, state, lr, wd):
-    """One update of raw weight ``w`` with the RowSparseNDArray ``grad``."""
+    """One update of raw weight ``w`` with the RowSparseNDArray ``grad`` (a csr gradient
+    updates densely: MXNet has no lazy kernel for it)."""
+    if grad.stype == "csr":
+        return opt._step(xp, index, w, grad._read().astype(w.dtype, copy=False), state, lr, wd)
     rows, values = sparse_grad_parts(grad)
     if is_lazy(opt):
         lazy_step(opt, xp, index, w, rows, values, state, lr, wd)

@@ -128,3 +128,26 @@ def test_compare_optimizer_accepts_row_sparse_gradients():
         np.float32,
         g_stype="row_sparse",
     )
+
+
+@pytest.mark.parametrize("w_stype", ["row_sparse", "csr"])
+def test_optimizers_update_sparse_weights_in_their_storage_type(w_stype):
+    """A sparse weight is updated through a dense copy written back in its storage type;
+    rows the (row_sparse) gradient does not touch keep their values (lazy sgd)."""
+    w = mx.nd.array(np.arange(1, 13, dtype="float32").reshape(4, 3)).tostype(w_stype)
+    g = mx.nd.sparse.row_sparse_array((np.ones((1, 3), "float32"), [2]), shape=(4, 3))
+    opt = mx.optimizer.create("sgd", learning_rate=0.5, momentum=0.9)
+    state = opt.create_state_multi_precision(0, w)
+    assert state.stype == "default"
+    opt.update_multi_precision(0, w, g, state)
+    assert w.stype == w_stype
+    want = np.arange(1, 13, dtype="float32").reshape(4, 3)
+    want[2] -= 0.5
+    np.testing.assert_array_equal(w.asnumpy(), want)
+
+
+def test_csr_gradient_updates_densely():
+    w = mx.nd.ones((2, 3))
+    g = mx.nd.array([[0, 2, 0], [1, 0, 0]]).tostype("csr")
+    mx.optimizer.create("sgd", learning_rate=1.0).update(0, w, g, None)
+    np.testing.assert_array_equal(w.asnumpy(), [[1, -1, 1], [0, 1, 1]])
