@@ -65,3 +65,4 @@ class RowSparseGrad:
         return self.dense() + other
 
     __radd__ = __add__
+

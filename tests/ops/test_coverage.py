@@ -13,6 +13,8 @@ _HERE = pathlib.Path(__file__).resolve().parent
 _ELSEWHERE = {
     "_getitem": "tests/core/test_ndarray.py (indexing) and test_autograd.py (slicing grads)",
     "_copyto": "tests/core/test_autograd.py (copy to another context)",
+    "_square_sum": "tests/sparse/test_sparse_ndarray.py (values and gradient)",
+    "_contrib_SparseEmbedding": "tests/sparse/test_sparse_ndarray.py (row_sparse gradient)",
 }
 
 
