@@ -184,9 +184,16 @@ class BaseSparseNDArray(NDArray):
         if isinstance(value, numeric_types) and value == 0:
             self._assign(zeros(self.stype, self.shape, self._ctx, self.dtype))
             return
+        if isinstance(value, numeric_types) or hasattr(value, "__array__"):
+            # a scalar or a dense array (what initializers write): stored in this storage type
+            dense = _as_xp(value, self._ctx, self.dtype)
+            with device_scope(self._ctx):
+                dense = _xp(self._ctx).broadcast_to(dense, self.shape)
+            self._assign(cast_storage(wrap(dense, self._ctx), self.stype))
+            return
         raise MXNetError(
-            f"{type(self).__name__}[:] = value: value must be an NDArray or 0, "
-            f"got {type(value).__name__}"
+            f"{type(self).__name__}[:] = value: value must be an NDArray, a scalar or an "
+            f"array, got {type(value).__name__}"
         )
 
     def __repr__(self):
@@ -319,6 +326,24 @@ class CSRNDArray(BaseSparseNDArray):
             (stop - start, self._sshape[1]),
             self._ctx,
         )
+
+    def take_rows(self, positions):
+        """The rows at ``positions`` (an int array, any order) as a CSRNDArray, without
+        densifying (NDArrayIter's shuffled csr batches)."""
+        self._read_parts()
+        xp = _xp(self._ctx)
+        with device_scope(self._ctx):
+            pos = xp.asarray(positions, dtype=_IDX).reshape(-1)
+            ptr = self._aux[0]
+            starts, lens = ptr[pos], ptr[pos + 1] - ptr[pos]
+            new_ptr = xp.concatenate([xp.zeros(1, _IDX), xp.cumsum(lens).astype(_IDX)])
+            take = xp.repeat(starts - new_ptr[:-1], lens) + xp.arange(int(new_ptr[-1]))
+            return CSRNDArray._make(
+                self._values[take],
+                (new_ptr, self._aux[1][take]),
+                (pos.shape[0], self._sshape[1]),
+                self._ctx,
+            )
 
     def asscipy(self):
         """A ``scipy.sparse.csr_matrix`` copy (needs scipy)."""
