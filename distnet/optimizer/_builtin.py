@@ -64,7 +64,12 @@ def _through_dense(update, index, weight, grad, state):
     back in the weight's storage type (rows the gradient does not touch keep their
     values, as MXNet's sparse kernels)."""
     dense = weight.tostype("default")
-    update(index, dense, grad, state)
+    opt = update.__self__
+    opt._rsp_weight = weight.stype == "row_sparse"  # ftrl: lazy only then (lazy.py)
+    try:
+        update(index, dense, grad, state)
+    finally:
+        opt._rsp_weight = False
     weight[:] = dense
 
 
@@ -132,6 +137,8 @@ class Builtin(Optimizer):
         if weight._sparse:
             return _through_dense(self.update_multi_precision, index, weight, grad, state)
         if self.multi_precision and weight.dtype == np.float16:
+            if getattr(grad, "_sparse", False):  # lazy on the float32 master copy
+                return Optimizer.update_multi_precision(self, index, weight, grad, state)
             self._update_count(index)
             self._mp_step(
                 index,
@@ -157,6 +164,12 @@ class Builtin(Optimizer):
         for i, weight, grad, state, lr, wd in zip(indices, weights, grads, states, lrs, wds):
             if getattr(grad, "_sparse", False):  # row_sparse: MXNet's lazy update
                 w = raw(weight)
+                if mp and w.dtype == np.float16:  # on the float32 master copy
+                    master, inner = state if self._master_first else state[::-1]
+                    m = raw(master)
+                    _step_sparse(self, xp_of(m), i, m, grad, raw_state(inner), lr, wd)
+                    w[...] = m
+                    continue
                 _step_sparse(self, xp_of(w), i, w, grad, raw_state(state), lr, wd)
                 continue
             w, g = raw(weight), raw(grad)

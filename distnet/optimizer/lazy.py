@@ -19,6 +19,8 @@ _LAZY = {"sgd": "lazy_update", "adam": "lazy_update", "adagrad": None}
 def is_lazy(opt):
     """Whether ``opt`` updates only the rows of a row_sparse gradient."""
     name = type(opt).__name__.lower()
+    if name == "ftrl":  # MXNet's lazy ftrl kernel runs for row_sparse weights only
+        return bool(opt.__dict__.get("_rsp_weight"))
     if name not in _LAZY:
         return False
     flag = _LAZY[name]
