@@ -177,3 +177,27 @@ def trainer_half_batch(optimizer, sparse=True):
     rank = int(os.environ["DMLC_WORKER_ID"])
     half = TBATCH // 2
     return train_embedding("dist_sync", sparse, rank * half, (rank + 1) * half, optimizer)
+
+
+def sync_dense_pull_of_row_key():
+    """dist_sync: every round each worker pushes rows of a row_sparse key, then pulls it
+    into a dense array at once; the pull must see that round applied (closed form)."""
+    import distnet as mx
+
+    kv = mx.kv.create("dist_sync")
+    rank, nworker = kv.rank, kv.num_workers
+    kv.init("d", mx.nd.ones(SHAPE).tostype("row_sparse"))
+    kv.set_optimizer(mx.optimizer.create("test", rescale_grad=RATE))
+    worst = 0.0
+    for i in range(5):
+        v = np.zeros(SHAPE, "float32")
+        v[rank % SHAPE[0]] = rank + 1
+        kv.push("d", _rsp_of(mx, v))
+        out = mx.nd.zeros(SHAPE)
+        kv.pull("d", out=out)
+        want = np.ones(SHAPE)
+        for r in range(nworker):
+            want[r % SHAPE[0]] += (r + 1) * RATE * (i + 1)
+        worst = max(worst, _diff(out.asnumpy(), want))
+    kv.close()
+    return {"rank": rank, "diff": worst}

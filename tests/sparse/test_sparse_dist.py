@@ -68,3 +68,13 @@ def test_dist_trainer_row_sparse_weight_equals_one_process(run_distributed, opti
     for w in job.workers:
         for got, exp in zip(w.result, want):
             np.testing.assert_allclose(np.asarray(got), np.asarray(exp), rtol=1e-5, atol=1e-6)
+
+
+def test_dist_sync_dense_pull_of_row_sparse_key_sees_the_round(run_distributed):
+    """A dense pull right after a row_sparse push waits for that sync round (5 rounds,
+    3 workers, the key split by rows over 2 servers below the bound too)."""
+    job = run_distributed(
+        jobs.sync_dense_pull_of_row_key, num_workers=3, num_servers=2, timeout=120, env=ENV
+    )
+    job.check()
+    assert [w.result["diff"] for w in job.workers] == [0.0, 0.0, 0.0]
