@@ -33,34 +33,18 @@ def test_dist_async_row_sparse_totals_and_compression_rule(run_distributed):
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_dist_trainer_sparse_grads_equal_one_process(run_distributed, optimizer):
+@pytest.mark.parametrize("sparse", [True, "weight"], ids=["sparse_grad", "row_sparse_weight"])
+def test_dist_trainer_sparse_grads_equal_one_process(run_distributed, optimizer, sparse):
     """Two workers on halves of each batch, row_sparse gradients summed on the servers and
-    applied lazily there == one process on the whole batch (lazy sgd/adam)."""
+    applied lazily there == one process on the whole batch (lazy sgd/adam). With
+    ``'weight'`` the table is a row_sparse Parameter (SparseEmbedding) the servers hold,
+    rows pulled per batch."""
     job = run_distributed(
         jobs.trainer_half_batch,
         num_workers=2,
         num_servers=1,
         timeout=120,
-        args=[optimizer],
-        env=ENV,
-    )
-    job.check()
-    want = jobs.train_embedding(None, True, optimizer=optimizer)
-    for w in job.workers:
-        for got, exp in zip(w.result, want):
-            np.testing.assert_allclose(np.asarray(got), np.asarray(exp), rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_dist_trainer_row_sparse_weight_equals_one_process(run_distributed, optimizer):
-    """SparseEmbedding (a row_sparse weight held by the servers, rows pulled per batch) on
-    two dist_sync workers == one process with a dense table and lazy updates."""
-    job = run_distributed(
-        jobs.trainer_half_batch,
-        num_workers=2,
-        num_servers=1,
-        timeout=120,
-        args=[optimizer, "weight"],
+        args=[optimizer, sparse],
         env=ENV,
     )
     job.check()

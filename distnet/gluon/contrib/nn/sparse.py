@@ -2,6 +2,7 @@
 Parameter, so each batch pulls only the rows it looks up (MXNet 1.x)."""
 
 from ...block import Block
+from ...nn.basic_layers import Embedding
 
 __all__ = ["SparseEmbedding"]
 
@@ -13,31 +14,18 @@ class SparseEmbedding(Block):
     kvstore; ``forward`` pulls the rows of ``x`` with ``weight.row_sparse_data(x)``, so a
     Trainer must exist before the first forward, as in MXNet.
 
-    Parameters
-    ----------
-    input_dim : int
-        Vocabulary size.
-    output_dim : int
-        Embedding size.
-    dtype : str, default 'float32'
-    weight_initializer : Initializer, optional
+    Takes ``gluon.nn.Embedding``'s arguments (``input_dim``, ``output_dim``, ``dtype``,
+    ``weight_initializer``); the gradient is always row_sparse.
     """
 
     def __init__(self, input_dim, output_dim, dtype="float32", weight_initializer=None, **kwargs):
         super().__init__(**kwargs)
-        self._kwargs = {
-            "input_dim": input_dim,
-            "output_dim": output_dim,
-            "dtype": dtype,
-            "sparse_grad": True,
-        }
+        self._kwargs = dict(
+            input_dim=input_dim, output_dim=output_dim, dtype=dtype, sparse_grad=True
+        )
+        table = dict(shape=(input_dim, output_dim), init=weight_initializer, dtype=dtype)
         self.weight = self.params.get(
-            "weight",
-            shape=(input_dim, output_dim),
-            init=weight_initializer,
-            dtype=dtype,
-            grad_stype="row_sparse",
-            stype="row_sparse",
+            "weight", grad_stype="row_sparse", stype="row_sparse", **table
         )
 
     def forward(self, x):
@@ -47,6 +35,4 @@ class SparseEmbedding(Block):
         weight = self.weight.row_sparse_data(x)
         return ndarray.Embedding(x, weight, name="fwd", **self._kwargs)
 
-    def __repr__(self):
-        kw = self._kwargs
-        return f"{self.__class__.__name__}({kw['input_dim']} -> {kw['output_dim']}, {kw['dtype']})"
+    __repr__ = Embedding.__repr__
