@@ -138,3 +138,28 @@ def test_csr_tuple_slices_as_split_and_load_writes_them():
     parts = gluon.utils.split_and_load(x, [mx.cpu(0), mx.cpu(1)])
     assert [q.stype for q in parts] == ["csr", "csr"]
     np.testing.assert_array_equal(np.vstack([q.asnumpy() for q in parts]), x.asnumpy())
+
+
+def test_embedding_on_pulled_rows_never_builds_the_table():
+    """SparseEmbedding's lookup reads the pulled rows where they are: forward and backward
+    on a 5M-row table allocate kilobytes, not the table's 160 MB."""
+    import tracemalloc
+
+    rows = np.array([3, 4_000_000, 7])
+    w = mx.nd.sparse.row_sparse_array(
+        (np.arange(12, dtype="float32").reshape(3, 4), rows), shape=(5_000_000, 4)
+    )
+    w.attach_grad()
+    ids = mx.nd.array([[4_000_000, 3], [7, 9]])
+    tracemalloc.start()
+    with autograd.record():
+        out = mx.nd.Embedding(ids, w, input_dim=5_000_000, output_dim=4, sparse_grad=True)
+    out.backward()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 1 << 20, peak
+    np.testing.assert_array_equal(out.asnumpy()[0], [[4, 5, 6, 7], [0, 1, 2, 3]])
+    np.testing.assert_array_equal(out.asnumpy()[1, 1], 0)  # row 9 was not pulled
+    assert w.grad.stype == "row_sparse"
+    np.testing.assert_array_equal(w.grad.indices.asnumpy(), [3, 7, 9, 4_000_000])
+    np.testing.assert_array_equal(w.grad.data.asnumpy(), np.ones((4, 4)))
