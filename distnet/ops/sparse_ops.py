@@ -65,4 +65,3 @@ class RowSparseGrad:
         return self.dense() + other
 
     __radd__ = __add__
-
