@@ -111,6 +111,21 @@ def pushpull(kv, key, value, out):
                 kv.pull(k, out=one)
 
 
+def pull_sparse_outs(kv, key, out, priority, ignore_sparse):
+    """``pull`` with RowSparseNDArray outs: each gets all rows of its key unless
+    ``ignore_sparse`` (then only the dense outs are pulled, as MXNet)."""
+    keys = key if isinstance(key, (list, tuple)) else [key]
+    outs = out if isinstance(key, (list, tuple)) else [out]
+    for k, o in zip(keys, outs):
+        group = o if isinstance(o, (list, tuple)) else [o]
+        dense = [x for x in group if not x._sparse]
+        if dense:
+            kv.pull(k, out=dense, priority=priority)
+        for x in group if not ignore_sparse else ():
+            if x._sparse:
+                _pull_one(kv._store, k, x, np.arange(x.shape[0], dtype=np.int64))
+
+
 def _host_rows(x):
     if not x._sparse:
         x = x.tostype("row_sparse")

@@ -117,7 +117,10 @@ class KVStore:
 
     @_mx_errors
     def pull(self, key, out=None, priority=0, ignore_sparse=True):
-        """Pull into NDArray(s); reading them waits for the pull."""
+        """Pull into NDArray(s); reading them waits for the pull. RowSparseNDArray outs are
+        skipped with ``ignore_sparse`` (MXNet's default), else get every row."""
+        if out is not None and _sparse.has_sparse(out):
+            return _sparse.pull_sparse_outs(self, key, out, priority, ignore_sparse)
         h = self._store.pull(key, _raw(out) if out is not None else None, priority)
         _mark(out, h)
 

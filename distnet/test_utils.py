@@ -1120,22 +1120,22 @@ def compare_optimizer(
     import copy as _copy
     from . import random as _random
 
-    if w_stype != "default":
-        raise MXNetError(
-            f"compare_optimizer: w_stype {w_stype!r}: distnet keeps weights "
-            "dense ('default'); sparse gradients (g_stype) are supported"
-        )
     ctx = default_context()
     shapes = shape if isinstance(shape, list) else [shape]
     assert isinstance(shape, list) or ntensors == 1
-    w1 = [_random.uniform(shape=s, ctx=ctx, dtype=dtype) for s in shapes]
-    g1 = [
-        _random.uniform(shape=s, ctx=ctx, dtype=dtype)
-        if g_stype == "default"
-        else rand_ndarray(s, g_stype, dtype=dtype, ctx=ctx)
-        for s in shapes
-    ]
-    w2, g2 = _copy.deepcopy(w1), _copy.deepcopy(g1)
+    # as MXNet: opt2 gets the (sparse) arrays, opt1 dense copies of them
+    if w_stype == "default":
+        w2 = [_random.uniform(shape=s, ctx=ctx, dtype=dtype) for s in shapes]
+        w1 = _copy.deepcopy(w2)
+    else:
+        w2 = [rand_ndarray(s, w_stype, density=1, dtype=dtype, ctx=ctx) for s in shapes]
+        w1 = [w.tostype("default") for w in w2]
+    if g_stype == "default":
+        g2 = [_random.uniform(shape=s, ctx=ctx, dtype=dtype) for s in shapes]
+        g1 = _copy.deepcopy(g2)
+    else:
+        g2 = [rand_ndarray(s, g_stype, dtype=dtype, ctx=ctx) for s in shapes]
+        g1 = [g.tostype("default") for g in g2]
     if not isinstance(shape, list):
         s1 = opt1.create_state_multi_precision(0, w1[0])
         s2 = opt2.create_state_multi_precision(0, w2[0])

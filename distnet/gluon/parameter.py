@@ -9,6 +9,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .. import autograd
+from . import _sparse_param
 from ..base import MXNetError
 from ..context import Context, cpu, current_context
 from ..ndarray.ndarray import NDArray, wrap, _to_device, _copy_into
@@ -81,7 +82,7 @@ class Parameter:
         stype="default",
         grad_stype="default",
     ):
-        _check_stypes(name, stype, grad_stype)
+        _sparse_param.check_stypes(name, stype, grad_stype)
         self._var = None
         self._data = None
         self._grad = None
@@ -204,6 +205,8 @@ class Parameter:
     def data(self, ctx=None):
         """This parameter's array on ``ctx`` (the only one when ``ctx`` is None)."""
         # Hot path of every forward: a dict lookup by context.
+        if self._stype != "default":
+            _sparse_param.refuse_dense_access(self, "data()", ctx)
         ctx_map = self._ctx_map
         if ctx_map is not None:
             if ctx is None:
@@ -219,7 +222,18 @@ class Parameter:
 
     def list_data(self):
         """This parameter's arrays on all its contexts, in initialization order."""
+        if self._stype != "default":
+            _sparse_param.refuse_dense_access(self, "list_data()")
         return self._check_and_get(self._data, list)
+
+    def row_sparse_data(self, row_id):
+        """The rows ``row_id`` (an NDArray) of a row_sparse Parameter, pulled from the
+        Trainer's kvstore into the array on ``row_id``'s context (a RowSparseNDArray)."""
+        return _sparse_param.get_row_sparse(self, row_id.context, row_id)
+
+    def list_row_sparse_data(self, row_id):
+        """``row_sparse_data`` on every context (in initialization order)."""
+        return _sparse_param.get_row_sparse(self, list, row_id)
 
     def grad(self, ctx=None):
         """The gradient buffer on ``ctx``."""
@@ -314,8 +328,11 @@ class Parameter:
     def _init_impl(self, data, ctx_list):
         """Copy ``data`` to every context and attach gradient buffers."""
         self._ctx_list = list(ctx_list)
-        src = data._read() if isinstance(data, NDArray) else np.asarray(data)
-        arrays = [wrap(_to_device(src, ctx, copy=True), ctx) for ctx in self._ctx_list]
+        if self._stype != "default":
+            arrays = _sparse_param.sparse_data(self, data, self._ctx_list)
+        else:
+            src = data._read() if isinstance(data, NDArray) else np.asarray(data)
+            arrays = [wrap(_to_device(src, ctx, copy=True), ctx) for ctx in self._ctx_list]
         self._data = arrays
         self._ctx_map = dict(zip(self._ctx_list, arrays))
         self._init_grad()
@@ -327,8 +344,8 @@ class Parameter:
         from ..backend import array_scope
 
         self._grad = []
-        if self._grad_stype != "default":  # row_sparse: buffers hold only touched rows
-            from ..ndarray.sparse import zeros_like
+        if self._grad_stype != "default" or self._stype != "default":
+            from ..ndarray.sparse import zeros_like  # row_sparse: only touched rows
 
             self._grad = [zeros_like(d, self._grad_stype) for d in self._data]
         for d in self._data if not self._grad else ():
@@ -339,6 +356,8 @@ class Parameter:
     def _reduce(self):
         """The average of the copies on all contexts, as a CPU NDArray (after the pending
         kvstore pull into each: save_parameters and export save what training computed)."""
+        if self._stype != "default":
+            return _sparse_param.reduce_sparse(self)
         arrays = [_host(d._read()) for d in self.list_data()]
         if len(arrays) == 1:
             return wrap(arrays[0].copy(), cpu())
@@ -376,6 +395,10 @@ class Parameter:
         if trainer is not None and trainer._kv_initialized and trainer._update_on_kvstore:
             if self not in trainer._params_to_init:
                 trainer._reset_kvstore()
+        if self._stype != "default":
+            for arr in self._data:
+                arr[:] = data if isinstance(data, NDArray) else wrap(np.asarray(data), cpu())
+            return
         src = data._read() if isinstance(data, NDArray) else np.asarray(data)
         for arr in self._data:
             _copy_into(arr._read(), src)
@@ -405,8 +428,7 @@ class Parameter:
             if dtype_source == "current":
                 data = data.astype(self.dtype, copy=False)
             else:
-                self._dtype = data.dtype
-                self._var = None
+                self.cast(data.dtype)  # the arrays too, when already initialized
         if isinstance(ctx, Context):
             ctx = [ctx]
         if self._data is None:
@@ -457,12 +479,17 @@ class Parameter:
             return
         np_dtype = np.dtype(dtype)
         with autograd.pause():
-            self._data = [wrap(d._read().astype(np_dtype), d._ctx) for d in self._data]
+            self._data = [_cast(d, np_dtype) for d in self._data]
             self._ctx_map = dict(zip(self._ctx_list, self._data))
             if self._grad is None:
                 return
-            self._grad = [wrap(g._read().astype(np_dtype), g._ctx) for g in self._grad]
+            self._grad = [_cast(g, np_dtype) for g in self._grad]
             autograd.mark_variables(self._data, self._grad, self.grad_req)
+
+
+def _cast(arr, dtype):
+    """A copy of ``arr`` (dense or sparse) with ``dtype``, cut from autograd."""
+    return arr.astype(dtype) if arr._sparse else wrap(arr._read().astype(dtype), arr._ctx)
 
 
 def _host(data):
@@ -782,17 +809,3 @@ def _merge_shape(param, shape):
         merged.append(old if new in (0, -1) else new)
     param._shape = tuple(merged)
     return True
-
-
-def _check_stypes(name, stype, grad_stype):
-    """Parameter storage types: dense weights; gradients dense or row_sparse."""
-    if stype != "default":
-        raise MXNetError(
-            f"stype of Parameter '{name}' is {stype!r}; distnet keeps weights "
-            "dense ('default'): use grad_stype='row_sparse' for sparse updates"
-        )
-    if grad_stype not in ("default", "row_sparse"):
-        raise MXNetError(
-            f"grad_stype of Parameter '{name}' is {grad_stype!r}, expected "
-            "'default' or 'row_sparse'"
-        )

@@ -106,6 +106,12 @@ class SymbolBlock(HybridBlock):
             out = outs[0]
         arg_names = out.list_arguments()
         aux_names = out.list_auxiliary_states()
+        for name, attrs in out.attr_dict().items():  # MXNet: no row_sparse weights here
+            if attrs.get("__storage_type__") == "1":  # row_sparse's storage type id
+                raise GluonAssertionError(
+                    f"SymbolBlock doesn't support Parameter '{name}' because its storage "
+                    "type is 'row_sparse'."
+                )
         arg_types, aux_types = _param_types(syms, out, len(arg_names), len(aux_names))
         for name, dtype in zip(arg_names, arg_types):
             if name not in input_names:

@@ -7,6 +7,7 @@ import math
 from .._sibling import import_sibling
 from ..gradsync import GradientSync, create_kvstore
 from ..optimizer.updater import read_states_file
+from . import _sparse_param
 from ._common import GluonAssertionError, GluonRuntimeError, GluonValueError, StaleGradientError
 from .parameter import Parameter, ParameterDict
 
@@ -72,6 +73,8 @@ class Trainer:
         self._distributed = None
         self._sync = None  # the GradientSync, when a kvstore is used
         self._params_to_init = []
+        # row_sparse weights: pushed as rows, pulled by row_sparse_data() (_sparse_param)
+        self._sparse_idx = {i for i, p in enumerate(self._params) if p._stype != "default"}
         self._reset_kvstore()
 
     def _check_contexts(self):
@@ -113,7 +116,11 @@ class Trainer:
                     pending.append(param)
                     continue
                 arrays = param._check_and_get(param._data, list)
-                self._sync.init_param(self._param2idx[param.name], arrays[0], arrays)
+                idx = self._param2idx[param.name]
+                if idx in self._sparse_idx:  # the table goes to the store; no pull back
+                    self._kvstore.init(idx, arrays[0])
+                    continue
+                self._sync.init_param(idx, arrays[0], arrays)
         self._params_to_init = pending
 
     def _reset_kvstore(self):
@@ -133,13 +140,26 @@ class Trainer:
 
     def _init_kvstore(self):
         config = self._kvstore_params
-        hookable = [i for i, p in enumerate(self._params) if p.grad_req == "write"]
-        kv, update_on_kvstore = create_kvstore(
-            config["kvstore"],
-            len(self._contexts),
-            (math.prod(p.shape or ()) for p in self._params),
-            config["update_on_kvstore"],
-        )
+        hookable = [
+            i
+            for i, p in enumerate(self._params)
+            if p.grad_req == "write" and i not in self._sparse_idx
+        ]
+        if self._sparse_idx:
+            kv = _sparse_param.create_store(config["kvstore"], config["update_on_kvstore"])
+            update_on_kvstore = True
+        else:
+            kv, update_on_kvstore = create_kvstore(
+                config["kvstore"],
+                len(self._contexts),
+                (math.prod(p.shape or ()) for p in self._params),
+                config["update_on_kvstore"],
+            )
+            sparse_grad = any(p._grad_stype != "default" for p in self._params)
+            if kv and sparse_grad and config["update_on_kvstore"] is None:
+                # MXNet: dense weights with row_sparse gradients update on the devices
+                # (lazily, faster on one machine) unless the job is distributed
+                update_on_kvstore = "dist" in kv.type
         sync = self._sync = kv and GradientSync(
             kv,
             update_on_kvstore,
@@ -160,6 +180,13 @@ class Trainer:
             self._init_kvstore()
         if self._params_to_init:
             self._init_params()
+
+    def _row_sparse_pull(self, parameter, out, row_id, full_idx=False):
+        """Pull the rows ``row_id`` of the row_sparse ``parameter`` from the kvstore into
+        ``out`` (a RowSparseNDArray or a list of them), as MXNet's Trainer."""
+        self._ready()
+        idx = self._param2idx[parameter.name]
+        self._kvstore.row_sparse_pull(idx, out=out, row_ids=row_id, priority=-idx)
 
     @property
     def learning_rate(self):
@@ -219,11 +246,16 @@ class Trainer:
         sync = self._sync
         if not sync:
             return
+        sparse = self._sparse_idx
+        for i in sorted(sparse):  # the store updates the table; rows are pulled on use
+            if self._params[i].grad_req != "null":
+                grads = [g if g._sparse else g.tostype("row_sparse") for g in self._params[i]._grad]
+                self._kvstore.push(i, grads, priority=-i)
         sync.sync(
             (
                 (i, p.list_grad(), p.list_data())
                 for i, p in enumerate(self._params)
-                if p.grad_req != "null"
+                if p.grad_req != "null" and i not in sparse
             ),
             skip=sync.take_sent(),
         )
@@ -279,7 +311,7 @@ class Trainer:
                 for data in datas:
                     if not data._ag.fresh:
                         self._raise_stale(param, data)
-            for batch, data, grad in zip(batches, datas, param._grad):
+            for batch, data, grad in zip(batches, datas, param._grad or ()):
                 leaf = data._ag
                 if leaf.fresh:  # all are, unless stale gradients are to be ignored
                     leaf.fresh = False

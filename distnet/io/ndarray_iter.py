@@ -37,6 +37,10 @@ def _init_data(data, allow_empty, default_name):
         )
     out = {}
     for k, v in data.items():
+        if type(v).__module__.startswith("scipy.sparse"):  # a scipy csr matrix: CSRNDArray
+            from ..ndarray.sparse import csr_matrix
+
+            v = csr_matrix(v)
         if not isinstance(v, NDArray):
             try:
                 v = array(v)
@@ -83,6 +87,13 @@ class NDArrayIter(DataIter):
         self._axis = DataDesc.get_batch_axis(layout)
         self.data = _init_data(data, allow_empty=False, default_name=data_name)
         self.label = _init_data(label, allow_empty=True, default_name=label_name)
+        if last_batch_handle != "discard" and any(
+            arr.stype == "csr" for _, arr in self.data + self.label
+        ):
+            raise NotImplementedError(
+                "`NDArrayIter` only supports ``CSRNDArray`` with `last_batch_handle` set to "
+                "`discard`."
+            )
         self.num_data = self._count_samples()
         self.idx = np.arange(self.num_data)
         self._order = None  # positions of the shuffled data set, None when not shuffled
@@ -183,6 +194,10 @@ class NDArrayIter(DataIter):
             positions = self._order[positions]
         out = []
         for _, arr in source:
+            if arr.stype == "csr":  # rows of the csr matrix, kept sparse
+                rows = positions if isinstance(positions, slice) else np.asarray(positions)
+                out.append(arr[rows].copy() if isinstance(rows, slice) else arr.take_rows(rows))
+                continue
             data = arr._read()
             if isinstance(positions, slice):
                 index = (slice(None),) * self._axis + (positions,)

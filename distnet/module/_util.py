@@ -22,6 +22,9 @@ def raw_of(x):
 
 def load_into(dst, src, what):
     """Copy batch array `src` into the bound array `dst` (casting to dst's dtype)."""
+    if dst._sparse:  # a row_sparse parameter (get_params): stored in its storage type
+        dst[:] = src if isinstance(src, NDArray) else raw_of(src)
+        return
     s = raw_of(src)
     d = dst._data
     if s.shape != d.shape:

@@ -255,8 +255,9 @@ class Module(BaseModule):
             self._exec_group.set_params(self._arg_params, self._aux_params)
         else:
             # get_params' arrays live on the CPU, whatever the current context
+            attrs = self._symbol.attr_dict()  # row_sparse variables: row_sparse params
             self._arg_params = {
-                name: nd.zeros(b[0].shape, ctx=cpu(), dtype=b[0].dtype)
+                name: nd.zeros(b[0].shape, ctx=cpu(), dtype=b[0].dtype, stype=_stype(attrs, name))
                 for name, b in zip(self._param_names, self._exec_group.param_arrays)
             }
             self._aux_params = {
@@ -749,3 +750,10 @@ def _fast_update_lists(group):
         grads.append(g[0])
         weights.append(w[0])
     return group.generation, idx, grads, weights
+
+
+def _stype(attrs, name):
+    """The storage type a variable's ``__storage_type__`` attribute asks for (MXNet's
+    ids: 1 row_sparse, 2 csr); 'default' otherwise."""
+    sid = attrs.get(name, {}).get("__storage_type__")
+    return {"1": "row_sparse", "2": "csr"}.get(sid, "default")

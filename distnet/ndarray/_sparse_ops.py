@@ -87,12 +87,17 @@ def dispatch(op, args, a, out):
     """``invoke`` for a call with a sparse input: a sparse rule or the dense fallback."""
     from .ndarray import invoke
 
-    rule = _RULES.get(op.name)
+    from .. import autograd
+
+    # While recording with a sparse variable, run dense so the tape holds the operator;
+    # the sparse variable's gradient comes back through its dense copy (``_dense_var``).
+    taped = autograd.is_recording() and any(x._ag is not None for x in args)
+    rule = _TAPED_RULES.get(op.name) if taped else _RULES.get(op.name)
     res = rule(op, args, a) if rule is not None else None
     if res is None:
-        if not _dense_native(op, args):
+        if not (taped or _dense_native(op, args)):
             _warn_fallback(op, args, a, args[0].context)
-        dense = [wrap(x._read(), x.context) if x._sparse else x for x in args]
+        dense = [_dense_input(x) if x._sparse else x for x in args]
         res = invoke(op, dense, a)
     else:
         res = [res]
@@ -102,6 +107,11 @@ def dispatch(op, args, a, out):
     for dst, src in zip(outs, res):
         src.copyto(dst)
     return list(outs)
+
+
+def _dense_input(x):
+    """A dense copy of the sparse input ``x``; an autograd variable keeps its identity."""
+    return wrap(x._read(), x.context) if x._ag is None else x._dense_var()
 
 
 def _dense_native(op, args):
@@ -246,3 +256,53 @@ def _binary_fn(name):
 
 
 add, subtract, multiply, divide = (_binary_fn(n) for n in ("add", "subtract", "multiply", "divide"))
+
+
+# ---------------------------------------------------------------- Embedding on a row_sparse table
+def _embedding(op, args, a):
+    """Embedding lookup in a row_sparse weight (a table of pulled rows, SparseEmbedding):
+    the stored rows are read where they are, never as a dense table; a row that is not
+    stored reads as zeros. The weight's gradient is row_sparse (the looked-up rows), as
+    MXNet's sparse Embedding, also when autograd records."""
+    from .. import autograd
+
+    data, w = args
+    if len(args) != 2 or data._sparse or w.stype != "row_sparse":
+        return None
+    w._read_parts()
+    ctx, xp = w.context, w.context.xp
+    with device_scope(ctx):
+        idx = xp.clip(data._read().astype(_IDX), 0, a["input_dim"] - 1)
+        rows, values = w._aux[0], w._values
+        pos = xp.clip(xp.searchsorted(rows, idx), 0, max(rows.shape[0] - 1, 0))
+        hit = (rows[pos] == idx) if rows.shape[0] else xp.zeros(idx.shape, bool)
+        out = values[pos] if rows.shape[0] else xp.zeros(idx.shape + w.shape[1:], values.dtype)
+        out = xp.where(hit[..., None], out, xp.zeros((), values.dtype))
+    res = wrap(out, ctx)
+    if autograd.is_recording() and w._ag is not None:
+        tape_op = _rows_embedding_op(op)
+        autograd._record_node(tape_op, a, [data, w], (idx, values), (out,), (idx, w.shape), [res])
+    return res
+
+
+_TAPE_OPS = {}
+
+
+def _rows_embedding_op(op):
+    """``op`` (Embedding or SparseEmbedding) with a backward that gives the row_sparse
+    table's gradient from the saved ids and the table's shape."""
+    cls = type(op)
+    if cls not in _TAPE_OPS:
+        from ..ops.sparse_ops import RowSparseGrad
+
+        def backward(self, F, a, ins, outs, saved, ograds):
+            idx, shape = saved
+            g = ograds[0].reshape(-1, a["output_dim"]).astype(ins[1].dtype, copy=False)
+            return None, RowSparseGrad(idx.reshape(-1), g, shape)
+
+        _TAPE_OPS[cls] = type(f"{cls.__name__}RowSparse", (cls,), {"backward": backward})()
+    return _TAPE_OPS[cls]
+
+
+_RULES["Embedding"] = _RULES["_contrib_SparseEmbedding"] = _embedding
+_TAPED_RULES = {"Embedding": _embedding, "_contrib_SparseEmbedding": _embedding}

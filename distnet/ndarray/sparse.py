@@ -58,7 +58,7 @@ class BaseSparseNDArray(NDArray):
     ``_data`` (the dense buffer of a dense NDArray) is computed on demand, so any operator
     without a sparse rule works on a dense copy, as MXNet's storage fallback."""
 
-    __slots__ = ("_values", "_aux", "_sshape")
+    __slots__ = ("_values", "_aux", "_sshape", "_agview")
     _sparse = True
 
     @classmethod
@@ -73,6 +73,7 @@ class BaseSparseNDArray(NDArray):
         self._ctx = ctx
         self._ag = None
         self._pending = None
+        self._agview = None
         return self
 
     @property
@@ -183,9 +184,16 @@ class BaseSparseNDArray(NDArray):
         if isinstance(value, numeric_types) and value == 0:
             self._assign(zeros(self.stype, self.shape, self._ctx, self.dtype))
             return
+        if isinstance(value, numeric_types) or hasattr(value, "__array__"):
+            # a scalar or a dense array (what initializers write): stored in this storage type
+            dense = _as_xp(value, self._ctx, self.dtype)
+            with device_scope(self._ctx):
+                dense = _xp(self._ctx).broadcast_to(dense, self.shape)
+            self._assign(cast_storage(wrap(dense, self._ctx), self.stype))
+            return
         raise MXNetError(
-            f"{type(self).__name__}[:] = value: value must be an NDArray or 0, "
-            f"got {type(value).__name__}"
+            f"{type(self).__name__}[:] = value: value must be an NDArray, a scalar or an "
+            f"array, got {type(value).__name__}"
         )
 
     def __repr__(self):
@@ -201,10 +209,31 @@ class BaseSparseNDArray(NDArray):
         return host
 
     def attach_grad(self, grad_req="write", stype=None):
-        raise MXNetError(
-            "attach_grad on a sparse array is not supported; attach the "
-            "gradient to a dense array with attach_grad(stype='row_sparse')"
-        )
+        """Mark this array as a variable to differentiate; the gradient buffer has storage
+        type ``stype`` (default: this array's own), as MXNet. Operators read a sparse
+        variable through a dense copy that carries its autograd identity, so gradients
+        reach ``self.grad`` (cast to the buffer's storage type)."""
+        from .. import autograd
+
+        autograd.mark_variables([self], [zeros_like(self, stype or self.stype)], grad_req)
+
+    def detach(self):
+        """A new array of the same storage type sharing the parts, cut from autograd."""
+        self._read_parts()
+        return type(self)._make(self._values, self._aux, self._sshape, self._ctx)
+
+    def _dense_var(self):
+        """A dense NDArray with this array's values that autograd sees as this array
+        (cached while the parts are the same objects, so one variable used twice in a
+        graph sums its gradients)."""
+        cached = self._agview
+        if cached is not None and cached[0] is self._values and cached[1] is self._aux:
+            view = cached[2]
+        else:
+            view = wrap(self._read(), self._ctx)
+            self._agview = (self._values, self._aux, view)
+        view._ag = self._ag  # the current mark (mark_variables may have run again)
+        return view
 
 
 class RowSparseNDArray(BaseSparseNDArray):
@@ -274,6 +303,8 @@ class CSRNDArray(BaseSparseNDArray):
     def __getitem__(self, key):
         """Rows ``key`` (an int or a step-1 slice) as a CSRNDArray, as MXNet."""
         n = self._sshape[0]
+        if isinstance(key, tuple) and (len(key) == 1 or key[1:] == (slice(None),)):
+            key = key[0]  # x[a:b,] and x[a:b, :] as split_and_load writes them
         if isinstance(key, (int, np.integer)):
             k = int(key) + n if key < 0 else int(key)
             if not 0 <= k < n:
@@ -295,6 +326,24 @@ class CSRNDArray(BaseSparseNDArray):
             (stop - start, self._sshape[1]),
             self._ctx,
         )
+
+    def take_rows(self, positions):
+        """The rows at ``positions`` (an int array, any order) as a CSRNDArray, without
+        densifying (NDArrayIter's shuffled csr batches)."""
+        self._read_parts()
+        xp = _xp(self._ctx)
+        with device_scope(self._ctx):
+            pos = xp.asarray(positions, dtype=_IDX).reshape(-1)
+            ptr = self._aux[0]
+            starts, lens = ptr[pos], ptr[pos + 1] - ptr[pos]
+            new_ptr = xp.concatenate([xp.zeros(1, _IDX), xp.cumsum(lens).astype(_IDX)])
+            take = xp.repeat(starts - new_ptr[:-1], lens) + xp.arange(int(new_ptr[-1]))
+            return CSRNDArray._make(
+                self._values[take],
+                (new_ptr, self._aux[1][take]),
+                (pos.shape[0], self._sshape[1]),
+                self._ctx,
+            )
 
     def asscipy(self):
         """A ``scipy.sparse.csr_matrix`` copy (needs scipy)."""
@@ -555,6 +604,9 @@ def write_grad(buf, g, req):
                 buf._read()[...] = dense
         return
     buf._read_parts()
+    if buf.stype == "csr":
+        _write_csr_grad(buf, g.dense() if isinstance(g, RowSparseGrad) else g, req)
+        return
     xp = _xp(ctx)
     with device_scope(ctx):
         if isinstance(g, RowSparseGrad):
@@ -570,6 +622,17 @@ def write_grad(buf, g, req):
             )
     buf._values = vals.astype(buf._values.dtype, copy=False)
     buf._aux = (rows,)
+
+
+def _write_csr_grad(buf, dense, req):
+    """``write_grad`` into a csr buffer: the dense gradient (plus the buffer for 'add')
+    stored as csr."""
+    ctx = buf.context
+    with device_scope(ctx):
+        if req == "add":
+            dense = dense + buf._dense_xp()
+        src = cast_storage(wrap(dense.astype(buf._values.dtype, copy=False), ctx), "csr")
+    buf._values, buf._aux = src._values, src._aux
 
 
 def zeros_like(arr, stype):

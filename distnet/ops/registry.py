@@ -42,6 +42,7 @@ _OP_MODULES = (
     "pdf",
     "index_extra",
     "im2col_ops",
+    "sparse_defs",
 )
 
 

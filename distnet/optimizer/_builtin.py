@@ -59,6 +59,20 @@ def xp_of(arr):
     return _xp_of(arr)
 
 
+def _through_dense(update, index, weight, grad, state):
+    """``update`` of a sparse weight (row_sparse/csr NDArray): on a dense copy written
+    back in the weight's storage type (rows the gradient does not touch keep their
+    values, as MXNet's sparse kernels)."""
+    dense = weight.tostype("default")
+    opt = update.__self__
+    opt._rsp_weight = weight.stype == "row_sparse"  # ftrl: lazy only then (lazy.py)
+    try:
+        update(index, dense, grad, state)
+    finally:
+        opt._rsp_weight = False
+    weight[:] = dense
+
+
 def _step_sparse(opt, xp, index, w, grad, state, lr, wd):
     from .lazy import step_sparse
 
@@ -90,6 +104,8 @@ class Builtin(Optimizer):
             for i, w, g, s in zip(index, weight, grad, state):
                 self.update(i, w, g, s)
             return
+        if weight._sparse:
+            return _through_dense(self.update, index, weight, grad, state)
         self._update_count(index)
         w = raw(weight)
         if getattr(grad, "_sparse", False):  # row_sparse: MXNet's lazy update (lazy.py)
@@ -118,7 +134,11 @@ class Builtin(Optimizer):
             return Optimizer.update_multi_precision(self, index, weight, grad, state)
         if isinstance(index, (list, tuple)):
             return self.update_multi(index, weight, grad, state)
+        if weight._sparse:
+            return _through_dense(self.update_multi_precision, index, weight, grad, state)
         if self.multi_precision and weight.dtype == np.float16:
+            if getattr(grad, "_sparse", False):  # lazy on the float32 master copy
+                return Optimizer.update_multi_precision(self, index, weight, grad, state)
             self._update_count(index)
             self._mp_step(
                 index,
@@ -144,6 +164,12 @@ class Builtin(Optimizer):
         for i, weight, grad, state, lr, wd in zip(indices, weights, grads, states, lrs, wds):
             if getattr(grad, "_sparse", False):  # row_sparse: MXNet's lazy update
                 w = raw(weight)
+                if mp and w.dtype == np.float16:  # on the float32 master copy
+                    master, inner = state if self._master_first else state[::-1]
+                    m = raw(master)
+                    _step_sparse(self, xp_of(m), i, m, grad, raw_state(inner), lr, wd)
+                    w[...] = m
+                    continue
                 _step_sparse(self, xp_of(w), i, w, grad, raw_state(state), lr, wd)
                 continue
             w, g = raw(weight), raw(grad)

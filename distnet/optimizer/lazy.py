@@ -19,6 +19,8 @@ _LAZY = {"sgd": "lazy_update", "adam": "lazy_update", "adagrad": None}
 def is_lazy(opt):
     """Whether ``opt`` updates only the rows of a row_sparse gradient."""
     name = type(opt).__name__.lower()
+    if name == "ftrl":  # MXNet's lazy ftrl kernel runs for row_sparse weights only
+        return bool(opt.__dict__.get("_rsp_weight"))
     if name not in _LAZY:
         return False
     flag = _LAZY[name]
@@ -73,7 +75,10 @@ def dense_grad(xp, w, rows, values):
 
 
 def step_sparse(opt, xp, index, w, grad, state, lr, wd):
-    """One update of raw weight ``w`` with the RowSparseNDArray ``grad``."""
+    """One update of raw weight ``w`` with the RowSparseNDArray ``grad`` (a csr gradient
+    updates densely: MXNet has no lazy kernel for it)."""
+    if grad.stype == "csr":
+        return opt._step(xp, index, w, grad._read().astype(w.dtype, copy=False), state, lr, wd)
     rows, values = sparse_grad_parts(grad)
     if is_lazy(opt):
         lazy_step(opt, xp, index, w, rows, values, state, lr, wd)

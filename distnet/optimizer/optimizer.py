@@ -292,7 +292,9 @@ class Optimizer:
 
     def create_state_multi_precision(self, index, weight):
         """``create_state``, plus a float32 master copy for float16 weights when
-        ``multi_precision`` is set."""
+        ``multi_precision`` is set. A sparse weight gets dense states."""
+        if getattr(weight, "_sparse", False):
+            weight = weight.tostype("default")
         if self.multi_precision and weight.dtype == np.float16:
             master = weight.astype(np.float32)
             inner = self.create_state(index, master)
@@ -310,8 +312,14 @@ class Optimizer:
         raise NotImplementedError()
 
     def update_multi_precision(self, index, weight, grad, state):
-        """``update``, through the float32 master copy for float16 weights."""
-        if self.multi_precision and weight.dtype == np.float16:
+        """``update``, through the float32 master copy for float16 weights. A sparse
+        weight (a row_sparse/csr NDArray) is updated through a dense copy written back in
+        its storage type (rows the gradient does not touch keep their values)."""
+        if getattr(weight, "_sparse", False):
+            dense = weight.tostype("default")
+            self.update_multi_precision(index, dense, grad, state)
+            weight[:] = dense
+        elif self.multi_precision and weight.dtype == np.float16:
             master, inner = state if self._master_first else state[::-1]
             self.update(index, master, grad.astype(np.float32), inner)
             weight[:] = master

@@ -417,6 +417,12 @@ class DistStore(KVStore):
             meta = self._key_meta(k, "pull")
             for o in outs:
                 check_like(k, meta.shape, meta.dtype, o, "pull")
+            if k in self.__dict__.get("_row_keys", ()) and _rows_aligned(meta):
+                from .sparse import pull_all  # row_sparse key: after its sync row round
+
+                for o in outs:
+                    pull_all(self, k, o)
+                continue
             prio = priority
             if meta.last_push is not None and not meta.last_push.done:
                 handles.append(meta.last_push)
@@ -611,3 +617,10 @@ class DistStore(KVStore):
     def close(self):
         """Finish pending requests and leave the job; later sync rounds no longer wait for us."""
         self._finalizer()
+
+
+def _rows_aligned(meta):
+    """Whether a row_sparse key is held by whole rows (then pulled as rows; sparse.py)."""
+    from .sparse import aligned
+
+    return aligned(meta)

@@ -14,6 +14,8 @@ _ELSEWHERE = {
     "_getitem": "tests/core/test_ndarray.py (indexing) and test_autograd.py (slicing grads)",
     "_copyto": "tests/core/test_autograd.py (copy to another context)",
     "reset_arrays": "tests/gluon/test_block_semantics.py (in place, num_arrays check, zero_grad)",
+    "_square_sum": "tests/sparse/test_sparse_ndarray.py (values and gradient)",
+    "_contrib_SparseEmbedding": "tests/sparse/test_sparse_ndarray.py (row_sparse gradient)",
 }
 
 

@@ -144,24 +144,60 @@ def train_embedding(kvstore, sparse, lo=0, hi=TBATCH, optimizer="sgd"):
     from distnet import autograd, gluon
 
     mx.random.seed(9)
-    net = gluon.nn.HybridSequential()
-    net.add(gluon.nn.Embedding(VOCAB, DIM, sparse_grad=sparse), gluon.nn.Dense(1))
+    rsp_weight = sparse == "weight"  # a row_sparse table (SparseEmbedding), else dense
+    net = gluon.nn.Sequential()
+    if rsp_weight:
+        net.add(gluon.contrib.nn.SparseEmbedding(VOCAB, DIM), gluon.nn.Dense(1))
+    else:
+        net.add(gluon.nn.Embedding(VOCAB, DIM, sparse_grad=sparse), gluon.nn.Dense(1))
     net.initialize(mx.init.Uniform(0.5))
+    # the first forward creates the store (to pull rows), before step() could set the
+    # scale: with a row_sparse table the scale is given up front (as in MXNet)
+    scale = {"rescale_grad": 1.0 / TBATCH} if rsp_weight else {}
     trainer = gluon.Trainer(
-        net.collect_params(), optimizer, {"learning_rate": 0.1}, kvstore=kvstore
+        net.collect_params(), optimizer, {"learning_rate": 0.1, **scale}, kvstore=kvstore
     )
     for x, y in trainer_batches():
         with autograd.record():
             loss = ((net(mx.nd.array(x[lo:hi])) - mx.nd.array(y[lo:hi])) ** 2).sum()
         loss.backward()
-        trainer.step(TBATCH)
-    return [p.data().asnumpy().tolist() for p in net.collect_params().values()]
+        trainer.step(1 if rsp_weight else TBATCH)
+    all_rows = mx.nd.arange(0, VOCAB)
+    return [
+        (p.row_sparse_data(all_rows) if p._stype == "row_sparse" else p.data()).asnumpy().tolist()
+        for p in net.collect_params().values()
+    ]
 
 
-def trainer_half_batch(optimizer):
-    """Worker r of 2 trains on half r of each batch through dist_sync."""
+def trainer_half_batch(optimizer, sparse=True):
+    """Worker r of 2 trains on half r of each batch through dist_sync (``sparse='weight'``:
+    a row_sparse table pulled by rows)."""
     import os
 
     rank = int(os.environ["DMLC_WORKER_ID"])
     half = TBATCH // 2
-    return train_embedding("dist_sync", True, rank * half, (rank + 1) * half, optimizer)
+    return train_embedding("dist_sync", sparse, rank * half, (rank + 1) * half, optimizer)
+
+
+def sync_dense_pull_of_row_key():
+    """dist_sync: every round each worker pushes rows of a row_sparse key, then pulls it
+    into a dense array at once; the pull must see that round applied (closed form)."""
+    import distnet as mx
+
+    kv = mx.kv.create("dist_sync")
+    rank, nworker = kv.rank, kv.num_workers
+    kv.init("d", mx.nd.ones(SHAPE).tostype("row_sparse"))
+    kv.set_optimizer(mx.optimizer.create("test", rescale_grad=RATE))
+    worst = 0.0
+    for i in range(5):
+        v = np.zeros(SHAPE, "float32")
+        v[rank % SHAPE[0]] = rank + 1
+        kv.push("d", _rsp_of(mx, v))
+        out = mx.nd.zeros(SHAPE)
+        kv.pull("d", out=out)
+        want = np.ones(SHAPE)
+        for r in range(nworker):
+            want[r % SHAPE[0]] += (r + 1) * RATE * (i + 1)
+        worst = max(worst, _diff(out.asnumpy(), want))
+    kv.close()
+    return {"rank": rank, "diff": worst}

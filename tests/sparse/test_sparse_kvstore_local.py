@@ -110,3 +110,22 @@ def test_store_without_row_sparse_path_says_so():
         kv.row_sparse_pull(
             "w", out=mx.nd.zeros(SHAPE, stype="row_sparse"), row_ids=mx.nd.array([1])
         )
+
+
+@pytest.mark.parametrize("store", ["local", "device"])
+def test_pull_into_row_sparse_outs_gets_every_row_unless_ignored(store):
+    """MXNet's ``pull(ignore_sparse=False)`` fills RowSparseNDArray outs with the whole
+    value; the default (``ignore_sparse=True``) leaves them alone."""
+    kv = mx.kv.create(store)
+    kv.init("a", mx.nd.zeros(SHAPE).tostype("row_sparse"))
+    outs = [_rsp_rows([0, 2], 1.0).copyto(mx.cpu(i)) for i in range(3)]
+    kv.push("a", outs)
+    kept = _rsp_rows([5], 7.0)
+    kv.pull("a", out=kept)
+    np.testing.assert_array_equal(kept.indices.asnumpy(), [5])
+    kv.pull("a", out=outs, ignore_sparse=False)
+    want = np.zeros(SHAPE, "float32")
+    want[[0, 2]] = 3.0
+    for o in outs:
+        assert o.stype == "row_sparse"
+        np.testing.assert_array_equal(o.asnumpy(), want)

@@ -195,3 +195,34 @@ def test_truncated_sparse_file_names_the_problem(tmp_path):
     bad.write_bytes(raw[:100])
     with pytest.raises(MXNetError, match="cut.params: invalid NDArray file"):
         mx.nd.load(str(bad))
+
+
+def test_square_sum_and_sparse_embedding_operators():
+    x = mx.nd.array([[1, 2], [3, 4]])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = mx.nd._internal._square_sum(x, axis=1, keepdims=True)
+    y.backward()
+    np.testing.assert_array_equal(y.asnumpy(), [[5], [25]])
+    np.testing.assert_array_equal(x.grad.asnumpy(), [[2, 4], [6, 8]])
+    data, weight = mx.sym.var("data"), mx.sym.var("weight")
+    emb = mx.sym.contrib.SparseEmbedding(data=data, weight=weight, input_dim=5, output_dim=2)
+    assert emb.list_arguments() == ["data", "weight"]
+    w = mx.nd.array(np.arange(10).reshape(5, 2))
+    w.attach_grad(stype="row_sparse")
+    with mx.autograd.record():
+        out = mx.nd.contrib.SparseEmbedding(mx.nd.array([3, 1, 3]), w, input_dim=5, output_dim=2)
+    out.backward()
+    np.testing.assert_array_equal(out.asnumpy(), [[6, 7], [2, 3], [6, 7]])
+    np.testing.assert_array_equal(w.grad.indices.asnumpy(), [1, 3])
+    np.testing.assert_array_equal(w.grad.data.asnumpy(), [[1, 1], [2, 2]])
+
+
+def test_sym_sparse_namespace_runs_with_sparse_inputs():
+    x = mx.sym.var("x", stype="csr")
+    w = mx.sym.var("w", stype="row_sparse")
+    assert x.attr("__storage_type__") == "2"
+    ex = mx.sym.sparse.dot(x, w).bind(
+        mx.cpu(), {"x": mx.nd.array([[0, 1], [2, 0]]), "w": mx.nd.array([[1, 2], [3, 4]])}
+    )
+    np.testing.assert_array_equal(ex.forward()[0].asnumpy(), [[3, 4], [2, 4]])

@@ -128,3 +128,60 @@ def test_compare_optimizer_accepts_row_sparse_gradients():
         np.float32,
         g_stype="row_sparse",
     )
+
+
+@pytest.mark.parametrize("w_stype", ["row_sparse", "csr"])
+def test_optimizers_update_sparse_weights_in_their_storage_type(w_stype):
+    """A sparse weight is updated through a dense copy written back in its storage type;
+    rows the (row_sparse) gradient does not touch keep their values (lazy sgd)."""
+    w = mx.nd.array(np.arange(1, 13, dtype="float32").reshape(4, 3)).tostype(w_stype)
+    g = mx.nd.sparse.row_sparse_array((np.ones((1, 3), "float32"), [2]), shape=(4, 3))
+    opt = mx.optimizer.create("sgd", learning_rate=0.5, momentum=0.9)
+    state = opt.create_state_multi_precision(0, w)
+    assert state.stype == "default"
+    opt.update_multi_precision(0, w, g, state)
+    assert w.stype == w_stype
+    want = np.arange(1, 13, dtype="float32").reshape(4, 3)
+    want[2] -= 0.5
+    np.testing.assert_array_equal(w.asnumpy(), want)
+
+
+def test_csr_gradient_updates_densely():
+    w = mx.nd.ones((2, 3))
+    g = mx.nd.array([[0, 2, 0], [1, 0, 0]]).tostype("csr")
+    mx.optimizer.create("sgd", learning_rate=1.0).update(0, w, g, None)
+    np.testing.assert_array_equal(w.asnumpy(), [[1, -1, 1], [0, 1, 1]])
+
+
+def test_ftrl_is_lazy_for_row_sparse_weights_only():
+    """MXNet 1.9.1 runs its lazy ftrl kernel for a row_sparse weight: rows the gradient
+    does not hold keep their values; a dense weight gets the dense update (those rows
+    become 0 from zero states)."""
+    g = mx.nd.sparse.row_sparse_array((np.ones((1, 2), "float32"), [1]), shape=(3, 2))
+    got = {}
+    for stype in ("row_sparse", "default"):
+        w = mx.nd.ones((3, 2)).tostype(stype)
+        opt = mx.optimizer.create("ftrl", learning_rate=0.1)
+        opt.update_multi_precision(0, w, g, opt.create_state_multi_precision(0, w))
+        got[stype] = w.asnumpy()
+    np.testing.assert_array_equal(got["row_sparse"][[0, 2]], 1.0)
+    np.testing.assert_array_equal(got["default"][[0, 2]], 0.0)
+    np.testing.assert_array_equal(got["row_sparse"][1], got["default"][1])
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_lazy_adam_multi_precision_float16_steps_the_master_rows(fused):
+    w32 = np.linspace(-1, 1, 8).reshape(4, 2).astype("float32")
+    g = mx.nd.sparse.row_sparse_array((np.full((2, 2), 0.5, "float32"), [0, 2]), shape=(4, 2))
+    ref = mx.nd.array(w32)
+    opt = mx.optimizer.create("adam", learning_rate=0.1)
+    opt.update(0, ref, g, opt.create_state(0, ref))
+    w = mx.nd.array(w32, dtype="float16")
+    opt16 = mx.optimizer.create("adam", learning_rate=0.1, multi_precision=True)
+    state = opt16.create_state_multi_precision(0, w)
+    if fused:
+        opt16.update_multi([0], [w], [g.astype("float16")], [state])
+    else:
+        opt16.update_multi_precision(0, w, g.astype("float16"), state)
+    np.testing.assert_allclose(w.asnumpy(), ref.asnumpy(), rtol=1e-3)
+    np.testing.assert_array_equal(w.asnumpy()[[1, 3]], w32[[1, 3]].astype("float16"))

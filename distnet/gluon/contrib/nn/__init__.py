@@ -5,8 +5,9 @@ import warnings
 
 from ...block import HybridBlock
 from ...nn.basic_layers import Sequential, HybridSequential, BatchNorm
+from .sparse import SparseEmbedding
 
-__all__ = ["Concurrent", "HybridConcurrent", "Identity", "SyncBatchNorm"]
+__all__ = ["Concurrent", "HybridConcurrent", "Identity", "SyncBatchNorm", "SparseEmbedding"]
 
 
 class Concurrent(Sequential):
