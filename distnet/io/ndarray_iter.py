@@ -12,6 +12,11 @@ __all__ = ["NDArrayIter"]
 _LAST_BATCH = ("pad", "discard", "roll_over")
 
 
+
+def _is_scipy_sparse(value):
+    """Whether ``value`` is a scipy sparse matrix (checked by module, so scipy is never imported)."""
+    return type(value).__module__.startswith("scipy.sparse")
+
 def _init_data(data, allow_empty, default_name):
     """``[(name, NDArray)]`` sorted by name, from an array, a list or a dict of arrays
     (non-NDArrays are copied with ``nd.array``, i.e. to float32, as MXNet does)."""
@@ -21,7 +26,7 @@ def _init_data(data, allow_empty, default_name):
         if not allow_empty:
             raise MXNetError(f"NDArrayIter: {default_name} must not be None")
         data = []
-    if isinstance(data, (np.ndarray, NDArray)):
+    if isinstance(data, (np.ndarray, NDArray)) or _is_scipy_sparse(data):
         data = [data]
     if isinstance(data, list):
         if not allow_empty and not data:
@@ -37,7 +42,7 @@ def _init_data(data, allow_empty, default_name):
         )
     out = {}
     for k, v in data.items():
-        if type(v).__module__.startswith("scipy.sparse"):  # a scipy csr matrix: CSRNDArray
+        if _is_scipy_sparse(v):  # a scipy csr matrix: CSRNDArray
             from ..ndarray.sparse import csr_matrix
 
             v = csr_matrix(v)
