@@ -38,6 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 LIBS = ("distnet", "mxnet", "torch")
+#: The column of ``--base ROOT``: distnet from another checkout, same interpreter (A/B).
+BASE = "distnet-base"
 
 # (family, row key, label, unit, higher is better); a row's cell is None where the
 # library has no such workload.
@@ -324,15 +326,16 @@ SUPPORTED = {
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _probe_once(python, family, lib, quick, threads=1, timeout=1800):
-    """Run one probe in a fresh `python`; {row: value}, or raises RuntimeError.
+def _probe_once(python, family, lib, quick, threads=1, timeout=1800, root=ROOT):
+    """Run one probe in a fresh `python` that imports `lib` from `root` first; {row:
+    value}, or raises RuntimeError.
 
     The probe runs in its own session with its output in files, and the whole session
     is killed afterwards: a benchmark that leaves helper processes behind (a kvstore
     scheduler whose workers failed) can neither hang this run nor outlive it.
     """
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([ROOT] + [p for p in [env.get("PYTHONPATH")] if p])
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
     if threads:  # numpy's OpenBLAS, MXNet's and PyTorch's OpenMP pools alike
         env.update({var: str(threads) for var in THREAD_VARS})
     cmd = [python, os.path.abspath(__file__), "--probe", family, "--lib", lib]
@@ -368,22 +371,28 @@ def _kill_session(pgid):
         pass
 
 
-def measure(pythons, families, runs, quick, threads=1, log=print, contended=()):
+def measure(pythons, families, runs, quick, threads=1, log=print, contended=(), base=None):
     """{(lib, row): [values of each run]} and [error notes]; libraries take turns. For
     families in `contended`, each probe runs a second time next to two busy-loop
-    processes, its values under (lib + "@busy", row)."""
+    processes, its values under (lib + "@busy", row). `pythons[BASE]`, when present, runs
+    distnet imported from the checkout `base`."""
     values, errors, failed = {}, [], set()
     for run in range(runs):
         for family in families:
             for lib, python in pythons.items():
                 for busy in (False, True) if family in contended else (False,):
                     tag = lib + ("@busy" if busy else "")
-                    if lib not in SUPPORTED[family] or (family, tag) in failed:
+                    module = "distnet" if lib == BASE else lib
+                    if module not in SUPPORTED[family] or (family, tag) in failed:
                         continue
                     log(f"run {run + 1}/{runs}: {family} on {tag}")
                     loops = _bench("bench_cnn").start_busy_loops() if busy else []
                     try:
-                        result = _probe_once(python, family, lib, quick, threads)
+                        result = (
+                            _probe_once(python, family, module, quick, threads, root=base or ROOT)
+                            if lib == BASE
+                            else _probe_once(python, family, lib, quick, threads)
+                        )
                     except RuntimeError as err:
                         failed.add((family, tag))
                         errors.append(str(err).splitlines()[0][:300])
@@ -397,17 +406,26 @@ def measure(pythons, families, runs, quick, threads=1, log=print, contended=()):
     return values, errors
 
 
-def _version(python, lib):
+def _version(python, lib, root=None):
     code = f"import {lib}; print({lib}.__version__)"
+    env = dict(os.environ, PYTHONPATH=root) if root else None
     try:
         return (
             subprocess.run(
-                [python, "-c", code], capture_output=True, text=True, timeout=120
+                [python, "-c", code], capture_output=True, text=True, timeout=120, env=env
             ).stdout.strip()
             or None
         )
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _git_id(root):
+    """`root`'s commit (short), or its folder name where it is no git checkout."""
+    out = subprocess.run(
+        ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return out.stdout.strip() or os.path.basename(os.path.abspath(root))
 
 
 def _cpu_model():
@@ -476,18 +494,22 @@ def _ratio(ours, theirs, higher):
 def render(values, versions, machine, runs, errors, quick, threads=1):
     """The markdown: header paragraph, the table, notes."""
     have = [lib for lib in LIBS if versions.get(lib)]
+    ab = bool(versions.get(BASE))
     names = {
         "distnet": f"distnet {versions['distnet']}",
         "mxnet": f"MXNet {versions.get('mxnet')}",
         "torch": f"PyTorch {versions.get('torch')} (CPU)",
+        BASE: f"distnet {versions.get(BASE)} (base)",
     }
     head = ["benchmark", "unit"] + [names[lib] for lib in have]
     if "mxnet" in have:
         head.insert(4, "distnet vs MXNet")
-    busy = [lib for lib in have if any(key[0] == lib + "@busy" for key in values)]
+    head += [names[BASE], "distnet vs base"] if ab else []
+    busy = [lib for lib in have + [BASE] if any(key[0] == lib + "@busy" for key in values)]
     head += [f"{names[lib]}, 2 busy loops" for lib in busy]
     if busy:
         head += ["busy: distnet vs MXNet"] * ("mxnet" in busy) + ["distnet busy / quiet"]
+        head += ["busy: distnet vs base"] * (BASE in busy)
     pools = (
         f"{threads} BLAS/OpenMP thread(s) per process"
         if threads
@@ -510,6 +532,10 @@ def render(values, versions, machine, runs, errors, quick, threads=1):
         out = [label, unit] + [_fmt(med[lib]) for lib in have]
         if "mxnet" in have:
             out.insert(4, _ratio(med["distnet"], med["mxnet"], higher))
+        if ab:
+            base = values.get((BASE, row))
+            base = statistics.median(base) if base else None
+            out += [_fmt(base), _ratio(med["distnet"], base, higher)]
         if busy:
             bmed = {
                 lib: statistics.median(values[(lib + "@busy", row)])
@@ -521,6 +547,8 @@ def render(values, versions, machine, runs, errors, quick, threads=1):
             if "mxnet" in busy:
                 out.append(_ratio(bmed["distnet"], bmed.get("mxnet"), higher))
             out.append(_ratio(bmed.get("distnet"), med["distnet"], higher))
+            if BASE in busy:
+                out.append(_ratio(bmed.get("distnet"), bmed[BASE], higher))
         lines.append("| " + " | ".join(out) + " |")
     lines += [
         "",
@@ -593,6 +621,12 @@ def main(argv=None):
         help="also run these families (default gluon,module,cnn) next to two "
         "busy-loop processes, in extra columns",
     )
+    p.add_argument(
+        "--base",
+        metavar="ROOT",
+        help="A/B: also run distnet imported from the checkout ROOT (e.g. `git worktree "
+        "add /tmp/base main`), in turns with this one, in extra columns",
+    )
     p.add_argument("--out", help="write the table to this file")
     p.add_argument("--readme", help="update the bench section of this README")
     p.add_argument("--probe", help=argparse.SUPPRESS)
@@ -606,8 +640,12 @@ def main(argv=None):
     if unknown:
         p.error(f"unknown families {unknown}; choose from {FAMILIES}")
     pythons = {"distnet": sys.executable, "mxnet": args.mxnet, "torch": _torch_python(args.torch)}
+    if args.base:
+        pythons[BASE] = sys.executable
     pythons = {lib: py for lib, py in pythons.items() if py}
-    versions = {lib: _version(py, lib) for lib, py in pythons.items()}
+    versions = {lib: _version(py, lib) for lib, py in pythons.items() if lib != BASE}
+    if args.base:
+        versions[BASE] = _version(sys.executable, "distnet", args.base) and _git_id(args.base)
     missing = [lib for lib in pythons if not versions[lib]]
     if missing:
         p.error(f"cannot import {missing} with the given interpreter(s)")
@@ -615,7 +653,7 @@ def main(argv=None):
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     contended = [f for f in args.contended.split(",") if f]
     values, errors = measure(
-        pythons, families, max(args.runs, 1), args.quick, args.threads, log, contended
+        pythons, families, max(args.runs, 1), args.quick, args.threads, log, contended, args.base
     )
     table = render(
         values,
