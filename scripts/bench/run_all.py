@@ -326,7 +326,7 @@ SUPPORTED = {
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _probe_once(python, family, lib, quick, threads=1, timeout=1800, root=ROOT):
+def _probe_once(python, family, lib, quick, threads=1, timeout=1800, root=ROOT, tag=None):
     """Run one probe in a fresh `python` that imports `lib` from `root` first; {row:
     value}, or raises RuntimeError.
 
@@ -360,7 +360,7 @@ def _probe_once(python, family, lib, quick, threads=1, timeout=1800, root=ROOT):
         lines, errors = out.read().strip().splitlines(), err.read().strip().splitlines()
     if code != 0 or not lines:
         last = (errors or ["no output"])[-1]
-        raise RuntimeError(f"{family} on {lib} failed (exit {code}): {last}")
+        raise RuntimeError(f"{family} on {tag or lib} failed (exit {code}): {last}")
     return json.loads(lines[-1])
 
 
@@ -386,12 +386,12 @@ def measure(pythons, families, runs, quick, threads=1, log=print, contended=(), 
                     if module not in SUPPORTED[family] or (family, tag) in failed:
                         continue
                     log(f"run {run + 1}/{runs}: {family} on {tag}")
+                    root = base if lib == BASE else ROOT
                     loops = _bench("bench_cnn").start_busy_loops() if busy else []
+                    start = time.perf_counter()
                     try:
-                        result = (
-                            _probe_once(python, family, module, quick, threads, root=base or ROOT)
-                            if lib == BASE
-                            else _probe_once(python, family, lib, quick, threads)
+                        result = _probe_once(
+                            python, family, module, quick, threads, root=root, tag=tag
                         )
                     except RuntimeError as err:
                         failed.add((family, tag))
@@ -399,6 +399,7 @@ def measure(pythons, families, runs, quick, threads=1, log=print, contended=(), 
                         continue
                     finally:
                         _bench("bench_cnn").stop_busy_loops(loops)
+                    log(f"  {time.perf_counter() - start:.0f} s")
                     for row, reason in result.pop("_skipped", {}).items():
                         errors.append(f"{row} on {tag}: {reason}"[:300])
                     for row, value in result.items():
@@ -412,7 +413,12 @@ def _version(python, lib, root=None):
     try:
         return (
             subprocess.run(
-                [python, "-c", code], capture_output=True, text=True, timeout=120, env=env
+                [python, "-c", code],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=env,
+                cwd=root,  # `-c` puts the working folder first on sys.path
             ).stdout.strip()
             or None
         )
@@ -499,7 +505,7 @@ def render(values, versions, machine, runs, errors, quick, threads=1):
         "distnet": f"distnet {versions['distnet']}",
         "mxnet": f"MXNet {versions.get('mxnet')}",
         "torch": f"PyTorch {versions.get('torch')} (CPU)",
-        BASE: f"distnet {versions.get(BASE)} (base)",
+        BASE: f"distnet {versions.get(BASE)}",
     }
     head = ["benchmark", "unit"] + [names[lib] for lib in have]
     if "mxnet" in have:
@@ -645,7 +651,8 @@ def main(argv=None):
     pythons = {lib: py for lib, py in pythons.items() if py}
     versions = {lib: _version(py, lib) for lib, py in pythons.items() if lib != BASE}
     if args.base:
-        versions[BASE] = _version(sys.executable, "distnet", args.base) and _git_id(args.base)
+        base = _version(sys.executable, "distnet", args.base)
+        versions[BASE] = base and f"{base} ({_git_id(args.base)}, base)"
     missing = [lib for lib in pythons if not versions[lib]]
     if missing:
         p.error(f"cannot import {missing} with the given interpreter(s)")
