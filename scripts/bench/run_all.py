@@ -2,7 +2,8 @@
 
     python scripts/bench/run_all.py                                   # distnet only
     python scripts/bench/run_all.py --mxnet /opt/mxnet-ref/bin/python --torch /tmp/t/bin/python
-    python scripts/bench/run_all.py --mxnet PY --readme README.md     # update the README
+    python scripts/bench/run_all.py --mxnet PY --torch PY --contended --readme README.md
+    python scripts/bench/run_all.py --mxnet PY --base /tmp/main --only gluon,module,cnn
 
 Each benchmark family (import time, operator calls, Gluon and Module training, the
 executor, LeNet convolutions, the kvstore, train_mnist.py end to end) runs through the
@@ -18,8 +19,13 @@ imports torch. The table's header line describes the machine and its load.
 ``--contended`` runs the Gluon, Module and CNN families a second time next to two
 busy-loop processes and adds those columns (the shared-machine case of issue 15).
 ``--quick`` runs every family with small sizes (a smoke test, not figures to publish).
-``--threads`` (default 1) sets every library's BLAS/OpenMP threads: on a small shared
-machine, threaded BLAS spinning against other processes makes figures swing by 50x.
+``--threads N`` sets every library's BLAS/OpenMP threads to N; the default (0) leaves each
+library its own (MXNet's and PyTorch's OpenMP defaults, distnet's load-aware policy of
+``distnet/_threads.py``), which is what a user gets. ``--base ROOT`` is an A/B test: it
+adds distnet imported from another checkout ROOT (same interpreter; ROOT holds the
+``distnet``, ``kvstore`` and ``launcher`` packages), taking turns with this one in every
+run, in extra columns. The README's table (every family, ``--contended``, 3 runs) takes
+about 10 minutes on the 2-core machine with a light load.
 """
 
 import argparse
@@ -326,7 +332,7 @@ SUPPORTED = {
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _probe_once(python, family, lib, quick, threads=1, timeout=1800, root=ROOT, tag=None):
+def _probe_once(python, family, lib, quick, threads=0, timeout=1800, root=ROOT, tag=None):
     """Run one probe in a fresh `python` that imports `lib` from `root` first; {row:
     value}, or raises RuntimeError.
 
@@ -371,7 +377,7 @@ def _kill_session(pgid):
         pass
 
 
-def measure(pythons, families, runs, quick, threads=1, log=print, contended=(), base=None):
+def measure(pythons, families, runs, quick, threads=0, log=print, contended=(), base=None):
     """{(lib, row): [values of each run]} and [error notes]; libraries take turns. For
     families in `contended`, each probe runs a second time next to two busy-loop
     processes, its values under (lib + "@busy", row). `pythons[BASE]`, when present, runs
@@ -497,7 +503,7 @@ def _ratio(ours, theirs, higher):
     return f"{(ours / theirs if higher else theirs / ours):.2f}x"
 
 
-def render(values, versions, machine, runs, errors, quick, threads=1):
+def render(values, versions, machine, runs, errors, quick, threads=0):
     """The markdown: header paragraph, the table, notes."""
     have = [lib for lib in LIBS if versions.get(lib)]
     ab = bool(versions.get(BASE))
@@ -614,9 +620,9 @@ def main(argv=None):
     p.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="BLAS/OpenMP threads per process (default 1: stable figures on a "
-        "shared machine; 0: each library's default)",
+        default=0,
+        help="BLAS/OpenMP threads per process (default 0: each library's own default, "
+        "distnet's load-aware policy included)",
     )
     p.add_argument(
         "--contended",
@@ -634,6 +640,7 @@ def main(argv=None):
         "add /tmp/base main`), in turns with this one, in extra columns",
     )
     p.add_argument("--out", help="write the table to this file")
+    p.add_argument("--raw", help="write every run's value to this JSON file (the spread)")
     p.add_argument("--readme", help="update the bench section of this README")
     p.add_argument("--probe", help=argparse.SUPPRESS)
     p.add_argument("--lib", default="distnet", help=argparse.SUPPRESS)
@@ -673,6 +680,9 @@ def main(argv=None):
     )
     if args.out:
         write_atomic(args.out, table)
+    if args.raw:
+        raw = {f"{lib} {row}": runs for (lib, row), runs in sorted(values.items())}
+        write_atomic(args.raw, json.dumps(raw, indent=1) + "\n")
     if args.readme:
         update_readme(args.readme, table)
     print(table)
