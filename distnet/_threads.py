@@ -177,9 +177,8 @@ class _Load:
 
     def update(self):
         """Take a reading if one is due; True when the figures changed."""
-        now = time.monotonic()
         last = self._last
-        if last is not None and now - last[0] < SAMPLE_SECONDS:
+        if last is not None and time.monotonic() - last[0] < SAMPLE_SECONDS:
             return False
         reading = self._read()
         self._last = reading
@@ -204,6 +203,7 @@ class _Policy:
         self.small = settings["small_macs"]
         self.cores = settings["cap"]
         self.free = 1  # until the load has been measured
+        self.due = 0.0 if self.cores > 1 else float("inf")  # time of the next reading
         self.blas = []
         self.current = None
         self.load = _Load(_our_cpus())
@@ -234,10 +234,16 @@ class _Policy:
             ", ".join(f"{lib.internal_api} {lib.version}" for lib in self.blas) or "no BLAS found",
         )
 
+    def refresh(self):
+        """Re-measure the load (when a reading is due) and the free cores."""
+        if self.load.update():
+            self.free = free_cores(self.cores, self.load.recent)
+        self.due = self.load._last[0] + SAMPLE_SECONDS
+
     def threads(self, macs):
         """Threads for a product of ``macs`` multiply-adds under the current load."""
-        if self.cores > 1 and self.load.update():
-            self.free = free_cores(self.cores, self.load.recent)
+        if time.monotonic() >= self.due:
+            self.refresh()
         return threads_for(macs, self.cores, self.free, self.small)
 
     def set(self, n):
@@ -283,7 +289,9 @@ def for_gemm(xp, macs):
     p = _POLICY or policy()
     if p.small is None:
         return
-    want = p.threads(macs)
+    if time.monotonic() >= p.due:  # inlined p.threads(): this runs before every product
+        p.refresh()
+    want = threads_for(macs, p.cores, p.free, p.small)
     if want != p.current:
         p.set(want)
 
