@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -237,6 +238,7 @@ def test_busy_cores_keep_products_single_threaded():
     """Next to busy loops on every core, the real /proc/stat reading keeps one thread."""
     loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(_cores())]
     try:
+        time.sleep(0.5)  # the loops spinning before the probe takes its first reading
         full = {k: v for k, v in os.environ.items() if k not in _VARS}
         full["PYTHONPATH"] = ROOT
         out = subprocess.run(
