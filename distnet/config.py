@@ -88,20 +88,23 @@ SETTINGS = {
             "str",
             "auto",
             "`auto`",
-            "`auto`: matrix products below `DISTNET_BLAS_SMALL_MACS` multiply-adds run on one "
-            "BLAS thread, larger ones on up to the cores this process may use, less those "
-            "other processes keep busy (load average, checked once a second), never more "
-            "than `OMP_NUM_THREADS`/`OPENBLAS_NUM_THREADS`/`MKL_NUM_THREADS` when set; a "
-            "number: at most that many; `off`: leave numpy's BLAS as it loaded. Applied on "
-            "the first heavy operator, through `threadpoolctl`",
+            "`auto`: matrix products use the BLAS pool (the cores this process may use, "
+            "never more than `OMP_NUM_THREADS`/`OPENBLAS_NUM_THREADS`/`MKL_NUM_THREADS` when "
+            "set) while other processes leave those cores idle (`/proc/stat`, read at most "
+            "every 0.2 s; one busy reading drops the pool, 0.6 s of quiet restores it); "
+            "while cores are busy, products below `DISTNET_BLAS_SMALL_MACS` multiply-adds run "
+            "on one thread and larger ones on the idle cores; a number: at most that many; "
+            "`off`: leave numpy's BLAS as it loaded. Applied on the first heavy operator, "
+            "through `threadpoolctl`",
         ),
         Setting(
             "DISTNET_BLAS_SMALL_MACS",
             "str",
             "",
             "67108864",
-            "products with fewer multiply-adds (every MLP layer up to batch 512, per-sample "
-            "convolution products) run single-threaded",
+            "while other processes keep some cores busy, products with fewer multiply-adds "
+            "(every MLP layer up to batch 512, per-sample convolution products) run "
+            "single-threaded",
         ),
         Setting(
             "DISTNET_IMAGE_BACKEND",

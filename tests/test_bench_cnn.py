@@ -1,6 +1,7 @@
 """scripts/bench: the convolutional workloads of bench_cnn.py and run_all's --contended."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -48,29 +49,23 @@ def test_both_workloads_train_and_report_wall_and_cpu_time(monkeypatch):
         assert set(res) == {"ms", "cpu_ms"} and res["ms"] > 0 and res["cpu_ms"] > 0
 
 
-def test_run_all_contended_adds_busy_columns_and_stops_its_loops(tmp_path):
+def _run_all(tmp_path, *args):
+    """run_all.py --quick, one run of the cheap `ops` family: (stderr, table lines)."""
     out = tmp_path / "table.md"
     res = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(REPO, "scripts", "bench", "run_all.py"),
-            "--quick",
-            "--runs",
-            "1",
-            "--only",
-            "ops",
-            "--contended",
-            "ops",
-            "--out",
-            str(out),
-        ],
+        [sys.executable, os.path.join(REPO, "scripts", "bench", "run_all.py"), "--quick"]
+        + ["--runs", "1", "--only", "ops", "--out", str(out), *args],
         capture_output=True,
         text=True,
         timeout=240,
         env=dict(os.environ, PYTHONPATH=REPO),
     )
     assert res.returncode == 0, res.stderr
-    lines = out.read_text().splitlines()
+    return res.stderr, out.read_text().splitlines()
+
+
+def test_run_all_contended_adds_busy_columns_and_stops_its_loops(tmp_path):
+    _, lines = _run_all(tmp_path, "--contended", "ops")
     head = next(line for line in lines if line.startswith("| benchmark |"))
     assert "2 busy loops" in head and head.endswith("| distnet busy / quiet |")
     row = next(line for line in lines if line.startswith("| `a + b` on 8x8"))
@@ -80,3 +75,26 @@ def test_run_all_contended_adds_busy_columns_and_stops_its_loops(tmp_path):
         ["pgrep", "-f", "while True: pass", "-P", str(os.getpid())], capture_output=True, text=True
     )
     assert left.stdout.strip() == ""
+
+
+def test_run_all_base_adds_an_interleaved_ab_column(tmp_path):
+    """--base ROOT runs distnet imported from ROOT in turns with this checkout."""
+    base = tmp_path / "old"
+    for package in ("distnet", "kvstore", "launcher"):  # a checkout's packages
+        shutil.copytree(
+            os.path.join(REPO, package), base / package, ignore=shutil.ignore_patterns("*.pyc")
+        )
+    init = base / "distnet" / "__init__.py"
+    text = init.read_text().replace('__version__ = "', '__version__ = "9.9-')
+    mark = (
+        "import sys as _s\nwith open(__file__ + '.argv', 'a') as _f:\n    _f.write(repr(_s.argv))\n"
+    )
+    init.write_text(text + mark)
+    log, lines = _run_all(tmp_path, "--base", str(base))
+    assert "run 1/1: ops on distnet-base" in log
+    head = next(line for line in lines if line.startswith("| benchmark |"))
+    assert head.endswith("| distnet 9.9-0.1.0 (old, base) | distnet vs base |")
+    row = next(line for line in lines if line.startswith("| `a + b` on 8x8"))
+    assert row.count("|") == head.count("|")
+    assert float(row.split(" | ")[-2]) > 0 and row.split(" | ")[-1].endswith("x |")
+    assert "'--probe', 'ops'" in (base / "distnet" / "__init__.py.argv").read_text()

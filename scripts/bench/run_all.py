@@ -2,7 +2,8 @@
 
     python scripts/bench/run_all.py                                   # distnet only
     python scripts/bench/run_all.py --mxnet /opt/mxnet-ref/bin/python --torch /tmp/t/bin/python
-    python scripts/bench/run_all.py --mxnet PY --readme README.md     # update the README
+    python scripts/bench/run_all.py --mxnet PY --torch PY --contended --readme README.md
+    python scripts/bench/run_all.py --mxnet PY --base /tmp/main --only gluon,module,cnn
 
 Each benchmark family (import time, operator calls, Gluon and Module training, the
 executor, LeNet convolutions, the kvstore, train_mnist.py end to end) runs through the
@@ -18,8 +19,13 @@ imports torch. The table's header line describes the machine and its load.
 ``--contended`` runs the Gluon, Module and CNN families a second time next to two
 busy-loop processes and adds those columns (the shared-machine case of issue 15).
 ``--quick`` runs every family with small sizes (a smoke test, not figures to publish).
-``--threads`` (default 1) sets every library's BLAS/OpenMP threads: on a small shared
-machine, threaded BLAS spinning against other processes makes figures swing by 50x.
+``--threads N`` sets every library's BLAS/OpenMP threads to N; the default (0) leaves each
+library its own (MXNet's and PyTorch's OpenMP defaults, distnet's load-aware policy of
+``distnet/_threads.py``), which is what a user gets. ``--base ROOT`` is an A/B test: it
+adds distnet imported from another checkout ROOT (same interpreter; ROOT holds the
+``distnet``, ``kvstore`` and ``launcher`` packages), taking turns with this one in every
+run, in extra columns. The README's table (every family, ``--contended``, 3 runs) takes
+about 10 minutes on the 2-core machine with a light load.
 """
 
 import argparse
@@ -38,6 +44,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 LIBS = ("distnet", "mxnet", "torch")
+#: The column of ``--base ROOT``: distnet from another checkout, same interpreter (A/B).
+BASE = "distnet-base"
 
 # (family, row key, label, unit, higher is better); a row's cell is None where the
 # library has no such workload.
@@ -100,8 +108,9 @@ def _bench(name):
 
 
 def probe_import(lib, quick):
-    """Seconds to import the library (median of fresh interpreters)."""
-    return {"import": _bench("bench_ops")._import_time(sys.executable, lib, 3 if quick else 5)}
+    """Seconds to import the library in a fresh interpreter (the cell is the median of
+    the runs: one interpreter a run keeps the table within its 10 minutes)."""
+    return {"import": _bench("bench_ops")._import_time(sys.executable, lib, 1)}
 
 
 def probe_ops(lib, quick):
@@ -130,7 +139,7 @@ def probe_ops(lib, quick):
 
 def probe_gluon(lib, quick):
     """Training samples/s of bench_gluon.py's cases (PyTorch: the same nets, eager)."""
-    seconds = 0.3 if quick else 3.0
+    seconds = 0.3 if quick else 2.0
     if lib == "torch":
         return {
             "mlp_imperative": _torch_train("mlp", 64, seconds),
@@ -198,7 +207,7 @@ def _torch_train(kind, batch, seconds):
 
 def probe_module(lib, quick):
     """Samples/s of one Module.fit epoch (bench_module.py) at batch 64 and 256."""
-    samples = 6400 if quick else 60000
+    samples = 6400 if quick else 30000  # 470 batches of 64 an epoch, after a warm-up epoch
     run = _bench("bench_module").run
     return {
         "fit64": run(lib, 64, 1, samples)["rates"][0],
@@ -324,15 +333,16 @@ SUPPORTED = {
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _probe_once(python, family, lib, quick, threads=1, timeout=1800):
-    """Run one probe in a fresh `python`; {row: value}, or raises RuntimeError.
+def _probe_once(python, family, lib, quick, threads=0, timeout=1800, root=ROOT, tag=None):
+    """Run one probe in a fresh `python` that imports `lib` from `root` first; {row:
+    value}, or raises RuntimeError.
 
     The probe runs in its own session with its output in files, and the whole session
     is killed afterwards: a benchmark that leaves helper processes behind (a kvstore
     scheduler whose workers failed) can neither hang this run nor outlive it.
     """
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([ROOT] + [p for p in [env.get("PYTHONPATH")] if p])
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
     if threads:  # numpy's OpenBLAS, MXNet's and PyTorch's OpenMP pools alike
         env.update({var: str(threads) for var in THREAD_VARS})
     cmd = [python, os.path.abspath(__file__), "--probe", family, "--lib", lib]
@@ -357,7 +367,7 @@ def _probe_once(python, family, lib, quick, threads=1, timeout=1800):
         lines, errors = out.read().strip().splitlines(), err.read().strip().splitlines()
     if code != 0 or not lines:
         last = (errors or ["no output"])[-1]
-        raise RuntimeError(f"{family} on {lib} failed (exit {code}): {last}")
+        raise RuntimeError(f"{family} on {tag or lib} failed (exit {code}): {last}")
     return json.loads(lines[-1])
 
 
@@ -368,28 +378,35 @@ def _kill_session(pgid):
         pass
 
 
-def measure(pythons, families, runs, quick, threads=1, log=print, contended=()):
+def measure(pythons, families, runs, quick, threads=0, log=print, contended=(), base=None):
     """{(lib, row): [values of each run]} and [error notes]; libraries take turns. For
     families in `contended`, each probe runs a second time next to two busy-loop
-    processes, its values under (lib + "@busy", row)."""
+    processes, its values under (lib + "@busy", row). `pythons[BASE]`, when present, runs
+    distnet imported from the checkout `base`."""
     values, errors, failed = {}, [], set()
     for run in range(runs):
         for family in families:
             for lib, python in pythons.items():
                 for busy in (False, True) if family in contended else (False,):
                     tag = lib + ("@busy" if busy else "")
-                    if lib not in SUPPORTED[family] or (family, tag) in failed:
+                    module = "distnet" if lib == BASE else lib
+                    if module not in SUPPORTED[family] or (family, tag) in failed:
                         continue
                     log(f"run {run + 1}/{runs}: {family} on {tag}")
+                    root = base if lib == BASE else ROOT
                     loops = _bench("bench_cnn").start_busy_loops() if busy else []
+                    start = time.perf_counter()
                     try:
-                        result = _probe_once(python, family, lib, quick, threads)
+                        result = _probe_once(
+                            python, family, module, quick, threads, root=root, tag=tag
+                        )
                     except RuntimeError as err:
                         failed.add((family, tag))
                         errors.append(str(err).splitlines()[0][:300])
                         continue
                     finally:
                         _bench("bench_cnn").stop_busy_loops(loops)
+                    log(f"  {time.perf_counter() - start:.0f} s")
                     for row, reason in result.pop("_skipped", {}).items():
                         errors.append(f"{row} on {tag}: {reason}"[:300])
                     for row, value in result.items():
@@ -397,17 +414,31 @@ def measure(pythons, families, runs, quick, threads=1, log=print, contended=()):
     return values, errors
 
 
-def _version(python, lib):
+def _version(python, lib, root=None):
     code = f"import {lib}; print({lib}.__version__)"
+    env = dict(os.environ, PYTHONPATH=root) if root else None
     try:
         return (
             subprocess.run(
-                [python, "-c", code], capture_output=True, text=True, timeout=120
+                [python, "-c", code],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=env,
+                cwd=root,  # `-c` puts the working folder first on sys.path
             ).stdout.strip()
             or None
         )
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def _git_id(root):
+    """`root`'s commit (short), or its folder name where it is no git checkout."""
+    out = subprocess.run(
+        ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    )
+    return out.stdout.strip() or os.path.basename(os.path.abspath(root))
 
 
 def _cpu_model():
@@ -473,21 +504,25 @@ def _ratio(ours, theirs, higher):
     return f"{(ours / theirs if higher else theirs / ours):.2f}x"
 
 
-def render(values, versions, machine, runs, errors, quick, threads=1):
+def render(values, versions, machine, runs, errors, quick, threads=0):
     """The markdown: header paragraph, the table, notes."""
     have = [lib for lib in LIBS if versions.get(lib)]
+    ab = bool(versions.get(BASE))
     names = {
         "distnet": f"distnet {versions['distnet']}",
         "mxnet": f"MXNet {versions.get('mxnet')}",
         "torch": f"PyTorch {versions.get('torch')} (CPU)",
+        BASE: f"distnet {versions.get(BASE)}",
     }
     head = ["benchmark", "unit"] + [names[lib] for lib in have]
     if "mxnet" in have:
         head.insert(4, "distnet vs MXNet")
-    busy = [lib for lib in have if any(key[0] == lib + "@busy" for key in values)]
+    head += [names[BASE], "distnet vs base"] if ab else []
+    busy = [lib for lib in have + [BASE] if any(key[0] == lib + "@busy" for key in values)]
     head += [f"{names[lib]}, 2 busy loops" for lib in busy]
     if busy:
         head += ["busy: distnet vs MXNet"] * ("mxnet" in busy) + ["distnet busy / quiet"]
+        head += ["busy: distnet vs base"] * (BASE in busy)
     pools = (
         f"{threads} BLAS/OpenMP thread(s) per process"
         if threads
@@ -510,6 +545,10 @@ def render(values, versions, machine, runs, errors, quick, threads=1):
         out = [label, unit] + [_fmt(med[lib]) for lib in have]
         if "mxnet" in have:
             out.insert(4, _ratio(med["distnet"], med["mxnet"], higher))
+        if ab:
+            base = values.get((BASE, row))
+            base = statistics.median(base) if base else None
+            out += [_fmt(base), _ratio(med["distnet"], base, higher)]
         if busy:
             bmed = {
                 lib: statistics.median(values[(lib + "@busy", row)])
@@ -521,6 +560,8 @@ def render(values, versions, machine, runs, errors, quick, threads=1):
             if "mxnet" in busy:
                 out.append(_ratio(bmed["distnet"], bmed.get("mxnet"), higher))
             out.append(_ratio(bmed.get("distnet"), med["distnet"], higher))
+            if BASE in busy:
+                out.append(_ratio(bmed.get("distnet"), bmed[BASE], higher))
         lines.append("| " + " | ".join(out) + " |")
     lines += [
         "",
@@ -580,9 +621,9 @@ def main(argv=None):
     p.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="BLAS/OpenMP threads per process (default 1: stable figures on a "
-        "shared machine; 0: each library's default)",
+        default=0,
+        help="BLAS/OpenMP threads per process (default 0: each library's own default, "
+        "distnet's load-aware policy included)",
     )
     p.add_argument(
         "--contended",
@@ -593,7 +634,14 @@ def main(argv=None):
         help="also run these families (default gluon,module,cnn) next to two "
         "busy-loop processes, in extra columns",
     )
+    p.add_argument(
+        "--base",
+        metavar="ROOT",
+        help="A/B: also run distnet imported from the checkout ROOT (e.g. `git worktree "
+        "add /tmp/base main`), in turns with this one, in extra columns",
+    )
     p.add_argument("--out", help="write the table to this file")
+    p.add_argument("--raw", help="write every run's value to this JSON file (the spread)")
     p.add_argument("--readme", help="update the bench section of this README")
     p.add_argument("--probe", help=argparse.SUPPRESS)
     p.add_argument("--lib", default="distnet", help=argparse.SUPPRESS)
@@ -606,8 +654,13 @@ def main(argv=None):
     if unknown:
         p.error(f"unknown families {unknown}; choose from {FAMILIES}")
     pythons = {"distnet": sys.executable, "mxnet": args.mxnet, "torch": _torch_python(args.torch)}
+    if args.base:
+        pythons[BASE] = sys.executable
     pythons = {lib: py for lib, py in pythons.items() if py}
-    versions = {lib: _version(py, lib) for lib, py in pythons.items()}
+    versions = {lib: _version(py, lib) for lib, py in pythons.items() if lib != BASE}
+    if args.base:
+        base = _version(sys.executable, "distnet", args.base)
+        versions[BASE] = base and f"{base} ({_git_id(args.base)}, base)"
     missing = [lib for lib in pythons if not versions[lib]]
     if missing:
         p.error(f"cannot import {missing} with the given interpreter(s)")
@@ -615,7 +668,7 @@ def main(argv=None):
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     contended = [f for f in args.contended.split(",") if f]
     values, errors = measure(
-        pythons, families, max(args.runs, 1), args.quick, args.threads, log, contended
+        pythons, families, max(args.runs, 1), args.quick, args.threads, log, contended, args.base
     )
     table = render(
         values,
@@ -628,6 +681,9 @@ def main(argv=None):
     )
     if args.out:
         write_atomic(args.out, table)
+    if args.raw:
+        raw = {f"{lib} {row}": runs for (lib, row), runs in sorted(values.items())}
+        write_atomic(args.raw, json.dumps(raw, indent=1) + "\n")
     if args.readme:
         update_readme(args.readme, table)
     print(table)
