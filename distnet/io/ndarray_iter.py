@@ -12,10 +12,10 @@ __all__ = ["NDArrayIter"]
 _LAST_BATCH = ("pad", "discard", "roll_over")
 
 
-
 def _is_scipy_sparse(value):
     """Whether ``value`` is a scipy sparse matrix (checked by module, so scipy is never imported)."""
     return type(value).__module__.startswith("scipy.sparse")
+
 
 def _init_data(data, allow_empty, default_name):
     """``[(name, NDArray)]`` sorted by name, from an array, a list or a dict of arrays

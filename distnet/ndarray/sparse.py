@@ -365,7 +365,9 @@ def _scipy():
     try:
         import scipy.sparse as sp
     except ImportError:
-        raise MXNetError("scipy is needed for scipy sparse matrices: pip install scipy") from None
+        raise MXNetError(
+            "scipy is needed for scipy sparse matrices: pip install 'distnet-mx[sparse]' (scipy)"
+        ) from None
     return sp
 
 
