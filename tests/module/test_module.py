@@ -38,7 +38,9 @@ def _bound(batch=8, features=8, for_training=True, **kw):
 
 
 def _log_lines(caplog):
-    return [r.getMessage() for r in caplog.records]
+    # distnet._threads logs the process tunings once per process, on the first product: which test
+    # runs first decides where that line lands, so it is not part of fit's lines.
+    return [r.getMessage() for r in caplog.records if r.name != "distnet._threads"]
 
 
 # ---- construction and binding ----
