@@ -37,10 +37,13 @@ def _bound(batch=8, features=8, for_training=True, **kw):
     return mod
 
 
+_TUNING_MODULES = ("_threads", "_memory")  # the modules that log the process tunings
+
+
 def _log_lines(caplog):
     # distnet._threads logs the process tunings once per process, on the first product: which test
     # runs first decides where that line lands, so it is not part of fit's lines.
-    return [r.getMessage() for r in caplog.records if r.name != "distnet._threads"]
+    return [r.getMessage() for r in caplog.records if r.module not in _TUNING_MODULES]
 
 
 # ---- construction and binding ----
