@@ -222,6 +222,12 @@ def predict_mode():
 
 
 def _record_node(op, attrs, inputs, in_data, out_data, saved, outputs):
+    for x in inputs:
+        ag = x._ag
+        if isinstance(ag, tuple) and ag[0].freed:
+            # a backward without retain_graph ended x's graph: as in MXNet, x is now a
+            # constant of the graphs recorded from here on
+            x._ag = None
     node = _Node(op, attrs, tuple(inputs), tuple(in_data), tuple(out_data), saved)
     for i, out in enumerate(outputs):
         out._ag = (node, i)

@@ -584,7 +584,7 @@ class Module(BaseModule):
         if (
             kvstore
             and kvstore.num_workers > 1
-            and (("dist" in kvstore.type and "_sync" in kvstore.type) or kvstore.type == "mpi")
+            and getattr(kvstore, "_kind", kvstore.type) in ("dist_sync", "dist_device_sync", "mpi")
         ):
             batch_size *= kvstore.num_workers
         rescale_grad = 1.0 / batch_size

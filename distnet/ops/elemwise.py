@@ -54,7 +54,8 @@ def _softrelu(xp, x):
 
 _LN10, _LN2 = math.log(10.0), math.log(2.0)
 
-_unary("relu", _relu, lambda F, x, y, g: g * (x > 0))
+# NaN inputs get a NaN gradient, as MXNet's relu_grad (a NaN must not vanish silently)
+_unary("relu", _relu, lambda F, x, y, g: F.where(x != x, x, g * (x > 0)))
 _unary("sigmoid", _sigmoid, lambda F, x, y, g: g * y * (1 - y))
 _unary("log_sigmoid", lambda xp, x: -_softrelu(xp, -x), lambda F, x, y, g: g * (1 - F.exp(y)))
 _unary("tanh", lambda xp, x: xp.tanh(x), lambda F, x, y, g: g * (1 - y * y))
