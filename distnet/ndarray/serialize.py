@@ -171,7 +171,6 @@ def _read_legacy_shape(r, ndim):
 
 
 def _decode_array(r):
-    at = r.pos
     (magic,) = r.unpack("<I")
     if magic in (_V1, _V2, _V3):
         if magic != _V1:
