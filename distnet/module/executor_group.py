@@ -14,7 +14,15 @@ from ..autograd import register_grad_hook
 from ..io import DataDesc
 from .. import ndarray as nd
 from ._binding import NP_OF_FLAG, grad_req_dict, prepare_group2ctxs, bind_shared
-from ._util import axis_slice, concat_arrays, load_into, load_slice_into, raw_of, split_input_slice
+from ._util import (
+    ExtraParamError,
+    axis_slice,
+    concat_arrays,
+    load_into,
+    load_slice_into,
+    raw_of,
+    split_input_slice,
+)
 
 # MXNet's default was the logging module (the root logger); a named logger propagates
 # there without configuring it.
@@ -464,7 +472,7 @@ def _copy_params(targets, params, what, allow_extra):
         if dst is None:
             if allow_extra:
                 continue
-            raise MXNetError(
+            raise ExtraParamError(
                 f'Find name "{name}" that is not in the {what} (pass '
                 "allow_extra=True to ignore names the module does not have)"
             )
