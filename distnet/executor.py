@@ -346,7 +346,7 @@ def grad_reqs(grad_req, names):
     return reqs
 
 
-def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None):
+def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None, group2ctx=None):
     """``Symbol.bind``: an executor over the caller's arrays (no copies)."""
     from .symbol.binding import arrays_in_order, check_bound
 
@@ -361,7 +361,7 @@ def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None):
     )
     reqs = grad_reqs(grad_req, arg_names)
     reqs = ["null" if g is None else r for g, r in zip(grads, reqs)]
-    out_shapes, out_types = check_bound(symbol, ctx, args, grads, aux)
+    out_shapes, out_types = check_bound(symbol, ctx, args, grads, aux, group2ctx)
     return Executor(symbol, ctx, args, grads, reqs, aux, out_shapes, out_types)
 
 
@@ -374,6 +374,7 @@ def simple_bind(
     shared_exec=None,
     shared_buffer=None,
     shapes=None,
+    group2ctx=None,
 ):
     """``Symbol.simple_bind``: allocate arguments, gradients and auxiliary states from the
     shapes inferred from ``shapes`` (input name -> shape)."""
@@ -388,4 +389,5 @@ def simple_bind(
         shared_exec,
         shared_buffer,
         shapes or {},
+        group2ctx,
     )

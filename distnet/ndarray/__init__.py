@@ -306,4 +306,11 @@ _internal = type(
 )
 NDArray.split_v2 = lambda self, *args, **kwargs: split_v2(self, *args, **kwargs)
 
-from ..cached_op import CachedOp  # noqa: E402 - mx.nd.CachedOp, as MXNet; needs NDArray above
+
+def __getattr__(name):
+    # mx.nd.CachedOp, as MXNet; imported on use (distnet.cached_op imports this package)
+    if name == "CachedOp":
+        from ..cached_op import CachedOp
+
+        return CachedOp
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

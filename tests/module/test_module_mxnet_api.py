@@ -89,3 +89,71 @@ def test_set_params_unknown_name_is_a_value_error_missing_is_runtime_error():
     missing = {"fc_0_weight": good["fc_0_weight"]}
     with pytest.raises(RuntimeError, match="fc_0_bias"):
         mod.set_params(missing, {}, force_init=True)
+
+
+def _grouped():
+    with mx.AttrScope(ctx_group="dev1"):
+        a = mx.sym.Variable("a") * 2
+    with mx.AttrScope(ctx_group="dev2"):
+        b = mx.sym.Variable("b")
+        c = a + b
+    return c
+
+
+def test_module_group2ctxs_places_inputs_and_gradients_on_their_group():
+    mod = mx.mod.Module(
+        _grouped(),
+        context=[mx.cpu(0)],
+        data_names=["a", "b"],
+        label_names=None,
+        group2ctxs={"dev1": mx.cpu(1), "dev2": mx.cpu(2)},
+    )
+    mod.bind(data_shapes=[("a", (2, 3)), ("b", (2, 3))], inputs_need_grad=True)
+    mod.init_params()
+    batch = mx.io.DataBatch(data=[mx.nd.ones((2, 3)), mx.nd.full((2, 3), 5)])
+    mod.forward(batch, is_train=True)
+    assert mod.get_outputs()[0].asnumpy().tolist() == [[7.0] * 3] * 2
+    mod.backward([mx.nd.ones((2, 3))])
+    ga, gb = mod.get_input_grads()
+    assert (ga.context, gb.context) == (mx.cpu(1), mx.cpu(2))
+    assert ga.asnumpy().tolist() == [[2.0] * 3] * 2 and gb.asnumpy().tolist() == [[1.0] * 3] * 2
+
+
+def test_bind_with_group2ctx_uses_arrays_of_other_cpu_contexts_in_place():
+    with mx.AttrScope(ctx_group="dev1"):
+        net = (mx.sym.var("x") + mx.sym.var("y")) * 3
+    with mx.AttrScope(ctx_group="dev2"):
+        net = net + mx.sym.var("z")
+    args = [mx.nd.zeros((2,)), mx.nd.zeros((2,)), mx.nd.zeros((2,), ctx=mx.cpu(1))]
+    grads = [mx.nd.zeros((2,)), mx.nd.zeros((2,)), mx.nd.zeros((2,), ctx=mx.cpu(1))]
+    exe = net.bind(mx.cpu(0), args, grads, group2ctx={"dev1": mx.cpu(0), "dev2": mx.cpu(1)})
+    args[0][:], args[1][:], args[2][:] = 1, 2, 3  # written after bind: the bound arrays
+    assert exe.forward(is_train=True)[0].asnumpy().tolist() == [12.0, 12.0]
+    exe.backward([mx.nd.ones((2,))])
+    assert [g.asnumpy().tolist() for g in grads] == [[3.0, 3.0], [3.0, 3.0], [1.0, 1.0]]
+    with pytest.raises(mx.MXNetError, match="use as_in_context"):
+        net.bind(mx.cpu(0), args, grads)  # without group2ctx the contexts must match
+
+
+def test_rnn_begin_states_take_their_batch_from_the_data():
+    stack = mx.rnn.SequentialRNNCell()
+    for i in range(2):
+        stack.add(mx.rnn.LSTMCell(num_hidden=4, prefix=f"l{i}_"))
+    begin = stack.begin_state(func=mx.sym.Variable)  # shapes (0, 4): batch unknown
+    _, states = stack.unroll(3, begin_state=begin, inputs=mx.sym.Variable("data"))
+    arg_shapes, out_shapes, _ = mx.sym.Group(states).infer_shape(data=(5, 3))
+    names = mx.sym.Group(states).list_arguments()
+    shapes = dict(zip(names, arg_shapes))
+    assert all(shapes[s.name] == (5, 4) for s in begin)
+    assert out_shapes == [(5, 4)] * 4
+    mod = mx.mod.Module(
+        mx.sym.Group(states),
+        context=[mx.cpu(0), mx.cpu(1)],
+        label_names=None,
+        state_names=[s.name for s in begin],
+    )
+    mod.bind(data_shapes=[("data", (6, 3))], for_training=False)
+    mod.init_params()
+    mod.set_states(value=1)
+    mod.forward(mx.io.DataBatch(data=[mx.nd.zeros((6, 3))], label=[]))
+    assert [o.shape for o in mod.get_outputs()] == [(6, 4)] * 4
