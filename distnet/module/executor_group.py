@@ -288,7 +288,7 @@ class DataParallelExecutorGroup:
             for src, dst, name in zip(data, self._data_dst, self.data_names):
                 if src is not dst:
                     load_into(dst, src, f"data {name!r}")
-            label = data_batch.label
+            label = getattr(data_batch, "label", None)  # a namedtuple of data only works
             if self.label_arrays is not None and label:
                 for src, dst, name in zip(label, self._label_dst, self.label_names):
                     if src is not dst:
@@ -297,7 +297,8 @@ class DataParallelExecutorGroup:
             return
         self._load(data_batch, "data", self.data_arrays, self.data_layouts)
         if self.label_arrays is not None:
-            has_label = data_batch[0].label if isinstance(data_batch, list) else data_batch.label
+            first = data_batch[0] if isinstance(data_batch, list) else data_batch
+            has_label = getattr(first, "label", None)
             if has_label:
                 self._load(data_batch, "label", self.label_arrays, self.label_layouts)
         for exec_ in self.execs:

@@ -157,3 +157,45 @@ def test_rnn_begin_states_take_their_batch_from_the_data():
     mod.set_states(value=1)
     mod.forward(mx.io.DataBatch(data=[mx.nd.zeros((6, 3))], label=[]))
     assert [o.shape for o in mod.get_outputs()] == [(6, 4)] * 4
+
+
+def test_forward_takes_any_object_with_data_and_reshapes():
+    from collections import namedtuple
+
+    Batch = namedtuple("Batch", ["data"])  # no label attribute at all
+    mod = mx.mod.Module(mx.sym.Variable("data") * 2, label_names=None)
+    mod.bind(data_shapes=[("data", (1, 10))])
+    mod.init_params()
+    mod.forward(Batch([mx.nd.ones((1, 10))]))
+    assert mod.get_outputs()[0].shape == (1, 10)
+    mod.forward(Batch([mx.nd.ones((3, 5))]))  # a new shape: the module reshapes
+    assert mod.get_outputs()[0].asnumpy().tolist() == [[2.0] * 5] * 3
+
+
+def test_predict_with_an_iterator_naming_its_data_differently():
+    """NDArrayIter over a list names its inputs _0_data, _1_data: the module's names hold."""
+    net = mx.sym.Variable("data1") + mx.sym.sum(mx.sym.Variable("data2"), axis=1, keepdims=True)
+    mod = mx.mod.Module(net, data_names=["data1", "data2"], label_names=None)
+    mod.bind(data_shapes=[("data1", (4, 1)), ("data2", (4, 3))], for_training=False)
+    mod.init_params()
+    it = mx.io.NDArrayIter(data=[mx.nd.ones((6, 1)), mx.nd.ones((6, 3))], batch_size=2)
+    assert mod.predict(it).asnumpy().ravel().tolist() == [4.0] * 6
+
+
+def test_softmax_output_negative_label_pads_without_a_target():
+    """MXNet's invalid_label -1: the row's gradient is the softmax itself (checked against
+    MXNet 1.9.1); a label >= the number of classes is an error."""
+    x = mx.nd.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    x.attach_grad()
+    with mx.autograd.record():
+        y = mx.nd.SoftmaxOutput(x, mx.nd.array([-1, 2]))
+    y.backward()
+    np.testing.assert_allclose(
+        x.grad.asnumpy(),
+        [[0.09003057, 0.24472848, 0.66524094], [1 / 3, 1 / 3, -2 / 3]],
+        rtol=1e-6,
+    )
+    with mx.autograd.record():
+        y = mx.nd.SoftmaxOutput(x, mx.nd.array([3, 2]))
+    with pytest.raises(mx.MXNetError, match="label 3 is out of range for 3 classes"):
+        y.backward()
