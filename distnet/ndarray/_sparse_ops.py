@@ -88,11 +88,13 @@ def dispatch(op, args, a, out):
     from .ndarray import invoke
 
     rule = _RULES.get(op.name)
+    if rule is not None and _recorded(args):
+        rule = None  # the sparse rules are not differentiable: the recorded dense path
     res = rule(op, args, a) if rule is not None else None
     if res is None:
         if not _dense_native(op, args):
             _warn_fallback(op, args, a, args[0].context)
-        dense = [wrap(x._read(), x.context) if x._sparse else x for x in args]
+        dense = [_dense_view(x) if x._sparse else x for x in args]
         res = invoke(op, dense, a)
     else:
         res = [res]
@@ -102,6 +104,21 @@ def dispatch(op, args, a, out):
     for dst, src in zip(outs, res):
         src.copyto(dst)
     return list(outs)
+
+
+def _recorded(args):
+    """Whether autograd records this call: it is on and an input is in a graph."""
+    from .. import autograd as ag
+
+    return ag.is_recording() and any(getattr(x, "_ag", None) is not None for x in args)
+
+
+def _dense_view(x):
+    """The dense fallback input for sparse ``x``, on x's autograd record (a variable's
+    gradient then flows into x's gradient buffer, as in MXNet)."""
+    d = wrap(x._read(), x.context)
+    d._ag = x._ag
+    return d
 
 
 def _dense_native(op, args):

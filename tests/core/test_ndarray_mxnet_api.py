@@ -214,3 +214,33 @@ def test_cached_op_in_nd_namespace():
     op = mx.nd.CachedOp(sym)
     out = op(mx.nd.ones((1, 3)), mx.nd.ones((2, 3)), mx.nd.zeros((2,)))
     assert out.asnumpy().tolist() == [[4.0, 4.0]]
+
+
+def test_exp_is_correctly_rounded_in_float32():
+    """MXNet's exp(1) in float32 is 2.7182817 (numpy's float32 exp gives 2.718282)."""
+    x = mx.nd.ones((1,))
+    x.attach_grad()
+    with mx.autograd.record():
+        z = mx.nd.elemwise_add(mx.nd.exp(x), x)
+    (dx,) = mx.autograd.grad(z, [x], create_graph=True)
+    assert dx.asscalar() == np.float32(3.7182817)
+    dx.backward()
+    assert x.grad.asscalar() == np.float32(2.7182817)
+
+
+@pytest.mark.parametrize("stype", ["row_sparse", "csr"])
+def test_autograd_through_the_sparse_fallback(stype):
+    """Sparse variables in dense-fallback operators: x + x*y gives 1 + y, as in MXNet."""
+    xd, yd = np.random.rand(3, 4).astype(np.float32), np.random.rand(3, 4).astype(np.float32)
+    x, y = mx.nd.array(xd).tostype(stype), mx.nd.array(yd)
+    gx, gy = mx.nd.zeros((3, 4)), mx.nd.zeros((3, 4))
+    mx.autograd.mark_variables([x, y], [gx, gy])
+    with mx.autograd.record():
+        out = x + x * y
+    out.backward()
+    np.testing.assert_allclose(gx.asnumpy(), 1 + yd, rtol=1e-6)
+    np.testing.assert_allclose(gy.asnumpy(), xd, rtol=1e-6)
+    with mx.autograd.record():
+        sq = x**2
+    sq.backward()
+    np.testing.assert_allclose(gx.asnumpy(), 2 * xd, rtol=1e-6)
