@@ -47,3 +47,12 @@ def test_seed_accepts_negative_and_large_ints():
         a = mx.nd.random.uniform(shape=(4,)).asnumpy()
         mx.random.seed(seed)
         assert (mx.nd.random.uniform(shape=(4,)).asnumpy() == a).all()
+
+
+def test_sym_sampler_with_data_samples_like_data():
+    """``sym.random.randn(data=s)``: samples shaped like ``s`` in the requested dtype."""
+    out = mx.sym.random.randn(loc=10, scale=0.5, dtype="float16", data=mx.sym.ones((50, 40)))
+    got = out.bind(mx.cpu(), {}).forward()[0]
+    assert got.shape == (50, 40) and got.dtype == np.float16
+    v = got.asnumpy().astype(np.float64)
+    assert abs(v.mean() - 10) < 0.1 and abs(v.std() - 0.5) < 0.1
