@@ -86,7 +86,11 @@ class KVStore:
 
     def _check_keys(self, key):
         """MXNet allows int keys or str keys in one store, never both: the first key used
-        fixes the kind; a key of the other kind raises."""
+        fixes the kind; a key of the other kind raises. Enforced for the in-process stores
+        only: in a job, ``metric.allreduce_metric`` sums under a str key next to the
+        Trainer's int keys."""
+        if getattr(self._store, "type", None) not in ("local", "device"):
+            return
         for k in key if isinstance(key, (list, tuple)) else [key]:
             kind = str if isinstance(k, str) else int
             if self._key_type is None:

@@ -318,7 +318,7 @@ def mx_adapter():
 
     kv = mx.kv.create("dist_sync")
     r = kv.rank
-    kv.init(["a", "b"], [mx.nd.array(X * 0), mx.nd.array(np.zeros(2, np.float32))])
+    kv.init(["a", 7], [mx.nd.array(X * 0), mx.nd.array(np.zeros(2, np.float32))])
     g = mx.nd.array(X * (r + 1))
     out = mx.nd.array(np.zeros_like(X))
     kv.push("a", g)
@@ -326,7 +326,7 @@ def mx_adapter():
     pending = out._pending is not None
     got = out.asnumpy().tolist()
     vals = [mx.nd.array(np.full(2, r + 1.0, np.float32))]
-    kv.pushpull("b", vals)
+    kv.pushpull(7, vals)
     try:
         kv.push("a", mx.nd.array(np.ones(5, np.float32)))
         err = None

@@ -73,5 +73,5 @@ def test_pushpull_keeps_sources_and_outputs_pending_until_done():
     w.asnumpy()
     assert store.handle.waited == 2
     v = [mx.nd.ones((2,)), mx.nd.ones((2,))]
-    kv.pushpull(1, v)  # no out: the values are the outputs
+    kv.pushpull("v", v)  # no out: the values are the outputs
     assert all(x._pending is store.handle for x in v)
