@@ -10,7 +10,11 @@ from ..ndarray.ndarray import _copy_into, wrap
 
 class ExtraParamError(MXNetError, ValueError):
     """A parameter name the module does not have (allow_extra=False): a ValueError, as
-    MXNet raises, and an MXNetError, as every distnet error."""
+    MXNet raises, and an MXNetError, as every distnet error (tracebacks name it so)."""
+
+
+ExtraParamError.__name__ = ExtraParamError.__qualname__ = "MXNetError"
+ExtraParamError.__module__ = "distnet.base"
 
 
 def raw_of(x):

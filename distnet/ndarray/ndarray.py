@@ -15,7 +15,11 @@ _DEFAULT_DTYPE = np.float32
 
 class ReshapeError(MXNetError, ValueError):
     """``NDArray.reshape`` to a shape of another size: a ValueError, as MXNet's method
-    raises, and an MXNetError, as distnet's operators raise."""
+    raises, and an MXNetError, as distnet's operators raise (tracebacks name it so)."""
+
+
+ReshapeError.__name__ = ReshapeError.__qualname__ = "MXNetError"
+ReshapeError.__module__ = "distnet.base"
 
 
 class NDArray:
