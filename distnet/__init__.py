@@ -29,6 +29,8 @@ _SUBMODULES = {
     "callback": "callback",
     "model": "model",
     "viz": "viz",
+    "mon": "monitor",
+    "monitor": "monitor",
     "visualization": "viz",
     "mod": "module",
     "module": "module",

@@ -222,6 +222,12 @@ def predict_mode():
 
 
 def _record_node(op, attrs, inputs, in_data, out_data, saved, outputs):
+    for x in inputs:
+        ag = x._ag
+        if isinstance(ag, tuple) and ag[0].freed:
+            # a backward without retain_graph ended x's graph: as in MXNet, x is now a
+            # constant of the graphs recorded from here on
+            x._ag = None
     node = _Node(op, attrs, tuple(inputs), tuple(in_data), tuple(out_data), saved)
     for i, out in enumerate(outputs):
         out._ag = (node, i)
@@ -284,8 +290,8 @@ def _seed(heads, head_grads, node_grads, leaf_grads, F_nd):
         if F_nd is not None:
             hg = _nd_wrap(hg, head._ctx)
         if isinstance(ag, Leaf):
-            prev = leaf_grads.get(id(head))
-            leaf_grads[id(head)] = (head, hg if prev is None else prev[1] + hg)
+            prev = leaf_grads.get(id(ag))
+            leaf_grads[id(ag)] = (head, hg if prev is None else prev[1] + hg)
         else:
             slot = node_grads.setdefault(ag[0], [None] * len(ag[0].out_data))
             slot[ag[1]] = hg if slot[ag[1]] is None else slot[ag[1]] + hg
@@ -381,8 +387,8 @@ def _run(heads, head_grads, retain_graph, create_graph, on_final=None):
                     _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph, create_graph)
         if k in final_at:
             for var in final_at[k]:
-                if id(var) in leaf_grads:
-                    g = leaf_grads.pop(id(var))[1]  # g held by this one local (_adoptable)
+                if id(var._ag) in leaf_grads:
+                    g = leaf_grads.pop(id(var._ag))[1]  # g held by this one local (_adoptable)
                     on_final(var, g)
                     g = None
     return leaf_grads
@@ -396,7 +402,7 @@ def _final_positions(order):
             [x for x in node.inputs if x._ag.__class__ is Leaf and x._ag.req != "null"]
             for node in order
         ],
-        key=id,
+        key=lambda x: id(x._ag),  # arrays sharing one Leaf (sparse fallback views) are one
     )
 
 
@@ -418,8 +424,8 @@ def _backprop_node(node, ograds, node_grads, leaf_grads, retain_graph, create_gr
             continue
         if isinstance(ag, Leaf):
             if ag.req != "null":
-                prev = leaf_grads.get(id(x))
-                leaf_grads[id(x)] = (x, g if prev is None else prev[1] + g)
+                prev = leaf_grads.get(id(ag))  # by Leaf: views of one variable add up
+                leaf_grads[id(ag)] = (x, g if prev is None else prev[1] + g)
         else:
             slot = node_grads.setdefault(ag[0], [None] * len(ag[0].out_data))
             slot[ag[1]] = g if slot[ag[1]] is None else slot[ag[1]] + g
@@ -500,7 +506,7 @@ def grad(heads, variables, head_grads=None, retain_graph=None, create_graph=Fals
         leaf_grads = _run(heads, head_grads, retain, create_graph)
     out = []
     for v in variables:
-        found = leaf_grads.get(id(v))
+        found = leaf_grads.get(id(v._ag))
         if found is None:
             with _array_scope(v._data):
                 out.append(wrap(v._ctx.xp.zeros_like(v._data), v._ctx))

@@ -60,6 +60,7 @@ class Executor:
             self.outputs = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
         self._state = None
         self._monitor = None
+        self._backward_monitor = None
         self._grad_hook = None
         self._arg_dict = self._grad_dict = self._aux_dict = self._output_dict = None
         self._wire()
@@ -178,7 +179,9 @@ class Executor:
             xp = self._ctx.xp
             hook = self._grad_hook
             if hook is None:
-                grads = self._plan.backward(self._state, heads, self._need, xp)
+                grads = self._plan.backward(
+                    self._state, heads, self._need, xp, monitor=self._backward_monitor
+                )
                 self._write_grads(grads, ())
                 return
             early = set()
@@ -190,7 +193,9 @@ class Executor:
                 arg = self._arg_at[pos]
                 hook(self.arg_arrays[arg], self.grad_arrays[arg])
 
-            grads = self._plan.backward(self._state, heads, self._need, xp, on_ready)
+            grads = self._plan.backward(
+                self._state, heads, self._need, xp, on_ready, self._backward_monitor
+            )
             self._write_grads(grads, early)
 
     def _write_grads(self, grads, done):
@@ -230,9 +235,11 @@ class Executor:
 
     def set_monitor_callback(self, callback, monitor_all=False):
         """Call ``callback(name, NDArray)`` for every node output (and, with
-        ``monitor_all``, every node input) during forward."""
+        ``monitor_all``, every node input) during forward, and during backward for the
+        gradients of every node's inputs (``fc1_backward_output0``..., as MXNet; zeros
+        where no gradient flows)."""
         if callback is None:
-            self._monitor = None
+            self._monitor = self._backward_monitor = None
             return
         ctx = self._ctx
 
@@ -245,6 +252,14 @@ class Executor:
                 callback(node.output_name(j), wrap(out, ctx))
 
         self._monitor = monitor
+
+        def backward_monitor(node, ins, igrads):
+            many = len(igrads) > 1
+            for j, (x, g) in enumerate(zip(ins, igrads)):
+                name = f"{node.name}_backward_output{j if many else ''}"
+                callback(name, wrap(ctx.xp.zeros_like(x) if g is None else g, ctx))
+
+        self._backward_monitor = backward_monitor
 
     # ---------------------------------------------------------------- params --------
     def copy_params_from(self, arg_params, aux_params=None, allow_extra_params=False):
@@ -331,7 +346,7 @@ def grad_reqs(grad_req, names):
     return reqs
 
 
-def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None):
+def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None, group2ctx=None):
     """``Symbol.bind``: an executor over the caller's arrays (no copies)."""
     from .symbol.binding import arrays_in_order, check_bound
 
@@ -346,7 +361,7 @@ def bind(symbol, ctx, args, args_grad=None, grad_req="write", aux_states=None):
     )
     reqs = grad_reqs(grad_req, arg_names)
     reqs = ["null" if g is None else r for g, r in zip(grads, reqs)]
-    out_shapes, out_types = check_bound(symbol, ctx, args, grads, aux)
+    out_shapes, out_types = check_bound(symbol, ctx, args, grads, aux, group2ctx)
     return Executor(symbol, ctx, args, grads, reqs, aux, out_shapes, out_types)
 
 
@@ -359,6 +374,7 @@ def simple_bind(
     shared_exec=None,
     shared_buffer=None,
     shapes=None,
+    group2ctx=None,
 ):
     """``Symbol.simple_bind``: allocate arguments, gradients and auxiliary states from the
     shapes inferred from ``shapes`` (input name -> shape)."""
@@ -373,4 +389,5 @@ def simple_bind(
         shared_exec,
         shared_buffer,
         shapes or {},
+        group2ctx,
     )

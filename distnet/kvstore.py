@@ -78,13 +78,39 @@ class KVStore:
 
     OPTIMIZER = "optimizer"
 
-    def __init__(self, store):
+    def __init__(self, store, name=None):
         self._store = store
         self._updater = None
+        self._name = name.lower() if name else None
+        self._key_type = None  # int or str, fixed by the first key used
+
+    def _check_keys(self, key):
+        """MXNet allows int keys or str keys in one store, never both: the first key used
+        fixes the kind; a key of the other kind raises. Enforced for the in-process stores
+        only: in a job, ``metric.allreduce_metric`` sums under a str key next to the
+        Trainer's int keys."""
+        if getattr(self._store, "type", None) not in ("local", "device"):
+            return
+        for k in key if isinstance(key, (list, tuple)) else [key]:
+            kind = str if isinstance(k, str) else int
+            if self._key_type is None:
+                self._key_type = kind
+            elif kind is not self._key_type:
+                raise MXNetError(
+                    f"kvstore key {k!r}: mixed key types are not allowed; this store "
+                    f"uses {self._key_type.__name__} keys"
+                )
 
     @property
     def type(self):
-        """The store type ('local', 'device', 'dist_sync', ...)."""
+        """The name the store was created with, lower-cased, as MXNet ('local',
+        'local_allreduce_cpu', 'dist_sync', ...); ``_kind`` is the backend it selected."""
+        return self._name if self._name is not None else self._store.type
+
+    @property
+    def _kind(self):
+        """The backend: 'local', 'device', 'dist_sync', 'dist_async', 'dist_device_sync'
+        or 'mpi' (``kvstore.base.canonical_name`` of the type)."""
         return self._store.type
 
     @property
@@ -101,6 +127,7 @@ class KVStore:
     def init(self, key, value):
         """Initialise key(s) with NDArray value(s); in a job, rank 0's value wins.
         RowSparseNDArray values make row_sparse keys (servers hold them by row ranges)."""
+        self._check_keys(key)
         if _sparse.has_sparse(value):
             return _sparse.init(self._store, key, value)
         self._store.init(key, _raw(value))
@@ -109,6 +136,7 @@ class KVStore:
     def push(self, key, value, priority=0):
         """Push NDArray(s); a list per key (one per device) is summed. RowSparseNDArrays
         send only their rows (MXNet's row_sparse push)."""
+        self._check_keys(key)
         if _sparse.has_sparse(value):
             _sparse.push(self._store, key, value, priority)
             return
@@ -119,6 +147,7 @@ class KVStore:
     def pull(self, key, out=None, priority=0, ignore_sparse=True):
         """Pull into NDArray(s); reading them waits for the pull. RowSparseNDArray outs are
         skipped with ``ignore_sparse`` (MXNet's default), else get every row."""
+        self._check_keys(key)
         if out is not None and _sparse.has_sparse(out):
             return _sparse.pull_sparse_outs(self, key, out, priority, ignore_sparse)
         h = self._store.pull(key, _raw(out) if out is not None else None, priority)
@@ -129,6 +158,7 @@ class KVStore:
         """Pull only the rows ``row_ids`` of key(s) into RowSparseNDArray ``out``: out
         holds exactly those rows (sorted, unique) afterwards, as MXNet. Returns when the
         rows are in ``out``."""
+        self._check_keys(key)
         if out is None or row_ids is None:
             raise MXNetError("row_sparse_pull needs out= and row_ids=")
         _sparse.row_sparse_pull(self._store, key, out, row_ids)
@@ -136,6 +166,7 @@ class KVStore:
     @_mx_errors
     def pushpull(self, key, value, out=None, priority=0):
         """push then pull (into value when out is None)."""
+        self._check_keys(key)
         if _sparse.has_sparse(value):
             _sparse.pushpull(self, key, value, out)
             return
@@ -147,6 +178,7 @@ class KVStore:
     @_mx_errors
     def broadcast(self, key, value, out, priority=0):
         """Initialise with rank 0's value and pull it into out on every worker."""
+        self._check_keys(key)
         h = self._store.broadcast(key, _raw(value), _raw(out), priority)
         _mark(out, h)
 
@@ -154,7 +186,7 @@ class KVStore:
     def set_optimizer(self, optimizer):
         """Run `optimizer` in the store: on the servers (as name + hyperparameters) in dist
         mode, in this process otherwise."""
-        if self.type.startswith("dist") and self._store.is_capable(self.OPTIMIZER):
+        if self._kind.startswith("dist") and self._store.is_capable(self.OPTIMIZER):
             name, params = optimizer.describe()
             self._store.set_optimizer(name, params)
         else:
@@ -218,7 +250,7 @@ def create(name="local"):
     store = _kvs.create(name)
     if name.lower() in _kvs.base.kv_registry:
         return store  # a user's store speaks NDArrays itself, as in MXNet
-    return KVStore(store)
+    return KVStore(store, name)
 
 
 @register

@@ -19,7 +19,8 @@ def seed(seed_state, ctx="all"):
     As in MXNet, numpy's global generator is left alone: code that draws from it
     (``NDArrayIter``'s shuffle, a user's augmentation) is seeded with ``np.random.seed``.
     """
-    seed_state = int(seed_state)
+    # MXNet takes any int, negative ones too: use its 64-bit two's complement
+    seed_state = int(seed_state) & 0xFFFFFFFFFFFFFFFF
     _state["cpu"] = np.random.default_rng(seed_state)
     if ctx == "all" or getattr(ctx, "device_typeid", 1) == 2:
         # cupy keeps one generator per device, made on first use: each GPU's generator is

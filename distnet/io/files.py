@@ -74,12 +74,15 @@ class _FileBatches(DataIter):
     def _batch(self, source):
         from ..ndarray import array
 
-        return [array(source[self._rows], dtype=source.dtype)]
+        return array(source[self._rows], dtype=source.dtype)
 
     def getdata(self):
+        """The current batch's data: one NDArray, as MXNet's C++ iterators (NDArrayIter
+        gives a list)."""
         return self._batch(self._data)
 
     def getlabel(self):
+        """The current batch's label: one NDArray, as MXNet's C++ iterators."""
         return self._batch(self._label)
 
     def getpad(self):
@@ -92,8 +95,8 @@ class _FileBatches(DataIter):
         if not self.iter_next():
             raise StopIteration
         return DataBatch(
-            self.getdata(),
-            self.getlabel(),
+            [self.getdata()],
+            [self.getlabel()],
             pad=self.getpad(),
             index=self.getindex(),
             provide_data=self.provide_data,

@@ -8,6 +8,15 @@ from ..ndarray import NDArray
 from ..ndarray.ndarray import _copy_into, wrap
 
 
+class ExtraParamError(MXNetError, ValueError):
+    """A parameter name the module does not have (allow_extra=False): a ValueError, as
+    MXNet raises, and an MXNetError, as every distnet error (tracebacks name it so)."""
+
+
+ExtraParamError.__name__ = ExtraParamError.__qualname__ = "MXNetError"
+ExtraParamError.__module__ = "distnet.base"
+
+
 def raw_of(x):
     """The numpy/cupy array behind an NDArray (`read_raw`: after pending transfers), or x
     as an array."""

@@ -14,7 +14,15 @@ from ..autograd import register_grad_hook
 from ..io import DataDesc
 from .. import ndarray as nd
 from ._binding import NP_OF_FLAG, grad_req_dict, prepare_group2ctxs, bind_shared
-from ._util import axis_slice, concat_arrays, load_into, load_slice_into, raw_of, split_input_slice
+from ._util import (
+    ExtraParamError,
+    axis_slice,
+    concat_arrays,
+    load_into,
+    load_slice_into,
+    raw_of,
+    split_input_slice,
+)
 
 # MXNet's default was the logging module (the root logger); a named logger propagates
 # there without configuring it.
@@ -280,7 +288,7 @@ class DataParallelExecutorGroup:
             for src, dst, name in zip(data, self._data_dst, self.data_names):
                 if src is not dst:
                     load_into(dst, src, f"data {name!r}")
-            label = data_batch.label
+            label = getattr(data_batch, "label", None)  # a namedtuple of data only works
             if self.label_arrays is not None and label:
                 for src, dst, name in zip(label, self._label_dst, self.label_names):
                     if src is not dst:
@@ -289,7 +297,8 @@ class DataParallelExecutorGroup:
             return
         self._load(data_batch, "data", self.data_arrays, self.data_layouts)
         if self.label_arrays is not None:
-            has_label = data_batch[0].label if isinstance(data_batch, list) else data_batch.label
+            first = data_batch[0] if isinstance(data_batch, list) else data_batch
+            has_label = getattr(first, "label", None)
             if has_label:
                 self._load(data_batch, "label", self.label_arrays, self.label_layouts)
         for exec_ in self.execs:
@@ -464,7 +473,7 @@ def _copy_params(targets, params, what, allow_extra):
         if dst is None:
             if allow_extra:
                 continue
-            raise MXNetError(
+            raise ExtraParamError(
                 f'Find name "{name}" that is not in the {what} (pass '
                 "allow_extra=True to ignore names the module does not have)"
             )

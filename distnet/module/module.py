@@ -309,7 +309,9 @@ class Module(BaseModule):
             # bound without labels (reshape/predict) but now given some: bind them too,
             # rather than train on whatever the label arrays held (MXNet's behaviour)
             unbound_labels = (
-                self._labels_bindable and data_batch.label and self._exec_group.label_arrays is None
+                self._labels_bindable
+                and getattr(data_batch, "label", None)
+                and self._exec_group.label_arrays is None
             )
         if new_shapes != self._curr_shapes or unbound_labels:
             self._reshape_for(data_batch, new_shapes)
@@ -322,15 +324,17 @@ class Module(BaseModule):
                 f"forward: the batch has {len(new_shapes)} data arrays but the "
                 f"module's data names are {self._data_names}"
             )
-        if getattr(data_batch, "provide_data", None):
-            new_dshape = data_batch.provide_data
-        else:
+        provided = getattr(data_batch, "provide_data", None)
+        if provided and [d[0] for d in provided] == list(self._data_names):
+            new_dshape = provided
+        else:  # no names, or an iterator's own (NDArrayIter's _0_data): the module's
             new_dshape = [
                 DataDesc(i.name, shape, i.dtype, i.layout)
                 for i, shape in zip(self._data_shapes, new_shapes)
             ]
-        if getattr(data_batch, "provide_label", None):
-            new_lshape = data_batch.provide_label
+        provided = getattr(data_batch, "provide_label", None)
+        if provided and [d[0] for d in provided] == list(self._label_names):
+            new_lshape = provided
         elif getattr(data_batch, "label", None) and self._label_shapes:
             new_lshape = [
                 DataDesc(i.name, j.shape, i.dtype, i.layout)
@@ -585,7 +589,7 @@ class Module(BaseModule):
         if (
             kvstore
             and kvstore.num_workers > 1
-            and (("dist" in kvstore.type and "_sync" in kvstore.type) or kvstore.type == "mpi")
+            and getattr(kvstore, "_kind", kvstore.type) in ("dist_sync", "dist_device_sync", "mpi")
         ):
             batch_size *= kvstore.num_workers
         rescale_grad = 1.0 / batch_size

@@ -14,6 +14,7 @@ from ..backend import device_scope
 from .ndarray import NDArray, invoke, wrap, array_from  # noqa: F401 - nd.invoke
 from .serialize import save, load, load_frombuffer
 from . import _gen, _methods
+from ._interop import to_dlpack_for_read, to_dlpack_for_write, from_dlpack, from_numpy  # noqa: F401
 from . import random  # noqa: F401 - mx.nd.random
 from . import sparse  # noqa: F401 - mx.nd.sparse
 from .sparse import cast_storage, RowSparseNDArray, CSRNDArray  # noqa: F401
@@ -49,6 +50,12 @@ def _generate():
 _FUNCTIONS = _generate()
 globals().update({k: v for k, v in _FUNCTIONS.items() if k not in globals()})
 _methods.attach(_FUNCTIONS)
+
+
+def onehot_encode(indices, out):
+    """Write the one-hot rows of ``indices`` into ``out`` (shape ``(n, classes)``) and
+    return it (MXNet's legacy NDArray function)."""
+    return _FUNCTIONS["onehot_encode"](indices, out, out=out)
 
 
 def _ctx_dtype(ctx, dtype):
@@ -241,11 +248,33 @@ def concatenate(arrays, axis=0, always_copy=True):
     return globals()["concat"](*arrays, dim=axis)
 
 
+def _axes_arg(axes, ndim, what):
+    """``axes`` (an int or a sequence of ints) as non-negative axes, checked as numpy."""
+    axes = [axes] if isinstance(axes, numeric_types) else list(axes)
+    out = []
+    for ax in axes:
+        if not -ndim <= ax < ndim:
+            raise ValueError(f"moveaxis: {what} axis {ax} is out of bounds for {ndim} dimensions")
+        out.append(int(ax) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"moveaxis: repeated axis in {what} {axes}")
+    return out
+
+
 def moveaxis(tensor, source, destination):
-    """Move axis ``source`` to position ``destination``."""
-    axes = list(range(tensor.ndim))
-    axes.insert(destination % tensor.ndim, axes.pop(source % tensor.ndim))
-    return globals()["transpose"](tensor, axes=tuple(axes))
+    """Move axes ``source`` (an int or a list) to positions ``destination`` (as many),
+    the others keeping their order; numpy's rules and ValueErrors, as MXNet."""
+    src = _axes_arg(source, tensor.ndim, "source")
+    dst = _axes_arg(destination, tensor.ndim, "destination")
+    if len(src) != len(dst):
+        raise ValueError(
+            f"moveaxis: source {source} and destination {destination} must have the "
+            "same number of elements"
+        )
+    order = [ax for ax in range(tensor.ndim) if ax not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return globals()["transpose"](tensor, axes=tuple(order))
 
 
 def histogram(a, bins=10, range=None):  # noqa: A002 - MXNet's argument name
@@ -280,3 +309,12 @@ _internal = type(
     "_internal", (), {k: staticmethod(v) for k, v in _FUNCTIONS.items() if k.startswith("_")}
 )
 NDArray.split_v2 = lambda self, *args, **kwargs: split_v2(self, *args, **kwargs)
+
+
+def __getattr__(name):
+    # mx.nd.CachedOp, as MXNet; imported on use (distnet.cached_op imports this package)
+    if name == "CachedOp":
+        from ..cached_op import CachedOp
+
+        return CachedOp
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

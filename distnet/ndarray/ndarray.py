@@ -15,6 +15,15 @@ __all__ = ["NDArray", "invoke", "wrap", "read_raw"]
 _DEFAULT_DTYPE = np.float32
 
 
+class ReshapeError(MXNetError, ValueError):
+    """``NDArray.reshape`` to a shape of another size: a ValueError, as MXNet's method
+    raises, and an MXNetError, as distnet's operators raise (tracebacks name it so)."""
+
+
+ReshapeError.__name__ = ReshapeError.__qualname__ = "MXNetError"
+ReshapeError.__module__ = "distnet.base"
+
+
 class NDArray:
     """An n-dimensional array on a context, as MXNet's ``mx.nd.NDArray``.
 
@@ -190,14 +199,36 @@ class NDArray:
             try:
                 return wrap(self._data.reshape(shape), self._ctx)
             except ValueError:
-                pass  # let the operator raise MXNet's error message
-        return _op_fn("Reshape")(self, shape=shape, **kwargs)
+                pass  # the operator decides, and the error below names the sizes
+        try:
+            return _op_fn("Reshape")(self, shape=shape, **kwargs)
+        except MXNetError as err:  # MXNet's method raises ValueError with this message
+            raise ReshapeError(
+                f"Cannot reshape array of size {self.size} into shape {shape}: {err}"
+            ) from None
 
-    def reshape_like(self, other, **kwargs):
-        """Reshape to the shape of ``other`` (``lhs_begin=``... as ``nd.reshape_like``)."""
+    def reshape_like(self, other=None, rhs=None, **kwargs):
+        """Reshape to the shape of ``other`` (also ``rhs=``, MXNet's operator argument;
+        ``lhs_begin=``... as ``nd.reshape_like``)."""
+        other = rhs if other is None else other
+        if other is None:
+            raise MXNetError("reshape_like: the array to take the shape of (rhs) is missing")
         if kwargs:
             return _op_fn("reshape_like")(self, other, **kwargs)
         return self.reshape(other.shape)
+
+    def expand_dims(self, axis, inplace=False):
+        """Insert an axis of size 1 at ``axis``: a copy, or with ``inplace=True`` a view
+        sharing memory (MXNet)."""
+        if not inplace:  # the operator returns a view
+            return _op_fn("_copy")(_op_fn("expand_dims")(self, axis=axis))
+        if not -self.ndim - 1 <= axis <= self.ndim:
+            raise MXNetError(
+                f"expand_dims: axis {axis} is out of range for an array of {self.ndim} dims"
+            )
+        shape = list(self.shape)
+        shape.insert(axis % (self.ndim + 1), 1)
+        return self.reshape(shape)
 
     def flatten(self, inplace=False):
         """``(d0, d1*d2*...)``: a copy, or with ``inplace=True`` a view sharing memory
@@ -250,11 +281,9 @@ class NDArray:
         return invoke(_op("_getitem"), [self], {"key": key})[0]
 
     def __setitem__(self, key, value):
-        if _ag._recording and _ag._state.recording and self._ag is not None:
-            raise MXNetError(
-                "in-place assignment (x[...] = v) to an array recorded by "
-                "autograd is not supported; compute a new array instead"
-            )
+        record_from = None
+        if _ag._recording and _ag._state.recording:
+            record_from = _recorded_assignment(self, key, value)
         if self._pending is not None:
             self._wait()
         if isinstance(key, NDArray):
@@ -268,7 +297,39 @@ class NDArray:
         if isinstance(key, slice) and key == slice(None):
             key = Ellipsis
         with _device_scope(self._ctx):  # cupy runs the copy on its current device
-            self._data[key] = value
+            try:
+                self._data[key] = value
+            except ValueError:
+                # MXNet assigns a value of the target's size whatever its shape
+                # (``b[0] = np.array([1.0])``), which numpy 2 refuses
+                target = self._data[key]
+                if getattr(value, "size", None) != getattr(target, "size", 1):
+                    raise
+                self._data[key] = value.reshape(getattr(target, "shape", ()))
+        if record_from is not None:
+            _ag._record_copy(record_from, self)
+
+    @staticmethod
+    def _basic_indexing_slice_is_contiguous(slc_key, shape):
+        """Whether ``x[slc_key]`` (ints and slices) of a C-contiguous ``x`` of ``shape``
+        is C-contiguous, so that basic indexing can return a view (MXNet's helper)."""
+        slc_key = tuple(slc_key) + (slice(None),) * (len(shape) - len(slc_key))
+        dims = []  # (length, stride in elements) of each axis of the result
+        stride = 1
+        for key, dim in reversed(list(zip(slc_key, shape))):
+            if isinstance(key, slice):
+                start, stop, step = key.indices(dim)
+                dims.append((len(range(start, stop, step)), step * stride))
+            stride *= dim
+        if any(n == 0 for n, _ in dims):
+            return True
+        expected = 1
+        for n, step in dims:  # innermost first; axes of length 1 have any stride
+            if n != 1:
+                if step != expected:
+                    return False
+                expected *= n
+        return True
 
     # ---- autograd ----
     def attach_grad(self, grad_req="write", stype=None):
@@ -329,7 +390,50 @@ class NDArray:
     def __reduce__(self):
         return (_rebuild, (self.asnumpy(), str(self._ctx)))
 
+    def __getstate__(self):
+        """MXNet's state: ``{'handle': bytearray}`` holding the array in MXNet's binary
+        record (pickling itself goes through ``__reduce__``)."""
+        from ._interop import getstate
+
+        return getstate(self)
+
+    def __setstate__(self, state):
+        """Take the array of an MXNet state (``__getstate__``); one saved on a GPU loads on
+        the CPU where there is no GPU."""
+        from ._interop import setstate
+
+        setstate(self, state)
+
+    def to_dlpack_for_read(self):
+        """A DLPack capsule sharing this array's memory, for reading."""
+        from ._interop import to_dlpack_for_read
+
+        return to_dlpack_for_read(self)
+
+    def to_dlpack_for_write(self):
+        """A DLPack capsule sharing this array's memory, for reading and writing."""
+        from ._interop import to_dlpack_for_write
+
+        return to_dlpack_for_write(self)
+
     # arithmetic operators and generated op methods are attached in _methods.py
+
+
+def _recorded_assignment(dst, key, value):
+    """``dst[key] = value`` while autograd records: the whole of ``dst`` (``x[:]``,
+    ``x[...]``, ``x[None]``) from an array of its shape is recorded as a copy, whose source
+    is returned; any other assignment that touches the graph raises, as MXNet."""
+    src = value if isinstance(value, NDArray) else None
+    if dst._ag is None and (src is None or src._ag is None):
+        return None
+    whole = key is None or key is Ellipsis or (isinstance(key, slice) and key == slice(None))
+    if whole and src is not None and src.shape == dst.shape:
+        return src
+    raise MXNetError(
+        "Inplace operations (+=, -=, x[:]=, etc) are not supported when recording with "
+        f"autograd: x[{key!r}] = v touches an array of the graph; assign outside "
+        "autograd.record() or compute a new array (nd.where, nd.concat, ...)"
+    )
 
 
 def _rebuild(array, ctx_str):

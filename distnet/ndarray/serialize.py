@@ -108,6 +108,7 @@ class _Reader:
         self.buf = memoryview(buf)
         self.pos = 0
         self.source = source
+        self.context = None  # (dev_type, dev_id) of the last dense array read
 
     @property
     def left(self):
@@ -157,23 +158,32 @@ def _read_shape(r, magic):
     return shape
 
 
-def _decode_array(r):
-    at = r.pos
-    (magic,) = r.unpack("<I")
-    if magic not in (_V1, _V2, _V3):
+def _read_legacy_shape(r, ndim):
+    """The shape of a record from before the magic numbers (MXNet < 0.9, "v0"): the
+    record starts with uint32 ndim, then uint32 dims."""
+    if ndim > _MAX_NDIM:
         r.fail(
-            f"unknown NDArray magic 0x{magic:X}, expected 0x{_V2:X} (not an MXNet/"
+            f"unknown NDArray magic 0x{ndim:X}, expected 0x{_V2:X} (not an MXNet/"
             "distnet array file?)",
-            at,
+            r.pos - 4,
         )
-    if magic != _V1:
-        (stype,) = r.unpack("<i")
-        if stype != 0:
-            return _decode_sparse(r, stype, magic)
-    shape = _read_shape(r, magic)
+    return r.unpack(f"<{ndim}I") if ndim else None
+
+
+def _decode_array(r):
+    (magic,) = r.unpack("<I")
+    if magic in (_V1, _V2, _V3):
+        if magic != _V1:
+            (stype,) = r.unpack("<i")
+            if stype != 0:
+                return _decode_sparse(r, stype, magic)
+        shape = _read_shape(r, magic)
+    else:
+        shape = _read_legacy_shape(r, magic)
     if shape is None:
         return None
-    _dev_type, _dev_id, flag = r.unpack("<iii")
+    dev_type, dev_id, flag = r.unpack("<iii")
+    r.context = (dev_type, dev_id)
     dtype = _FLAG_TO_DTYPE.get(flag)
     if dtype is None:
         r.fail(f"unknown type flag {flag}, expected one of {sorted(_FLAG_TO_DTYPE)}", r.pos - 4)
@@ -188,6 +198,20 @@ def _decode_array(r):
         )
     raw = r.take(count * dtype.itemsize)
     return np.frombuffer(raw, dtype=dtype.newbyteorder("<")).astype(dtype).reshape(shape)
+
+
+def encode_record(arr):
+    """One dense array as MXNet's binary record (what ``NDArray.__getstate__`` holds)."""
+    return _encode_array(arr)
+
+
+def decode_record(buf):
+    """``(numpy array, (dev_type, dev_id))`` of one dense array record."""
+    r = _Reader(buf, "NDArray state")
+    arr = _decode_array(r)
+    if arr is None or not isinstance(arr, np.ndarray):
+        raise MXNetError("NDArray state: expected one dense array record")
+    return arr, r.context
 
 
 def _encode_sparse(arr):

@@ -1,5 +1,6 @@
 """Broadcasting operators: broadcast_to, broadcast_axis and broadcast_like."""
 
+from ..base import MXNetError
 from .attrs import Attr, Shape
 from .registry import Op, register
 from ._util import xp_of, unbroadcast
@@ -62,11 +63,21 @@ class broadcast_like(_Broadcast):
 
     name = "broadcast_like"
     inputs = ("lhs", "rhs")
-    params = {"lhs_axes": Attr(Shape, ()), "rhs_axes": Attr(Shape, ())}
+    params = {"lhs_axes": Attr(Shape, None), "rhs_axes": Attr(Shape, None)}
 
     def _target(self, a, lshape, rshape):
-        if not a["lhs_axes"]:
+        lhs_axes, rhs_axes = a["lhs_axes"], a["rhs_axes"]
+        if lhs_axes is None and rhs_axes is None:
             return tuple(rshape)
+        if len(lhs_axes or ()) != len(rhs_axes or ()):
+            raise MXNetError(
+                f"broadcast_like: lhs_axes {lhs_axes} and rhs_axes {rhs_axes} must have "
+                "the same length"
+            )
+        if not lhs_axes:
+            raise MXNetError(
+                "broadcast_like: lhs_axes/rhs_axes: an empty axes tuple is not allowed"
+            )
         out = list(lshape)
         for la, ra in zip(a["lhs_axes"], a["rhs_axes"]):
             out[la % len(lshape)] = rshape[ra % len(rshape)]

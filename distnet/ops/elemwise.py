@@ -4,6 +4,7 @@ so they also run on NDArrays for second-order gradients."""
 
 import math
 
+import numpy as np
 
 from .attrs import Attr, Float, Bool
 from .registry import Op, register
@@ -54,7 +55,8 @@ def _softrelu(xp, x):
 
 _LN10, _LN2 = math.log(10.0), math.log(2.0)
 
-_unary("relu", _relu, lambda F, x, y, g: g * (x > 0))
+# NaN inputs get a NaN gradient, as MXNet's relu_grad (a NaN must not vanish silently)
+_unary("relu", _relu, lambda F, x, y, g: F.where(x != x, x, g * (x > 0)))
 _unary("sigmoid", _sigmoid, lambda F, x, y, g: g * y * (1 - y))
 _unary("log_sigmoid", lambda xp, x: -_softrelu(xp, -x), lambda F, x, y, g: g * (1 - F.exp(y)))
 _unary("tanh", lambda xp, x: xp.tanh(x), lambda F, x, y, g: g * (1 - y * y))
@@ -69,7 +71,17 @@ _unary(
     lambda F, x, y, g: g * (1 - F.exp(-y)),
     doc="``log(1 + exp(x))`` (Activation's softrelu).",
 )
-_unary("exp", lambda xp, x: xp.exp(x), lambda F, x, y, g: g * y)
+
+
+def _exp(xp, x):
+    # numpy's float32 exp is up to 1 ulp off (exp(1) = 2.718282); MXNet's expf rounds
+    # correctly (2.7182817): on the CPU, small floats go through float64
+    if xp is np and x.dtype in (np.float32, np.float16):
+        return np.exp(x, dtype=np.float64).astype(x.dtype)
+    return xp.exp(x)
+
+
+_unary("exp", _exp, lambda F, x, y, g: g * y)
 _unary("expm1", lambda xp, x: xp.expm1(x), lambda F, x, y, g: g * (y + 1))
 _unary("log", lambda xp, x: xp.log(x), lambda F, x, y, g: g / x)
 _unary("log10", lambda xp, x: xp.log10(x), lambda F, x, y, g: g / (x * _LN10))

@@ -66,6 +66,61 @@ class _Slice(IndexingOp):
         return (g,)
 
 
+@register
+class _slice_assign(IndexingOp):
+    """``lhs`` with ``lhs[begin:end:step] = rhs`` (a new array; ``out=lhs`` writes in
+    place), as MXNet's ``_slice_assign`` (alias ``_crop_assign``)."""
+
+    name = "_slice_assign"
+    aliases = ("_crop_assign",)
+    inputs = ("lhs", "rhs")
+    params = _Slice.params
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return in_shapes, [in_shapes[0]], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        x, v = ins
+        key = _slice_key(a, x.shape)
+        if tuple(v.shape) != _sliced_shape(key, x.shape):
+            raise MXNetError(
+                f"_slice_assign: rhs has shape {tuple(v.shape)}, the slice of lhs "
+                f"{tuple(x.shape)} from begin={a['begin']} to end={a['end']} has shape "
+                f"{_sliced_shape(key, x.shape)}"
+            )
+        out = x.copy()
+        out[key] = v
+        return (out,), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        key = _slice_key(a, ins[0].shape)
+        g = ograds[0].copy()
+        g[key] = 0
+        return (g, fresh(ograds[0][key]))
+
+
+@register
+class _slice_assign_scalar(IndexingOp):
+    """``data`` with ``data[begin:end:step] = scalar`` (alias ``_crop_assign_scalar``)."""
+
+    name = "_slice_assign_scalar"
+    aliases = ("_crop_assign_scalar",)
+    params = dict(_Slice.params, scalar=Attr(Float, 0.0))
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        return in_shapes, [in_shapes[0]], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        out = ins[0].copy()
+        out[_slice_key(a, out.shape)] = a["scalar"]
+        return (out,), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        g = ograds[0].copy()
+        g[_slice_key(a, g.shape)] = 0
+        return (g,)
+
+
 def _axis_range(a, shape):
     """``(axis, begin, end)`` of slice_axis, checked as MXNet does."""
     axis = check_axis("slice_axis", a["axis"], len(shape))

@@ -15,11 +15,11 @@ from .softmax import _softmax
 from .elemwise import _sigmoid
 
 
-def _int_labels(xp, op, label, k, ignore=None):
+def _int_labels(xp, op, label, k, ignore=None, negative=False):
     """``label`` as int64 class indices; MXNetError if one is outside ``[0, k)`` (entries
-    equal to ``ignore`` are exempt)."""
+    equal to ``ignore`` are exempt, and with ``negative`` every label below 0)."""
     lab = label.astype(np.int64)
-    bad = (lab < 0) | (lab >= k)
+    bad = (lab >= k) if negative else (lab < 0) | (lab >= k)
     if ignore is not None:
         bad &= lab != int(ignore)
     if bool(bad.any()):
@@ -120,7 +120,11 @@ class SoftmaxOutput(Op):
         # MXNet reads the first `rows` labels whatever the label's shape
         flat = label.reshape(-1)[:rows].reshape((p.shape[0],) + p.shape[2:])
         ignore = a["ignore_label"]
-        lab = _int_labels(xp, self.name, flat, k, ignore if a["use_ignore"] else None)
+        # a negative label (MXNet's invalid_label padding, -1) names no class: its row's
+        # gradient is the softmax itself, as in MXNet; a label >= k is an error
+        lab = _int_labels(
+            xp, self.name, flat, k, ignore if a["use_ignore"] else None, negative=True
+        )
         grad = self._target_grad(xp, a, p, lab, k)
         if a["use_ignore"]:
             keep = (flat != ignore).astype(p.dtype)
@@ -140,13 +144,14 @@ class SoftmaxOutput(Op):
             grad -= p.dtype.type(alpha / (k - 1))
         hit = p.dtype.type(1.0 - alpha - (alpha / (k - 1) if alpha else 0.0))
         # ignored rows are zeroed afterwards; minimum/maximum: numpy 2's clip is ~4x slower
+        hits = hit * (lab >= 0).astype(p.dtype) if bool((lab < 0).any()) else hit
         lab = xp.minimum(xp.maximum(lab, 0), k - 1)
         if p.ndim == 3:
             n = xp.arange(p.shape[0])[:, None]
             m = xp.arange(p.shape[2])[None, :]
-            grad[n, lab, m] -= hit
+            grad[n, lab, m] -= hits
         else:
-            grad[xp.arange(p.shape[0]), lab] -= hit
+            grad[xp.arange(p.shape[0]), lab] -= hits
         return grad
 
     @staticmethod

@@ -370,3 +370,6 @@ class _shuffle(Op):
 
     def backward(self, F, a, ins, outs, saved, ograds):
         return (None,)
+
+
+from . import random_zipfian  # noqa: E402,F401 - registers the Zipfian samplers with these

@@ -55,6 +55,10 @@ class _Namespace:
 
 
 contrib = _Namespace("_contrib_", _FUNCTIONS)
+# MXNet's sym.contrib.rand_zipfian returns its three outputs as a tuple of Symbols
+contrib.rand_zipfian = lambda *args, **kwargs: tuple(
+    _FUNCTIONS["_contrib_rand_zipfian"](*args, **kwargs)
+)
 linalg = _Namespace("_linalg_", _FUNCTIONS)
 # MXNet's `sym.sparse`: the operators that take sparse storage types (all of them here:
 # a symbol's storage types are resolved when it runs)

@@ -31,12 +31,42 @@ def arrays_in_order(values, names, what, required):
     return out
 
 
-def _check_ctx(ctx, name, arr):
-    if arr is not None and arr.context != ctx:
+def _check_ctx(ctx, name, arr, allowed=()):
+    if arr is not None and arr.context != ctx and arr.context not in allowed:
         raise MXNetError(
             f"bind: array {name!r} is on {arr.context}, the executor on {ctx}; "
             "use as_in_context to move it"
         )
+
+
+def _host_group_ctxs(ctx, group2ctx):
+    """The contexts of ``group2ctx`` (MXNet's model parallelism) an executor on ``ctx``
+    can use arrays of as they are: other CPU contexts, when ``ctx`` is a CPU (all host
+    memory is one). distnet runs the whole graph on ``ctx``; groups on other GPUs are not
+    supported, so their arrays must be on ``ctx``."""
+    if not group2ctx or ctx.device_type != "cpu":
+        return {}
+    out = {}
+    for group, c in group2ctx.items():
+        c = c[0] if isinstance(c, (list, tuple)) else c
+        if c.device_type == "cpu":
+            out[group] = c
+    return out
+
+
+def group_contexts(symbol, ctx, group2ctx):
+    """``{variable name: context}`` for the variables whose ``ctx_group`` attribute maps
+    to another host context in ``group2ctx``: simple_bind allocates them there, as MXNet."""
+    groups = _host_group_ctxs(ctx, group2ctx)
+    if not groups:
+        return {}
+    attrs = symbol.attr_dict()
+    out = {}
+    for name in symbol.list_arguments() + symbol.list_auxiliary_states():
+        group = attrs.get(name, {}).get("__ctx_group__")
+        if group in groups:
+            out[name] = groups[group]
+    return out
 
 
 def _out_signature(symbol, shapes, types):
@@ -49,21 +79,23 @@ def _out_signature(symbol, shapes, types):
     return out_shapes, [np.float32 if t is None else t for t in out_types]
 
 
-def check_bound(symbol, ctx, args, grads, aux):
+def check_bound(symbol, ctx, args, grads, aux, group2ctx=None):
     """Check the caller's arrays (contexts, gradient shapes, consistent shapes by
-    inference); return the output shapes and dtypes."""
+    inference); return the output shapes and dtypes. Arrays may be on the host contexts
+    of ``group2ctx`` too."""
     arg_names = symbol.list_arguments()
     aux_names = symbol.list_auxiliary_states()
+    allowed = set(_host_group_ctxs(ctx, group2ctx).values())
     for name, arr, grad in zip(arg_names, args, grads):
-        _check_ctx(ctx, name, arr)
-        _check_ctx(ctx, name, grad)
+        _check_ctx(ctx, name, arr, allowed)
+        _check_ctx(ctx, name, grad, allowed)
         if grad is not None and grad.shape != arr.shape:
             raise MXNetError(
                 f"bind: gradient array of {name!r} has shape {grad.shape}, the "
                 f"argument has shape {arr.shape}"
             )
     for name, arr in zip(aux_names, aux):
-        _check_ctx(ctx, name, arr)
+        _check_ctx(ctx, name, arr, allowed)
     shapes = {n: a.shape for n, a in zip(arg_names + aux_names, list(args) + list(aux))}
     types = {n: a.dtype for n, a in zip(arg_names + aux_names, list(args) + list(aux))}
     return _out_signature(symbol, shapes, types)
@@ -74,9 +106,19 @@ def _unknown(shape):
 
 
 def allocate(
-    symbol, ctx, grad_req, type_dict, shared_arg_names, shared_exec, shared_buffer, shapes
+    symbol,
+    ctx,
+    grad_req,
+    type_dict,
+    shared_arg_names,
+    shared_exec,
+    shared_buffer,
+    shapes,
+    group2ctx=None,
 ):
-    """``simple_bind``: infer shapes and dtypes, allocate (or share) arrays, bind."""
+    """``simple_bind``: infer shapes and dtypes, allocate (or share) arrays, bind.
+    Variables of a ``ctx_group`` that ``group2ctx`` maps to another host context get
+    their arrays (and gradients) there."""
     from ..executor import Executor, grad_reqs
 
     arg_names = symbol.list_arguments()
@@ -119,7 +161,18 @@ def allocate(
         else:
             aux.append(wrap(xp.zeros(shape, np.float32 if dtype is None else dtype), ctx))
     out_types = [np.float32 if t is None else t for t in out_types]
+    placed = group_contexts(symbol, ctx, group2ctx)
+    if placed:  # host memory is one: the same arrays, labelled with their group's context
+        args, grads = _relabel(arg_names, args, placed), _relabel(arg_names, grads, placed)
+        aux = _relabel(aux_names, aux, placed)
     return Executor(symbol, ctx, args, grads, reqs, aux, out_shapes, out_types)
+
+
+def _relabel(names, arrays, placed):
+    return [
+        wrap(a._data, placed[n]) if a is not None and n in placed and a._ctx != placed[n] else a
+        for n, a in zip(names, arrays)
+    ]
 
 
 def _shared(arr, name, shape, ctx):

@@ -116,6 +116,41 @@ def _infer_with_unknowns(node, known, n_in):
     return merged
 
 
+def _fill_from_outputs(node, known, n_in, outs):
+    """Input shapes with their unknown (0) dimensions found from known output shapes, or
+    None: probing with two sizes shows which output dimensions are the unknown size itself
+    (a FullyConnected on a begin state (0, 20) whose output must be (5, 80) has batch 5);
+    the filled shapes are kept only if the operator then gives exactly the known outputs.
+    All unknown dimensions of one node are taken to be one size (the batch)."""
+    n = len(known)
+    probes = []
+    for size in (13, 17):
+        filled = [None if s is None else tuple(d or size for d in s) for s in known]
+        try:
+            probes.append(_call_infer(node, filled, n_in)[n:])
+        except Exception:  # noqa: BLE001 - an operator that cannot say: no answer
+            return None
+    value = None
+    for a, b, real in zip(probes[0], probes[1], outs):
+        if real is None or a is None or b is None or not len(a) == len(b) == len(real):
+            continue
+        for x, y, r in zip(a, b, real):
+            if (x, y) == (13, 17):
+                if value not in (None, r):
+                    return None
+                value = r
+    if not value:
+        return None
+    filled = [None if s is None else tuple(d or value for d in s) for s in known]
+    try:
+        got = _call_infer(node, filled, n_in)[n:]
+    except Exception:  # noqa: BLE001
+        return None
+    if any(r is not None and tuple(g or ()) != tuple(r) for g, r in zip(got, outs)):
+        return None
+    return filled
+
+
 class _Solver:
     """Fixed-point shape propagation over the entries of an indexed graph."""
 
@@ -223,6 +258,13 @@ class _Solver:
             ]
             if all(self.shapes[e] is None and e not in self.hints for e in in_e):
                 continue
+            outs = [self.shapes[e] for e in entries[len(in_e) :]]
+            if any(o is not None for o in outs):  # e.g. a begin state's batch from its user
+                filled = _fill_from_outputs(node, known, n_in, outs)
+                for e, shape in zip(in_e, filled or ()):
+                    found |= self._learn(e, shape)
+                if filled is not None:
+                    continue
             shapes = _infer_with_unknowns(node, known, n_in)
             for e, shape in zip(entries, shapes or ()):
                 found |= self._learn(e, shape)

@@ -137,7 +137,7 @@ class GraphPlan:
         final_at = last_users(adds)
         return [tuple(final_at.get(j, ())) for j in range(len(bsteps))]
 
-    def backward(self, state, head_grads, need_vars, xp, on_ready=None):
+    def backward(self, state, head_grads, need_vars, xp, on_ready=None, monitor=None):
         """Gradients of the variables (``list_inputs`` order; None where none flowed).
 
         ``head_grads`` has one array (or None) per output; ``need_vars`` flags the
@@ -146,6 +146,7 @@ class GraphPlan:
         gradient is final (after the last node adding to it), while the rest of backward
         still runs: callers start communicating it early. Gradients that are final
         before any node runs (a variable that is only an output) are not reported.
+        ``monitor(node, inputs, input_grads)``, if given, sees each node's gradients.
         """
         vals, saved = state
         if type(need_vars) is not tuple:  # CachedOp passes a tuple of bools already
@@ -172,6 +173,8 @@ class GraphPlan:
                     continue
                 args = (xp, a, [vals[i] for i in ins], vals[o0 : o0 + n_out], saved[k], og)
                 igrads = op.backward(*args, req=in_need) if op.backward_req else op.backward(*args)
+                if monitor is not None:
+                    monitor(self.step_nodes[k], args[2], igrads)
                 for i, g, flag in zip(ins, igrads, in_need):
                     if flag and g is not None:
                         cur = grads[i]

@@ -27,7 +27,7 @@ __all__ = [
 
 
 def _sample(op_name, params, shape, dtype, name, attr, kwargs):
-    from ..ops.registry import get_op
+    from ..ops.registry import all_ops, get_op
     from .compose import create
 
     symbols = [v for v in params.values() if isinstance(v, Symbol)]
@@ -43,6 +43,12 @@ def _sample(op_name, params, shape, dtype, name, attr, kwargs):
             attrs["dtype"] = dtype
         attrs.update(kwargs)
         return create(get_op(multi), multi, tuple(symbols), attrs, name, attr)
+    data = kwargs.pop("data", None)
+    if isinstance(data, Symbol) and not shape and op_name + "_like" in all_ops():
+        # MXNet drops a `data=` Symbol of a sampler with no inputs and infers the shape
+        # from the graph; distnet samples like `data` (its _like operator) instead
+        out = _like(op_name + "_like", data, params, name, attr, kwargs)
+        return out if dtype is None else out.astype(dtype)
     attrs = dict(params)
     if shape is not None:
         attrs["shape"] = shape

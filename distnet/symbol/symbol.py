@@ -267,7 +267,15 @@ class Symbol:
         from ..executor import simple_bind
 
         return simple_bind(
-            self, ctx, grad_req, type_dict, shared_arg_names, shared_exec, shared_buffer, kwargs
+            self,
+            ctx,
+            grad_req,
+            type_dict,
+            shared_arg_names,
+            shared_exec,
+            shared_buffer,
+            kwargs,
+            group2ctx,
         )
 
     def bind(
@@ -283,7 +291,7 @@ class Symbol:
         """Bind to the given argument (and gradient, auxiliary) arrays."""
         from ..executor import bind
 
-        return bind(self, ctx, args, args_grad, grad_req, aux_states)
+        return bind(self, ctx, args, args_grad, grad_req, aux_states, group2ctx)
 
     def eval(self, ctx=None, **kwargs):
         """Bind to ``kwargs`` (every argument), run forward, return the output list."""

@@ -14,7 +14,7 @@ def dist_names(names):
     kv.pushpull(0, value, out=value)
     return {
         "rank": int(kv.rank),
-        "type": kv.type,
+        "type": kv._kind,  # the backend the name selected
         "n": kv.num_workers,
         "sum": value.asnumpy().tolist(),
     }

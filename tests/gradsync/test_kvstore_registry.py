@@ -152,7 +152,7 @@ def test_mxnet_store_names_select_the_same_backend(name, backend):
 def test_in_process_names_create_working_stores():
     for name, backend in [("local_update_cpu", "local"), ("nccl", "device")]:
         kv = mx.kv.create(name)
-        assert kv.type == backend
+        assert kv.type == name and kv._kind == backend  # type: the name, as MXNet
         kv.init("k", mx.nd.ones((2,)))
         out = mx.nd.zeros((2,))
         kv.pushpull("k", [mx.nd.ones((2,)), mx.nd.ones((2,)) * 2], out=out)

@@ -119,9 +119,13 @@ def test_csv_round_batch_like_mxnet(csv_files):
         [([2, 3, 4, 5], 0), ([6, 7, 8, 9], 0)],
         [([0, 1, 2, 3], 0), ([4, 5, 6, 7], 0), ([8, 9, 0, 1], 2)],
     ]
-    batch = mx.io.CSVIter(data_csv=data, data_shape=(2,), batch_size=4).next()
+    it = mx.io.CSVIter(data_csv=data, data_shape=(2,), batch_size=4)
+    batch = it.next()
     assert batch.data[0].asnumpy().tolist() == [[0, 1], [2, 3], [4, 5], [6, 7]]
     assert batch.label[0].asnumpy().tolist() == [0, 0, 0, 0]
+    # getdata/getlabel give one NDArray, as MXNet's C++ iterators (NDArrayIter: a list)
+    assert it.getdata().asnumpy().tolist() == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert it.getlabel().shape == (4,)
 
 
 def test_csv_shapes_no_round_batch_and_dtype(csv_files):
