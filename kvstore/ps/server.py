@@ -21,7 +21,7 @@ from . import protocol as P
 from . import sparse
 from .gate import Gate
 from ..base import KVStoreError
-from ..compression import dequantize
+from ..compression import decode_push
 from ..updaters import make_updater, summed_only
 from .config import Config
 from .rounds import Slot
@@ -144,7 +144,7 @@ class Server:
         self._reply(ident, msg.rid)
 
     def _payload(self, ident, slot, msg):
-        """(array, owned): the pushed array (dequantised if 2-bit compressed, read from the
+        """(array, owned): the pushed array (decoded if compressed, 2-bit or fp16, read from the
         worker's segment if sent through shared memory), checked against the slot."""
         arr, v = msg.array, slot.value
         comp, seg = msg.meta.get("compressed"), msg.meta.get("shm")
@@ -152,10 +152,8 @@ class Server:
             view = self.maps.view(ident, seg, v.nbytes)
             return view.view(v.dtype).reshape(v.shape), False
         if comp is not None and arr is not None:
-            thr = comp.get("threshold") if isinstance(comp, dict) else None
-            if not isinstance(thr, (int, float)) or arr.dtype != np.uint8:
-                raise KVStoreError(f"push of key {msg.key!r}: malformed 2bit payload")
-            arr = dequantize(arr.reshape(-1), v.size, thr, v.dtype).reshape(v.shape)
+            arr = decode_push(comp, arr, v.size, v.dtype, f"push of key {msg.key!r}")
+            arr = arr.reshape(v.shape)
         if arr is None or arr.shape != v.shape or arr.dtype != v.dtype:
             given = "nothing" if arr is None else f"shape {arr.shape} dtype {arr.dtype}"
             raise KVStoreError(
