@@ -6,6 +6,11 @@ smallest subnormal), and 1 + 2**-11 is exact in float32 but not in float16 (so i
 proves the servers add in float32).
 """
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -19,6 +24,12 @@ pytestmark = pytest.mark.timeout(90)
 
 THIRD16 = 0.333251953125
 TENTH16 = 0.0999755859375
+HERE = os.path.dirname(os.path.abspath(__file__))
+# kv_compression_jobs.fp16_sums: rank 0 pushes PUSHED[0], rank 1 PUSHED[1] (round 2: twice)
+ROUND_ONE = [1.0 + 2.0**-11, 2 * THIRD16, np.inf, -2.5 + TENTH16, 0.0]
+# 2/3 -> 0.66650390625 in float16, 0.2 -> 0.199951171875, -4e-8 -> -2**-24 (a subnormal)
+ROUND_TWO = [2.0 + 2.0**-10, 2 * 0.66650390625, np.inf, -5.0 + 0.199951171875, -(2.0**-24)]
+SPLIT_SUM = THIRD16 + 0.66650390625  # pushpull of (r + 1) / 3 from both ranks
 
 
 def test_fp16_sends_half_the_bytes_and_rounds_each_value():
@@ -99,10 +110,30 @@ def test_dist_sync_fp16_sums_in_float32_across_workers_and_servers():
     for rank, p in enumerate(workers):
         got = p.result
         assert got["rank"] == rank
-        one = [1.0 + 2.0**-11, 2 * THIRD16, np.inf, -2.5 + TENTH16, 0.0]
-        # round 2 pushes twice the values: 2/3 -> 0.66650390625 in float16, 0.2 ->
-        # 0.199951171875, -4e-8 -> -2**-24 (the smallest subnormal)
-        two = [2.0 + 2.0**-10, 2 * 0.66650390625, np.inf, -5.0 + 0.199951171875, -(2.0**-24)]
-        assert got["res"] == [one, two]
-        # pushpull of (r + 1) / 3 from both: float16(1/3) + float16(2/3), on both servers
-        assert got["split"] == [THIRD16 + 0.66650390625] * 2
+        assert got["res"] == [ROUND_ONE, ROUND_TWO]
+        assert got["split"] == [SPLIT_SUM] * 2  # both servers' parts
+
+
+def test_mpi_store_fp16_matches_the_parameter_server(tmp_path):
+    """The same closed forms through the MPI store's allreduce (2 ranks under mpiexec)."""
+    pytest.importorskip("mpi4py")
+    mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    if not os.access(mpiexec, os.X_OK):
+        pytest.skip("mpiexec not installed (pip install 'distnet[mpi]')")
+    script = (
+        f"import json, sys; sys.path.insert(0, {HERE!r}); import kv_compression_jobs as j; "
+        f"r = j.fp16_sums(); open({str(tmp_path)!r} + '/%d' % r['rank'], 'w').write(json.dumps(r))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DMLC_")}
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(HERE))
+    proc = subprocess.run(
+        [mpiexec, "-n", "2", sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for rank in range(2):
+        got = json.loads((tmp_path / str(rank)).read_text())
+        assert got["res"] == [ROUND_ONE, ROUND_TWO] and got["split"] == [SPLIT_SUM] * 2
