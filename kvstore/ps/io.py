@@ -21,6 +21,7 @@ from . import protocol as P
 from ..base import KVStoreError
 
 log = logging.getLogger("kvstore")
+_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)  # plain ints: no enum per call
 SCHED = -1  # target index of the scheduler; servers are 0..S-1
 
 
@@ -104,11 +105,10 @@ class IOThread(threading.Thread):
         self._seq = itertools.count()
         self._rid = itertools.count(1)
         self._reqs = {}  # rid -> _Req
-        self._wake_addr = f"inproc://kvstore-io-{id(self)}"
-        self._wake_rx = self.ctx.socket(zmq.PULL)
-        self._wake_rx.bind(self._wake_addr)
-        self._wake_tx = self.ctx.socket(zmq.PUSH)
-        self._wake_tx.connect(self._wake_addr)
+        # Callers wake the thread through a pipe: one os.write, where an inproc zmq
+        # socket costs a message allocation and a signal to zmq's own I/O thread.
+        self._wake_rx, self._wake_tx = os.pipe()
+        os.set_blocking(self._wake_rx, False)
         self._stopping = False
         self.broken = None  # why the job can no longer be used
         self.peers = {SCHED: f"the scheduler ({cfg.scheduler_addr})"}
@@ -137,9 +137,10 @@ class IOThread(threading.Thread):
             req.fail(too_big or f"{handle.what}: {self.broken}")
             return handle
         with self._qlock:
-            if not self._queue:  # else a wake-up is on its way and _flush empties it all
-                self._wake_tx.send(b"")
+            wake = not self._queue  # else a wake-up is on its way and _flush empties it all
             heapq.heappush(self._queue, (-priority, next(self._seq), target, frames, rid, req))
+            if wake and self._wake_tx is not None:  # after the push: the thread reads
+                os.write(self._wake_tx, b"\0")  # the queue without the lock
         return handle
 
     def pending(self):
@@ -150,7 +151,8 @@ class IOThread(threading.Thread):
     def stop(self):
         self._stopping = True
         with self._qlock:
-            self._wake_tx.send(b"")
+            if self._wake_tx is not None:
+                os.write(self._wake_tx, b"\0")
 
     # ---- inside the thread -----------------------------------------------------------
     def _connect(self, target, addr):
@@ -258,11 +260,10 @@ class IOThread(threading.Thread):
             req.fail(f"{req.handle.what}: {type(e).__name__}: {e}")
 
     def _receive(self, sock, target):
-        while True:
-            try:
-                frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                return
+        # zmq.EVENTS says whether another message waits (no zmq.Again raised per call)
+        # zmq.EVENTS says whether another message waits (no zmq.Again raised per call)
+        while sock.getsockopt(_EVENTS) & _POLLIN:
+            frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
             try:
                 msg = P.decode(frames, self.token)
                 subs = P.unbatch(msg, self.token) if msg.op == "batch" else [msg]
@@ -282,6 +283,11 @@ class IOThread(threading.Thread):
         except Exception as e:  # noqa: BLE001 - never leave callers waiting
             log.exception("kvstore I/O thread failed")
             self._fail_all(f"the kvstore I/O thread failed: {type(e).__name__}: {e}")
+        finally:
+            with self._qlock:  # submit writes only under the lock, so never to a closed fd
+                os.close(self._wake_tx)
+                self._wake_tx = None
+            os.close(self._wake_rx)
 
     def _loop(self):
         sched = self._connect(SCHED, self.cfg.scheduler_addr)
@@ -291,14 +297,14 @@ class IOThread(threading.Thread):
         known = set()
         last_seen = next_beat = time.monotonic()
         while not self._stopping:
-            for s in list(self.sockets.values()) + list(self._monitors):
-                if s not in known:
-                    poller.register(s, zmq.POLLIN)
-                    known.add(s)
+            if len(known) != len(self.sockets) + len(self._monitors):  # connected more
+                for s in list(self.sockets.values()) + list(self._monitors):
+                    if s not in known:
+                        poller.register(s, zmq.POLLIN)
+                        known.add(s)
             events = dict(poller.poll(int(self.cfg.heartbeat * 1000)))
             if self._wake_rx in events:
-                while self._wake_rx.poll(0):
-                    self._wake_rx.recv()
+                self._drain_wakeups()
             for mon in self._monitors:
                 if mon in events:
                     self._on_monitor(mon)
@@ -307,7 +313,8 @@ class IOThread(threading.Thread):
                     if t == SCHED:
                         last_seen = time.monotonic()
                     self._receive(s, t)
-            self._flush()
+            if self._queue:  # unlocked: submit queues before it wakes the thread
+                self._flush()
             now = time.monotonic()
             if now >= next_beat and not self.broken:
                 P.send(sched, P.encode("heartbeat", self.token, self.sender))
@@ -322,7 +329,13 @@ class IOThread(threading.Thread):
             s.close()
         for mon in self._monitors:
             mon.close(linger=0)
-        self._wake_rx.close()
+
+    def _drain_wakeups(self):
+        try:
+            while os.read(self._wake_rx, 4096):
+                pass
+        except BlockingIOError:
+            pass
 
     def _register(self, sched):
         self.sender = f"worker:{self.cfg.worker_id}"
