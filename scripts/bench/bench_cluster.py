@@ -182,21 +182,97 @@ def measure(cluster, impls, runs, iters):
     return res
 
 
-def scaling_worker(steps, compression):
-    """One worker of a scaling job: ms per step of bench_overlap's MLP through Module."""
+COMPRESSIONS = {"2bit": {"type": "2bit", "threshold": 0.5}, "fp16": {"type": "fp16"}}
+RESNET_BATCH = 32  # per worker: a ResNet-20 step takes ~0.6 s on one loaded core
+
+
+def _resnet20(mx):
+    """ResNet-20 for 32x32 images (3 stages of 3 basic blocks, 16/32/64 channels, 0.27M
+    parameters in 63 arrays with gradients), from the model zoo's ResNetV1 blocks."""
+    from distnet.gluon.model_zoo.vision.resnet import BasicBlockV1, ResNetV1
+
+    net = ResNetV1(BasicBlockV1, [3, 3, 3], [16, 16, 32, 64], thumbnail=True, classes=10)
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    net(mx.nd.zeros((1, 3, 32, 32)))  # shapes known before the kvstore sees them
+    return net
+
+
+def _resnet_steps(mx, kv, steps, warmup=2):
+    """Seconds per Gluon step (record, backward, Trainer.step) of ResNet-20."""
+    import numpy as np
+
+    net = _resnet20(mx)
+    trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01}, kvstore=kv)
+    loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    rs = np.random.RandomState(0)
+    x = mx.nd.array(rs.rand(RESNET_BATCH, 3, 32, 32))
+    y = mx.nd.array(rs.randint(0, 10, RESNET_BATCH))
+    for i in range(warmup + steps):
+        if i == warmup:
+            mx.nd.waitall()
+            t0 = time.perf_counter()
+        with mx.autograd.record():
+            loss = loss_fn(net(x), y)
+        loss.backward()
+        trainer.step(RESNET_BATCH)
+    for p in net.collect_params().values():
+        p.data().wait_to_read()
+    return (time.perf_counter() - t0) / steps
+
+
+def _grad_shapes(mx, model):
+    """The shapes of the model's gradients, as its training pushes them."""
+    if model == "resnet20":
+        params = _resnet20(mx).collect_params().values()
+        return [p.shape for p in params if p.grad_req != "null"]
+    sys.path.insert(0, HERE)
+    import bench_overlap as b
+
+    return [(b.HIDDEN, b.IN), (b.HIDDEN,), (b.HIDDEN, b.HIDDEN), (b.HIDDEN,)] + [
+        (b.CLASSES, b.HIDDEN),
+        (b.CLASSES,),
+    ]
+
+
+def _comm_steps(mx, kv, steps, model, warmup=3):
+    """Seconds per step of communication alone: push then pull every gradient of
+    `model` (same keys and sizes as its training), no compute."""
+    import numpy as np
+
+    grads = [np.zeros(s, np.float32) for s in _grad_shapes(mx, model)]
+    store, keys = kv._store, list(range(len(grads)))  # the raw store: numpy arrays
+    store.init(keys, grads)
+    for i in range(warmup + steps):
+        if i == warmup:
+            t0 = time.perf_counter()
+        store.push(keys, grads)
+        store.pull(keys, grads).wait()
+    return (time.perf_counter() - t0) / steps
+
+
+def scaling_worker(steps, compression, model):
+    """One worker of a scaling job: ms per step of `model` ('mlp': bench_overlap's MLP
+    through Module; 'resnet20': Gluon; 'comm-mlp' / 'comm-resnet20': its communication
+    alone)."""
     sys.path.insert(0, HERE)
     import bench_overlap
     import distnet as mx
 
     kv = mx.kv.create("dist_sync")
-    if compression == "2bit":
-        kv.set_gradient_compression({"type": "2bit", "threshold": 0.5})
-    seconds = bench_overlap._module_steps(mx, kv, steps)
+    if compression != "none":
+        kv.set_gradient_compression(COMPRESSIONS[compression])
+    if model.startswith("comm-"):
+        seconds = _comm_steps(mx, kv, steps, model[5:])
+    elif model == "resnet20":
+        seconds = _resnet_steps(mx, kv, steps)
+    else:
+        seconds = bench_overlap._module_steps(mx, kv, steps)
     kv.close()
     return seconds * 1e3
 
 
-def scaling_job(cluster, workers, compression, overlap, steps):
+def scaling_job(cluster, workers, compression, overlap, steps, model="mlp"):
     """ms per step on worker 0: `workers` servers on hosts 0.., as many workers after."""
     env = dict(
         os.environ,
@@ -226,7 +302,7 @@ def scaling_job(cluster, workers, compression, overlap, steps):
         )
         for s in range(workers)
     ]
-    me = [py, os.path.abspath(__file__), "--scaling-worker", f"{steps},{compression}"]
+    me = [py, os.path.abspath(__file__), "--scaling-worker", f"{steps},{compression},{model}"]
     procs = [
         subprocess.Popen(
             cluster.argv(workers + r, me),
@@ -250,28 +326,45 @@ def scaling_job(cluster, workers, compression, overlap, steps):
                 p.wait()
 
 
-def scaling(rate, runs, steps):
-    """Print ms per step and efficiency t1/tW per setting, interleaved run by run."""
+DESCRIBE = {
+    "mlp": "MLP 784-1024-1024-10 (7.4 MB of gradients in 6 arrays), batch 64 per worker, Module",
+    "resnet20": f"ResNet-20 (1.1 MB of gradients in 63 arrays), batch {RESNET_BATCH} per "
+    f"worker, Gluon Trainer",
+}
+
+
+def scaling(rate, runs, steps, models, compressions):
+    """Print ms per step and efficiency t1/t2 per setting (and the communication alone,
+    same keys, no compute), settings interleaved run by run."""
     sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
     import netns
 
-    settings = [(c, o) for c in ("none", "2bit") for o in ("1", "0")]
+    settings = [
+        (m, c, o)
+        for m in models
+        for c in compressions
+        for o in ("1", "0", "comm")  # overlap on, off, communication alone
+    ]
     times = {}
     with netns.Cluster(4, rate=None if rate == "none" else rate, sshd=False) as cluster:
         for _ in range(runs):
-            for c, o in settings:
+            for m, c, o in settings:
+                n = steps[m] if o != "comm" else 2 * steps["mlp"]
+                model, overlap = (f"comm-{m}", "1") if o == "comm" else (m, o)
                 for w in (1, 2):
-                    times.setdefault((c, o, w), []).append(scaling_job(cluster, w, c, o, steps))
-    print(
-        f"[{rate}] MLP 784-1024-1024-10 (7.4 MB of gradients), batch 64 per worker, "
-        f"Module, W servers on their own hosts:"
-    )
-    for c, o in settings:
-        t1, t2 = (statistics.median(times[(c, o, w)]) for w in (1, 2))
-        print(
-            f"  compression {c:4s} overlap {'on ' if o == '1' else 'off'}: 1 worker "
-            f"{t1:7.1f} ms/step, 2 workers {t2:7.1f} ms/step, efficiency {t1 / t2:.2f}"
-        )
+                    times.setdefault((m, c, o, w), []).append(
+                        scaling_job(cluster, w, c, overlap, n, model)
+                    )
+    for m in models:
+        print(f"[{rate}] {DESCRIBE[m]}, W workers and W servers each on its own host:")
+        for c in compressions:
+            for o in ("1", "0", "comm"):
+                t1, t2 = (statistics.median(times[(m, c, o, w)]) for w in (1, 2))
+                what = {"1": "overlap on ", "0": "overlap off", "comm": "comm. alone"}[o]
+                print(
+                    f"  compression {c:4s} {what}: 1 worker {t1:7.1f} ms/step, "
+                    f"2 workers {t2:7.1f} ms/step, efficiency {t1 / t2:.2f}"
+                )
 
 
 def bench_mpi(rate, runs):
@@ -334,17 +427,20 @@ def main():
     ap.add_argument(
         "--scaling",
         action="store_true",
-        help="instead: time per step with 1 and 2 workers (MLP), per --rates",
+        help="instead: time per step with 1 and 2 workers (--models), per --rates",
     )
-    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=30, help="MLP steps per scaling job")
+    ap.add_argument("--resnet-steps", type=int, default=6, help="ResNet-20 steps per job")
+    ap.add_argument("--models", default="mlp,resnet20", help="scaling: mlp and/or resnet20")
+    ap.add_argument("--compressions", default="none,2bit,fp16", help="scaling: none,2bit,fp16")
     ap.add_argument(
         "--mpi", action="store_true", help="instead: the MPI store across two hosts, per --rates"
     )
     ap.add_argument("--scaling-worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.scaling_worker:
-        steps, compression = a.scaling_worker.split(",")
-        print(scaling_worker(int(steps), compression))
+        steps, compression, model = a.scaling_worker.split(",")
+        print(scaling_worker(int(steps), compression, model))
         return
     if a.raw_server:
         nbytes, iters = map(int, a.raw_server.split(","))
@@ -365,8 +461,9 @@ def main():
         return
     if a.scaling:
         print("load average %.2f %.2f %.2f on %d cores" % (os.getloadavg() + (os.cpu_count(),)))
+        steps = {"mlp": a.steps, "resnet20": a.resnet_steps}
         for rate in a.rates.split(","):
-            scaling(rate, a.runs, a.steps)
+            scaling(rate, a.runs, steps, a.models.split(","), a.compressions.split(","))
         print("load average %.2f %.2f %.2f" % os.getloadavg())
         return
     impls = [("distnet", sys.executable)] + ([("mxnet", a.mxnet)] if a.mxnet else [])
