@@ -106,8 +106,9 @@ def bench_raw(cluster, nbytes, iters):
     )
 
 
-def bench_dist(cluster, python, impl, iters, size, keys=1):
-    """One job: scheduler + server on host 1, worker on host 2; the worker's figure."""
+def bench_dist(cluster, python, root, iters, size, keys=1):
+    """One distnet job from the checkout `root`: scheduler + server on host 1, worker on
+    host 2; the worker's figure."""
     env = dict(
         os.environ,
         DMLC_PS_ROOT_URI=cluster.addrs[1],
@@ -116,13 +117,13 @@ def bench_dist(cluster, python, impl, iters, size, keys=1):
         DMLC_NUM_SERVER="1",
         DISTNET_KVSTORE_SHM="0",
         DISTNET_JOB_TOKEN=secrets.token_hex(8),
-        PYTHONPATH=ROOT,
+        PYTHONPATH=root,
     )
     me = [
         python,
-        KV_BENCH,
+        os.path.join(root, "scripts", "bench", "bench_kvstore.py"),
         "--impl",
-        impl,
+        "distnet",
         "--dist-worker",
         str(iters),
         "--size",
@@ -130,16 +131,14 @@ def bench_dist(cluster, python, impl, iters, size, keys=1):
         "--keys",
         str(keys),
     ]
-    if impl == "mxnet":  # ps-lite starts the roles inside `import mxnet`
-        roles = [(me, {"DMLC_ROLE": "scheduler"}), (me, {"DMLC_ROLE": "server"})]
-    else:
-        roles = [
-            ([python, "-m", "kvstore.scheduler"], {"DMLC_ROLE": "scheduler"}),
-            ([python, "-m", "kvstore.server"], {"DMLC_ROLE": "server", "DMLC_SERVER_ID": "0"}),
-        ]
+    roles = [
+        ([python, "-m", "kvstore.scheduler"], {"DMLC_ROLE": "scheduler"}),
+        ([python, "-m", "kvstore.server"], {"DMLC_ROLE": "server", "DMLC_SERVER_ID": "0"}),
+    ]
     infra = [
         subprocess.Popen(
             cluster.argv(1, argv),
+            cwd=root,  # `python -m` puts the working directory first on sys.path
             env=dict(env, **extra),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -155,7 +154,7 @@ def bench_dist(cluster, python, impl, iters, size, keys=1):
             env=dict(env, DMLC_ROLE="worker", DMLC_WORKER_ID="0"),
         )
         if out.returncode:
-            raise RuntimeError(f"{impl} worker failed: {out.stderr[-2000:]}")
+            raise RuntimeError(f"distnet worker ({root}) failed: {out.stderr[-2000:]}")
         return float(out.stdout.split()[-1])
     finally:
         for p in infra:
@@ -166,18 +165,59 @@ def bench_dist(cluster, python, impl, iters, size, keys=1):
                 p.wait()
 
 
+# MXNet 1.9.1's launch.py goes through dmlc-core's tracker, which calls Thread.isAlive
+# (removed in Python 3.9): on a current Python it fails before starting any node.  The
+# shim restores the alias and runs launch.py unchanged.
+LAUNCH_SHIM = (
+    "import runpy, sys, threading; threading.Thread.isAlive = threading.Thread.is_alive; "
+    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+def bench_mxnet_launch(cluster, python, iters, size, keys=1):
+    """One MXNet job started by its own tools/launch.py in ssh mode from host 0: the
+    scheduler on host 0 (the tracker), the server on host 1, the worker on host 2 (its
+    hostfile lists hosts 1 and 2; ps-lite's roles start inside `import mxnet`)."""
+    launch = subprocess.run(
+        [python, "-c", "import mxnet, os; print(os.path.dirname(mxnet.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    hostfile = os.path.join(cluster.tmp, "mxnet-hosts")
+    with open(hostfile, "w", encoding="ascii") as f:
+        f.write(f"{cluster.addrs[1]}\n{cluster.addrs[2]}\n")
+    cmd = [python, "-c", LAUNCH_SHIM, os.path.join(launch, "tools", "launch.py")]
+    cmd += ["-n", "1", "-s", "1", "-H", hostfile, "--launcher", "ssh", python, KV_BENCH]
+    cmd += ["--impl", "mxnet", "--dist-worker", str(iters), "--size", str(size)]
+    cmd += ["--keys", str(keys)]
+    out = subprocess.run(
+        cluster.argv(0, cmd),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=cluster.env(dict(os.environ, OMP_NUM_THREADS="1")),
+        cwd=HERE,
+        stdin=subprocess.DEVNULL,
+    )
+    numbers = [t for t in out.stdout.split() if t.replace(".", "", 1).isdigit()]
+    if out.returncode or not numbers:
+        raise RuntimeError(f"MXNet launch.py job failed: {out.stderr[-2000:]}")
+    return float(numbers[-1])
+
+
 def measure(cluster, impls, runs, iters):
     """{figure name: [per-run values]}, the implementations interleaved within a run."""
     res = {}
     for _ in range(runs):
         res.setdefault("raw 16MB", []).append(bench_raw(cluster, SIZE * 4, iters))
         res.setdefault("raw 4KB us", []).append(bench_raw(cluster, 4096, 200))
-        for impl, python in impls:
-            res.setdefault(f"{impl} 16MB", []).append(
-                bench_dist(cluster, python, impl, iters, SIZE)
-            )
+        for impl, where in impls:
+            run = bench_mxnet_launch if impl == "mxnet" else bench_dist
+            args = (cluster, where) if impl == "mxnet" else (cluster, sys.executable, where)
+            res.setdefault(f"{impl} 16MB", []).append(run(*args, iters, SIZE))
             res.setdefault(f"{impl} 1000 us", []).append(  # keys > 1: us per key
-                bench_dist(cluster, python, impl, 200, 1000, keys=2)
+                run(*args, 200, 1000, keys=2)
             )
     return res
 
@@ -422,6 +462,11 @@ def main():
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--rates", default="none,1gbit")
     ap.add_argument("--mxnet", metavar="PYTHON", help="an interpreter with MXNet 1.9.1")
+    ap.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also run distnet from this checkout (e.g. `git archive BASE | tar -x -C DIR`), as before",
+    )
     ap.add_argument("--raw-server", help=argparse.SUPPRESS)
     ap.add_argument("--raw-client", help=argparse.SUPPRESS)
     ap.add_argument(
@@ -466,10 +511,16 @@ def main():
             scaling(rate, a.runs, steps, a.models.split(","), a.compressions.split(","))
         print("load average %.2f %.2f %.2f" % os.getloadavg())
         return
-    impls = [("distnet", sys.executable)] + ([("mxnet", a.mxnet)] if a.mxnet else [])
+    impls = [("distnet", ROOT)] + ([("before", a.baseline)] if a.baseline else [])
+    impls += [("mxnet", a.mxnet)] if a.mxnet else []
     print("load average %.2f %.2f %.2f on %d cores" % (os.getloadavg() + (os.cpu_count(),)))
     for rate in a.rates.split(","):
-        with netns.Cluster(3, rate=None if rate == "none" else rate, sshd=False) as cluster:
+        with netns.Cluster(
+            3,
+            rate=None if rate == "none" else rate,
+            sshd=a.mxnet is not None,  # MXNet's launch.py reaches hosts 1 and 2 by ssh
+            names={socket.gethostname(): 0},  # the tracker's address: host 0's
+        ) as cluster:
             res = {
                 k: statistics.median(v) for k, v in measure(cluster, impls, a.runs, a.iters).items()
             }
