@@ -451,7 +451,9 @@ def bench_mpi(rate, runs):
         res = json.loads(out.stdout.strip().splitlines()[-1])
     print(
         f"[{rate}] MPI store 16 MB allreduce, 2 ranks on 2 hosts: {res['store']:.3f} GB/s, "
-        f"raw mpi4py {res['raw']:.3f} GB/s ({res['store'] / res['raw']:.2f})"
+        f"raw mpi4py {res['raw']:.3f} GB/s ({res['store'] / res['raw']:.2f}); pushpull of "
+        f"2 keys x 1000 float32: {res['small_us']:.0f} us per key, raw 4 KB Allreduce "
+        f"{res['raw_small_us']:.0f} us"
     )
 
 
