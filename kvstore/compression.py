@@ -68,8 +68,6 @@ class TwoBitCompression:
 class Fp16Compression:
     """distnet's ``{'type': 'fp16'}``: pushes travel as float16, servers sum in float32."""
 
-    threshold = None  # no quantisation threshold (kept for callers that print it)
-
     @classmethod
     def from_params(cls, params):
         """Build from ``{'type': 'fp16'}`` (no other keys)."""
@@ -84,7 +82,7 @@ class Fp16Compression:
     wire_meta = params
 
     def quantize(self, slot, grad):
-        """grad as a new float16 array (the bytes that travel)."""
+        """grad as float16, contiguous (the bytes that travel)."""
         xp = array_module(grad)
         with np.errstate(over="ignore"):  # out-of-range values become inf, by design
             return xp.ascontiguousarray(grad, dtype=xp.float16)
