@@ -331,9 +331,8 @@ class IOThread(threading.Thread):
             mon.close(linger=0)
 
     def _drain_wakeups(self):
-        try:
-            while os.read(self._wake_rx, 4096):
-                pass
+        try:  # one read: at most a few bytes wait (one per empty-to-queued transition)
+            os.read(self._wake_rx, 4096)
         except BlockingIOError:
             pass
 
