@@ -21,7 +21,6 @@ from . import protocol as P
 from ..base import KVStoreError
 
 log = logging.getLogger("kvstore")
-_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)  # plain ints: no enum per call
 SCHED = -1  # target index of the scheduler; servers are 0..S-1
 
 
@@ -105,10 +104,11 @@ class IOThread(threading.Thread):
         self._seq = itertools.count()
         self._rid = itertools.count(1)
         self._reqs = {}  # rid -> _Req
-        # Callers wake the thread through a pipe: one os.write, where an inproc zmq
-        # socket costs a message allocation and a signal to zmq's own I/O thread.
-        self._wake_rx, self._wake_tx = os.pipe()
-        os.set_blocking(self._wake_rx, False)
+        self._wake_addr = f"inproc://kvstore-io-{id(self)}"
+        self._wake_rx = self.ctx.socket(zmq.PULL)
+        self._wake_rx.bind(self._wake_addr)
+        self._wake_tx = self.ctx.socket(zmq.PUSH)
+        self._wake_tx.connect(self._wake_addr)
         self._stopping = False
         self.broken = None  # why the job can no longer be used
         self.peers = {SCHED: f"the scheduler ({cfg.scheduler_addr})"}
@@ -137,10 +137,9 @@ class IOThread(threading.Thread):
             req.fail(too_big or f"{handle.what}: {self.broken}")
             return handle
         with self._qlock:
-            wake = not self._queue  # else a wake-up is on its way and _flush empties it all
+            if not self._queue:  # else a wake-up is on its way and _flush empties it all
+                self._wake_tx.send(b"")
             heapq.heappush(self._queue, (-priority, next(self._seq), target, frames, rid, req))
-            if wake and self._wake_tx is not None:  # after the push: the thread reads
-                os.write(self._wake_tx, b"\0")  # the queue without the lock
         return handle
 
     def pending(self):
@@ -151,8 +150,7 @@ class IOThread(threading.Thread):
     def stop(self):
         self._stopping = True
         with self._qlock:
-            if self._wake_tx is not None:
-                os.write(self._wake_tx, b"\0")
+            self._wake_tx.send(b"")
 
     # ---- inside the thread -----------------------------------------------------------
     def _connect(self, target, addr):
@@ -260,10 +258,11 @@ class IOThread(threading.Thread):
             req.fail(f"{req.handle.what}: {type(e).__name__}: {e}")
 
     def _receive(self, sock, target):
-        # zmq.EVENTS says whether another message waits (no zmq.Again raised per call)
-        # zmq.EVENTS says whether another message waits (no zmq.Again raised per call)
-        while sock.getsockopt(_EVENTS) & _POLLIN:
-            frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+        while True:
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
             try:
                 msg = P.decode(frames, self.token)
                 subs = P.unbatch(msg, self.token) if msg.op == "batch" else [msg]
@@ -283,11 +282,6 @@ class IOThread(threading.Thread):
         except Exception as e:  # noqa: BLE001 - never leave callers waiting
             log.exception("kvstore I/O thread failed")
             self._fail_all(f"the kvstore I/O thread failed: {type(e).__name__}: {e}")
-        finally:
-            with self._qlock:  # submit writes only under the lock, so never to a closed fd
-                os.close(self._wake_tx)
-                self._wake_tx = None
-            os.close(self._wake_rx)
 
     def _loop(self):
         sched = self._connect(SCHED, self.cfg.scheduler_addr)
@@ -297,14 +291,14 @@ class IOThread(threading.Thread):
         known = set()
         last_seen = next_beat = time.monotonic()
         while not self._stopping:
-            if len(known) != len(self.sockets) + len(self._monitors):  # connected more
-                for s in list(self.sockets.values()) + list(self._monitors):
-                    if s not in known:
-                        poller.register(s, zmq.POLLIN)
-                        known.add(s)
+            for s in list(self.sockets.values()) + list(self._monitors):
+                if s not in known:
+                    poller.register(s, zmq.POLLIN)
+                    known.add(s)
             events = dict(poller.poll(int(self.cfg.heartbeat * 1000)))
             if self._wake_rx in events:
-                self._drain_wakeups()
+                while self._wake_rx.poll(0):
+                    self._wake_rx.recv()
             for mon in self._monitors:
                 if mon in events:
                     self._on_monitor(mon)
@@ -313,8 +307,7 @@ class IOThread(threading.Thread):
                     if t == SCHED:
                         last_seen = time.monotonic()
                     self._receive(s, t)
-            if self._queue:  # unlocked: submit queues before it wakes the thread
-                self._flush()
+            self._flush()
             now = time.monotonic()
             if now >= next_beat and not self.broken:
                 P.send(sched, P.encode("heartbeat", self.token, self.sender))
@@ -329,12 +322,7 @@ class IOThread(threading.Thread):
             s.close()
         for mon in self._monitors:
             mon.close(linger=0)
-
-    def _drain_wakeups(self):
-        try:  # one read: at most a few bytes wait (one per empty-to-queued transition)
-            os.read(self._wake_rx, 4096)
-        except BlockingIOError:
-            pass
+        self._wake_rx.close()
 
     def _register(self, sched):
         self.sender = f"worker:{self.cfg.worker_id}"
