@@ -16,7 +16,8 @@ Figures (medians over --runs fresh jobs, interleaved: raw, distnet, MXNet per ru
   of a 16 MB key per step, scripts/bench/bench_kvstore.py's worker), and its ratio to raw;
 * small keys: microseconds of one pushpull of a 1000-float32 key (latency), and the raw
   TCP round trip of 4 KB.
-MXNet 1.9.1's ps-lite runs the same layout when --mxnet names its interpreter.
+MXNet 1.9.1 runs the same layout through its own tools/launch.py in ssh mode when --mxnet
+names its interpreter; --baseline DIR adds distnet from another checkout.
 """
 
 import argparse
