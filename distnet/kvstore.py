@@ -204,7 +204,7 @@ class KVStore:
 
     @_mx_errors
     def set_gradient_compression(self, compression_params):
-        """{'type': '2bit', 'threshold': t}."""
+        """{'type': '2bit', 'threshold': t} (MXNet's) or {'type': 'fp16'} (distnet's)."""
         self._store.set_gradient_compression(compression_params)
 
     @_mx_errors

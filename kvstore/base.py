@@ -168,10 +168,12 @@ class KVStore:
         self.set_updater(make_updater(name, dict(hyperparams or {})))
 
     def set_gradient_compression(self, compression_params):
-        """{'type': '2bit', 'threshold': t}; residuals are kept per key (and device)."""
-        from .compression import TwoBitCompression
+        """{'type': '2bit', 'threshold': t} (MXNet's; residuals are kept per key and device)
+        or {'type': 'fp16'} (distnet's: pushes travel as float16, are summed in the stored
+        dtype); see kvstore/compression.py."""
+        from .compression import make_compression
 
-        self._compression = TwoBitCompression.from_params(compression_params)
+        self._compression = make_compression(compression_params)
 
     def is_capable(self, capability):
         """Whether this store can run an optimizer ('optimizer') itself."""

@@ -31,7 +31,8 @@ class Trainer:
         Gradient aggregation across contexts / workers ('device', 'local', 'dist_sync',
         ...). With one context and a non-distributed name no kvstore is used.
     compression_params : dict, optional
-        Gradient compression (``{'type': '2bit', 'threshold': 0.5}``).
+        Gradient compression (``{'type': '2bit', 'threshold': 0.5}``, or distnet's
+        ``{'type': 'fp16'}``).
     update_on_kvstore : bool, optional
         Whether the kvstore runs the optimizer; chosen by MXNet's rules when None.
     """

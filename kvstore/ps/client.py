@@ -367,14 +367,14 @@ class DistStore(KVStore):
     def _push_payload(self, k, part, srv, arr, extra, with_pull):
         """(array to send, on_fail, segment) for one part of a push: through shared memory
         when its segment is free (lent to the pull too when `with_pull`), as 2-bit codes
-        with compression on, else the array itself (sent without a copy)."""
+        or float16 with compression on, else the array itself (sent without a copy)."""
         seg = self._segment(k, part, srv, arr.nbytes)
         if seg is not None and seg.lend_push(with_pull):
             np.copyto(seg.view.view(arr.dtype), arr.reshape(-1))
             extra["shm"] = seg.name
             return None, seg.end_both if with_pull else seg.end_push, seg
         if self._compression is not None:
-            extra["compressed"] = {"threshold": self._compression.threshold}
+            extra["compressed"] = self._compression.wire_meta()
             return self._compression.quantize((k, part), arr), None, None
         return arr, None, None
 

@@ -87,14 +87,18 @@ def job_token():
 
 
 class Message:
-    """A decoded message: header fields as attributes via `h`, the array (or None)."""
+    """A decoded message: the header's fields as attributes (copied once: a server reads
+    them a dozen times per request), the header map `h`, the array (or None)."""
 
-    __slots__ = ("h", "array", "frames")
+    __slots__ = ("h", "array", "frames", "op", "key", "part", "round", "rid", "sender", "meta")
 
     def __init__(self, h, array, frames):
         self.h = h
         self.array = array
         self.frames = frames  # keeps zero-copy buffers alive while `array` is in use
+        self.op, self.key, self.part = h.get("op"), h.get("key"), h.get("part")
+        self.round, self.rid = h.get("round"), h.get("rid")
+        self.sender, self.meta = h.get("sender"), h.get("meta")
 
     def __getattr__(self, name):
         try:

@@ -21,14 +21,17 @@ from . import protocol as P
 from . import sparse
 from .gate import Gate
 from ..base import KVStoreError
-from ..compression import dequantize
+from ..compression import decode_push
 from ..updaters import make_updater, summed_only
 from .config import Config
 from .rounds import Slot
 from .shm import Maps
 
 log = logging.getLogger("kvstore")
+_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)  # plain ints: no enum per call
 _RECENT = 4096  # request ids per worker remembered to spot copies sent again
+# ops that name a key and come from a worker rank
+_KEYED = frozenset(["push", "pull", "pushpull", "init", "push_rows", "pull_rows", "init_rows"])
 
 
 class Server:
@@ -57,6 +60,7 @@ class Server:
         self._outbox = None  # ident -> [frames] waiting to leave at the end of a drain
         self._recent = {}  # ident -> (set, deque) of the request ids handled lately
         self._name = None
+        self._handlers = None  # op -> bound method (see _handler)
 
     def name(self):
         """'server R (tcp://host:port)', as messages and logs name this server."""
@@ -144,7 +148,7 @@ class Server:
         self._reply(ident, msg.rid)
 
     def _payload(self, ident, slot, msg):
-        """(array, owned): the pushed array (dequantised if 2-bit compressed, read from the
+        """(array, owned): the pushed array (decoded if compressed, 2-bit or fp16, read from the
         worker's segment if sent through shared memory), checked against the slot."""
         arr, v = msg.array, slot.value
         comp, seg = msg.meta.get("compressed"), msg.meta.get("shm")
@@ -152,10 +156,8 @@ class Server:
             view = self.maps.view(ident, seg, v.nbytes)
             return view.view(v.dtype).reshape(v.shape), False
         if comp is not None and arr is not None:
-            thr = comp.get("threshold") if isinstance(comp, dict) else None
-            if not isinstance(thr, (int, float)) or arr.dtype != np.uint8:
-                raise KVStoreError(f"push of key {msg.key!r}: malformed 2bit payload")
-            arr = dequantize(arr.reshape(-1), v.size, thr, v.dtype).reshape(v.shape)
+            arr = decode_push(comp, arr, v.size, v.dtype, f"push of key {msg.key!r}")
+            arr = arr.reshape(v.shape)
         if arr is None or arr.shape != v.shape or arr.dtype != v.dtype:
             given = "nothing" if arr is None else f"shape {arr.shape} dtype {arr.dtype}"
             raise KVStoreError(
@@ -310,32 +312,32 @@ class Server:
             else:
                 self._handle_msg(ident, sub)
 
+    def _handler(self, op):
+        """The bound method serving `op` (the table is built once, not per request)."""
+        if self._handlers is None:
+            self._handlers = {
+                "init": self._on_init,
+                "push": self._on_push,
+                "pull": self._on_pull,
+                "pushpull": self._on_pushpull,
+                "set_optimizer": self._on_set_optimizer,
+                "get_states": self._on_states,
+                "set_states": self._on_states,
+                "shm_hello": self._on_shm_hello,
+                "push_rows": self._on_rows,
+                "pull_rows": self._on_rows,
+                "init_rows": self._on_rows,
+            }
+        return self._handlers.get(op)
+
     def _handle_msg(self, ident, msg):
-        handler = {
-            "init": self._on_init,
-            "push": self._on_push,
-            "pull": self._on_pull,
-            "pushpull": self._on_pushpull,
-            "set_optimizer": self._on_set_optimizer,
-            "get_states": self._on_states,
-            "set_states": self._on_states,
-            "shm_hello": self._on_shm_hello,
-            "push_rows": self._on_rows,
-            "pull_rows": self._on_rows,
-            "init_rows": self._on_rows,
-        }.get(msg.op)
+        handler = self._handler(msg.op)
         if handler is None:
             raise P.ProtocolError(f"op {msg.op} is not served by a server")
         try:
-            if msg.op in (
-                "push",
-                "pull",
-                "pushpull",
-                "init",
-                "push_rows",
-                "pull_rows",
-                "init_rows",
-            ) and (msg.key is None or not isinstance(msg.meta.get("rank", 0), int)):
+            if msg.op in _KEYED and (
+                msg.key is None or not isinstance(msg.meta.get("rank", 0), int)
+            ):
                 raise KVStoreError(f"{msg.op} without a key or worker rank")
             if self._handled(ident, msg) and msg.op not in ("get_states", "shm_hello"):
                 return self._on_duplicate(ident, msg)  # those two are safe to repeat
@@ -398,10 +400,9 @@ class Server:
         self._outbox = {}
         try:
             for _ in range(most):
-                try:
-                    frames = self.data.recv_multipart(zmq.NOBLOCK, copy=False)
-                except zmq.Again:
-                    break
+                if not self.data.getsockopt(_EVENTS) & _POLLIN:
+                    break  # (checked rather than catching zmq.Again: cheaper per drain)
+                frames = self.data.recv_multipart(zmq.NOBLOCK, copy=False)
                 try:
                     self._handle_data(frames)
                 except Exception as e:  # noqa: BLE001 - malformed input never crashes us

@@ -16,7 +16,8 @@ Figures (medians over --runs fresh jobs, interleaved: raw, distnet, MXNet per ru
   of a 16 MB key per step, scripts/bench/bench_kvstore.py's worker), and its ratio to raw;
 * small keys: microseconds of one pushpull of a 1000-float32 key (latency), and the raw
   TCP round trip of 4 KB.
-MXNet 1.9.1's ps-lite runs the same layout when --mxnet names its interpreter.
+MXNet 1.9.1 runs the same layout through its own tools/launch.py in ssh mode when --mxnet
+names its interpreter; --baseline DIR adds distnet from another checkout.
 """
 
 import argparse
@@ -106,8 +107,9 @@ def bench_raw(cluster, nbytes, iters):
     )
 
 
-def bench_dist(cluster, python, impl, iters, size, keys=1):
-    """One job: scheduler + server on host 1, worker on host 2; the worker's figure."""
+def bench_dist(cluster, python, root, iters, size, keys=1):
+    """One distnet job from the checkout `root`: scheduler + server on host 1, worker on
+    host 2; the worker's figure."""
     env = dict(
         os.environ,
         DMLC_PS_ROOT_URI=cluster.addrs[1],
@@ -116,13 +118,13 @@ def bench_dist(cluster, python, impl, iters, size, keys=1):
         DMLC_NUM_SERVER="1",
         DISTNET_KVSTORE_SHM="0",
         DISTNET_JOB_TOKEN=secrets.token_hex(8),
-        PYTHONPATH=ROOT,
+        PYTHONPATH=root,
     )
     me = [
         python,
-        KV_BENCH,
+        os.path.join(root, "scripts", "bench", "bench_kvstore.py"),
         "--impl",
-        impl,
+        "distnet",
         "--dist-worker",
         str(iters),
         "--size",
@@ -130,16 +132,14 @@ def bench_dist(cluster, python, impl, iters, size, keys=1):
         "--keys",
         str(keys),
     ]
-    if impl == "mxnet":  # ps-lite starts the roles inside `import mxnet`
-        roles = [(me, {"DMLC_ROLE": "scheduler"}), (me, {"DMLC_ROLE": "server"})]
-    else:
-        roles = [
-            ([python, "-m", "kvstore.scheduler"], {"DMLC_ROLE": "scheduler"}),
-            ([python, "-m", "kvstore.server"], {"DMLC_ROLE": "server", "DMLC_SERVER_ID": "0"}),
-        ]
+    roles = [
+        ([python, "-m", "kvstore.scheduler"], {"DMLC_ROLE": "scheduler"}),
+        ([python, "-m", "kvstore.server"], {"DMLC_ROLE": "server", "DMLC_SERVER_ID": "0"}),
+    ]
     infra = [
         subprocess.Popen(
             cluster.argv(1, argv),
+            cwd=root,  # `python -m` puts the working directory first on sys.path
             env=dict(env, **extra),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -155,7 +155,7 @@ def bench_dist(cluster, python, impl, iters, size, keys=1):
             env=dict(env, DMLC_ROLE="worker", DMLC_WORKER_ID="0"),
         )
         if out.returncode:
-            raise RuntimeError(f"{impl} worker failed: {out.stderr[-2000:]}")
+            raise RuntimeError(f"distnet worker ({root}) failed: {out.stderr[-2000:]}")
         return float(out.stdout.split()[-1])
     finally:
         for p in infra:
@@ -166,37 +166,154 @@ def bench_dist(cluster, python, impl, iters, size, keys=1):
                 p.wait()
 
 
+# MXNet 1.9.1's launch.py goes through dmlc-core's tracker, which calls Thread.isAlive
+# (removed in Python 3.9): on a current Python it fails before starting any node.  The
+# shim restores the alias and runs launch.py unchanged.
+LAUNCH_SHIM = (
+    "import runpy, sys, threading; threading.Thread.isAlive = threading.Thread.is_alive; "
+    "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+)
+
+
+def bench_mxnet_launch(cluster, python, iters, size, keys=1):
+    """One MXNet job started by its own tools/launch.py in ssh mode from host 0: the
+    scheduler on host 0 (the tracker), the server on host 1, the worker on host 2 (its
+    hostfile lists hosts 1 and 2; ps-lite's roles start inside `import mxnet`)."""
+    launch = subprocess.run(
+        [python, "-c", "import mxnet, os; print(os.path.dirname(mxnet.__file__))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    hostfile = os.path.join(cluster.tmp, "mxnet-hosts")
+    with open(hostfile, "w", encoding="ascii") as f:
+        f.write(f"{cluster.addrs[1]}\n{cluster.addrs[2]}\n")
+    cmd = [python, "-c", LAUNCH_SHIM, os.path.join(launch, "tools", "launch.py")]
+    cmd += ["-n", "1", "-s", "1", "-H", hostfile, "--launcher", "ssh", python, KV_BENCH]
+    cmd += ["--impl", "mxnet", "--dist-worker", str(iters), "--size", str(size)]
+    cmd += ["--keys", str(keys)]
+    out = subprocess.run(
+        cluster.argv(0, cmd),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=cluster.env(dict(os.environ, OMP_NUM_THREADS="1")),
+        cwd=HERE,
+        stdin=subprocess.DEVNULL,
+    )
+    numbers = [t for t in out.stdout.split() if t.replace(".", "", 1).isdigit()]
+    if out.returncode or not numbers:
+        raise RuntimeError(f"MXNet launch.py job failed: {out.stderr[-2000:]}")
+    return float(numbers[-1])
+
+
 def measure(cluster, impls, runs, iters):
     """{figure name: [per-run values]}, the implementations interleaved within a run."""
     res = {}
     for _ in range(runs):
         res.setdefault("raw 16MB", []).append(bench_raw(cluster, SIZE * 4, iters))
         res.setdefault("raw 4KB us", []).append(bench_raw(cluster, 4096, 200))
-        for impl, python in impls:
-            res.setdefault(f"{impl} 16MB", []).append(
-                bench_dist(cluster, python, impl, iters, SIZE)
-            )
+        for impl, where in impls:
+            run = bench_mxnet_launch if impl == "mxnet" else bench_dist
+            args = (cluster, where) if impl == "mxnet" else (cluster, sys.executable, where)
+            res.setdefault(f"{impl} 16MB", []).append(run(*args, iters, SIZE))
             res.setdefault(f"{impl} 1000 us", []).append(  # keys > 1: us per key
-                bench_dist(cluster, python, impl, 200, 1000, keys=2)
+                run(*args, 200, 1000, keys=2)
             )
     return res
 
 
-def scaling_worker(steps, compression):
-    """One worker of a scaling job: ms per step of bench_overlap's MLP through Module."""
+COMPRESSIONS = {"2bit": {"type": "2bit", "threshold": 0.5}, "fp16": {"type": "fp16"}}
+RESNET_BATCH = 32  # per worker: a ResNet-20 step takes ~0.6 s on one loaded core
+
+
+def _resnet20(mx):
+    """ResNet-20 for 32x32 images (3 stages of 3 basic blocks, 16/32/64 channels, 0.27M
+    parameters in 63 arrays with gradients), from the model zoo's ResNetV1 blocks."""
+    from distnet.gluon.model_zoo.vision.resnet import BasicBlockV1, ResNetV1
+
+    net = ResNetV1(BasicBlockV1, [3, 3, 3], [16, 16, 32, 64], thumbnail=True, classes=10)
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    net(mx.nd.zeros((1, 3, 32, 32)))  # shapes known before the kvstore sees them
+    return net
+
+
+def _resnet_steps(mx, kv, steps, warmup=2):
+    """Seconds per Gluon step (record, backward, Trainer.step) of ResNet-20."""
+    import numpy as np
+
+    net = _resnet20(mx)
+    trainer = mx.gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.01}, kvstore=kv)
+    loss_fn = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+    rs = np.random.RandomState(0)
+    x = mx.nd.array(rs.rand(RESNET_BATCH, 3, 32, 32))
+    y = mx.nd.array(rs.randint(0, 10, RESNET_BATCH))
+    for i in range(warmup + steps):
+        if i == warmup:
+            mx.nd.waitall()
+            t0 = time.perf_counter()
+        with mx.autograd.record():
+            loss = loss_fn(net(x), y)
+        loss.backward()
+        trainer.step(RESNET_BATCH)
+    for p in net.collect_params().values():
+        p.data().wait_to_read()
+    return (time.perf_counter() - t0) / steps
+
+
+def _grad_shapes(mx, model):
+    """The shapes of the model's gradients, as its training pushes them."""
+    if model == "resnet20":
+        params = _resnet20(mx).collect_params().values()
+        return [p.shape for p in params if p.grad_req != "null"]
+    sys.path.insert(0, HERE)
+    import bench_overlap as b
+
+    return [(b.HIDDEN, b.IN), (b.HIDDEN,), (b.HIDDEN, b.HIDDEN), (b.HIDDEN,)] + [
+        (b.CLASSES, b.HIDDEN),
+        (b.CLASSES,),
+    ]
+
+
+def _comm_steps(mx, kv, steps, model, warmup=3):
+    """Seconds per step of communication alone: push then pull every gradient of
+    `model` (same keys and sizes as its training), no compute."""
+    import numpy as np
+
+    grads = [np.zeros(s, np.float32) for s in _grad_shapes(mx, model)]
+    store, keys = kv._store, list(range(len(grads)))  # the raw store: numpy arrays
+    store.init(keys, grads)
+    for i in range(warmup + steps):
+        if i == warmup:
+            t0 = time.perf_counter()
+        store.push(keys, grads)
+        store.pull(keys, grads).wait()
+    return (time.perf_counter() - t0) / steps
+
+
+def scaling_worker(steps, compression, model):
+    """One worker of a scaling job: ms per step of `model` ('mlp': bench_overlap's MLP
+    through Module; 'resnet20': Gluon; 'comm-mlp' / 'comm-resnet20': its communication
+    alone)."""
     sys.path.insert(0, HERE)
     import bench_overlap
     import distnet as mx
 
     kv = mx.kv.create("dist_sync")
-    if compression == "2bit":
-        kv.set_gradient_compression({"type": "2bit", "threshold": 0.5})
-    seconds = bench_overlap._module_steps(mx, kv, steps)
+    if compression != "none":
+        kv.set_gradient_compression(COMPRESSIONS[compression])
+    if model.startswith("comm-"):
+        seconds = _comm_steps(mx, kv, steps, model[5:])
+    elif model == "resnet20":
+        seconds = _resnet_steps(mx, kv, steps)
+    else:
+        seconds = bench_overlap._module_steps(mx, kv, steps)
     kv.close()
     return seconds * 1e3
 
 
-def scaling_job(cluster, workers, compression, overlap, steps):
+def scaling_job(cluster, workers, compression, overlap, steps, model="mlp"):
     """ms per step on worker 0: `workers` servers on hosts 0.., as many workers after."""
     env = dict(
         os.environ,
@@ -226,7 +343,7 @@ def scaling_job(cluster, workers, compression, overlap, steps):
         )
         for s in range(workers)
     ]
-    me = [py, os.path.abspath(__file__), "--scaling-worker", f"{steps},{compression}"]
+    me = [py, os.path.abspath(__file__), "--scaling-worker", f"{steps},{compression},{model}"]
     procs = [
         subprocess.Popen(
             cluster.argv(workers + r, me),
@@ -250,28 +367,45 @@ def scaling_job(cluster, workers, compression, overlap, steps):
                 p.wait()
 
 
-def scaling(rate, runs, steps):
-    """Print ms per step and efficiency t1/tW per setting, interleaved run by run."""
+DESCRIBE = {
+    "mlp": "MLP 784-1024-1024-10 (7.4 MB of gradients in 6 arrays), batch 64 per worker, Module",
+    "resnet20": f"ResNet-20 (1.1 MB of gradients in 63 arrays), batch {RESNET_BATCH} per "
+    f"worker, Gluon Trainer",
+}
+
+
+def scaling(rate, runs, steps, models, compressions):
+    """Print ms per step and efficiency t1/t2 per setting (and the communication alone,
+    same keys, no compute), settings interleaved run by run."""
     sys.path.insert(0, os.path.join(ROOT, "tests", "cluster"))
     import netns
 
-    settings = [(c, o) for c in ("none", "2bit") for o in ("1", "0")]
+    settings = [
+        (m, c, o)
+        for m in models
+        for c in compressions
+        for o in ("1", "0", "comm")  # overlap on, off, communication alone
+    ]
     times = {}
     with netns.Cluster(4, rate=None if rate == "none" else rate, sshd=False) as cluster:
         for _ in range(runs):
-            for c, o in settings:
+            for m, c, o in settings:
+                n = steps[m] if o != "comm" else 2 * steps["mlp"]
+                model, overlap = (f"comm-{m}", "1") if o == "comm" else (m, o)
                 for w in (1, 2):
-                    times.setdefault((c, o, w), []).append(scaling_job(cluster, w, c, o, steps))
-    print(
-        f"[{rate}] MLP 784-1024-1024-10 (7.4 MB of gradients), batch 64 per worker, "
-        f"Module, W servers on their own hosts:"
-    )
-    for c, o in settings:
-        t1, t2 = (statistics.median(times[(c, o, w)]) for w in (1, 2))
-        print(
-            f"  compression {c:4s} overlap {'on ' if o == '1' else 'off'}: 1 worker "
-            f"{t1:7.1f} ms/step, 2 workers {t2:7.1f} ms/step, efficiency {t1 / t2:.2f}"
-        )
+                    times.setdefault((m, c, o, w), []).append(
+                        scaling_job(cluster, w, c, overlap, n, model)
+                    )
+    for m in models:
+        print(f"[{rate}] {DESCRIBE[m]}, W workers and W servers each on its own host:")
+        for c in compressions:
+            for o in ("1", "0", "comm"):
+                t1, t2 = (statistics.median(times[(m, c, o, w)]) for w in (1, 2))
+                what = {"1": "overlap on ", "0": "overlap off", "comm": "comm. alone"}[o]
+                print(
+                    f"  compression {c:4s} {what}: 1 worker {t1:7.1f} ms/step, "
+                    f"2 workers {t2:7.1f} ms/step, efficiency {t1 / t2:.2f}"
+                )
 
 
 def bench_mpi(rate, runs):
@@ -318,7 +452,9 @@ def bench_mpi(rate, runs):
         res = json.loads(out.stdout.strip().splitlines()[-1])
     print(
         f"[{rate}] MPI store 16 MB allreduce, 2 ranks on 2 hosts: {res['store']:.3f} GB/s, "
-        f"raw mpi4py {res['raw']:.3f} GB/s ({res['store'] / res['raw']:.2f})"
+        f"raw mpi4py {res['raw']:.3f} GB/s ({res['store'] / res['raw']:.2f}); pushpull of "
+        f"2 keys x 1000 float32: {res['small_us']:.0f} us per key, raw 4 KB Allreduce "
+        f"{res['raw_small_us']:.0f} us"
     )
 
 
@@ -329,22 +465,30 @@ def main():
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--rates", default="none,1gbit")
     ap.add_argument("--mxnet", metavar="PYTHON", help="an interpreter with MXNet 1.9.1")
+    ap.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also run distnet from this checkout (e.g. `git archive BASE | tar -x -C DIR`), as before",
+    )
     ap.add_argument("--raw-server", help=argparse.SUPPRESS)
     ap.add_argument("--raw-client", help=argparse.SUPPRESS)
     ap.add_argument(
         "--scaling",
         action="store_true",
-        help="instead: time per step with 1 and 2 workers (MLP), per --rates",
+        help="instead: time per step with 1 and 2 workers (--models), per --rates",
     )
-    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=30, help="MLP steps per scaling job")
+    ap.add_argument("--resnet-steps", type=int, default=6, help="ResNet-20 steps per job")
+    ap.add_argument("--models", default="mlp,resnet20", help="scaling: mlp and/or resnet20")
+    ap.add_argument("--compressions", default="none,2bit,fp16", help="scaling: none,2bit,fp16")
     ap.add_argument(
         "--mpi", action="store_true", help="instead: the MPI store across two hosts, per --rates"
     )
     ap.add_argument("--scaling-worker", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.scaling_worker:
-        steps, compression = a.scaling_worker.split(",")
-        print(scaling_worker(int(steps), compression))
+        steps, compression, model = a.scaling_worker.split(",")
+        print(scaling_worker(int(steps), compression, model))
         return
     if a.raw_server:
         nbytes, iters = map(int, a.raw_server.split(","))
@@ -365,14 +509,21 @@ def main():
         return
     if a.scaling:
         print("load average %.2f %.2f %.2f on %d cores" % (os.getloadavg() + (os.cpu_count(),)))
+        steps = {"mlp": a.steps, "resnet20": a.resnet_steps}
         for rate in a.rates.split(","):
-            scaling(rate, a.runs, a.steps)
+            scaling(rate, a.runs, steps, a.models.split(","), a.compressions.split(","))
         print("load average %.2f %.2f %.2f" % os.getloadavg())
         return
-    impls = [("distnet", sys.executable)] + ([("mxnet", a.mxnet)] if a.mxnet else [])
+    impls = [("distnet", ROOT)] + ([("before", a.baseline)] if a.baseline else [])
+    impls += [("mxnet", a.mxnet)] if a.mxnet else []
     print("load average %.2f %.2f %.2f on %d cores" % (os.getloadavg() + (os.cpu_count(),)))
     for rate in a.rates.split(","):
-        with netns.Cluster(3, rate=None if rate == "none" else rate, sshd=False) as cluster:
+        with netns.Cluster(
+            3,
+            rate=None if rate == "none" else rate,
+            sshd=a.mxnet is not None,  # MXNet's launch.py reaches hosts 1 and 2 by ssh
+            names={socket.gethostname(): 0},  # the tracker's address: host 0's
+        ) as cluster:
             res = {
                 k: statistics.median(v) for k, v in measure(cluster, impls, a.runs, a.iters).items()
             }

@@ -294,8 +294,40 @@ def mpi_worker(runs, size=4 << 20, iters=20):
         for _ in range(iters):
             kv.pushpull(0, buf, out=buf)  # Trainer's update_on_kvstore=False path
         ours.append(size * 4 * iters / (time.perf_counter() - t0) / 1e9)
+    small, raw_small = _mpi_small(comm, kv, MPI, runs)
     if comm.rank == 0:
-        print(json.dumps({"raw": statistics.median(raw), "store": statistics.median(ours)}))
+        print(
+            json.dumps(
+                {
+                    "raw": statistics.median(raw),
+                    "store": statistics.median(ours),
+                    "small_us": small,
+                    "raw_small_us": raw_small,
+                }
+            )
+        )
+
+
+def _mpi_small(comm, kv, MPI, runs, iters=200):
+    """Microseconds per key of pushpull of two 1000-float32 keys, and of a raw mpi4py
+    Allreduce of 4 KB (medians over `runs`)."""
+    import numpy as np
+
+    vals = [np.ones(1000, np.float32) for _ in range(2)]
+    kv.init([1, 2], vals)
+    ours, raw = [], []
+    for _ in range(runs):
+        comm.Barrier()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            kv.pushpull([1, 2], vals, out=vals)
+        ours.append((time.perf_counter() - t0) / iters / 2 * 1e6)
+        comm.Barrier()
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            comm.Allreduce(MPI.IN_PLACE, vals[0], op=MPI.SUM)
+        raw.append((time.perf_counter() - t0) / iters * 1e6)
+    return statistics.median(ours), statistics.median(raw)
 
 
 def bench_mpi(runs):
