@@ -261,6 +261,28 @@ class BlockGrad(Op):
         return (None,)
 
 
+@register
+class _identity_with_attr_like_rhs(Op):
+    """``lhs`` unchanged, with ``rhs``'s shape as a constraint for inference (lets a
+    later operator's known input shape flow back to ``lhs``); ``rhs`` gets no gradient."""
+
+    name = "_identity_with_attr_like_rhs"
+    inputs = ("lhs", "rhs")
+    nd_backward = True
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        known = next((s for s in in_shapes if s is not None), None)
+        if known is not None and any(s not in (None, known) for s in in_shapes):
+            raise MXNetError(f"{self.name}: lhs shape {in_shapes[0]} differs from rhs {in_shapes[1]}")
+        return [known, known], [known], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        return (ins[0],), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (ograds[0], F.zeros_like(ins[1]))
+
+
 class _Like(Op):
     """An array of the input's shape and type filled with a constant."""
 

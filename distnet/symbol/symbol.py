@@ -5,7 +5,7 @@ inference and binding live here; building graphs is in ``compose.py``, the gener
 operator functions in ``_gen.py``, Python operators in ``_arith.py``.
 """
 
-from ..base import MXNetError
+from ..base import MXNetError, NotImplementedForSymbol
 from .. import attribute as _attribute
 from .graph import Indexed
 
@@ -69,8 +69,10 @@ class Symbol:
         return Symbol([(n, i) for n in ix.nodes for i in range(len(n.out_names))])
 
     def get_children(self):
-        """A symbol of the inputs of the head node(s); None for a variable."""
-        entries = [e for node, _ in self._outputs for e in node.inputs]
+        """A symbol of the inputs of the head node(s), each head node once (the three
+        outputs of a split have one input); None for a variable."""
+        heads = list({id(node): node for node, _ in self._outputs}.values())
+        entries = [e for node in heads for e in node.inputs]
         if not entries:
             return None
         return Symbol([(e[0], e[1]) for e in entries])
@@ -114,9 +116,7 @@ class Symbol:
         return f"<Symbol group [{', '.join(node.name for node, _ in self._outputs)}]>"
 
     def __bool__(self):
-        raise MXNetError(
-            "the truth value of a Symbol is undefined; a Symbol is a graph, not a value"
-        )
+        raise NotImplementedForSymbol(self.__bool__, "bool")
 
     def __hash__(self):
         return id(self)
@@ -131,10 +131,29 @@ class Symbol:
     def __deepcopy__(self, memo):
         return self.__copy__()
 
-    def __call__(self, *args, **kwargs):
-        """Compose: a copy with variables replaced, ``net(data=other_symbol)``."""
-        from .compose import compose
+    def _gen_atomic_symbol(self):
+        """The head node's operator and attributes as a new symbol with no inputs and no
+        name (MXNet's atomic symbol); calling it composes it again:
+        ``atom(data, weight, name='fc2')``."""
+        from .graph import Node
 
+        node = self._head_node("_gen_atomic_symbol")
+        if node.op is None:
+            raise MXNetError(f"_gen_atomic_symbol: {node.name!r} is a variable, not an operator")
+        atom = Node(node.op, "", dict(node.attrs), node.parsed, [], node.out_names)
+        return Symbol([(atom, i) for i in range(len(atom.out_names))])
+
+    def __call__(self, *args, **kwargs):
+        """Compose: a copy with variables replaced, ``net(data=other_symbol)``; an atomic
+        symbol (``_gen_atomic_symbol``) takes its inputs as ``sym.<op>`` does."""
+        from .compose import compose, create
+
+        node = self._outputs[0][0]
+        if node.op is not None and not node.inputs and not node.name:
+            name = kwargs.pop("name", None)
+            attrs = dict(node.attrs)
+            attrs.update(kwargs)
+            return create(node.op, node.op.name.lower(), args, attrs, name)
         if args:
             raise MXNetError(
                 "Symbol composition takes keyword arguments only "
