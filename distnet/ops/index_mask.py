@@ -30,7 +30,7 @@ class where(Op):
 
     name = "where"
     inputs = ("condition", "x", "y")
-    partial_shape = False  # as MXNet: no shapes inferred until all inputs' are known
+    needs_known = ("condition",)  # as MXNet: nothing inferred before its shape is known
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         c, x, y = in_shapes

@@ -17,8 +17,15 @@ unknown dimensions are ``-1``. This module adapts the operators to partial shape
 __all__ = ["UNKNOWN", "merge", "is_known", "same_shape", "forward_probe", "backward_solve"]
 
 UNKNOWN = -1
-_PROBES = (13, 17, 2)  # the first two must succeed; 2 catches "min(dim, bound)" cases
-_SAME_PROBES = ((2, 3, 5, 7), (3, 5, 7, 11))
+# Sizes tried for unknown dimensions: a pair that the operator accepts (primes first;
+# multiples of 12 for a reshape that splits a dimension), then 2, which catches
+# "min(dim, bound)" cases (a slice's end) where an operator accepts it.
+_PAIRS = ((13, 17), (12, 24), (60, 120))
+# 4-d probes for elementwise operators; one dimension large at a time catches a slice
+# that only cuts long axes, and keeps a probe's forward (default inference) cheap
+_SAME_PROBES = ((2, 3, 5, 7), (3, 5, 7, 11)) + tuple(
+    tuple(1009 if i == k else d for i, d in enumerate((2, 3, 5, 7))) for k in range(4)
+)
 _same_cache = {}
 
 
@@ -59,7 +66,7 @@ def _infer(node, ins, aux):
 
 def same_shape(node, n_in, n_aux):
     """Whether the node's inputs and outputs always share one shape (cached per op and
-    attributes): checked by giving the first input two different 4-d shapes."""
+    attributes): checked by giving the first input a few different 4-d shapes."""
     key = (node.op.name, n_in, n_aux, tuple(sorted(node.attrs.items())))
     hit = _same_cache.get(key)
     if hit is None:
@@ -99,18 +106,21 @@ def forward_probe(node, ins, aux):
     """(inputs + aux, outputs) partial shapes the operator gives for partial inputs, or
     None when it rejects the probe sizes (``where`` with an unknown condition, or
     ``batch_dot`` whose inner dimensions must match)."""
-    results = []
-    for k, value in enumerate(_PROBES):
-        try:
-            got = _infer(node, _fill(ins, value), _fill(aux, value))
-        except Exception:  # noqa: BLE001 - the probe sizes do not fit this operator
-            if k < 2:
-                return None
-            continue
-        results.append(got[0] + got[1])
-    merged = _consensus(results)
-    n = len(ins) + len(aux)
-    return merged[:n], merged[n:]
+    for pair in _PAIRS:
+        results = []
+        for value in pair + (2,):
+            try:
+                got = _infer(node, _fill(ins, value), _fill(aux, value))
+            except Exception:  # noqa: BLE001 - the probe sizes do not fit this operator
+                if value != 2:
+                    break
+                continue
+            results.append(got[0] + got[1])
+        if len(results) >= 2:
+            merged = _consensus(results)
+            n = len(ins) + len(aux)
+            return merged[:n], merged[n:]
+    return None
 
 
 def _slots(shapes):
@@ -136,7 +146,7 @@ def backward_solve(node, shapes, n_in, outs):
     """Input (+ aux) partial shapes with unknown dimensions found from the known output
     dimensions ``outs``, or None when nothing can be solved.
 
-    Each unknown is moved alone (13 -> 17) to see which output dimensions follow it;
+    Each unknown is moved alone (13 -> 17, say) to see which output dimensions follow it;
     unknowns that the operator only accepts moving together (``concat``'s batch size)
     move as one. An output dimension that follows exactly one unknown (or the group)
     gives its value; the answer is checked by running the operator on it.
@@ -147,13 +157,16 @@ def backward_solve(node, shapes, n_in, outs):
     ]
     if not slots or not targets:
         return None
-    base = _outputs(node, _with(shapes, slots, [13] * len(slots)), n_in)
-    joint = _outputs(node, _with(shapes, slots, [17] * len(slots)), n_in)
-    if base is None or joint is None:
-        return None
+    for lo, hi in _PAIRS:
+        base = _outputs(node, _with(shapes, slots, [lo] * len(slots)), n_in)
+        joint = _outputs(node, _with(shapes, slots, [hi] * len(slots)), n_in)
+        if base is not None and joint is not None:
+            break
+    else:  # no size fits but the right one (a reshape to a fixed shape)
+        return _search(node, shapes, n_in, targets, slots) if len(slots) == 1 else None
     moved = []
     for k in range(len(slots)):
-        values = [17 if i == k else 13 for i in range(len(slots))]
+        values = [hi if i == k else lo for i in range(len(slots))]
         moved.append(_outputs(node, _with(shapes, slots, values), n_in))
     tied = [k for k, m in enumerate(moved) if m is None]
     solved, used = {}, []
@@ -162,12 +175,12 @@ def backward_solve(node, shapes, n_in, outs):
             continue
         deps = [k for k, m in enumerate(moved) if m is not None and m[j][d] != base[j][d]]
         if len(deps) == 1:
-            group, rate = deps, (moved[deps[0]][j][d] - base[j][d]) / 4
+            group, rate = deps, (moved[deps[0]][j][d] - base[j][d]) / (hi - lo)
         elif not deps and tied and joint[j][d] != base[j][d]:
-            group, rate = tied, (joint[j][d] - base[j][d]) / 4
+            group, rate = tied, (joint[j][d] - base[j][d]) / (hi - lo)
         else:
             continue
-        value = 13 + (target - base[j][d]) / rate
+        value = lo + (target - base[j][d]) / rate
         if value != int(value) or value < 0:
             continue
         for k in group:
@@ -175,15 +188,45 @@ def backward_solve(node, shapes, n_in, outs):
         used.append((j, d, target))
     if not solved:
         return None
-    return _checked(node, shapes, n_in, used, slots, solved)
+    return _checked(node, shapes, n_in, used, slots, solved, (lo, hi))
 
 
-def _checked(node, shapes, n_in, used, slots, solved):
+def _search(node, shapes, n_in, targets, slots):
+    """``shapes`` with its one unknown dimension set to the only size that gives the
+    known output dimensions ``targets``: the size that keeps the element count (a
+    reshape), else the one match among 1..64; None if there is none or several."""
+    known_in = 1
+    for s in shapes[:n_in]:
+        for d in s or ():
+            known_in *= d if d >= 0 else 1
+    sizes = {}
+    for j, d, v in targets:
+        sizes.setdefault(j, []).append(v)
+    candidates = list(range(1, 65))
+    for j, dims in sizes.items():
+        total = 1
+        for v in dims:
+            total *= v
+        if known_in and total % known_in == 0 and total // known_in > 64:
+            candidates.append(total // known_in)
+    hits = []
+    for value in candidates:
+        got = _outputs(node, _with(shapes, slots, [value]), n_in)
+        if got is not None and all(
+            got[j] is not None and len(got[j]) > d and got[j][d] == v for j, d, v in targets
+        ):
+            hits.append(value)
+            if len(hits) > 1:
+                return None
+    return _with(shapes, slots, hits) if hits else None
+
+
+def _checked(node, shapes, n_in, used, slots, solved, pair):
     """``shapes`` with the ``solved`` unknowns filled, if the operator gives the output
     dimensions ``used`` to solve them for two sizes of the unknowns left; else None."""
     keys = sorted(solved)
     filled = _with(shapes, [slots[k] for k in keys], [solved[k] for k in keys])
-    for value in (13, 17):
+    for value in pair:
         got = _outputs(node, _fill(filled, value), n_in)
         if got is None or any(got[j][d] != target for j, d, target in used):
             return None

@@ -121,7 +121,8 @@ class _Solver:
     def _assign(self, node, e, shape, what):
         if shape is None:
             return False
-        shape = tuple(int(d) for d in shape)
+        # negative dimensions only come from a creator's open shape (ones(shape=(-1, 3)))
+        shape = tuple(max(int(d), UNKNOWN) for d in shape)
         if not shape and what == "output":
             shape = (1,)  # MXNet has no 0-d arrays
         old = self.shapes[e]
@@ -163,8 +164,8 @@ class _Solver:
             if all(is_known(self.shapes[e]) for e in out_e):
                 self._done.add(id(node))  # checked; known shapes never change again
             return changed
-        if not getattr(node.op, "partial_shape", True):
-            return False  # the operator infers nothing from partly known inputs
+        if not self._ready(node, ins):
+            return False
         changed = self._from_known(node, in_e, ins, n_in, out_e)
         if same_shape(node, n_in, node.n_aux):
             changed |= self._same(node, in_e, out_e)
@@ -180,6 +181,16 @@ class _Solver:
             if solved is not None:
                 changed |= self._take(node, in_e, solved, out_e, [])
         return changed
+
+    @staticmethod
+    def _ready(node, ins):
+        """Whether the inputs an operator needs fully known (its ``needs_known`` names,
+        as ``where``'s condition) are known."""
+        needs = getattr(node.op, "needs_known", ())
+        if not needs:
+            return True
+        names = list(node.op.input_names(node.parsed))
+        return all(is_known(ins[names.index(n)]) for n in needs)
 
     def _full(self, node, ins, n_in):
         """The operator's shapes for fully known inputs; its errors name the node."""

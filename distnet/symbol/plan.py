@@ -64,6 +64,10 @@ class GraphPlan:
         self.head_loss = [getattr(owner.get(e), "loss_output", False) for e in self.heads]
         self.head_blocked = [getattr(owner.get(e), "name", None) == "BlockGrad" for e in self.heads]
         self._bwd_cache = {}
+        # creators with unknown dimensions (ones(shape=(-1, 3))) take the shape inference
+        # finds for their output; per signature of the variables' shapes
+        self._open = [k for k, st in enumerate(steps) if not st[2] and _open_shape(st[1])]
+        self._open_cache = {}
 
     # ---------------------------------------------------------------- forward -------
     def forward(self, var_datas, is_train, monitor=None):
@@ -75,9 +79,10 @@ class GraphPlan:
         for e, data in zip(self.variables, var_datas):
             vals[e] = data
         saved = [None] * len(self.steps)
+        steps = self._resolved(var_datas) if self._open else self.steps
         k = -1
         try:
-            for k, (op, a, ins, aux, o0, n_out) in enumerate(self.steps):
+            for k, (op, a, ins, aux, o0, n_out) in enumerate(steps):
                 outs, saved[k] = op.forward(
                     a, [vals[i] for i in ins], [vals[i] for i in aux], is_train
                 )
@@ -92,6 +97,32 @@ class GraphPlan:
                 raise
             raise self._node_error(k, vals, "forward", err) from err
         return vals, saved
+
+    def _resolved(self, var_datas):
+        """The steps with open creator shapes filled by inference from the variables'
+        shapes (MXNet infers them when binding)."""
+        key = tuple(tuple(d.shape) for d in var_datas)
+        steps = self._open_cache.get(key)
+        if steps is None:
+            from .infer import solve_shapes
+
+            given = {i: shape for i, shape in zip(self.ix.variables, key)}
+            shapes = solve_shapes(self.ix, given, np_mode=True)
+            steps = list(self.steps)
+            for k in self._open:
+                op, a, ins, aux, o0, n_out = steps[k]
+                shape = shapes[o0]
+                if shape is None or min(shape) < 0:
+                    name = self.step_nodes[k].name
+                    raise MXNetError(
+                        f"operator {name!r} ({op.name}): shape {tuple(a['shape'])} has "
+                        f"unknown dimensions that inference cannot fill ({shape})"
+                    )
+                steps[k] = (op, dict(a, shape=tuple(shape)), ins, aux, o0, n_out)
+            if len(self._open_cache) > 64:
+                self._open_cache.clear()
+            self._open_cache[key] = steps
+        return steps
 
     def _node_error(self, k, vals, phase, err):
         node = self.step_nodes[k]
@@ -209,6 +240,12 @@ def _fill_missing(og, vals, o0, xp):
 
 class _HookFailed(Exception):
     """Carries an ``on_ready`` callback's error past the node-error wrapping."""
+
+
+def _open_shape(a):
+    """Whether parsed attributes ``a`` hold a ``shape`` with unknown (-1) dimensions."""
+    shape = a.get("shape") if isinstance(a, dict) else None
+    return isinstance(shape, tuple) and any(isinstance(d, int) and d < 0 for d in shape)
 
 
 def plan_of(sym):
