@@ -44,7 +44,8 @@ class Executor:
 
         self._symbol = symbol
         self._ctx = ctx
-        self._plan = plan_of(symbol)
+        self._optimized = symbol._optimized()  # MXNET_ELIMINATE_COMMON_EXPR
+        self._plan = plan_of(self._optimized)
         self._arg_names = symbol.list_arguments()
         self._aux_names = symbol.list_auxiliary_states()
         self._out_names = symbol.list_outputs()
@@ -279,8 +280,8 @@ class Executor:
         return self._symbol.debug_str()
 
     def get_optimized_symbol(self):
-        """The symbol this executor runs (distnet applies no graph rewrites)."""
-        return self._symbol
+        """The symbol this executor runs: common expressions merged, as MXNet."""
+        return self._optimized
 
     def __repr__(self):
         return f"<Executor of {self._symbol!r} on {self._ctx}>"

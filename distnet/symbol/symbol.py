@@ -21,12 +21,13 @@ class Symbol:
     binding (``simple_bind``/``bind``) to arrays.
     """
 
-    __slots__ = ("_outputs", "_ix", "_plan", "__weakref__")
+    __slots__ = ("_outputs", "_ix", "_plan", "_cse", "__weakref__")
 
     def __init__(self, outputs):
         self._outputs = [(e[0], e[1]) for e in outputs]
         self._ix = None
         self._plan = None
+        self._cse = None
 
     # ---- graph views ----
     def _indexed(self):
@@ -35,6 +36,19 @@ class Symbol:
         if ix is None:
             ix = self._ix = Indexed(self._outputs)
         return ix
+
+    def _optimized(self):
+        """The graph an executor runs: common expressions merged unless
+        ``MXNET_ELIMINATE_COMMON_EXPR=0`` (``Executor.get_optimized_symbol``)."""
+        from .. import config
+
+        if not config.get("MXNET_ELIMINATE_COMMON_EXPR"):
+            return self
+        if self._cse is None:
+            from .cse import eliminate_common_expr
+
+            self._cse = eliminate_common_expr(self)
+        return self._cse
 
     @property
     def name(self):
@@ -207,7 +221,7 @@ class Symbol:
         new.update({_attribute.hidden_key(k): v for k, v in kwargs.items()})
         if node.op is not None:
             node.parsed = node.op.parse(new)
-            self._plan = None  # compiled with the old parsed attributes
+            self._plan = self._cse = None  # made with the old attributes
         node.attrs = new
 
     # ---- serialisation ----
