@@ -276,8 +276,9 @@ class Executor:
         return reshape(self, partial_shaping, allow_up_sizing, kwargs)
 
     def debug_str(self):
-        """The bound symbol's graph listing."""
-        return self._symbol.debug_str()
+        """The bound symbol's graph listing and, as MXNet, the memory it allocates."""
+        mb = self._plan.allocated_bytes(self._var_arrays, self._need) >> 20
+        return self._optimized.debug_str() + f"Total {mb} MB allocated\n"
 
     def get_optimized_symbol(self):
         """The symbol this executor runs: common expressions merged, as MXNet."""

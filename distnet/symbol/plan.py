@@ -13,6 +13,8 @@ intermediates. Gradients flow through a second slot table; a slot used by severa
 sums their contributions.
 """
 
+import numpy as np
+
 from ..base import MXNetError
 from .._last_user import last_users
 
@@ -134,6 +136,39 @@ class GraphPlan:
             f"{phase} of operator {node.name!r} ({op.name}) failed with inputs ({where}): {err}"
         )
 
+    def allocated_bytes(self, var_datas, need_vars):
+        """Bytes of the arrays a forward and backward pass makes for variables of these
+        arrays: every operator output, and a gradient for each of them that carries one
+        toward a variable flagged in ``need_vars`` (so a ``stop_gradient`` or
+        ``grad_req='null'`` shrinks it). An estimate without MXNet's in-place sharing."""
+        from .infer import solve_shapes, solve_types
+
+        given = dict(zip(self.ix.variables, (tuple(d.shape) for d in var_datas)))
+        shapes = solve_shapes(self.ix, given, np_mode=True)
+        types = solve_types(self.ix, dict(zip(self.ix.variables, (d.dtype for d in var_datas))))
+        grads = [n and r for n, r in zip(self.needs(need_vars), self._reached())]
+        total = 0
+        for op, a, ins, aux, o0, n_out in self.steps:
+            for e in range(o0, o0 + n_out):
+                if shapes[e] is None or min(shapes[e], default=0) < 0:
+                    continue
+                size = int(np.prod(shapes[e], dtype=np.int64))
+                size *= np.dtype(types[e] or np.float32).itemsize
+                total += size * ((0 if _views_input(op) else 1) + grads[e])
+        return total
+
+    def _reached(self):
+        """Per entry: whether backward computes a gradient for it from the head
+        gradients (the caller's arrays); BlockGrad stops them."""
+        reached = [False] * self.n_entries
+        heads = set(self.heads)
+        for op, a, ins, aux, o0, n_out in reversed(self.steps):
+            outs = range(o0, o0 + n_out)
+            if op.name != "BlockGrad" and any(reached[e] or e in heads for e in outs):
+                for e in ins:
+                    reached[e] = True
+        return reached
+
     # ---------------------------------------------------------------- backward ------
     def needs(self, need_vars):
         """Entries that carry gradient toward the variables flagged in ``need_vars``."""
@@ -240,6 +275,13 @@ def _fill_missing(og, vals, o0, xp):
 
 class _HookFailed(Exception):
     """Carries an ``on_ready`` callback's error past the node-error wrapping."""
+
+
+def _views_input(op):
+    """Whether ``op``'s output is its input or a view of it (no memory of its own)."""
+    from ..ops.shape import _ShapeOnly
+
+    return op.name == "BlockGrad" or isinstance(op, _ShapeOnly)
 
 
 def _open_shape(a):
