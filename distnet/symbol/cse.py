@@ -10,7 +10,7 @@ as several outputs of the graph, ``_copy`` nodes keep the outputs distinct array
 
 from .graph import Node, dfs_order
 
-__all__ = ["eliminate_common_expr"]
+__all__ = ["eliminate_common_expr", "is_pure"]
 
 # operators that are not pure functions of their inputs and attributes
 _IMPURE = frozenset(
@@ -18,7 +18,9 @@ _IMPURE = frozenset(
 )
 
 
-def _pure(op):
+def is_pure(op):
+    """Whether ``op`` is a function of its inputs and attributes only: no random draws,
+    no auxiliary states, no user code."""
     return (
         not op.aux
         and op.name not in _IMPURE
@@ -43,7 +45,7 @@ def eliminate_common_expr(sym):
             tuple(sorted(node.attrs.items())),
             tuple((id(e[0]),) + tuple(e[1:]) for e in inputs),
         )
-        twin = seen.get(key) if _pure(node.op) else None
+        twin = seen.get(key) if is_pure(node.op) else None
         if twin is not None:
             canon[id(node)] = twin
             merged = True
@@ -54,7 +56,7 @@ def eliminate_common_expr(sym):
             new = Node(node.op, node.name, node.attrs, node.parsed, inputs, node.out_names)
             new.n_total = node.n_total
         canon[id(node)] = new
-        if _pure(node.op):
+        if is_pure(node.op):
             seen[key] = new
     if not merged:
         return sym
