@@ -163,6 +163,10 @@ class _LikeSampler(Op):
 
     base = None
 
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        # not the default (a forward on zeros), which would draw from the seeded stream
+        return in_shapes, [in_shapes[0]], aux_shapes
+
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
         out = self.base.sample(self, _random.generator(np), a, tuple(x.shape))

@@ -168,12 +168,18 @@ class _Solver:
             return changed
         if not self._ready(node, ins):
             return False
-        if not _probe_safe(node.op):
-            return self._from_known(node, in_e, ins, n_in, out_e)
         changed = self._from_known(node, in_e, ins, n_in, out_e)
         if changed and all(is_known(self.shapes[e]) for e in list(in_e) + out_e):
             self._done.add(id(node))  # the operator filled and checked everything
             return True
+        if _probe_safe(node.op):
+            changed |= self._partial(node, in_e, n_in, out_e)
+        return changed
+
+    def _partial(self, node, in_e, n_in, out_e):
+        """What partly known shapes tell: elementwise sharing, probing forward, solving
+        inputs from known outputs (``_partial``)."""
+        changed = False
         if same_shape(node, n_in, node.n_aux):
             changed |= self._same(node, in_e, out_e)
         ins = [self.shapes[e] for e in in_e]

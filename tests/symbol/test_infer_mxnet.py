@@ -176,3 +176,15 @@ def test_simple_bind_ignores_keywords_that_are_not_shapes():
     assert exe.outputs[0].shape == (3, 2)
     with pytest.raises(MXNetError, match="shape of input 'a' must be a tuple, got int 5"):
         r.simple_bind(mx.cpu(), a=5, indices=(2,))
+
+
+def test_partial_inference_draws_no_random_numbers():
+    # inferring a sampler's shapes from made-up sizes must not move a seeded stream
+    x = mx.sym.var("x", shape=(0, 3))
+    net = mx.sym.random.uniform_like(x) + mx.sym.var("y", shape=(4, 0))
+    mx.random.seed(7)
+    expected = mx.nd.random.uniform(shape=(5,)).asnumpy()
+    mx.random.seed(7)
+    args, outs, _ = net.infer_shape_partial()
+    assert args == [(4, 3), (4, 3)] and outs == [(4, 3)]
+    np.testing.assert_array_equal(mx.nd.random.uniform(shape=(5,)).asnumpy(), expected)
