@@ -188,3 +188,13 @@ def test_partial_inference_draws_no_random_numbers():
     args, outs, _ = net.infer_shape_partial()
     assert args == [(4, 3), (4, 3)] and outs == [(4, 3)]
     np.testing.assert_array_equal(mx.nd.random.uniform(shape=(5,)).asnumpy(), expected)
+
+
+def test_simple_bind_zero_size_only_in_np_shape_mode():
+    net = mx.sym.var("x") * 2
+    with mx.np_shape(True):
+        assert net.simple_bind(mx.cpu(), x=(0, 3)).outputs[0].shape == (0, 3)
+        with pytest.raises(MXNetError, match=r"cannot infer the shapes of \['x'\]"):
+            net.simple_bind(mx.cpu(), x=(-1, 3))
+    with pytest.raises(MXNetError, match=r"cannot infer the shapes of \['x'\]"):
+        net.simple_bind(mx.cpu(), x=(0, 3))  # legacy mode: 0 is an unknown dimension
