@@ -92,7 +92,9 @@ def _hint(node, np_mode):
         dims = Shape(text)
     except (ValueError, TypeError, SyntaxError):
         raise MXNetError(f"variable {node.name!r}: invalid __shape__ attribute {text!r}") from None
-    return _partial_shape(tuple(dims), np_mode)
+    # a hint's 0 stays "unknown" in NumPy shape mode too: Gluon's deferred parameters
+    # (Dense(16) before its input is seen) and MXNet 1.x scripts write it that way
+    return tuple(d if d > 0 else UNKNOWN for d in dims) if dims else _partial_shape((), np_mode)
 
 
 class _Solver:

@@ -198,3 +198,14 @@ def test_simple_bind_zero_size_only_in_np_shape_mode():
             net.simple_bind(mx.cpu(), x=(-1, 3))
     with pytest.raises(MXNetError, match=r"cannot infer the shapes of \['x'\]"):
         net.simple_bind(mx.cpu(), x=(0, 3))  # legacy mode: 0 is an unknown dimension
+
+
+def test_a_hint_0_is_unknown_in_np_shape_mode_too():
+    # Gluon's deferred Dense(16) declares its weight (16, 0) until it sees the input
+    weight = mx.sym.var("w", shape=(16, 0))
+    net = mx.sym.FullyConnected(mx.sym.var("x"), weight, num_hidden=16, no_bias=True)
+    with mx.np_shape(True):
+        assert net.infer_shape(x=(2, 2016))[0] == [(2, 2016), (16, 2016)]
+        dense = mx.gluon.nn.Dense(16)
+        dense.initialize()
+        assert dense(mx.nd.zeros((2, 2016))).shape == (2, 16)
