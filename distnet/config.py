@@ -44,6 +44,15 @@ SETTINGS = {
             "`0` runs the optimizer on every worker instead of on the servers",
         ),
         Setting(
+            "MXNET_ELIMINATE_COMMON_EXPR",
+            "bool",
+            True,
+            "1",
+            "binding a Symbol merges nodes that compute the same thing (same operator, "
+            "attributes and inputs; never random or stateful ones), as MXNet; `0` runs "
+            "the graph as written",
+        ),
+        Setting(
             "MXNET_OPTIMIZER_AGGREGATION_SIZE",
             "int",
             4,

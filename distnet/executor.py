@@ -44,7 +44,8 @@ class Executor:
 
         self._symbol = symbol
         self._ctx = ctx
-        self._plan = plan_of(symbol)
+        self._optimized = symbol._optimized()  # MXNET_ELIMINATE_COMMON_EXPR
+        self._plan = plan_of(self._optimized)
         self._arg_names = symbol.list_arguments()
         self._aux_names = symbol.list_auxiliary_states()
         self._out_names = symbol.list_outputs()
@@ -290,12 +291,13 @@ class Executor:
         return reshape(self, partial_shaping, allow_up_sizing, kwargs)
 
     def debug_str(self):
-        """The bound symbol's graph listing."""
-        return self._symbol.debug_str()
+        """The bound symbol's graph listing and, as MXNet, the memory it allocates."""
+        mb = self._plan.allocated_bytes(self._var_arrays, self._need) >> 20
+        return self._optimized.debug_str() + f"Total {mb} MB allocated\n"
 
     def get_optimized_symbol(self):
-        """The symbol this executor runs (distnet applies no graph rewrites)."""
-        return self._symbol
+        """The symbol this executor runs: common expressions merged, as MXNet."""
+        return self._optimized
 
     def __repr__(self):
         return f"<Executor of {self._symbol!r} on {self._ctx}>"

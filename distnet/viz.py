@@ -209,9 +209,10 @@ def plot_network(
     ix = symbol._indexed()
     names = [n.name for n in ix.nodes]
     if len(set(names)) != len(names):
+        repeated = sorted({n for i, n in enumerate(names) if n in names[:i]})
         warnings.warn(
             "There are multiple variables with the same name in your graph, this "
-            "may result in cyclic graph.",
+            "may result in cyclic graph. Repeated names: " + ",".join(repeated),
             RuntimeWarning,
         )
     base = {

@@ -142,13 +142,28 @@ class _contrib_index_array(Op):
     name = "_contrib_index_array"
     params = {"axes": Attr(OptShape, None)}
 
+    @staticmethod
+    def _axes(a, ndim):
+        axes = range(ndim) if a["axes"] is None else a["axes"]
+        axes = [ax + ndim if ax < 0 else ax for ax in axes]
+        if any(not 0 <= ax < ndim for ax in axes):
+            raise MXNetError(f"index_array: axes {a['axes']} out of range for {ndim}-d data")
+        return axes
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        s = in_shapes[0]
+        out = None if s is None else tuple(s) + (len(self._axes(a, len(s))),)
+        return in_shapes, [out], aux_shapes
+
+    def infer_type(self, a, in_types, aux_types):
+        return in_types, [np.dtype(np.int64)], aux_types
+
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
         xp = xp_of(x)
-        axes = range(x.ndim) if a["axes"] is None else a["axes"]
-        axes = [ax + x.ndim if ax < 0 else ax for ax in axes]
-        if any(not 0 <= ax < x.ndim for ax in axes):
-            raise MXNetError(f"index_array: axes {a['axes']} out of range for {x.ndim}-d data")
+        axes = self._axes(a, x.ndim)
+        if not axes:  # a 0-d input (or axes=()): no coordinates to stack
+            return (xp.zeros(tuple(x.shape) + (0,), np.int64),), None
         grids = xp.indices(x.shape, dtype=np.int64)
         return (xp.stack([grids[ax] for ax in axes], axis=-1),), None
 

@@ -30,6 +30,7 @@ class where(Op):
 
     name = "where"
     inputs = ("condition", "x", "y")
+    needs_known = ("condition",)  # as MXNet: nothing inferred before its shape is known
 
     def infer_shape(self, a, in_shapes, aux_shapes):
         c, x, y = in_shapes

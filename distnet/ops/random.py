@@ -213,6 +213,7 @@ class _LikeSampler(Op):
     base = None
 
     def infer_shape(self, a, in_shapes, aux_shapes):
+        # not the default (a forward on zeros), which would draw from the seeded stream
         return in_shapes, [in_shapes[0]], aux_shapes
 
     def infer_type(self, a, in_types, aux_types):

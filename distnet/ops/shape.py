@@ -14,9 +14,7 @@ from ._util import xp_of, normalize_axis
 def _infer_reshape(src, target, reverse=False):
     """Apply MXNet's reshape codes 0, -1, -2, -3, -4 of ``target`` to shape ``src``."""
     src, target = tuple(src), tuple(target)
-    if reverse:
-        if -4 in target:
-            raise MXNetError("Reshape: reverse=True cannot be combined with -4")
+    if reverse:  # as MXNet: both reversed, so -4 reads the two sizes before it
         return tuple(reversed(_infer_reshape(src[::-1], target[::-1])))
     out, i, j = [], 0, 0
     while j < len(target):
@@ -101,7 +99,16 @@ class Reshape(_ShapeOnly):
     }
 
     def out_shape(self, a, shape):
-        return _infer_reshape(shape, a["shape"] or a["target_shape"], a["reverse"])
+        if a["shape"] or not a["target_shape"]:
+            return _infer_reshape(shape, a["shape"], a["reverse"])
+        # MXNet's deprecated target_shape: one 0 is inferred, keep_highest keeps dim 0
+        out = list(a["target_shape"])
+        if a["keep_highest"]:
+            out[0] = shape[0]
+        free = [i for i in range(int(a["keep_highest"]), len(out)) if out[i] == 0]
+        if len(free) == 1:
+            out[free[0]] = -1
+        return _fill_unknown(tuple(shape), tuple(out), a["target_shape"])
 
 
 @register
@@ -259,6 +266,30 @@ class BlockGrad(Op):
 
     def backward(self, F, a, ins, outs, saved, ograds):
         return (None,)
+
+
+@register
+class _identity_with_attr_like_rhs(Op):
+    """``lhs`` unchanged, with ``rhs``'s shape as a constraint for inference (lets a
+    later operator's known input shape flow back to ``lhs``); ``rhs`` gets no gradient."""
+
+    name = "_identity_with_attr_like_rhs"
+    inputs = ("lhs", "rhs")
+    nd_backward = True
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        known = next((s for s in in_shapes if s is not None), None)
+        if known is not None and any(s not in (None, known) for s in in_shapes):
+            raise MXNetError(
+                f"{self.name}: lhs shape {in_shapes[0]} differs from rhs {in_shapes[1]}"
+            )
+        return [known, known], [known], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        return (ins[0],), None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        return (ograds[0], F.zeros_like(ins[1]))
 
 
 class _Like(Op):

@@ -72,7 +72,7 @@ def group_contexts(symbol, ctx, group2ctx):
 def _out_signature(symbol, shapes, types):
     """Output shapes and dtypes by inference from known input shapes and dtypes."""
     _, out_shapes, _ = symbol.infer_shape_partial(**shapes)
-    bad = [n for n, s in zip(symbol.list_outputs(), out_shapes) if not s or 0 in s]
+    bad = [n for n, s in zip(symbol.list_outputs(), out_shapes) if _unknown(s)]
     if bad:
         raise MXNetError(f"bind: cannot infer the shapes of outputs {bad} from the inputs")
     _, out_types, _ = symbol.infer_type_partial(**types)
@@ -102,7 +102,30 @@ def check_bound(symbol, ctx, args, grads, aux, group2ctx=None):
 
 
 def _unknown(shape):
+    """Whether an inferred shape is not fully known: None or -1 dimensions in NumPy shape
+    mode (where 0 is an empty dimension), ``()`` or 0 dimensions otherwise."""
+    from ..util import is_np_shape
+
+    if is_np_shape():
+        return shape is None or -1 in shape
     return not shape or 0 in shape
+
+
+def _shape_kwargs(symbol, kwargs):
+    """The input shapes among ``simple_bind``'s keyword arguments. As MXNet, other
+    keywords (``axis=1`` copied from the operator call) are ignored; an input given
+    something that is not a shape is an error (MXNet ignored that too)."""
+    inputs = set(symbol.list_inputs())
+    shapes = {}
+    for key, value in kwargs.items():
+        if isinstance(value, (tuple, list)):
+            shapes[key] = value
+        elif key in inputs:
+            raise MXNetError(
+                f"simple_bind: the shape of input {key!r} must be a tuple, "
+                f"got {type(value).__name__} {value!r}"
+            )
+    return shapes
 
 
 def allocate(
@@ -123,6 +146,7 @@ def allocate(
 
     arg_names = symbol.list_arguments()
     aux_names = symbol.list_auxiliary_states()
+    shapes = _shape_kwargs(symbol, shapes)
     arg_shapes, out_shapes, aux_shapes = symbol.infer_shape_partial(**shapes)
     missing = [n for n, s in zip(arg_names + aux_names, arg_shapes + aux_shapes) if _unknown(s)]
     if missing or any(_unknown(s) for s in out_shapes):

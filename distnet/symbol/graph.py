@@ -73,6 +73,8 @@ class Node:
         """MXNet's name of output ``index``: ``data`` or ``fc1_output``."""
         if self.op is None:
             return self.name
+        if not self.name:  # an atomic symbol's node (Symbol._gen_atomic_symbol)
+            return self.out_names[index]
         return f"{self.name}_{self.out_names[index]}"
 
     def __repr__(self):

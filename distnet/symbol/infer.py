@@ -1,10 +1,10 @@
 """Shape and type inference over a symbol's graph.
 
 Known shapes (given by the caller, or ``__shape__`` hints on variables) propagate through
-each operator's ``infer_shape``, which may also fill inputs (a FullyConnected fills its
-weight from the data shape, a same-shape binary op one input from the other). Passes over
-the graph repeat until nothing changes, as MXNet does. A dimension 0 in a hint means
-"unknown", as in MXNet's legacy shapes; such hints are checked against what inference finds.
+the operators in both directions until nothing changes, as MXNet's InferShape pass:
+partial shapes (unknown dimensions) are merged, elementwise operators share shapes
+between inputs and outputs, and unknown input dimensions are solved from known outputs
+(``_partial``). Unknown dimensions are 0 outside NumPy shape mode and -1 inside it.
 """
 
 import warnings
@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 
 from ..base import MXNetError
+from ._partial import UNKNOWN, Conflict, backward_solve, forward_probe, is_known, merge, same_shape
 
 __all__ = ["infer_shape", "infer_type", "solve_shapes", "solve_types"]
 
@@ -56,135 +57,87 @@ def _given(sym, ix, args, kwargs, what):
 
 
 # ------------------------------------------------------------------ shapes ----------
-def _as_shape(value, where):
+def _partial_shape(dims, np_mode):
+    """A user's shape as a partial shape: unknown dimensions -1, None if nothing is known.
+
+    Outside NumPy shape mode (MXNet's legacy semantics) a 0 dimension and an empty shape
+    mean unknown; in NumPy shape mode unknown is -1 and 0 is a real (empty) dimension.
+    """
+    if not np_mode and not dims:
+        return None
+    limit = 0 if np_mode else 1
+    return tuple(d if d >= limit else UNKNOWN for d in dims)
+
+
+def _as_shape(value, where, np_mode):
     try:
         if isinstance(value, (int, np.integer)):
-            return (int(value),)
-        return tuple(int(d) for d in value)
+            dims = (int(value),)
+        else:
+            dims = tuple(int(d) for d in value)
     except (TypeError, ValueError):
         raise MXNetError(
             f"infer_shape: shape of {where} must be a tuple of ints, got {value!r}"
         ) from None
+    return _partial_shape(dims, np_mode)
 
 
-def _hint(node):
+def _hint(node, np_mode):
     text = node.attrs.get("__shape__")
     if not text:
         return None
     from ..ops.attrs import Shape
 
     try:
-        return Shape(text)
+        dims = Shape(text)
     except (ValueError, TypeError, SyntaxError):
         raise MXNetError(f"variable {node.name!r}: invalid __shape__ attribute {text!r}") from None
-
-
-def _compatible(hint, shape):
-    return len(hint) == len(shape) and all(h in (0, s) for h, s in zip(hint, shape))
-
-
-def _call_infer(node, known, n_in):
-    new_in, new_out, new_aux = node.op.infer_shape(node.parsed, known[:n_in], known[n_in:])
-    return list(new_in) + list(new_aux) + list(new_out)
-
-
-def _infer_with_unknowns(node, known, n_in):
-    """The operator's shapes for inputs with unknown (0) dimensions, or None.
-
-    First as given (most operators carry the zeros through); if the operator rejects them
-    (a convolution cannot slide a 3x3 kernel over 0 pixels), it runs twice with the unknown
-    dimensions set to two different small sizes: dimensions that agree do not depend on
-    the unknowns and are known, the others stay 0.
-    """
-    try:
-        return _call_infer(node, known, n_in)
-    except Exception:  # noqa: BLE001 - try the two-size probe below
-        pass
-    probes = []
-    for size in (13, 17):
-        filled = [None if s is None else tuple(d or size for d in s) for s in known]
-        try:
-            probes.append(_call_infer(node, filled, n_in))
-        except Exception:  # noqa: BLE001 - an operator that cannot say stays unknown
-            return None
-    merged = []
-    for a, b in zip(*probes):
-        if a is None or b is None or len(a) != len(b):
-            merged.append(None)
-        else:
-            merged.append(tuple(x if x == y else 0 for x, y in zip(a, b)))
-    return merged
-
-
-def _fill_from_outputs(node, known, n_in, outs):
-    """Input shapes with their unknown (0) dimensions found from known output shapes, or
-    None: probing with two sizes shows which output dimensions are the unknown size itself
-    (a FullyConnected on a begin state (0, 20) whose output must be (5, 80) has batch 5);
-    the filled shapes are kept only if the operator then gives exactly the known outputs.
-    All unknown dimensions of one node are taken to be one size (the batch)."""
-    n = len(known)
-    probes = []
-    for size in (13, 17):
-        filled = [None if s is None else tuple(d or size for d in s) for s in known]
-        try:
-            probes.append(_call_infer(node, filled, n_in)[n:])
-        except Exception:  # noqa: BLE001 - an operator that cannot say: no answer
-            return None
-    value = None
-    for a, b, real in zip(probes[0], probes[1], outs):
-        if real is None or a is None or b is None or not len(a) == len(b) == len(real):
-            continue
-        for x, y, r in zip(a, b, real):
-            if (x, y) == (13, 17):
-                if value not in (None, r):
-                    return None
-                value = r
-    if not value:
-        return None
-    filled = [None if s is None else tuple(d or value for d in s) for s in known]
-    try:
-        got = _call_infer(node, filled, n_in)[n:]
-    except Exception:  # noqa: BLE001
-        return None
-    if any(r is not None and tuple(g or ()) != tuple(r) for g, r in zip(got, outs)):
-        return None
-    return filled
+    # a hint's 0 stays "unknown" in NumPy shape mode too: Gluon's deferred parameters
+    # (Dense(16) before its input is seen) and MXNet 1.x scripts write it that way
+    return tuple(d if d > 0 else UNKNOWN for d in dims) if dims else _partial_shape((), np_mode)
 
 
 class _Solver:
-    """Fixed-point shape propagation over the entries of an indexed graph."""
+    """Shape propagation over the entries of an indexed graph, as MXNet's InferShape pass.
 
-    def __init__(self, ix, given):
+    Every entry holds a partial shape (None, or unknown dimensions -1). Passes over the
+    operators, forward then backward, merge what each operator says about its inputs and
+    outputs (see ``_partial``) until a pass changes nothing. Known shapes flow both ways:
+    ``a + b`` learns ``a``'s shape from its output, a convolution its data's size from a
+    later operator's known output.
+    """
+
+    def __init__(self, ix, given, np_mode):
         self.ix = ix
         self.shapes = [None] * ix.num_entries
-        self.hints = {}
+        self._done = set()  # nodes whose known shapes the operator has confirmed
         for i in ix.variables:
             node = ix.nodes[i]
             value = given.get(i)
-            shape = _as_shape(value, repr(node.name)) if value is not None else _hint(node)
-            if shape is None:
-                continue
-            if len(shape) and all(shape):
-                self.shapes[ix.row_ptr[i]] = shape
-            else:
-                self.hints[ix.row_ptr[i]] = shape
+            self.shapes[ix.row_ptr[i]] = (
+                _as_shape(value, repr(node.name), np_mode)
+                if value is not None
+                else _hint(node, np_mode)
+            )
 
     def _assign(self, node, e, shape, what):
         if shape is None:
             return False
-        shape = tuple(int(d) for d in shape)
+        old = self.shapes[e]
+        if old is not None and old == shape:  # the common case: nothing new
+            return False
+        # negative dimensions only come from a creator's open shape (ones(shape=(-1, 3)))
+        shape = tuple(max(int(d), UNKNOWN) for d in shape)
         if not shape and what == "output":
             shape = (1,)  # MXNet has no 0-d arrays
-        old = self.shapes[e]
-        if old is None:
-            hint = self.hints.get(e)
-            if hint is not None and not _compatible(hint, shape):
-                raise self._conflict(node, e, hint, shape, what)
-            self.shapes[e] = shape
-            return True
-        if old != shape:
-            raise self._conflict(node, e, old, shape, what)
-        return False
+        try:
+            new = merge(old, shape)
+        except Conflict:
+            raise self._conflict(node, e, old, shape, what) from None
+        if new == old:
+            return False
+        self.shapes[e] = new
+        return True
 
     def _conflict(self, node, e, old, new, what):
         name = self.ix.entry_names()[e]
@@ -195,120 +148,165 @@ class _Solver:
             f"infers {new}"
         )
 
+    def _take(self, node, in_e, new_ins, out_e, new_outs):
+        changed = False
+        for e, s in zip(in_e, new_ins):
+            changed |= self._assign(node, e, s, "input")
+        for e, s in zip(out_e, new_outs):
+            changed |= self._assign(node, e, s, "output")
+        return changed
+
     def _visit(self, node, in_e, o0):
-        shapes = self.shapes
-        n_aux = node.n_aux
-        n_in = len(in_e) - n_aux
-        ins = [shapes[e] for e in in_e[:n_in]]
-        aux = [shapes[e] for e in in_e[n_in:]]
-        n_out = len(node.out_names)
-        if None not in ins and None not in aux and None not in shapes[o0 : o0 + n_out]:
+        out_e = list(range(o0, o0 + len(node.out_names)))
+        n_in = len(in_e) - node.n_aux
+        ins = [self.shapes[e] for e in in_e]
+        if all(is_known(s) for s in ins):
+            if id(node) in self._done:
+                return False
+            new_ins, new_outs = self._full(node, ins, n_in)
+            changed = self._take(node, in_e, new_ins, out_e, new_outs)
+            if all(is_known(self.shapes[e]) for e in out_e):
+                self._done.add(id(node))  # checked; known shapes never change again
+            return changed
+        if not self._ready(node, ins):
             return False
+        changed = self._from_known(node, in_e, ins, n_in, out_e)
+        if changed and all(is_known(self.shapes[e]) for e in list(in_e) + out_e):
+            self._done.add(id(node))  # the operator filled and checked everything
+            return True
+        if _probe_safe(node.op):
+            changed |= self._partial(node, in_e, n_in, out_e)
+        return changed
+
+    def _partial(self, node, in_e, n_in, out_e):
+        """What partly known shapes tell: elementwise sharing, probing forward, solving
+        inputs from known outputs (``_partial``)."""
+        changed = False
+        if same_shape(node, n_in, node.n_aux):
+            changed |= self._same(node, in_e, out_e)
+        ins = [self.shapes[e] for e in in_e]
+        if any(s is not None and not is_known(s) for s in ins):
+            probed = forward_probe(node, ins[:n_in], ins[n_in:])
+            if probed is not None:
+                changed |= self._take(node, in_e, probed[0], out_e, probed[1])
+        outs = [self.shapes[e] for e in out_e]
+        ins = [self.shapes[e] for e in in_e]
+        if any(s is not None and any(d >= 0 for d in s) for s in outs):
+            solved = backward_solve(node, ins, n_in, outs)
+            if solved is not None:
+                changed |= self._take(node, in_e, solved, out_e, [])
+        return changed
+
+    @staticmethod
+    def _ready(node, ins):
+        """Whether the inputs an operator needs fully known (its ``needs_known`` names,
+        as ``where``'s condition) are known."""
+        needs = getattr(node.op, "needs_known", ())
+        if not needs:
+            return True
+        names = list(node.op.input_names(node.parsed))
+        return all(is_known(ins[names.index(n)]) for n in needs)
+
+    def _full(self, node, ins, n_in):
+        """The operator's shapes for fully known inputs; its errors name the node."""
         try:
-            new_in, new_out, new_aux = node.op.infer_shape(node.parsed, ins, aux)
+            new_in, new_out, new_aux = node.op.infer_shape(node.parsed, ins[:n_in], ins[n_in:])
         except MXNetError as err:  # the operator's own check names what is wrong
             raise MXNetError(
                 f"infer_shape: error in operator {node.name!r} ({node.op.name}): {err}"
             ) from None
         except Exception as err:  # e.g. numpy on shapes that do not fit
-            if None in ins or None in aux:
-                return False  # cannot tell yet; a later pass may know more
             raise MXNetError(
                 f"infer_shape: error in operator {node.name!r} "
-                f"({node.op.name}) with input shapes {ins + aux}: {err}"
+                f"({node.op.name}) with input shapes {ins}: {err}"
             ) from None
-        changed = False
-        for e, s in zip(in_e, list(new_in) + list(new_aux)):
-            changed |= self._assign(node, e, s, "input")
-        for j, s in enumerate(list(new_out)[:n_out]):
-            changed |= self._assign(node, o0 + j, s, "output")
-        return changed
+        return list(new_in) + list(new_aux), list(new_out)[: len(node.out_names)]
+
+    def _from_known(self, node, in_e, ins, n_in, out_e):
+        """What the operator fills from its fully known inputs (a FullyConnected's weight
+        from its data); the unknown ones are passed as None."""
+        known = [s if is_known(s) else None for s in ins]
+        try:
+            new_in, new_out, new_aux = node.op.infer_shape(node.parsed, known[:n_in], known[n_in:])
+        except MXNetError as err:
+            raise MXNetError(
+                f"infer_shape: error in operator {node.name!r} ({node.op.name}): {err}"
+            ) from None
+        except Exception:  # noqa: BLE001 - cannot tell yet; a later pass may know more
+            return False
+        n_out = len(out_e)
+        return self._take(node, in_e, list(new_in) + list(new_aux), out_e, list(new_out)[:n_out])
+
+    def _same(self, node, in_e, out_e):
+        """Elementwise operators: inputs and outputs share what is known of each."""
+        merged = None
+        for e in list(in_e) + out_e:
+            try:
+                merged = merge(merged, self.shapes[e])
+            except Conflict:
+                raise self._conflict(node, e, self.shapes[e], merged, "input") from None
+        if merged is None:
+            return False
+        return self._take(node, in_e, [merged] * len(in_e), out_e, [merged] * len(out_e))
 
     def run(self):
-        """Visit every operator until a pass changes nothing, then let partly known shapes
-        (0 = unknown dimension) fill what they can, as MXNet does; return the shapes."""
+        """Forward and backward passes until nothing changes; return the shapes."""
         steps = _steps(self.ix)
-        for _ in range(len(steps) + 1):
-            self._fixed_point(steps)
-            if not self._partial_pass(steps):
-                break
-        return self.shapes
-
-    def _fixed_point(self, steps):
-        for _ in range(len(steps) + 1):
+        for _ in range(2 * len(steps) + 4):
             changed = False
             for node, in_e, o0 in steps:
                 changed |= self._visit(node, in_e, o0)
+            for node, in_e, o0 in reversed(steps):
+                changed |= self._visit(node, in_e, o0)
             if not changed:
                 break
-
-    def _partial_pass(self, steps):
-        """One pass feeding hints (shapes with unknown 0 dimensions) to the operators: a
-        FullyConnected on data (0, 5) still knows its weight is (num_hidden, 5). What comes
-        out fully known becomes a shape, the rest a hint (negative dimensions, which only
-        unknown sizes produce, become 0). Returns whether a full shape was found."""
-        found = False
-        for node, in_e, o0 in steps:
-            entries = list(in_e) + list(range(o0, o0 + len(node.out_names)))
-            if all(self.shapes[e] is not None for e in entries):
-                continue
-            n_in = len(in_e) - node.n_aux
-            known = [
-                self.shapes[e] if self.shapes[e] is not None else self.hints.get(e) for e in in_e
-            ]
-            if all(self.shapes[e] is None and e not in self.hints for e in in_e):
-                continue
-            outs = [self.shapes[e] for e in entries[len(in_e) :]]
-            if any(o is not None for o in outs):  # e.g. a begin state's batch from its user
-                filled = _fill_from_outputs(node, known, n_in, outs)
-                for e, shape in zip(in_e, filled or ()):
-                    found |= self._learn(e, shape)
-                if filled is not None:
-                    continue
-            shapes = _infer_with_unknowns(node, known, n_in)
-            for e, shape in zip(entries, shapes or ()):
-                found |= self._learn(e, shape)
-        return found
-
-    def _learn(self, e, shape):
-        if shape is None or self.shapes[e] is not None:
-            return False
-        shape = tuple(max(int(d), 0) for d in shape)
-        if shape and all(shape):
-            hint = self.hints.get(e)
-            if hint is not None and not _compatible(hint, shape):
-                return False
-            self.shapes[e] = shape
-            return True
-        old = self.hints.get(e)
-        if old is None or (len(old) == len(shape) and sum(map(bool, shape)) > sum(map(bool, old))):
-            self.hints[e] = shape
-        return False
+        return self.shapes
 
 
-def solve_shapes(ix, given):
-    """Shapes of every entry of ``ix`` (None where unknown) and the partial hints."""
-    solver = _Solver(ix, given)
-    return solver.run(), solver.hints
+_SAFE = {}
 
 
-def _result(ix, sym, values, hints, partial, what, unknown):
-    """(arg, out, aux) lists; unknowns are ``unknown`` when partial, else a warning."""
+def _probe_safe(op):
+    """Whether ``op`` may be run on made-up shapes: its inference does not run a forward
+    that draws random numbers or calls user code (which would change what a seeded
+    program computes)."""
+    safe = _SAFE.get(op.name)
+    if safe is None:
+        from ..ops.registry import Op
+        from .cse import is_pure
 
-    def pick(e):
-        v = values[e]
-        return v if v is not None else hints.get(e, unknown)
+        safe = _SAFE[op.name] = is_pure(op) or type(op).infer_shape is not Op.infer_shape
+    return safe
 
-    arg = [pick(ix.row_ptr[i]) for i in ix.arguments()]
-    aux = [pick(ix.row_ptr[i]) for i in ix.auxiliary()]
-    out = [pick(e) for e in ix.heads]
+
+def solve_shapes(ix, given, np_mode=False):
+    """Partial shapes of every entry of ``ix`` (None or -1 dimensions where unknown)."""
+    return _Solver(ix, given, np_mode).run()
+
+
+def _user_shape(shape, np_mode):
+    """A partial shape as MXNet returns it: unknown is None/-1 in NumPy shape mode,
+    ``()``/0 otherwise."""
+    if shape is None:
+        return None if np_mode else ()
+    if np_mode:
+        return shape
+    return tuple(0 if d == UNKNOWN else d for d in shape)
+
+
+def _result(ix, values, complete, partial, what):
+    """(arg, out, aux) lists of ``values`` per entry; when not ``partial`` and an entry
+    is not ``complete``, a warning naming the arguments and (None, None, None), as MXNet."""
+    arg = [values[ix.row_ptr[i]] for i in ix.arguments()]
+    aux = [values[ix.row_ptr[i]] for i in ix.auxiliary()]
+    out = [values[e] for e in ix.heads]
     if not partial:
         missing = [
-            (ix.nodes[i].name, pick(ix.row_ptr[i]))
+            (ix.nodes[i].name, values[ix.row_ptr[i]])
             for i in ix.variables
-            if values[ix.row_ptr[i]] is None
+            if not complete[ix.row_ptr[i]]
         ]
-        if missing or any(values[e] is None for e in ix.heads):
+        if missing or not all(complete[e] for e in ix.heads):
             lines = "".join(f"\n\t{n}: {v}" for n, v in missing)
             note = " (0s in shape means unknown dimensions)" if what == "shape" else ""
             warnings.warn(
@@ -322,9 +320,14 @@ def _result(ix, sym, values, hints, partial, what, unknown):
 
 def infer_shape(sym, args, kwargs, partial):
     """``Symbol.infer_shape``/``infer_shape_partial``."""
+    from ..util import is_np_shape
+
+    np_mode = is_np_shape()
     ix = sym._indexed()
-    shapes, hints = solve_shapes(ix, _given(sym, ix, args, kwargs, "infer_shape"))
-    return _result(ix, sym, shapes, hints, partial, "shape", ())
+    shapes = solve_shapes(ix, _given(sym, ix, args, kwargs, "infer_shape"), np_mode)
+    complete = [is_known(s) for s in shapes]
+    values = [_user_shape(s, np_mode) for s in shapes]
+    return _result(ix, values, complete, partial, "shape")
 
 
 # ------------------------------------------------------------------ types -----------
@@ -372,9 +375,15 @@ def _visit_type(ix, types, node, in_e, o0):
     aux = [types[e] for e in in_e[n_in:]]
     n_out = len(node.out_names)
     known = [t for t in ins + aux if t is not None]
-    if (in_e and not known) or (len(known) == len(in_e) and None not in types[o0 : o0 + n_out]):
+    if len(known) == len(in_e) and None not in types[o0 : o0 + n_out]:
         return False
     new_in, new_out, new_aux = node.op.infer_type(node.parsed, ins, aux)
+    if in_e and not known:
+        # nothing known: only an output type the operator takes from its attributes
+        # (Cast's dtype) counts, not the float32 default it fills the inputs with
+        if any(t is not None for t in list(new_in) + list(new_aux)):
+            return False
+        new_in, new_aux = [], []
     changed = False
     names = None
     for e, t in list(zip(in_e, list(new_in) + list(new_aux))) + [
@@ -401,4 +410,4 @@ def infer_type(sym, args, kwargs, partial):
     ix = sym._indexed()
     types = solve_types(ix, _given(sym, ix, args, kwargs, "infer_type"))
     as_type = [None if t is None else t.type for t in types]
-    return _result(ix, sym, as_type, {}, partial, "type", None)
+    return _result(ix, as_type, [t is not None for t in types], partial, "type")

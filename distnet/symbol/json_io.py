@@ -96,12 +96,16 @@ def to_json(sym):
     node_items = [_node_json(n, index, 2) for n in nodes]
     nodes_txt = "[" + ", ".join("\n    " + t for t in node_items) + "\n  ]"
     heads = [_entry((index[id(n)], i, 0)) for n, i in sym._outputs]
+    from ..util import is_np_shape
+
+    # MXNet marks graphs written under NumPy shape semantics (0 is an empty dimension)
+    np_flag = '"is_np_shape": ["int", 1], ' if is_np_shape() else ""
     fields = [
         '"nodes": ' + nodes_txt,
         '"arg_nodes": ' + _array([str(i) for i in ix.variables], 1),
         '"node_row_ptr": ' + _array([str(i) for i in row_ptr], 1),
         '"heads": ' + _array(heads, 1),
-        '"attrs": {"mxnet_version": ["int", %d]}' % MXNET_VERSION,
+        '"attrs": {%s"mxnet_version": ["int", %d]}' % (np_flag, MXNET_VERSION),
     ]
     return "{" + ", ".join("\n  " + f for f in fields) + "\n}"
 
@@ -257,6 +261,33 @@ def _row_counts(graph, n_nodes):
     return steps
 
 
+def _legacy_shapes(graph):
+    """Whether ``graph`` was written under MXNet's legacy shape semantics (no
+    ``is_np_shape`` flag) and is loaded under NumPy shape semantics."""
+    from ..util import is_np_shape
+
+    attrs = graph.get("attrs")
+    flag = attrs.get("is_np_shape") if isinstance(attrs, dict) else None
+    written_np = isinstance(flag, list) and len(flag) == 2 and flag[1] not in (0, "0")
+    return is_np_shape() and not written_np
+
+
+def _upgrade_shape_hint(node):
+    """A legacy ``__shape__`` hint in NumPy shape terms: unknown 0 dimensions become -1
+    (``(128, 0)`` -> ``[128,-1]``), as MXNet converts on load."""
+    text = node.attrs.get("__shape__") if node.op is None else None
+    if not text:
+        return
+    from ..ops.attrs import Shape
+
+    try:
+        dims = tuple(Shape(text))
+    except (ValueError, TypeError, SyntaxError):
+        return  # reported with the variable's name when inference reads it
+    if dims:
+        node.attrs["__shape__"] = "[" + ",".join(str(d if d > 0 else -1) for d in dims) + "]"
+
+
 def _build(graph):
     if not isinstance(graph, dict):
         raise _Bad(f"the top level must be an object, got {type(graph).__name__}")
@@ -271,6 +302,9 @@ def _build(graph):
             nodes.append(_make_node(i, raw, nodes, n_total))
         except _Bad as err:
             raise _Bad(f"node {i} {err}") from None
+    if _legacy_shapes(graph):
+        for node in nodes:
+            _upgrade_shape_hint(node)
     for node in nodes:  # a variable's mutation count continues from the file
         for src, _, version in node.inputs:
             if src.op is None and version > src.version:

@@ -13,6 +13,8 @@ intermediates. Gradients flow through a second slot table; a slot used by severa
 sums their contributions.
 """
 
+import numpy as np
+
 from ..base import MXNetError
 from .._last_user import last_users
 
@@ -64,6 +66,10 @@ class GraphPlan:
         self.head_loss = [getattr(owner.get(e), "loss_output", False) for e in self.heads]
         self.head_blocked = [getattr(owner.get(e), "name", None) == "BlockGrad" for e in self.heads]
         self._bwd_cache = {}
+        # creators with unknown dimensions (ones(shape=(-1, 3))) take the shape inference
+        # finds for their output; per signature of the variables' shapes
+        self._open = [k for k, st in enumerate(steps) if not st[2] and _open_shape(st[1])]
+        self._open_cache = {}
 
     # ---------------------------------------------------------------- forward -------
     def forward(self, var_datas, is_train, monitor=None):
@@ -75,9 +81,10 @@ class GraphPlan:
         for e, data in zip(self.variables, var_datas):
             vals[e] = data
         saved = [None] * len(self.steps)
+        steps = self._resolved(var_datas) if self._open else self.steps
         k = -1
         try:
-            for k, (op, a, ins, aux, o0, n_out) in enumerate(self.steps):
+            for k, (op, a, ins, aux, o0, n_out) in enumerate(steps):
                 outs, saved[k] = op.forward(
                     a, [vals[i] for i in ins], [vals[i] for i in aux], is_train
                 )
@@ -93,6 +100,32 @@ class GraphPlan:
             raise self._node_error(k, vals, "forward", err) from err
         return vals, saved
 
+    def _resolved(self, var_datas):
+        """The steps with open creator shapes filled by inference from the variables'
+        shapes (MXNet infers them when binding)."""
+        key = tuple(tuple(d.shape) for d in var_datas)
+        steps = self._open_cache.get(key)
+        if steps is None:
+            from .infer import solve_shapes
+
+            given = {i: shape for i, shape in zip(self.ix.variables, key)}
+            shapes = solve_shapes(self.ix, given, np_mode=True)
+            steps = list(self.steps)
+            for k in self._open:
+                op, a, ins, aux, o0, n_out = steps[k]
+                shape = shapes[o0]
+                if shape is None or min(shape) < 0:
+                    name = self.step_nodes[k].name
+                    raise MXNetError(
+                        f"operator {name!r} ({op.name}): shape {tuple(a['shape'])} has "
+                        f"unknown dimensions that inference cannot fill ({shape})"
+                    )
+                steps[k] = (op, dict(a, shape=tuple(shape)), ins, aux, o0, n_out)
+            if len(self._open_cache) > 64:
+                self._open_cache.clear()
+            self._open_cache[key] = steps
+        return steps
+
     def _node_error(self, k, vals, phase, err):
         node = self.step_nodes[k]
         op, _, ins, aux, _, _ = self.steps[k]
@@ -102,6 +135,39 @@ class GraphPlan:
         return MXNetError(
             f"{phase} of operator {node.name!r} ({op.name}) failed with inputs ({where}): {err}"
         )
+
+    def allocated_bytes(self, var_datas, need_vars):
+        """Bytes of the arrays a forward and backward pass makes for variables of these
+        arrays: every operator output, and a gradient for each of them that carries one
+        toward a variable flagged in ``need_vars`` (so a ``stop_gradient`` or
+        ``grad_req='null'`` shrinks it). An estimate without MXNet's in-place sharing."""
+        from .infer import solve_shapes, solve_types
+
+        given = dict(zip(self.ix.variables, (tuple(d.shape) for d in var_datas)))
+        shapes = solve_shapes(self.ix, given, np_mode=True)
+        types = solve_types(self.ix, dict(zip(self.ix.variables, (d.dtype for d in var_datas))))
+        grads = [n and r for n, r in zip(self.needs(need_vars), self._reached())]
+        total = 0
+        for op, a, ins, aux, o0, n_out in self.steps:
+            for e in range(o0, o0 + n_out):
+                if shapes[e] is None or min(shapes[e], default=0) < 0:
+                    continue
+                size = int(np.prod(shapes[e], dtype=np.int64))
+                size *= np.dtype(types[e] or np.float32).itemsize
+                total += size * ((0 if _views_input(op) else 1) + grads[e])
+        return total
+
+    def _reached(self):
+        """Per entry: whether backward computes a gradient for it from the head
+        gradients (the caller's arrays); BlockGrad stops them."""
+        reached = [False] * self.n_entries
+        heads = set(self.heads)
+        for op, a, ins, aux, o0, n_out in reversed(self.steps):
+            outs = range(o0, o0 + n_out)
+            if op.name != "BlockGrad" and any(reached[e] or e in heads for e in outs):
+                for e in ins:
+                    reached[e] = True
+        return reached
 
     # ---------------------------------------------------------------- backward ------
     def needs(self, need_vars):
@@ -212,6 +278,19 @@ def _fill_missing(og, vals, o0, xp):
 
 class _HookFailed(Exception):
     """Carries an ``on_ready`` callback's error past the node-error wrapping."""
+
+
+def _views_input(op):
+    """Whether ``op``'s output is its input or a view of it (no memory of its own)."""
+    from ..ops.shape import _ShapeOnly
+
+    return op.name == "BlockGrad" or isinstance(op, _ShapeOnly)
+
+
+def _open_shape(a):
+    """Whether parsed attributes ``a`` hold a ``shape`` with unknown (-1) dimensions."""
+    shape = a.get("shape") if isinstance(a, dict) else None
+    return isinstance(shape, tuple) and any(isinstance(d, int) and d < 0 for d in shape)
 
 
 def plan_of(sym):

@@ -5,7 +5,7 @@ inference and binding live here; building graphs is in ``compose.py``, the gener
 operator functions in ``_gen.py``, Python operators in ``_arith.py``.
 """
 
-from ..base import MXNetError
+from ..base import MXNetError, NotImplementedForSymbol
 from .. import attribute as _attribute
 from .graph import Indexed
 
@@ -21,12 +21,13 @@ class Symbol:
     binding (``simple_bind``/``bind``) to arrays.
     """
 
-    __slots__ = ("_outputs", "_ix", "_plan", "__weakref__")
+    __slots__ = ("_outputs", "_ix", "_plan", "_cse", "__weakref__")
 
     def __init__(self, outputs):
         self._outputs = [(e[0], e[1]) for e in outputs]
         self._ix = None
         self._plan = None
+        self._cse = None
 
     # ---- graph views ----
     def _indexed(self):
@@ -35,6 +36,19 @@ class Symbol:
         if ix is None:
             ix = self._ix = Indexed(self._outputs)
         return ix
+
+    def _optimized(self):
+        """The graph an executor runs: common expressions merged unless
+        ``MXNET_ELIMINATE_COMMON_EXPR=0`` (``Executor.get_optimized_symbol``)."""
+        from .. import config
+
+        if not config.get("MXNET_ELIMINATE_COMMON_EXPR"):
+            return self
+        if self._cse is None:
+            from .cse import eliminate_common_expr
+
+            self._cse = eliminate_common_expr(self)
+        return self._cse
 
     @property
     def name(self):
@@ -69,8 +83,10 @@ class Symbol:
         return Symbol([(n, i) for n in ix.nodes for i in range(len(n.out_names))])
 
     def get_children(self):
-        """A symbol of the inputs of the head node(s); None for a variable."""
-        entries = [e for node, _ in self._outputs for e in node.inputs]
+        """A symbol of the inputs of the head node(s), each head node once (the three
+        outputs of a split have one input); None for a variable."""
+        heads = list({id(node): node for node, _ in self._outputs}.values())
+        entries = [e for node in heads for e in node.inputs]
         if not entries:
             return None
         return Symbol([(e[0], e[1]) for e in entries])
@@ -114,9 +130,7 @@ class Symbol:
         return f"<Symbol group [{', '.join(node.name for node, _ in self._outputs)}]>"
 
     def __bool__(self):
-        raise MXNetError(
-            "the truth value of a Symbol is undefined; a Symbol is a graph, not a value"
-        )
+        raise NotImplementedForSymbol(self.__bool__, "bool")
 
     def __hash__(self):
         return id(self)
@@ -131,10 +145,29 @@ class Symbol:
     def __deepcopy__(self, memo):
         return self.__copy__()
 
-    def __call__(self, *args, **kwargs):
-        """Compose: a copy with variables replaced, ``net(data=other_symbol)``."""
-        from .compose import compose
+    def _gen_atomic_symbol(self):
+        """The head node's operator and attributes as a new symbol with no inputs and no
+        name (MXNet's atomic symbol); calling it composes it again:
+        ``atom(data, weight, name='fc2')``."""
+        from .graph import Node
 
+        node = self._head_node("_gen_atomic_symbol")
+        if node.op is None:
+            raise MXNetError(f"_gen_atomic_symbol: {node.name!r} is a variable, not an operator")
+        atom = Node(node.op, "", dict(node.attrs), node.parsed, [], node.out_names)
+        return Symbol([(atom, i) for i in range(len(atom.out_names))])
+
+    def __call__(self, *args, **kwargs):
+        """Compose: a copy with variables replaced, ``net(data=other_symbol)``; an atomic
+        symbol (``_gen_atomic_symbol``) takes its inputs as ``sym.<op>`` does."""
+        from .compose import compose, create
+
+        node = self._outputs[0][0]
+        if node.op is not None and not node.inputs and not node.name:
+            name = kwargs.pop("name", None)
+            attrs = dict(node.attrs)
+            attrs.update(kwargs)
+            return create(node.op, node.op.name.lower(), args, attrs, name)
         if args:
             raise MXNetError(
                 "Symbol composition takes keyword arguments only "
@@ -188,7 +221,7 @@ class Symbol:
         new.update({_attribute.hidden_key(k): v for k, v in kwargs.items()})
         if node.op is not None:
             node.parsed = node.op.parse(new)
-            self._plan = None  # compiled with the old parsed attributes
+            self._plan = self._cse = None  # made with the old attributes
         node.attrs = new
 
     # ---- serialisation ----

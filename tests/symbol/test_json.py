@@ -161,3 +161,23 @@ def test_bad_json_is_reported():
         mx.sym.load_json(json.dumps(bad_inputs))
     with pytest.raises(MXNetError, match="cannot read"):
         mx.sym.load("/nonexistent/x-symbol.json")
+
+
+def test_np_shape_flag_written_and_legacy_hints_upgraded_on_load():
+    def net():
+        weight = mx.sym.var("weight", shape=(128, 0))
+        return mx.sym.FullyConnected(mx.sym.var("data"), weight, num_hidden=128)
+
+    with mx.np_shape(True):
+        attrs = json.loads(net().tojson())["attrs"]
+    assert attrs == {"is_np_shape": ["int", 1], "mxnet_version": ["int", 10901]}
+    legacy = net().tojson()
+    assert json.loads(legacy)["attrs"] == {"mxnet_version": ["int", 10901]}
+    for np_mode in (False, True):
+        with mx.np_shape(np_mode):
+            loaded = mx.sym.load_json(legacy)
+            args, outs, _ = loaded.infer_shape(data=(10, 784))
+        assert args == [(10, 784), (128, 784), (128,)] and outs == [(10, 128)]
+    with mx.np_shape(True):
+        # as MXNet: a legacy graph's unknown 0 becomes -1 when loaded in NumPy shape mode
+        assert mx.sym.load_json(legacy).attr_dict()["weight"] == {"__shape__": "[128,-1]"}

@@ -259,8 +259,8 @@ def test_arithmetic_operators_map_to_mxnet_operators():
         assert node.get("attrs", {}).get("scalar") == scalar
     with pytest.raises(TypeError):
         x + "a"
-    with pytest.raises(MXNetError, match="truth value"):
-        bool(x)
+    with pytest.raises(mx.base.NotImplementedForSymbol, match='operator "bool"'):
+        bool(x)  # MXNet's error (an MXNetError), as `if sym:` raises there
 
 
 def test_operator_methods_like_ndarray():
@@ -305,3 +305,27 @@ def test_variadic_operators_count_their_inputs():
     assert total.attr("num_args") == "3" and total.list_arguments() == ["a", "b"]
     with pytest.raises(MXNetError, match="positional Symbols"):
         mx.sym.Concat(data=a)
+
+
+def test_children_of_a_multi_output_node_and_of_shared_inputs():
+    data = mx.sym.var("data")
+    sliced = mx.sym.SliceChannel(data, num_outputs=3, name="slice")
+    assert sliced.get_children().list_outputs() == ["data"]
+    concat = mx.sym.Concat(*list(sliced))
+    assert concat.get_children().list_outputs() == [f"slice_output{i}" for i in range(3)]
+    a, b = mx.sym.relu(data, name="a"), mx.sym.sin(data, name="b")
+    assert mx.sym.Group([a, b]).get_children().list_outputs() == ["data", "data"]
+    assert (data + data).get_children().list_outputs() == ["data", "data"]
+
+
+def test_gen_atomic_symbol_recomposes_with_new_inputs():
+    data, w = mx.sym.var("data"), mx.sym.var("w")
+    fc = mx.sym.FullyConnected(data, w, num_hidden=3, no_bias=True, name="fc")
+    atom = fc._gen_atomic_symbol()
+    assert (atom.name, atom.list_outputs(), atom.list_arguments()) == ("", ["output"], [])
+    assert atom.list_attr() == {"num_hidden": "3", "no_bias": "True"}
+    again = atom(mx.sym.var("x"), mx.sym.var("v"), name="fc2")
+    assert again.list_arguments() == ["x", "v"]
+    assert again.infer_shape(x=(2, 5))[0] == [(2, 5), (3, 5)]
+    with pytest.raises(MXNetError, match="variable"):
+        data._gen_atomic_symbol()

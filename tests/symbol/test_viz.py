@@ -131,3 +131,14 @@ def test_plot_network_returns_a_graphviz_digraph():
     source = dot.source
     assert "FullyConnected\n64" in source.replace("\\n", "\n")
     assert "fc1_weight" not in source and "softmax_label" in source
+
+
+def test_plot_network_warns_with_the_repeated_names(recording_graphviz):
+    net = mx.sym.FullyConnected(mx.sym.var("data"), name="fc", num_hidden=8)
+    net = mx.sym.FullyConnected(mx.sym.Activation(net, act_type="relu"), name="fc", num_hidden=4)
+    with pytest.warns(RuntimeWarning) as record:
+        mx.viz.plot_network(net, shape={"data": (2, 5)})
+    assert [str(w.message) for w in record] == [
+        "There are multiple variables with the same name in your graph, this may result in "
+        "cyclic graph. Repeated names: fc,fc_bias,fc_weight"
+    ]
