@@ -87,6 +87,8 @@ class Executor:
         self._write_at = {pos: (buf, add) for pos, buf, add in self._writes}
         self._need = tuple(need)
         needs = self._plan.needs(self._need)
+        # heads through which no gradient flows (argmax, comparisons) take no head gradient
+        self._head_used = [needs[e] for e in self._plan.heads]
         self._head_check = [
             needs[e] and not loss and not blocked
             for e, loss, blocked in zip(
@@ -167,10 +169,16 @@ class Executor:
         """Backpropagate from the outputs into the bound gradient arrays (per grad_req).
 
         ``out_grads`` (an NDArray or a list, one per output) may be omitted for outputs
-        of loss operators (``SoftmaxOutput``, ``MakeLoss``...).
+        of loss operators (``SoftmaxOutput``, ``MakeLoss``...) and for outputs no gradient
+        flows through (``argmax``, comparisons, ``BlockGrad``: what is passed for those is
+        not used, so its shape is not checked). Entries past the last output are ignored,
+        as in MXNet. Called before any ``forward``, it runs ``forward(is_train=True)`` on
+        the bound arguments first (MXNet would use whatever its buffers held).
         """
         if self._state is None:
-            raise MXNetError("backward: call forward (is_train=True) first")
+            # MXNet runs backward on whatever its buffers hold; distnet runs the forward
+            # pass on the bound arguments first, so the gradients are well defined
+            self.forward(is_train=True)
         with self._ctx:  # cupy allocates and runs on its current device: the bound one
             heads = self._head_grads(out_grads)
             if not self._writes:
@@ -206,10 +214,12 @@ class Executor:
             out_grads = [None] * n
         elif isinstance(out_grads, (NDArray, np.ndarray)):
             out_grads = [out_grads]
-        if len(out_grads) != n:
-            raise MXNetError(f"backward: {len(out_grads)} out_grads for {n} outputs")
+        # missing trailing out_grads are None; extra ones are ignored, as in MXNet
+        out_grads = list(out_grads[:n]) + [None] * (n - len(out_grads))
         heads = []
         for k, g in enumerate(out_grads):
+            if not self._head_used[k]:
+                g = None
             if g is None:
                 if self._head_check[k]:
                     raise MXNetError(

@@ -38,6 +38,7 @@ def _unary(name, fn, grad, aliases=(), doc=None):
         "aliases": tuple(aliases),
         "fn": staticmethod(fn),
         "grad": None if grad is None else staticmethod(grad),
+        "zero_grad": grad is None,
         "__doc__": doc or f"Elementwise ``{name}``.",
     }
     register(type(name, (_Unary,), attrs))
@@ -168,6 +169,7 @@ def _binary(base, fn, grad, elem_names=(), bcast_aliases=()):
                 "aliases": tuple(bcast_aliases),
                 "fn": staticmethod(fn),
                 "grad": None if grad is None else staticmethod(grad),
+                "zero_grad": grad is None,
                 "__doc__": doc + " Broadcasts.",
             },
         )
@@ -182,6 +184,7 @@ def _binary(base, fn, grad, elem_names=(), bcast_aliases=()):
                     "aliases": tuple(elem_names[1:]),
                     "fn": staticmethod(fn),
                     "grad": None if grad is None else staticmethod(grad),
+                    "zero_grad": grad is None,
                     "broadcast": False,
                     "__doc__": doc + " Shapes must match.",
                 },
@@ -297,6 +300,7 @@ def _scalar(name, fn, grad, aliases=()):
                 "aliases": tuple(aliases),
                 "fn": staticmethod(fn),
                 "grad": None if grad is None else staticmethod(grad),
+                "zero_grad": grad is None,
                 "__doc__": f"``{name}``: elementwise with the attribute ``scalar``.",
             },
         )

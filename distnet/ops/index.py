@@ -255,6 +255,7 @@ class one_hot(Op):
     elsewhere; indices outside ``[0, depth)`` give all ``off_value``)."""
 
     name = "one_hot"
+    zero_grad = True
     inputs = ("indices",)
     params = {
         "depth": Attr(Int),

@@ -64,6 +64,9 @@ class Op:
         Inputs come as ``*args`` (``concat``, ``add_n``); their count is ``num_args``.
     loss_output : bool
         ``backward`` needs no head gradient (``SoftmaxOutput``).
+    zero_grad : bool
+        No gradient flows through it (``argmax``, comparisons, ``BlockGrad``): backward
+        skips it and a head gradient for its output is neither needed nor checked.
     nd_backward : bool
         ``backward`` is written with ``F``-generic calls only, so it can run on NDArrays
         while recording (second-order gradients).
@@ -82,6 +85,7 @@ class Op:
     params = {}
     variadic = False
     loss_output = False
+    zero_grad = False
     nd_backward = False
     backward_req = False
     zero_d = False
