@@ -18,7 +18,8 @@ forward and backward on NDArrays), register the prop under a name, and call it a
 
 The operator runs through distnet's one operator registry (``distnet/ops/custom.py``), so it
 works imperatively, under autograd, in Module and in hybridized Gluon blocks. Unlike MXNet,
-nothing crosses a C boundary: exceptions in your code reach you with their own traceback.
+nothing crosses a C boundary: an exception in your code arrives as an MXNetError, as in MXNet,
+with your exception as its ``__cause__`` (its own traceback kept).
 Custom operators with auxiliary states are not supported yet (a clear MXNetError says so).
 """
 

@@ -6,8 +6,12 @@ any operator runs: ``nd.Custom``, ``sym.Custom`` (graph JSON keeps ``op_type`` a
 user's attributes, as MXNet's does), autograd, the executor and hybridized blocks. Extra
 attributes reach the prop's constructor as strings, as in MXNet. The user's forward and
 backward get NDArrays and run with recording paused, so their own operations never appear on
-the tape: the Custom node's gradient is whatever the user's backward writes.
+the tape: the Custom node's gradient is whatever the user's backward writes. An exception raised
+in the user's forward or backward arrives as an MXNetError (as in MXNet) whose
+``__cause__`` is the original exception, with its own traceback.
 """
+
+import contextlib
 
 import numpy as np
 
@@ -102,7 +106,7 @@ class Custom(Op):
         user_op = prop.create_operator(ctx, shapes, dtypes)
         in_nd = [wrap(x, ctx) for x in ins]
         out_nd = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
-        with autograd.pause(train_mode=is_train):
+        with autograd.pause(train_mode=is_train), _user_code(prop, "forward"):
             user_op.forward(
                 is_train=is_train,
                 req=["write"] * len(out_nd),
@@ -118,12 +122,13 @@ class Custom(Op):
         from .. import autograd
 
         user_op, in_nd, out_nd, ctx = saved
+        prop = _prop(a)
         xp = _xp_of(ins)
         out_grad = [
             wrap(g if g is not None else xp.zeros_like(o), ctx) for g, o in zip(ograds, outs)
         ]
         in_grad = [wrap(xp.zeros_like(x), ctx) for x in ins]
-        with autograd.pause():
+        with autograd.pause(), _user_code(prop, "backward"):
             user_op.backward(
                 req=["write"] * len(in_grad),
                 out_grad=out_grad,
@@ -133,6 +138,20 @@ class Custom(Op):
                 aux=[],
             )
         return [g._data for g in in_grad]
+
+
+@contextlib.contextmanager
+def _user_code(prop, what):
+    """Raise what the user's operator raises as an MXNetError, as MXNet does, with the
+    user's exception chained (``__cause__``) so its own traceback is kept."""
+    try:
+        yield
+    except MXNetError:
+        raise
+    except Exception as err:
+        raise MXNetError(
+            f"operator Custom: {what} of {type(prop).__name__} raised {type(err).__name__}: {err}"
+        ) from err
 
 
 def _no_aux(prop, aux_shapes):

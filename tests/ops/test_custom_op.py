@@ -175,3 +175,20 @@ def test_errors_name_the_problem():
 def test_registered_operator_names_include_custom():
     names = mx.operator.get_all_registered_operators()
     assert "Custom" in names and "FullyConnected" in names
+
+
+def test_user_exception_arrives_as_mxneterror_with_cause():
+    class Boom(mx.operator.CustomOp):
+        def forward(self, is_train, req, in_data, out_data, aux):
+            raise ZeroDivisionError("no luck")
+
+    @mx.operator.register("c1_boom")
+    class BoomProp(mx.operator.CustomOpProp):
+        def create_operator(self, ctx, shapes, dtypes):
+            return Boom()
+
+    with pytest.raises(
+        MXNetError, match="forward of BoomProp raised ZeroDivisionError: no luck"
+    ) as info:
+        mx.nd.Custom(mx.nd.ones((2,)), op_type="c1_boom")
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
