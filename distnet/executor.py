@@ -235,6 +235,9 @@ class Executor:
                     f"{tuple(data.shape)}, the output has shape "
                     f"{self.outputs[k].shape}"
                 )
+            dtype = self.outputs[k].dtype
+            if data.dtype != dtype:  # MXNet copies it into a buffer of the output's dtype
+                data = data.astype(dtype)
             heads.append(data)
         return heads
 

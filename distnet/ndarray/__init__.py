@@ -130,13 +130,12 @@ def empty(shape, ctx=None, dtype=None):
 
 def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dtype=None):
     """Evenly spaced values in ``[start, stop)``, each repeated ``repeat`` times."""
+    from ..ops.registry import get_op
+
     ctx, dtype = _ctx_dtype(ctx, dtype)
-    if stop is None:
-        start, stop = 0, start
-    data = np.arange(start, stop, step, dtype=np.float64).astype(dtype)
-    if repeat > 1:
-        data = np.repeat(data, repeat)
-    return array_from(data, ctx, dtype)
+    op = get_op("_arange")  # the values as sym.arange computes them (in dtype, as MXNet)
+    a = op.parse({"start": start, "stop": stop, "step": step, "repeat": repeat, "dtype": dtype})
+    return array_from(op.make(a, None), ctx, dtype)
 
 
 def linspace(start, stop, num, endpoint=True, ctx=None, dtype=None):

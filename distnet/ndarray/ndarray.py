@@ -473,6 +473,8 @@ def invoke(op, args, a, out=None, _traced=False):
                 outs, saved = op.forward(a, ins, aux, _ag._training and _ag._state.training)
         else:
             outs, saved = op.forward(a, ins, aux, _ag._training and _ag._state.training)
+    except MXNetError:
+        raise  # already names the operator (and may be an IndexError too, as gather_nd's)
     except (ValueError, TypeError, IndexError) as err:
         raise _op_error(op, datas, err) from err
     res = []

@@ -1,0 +1,72 @@
+"""Operator results that follow MXNet 1.9.1 exactly (values checked against it): integer
+arange, gather_nd's IndexError, linalg.gemm2's ``axis``, integer mod's gradient."""
+
+import numpy as np
+import pytest
+
+import distnet as mx
+from distnet.base import MXNetError
+
+
+def test_arange_integer_dtype_truncates_start_and_step():
+    # MXNet 1.9.1: 351 values 1, 2, ..., 351 (start and step cast to int32 first)
+    out = mx.nd.arange(1.3, 456.6, 1.3, dtype="int32")
+    assert out.dtype == np.int32
+    np.testing.assert_array_equal(out.asnumpy(), np.arange(1, 352, dtype=np.int32))
+    np.testing.assert_array_equal(
+        mx.nd.arange(0, 10, 3, repeat=2).asnumpy(), [0, 0, 3, 3, 6, 6, 9, 9]
+    )
+    np.testing.assert_array_equal(mx.nd.arange(4).asnumpy(), [0, 1, 2, 3])
+
+
+def test_gather_nd_out_of_bounds_is_an_index_error():
+    data = mx.nd.array([[0, 1, 2], [3, 4, 5]])
+    for bad in (3, -5):
+        with pytest.raises(IndexError, match=f"index {bad} is out of bounds for axis 1") as info:
+            mx.nd.gather_nd(data, mx.nd.array([[0, 1, 0], [0, 1, bad]]))
+        assert isinstance(info.value, MXNetError)
+    np.testing.assert_array_equal(
+        mx.nd.gather_nd(data, mx.nd.array([[0, 1], [2, -1]])).asnumpy(), [2, 5]
+    )
+
+
+def test_gemm2_rows_axis_shapes_and_values():
+    a = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    b = a * 0.5
+    out = mx.nd.linalg.gemm2(mx.nd.array(a), mx.nd.array(b), transpose_b=True, axis=0)
+    want = [  # MXNet 1.9.1
+        [[7.0, 43.0], [63.0, 195.0], [183.0, 411.0]],
+        [[43.0, 367.0], [195.0, 615.0], [411.0, 927.0]],
+    ]
+    np.testing.assert_allclose(out.asnumpy(), want)
+    sym = mx.sym.linalg.gemm2(mx.sym.var("a"), mx.sym.var("b"), transpose_b=True, axis=0)
+    assert sym.infer_shape(a=(2, 3, 4), b=(2, 3, 4))[1] == [(2, 3, 2)]
+    for ax, rows in ((1, 3), (-3, 3), (-4, 2), (0, 2)):
+        sym = mx.sym.linalg.gemm2(mx.sym.var("a"), mx.sym.var("b"), transpose_b=True, axis=ax)
+        got = mx.nd.linalg.gemm2(
+            mx.nd.ones((2, 3, 4, 5)), mx.nd.ones((2, 3, 4, 5)), transpose_b=True, axis=ax
+        )
+        assert sym.infer_shape(a=(2, 3, 4, 5), b=(2, 3, 4, 5))[1] == [got.shape]
+        assert got.shape[ax] == rows and got.shape[-1] == rows
+
+
+def test_integer_mod_has_no_gradient_and_head_gradient_takes_output_dtype():
+    a, b = mx.sym.var("a"), mx.sym.var("b")
+    lhs = mx.nd.array([[7, 5, 3]])
+    rhs = mx.nd.array([[2, 0, 4]])
+    # MXNet 1.9.1: integer mod passes no gradient (zeros, not NaN where rhs == 0)
+    c = mx.sym.cast(a, dtype="int32") % mx.sym.cast(b, dtype="int32")
+    ga, gb = mx.nd.ones((1, 3)), mx.nd.ones((1, 3))
+    exe = c.bind(mx.cpu(), {"a": lhs, "b": rhs}, args_grad=[ga, gb])
+    exe.forward(is_train=True)
+    np.testing.assert_array_equal(exe.outputs[0].asnumpy(), [[1, 0, 3]])
+    exe.backward(mx.nd.array([[2.7, 2.7, 2.7]]))
+    np.testing.assert_array_equal(ga.asnumpy(), np.zeros((1, 3)))
+    np.testing.assert_array_equal(gb.asnumpy(), np.zeros((1, 3)))
+    # the head gradient is copied into the int32 output's dtype first: 2.7 -> 2
+    c = mx.sym.cast(a, dtype="int32") + mx.sym.cast(b, dtype="int32")
+    exe = c.bind(mx.cpu(), {"a": lhs, "b": rhs}, args_grad=[ga, gb])
+    exe.forward(is_train=True)
+    exe.backward(mx.nd.array([[2.7, 2.7, 2.7]]))
+    np.testing.assert_array_equal(ga.asnumpy(), [[2, 2, 2]])
+    np.testing.assert_array_equal(gb.asnumpy(), [[2, 2, 2]])
