@@ -23,9 +23,21 @@ with your exception as its ``__cause__`` (its own traceback kept).
 Custom operators with auxiliary states are not supported yet (a clear MXNetError says so).
 """
 
+import collections
+
 from .base import MXNetError
 
-__all__ = ["CustomOp", "CustomOpProp", "register", "get_all_registered_operators"]
+__all__ = [
+    "CustomOp",
+    "CustomOpProp",
+    "register",
+    "get_all_registered_operators",
+    "get_operator_arguments",
+    "OperatorArguments",
+]
+
+OperatorArguments = collections.namedtuple("OperatorArguments", ["narg", "names", "types"])
+OperatorArguments.__doc__ = "An operator's argument count, names and type descriptions."
 
 
 class CustomOp:
@@ -135,3 +147,57 @@ def get_all_registered_operators():
     from .ops.registry import all_ops
 
     return sorted(all_ops())
+
+
+def get_operator_arguments(op_name):
+    """``OperatorArguments(narg, names, types)`` of a registered operator: its inputs
+    (type ``'NDArray-or-Symbol'``) and then its attributes, with type strings written as
+    MXNet writes them (``"{'relu', 'tanh'}, required"``, ``'int, optional, default=1'``)."""
+    from .ops.attrs import REQUIRED
+    from .ops.registry import get_op
+
+    op = get_op(op_name)
+    if op.variadic:
+        names, types = ["args"], ["NDArray-or-Symbol[]"]
+    else:
+        names = list(op.inputs) + list(op.aux)
+        types = ["NDArray-or-Symbol"] * len(names)
+    for key in op.param_order:
+        attr = op.params[key]
+        names.append(key)
+        kind = _type_name(attr.parse_value)
+        if attr.default is REQUIRED:
+            types.append(f"{kind}, required")
+        else:
+            types.append(f"{kind}, optional, default={_default_text(attr.default)}")
+    return OperatorArguments(len(names), names, types)
+
+
+def _type_name(parser):
+    from .ops import attrs
+
+    choices = getattr(parser, "choices", None)
+    if choices is not None:
+        return "{" + ", ".join(repr(c) for c in sorted(choices)) + "}"
+    inner = getattr(parser, "inner", None)
+    if inner is not None:
+        return f"{_type_name(inner)} or None"
+    known = {
+        attrs.Int: "int",
+        attrs.Float: "float",
+        attrs.Bool: "boolean",
+        attrs.Str: "string",
+        attrs.Shape: "Shape(tuple)",
+        attrs.Dtype: "dtype",
+    }
+    return known.get(parser, getattr(parser, "__name__", "string").lstrip("_"))
+
+
+def _default_text(value):
+    if isinstance(value, bool):
+        return str(int(value))  # MXNet writes booleans as 0/1
+    if isinstance(value, tuple):
+        return str(list(value))
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)

@@ -70,3 +70,24 @@ def test_integer_mod_has_no_gradient_and_head_gradient_takes_output_dtype():
     exe.backward(mx.nd.array([[2.7, 2.7, 2.7]]))
     np.testing.assert_array_equal(ga.asnumpy(), [[2, 2, 2]])
     np.testing.assert_array_equal(gb.asnumpy(), [[2, 2, 2]])
+
+
+def test_get_operator_arguments_as_mxnet():
+    from distnet.operator import OperatorArguments, get_operator_arguments
+
+    args = get_operator_arguments("Activation")  # MXNet 1.9.1's answer, verbatim
+    assert isinstance(args, OperatorArguments)
+    assert args.narg == 2 and args.names == ["data", "act_type"]
+    assert args.types == [
+        "NDArray-or-Symbol",
+        "{'relu', 'sigmoid', 'softrelu', 'softsign', 'tanh'}, required",
+    ]
+    fc = get_operator_arguments("FullyConnected")
+    assert fc.names == ["data", "weight", "bias", "num_hidden", "no_bias", "flatten"]
+    assert fc.types[3:] == [
+        "int, required",
+        "boolean, optional, default=0",
+        "boolean, optional, default=1",
+    ]
+    with pytest.raises(MXNetError):
+        get_operator_arguments("NoSuchOperator")
