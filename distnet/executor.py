@@ -59,6 +59,7 @@ class Executor:
         with ctx:  # on ctx's GPU (cupy allocates on its current device)
             self.outputs = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
         self._state = None
+        self._out_share = None  # Executor.reshape: the original's outputs
         self._monitor = None
         self._grad_hook = None
         self._arg_dict = self._grad_dict = self._aux_dict = self._output_dict = None
@@ -144,9 +145,31 @@ class Executor:
         vals = state[0]
         for out, e in zip(self.outputs, self._plan.heads):
             out._data = vals[e]
+        if self._out_share:
+            self._share_outputs()
         # with no gradient to compute, backward needs nothing of the forward pass
         self._state = state if self._writes else _NOTHING
         return self.outputs
+
+    def _share_outputs(self):
+        """A reshaped executor writes its outputs into the memory of the original's
+        (MXNet's reshape shares it): the first elements of each original output that is
+        large enough and of the same dtype hold this one's values. Only memory the
+        original's output owns is written (never a view of a bound argument)."""
+        bound = {id(a._data) for a in self._var_arrays}
+        for out, old in zip(self.outputs, self._out_share):
+            src, dst = out._data, old._data
+            if (
+                dst.base is not None
+                or id(dst) in bound
+                or dst.dtype != src.dtype
+                or dst.size < src.size
+                or not dst.flags.c_contiguous
+            ):
+                continue
+            view = dst.reshape(-1)[: src.size].reshape(src.shape)
+            view[...] = src
+            out._data = view
 
     def _copy_in(self, kwargs):
         arg_dict = self.arg_dict

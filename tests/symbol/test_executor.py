@@ -395,3 +395,28 @@ def test_operator_failure_names_the_node():
         r"b: \(4, 2\)",
     ):
         exe.forward()
+
+
+def test_reshaped_executor_writes_into_the_original_outputs():
+    x = mx.sym.var("x")
+    fc = mx.sym.FullyConnected(x, num_hidden=4, name="fc")
+    exe = fc.simple_bind(mx.cpu(), x=(5, 4), grad_req="null")
+    exe.arg_dict["x"][:] = 1
+    exe.arg_dict["fc_weight"][:] = 1
+    exe.arg_dict["fc_bias"][:] = 0
+    exe.forward()
+    small = exe.reshape(x=(3, 4))
+    small.arg_dict["x"][:] = 2
+    small.forward()
+    np.testing.assert_array_equal(small.outputs[0].asnumpy(), np.full((3, 4), 8.0))
+    # MXNet's reshape shares memory: the original's first rows hold the new values
+    np.testing.assert_array_equal(exe.outputs[0].asnumpy()[:3], np.full((3, 4), 8.0))
+    exe.forward()
+    np.testing.assert_array_equal(exe.outputs[0].asnumpy()[3:], np.full((2, 4), 4.0))
+    # an output that is a view of a bound argument is never written through
+    flat = mx.sym.Flatten(x)
+    exe = flat.simple_bind(mx.cpu(), x=(4, 2))
+    exe.forward(x=mx.nd.ones((4, 2)))
+    small = exe.reshape(x=(2, 2))
+    small.forward(x=mx.nd.ones((2, 2)) * 5)
+    np.testing.assert_array_equal(small.outputs[0].asnumpy(), np.full((2, 2), 5.0))
