@@ -63,7 +63,7 @@ def _split_inputs(op, args, kwargs):
     for key, value in kwargs.items():
         if isinstance(value, Symbol):
             named[key] = value
-        else:
+        elif value is not None or key not in op.inputs:  # MXNet drops inputs given as None
             attrs[key] = value
     return positional, named, attrs
 

@@ -91,3 +91,23 @@ def test_get_operator_arguments_as_mxnet():
     ]
     with pytest.raises(MXNetError):
         get_operator_arguments("NoSuchOperator")
+
+
+def test_sequence_reverse_length_zero_reverses_nothing():
+    x = mx.nd.array(np.arange(12).reshape(3, 4))
+    out = mx.nd.SequenceReverse(x, mx.nd.array([3, 3, 0, 2]), use_sequence_length=True)
+    # MXNet 1.9.1
+    np.testing.assert_array_equal(out.asnumpy(), [[8, 9, 2, 7], [4, 5, 6, 3], [0, 1, 10, 11]])
+    with pytest.raises(MXNetError, match=r"sequence_length must lie in \[0, 3\]"):
+        mx.nd.SequenceReverse(x, mx.nd.array([3, 5, 0, 2]), use_sequence_length=True)
+    with pytest.raises(MXNetError, match=r"sequence_length must lie in \[1, 3\]"):
+        mx.nd.SequenceLast(x, mx.nd.array([3, 3, 0, 2]), use_sequence_length=True)
+
+
+def test_inputs_given_as_none_are_dropped_as_in_mxnet():
+    seq = mx.sym.var("seq")
+    rev = mx.sym.SequenceReverse(data=seq, sequence_length=None, use_sequence_length=False)
+    assert rev.list_arguments() == ["seq"]
+    x = mx.nd.array([[1, 2], [3, 4]])
+    out = mx.nd.SequenceReverse(x, sequence_length=None, use_sequence_length=False)
+    np.testing.assert_array_equal(out.asnumpy(), [[3, 4], [1, 2]])
