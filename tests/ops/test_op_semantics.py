@@ -111,3 +111,26 @@ def test_inputs_given_as_none_are_dropped_as_in_mxnet():
     x = mx.nd.array([[1, 2], [3, 4]])
     out = mx.nd.SequenceReverse(x, sequence_length=None, use_sequence_length=False)
     np.testing.assert_array_equal(out.asnumpy(), [[3, 4], [1, 2]])
+
+
+def test_layer_norm_parameter_gradients_stay_accurate_over_long_sums():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4096, 512)).astype(np.float32)
+    g = rng.normal(size=(4096, 512)).astype(np.float32)
+    gamma = rng.normal(size=(512,)).astype(np.float32)
+    exe = mx.sym.LayerNorm(mx.sym.var("data"), axis=-1, eps=1e-3, name="ln").simple_bind(
+        mx.cpu(), data=x.shape
+    )
+    exe.arg_dict["data"][:] = x
+    exe.arg_dict["ln_gamma"][:] = gamma
+    exe.arg_dict["ln_beta"][:] = 0
+    exe.forward(is_train=True)
+    exe.backward(mx.nd.array(g))
+    x64 = x.astype(np.float64)
+    xhat = (x64 - x64.mean(-1, keepdims=True)) / np.sqrt(x64.var(-1, keepdims=True) + 1e-3)
+    dgamma = exe.grad_dict["ln_gamma"].asnumpy()
+    assert dgamma.dtype == np.float32
+    np.testing.assert_allclose(dgamma, (g * xhat).sum(0), rtol=1e-5, atol=2e-5)
+    np.testing.assert_allclose(
+        exe.grad_dict["ln_beta"].asnumpy(), g.sum(0, dtype=np.float64), rtol=1e-5, atol=2e-5
+    )
