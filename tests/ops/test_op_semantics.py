@@ -134,3 +134,28 @@ def test_layer_norm_parameter_gradients_stay_accurate_over_long_sums():
     np.testing.assert_allclose(
         exe.grad_dict["ln_beta"].asnumpy(), g.sum(0, dtype=np.float64), rtol=1e-5, atol=2e-5
     )
+
+
+def test_ctc_loss_gradient_is_zero_past_each_sequence():
+    rng = np.random.RandomState(0)
+    values = rng.uniform(-1, 1, (6, 2, 4))
+    values[4:, 0] = np.nan  # padding past sequence 0's length 4 must not matter
+    data = mx.nd.array(values)
+    label = mx.nd.array([[1, 2, 1], [3, 1, 0]])
+    data.attach_grad()
+    with mx.autograd.record():
+        loss = mx.contrib.ndarray.CTCLoss(
+            data,
+            label,
+            mx.nd.array([4, 6]),
+            mx.nd.array([3, 2]),
+            use_data_lengths=True,
+            use_label_lengths=True,
+        )
+    loss.backward()
+    # MXNet 1.9.1
+    np.testing.assert_allclose(loss.asnumpy(), [3.35293, 3.85884], rtol=1e-5)
+    grad = data.grad.asnumpy()
+    np.testing.assert_allclose(grad[3, 0], [0.01867, -0.63905, 0.10398, 0.51639], atol=1e-5)
+    np.testing.assert_array_equal(grad[4:, 0], np.zeros((2, 4)))
+    assert np.isfinite(grad).all()
