@@ -20,7 +20,8 @@ The operator runs through distnet's one operator registry (``distnet/ops/custom.
 works imperatively, under autograd, in Module and in hybridized Gluon blocks. Unlike MXNet,
 nothing crosses a C boundary: an exception in your code arrives as an MXNetError, as in MXNet,
 with your exception as its ``__cause__`` (its own traceback kept).
-Custom operators with auxiliary states are not supported yet (a clear MXNetError says so).
+Auxiliary states (``list_auxiliary_states``) are bound like BatchNorm's and updated in place by
+the operator's forward.
 """
 
 import collections

@@ -462,7 +462,7 @@ def invoke(op, args, a, out=None, _traced=False):
         datas.append(x._data)
     if ctx is None:
         ctx = a.get("ctx") or current_context()
-    n_aux = len(op.aux)
+    n_aux = len(op.aux_names(a))
     if n_aux:
         ins, aux = datas[:-n_aux], datas[-n_aux:]
     else:

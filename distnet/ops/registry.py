@@ -101,6 +101,10 @@ class Op:
             return tuple(f"arg{i}" for i in range(a.get("num_args", 0)))
         return self.inputs
 
+    def aux_names(self, a):
+        """Names of the auxiliary states for attributes ``a`` (``Custom`` asks its prop)."""
+        return self.aux
+
     def output_names(self, a):
         """Names of the visible outputs (``output``, or ``output0``... for several)."""
         return ("output",)

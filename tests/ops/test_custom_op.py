@@ -192,3 +192,53 @@ def test_user_exception_arrives_as_mxneterror_with_cause():
     ) as info:
         mx.nd.Custom(mx.nd.ones((2,)), op_type="c1_boom")
     assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+class _Counted(mx.operator.CustomOp):
+    def forward(self, is_train, req, in_data, out_data, aux):
+        aux[0][:] += 1  # an auxiliary state, updated in place
+        self.assign(out_data[0], req[0], in_data[0] * in_data[0])
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        assert (aux[0].asnumpy() >= 1).all()
+        self.assign(in_grad[0], req[0], 2 * in_data[0] * out_grad[0])
+
+
+@mx.operator.register("c1_counted")
+class _CountedProp(mx.operator.CustomOpProp):
+    def list_auxiliary_states(self):
+        return ["count"]
+
+    def infer_shape(self, in_shape):
+        return in_shape, [in_shape[0]], [in_shape[0]]
+
+    def create_operator(self, ctx, shapes, dtypes):
+        return _Counted()
+
+
+def test_auxiliary_states_bind_and_update_in_place():
+    data = mx.sym.var("data")
+    op = mx.sym.Custom(data, name="sqr", op_type="c1_counted")
+    assert op.list_arguments() == ["data"]
+    assert op.list_auxiliary_states() == ["sqr_count"]
+    assert mx.sym.load_json(op.tojson()).list_auxiliary_states() == ["sqr_count"]
+    named = mx.sym.Custom(data=data, count=mx.sym.var("c"), op_type="c1_counted")
+    assert named.list_auxiliary_states() == ["c"]
+    with pytest.raises(MXNetError, match=r"inputs \['aux'\] are not among its inputs"):
+        mx.sym.Custom(data=data, aux=mx.sym.var("aux"), op_type="c1_counted")
+    exe = op.simple_bind(mx.cpu(), data=(2, 3))
+    for step in (1, 2):
+        exe.forward(is_train=True, data=mx.nd.ones((2, 3)) * 3)
+        exe.backward(mx.nd.ones((2, 3)))
+        np.testing.assert_array_equal(exe.aux_dict["sqr_count"].asnumpy(), np.full((2, 3), step))
+    np.testing.assert_array_equal(exe.outputs[0].asnumpy(), np.full((2, 3), 9.0))
+    np.testing.assert_array_equal(exe.grad_dict["data"].asnumpy(), np.full((2, 3), 6.0))
+    # imperative: the state is the trailing positional NDArray
+    x, state = mx.nd.ones((2, 3)) * 2, mx.nd.zeros((2, 3))
+    x.attach_grad()
+    with autograd.record():
+        y = mx.nd.Custom(x, state, op_type="c1_counted")
+    y.backward()
+    np.testing.assert_array_equal(y.asnumpy(), np.full((2, 3), 4.0))
+    np.testing.assert_array_equal(x.grad.asnumpy(), np.full((2, 3), 4.0))
+    np.testing.assert_array_equal(state.asnumpy(), np.ones((2, 3)))
