@@ -242,3 +242,28 @@ def test_auxiliary_states_bind_and_update_in_place():
     np.testing.assert_array_equal(y.asnumpy(), np.full((2, 3), 4.0))
     np.testing.assert_array_equal(x.grad.asnumpy(), np.full((2, 3), 4.0))
     np.testing.assert_array_equal(state.asnumpy(), np.ones((2, 3)))
+
+
+def test_legacy_numpy_and_ndarray_ops():
+    class Square(mx.operator.NumpyOp):
+        def forward(self, in_data, out_data):
+            assert isinstance(in_data[0], np.ndarray)
+            out_data[0][:] = in_data[0] ** 2
+
+        def backward(self, out_grad, in_data, out_data, in_grad):
+            in_grad[0][:] = 2 * in_data[0] * out_grad[0]
+
+    x = mx.sym.var("X")
+    for op, want_out, want_grad in (
+        (mx.operator.NumpyOp(), [3.0, 3.0], [1.0, 2.0]),  # the default is the identity
+        (mx.operator.NDArrayOp(), [3.0, 3.0], [1.0, 2.0]),
+        (Square(), [9.0, 9.0], [6.0, 12.0]),
+    ):
+        sym = op.get_symbol(x, name="legacy")
+        assert sym.list_arguments() == ["X"]
+        dx = mx.nd.zeros((2,))
+        exe = sym.bind(mx.cpu(), args=[mx.nd.ones((2,)) * 3], args_grad={"X": dx})
+        exe.forward(is_train=True)
+        np.testing.assert_array_equal(exe.outputs[0].asnumpy(), want_out)
+        exe.backward(mx.nd.array([1.0, 2.0]))
+        np.testing.assert_array_equal(dx.asnumpy(), want_grad)
