@@ -60,6 +60,7 @@ class Executor:
         with ctx:  # on ctx's GPU (cupy allocates on its current device)
             self.outputs = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
         self._state = None
+        self._out_share = None  # Executor.reshape: the original's outputs
         self._monitor = None
         self._backward_monitor = None
         self._grad_hook = None
@@ -89,6 +90,8 @@ class Executor:
         self._write_at = {pos: (buf, add) for pos, buf, add in self._writes}
         self._need = tuple(need)
         needs = self._plan.needs(self._need)
+        # heads through which no gradient flows (argmax, comparisons) take no head gradient
+        self._head_used = [needs[e] for e in self._plan.heads]
         self._head_check = [
             needs[e] and not loss and not blocked
             for e, loss, blocked in zip(
@@ -144,9 +147,31 @@ class Executor:
         vals = state[0]
         for out, e in zip(self.outputs, self._plan.heads):
             out._data = vals[e]
+        if self._out_share:
+            self._share_outputs()
         # with no gradient to compute, backward needs nothing of the forward pass
         self._state = state if self._writes else _NOTHING
         return self.outputs
+
+    def _share_outputs(self):
+        """A reshaped executor writes its outputs into the memory of the original's
+        (MXNet's reshape shares it): the first elements of each original output that is
+        large enough and of the same dtype hold this one's values. Only memory the
+        original's output owns is written (never a view of a bound argument)."""
+        bound = {id(a._data) for a in self._var_arrays}
+        for out, old in zip(self.outputs, self._out_share):
+            src, dst = out._data, old._data
+            if (
+                dst.base is not None
+                or id(dst) in bound
+                or dst.dtype != src.dtype
+                or dst.size < src.size
+                or not dst.flags.c_contiguous
+            ):
+                continue
+            view = dst.reshape(-1)[: src.size].reshape(src.shape)
+            view[...] = src
+            out._data = view
 
     def _copy_in(self, kwargs):
         arg_dict = self.arg_dict
@@ -169,10 +194,16 @@ class Executor:
         """Backpropagate from the outputs into the bound gradient arrays (per grad_req).
 
         ``out_grads`` (an NDArray or a list, one per output) may be omitted for outputs
-        of loss operators (``SoftmaxOutput``, ``MakeLoss``...).
+        of loss operators (``SoftmaxOutput``, ``MakeLoss``...) and for outputs no gradient
+        flows through (``argmax``, comparisons, ``BlockGrad``: what is passed for those is
+        not used, so its shape is not checked). Entries past the last output are ignored,
+        as in MXNet. Called before any ``forward``, it runs ``forward(is_train=True)`` on
+        the bound arguments first (MXNet would use whatever its buffers held).
         """
         if self._state is None:
-            raise MXNetError("backward: call forward (is_train=True) first")
+            # MXNet runs backward on whatever its buffers hold; distnet runs the forward
+            # pass on the bound arguments first, so the gradients are well defined
+            self.forward(is_train=True)
         with self._ctx:  # cupy allocates and runs on its current device: the bound one
             heads = self._head_grads(out_grads)
             if not self._writes:
@@ -212,10 +243,12 @@ class Executor:
             out_grads = [None] * n
         elif isinstance(out_grads, (NDArray, np.ndarray)):
             out_grads = [out_grads]
-        if len(out_grads) != n:
-            raise MXNetError(f"backward: {len(out_grads)} out_grads for {n} outputs")
+        # missing trailing out_grads are None; extra ones are ignored, as in MXNet
+        out_grads = list(out_grads[:n]) + [None] * (n - len(out_grads))
         heads = []
         for k, g in enumerate(out_grads):
+            if not self._head_used[k]:
+                g = None
             if g is None:
                 if self._head_check[k]:
                     raise MXNetError(
@@ -231,6 +264,9 @@ class Executor:
                     f"{tuple(data.shape)}, the output has shape "
                     f"{self.outputs[k].shape}"
                 )
+            dtype = self.outputs[k].dtype
+            if data.dtype != dtype:  # MXNet copies it into a buffer of the output's dtype
+                data = data.astype(dtype)
             heads.append(data)
         return heads
 
@@ -246,7 +282,7 @@ class Executor:
 
         def monitor(node, ins, outs):
             if monitor_all:
-                names = tuple(node.op.input_names(node.parsed)) + tuple(node.op.aux)
+                names = tuple(node.op.input_names(node.parsed)) + tuple(node.op.aux_names(node.parsed))
                 for name, arr in zip(names, ins):
                     callback(f"{node.name}_{name}", wrap(arr, ctx))
             for j, out in enumerate(outs):

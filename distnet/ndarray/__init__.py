@@ -11,6 +11,7 @@ import numpy as np
 from ..base import MXNetError, numeric_types
 from ..context import current_context, Context
 from ..backend import device_scope
+from ..util import is_np_shape
 from .ndarray import NDArray, invoke, wrap, array_from  # noqa: F401 - nd.invoke
 from .serialize import save, load, load_frombuffer
 from . import _gen, _methods
@@ -70,6 +71,21 @@ def _shape(shape):
     return (int(shape),) if isinstance(shape, numeric_types) else tuple(int(s) for s in shape)
 
 
+def _filled_shape(shape, fn):
+    """``shape`` for ``nd.zeros``/``ones``/``full``, checked as MXNet checks it: no
+    negative sizes, and without NumPy shape semantics (``mx.util.set_np_shape``) no
+    scalar or zero-size shape, since MXNet 1.x reads a 0 there as an unknown size."""
+    shape = _shape(shape)
+    if any(s < 0 for s in shape):
+        raise MXNetError(f"{fn}: shape {shape} has a negative size")
+    if not is_np_shape() and (not shape or 0 in shape):
+        raise MXNetError(
+            f"{fn}: shape {shape} is scalar or zero-size, which MXNet 1.x shape semantics "
+            "do not allow (0 means unknown); use mx.util.np_shape() for such arrays"
+        )
+    return shape
+
+
 def array(source_array, ctx=None, dtype=None):
     """A new NDArray copied from ``source_array`` (float32 unless ``dtype``; an NDArray
     source keeps its dtype). A scalar gives a 0-d array, as in MXNet
@@ -94,21 +110,21 @@ def zeros(shape, ctx=None, dtype=None, stype=None, **kwargs):
         return sparse.zeros(stype, shape, ctx, dtype)
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):  # cupy allocates on its current device
-        return _into(wrap(ctx.xp.zeros(_shape(shape), dtype), ctx), kwargs.get("out"))
+        return _into(wrap(ctx.xp.zeros(_filled_shape(shape, "zeros"), dtype), ctx), kwargs.get("out"))
 
 
 def ones(shape, ctx=None, dtype=None, **kwargs):
     """An array of ones (float32 by default)."""
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):
-        return _into(wrap(ctx.xp.ones(_shape(shape), dtype), ctx), kwargs.get("out"))
+        return _into(wrap(ctx.xp.ones(_filled_shape(shape, "ones"), dtype), ctx), kwargs.get("out"))
 
 
 def full(shape, val, ctx=None, dtype=None, out=None):
     """An array filled with ``val``."""
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):
-        res = wrap(ctx.xp.full(_shape(shape), val, dtype), ctx)
+        res = wrap(ctx.xp.full(_filled_shape(shape, "full"), val, dtype), ctx)
     return _into(res, out)
 
 
@@ -121,13 +137,12 @@ def empty(shape, ctx=None, dtype=None):
 
 def arange(start, stop=None, step=1.0, repeat=1, infer_range=None, ctx=None, dtype=None):
     """Evenly spaced values in ``[start, stop)``, each repeated ``repeat`` times."""
+    from ..ops.registry import get_op
+
     ctx, dtype = _ctx_dtype(ctx, dtype)
-    if stop is None:
-        start, stop = 0, start
-    data = np.arange(start, stop, step, dtype=np.float64).astype(dtype)
-    if repeat > 1:
-        data = np.repeat(data, repeat)
-    return array_from(data, ctx, dtype)
+    op = get_op("_arange")  # the values as sym.arange computes them (in dtype, as MXNet)
+    a = op.parse({"start": start, "stop": stop, "step": step, "repeat": repeat, "dtype": dtype})
+    return array_from(op.make(a, None), ctx, dtype)
 
 
 def linspace(start, stop, num, endpoint=True, ctx=None, dtype=None):

@@ -30,7 +30,7 @@ def _split_args(op, args, kwargs):
 def _gather(op, a, named):
     """The NDArray inputs (then auxiliary states) in the operator's order."""
     nds = []
-    for key in tuple(op.input_names(a)) + tuple(op.aux):
+    for key in tuple(op.input_names(a)) + tuple(op.aux_names(a)):
         value = named.get(key)
         if value is None:
             raise MXNetError(f"operator {op.name}: input {key!r} is missing")

@@ -572,7 +572,7 @@ def invoke(op, args, a, out=None, _traced=False):
         datas.append(x._data)
     if ctx is None:
         ctx = a.get("ctx") or current_context()
-    n_aux = len(op.aux)
+    n_aux = len(op.aux_names(a))
     if n_aux:
         ins, aux = datas[:-n_aux], datas[-n_aux:]
     else:
@@ -585,6 +585,8 @@ def invoke(op, args, a, out=None, _traced=False):
             outs, saved = op.forward(a, ins, aux, _ag._training and _ag._state.training)
     except OpRuntimeError as err:  # reported at the next read, as MXNet's engine does
         return failed_result(op, a, args, Failure(err), out)
+    except MXNetError:
+        raise  # already names the operator (and may be an IndexError too, as gather_nd's)
     except (ValueError, TypeError, IndexError) as err:
         raise _op_error(op, datas, err) from err
     res = []

@@ -73,6 +73,7 @@ def _optional(parser):
             return None
         return parser(v)
 
+    parse.inner = parser  # what mx.operator.get_operator_arguments describes
     return parse
 
 
@@ -132,6 +133,7 @@ def enum(*choices):
             raise ValueError(f"expected one of {list(choices)}, got {v!r}")
         return s
 
+    parse.choices = choices  # what mx.operator.get_operator_arguments describes
     return parse
 
 

@@ -165,6 +165,7 @@ class CTCLoss(Op):
 
             cupyx.scatter_add(occ, (t_i, b_i, idx), post)
         grad = xp.exp(lp) - occ
-        grad *= (xp.arange(T)[:, None] < seq_len[None, :])[:, :, None]
+        # steps past a sequence's length get 0 (where(), since their occupation may be NaN)
+        grad = xp.where((xp.arange(T)[:, None] < seq_len[None, :])[:, :, None], grad, 0.0)
         grad *= ograds[0].reshape(1, n, 1)
         return (grad.astype(data.dtype),) + (None,) * (len(ins) - 1)

@@ -6,8 +6,12 @@ any operator runs: ``nd.Custom``, ``sym.Custom`` (graph JSON keeps ``op_type`` a
 user's attributes, as MXNet's does), autograd, the executor and hybridized blocks. Extra
 attributes reach the prop's constructor as strings, as in MXNet. The user's forward and
 backward get NDArrays and run with recording paused, so their own operations never appear on
-the tape: the Custom node's gradient is whatever the user's backward writes.
+the tape: the Custom node's gradient is whatever the user's backward writes. An exception raised
+in the user's forward or backward arrives as an MXNetError (as in MXNet) whose
+``__cause__`` is the original exception, with its own traceback.
 """
+
+import contextlib
 
 import numpy as np
 
@@ -65,6 +69,10 @@ class Custom(Op):
         """The registered prop's ``list_arguments()``."""
         return tuple(_prop(a).list_arguments())
 
+    def aux_names(self, a):
+        """The registered prop's ``list_auxiliary_states()``."""
+        return tuple(_prop(a).list_auxiliary_states())
+
     def output_names(self, a):
         """The registered prop's ``list_outputs()``."""
         return tuple(_prop(a).list_outputs())
@@ -76,15 +84,26 @@ class Custom(Op):
             return in_shapes, [None] * self.num_outputs(a), aux_shapes
         result = prop.infer_shape([list(s) for s in in_shapes])
         ins, outs = result[0], result[1]
-        _no_aux(prop, result[2] if len(result) > 2 else ())
-        return ([tuple(s) for s in ins], [tuple(s) for s in outs], aux_shapes)
+        aux = result[2] if len(result) > 2 else ()
+        n_aux = len(prop.list_auxiliary_states())
+        if len(aux) != n_aux:
+            raise MXNetError(
+                f"operator Custom: {type(prop).__name__}.infer_shape returned {len(aux)} "
+                f"auxiliary shapes for its {n_aux} auxiliary states"
+            )
+        return ([tuple(s) for s in ins], [tuple(s) for s in outs], [tuple(s) for s in aux])
 
     def infer_type(self, a, in_types, aux_types):
         """The prop's ``infer_type`` (default: every type is the first input's)."""
         known = next((t for t in in_types if t is not None), np.dtype(np.float32))
         in_types = [known if t is None else t for t in in_types]
         result = _prop(a).infer_type([np.dtype(t).type for t in in_types])
-        return ([np.dtype(t) for t in result[0]], [np.dtype(t) for t in result[1]], aux_types)
+        aux = result[2] if len(result) > 2 else [known] * len(aux_types)
+        return (
+            [np.dtype(t) for t in result[0]],
+            [np.dtype(t) for t in result[1]],
+            [np.dtype(t) for t in aux],
+        )
 
     def forward(self, a, ins, aux, is_train):
         """Make the user's operator and run its ``forward`` into fresh outputs."""
@@ -95,53 +114,60 @@ class Custom(Op):
         prop = _prop(a)
         shapes = [list(x.shape) for x in ins]
         dtypes = [x.dtype.type for x in ins]
-        _, out_shapes, _ = self.infer_shape(a, [tuple(s) for s in shapes], [])
-        _, out_types, _ = self.infer_type(a, [np.dtype(t) for t in dtypes], [])
+        _, out_shapes, _ = self.infer_shape(a, [tuple(s) for s in shapes], [None] * len(aux))
+        _, out_types, _ = self.infer_type(a, [np.dtype(t) for t in dtypes], [None] * len(aux))
         xp = _xp_of(ins)
         ctx = cpu() if xp is np else _gpu_ctx(ins[0])
         user_op = prop.create_operator(ctx, shapes, dtypes)
         in_nd = [wrap(x, ctx) for x in ins]
+        aux_nd = [wrap(x, ctx) for x in aux]  # the bound states: the user updates them in place
         out_nd = [wrap(xp.zeros(s, t), ctx) for s, t in zip(out_shapes, out_types)]
-        with autograd.pause(train_mode=is_train):
+        with autograd.pause(train_mode=is_train), _user_code(prop, "forward"):
             user_op.forward(
                 is_train=is_train,
                 req=["write"] * len(out_nd),
                 in_data=in_nd,
                 out_data=out_nd,
-                aux=[],
+                aux=aux_nd,
             )
-        return [o._data for o in out_nd], (user_op, in_nd, out_nd, ctx)
+        return [o._data for o in out_nd], (user_op, in_nd, out_nd, aux_nd, ctx)
 
     def backward(self, F, a, ins, outs, saved, ograds):
         """The user's ``backward``, writing into zero-filled input gradients."""
         from ..ndarray.ndarray import wrap
         from .. import autograd
 
-        user_op, in_nd, out_nd, ctx = saved
+        user_op, in_nd, out_nd, aux_nd, ctx = saved
+        prop = _prop(a)
         xp = _xp_of(ins)
         out_grad = [
             wrap(g if g is not None else xp.zeros_like(o), ctx) for g, o in zip(ograds, outs)
         ]
         in_grad = [wrap(xp.zeros_like(x), ctx) for x in ins]
-        with autograd.pause():
+        with autograd.pause(), _user_code(prop, "backward"):
             user_op.backward(
                 req=["write"] * len(in_grad),
                 out_grad=out_grad,
                 in_data=in_nd,
                 out_data=out_nd,
                 in_grad=in_grad,
-                aux=[],
+                aux=aux_nd,
             )
         return [g._data for g in in_grad]
 
 
-def _no_aux(prop, aux_shapes):
-    if prop.list_auxiliary_states() or aux_shapes:
+@contextlib.contextmanager
+def _user_code(prop, what):
+    """Raise what the user's operator raises as an MXNetError, as MXNet does, with the
+    user's exception chained (``__cause__``) so its own traceback is kept."""
+    try:
+        yield
+    except MXNetError:
+        raise
+    except Exception as err:
         raise MXNetError(
-            f"operator Custom: {type(prop).__name__} declares auxiliary states "
-            f"{prop.list_auxiliary_states()}; custom operators with auxiliary "
-            "states are not supported by distnet yet"
-        )
+            f"operator Custom: {what} of {type(prop).__name__} raised {type(err).__name__}: {err}"
+        ) from err
 
 
 def _xp_of(arrays):

@@ -39,6 +39,7 @@ def _unary(name, fn, grad, aliases=(), doc=None):
         "aliases": tuple(aliases),
         "fn": staticmethod(fn),
         "grad": None if grad is None else staticmethod(grad),
+        "zero_grad": grad is None,
         "__doc__": doc or f"Elementwise ``{name}``.",
     }
     register(type(name, (_Unary,), attrs))
@@ -180,6 +181,7 @@ def _binary(base, fn, grad, elem_names=(), bcast_aliases=()):
                 "aliases": tuple(bcast_aliases),
                 "fn": staticmethod(fn),
                 "grad": None if grad is None else staticmethod(grad),
+                "zero_grad": grad is None,
                 "__doc__": doc + " Broadcasts.",
             },
         )
@@ -194,6 +196,7 @@ def _binary(base, fn, grad, elem_names=(), bcast_aliases=()):
                     "aliases": tuple(elem_names[1:]),
                     "fn": staticmethod(fn),
                     "grad": None if grad is None else staticmethod(grad),
+                    "zero_grad": grad is None,
                     "broadcast": False,
                     "__doc__": doc + " Shapes must match.",
                 },
@@ -227,10 +230,18 @@ _binary(
     lambda F, l, r, y, g: (g / r, -g * y / r),
     ("elemwise_div", "_div", "_Div"),
 )
+
+
+def _mod_grad(F, l, r, y, g):
+    if np.dtype(l.dtype).kind in "iub":
+        return None, None  # MXNet 1.9.1 gives integer mod no gradient (zeros)
+    return g, -g * F.floor(l / r)
+
+
 _binary(
     "mod",
     lambda xp, l, r: xp.mod(l, r),
-    lambda F, l, r, y, g: (g, -g * F.floor(l / r)),
+    _mod_grad,
     ("_mod", "_Mod"),
 )
 _binary(
@@ -309,6 +320,7 @@ def _scalar(name, fn, grad, aliases=()):
                 "aliases": tuple(aliases),
                 "fn": staticmethod(fn),
                 "grad": None if grad is None else staticmethod(grad),
+                "zero_grad": grad is None,
                 "__doc__": f"``{name}``: elementwise with the attribute ``scalar``.",
             },
         )

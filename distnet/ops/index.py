@@ -310,6 +310,7 @@ class one_hot(Op):
     elsewhere; indices outside ``[0, depth)`` give all ``off_value``)."""
 
     name = "one_hot"
+    zero_grad = True
     inputs = ("indices",)
     params = {
         "depth": Attr(Int),
@@ -352,6 +353,11 @@ def _nd_key(op, indices, data_ndim):
     return tuple(pos[i] for i in range(indices.shape[0]))
 
 
+class GatherIndexError(MXNetError, IndexError):
+    """An index out of bounds in ``gather_nd``: MXNet raises IndexError there, distnet an
+    error that is both an MXNetError and an IndexError."""
+
+
 @register
 class gather_nd(IndexingOp):
     """``data[indices[0], indices[1], ...]``: indices of shape ``(M, ...)`` address the
@@ -372,7 +378,7 @@ class gather_nd(IndexingOp):
         try:
             return (x[key],), key
         except IndexError as err:
-            raise MXNetError(f"gather_nd: {err} (data shape {x.shape})") from None
+            raise GatherIndexError(f"gather_nd: {err} (data shape {x.shape})") from None
 
     def backward(self, F, a, ins, outs, saved, ograds):
         x = ins[0]

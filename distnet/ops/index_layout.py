@@ -321,6 +321,8 @@ class UpSampling(Op):
 def _check_block(op, shape, b, space):
     if len(shape) != 4:
         raise MXNetError(f"{op}: data must be 4-D (N, C, H, W), got {tuple(shape)}")
+    if 0 in shape:  # as MXNet, which checks every dimension
+        raise MXNetError(f"{op}: no dimension of the data may be 0, got {tuple(shape)}")
     if b < 1:
         raise MXNetError(f"{op}: block_size must be positive, got {b}")
     if space and (shape[2] % b or shape[3] % b):

@@ -153,6 +153,7 @@ class argsort(Op):
     (float32 by default, as MXNet)."""
 
     name = "argsort"
+    zero_grad = True
     params = {"axis": Attr(OptInt, -1), "is_ascend": Attr(Bool, True), "dtype": _INDEX_DTYPE}
 
     def infer_shape(self, a, in_shapes, aux_shapes):

@@ -175,7 +175,8 @@ def _rows_back(x, axis):
 def _shape_rows_last(shape, axis):
     shape = list(shape)
     if axis not in (-2, len(shape) - 2):
-        shape.insert(len(shape) - 1, shape.pop(axis))
+        rows = shape.pop(axis)  # popped first: the insert position counts without it
+        shape.insert(len(shape) - 1, rows)
     return shape
 
 
@@ -199,7 +200,8 @@ class _linalg_gemm2(_La):
         rows = sa[-1] if a["transpose_a"] else sa[-2]
         cols = sb[-2] if a["transpose_b"] else sb[-1]
         out = sa[:-2] + [rows, cols]
-        if ax not in (-2, len(out) - 2):
+        ax %= len(out)  # list.insert counts a negative index after the pop: make it positive
+        if ax != len(out) - 2:
             out.insert(ax, out.pop(-2))
         return [out]
 

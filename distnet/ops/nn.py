@@ -192,15 +192,23 @@ class LeakyReLU(Op):
 
     @staticmethod
     def _gamma(x, gamma):
-        """prelu's gamma broadcast along axis 1 (a single value applies everywhere)."""
+        """prelu's gamma shaped to broadcast against ``x``, as MXNet: a 1-d gamma runs
+        along axis 1 (a single value applies everywhere); a gamma of 2 or more dims lines
+        up with the leading axes of ``x`` ((3, 4) against (3, 4, 4, 5) is (3, 4, 1, 1))."""
         if gamma.size == 1 or x.ndim < 2:
             return gamma.reshape((1,) * x.ndim)
-        if gamma.shape[0] != x.shape[1]:
+        if gamma.ndim == 1 and gamma.shape[0] == x.shape[1]:
+            return gamma.reshape((1, -1) + (1,) * (x.ndim - 2))
+        lead = tuple(gamma.shape) + (1,) * (x.ndim - gamma.ndim)
+        if gamma.ndim == 1 or len(lead) != x.ndim or any(
+            g not in (1, d) for g, d in zip(lead, x.shape)
+        ):
             raise MXNetError(
-                f"operator LeakyReLU: gamma has shape {tuple(gamma.shape)}, "
-                f"expected ({x.shape[1]},) for data of shape {tuple(x.shape)}"
+                f"operator LeakyReLU: gamma has shape {tuple(gamma.shape)}, expected "
+                f"({x.shape[1]},) or a shape that broadcasts against the leading axes of "
+                f"data of shape {tuple(x.shape)}"
             )
-        return gamma.reshape((1, -1) + (1,) * (x.ndim - 2))
+        return gamma.reshape(lead)
 
     def forward(self, a, ins, aux, is_train):
         x = ins[0]

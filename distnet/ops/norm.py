@@ -183,8 +183,10 @@ class LayerNorm(Op):
         axis = a["axis"] % x.ndim
         bs = _bshape(x.ndim, axis, gamma.shape[0])
         others = tuple(i for i in range(x.ndim) if i != axis)
-        dgamma = (g * xhat).sum(axis=others)
-        dbeta = g.sum(axis=others)
+        # summed in float64: a long sum over the leading axes in float32 drifts past 1e-4
+        acc = "float64" if g.dtype.itemsize <= 4 and g.dtype.kind == "f" else None
+        dgamma = (g * xhat).sum(axis=others, dtype=acc)
+        dbeta = g.sum(axis=others, dtype=acc)
         dxhat = g * as_dtype(gamma, g.dtype).reshape(bs)
         dx = (
             dxhat

@@ -69,11 +69,18 @@ class _PoolPlan:
             )
         stride = a["stride"] or (1,) * d
         pad = a["pad"] or (0,) * d
-        if len(stride) != d or len(pad) != d:
+        if len(stride) < d or len(pad) < d:
             raise MXNetError(
                 f"operator Pooling: stride {stride} and pad {pad} must have {d} "
                 f"entries like kernel {kernel}"
             )
+        if a["pooling_convention"] == "same" and any(pad):
+            raise MXNetError(
+                f"operator Pooling: pooling_convention='same' pads by itself, so pad must "
+                f"be 0, got pad={pad}"
+            )
+        # MXNet reads the first entries of a longer stride/pad (pad=(0, 0, 0) for 1-D)
+        stride, pad = stride[:d], pad[:d]
         if min(kernel) < 1 or min(stride) < 1 or min(pad) < 0:
             raise MXNetError(
                 f"operator Pooling: kernel and stride must be >= 1, pad >= 0; "

@@ -172,6 +172,7 @@ class _ArgReduce(Op):
     """Index of the extreme value along ``axis`` (float32 indices, as MXNet)."""
 
     params = {"axis": Attr(OptInt, None), "keepdims": Attr(Bool, False)}
+    zero_grad = True
     fn = None
 
     def forward(self, a, ins, aux, is_train):

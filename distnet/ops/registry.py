@@ -72,6 +72,9 @@ class Op:
         Inputs come as ``*args`` (``concat``, ``add_n``); their count is ``num_args``.
     loss_output : bool
         ``backward`` needs no head gradient (``SoftmaxOutput``).
+    zero_grad : bool
+        No gradient flows through it (``argmax``, comparisons, ``BlockGrad``): backward
+        skips it and a head gradient for its output is neither needed nor checked.
     nd_backward : bool
         ``backward`` is written with ``F``-generic calls only, so it can run on NDArrays
         while recording (second-order gradients).
@@ -90,6 +93,7 @@ class Op:
     params = {}
     variadic = False
     loss_output = False
+    zero_grad = False
     nd_backward = False
     backward_req = False
     zero_d = False
@@ -104,6 +108,10 @@ class Op:
         if self.variadic:
             return tuple(f"arg{i}" for i in range(a.get("num_args", 0)))
         return self.inputs
+
+    def aux_names(self, a):
+        """Names of the auxiliary states for attributes ``a`` (``Custom`` asks its prop)."""
+        return self.aux
 
     def output_names(self, a):
         """Names of the visible outputs (``output``, or ``output0``... for several)."""

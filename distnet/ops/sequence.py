@@ -13,7 +13,7 @@ from .registry import Op, register
 from ._util import xp_of
 
 
-def _lengths(name, xp, a, x, ins):
+def _lengths(name, xp, a, x, ins, low=1):
     """Per-batch lengths (int64), or the full length when none are used."""
     axis = a["axis"]
     if axis not in (0, 1) or x.ndim < 2:
@@ -31,8 +31,10 @@ def _lengths(name, xp, a, x, ins):
             f"({batch},) for data {tuple(x.shape)} and axis={axis}"
         )
     lens = lens.astype(np.int64)
-    if int(lens.min()) < 1 or int(lens.max()) > steps:
-        raise MXNetError(f"{name}: sequence_length must lie in [1, {steps}], got {lens.tolist()}")
+    if int(lens.min()) < low or int(lens.max()) > steps:
+        raise MXNetError(
+            f"{name}: sequence_length must lie in [{low}, {steps}], got {lens.tolist()}"
+        )
     return lens
 
 
@@ -102,7 +104,8 @@ class SequenceReverse(_SeqOp):
     def forward(self, a, ins, aux, is_train):
         x = ins[0]
         xp = xp_of(x)
-        src, b = self._index(xp, a, x, _lengths(self.name, xp, a, x, ins))
+        # a length of 0 reverses nothing, as in MXNet
+        src, b = self._index(xp, a, x, _lengths(self.name, xp, a, x, ins, low=0))
         return (x[src, b],), (src, b)
 
     def backward(self, F, a, ins, outs, saved, ograds):

@@ -255,6 +255,7 @@ class BlockGrad(Op):
     """Identity in forward; stops gradients in backward."""
 
     name = "BlockGrad"
+    zero_grad = True
     aliases = ("stop_gradient",)
     nd_backward = True
 
@@ -314,6 +315,7 @@ class zeros_like(_Like):
     """Zeros with the input's shape and type."""
 
     name = "zeros_like"
+    zero_grad = True
     value = 0
 
 
@@ -322,6 +324,7 @@ class ones_like(_Like):
     """Ones with the input's shape and type."""
 
     name = "ones_like"
+    zero_grad = True
     value = 1
 
 
@@ -330,6 +333,7 @@ class shape_array(Op):
     """The input's shape as an int64 array."""
 
     name = "shape_array"
+    zero_grad = True
 
     def forward(self, a, ins, aux, is_train):
         x = ins[0]

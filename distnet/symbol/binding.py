@@ -270,7 +270,9 @@ def reshape(exe, partial_shaping, allow_up_sizing, kwargs):
         aux.append(_resized(arr, shape, allow_up_sizing, name))
     reqs = [exe._grad_req[n] for n in exe._arg_names]
     out_types = [o.dtype for o in exe.outputs]
-    return Executor(sym, exe._ctx, args, grads, reqs, aux, out_shapes, out_types)
+    new = Executor(sym, exe._ctx, args, grads, reqs, aux, out_shapes, out_types)
+    new._out_share = list(exe.outputs)  # outputs written into the old ones' memory
+    return new
 
 
 def _check_partial(name, kwargs, partial_shaping, old, new):

@@ -63,7 +63,7 @@ def _split_inputs(op, args, kwargs):
     for key, value in kwargs.items():
         if isinstance(value, Symbol):
             named[key] = value
-        else:
+        elif value is not None or key not in op.inputs:  # MXNet drops inputs given as None
             attrs[key] = value
     return positional, named, attrs
 
@@ -87,29 +87,33 @@ def _single(op, key, sym):
 def _resolve_inputs(op, name, parsed, attrs, positional, named):
     """Input entries in the operator's order; missing ones become new variables."""
     in_names = tuple(op.input_names(parsed))
-    all_names = in_names + tuple(op.aux)
+    aux_names = tuple(op.aux_names(parsed))
+    all_names = in_names + aux_names
     if op.variadic:
         if named and "num_args" in op.params:
             raise MXNetError(
                 f"operator {op.name} takes its inputs as positional Symbols, "
                 f"got keyword inputs {sorted(named)}"
             )
+        positional = list(positional)
         if named:  # by name (Custom's list_arguments): positional ones first, in order
-            unknown = set(named) - set(in_names)
-            if unknown or len(positional) > len(in_names):
+            unknown = set(named) - set(all_names)
+            if unknown or len(positional) > len(all_names):
                 raise MXNetError(
                     f"operator {op.name}: inputs {sorted(unknown)} are not among "
-                    f"its inputs {list(in_names)}"
+                    f"its inputs {list(all_names)}"
                 )
-            positional = list(positional) + [named.get(k) for k in in_names[len(positional) :]]
-        if "num_args" not in op.params:  # named inputs: missing ones become variables
-            positional = list(positional) + [None] * (len(in_names) - len(positional))
-        srcs = list(positional)
-        if len(srcs) != len(in_names):
+            positional += [named.get(k) for k in all_names[len(positional) :]]
+        if "num_args" not in op.params:  # Custom: missing inputs and states become variables
+            positional += [None] * (len(all_names) - len(positional))
+        else:
+            positional += [None] * len(aux_names)
+        if len(positional) != len(all_names):
             raise MXNetError(
-                f"operator {op.name}: num_args={len(in_names)} but {len(srcs)} inputs were given"
+                f"operator {op.name}: num_args={len(in_names)} but "
+                f"{len(positional) - len(aux_names)} inputs were given"
             )
-        srcs += [None] * len(op.aux)
+        srcs = positional
     else:
         positional = list(positional)
         while len(positional) > len(all_names) and positional[-1] is None:

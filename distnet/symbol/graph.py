@@ -67,7 +67,7 @@ class Node:
     @property
     def n_aux(self):
         """Number of trailing inputs that are auxiliary states."""
-        return 0 if self.op is None else len(self.op.aux)
+        return 0 if self.op is None else len(self.op.aux_names(self.parsed))
 
     def output_name(self, index):
         """MXNet's name of output ``index``: ``data`` or ``fc1_output``."""

@@ -233,7 +233,7 @@ def _make_node(i, raw, nodes, n_total):
         op = get_op(op_name)
         parsed = op.parse(attrs)
         _check_parsed(op, parsed)
-        expected = len(op.input_names(parsed)) + len(op.aux)
+        expected = len(op.input_names(parsed)) + len(op.aux_names(parsed))
         out_names = tuple(op.output_names(parsed))
     except (MXNetError, _Bad) as err:
         raise _Bad(f"({name!r}, operator {op_name}): {err}") from None

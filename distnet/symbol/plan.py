@@ -184,7 +184,7 @@ class GraphPlan:
         bsteps = []
         for k, (op, a, ins, aux, o0, n_out) in enumerate(self.steps):
             in_need = tuple(needs[i] for i in ins)
-            if any(in_need):
+            if any(in_need) and not op.zero_grad:  # argmax, comparisons: no gradient flows
                 for j in range(n_out):
                     needs[o0 + j] = True
                 bsteps.append((k, op, a, ins, o0, n_out, in_need))

@@ -175,3 +175,95 @@ def test_errors_name_the_problem():
 def test_registered_operator_names_include_custom():
     names = mx.operator.get_all_registered_operators()
     assert "Custom" in names and "FullyConnected" in names
+
+
+def test_user_exception_arrives_as_mxneterror_with_cause():
+    class Boom(mx.operator.CustomOp):
+        def forward(self, is_train, req, in_data, out_data, aux):
+            raise ZeroDivisionError("no luck")
+
+    @mx.operator.register("c1_boom")
+    class BoomProp(mx.operator.CustomOpProp):
+        def create_operator(self, ctx, shapes, dtypes):
+            return Boom()
+
+    with pytest.raises(
+        MXNetError, match="forward of BoomProp raised ZeroDivisionError: no luck"
+    ) as info:
+        mx.nd.Custom(mx.nd.ones((2,)), op_type="c1_boom")
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+
+
+class _Counted(mx.operator.CustomOp):
+    def forward(self, is_train, req, in_data, out_data, aux):
+        aux[0][:] += 1  # an auxiliary state, updated in place
+        self.assign(out_data[0], req[0], in_data[0] * in_data[0])
+
+    def backward(self, req, out_grad, in_data, out_data, in_grad, aux):
+        assert (aux[0].asnumpy() >= 1).all()
+        self.assign(in_grad[0], req[0], 2 * in_data[0] * out_grad[0])
+
+
+@mx.operator.register("c1_counted")
+class _CountedProp(mx.operator.CustomOpProp):
+    def list_auxiliary_states(self):
+        return ["count"]
+
+    def infer_shape(self, in_shape):
+        return in_shape, [in_shape[0]], [in_shape[0]]
+
+    def create_operator(self, ctx, shapes, dtypes):
+        return _Counted()
+
+
+def test_auxiliary_states_bind_and_update_in_place():
+    data = mx.sym.var("data")
+    op = mx.sym.Custom(data, name="sqr", op_type="c1_counted")
+    assert op.list_arguments() == ["data"]
+    assert op.list_auxiliary_states() == ["sqr_count"]
+    assert mx.sym.load_json(op.tojson()).list_auxiliary_states() == ["sqr_count"]
+    named = mx.sym.Custom(data=data, count=mx.sym.var("c"), op_type="c1_counted")
+    assert named.list_auxiliary_states() == ["c"]
+    with pytest.raises(MXNetError, match=r"inputs \['aux'\] are not among its inputs"):
+        mx.sym.Custom(data=data, aux=mx.sym.var("aux"), op_type="c1_counted")
+    exe = op.simple_bind(mx.cpu(), data=(2, 3))
+    for step in (1, 2):
+        exe.forward(is_train=True, data=mx.nd.ones((2, 3)) * 3)
+        exe.backward(mx.nd.ones((2, 3)))
+        np.testing.assert_array_equal(exe.aux_dict["sqr_count"].asnumpy(), np.full((2, 3), step))
+    np.testing.assert_array_equal(exe.outputs[0].asnumpy(), np.full((2, 3), 9.0))
+    np.testing.assert_array_equal(exe.grad_dict["data"].asnumpy(), np.full((2, 3), 6.0))
+    # imperative: the state is the trailing positional NDArray
+    x, state = mx.nd.ones((2, 3)) * 2, mx.nd.zeros((2, 3))
+    x.attach_grad()
+    with autograd.record():
+        y = mx.nd.Custom(x, state, op_type="c1_counted")
+    y.backward()
+    np.testing.assert_array_equal(y.asnumpy(), np.full((2, 3), 4.0))
+    np.testing.assert_array_equal(x.grad.asnumpy(), np.full((2, 3), 4.0))
+    np.testing.assert_array_equal(state.asnumpy(), np.ones((2, 3)))
+
+
+def test_legacy_numpy_and_ndarray_ops():
+    class Square(mx.operator.NumpyOp):
+        def forward(self, in_data, out_data):
+            assert isinstance(in_data[0], np.ndarray)
+            out_data[0][:] = in_data[0] ** 2
+
+        def backward(self, out_grad, in_data, out_data, in_grad):
+            in_grad[0][:] = 2 * in_data[0] * out_grad[0]
+
+    x = mx.sym.var("X")
+    for op, want_out, want_grad in (
+        (mx.operator.NumpyOp(), [3.0, 3.0], [1.0, 2.0]),  # the default is the identity
+        (mx.operator.NDArrayOp(), [3.0, 3.0], [1.0, 2.0]),
+        (Square(), [9.0, 9.0], [6.0, 12.0]),
+    ):
+        sym = op.get_symbol(x, name="legacy")
+        assert sym.list_arguments() == ["X"]
+        dx = mx.nd.zeros((2,))
+        exe = sym.bind(mx.cpu(), args=[mx.nd.ones((2,)) * 3], args_grad={"X": dx})
+        exe.forward(is_train=True)
+        np.testing.assert_array_equal(exe.outputs[0].asnumpy(), want_out)
+        exe.backward(mx.nd.array([1.0, 2.0]))
+        np.testing.assert_array_equal(dx.asnumpy(), want_grad)

@@ -208,9 +208,47 @@ def test_head_gradients():
     np.testing.assert_allclose(exe.grad_dict["fc_bias"].asnumpy(), [6, 6])
     with pytest.raises(MXNetError, match="out_grad for 'fc_output' has shape"):
         exe.backward(mx.nd.ones((3, 3)))
-    fresh = fc.simple_bind(mx.cpu(), x=(3, 4))
-    with pytest.raises(MXNetError, match="call forward"):
-        fresh.backward(mx.nd.ones((3, 2)))
+    # extra out_grads past the last output are ignored, as in MXNet
+    exe.backward([mx.nd.ones((3, 2)), mx.nd.ones((7,))])
+    np.testing.assert_allclose(exe.grad_dict["fc_bias"].asnumpy(), [3, 3])
+
+
+def test_backward_before_forward_runs_forward():
+    # MXNet runs backward on whatever its buffers hold; distnet runs forward first
+    x = mx.sym.var("x")
+    exe = mx.sym.sin(x).simple_bind(mx.cpu(), x=(2, 3))
+    exe.arg_dict["x"][:] = 1.0
+    exe.backward(mx.nd.ones((2, 3)) * 3)
+    np.testing.assert_allclose(
+        exe.grad_dict["x"].asnumpy(), np.full((2, 3), 3 * np.cos(1.0)), rtol=1e-6
+    )
+    np.testing.assert_allclose(exe.outputs[0].asnumpy(), np.full((2, 3), np.sin(1.0)), rtol=1e-6)
+
+
+def test_no_head_gradient_where_none_flows():
+    """Outputs of argmax, comparisons, shape_array take no head gradient; one passed for
+    them is not used (not even its shape), and the inputs' gradients are zeros."""
+    x, y = mx.sym.var("x"), mx.sym.var("y")
+    for sym, out_grads in (
+        (x == y, None),
+        (mx.sym.broadcast_greater(x, y), None),
+        (mx.sym.argmax(x, axis=1, keepdims=True), [mx.nd.ones((2, 3))]),
+        (mx.sym.shape_array(x) + 0, [mx.nd.ones((5,))]),
+    ):
+        names = sym.list_arguments()
+        exe = sym.simple_bind(mx.cpu(), **{n: (2, 3) for n in names})
+        exe.grad_dict["x"][:] = 7.0
+        exe.forward(is_train=True, **{n: mx.nd.ones((2, 3)) for n in names})
+        exe.backward(out_grads)
+        np.testing.assert_array_equal(exe.grad_dict["x"].asnumpy(), np.zeros((2, 3)))
+    # a gradient that does flow (into y) still needs its head gradient
+    exe = (mx.sym.floor(x) * y).simple_bind(mx.cpu(), x=(2, 3), y=(2, 3))
+    exe.forward(is_train=True, x=mx.nd.ones((2, 3)) * 2.5, y=mx.nd.ones((2, 3)))
+    with pytest.raises(MXNetError, match="head gradient is required"):
+        exe.backward()
+    exe.backward(mx.nd.ones((2, 3)))
+    np.testing.assert_array_equal(exe.grad_dict["y"].asnumpy(), np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(exe.grad_dict["x"].asnumpy(), np.zeros((2, 3)))
 
 
 def test_loss_and_blocked_heads_need_no_head_gradient():
@@ -357,3 +395,28 @@ def test_operator_failure_names_the_node():
         r"b: \(4, 2\)",
     ):
         exe.forward()
+
+
+def test_reshaped_executor_writes_into_the_original_outputs():
+    x = mx.sym.var("x")
+    fc = mx.sym.FullyConnected(x, num_hidden=4, name="fc")
+    exe = fc.simple_bind(mx.cpu(), x=(5, 4), grad_req="null")
+    exe.arg_dict["x"][:] = 1
+    exe.arg_dict["fc_weight"][:] = 1
+    exe.arg_dict["fc_bias"][:] = 0
+    exe.forward()
+    small = exe.reshape(x=(3, 4))
+    small.arg_dict["x"][:] = 2
+    small.forward()
+    np.testing.assert_array_equal(small.outputs[0].asnumpy(), np.full((3, 4), 8.0))
+    # MXNet's reshape shares memory: the original's first rows hold the new values
+    np.testing.assert_array_equal(exe.outputs[0].asnumpy()[:3], np.full((3, 4), 8.0))
+    exe.forward()
+    np.testing.assert_array_equal(exe.outputs[0].asnumpy()[3:], np.full((2, 4), 4.0))
+    # an output that is a view of a bound argument is never written through
+    flat = mx.sym.Flatten(x)
+    exe = flat.simple_bind(mx.cpu(), x=(4, 2))
+    exe.forward(x=mx.nd.ones((4, 2)))
+    small = exe.reshape(x=(2, 2))
+    small.forward(x=mx.nd.ones((2, 2)) * 5)
+    np.testing.assert_array_equal(small.outputs[0].asnumpy(), np.full((2, 2), 5.0))
