@@ -42,6 +42,13 @@ _OP_MODULES = (
     "pdf",
     "index_extra",
     "im2col_ops",
+    "image",
+    "spatial",
+    "detection",
+    "quantize",
+    "amp",
+    "attention",
+    "norm_variants",
 )
 
 

@@ -266,6 +266,7 @@ class Symbol:
         """Bind to new arrays whose shapes are inferred from ``kwargs`` (input shapes)."""
         from ..executor import simple_bind
 
+        kwargs.pop("force_rebind", None)  # Module.bind's flag; MXNet ignores it here
         return simple_bind(
             self, ctx, grad_req, type_dict, shared_arg_names, shared_exec, shared_buffer, kwargs
         )
