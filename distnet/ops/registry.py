@@ -44,6 +44,7 @@ _OP_MODULES = (
     "im2col_ops",
     "image",
     "spatial",
+    "correlation",
     "detection",
     "quantize",
     "amp",

@@ -1,0 +1,134 @@
+"""The vision/contrib operators added for issue #21 (image ops, spatial sampling,
+Correlation, ROI pooling, attention products, quantization, ...) against MXNet 1.9.1's
+outputs and input gradients (tests/fixtures/mxnet/newops.npz, made by
+scripts/fixtures/make_newops_fixtures.py)."""
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+import distnet as mx
+from distnet import nd
+from distnet.base import MXNetError
+
+_FIX = np.load(pathlib.Path(__file__).resolve().parents[1] / "fixtures/mxnet/newops.npz")
+CASES = sorted(k[: -len("/meta")] for k in _FIX.files if k.endswith("/meta"))
+
+
+def _fn(path, root=nd):
+    for part in path.split("."):
+        root = getattr(root, part)
+    return root
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_matches_mxnet(case):
+    meta = json.loads(str(_FIX[f"{case}/meta"]))
+    n_in = sum(1 for k in _FIX.files if k.startswith(f"{case}/in"))
+    inputs = [
+        nd.array(_FIX[f"{case}/in{i}"], dtype=_FIX[f"{case}/in{i}"].dtype) for i in range(n_in)
+    ]
+    for i in meta["grad"]:
+        inputs[i].attach_grad()
+    with mx.autograd.record():
+        outs = _fn(meta["op"])(*inputs, **meta["attrs"])
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    for i, out in enumerate(outs):
+        want = _FIX[f"{case}/out{i}"]
+        assert out.shape == want.shape, (case, i)
+        assert out.dtype == want.dtype, (case, i)
+        np.testing.assert_allclose(
+            out.asnumpy(), want, rtol=1e-4, atol=1e-5, err_msg=f"{case} out{i}"
+        )
+    if meta["grad"]:
+        outs[0].backward(nd.array(_FIX[f"{case}/head"], dtype=outs[0].dtype))
+        for i in meta["grad"]:
+            np.testing.assert_allclose(
+                inputs[i].grad.asnumpy(),
+                _FIX[f"{case}/grad{i}"],
+                rtol=1e-4,
+                atol=1e-5,
+                err_msg=f"{case} grad{i}",
+            )
+
+
+def test_flip_gradient_is_the_flipped_head():
+    # MXNet 1.9.1's flip backward returns a wrong gradient (and its flip_top_bottom
+    # zeroes the middle row of odd-height float images); distnet's is the flip's.
+    x = nd.array(np.arange(30, dtype=np.float32).reshape(5, 2, 3))
+    x.attach_grad()
+    head = np.random.RandomState(1).rand(5, 2, 3).astype(np.float32)
+    with mx.autograd.record():
+        y = nd.image.flip_top_bottom(x)
+    y.backward(nd.array(head))
+    np.testing.assert_array_equal(y.asnumpy(), x.asnumpy()[::-1])
+    np.testing.assert_array_equal(x.grad.asnumpy(), head[::-1])
+
+
+def test_image_namespaces_and_symbol_backward():
+    data = mx.sym.Variable("data")
+    crop = mx.sym.image.crop(data, x=1, y=0, width=2, height=2)
+    x = np.arange(24, dtype=np.float32).reshape(3, 4, 2)
+    exe = crop.bind(mx.cpu(), {"data": nd.array(x)}, args_grad={"data": nd.zeros((3, 4, 2))})
+    exe.forward(is_train=True)
+    np.testing.assert_array_equal(exe.outputs[0].asnumpy(), x[0:2, 1:3])
+    exe.backward([nd.ones((2, 2, 2))])
+    want = np.zeros_like(x)
+    want[0:2, 1:3] = 1
+    np.testing.assert_array_equal(exe.grad_dict["data"].asnumpy(), want)
+    with pytest.raises(MXNetError, match="inside the 3x4"):
+        nd.image.crop(nd.array(x), x=3, y=0, width=2, height=2)
+
+
+def test_random_flip_is_seeded():
+    x = nd.array(np.arange(12, dtype=np.float32).reshape(2, 2, 3))
+    mx.random.seed(3)
+    first = [nd.image.random_flip_left_right(x).asnumpy() for _ in range(8)]
+    mx.random.seed(3)
+    again = [nd.image.random_flip_left_right(x).asnumpy() for _ in range(8)]
+    flipped = [np.array_equal(f, x.asnumpy()[:, ::-1]) for f in first]
+    assert any(flipped) and not all(flipped)
+    for f, g in zip(first, again):
+        np.testing.assert_array_equal(f, g)
+
+
+def test_amp_multicast_widest_and_narrow():
+    a = nd.ones((2,), dtype="float16")
+    b = nd.ones((2,), dtype="float32")
+    c = nd.ones((2,), dtype="int32")
+    assert [o.dtype for o in nd.amp_multicast(a, b, c, num_outputs=3)] == [
+        np.float32,
+        np.float32,
+        np.int32,
+    ]
+    narrow = nd.amp_multicast(a, b, num_outputs=2, cast_narrow=True)
+    assert [o.dtype for o in narrow] == [np.float16, np.float16]
+    x = mx.sym.Variable("x", dtype=np.float32)
+    _, out_types, _ = mx.sym.amp_cast(x, dtype="float16").infer_type(x="float32")
+    assert out_types == [np.float16]
+
+
+def test_batchnorm_v1_symbol_outputs_variance():
+    sym = mx.sym.BatchNorm_v1(mx.sym.Variable("data"), name="bn", output_mean_var=True)
+    assert sym.list_arguments() == ["data", "bn_gamma", "bn_beta"]
+    assert sym.list_auxiliary_states() == ["bn_moving_mean", "bn_moving_var"]
+    assert sym.list_outputs() == ["bn_output", "bn_mean", "bn_var"]
+    x = np.random.RandomState(0).rand(4, 3, 2, 2).astype(np.float32)
+    exe = sym.simple_bind(mx.cpu(), data=x.shape)
+    exe.arg_dict["data"][:] = x
+    exe.arg_dict["bn_gamma"][:] = 1
+    exe.aux_dict["bn_moving_var"][:] = 1
+    outs = exe.forward(is_train=True)
+    np.testing.assert_allclose(outs[1].asnumpy(), x.mean(axis=(0, 2, 3)), rtol=1e-5)
+    np.testing.assert_allclose(outs[2].asnumpy(), x.var(axis=(0, 2, 3)), rtol=1e-4)
+
+
+def test_correlation_rejects_empty_output():
+    x = nd.array(np.ones((1, 1, 28, 28)))
+    with pytest.raises(MXNetError, match="output would be empty"):
+        nd.Correlation(x, x, kernel_size=27)
+    with pytest.raises(MXNetError, match="kernel_size must be odd"):
+        nd.Correlation(x, x, kernel_size=28)
+    assert nd.Correlation(x, x, kernel_size=9).shape == (1, 9, 18, 18)
