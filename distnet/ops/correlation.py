@@ -145,7 +145,8 @@ class Correlation(Op):
                 d1[reg1] += gm * p2[reg2]
                 d2[reg2] += gm * a1
             else:
-                sgn = xp.sign(a1 - p2[reg2]) * gm
+                # MXNet's convention: a tie counts as data1 > data2
+                sgn = xp.where(a1 >= p2[reg2], gm, -gm)
                 d1[reg1] += sgn
                 d2[reg2] -= sgn
         pad = a["pad_size"]
