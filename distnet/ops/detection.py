@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ..base import MXNetError
-from .attrs import Attr, Bool, Float, Int, Shape
+from .attrs import Attr, Bool, Float, FloatTuple, Int, Shape
 from .registry import Op, register
 from ._indexing import scatter_add
 from ._util import xp_of
@@ -399,3 +399,172 @@ class _contrib_RROIAlign(_RoiOp):
                 )
                 scatter_add(xp, dx, idx, xp.broadcast_to(contrib, (c,) + rows.shape))
         return dx, None
+
+
+# ---------------------------------------------------------------- Proposal
+def _anchors(stride, scales, ratios):
+    """Faster R-CNN's base anchors (A, 4) centred on the first stride cell: per ratio,
+    per scale, with py-faster-rcnn's rounding and inclusive pixel ends."""
+    ctr = 0.5 * (stride - 1)
+    out = []
+    for ratio in ratios:
+        ws = np.round(np.sqrt(stride * stride / ratio))
+        hs = np.round(ws * ratio)
+        for scale in scales:
+            w, h = ws * scale, hs * scale
+            out.append(
+                [ctr - 0.5 * (w - 1), ctr - 0.5 * (h - 1), ctr + 0.5 * (w - 1), ctr + 0.5 * (h - 1)]
+            )
+    return np.array(out, np.float64)
+
+
+def _decode(boxes, deltas, iou_loss):
+    """Apply (dx, dy, dw, dh) deltas (or, with ``iou_loss``, corner offsets)."""
+    if iou_loss:
+        return boxes + deltas
+    w = boxes[:, 2] - boxes[:, 0] + 1.0
+    h = boxes[:, 3] - boxes[:, 1] + 1.0
+    cx = boxes[:, 0] + 0.5 * (w - 1.0) + deltas[:, 0] * w
+    cy = boxes[:, 1] + 0.5 * (h - 1.0) + deltas[:, 1] * h
+    pw, ph = np.exp(deltas[:, 2]) * w, np.exp(deltas[:, 3]) * h
+    return np.stack(
+        [
+            cx - 0.5 * (pw - 1.0),
+            cy - 0.5 * (ph - 1.0),
+            cx + 0.5 * (pw - 1.0),
+            cy + 0.5 * (ph - 1.0),
+        ],
+        axis=1,
+    )
+
+
+def _nms(boxes, threshold, limit):
+    """Greedy non-maximum suppression over score-sorted ``boxes``: kept indices."""
+    area = (boxes[:, 2] - boxes[:, 0] + 1.0) * (boxes[:, 3] - boxes[:, 1] + 1.0)
+    alive = np.ones(len(boxes), bool)
+    keep = []
+    for i in range(len(boxes)):
+        if not alive[i]:
+            continue
+        keep.append(i)
+        if len(keep) >= limit:
+            break
+        rest = np.flatnonzero(alive[i + 1 :]) + i + 1
+        iw = np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0]) + 1.0
+        ih = np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1]) + 1.0
+        inter = np.maximum(iw, 0.0) * np.maximum(ih, 0.0)
+        iou = inter / (area[i] + area[rest] - inter)
+        alive[rest[iou > threshold]] = False
+    return np.array(keep, np.int64)
+
+
+def _propose(a, scores, deltas, info):
+    """Proposals of one image: (post_nms_top_n, 4) boxes and their scores."""
+    na, h, w = scores.shape[0] // 2, scores.shape[1], scores.shape[2]
+    stride = a["feature_stride"]
+    base = _anchors(stride, a["scales"], a["ratios"])
+    sy, sx = np.meshgrid(np.arange(h) * stride, np.arange(w) * stride, indexing="ij")
+    shifts = np.stack([sx, sy, sx, sy], axis=-1).reshape(h, w, 1, 4)
+    anchors = (shifts + base).reshape(-1, 4)  # (h, w, a) order
+    fg = scores[na:].transpose(1, 2, 0).reshape(-1).astype(np.float64)
+    d = deltas.reshape(na, 4, h, w).transpose(2, 3, 0, 1).reshape(-1, 4).astype(np.float64)
+    boxes = _decode(anchors, d, a["iou_loss"])
+    im_h, im_w, im_scale = (float(v) for v in info[:3])
+    boxes[:, 0::2] = np.clip(boxes[:, 0::2], 0, im_w - 1.0)
+    boxes[:, 1::2] = np.clip(boxes[:, 1::2], 0, im_h - 1.0)
+    # cells beyond the (unpadded) image and boxes smaller than rpn_min_size score -1
+    ys, xs = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    outside = (ys >= int(im_h / stride)) | (xs >= int(im_w / stride))
+    fg[np.repeat(outside.reshape(-1), na)] = -1.0
+    min_size = a["rpn_min_size"] * im_scale
+    small = (boxes[:, 2] - boxes[:, 0] + 1.0 < min_size) | (
+        boxes[:, 3] - boxes[:, 1] + 1.0 < min_size
+    )
+    boxes[small] += np.array([-1.0, -1.0, 1.0, 1.0]) * (min_size / 2.0)
+    fg[small] = -1.0
+    order = np.argsort(-fg, kind="stable")[: min(a["rpn_pre_nms_top_n"], len(fg))]
+    keep = order[_nms(boxes[order], a["threshold"], a["rpn_post_nms_top_n"])]
+    if len(keep) == 0:
+        keep = order[:1]
+    picks = keep[np.arange(a["rpn_post_nms_top_n"]) % len(keep)]  # MXNet repeats to fill
+    return boxes[picks], fg[picks]
+
+
+@register
+class _contrib_MultiProposal(Op):
+    """Region proposals of a Region Proposal Network for every image of a batch:
+    anchors per ``feature_stride`` cell (``scales`` x ``ratios``), moved by
+    ``bbox_pred``, clipped to the image, filtered by ``rpn_min_size``, the
+    ``rpn_pre_nms_top_n`` best by foreground score kept through NMS at ``threshold``;
+    ``rpn_post_nms_top_n`` rows ``[batch_index, x1, y1, x2, y2]`` per image (repeating
+    the kept ones when fewer survive), plus the scores with ``output_score``. Runs on the
+    host; no gradient reaches the inputs (as in MXNet)."""
+
+    name = "_contrib_MultiProposal"
+    inputs = ("cls_prob", "bbox_pred", "im_info")
+    params = {
+        "rpn_pre_nms_top_n": Attr(Int, 6000),
+        "rpn_post_nms_top_n": Attr(Int, 300),
+        "threshold": Attr(Float, 0.7),
+        "rpn_min_size": Attr(Int, 16),
+        "scales": Attr(FloatTuple, (4.0, 8.0, 16.0, 32.0)),
+        "ratios": Attr(FloatTuple, (0.5, 1.0, 2.0)),
+        "feature_stride": Attr(Int, 16),
+        "output_score": Attr(Bool, False),
+        "iou_loss": Attr(Bool, False),
+    }
+
+    def output_names(self, a):
+        return ("output", "score") if a["output_score"] else ("output",)
+
+    def infer_shape(self, a, in_shapes, aux_shapes):
+        c = in_shapes[0]
+        if c is None:
+            return in_shapes, [None] * self.num_outputs(a), aux_shapes
+        n, rows = c[0], c[0] * a["rpn_post_nms_top_n"]
+        in_shapes = [tuple(c), (n, c[1] * 2) + tuple(c[2:]), (n, 3)]
+        return in_shapes, [(rows, 5), (rows, 1)][: self.num_outputs(a)], aux_shapes
+
+    def forward(self, a, ins, aux, is_train):
+        cls, bbox, info = ins
+        xp = xp_of(cls)
+        na = len(a["scales"]) * len(a["ratios"])
+        if (
+            cls.ndim != 4
+            or cls.shape[1] != 2 * na
+            or tuple(bbox.shape) != (cls.shape[0], 4 * na) + cls.shape[2:]
+        ):
+            raise MXNetError(
+                f"operator {self.name}: cls_prob must be (N, 2*A, H, W) and bbox_pred "
+                f"(N, 4*A, H, W) with A = {na} anchors, got {tuple(cls.shape)} and {tuple(bbox.shape)}"
+            )
+        host = [_host_rois(x) for x in (cls, bbox, info)]
+        rows, scores = [], []
+        for i in range(cls.shape[0]):
+            boxes, score = _propose(a, host[0][i], host[1][i], host[2][i])
+            rows.append(np.concatenate([np.full((len(boxes), 1), i), boxes], axis=1))
+            scores.append(score[:, None])
+        outs = (
+            xp.asarray(np.concatenate(rows), cls.dtype),
+            xp.asarray(np.concatenate(scores), cls.dtype),
+        )
+        return outs[: self.num_outputs(a)], None
+
+    def backward(self, F, a, ins, outs, saved, ograds):
+        xp = xp_of(ins[0])
+        return tuple(xp.zeros_like(x) for x in ins)
+
+
+@register
+class _contrib_Proposal(_contrib_MultiProposal):
+    """``MultiProposal`` for a batch of one image (MXNet's ``contrib.Proposal``)."""
+
+    name = "_contrib_Proposal"
+
+    def forward(self, a, ins, aux, is_train):
+        if ins[0].shape[0] != 1:
+            raise MXNetError(
+                f"operator Proposal: handles one image, got a batch of {ins[0].shape[0]}; "
+                f"use contrib.MultiProposal"
+            )
+        return super().forward(a, ins, aux, is_train)
