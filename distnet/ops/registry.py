@@ -45,6 +45,7 @@ _OP_MODULES = (
     "image",
     "spatial",
     "correlation",
+    "deformable",
     "detection",
     "quantize",
     "amp",

@@ -18,38 +18,49 @@ from ._util import xp_of
 
 
 # ---------------------------------------------------------------- bilinear sampling
-def _corners(xp, data, sx, sy):
+def _corners(xp, data, sx, sy, clamp=False):
     """The four taps of bilinear sampling at pixel coordinates ``sx``/``sy``
     (N, Ho, Wo): yields (index tuple into data moved to (N, H, W, C), weight, dw/dx,
-    dw/dy) with weight 0 for taps outside the image."""
+    dw/dy). Taps outside the image weigh 0. With ``clamp`` (deformable convolution's
+    rule) a sample is 0 unless ``0 <= x < W`` and ``0 <= y < H``, and one past the last
+    pixel's centre reads that pixel."""
     n, _, h, w = data.shape
     x0, y0 = xp.floor(sx), xp.floor(sy)
-    fx, fy = sx - x0, sy - y0
+    gx = gy = 1
+    if clamp:
+        ok = ((sx >= 0) & (sx < w) & (sy >= 0) & (sy < h)).astype(sx.dtype)
+        gx, gy = (x0 < w - 1) * ok, (y0 < h - 1) * ok  # no slope where clamped
+        fx, fy = (sx - x0) * gx, (sy - y0) * gy
+        x0, y0 = xp.minimum(x0, w - 1), xp.minimum(y0, h - 1)
+    else:
+        fx, fy = sx - x0, sy - y0
     x0, y0 = x0.astype(np.int64), y0.astype(np.int64)
     nidx = xp.arange(n).reshape(n, 1, 1)
     for dy in (0, 1):
         for dx in (0, 1):
             xi, yi = x0 + dx, y0 + dy
             inside = ((xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)).astype(sx.dtype)
+            if clamp:
+                inside = inside * ok
             wx = fx if dx else 1 - fx
             wy = fy if dy else 1 - fy
             key = (nidx, xp.clip(yi, 0, h - 1), xp.clip(xi, 0, w - 1))
-            sgn_x, sgn_y = (1 if dx else -1), (1 if dy else -1)
+            sgn_x, sgn_y = (gx if dx else -gx), (gy if dy else -gy)
             yield key, wx * wy * inside, sgn_x * wy * inside, sgn_y * wx * inside
 
 
-def bilinear_sample(data, sx, sy):
+def bilinear_sample(data, sx, sy, clamp=False):
     """``data`` (N, C, H, W) sampled at pixel coordinates ``sx``/``sy`` (N, Ho, Wo):
-    (N, C, Ho, Wo)."""
+    (N, C, Ho, Wo); ``clamp`` as in ``_corners``."""
     xp = xp_of(data)
     nhwc = data.transpose(0, 2, 3, 1)
     out = 0
-    for key, wgt, _, _ in _corners(xp, data, sx, sy):
+    for key, wgt, _, _ in _corners(xp, data, sx, sy, clamp):
         out = out + nhwc[key] * wgt[..., None]
     return xp.ascontiguousarray(out.transpose(0, 3, 1, 2)).astype(data.dtype, copy=False)
 
 
-def bilinear_sample_backward(data, sx, sy, g):
+def bilinear_sample_backward(data, sx, sy, g, clamp=False):
     """Gradients of ``bilinear_sample`` for data and for the pixel coordinates."""
     xp = xp_of(data)
     nhwc = data.transpose(0, 2, 3, 1)
@@ -57,7 +68,7 @@ def bilinear_sample_backward(data, sx, sy, g):
     ddata = xp.zeros(nhwc.shape, data.dtype)
     dsx = xp.zeros(sx.shape, data.dtype)
     dsy = xp.zeros(sy.shape, data.dtype)
-    for key, wgt, dwx, dwy in _corners(xp, data, sx, sy):
+    for key, wgt, dwx, dwy in _corners(xp, data, sx, sy, clamp):
         scatter_add(xp, ddata, key, g_nhwc * wgt[..., None])
         tap = (nhwc[key] * g_nhwc).sum(axis=-1)
         dsx += tap * dwx
