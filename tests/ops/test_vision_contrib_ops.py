@@ -132,3 +132,78 @@ def test_correlation_rejects_empty_output():
     with pytest.raises(MXNetError, match="kernel_size must be odd"):
         nd.Correlation(x, x, kernel_size=28)
     assert nd.Correlation(x, x, kernel_size=9).shape == (1, 9, 18, 18)
+
+
+def test_quantize_int8_round_trip():
+    a = nd.array([[0.1392, 0.5928], [0.6027, 0.8579]])
+    q, lo, hi = nd.contrib.quantize(a, nd.array([0.0]), nd.array([1.0]), out_type="int8")
+    assert q.dtype == np.int8
+    np.testing.assert_array_equal(q.asnumpy(), [[18, 75], [77, 109]])  # MXNet 1.9.1's values
+    assert (lo.asscalar(), hi.asscalar()) == (-1.0, 1.0)
+    back = nd.contrib.dequantize(q, lo, hi, out_type="float32")
+    np.testing.assert_allclose(
+        back.asnumpy(), [[18 / 127, 75 / 127], [77 / 127, 109 / 127]], rtol=1e-6
+    )
+    # out-of-range values saturate symmetrically, zero stays zero
+    q2, _, _ = nd.contrib.quantize(
+        nd.array([-3.0, 0.0, 3.0]), nd.array([-1.0]), nd.array([1.0]), out_type="int8"
+    )
+    np.testing.assert_array_equal(q2.asnumpy(), [-127, 0, 127])
+
+
+def test_quantize_uint8_and_v2():
+    a = nd.array([0.0, 0.25, 1.0, 2.0])
+    q, lo, hi = nd.contrib.quantize(a, nd.array([0.0]), nd.array([1.0]), out_type="uint8")
+    assert q.dtype == np.uint8
+    np.testing.assert_array_equal(q.asnumpy(), [0, 64, 255, 255])
+    np.testing.assert_allclose(
+        nd.contrib.dequantize(q, lo, hi).asnumpy(), [0, 64 / 255, 1, 1], rtol=1e-6
+    )
+    x = nd.array([[-0.7, 0.1392, 0.5928], [0.6027, 0.8579, -0.3]])
+    q, lo, hi = nd.contrib.quantize_v2(x, out_type="int8")
+    np.testing.assert_array_equal(q.asnumpy(), [[-104, 21, 88], [89, 127, -44]])
+    np.testing.assert_allclose([lo.asscalar(), hi.asscalar()], [-0.8579, 0.8579], rtol=1e-6)
+    q, lo, hi = nd.contrib.quantize_v2(x, out_type="auto", min_calib_range=0.1, max_calib_range=0.7)
+    assert q.dtype == np.uint8 and (lo.asscalar(), hi.asscalar()) == pytest.approx((0.1, 0.7))
+    with pytest.raises(MXNetError, match="min_range must hold one value"):
+        nd.contrib.quantize(x, nd.array([0.0, 1.0]), nd.array([1.0]))
+
+
+def test_bilinear_upsampling_symbol_shapes():
+    up = mx.sym.UpSampling(
+        mx.sym.Variable("data"),
+        mx.sym.Variable("weight"),
+        sample_type="bilinear",
+        scale=3,
+        num_filter=2,
+        num_args=2,
+    )
+    arg_shapes, out_shapes, _ = up.infer_shape(data=(1, 2, 4, 4))
+    assert arg_shapes == [(1, 2, 4, 4), (2, 1, 5, 5)]
+    assert out_shapes == [(1, 2, 12, 12)]
+
+
+def test_proposal_needs_one_image_and_gives_no_gradient():
+    cls = nd.array(np.random.RandomState(0).rand(2, 6, 3, 3))
+    bbox = nd.zeros((2, 12, 3, 3))
+    info = nd.array([[48, 48, 1.0], [48, 48, 1.0]])
+    with pytest.raises(MXNetError, match="use contrib.MultiProposal"):
+        nd.contrib.Proposal(cls, bbox, info, scales=(1,), ratios=(0.5, 1, 2), rpn_post_nms_top_n=5)
+    cls.attach_grad()
+    with mx.autograd.record():
+        rois = nd.contrib.MultiProposal(
+            cls, bbox, info, scales=(1,), ratios=(0.5, 1, 2), rpn_post_nms_top_n=5
+        )
+    assert rois.shape == (10, 5)
+    np.testing.assert_array_equal(rois.asnumpy()[:, 0], [0] * 5 + [1] * 5)
+    rois.backward()
+    assert not cls.grad.asnumpy().any()
+
+
+def test_roi_ops_check_batch_index():
+    data = nd.ones((1, 4, 5, 5))
+    rois = nd.array([[2, 0, 0, 3, 3]])
+    with pytest.raises(MXNetError, match="batch index 2 is outside the batch of 1"):
+        nd.ROIPooling(data, rois, pooled_size=(2, 2), spatial_scale=1.0)
+    with pytest.raises(MXNetError, match=r"rois \(num_rois, 5\)"):
+        nd.contrib.ROIAlign(data, nd.ones((1, 4)), pooled_size=(2, 2), spatial_scale=1.0)
