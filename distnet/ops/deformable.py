@@ -11,7 +11,8 @@ row and ``+1`` the column. Deformable group ``d`` covers input channels
 import numpy as np
 
 from ..base import MXNetError
-from .attrs import Attr, Bool, Int, OptStr, Shape
+from .attrs import Attr, Int
+from .conv import _CONV_PARAMS
 from .registry import Op, register
 from .spatial import bilinear_sample, bilinear_sample_backward
 from ._util import xp_of
@@ -50,17 +51,10 @@ class _contrib_DeformableConvolution(Op):
 
     name = "_contrib_DeformableConvolution"
     inputs = ("data", "offset", "weight", "bias")
+    # Convolution's attributes less the cuDNN ones, plus the deformable groups
     params = {
-        "kernel": Attr(Shape),
-        "stride": Attr(Shape, ()),
-        "dilate": Attr(Shape, ()),
-        "pad": Attr(Shape, ()),
-        "num_filter": Attr(Int),
-        "num_group": Attr(Int, 1),
+        **{k: v for k, v in _CONV_PARAMS.items() if not k.startswith("cudnn")},
         "num_deformable_group": Attr(Int, 1),
-        "workspace": Attr(Int, 1024),
-        "no_bias": Attr(Bool, False),
-        "layout": Attr(OptStr, None),
     }
 
     def input_names(self, a):

@@ -6,21 +6,19 @@ batch *variance* (``BatchNorm`` outputs the inverse standard deviation instead),
 MXNet 1.9.1 does.
 """
 
-from .attrs import Attr, Bool, Float, Int, Str
+from .attrs import Attr, Int, Str
 from .norm import BatchNorm
 from .registry import register
+
+
+# BatchNorm's attributes these variants have (no axis, cudnn_off or calibration ranges)
+_KEPT_PARAMS = ("eps", "momentum", "fix_gamma", "use_global_stats", "output_mean_var")
 
 
 class _AxisOneBatchNorm(BatchNorm):
     """BatchNorm over axis 1 whose second statistics output is the variance."""
 
-    params = {
-        "eps": Attr(Float, 1e-3),
-        "momentum": Attr(Float, 0.9),
-        "fix_gamma": Attr(Bool, True),
-        "use_global_stats": Attr(Bool, False),
-        "output_mean_var": Attr(Bool, False),
-    }
+    params = {k: v for k, v in BatchNorm.params.items() if k in _KEPT_PARAMS}
 
     @staticmethod
     def _full(a):
