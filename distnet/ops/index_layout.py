@@ -231,13 +231,8 @@ class Pad(Op):
 
 # ---------------------------------------------------------------- UpSampling
 def _up_scales(a, shapes):
-    """Per input, the integer (height, width) factor reaching the output size."""
-    if a["sample_type"] != "nearest":
-        raise MXNetError(
-            "UpSampling: sample_type='bilinear' is not supported by distnet; "
-            "use sample_type='nearest' or a Deconvolution with a bilinear "
-            "weight"
-        )
+    """Per input, the integer (height, width) factor reaching the output size
+    (sample_type='nearest'; 'bilinear' goes to ops/spatial.py)."""
     for i, s in enumerate(shapes):
         if len(s) != 4:
             raise MXNetError(f"UpSampling: input arg{i} must be 4-D (N, C, H, W), got {s}")

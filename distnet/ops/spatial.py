@@ -254,13 +254,20 @@ def _bilinear_deconv_attrs(a, channels):
     )
 
 
+def _check_bilinear_inputs(count):
+    if count != 2:
+        raise MXNetError(
+            f"UpSampling: sample_type='bilinear' takes data and weight (num_args=2), "
+            f"got {count} input(s)"
+        )
+
+
 def bilinear_upsampling_infer_shape(a, in_shapes):
     """UpSampling(sample_type='bilinear'): (data, weight) shapes and the output shape."""
     d = in_shapes[0]
     if d is None:
         return in_shapes, [None]
-    if len(in_shapes) != 2:
-        raise MXNetError("UpSampling: sample_type='bilinear' takes data and weight only")
+    _check_bilinear_inputs(len(in_shapes))
     attrs = _bilinear_deconv_attrs(a, d[1])
     k = attrs["kernel"][0]
     s, p = a["scale"], attrs["pad"][0]
@@ -270,6 +277,7 @@ def bilinear_upsampling_infer_shape(a, in_shapes):
 
 def bilinear_upsampling_forward(a, ins, is_train):
     """UpSampling(sample_type='bilinear') forward: ``(outputs, saved)``."""
+    _check_bilinear_inputs(len(ins))
     attrs = _bilinear_deconv_attrs(a, ins[0].shape[1])
     return get_op("Deconvolution").forward(attrs, list(ins), [], is_train)
 
