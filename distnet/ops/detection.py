@@ -154,6 +154,17 @@ def _interp_matrix(xp, coords, size, dtype):
     return xp.asarray(m / coords.shape[1], dtype=dtype)
 
 
+def _pool(ay, x, ax):
+    """``ay @ x[c] @ ax.T`` for every channel: (C, bins_h, bins_w) (two BLAS products,
+    far faster than a three-operand einsum)."""
+    return ay @ (x @ ax.T)
+
+
+def _unpool(ay, g, ax):
+    """The data gradient of ``_pool``: ``ay.T @ g[c] @ ax`` per channel."""
+    return ay.T @ (g @ ax)
+
+
 def _sample_coords(start, size, bins, grid):
     """Sample positions (bins, grid): ``grid`` evenly spaced points inside each bin."""
     step = size / bins
@@ -219,7 +230,7 @@ class _contrib_ROIAlign(_RoiOp):
         for r, roi in enumerate(_host_rois(rois)):
             b = _batch_index("ROIAlign", roi[0], n)
             ay, ax = self._matrices(a, roi, h, w, xp, data.dtype)
-            full = xp.einsum("ih,chw,jw->cij", ay, data[b], ax)
+            full = _pool(ay, data[b], ax)
             out[r] = full[sel, ii, jj] if sel is not None else full
         return (out,), None
 
@@ -239,7 +250,7 @@ class _contrib_ROIAlign(_RoiOp):
             if sel is not None:
                 gr = xp.zeros((c, ph, pw), g.dtype)
                 gr[sel, ii, jj] = g[r]
-            dx[b] += xp.einsum("ih,cij,jw->chw", ay, gr, ax)
+            dx[b] += _unpool(ay, gr, ax)
         return dx, None
 
 
@@ -311,7 +322,7 @@ class _contrib_PSROIPooling(_RoiOp):
         for r, roi in enumerate(_host_rois(rois)):
             b = _batch_index("PSROIPooling", roi[0], n)
             ay, ax = self._matrices(a, roi, h, w, xp, data.dtype)
-            out[r] = xp.einsum("ih,chw,jw->cij", ay, data[b], ax)[sel, ii, jj]
+            out[r] = _pool(ay, data[b], ax)[sel, ii, jj]
         return (out,), None
 
     def backward(self, F, a, ins, outs, saved, ograds):
@@ -325,7 +336,7 @@ class _contrib_PSROIPooling(_RoiOp):
             ay, ax = self._matrices(a, roi, h, w, xp, data.dtype)
             gr = xp.zeros((c, p, p), data.dtype)
             scatter_add(xp, gr, (sel, ii, jj), ograds[0][r])
-            dx[int(roi[0])] += xp.einsum("ih,cij,jw->chw", ay, gr, ax)
+            dx[int(roi[0])] += _unpool(ay, gr, ax)
         return dx, None
 
 
