@@ -21,6 +21,11 @@ from ._util import xp_of
 def _geometry(a, dshape):
     """(kh, kw), stride, dilate, pad and the output (H_out, W_out)."""
     kernel = tuple(a["kernel"])
+    if a["layout"] not in (None, "NCHW"):
+        raise MXNetError(
+            f"operator DeformableConvolution: only layout NCHW is supported (as in MXNet), "
+            f"got {a['layout']}"
+        )
     if len(kernel) != 2 or len(dshape) != 4:
         raise MXNetError(
             f"operator DeformableConvolution: needs a 2-d kernel and (N, C, H, W) data, got "
