@@ -319,6 +319,7 @@ class _Namespace:
 
 contrib = _Namespace("_contrib_", _FUNCTIONS)
 linalg = _Namespace("_linalg_", _FUNCTIONS)
+image = _Namespace("_image_", _FUNCTIONS)
 # MXNet's `_internal` namespace: the operators whose names start with "_", by full name
 _internal = type(
     "_internal", (), {k: staticmethod(v) for k, v in _FUNCTIONS.items() if k.startswith("_")}

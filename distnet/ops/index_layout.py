@@ -11,6 +11,7 @@ from .attrs import Attr, Float, Int, OptInt, Shape, enum
 from .registry import Op, register
 from ._util import xp_of
 from ._indexing import axis_slice, check_axis, check_num_args, fresh, scatter_add
+from . import spatial
 
 
 def _tile_layout(shape, reps):
@@ -230,13 +231,8 @@ class Pad(Op):
 
 # ---------------------------------------------------------------- UpSampling
 def _up_scales(a, shapes):
-    """Per input, the integer (height, width) factor reaching the output size."""
-    if a["sample_type"] != "nearest":
-        raise MXNetError(
-            "UpSampling: sample_type='bilinear' is not supported by distnet; "
-            "use sample_type='nearest' or a Deconvolution with a bilinear "
-            "weight"
-        )
+    """Per input, the integer (height, width) factor reaching the output size
+    (sample_type='nearest'; 'bilinear' goes to ops/spatial.py)."""
     for i, s in enumerate(shapes):
         if len(s) != 4:
             raise MXNetError(f"UpSampling: input arg{i} must be 4-D (N, C, H, W), got {s}")
@@ -285,6 +281,8 @@ class UpSampling(Op):
         return tuple(f"arg{i}" for i in range(a["num_args"]))
 
     def infer_shape(self, a, in_shapes, aux_shapes):
+        if a["sample_type"] == "bilinear":  # a grouped Deconvolution: ops/spatial.py
+            return spatial.bilinear_upsampling_infer_shape(a, in_shapes) + (aux_shapes,)
         if not in_shapes or any(s is None for s in in_shapes):
             return in_shapes, [None], aux_shapes
         (oh, ow), _ = _up_scales(a, in_shapes)
@@ -292,6 +290,8 @@ class UpSampling(Op):
         return in_shapes, [(in_shapes[0][0], c, oh, ow)], aux_shapes
 
     def forward(self, a, ins, aux, is_train):
+        if a["sample_type"] == "bilinear":
+            return spatial.bilinear_upsampling_forward(a, ins, is_train)
         check_num_args("UpSampling", a, ins)
         xp = xp_of(ins[0])
         _, scales = _up_scales(a, [x.shape for x in ins])
@@ -306,6 +306,8 @@ class UpSampling(Op):
         return (xp.concatenate(ups, axis=1),), None
 
     def backward(self, F, a, ins, outs, saved, ograds):
+        if a["sample_type"] == "bilinear":
+            return spatial.bilinear_upsampling_backward(F, a, ins, outs, saved, ograds)
         g = ograds[0]
         _, scales = _up_scales(a, [x.shape for x in ins])
         grads, c0 = [], 0

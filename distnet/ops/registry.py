@@ -43,6 +43,15 @@ _OP_MODULES = (
     "index_extra",
     "im2col_ops",
     "sparse_defs",
+    "image",
+    "spatial",
+    "correlation",
+    "deformable",
+    "detection",
+    "quantize",
+    "amp",
+    "attention",
+    "norm_variants",
 )
 
 

@@ -63,6 +63,7 @@ linalg = _Namespace("_linalg_", _FUNCTIONS)
 # MXNet's `sym.sparse`: the operators that take sparse storage types (all of them here:
 # a symbol's storage types are resolved when it runs)
 sparse = _Namespace("", _FUNCTIONS)
+image = _Namespace("_image_", _FUNCTIONS)
 # MXNet's `_internal` namespace: the operators whose names start with "_", by full name
 _internal = type(
     "_internal", (), {k: staticmethod(v) for k, v in _FUNCTIONS.items() if k.startswith("_")}

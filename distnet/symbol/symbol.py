@@ -299,6 +299,7 @@ class Symbol:
         """Bind to new arrays whose shapes are inferred from ``kwargs`` (input shapes)."""
         from ..executor import simple_bind
 
+        kwargs.pop("force_rebind", None)  # Module.bind's flag; MXNet ignores it here
         return simple_bind(
             self,
             ctx,

@@ -16,7 +16,7 @@ import numpy as np
 
 from ....base import MXNetError
 from . import _imgops
-from .transforms import Transform, _unwrap, _wrap
+from .transforms import Transform, _indent_repr, _unwrap, _wrap
 
 __all__ = [
     "RandomResizedCrop",
@@ -30,6 +30,7 @@ __all__ = [
     "RandomGray",
     "Rotate",
     "RandomRotation",
+    "RandomApply",
 ]
 
 
@@ -71,6 +72,10 @@ class CropResize(Transform):
                 f"CropResize: input must be (H, W, C) or (N, H, W, C), got {data.shape}"
             )
         x0, y0, w, h = self._box
+        if w <= 0 or h <= 0:
+            raise MXNetError(f"CropResize: width and height must be > 0, got {w} and {h}")
+        if self._size is not None and min(self._size) <= 0:
+            raise MXNetError(f"CropResize: size must be > 0, got {self._size}")
         rows, cols = data.shape[-3], data.shape[-2]
         if x0 < 0 or y0 < 0 or x0 + w > cols or y0 + h > rows:
             raise MXNetError(
@@ -265,10 +270,19 @@ def _rotate(chw, degrees, zoom_in, zoom_out):
     )
 
 
+class _RotateTypeError(MXNetError, TypeError):
+    """A rotation's input of the wrong dtype: MXNet raises TypeError, distnet's errors
+    are MXNetErrors; this is both."""
+
+
+class _ProbaValueError(MXNetError, ValueError):
+    """A probability outside [0, 1]: MXNet raises ValueError; this is an MXNetError too."""
+
+
 def _rotate_batch(x, angles, zoom_in, zoom_out, name):
     data, ctx = _unwrap(x)
     if data.ndim not in (3, 4) or data.dtype != np.float32:
-        raise MXNetError(
+        raise _RotateTypeError(
             f"{name}: input must be a float32 (C, H, W) or (N, C, H, W) "
             f"tensor (apply ToTensor first), got {data.dtype} {data.shape}"
         )
@@ -306,7 +320,9 @@ class RandomRotation(Transform):
                 f"RandomRotation: angle_limits must be (low, high), got {angle_limits}"
             )
         if not 0 <= rotate_with_proba <= 1:
-            raise MXNetError("RandomRotation: rotate_with_proba must be in [0, 1]")
+            raise _ProbaValueError(
+                f"RandomRotation: rotate_with_proba must be in [0, 1], got {rotate_with_proba}"
+            )
         self._limits = (float(low), float(high))
         self._zoom = (zoom_in, zoom_out)
         self._proba = rotate_with_proba
@@ -318,3 +334,33 @@ class RandomRotation(Transform):
         count = x.shape[0] if len(x.shape) == 4 else 1
         angles = list(_uniform(self._limits[0], self._limits[1], count))
         return _rotate_batch(x, angles, *self._zoom, "RandomRotation")
+
+
+class RandomApply(Transform):
+    """Apply ``transforms`` (one callable, e.g. a Compose) with probability ``p``, else
+    return the input unchanged (drawn from distnet's generator: ``mx.random.seed``
+    makes it reproducible).
+
+    Parameters
+    ----------
+    transforms : callable
+        The transform to apply.
+    p : float, default 0.5
+        The probability to apply it, in [0, 1].
+    """
+
+    _hybrid = False
+
+    def __init__(self, transforms, p=0.5):
+        if not 0 <= p <= 1:
+            raise _ProbaValueError(f"RandomApply: p must be in [0, 1], got {p}")
+        self.transforms = transforms
+        self.p = p
+
+    def forward(self, x):
+        if _uniform(0.0, 1.0) < self.p:
+            return self.transforms(x)
+        return x
+
+    def __repr__(self):
+        return f"RandomApply(\n  (transforms): {_indent_repr(self.transforms)}\n)"
