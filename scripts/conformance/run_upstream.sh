@@ -35,7 +35,7 @@ cp "$here/upstream_conftest.py" "$scratch/tests/python/unittest/conftest.py"
 mkdir -p "$out"
 printf '%-22s %7s %7s %7s %7s\n' file passed failed skipped errors
 for f in $files; do
-    (cd "$scratch/tests/python/unittest" && timeout 1200 "$python" -m pytest -q -p no:cacheprovider \
+    (cd "$scratch/tests/python/unittest" && timeout ${CONFORMANCE_FILE_TIMEOUT:-3600} "$python" -m pytest -q -p no:cacheprovider \
         -o addopts= --timeout 300 --junitxml "$out/test_$f.xml" "test_$f.py" >"$out/test_$f.log" 2>&1) || true
     "$python" "$here/compare.py" counts "$out/test_$f.xml" "test_$f"
 done
