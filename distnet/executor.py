@@ -282,7 +282,9 @@ class Executor:
 
         def monitor(node, ins, outs):
             if monitor_all:
-                names = tuple(node.op.input_names(node.parsed)) + tuple(node.op.aux_names(node.parsed))
+                names = tuple(node.op.input_names(node.parsed)) + tuple(
+                    node.op.aux_names(node.parsed)
+                )
                 for name, arr in zip(names, ins):
                     callback(f"{node.name}_{name}", wrap(arr, ctx))
             for j, out in enumerate(outs):

@@ -154,7 +154,9 @@ def test_run_all_writes_the_readme_section(tmp_path):
     assert text.startswith("# x\n\nbefore\n<!-- bench:begin -->\nMachine: ")
     assert text.endswith("<!-- bench:end -->\nafter\n") and "old table" not in text
     table = (tmp_path / "table.md").read_text()
-    assert table in text and "median of 2 run(s)" in table and "default BLAS/OpenMP threads" in table
+    assert (
+        table in text and "median of 2 run(s)" in table and "default BLAS/OpenMP threads" in table
+    )
     rows = {line.split(" | ")[0]: line for line in table.splitlines() if line.startswith("| `")}
     assert set(rows) == {
         "| `import` the library",

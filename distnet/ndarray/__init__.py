@@ -110,7 +110,9 @@ def zeros(shape, ctx=None, dtype=None, stype=None, **kwargs):
         return sparse.zeros(stype, shape, ctx, dtype)
     ctx, dtype = _ctx_dtype(ctx, dtype)
     with device_scope(ctx):  # cupy allocates on its current device
-        return _into(wrap(ctx.xp.zeros(_filled_shape(shape, "zeros"), dtype), ctx), kwargs.get("out"))
+        return _into(
+            wrap(ctx.xp.zeros(_filled_shape(shape, "zeros"), dtype), ctx), kwargs.get("out")
+        )
 
 
 def ones(shape, ctx=None, dtype=None, **kwargs):

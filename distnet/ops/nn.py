@@ -200,8 +200,10 @@ class LeakyReLU(Op):
         if gamma.ndim == 1 and gamma.shape[0] == x.shape[1]:
             return gamma.reshape((1, -1) + (1,) * (x.ndim - 2))
         lead = tuple(gamma.shape) + (1,) * (x.ndim - gamma.ndim)
-        if gamma.ndim == 1 or len(lead) != x.ndim or any(
-            g not in (1, d) for g, d in zip(lead, x.shape)
+        if (
+            gamma.ndim == 1
+            or len(lead) != x.ndim
+            or any(g not in (1, d) for g, d in zip(lead, x.shape))
         ):
             raise MXNetError(
                 f"operator LeakyReLU: gamma has shape {tuple(gamma.shape)}, expected "
