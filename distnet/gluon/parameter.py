@@ -167,6 +167,15 @@ class Parameter:
         return self._shape is not None and all(d > 0 for d in self._shape)
 
     def _set_trainer(self, trainer):
+        """Attach ``trainer`` (None detaches). A row_sparse Parameter's rows are pulled by its
+        one Trainer each batch, so a second Trainer is refused, as in MXNet."""
+        if self._stype != "default" and trainer is not None:
+            if self._trainer is not None and self._trainer is not trainer:
+                raise RuntimeError(
+                    f"Failed to set the trainer for Parameter '{self.name}' because it was "
+                    "already set. More than one trainers for a "
+                    f"{self._stype} Parameter is not supported."
+                )
         self._trainer = trainer
 
     # ---- array access ----

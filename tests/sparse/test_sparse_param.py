@@ -33,6 +33,20 @@ def test_row_sparse_parameter_refuses_dense_access_and_needs_a_trainer():
     assert p.var().attr("__storage_type__") == "1"
 
 
+def test_a_row_sparse_parameter_takes_one_trainer():
+    p = _rsp_param(ctx=(mx.cpu(0),))
+    first = gluon.Trainer([p], "sgd")
+    assert p._trainer is first
+    p._set_trainer(None)  # detaching and re-attaching the same trainer is fine
+    p._set_trainer(first)
+    with pytest.raises(RuntimeError, match="More than one trainers for a row_sparse Parameter"):
+        gluon.Trainer([p], "sgd")
+    dense = gluon.Parameter("dense", shape=(2, 2))
+    dense.initialize()
+    gluon.Trainer([dense], "sgd")
+    gluon.Trainer([dense], "sgd")  # a dense parameter may be shared by trainers
+
+
 @pytest.mark.parametrize("stype, grad_stype", [("csr", "default"), ("default", "bad")])
 def test_invalid_storage_types_are_assertion_errors(stype, grad_stype):
     with pytest.raises(AssertionError, match="must be one of 'default' or 'row_sparse'"):
