@@ -640,3 +640,26 @@ def _write_csr_grad(buf, dense, req):
 def zeros_like(arr, stype):
     """An all-zero array of storage type ``stype`` shaped like ``arr`` on its context."""
     return zeros(stype, arr.shape, arr.context, arr.dtype)
+
+
+# The operators MXNet 1.9.1 lists under `mx.nd.sparse` (those with a sparse kernel). Every
+# distnet operator takes sparse inputs (a sparse rule where MXNet has one, else the dense
+# fallback with MXNet's storage-fallback warning), so these names are the nd operators.
+_OPERATOR_NAMES = frozenset(
+    "ElementWiseSum Embedding FullyConnected LinearRegressionOutput LogisticRegressionOutput "
+    "MAERegressionOutput abs adam_update add_n arccos arccosh arcsin arcsinh arctan arctanh "
+    "broadcast_add broadcast_div broadcast_minus broadcast_mul broadcast_plus broadcast_sub "
+    "cbrt ceil clip concat cos cosh degrees elemwise_add elemwise_div elemwise_mul elemwise_sub "
+    "exp expm1 fix floor ftrl_update gamma gammaln log log10 log1p log2 make_loss mean negative "
+    "norm radians relu rint round rsqrt sgd_mom_update sgd_update sigmoid sign sin sinh slice "
+    "sqrt square stop_gradient sum tan tanh trunc where".split()
+)
+
+
+def __getattr__(name):
+    """``nd.sparse.elemwise_mul`` and MXNet's other sparse-namespace operators."""
+    if name in _OPERATOR_NAMES:
+        from .. import ndarray as nd
+
+        return getattr(nd, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -226,3 +226,17 @@ def test_sym_sparse_namespace_runs_with_sparse_inputs():
         mx.cpu(), {"x": mx.nd.array([[0, 1], [2, 0]]), "w": mx.nd.array([[1, 2], [3, 4]])}
     )
     np.testing.assert_array_equal(ex.forward()[0].asnumpy(), [[3, 4], [2, 4]])
+
+
+def test_sparse_namespace_has_mxnets_operators_keeping_storage_as_mxnet():
+    # values and output storage types as MXNet 1.9.1 gives them
+    eye = np.eye(3, dtype="float32") * 2
+    a = mx.nd.array(eye).tostype("csr")
+    product = mx.nd.sparse.elemwise_mul(a, a)
+    assert product.stype == "csr"
+    np.testing.assert_array_equal(product.asnumpy(), eye * eye)
+    root = mx.nd.sparse.sqrt(a)
+    assert root.stype == "csr"
+    np.testing.assert_allclose(root.asnumpy(), np.sqrt(eye))
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_op'"):
+        mx.nd.sparse.no_such_op
