@@ -182,7 +182,10 @@ def test_mxnet_dist_names_make_working_dist_stores(run_distributed):
         env={"PYTHONPATH": here},
         args=[names],
     )
-    assert all(p.returncode == 0 for p in job), [p.output for p in job]
+    # the job succeeded and every worker exited 0; the scheduler and server may be stopped
+    # by the launcher's SIGTERM once the workers are done (by design), so not their codes
+    assert job.returncode == 0, job.output
+    assert all(p.returncode == 0 for p in job if p.role == "worker"), [p.output for p in job]
     results = sorted((p.result for p in job if p.result), key=lambda r: r["rank"])
     assert [(r["type"], r["n"], r["sum"]) for r in results] == [
         ("dist_sync", 2, [3.0] * 3),
