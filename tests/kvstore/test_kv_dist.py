@@ -177,7 +177,9 @@ def test_through_distnet_launch():
         timeout=60,
         env={"PYTHONPATH": harness.HERE, "DISTNET_KVSTORE_BIGARRAY_BOUND": "10"},
     )
-    assert all(p.returncode == 0 for p in res), [p.output for p in res]
+    # services may be stopped by the launcher's SIGTERM once the workers are done (by design)
+    assert res.returncode == 0, res.output
+    assert all(p.returncode == 0 for p in res if p.role == "worker"), [p.output for p in res]
     results = sorted((p.result for p in res if p.result), key=lambda r: r["rank"])
     assert [r["rank"] for r in results] == [0, 1, 2]
     for got in results:
