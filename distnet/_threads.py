@@ -169,11 +169,7 @@ class _Load:
 
     def __init__(self, cpus):
         self.cpus = cpus
-        # The unmeasured past counts as quiet, so the first reading decides: a process on
-        # idle cores takes the pool after SAMPLE_SECONDS instead of a whole window (short
-        # jobs and benchmarks ran a third single-threaded); after any busy reading the
-        # whole quiet window is needed again.
-        self.recent = [0.0] * (WINDOW - 1)
+        self.recent = []
         self._last = None  # (wall, own CPU seconds, ticks) at the last reading
 
     def _read(self):

@@ -211,33 +211,6 @@ def test_policy_takes_the_pool_when_quiet_and_drops_it_within_a_second(monkeypat
         pol.set(_cores())
 
 
-def test_policy_first_reading_decides_at_start(monkeypatch):
-    """Idle cores: the pool after one reading; busy cores: one thread, and the pool only
-    after a whole quiet window."""
-    for others, expect in [(0.0, 2), (1.0, 1)]:
-        clock = {"wall": 50.0, "cpu": 5.0, "busy": 0.0, "all": 0.0, "others": others, "own": 1.0}
-        tick = _fake_load(monkeypatch, clock)
-        pol = _threads._Policy({"mode": "auto", "cap": 2, "small_macs": 10**6})
-        monkeypatch.setattr(_threads, "_POLICY", pol)
-        try:
-            _threads.for_gemm(np, 1000)
-            assert _threads.current_threads() == 1  # nothing measured yet
-            tick(_threads.SAMPLE_SECONDS)
-            _threads.for_gemm(np, 1000)
-            assert _threads.current_threads() == expect
-            if expect == 1:
-                clock["others"] = 0.0
-                for _ in range(_threads.WINDOW - 1):
-                    tick(_threads.SAMPLE_SECONDS)
-                    _threads.for_gemm(np, 1000)
-                assert _threads.current_threads() == 1  # the busy reading is in the window
-                tick(_threads.SAMPLE_SECONDS)
-                _threads.for_gemm(np, 1000)
-                assert _threads.current_threads() == 2
-        finally:
-            pol.set(_cores())
-
-
 def test_policy_with_cap_one_never_reads_the_load(monkeypatch):
     calls = []
     monkeypatch.setattr(_threads, "read_cpu_ticks", lambda *a: calls.append(a))
