@@ -167,7 +167,9 @@ def _distnet_rates(args, ctx):
 
 
 # ---------------------------------------------------------------- PyTorch -------------
-def _torch_net(torch, model):
+def torch_net(torch, model):
+    """The PyTorch twin of the bench's "mlp" (784-128-64-10) or LeNet (any other `model`);
+    run_all.py uses it too."""
     nn = torch.nn
     if model == "mlp":
         return nn.Sequential(
@@ -210,7 +212,7 @@ def _torch_rates(args, cpu):
     for model in MODELS:
         for batch in args.batch:
             torch.manual_seed(0)
-            net = _torch_net(torch, model).to(device)
+            net = torch_net(torch, model).to(device)
             opt = torch.optim.SGD(net.parameters(), lr=0.05)
             loss_fn = torch.nn.CrossEntropyLoss()
             x, y = _batch(batch)

@@ -148,37 +148,12 @@ def probe_gluon(lib, quick):
     return _bench("bench_gluon").run(lib, 64, seconds)
 
 
-def _torch_net(torch, kind):
-    nn = torch.nn
-    if kind == "mlp":
-        return nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(784, 128),
-            nn.ReLU(),
-            nn.Linear(128, 64),
-            nn.ReLU(),
-            nn.Linear(64, 10),
-        )
-    return nn.Sequential(
-        nn.Conv2d(1, 20, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2, 2),
-        nn.Conv2d(20, 50, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2, 2),
-        nn.Flatten(),
-        nn.Linear(800, 128),
-        nn.ReLU(),
-        nn.Linear(128, 10),
-    )
-
-
 def _torch_train(kind, batch, seconds):
     """Samples/s of an eager PyTorch training loop (SGD, cross-entropy) on the CPU."""
     import numpy as np
     import torch
 
-    net = _torch_net(torch, kind)
+    net = _bench("bench_gpu").torch_net(torch, kind)  # the one PyTorch twin of our nets
     opt = torch.optim.SGD(net.parameters(), lr=0.05)
     loss_fn = torch.nn.CrossEntropyLoss()
     rng = np.random.RandomState(0)
