@@ -61,6 +61,23 @@ DistnetError = MXNetError
 
 mx_real_t = _np.float32  # MXNet's default real type
 
+#: MXNet's type flags (mshadow's): the integers its files, ``__dtype__`` attributes and
+#: ``dtype`` arguments use for numpy dtypes.
+DTYPE_OF_FLAG = {
+    0: _np.float32,
+    1: _np.float64,
+    2: _np.float16,
+    3: _np.uint8,
+    4: _np.int32,
+    5: _np.int8,
+    6: _np.int64,
+    7: _np.bool_,
+    8: _np.int16,
+    9: _np.uint16,
+    10: _np.uint32,
+    11: _np.uint64,
+}
+
 numeric_types = (numbers.Number,)
 integer_types = (numbers.Integral,)
 string_types = (str,)

@@ -1,22 +1,11 @@
 """Binding helpers of the executor group: per-argument grad_req, context groups, and
 binding that shares another executor's parameters (bucketing, reshape)."""
 
-import numpy as np
-
-from ..base import MXNetError
+from ..base import DTYPE_OF_FLAG, MXNetError
 from ..context import Context
 from .. import ndarray as nd
 
-NP_OF_FLAG = {
-    0: np.float32,
-    1: np.float64,
-    2: np.float16,
-    3: np.uint8,
-    4: np.int32,
-    5: np.int8,
-    6: np.int64,
-    7: np.bool_,
-}
+NP_OF_FLAG = DTYPE_OF_FLAG  # a variable's __dtype__ attribute
 
 
 def prepare_group2ctxs(group2ctxs, ctx_len):

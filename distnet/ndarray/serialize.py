@@ -15,7 +15,7 @@ import numpy as np
 
 
 from .._sibling import import_sibling
-from ..base import MXNetError
+from ..base import DTYPE_OF_FLAG, MXNetError
 
 write_atomic = import_sibling("kvstore.atomic").write_atomic  # checked: no user kvstore.py
 
@@ -23,20 +23,7 @@ __all__ = ["save", "load", "load_frombuffer", "dumps", "loads"]
 
 _FILE_MAGIC = 0x112
 _V1, _V2, _V3 = 0xF993FAC8, 0xF993FAC9, 0xF993FACA
-_FLAG_TO_DTYPE = {
-    0: np.float32,
-    1: np.float64,
-    2: np.float16,
-    3: np.uint8,
-    4: np.int32,
-    5: np.int8,
-    6: np.int64,
-    7: np.bool_,
-    8: np.int16,
-    9: np.uint16,
-    10: np.uint32,
-    11: np.uint64,
-}
+_FLAG_TO_DTYPE = DTYPE_OF_FLAG
 _DTYPE_TO_FLAG = {np.dtype(v): k for k, v in _FLAG_TO_DTYPE.items()}
 
 

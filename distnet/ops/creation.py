@@ -9,7 +9,7 @@ functions in ``distnet.ndarray``; only the underscore names are registered here.
 
 import numpy as np
 
-from ..base import MXNetError
+from ..base import DTYPE_OF_FLAG, MXNetError
 from ..context import Context, current_context
 from .attrs import Attr, Bool, Dtype, Float, Int, OptFloat, Shape
 from .registry import Op, register
@@ -106,19 +106,6 @@ class _full(_Filled):
     params = dict(shape=Attr(Shape, ()), **_COMMON, value=Attr(Float))
 
 
-# MXNet's type flags, used by _zeros_without_dtype's integer dtype attribute.
-_TYPE_FLAGS = {
-    0: np.float32,
-    1: np.float64,
-    2: np.float16,
-    3: np.uint8,
-    4: np.int32,
-    5: np.int8,
-    6: np.int64,
-    7: np.bool_,
-}
-
-
 @register
 class _zeros_without_dtype(_zeros):
     """Zeros whose ``dtype`` is an MXNet type flag (-1: float32; MXNet 1.9.1 rejected
@@ -131,9 +118,9 @@ class _zeros_without_dtype(_zeros):
         flag = a["dtype"]
         if flag == -1:
             return _FLOAT32
-        if flag not in _TYPE_FLAGS:
+        if flag not in DTYPE_OF_FLAG:
             raise MXNetError(f"_zeros_without_dtype: unknown type flag {flag}")
-        return np.dtype(_TYPE_FLAGS[flag])
+        return np.dtype(DTYPE_OF_FLAG[flag])
 
     def infer_type(self, a, in_types, aux_types):
         return in_types, [self._dtype(a)], aux_types
