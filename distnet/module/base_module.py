@@ -428,6 +428,29 @@ class BaseModule:
             allow_extra=allow_extra,
         )
 
+    def _set_params_done(self, arg_params, aux_params, allow_missing, force_init, allow_extra):
+        """The start of Module's and BucketingModule's ``set_params``, as MXNet's: without
+        ``allow_missing`` it is ``init_params``; with it, already initialized parameters
+        are left alone unless ``force_init`` (with MXNet's warning). True when that was
+        all there was to do."""
+        if not allow_missing:
+            self.init_params(
+                initializer=None,
+                arg_params=arg_params,
+                aux_params=aux_params,
+                allow_missing=allow_missing,
+                force_init=force_init,
+                allow_extra=allow_extra,
+            )
+            return True
+        if self.params_initialized and not force_init:
+            warnings.warn(
+                "Parameters already initialized and force_init=False. set_params call ignored.",
+                stacklevel=3,
+            )
+            return True
+        return False
+
     def save_params(self, fname):
         """Save the parameters to `fname` with ``arg:``/``aux:`` keys (atomically)."""
         arg_params, aux_params = self.get_params()

@@ -2,7 +2,6 @@
 default bucket's parameters, gradients and optimizer (MXNet's mx.mod.BucketingModule)."""
 
 import logging
-import warnings
 
 import numpy as np
 
@@ -156,21 +155,7 @@ class BucketingModule(BaseModule):
         self, arg_params, aux_params, allow_missing=False, force_init=True, allow_extra=False
     ):
         """Assign parameters (see Module.set_params)."""
-        if not allow_missing:
-            self.init_params(
-                initializer=None,
-                arg_params=arg_params,
-                aux_params=aux_params,
-                allow_missing=allow_missing,
-                force_init=force_init,
-                allow_extra=allow_extra,
-            )
-            return
-        if self.params_initialized and not force_init:
-            warnings.warn(
-                "Parameters already initialized and force_init=False. set_params call ignored.",
-                stacklevel=2,
-            )
+        if self._set_params_done(arg_params, aux_params, allow_missing, force_init, allow_extra):
             return
         self._curr_module.set_params(
             arg_params,

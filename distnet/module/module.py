@@ -500,21 +500,7 @@ class Module(BaseModule):
         as in MXNet); with allow_missing=True the values are copied to the devices as
         they are, and names the module lacks raise unless allow_extra=True.
         """
-        if not allow_missing:
-            self.init_params(
-                initializer=None,
-                arg_params=arg_params,
-                aux_params=aux_params,
-                allow_missing=allow_missing,
-                force_init=force_init,
-                allow_extra=allow_extra,
-            )
-            return
-        if self.params_initialized and not force_init:
-            warnings.warn(
-                "Parameters already initialized and force_init=False. set_params call ignored.",
-                stacklevel=2,
-            )
+        if self._set_params_done(arg_params, aux_params, allow_missing, force_init, allow_extra):
             return
         if not self.binded:
             raise MXNetError("call bind before setting the parameters")
