@@ -7,6 +7,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORKER = os.path.join(HERE, "launch_worker.py")
@@ -76,6 +77,18 @@ def alive_in_groups(groups):
         if int(fields[2]) in groups and fields[0] != "Z":
             alive.append(int(entry))
     return alive
+
+
+def alive_in_groups_after(groups, seconds):
+    """`alive_in_groups`, polled until none is left or `seconds` have passed: a remote
+    (ssh) role is stopped by its wrapper after the launcher has returned (SIGTERM, SIGKILL
+    5 s later), so its exit may trail the launcher's."""
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = alive_in_groups(groups)
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
 
 
 def _state_and_parent(pid):

@@ -11,7 +11,7 @@ import pytest
 from launch_helpers import (
     WORKER,
     alive,
-    alive_in_groups,
+    alive_in_groups_after,
     descendants,
     launch,
     pgids,
@@ -89,7 +89,7 @@ def test_ssh_starts_every_role_with_its_environment_in_the_same_directory(ssh_en
     assert all(pids[f"worker {i}"].endswith(f"CWD {tmp_path}") for i in range(3))
     hosts = (tmp_path / "ssh.log").read_text().split()
     assert sorted(hosts) == ["127.0.0.1", "localhost", "localhost", "localhost", "localhost"]
-    assert not alive_in_groups(pgids(res.stdout))
+    assert not alive_in_groups_after(pgids(res.stdout), 10)
 
 
 def test_ssh_failure_is_reported_with_the_remote_code(ssh_env):
@@ -122,7 +122,7 @@ def test_ssh_failure_is_reported_with_the_remote_code(ssh_env):
         r"5 \(first failure\)",
         res.stderr,
     )
-    assert not alive_in_groups(pgids(res.stdout))
+    assert not alive_in_groups_after(pgids(res.stdout), 10)
 
 
 def test_bad_hostfile_is_a_clear_error(tmp_path):
